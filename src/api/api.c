@@ -1,0 +1,445 @@
+/*
+ * api.c - routing and authentication of every API request, and the shared reply helpers.
+ *
+ * The life of a call: api_handle() matches the route (404 / 405 otherwise), parses the JSON
+ * body when there is one (400 on malformed JSON), then authenticates:
+ *   API_NOAUTH  nothing (auth headers are ignored, spec 2.7);
+ *   API_ADMIN   the admin token, "Authorization: Bearer <token>", compared in constant time;
+ *   otherwise   OVH: application key -> consumer key -> state -> timestamp window ->
+ *               signature (every URL form the SDKs sign) -> allowed IPs -> access rules.
+ * One store operation (auth_lookup) fetches the keys; API_SERVICE routes then load the service
+ * named in the path with a second one (service_get), which fails with 404 when the service
+ * belongs to another account, so no other account's data is ever reached.
+ */
+#include "api/api_int.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "auth/sign.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define LOG "api"
+
+static const api_route *const tables[] = {api_auth_routes, api_service_routes, api_job_routes,
+                                          api_sender_routes, api_admin_routes};
+
+/* ---- replies ---- */
+
+static void call_free(api_call *c) {
+    if (c->h_free) c->h_free(c->h);
+    json_decref(c->body);
+    store_auth_lookup_fini(&c->auth);
+    store_service_fini(&c->svc.svc);
+    free(c);
+}
+
+void api_reply_json(api_call *c, json_t *body) {
+    http_reply_json(c->req, body);
+    call_free(c);
+}
+
+void api_reply_raw(api_call *c, const char *content_type, const void *data, size_t len) {
+    http_reply_raw(c->req, 200, content_type, data, len);
+    call_free(c);
+}
+
+void api_reply_error(api_call *c, int status, const char *error_code, const char *fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    http_reply_error(c->req, status, error_code, "%s", msg);
+    call_free(c);
+}
+
+void api_reply_store_error(api_call *c, int rc, const char *what) {
+    switch (rc) {
+    case SG_ENOTFOUND: api_reply_error(c, 404, NULL, "%s does not exist", what); break;
+    case SG_ECONFLICT: api_reply_error(c, 409, NULL, "%s already exists or is busy", what); break;
+    case SG_EPERM: api_reply_error(c, 403, NULL, "%s: this change is not allowed", what); break;
+    case SG_ENOCREDIT:
+        api_reply_error(c, 402, "INSUFFICIENT_CREDITS", "Not enough credits for this operation");
+        break;
+    default:
+        sg_log_error(LOG, "Request %llu (%s %s) failed in the store: %s.",
+                     (unsigned long long)c->req->id, c->req->method, c->req->path,
+                     sg_strerror(rc));
+        api_reply_error(c, 500, NULL, "Internal error, please retry");
+    }
+}
+
+/* ---- body fields ---- */
+
+static json_t *field(api_call *c, const char *name, int required, int *rc) {
+    json_t *v = c->body ? json_object_get(c->body, name) : NULL;
+    if (!v || json_is_null(v)) {
+        if (required) {
+            api_reply_error(c, 400, NULL, "Missing parameter '%s'", name);
+            *rc = -1;
+        } else {
+            *rc = 1;
+        }
+        return NULL;
+    }
+    *rc = 0;
+    return v;
+}
+
+int api_field_string(api_call *c, const char *name, int required, const char **out) {
+    int rc;
+    json_t *v = field(c, name, required, &rc);
+    if (!v) return rc;
+    if (!json_is_string(v)) {
+        api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': a string is expected",
+                        name);
+        return -1;
+    }
+    *out = json_string_value(v);
+    return 0;
+}
+
+int api_field_bool(api_call *c, const char *name, int required, int *out) {
+    int rc;
+    json_t *v = field(c, name, required, &rc);
+    if (!v) return rc;
+    if (!json_is_boolean(v)) {
+        api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': true or false is "
+                                      "expected", name);
+        return -1;
+    }
+    *out = json_is_true(v);
+    return 0;
+}
+
+int api_field_int(api_call *c, const char *name, int required, int64_t min, int64_t max,
+                  int64_t *out) {
+    int rc;
+    json_t *v = field(c, name, required, &rc);
+    if (!v) return rc;
+    int64_t x;
+    if (json_is_integer(v)) {
+        x = json_integer_value(v);
+    } else if (json_is_real(v) && json_real_value(v) == (double)(int64_t)json_real_value(v)) {
+        x = (int64_t)json_real_value(v);
+    } else {
+        api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': an integer is expected",
+                        name);
+        return -1;
+    }
+    if (x < min || x > max) {
+        api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': %lld is outside "
+                                      "%lld..%lld", name, (long long)x, (long long)min,
+                        (long long)max);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+int api_field_number(api_call *c, const char *name, int required, double *out) {
+    int rc;
+    json_t *v = field(c, name, required, &rc);
+    if (!v) return rc;
+    if (!json_is_number(v)) {
+        api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': a number is expected",
+                        name);
+        return -1;
+    }
+    *out = json_number_value(v);
+    return 0;
+}
+
+int api_field_enum(api_call *c, const char *name, int required, const char *const *values,
+                   int *out) {
+    const char *s;
+    int rc = api_field_string(c, name, required, &s);
+    if (rc) return rc;
+    for (int i = 0; values[i]; i++)
+        if (!strcmp(s, values[i])) {
+            *out = i;
+            return 0;
+        }
+    char allowed[512] = "";
+    size_t n = 0;
+    for (int i = 0; values[i] && n < sizeof allowed - 1; i++)
+        n += (size_t)snprintf(allowed + n, sizeof allowed - n, "%s%s", i ? ", " : "", values[i]);
+    api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': '%.64s' is not one of %s",
+                    name, s, allowed);
+    return -1;
+}
+
+int api_path_id(api_call *c, int seg, int64_t *out) {
+    const char *s = c->req->segs[seg];
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || errno || v <= 0) {
+        api_reply_error(c, 404, NULL, "The requested object (id = %.40s) does not exist", s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+json_t *api_credits_json(int64_t milli) {
+    if (milli % 1000 == 0) return json_integer(milli / 1000);
+    return json_real((double)milli / 1000.0);
+}
+
+json_t *api_time_json(int64_t ms) {
+    if (!ms) return json_null();
+    char buf[SG_TIME_ISO_LEN];
+    sg_time_iso(ms, buf);
+    return json_string(buf);
+}
+
+int api_url_valid(const char *url) {
+    const char *p;
+    if (!strncmp(url, "https://", 8)) p = url + 8;
+    else if (!strncmp(url, "http://", 7)) p = url + 7;
+    else return 0;
+    if (!*p || *p == '/' || *p == ':' || strlen(url) > 2048) return 0;
+    for (const char *q = url; *q; q++)
+        if ((unsigned char)*q <= ' ' || *q == 0x7f) return 0;
+    return 1;
+}
+
+/* ---- routing ---- */
+
+static int match(const char *pattern, const http_req *r) {
+    int i = 0;
+    const char *p = pattern;
+    while (*p == '/') p++;
+    while (*p) {
+        const char *e = strchr(p, '/');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (i >= r->nsegs) return 0;
+        if (!(n == 2 && !strncmp(p, "{}", 2)) &&
+            (strlen(r->segs[i]) != n || strncmp(p, r->segs[i], n)))
+            return 0;
+        i++;
+        p += n;
+        while (*p == '/') p++;
+    }
+    return i == r->nsegs;
+}
+
+static const api_route *find_route(const http_req *r, int *path_known) {
+    *path_known = 0;
+    const char *m = !strcmp(r->method, "HEAD") ? "GET" : r->method;
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
+        for (const api_route *rt = tables[t]; rt->method; rt++)
+            if (match(rt->pattern, r)) {
+                *path_known = 1;
+                if (!strcmp(rt->method, m)) return rt;
+            }
+    return NULL;
+}
+
+/* ---- authentication ---- */
+
+static void on_service(int rc, void *arg) {
+    api_call *c = arg;
+    if (rc == SG_ENOTFOUND) {
+        api_reply_error(c, 404, NULL, "This service does not exist");
+        return;
+    }
+    if (rc) {
+        api_reply_store_error(c, rc, "This service");
+        return;
+    }
+    c->route->fn(c);
+}
+
+static void proceed(api_call *c) {
+    if (c->route->flags & API_SERVICE) {
+        c->svc.account_id = c->account_id;
+        c->svc.name = c->req->segs[1];
+        store_service_get(c->api->st, &c->svc, on_service, c);
+        return;
+    }
+    c->route->fn(c);
+}
+
+static void on_auth(int rc, void *arg) {
+    api_call *c = arg;
+    http_req *r = c->req;
+    store_auth_lookup_req *a = &c->auth;
+    if (rc) {
+        api_reply_store_error(c, rc, "This credential");
+        return;
+    }
+    if (!a->app_found) {
+        api_reply_error(c, 403, "INVALID_KEY", "This application key is invalid");
+        return;
+    }
+    if (!a->cred_found || !a->cred_app_matches) {
+        api_reply_error(c, 403, "NOT_CREDENTIAL", "This credential does not exist");
+        return;
+    }
+    if (strcmp(a->cred_state, "validated") != 0 ||
+        (a->cred_expires_ms && a->cred_expires_ms < sg_now_ms())) {
+        api_reply_error(c, 403, "INVALID_CREDENTIAL", "This credential is not valid");
+        return;
+    }
+    const char *ts = http_req_header(r, "X-Ovh-Timestamp");
+    char *end = NULL;
+    errno = 0;
+    long long t = ts ? strtoll(ts, &end, 10) : 0;
+    long long now = sg_now_ms() / 1000;
+    if (!ts || !*ts || *end || errno || t < now - c->api->cfg->timestamp_window_s ||
+        t > now + c->api->cfg->timestamp_window_s) {
+        api_reply_error(c, 400, "QUERY_TIME_OUT", "Query out of time");
+        return;
+    }
+    auth_verify_in in = {
+        .app_secret = a->app_secret,
+        .consumer_key = a->consumer_key,
+        .method = r->method,
+        .target = r->target,
+        .host = http_req_header(r, "Host"),
+        .tls = r->tls,
+        .public_urls = (const char *const *)c->api->public_urls,
+        .body = r->body,
+        .body_len = r->body_len,
+        .timestamp = ts,
+        .signature = http_req_header(r, "X-Ovh-Signature"),
+    };
+    if (auth_verify(&in) != 0) {
+        api_reply_error(c, 400, "INVALID_SIGNATURE", "Invalid signature");
+        return;
+    }
+    json_t *ips = a->allowed_ips_json ? json_loads(a->allowed_ips_json, 0, NULL) : NULL;
+    int ip_ok = auth_ip_allowed(ips, r->peer);
+    json_decref(ips);
+    if (!ip_ok) {
+        api_reply_error(c, 403, "FORBIDDEN", "This IP address is not allowed to use this "
+                                             "credential");
+        return;
+    }
+    json_t *rules = json_loads(a->rules_json ? a->rules_json : "[]", 0, NULL);
+    const char *m = !strcmp(r->method, "HEAD") ? "GET" : r->method;
+    int allowed = auth_rules_allow(rules, m, r->path);
+    json_decref(rules);
+    if (!allowed) {
+        api_reply_error(c, 403, "NOT_GRANTED_CALL", "This call has not been granted");
+        return;
+    }
+    c->account_id = a->account_id;
+    proceed(c);
+}
+
+static int admin_ok(api_call *c) {
+    const char *h = http_req_header(c->req, "Authorization");
+    if (!h || strncmp(h, "Bearer ", 7) != 0) return 0;
+    const char *tok = h + 7;
+    size_t n = strlen(tok), m = strlen(c->api->admin_token);
+    return n == m && CRYPTO_memcmp(tok, c->api->admin_token, n) == 0;
+}
+
+void api_handle(http_req *req, void *arg) {
+    api *a = arg;
+    api_call *c = sg_xcalloc(1, sizeof *c);
+    c->api = a;
+    c->req = req;
+    int known;
+    const api_route *rt = req->has_base || !strcmp(req->path, "/admin") ||
+                                  (req->nsegs > 0 && !strcmp(req->segs[0], "admin"))
+                              ? find_route(req, &known)
+                              : (known = 0, NULL);
+    if (!rt) {
+        if (known) api_reply_error(c, 405, NULL, "Method %s is not allowed on %s", req->method,
+                                   req->path);
+        else api_reply_error(c, 404, NULL, "Got an invalid (or empty) URL");
+        return;
+    }
+    c->route = rt;
+    if (req->body_len > 0) {
+        json_error_t err;
+        c->body = json_loadb((const char *)req->body, req->body_len, JSON_DECODE_ANY, &err);
+        if (!c->body) {
+            api_reply_error(c, 400, NULL, "Invalid JSON body: %s (line %d, column %d)", err.text,
+                            err.line, err.column);
+            return;
+        }
+        if (json_is_null(c->body)) {
+            json_decref(c->body);
+            c->body = NULL;
+        } else if ((rt->flags & API_BODY) && !json_is_object(c->body)) {
+            api_reply_error(c, 400, NULL, "The request body must be a JSON object");
+            return;
+        }
+    }
+    if ((rt->flags & API_BODY) && !c->body) {
+        api_reply_error(c, 400, NULL, "A JSON object body is required");
+        return;
+    }
+    if (rt->flags & API_ADMIN) {
+        if (!admin_ok(c)) {
+            api_reply_error(c, 401, NULL, "A valid admin token is required "
+                                          "(Authorization: Bearer <token>)");
+            return;
+        }
+        rt->fn(c);
+        return;
+    }
+    if (rt->flags & API_NOAUTH) {
+        rt->fn(c);
+        return;
+    }
+    const char *ak = http_req_header(req, "X-Ovh-Application");
+    const char *ck = http_req_header(req, "X-Ovh-Consumer");
+    if (!ak || !*ak) {
+        api_reply_error(c, 403, "INVALID_KEY", "This application key is invalid");
+        return;
+    }
+    if (!ck || !*ck) {
+        api_reply_error(c, 401, NULL, "You must login first");
+        return;
+    }
+    c->auth.app_key = ak;
+    c->auth.consumer_key = ck;
+    store_auth_lookup(a->st, &c->auth, on_auth, c);
+}
+
+api *api_new(const sg_config *cfg, store *st, dispatch *d, const char *admin_token) {
+    api *a = sg_xcalloc(1, sizeof *a);
+    a->cfg = cfg;
+    a->st = st;
+    a->d = d;
+    a->admin_token = sg_xstrdup(admin_token);
+    size_t n = 0;
+    a->public_urls = sg_xcalloc(1, sizeof *a->public_urls);
+    const char *p = cfg->public_url;
+    while (p && *p) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        while (len && isspace((unsigned char)*p)) { p++; len--; }
+        while (len && isspace((unsigned char)p[len - 1])) len--;
+        if (len) {
+            a->public_urls = sg_xrealloc(a->public_urls, (n + 2) * sizeof *a->public_urls);
+            a->public_urls[n++] = sg_xstrndup(p, len);
+            a->public_urls[n] = NULL;
+        }
+        if (!e) break;
+        p = e + 1;
+    }
+    return a;
+}
+
+void api_free(api *a) {
+    if (!a) return;
+    for (char **u = a->public_urls; *u; u++) free(*u);
+    free(a->public_urls);
+    free(a->admin_token);
+    free(a);
+}

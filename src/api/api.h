@@ -1,0 +1,25 @@
+/*
+ * api.h - the HTTP API: OVH-compatible /1.0/sms routes, /auth routes and the admin API.
+ *
+ * Runs on the loop thread. api_handle() is the http_handler_cb for every request; it routes,
+ * authenticates (OVH signatures or the admin token), and calls the handler of the resource.
+ * Handlers are thin: parse -> core (pure) -> one store operation -> JSON.
+ */
+#ifndef SG_API_H
+#define SG_API_H
+
+#include "dispatch/dispatch.h"
+#include "http/http.h"
+#include "store/store.h"
+#include "util/config.h"
+
+typedef struct api api;
+
+/* cfg and the other objects are borrowed and must outlive the api. admin_token is copied. */
+api *api_new(const sg_config *cfg, store *st, dispatch *d, const char *admin_token);
+void api_free(api *a);
+
+/* The http_handler_cb: arg is the api. */
+void api_handle(http_req *req, void *arg);
+
+#endif

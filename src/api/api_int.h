@@ -1,0 +1,92 @@
+/*
+ * api_int.h - declarations shared by the files of api/ only.
+ *
+ * One api_call exists per request, from routing to reply. A handler finishes by calling
+ * exactly one api_reply_*() function, which answers the client and frees the call: after it,
+ * the handler must not touch the call again (helpers that reply on bad input return -1 so the
+ * handler can just return).
+ */
+#ifndef SG_API_INT_H
+#define SG_API_INT_H
+
+#include <jansson.h>
+
+#include "api/api.h"
+
+struct api {
+    const sg_config *cfg;
+    store *st;
+    dispatch *d;
+    char *admin_token;
+    char **public_urls; /* NULL-terminated, from cfg->public_url */
+};
+
+typedef struct api_call api_call;
+typedef void (*api_handler_fn)(api_call *c);
+
+enum {
+    API_NOAUTH = 1,   /* no OVH authentication (auth headers ignored) */
+    API_SERVICE = 2,  /* path segment 1 is a service name to load and check ownership of */
+    API_ADMIN = 4,    /* admin token required */
+    API_BODY = 8      /* a JSON object body is required */
+};
+
+typedef struct api_route {
+    const char *method;
+    const char *pattern; /* "/sms/{}/jobs/{}": {} matches one segment */
+    int flags;
+    api_handler_fn fn;
+} api_route;
+
+struct api_call {
+    api *api;
+    http_req *req;
+    const api_route *route;
+    json_t *body;                 /* parsed JSON body, or NULL */
+    int64_t account_id;           /* authenticated account */
+    store_auth_lookup_req auth;   /* the credential used */
+    store_service_get_req svc;    /* API_SERVICE: the service */
+    void *h;                      /* the handler's own state */
+    void (*h_free)(void *);       /* frees h with the call, if set */
+};
+
+/* Route tables of each resource file, terminated by a NULL method. */
+extern const api_route api_auth_routes[];
+extern const api_route api_service_routes[];
+extern const api_route api_job_routes[];
+extern const api_route api_sender_routes[];
+extern const api_route api_admin_routes[];
+
+/* ---- replies (each frees the call) ---- */
+void api_reply_json(api_call *c, json_t *body); /* takes ownership; NULL = JSON null */
+/* 200 with a raw body (copied). */
+void api_reply_raw(api_call *c, const char *content_type, const void *data, size_t len);
+void api_reply_error(api_call *c, int status, const char *error_code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Maps a store error to status + message: ENOTFOUND 404, ECONFLICT 409, EPERM 403,
+ * ENOCREDIT 402, others 500. what says what was attempted ("This sender"). */
+void api_reply_store_error(api_call *c, int rc, const char *what);
+
+/* ---- body field readers: 0 when present and valid, 1 when absent or null (and not
+ * required), -1 after replying 400 naming the field ---- */
+int api_field_string(api_call *c, const char *name, int required, const char **out);
+int api_field_bool(api_call *c, const char *name, int required, int *out);
+int api_field_int(api_call *c, const char *name, int required, int64_t min, int64_t max,
+                  int64_t *out);
+int api_field_number(api_call *c, const char *name, int required, double *out);
+/* values: NULL-terminated; *out is the index of the value. */
+int api_field_enum(api_call *c, const char *name, int required, const char *const *values,
+                   int *out);
+
+/* Parses a path segment as a positive id; replies 404 and returns -1 if it is not one. */
+int api_path_id(api_call *c, int seg, int64_t *out);
+
+/* Credits: millicredits -> JSON number. */
+json_t *api_credits_json(int64_t milli);
+/* Epoch ms -> ISO-8601 JSON string; 0 -> JSON null. */
+json_t *api_time_json(int64_t ms);
+
+/* 1 if url is an absolute http(s) URL with a host. */
+int api_url_valid(const char *url);
+
+#endif

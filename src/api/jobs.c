@@ -1,0 +1,502 @@
+/*
+ * jobs.c - sending and tracking: POST/GET /sms/{sn}/jobs, GET/DELETE /sms/{sn}/jobs/{id},
+ * GET /sms/{sn}/outgoing (+ filters), GET/DELETE /sms/{sn}/outgoing/{id}, POST /sms/estimate
+ * (spec 5.2, 5.3, 5.9).
+ *
+ * POST .../jobs, in order: read and check every field (400 naming the field); pick the sender
+ * (an enabled sender of the service, or the service's short number for senderForResponse or
+ * when none is given); append the STOP mention unless noStopClause; encode and count parts
+ * (core/gsm); normalise each receiver (core/phone) into valid and invalid; price each valid
+ * one (core/price). Then ONE store operation checks the sender's status and the balance,
+ * appends the debit to the ledger and inserts every message, in one transaction; the client is
+ * answered only after that commit. Invalid receivers are reported and never charged.
+ *
+ * Ids: one SMS (one receiver) = one id. /jobs lists those still pending (scheduled, queued,
+ * being submitted); /outgoing lists the others. /outgoing/{id} also answers for a pending SMS
+ * (so a client may poll one URL from the start), /jobs/{id} only while it is pending.
+ */
+#include "api/api_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/gsm.h"
+#include "core/phone.h"
+#include "core/price.h"
+#include "core/receipt.h"
+#include "util/util.h"
+
+#define MAX_RECEIVERS 50000
+#define MAX_TAG 128
+
+static const char *const priorities[] = {"high", "medium", "low", "veryLow", NULL};
+static const char *const codings[] = {"7bit", "8bit", NULL};
+static const char *const charsets[] = {"UTF-8", NULL};
+static const char *const classes[] = {"flash", "phoneDisplay", "sim", "toolkit", NULL};
+static const char *const sender_types[] = {"alpha", "numeric", "shortcode", "virtual", NULL};
+
+/* ---- POST /sms/{sn}/jobs ---- */
+
+typedef struct send_ctx {
+    store_submit_req req;
+    char *text;
+    char **valid;       /* normalised receivers, owned */
+    json_t *invalid;    /* array of rejected receivers as given */
+} send_ctx;
+
+static void send_free(void *p) {
+    send_ctx *h = p;
+    for (size_t i = 0; i < h->req.count; i++) free(h->valid[i]);
+    free(h->valid);
+    free(h->req.msgs);
+    free(h->text);
+    json_decref(h->invalid);
+    free(h);
+}
+
+static json_t *send_report(api_call *c, int64_t credits, int64_t balance) {
+    send_ctx *h = c->h;
+    json_t *ids = json_array(), *valid = json_array();
+    for (size_t i = 0; i < h->req.count; i++) {
+        json_array_append_new(ids, json_integer(h->req.msgs[i].id));
+        json_array_append_new(valid, json_string(h->valid[i]));
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "totalCreditsRemoved", api_credits_json(credits));
+    json_object_set_new(o, "invalidReceivers", json_incref(h->invalid));
+    json_object_set_new(o, "ids", ids);
+    json_object_set_new(o, "validReceivers", valid);
+    json_object_set_new(o, "tag", h->req.tag ? json_string(h->req.tag) : json_null());
+    json_object_set_new(o, "creditsLeft", api_credits_json(balance));
+    return o;
+}
+
+static void on_submitted(int rc, void *arg) {
+    api_call *c = arg;
+    send_ctx *h = c->h;
+    if (rc == SG_EPERM && h->req.sender_status_bad) {
+        if (h->req.sender_status_bad == 1)
+            api_reply_error(c, 403, NULL, "The sender '%s' does not exist for this account; "
+                                          "declare it with POST /sms/%s/senders",
+                            h->req.sender, c->svc.svc.name);
+        else
+            api_reply_error(c, 403, NULL, "The sender '%s' is not enabled (only senders with "
+                                          "status 'enable' can send)", h->req.sender);
+        return;
+    }
+    if (rc == SG_ENOCREDIT) {
+        char need[32], have[32];
+        snprintf(need, sizeof need, "%g", (double)h->req.total_credits / 1000.0);
+        snprintf(have, sizeof have, "%g", (double)h->req.balance / 1000.0);
+        api_reply_error(c, 402, "INSUFFICIENT_CREDITS", "Not enough credits: this send needs %s "
+                                                        "credits and the account has %s; nothing "
+                                                        "was sent", need, have);
+        return;
+    }
+    if (rc) {
+        api_reply_store_error(c, rc, "This send");
+        return;
+    }
+    dispatch_kick(c->api->d);
+    api_reply_json(c, send_report(c, h->req.total_credits, h->req.balance));
+}
+
+/* An alphanumeric sender: 1-11 characters of letters, digits, space and a few signs, not all
+ * digits. A numeric sender: an optional '+' and 3-15 digits. */
+static int sender_valid(const char *s, const char **type) {
+    size_t n = strlen(s), digits = 0;
+    if (n == 0) return 0;
+    const char *p = s[0] == '+' ? s + 1 : s;
+    for (const char *q = p; *q; q++) digits += (*q >= '0' && *q <= '9');
+    if (digits == strlen(p)) {
+        *type = s[0] == '+' || digits > 6 ? "numeric" : "shortcode";
+        return digits >= 3 && digits <= 15;
+    }
+    if (s[0] == '+' || n > 11) return 0;
+    for (const char *q = s; *q; q++)
+        if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+              strchr(" .-_&'!", *q)))
+            return 0;
+    *type = "alpha";
+    return 1;
+}
+
+static void jobs_post(api_call *c) {
+    const sg_config *cfg = c->api->cfg;
+    send_ctx *h = sg_xcalloc(1, sizeof *h);
+    c->h = h;
+    c->h_free = send_free;
+    h->invalid = json_array();
+    store_submit_req *r = &h->req;
+
+    const char *message, *sender = NULL, *tag = NULL, *s;
+    int sfr = 0, nostop = 0, prio = 0, cls = 1, idx, rc;
+    int64_t validity = 2880, differed = 0;
+    if (api_field_string(c, "message", 1, &message) < 0) return;
+    if (!*message) {
+        api_reply_error(c, 400, NULL, "Invalid value for parameter 'message': it is empty");
+        return;
+    }
+    if (api_field_string(c, "sender", 0, &sender) < 0) return;
+    if (sender && !*sender) sender = NULL;
+    if (api_field_bool(c, "senderForResponse", 0, &sfr) < 0) return;
+    if (api_field_bool(c, "noStopClause", 0, &nostop) < 0) return;
+    if (api_field_enum(c, "priority", 0, priorities, &prio) < 0) return;
+    if (api_field_int(c, "validityPeriod", 0, 1, 525600, &validity) < 0) return;
+    if (api_field_int(c, "differedPeriod", 0, 0, 525600, &differed) < 0) return;
+    if (api_field_enum(c, "coding", 0, codings, &idx) < 0) return;
+    if (api_field_enum(c, "charset", 0, charsets, &idx) < 0) return;
+    if (api_field_enum(c, "class", 0, classes, &cls) < 0) return;
+    if (api_field_string(c, "tag", 0, &tag) < 0) return;
+    if (tag && strlen(tag) > MAX_TAG) {
+        api_reply_error(c, 400, NULL, "Invalid value for parameter 'tag': at most %d characters",
+                        MAX_TAG);
+        return;
+    }
+    if (tag && !*tag) tag = NULL;
+    if ((rc = api_field_string(c, "receiversDocumentUrl", 0, &s)) <= 0 ||
+        (rc = api_field_string(c, "receiversSlotId", 0, &s)) <= 0) {
+        if (rc == 0)
+            api_reply_error(c, 400, NULL, "Receivers from a CSV document or slot are not "
+                                          "available on this server yet; give 'receivers'");
+        return;
+    }
+    json_t *recv = json_object_get(c->body, "receivers");
+    if (!recv || json_is_null(recv)) {
+        api_reply_error(c, 400, NULL, "Missing parameter 'receivers'");
+        return;
+    }
+    if (!json_is_array(recv) || json_array_size(recv) == 0) {
+        api_reply_error(c, 400, NULL, "Invalid value for parameter 'receivers': a non-empty "
+                                      "array of phone numbers is expected");
+        return;
+    }
+    if (json_array_size(recv) > MAX_RECEIVERS) {
+        api_reply_error(c, 400, NULL, "Invalid value for parameter 'receivers': at most %d "
+                                      "receivers per request", MAX_RECEIVERS);
+        return;
+    }
+
+    /* The sender. */
+    if (sender) {
+        const char *type;
+        if (!sender_valid(sender, &type)) {
+            api_reply_error(c, 400, NULL, "Invalid value for parameter 'sender': '%.40s' is "
+                                          "neither an alphanumeric sender (at most 11 "
+                                          "characters, not all digits) nor a phone number",
+                            sender);
+            return;
+        }
+        r->sender = sender;
+        r->sender_check = 1;
+    } else {
+        r->sender = c->svc.svc.short_number;
+    }
+
+    /* The text as it will be sent, and its cost in parts. */
+    h->text = nostop || !cfg->stop_clause[0]
+                  ? sg_xstrdup(message)
+                  : sg_xasprintf("%s\n%s", message, cfg->stop_clause);
+    gsm_info gi;
+    if (gsm_analyze(h->text, strlen(h->text), &gi) != 0) {
+        api_reply_error(c, 400, NULL, "Invalid value for parameter 'message': not valid UTF-8");
+        return;
+    }
+    if ((int64_t)gi.parts > cfg->max_parts) {
+        api_reply_error(c, 400, NULL, "Invalid value for parameter 'message': %zu SMS parts "
+                                      "(%zu %s), at most %lld are allowed", gi.parts, gi.units,
+                        gi.coding == GSM_CODING_7BIT ? "GSM-7 characters" : "UCS-2 units",
+                        (long long)cfg->max_parts);
+        return;
+    }
+
+    size_t n = json_array_size(recv);
+    h->valid = sg_xcalloc(n, sizeof *h->valid);
+    r->msgs = sg_xcalloc(n, sizeof *r->msgs);
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(recv, i);
+        if (!json_is_string(v)) {
+            api_reply_error(c, 400, NULL, "Invalid value for parameter 'receivers': element %zu "
+                                          "is not a string", i);
+            return;
+        }
+        phone_info pi;
+        if (phone_normalize(json_string_value(v), cfg->default_region, &pi) != 0) {
+            json_array_append(h->invalid, v);
+            continue;
+        }
+        store_submit_msg *m = &r->msgs[r->count];
+        h->valid[r->count] = sg_xstrdup(pi.e164);
+        m->receiver = h->valid[r->count];
+        m->message = h->text;
+        m->coding = gi.coding;
+        m->length = (int64_t)gi.chars;
+        m->parts = (int64_t)gi.parts;
+        m->credits = llround(price_credits_per_part(pi.region) * 1000.0) * m->parts;
+        r->total_credits += m->credits;
+        r->count++;
+    }
+    r->tag = tag;
+    if (r->count == 0) {
+        /* Nothing valid: answer like OVH (200, everything in invalidReceivers), store nothing. */
+        api_reply_json(c, send_report(c, 0, c->svc.svc.balance));
+        return;
+    }
+    r->service_id = c->svc.svc.id;
+    r->priority = prio;
+    r->sms_class = cls;
+    r->validity_min = validity;
+    r->differed_min = differed;
+    r->now_ms = sg_now_ms();
+    r->due_ms = r->now_ms + differed * 60000;
+    store_submit(c->api->st, r, on_submitted, c);
+}
+
+/* ---- one SMS as sms.Job / sms.Outgoing ---- */
+
+static json_t *msg_json(const store_msg *m, int outgoing) {
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer(m->id));
+    json_object_set_new(o, "creationDatetime", api_time_json(m->created_ms));
+    json_object_set_new(o, "message", json_string(m->message));
+    json_object_set_new(o, "sender", json_string(m->sender));
+    json_object_set_new(o, "receiver", json_string(m->receiver));
+    json_object_set_new(o, "credits", api_credits_json(m->credits));
+    json_object_set_new(o, "deliveryReceipt", json_integer(m->dlr));
+    json_object_set_new(o, "ptt", json_integer(m->ptt));
+    json_object_set_new(o, "differedDelivery", json_integer(m->differed_min));
+    json_object_set_new(o, "messageLength", json_integer(m->length));
+    json_object_set_new(o, "numberOfSms", json_integer(m->parts));
+    json_object_set_new(o, "sentAt", api_time_json(m->sent_ms));
+    json_object_set_new(o, "deliveredAt", api_time_json(m->delivered_ms));
+    if (outgoing) {
+        json_object_set_new(o, "tag", m->tag ? json_string(m->tag) : json_null());
+        json_object_set_new(o, "tariffCode", json_string(""));
+        json_object_set_new(o, "batchID", json_null());
+        json_object_set_new(o, "messageID", json_null());
+    }
+    /* smsgate extras (unknown fields are harmless to OVH clients). */
+    json_object_set_new(o, "status", json_string(receipt_state_name(m->state)));
+    json_object_set_new(o, "priority", json_string(priorities[m->priority & 3]));
+    json_object_set_new(o, "validityPeriod", json_integer(m->validity_min));
+    return o;
+}
+
+typedef struct msg_ctx {
+    store_msg_req req;
+    int outgoing;
+} msg_ctx;
+
+static void msg_free(void *p) {
+    msg_ctx *h = p;
+    store_msg_fini(&h->req.msg);
+    free(h);
+}
+
+static void on_msg_get(int rc, void *arg) {
+    api_call *c = arg;
+    msg_ctx *h = c->h;
+    if (rc == SG_ENOTFOUND) {
+        api_reply_error(c, 404, NULL, "The requested object (id = %lld) does not exist",
+                        (long long)h->req.id);
+        return;
+    }
+    if (rc) {
+        api_reply_store_error(c, rc, "This SMS");
+        return;
+    }
+    api_reply_json(c, msg_json(&h->req.msg, h->outgoing));
+}
+
+static msg_ctx *msg_start(api_call *c) {
+    int64_t id;
+    if (api_path_id(c, 3, &id) < 0) return NULL;
+    msg_ctx *h = sg_xcalloc(1, sizeof *h);
+    c->h = h;
+    c->h_free = msg_free;
+    h->req.service_id = c->svc.svc.id;
+    h->req.id = id;
+    return h;
+}
+
+static void job_get(api_call *c) {
+    msg_ctx *h = msg_start(c);
+    if (!h) return;
+    h->req.pending_only = 1;
+    store_msg_get(c->api->st, &h->req, on_msg_get, c);
+}
+
+static void outgoing_get(api_call *c) {
+    msg_ctx *h = msg_start(c);
+    if (!h) return;
+    h->outgoing = 1;
+    store_msg_get(c->api->st, &h->req, on_msg_get, c);
+}
+
+static void on_msg_void(int rc, void *arg) {
+    api_call *c = arg;
+    msg_ctx *h = c->h;
+    if (rc == SG_ENOTFOUND) {
+        api_reply_error(c, 404, NULL, "The requested object (id = %lld) does not exist",
+                        (long long)h->req.id);
+        return;
+    }
+    if (rc == SG_ECONFLICT) {
+        api_reply_error(c, 409, NULL, h->outgoing
+                                          ? "This SMS is still pending; cancel it with DELETE "
+                                            "/sms/{serviceName}/jobs/{id}"
+                                          : "This SMS is being handed to the operator and can no "
+                                            "longer be cancelled");
+        return;
+    }
+    if (rc) {
+        api_reply_store_error(c, rc, "This SMS");
+        return;
+    }
+    api_reply_json(c, NULL);
+}
+
+static void job_delete(api_call *c) {
+    msg_ctx *h = msg_start(c);
+    if (!h) return;
+    store_msg_cancel(c->api->st, &h->req, on_msg_void, c);
+}
+
+static void outgoing_delete(api_call *c) {
+    msg_ctx *h = msg_start(c);
+    if (!h) return;
+    h->outgoing = 1;
+    store_msg_delete(c->api->st, &h->req, on_msg_void, c);
+}
+
+/* ---- lists ---- */
+
+typedef struct list_ctx {
+    store_outgoing_filter f;
+    char *receiver;
+} list_ctx;
+
+static void list_free(void *p) {
+    list_ctx *h = p;
+    free(h->f.ids);
+    free(h->receiver);
+    free(h);
+}
+
+static void on_list(int rc, void *arg) {
+    api_call *c = arg;
+    list_ctx *h = c->h;
+    if (rc) {
+        api_reply_store_error(c, rc, "This list");
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < h->f.count; i++) json_array_append_new(arr, json_integer(h->f.ids[i]));
+    api_reply_json(c, arr);
+}
+
+/* Reads an integer query filter; -1 when absent. Returns -1 after replying 400. */
+static int int_param(api_call *c, const char *name, int64_t *out) {
+    const char *v = http_req_param(c->req, name);
+    *out = -1;
+    if (!v) return 0;
+    char *end;
+    long long x = strtoll(v, &end, 10);
+    if (!*v || *end || x < 0) {
+        api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': an integer is expected",
+                        name);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+static int time_param(api_call *c, const char *name, int64_t *out) {
+    const char *v = http_req_param(c->req, name);
+    *out = 0;
+    if (!v) return 0;
+    /* A '+' of an offset arrives as a space when the client did not encode it. */
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", v);
+    for (char *p = buf; *p; p++)
+        if (*p == ' ') *p = '+';
+    if (sg_time_parse(buf, out) != 0) {
+        api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': an ISO-8601 date-time "
+                                      "is expected", name);
+        return -1;
+    }
+    return 0;
+}
+
+static void list(api_call *c, int pending) {
+    list_ctx *h = sg_xcalloc(1, sizeof *h);
+    c->h = h;
+    c->h_free = list_free;
+    store_outgoing_filter *f = &h->f;
+    f->service_id = c->svc.svc.id;
+    f->pending = pending;
+    f->tag = http_req_param(c->req, "tag");
+    f->sender = http_req_param(c->req, "sender");
+    const char *rcv = http_req_param(c->req, "receiver");
+    if (rcv) {
+        phone_info pi;
+        char buf[64];
+        snprintf(buf, sizeof buf, "%s", rcv);
+        if (buf[0] == ' ') buf[0] = '+'; /* an unencoded '+' */
+        h->receiver = sg_xstrdup(phone_normalize(buf, c->api->cfg->default_region, &pi) == 0
+                                     ? pi.e164 : buf);
+        f->receiver = h->receiver;
+    }
+    if (int_param(c, "ptt", &f->ptt) || int_param(c, "deliveryReceipt", &f->dlr) ||
+        int_param(c, "differedDelivery", &f->differed) ||
+        time_param(c, "creationDatetime.from", &f->from_ms) ||
+        time_param(c, "creationDatetime.to", &f->to_ms))
+        return;
+    if (http_req_param(c->req, "batchID") || http_req_param(c->req, "messageID")) {
+        /* No SMS of this server belongs to a batch or carries a message uuid yet. */
+        api_reply_json(c, json_array());
+        return;
+    }
+    store_outgoing_list(c->api->st, f, on_list, c);
+}
+
+static void jobs_list(api_call *c) { list(c, 1); }
+static void outgoing_list(api_call *c) { list(c, 0); }
+
+/* ---- POST /sms/estimate ---- */
+
+static void estimate(api_call *c) {
+    const char *message;
+    int nostop, type;
+    if (api_field_string(c, "message", 1, &message) < 0 ||
+        api_field_bool(c, "noStopClause", 1, &nostop) < 0 ||
+        api_field_enum(c, "senderType", 1, sender_types, &type) < 0)
+        return;
+    const char *stop = c->api->cfg->stop_clause;
+    char *text = nostop || !stop[0] ? sg_xstrdup(message) : sg_xasprintf("%s\n%s", message, stop);
+    gsm_info gi;
+    int rc = gsm_analyze(text, strlen(text), &gi);
+    free(text);
+    if (rc != 0) {
+        api_reply_error(c, 400, NULL, "Invalid value for parameter 'message': not valid UTF-8");
+        return;
+    }
+    api_reply_json(c, json_pack("{s:I, s:s, s:I, s:I}", "characters", (json_int_t)gi.units,
+                                "charactersClass",
+                                gi.coding == GSM_CODING_7BIT ? "7bits" : "unicode",
+                                "maxCharactersPerPart", (json_int_t)gi.per_part, "parts",
+                                (json_int_t)gi.parts));
+}
+
+const api_route api_job_routes[] = {
+    {"POST", "/sms/estimate", API_BODY, estimate},
+    {"POST", "/sms/{}/jobs", API_SERVICE | API_BODY, jobs_post},
+    {"GET", "/sms/{}/jobs", API_SERVICE, jobs_list},
+    {"GET", "/sms/{}/jobs/{}", API_SERVICE, job_get},
+    {"DELETE", "/sms/{}/jobs/{}", API_SERVICE, job_delete},
+    {"GET", "/sms/{}/outgoing", API_SERVICE, outgoing_list},
+    {"GET", "/sms/{}/outgoing/{}", API_SERVICE, outgoing_get},
+    {"DELETE", "/sms/{}/outgoing/{}", API_SERVICE, outgoing_delete},
+    {NULL, NULL, 0, NULL},
+};

@@ -1,0 +1,41 @@
+/*
+ * phone.h - receiver numbers: validation and normalisation to E.164, through libphonenumber
+ * (a small C++ shim, phone_shim.cc, behind this C header).
+ *
+ * libphonenumber costs about 24 us per parse+validate, so results (valid and invalid) are kept
+ * in a bounded cache keyed by (input, default region). Thread-safe: the cache is protected by a
+ * mutex; phone_init() must be called once before any thread uses the module (it is idempotent).
+ */
+#ifndef SG_CORE_PHONE_H
+#define SG_CORE_PHONE_H
+
+#include <stddef.h>
+
+#define PHONE_E164_MAX 20 /* '+' + up to 15 digits + NUL, with room */
+
+typedef struct phone_info {
+    char e164[PHONE_E164_MAX]; /* "+33612345678" */
+    char region[3];            /* ISO 3166 alpha-2, lower case: "fr"; "" if unknown */
+    int country_code;          /* 33 */
+    int is_mobile;             /* 1 for MOBILE or FIXED_LINE_OR_MOBILE */
+} phone_info;
+
+/* Allocates the cache and loads libphonenumber's metadata. Idempotent (pthread_once), and
+ * phone_normalize() calls it too; calling it at start-up keeps that cost off the first request. */
+void phone_init(void);
+
+/* Normalises a receiver as customers write it: "+33612345678", "0033612345678",
+ * "+33 6 12 34 56 78", or a national number ("0612345678") read in default_region
+ * ("FR"/"fr"; NULL or "" means international forms only). "00" is read as the international
+ * prefix. Returns 0 and fills *out when the number is a valid number (libphonenumber
+ * IsValidNumber), SG_EINVAL otherwise, with *out zeroed. Input rejected before libphonenumber:
+ * NULL, empty, longer than 64 bytes, any character but digits, a leading '+' and the separators
+ * " \t-.()/" (so letters and vanity numbers are refused); a default_region that is not two
+ * letters. out must not be NULL. May block briefly on the cache mutex, never on I/O. */
+int phone_normalize(const char *input, const char *default_region, phone_info *out);
+
+/* Number of cache hits and misses since start (for tests and benchmarks). Inputs refused by the
+ * syntax checks above never reach the cache and count as neither. Either pointer may be NULL. */
+void phone_cache_stats(unsigned long *hits, unsigned long *misses);
+
+#endif

@@ -1,0 +1,286 @@
+/*
+ * admin.c - the operator commands of smsctl, over the admin API (docs/admin-api.md).
+ *
+ * Design: each command is one call to {server URL}/admin/... carrying
+ * "Authorization: Bearer TOKEN", made by admin_call(), which also decides between printing the
+ * raw answer (--json) and handing the parsed answer back for the human-readable form. The token
+ * is SMSGATE_ADMIN_TOKEN, else the first line of DATA/admin.token; the server URL comes from
+ * ctl_server_url(). Path segments taken from the command line (service names, sender names,
+ * consumer keys) are percent-encoded, since a sender may contain spaces.
+ *
+ * Invariants:
+ *   1. The token only ever goes into the Authorization header; it is never printed, not even
+ *      in errors (URLs in error messages carry no secret).
+ *   2. The human-readable forms print only fields the contract documents, and fall back to the
+ *      JSON itself when an answer has an unexpected shape, so nothing is silently dropped.
+ */
+#include "ctl/admin.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl/http.h"
+#include "util/util.h"
+
+#define NUM_BUF 64
+
+/* Returns the admin token, new, and where it came from in *from (new); NULL after printing
+ * why when there is none. */
+static char *admin_token(const ctl_opts *o, char **from) {
+    const char *env = getenv("SMSGATE_ADMIN_TOKEN");
+    if (env && *env) {
+        *from = sg_xstrdup("SMSGATE_ADMIN_TOKEN");
+        return sg_xstrdup(env);
+    }
+    *from = sg_xasprintf("%s/admin.token", o->data_dir);
+    char *tok = ctl_read_line(*from);
+    if (!tok) {
+        ctl_err("no admin token: cannot read %s (%s); set SMSGATE_ADMIN_TOKEN or point --data "
+                "at smsgated's data directory",
+                *from, errno == ENODATA ? "empty file" : strerror(errno));
+        free(*from);
+        *from = NULL;
+    }
+    return tok;
+}
+
+/* Makes one admin call. path starts with "/admin/" and is already percent-encoded; body may
+ * be NULL. On success *out is the parsed answer (new reference) or NULL when --json printed it
+ * already. Returns 0 or an SG_E* code after printing why. */
+static int admin_call(const ctl_opts *o, const char *method, const char *path, json_t *body,
+                      json_t **out) {
+    *out = NULL;
+    char *from = NULL;
+    char *token = admin_token(o, &from);
+    if (!token) return SG_EIO;
+    char *base = ctl_server_url(o);
+    if (!base) {
+        free(token);
+        free(from);
+        return SG_EIO;
+    }
+    char *url = sg_xasprintf("%s%s", base, path);
+    char *h_auth = sg_xasprintf("Authorization: Bearer %s", token);
+    const char *headers[] = {h_auth, "Content-Type: application/json",
+                             "Accept: application/json", NULL};
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    if (body && !text) {
+        ctl_err("cannot encode the request body as JSON");
+        free(h_auth);
+        free(url);
+        free(base);
+        free(token);
+        free(from);
+        return SG_EINVAL;
+    }
+    ctl_http_resp resp;
+    int rc = ctl_http_request(o, method, url, headers, text, text ? strlen(text) : 0, &resp);
+    if (rc == 0) {
+        rc = ctl_http_answer(o, &resp, out);
+        if (resp.status == 401)
+            ctl_err("the admin token (from %s) was refused by %s", from, base);
+        ctl_http_resp_fini(&resp);
+    }
+    free(text);
+    free(h_auth);
+    free(url);
+    free(base);
+    free(token);
+    free(from);
+    return rc;
+}
+
+/* A number as JSON: an integer when it has no fraction, so "--credits 100" sends 100. */
+static json_t *json_num(double d) {
+    if (d == floor(d) && fabs(d) < 9007199254740992.0) return json_integer((json_int_t)d);
+    return json_real(d);
+}
+
+static void print_json(const json_t *j) {
+    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
+    fputc('\n', stdout);
+}
+
+int ctl_admin_health(const ctl_opts *o) {
+    json_t *ans;
+    int rc = admin_call(o, "GET", "/admin/health", NULL, &ans);
+    if (rc || !ans) return rc;
+    char b1[NUM_BUF], b2[NUM_BUF];
+    if (json_is_object(ans))
+        printf("%s (version %s)\n", ctl_fmt(json_object_get(ans, "status"), b1, sizeof b1),
+               ctl_fmt(json_object_get(ans, "version"), b2, sizeof b2));
+    else
+        print_json(ans);
+    json_decref(ans);
+    return 0;
+}
+
+int ctl_admin_account_create(const ctl_opts *o, const char *name, const double *credits) {
+    json_t *body = json_object();
+    json_t *jname = json_string(name);
+    if (!jname) {
+        ctl_err("account name '%s' is not valid UTF-8", name);
+        json_decref(body);
+        return SG_EINVAL;
+    }
+    json_object_set_new(body, "name", jname);
+    if (credits) json_object_set_new(body, "credits", json_num(*credits));
+    json_t *ans;
+    int rc = admin_call(o, "POST", "/admin/accounts", body, &ans);
+    json_decref(body);
+    if (rc || !ans) return rc;
+    static const char *const keys[] = {"serviceName", "applicationKey", "applicationSecret",
+                                       "consumerKey"};
+    if (json_is_object(ans)) {
+        char buf[NUM_BUF];
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+            printf("%s: %s\n", keys[i], ctl_fmt(json_object_get(ans, keys[i]), buf, sizeof buf));
+    } else {
+        print_json(ans);
+    }
+    json_decref(ans);
+    return 0;
+}
+
+int ctl_admin_account_list(const ctl_opts *o) {
+    json_t *ans;
+    int rc = admin_call(o, "GET", "/admin/accounts", NULL, &ans);
+    if (rc || !ans) return rc;
+    if (!json_is_array(ans)) {
+        print_json(ans);
+    } else if (json_array_size(ans) == 0) {
+        printf("no accounts\n");
+    } else {
+        enum { NC = 3 };
+        size_t nrows = json_array_size(ans) + 1;
+        const char **cells = sg_xcalloc(nrows * NC, sizeof *cells);
+        char (*nums)[NUM_BUF] = sg_xcalloc(nrows * NC, NUM_BUF);
+        cells[0] = "ACCOUNT";
+        cells[1] = "SERVICE";
+        cells[2] = "CREDITS";
+        size_t i;
+        json_t *a;
+        json_array_foreach(ans, i, a) {
+            static const char *const keys[NC] = {"account", "serviceName", "creditsLeft"};
+            for (size_t c = 0; c < NC; c++) {
+                size_t k = (i + 1) * NC + c;
+                cells[k] = ctl_fmt(json_object_get(a, keys[c]), nums[k], NUM_BUF);
+            }
+        }
+        ctl_table_print(stdout, cells, nrows, NC);
+        free(nums);
+        free(cells);
+    }
+    json_decref(ans);
+    return 0;
+}
+
+int ctl_admin_sender_set(const ctl_opts *o, const char *service, const char *sender,
+                         const char *status, const char *comment) {
+    json_t *body = json_object();
+    json_object_set_new(body, "status", json_string(status));
+    if (comment) {
+        json_t *jc = json_string(comment);
+        if (!jc) {
+            ctl_err("the comment is not valid UTF-8");
+            json_decref(body);
+            return SG_EINVAL;
+        }
+        json_object_set_new(body, "comment", jc);
+    }
+    char *sn = ctl_segment(service), *se = ctl_segment(sender);
+    char *path = sg_xasprintf("/admin/services/%s/senders/%s", sn, se);
+    json_t *ans;
+    int rc = admin_call(o, "PUT", path, body, &ans);
+    free(path);
+    free(sn);
+    free(se);
+    json_decref(body);
+    if (rc || !ans) return rc;
+    printf("%s: sender '%s' status set to %s\n", service, sender, status);
+    json_decref(ans);
+    return 0;
+}
+
+int ctl_admin_credential_set(const ctl_opts *o, const char *consumer_key, const char *action) {
+    char *ck = ctl_segment(consumer_key);
+    char *path = sg_xasprintf("/admin/credentials/%s/%s", ck, action);
+    json_t *ans;
+    int rc = admin_call(o, "POST", path, NULL, &ans);
+    free(path);
+    free(ck);
+    if (rc || !ans) return rc;
+    printf("consumer key %s: %s\n", consumer_key,
+           strcmp(action, "validate") == 0 ? "validated" : "refused");
+    json_decref(ans);
+    return 0;
+}
+
+int ctl_admin_service_credit(const ctl_opts *o, const char *service, double amount,
+                             const char *reason) {
+    json_t *body = json_object();
+    json_object_set_new(body, "credits", json_num(amount));
+    if (reason) {
+        json_t *jr = json_string(reason);
+        if (!jr) {
+            ctl_err("the reason is not valid UTF-8");
+            json_decref(body);
+            return SG_EINVAL;
+        }
+        json_object_set_new(body, "reason", jr);
+    }
+    char *sn = ctl_segment(service);
+    char *path = sg_xasprintf("/admin/services/%s/credits", sn);
+    json_t *ans;
+    int rc = admin_call(o, "POST", path, body, &ans);
+    free(path);
+    free(sn);
+    json_decref(body);
+    if (rc || !ans) return rc;
+    char buf[NUM_BUF];
+    if (json_is_object(ans))
+        printf("creditsLeft: %s\n", ctl_fmt(json_object_get(ans, "creditsLeft"), buf, sizeof buf));
+    else
+        print_json(ans);
+    json_decref(ans);
+    return 0;
+}
+
+int ctl_admin_ledger(const ctl_opts *o, const char *service) {
+    char *sn = ctl_segment(service);
+    char *path = sg_xasprintf("/admin/services/%s/ledger", sn);
+    json_t *ans;
+    int rc = admin_call(o, "GET", path, NULL, &ans);
+    free(path);
+    free(sn);
+    if (rc || !ans) return rc;
+    if (!json_is_array(ans)) {
+        print_json(ans);
+    } else if (json_array_size(ans) == 0) {
+        printf("no ledger entries\n");
+    } else {
+        enum { NC = 6 };
+        static const char *const keys[NC] = {"id",   "datetime", "amount",
+                                             "kind", "balance",  "ref"};
+        static const char *const heads[NC] = {"ID", "DATETIME", "AMOUNT", "KIND", "BALANCE", "REF"};
+        size_t nrows = json_array_size(ans) + 1;
+        const char **cells = sg_xcalloc(nrows * NC, sizeof *cells);
+        char (*nums)[NUM_BUF] = sg_xcalloc(nrows * NC, NUM_BUF);
+        for (size_t c = 0; c < NC; c++) cells[c] = heads[c];
+        size_t i;
+        json_t *e;
+        json_array_foreach(ans, i, e) {
+            for (size_t c = 0; c < NC; c++) {
+                size_t k = (i + 1) * NC + c;
+                cells[k] = ctl_fmt(json_object_get(e, keys[c]), nums[k], NUM_BUF);
+            }
+        }
+        ctl_table_print(stdout, cells, nrows, NC);
+        free(nums);
+        free(cells);
+    }
+    json_decref(ans);
+    return 0;
+}

@@ -1,0 +1,40 @@
+/*
+ * admin.h - smsctl's operator commands: one function per command of the admin API
+ * (docs/admin-api.md), each making one call with the admin token and printing the answer.
+ *
+ * Every function returns 0 on success, or an SG_E* code after printing the server's error
+ * (or why the server could not be reached) on stderr; see ctl.h for how codes become exit
+ * statuses. With o->json the server's JSON answer is printed as is; otherwise a short
+ * human-readable form. Strings are borrowed for the duration of the call. Each call blocks up
+ * to the --timeout.
+ */
+#ifndef SG_CTL_ADMIN_H
+#define SG_CTL_ADMIN_H
+
+#include "ctl/ctl.h"
+
+/* GET /admin/health. */
+int ctl_admin_health(const ctl_opts *o);
+
+/* POST /admin/accounts {"name","credits"?}; credits may be NULL (server default). */
+int ctl_admin_account_create(const ctl_opts *o, const char *name, const double *credits);
+
+/* GET /admin/accounts. */
+int ctl_admin_account_list(const ctl_opts *o);
+
+/* PUT /admin/services/{service}/senders/{sender} {"status","comment"?}; status is one of
+ * "enable", "refused", "disable"; comment may be NULL. */
+int ctl_admin_sender_set(const ctl_opts *o, const char *service, const char *sender,
+                         const char *status, const char *comment);
+
+/* POST /admin/credentials/{consumer_key}/{action}; action is "validate" or "refuse". */
+int ctl_admin_credential_set(const ctl_opts *o, const char *consumer_key, const char *action);
+
+/* POST /admin/services/{service}/credits {"credits":amount,"reason"?}; reason may be NULL. */
+int ctl_admin_service_credit(const ctl_opts *o, const char *service, double amount,
+                             const char *reason);
+
+/* GET /admin/services/{service}/ledger. */
+int ctl_admin_ledger(const ctl_opts *o, const char *service);
+
+#endif

@@ -1,0 +1,157 @@
+/*
+ * ctl.c - shared helpers of the smsctl client: finding the server, percent-encoding path
+ * segments, printing JSON values and tables.
+ *
+ * Design: smsctl is a short-lived process, so nothing here caches; each helper reads the
+ * environment or the data directory when asked. The order in which a setting is looked up is
+ * the one documented in docs/smsctl.md and docs/admin-api.md:
+ *   server URL: --url, SMSGATE_URL, DATA/smsgated.url.
+ *
+ * Invariants:
+ *   1. Every URL returned by ctl_server_url() starts with http:// or https:// and has no
+ *      trailing '/', so callers append "/admin/..." or "/1.0" without doubling slashes.
+ *   2. Path segments built from user input always go through ctl_segment(), so what is signed
+ *      is exactly what goes on the wire (curl is told not to rewrite the path, see http.c).
+ */
+#include "ctl/ctl.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util/util.h"
+
+#define CTL_LINE_MAX 4096 /* longest first line read from a data-directory file */
+
+void ctl_err(const char *fmt, ...) {
+    va_list ap;
+    fputs("smsctl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+char *ctl_read_line(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    char line[CTL_LINE_MAX];
+    char *got = fgets(line, sizeof line, f);
+    int saved = errno;
+    fclose(f);
+    if (!got) {
+        errno = saved ? saved : ENODATA;
+        return NULL;
+    }
+    char *s = line, *e = line + strlen(line);
+    while (*s && isspace((unsigned char)*s)) s++;
+    while (e > s && isspace((unsigned char)e[-1])) e--;
+    if (e == s) {
+        errno = ENODATA;
+        return NULL;
+    }
+    return sg_xstrndup(s, (size_t)(e - s));
+}
+
+static int has_http_scheme(const char *u) {
+    return strncasecmp(u, "http://", 7) == 0 || strncasecmp(u, "https://", 8) == 0;
+}
+
+char *ctl_server_url(const ctl_opts *o) {
+    const char *env = getenv("SMSGATE_URL");
+    char *url, *from;
+    if (o->url && *o->url) {
+        url = sg_xstrdup(o->url);
+        from = sg_xstrdup("--url");
+    } else if (env && *env) {
+        url = sg_xstrdup(env);
+        from = sg_xstrdup("SMSGATE_URL");
+    } else {
+        from = sg_xasprintf("%s/smsgated.url", o->data_dir);
+        url = ctl_read_line(from);
+        if (!url) {
+            ctl_err("no server URL: cannot read %s (%s); give --url URL, set SMSGATE_URL, or "
+                    "point --data at smsgated's data directory",
+                    from, errno == ENODATA ? "empty file" : strerror(errno));
+            free(from);
+            return NULL;
+        }
+    }
+    size_t n = strlen(url);
+    while (n > 0 && (url[n - 1] == '/' || isspace((unsigned char)url[n - 1]))) url[--n] = '\0';
+    if (!has_http_scheme(url) || !strstr(url, "://")[3] || strpbrk(url, " \t\r\n")) {
+        ctl_err("server URL '%s' (from %s) is not an http:// or https:// URL", url, from);
+        free(url);
+        free(from);
+        return NULL;
+    }
+    free(from);
+    return url;
+}
+
+char *ctl_segment(const char *s) {
+    static const char hx[] = "0123456789ABCDEF";
+    size_t n = strlen(s);
+    char *out = sg_xmalloc(3 * n + 1), *p = out;
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (isalnum(*c) || *c == '-' || *c == '.' || *c == '_' || *c == '~') {
+            *p++ = (char)*c;
+        } else {
+            *p++ = '%';
+            *p++ = hx[*c >> 4];
+            *p++ = hx[*c & 15];
+        }
+    }
+    *p = '\0';
+    return out;
+}
+
+/* Shortest "%.*g" that reads back as the same double, so 94.5 prints "94.5", not
+ * "94.500000000000000" and 0.1 prints "0.1". */
+static void fmt_real(double d, char *buf, size_t n) {
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, n, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d) return;
+    }
+}
+
+const char *ctl_fmt(const json_t *v, char *buf, size_t n) {
+    if (!v || json_is_null(v)) {
+        snprintf(buf, n, "-");
+    } else if (json_is_string(v)) {
+        return json_string_value(v);
+    } else if (json_is_integer(v)) {
+        snprintf(buf, n, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    } else if (json_is_real(v)) {
+        fmt_real(json_real_value(v), buf, n);
+    } else if (json_is_boolean(v)) {
+        snprintf(buf, n, "%s", json_is_true(v) ? "true" : "false");
+    } else {
+        char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        snprintf(buf, n, "%s", s ? s : "?");
+        free(s);
+    }
+    return buf;
+}
+
+void ctl_table_print(FILE *f, const char *const *cells, size_t nrows, size_t ncols) {
+    size_t *w = sg_xcalloc(ncols, sizeof *w);
+    for (size_t r = 0; r < nrows; r++)
+        for (size_t c = 0; c < ncols; c++) {
+            size_t len = strlen(cells[r * ncols + c]);
+            if (len > w[c]) w[c] = len;
+        }
+    for (size_t r = 0; r < nrows; r++) {
+        for (size_t c = 0; c < ncols; c++) {
+            const char *cell = cells[r * ncols + c];
+            if (c + 1 < ncols)
+                fprintf(f, "%-*s  ", (int)w[c], cell);
+            else
+                fprintf(f, "%s\n", cell);
+        }
+    }
+    free(w);
+}

@@ -1,0 +1,63 @@
+/*
+ * ctl.h - what every part of smsctl shares: the global options, where the server's URL comes
+ * from, and the small formatting helpers the commands use to print answers.
+ *
+ * smsctl runs one command and exits, on one thread. Strings in ctl_opts are borrowed from argv
+ * or the environment and live as long as the process. Functions returning char * return new
+ * strings (the caller frees them); functions returning int return 0 or a negative SG_E* code
+ * after having printed the reason on stderr, prefixed "smsctl: ".
+ *
+ * Command functions (admin.h, sms.h) return 0 on success, SG_EINVAL when an argument was
+ * unusable (smsctl exits 2 and prints the command's usage) and any other SG_E* code for an API
+ * or network failure (smsctl exits 1).
+ */
+#ifndef SG_CTL_CTL_H
+#define SG_CTL_CTL_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#define CTL_EXIT_OK 0
+#define CTL_EXIT_FAIL 1  /* the API answered an error, or it could not be reached */
+#define CTL_EXIT_USAGE 2 /* the command line was wrong */
+
+#define CTL_DEFAULT_TIMEOUT 30 /* seconds, for a whole request */
+
+/* Global options, filled by main from the command line and the environment. */
+typedef struct ctl_opts {
+    const char *data_dir; /* --data, SMSGATE_DATA, or "./data"; never NULL */
+    const char *url;      /* --url, or NULL: then SMSGATE_URL, then DATA/smsgated.url */
+    const char *cacert;   /* --cacert or SMSGATE_CA_FILE, or NULL (system CAs) */
+    long timeout_s;       /* --timeout, > 0 */
+    int json;             /* --json: print the server's JSON answer as is */
+    int insecure;         /* --insecure: do not verify the server's TLS certificate */
+} ctl_opts;
+
+/* Prints "smsctl: " + the formatted message + "\n" on stderr. */
+void ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Returns the server's base URL ("http://127.0.0.1:8080", no trailing slash), new, from
+ * --url, else SMSGATE_URL, else the first line of DATA/smsgated.url. Returns NULL after
+ * printing why when none is usable. */
+char *ctl_server_url(const ctl_opts *o);
+
+/* Returns the first line of a small text file, trimmed of surrounding white space, new.
+ * Returns NULL and sets errno when the file cannot be read (ENODATA when it is empty). */
+char *ctl_read_line(const char *path);
+
+/* Percent-encodes one path segment: every byte except A-Z a-z 0-9 - . _ ~ becomes %XX
+ * ("My Sender" -> "My%20Sender", "+336" -> "%2B336"). Returns a new string. */
+char *ctl_segment(const char *s);
+
+/* Returns a printable form of a JSON scalar: a string's own text (borrowed from v), or a number
+ * in its shortest exact form, "true"/"false", or "-" for null/absent, written into buf.
+ * Arrays and objects are printed compact (truncated to n). */
+const char *ctl_fmt(const json_t *v, char *buf, size_t n);
+
+/* Prints a table: rows of ncols cells, row 0 being the header; every column but the last is
+ * padded to its widest cell, columns are separated by two spaces. */
+void ctl_table_print(FILE *f, const char *const *cells, size_t nrows, size_t ncols);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * http_int.h - declarations shared inside src/http/ only.
+ *
+ * server.c owns listeners, requests and replies; tls.c owns everything that touches OpenSSL
+ * (server contexts, the per-connection bufferevent factory, the self-signed certificate).
+ * The request-target parser is declared here so that tests/unit/test_http.c can check it
+ * without a socket. Loop thread only, like the rest of the module.
+ */
+#ifndef SG_HTTP_INT_H
+#define SG_HTTP_INT_H
+
+#include <openssl/ssl.h>
+
+#include "http/http.h"
+
+struct bufferevent;
+
+/* Creates a server SSL_CTX (TLS 1.2 and later) from a PEM certificate chain and a PEM key.
+ * Returns a new context (caller frees with SSL_CTX_free) or NULL with *err set to SG_EIO (a
+ * file cannot be read) or SG_EINVAL (not PEM, or the key does not match); logged. */
+SSL_CTX *http__tls_ctx_new(const char *cert_file, const char *key_file, int *err);
+
+/* evhttp_set_bevcb() callback: a new server-side OpenSSL bufferevent (no fd yet, accepting
+ * state, closes its socket when freed) for one connection; arg is the listener's SSL_CTX.
+ * Never returns NULL: evhttp would then fall back to plain text on the TLS port, so an
+ * allocation failure aborts instead, like sg_xmalloc. */
+struct bufferevent *http__tls_bev_new(struct event_base *base, void *ssl_ctx);
+
+/* Fills r->path, r->segs, r->nsegs, r->has_base, r->params and r->nparams from r->target
+ * (origin form "/1.0/sms?x=1" or absolute form "http://host/1.0/sms?x=1"; a '#fragment' is
+ * ignored). Path segments are percent-decoded ('+' stays '+', an invalid %-sequence stays
+ * literal); the query is decoded as application/x-www-form-urlencoded.
+ * Returns 0, or SG_EINVAL with *why set to a static sentence for the 400 message; the fields
+ * filled so far are left for http__req_fields_free(). */
+int http__parse_target(http_req *r, const char **why);
+
+/* Frees target, path, segs, params and body of r and sets them to NULL (not r itself). */
+void http__req_fields_free(http_req *r);
+
+/* Test hook: makes evhttp read the connection of r while r waits for its reply, so that a
+ * client close is seen at once and evhttp takes its EOF path (unlink the request, free the
+ * connection, run the close callback), which is what other libevent versions do on their own.
+ * The server never calls it: data (not EOF) arriving in that state makes libevent 2.1.12 exit
+ * ("illegal connection state"). */
+void http__req_watch_close(http_req *r);
+
+#endif

@@ -1,0 +1,270 @@
+/*
+ * smsgated.c - the daemon's entry point: options, wiring, signals, the loop.
+ *
+ * Start-up: read the config (util/config.c), prepare the data directory (database, admin
+ * token, self-signed certificate when none is configured), open the store (which starts its
+ * thread), create the dispatcher with the embedded sim route, the API, and the HTTP(S)
+ * listeners; then write DATA/smsgated.url and run the loop.
+ *
+ * Shutdown on SIGTERM/SIGINT: stop accepting connections; let requests in flight finish (their
+ * store operations commit and they are answered); stop dispatching and wait for every message
+ * handed to a route to be reported and stored; then close the store, which drains its queue.
+ * Nothing accepted is lost: what was answered is committed, what is queued stays queued.
+ * A second signal, or shutdown-timeout-s, cuts the wait short (still safe: leases expire).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "api/api.h"
+#include "core/phone.h"
+#include "core/price.h"
+#include "dispatch/dispatch.h"
+#include "http/http.h"
+#include "sim/sim.h"
+#include "store/store.h"
+#include "util/config.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define LOG "main"
+
+typedef struct daemon_state {
+    sg_config cfg;
+    struct event_base *base;
+    store *st;
+    dispatch *disp;
+    api *api;
+    http_server *http;
+    struct event *sig_term, *sig_int, *drain_ev;
+    int stopping;
+    int64_t deadline_ms;
+} daemon_state;
+
+static int mkdir_p(const char *path, mode_t mode) {
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, mode) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, mode) != 0 && errno != EEXIST) return -1;
+    return 0;
+}
+
+static int write_file(const char *path, const char *text, mode_t mode) {
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    if (fd < 0) return -1;
+    size_t n = strlen(text);
+    int ok = write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
+    close(fd);
+    if (!ok || rename(tmp, path) != 0) return -1;
+    return 0;
+}
+
+/* The admin token: $SMSGATE_ADMIN_TOKEN, else DATA/admin.token, else a new one. */
+static char *admin_token(const char *data) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/admin.token", data);
+    const char *env = getenv("SMSGATE_ADMIN_TOKEN");
+    char buf[256] = "";
+    if (env && *env) {
+        snprintf(buf, sizeof buf, "%s", env);
+    } else {
+        FILE *f = fopen(path, "r");
+        if (f) {
+            if (!fgets(buf, sizeof buf, f)) buf[0] = '\0';
+            fclose(f);
+            buf[strcspn(buf, "\r\n")] = '\0';
+        }
+        if (!buf[0]) sg_random_hex(buf, 24);
+    }
+    char line[300];
+    snprintf(line, sizeof line, "%s\n", buf);
+    if (write_file(path, line, 0600) != 0) {
+        sg_log_error(LOG, "Writing the admin token to '%s' failed: %s.", path, strerror(errno));
+        return NULL;
+    }
+    return sg_xstrdup(buf);
+}
+
+static void stop_now(daemon_state *d) {
+    event_base_loopbreak(d->base);
+}
+
+static void on_dispatch_stopped(void *arg) {
+    daemon_state *d = arg;
+    sg_log_info(LOG, "Every message handed to a route is reported and stored; stopping.");
+    stop_now(d);
+}
+
+/* Polls until in-flight HTTP requests are answered, then stops the dispatcher. */
+static void on_drain(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    daemon_state *d = arg;
+    if (sg_mono_ms() > d->deadline_ms) {
+        sg_log_warn(LOG, "Shutdown timeout reached with %d requests in flight; stopping anyway "
+                         "(claimed messages go back to the queue on the next start).",
+                    http_server_inflight(d->http));
+        stop_now(d);
+        return;
+    }
+    if (http_server_inflight(d->http) > 0) {
+        struct timeval tv = {0, 20000};
+        event_add(d->drain_ev, &tv);
+        return;
+    }
+    dispatch_stop(d->disp, on_dispatch_stopped, d);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg) {
+    (void)what;
+    daemon_state *d = arg;
+    if (d->stopping) {
+        sg_log_warn(LOG, "Second signal %d: stopping at once.", (int)sig);
+        stop_now(d);
+        return;
+    }
+    d->stopping = 1;
+    sg_log_info(LOG, "Signal %d: finishing requests in flight, then stopping.", (int)sig);
+    http_server_stop_accepting(d->http);
+    d->deadline_ms = sg_mono_ms() + d->cfg.shutdown_timeout_s * 1000;
+    on_drain(-1, 0, d);
+}
+
+static enum sg_log_level parse_level(const char *s) {
+    if (!strcmp(s, "error")) return SG_LOG_ERROR;
+    if (!strcmp(s, "warn")) return SG_LOG_WARN;
+    if (!strcmp(s, "debug")) return SG_LOG_DEBUG;
+    return SG_LOG_INFO;
+}
+
+int main(int argc, char **argv) {
+    daemon_state d = {0};
+    int help = 0, rc = 1;
+    if (sg_config_load(&d.cfg, argc, argv, &help) != 0) return 2;
+    if (help) {
+        sg_config_usage(stdout, argv[0]);
+        sg_config_fini(&d.cfg);
+        return 0;
+    }
+    sg_log_set_level(parse_level(d.cfg.log_level));
+    sg_log_debug_enable(d.cfg.log_debug);
+    signal(SIGPIPE, SIG_IGN);
+    if (price_set_overrides(d.cfg.rates) != 0) {
+        fprintf(stderr, "smsgated: 'rates' is invalid: '%s' (expected \"fr=1,de=2.5,*=3\").\n",
+                d.cfg.rates);
+        sg_config_fini(&d.cfg);
+        return 2;
+    }
+    phone_init();
+
+    char path[4096], cert[4096], key[4096];
+    if (mkdir_p(d.cfg.data, 0700) != 0) {
+        sg_log_error(LOG, "Creating the data directory '%s' failed: %s.", d.cfg.data,
+                     strerror(errno));
+        sg_config_fini(&d.cfg);
+        return 1;
+    }
+    char *token = admin_token(d.cfg.data);
+    if (!token) {
+        sg_config_fini(&d.cfg);
+        return 1;
+    }
+
+    evthread_use_pthreads();
+    d.base = event_base_new();
+    event_base_priority_init(d.base, 3); /* default 1; dispatch flushes at 2, after the rest */
+
+    snprintf(path, sizeof path, "%s/smsgate.db", d.cfg.data);
+    store_options so = {.path = path,
+                        .crash_after_commit = (int)d.cfg.fault_crash_after_commit,
+                        .fail_nth_op = (int)d.cfg.fault_fail_nth_op};
+    int err = 0;
+    d.st = store_open(d.base, &so, &err);
+    if (!d.st) {
+        sg_log_error(LOG, "Opening the store '%s' failed: %s.", path, sg_strerror(err));
+        goto out;
+    }
+
+    dispatch_options dopt = {.node = d.cfg.node, .lease_ms = d.cfg.lease_ms,
+                             .batch = (size_t)d.cfg.dispatch_batch};
+    d.disp = dispatch_new(d.base, d.st, &dopt);
+    dispatch_add_route(d.disp, sim_route_new(d.base, d.st, d.cfg.sim_delay_ms));
+    d.api = api_new(&d.cfg, d.st, d.disp, token);
+
+    http_limits lim = {.max_body = (size_t)d.cfg.max_body, .max_headers = 64 * 1024,
+                       .timeout_s = (int)d.cfg.http_timeout_s};
+    d.http = http_server_new(d.base, &lim, api_handle, d.api);
+    char url[512] = "";
+    if (d.cfg.listen[0]) {
+        if (http_server_listen(d.http, d.cfg.listen) != 0) goto out;
+        snprintf(url, sizeof url, "http://%s\n", d.cfg.listen);
+    }
+    if (d.cfg.tls_listen[0]) {
+        if (d.cfg.tls_cert[0]) {
+            snprintf(cert, sizeof cert, "%s", d.cfg.tls_cert);
+            snprintf(key, sizeof key, "%s", d.cfg.tls_key[0] ? d.cfg.tls_key : d.cfg.tls_cert);
+        } else {
+            char dir[2048];
+            snprintf(dir, sizeof dir, "%s/tls", d.cfg.data);
+            snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+            snprintf(key, sizeof key, "%s/key.pem", dir);
+            if (access(cert, R_OK) != 0 || access(key, R_OK) != 0) {
+                if (mkdir_p(dir, 0700) != 0 || http_tls_selfsigned(cert, key) != 0) {
+                    sg_log_error(LOG, "Generating a self-signed certificate in '%s' failed.", dir);
+                    goto out;
+                }
+                sg_log_info(LOG, "Generated a self-signed certificate: '%s'.", cert);
+            }
+        }
+        if (http_server_listen_tls(d.http, d.cfg.tls_listen, cert, key) != 0) goto out;
+        if (!url[0]) snprintf(url, sizeof url, "https://%s\n", d.cfg.tls_listen);
+    }
+    if (!url[0]) {
+        sg_log_error(LOG, "Neither 'listen' nor 'tls-listen' is set: nothing to serve.");
+        goto out;
+    }
+    snprintf(path, sizeof path, "%s/smsgated.url", d.cfg.data);
+    if (write_file(path, url, 0644) != 0)
+        sg_log_warn(LOG, "Writing '%s' failed: %s.", path, strerror(errno));
+
+    d.sig_term = evsignal_new(d.base, SIGTERM, on_signal, &d);
+    d.sig_int = evsignal_new(d.base, SIGINT, on_signal, &d);
+    d.drain_ev = evtimer_new(d.base, on_drain, &d);
+    event_add(d.sig_term, NULL);
+    event_add(d.sig_int, NULL);
+    dispatch_start(d.disp);
+    sg_log_info(LOG, "smsgated %s ready: http '%s', https '%s', data '%s', sim delay %lld ms.",
+                SMSGATE_VERSION, d.cfg.listen, d.cfg.tls_listen, d.cfg.data,
+                (long long)d.cfg.sim_delay_ms);
+    event_base_dispatch(d.base);
+    rc = 0;
+
+out:
+    http_server_free(d.http);
+    store_close(d.st); /* drains queued operations before the objects they call back die */
+    dispatch_free(d.disp);
+    api_free(d.api);
+    if (d.sig_term) event_free(d.sig_term);
+    if (d.sig_int) event_free(d.sig_int);
+    if (d.drain_ev) event_free(d.drain_ev);
+    if (d.base) event_base_free(d.base);
+    free(token);
+    sg_config_fini(&d.cfg);
+    if (rc == 0) sg_log_info(LOG, "smsgated stopped.");
+    return rc;
+}

@@ -1,0 +1,73 @@
+/*
+ * schema_sqlite.h - the SQLite schema, as numbered migrations.
+ *
+ * Migration N is applied when PRAGMA user_version < N, each in its own transaction, so a
+ * database created by an older smsgated is brought forward on start. Never edit an applied
+ * migration: add a new one.
+ *
+ * Money columns hold millicredits (INTEGER). Times are epoch milliseconds (INTEGER).
+ * messages.state holds msg_state values (core/receipt.h).
+ */
+#ifndef SG_STORE_SCHEMA_SQLITE_H
+#define SG_STORE_SCHEMA_SQLITE_H
+
+static const char *const sqlite_migrations[] = {
+    /* 1: the foundation */
+    "CREATE TABLE accounts ("
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL);"
+    "CREATE TABLE services ("
+    "  id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL REFERENCES accounts(id),"
+    "  name TEXT NOT NULL UNIQUE, description TEXT NOT NULL DEFAULT '',"
+    "  status TEXT NOT NULL DEFAULT 'enable', callback TEXT, stop_callback TEXT,"
+    "  short_number TEXT NOT NULL, sms_response TEXT, templates TEXT,"
+    "  recredit_amount INTEGER NOT NULL DEFAULT 0, recredit_threshold INTEGER NOT NULL DEFAULT 0,"
+    "  created_ms INTEGER NOT NULL);"
+    "CREATE TABLE ledger ("
+    "  id INTEGER PRIMARY KEY, service_id INTEGER NOT NULL REFERENCES services(id),"
+    "  ts_ms INTEGER NOT NULL, amount INTEGER NOT NULL, balance INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL, ref TEXT);"
+    "CREATE INDEX ledger_service ON ledger(service_id, id);"
+    "CREATE TABLE applications ("
+    "  id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL REFERENCES accounts(id),"
+    "  app_key TEXT NOT NULL UNIQUE, app_secret TEXT NOT NULL, name TEXT NOT NULL DEFAULT '',"
+    "  created_ms INTEGER NOT NULL);"
+    "CREATE TABLE credentials ("
+    "  id INTEGER PRIMARY KEY, application_id INTEGER NOT NULL REFERENCES applications(id),"
+    "  consumer_key TEXT NOT NULL UNIQUE, state TEXT NOT NULL, rules TEXT NOT NULL,"
+    "  allowed_ips TEXT, redirection TEXT, created_ms INTEGER NOT NULL,"
+    "  expires_ms INTEGER NOT NULL DEFAULT 0, last_use_ms INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE senders ("
+    "  id INTEGER PRIMARY KEY, service_id INTEGER NOT NULL REFERENCES services(id),"
+    "  sender TEXT NOT NULL, description TEXT NOT NULL DEFAULT '', reason TEXT,"
+    "  status TEXT NOT NULL, comment TEXT, referer TEXT NOT NULL DEFAULT 'custom', type TEXT,"
+    "  created_ms INTEGER NOT NULL, UNIQUE(service_id, sender));"
+    "CREATE TABLE sends ("
+    "  id INTEGER PRIMARY KEY, service_id INTEGER NOT NULL REFERENCES services(id),"
+    "  created_ms INTEGER NOT NULL, credits INTEGER NOT NULL, count INTEGER NOT NULL);"
+    "CREATE TABLE messages ("
+    "  id INTEGER PRIMARY KEY, service_id INTEGER NOT NULL, send_id INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL, due_ms INTEGER NOT NULL, state INTEGER NOT NULL,"
+    "  dlr INTEGER NOT NULL DEFAULT 0, ptt INTEGER NOT NULL DEFAULT 0,"
+    "  sender TEXT NOT NULL, receiver TEXT NOT NULL, message TEXT NOT NULL,"
+    "  coding INTEGER NOT NULL, length INTEGER NOT NULL, parts INTEGER NOT NULL,"
+    "  credits INTEGER NOT NULL, priority INTEGER NOT NULL, validity_min INTEGER NOT NULL,"
+    "  differed_min INTEGER NOT NULL, class INTEGER NOT NULL DEFAULT 1, tag TEXT,"
+    "  sent_ms INTEGER, delivered_ms INTEGER, lease_ms INTEGER, lease_owner TEXT,"
+    "  route TEXT, smsc_id TEXT, attempts INTEGER NOT NULL DEFAULT 0,"
+    "  deleted INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX messages_due ON messages(priority, due_ms) WHERE state IN (0,1,2);"
+    "CREATE INDEX messages_service ON messages(service_id, id);"
+    "CREATE INDEX messages_tag ON messages(service_id, tag) WHERE tag IS NOT NULL;"
+    "CREATE TABLE events ("
+    "  id INTEGER PRIMARY KEY, message_id INTEGER NOT NULL, service_id INTEGER NOT NULL,"
+    "  ts_ms INTEGER NOT NULL, state INTEGER NOT NULL, dlr INTEGER NOT NULL,"
+    "  ptt INTEGER NOT NULL);"
+    "CREATE INDEX events_message ON events(message_id, id);"
+    "CREATE TABLE sim_messages ("
+    "  message_id INTEGER PRIMARY KEY, smsc_id TEXT NOT NULL, outcome INTEGER NOT NULL,"
+    "  step INTEGER NOT NULL DEFAULT 0, due_ms INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 0,"
+    "  submits INTEGER NOT NULL DEFAULT 1, deliveries INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX sim_due ON sim_messages(due_ms) WHERE done = 0;",
+};
+
+#endif

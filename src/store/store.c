@@ -1,0 +1,265 @@
+/*
+ * store.c - the store thread: queue, group commit, and delivery of results to the loop.
+ *
+ * Design. Callers on the loop thread push operations onto `in` (a mutex-protected FIFO) and
+ * signal `cond`. The store thread wakes, takes up to max_batch operations, opens one
+ * transaction, runs each operation inside its own savepoint (a failing operation is rolled back
+ * alone and reports its error), commits, and moves the batch onto `out`. A libevent event
+ * (`done_ev`, activated from the store thread; libevent is made thread-aware by
+ * evthread_use_pthreads() in main) then runs on the loop thread and calls every callback.
+ *
+ * Invariants:
+ *  1. A callback runs only after the transaction holding its operation committed (or failed
+ *     as a whole, in which case every operation of the batch reports SG_EIO).
+ *  2. Each callback runs exactly once, on the loop thread, never from inside store_<op>().
+ *  3. Operations of one caller run in the order they were queued.
+ *
+ * State of the thread: RUNNING -> DRAINING (store_close called: finish the queue) -> STOPPED.
+ */
+#include "store/store.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "util/log.h"
+#include "util/util.h"
+
+typedef enum { OP_NONE = 0,
+#define ENUM_OP(name, type) OP_##name,
+               STORE_OPS(ENUM_OP)
+#undef ENUM_OP
+} op_kind;
+
+typedef struct op {
+    op_kind kind;
+    void *req;
+    store_cb cb;
+    void *arg;
+    int rc;
+    struct op *next;
+} op;
+
+typedef struct queue {
+    op *head, *tail;
+    size_t n;
+} queue;
+
+struct store {
+    const store_backend *be;
+    store_conn *conn;
+    store_options opt;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    queue in, out;
+    int stopping;
+    struct event *done_ev;
+    size_t pending;
+    uint64_t commits, ops, nth_op;
+};
+
+static void q_push(queue *q, op *o) {
+    o->next = NULL;
+    if (q->tail) q->tail->next = o;
+    else q->head = o;
+    q->tail = o;
+    q->n++;
+}
+
+static void q_append(queue *q, queue *other) {
+    if (!other->head) return;
+    if (q->tail) q->tail->next = other->head;
+    else q->head = other->head;
+    q->tail = other->tail;
+    q->n += other->n;
+    other->head = other->tail = NULL;
+    other->n = 0;
+}
+
+static int run_one(store *st, op *o) {
+    if (st->opt.fail_nth_op > 0 && ++st->nth_op == (uint64_t)st->opt.fail_nth_op) return SG_EIO;
+    switch (o->kind) {
+#define CASE_OP(name, type) \
+    case OP_##name: return st->be->name(st->conn, (type *)o->req);
+        STORE_OPS(CASE_OP)
+#undef CASE_OP
+    default: return SG_EINVAL;
+    }
+}
+
+static void run_batch(store *st, queue *batch) {
+    int rc = st->be->begin(st->conn);
+    if (rc != 0) {
+        for (op *o = batch->head; o; o = o->next) o->rc = SG_EIO;
+        return;
+    }
+    for (op *o = batch->head; o; o = o->next) {
+        if (st->be->savepoint(st->conn) != 0) {
+            o->rc = SG_EIO;
+            continue;
+        }
+        o->rc = run_one(st, o);
+        st->be->release(st->conn, o->rc != 0);
+    }
+    if (st->be->commit(st->conn) != 0) {
+        sg_log_error("store", "Commit of a batch of %zu operations failed; all report an I/O "
+                              "error and nothing of them was stored.", batch->n);
+        st->be->rollback(st->conn);
+        for (op *o = batch->head; o; o = o->next) o->rc = SG_EIO;
+        return;
+    }
+    st->commits++;
+    st->ops += batch->n;
+    if (st->opt.crash_after_commit > 0 && st->commits == (uint64_t)st->opt.crash_after_commit) {
+        sg_log_error("store", "Fault injection: crashing after commit %llu as configured.",
+                     (unsigned long long)st->commits);
+        abort();
+    }
+}
+
+static void *thread_main(void *arg) {
+    store *st = arg;
+    pthread_mutex_lock(&st->mu);
+    for (;;) {
+        while (!st->in.head && !st->stopping) pthread_cond_wait(&st->cond, &st->mu);
+        if (!st->in.head && st->stopping) break;
+        queue batch = {0};
+        while (st->in.head && batch.n < st->opt.max_batch) {
+            op *o = st->in.head;
+            st->in.head = o->next;
+            if (!st->in.head) st->in.tail = NULL;
+            st->in.n--;
+            q_push(&batch, o);
+        }
+        pthread_mutex_unlock(&st->mu);
+        run_batch(st, &batch);
+        pthread_mutex_lock(&st->mu);
+        q_append(&st->out, &batch);
+        event_active(st->done_ev, EV_READ, 0);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return NULL;
+}
+
+/* Loop thread: deliver finished operations. */
+static void on_done(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    store *st = arg;
+    pthread_mutex_lock(&st->mu);
+    queue done = st->out;
+    st->out.head = st->out.tail = NULL;
+    st->out.n = 0;
+    pthread_mutex_unlock(&st->mu);
+    for (op *o = done.head, *next; o; o = next) {
+        next = o->next;
+        st->pending--;
+        o->cb(o->rc, o->arg);
+        free(o);
+    }
+}
+
+static int enqueue(store *st, op_kind kind, void *req, store_cb cb, void *arg) {
+    op *o = sg_xcalloc(1, sizeof *o);
+    o->kind = kind;
+    o->req = req;
+    o->cb = cb;
+    o->arg = arg;
+    st->pending++;
+    pthread_mutex_lock(&st->mu);
+    q_push(&st->in, o);
+    pthread_cond_signal(&st->cond);
+    pthread_mutex_unlock(&st->mu);
+    return 0;
+}
+
+#define DEF_OP(name, type) \
+    int store_##name(store *st, type *req, store_cb cb, void *arg) { \
+        return enqueue(st, OP_##name, req, cb, arg); \
+    }
+STORE_OPS(DEF_OP)
+#undef DEF_OP
+
+store *store_open(struct event_base *base, const store_options *opt, int *err) {
+    store *st = sg_xcalloc(1, sizeof *st);
+    st->be = &store_sqlite_backend;
+    st->opt = *opt;
+    if (!st->opt.max_batch) st->opt.max_batch = 1024;
+    int rc = st->be->open(opt->path, &st->conn);
+    if (rc != 0) {
+        *err = rc;
+        free(st);
+        return NULL;
+    }
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_cond_init(&st->cond, NULL);
+    st->done_ev = event_new(base, -1, 0, on_done, st);
+    if (pthread_create(&st->thread, NULL, thread_main, st) != 0) {
+        sg_log_error("store", "Could not start the store thread.");
+        event_free(st->done_ev);
+        st->be->close(st->conn);
+        free(st);
+        *err = SG_EIO;
+        return NULL;
+    }
+    return st;
+}
+
+void store_close(store *st) {
+    if (!st) return;
+    pthread_mutex_lock(&st->mu);
+    st->stopping = 1;
+    pthread_cond_signal(&st->cond);
+    pthread_mutex_unlock(&st->mu);
+    pthread_join(st->thread, NULL);
+    /* Deliver what finished, so no caller leaks its request. */
+    on_done(-1, 0, st);
+    event_free(st->done_ev);
+    st->be->close(st->conn);
+    pthread_mutex_destroy(&st->mu);
+    pthread_cond_destroy(&st->cond);
+    free(st);
+}
+
+size_t store_pending(store *st) { return st->pending; }
+
+void store_stats(store *st, uint64_t *commits, uint64_t *ops) {
+    pthread_mutex_lock(&st->mu);
+    *commits = st->commits;
+    *ops = st->ops;
+    pthread_mutex_unlock(&st->mu);
+}
+
+void store_service_fini(store_service *s) {
+    free(s->name); free(s->description); free(s->status); free(s->callback);
+    free(s->stop_callback); free(s->short_number); free(s->sms_response); free(s->templates);
+    memset(s, 0, sizeof *s);
+}
+
+void store_msg_fini(store_msg *m) {
+    free(m->sender); free(m->receiver); free(m->message); free(m->tag); free(m->route);
+    free(m->smsc_id);
+    memset(m, 0, sizeof *m);
+}
+
+void store_sender_fini(store_sender *s) {
+    free(s->sender); free(s->description); free(s->status); free(s->comment); free(s->referer);
+    free(s->type); free(s->reason);
+    memset(s, 0, sizeof *s);
+}
+
+void store_auth_lookup_fini(store_auth_lookup_req *r) {
+    free(r->app_secret); free(r->cred_state); free(r->rules_json); free(r->allowed_ips_json);
+    r->app_secret = r->cred_state = r->rules_json = r->allowed_ips_json = NULL;
+}
+
+void store_claim_fini(store_claim_req *r) {
+    for (size_t i = 0; i < r->count; i++) store_msg_fini(&r->msgs[i]);
+    free(r->msgs);
+    r->msgs = NULL;
+    r->count = 0;
+}

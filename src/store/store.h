@@ -1,0 +1,320 @@
+/*
+ * store.h - the one interface to durable state. Only store/ speaks SQL.
+ *
+ * Threads: the store owns one thread (the store thread) and one database connection. Callers
+ * on the loop thread enqueue operations with the typed store_<op>() functions; the store thread
+ * takes every queued operation at once, runs them in ONE transaction (each inside its own
+ * savepoint, so a failing operation rolls back only itself), commits durably (WAL,
+ * synchronous=FULL: one fsync per batch), and only then hands each result back to the loop
+ * thread, where the operation's callback runs. That is group commit: requests arriving together
+ * share one fsync, and nobody is answered before their data is on disk.
+ *
+ * Ownership: the caller owns each request struct and must keep it alive until its callback;
+ * the store writes outputs into it. Output arrays and strings allocated by the store (marked
+ * "new" below) are freed by the caller with free() / json_decref(), or with the matching
+ * store_*_fini() helper.
+ *
+ * Async contract: store_<op>() returns 0 and the callback runs exactly once, later, on the loop
+ * thread; it never runs from inside the call. The callback receives rc: 0 or an SG_E* code.
+ *
+ * Backends implement struct store_backend (sqlite.c now, postgres.c later): synchronous
+ * functions that run on the store thread inside the batch transaction.
+ *
+ * Money: credits are kept as int64 millicredits everywhere inside (1 credit = 1000); the API
+ * converts to doubles at the edge. The balance is the running sum of an append-only ledger.
+ */
+#ifndef SG_STORE_H
+#define SG_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <event2/event.h>
+
+#include "core/receipt.h"
+
+typedef struct store store;
+
+typedef void (*store_cb)(int rc, void *arg);
+
+/* ---- records ---- */
+
+typedef struct store_service {
+    int64_t id, account_id;
+    char *name, *description, *status, *callback, *stop_callback, *short_number;
+    char *sms_response; /* JSON text of sms.Response */
+    char *templates;    /* JSON text of sms.Templates */
+    int64_t recredit_amount;    /* 0 = off */
+    int64_t recredit_threshold; /* millicredits */
+    int64_t balance;            /* millicredits, from the ledger */
+} store_service;
+void store_service_fini(store_service *s);
+
+typedef struct store_msg {
+    int64_t id, service_id, send_id;
+    int64_t created_ms, due_ms, sent_ms, delivered_ms; /* 0 = null */
+    msg_state state;
+    int dlr, ptt;
+    char *sender, *receiver, *message, *tag, *route, *smsc_id;
+    int coding;       /* gsm_coding */
+    int64_t length;   /* characters */
+    int64_t parts;
+    int64_t credits;  /* millicredits */
+    int priority;     /* 0 high .. 3 veryLow */
+    int64_t validity_min, differed_min;
+    int sms_class;    /* 0 flash, 1 phoneDisplay, 2 sim, 3 toolkit */
+    int attempts;
+} store_msg;
+void store_msg_fini(store_msg *m);
+
+typedef struct store_sender {
+    char *sender, *description, *status, *comment, *referer, *type, *reason;
+    int64_t created_ms;
+} store_sender;
+void store_sender_fini(store_sender *s);
+
+/* ---- operation requests (inputs, then outputs) ---- */
+
+typedef struct store_account_create_req {
+    const char *name;
+    int64_t credits;
+    const char *rules_json; /* rules of the first consumer key */
+    /* out (new) */
+    char *service_name, *app_key, *app_secret, *consumer_key;
+} store_account_create_req;
+
+typedef struct store_account_list_req {
+    char *json; /* out (new): JSON array text [{"account","serviceName","creditsLeft"}] */
+} store_account_list_req;
+
+typedef struct store_auth_lookup_req {
+    const char *app_key;
+    const char *consumer_key; /* may be NULL */
+    /* out */
+    int app_found, cred_found;
+    int64_t account_id, app_id, cred_id;
+    char *app_secret, *cred_state, *rules_json, *allowed_ips_json; /* new */
+    int64_t cred_created_ms, cred_expires_ms, cred_last_use_ms;
+    int cred_app_matches; /* the consumer key belongs to this application */
+} store_auth_lookup_req;
+void store_auth_lookup_fini(store_auth_lookup_req *r);
+
+typedef struct store_credential_create_req {
+    const char *app_key, *rules_json, *allowed_ips_json, *redirection;
+    int64_t expires_ms; /* 0 = never */
+    char *consumer_key; /* out (new) */
+} store_credential_create_req;
+
+typedef struct store_credential_state_req {
+    const char *consumer_key, *state;
+} store_credential_state_req;
+
+typedef struct store_service_get_req {
+    int64_t account_id; /* 0 = any account (admin) */
+    const char *name;
+    store_service svc; /* out */
+} store_service_get_req;
+
+typedef struct store_service_list_req {
+    int64_t account_id;
+    char **names; /* out (new, each and array) */
+    size_t count;
+} store_service_list_req;
+
+/* Partial update of writable service fields; NULL/unset fields are left alone. */
+typedef struct store_service_update_req {
+    int64_t service_id;
+    const char *description;
+    int set_callback;      const char *callback;      /* NULL with set_ = clear */
+    int set_stop_callback; const char *stop_callback;
+    int set_recredit;      int64_t recredit_amount;   /* 0 = off */
+    int set_threshold;     int64_t recredit_threshold;
+    const char *sms_response, *templates;             /* JSON text */
+} store_service_update_req;
+
+typedef struct store_credit_adjust_req {
+    const char *service_name;
+    int64_t amount;     /* millicredits, non-zero */
+    const char *kind;   /* "adjustment", "purchase", ... */
+    const char *ref;
+    int64_t balance;    /* out */
+} store_credit_adjust_req;
+
+typedef struct store_ledger_req {
+    const char *service_name;
+    char *json; /* out (new) */
+} store_ledger_req;
+
+typedef struct store_sender_req {
+    int64_t service_id;
+    const char *service_name; /* used when service_id is 0 (admin) */
+    const char *sender;
+    /* create */
+    const char *description, *reason, *type;
+    /* update: NULL = unchanged */
+    const char *status, *comment;
+    int admin; /* admin may set any status; a customer only enable<->disable of validated ones */
+    store_sender out; /* get */
+} store_sender_req;
+
+typedef struct store_sender_list_req {
+    int64_t service_id;
+    char **names; size_t count; /* out (new) */
+} store_sender_list_req;
+
+typedef struct store_submit_msg {
+    const char *receiver, *message;
+    int coding;
+    int64_t length, parts, credits;
+    int64_t id; /* out */
+} store_submit_msg;
+
+typedef struct store_submit_req {
+    int64_t service_id;
+    const char *sender;
+    int sender_check;  /* 1: sender must exist on the service with status enable */
+    int priority, sms_class;
+    int64_t validity_min, differed_min, due_ms, now_ms;
+    const char *tag;
+    store_submit_msg *msgs;
+    size_t count;
+    int64_t total_credits;
+    /* out */
+    int64_t send_id, balance;
+    int sender_status_bad; /* SG_EPERM because of the sender: 1 unknown, 2 not enabled */
+} store_submit_req;
+
+typedef struct store_msg_req {
+    int64_t service_id, id;
+    int pending_only;   /* get: only scheduled/queued/submitting; cancel: implied */
+    store_msg msg;      /* out (get) */
+    int64_t refunded;   /* out (cancel) */
+} store_msg_req;
+
+typedef struct store_outgoing_filter {
+    int64_t service_id;
+    int pending;        /* 1: /jobs (pending states); 0: /outgoing (history) */
+    const char *tag, *receiver, *sender;
+    int64_t ptt, dlr, differed; /* -1 = no filter */
+    int64_t from_ms, to_ms;     /* 0 = no bound */
+    int64_t *ids; size_t count; /* out (new) */
+} store_outgoing_filter;
+
+typedef struct store_claim_req {
+    const char *node;
+    int64_t now_ms, lease_ms;
+    size_t limit;
+    store_msg *msgs; size_t count; /* out (new; store_claim_fini) */
+} store_claim_req;
+void store_claim_fini(store_claim_req *r);
+
+typedef struct store_status_update {
+    int64_t msg_id;
+    msg_state state;
+    int dlr, ptt;
+    int64_t ts_ms;
+    const char *route, *smsc_id; /* may be NULL */
+    int64_t retry_at_ms;         /* with MSG_QUEUED: back to the queue, due then */
+} store_status_update;
+
+typedef struct store_status_req {
+    store_status_update *ups; size_t count;
+    size_t applied; /* out: how many changed something (others were stale) */
+} store_status_req;
+
+/* The embedded simulated operator's own memory (see sim/sim.c). */
+typedef struct store_sim_accept_req {
+    int64_t msg_id;
+    int outcome;       /* sim outcome code */
+    int64_t due_ms;    /* when its first receipt is due */
+    char smsc_id[32];  /* out */
+    int duplicate;     /* out: the sim had already accepted this message */
+} store_sim_accept_req;
+
+typedef struct store_sim_step {
+    int64_t msg_id;
+    int outcome, step;
+} store_sim_step;
+
+typedef struct store_sim_advance_req {
+    int64_t now_ms;
+    int64_t delay_ms;  /* between receipts */
+    size_t limit;
+    size_t done;       /* out: rows advanced */
+    int64_t next_due_ms; /* out: earliest remaining due time, 0 if none */
+} store_sim_advance_req;
+
+typedef struct store_recover_req {
+    const char *node;
+    size_t requeued; /* out */
+} store_recover_req;
+
+/* ---- the operation list (X-macro): name, request type ---- */
+#define STORE_OPS(X)                                          \
+    X(account_create, store_account_create_req)               \
+    X(account_list, store_account_list_req)                   \
+    X(auth_lookup, store_auth_lookup_req)                     \
+    X(credential_create, store_credential_create_req)         \
+    X(credential_state, store_credential_state_req)           \
+    X(service_get, store_service_get_req)                     \
+    X(service_list, store_service_list_req)                   \
+    X(service_update, store_service_update_req)               \
+    X(credit_adjust, store_credit_adjust_req)                 \
+    X(ledger, store_ledger_req)                               \
+    X(sender_create, store_sender_req)                        \
+    X(sender_get, store_sender_req)                           \
+    X(sender_update, store_sender_req)                        \
+    X(sender_delete, store_sender_req)                        \
+    X(sender_list, store_sender_list_req)                     \
+    X(submit, store_submit_req)                               \
+    X(msg_get, store_msg_req)                                 \
+    X(msg_cancel, store_msg_req)                              \
+    X(msg_delete, store_msg_req)                              \
+    X(outgoing_list, store_outgoing_filter)                   \
+    X(claim, store_claim_req)                                 \
+    X(status, store_status_req)                               \
+    X(sim_accept, store_sim_accept_req)                       \
+    X(sim_advance, store_sim_advance_req)                     \
+    X(recover, store_recover_req)
+
+/* Typed enqueue functions: store_account_create(st, &req, cb, arg) ... */
+#define STORE_DECL_OP(name, type) int store_##name(store *st, type *req, store_cb cb, void *arg);
+STORE_OPS(STORE_DECL_OP)
+#undef STORE_DECL_OP
+
+/* Backend contract. Every function runs on the store thread, inside an open transaction. */
+typedef struct store_conn store_conn;
+typedef struct store_backend {
+    const char *name;
+    int (*open)(const char *path, store_conn **out);
+    void (*close)(store_conn *c);
+    int (*begin)(store_conn *c);
+    int (*commit)(store_conn *c);
+    void (*rollback)(store_conn *c);
+    int (*savepoint)(store_conn *c);
+    void (*release)(store_conn *c, int rollback_first);
+#define STORE_BE_OP(name, type) int (*name)(store_conn * c, type * req);
+    STORE_OPS(STORE_BE_OP)
+#undef STORE_BE_OP
+} store_backend;
+
+extern const store_backend store_sqlite_backend;
+
+typedef struct store_options {
+    const char *path;        /* database file */
+    size_t max_batch;        /* operations per transaction (default 1024) */
+    int crash_after_commit;  /* fault injection: abort() after the Nth commit (0 = off) */
+    int fail_nth_op;         /* fault injection: the Nth operation fails with SG_EIO (0 = off) */
+} store_options;
+
+/* Opens the database (creating and migrating it) and starts the store thread. Results are
+ * delivered on base's loop. Returns NULL and *err on failure. */
+store *store_open(struct event_base *base, const store_options *opt, int *err);
+/* Drains the queue (every queued op runs and its callback is delivered if the loop still runs),
+ * stops the thread and closes the database. NULL does nothing. */
+void store_close(store *st);
+/* Operations queued or running, not yet delivered. */
+size_t store_pending(store *st);
+/* Number of commits and operations since start (group-commit ratio = ops / commits). */
+void store_stats(store *st, uint64_t *commits, uint64_t *ops);
+
+#endif
