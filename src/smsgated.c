@@ -255,8 +255,8 @@ int main(int argc, char **argv) {
     rc = 0;
 
 out:
-    http_server_free(d.http);
     store_close(d.st); /* drains queued operations before the objects they call back die */
+    http_server_free(d.http);
     dispatch_free(d.disp);
     api_free(d.api);
     if (d.sig_term) event_free(d.sig_term);

@@ -213,6 +213,26 @@ int api_url_valid(const char *url) {
     return 1;
 }
 
+/* An alphanumeric sender: 1-11 characters of letters, digits, space and a few signs, not all
+ * digits. A numeric sender: an optional '+' and 3-15 digits. */
+int api_sender_valid(const char *s, const char **type) {
+    size_t n = strlen(s), digits = 0;
+    if (n == 0) return 0;
+    const char *p = s[0] == '+' ? s + 1 : s;
+    for (const char *q = p; *q; q++) digits += (*q >= '0' && *q <= '9');
+    if (digits == strlen(p)) {
+        *type = s[0] == '+' || digits > 6 ? "numeric" : "shortcode";
+        return digits >= 3 && digits <= 15;
+    }
+    if (s[0] == '+' || n > 11) return 0;
+    for (const char *q = s; *q; q++)
+        if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+              strchr(" .-_&'!", *q)))
+            return 0;
+    *type = "alpha";
+    return 1;
+}
+
 /* ---- routing ---- */
 
 static int match(const char *pattern, const http_req *r) {

@@ -86,6 +86,11 @@ json_t *api_credits_json(int64_t milli);
 /* Epoch ms -> ISO-8601 JSON string; 0 -> JSON null. */
 json_t *api_time_json(int64_t ms);
 
+/* 1 if s is a valid sender name: alphanumeric ("alpha": 1-11 letters, digits, spaces or
+ * . - _ & ' !, not all digits) or a number ("numeric": '+' and 3-15 digits, or more than 6
+ * digits; "shortcode": 3-6 digits). *type is set on success. */
+int api_sender_valid(const char *s, const char **type);
+
 /* 1 if url is an absolute http(s) URL with a host. */
 int api_url_valid(const char *url);
 

@@ -102,26 +102,6 @@ static void on_submitted(int rc, void *arg) {
     api_reply_json(c, send_report(c, h->req.total_credits, h->req.balance));
 }
 
-/* An alphanumeric sender: 1-11 characters of letters, digits, space and a few signs, not all
- * digits. A numeric sender: an optional '+' and 3-15 digits. */
-static int sender_valid(const char *s, const char **type) {
-    size_t n = strlen(s), digits = 0;
-    if (n == 0) return 0;
-    const char *p = s[0] == '+' ? s + 1 : s;
-    for (const char *q = p; *q; q++) digits += (*q >= '0' && *q <= '9');
-    if (digits == strlen(p)) {
-        *type = s[0] == '+' || digits > 6 ? "numeric" : "shortcode";
-        return digits >= 3 && digits <= 15;
-    }
-    if (s[0] == '+' || n > 11) return 0;
-    for (const char *q = s; *q; q++)
-        if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
-              strchr(" .-_&'!", *q)))
-            return 0;
-    *type = "alpha";
-    return 1;
-}
-
 static void jobs_post(api_call *c) {
     const sg_config *cfg = c->api->cfg;
     send_ctx *h = sg_xcalloc(1, sizeof *h);
@@ -181,7 +161,7 @@ static void jobs_post(api_call *c) {
     /* The sender. */
     if (sender) {
         const char *type;
-        if (!sender_valid(sender, &type)) {
+        if (!api_sender_valid(sender, &type)) {
             api_reply_error(c, 400, NULL, "Invalid value for parameter 'sender': '%.40s' is "
                                           "neither an alphanumeric sender (at most 11 "
                                           "characters, not all digits) nor a phone number",

@@ -84,15 +84,8 @@ static void senders_post(api_call *c) {
         api_reply_error(c, 400, NULL, "Please provide a reason");
         return;
     }
-    size_t n = strlen(sender), digits = 0, bad = 0;
-    const char *p = sender[0] == '+' ? sender + 1 : sender;
-    for (const char *q = p; *q; q++) {
-        digits += (*q >= '0' && *q <= '9');
-        bad += !((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
-                 (*q >= '0' && *q <= '9') || strchr(" .-_&'!", *q));
-    }
-    int numeric = digits == strlen(p) && digits >= 3 && digits <= 15;
-    if (!numeric && (n == 0 || n > 11 || bad || sender[0] == '+' || digits == strlen(p))) {
+    const char *type;
+    if (!api_sender_valid(sender, &type)) {
         api_reply_error(c, 400, NULL, "Invalid value for parameter 'sender': an alphanumeric "
                                       "sender has 1 to 11 letters, digits, spaces or . - _ & ' "
                                       "! and is not all digits; a numeric sender is a phone "
@@ -102,7 +95,7 @@ static void senders_post(api_call *c) {
     h->req.sender = sender;
     h->req.description = desc;
     h->req.reason = reason;
-    h->req.type = numeric ? "numeric" : "alpha";
+    h->req.type = type;
     store_sender_create(c->api->st, &h->req, on_created, c);
 }
 

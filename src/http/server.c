@@ -477,14 +477,15 @@ static void finish(http_req *r, int status, const char *ctype, const void *data,
     assert(x && &x->pub == r);
     if (status >= 400 && status < 600) g_errors[status]++;
     long long ms = (long long)(sg_mono_ms() - r->start_ms);
+    const char *tls = r->tls ? " (TLS)" : "", *gone = x->ereq ? "" : " (client gone, not sent)";
     if (status >= 500)
-        sg_log_warn(SUB, "Request %llu '%s %.200s' from %s%s failed: %d %s after %lld ms: %s",
-                    (unsigned long long)r->id, r->method, r->target, r->peer,
-                    r->tls ? " (TLS)" : "", status, reason(status), ms, msg ? msg : "-");
+        sg_log_warn(SUB, "Request %llu '%s %.200s' from %s%s failed: %d %s after %lld ms%s: %s",
+                    (unsigned long long)r->id, r->method, r->target, r->peer, tls, status,
+                    reason(status), ms, gone, msg ? msg : "-");
     else
-        sg_log_debug(SUB, "Request %llu '%s %.200s' from %s%s: %d in %lld ms%s%s",
-                     (unsigned long long)r->id, r->method, r->target, r->peer,
-                     r->tls ? " (TLS)" : "", status, ms, msg ? ": " : ".", msg ? msg : "");
+        sg_log_debug(SUB, "Request %llu '%s %.200s' from %s%s: %d in %lld ms%s%s%s",
+                     (unsigned long long)r->id, r->method, r->target, r->peer, tls, status, ms,
+                     gone, msg ? ": " : ".", msg ? msg : "");
 
     if (x->ereq) {
         struct evhttp_request *ereq = x->ereq;
@@ -498,9 +499,6 @@ static void finish(http_req *r, int status, const char *ctype, const void *data,
         evhttp_add_header(oh, "X-Ovh-QueryID", qid);
         if (len) evbuffer_add(evhttp_request_get_output_buffer(ereq), data, len);
         evhttp_send_reply(ereq, status, reason(status), NULL);
-    } else {
-        sg_log_debug(SUB, "Request %llu: client gone, reply %d dropped.",
-                     (unsigned long long)r->id, status);
     }
     pending_unlink(x);
     req_free(x);

@@ -166,6 +166,10 @@ static void be_release(store_conn *c, int rollback_first) {
 
 /* ---- ledger ---- */
 
+static json_t *credits_json(int64_t milli) {
+    return milli % 1000 == 0 ? json_integer(milli / 1000) : json_real((double)milli / 1000.0);
+}
+
 static int64_t balance_of(store_conn *c, int64_t service_id) {
     sqlite3_stmt *st = P(c, "SELECT balance FROM ledger WHERE service_id = ? "
                             "ORDER BY id DESC LIMIT 1");
@@ -373,7 +377,7 @@ static int be_account_list(store_conn *c, store_account_list_req *r) {
     sqlite3_reset(st);
     for (size_t i = 0; i < n; i++)
         json_object_set_new(json_array_get(arr, i), "creditsLeft",
-                            json_real((double)balance_of(c, ids[i]) / 1000.0));
+                            credits_json(balance_of(c, ids[i])));
     r->json = json_dumps(arr, JSON_COMPACT);
     json_decref(arr);
     return 0;
@@ -546,11 +550,11 @@ static int be_ledger(store_conn *c, store_ledger_req *r) {
         json_t *o = json_object();
         json_object_set_new(o, "id", json_integer(ci(st, 0)));
         json_object_set_new(o, "datetime", json_string(when));
-        json_object_set_new(o, "amount", json_real((double)ci(st, 2) / 1000.0));
+        json_object_set_new(o, "amount", credits_json(ci(st, 2)));
         json_object_set_new(o, "kind", json_string((const char *)sqlite3_column_text(st, 3)));
         const unsigned char *ref = sqlite3_column_text(st, 4);
         json_object_set_new(o, "ref", ref ? json_string((const char *)ref) : json_null());
-        json_object_set_new(o, "balance", json_real((double)ci(st, 5) / 1000.0));
+        json_object_set_new(o, "balance", credits_json(ci(st, 5)));
         json_array_append_new(arr, o);
     }
     sqlite3_reset(st);

@@ -216,8 +216,22 @@ void store_close(store *st) {
     pthread_cond_signal(&st->cond);
     pthread_mutex_unlock(&st->mu);
     pthread_join(st->thread, NULL);
-    /* Deliver what finished, so no caller leaks its request. */
-    on_done(-1, 0, st);
+    /* Deliver what finished; callbacks may queue follow-up operations (a handler's next
+     * step), which run here on the calling thread until nothing is left, so no caller is left
+     * waiting and no request leaks. */
+    for (;;) {
+        on_done(-1, 0, st);
+        pthread_mutex_lock(&st->mu);
+        queue batch = st->in;
+        st->in.head = st->in.tail = NULL;
+        st->in.n = 0;
+        pthread_mutex_unlock(&st->mu);
+        if (!batch.head) break;
+        run_batch(st, &batch);
+        pthread_mutex_lock(&st->mu);
+        q_append(&st->out, &batch);
+        pthread_mutex_unlock(&st->mu);
+    }
     event_free(st->done_ev);
     st->be->close(st->conn);
     pthread_mutex_destroy(&st->mu);

@@ -1,0 +1,371 @@
+/*
+ * test_store.c - the store against a real SQLite file: group commit, the ledger, the message
+ * state machine, claims and leases, the sim's memory, fault injection.
+ *
+ * Each test opens a fresh database in a temporary directory, queues operations, and runs the
+ * event loop until their callbacks ran (results are only delivered on the loop thread).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <sqlite3.h>
+
+#include "store/store.h"
+#include "util/util.h"
+
+typedef struct fixture {
+    char dir[64], path[128];
+    struct event_base *base;
+    store *st;
+    int pending;
+} fixture;
+
+typedef struct done {
+    fixture *f;
+    int rc, called;
+} done;
+
+static void on_done(int rc, void *arg) {
+    done *d = arg;
+    d->rc = rc;
+    d->called++;
+    d->f->pending--;
+    if (d->f->pending == 0) event_base_loopbreak(d->f->base);
+}
+
+static void wait_all(fixture *f) {
+    while (f->pending > 0) event_base_loop(f->base, EVLOOP_ONCE);
+}
+
+#define RUN(f, op, req, d) \
+    do { (d)->f = (f); (f)->pending++; assert_int_equal(store_##op((f)->st, req, on_done, d), 0); } while (0)
+
+static int setup(void **state) {
+    fixture *f = sg_xcalloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/sgstoreXXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
+    f->base = event_base_new();
+    store_options o = {.path = f->path};
+    int err = 0;
+    f->st = store_open(f->base, &o, &err);
+    assert_non_null(f->st);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    store_close(f->st);
+    event_base_free(f->base);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+/* Creates an account "acme" with credits; returns the service id. */
+static int64_t make_account(fixture *f, int64_t credits) {
+    store_account_create_req a = {.name = "acme", .credits = credits, .rules_json = "[]"};
+    done d = {0};
+    RUN(f, account_create, &a, &d);
+    wait_all(f);
+    assert_int_equal(d.rc, 0);
+    assert_string_equal(a.service_name, "sms-acme-1");
+    store_service_get_req g = {.name = a.service_name};
+    done d2 = {0};
+    RUN(f, service_get, &g, &d2);
+    wait_all(f);
+    assert_int_equal(d2.rc, 0);
+    assert_int_equal(g.svc.balance, credits);
+    int64_t id = g.svc.id;
+    store_service_fini(&g.svc);
+    free(a.service_name); free(a.app_key); free(a.app_secret); free(a.consumer_key);
+    return id;
+}
+
+static int64_t balance(fixture *f, const char *name) {
+    store_service_get_req g = {.name = name};
+    done d = {0};
+    RUN(f, service_get, &g, &d);
+    wait_all(f);
+    assert_int_equal(d.rc, 0);
+    int64_t b = g.svc.balance;
+    store_service_fini(&g.svc);
+    return b;
+}
+
+static int64_t submit(fixture *f, int64_t sid, const char *receiver, int64_t credits,
+                      int64_t due_in_ms, int *rc_out) {
+    store_submit_msg m = {.receiver = receiver, .message = "hi", .length = 2, .parts = 1,
+                          .credits = credits};
+    store_submit_req r = {.service_id = sid, .sender = "36184", .msgs = &m, .count = 1,
+                          .total_credits = credits, .validity_min = 2880};
+    r.now_ms = sg_now_ms();
+    r.due_ms = r.now_ms + due_in_ms;
+    done d = {0};
+    RUN(f, submit, &r, &d);
+    wait_all(f);
+    *rc_out = d.rc;
+    return m.id;
+}
+
+static int count_rows(fixture *f, const char *sql) {
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+static void test_submit_debits_and_refuses_without_credit(void **state) {
+    fixture *f = *state;
+    int64_t sid = make_account(f, 1500);
+    int rc;
+    int64_t id = submit(f, sid, "+33612345678", 1000, 0, &rc);
+    assert_int_equal(rc, 0);
+    assert_true(id > 0);
+    assert_int_equal(balance(f, "sms-acme-1"), 500);
+    /* Not enough left: nothing stored, nothing debited. */
+    submit(f, sid, "+33612345679", 1000, 0, &rc);
+    assert_int_equal(rc, SG_ENOCREDIT);
+    assert_int_equal(balance(f, "sms-acme-1"), 500);
+    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM messages"), 1);
+    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM ledger"), 2);
+}
+
+static void test_group_commit_batches(void **state) {
+    fixture *f = *state;
+    int64_t sid = make_account(f, 1000000);
+    enum { N = 200 };
+    static store_submit_msg m[N];
+    static store_submit_req r[N];
+    static done d[N];
+    uint64_t c0, o0, c1, o1;
+    store_stats(f->st, &c0, &o0);
+    for (int i = 0; i < N; i++) {
+        m[i] = (store_submit_msg){.receiver = "+33612345678", .message = "x", .length = 1,
+                                  .parts = 1, .credits = 1000};
+        r[i] = (store_submit_req){.service_id = sid, .sender = "36184", .msgs = &m[i],
+                                  .count = 1, .total_credits = 1000, .now_ms = sg_now_ms()};
+        r[i].due_ms = r[i].now_ms;
+        d[i] = (done){0};
+        RUN(f, submit, &r[i], &d[i]);
+    }
+    wait_all(f);
+    store_stats(f->st, &c1, &o1);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(d[i].rc, 0);
+        assert_int_equal(d[i].called, 1);
+    }
+    assert_int_equal(o1 - o0, N);
+    /* Queued together, they share far fewer commits than operations. */
+    assert_true(c1 - c0 < N / 2);
+    assert_int_equal(balance(f, "sms-acme-1"), 1000000 - N * 1000);
+}
+
+static void test_failed_op_rolls_back_alone(void **state) {
+    fixture *f = *state;
+    int64_t sid = make_account(f, 5000);
+    /* Two operations in one batch: the first fails (no credit), the second succeeds. */
+    store_submit_msg m1 = {.receiver = "+33612345678", .message = "a", .parts = 1,
+                           .credits = 9000};
+    store_submit_msg m2 = {.receiver = "+33612345678", .message = "b", .parts = 1,
+                           .credits = 1000};
+    store_submit_req r1 = {.service_id = sid, .sender = "s", .msgs = &m1, .count = 1,
+                           .total_credits = 9000};
+    store_submit_req r2 = {.service_id = sid, .sender = "s", .msgs = &m2, .count = 1,
+                           .total_credits = 1000};
+    done d1 = {0}, d2 = {0};
+    RUN(f, submit, &r1, &d1);
+    RUN(f, submit, &r2, &d2);
+    wait_all(f);
+    assert_int_equal(d1.rc, SG_ENOCREDIT);
+    assert_int_equal(d2.rc, 0);
+    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM messages"), 1);
+    assert_int_equal(balance(f, "sms-acme-1"), 4000);
+}
+
+static void test_cancel_refunds_once(void **state) {
+    fixture *f = *state;
+    int64_t sid = make_account(f, 3000);
+    int rc;
+    int64_t id = submit(f, sid, "+33612345678", 1000, 3600000, &rc);
+    assert_int_equal(rc, 0);
+    store_msg_req c = {.service_id = sid, .id = id};
+    done d = {0};
+    RUN(f, msg_cancel, &c, &d);
+    wait_all(f);
+    assert_int_equal(d.rc, 0);
+    assert_int_equal(c.refunded, 1000);
+    assert_int_equal(balance(f, "sms-acme-1"), 3000);
+    store_msg_req c2 = {.service_id = sid, .id = id};
+    done d2 = {0};
+    RUN(f, msg_cancel, &c2, &d2);
+    wait_all(f);
+    assert_int_equal(d2.rc, SG_ENOTFOUND);
+    assert_int_equal(balance(f, "sms-acme-1"), 3000);
+    /* Another service cannot cancel it either. */
+    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM ledger WHERE kind = 'refund'"), 1);
+}
+
+static void test_claim_lease_and_status_monotonic(void **state) {
+    fixture *f = *state;
+    int64_t sid = make_account(f, 10000);
+    int rc;
+    int64_t id = submit(f, sid, "+33612345678", 1000, 0, &rc);
+    int64_t later = submit(f, sid, "+33612345679", 1000, 3600000, &rc);
+    (void)later;
+    store_claim_req cl = {.node = "n1", .now_ms = sg_now_ms(), .lease_ms = 60000, .limit = 10};
+    done d = {0};
+    RUN(f, claim, &cl, &d);
+    wait_all(f);
+    assert_int_equal(d.rc, 0);
+    assert_int_equal(cl.count, 1); /* the scheduled one is not due */
+    assert_int_equal(cl.msgs[0].id, id);
+    store_claim_fini(&cl);
+    /* Claimed again while the lease holds: nothing. */
+    store_claim_req cl2 = {.node = "n2", .now_ms = sg_now_ms(), .lease_ms = 60000, .limit = 10};
+    done d2 = {0};
+    RUN(f, claim, &cl2, &d2);
+    wait_all(f);
+    assert_int_equal(cl2.count, 0);
+    store_claim_fini(&cl2);
+    /* After the lease: the other node takes it. */
+    store_claim_req cl3 = {.node = "n2", .now_ms = sg_now_ms() + 61000, .lease_ms = 60000,
+                           .limit = 10};
+    done d3 = {0};
+    RUN(f, claim, &cl3, &d3);
+    wait_all(f);
+    assert_int_equal(cl3.count, 1);
+    store_claim_fini(&cl3);
+
+    store_status_update ups[3] = {
+        {.msg_id = id, .state = MSG_DELIVERED, .dlr = 1, .ptt = 4},
+        {.msg_id = id, .state = MSG_SUBMITTED, .dlr = 8, .ptt = 3}, /* late: ignored */
+        {.msg_id = id, .state = MSG_FAILED, .dlr = 2, .ptt = 5},    /* after final: ignored */
+    };
+    store_status_req sr = {.ups = ups, .count = 3};
+    done d4 = {0};
+    RUN(f, status, &sr, &d4);
+    wait_all(f);
+    assert_int_equal(d4.rc, 0);
+    assert_int_equal(sr.applied, 1);
+    store_msg_req g = {.service_id = sid, .id = id};
+    done d5 = {0};
+    RUN(f, msg_get, &g, &d5);
+    wait_all(f);
+    assert_int_equal(g.msg.state, MSG_DELIVERED);
+    assert_int_equal(g.msg.dlr, 1);
+    assert_true(g.msg.delivered_ms > 0);
+    store_msg_fini(&g.msg);
+}
+
+static void test_sim_accepts_once(void **state) {
+    fixture *f = *state;
+    int64_t sid = make_account(f, 10000);
+    int rc;
+    int64_t id = submit(f, sid, "+33612345678", 1000, 0, &rc);
+    store_sim_accept_req a = {.msg_id = id, .due_ms = sg_now_ms()};
+    store_sim_accept_req b = {.msg_id = id, .due_ms = sg_now_ms()};
+    done d1 = {0}, d2 = {0};
+    RUN(f, sim_accept, &a, &d1);
+    RUN(f, sim_accept, &b, &d2);
+    wait_all(f);
+    assert_int_equal(d1.rc, 0);
+    assert_int_equal(d2.rc, 0);
+    assert_int_equal(a.duplicate, 0);
+    assert_int_equal(b.duplicate, 1);
+    assert_string_equal(a.smsc_id, b.smsc_id);
+    store_sim_advance_req adv = {.now_ms = sg_now_ms() + 10, .delay_ms = 10, .limit = 100};
+    done d3 = {0};
+    RUN(f, sim_advance, &adv, &d3);
+    wait_all(f);
+    assert_int_equal(adv.done, 1);
+    store_sim_advance_req adv2 = {.now_ms = sg_now_ms() + 1000, .delay_ms = 10, .limit = 100};
+    done d4 = {0};
+    RUN(f, sim_advance, &adv2, &d4);
+    wait_all(f);
+    assert_int_equal(adv2.done, 0);
+    assert_int_equal(count_rows(f, "SELECT deliveries FROM sim_messages"), 1);
+    assert_int_equal(count_rows(f, "SELECT submits FROM sim_messages"), 2);
+    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM events WHERE state = 5"), 1);
+}
+
+static void test_undeliverable_refunded(void **state) {
+    fixture *f = *state;
+    int64_t sid = make_account(f, 2000);
+    int rc;
+    int64_t id = submit(f, sid, "+33612345902", 1000, 0, &rc);
+    store_status_update ups[2] = {
+        {.msg_id = id, .state = MSG_SUBMITTED, .dlr = 8, .ptt = 3, .smsc_id = "x"},
+        {.msg_id = id, .state = MSG_FAILED, .dlr = 16, .ptt = 23},
+    };
+    store_status_req sr = {.ups = ups, .count = 2};
+    done d = {0};
+    RUN(f, status, &sr, &d);
+    wait_all(f);
+    assert_int_equal(sr.applied, 2);
+    assert_int_equal(balance(f, "sms-acme-1"), 2000);
+    /* A rejected (dlr 2) message after acceptance stays billed. */
+    int64_t id2 = submit(f, sid, "+33612345901", 1000, 0, &rc);
+    store_status_update ups2[2] = {
+        {.msg_id = id2, .state = MSG_SUBMITTED, .dlr = 8, .ptt = 3, .smsc_id = "y"},
+        {.msg_id = id2, .state = MSG_FAILED, .dlr = 2, .ptt = 5},
+    };
+    store_status_req sr2 = {.ups = ups2, .count = 2};
+    done d2 = {0};
+    RUN(f, status, &sr2, &d2);
+    wait_all(f);
+    assert_int_equal(balance(f, "sms-acme-1"), 1000);
+}
+
+static void test_fault_fail_nth_op(void **state) {
+    fixture *f = *state;
+    store_close(f->st);
+    store_options o = {.path = f->path, .fail_nth_op = 2};
+    int err;
+    f->st = store_open(f->base, &o, &err);
+    assert_non_null(f->st);
+    store_account_create_req a = {.name = "a1", .credits = 1, .rules_json = "[]"};
+    store_account_create_req b = {.name = "a2", .credits = 1, .rules_json = "[]"};
+    done d1 = {0}, d2 = {0};
+    RUN(f, account_create, &a, &d1);
+    RUN(f, account_create, &b, &d2);
+    wait_all(f);
+    assert_int_equal(d1.rc, 0);
+    assert_int_equal(d2.rc, SG_EIO);
+    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM accounts"), 1);
+    free(a.service_name); free(a.app_key); free(a.app_secret); free(a.consumer_key);
+}
+
+int main(int argc, char **argv) {
+    evthread_use_pthreads();
+    if (argc > 1) cmocka_set_test_filter(argv[1]);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_submit_debits_and_refuses_without_credit, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit_batches, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_op_rolls_back_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel_refunds_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claim_lease_and_status_monotonic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sim_accepts_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_undeliverable_refunded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_fail_nth_op, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
