@@ -8,8 +8,8 @@
  * client disconnected in the meantime (the reply is then dropped) or the server was freed.
  * The handler may answer later, from another callback on the same loop (asynchronous
  * handlers). Everything in an http_req is a copy: nothing in it points into libevent.
- * SIGPIPE: http_server_new() sets SIGPIPE to SIG_IGN if it is still SIG_DFL, because a write to
- * a client that went away must fail with EPIPE instead of killing the process.
+ * SIGPIPE: the process must ignore it (smsgated's main does). libevent writes with writev() and
+ * SSL_write(), so a reply to a client that went away would otherwise kill the process.
  *
  * Every success is 200 + JSON; every failure is the OVH error body
  *   {"class":"Client::BadRequest","errorCode":"...","httpCode":"400 Bad Request","message":"..."}
@@ -38,7 +38,9 @@ typedef struct http_req {
                                "/sms/x/jobs"; "/" stays "/". Base "/1.0" and "/v1" stripped;
                                a request outside both keeps its full path. */
     int has_base;           /* 1 when the request was under /1.0 or /v1 */
-    char **segs;            /* decoded path segments of path ("sms","x","jobs") */
+    char **segs;            /* decoded path segments of path ("sms","x","jobs"); '+' stays
+                               '+', empty segments collapse. A segment decoding to a NUL or
+                               '/', or "." / "..", gets 400 before any handler runs. */
     int nsegs;
     http_param *params;     /* query parameters in order; repeated keys repeat */
     int nparams;
@@ -106,7 +108,9 @@ void http_reply_raw(http_req *r, int status, const char *content_type, const voi
 /* The OVH error body. status e.g. 400; error_code may be NULL (omitted); message printf-style.
  * class is derived from status: 400 Client::BadRequest, 401 Client::Unauthorized,
  * 403 Client::Forbidden, 404 Client::NotFound, 405 Client::MethodNotAllowed,
- * 409 Client::Conflict, 413 Client::PayloadTooLarge, 5xx Server::InternalServerError, ... */
+ * 409 Client::Conflict, 413 Client::PayloadTooLarge, 5xx Server::InternalServerError; any
+ * other 4xx "Client::" + its reason phrase without spaces (460 Client::ResourceExpired, with
+ * httpCode "460 Resource Expired"). A status outside 400..599 is logged and sent as 500. */
 void http_reply_error(http_req *r, int status, const char *error_code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

@@ -29,28 +29,17 @@
 #include <sqlite3.h>
 
 #include "sim/sim_model.h"
-#include "store/schema_sqlite.h"
+#include "store/sqlite_int.h"
 #include "util/log.h"
 #include "util/util.h"
 
-#define STMT_CACHE 96
-
-struct store_conn {
-    sqlite3 *db;
-    struct {
-        const char *sql;
-        sqlite3_stmt *st;
-    } cache[STMT_CACHE];
-    int ncache;
-};
-
-static int fail(store_conn *c, const char *what) {
+int sqlite__fail(store_conn *c, const char *what) {
     sg_log_error("store.sqlite", "%s failed: %s.", what, sqlite3_errmsg(c->db));
     return SG_EIO;
 }
 
 /* Returns a reset, cached statement for sql (a string literal). */
-static sqlite3_stmt *P(store_conn *c, const char *sql) {
+sqlite3_stmt *sqlite__prep(store_conn *c, const char *sql) {
     for (int i = 0; i < c->ncache; i++) {
         if (c->cache[i].sql == sql) {
             sqlite3_reset(c->cache[i].st);
@@ -74,18 +63,18 @@ static sqlite3_stmt *P(store_conn *c, const char *sql) {
     return st;
 }
 
-static void bt(sqlite3_stmt *st, int i, const char *s) {
+void sqlite__bind_text(sqlite3_stmt *st, int i, const char *s) {
     if (s) sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
     else sqlite3_bind_null(st, i);
 }
-static void bi(sqlite3_stmt *st, int i, int64_t v) { sqlite3_bind_int64(st, i, v); }
-static char *ct(sqlite3_stmt *st, int i) {
+void sqlite__bind_int(sqlite3_stmt *st, int i, int64_t v) { sqlite3_bind_int64(st, i, v); }
+char *sqlite__col_text(sqlite3_stmt *st, int i) {
     const unsigned char *s = sqlite3_column_text(st, i);
     return s ? sg_xstrdup((const char *)s) : NULL;
 }
-static int64_t ci(sqlite3_stmt *st, int i) { return sqlite3_column_int64(st, i); }
+int64_t sqlite__col_int(sqlite3_stmt *st, int i) { return sqlite3_column_int64(st, i); }
 
-static int exec(store_conn *c, const char *sql) {
+int sqlite__exec(store_conn *c, const char *sql) {
     char *err = NULL;
     if (sqlite3_exec(c->db, sql, NULL, NULL, &err) != SQLITE_OK) {
         sg_log_error("store.sqlite", "'%.80s' failed: %s.", sql, err ? err : "?");
@@ -96,31 +85,45 @@ static int exec(store_conn *c, const char *sql) {
 }
 
 /* Runs a statement expected to finish without rows. */
-static int step_done(store_conn *c, sqlite3_stmt *st, const char *what) {
+int sqlite__done(store_conn *c, sqlite3_stmt *st, const char *what) {
     int rc = sqlite3_step(st);
     if (rc == SQLITE_CONSTRAINT) return SG_ECONFLICT;
-    if (rc != SQLITE_DONE) return fail(c, what);
+    if (rc != SQLITE_DONE) return sqlite__fail(c, what);
     return 0;
 }
 
 /* ---- lifecycle and transactions ---- */
 
+/* Applies the migrations of every schema area not yet applied. Each area (the core, and
+ * one per feature: callbacks, credits, routes, campaigns) keeps its own version in
+ * schema_versions, so areas evolve independently; within an area, migration N runs once,
+ * in its own transaction. Never edit an applied migration: append a new one. */
 static int migrate(store_conn *c) {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-        return fail(c, "Reading the schema version");
-    int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-    sqlite3_finalize(st);
-    int n = (int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]);
-    for (int v = version; v < n; v++) {
-        char pragma[64];
-        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v + 1);
-        if (exec(c, "BEGIN IMMEDIATE") || exec(c, sqlite_migrations[v]) || exec(c, pragma) ||
-            exec(c, "COMMIT")) {
-            exec(c, "ROLLBACK");
-            return SG_EIO;
+    if (sqlite__exec(c, "CREATE TABLE IF NOT EXISTS schema_versions ("
+                        "area TEXT PRIMARY KEY, version INTEGER NOT NULL)"))
+        return SG_EIO;
+    for (const sqlite_area *a = sqlite_areas; a->name; a++) {
+        sqlite3_stmt *st = sqlite__prep(c, "SELECT version FROM schema_versions WHERE area = ?");
+        if (!st) return SG_EIO;
+        sqlite__bind_text(st, 1, a->name);
+        int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+        sqlite3_reset(st);
+        for (int v = version; v < a->count; v++) {
+            if (sqlite__exec(c, "BEGIN IMMEDIATE") || sqlite__exec(c, a->migrations[v])) {
+                sqlite__exec(c, "ROLLBACK");
+                return SG_EIO;
+            }
+            st = sqlite__prep(c, "INSERT OR REPLACE INTO schema_versions(area, version) "
+                                 "VALUES (?, ?)");
+            if (!st) return SG_EIO;
+            sqlite__bind_text(st, 1, a->name);
+            sqlite__bind_int(st, 2, v + 1);
+            if (sqlite__done(c, st, "Recording a schema version") || sqlite__exec(c, "COMMIT")) {
+                sqlite__exec(c, "ROLLBACK");
+                return SG_EIO;
+            }
+            sg_log_info("store.sqlite", "Applied schema migration %s/%d.", a->name, v + 1);
         }
-        sg_log_info("store.sqlite", "Applied schema migration %d.", v + 1);
     }
     return 0;
 }
@@ -136,9 +139,9 @@ static int be_open(const char *path, store_conn **out) {
         return SG_EIO;
     }
     sqlite3_busy_timeout(c->db, 5000);
-    if (exec(c, "PRAGMA journal_mode=WAL") || exec(c, "PRAGMA synchronous=FULL") ||
-        exec(c, "PRAGMA foreign_keys=ON") || exec(c, "PRAGMA temp_store=MEMORY") ||
-        exec(c, "PRAGMA cache_size=-32000") || migrate(c)) {
+    if (sqlite__exec(c, "PRAGMA journal_mode=WAL") || sqlite__exec(c, "PRAGMA synchronous=FULL") ||
+        sqlite__exec(c, "PRAGMA foreign_keys=ON") || sqlite__exec(c, "PRAGMA temp_store=MEMORY") ||
+        sqlite__exec(c, "PRAGMA cache_size=-32000") || migrate(c)) {
         sqlite3_close(c->db);
         free(c);
         return SG_EIO;
@@ -153,56 +156,56 @@ static void be_close(store_conn *c) {
     free(c);
 }
 
-static int be_begin(store_conn *c) { return exec(c, "BEGIN IMMEDIATE"); }
-static int be_commit(store_conn *c) { return exec(c, "COMMIT"); }
+static int be_begin(store_conn *c) { return sqlite__exec(c, "BEGIN IMMEDIATE"); }
+static int be_commit(store_conn *c) { return sqlite__exec(c, "COMMIT"); }
 static void be_rollback(store_conn *c) {
-    if (!sqlite3_get_autocommit(c->db)) exec(c, "ROLLBACK");
+    if (!sqlite3_get_autocommit(c->db)) sqlite__exec(c, "ROLLBACK");
 }
-static int be_savepoint(store_conn *c) { return exec(c, "SAVEPOINT op"); }
+static int be_savepoint(store_conn *c) { return sqlite__exec(c, "SAVEPOINT op"); }
 static void be_release(store_conn *c, int rollback_first) {
-    if (rollback_first) exec(c, "ROLLBACK TO op");
-    exec(c, "RELEASE op");
+    if (rollback_first) sqlite__exec(c, "ROLLBACK TO op");
+    sqlite__exec(c, "RELEASE op");
 }
 
 /* ---- ledger ---- */
 
-static json_t *credits_json(int64_t milli) {
+json_t *sqlite__credits_json(int64_t milli) {
     return milli % 1000 == 0 ? json_integer(milli / 1000) : json_real((double)milli / 1000.0);
 }
 
-static int64_t balance_of(store_conn *c, int64_t service_id) {
-    sqlite3_stmt *st = P(c, "SELECT balance FROM ledger WHERE service_id = ? "
+int64_t sqlite__balance(store_conn *c, int64_t service_id) {
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT balance FROM ledger WHERE service_id = ? "
                             "ORDER BY id DESC LIMIT 1");
     if (!st) return 0;
-    bi(st, 1, service_id);
-    int64_t b = sqlite3_step(st) == SQLITE_ROW ? ci(st, 0) : 0;
+    sqlite__bind_int(st, 1, service_id);
+    int64_t b = sqlite3_step(st) == SQLITE_ROW ? sqlite__col_int(st, 0) : 0;
     sqlite3_reset(st);
     return b;
 }
 
 /* Appends a ledger row; returns 0 and the new balance in *balance. */
-static int ledger_add(store_conn *c, int64_t service_id, int64_t amount, const char *kind,
+int sqlite__ledger_add(store_conn *c, int64_t service_id, int64_t amount, const char *kind,
                       const char *ref, int64_t *balance) {
-    int64_t b = balance_of(c, service_id) + amount;
-    sqlite3_stmt *st = P(c, "INSERT INTO ledger(service_id, ts_ms, amount, balance, kind, ref) "
+    int64_t b = sqlite__balance(c, service_id) + amount;
+    sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO ledger(service_id, ts_ms, amount, balance, kind, ref) "
                             "VALUES (?, ?, ?, ?, ?, ?)");
     if (!st) return SG_EIO;
-    bi(st, 1, service_id);
-    bi(st, 2, sg_now_ms());
-    bi(st, 3, amount);
-    bi(st, 4, b);
-    bt(st, 5, kind);
-    bt(st, 6, ref);
-    int rc = step_done(c, st, "Appending to the ledger");
+    sqlite__bind_int(st, 1, service_id);
+    sqlite__bind_int(st, 2, sg_now_ms());
+    sqlite__bind_int(st, 3, amount);
+    sqlite__bind_int(st, 4, b);
+    sqlite__bind_text(st, 5, kind);
+    sqlite__bind_text(st, 6, ref);
+    int rc = sqlite__done(c, st, "Appending to the ledger");
     if (rc == 0 && balance) *balance = b;
     return rc;
 }
 
-static int64_t service_id_by_name(store_conn *c, const char *name) {
-    sqlite3_stmt *st = P(c, "SELECT id FROM services WHERE name = ?");
+int64_t sqlite__service_id(store_conn *c, const char *name) {
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT id FROM services WHERE name = ?");
     if (!st) return 0;
-    bt(st, 1, name);
-    int64_t id = sqlite3_step(st) == SQLITE_ROW ? ci(st, 0) : 0;
+    sqlite__bind_text(st, 1, name);
+    int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite__col_int(st, 0) : 0;
     sqlite3_reset(st);
     return id;
 }
@@ -220,18 +223,18 @@ static int state_rank(int s) {
     }
 }
 
-static int insert_event(store_conn *c, int64_t msg_id, int64_t service_id, int64_t ts, int state,
+int sqlite__insert_event(store_conn *c, int64_t msg_id, int64_t service_id, int64_t ts, int state,
                         int dlr, int ptt) {
-    sqlite3_stmt *st = P(c, "INSERT INTO events(message_id, service_id, ts_ms, state, dlr, ptt) "
+    sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO events(message_id, service_id, ts_ms, state, dlr, ptt) "
                             "VALUES (?, ?, ?, ?, ?, ?)");
     if (!st) return SG_EIO;
-    bi(st, 1, msg_id);
-    bi(st, 2, service_id);
-    bi(st, 3, ts);
-    bi(st, 4, state);
-    bi(st, 5, dlr);
-    bi(st, 6, ptt);
-    return step_done(c, st, "Recording a status event");
+    sqlite__bind_int(st, 1, msg_id);
+    sqlite__bind_int(st, 2, service_id);
+    sqlite__bind_int(st, 3, ts);
+    sqlite__bind_int(st, 4, state);
+    sqlite__bind_int(st, 5, dlr);
+    sqlite__bind_int(st, 6, ptt);
+    return sqlite__done(c, st, "Recording a status event");
 }
 
 static int refund_message(store_conn *c, int64_t msg_id, int64_t service_id, int64_t credits,
@@ -239,24 +242,24 @@ static int refund_message(store_conn *c, int64_t msg_id, int64_t service_id, int
     if (credits <= 0) return 0;
     char ref[48];
     snprintf(ref, sizeof ref, "message:%lld", (long long)msg_id);
-    int rc = ledger_add(c, service_id, credits, "refund", ref, NULL);
+    int rc = sqlite__ledger_add(c, service_id, credits, "refund", ref, NULL);
     if (rc == 0 && refunded) *refunded += credits;
     return rc;
 }
 
 /* Applies one status change if the state machine allows it. Returns 1 if applied, 0 if
  * stale (ignored), or an SG_E* code. */
-static int apply_status(store_conn *c, const store_status_update *u) {
-    sqlite3_stmt *st = P(c, "SELECT state, service_id, credits, sent_ms FROM messages "
+int sqlite__apply_status(store_conn *c, const store_status_update *u) {
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT state, service_id, credits, sent_ms FROM messages "
                             "WHERE id = ?");
     if (!st) return SG_EIO;
-    bi(st, 1, u->msg_id);
+    sqlite__bind_int(st, 1, u->msg_id);
     if (sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_reset(st);
         return 0;
     }
-    int cur = (int)ci(st, 0);
-    int64_t service_id = ci(st, 1), credits = ci(st, 2);
+    int cur = (int)sqlite__col_int(st, 0);
+    int64_t service_id = sqlite__col_int(st, 1), credits = sqlite__col_int(st, 2);
     int was_sent = sqlite3_column_type(st, 3) != SQLITE_NULL;
     sqlite3_reset(st);
 
@@ -272,29 +275,29 @@ static int apply_status(store_conn *c, const store_status_update *u) {
     int64_t ts = u->ts_ms ? u->ts_ms : sg_now_ms();
     int sent_now = !was_sent && (next == MSG_SUBMITTED || next == MSG_ENROUTE ||
                                  next == MSG_DELIVERED || (next == MSG_FAILED && u->smsc_id));
-    st = P(c, "UPDATE messages SET state = ?, dlr = ?, ptt = ?, "
+    st = sqlite__prep(c, "UPDATE messages SET state = ?, dlr = ?, ptt = ?, "
               "sent_ms = CASE WHEN ? THEN ? ELSE sent_ms END, "
               "delivered_ms = CASE WHEN ? THEN ? ELSE delivered_ms END, "
               "route = COALESCE(?, route), smsc_id = COALESCE(?, smsc_id), "
               "due_ms = CASE WHEN ? > 0 THEN ? ELSE due_ms END, "
               "lease_ms = NULL, lease_owner = NULL WHERE id = ?");
     if (!st) return SG_EIO;
-    bi(st, 1, next);
-    bi(st, 2, u->dlr);
-    bi(st, 3, u->ptt);
-    bi(st, 4, sent_now);
-    bi(st, 5, ts);
-    bi(st, 6, next == MSG_DELIVERED);
-    bi(st, 7, ts);
-    bt(st, 8, u->route);
-    bt(st, 9, u->smsc_id);
-    bi(st, 10, next == MSG_QUEUED ? u->retry_at_ms : 0);
-    bi(st, 11, u->retry_at_ms);
-    bi(st, 12, u->msg_id);
-    int rc = step_done(c, st, "Updating a message's status");
+    sqlite__bind_int(st, 1, next);
+    sqlite__bind_int(st, 2, u->dlr);
+    sqlite__bind_int(st, 3, u->ptt);
+    sqlite__bind_int(st, 4, sent_now);
+    sqlite__bind_int(st, 5, ts);
+    sqlite__bind_int(st, 6, next == MSG_DELIVERED);
+    sqlite__bind_int(st, 7, ts);
+    sqlite__bind_text(st, 8, u->route);
+    sqlite__bind_text(st, 9, u->smsc_id);
+    sqlite__bind_int(st, 10, next == MSG_QUEUED ? u->retry_at_ms : 0);
+    sqlite__bind_int(st, 11, u->retry_at_ms);
+    sqlite__bind_int(st, 12, u->msg_id);
+    int rc = sqlite__done(c, st, "Updating a message's status");
     if (rc) return rc;
     if (next != MSG_QUEUED) {
-        rc = insert_event(c, u->msg_id, service_id, ts, next, u->dlr, u->ptt);
+        rc = sqlite__insert_event(c, u->msg_id, service_id, ts, next, u->dlr, u->ptt);
         if (rc) return rc;
     }
     /* Refund rule (invariant 3). Cancelled messages are refunded by msg_cancel. */
@@ -309,49 +312,49 @@ static int apply_status(store_conn *c, const store_status_update *u) {
 
 static int be_account_create(store_conn *c, store_account_create_req *r) {
     int64_t now = sg_now_ms();
-    sqlite3_stmt *st = P(c, "INSERT INTO accounts(name, created_ms) VALUES (?, ?)");
+    sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO accounts(name, created_ms) VALUES (?, ?)");
     if (!st) return SG_EIO;
-    bt(st, 1, r->name);
-    bi(st, 2, now);
-    int rc = step_done(c, st, "Creating an account");
+    sqlite__bind_text(st, 1, r->name);
+    sqlite__bind_int(st, 2, now);
+    int rc = sqlite__done(c, st, "Creating an account");
     if (rc) return rc;
     int64_t account_id = sqlite3_last_insert_rowid(c->db);
 
     char sn[96];
     snprintf(sn, sizeof sn, "sms-%s-1", r->name);
-    st = P(c, "INSERT INTO services(account_id, name, short_number, created_ms) "
+    st = sqlite__prep(c, "INSERT INTO services(account_id, name, short_number, created_ms) "
               "VALUES (?, ?, '36184', ?)");
     if (!st) return SG_EIO;
-    bi(st, 1, account_id);
-    bt(st, 2, sn);
-    bi(st, 3, now);
-    if ((rc = step_done(c, st, "Creating a service"))) return rc;
+    sqlite__bind_int(st, 1, account_id);
+    sqlite__bind_text(st, 2, sn);
+    sqlite__bind_int(st, 3, now);
+    if ((rc = sqlite__done(c, st, "Creating a service"))) return rc;
     int64_t service_id = sqlite3_last_insert_rowid(c->db);
-    if ((rc = ledger_add(c, service_id, r->credits, "initial", "account created", NULL)))
+    if ((rc = sqlite__ledger_add(c, service_id, r->credits, "initial", "account created", NULL)))
         return rc;
 
     char ak[33], as[65], ck[65];
     sg_random_hex(ak, 8);
     sg_random_hex(as, 16);
     sg_random_hex(ck, 16);
-    st = P(c, "INSERT INTO applications(account_id, app_key, app_secret, name, created_ms) "
+    st = sqlite__prep(c, "INSERT INTO applications(account_id, app_key, app_secret, name, created_ms) "
               "VALUES (?, ?, ?, ?, ?)");
     if (!st) return SG_EIO;
-    bi(st, 1, account_id);
-    bt(st, 2, ak);
-    bt(st, 3, as);
-    bt(st, 4, r->name);
-    bi(st, 5, now);
-    if ((rc = step_done(c, st, "Creating an application"))) return rc;
+    sqlite__bind_int(st, 1, account_id);
+    sqlite__bind_text(st, 2, ak);
+    sqlite__bind_text(st, 3, as);
+    sqlite__bind_text(st, 4, r->name);
+    sqlite__bind_int(st, 5, now);
+    if ((rc = sqlite__done(c, st, "Creating an application"))) return rc;
     int64_t app_id = sqlite3_last_insert_rowid(c->db);
-    st = P(c, "INSERT INTO credentials(application_id, consumer_key, state, rules, created_ms) "
+    st = sqlite__prep(c, "INSERT INTO credentials(application_id, consumer_key, state, rules, created_ms) "
               "VALUES (?, ?, 'validated', ?, ?)");
     if (!st) return SG_EIO;
-    bi(st, 1, app_id);
-    bt(st, 2, ck);
-    bt(st, 3, r->rules_json);
-    bi(st, 4, now);
-    if ((rc = step_done(c, st, "Creating a consumer key"))) return rc;
+    sqlite__bind_int(st, 1, app_id);
+    sqlite__bind_text(st, 2, ck);
+    sqlite__bind_text(st, 3, r->rules_json);
+    sqlite__bind_int(st, 4, now);
+    if ((rc = sqlite__done(c, st, "Creating a consumer key"))) return rc;
     r->service_name = sg_xstrdup(sn);
     r->app_key = sg_xstrdup(ak);
     r->app_secret = sg_xstrdup(as);
@@ -360,7 +363,7 @@ static int be_account_create(store_conn *c, store_account_create_req *r) {
 }
 
 static int be_account_list(store_conn *c, store_account_list_req *r) {
-    sqlite3_stmt *st = P(c, "SELECT a.name, s.name, s.id FROM accounts a "
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT a.name, s.name, s.id FROM accounts a "
                             "JOIN services s ON s.account_id = a.id ORDER BY a.id, s.id");
     if (!st) return SG_EIO;
     json_t *arr = json_array();
@@ -372,82 +375,82 @@ static int be_account_list(store_conn *c, store_account_list_req *r) {
         json_object_set_new(o, "serviceName",
                             json_string((const char *)sqlite3_column_text(st, 1)));
         json_array_append_new(arr, o);
-        if (n < 4096) ids[n++] = ci(st, 2);
+        if (n < 4096) ids[n++] = sqlite__col_int(st, 2);
     }
     sqlite3_reset(st);
     for (size_t i = 0; i < n; i++)
         json_object_set_new(json_array_get(arr, i), "creditsLeft",
-                            credits_json(balance_of(c, ids[i])));
+                            sqlite__credits_json(sqlite__balance(c, ids[i])));
     r->json = json_dumps(arr, JSON_COMPACT);
     json_decref(arr);
     return 0;
 }
 
 static int be_auth_lookup(store_conn *c, store_auth_lookup_req *r) {
-    sqlite3_stmt *st = P(c, "SELECT id, account_id, app_secret FROM applications "
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT id, account_id, app_secret FROM applications "
                             "WHERE app_key = ?");
     if (!st) return SG_EIO;
-    bt(st, 1, r->app_key);
+    sqlite__bind_text(st, 1, r->app_key);
     if (sqlite3_step(st) == SQLITE_ROW) {
         r->app_found = 1;
-        r->app_id = ci(st, 0);
-        r->account_id = ci(st, 1);
-        r->app_secret = ct(st, 2);
+        r->app_id = sqlite__col_int(st, 0);
+        r->account_id = sqlite__col_int(st, 1);
+        r->app_secret = sqlite__col_text(st, 2);
     }
     sqlite3_reset(st);
     if (!r->consumer_key) return 0;
-    st = P(c, "SELECT id, application_id, state, rules, allowed_ips, created_ms, expires_ms, "
+    st = sqlite__prep(c, "SELECT id, application_id, state, rules, allowed_ips, created_ms, expires_ms, "
               "last_use_ms FROM credentials WHERE consumer_key = ?");
     if (!st) return SG_EIO;
-    bt(st, 1, r->consumer_key);
+    sqlite__bind_text(st, 1, r->consumer_key);
     if (sqlite3_step(st) == SQLITE_ROW) {
         r->cred_found = 1;
-        r->cred_id = ci(st, 0);
-        r->cred_app_matches = r->app_found && ci(st, 1) == r->app_id;
-        r->cred_state = ct(st, 2);
-        r->rules_json = ct(st, 3);
-        r->allowed_ips_json = ct(st, 4);
-        r->cred_created_ms = ci(st, 5);
-        r->cred_expires_ms = ci(st, 6);
-        r->cred_last_use_ms = ci(st, 7);
+        r->cred_id = sqlite__col_int(st, 0);
+        r->cred_app_matches = r->app_found && sqlite__col_int(st, 1) == r->app_id;
+        r->cred_state = sqlite__col_text(st, 2);
+        r->rules_json = sqlite__col_text(st, 3);
+        r->allowed_ips_json = sqlite__col_text(st, 4);
+        r->cred_created_ms = sqlite__col_int(st, 5);
+        r->cred_expires_ms = sqlite__col_int(st, 6);
+        r->cred_last_use_ms = sqlite__col_int(st, 7);
     }
     sqlite3_reset(st);
     return 0;
 }
 
 static int be_credential_create(store_conn *c, store_credential_create_req *r) {
-    sqlite3_stmt *st = P(c, "SELECT id FROM applications WHERE app_key = ?");
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT id FROM applications WHERE app_key = ?");
     if (!st) return SG_EIO;
-    bt(st, 1, r->app_key);
+    sqlite__bind_text(st, 1, r->app_key);
     if (sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_reset(st);
         return SG_ENOTFOUND;
     }
-    int64_t app_id = ci(st, 0);
+    int64_t app_id = sqlite__col_int(st, 0);
     sqlite3_reset(st);
     char ck[65];
     sg_random_hex(ck, 16);
-    st = P(c, "INSERT INTO credentials(application_id, consumer_key, state, rules, allowed_ips, "
+    st = sqlite__prep(c, "INSERT INTO credentials(application_id, consumer_key, state, rules, allowed_ips, "
               "redirection, created_ms, expires_ms) VALUES (?, ?, 'pendingValidation', ?, ?, ?, ?, ?)");
     if (!st) return SG_EIO;
-    bi(st, 1, app_id);
-    bt(st, 2, ck);
-    bt(st, 3, r->rules_json);
-    bt(st, 4, r->allowed_ips_json);
-    bt(st, 5, r->redirection);
-    bi(st, 6, sg_now_ms());
-    bi(st, 7, r->expires_ms);
-    int rc = step_done(c, st, "Creating a consumer key");
+    sqlite__bind_int(st, 1, app_id);
+    sqlite__bind_text(st, 2, ck);
+    sqlite__bind_text(st, 3, r->rules_json);
+    sqlite__bind_text(st, 4, r->allowed_ips_json);
+    sqlite__bind_text(st, 5, r->redirection);
+    sqlite__bind_int(st, 6, sg_now_ms());
+    sqlite__bind_int(st, 7, r->expires_ms);
+    int rc = sqlite__done(c, st, "Creating a consumer key");
     if (rc == 0) r->consumer_key = sg_xstrdup(ck);
     return rc;
 }
 
 static int be_credential_state(store_conn *c, store_credential_state_req *r) {
-    sqlite3_stmt *st = P(c, "UPDATE credentials SET state = ? WHERE consumer_key = ?");
+    sqlite3_stmt *st = sqlite__prep(c, "UPDATE credentials SET state = ? WHERE consumer_key = ?");
     if (!st) return SG_EIO;
-    bt(st, 1, r->state);
-    bt(st, 2, r->consumer_key);
-    int rc = step_done(c, st, "Changing a consumer key's state");
+    sqlite__bind_text(st, 1, r->state);
+    sqlite__bind_text(st, 2, r->consumer_key);
+    int rc = sqlite__done(c, st, "Changing a consumer key's state");
     if (rc) return rc;
     return sqlite3_changes(c->db) ? 0 : SG_ENOTFOUND;
 }
@@ -455,30 +458,30 @@ static int be_credential_state(store_conn *c, store_credential_state_req *r) {
 /* ---- services ---- */
 
 static int be_service_get(store_conn *c, store_service_get_req *r) {
-    sqlite3_stmt *st = P(c, "SELECT id, account_id, name, description, status, callback, "
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT id, account_id, name, description, status, callback, "
                             "stop_callback, short_number, sms_response, templates, "
                             "recredit_amount, recredit_threshold FROM services WHERE name = ?");
     if (!st) return SG_EIO;
-    bt(st, 1, r->name);
-    if (sqlite3_step(st) != SQLITE_ROW || (r->account_id && ci(st, 1) != r->account_id)) {
+    sqlite__bind_text(st, 1, r->name);
+    if (sqlite3_step(st) != SQLITE_ROW || (r->account_id && sqlite__col_int(st, 1) != r->account_id)) {
         sqlite3_reset(st);
         return SG_ENOTFOUND;
     }
     store_service *s = &r->svc;
-    s->id = ci(st, 0);
-    s->account_id = ci(st, 1);
-    s->name = ct(st, 2);
-    s->description = ct(st, 3);
-    s->status = ct(st, 4);
-    s->callback = ct(st, 5);
-    s->stop_callback = ct(st, 6);
-    s->short_number = ct(st, 7);
-    s->sms_response = ct(st, 8);
-    s->templates = ct(st, 9);
-    s->recredit_amount = ci(st, 10);
-    s->recredit_threshold = ci(st, 11);
+    s->id = sqlite__col_int(st, 0);
+    s->account_id = sqlite__col_int(st, 1);
+    s->name = sqlite__col_text(st, 2);
+    s->description = sqlite__col_text(st, 3);
+    s->status = sqlite__col_text(st, 4);
+    s->callback = sqlite__col_text(st, 5);
+    s->stop_callback = sqlite__col_text(st, 6);
+    s->short_number = sqlite__col_text(st, 7);
+    s->sms_response = sqlite__col_text(st, 8);
+    s->templates = sqlite__col_text(st, 9);
+    s->recredit_amount = sqlite__col_int(st, 10);
+    s->recredit_threshold = sqlite__col_int(st, 11);
     sqlite3_reset(st);
-    s->balance = balance_of(c, s->id);
+    s->balance = sqlite__balance(c, s->id);
     return 0;
 }
 
@@ -487,7 +490,7 @@ static int collect_names(sqlite3_stmt *st, char ***names, size_t *count) {
     char **v = sg_xmalloc(cap * sizeof *v);
     while (sqlite3_step(st) == SQLITE_ROW) {
         if (n == cap) v = sg_xrealloc(v, (cap *= 2) * sizeof *v);
-        v[n++] = ct(st, 0);
+        v[n++] = sqlite__col_text(st, 0);
     }
     sqlite3_reset(st);
     *names = v;
@@ -496,14 +499,14 @@ static int collect_names(sqlite3_stmt *st, char ***names, size_t *count) {
 }
 
 static int be_service_list(store_conn *c, store_service_list_req *r) {
-    sqlite3_stmt *st = P(c, "SELECT name FROM services WHERE account_id = ? ORDER BY id");
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT name FROM services WHERE account_id = ? ORDER BY id");
     if (!st) return SG_EIO;
-    bi(st, 1, r->account_id);
+    sqlite__bind_int(st, 1, r->account_id);
     return collect_names(st, &r->names, &r->count);
 }
 
 static int be_service_update(store_conn *c, store_service_update_req *r) {
-    sqlite3_stmt *st = P(c, "UPDATE services SET "
+    sqlite3_stmt *st = sqlite__prep(c, "UPDATE services SET "
                             "description = COALESCE(?, description), "
                             "callback = CASE WHEN ? THEN ? ELSE callback END, "
                             "stop_callback = CASE WHEN ? THEN ? ELSE stop_callback END, "
@@ -512,49 +515,49 @@ static int be_service_update(store_conn *c, store_service_update_req *r) {
                             "sms_response = COALESCE(?, sms_response), "
                             "templates = COALESCE(?, templates) WHERE id = ?");
     if (!st) return SG_EIO;
-    bt(st, 1, r->description);
-    bi(st, 2, r->set_callback);
-    bt(st, 3, r->callback);
-    bi(st, 4, r->set_stop_callback);
-    bt(st, 5, r->stop_callback);
-    bi(st, 6, r->set_recredit);
-    bi(st, 7, r->recredit_amount);
-    bi(st, 8, r->set_threshold);
-    bi(st, 9, r->recredit_threshold);
-    bt(st, 10, r->sms_response);
-    bt(st, 11, r->templates);
-    bi(st, 12, r->service_id);
-    int rc = step_done(c, st, "Updating a service");
+    sqlite__bind_text(st, 1, r->description);
+    sqlite__bind_int(st, 2, r->set_callback);
+    sqlite__bind_text(st, 3, r->callback);
+    sqlite__bind_int(st, 4, r->set_stop_callback);
+    sqlite__bind_text(st, 5, r->stop_callback);
+    sqlite__bind_int(st, 6, r->set_recredit);
+    sqlite__bind_int(st, 7, r->recredit_amount);
+    sqlite__bind_int(st, 8, r->set_threshold);
+    sqlite__bind_int(st, 9, r->recredit_threshold);
+    sqlite__bind_text(st, 10, r->sms_response);
+    sqlite__bind_text(st, 11, r->templates);
+    sqlite__bind_int(st, 12, r->service_id);
+    int rc = sqlite__done(c, st, "Updating a service");
     if (rc) return rc;
     return sqlite3_changes(c->db) ? 0 : SG_ENOTFOUND;
 }
 
 static int be_credit_adjust(store_conn *c, store_credit_adjust_req *r) {
-    int64_t sid = service_id_by_name(c, r->service_name);
+    int64_t sid = sqlite__service_id(c, r->service_name);
     if (!sid) return SG_ENOTFOUND;
-    if (balance_of(c, sid) + r->amount < 0) return SG_ENOCREDIT;
-    return ledger_add(c, sid, r->amount, r->kind, r->ref, &r->balance);
+    if (sqlite__balance(c, sid) + r->amount < 0) return SG_ENOCREDIT;
+    return sqlite__ledger_add(c, sid, r->amount, r->kind, r->ref, &r->balance);
 }
 
 static int be_ledger(store_conn *c, store_ledger_req *r) {
-    int64_t sid = service_id_by_name(c, r->service_name);
+    int64_t sid = sqlite__service_id(c, r->service_name);
     if (!sid) return SG_ENOTFOUND;
-    sqlite3_stmt *st = P(c, "SELECT id, ts_ms, amount, kind, ref, balance FROM ledger "
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT id, ts_ms, amount, kind, ref, balance FROM ledger "
                             "WHERE service_id = ? ORDER BY id");
     if (!st) return SG_EIO;
-    bi(st, 1, sid);
+    sqlite__bind_int(st, 1, sid);
     json_t *arr = json_array();
     while (sqlite3_step(st) == SQLITE_ROW) {
         char when[SG_TIME_ISO_LEN];
-        sg_time_iso(ci(st, 1), when);
+        sg_time_iso(sqlite__col_int(st, 1), when);
         json_t *o = json_object();
-        json_object_set_new(o, "id", json_integer(ci(st, 0)));
+        json_object_set_new(o, "id", json_integer(sqlite__col_int(st, 0)));
         json_object_set_new(o, "datetime", json_string(when));
-        json_object_set_new(o, "amount", credits_json(ci(st, 2)));
+        json_object_set_new(o, "amount", sqlite__credits_json(sqlite__col_int(st, 2)));
         json_object_set_new(o, "kind", json_string((const char *)sqlite3_column_text(st, 3)));
         const unsigned char *ref = sqlite3_column_text(st, 4);
         json_object_set_new(o, "ref", ref ? json_string((const char *)ref) : json_null());
-        json_object_set_new(o, "balance", credits_json(ci(st, 5)));
+        json_object_set_new(o, "balance", sqlite__credits_json(sqlite__col_int(st, 5)));
         json_array_append_new(arr, o);
     }
     sqlite3_reset(st);
@@ -566,45 +569,45 @@ static int be_ledger(store_conn *c, store_ledger_req *r) {
 /* ---- senders ---- */
 
 static int64_t sender_service(store_conn *c, store_sender_req *r) {
-    return r->service_id ? r->service_id : service_id_by_name(c, r->service_name);
+    return r->service_id ? r->service_id : sqlite__service_id(c, r->service_name);
 }
 
 static int be_sender_create(store_conn *c, store_sender_req *r) {
     int64_t sid = sender_service(c, r);
     if (!sid) return SG_ENOTFOUND;
-    sqlite3_stmt *st = P(c, "INSERT INTO senders(service_id, sender, description, reason, status, "
+    sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO senders(service_id, sender, description, reason, status, "
                             "type, created_ms) VALUES (?, ?, ?, ?, 'waitingValidation', ?, ?)");
     if (!st) return SG_EIO;
-    bi(st, 1, sid);
-    bt(st, 2, r->sender);
-    bt(st, 3, r->description ? r->description : "");
-    bt(st, 4, r->reason);
-    bt(st, 5, r->type);
-    bi(st, 6, sg_now_ms());
-    return step_done(c, st, "Declaring a sender");
+    sqlite__bind_int(st, 1, sid);
+    sqlite__bind_text(st, 2, r->sender);
+    sqlite__bind_text(st, 3, r->description ? r->description : "");
+    sqlite__bind_text(st, 4, r->reason);
+    sqlite__bind_text(st, 5, r->type);
+    sqlite__bind_int(st, 6, sg_now_ms());
+    return sqlite__done(c, st, "Declaring a sender");
 }
 
 static int be_sender_get(store_conn *c, store_sender_req *r) {
     int64_t sid = sender_service(c, r);
     if (!sid) return SG_ENOTFOUND;
-    sqlite3_stmt *st = P(c, "SELECT sender, description, status, comment, referer, type, reason, "
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT sender, description, status, comment, referer, type, reason, "
                             "created_ms FROM senders WHERE service_id = ? AND sender = ?");
     if (!st) return SG_EIO;
-    bi(st, 1, sid);
-    bt(st, 2, r->sender);
+    sqlite__bind_int(st, 1, sid);
+    sqlite__bind_text(st, 2, r->sender);
     if (sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_reset(st);
         return SG_ENOTFOUND;
     }
     store_sender *s = &r->out;
-    s->sender = ct(st, 0);
-    s->description = ct(st, 1);
-    s->status = ct(st, 2);
-    s->comment = ct(st, 3);
-    s->referer = ct(st, 4);
-    s->type = ct(st, 5);
-    s->reason = ct(st, 6);
-    s->created_ms = ci(st, 7);
+    s->sender = sqlite__col_text(st, 0);
+    s->description = sqlite__col_text(st, 1);
+    s->status = sqlite__col_text(st, 2);
+    s->comment = sqlite__col_text(st, 3);
+    s->referer = sqlite__col_text(st, 4);
+    s->type = sqlite__col_text(st, 5);
+    s->reason = sqlite__col_text(st, 6);
+    s->created_ms = sqlite__col_int(st, 7);
     sqlite3_reset(st);
     return 0;
 }
@@ -612,10 +615,10 @@ static int be_sender_get(store_conn *c, store_sender_req *r) {
 static int be_sender_update(store_conn *c, store_sender_req *r) {
     int64_t sid = sender_service(c, r);
     if (!sid) return SG_ENOTFOUND;
-    sqlite3_stmt *st = P(c, "SELECT status FROM senders WHERE service_id = ? AND sender = ?");
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT status FROM senders WHERE service_id = ? AND sender = ?");
     if (!st) return SG_EIO;
-    bi(st, 1, sid);
-    bt(st, 2, r->sender);
+    sqlite__bind_int(st, 1, sid);
+    sqlite__bind_text(st, 2, r->sender);
     if (sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_reset(st);
         return SG_ENOTFOUND;
@@ -629,34 +632,34 @@ static int be_sender_update(store_conn *c, store_sender_req *r) {
                  (!strcmp(cur, "disable") && !strcmp(r->status, "enable"));
         if (!ok) return SG_EPERM;
     }
-    st = P(c, "UPDATE senders SET status = COALESCE(?, status), "
+    st = sqlite__prep(c, "UPDATE senders SET status = COALESCE(?, status), "
               "description = COALESCE(?, description), comment = COALESCE(?, comment) "
               "WHERE service_id = ? AND sender = ?");
     if (!st) return SG_EIO;
-    bt(st, 1, r->status);
-    bt(st, 2, r->description);
-    bt(st, 3, r->comment);
-    bi(st, 4, sid);
-    bt(st, 5, r->sender);
-    return step_done(c, st, "Updating a sender");
+    sqlite__bind_text(st, 1, r->status);
+    sqlite__bind_text(st, 2, r->description);
+    sqlite__bind_text(st, 3, r->comment);
+    sqlite__bind_int(st, 4, sid);
+    sqlite__bind_text(st, 5, r->sender);
+    return sqlite__done(c, st, "Updating a sender");
 }
 
 static int be_sender_delete(store_conn *c, store_sender_req *r) {
     int64_t sid = sender_service(c, r);
     if (!sid) return SG_ENOTFOUND;
-    sqlite3_stmt *st = P(c, "DELETE FROM senders WHERE service_id = ? AND sender = ?");
+    sqlite3_stmt *st = sqlite__prep(c, "DELETE FROM senders WHERE service_id = ? AND sender = ?");
     if (!st) return SG_EIO;
-    bi(st, 1, sid);
-    bt(st, 2, r->sender);
-    int rc = step_done(c, st, "Deleting a sender");
+    sqlite__bind_int(st, 1, sid);
+    sqlite__bind_text(st, 2, r->sender);
+    int rc = sqlite__done(c, st, "Deleting a sender");
     if (rc) return rc;
     return sqlite3_changes(c->db) ? 0 : SG_ENOTFOUND;
 }
 
 static int be_sender_list(store_conn *c, store_sender_list_req *r) {
-    sqlite3_stmt *st = P(c, "SELECT sender FROM senders WHERE service_id = ? ORDER BY sender");
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT sender FROM senders WHERE service_id = ? ORDER BY sender");
     if (!st) return SG_EIO;
-    bi(st, 1, r->service_id);
+    sqlite__bind_int(st, 1, r->service_id);
     return collect_names(st, &r->names, &r->count);
 }
 
@@ -664,10 +667,10 @@ static int be_sender_list(store_conn *c, store_sender_list_req *r) {
 
 static int be_submit(store_conn *c, store_submit_req *r) {
     if (r->sender_check) {
-        sqlite3_stmt *st = P(c, "SELECT status FROM senders WHERE service_id = ? AND sender = ?");
+        sqlite3_stmt *st = sqlite__prep(c, "SELECT status FROM senders WHERE service_id = ? AND sender = ?");
         if (!st) return SG_EIO;
-        bi(st, 1, r->service_id);
-        bt(st, 2, r->sender);
+        sqlite__bind_int(st, 1, r->service_id);
+        sqlite__bind_text(st, 2, r->sender);
         int row = sqlite3_step(st) == SQLITE_ROW;
         int enabled = row && !strcmp((const char *)sqlite3_column_text(st, 0), "enable");
         sqlite3_reset(st);
@@ -676,145 +679,140 @@ static int be_submit(store_conn *c, store_submit_req *r) {
             return SG_EPERM;
         }
     }
-    int64_t balance = balance_of(c, r->service_id);
+    int64_t balance = sqlite__balance(c, r->service_id);
     r->balance = balance;
     if (balance < r->total_credits) return SG_ENOCREDIT;
 
-    sqlite3_stmt *st = P(c, "INSERT INTO sends(service_id, created_ms, credits, count) "
+    sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO sends(service_id, created_ms, credits, count) "
                             "VALUES (?, ?, ?, ?)");
     if (!st) return SG_EIO;
-    bi(st, 1, r->service_id);
-    bi(st, 2, r->now_ms);
-    bi(st, 3, r->total_credits);
-    bi(st, 4, (int64_t)r->count);
-    int rc = step_done(c, st, "Recording a send");
+    sqlite__bind_int(st, 1, r->service_id);
+    sqlite__bind_int(st, 2, r->now_ms);
+    sqlite__bind_int(st, 3, r->total_credits);
+    sqlite__bind_int(st, 4, (int64_t)r->count);
+    int rc = sqlite__done(c, st, "Recording a send");
     if (rc) return rc;
     r->send_id = sqlite3_last_insert_rowid(c->db);
     if (r->total_credits > 0) {
         char ref[48];
         snprintf(ref, sizeof ref, "send:%lld", (long long)r->send_id);
-        if ((rc = ledger_add(c, r->service_id, -r->total_credits, "debit", ref, &r->balance)))
+        if ((rc = sqlite__ledger_add(c, r->service_id, -r->total_credits, "debit", ref, &r->balance)))
             return rc;
     }
     int state = r->due_ms > r->now_ms ? MSG_SCHEDULED : MSG_QUEUED;
     for (size_t i = 0; i < r->count; i++) {
         store_submit_msg *m = &r->msgs[i];
-        st = P(c, "INSERT INTO messages(service_id, send_id, created_ms, due_ms, state, sender, "
+        st = sqlite__prep(c, "INSERT INTO messages(service_id, send_id, created_ms, due_ms, state, sender, "
                   "receiver, message, coding, length, parts, credits, priority, validity_min, "
                   "differed_min, class, tag) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
         if (!st) return SG_EIO;
-        bi(st, 1, r->service_id);
-        bi(st, 2, r->send_id);
-        bi(st, 3, r->now_ms);
-        bi(st, 4, r->due_ms);
-        bi(st, 5, state);
-        bt(st, 6, r->sender);
-        bt(st, 7, m->receiver);
-        bt(st, 8, m->message);
-        bi(st, 9, m->coding);
-        bi(st, 10, m->length);
-        bi(st, 11, m->parts);
-        bi(st, 12, m->credits);
-        bi(st, 13, r->priority);
-        bi(st, 14, r->validity_min);
-        bi(st, 15, r->differed_min);
-        bi(st, 16, r->sms_class);
-        bt(st, 17, r->tag);
-        if ((rc = step_done(c, st, "Storing a message"))) return rc;
+        sqlite__bind_int(st, 1, r->service_id);
+        sqlite__bind_int(st, 2, r->send_id);
+        sqlite__bind_int(st, 3, r->now_ms);
+        sqlite__bind_int(st, 4, r->due_ms);
+        sqlite__bind_int(st, 5, state);
+        sqlite__bind_text(st, 6, r->sender);
+        sqlite__bind_text(st, 7, m->receiver);
+        sqlite__bind_text(st, 8, m->message);
+        sqlite__bind_int(st, 9, m->coding);
+        sqlite__bind_int(st, 10, m->length);
+        sqlite__bind_int(st, 11, m->parts);
+        sqlite__bind_int(st, 12, m->credits);
+        sqlite__bind_int(st, 13, r->priority);
+        sqlite__bind_int(st, 14, r->validity_min);
+        sqlite__bind_int(st, 15, r->differed_min);
+        sqlite__bind_int(st, 16, r->sms_class);
+        sqlite__bind_text(st, 17, r->tag);
+        if ((rc = sqlite__done(c, st, "Storing a message"))) return rc;
         m->id = sqlite3_last_insert_rowid(c->db);
-        if ((rc = insert_event(c, m->id, r->service_id, r->now_ms, state, 0, 0))) return rc;
+        if ((rc = sqlite__insert_event(c, m->id, r->service_id, r->now_ms, state, 0, 0))) return rc;
     }
     return 0;
 }
 
-#define MSG_COLS                                                                           \
-    "id, service_id, send_id, created_ms, due_ms, state, dlr, ptt, sender, receiver, "    \
-    "message, coding, length, parts, credits, priority, validity_min, differed_min, class, " \
-    "tag, sent_ms, delivered_ms, route, smsc_id, attempts"
-
-static void read_msg(sqlite3_stmt *st, store_msg *m) {
-    m->id = ci(st, 0);
-    m->service_id = ci(st, 1);
-    m->send_id = ci(st, 2);
-    m->created_ms = ci(st, 3);
-    m->due_ms = ci(st, 4);
-    m->state = (msg_state)ci(st, 5);
-    m->dlr = (int)ci(st, 6);
-    m->ptt = (int)ci(st, 7);
-    m->sender = ct(st, 8);
-    m->receiver = ct(st, 9);
-    m->message = ct(st, 10);
-    m->coding = (int)ci(st, 11);
-    m->length = ci(st, 12);
-    m->parts = ci(st, 13);
-    m->credits = ci(st, 14);
-    m->priority = (int)ci(st, 15);
-    m->validity_min = ci(st, 16);
-    m->differed_min = ci(st, 17);
-    m->sms_class = (int)ci(st, 18);
-    m->tag = ct(st, 19);
-    m->sent_ms = ci(st, 20);
-    m->delivered_ms = ci(st, 21);
-    m->route = ct(st, 22);
-    m->smsc_id = ct(st, 23);
-    m->attempts = (int)ci(st, 24);
+void sqlite__read_msg(sqlite3_stmt *st, store_msg *m) {
+    m->id = sqlite__col_int(st, 0);
+    m->service_id = sqlite__col_int(st, 1);
+    m->send_id = sqlite__col_int(st, 2);
+    m->created_ms = sqlite__col_int(st, 3);
+    m->due_ms = sqlite__col_int(st, 4);
+    m->state = (msg_state)sqlite__col_int(st, 5);
+    m->dlr = (int)sqlite__col_int(st, 6);
+    m->ptt = (int)sqlite__col_int(st, 7);
+    m->sender = sqlite__col_text(st, 8);
+    m->receiver = sqlite__col_text(st, 9);
+    m->message = sqlite__col_text(st, 10);
+    m->coding = (int)sqlite__col_int(st, 11);
+    m->length = sqlite__col_int(st, 12);
+    m->parts = sqlite__col_int(st, 13);
+    m->credits = sqlite__col_int(st, 14);
+    m->priority = (int)sqlite__col_int(st, 15);
+    m->validity_min = sqlite__col_int(st, 16);
+    m->differed_min = sqlite__col_int(st, 17);
+    m->sms_class = (int)sqlite__col_int(st, 18);
+    m->tag = sqlite__col_text(st, 19);
+    m->sent_ms = sqlite__col_int(st, 20);
+    m->delivered_ms = sqlite__col_int(st, 21);
+    m->route = sqlite__col_text(st, 22);
+    m->smsc_id = sqlite__col_text(st, 23);
+    m->attempts = (int)sqlite__col_int(st, 24);
 }
 
 static int be_msg_get(store_conn *c, store_msg_req *r) {
-    sqlite3_stmt *st = P(c, "SELECT " MSG_COLS " FROM messages WHERE id = ? AND service_id = ? "
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT " SQLITE_MSG_COLS " FROM messages WHERE id = ? AND service_id = ? "
                             "AND deleted = 0 AND state != 7 AND (? = 0 OR state IN (0,1,2))");
     if (!st) return SG_EIO;
-    bi(st, 1, r->id);
-    bi(st, 2, r->service_id);
-    bi(st, 3, r->pending_only);
+    sqlite__bind_int(st, 1, r->id);
+    sqlite__bind_int(st, 2, r->service_id);
+    sqlite__bind_int(st, 3, r->pending_only);
     if (sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_reset(st);
         return SG_ENOTFOUND;
     }
-    read_msg(st, &r->msg);
+    sqlite__read_msg(st, &r->msg);
     sqlite3_reset(st);
     return 0;
 }
 
 static int be_msg_cancel(store_conn *c, store_msg_req *r) {
-    sqlite3_stmt *st = P(c, "SELECT state, credits FROM messages WHERE id = ? AND service_id = ? "
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT state, credits FROM messages WHERE id = ? AND service_id = ? "
                             "AND deleted = 0");
     if (!st) return SG_EIO;
-    bi(st, 1, r->id);
-    bi(st, 2, r->service_id);
+    sqlite__bind_int(st, 1, r->id);
+    sqlite__bind_int(st, 2, r->service_id);
     if (sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_reset(st);
         return SG_ENOTFOUND;
     }
-    int state = (int)ci(st, 0);
-    int64_t credits = ci(st, 1);
+    int state = (int)sqlite__col_int(st, 0);
+    int64_t credits = sqlite__col_int(st, 1);
     sqlite3_reset(st);
     if (state == MSG_SUBMITTING) return SG_ECONFLICT;
     if (state != MSG_SCHEDULED && state != MSG_QUEUED) return SG_ENOTFOUND;
     store_status_update u = {.msg_id = r->id, .state = MSG_CANCELLED, .dlr = DLR_ERROR,
                              .ptt = 0, .ts_ms = sg_now_ms()};
-    int rc = apply_status(c, &u);
+    int rc = sqlite__apply_status(c, &u);
     if (rc < 0) return rc;
     return refund_message(c, r->id, r->service_id, credits, &r->refunded);
 }
 
 static int be_msg_delete(store_conn *c, store_msg_req *r) {
-    sqlite3_stmt *st = P(c, "SELECT state FROM messages WHERE id = ? AND service_id = ? "
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT state FROM messages WHERE id = ? AND service_id = ? "
                             "AND deleted = 0 AND state != 7");
     if (!st) return SG_EIO;
-    bi(st, 1, r->id);
-    bi(st, 2, r->service_id);
+    sqlite__bind_int(st, 1, r->id);
+    sqlite__bind_int(st, 2, r->service_id);
     if (sqlite3_step(st) != SQLITE_ROW) {
         sqlite3_reset(st);
         return SG_ENOTFOUND;
     }
-    int state = (int)ci(st, 0);
+    int state = (int)sqlite__col_int(st, 0);
     sqlite3_reset(st);
     if (state_rank(state) < 3) return SG_ECONFLICT;
-    st = P(c, "UPDATE messages SET deleted = 1 WHERE id = ?");
+    st = sqlite__prep(c, "UPDATE messages SET deleted = 1 WHERE id = ?");
     if (!st) return SG_EIO;
-    bi(st, 1, r->id);
-    return step_done(c, st, "Deleting a message from history");
+    sqlite__bind_int(st, 1, r->id);
+    return sqlite__done(c, st, "Deleting a message from history");
 }
 
 static int be_outgoing_list(store_conn *c, store_outgoing_filter *f) {
@@ -833,27 +831,27 @@ static int be_outgoing_list(store_conn *c, store_outgoing_filter *f) {
     snprintf(sql + n, sizeof sql - n, " ORDER BY id");
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return fail(c, "Preparing the outgoing list");
-    bi(st, 1, f->service_id);
-    if (f->tag) bt(st, 2, f->tag);
-    if (f->receiver) bt(st, 3, f->receiver);
-    if (f->sender) bt(st, 4, f->sender);
-    if (f->ptt >= 0) bi(st, 5, f->ptt);
-    if (f->dlr >= 0) bi(st, 6, f->dlr);
-    if (f->differed >= 0) bi(st, 7, f->differed);
-    if (f->from_ms) bi(st, 8, f->from_ms);
-    if (f->to_ms) bi(st, 9, f->to_ms);
+        return sqlite__fail(c, "Preparing the outgoing list");
+    sqlite__bind_int(st, 1, f->service_id);
+    if (f->tag) sqlite__bind_text(st, 2, f->tag);
+    if (f->receiver) sqlite__bind_text(st, 3, f->receiver);
+    if (f->sender) sqlite__bind_text(st, 4, f->sender);
+    if (f->ptt >= 0) sqlite__bind_int(st, 5, f->ptt);
+    if (f->dlr >= 0) sqlite__bind_int(st, 6, f->dlr);
+    if (f->differed >= 0) sqlite__bind_int(st, 7, f->differed);
+    if (f->from_ms) sqlite__bind_int(st, 8, f->from_ms);
+    if (f->to_ms) sqlite__bind_int(st, 9, f->to_ms);
     size_t cap = 64, k = 0;
     int64_t *ids = sg_xmalloc(cap * sizeof *ids);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (k == cap) ids = sg_xrealloc(ids, (cap *= 2) * sizeof *ids);
-        ids[k++] = ci(st, 0);
+        ids[k++] = sqlite__col_int(st, 0);
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
         free(ids);
-        return fail(c, "Listing messages");
+        return sqlite__fail(c, "Listing messages");
     }
     f->ids = ids;
     f->count = k;
@@ -863,16 +861,16 @@ static int be_outgoing_list(store_conn *c, store_outgoing_filter *f) {
 /* ---- dispatch ---- */
 
 static int be_claim(store_conn *c, store_claim_req *r) {
-    sqlite3_stmt *st = P(c, "SELECT " MSG_COLS " FROM messages WHERE state IN (0,1,2) AND "
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT " SQLITE_MSG_COLS " FROM messages WHERE state IN (0,1,2) AND "
                             "due_ms <= ?1 AND (state < 2 OR lease_ms <= ?1) "
                             "ORDER BY priority, due_ms, id LIMIT ?2");
     if (!st) return SG_EIO;
-    bi(st, 1, r->now_ms);
-    bi(st, 2, (int64_t)r->limit);
+    sqlite__bind_int(st, 1, r->now_ms);
+    sqlite__bind_int(st, 2, (int64_t)r->limit);
     r->msgs = sg_xcalloc(r->limit ? r->limit : 1, sizeof *r->msgs);
     r->count = 0;
     while (r->count < r->limit && sqlite3_step(st) == SQLITE_ROW)
-        read_msg(st, &r->msgs[r->count++]);
+        sqlite__read_msg(st, &r->msgs[r->count++]);
     sqlite3_reset(st);
     size_t kept = 0;
     for (size_t i = 0; i < r->count; i++) {
@@ -882,18 +880,18 @@ static int be_claim(store_conn *c, store_claim_req *r) {
             /* Its validity period ran out before it could be sent: it expires here. */
             store_status_update u = {.msg_id = m->id, .state = MSG_FAILED, .dlr = DLR_FAILED,
                                      .ptt = 8, .ts_ms = r->now_ms};
-            rc = apply_status(c, &u);
+            rc = sqlite__apply_status(c, &u);
             store_msg_fini(m);
             if (rc < 0) return rc;
             continue;
         }
-        st = P(c, "UPDATE messages SET state = 2, lease_ms = ?, lease_owner = ?, "
+        st = sqlite__prep(c, "UPDATE messages SET state = 2, lease_ms = ?, lease_owner = ?, "
                   "attempts = attempts + 1 WHERE id = ?");
         if (!st) return SG_EIO;
-        bi(st, 1, r->now_ms + r->lease_ms);
-        bt(st, 2, r->node);
-        bi(st, 3, m->id);
-        if ((rc = step_done(c, st, "Claiming a message"))) return rc;
+        sqlite__bind_int(st, 1, r->now_ms + r->lease_ms);
+        sqlite__bind_text(st, 2, r->node);
+        sqlite__bind_int(st, 3, m->id);
+        if ((rc = sqlite__done(c, st, "Claiming a message"))) return rc;
         m->state = MSG_SUBMITTING;
         m->attempts++;
         if (kept != i) {
@@ -909,7 +907,7 @@ static int be_claim(store_conn *c, store_claim_req *r) {
 static int be_status(store_conn *c, store_status_req *r) {
     r->applied = 0;
     for (size_t i = 0; i < r->count; i++) {
-        int rc = apply_status(c, &r->ups[i]);
+        int rc = sqlite__apply_status(c, &r->ups[i]);
         if (rc < 0) return rc;
         r->applied += (size_t)rc;
     }
@@ -917,11 +915,11 @@ static int be_status(store_conn *c, store_status_req *r) {
 }
 
 static int be_recover(store_conn *c, store_recover_req *r) {
-    sqlite3_stmt *st = P(c, "UPDATE messages SET state = 1, lease_ms = NULL, lease_owner = NULL "
+    sqlite3_stmt *st = sqlite__prep(c, "UPDATE messages SET state = 1, lease_ms = NULL, lease_owner = NULL "
                             "WHERE state = 2 AND (lease_owner = ? OR lease_owner IS NULL)");
     if (!st) return SG_EIO;
-    bt(st, 1, r->node);
-    int rc = step_done(c, st, "Requeueing claimed messages");
+    sqlite__bind_text(st, 1, r->node);
+    int rc = sqlite__done(c, st, "Requeueing claimed messages");
     if (rc == 0) r->requeued = (size_t)sqlite3_changes(c->db);
     return rc;
 }
@@ -929,49 +927,49 @@ static int be_recover(store_conn *c, store_recover_req *r) {
 /* ---- the simulated operator ---- */
 
 static int be_sim_accept(store_conn *c, store_sim_accept_req *r) {
-    sqlite3_stmt *st = P(c, "SELECT smsc_id FROM sim_messages WHERE message_id = ?");
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT smsc_id FROM sim_messages WHERE message_id = ?");
     if (!st) return SG_EIO;
-    bi(st, 1, r->msg_id);
+    sqlite__bind_int(st, 1, r->msg_id);
     if (sqlite3_step(st) == SQLITE_ROW) {
         snprintf(r->smsc_id, sizeof r->smsc_id, "%s", (const char *)sqlite3_column_text(st, 0));
         sqlite3_reset(st);
         r->duplicate = 1;
-        st = P(c, "UPDATE sim_messages SET submits = submits + 1 WHERE message_id = ?");
+        st = sqlite__prep(c, "UPDATE sim_messages SET submits = submits + 1 WHERE message_id = ?");
         if (!st) return SG_EIO;
-        bi(st, 1, r->msg_id);
-        return step_done(c, st, "Counting a duplicate submit in the sim");
+        sqlite__bind_int(st, 1, r->msg_id);
+        return sqlite__done(c, st, "Counting a duplicate submit in the sim");
     }
     sqlite3_reset(st);
     unsigned char rnd[8];
     sg_random(rnd, sizeof rnd);
     sg_hex(rnd, sizeof rnd, r->smsc_id);
-    st = P(c, "INSERT INTO sim_messages(message_id, smsc_id, outcome, due_ms) VALUES (?,?,?,?)");
+    st = sqlite__prep(c, "INSERT INTO sim_messages(message_id, smsc_id, outcome, due_ms) VALUES (?,?,?,?)");
     if (!st) return SG_EIO;
-    bi(st, 1, r->msg_id);
-    bt(st, 2, r->smsc_id);
-    bi(st, 3, r->outcome);
-    bi(st, 4, r->due_ms);
-    int rc = step_done(c, st, "Accepting a message in the sim");
+    sqlite__bind_int(st, 1, r->msg_id);
+    sqlite__bind_text(st, 2, r->smsc_id);
+    sqlite__bind_int(st, 3, r->outcome);
+    sqlite__bind_int(st, 4, r->due_ms);
+    int rc = sqlite__done(c, st, "Accepting a message in the sim");
     if (rc) return rc;
     store_status_update u = {.msg_id = r->msg_id, .state = MSG_SUBMITTED, .dlr = DLR_SUBMITTED,
                              .ptt = 3, .ts_ms = sg_now_ms(), .route = "sim",
                              .smsc_id = r->smsc_id};
-    rc = apply_status(c, &u);
+    rc = sqlite__apply_status(c, &u);
     return rc < 0 ? rc : 0;
 }
 
 static int be_sim_advance(store_conn *c, store_sim_advance_req *r) {
-    sqlite3_stmt *st = P(c, "SELECT message_id, outcome, step FROM sim_messages "
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT message_id, outcome, step FROM sim_messages "
                             "WHERE done = 0 AND due_ms <= ? ORDER BY due_ms LIMIT ?");
     if (!st) return SG_EIO;
-    bi(st, 1, r->now_ms);
-    bi(st, 2, (int64_t)r->limit);
+    sqlite__bind_int(st, 1, r->now_ms);
+    sqlite__bind_int(st, 2, (int64_t)r->limit);
     store_sim_step *steps = sg_xcalloc(r->limit ? r->limit : 1, sizeof *steps);
     size_t n = 0;
     while (n < r->limit && sqlite3_step(st) == SQLITE_ROW) {
-        steps[n].msg_id = ci(st, 0);
-        steps[n].outcome = (int)ci(st, 1);
-        steps[n].step = (int)ci(st, 2);
+        steps[n].msg_id = sqlite__col_int(st, 0);
+        steps[n].outcome = (int)sqlite__col_int(st, 1);
+        steps[n].step = (int)sqlite__col_int(st, 2);
         n++;
     }
     sqlite3_reset(st);
@@ -981,23 +979,23 @@ static int be_sim_advance(store_conn *c, store_sim_advance_req *r) {
         sim_transition_for(steps[i].outcome, steps[i].step, &t);
         store_status_update u = {.msg_id = steps[i].msg_id, .state = t.state, .dlr = t.dlr,
                                  .ptt = t.ptt, .ts_ms = r->now_ms};
-        rc = apply_status(c, &u);
+        rc = sqlite__apply_status(c, &u);
         if (rc < 0) break;
-        st = P(c, "UPDATE sim_messages SET step = step + 1, done = ?, due_ms = ?, "
+        st = sqlite__prep(c, "UPDATE sim_messages SET step = step + 1, done = ?, due_ms = ?, "
                   "deliveries = deliveries + ? WHERE message_id = ?");
         if (!st) { rc = SG_EIO; break; }
-        bi(st, 1, t.final);
-        bi(st, 2, r->now_ms + t.delay_factor * r->delay_ms);
-        bi(st, 3, t.state == MSG_DELIVERED);
-        bi(st, 4, steps[i].msg_id);
-        rc = step_done(c, st, "Advancing the sim");
+        sqlite__bind_int(st, 1, t.final);
+        sqlite__bind_int(st, 2, r->now_ms + t.delay_factor * r->delay_ms);
+        sqlite__bind_int(st, 3, t.state == MSG_DELIVERED);
+        sqlite__bind_int(st, 4, steps[i].msg_id);
+        rc = sqlite__done(c, st, "Advancing the sim");
     }
     free(steps);
     if (rc < 0) return rc;
     r->done = n;
-    st = P(c, "SELECT MIN(due_ms) FROM sim_messages WHERE done = 0");
+    st = sqlite__prep(c, "SELECT MIN(due_ms) FROM sim_messages WHERE done = 0");
     if (!st) return SG_EIO;
-    r->next_due_ms = sqlite3_step(st) == SQLITE_ROW ? ci(st, 0) : 0;
+    r->next_due_ms = sqlite3_step(st) == SQLITE_ROW ? sqlite__col_int(st, 0) : 0;
     sqlite3_reset(st);
     return 0;
 }

@@ -1,17 +1,14 @@
 /*
- * schema_sqlite.h - the SQLite schema, as numbered migrations.
- *
- * Migration N is applied when PRAGMA user_version < N, each in its own transaction, so a
- * database created by an older smsgated is brought forward on start. Never edit an applied
- * migration: add a new one.
+ * schema_sqlite.c - the SQLite schema, as migrations per area (see migrate() in sqlite.c).
  *
  * Money columns hold millicredits (INTEGER). Times are epoch milliseconds (INTEGER).
- * messages.state holds msg_state values (core/receipt.h).
+ * messages.state holds msg_state values (core/receipt.h). Never edit an applied migration:
+ * append a new one to its area. A feature area defines its array in its own sqlite_<area>.c
+ * and is listed in sqlite_areas below.
  */
-#ifndef SG_STORE_SCHEMA_SQLITE_H
-#define SG_STORE_SCHEMA_SQLITE_H
+#include "store/sqlite_int.h"
 
-static const char *const sqlite_migrations[] = {
+static const char *const core_migrations[] = {
     /* 1: the foundation */
     "CREATE TABLE accounts ("
     "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL);"
@@ -70,4 +67,10 @@ static const char *const sqlite_migrations[] = {
     "CREATE INDEX sim_due ON sim_messages(due_ms) WHERE done = 0;",
 };
 
-#endif
+
+#define AREA(name, arr) {name, arr, (int)(sizeof arr / sizeof arr[0])}
+
+const sqlite_area sqlite_areas[] = {
+    AREA("core", core_migrations),
+    {NULL, NULL, 0},
+};

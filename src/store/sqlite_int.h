@@ -1,0 +1,75 @@
+/*
+ * sqlite_int.h - declarations shared by the files of the SQLite backend only
+ * (sqlite.c: connection, transactions, the core tables, the message state machine; one
+ * sqlite_<area>.c per feature area with its own tables and operations).
+ *
+ * Everything here runs on the store thread, inside the batch transaction.
+ */
+#ifndef SG_STORE_SQLITE_INT_H
+#define SG_STORE_SQLITE_INT_H
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+#define STMT_CACHE 256
+
+struct store_conn {
+    sqlite3 *db;
+    struct {
+        const char *sql;
+        sqlite3_stmt *st;
+    } cache[STMT_CACHE];
+    int ncache;
+};
+
+/* One schema area: its name and its migrations in order (see migrate() in sqlite.c). */
+typedef struct sqlite_area {
+    const char *name;
+    const char *const *migrations;
+    int count;
+} sqlite_area;
+/* The areas, NULL-terminated (schema_sqlite.c). */
+extern const sqlite_area sqlite_areas[];
+
+/* A reset, cached statement for sql. sql must be a string literal: its address is the key. */
+sqlite3_stmt *sqlite__prep(store_conn *c, const char *sql);
+/* Runs SQL without results. Returns 0 or SG_EIO (logged). */
+int sqlite__exec(store_conn *c, const char *sql);
+/* Steps a statement that returns no rows: 0, SG_ECONFLICT on a constraint, SG_EIO. */
+int sqlite__done(store_conn *c, sqlite3_stmt *st, const char *what);
+/* Logs the connection's last error with what was being done; returns SG_EIO. */
+int sqlite__fail(store_conn *c, const char *what);
+
+void sqlite__bind_text(sqlite3_stmt *st, int i, const char *s); /* NULL binds NULL */
+void sqlite__bind_int(sqlite3_stmt *st, int i, int64_t v);
+char *sqlite__col_text(sqlite3_stmt *st, int i);                /* new string or NULL */
+int64_t sqlite__col_int(sqlite3_stmt *st, int i);
+
+/* Millicredits as a JSON number (an integer when whole). */
+json_t *sqlite__credits_json(int64_t milli);
+
+/* The balance of a service: its newest ledger row's balance (0 without rows). */
+int64_t sqlite__balance(store_conn *c, int64_t service_id);
+/* Appends to the ledger (the only writer of it); the new balance goes to *balance if not NULL. */
+int sqlite__ledger_add(store_conn *c, int64_t service_id, int64_t amount, const char *kind,
+                       const char *ref, int64_t *balance);
+/* The id of a service by name, 0 if none. */
+int64_t sqlite__service_id(store_conn *c, const char *name);
+
+/* Applies one status change if the state machine allows it (sqlite.c, invariant 2):
+ * 1 applied, 0 stale, or an SG_E* code. Records the event and any refund. */
+int sqlite__apply_status(store_conn *c, const store_status_update *u);
+/* Records one status event of a message. */
+int sqlite__insert_event(store_conn *c, int64_t msg_id, int64_t service_id, int64_t ts, int state,
+                         int dlr, int ptt);
+
+/* Columns read by sqlite__read_msg, in order. */
+#define SQLITE_MSG_COLS                                                                    \
+    "id, service_id, send_id, created_ms, due_ms, state, dlr, ptt, sender, receiver, "    \
+    "message, coding, length, parts, credits, priority, validity_min, differed_min, class, " \
+    "tag, sent_ms, delivered_ms, route, smsc_id, attempts"
+void sqlite__read_msg(sqlite3_stmt *st, store_msg *m);
+
+#endif

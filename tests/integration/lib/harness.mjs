@@ -1,0 +1,431 @@
+// harness.mjs - helpers shared by the integration tests of smsgate.
+//
+// What it gives:
+//   startServer(opts)       smsgated on free loopback ports (plain + TLS) with a fresh data dir;
+//                           resolves once GET /1.0/auth/time answers.
+//   server.stop()           SIGTERM, asserts exit status 0 within 15 s, then asserts that the
+//                           log holds no WARN/ERROR line except the ones declared expected.
+//   server.kill9()          SIGKILL (crash tests); server.restart() starts again on the same dir.
+//   server.smsctl(args)     bin/smsctl --data DIR ...
+//   server.createAccount()  smsctl account create NAME --credits N --json -> keys
+//   server.sdk(keys)        the real npm `ovh` 2.0.3 client, over TLS (it speaks HTTPS only)
+//   server.raw(req)         a hand-signed OVH request over plain HTTP (or TLS), for the
+//                           negative cases the SDK cannot produce.
+//
+// TLS material comes from tests/run-integration, through environment variables, because
+// NODE_EXTRA_CA_CERTS is only read when node starts:
+//   NODE_EXTRA_CA_CERTS   the throwaway test CA (PEM)
+//   SMSGATE_TEST_CERT     server certificate signed by it (SAN IP:127.0.0.1, DNS:localhost)
+//   SMSGATE_TEST_KEY      its key
+// Optional: SMSGATE_BIN_DIR (default <repo>/bin), SMSGATE_TEST_TMP (where data dirs go),
+// SMSGATE_KEEP_TMP=1 (keep data dirs and logs), SMSGATE_SIM_DELAY_MS (default 50).
+
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+const ovh = require('ovh');
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const BIN_DIR = process.env.SMSGATE_BIN_DIR || path.join(ROOT, 'bin');
+export const SMSGATED = path.join(BIN_DIR, 'smsgated');
+export const SMSCTL = path.join(BIN_DIR, 'smsctl');
+export const SIM_DELAY_MS = Number(process.env.SMSGATE_SIM_DELAY_MS || 50);
+
+const LOG_LINE = /^\S+Z (ERROR|WARN|INFO|DEBUG) /;
+const BAD_LEVEL = /^\S+Z (ERROR|WARN) /;
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Polls fn() until it returns a truthy value; returns that value. Fails after timeoutMs with
+// the last value (or error) in the message.
+export async function waitFor(fn, { timeoutMs = 10000, intervalMs = 50, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last, lastErr;
+  for (;;) {
+    try {
+      last = await fn();
+      lastErr = undefined;
+      if (last) return last;
+    } catch (e) {
+      lastErr = e;
+    }
+    if (Date.now() > deadline) {
+      const detail = lastErr ? `last error: ${lastErr.stack || JSON.stringify(lastErr)}`
+                             : `last value: ${JSON.stringify(last)}`;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; ${detail}`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+export function tlsFiles() {
+  const ca = process.env.NODE_EXTRA_CA_CERTS;
+  const cert = process.env.SMSGATE_TEST_CERT;
+  const key = process.env.SMSGATE_TEST_KEY;
+  if (!ca || !cert || !key || ![ca, cert, key].every((f) => fs.existsSync(f))) {
+    throw new Error('TLS test material missing: run the suite through tests/run-integration, '
+      + 'which sets NODE_EXTRA_CA_CERTS, SMSGATE_TEST_CERT and SMSGATE_TEST_KEY');
+  }
+  return { ca, cert, key };
+}
+
+// A loopback port that was free a moment ago (bind port 0, read it, close).
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function twoFreePorts() {
+  for (;;) {
+    const a = await freePort();
+    const b = await freePort();
+    if (a !== b) return [a, b];
+  }
+}
+
+const live = new Set();
+process.on('exit', () => {
+  for (const p of live) {
+    try { p.kill('SIGKILL'); } catch { /* already gone */ }
+  }
+});
+
+// ---- plain HTTP(S) requests --------------------------------------------------------------
+
+// One HTTP request; resolves {status, headers, text, json} (json undefined when the body is
+// not JSON). Never rejects on HTTP status; rejects on network errors.
+export function httpRequest({ tls = false, port, method = 'GET', target, headers = {}, body,
+                              timeoutMs = 15000, agent = false }) {
+  const mod = tls ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = mod.request({ host: '127.0.0.1', port, method, path: target, headers, agent,
+                              timeout: timeoutMs }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json;
+        try { json = text.length ? JSON.parse(text) : undefined; } catch { json = undefined; }
+        resolve({ status: res.statusCode, headers: res.headers, text, json });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${target}: timed out`)));
+    req.on('error', reject);
+    if (body !== undefined && body !== null) req.write(body);
+    req.end();
+  });
+}
+
+export function ovhSignature(secret, consumerKey, method, url, body, timestamp) {
+  const s = [secret, consumerKey, method, url, body || '', String(timestamp)].join('+');
+  return '$1$' + crypto.createHash('sha1').update(s).digest('hex');
+}
+
+// ---- the server ----------------------------------------------------------------------------
+
+export class Server {
+  constructor(opts = {}) {
+    this.opts = opts;
+    this.extraArgs = opts.args || [];
+    this.expected = [...(opts.expectedLogs || [])];
+    const base = process.env.SMSGATE_TEST_TMP || os.tmpdir();
+    this.dir = opts.dataDir || fs.mkdtempSync(path.join(base, 'smsgate-it-'));
+    this.dataDir = path.join(this.dir, 'data');
+    this.runs = [];      // {logPath, args, exit}
+    this.proc = null;
+    this.timeDiff = null;
+  }
+
+  get logPaths() { return this.runs.map((r) => r.logPath); }
+
+  // Every log line of every run so far.
+  logText() {
+    return this.runs.map((r) => (fs.existsSync(r.logPath) ? fs.readFileSync(r.logPath, 'utf8') : ''))
+      .join('');
+  }
+
+  logLines() { return this.logText().split('\n').filter((l) => l.length); }
+
+  // Declares that a WARN/ERROR line matching re is expected (the log check ignores it).
+  expectLog(re) { this.expected.push(re); }
+
+  unexpectedLogLines() {
+    return this.logLines().filter((l) => BAD_LEVEL.test(l) && !this.expected.some((re) => re.test(l)));
+  }
+
+  async start(extraArgs = []) {
+    const { cert, key } = tlsFiles();
+    fs.mkdirSync(this.dataDir, { recursive: true });
+    for (let attempt = 1; ; attempt++) {
+      const [port, tlsPort] = await twoFreePorts();
+      const args = ['--data', this.dataDir,
+        '--listen', `127.0.0.1:${port}`,
+        '--tls-listen', `127.0.0.1:${tlsPort}`,
+        '--tls-cert', cert, '--tls-key', key,
+        '--sim-delay-ms', String(this.opts.simDelayMs ?? SIM_DELAY_MS),
+        ...this.extraArgs, ...extraArgs];
+      const logPath = path.join(this.dir, `smsgated-${this.runs.length + 1}.log`);
+      const logFd = fs.openSync(logPath, 'w');
+      const proc = spawn(SMSGATED, args, { stdio: ['ignore', logFd, logFd] });
+      fs.closeSync(logFd);
+      const run = { logPath, args, exit: null, proc };
+      this.runs.push(run);
+      live.add(proc);
+      run.exited = new Promise((resolve) => {
+        proc.on('exit', (code, signal) => {
+          live.delete(proc);
+          run.exit = { code, signal };
+          resolve(run.exit);
+        });
+      });
+      this.proc = proc;
+      this.run = run;
+      this.port = port;
+      this.tlsPort = tlsPort;
+      const ok = await this.waitReady(run);
+      if (ok) return this;
+      const log = fs.readFileSync(logPath, 'utf8');
+      // A port taken between freePort() and the bind: try other ports.
+      if (attempt < 5 && /in use|EADDRINUSE/i.test(log)) {
+        this.runs.pop();
+        continue;
+      }
+      throw new Error(`smsgated did not start (exit ${JSON.stringify(run.exit)}); log:\n${log}`);
+    }
+  }
+
+  async waitReady(run, timeoutMs = 10000) {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (run.exit) return false;
+      try {
+        const r = await httpRequest({ port: this.port, target: '/1.0/auth/time', timeoutMs: 1000 });
+        if (r.status === 200 && Number.isInteger(r.json)) return true;
+      } catch { /* not listening yet */ }
+      await sleep(25);
+    }
+    return false;
+  }
+
+  // Graceful stop: SIGTERM, exit 0 within 15 s.
+  async stop({ timeoutMs = 15000 } = {}) {
+    const run = this.run;
+    if (!run || run.exit) return run && run.exit;
+    const t0 = Date.now();
+    run.proc.kill('SIGTERM');
+    const exit = await Promise.race([run.exited, sleep(timeoutMs).then(() => null)]);
+    if (!exit) {
+      run.proc.kill('SIGKILL');
+      await run.exited;
+      assert.fail(`smsgated did not exit within ${timeoutMs} ms of SIGTERM`);
+    }
+    assert.deepEqual(exit, { code: 0, signal: null },
+      `smsgated exited with ${JSON.stringify(exit)} after SIGTERM (${Date.now() - t0} ms)`);
+    return exit;
+  }
+
+  // Crash: SIGKILL and wait for the process to be gone.
+  async kill9() {
+    const run = this.run;
+    if (!run || run.exit) return run && run.exit;
+    run.proc.kill('SIGKILL');
+    return run.exited;
+  }
+
+  // Waits for the current process to exit by itself (e.g. fault injection abort()).
+  async waitExit(timeoutMs = 15000) {
+    const exit = await Promise.race([this.run.exited, sleep(timeoutMs).then(() => null)]);
+    assert.ok(exit, `smsgated did not exit within ${timeoutMs} ms`);
+    return exit;
+  }
+
+  async restart(extraArgs = []) {
+    this.timeDiff = null;
+    return this.start(extraArgs);
+  }
+
+  // The end of a test file: graceful stop, then the log check, then cleanup.
+  async finish() {
+    await this.stop();
+    const bad = this.unexpectedLogLines();
+    assert.deepEqual(bad, [], `unexpected WARN/ERROR lines in the smsgated log (${this.dir}):\n`
+      + bad.join('\n'));
+    for (const l of this.logLines()) {
+      assert.match(l, LOG_LINE, `a smsgated log line does not have the documented shape: ${l}`);
+    }
+    if (!process.env.SMSGATE_KEEP_TMP) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  // ---- smsctl ----
+
+  smsctl(args, { env = {}, input } = {}) {
+    const r = spawnSync(SMSCTL, ['--data', this.dataDir, ...args], {
+      encoding: 'utf8', env: { ...process.env, ...env }, input, timeout: 30000,
+    });
+    let json;
+    try { json = JSON.parse(r.stdout); } catch { json = undefined; }
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, json };
+  }
+
+  smsctlOk(args, opts) {
+    const r = this.smsctl(args, opts);
+    assert.equal(r.status, 0, `smsctl ${args.join(' ')} failed (${r.status}): ${r.stderr}${r.stdout}`);
+    return r;
+  }
+
+  createAccount(name, credits) {
+    const args = ['account', 'create', name, '--json'];
+    if (credits !== undefined) args.push('--credits', String(credits));
+    const r = this.smsctlOk(args);
+    const k = r.json;
+    assert.ok(k && k.applicationKey && k.applicationSecret && k.consumerKey && k.serviceName,
+      `account create answered ${r.stdout}`);
+    return {
+      account: k.account, serviceName: k.serviceName, appKey: k.applicationKey,
+      appSecret: k.applicationSecret, consumerKey: k.consumerKey,
+    };
+  }
+
+  ledger(serviceName) {
+    return this.smsctlOk(['ledger', serviceName, '--json']).json;
+  }
+
+  // sqlite3 query on the data dir's database; returns rows as objects.
+  sql(query) {
+    const r = spawnSync('sqlite3', ['-json', path.join(this.dataDir, 'smsgate.db'), query], {
+      encoding: 'utf8', timeout: 30000,
+    });
+    assert.equal(r.status, 0, `sqlite3 failed: ${r.stderr}`);
+    return r.stdout.trim() ? JSON.parse(r.stdout) : [];
+  }
+
+  // ---- the OVH SDK ----
+
+  sdk(keys, extra = {}) {
+    return ovh({
+      appKey: keys.appKey, appSecret: keys.appSecret, consumerKey: keys.consumerKey,
+      host: '127.0.0.1', port: this.tlsPort, basePath: '/1.0', timeout: 15000, ...extra,
+    });
+  }
+
+  // ---- hand-signed requests ----
+
+  async serverTime() {
+    const r = await httpRequest({ port: this.port, target: '/1.0/auth/time' });
+    assert.equal(r.status, 200);
+    return r.json;
+  }
+
+  // req: {method, path ('/sms/...', under /1.0 unless target is given), target, query (object),
+  //       body (object -> JSON, string -> as is), keys, secret (override), timestamp, tls,
+  //       headers (extra/override; a null value removes the header), sign (default true),
+  //       signUrl (override), agent}
+  async raw(req) {
+    const method = req.method || 'GET';
+    let target = req.target || '/1.0' + req.path;
+    if (req.query) {
+      const qs = new URLSearchParams(req.query).toString().replace(/\+/g, '%20');
+      if (qs) target += '?' + qs;
+    }
+    let body = req.body;
+    if (body !== undefined && typeof body !== 'string') body = JSON.stringify(body);
+    if (this.timeDiff === null) this.timeDiff = (await this.serverTime()) - Math.round(Date.now() / 1000);
+    const ts = req.timestamp ?? Math.round(Date.now() / 1000) + this.timeDiff;
+    const tls = !!req.tls;
+    const port = tls ? this.tlsPort : this.port;
+    const headers = { 'Content-Type': 'application/json' };
+    const keys = req.keys;
+    if (keys) {
+      headers['X-Ovh-Application'] = keys.appKey;
+      headers['X-Ovh-Timestamp'] = String(ts);
+      if (keys.consumerKey) {
+        headers['X-Ovh-Consumer'] = keys.consumerKey;
+        if (req.sign !== false) {
+          const url = req.signUrl || `${tls ? 'https' : 'http'}://127.0.0.1:${port}${target}`;
+          headers['X-Ovh-Signature'] = ovhSignature(req.secret ?? keys.appSecret,
+            keys.consumerKey, method, url, body, ts);
+        }
+      }
+    }
+    if (body !== undefined) headers['Content-Length'] = Buffer.byteLength(body);
+    for (const [k, v] of Object.entries(req.headers || {})) {
+      for (const h of Object.keys(headers)) if (h.toLowerCase() === k.toLowerCase()) delete headers[h];
+      if (v !== null) headers[k] = v;
+    }
+    return httpRequest({ tls, port, method, target, headers, body, agent: req.agent ?? false,
+                         timeoutMs: req.timeoutMs });
+  }
+}
+
+export async function startServer(opts = {}) {
+  const s = new Server(opts);
+  await s.start();
+  return s;
+}
+
+// ---- SDK helpers ---------------------------------------------------------------------------
+
+// Awaits an SDK call that must fail; returns the SDK's rejection {error: status, message}.
+export async function sdkError(promise) {
+  let value;
+  try {
+    value = await promise;
+  } catch (e) {
+    return e;
+  }
+  assert.fail(`expected the call to fail, it answered ${JSON.stringify(value)}`);
+}
+
+// Asserts the shape of an OVH error answer from a raw request.
+export function assertOvhError(res, status, { errorCode, message } = {}) {
+  assert.equal(res.status, status, `expected HTTP ${status}, got ${res.status}: ${res.text}`);
+  assert.match(String(res.headers['content-type']), /^application\/json/,
+    `error Content-Type: ${res.headers['content-type']}`);
+  assert.ok(res.json && typeof res.json === 'object' && !Array.isArray(res.json),
+    `error body is not a JSON object: ${res.text}`);
+  assert.equal(typeof res.json.message, 'string', `error body has no message: ${res.text}`);
+  assert.ok(res.json.message.length > 0);
+  if ('httpCode' in res.json) assert.match(res.json.httpCode, new RegExp(`^${status} `));
+  if ('class' in res.json) assert.equal(typeof res.json.class, 'string');
+  if (errorCode !== undefined) assert.equal(res.json.errorCode, errorCode, `errorCode in ${res.text}`);
+  if (message !== undefined) {
+    if (message instanceof RegExp) assert.match(res.json.message, message);
+    else assert.equal(res.json.message, message);
+  }
+  return res.json;
+}
+
+// Waits until GET /sms/{sn}/outgoing/{id} satisfies pred; returns the object.
+export async function waitOutgoing(client, sn, id, pred, opts = {}) {
+  let last;
+  await waitFor(async () => {
+    last = await client.requestPromised('GET', `/sms/${sn}/outgoing/${id}`);
+    return pred(last);
+  }, { what: `SMS ${id} of ${sn} to reach the expected state`, ...opts }).catch((e) => {
+    throw new Error(`${e.message}\nlast object: ${JSON.stringify(last)}`);
+  });
+  return last;
+}
+
+// A short unique suffix for account names ([a-z0-9-]).
+export function uniq(prefix) {
+  return `${prefix}-${crypto.randomBytes(3).toString('hex')}`;
+}
