@@ -9,7 +9,8 @@
  * The handler may answer later, from another callback on the same loop (asynchronous
  * handlers). Everything in an http_req is a copy: nothing in it points into libevent.
  * SIGPIPE: the process must ignore it (smsgated's main does). libevent writes with writev() and
- * SSL_write(), so a reply to a client that went away would otherwise kill the process.
+ * SSL_write(), not send(MSG_NOSIGNAL), so a reply to a client that went away could otherwise
+ * kill the process.
  *
  * Every success is 200 + JSON; every failure is the OVH error body
  *   {"class":"Client::BadRequest","errorCode":"...","httpCode":"400 Bad Request","message":"..."}

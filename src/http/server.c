@@ -637,13 +637,9 @@ static int split_addr(const char *addr, char *host, size_t hostlen, int *port) {
     return 0;
 }
 
-static struct evconnlistener *bind_addr(http_server *s, const char *addr) {
-    char host[256];
-    int port;
-    if (split_addr(addr, host, sizeof host, &port)) {
-        errno = EINVAL;
-        return NULL;
-    }
+/* Binds and listens on host ("" = all addresses) and port; NULL with errno on failure. */
+static struct evconnlistener *bind_addr(http_server *s, const char *addr, const char *host,
+                                        int port) {
     const unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE;
     if (!host[0]) {
         /* All addresses: "::" is dual-stack on Linux by default; fall back to IPv4 only. */
@@ -694,7 +690,7 @@ static int add_listener(http_server *s, const char *addr, SSL_CTX *ssl_ctx) {
         SSL_CTX_free(ssl_ctx);
         return SG_EINVAL;
     }
-    struct evconnlistener *el = bind_addr(s, addr);
+    struct evconnlistener *el = bind_addr(s, addr, host, port);
     if (!el) {
         sg_log_error(SUB, "Cannot listen on '%s': %s.", addr, strerror(errno));
         SSL_CTX_free(ssl_ctx);

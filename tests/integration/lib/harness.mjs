@@ -46,6 +46,14 @@ const BAD_LEVEL = /^\S+Z (ERROR|WARN) /;
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// Resolves with the value of promise, or with null after ms (the timer does not keep the
+// process alive once the promise settled).
+function within(promise, ms) {
+  let timer;
+  const t = new Promise((r) => { timer = setTimeout(() => r(null), ms); });
+  return Promise.race([promise, t]).finally(() => clearTimeout(timer));
+}
+
 // Polls fn() until it returns a truthy value; returns that value. Fails after timeoutMs with
 // the last value (or error) in the message.
 export async function waitFor(fn, { timeoutMs = 10000, intervalMs = 50, what = 'condition' } = {}) {
@@ -231,7 +239,7 @@ export class Server {
     if (!run || run.exit) return run && run.exit;
     const t0 = Date.now();
     run.proc.kill('SIGTERM');
-    const exit = await Promise.race([run.exited, sleep(timeoutMs).then(() => null)]);
+    const exit = await within(run.exited, timeoutMs);
     if (!exit) {
       run.proc.kill('SIGKILL');
       await run.exited;
@@ -252,7 +260,7 @@ export class Server {
 
   // Waits for the current process to exit by itself (e.g. fault injection abort()).
   async waitExit(timeoutMs = 15000) {
-    const exit = await Promise.race([this.run.exited, sleep(timeoutMs).then(() => null)]);
+    const exit = await within(this.run.exited, timeoutMs);
     assert.ok(exit, `smsgated did not exit within ${timeoutMs} ms`);
     return exit;
   }
@@ -322,7 +330,7 @@ export class Server {
   sdk(keys, extra = {}) {
     return ovh({
       appKey: keys.appKey, appSecret: keys.appSecret, consumerKey: keys.consumerKey,
-      host: '127.0.0.1', port: this.tlsPort, basePath: '/1.0', timeout: 15000, ...extra,
+      host: '127.0.0.1', port: this.tlsPort, basePath: '/1.0', ...extra,
     });
   }
 
