@@ -30,7 +30,10 @@
 #include <string.h>
 
 #include "ctl/admin.h"
+#include "ctl/callbacks.h"
+#include "ctl/credits.h"
 #include "ctl/ctl.h"
+#include "ctl/routes.h"
 #include "ctl/sms.h"
 #include "ctl/usage.h"
 #include "util/util.h"
@@ -38,7 +41,8 @@
 enum opt_id {
     OPT_DATA, OPT_URL, OPT_JSON, OPT_INSECURE, OPT_CACERT, OPT_TIMEOUT, OPT_HELP,
     OPT_CREDITS, OPT_COMMENT, OPT_REASON, OPT_SERVICE, OPT_TO, OPT_SENDER, OPT_SFR, OPT_NOSTOP,
-    OPT_TAG, OPT_DIFFERED, OPT_PRIORITY, OPT_COUNT
+    OPT_TAG, OPT_DIFFERED, OPT_PRIORITY, OPT_STATE, OPT_ID, OPT_BILLING,
+    OPT_REFERENCE, OPT_COUNT
 };
 
 #define BIT(id) (1u << (id))
@@ -63,6 +67,8 @@ static const struct optdef {
     {"sender", OPT_SENDER, 1},     {"sender-for-response", OPT_SFR, 0},
     {"no-stop", OPT_NOSTOP, 0},    {"tag", OPT_TAG, 1},
     {"differed", OPT_DIFFERED, 1}, {"priority", OPT_PRIORITY, 1},
+    {"state", OPT_STATE, 1},       {"id", OPT_ID, 1},
+    {"billing", OPT_BILLING, 1},   {"reference", OPT_REFERENCE, 1},
 };
 
 /* The command line, as parsed. Strings are borrowed from argv. */
@@ -254,6 +260,84 @@ static int run_credit(const command *cmd, const cli *c, const ctl_opts *o) {
     return ctl_admin_service_credit(o, arg(cmd, c, 0), amount, c->val[OPT_REASON]);
 }
 
+/* Prices and orders (ctl/credits.c). */
+static int run_price_list(const command *cmd, const cli *c, const ctl_opts *o) {
+    (void)cmd;
+    return ctl_credits_price_list(o, c->val[OPT_BILLING]);
+}
+
+static int run_price_set(const command *cmd, const cli *c, const ctl_opts *o) {
+    const char *v = arg(cmd, c, 1);
+    double credits;
+    if (strcmp(v, "default") == 0) return ctl_credits_price_set(o, arg(cmd, c, 0), NULL);
+    if (parse_number(v, &credits) || credits < 0 || credits > 1000)
+        return bad_arg("CREDITS must be a number from 0 to 1000, or 'default', not '%s'", v);
+    return ctl_credits_price_set(o, arg(cmd, c, 0), &credits);
+}
+
+static int run_price_pack(const command *cmd, const cli *c, const ctl_opts *o) {
+    long long q;
+    double price;
+    if (parse_int(arg(cmd, c, 1), 1, INT64_MAX, &q))
+        return bad_arg("QUANTITY must be a pack size such as 1000, not '%s'", arg(cmd, c, 1));
+    if (parse_number(arg(cmd, c, 2), &price) || price < 0)
+        return bad_arg("PRICE must be a number >= 0 (without tax), not '%s'", arg(cmd, c, 2));
+    return ctl_credits_pack_set(o, arg(cmd, c, 0), q, price);
+}
+
+static int run_price_vat(const command *cmd, const cli *c, const ctl_opts *o) {
+    double rate;
+    if (parse_number(arg(cmd, c, 1), &rate) || rate < 0 || rate > 100)
+        return bad_arg("RATE must be a percentage from 0 to 100, not '%s'", arg(cmd, c, 1));
+    return ctl_credits_vat_set(o, arg(cmd, c, 0), rate);
+}
+
+static int run_order_list(const command *cmd, const cli *c, const ctl_opts *o) {
+    (void)cmd;
+    const char *s = c->val[OPT_STATE];
+    if (s && strcmp(s, "unpaid") != 0 && strcmp(s, "paid") != 0 && strcmp(s, "cancelled") != 0)
+        return bad_arg("--state expects unpaid, paid or cancelled, not '%s'", s);
+    return ctl_credits_order_list(o, c->val[OPT_SERVICE], s);
+}
+
+/* Reads the ID argument of an order command. */
+static int order_id(const command *cmd, const cli *c, int64_t *id) {
+    long long v;
+    if (parse_int(arg(cmd, c, 0), 1, INT64_MAX, &v))
+        return bad_arg("ID must be an order id (a positive integer), not '%s'", arg(cmd, c, 0));
+    *id = (int64_t)v;
+    return 0;
+}
+
+static int run_order(const command *cmd, const cli *c, const ctl_opts *o) {
+    int64_t id = 0;
+    int rc = order_id(cmd, c, &id);
+    if (rc) return rc;
+    if (strcmp(cmd->sub, "show") == 0) return ctl_credits_order_show(o, id);
+    if (strcmp(cmd->sub, "pay") == 0) return ctl_credits_order_pay(o, id, c->val[OPT_REFERENCE]);
+    return ctl_credits_order_cancel(o, id);
+}
+
+static int run_callbacks_list(const command *cmd, const cli *c, const ctl_opts *o) {
+    const char *s = c->val[OPT_STATE];
+    if (s && strcmp(s, "pending") != 0 && strcmp(s, "dead") != 0 && strcmp(s, "delivered") != 0)
+        return bad_arg("--state expects pending, dead or delivered, not '%s'", s);
+    return ctl_callbacks_list(o, arg(cmd, c, 0), s);
+}
+
+static int run_callbacks_replay(const command *cmd, const cli *c, const ctl_opts *o) {
+    long long id;
+    if (c->val[OPT_ID] && parse_int(c->val[OPT_ID], 1, INT64_MAX, &id))
+        return bad_arg("--id expects a callback id (a positive integer), not '%s'",
+                       c->val[OPT_ID]);
+    int64_t id64 = c->val[OPT_ID] ? (int64_t)id : 0;
+    return ctl_callbacks_replay(o, arg(cmd, c, 0), c->val[OPT_ID] ? &id64 : NULL);
+}
+
+static int run_service_secret(const command *cmd, const cli *c, const ctl_opts *o) {
+    return ctl_callbacks_secret(o, arg(cmd, c, 0));
+}
+
 static int run_ledger(const command *cmd, const cli *c, const ctl_opts *o) {
     return ctl_admin_ledger(o, arg(cmd, c, 0));
 }
@@ -308,6 +392,17 @@ static const command commands[] = {
     {"credential", "validate", 1, "CONSUMER_KEY", 0, run_credential},
     {"credential", "refuse", 1, "CONSUMER_KEY", 0, run_credential},
     {"service", "credit", 2, "SERVICE AMOUNT", BIT(OPT_REASON), run_credit},
+    {"service", "secret", 1, "SERVICE", 0, run_service_secret},
+    {"callbacks", "list", 1, "SERVICE", BIT(OPT_STATE), run_callbacks_list},
+    {"callbacks", "replay", 1, "SERVICE", BIT(OPT_ID), run_callbacks_replay},
+    {"price", "list", 0, "", BIT(OPT_BILLING), run_price_list},
+    {"price", "set", 2, "COUNTRY CREDITS", 0, run_price_set},
+    {"price", "set-pack", 3, "BILLING QUANTITY PRICE", 0, run_price_pack},
+    {"price", "set-vat", 2, "BILLING RATE", 0, run_price_vat},
+    {"order", "list", 0, "", BIT(OPT_SERVICE) | BIT(OPT_STATE), run_order_list},
+    {"order", "show", 1, "ID", 0, run_order},
+    {"order", "pay", 1, "ID", BIT(OPT_REFERENCE), run_order},
+    {"order", "cancel", 1, "ID", 0, run_order},
     {"ledger", NULL, 1, "SERVICE", 0, run_ledger},
     {"health", NULL, 0, "", 0, run_health},
     {"send", NULL, 1, "MESSAGE", OPTS_SEND, run_send},
@@ -428,7 +523,9 @@ int main(int argc, char **argv) {
     cli c;
     memset(&c, 0, sizeof c);
     parse_args(argc, argv, &c);
-    int ex = dispatch(&c);
+    /* The route commands parse their own options (ctl/routes.c). */
+    int ex = c.npos > 0 && strcmp(c.pos[0], "route") == 0 ? ctl_route_main(argc, argv)
+                                                           : dispatch(&c);
     free(c.pos);
     free(c.to);
     if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -3,12 +3,14 @@
  *
  * Start-up: read the config (util/config.c), prepare the data directory (database, admin
  * token, self-signed certificate when none is configured), open the store (which starts its
- * thread), create the dispatcher with the embedded sim route, the API, and the HTTP(S)
- * listeners; then write DATA/smsgated.url and run the loop.
+ * thread), create the dispatcher with the embedded sim route, the status-callback notifier,
+ * the API, and the HTTP(S) listeners; then write DATA/smsgated.url and run the loop.
  *
  * Shutdown on SIGTERM/SIGINT: stop accepting connections; let requests in flight finish (their
  * store operations commit and they are answered); stop dispatching and wait for every message
- * handed to a route to be reported and stored; then close the store, which drains its queue.
+ * handed to a route to be reported and stored; then stop the notifier (status callbacks in
+ * flight are abandoned: they are durable and made again at the next start) and close the
+ * store, which drains its queue.
  * Nothing accepted is lost: what was answered is committed, what is queued stays queued.
  * A second signal, or shutdown-timeout-s, cuts the wait short (still safe: leases expire).
  */
@@ -29,7 +31,10 @@
 #include "core/price.h"
 #include "dispatch/dispatch.h"
 #include "http/http.h"
+#include "notify/notify.h"
+#include "pay/payhook.h"
 #include "sim/sim.h"
+#include "smpp/smpp_route.h"
 #include "store/store.h"
 #include "util/config.h"
 #include "util/log.h"
@@ -42,6 +47,8 @@ typedef struct daemon_state {
     struct event_base *base;
     store *st;
     dispatch *disp;
+    notify *notify;
+    payhook *pay;
     api *api;
     http_server *http;
     struct event *sig_term, *sig_int, *drain_ev;
@@ -145,6 +152,21 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
     on_drain(-1, 0, d);
 }
 
+/* The dispatcher's route factory: the embedded sim, or an SMPP route. */
+static route *make_route(const store_route *conf, void *arg) {
+    daemon_state *d = arg;
+    if (!strcmp(conf->kind, "sim")) return sim_route_new(d->base, d->st, d->cfg.sim_delay_ms);
+    if (!strcmp(conf->kind, "smpp")) {
+        smpp_route_timing t = {d->cfg.smpp_enquire_ms, d->cfg.smpp_resp_timeout_ms,
+                               d->cfg.smpp_reconnect_min_ms, d->cfg.smpp_reconnect_max_ms};
+        int err = 0;
+        return smpp_route_new(d->base, d->st, conf, &t, &err);
+    }
+    sg_log_error(LOG, "Route '%s' has an unknown kind '%s'; it is not used.", conf->name,
+                 conf->kind);
+    return NULL;
+}
+
 static enum sg_log_level parse_level(const char *s) {
     if (!strcmp(s, "error")) return SG_LOG_ERROR;
     if (!strcmp(s, "warn")) return SG_LOG_WARN;
@@ -201,9 +223,19 @@ int main(int argc, char **argv) {
     }
 
     dispatch_options dopt = {.node = d.cfg.node, .lease_ms = d.cfg.lease_ms,
-                             .batch = (size_t)d.cfg.dispatch_batch};
-    d.disp = dispatch_new(d.base, d.st, &dopt);
-    dispatch_add_route(d.disp, sim_route_new(d.base, d.st, d.cfg.sim_delay_ms));
+                             .batch = (size_t)d.cfg.dispatch_batch, .factory = make_route,
+                             .factory_arg = &d};
+    d.disp = dispatch_new(d.base, d.st, &dopt); /* routes come from the store's route table */
+    notify_options nopt = {.node = d.cfg.node,
+                           .allow_private = (int)d.cfg.callback_allow_private,
+                           .timeout_ms = d.cfg.callback_timeout_ms,
+                           .backoff_ms = d.cfg.callback_backoff_ms,
+                           .backoff_max_ms = d.cfg.callback_backoff_max_ms,
+                           .retry_ms = d.cfg.callback_retry_s * 1000,
+                           .host_limit = (int)d.cfg.callback_host_concurrency};
+    d.notify = notify_new(d.base, d.st, &nopt);
+    d.pay = payhook_new(d.base, d.st, &d.cfg, &err);
+    if (!d.pay) goto out;
     d.api = api_new(&d.cfg, d.st, d.disp, token);
 
     http_limits lim = {.max_body = (size_t)d.cfg.max_body, .max_headers = 64 * 1024,
@@ -248,6 +280,8 @@ int main(int argc, char **argv) {
     event_add(d.sig_term, NULL);
     event_add(d.sig_int, NULL);
     dispatch_start(d.disp);
+    notify_start(d.notify);
+    payhook_start(d.pay);
     sg_log_info(LOG, "smsgated %s ready: http '%s', https '%s', data '%s', sim delay %lld ms.",
                 SMSGATE_VERSION, d.cfg.listen, d.cfg.tls_listen, d.cfg.data,
                 (long long)d.cfg.sim_delay_ms);
@@ -255,7 +289,11 @@ int main(int argc, char **argv) {
     rc = 0;
 
 out:
+    notify_stop(d.notify); /* callbacks in flight are abandoned: durable, made again later */
+    payhook_stop(d.pay);   /* a payment call in flight is waited for; its answer is recorded */
     store_close(d.st); /* drains queued operations before the objects they call back die */
+    notify_free(d.notify);
+    payhook_free(d.pay);
     http_server_free(d.http);
     dispatch_free(d.disp);
     api_free(d.api);

@@ -29,7 +29,9 @@
 #define LOG "api"
 
 static const api_route *const tables[] = {api_auth_routes, api_service_routes, api_job_routes,
-                                          api_sender_routes, api_admin_routes};
+                                          api_sender_routes, api_admin_routes, api_callback_routes,
+                                          api_order_routes, api_price_admin_routes,
+                                          api_route_admin_routes};
 
 /* ---- replies ---- */
 

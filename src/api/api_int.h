@@ -56,6 +56,10 @@ extern const api_route api_service_routes[];
 extern const api_route api_job_routes[];
 extern const api_route api_sender_routes[];
 extern const api_route api_admin_routes[];
+extern const api_route api_callback_routes[];    /* callbacks.c */
+extern const api_route api_order_routes[];       /* orders.c */
+extern const api_route api_price_admin_routes[]; /* prices_admin.c */
+extern const api_route api_route_admin_routes[]; /* routes_admin.c */
 
 /* ---- replies (each frees the call) ---- */
 void api_reply_json(api_call *c, json_t *body); /* takes ownership; NULL = JSON null */

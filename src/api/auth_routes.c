@@ -44,9 +44,9 @@ static void on_cred(int rc, void *arg) {
     }
     const char *host = http_req_header(c->req, "Host");
     char *url = c->api->public_urls[0]
-                    ? sg_xasprintf("%s/auth/validation?credentialToken=%s",
+                    ? sg_xasprintf("%s/1.0/auth/validation?credentialToken=%s",
                                    c->api->public_urls[0], h->req.consumer_key)
-                    : sg_xasprintf("%s://%s/auth/validation?credentialToken=%s",
+                    : sg_xasprintf("%s://%s/1.0/auth/validation?credentialToken=%s",
                                    c->req->tls ? "https" : "http", host ? host : "localhost",
                                    h->req.consumer_key);
     json_t *o = json_pack("{s:s, s:s, s:s}", "validationUrl", url, "consumerKey",

@@ -6,9 +6,10 @@
  * POST .../jobs, in order: read and check every field (400 naming the field); pick the sender
  * (an enabled sender of the service, or the service's short number for senderForResponse or
  * when none is given); append the STOP mention unless noStopClause; encode and count parts
- * (core/gsm); normalise each receiver (core/phone) into valid and invalid; price each valid
- * one (core/price). Then ONE store operation checks the sender's status and the balance,
- * appends the debit to the ledger and inserts every message, in one transaction; the client is
+ * (core/gsm); normalise each receiver (core/phone) into valid and invalid, keeping each valid
+ * one's country. Then ONE store operation checks the sender's status, prices every message
+ * from the store's price table (store_credits.h), checks the balance, appends the debit to
+ * the ledger and inserts every message, in one transaction; the client is
  * answered only after that commit. Invalid receivers are reported and never charged.
  *
  * Ids: one SMS (one receiver) = one id. /jobs lists those still pending (scheduled, queued,
@@ -23,7 +24,6 @@
 
 #include "core/gsm.h"
 #include "core/phone.h"
-#include "core/price.h"
 #include "core/receipt.h"
 #include "util/util.h"
 
@@ -42,6 +42,7 @@ typedef struct send_ctx {
     store_submit_req req;
     char *text;
     char **valid;       /* normalised receivers, owned */
+    char (*regions)[3]; /* their countries ("" when none), for the store's pricing */
     json_t *invalid;    /* array of rejected receivers as given */
 } send_ctx;
 
@@ -49,6 +50,7 @@ static void send_free(void *p) {
     send_ctx *h = p;
     for (size_t i = 0; i < h->req.count; i++) free(h->valid[i]);
     free(h->valid);
+    free(h->regions);
     free(h->req.msgs);
     free(h->text);
     json_decref(h->invalid);
@@ -193,6 +195,7 @@ static void jobs_post(api_call *c) {
 
     size_t n = json_array_size(recv);
     h->valid = sg_xcalloc(n, sizeof *h->valid);
+    h->regions = sg_xcalloc(n, sizeof *h->regions);
     r->msgs = sg_xcalloc(n, sizeof *r->msgs);
     for (size_t i = 0; i < n; i++) {
         json_t *v = json_array_get(recv, i);
@@ -213,8 +216,9 @@ static void jobs_post(api_call *c) {
         m->coding = gi.coding;
         m->length = (int64_t)gi.chars;
         m->parts = (int64_t)gi.parts;
-        m->credits = llround(price_credits_per_part(pi.region) * 1000.0) * m->parts;
-        r->total_credits += m->credits;
+        memcpy(h->regions[r->count], pi.region, sizeof h->regions[0]);
+        h->regions[r->count][2] = '\0';
+        m->region = h->regions[r->count]; /* priced by the store, in the send's transaction */
         r->count++;
     }
     r->tag = tag;
@@ -433,6 +437,9 @@ static void list(api_call *c, int pending) {
         time_param(c, "creationDatetime.from", &f->from_ms) ||
         time_param(c, "creationDatetime.to", &f->to_ms))
         return;
+    /* Dates are shown to the second: a bound given to the second includes that whole second,
+     * so an SMS's own creationDatetime finds it. */
+    if (f->to_ms && f->to_ms % 1000 == 0) f->to_ms += 999;
     if (http_req_param(c->req, "batchID") || http_req_param(c->req, "messageID")) {
         /* No SMS of this server belongs to a batch or carries a message uuid yet. */
         api_reply_json(c, json_array());

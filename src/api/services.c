@@ -49,6 +49,13 @@ static void sms_list(api_call *c) {
 
 /* ---- GET /sms/{sn} ---- */
 
+#define DEFAULT_SMS_RESPONSE                                                              \
+    "{\"responseType\":\"none\",\"cgiUrl\":null,\"text\":null,"                               \
+    "\"trackingDefaultSmsSender\":null,\"trackingOptions\":null}"
+#define DEFAULT_TEMPLATES                                                                 \
+    "{\"customizedEmailMode\":false,\"customizedSmsMode\":false,\"emailBody\":null,"       \
+    "\"emailFrom\":null,\"emailSubject\":null,\"smsBody\":null}"
+
 static json_t *json_or_default(const char *text, const char *def) {
     json_t *v = text ? json_loads(text, 0, NULL) : NULL;
     return v ? v : json_loads(def, 0, NULL);
@@ -71,15 +78,9 @@ static void sms_get(api_call *c) {
     json_object_set_new(o, "creditThresholdForAutomaticRecredit",
                         api_credits_json(s->recredit_threshold));
     json_object_set_new(o, "smsResponse",
-                        json_or_default(s->sms_response,
-                                        "{\"responseType\":\"none\",\"cgiUrl\":null,\"text\":null,"
-                                        "\"trackingDefaultSmsSender\":null,"
-                                        "\"trackingOptions\":null}"));
+                        json_or_default(s->sms_response, DEFAULT_SMS_RESPONSE));
     json_object_set_new(o, "templates",
-                        json_or_default(s->templates,
-                                        "{\"customizedEmailMode\":false,\"customizedSmsMode\":false,"
-                                        "\"emailBody\":null,\"emailFrom\":null,"
-                                        "\"emailSubject\":null,\"smsBody\":null}"));
+                        json_or_default(s->templates, DEFAULT_TEMPLATES));
     json_object_set_new(o, "channel", json_string("both"));
     json_object_set_new(o, "smpp", json_false());
     json_object_set_new(o, "iam", json_null());
@@ -193,7 +194,11 @@ static void sms_put(api_call *c) {
                                           "http(s) URL is expected");
             return;
         }
-        h->sms_response = json_dumps(v, JSON_COMPACT);
+        /* A partial object changes only the keys it names. */
+        json_t *merged = json_or_default(c->svc.svc.sms_response, DEFAULT_SMS_RESPONSE);
+        json_object_update(merged, v);
+        h->sms_response = json_dumps(merged, JSON_COMPACT);
+        json_decref(merged);
         u->sms_response = h->sms_response;
     }
     v = json_object_get(c->body, "templates");
@@ -203,7 +208,10 @@ static void sms_put(api_call *c) {
                                           "expected");
             return;
         }
-        h->templates = json_dumps(v, JSON_COMPACT);
+        json_t *merged = json_or_default(c->svc.svc.templates, DEFAULT_TEMPLATES);
+        json_object_update(merged, v);
+        h->templates = json_dumps(merged, JSON_COMPACT);
+        json_decref(merged);
         u->templates = h->templates;
     }
     store_service_update(c->api->st, u, on_put, c);

@@ -34,6 +34,17 @@
  * read with strtod(), which is locale-dependent: smsgate never calls setlocale(), so the
  * decimal point is always '.'.
  *
+ * Beside the rates, the file holds the other fixed facts of pricing, which the store's price
+ * tables (store/sqlite_credits.c) and the API build on: each country's English name (for
+ * sms.DestinationRates), the sms.PackQuantityEnum pack sizes and the automatic top-up amounts,
+ * the billing countries of sms.BillingCountryEnum with their currency and language, and the
+ * text form of an amount of money (order.Price.text). The rates here are the FALLBACK of the
+ * store's per-destination table: a country the operator never priced with `smsctl price set`
+ * costs what this table (with the `rates` overrides) says.
+ *
+ * Money: amounts of currency are int64 micro-units (1 EUR = 1000000), so sums and
+ * comparisons are exact; OVH's priceInUcents is micro-units * 100.
+ *
  * Invariants:
  *   1. price_table is sorted by cc, holds PRICE_COUNTRY_COUNT distinct codes, and every rate
  *      in it, like unknown_rate, is finite and in [0, PRICE_MAX_RATE].
@@ -42,6 +53,8 @@
  */
 #include "core/price.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,61 +75,97 @@
 typedef struct price_entry {
     char cc[3];
     double rate;
+    const char *name; /* English short name, for sms.DestinationRates.country */
 } price_entry;
 
 static price_entry price_table[] = {
-    {"ad", PRICE_NEAR}, {"ae", PRICE_WORLD}, {"af", PRICE_WORLD}, {"ag", PRICE_WORLD},
-    {"ai", PRICE_WORLD}, {"al", PRICE_NEAR}, {"am", PRICE_NEAR}, {"an", PRICE_WORLD},
-    {"ao", PRICE_WORLD}, {"ar", PRICE_WORLD}, {"at", PRICE_EU}, {"au", PRICE_WORLD},
-    {"aw", PRICE_WORLD}, {"az", PRICE_NEAR}, {"ba", PRICE_NEAR}, {"bb", PRICE_WORLD},
-    {"bd", PRICE_WORLD}, {"be", PRICE_EU}, {"bf", PRICE_WORLD}, {"bg", PRICE_EU},
-    {"bh", PRICE_WORLD}, {"bi", PRICE_WORLD}, {"bj", PRICE_WORLD}, {"bm", PRICE_WORLD},
-    {"bn", PRICE_WORLD}, {"bo", PRICE_WORLD}, {"br", PRICE_WORLD}, {"bs", PRICE_WORLD},
-    {"bt", PRICE_WORLD}, {"bw", PRICE_WORLD}, {"by", PRICE_NEAR}, {"bz", PRICE_WORLD},
-    {"ca", PRICE_NEAR}, {"cd", PRICE_WORLD}, {"cf", PRICE_WORLD}, {"cg", PRICE_WORLD},
-    {"ch", PRICE_EU}, {"ci", PRICE_WORLD}, {"ck", PRICE_REMOTE}, {"cl", PRICE_WORLD},
-    {"cm", PRICE_WORLD}, {"cn", PRICE_WORLD}, {"co", PRICE_WORLD}, {"cr", PRICE_WORLD},
-    {"cu", PRICE_REMOTE}, {"cv", PRICE_WORLD}, {"cy", PRICE_EU}, {"cz", PRICE_EU},
-    {"de", PRICE_EU}, {"dk", PRICE_EU}, {"dm", PRICE_WORLD}, {"dz", PRICE_NEAR},
-    {"ec", PRICE_WORLD}, {"ee", PRICE_EU}, {"eg", PRICE_NEAR}, {"es", PRICE_EU},
-    {"et", PRICE_WORLD}, {"fi", PRICE_EU}, {"fj", PRICE_WORLD}, {"fk", PRICE_REMOTE},
-    {"fo", PRICE_NEAR}, {"fr", PRICE_FR}, {"ga", PRICE_WORLD}, {"gb", PRICE_EU},
-    {"gd", PRICE_WORLD}, {"ge", PRICE_NEAR}, {"gf", PRICE_DOM}, {"gh", PRICE_WORLD},
-    {"gi", PRICE_NEAR}, {"gl", PRICE_NEAR}, {"gm", PRICE_WORLD}, {"gn", PRICE_WORLD},
-    {"gp", PRICE_DOM}, {"gq", PRICE_WORLD}, {"gr", PRICE_EU}, {"gt", PRICE_WORLD},
-    {"gu", PRICE_WORLD}, {"gw", PRICE_WORLD}, {"gy", PRICE_WORLD}, {"hk", PRICE_WORLD},
-    {"hn", PRICE_WORLD}, {"hr", PRICE_EU}, {"ht", PRICE_WORLD}, {"hu", PRICE_EU},
-    {"id", PRICE_WORLD}, {"ie", PRICE_EU}, {"il", PRICE_NEAR}, {"in", PRICE_WORLD},
-    {"io", PRICE_REMOTE}, {"iq", PRICE_WORLD}, {"ir", PRICE_WORLD}, {"is", PRICE_EU},
-    {"it", PRICE_EU}, {"jm", PRICE_WORLD}, {"jo", PRICE_NEAR}, {"jp", PRICE_WORLD},
-    {"ke", PRICE_WORLD}, {"kg", PRICE_WORLD}, {"kh", PRICE_WORLD}, {"km", PRICE_REMOTE},
-    {"kn", PRICE_WORLD}, {"kr", PRICE_WORLD}, {"kw", PRICE_WORLD}, {"ky", PRICE_WORLD},
-    {"kz", PRICE_WORLD}, {"la", PRICE_WORLD}, {"lb", PRICE_NEAR}, {"lc", PRICE_WORLD},
-    {"li", PRICE_EU}, {"lk", PRICE_WORLD}, {"lr", PRICE_WORLD}, {"ls", PRICE_WORLD},
-    {"lt", PRICE_EU}, {"lu", PRICE_EU}, {"lv", PRICE_EU}, {"ly", PRICE_NEAR},
-    {"ma", PRICE_NEAR}, {"md", PRICE_NEAR}, {"me", PRICE_NEAR}, {"mg", PRICE_WORLD},
-    {"mk", PRICE_NEAR}, {"ml", PRICE_WORLD}, {"mn", PRICE_WORLD}, {"mo", PRICE_WORLD},
-    {"mq", PRICE_DOM}, {"mr", PRICE_WORLD}, {"ms", PRICE_WORLD}, {"mt", PRICE_EU},
-    {"mu", PRICE_WORLD}, {"mv", PRICE_WORLD}, {"mw", PRICE_WORLD}, {"mx", PRICE_WORLD},
-    {"my", PRICE_WORLD}, {"mz", PRICE_WORLD}, {"na", PRICE_WORLD}, {"nc", PRICE_REMOTE},
-    {"ne", PRICE_WORLD}, {"ng", PRICE_WORLD}, {"ni", PRICE_WORLD}, {"nl", PRICE_EU},
-    {"no", PRICE_EU}, {"np", PRICE_WORLD}, {"nz", PRICE_WORLD}, {"om", PRICE_WORLD},
-    {"pa", PRICE_WORLD}, {"pe", PRICE_WORLD}, {"pf", PRICE_REMOTE}, {"pg", PRICE_REMOTE},
-    {"ph", PRICE_WORLD}, {"pk", PRICE_WORLD}, {"pl", PRICE_EU}, {"ps", PRICE_NEAR},
-    {"pt", PRICE_EU}, {"py", PRICE_WORLD}, {"qa", PRICE_WORLD}, {"re", PRICE_DOM},
-    {"ro", PRICE_EU}, {"rs", PRICE_NEAR}, {"ru", PRICE_NEAR}, {"rw", PRICE_WORLD},
-    {"sa", PRICE_WORLD}, {"sb", PRICE_REMOTE}, {"sc", PRICE_WORLD}, {"sd", PRICE_WORLD},
-    {"se", PRICE_EU}, {"sg", PRICE_WORLD}, {"si", PRICE_EU}, {"sk", PRICE_EU},
-    {"sl", PRICE_WORLD}, {"sm", PRICE_NEAR}, {"sn", PRICE_WORLD}, {"so", PRICE_REMOTE},
-    {"sr", PRICE_WORLD}, {"st", PRICE_REMOTE}, {"sv", PRICE_WORLD}, {"sy", PRICE_WORLD},
-    {"sz", PRICE_WORLD}, {"tc", PRICE_WORLD}, {"td", PRICE_WORLD}, {"tg", PRICE_WORLD},
-    {"th", PRICE_WORLD}, {"tj", PRICE_WORLD}, {"tl", PRICE_REMOTE}, {"tm", PRICE_WORLD},
-    {"tn", PRICE_NEAR}, {"to", PRICE_REMOTE}, {"tr", PRICE_NEAR}, {"tt", PRICE_WORLD},
-    {"tw", PRICE_WORLD}, {"tz", PRICE_WORLD}, {"ua", PRICE_NEAR}, {"ug", PRICE_WORLD},
-    {"us", PRICE_NEAR}, {"uy", PRICE_WORLD}, {"uz", PRICE_WORLD}, {"vc", PRICE_WORLD},
-    {"ve", PRICE_WORLD}, {"vg", PRICE_WORLD}, {"vi", PRICE_WORLD}, {"vn", PRICE_WORLD},
-    {"vu", PRICE_REMOTE}, {"ws", PRICE_REMOTE}, {"ye", PRICE_WORLD}, {"yt", PRICE_DOM},
-    {"za", PRICE_WORLD}, {"zm", PRICE_WORLD}, {"zw", PRICE_WORLD},
+    {"ad", PRICE_NEAR, "Andorra"}, {"ae", PRICE_WORLD, "United Arab Emirates"},
+    {"af", PRICE_WORLD, "Afghanistan"}, {"ag", PRICE_WORLD, "Antigua and Barbuda"},
+    {"ai", PRICE_WORLD, "Anguilla"}, {"al", PRICE_NEAR, "Albania"}, {"am", PRICE_NEAR, "Armenia"},
+    {"an", PRICE_WORLD, "Netherlands Antilles"}, {"ao", PRICE_WORLD, "Angola"},
+    {"ar", PRICE_WORLD, "Argentina"}, {"at", PRICE_EU, "Austria"},
+    {"au", PRICE_WORLD, "Australia"}, {"aw", PRICE_WORLD, "Aruba"},
+    {"az", PRICE_NEAR, "Azerbaijan"}, {"ba", PRICE_NEAR, "Bosnia and Herzegovina"},
+    {"bb", PRICE_WORLD, "Barbados"}, {"bd", PRICE_WORLD, "Bangladesh"},
+    {"be", PRICE_EU, "Belgium"}, {"bf", PRICE_WORLD, "Burkina Faso"}, {"bg", PRICE_EU, "Bulgaria"},
+    {"bh", PRICE_WORLD, "Bahrain"}, {"bi", PRICE_WORLD, "Burundi"}, {"bj", PRICE_WORLD, "Benin"},
+    {"bm", PRICE_WORLD, "Bermuda"}, {"bn", PRICE_WORLD, "Brunei Darussalam"},
+    {"bo", PRICE_WORLD, "Bolivia"}, {"br", PRICE_WORLD, "Brazil"}, {"bs", PRICE_WORLD, "Bahamas"},
+    {"bt", PRICE_WORLD, "Bhutan"}, {"bw", PRICE_WORLD, "Botswana"}, {"by", PRICE_NEAR, "Belarus"},
+    {"bz", PRICE_WORLD, "Belize"}, {"ca", PRICE_NEAR, "Canada"},
+    {"cd", PRICE_WORLD, "Democratic Republic of the Congo"},
+    {"cf", PRICE_WORLD, "Central African Republic"}, {"cg", PRICE_WORLD, "Congo"},
+    {"ch", PRICE_EU, "Switzerland"}, {"ci", PRICE_WORLD, "Côte d'Ivoire"},
+    {"ck", PRICE_REMOTE, "Cook Islands"}, {"cl", PRICE_WORLD, "Chile"},
+    {"cm", PRICE_WORLD, "Cameroon"}, {"cn", PRICE_WORLD, "China"}, {"co", PRICE_WORLD, "Colombia"},
+    {"cr", PRICE_WORLD, "Costa Rica"}, {"cu", PRICE_REMOTE, "Cuba"},
+    {"cv", PRICE_WORLD, "Cabo Verde"}, {"cy", PRICE_EU, "Cyprus"}, {"cz", PRICE_EU, "Czechia"},
+    {"de", PRICE_EU, "Germany"}, {"dk", PRICE_EU, "Denmark"}, {"dm", PRICE_WORLD, "Dominica"},
+    {"dz", PRICE_NEAR, "Algeria"}, {"ec", PRICE_WORLD, "Ecuador"}, {"ee", PRICE_EU, "Estonia"},
+    {"eg", PRICE_NEAR, "Egypt"}, {"es", PRICE_EU, "Spain"}, {"et", PRICE_WORLD, "Ethiopia"},
+    {"fi", PRICE_EU, "Finland"}, {"fj", PRICE_WORLD, "Fiji"},
+    {"fk", PRICE_REMOTE, "Falkland Islands"}, {"fo", PRICE_NEAR, "Faroe Islands"},
+    {"fr", PRICE_FR, "France"}, {"ga", PRICE_WORLD, "Gabon"}, {"gb", PRICE_EU, "United Kingdom"},
+    {"gd", PRICE_WORLD, "Grenada"}, {"ge", PRICE_NEAR, "Georgia"},
+    {"gf", PRICE_DOM, "French Guiana"}, {"gh", PRICE_WORLD, "Ghana"},
+    {"gi", PRICE_NEAR, "Gibraltar"}, {"gl", PRICE_NEAR, "Greenland"},
+    {"gm", PRICE_WORLD, "Gambia"}, {"gn", PRICE_WORLD, "Guinea"}, {"gp", PRICE_DOM, "Guadeloupe"},
+    {"gq", PRICE_WORLD, "Equatorial Guinea"}, {"gr", PRICE_EU, "Greece"},
+    {"gt", PRICE_WORLD, "Guatemala"}, {"gu", PRICE_WORLD, "Guam"},
+    {"gw", PRICE_WORLD, "Guinea-Bissau"}, {"gy", PRICE_WORLD, "Guyana"},
+    {"hk", PRICE_WORLD, "Hong Kong"}, {"hn", PRICE_WORLD, "Honduras"}, {"hr", PRICE_EU, "Croatia"},
+    {"ht", PRICE_WORLD, "Haiti"}, {"hu", PRICE_EU, "Hungary"}, {"id", PRICE_WORLD, "Indonesia"},
+    {"ie", PRICE_EU, "Ireland"}, {"il", PRICE_NEAR, "Israel"}, {"in", PRICE_WORLD, "India"},
+    {"io", PRICE_REMOTE, "British Indian Ocean Territory"}, {"iq", PRICE_WORLD, "Iraq"},
+    {"ir", PRICE_WORLD, "Iran"}, {"is", PRICE_EU, "Iceland"}, {"it", PRICE_EU, "Italy"},
+    {"jm", PRICE_WORLD, "Jamaica"}, {"jo", PRICE_NEAR, "Jordan"}, {"jp", PRICE_WORLD, "Japan"},
+    {"ke", PRICE_WORLD, "Kenya"}, {"kg", PRICE_WORLD, "Kyrgyzstan"},
+    {"kh", PRICE_WORLD, "Cambodia"}, {"km", PRICE_REMOTE, "Comoros"},
+    {"kn", PRICE_WORLD, "Saint Kitts and Nevis"}, {"kr", PRICE_WORLD, "South Korea"},
+    {"kw", PRICE_WORLD, "Kuwait"}, {"ky", PRICE_WORLD, "Cayman Islands"},
+    {"kz", PRICE_WORLD, "Kazakhstan"}, {"la", PRICE_WORLD, "Laos"}, {"lb", PRICE_NEAR, "Lebanon"},
+    {"lc", PRICE_WORLD, "Saint Lucia"}, {"li", PRICE_EU, "Liechtenstein"},
+    {"lk", PRICE_WORLD, "Sri Lanka"}, {"lr", PRICE_WORLD, "Liberia"},
+    {"ls", PRICE_WORLD, "Lesotho"}, {"lt", PRICE_EU, "Lithuania"}, {"lu", PRICE_EU, "Luxembourg"},
+    {"lv", PRICE_EU, "Latvia"}, {"ly", PRICE_NEAR, "Libya"}, {"ma", PRICE_NEAR, "Morocco"},
+    {"md", PRICE_NEAR, "Moldova"}, {"me", PRICE_NEAR, "Montenegro"},
+    {"mg", PRICE_WORLD, "Madagascar"}, {"mk", PRICE_NEAR, "North Macedonia"},
+    {"ml", PRICE_WORLD, "Mali"}, {"mn", PRICE_WORLD, "Mongolia"}, {"mo", PRICE_WORLD, "Macao"},
+    {"mq", PRICE_DOM, "Martinique"}, {"mr", PRICE_WORLD, "Mauritania"},
+    {"ms", PRICE_WORLD, "Montserrat"}, {"mt", PRICE_EU, "Malta"}, {"mu", PRICE_WORLD, "Mauritius"},
+    {"mv", PRICE_WORLD, "Maldives"}, {"mw", PRICE_WORLD, "Malawi"}, {"mx", PRICE_WORLD, "Mexico"},
+    {"my", PRICE_WORLD, "Malaysia"}, {"mz", PRICE_WORLD, "Mozambique"},
+    {"na", PRICE_WORLD, "Namibia"}, {"nc", PRICE_REMOTE, "New Caledonia"},
+    {"ne", PRICE_WORLD, "Niger"}, {"ng", PRICE_WORLD, "Nigeria"}, {"ni", PRICE_WORLD, "Nicaragua"},
+    {"nl", PRICE_EU, "Netherlands"}, {"no", PRICE_EU, "Norway"}, {"np", PRICE_WORLD, "Nepal"},
+    {"nz", PRICE_WORLD, "New Zealand"}, {"om", PRICE_WORLD, "Oman"}, {"pa", PRICE_WORLD, "Panama"},
+    {"pe", PRICE_WORLD, "Peru"}, {"pf", PRICE_REMOTE, "French Polynesia"},
+    {"pg", PRICE_REMOTE, "Papua New Guinea"}, {"ph", PRICE_WORLD, "Philippines"},
+    {"pk", PRICE_WORLD, "Pakistan"}, {"pl", PRICE_EU, "Poland"}, {"ps", PRICE_NEAR, "Palestine"},
+    {"pt", PRICE_EU, "Portugal"}, {"py", PRICE_WORLD, "Paraguay"}, {"qa", PRICE_WORLD, "Qatar"},
+    {"re", PRICE_DOM, "Réunion"}, {"ro", PRICE_EU, "Romania"}, {"rs", PRICE_NEAR, "Serbia"},
+    {"ru", PRICE_NEAR, "Russian Federation"}, {"rw", PRICE_WORLD, "Rwanda"},
+    {"sa", PRICE_WORLD, "Saudi Arabia"}, {"sb", PRICE_REMOTE, "Solomon Islands"},
+    {"sc", PRICE_WORLD, "Seychelles"}, {"sd", PRICE_WORLD, "Sudan"}, {"se", PRICE_EU, "Sweden"},
+    {"sg", PRICE_WORLD, "Singapore"}, {"si", PRICE_EU, "Slovenia"}, {"sk", PRICE_EU, "Slovakia"},
+    {"sl", PRICE_WORLD, "Sierra Leone"}, {"sm", PRICE_NEAR, "San Marino"},
+    {"sn", PRICE_WORLD, "Senegal"}, {"so", PRICE_REMOTE, "Somalia"},
+    {"sr", PRICE_WORLD, "Suriname"}, {"st", PRICE_REMOTE, "Sao Tome and Principe"},
+    {"sv", PRICE_WORLD, "El Salvador"}, {"sy", PRICE_WORLD, "Syria"},
+    {"sz", PRICE_WORLD, "Eswatini"}, {"tc", PRICE_WORLD, "Turks and Caicos Islands"},
+    {"td", PRICE_WORLD, "Chad"}, {"tg", PRICE_WORLD, "Togo"}, {"th", PRICE_WORLD, "Thailand"},
+    {"tj", PRICE_WORLD, "Tajikistan"}, {"tl", PRICE_REMOTE, "Timor-Leste"},
+    {"tm", PRICE_WORLD, "Turkmenistan"}, {"tn", PRICE_NEAR, "Tunisia"},
+    {"to", PRICE_REMOTE, "Tonga"}, {"tr", PRICE_NEAR, "Türkiye"},
+    {"tt", PRICE_WORLD, "Trinidad and Tobago"}, {"tw", PRICE_WORLD, "Taiwan"},
+    {"tz", PRICE_WORLD, "Tanzania"}, {"ua", PRICE_NEAR, "Ukraine"}, {"ug", PRICE_WORLD, "Uganda"},
+    {"us", PRICE_NEAR, "United States"}, {"uy", PRICE_WORLD, "Uruguay"},
+    {"uz", PRICE_WORLD, "Uzbekistan"}, {"vc", PRICE_WORLD, "Saint Vincent and the Grenadines"},
+    {"ve", PRICE_WORLD, "Venezuela"}, {"vg", PRICE_WORLD, "British Virgin Islands"},
+    {"vi", PRICE_WORLD, "U.S. Virgin Islands"}, {"vn", PRICE_WORLD, "Vietnam"},
+    {"vu", PRICE_REMOTE, "Vanuatu"}, {"ws", PRICE_REMOTE, "Samoa"}, {"ye", PRICE_WORLD, "Yemen"},
+    {"yt", PRICE_DOM, "Mayotte"}, {"za", PRICE_WORLD, "South Africa"},
+    {"zm", PRICE_WORLD, "Zambia"}, {"zw", PRICE_WORLD, "Zimbabwe"},
 };
 
 _Static_assert(sizeof price_table / sizeof price_table[0] == PRICE_COUNTRY_COUNT,
@@ -223,4 +272,95 @@ int price_set_overrides(const char *spec) {
         price_table[i].rate = (have_star && !named[i]) ? star : rates[i];
     if (have_star) unknown_rate = star;
     return 0;
+}
+
+const char *price_country_name(const char *cc) {
+    int i = find_str(cc);
+    return i >= 0 ? price_table[i].name : NULL;
+}
+
+/* ---- packs, billing countries, money ---- */
+
+static const int64_t pack_sizes[] = {100,  200,   250,   500,    1000,   2500,
+                                     5000, 10000, 25000, 50000, 100000, 1000000};
+static const int64_t recredit_sizes[] = {100, 200, 250, 500, 1000, 5000, 10000};
+
+const int64_t *price_pack_quantities(size_t *n) {
+    *n = sizeof pack_sizes / sizeof pack_sizes[0];
+    return pack_sizes;
+}
+
+static int in_list(const int64_t *v, size_t n, int64_t q) {
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == q) return 1;
+    return 0;
+}
+
+int price_pack_quantity_valid(int64_t q) {
+    return in_list(pack_sizes, sizeof pack_sizes / sizeof pack_sizes[0], q);
+}
+
+int price_recredit_amount_valid(int64_t q) {
+    return in_list(recredit_sizes, sizeof recredit_sizes / sizeof recredit_sizes[0], q);
+}
+
+typedef struct billing_entry {
+    char cc[3];
+    char currency[4];
+    const char *language;
+} billing_entry;
+
+static const billing_entry billing_table[] = {
+    {"es", "EUR", "es"}, {"fr", "EUR", "fr"}, {"gb", "GBP", "en"},
+    {"ie", "EUR", "en"}, {"it", "EUR", "it"}, {"pl", "PLN", "pl"},
+};
+
+static const billing_entry *billing(const char *cc) {
+    if (!cc) return NULL;
+    for (size_t i = 0; i < sizeof billing_table / sizeof billing_table[0]; i++)
+        if (!strcmp(billing_table[i].cc, cc)) return &billing_table[i];
+    return NULL;
+}
+
+int price_billing_known(const char *cc) { return billing(cc) != NULL; }
+
+const char *price_billing_currency(const char *cc) {
+    const billing_entry *b = billing(cc);
+    return b ? b->currency : NULL;
+}
+
+const char *price_billing_language(const char *cc) {
+    const billing_entry *b = billing(cc);
+    return b ? b->language : NULL;
+}
+
+const char *price_billing_list(void) { return "es, fr, gb, ie, it, pl"; }
+
+int64_t price_tax(int64_t micro, int64_t vat_bp) {
+    /* micro * vat_bp stays below 2^63 for any price up to 10^8 currency units (the API bound). */
+    int64_t raw = micro * vat_bp;                 /* micro-units * 10000 */
+    int64_t cents = (raw + 50000000) / 100000000; /* 1 cent = 10000 micro = 10^8 raw */
+    return cents * 10000;
+}
+
+void price_format(int64_t micro, const char *currency, char *buf, size_t n) {
+    /* Two decimals, more only when the amount has them (a unit price such as 0.105). */
+    int neg = micro < 0;
+    uint64_t a = neg ? (uint64_t)0 - (uint64_t)micro : (uint64_t)micro;
+    uint64_t whole = a / 1000000, frac = a % 1000000;
+    char digits[8];
+    snprintf(digits, sizeof digits, "%06" PRIu64, frac);
+    int keep = 6;
+    while (keep > 2 && digits[keep - 1] == '0') keep--;
+    digits[keep] = '\0';
+    const char *sym = !currency                  ? ""
+                      : !strcmp(currency, "EUR") ? "\xe2\x82\xac"
+                      : !strcmp(currency, "GBP") ? "\xc2\xa3"
+                      : !strcmp(currency, "PLN") ? "z\xc5\x82"
+                                                 : currency;
+    if (currency && !strcmp(currency, "GBP"))
+        snprintf(buf, n, "%s%s%" PRIu64 ".%s", neg ? "-" : "", sym, whole, digits);
+    else
+        snprintf(buf, n, "%s%" PRIu64 ".%s%s%s", neg ? "-" : "", whole, digits, *sym ? " " : "",
+                 sym);
 }

@@ -8,6 +8,8 @@
  */
 #include "ctl/usage.h"
 
+#include "ctl/routes.h"
+
 #include <string.h>
 
 #include "util/util.h"
@@ -24,8 +26,22 @@ static const char usage_general[] =
     "                                         validate or refuse a consumer key\n"
     "  service credit SERVICE AMOUNT [--reason TEXT]\n"
     "                                         add (or, negative, remove) credits\n"
+    "  service secret SERVICE                 show the key of its callbacks' signatures\n"
+    "  callbacks list SERVICE [--state pending|dead|delivered]\n"
+    "                                         list status callbacks (default: pending, dead)\n"
+    "  callbacks replay SERVICE [--id N]      make dead callbacks (or callback N) again\n"
     "  ledger SERVICE                         show a service's credit ledger\n"
+    "  price list [--billing B]               credits per destination, packs and VAT\n"
+    "  price set COUNTRY CREDITS|default      credits per SMS part to a destination\n"
+    "  price set-pack BILLING QUANTITY PRICE  price of a pack of credits, without tax\n"
+    "  price set-vat BILLING RATE             VAT rate (percent) of a billing country\n"
+    "  order list [--service S] [--state unpaid|paid|cancelled]\n"
+    "                                         list purchase orders\n"
+    "  order show|pay|cancel ID [--reference TEXT]\n"
+    "                                         show, pay (once) or cancel an order\n"
     "  health                                 check that the server answers\n"
+    "  route add|set|list|remove|disable|enable|status ...\n"
+    "                                         manage the routes to operators (SMPP, sim)\n"
     "\n"
     "Customer commands (OVH API, signed with OVH_APPLICATION_KEY, OVH_APPLICATION_SECRET and\n"
     "OVH_CONSUMER_KEY):\n"
@@ -74,10 +90,14 @@ static const char usage_credential[] =
 
 static const char usage_service[] =
     "usage: smsctl service credit SERVICE AMOUNT [--reason TEXT]\n"
+    "       smsctl service secret SERVICE\n"
     "\n"
-    "POST /admin/services/SERVICE/credits. AMOUNT is a non-zero number, negative to remove\n"
-    "credits (e.g. -5.5). The adjustment is written to the ledger with the reason. Prints\n"
-    "'creditsLeft: N'.\n";
+    "secret  GET /admin/services/SERVICE/callback-secret. Prints the key of the HMAC-SHA256\n"
+    "        X-Smsgate-Signature header of the service's status callbacks (docs/callbacks.md),\n"
+    "        created on first use; hand it to the customer.\n"
+    "credit  POST /admin/services/SERVICE/credits. AMOUNT is a non-zero number, negative to\n"
+    "        remove credits (e.g. -5.5). The adjustment is written to the ledger with the\n"
+    "        reason. Prints 'creditsLeft: N'.\n";
 
 static const char usage_ledger[] =
     "usage: smsctl ledger SERVICE\n"
@@ -125,6 +145,49 @@ static const char usage_help[] =
     "\n"
     "Prints the general usage, or the help of COMMAND.\n";
 
+static const char usage_callbacks[] =
+    "usage: smsctl callbacks list SERVICE [--state pending|dead|delivered]\n"
+    "       smsctl callbacks replay SERVICE [--id N]\n"
+    "\n"
+    "list    GET /admin/services/SERVICE/callbacks. Prints ID, MESSAGE, DLR, STATE, ATTEMPTS,\n"
+    "        NEXT (next attempt), LAST (last HTTP status) and ERROR columns; without --state,\n"
+    "        the pending and the dead (given up) calls.\n"
+    "replay  POST /admin/services/SERVICE/callbacks/replay. Makes every dead call of the\n"
+    "        service again, or only call N (also a delivered or pending one). Prints\n"
+    "        'replayed: N'.\n";
+
+static const char usage_price[] =
+    "usage: smsctl price list [--billing B]\n"
+    "       smsctl price set COUNTRY CREDITS|default\n"
+    "       smsctl price set-pack BILLING QUANTITY PRICE\n"
+    "       smsctl price set-vat BILLING RATE\n"
+    "\n"
+    "list      GET /admin/prices. Prints COUNTRY, CREDITS, SOURCE (store or built-in) and NAME\n"
+    "          for every destination, then BILLING, CURRENCY, VAT%, QUANTITY and PRICE WITHOUT\n"
+    "          TAX for every pack (--billing B: only billing country B's).\n"
+    "set       PUT /admin/prices/destinations/COUNTRY: credits per SMS part to COUNTRY (a\n"
+    "          lower-case code such as fr), 0 to 1000; 'default' goes back to the built-in rate.\n"
+    "          Sends are priced from this table in their own transaction.\n"
+    "set-pack  PUT /admin/prices/packs/BILLING/QUANTITY: price without tax of the pack of\n"
+    "          QUANTITY credits (100, 200, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000,\n"
+    "          100000, 1000000) in BILLING's currency (es, fr, ie, it: EUR; gb: GBP; pl: PLN).\n"
+    "set-vat   PUT /admin/prices/vat/BILLING: VAT rate in percent, 0 to 100.\n";
+
+static const char usage_order[] =
+    "usage: smsctl order list [--service S] [--state unpaid|paid|cancelled]\n"
+    "       smsctl order show ID\n"
+    "       smsctl order pay ID [--reference TEXT]\n"
+    "       smsctl order cancel ID\n"
+    "\n"
+    "list    GET /admin/orders. Prints ID, SERVICE, DATE, CREDITS, STATUS, AUTO, MEANS and\n"
+    "        PRICE WITH TAX, oldest first.\n"
+    "show    GET /admin/orders/ID, one 'key: value' line per field.\n"
+    "pay     POST /admin/orders/ID/pay: the order's credits are added through the ledger, once;\n"
+    "        paying a paid order again changes nothing and says 'already paid'. --reference\n"
+    "        TEXT keeps the payment's reference (an invoice or transaction id). Prints the\n"
+    "        credits left.\n"
+    "cancel  POST /admin/orders/ID/cancel: an unpaid order is cancelled (a paid one: 409).\n";
+
 static const struct {
     const char *name;
     const char *text;
@@ -132,6 +195,9 @@ static const struct {
     {"account", usage_account}, {"sender", usage_sender}, {"credential", usage_credential},
     {"service", usage_service}, {"ledger", usage_ledger}, {"health", usage_health},
     {"send", usage_send},       {"status", usage_status}, {"help", usage_help},
+    {"callbacks", usage_callbacks},
+    {"price", usage_price},     {"order", usage_order},
+    {"route", ctl_route_usage},
 };
 
 int ctl_usage_print(FILE *f, const char *cmd) {

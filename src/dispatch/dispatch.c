@@ -1,17 +1,42 @@
 /*
- * dispatch.c - the dispatcher: claim due messages, pick a route, store what routes report.
+ * dispatch.c - the dispatcher: claim due messages, pick a route, fail over, store what routes
+ * report.
  *
- * Design. One claim is in flight at a time. Its size is the free capacity of all routes
- * (capped by the batch option), so the dispatcher never claims more than the routes can take:
- * a claimed message is handed over at once. Route reports are gathered in `ups` during one
- * loop pass and written as one store_status operation (one savepoint in the next group
- * commit), not one transaction each.
+ * Design. One claim is in flight at a time. Its size is the free capacity of the routes that
+ * are up (capped by the batch option, less what already waits in memory), so the dispatcher
+ * rarely claims more than the routes can take. Each claimed message becomes a `pending`
+ * record that keeps a copy of the message until its fate is stored, so that a temporary
+ * failure can be retried at once on the next route without another claim.
+ *
+ * Route choice, for one message (pick()):
+ *   1. candidates: the pickable routes whose prefix matches the receiver longest (a route
+ *      without prefixes matches everything, more weakly than any prefix), less the routes
+ *      that already failed this message temporarily;
+ *   2. walk their priorities from the lowest number: a priority with no route up is skipped
+ *      (failover); in the first priority with a route up, pick among the up routes that have
+ *      capacity by smooth weighted round-robin on their weights;
+ *   3. if that priority's up routes are all busy (window or rate limit), the message WAITs:
+ *      it is held in memory (the `held` FIFO) and retried whenever a route reports or wakes
+ *      us; after HOLD_MS it goes back to the store queue. It never moves to a lower priority
+ *      because of load, only because of failure, so a rate limit is never bypassed.
+ *   4. no candidate up at all: back to the store queue, due again a little later.
+ *
+ * Reports are gathered in `cur` during one loop pass and written as one store_status
+ * operation (one savepoint in the next group commit), not one transaction each.
+ *
+ * Route table reload (dispatch_reload): the store's table is compared with the routes in use
+ * by name and version. Unchanged routes stay; new ones are built by the factory; changed,
+ * disabled or removed SMPP routes are retired: they take nothing new, and once their last
+ * message is reported they are stopped (unbind) and freed. The sim route is never rebuilt:
+ * its settings are updated in place and, when disabled, it keeps applying the receipts of the
+ * messages it accepted.
  *
  * Invariants:
- *  1. Every claimed message is either handed to a route (and counted in `inflight` until its
- *     report) or put back in the queue with a retry time.
- *  2. `stopping` stops new claims; dispatch_stop's callback runs when inflight, claiming and
- *     unsaved or unsaved-in-flight status updates are all zero.
+ *  1. Every claimed message is in exactly one place until its status is queued for writing:
+ *     handed to a route (in `inflight`, found by id in `table`), or in `held`.
+ *  2. `stopping` stops new claims and requeues the held messages; dispatch_stop's callback
+ *     runs when nothing is in flight, claiming or being written, and every route stopped.
+ *  3. A route is freed only after it reported everything it took and its stop() finished.
  */
 #include "dispatch/dispatch.h"
 
@@ -22,6 +47,10 @@
 #include "util/util.h"
 
 #define LOG "dispatch"
+#define TABLE_SIZE 4096         /* buckets of the in-flight table (power of two) */
+#define MAX_TRIED 8             /* routes remembered as failed for one message */
+#define REQUEUE_NO_ROUTE_MS 1000 /* no route up for a message: due again after this */
+#define REQUEUE_HELD_MS 50      /* held too long: due again (almost) at once */
 
 typedef struct status_batch {
     store_status_req req;
@@ -31,28 +60,59 @@ typedef struct status_batch {
     dispatch *d;
 } status_batch;
 
+typedef struct pending {
+    store_msg m;
+    int64_t tried[MAX_TRIED];
+    int ntried;
+    int64_t held_since; /* mono ms; 0 when not held */
+    int64_t want;       /* held: the id of the busy route it waits for */
+    route *rt;          /* in flight: the route that has it */
+    struct pending *hnext; /* in-flight table chain */
+    struct pending *qnext; /* held queue */
+} pending;
+
+typedef struct route_list {
+    route **v;
+    size_t n;
+} route_list;
+
 struct dispatch {
     struct event_base *base;
     store *st;
     dispatch_options opt;
     char *node;
-    route **routes;
-    size_t nroutes;
-    struct event *claim_ev, *tick_ev, *flush_ev;
-    int claiming, again, stopping, started;
-    size_t inflight;       /* handed to routes, not yet reported */
-    size_t writes;         /* status batches being written */
-    status_batch *cur;     /* updates gathered during this loop pass */
+    route_list routes;   /* in use */
+    route_list retiring; /* winding down */
+    int64_t next_route_id;
+    int64_t hold_ms;
+    struct event *claim_ev, *tick_ev, *flush_ev, *held_ev;
+    int claiming, again, stopping, started, reloading, stopping_routes;
+    size_t inflight;     /* handed to routes, not yet reported */
+    size_t writes;       /* status batches being written */
+    status_batch *cur;   /* updates gathered during this loop pass */
+    pending *table[TABLE_SIZE];
+    pending *held_head, *held_tail;
+    size_t nheld;
+    struct stop_ctx **stops; /* one per retiring route whose stop() was called */
+    size_t nstops;
+    struct event *retire_ev;
     void (*stop_done)(void *);
     void *stop_arg;
 };
 
+static void drain_held(dispatch *d);
+static void retire_check(dispatch *d);
+
+static int routes_stopped(dispatch *d);
+
 static void maybe_stopped(dispatch *d) {
-    if (d->stopping && d->stop_done && !d->claiming && !d->inflight && !d->writes && !d->cur) {
-        void (*done)(void *) = d->stop_done;
-        d->stop_done = NULL;
-        done(d->stop_arg);
-    }
+    if (!d->stopping || !d->stop_done || d->claiming || d->inflight || d->writes || d->cur ||
+        d->nheld || d->reloading)
+        return;
+    if (!routes_stopped(d)) return;
+    void (*done)(void *) = d->stop_done;
+    d->stop_done = NULL;
+    done(d->stop_arg);
 }
 
 /* ---- status updates, batched per loop pass ---- */
@@ -104,11 +164,55 @@ static void on_flush(evutil_socket_t fd, short what, void *arg) {
     store_status(d->st, &b->req, on_written, b);
 }
 
-static void requeue(dispatch *d, const store_msg *m, int64_t delay_ms) {
+static void requeue_id(dispatch *d, int64_t id, int64_t delay_ms) {
     store_status_update *u = add_update(d);
-    u->msg_id = m->id;
+    u->msg_id = id;
     u->state = MSG_QUEUED;
     u->retry_at_ms = sg_now_ms() + delay_ms;
+}
+
+/* ---- pending records ---- */
+
+static pending *pending_new(store_msg *m) {
+    pending *p = sg_xcalloc(1, sizeof *p);
+    p->m = *m; /* takes the strings */
+    memset(m, 0, sizeof *m);
+    return p;
+}
+
+static void pending_free(pending *p) {
+    store_msg_fini(&p->m);
+    free(p);
+}
+
+static size_t bucket(int64_t id) { return (size_t)((uint64_t)id * 0x9E3779B97F4A7C15ull >> 52); }
+
+static void table_put(dispatch *d, pending *p) {
+    size_t b = bucket(p->m.id) & (TABLE_SIZE - 1);
+    p->hnext = d->table[b];
+    d->table[b] = p;
+}
+
+static pending *table_take(dispatch *d, int64_t id) {
+    size_t b = bucket(id) & (TABLE_SIZE - 1);
+    for (pending **pp = &d->table[b]; *pp; pp = &(*pp)->hnext) {
+        if ((*pp)->m.id == id) {
+            pending *p = *pp;
+            *pp = p->hnext;
+            p->hnext = NULL;
+            return p;
+        }
+    }
+    return NULL;
+}
+
+static void held_push(dispatch *d, pending *p) {
+    if (!p->held_since) p->held_since = sg_mono_ms();
+    p->qnext = NULL;
+    if (d->held_tail) d->held_tail->qnext = p;
+    else d->held_head = p;
+    d->held_tail = p;
+    d->nheld++;
 }
 
 /* ---- routes ---- */
@@ -123,31 +227,144 @@ static size_t prefix_match(const route *rt, const char *receiver) {
     return best;
 }
 
-/* The route for m: the longest prefix match with free capacity; ties go to the lower
- * priority number. NULL when no route can take it now. */
-static route *pick(dispatch *d, const store_msg *m) {
-    route *best = NULL;
+static int route_up(route *rt) { return !rt->ops->up || rt->ops->up(rt); }
+
+static int tried(const pending *p, const route *rt) {
+    for (int i = 0; i < p->ntried; i++)
+        if (p->tried[i] == rt->id) return 1;
+    return 0;
+}
+
+enum { PICK_OK, PICK_WAIT, PICK_NONE };
+
+/* Chooses a route for p (see the file comment). Returns PICK_OK with *out, PICK_WAIT with
+ * *out the busy route it waits for, or PICK_NONE. */
+static int pick(dispatch *d, pending *p, route **out) {
     size_t best_len = 0;
-    for (size_t i = 0; i < d->nroutes; i++) {
-        route *rt = d->routes[i];
-        size_t len = prefix_match(rt, m->receiver);
-        if (!len || rt->ops->capacity(rt) == 0) continue;
-        if (!best || len > best_len || (len == best_len && rt->priority < best->priority)) {
-            best = rt;
-            best_len = len;
-        }
+    for (size_t i = 0; i < d->routes.n; i++) {
+        route *rt = d->routes.v[i];
+        if (!rt->pickable) continue;
+        size_t len = prefix_match(rt, p->m.receiver);
+        if (len > best_len) best_len = len;
     }
-    return best;
+    if (!best_len) return PICK_NONE;
+    int prev_prio = 0, first = 1;
+    for (;;) {
+        /* The next priority above prev_prio among the candidates. */
+        int prio = 0, found = 0;
+        for (size_t i = 0; i < d->routes.n; i++) {
+            route *rt = d->routes.v[i];
+            if (!rt->pickable || prefix_match(rt, p->m.receiver) != best_len || tried(p, rt))
+                continue;
+            if (!first && rt->priority <= prev_prio) continue;
+            if (!found || rt->priority < prio) prio = rt->priority;
+            found = 1;
+        }
+        if (!found) return PICK_NONE;
+        first = 0;
+        prev_prio = prio;
+        route *busy = NULL, *best = NULL;
+        int total = 0;
+        for (size_t i = 0; i < d->routes.n; i++) {
+            route *rt = d->routes.v[i];
+            if (!rt->pickable || rt->priority != prio ||
+                prefix_match(rt, p->m.receiver) != best_len || tried(p, rt) || !route_up(rt))
+                continue;
+            if (rt->ops->capacity(rt) == 0) {
+                if (!busy) busy = rt;
+                continue;
+            }
+            int w = rt->weight > 0 ? rt->weight : 1;
+            rt->swrr += w;
+            total += w;
+            if (!best || rt->swrr > best->swrr) best = rt;
+        }
+        if (best) {
+            best->swrr -= total;
+            *out = best;
+            return PICK_OK;
+        }
+        if (busy) {
+            *out = busy;
+            return PICK_WAIT;
+        }
+        /* Nothing of this priority is up: fail over to the next one. */
+    }
+}
+
+/* Sends p, holds it, or puts it back in the store queue. Takes ownership of p. */
+static void place(dispatch *d, pending *p) {
+    route *rt = NULL;
+    int r = d->stopping ? PICK_NONE : pick(d, p, &rt);
+    if (r == PICK_OK) {
+        if (rt->ops->send(rt, &p->m) == 0) {
+            p->rt = rt;
+            p->held_since = 0;
+            table_put(d, p);
+            d->inflight++;
+            return;
+        }
+        r = PICK_WAIT; /* the route refused just now: it is busy after all */
+    }
+    if (r == PICK_WAIT && !d->stopping &&
+        (!p->held_since || sg_mono_ms() - p->held_since < d->hold_ms)) {
+        p->want = rt->id;
+        held_push(d, p);
+        return;
+    }
+    if (r == PICK_NONE)
+        sg_log_debug(LOG, "No route is up for message %lld to '%s'; requeued.",
+                     (long long)p->m.id, p->m.receiver);
+    requeue_id(d, p->m.id, r == PICK_NONE ? REQUEUE_NO_ROUTE_MS : REQUEUE_HELD_MS);
+    pending_free(p);
+}
+
+/* Retries the held messages in order; those still waiting keep their place. */
+static void drain_held(dispatch *d) {
+    pending *p = d->held_head;
+    d->held_head = d->held_tail = NULL;
+    size_t n = d->nheld;
+    d->nheld = 0;
+    while (p && n--) {
+        pending *next = p->qnext;
+        place(d, p);
+        p = next;
+    }
+}
+
+static void on_held(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    dispatch *d = arg;
+    drain_held(d);
+    maybe_stopped(d);
 }
 
 static size_t total_capacity(dispatch *d) {
     size_t cap = 0;
-    for (size_t i = 0; i < d->nroutes; i++) cap += d->routes[i]->ops->capacity(d->routes[i]);
+    for (size_t i = 0; i < d->routes.n; i++) {
+        route *rt = d->routes.v[i];
+        if (rt->pickable && route_up(rt)) cap += rt->ops->capacity(rt);
+    }
     return cap;
+}
+
+static void on_wake(route *rt, void *arg) {
+    (void)rt;
+    dispatch *d = arg;
+    if (d->stopping) return;
+    if (d->nheld) event_active(d->held_ev, EV_TIMEOUT, 0);
+    dispatch_kick(d);
 }
 
 static void on_report(route *rt, const route_report *rep, void *arg) {
     dispatch *d = arg;
+    pending *p = table_take(d, rep->msg_id);
+    if (!p) {
+        sg_log_error(LOG, "Route '%s' reported message %lld, which it was not given; ignored.",
+                     rt->name, (long long)rep->msg_id);
+        return;
+    }
     d->inflight--;
     store_status_update *u;
     switch (rep->result) {
@@ -161,12 +378,16 @@ static void on_report(route *rt, const route_report *rep, void *arg) {
             u->route = keep(d->cur, rt->name);
             u->smsc_id = keep(d->cur, rep->smsc_id);
         }
+        pending_free(p);
         break;
     case ROUTE_TEMP:
-        u = add_update(d);
-        u->msg_id = rep->msg_id;
-        u->state = MSG_QUEUED;
-        u->retry_at_ms = sg_now_ms() + 1000;
+        sg_log_debug(LOG, "Route '%s' could not take message %lld for now (%s); trying the "
+                          "next route.", rt->name, (long long)rep->msg_id,
+                     rep->why ? rep->why : "temporary failure");
+        if (p->ntried < MAX_TRIED) p->tried[p->ntried++] = rt->id;
+        p->rt = NULL;
+        p->held_since = 0;
+        place(d, p);
         break;
     case ROUTE_PERM:
         u = add_update(d);
@@ -175,9 +396,12 @@ static void on_report(route *rt, const route_report *rep, void *arg) {
         u->dlr = rep->dlr ? rep->dlr : DLR_FAILED;
         u->ptt = rep->ptt;
         u->route = keep(d->cur, rt->name);
+        pending_free(p);
         break;
     }
+    if (d->nheld) event_active(d->held_ev, EV_TIMEOUT, 0);
     if (!d->stopping) dispatch_kick(d);
+    retire_check(d);
     maybe_stopped(d);
 }
 
@@ -196,21 +420,7 @@ static void on_claimed(int rc, void *arg) {
         sg_log_error(LOG, "Claiming due messages failed (%s); retrying on the next tick.",
                      sg_strerror(rc));
     } else {
-        for (size_t i = 0; i < cc->req.count; i++) {
-            store_msg *m = &cc->req.msgs[i];
-            route *rt = pick(d, m);
-            if (!rt) {
-                sg_log_debug(LOG, "No route can take message %lld to '%s' now; requeued.",
-                             (long long)m->id, m->receiver);
-                requeue(d, m, 1000);
-                continue;
-            }
-            if (rt->ops->send(rt, m) != 0) {
-                requeue(d, m, 1000);
-                continue;
-            }
-            d->inflight++;
-        }
+        for (size_t i = 0; i < cc->req.count; i++) place(d, pending_new(&cc->req.msgs[i]));
         if (cc->req.count == cc->req.limit) d->again = 1;
     }
     store_claim_fini(&cc->req);
@@ -231,8 +441,10 @@ static void on_claim(evutil_socket_t fd, short what, void *arg) {
         d->again = 1;
         return;
     }
+    if (d->nheld) drain_held(d);
     size_t cap = total_capacity(d);
-    if (cap == 0) return; /* a report will kick us when room frees up */
+    if (cap <= d->nheld || d->nheld >= d->opt.batch) return; /* a report or wake kicks us */
+    cap -= d->nheld;
     claim_ctx *cc = sg_xcalloc(1, sizeof *cc);
     cc->d = d;
     cc->req.node = d->node;
@@ -246,12 +458,257 @@ static void on_claim(evutil_socket_t fd, short what, void *arg) {
 static void on_tick(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
-    dispatch_kick(arg);
+    dispatch *d = arg;
+    if (d->nheld) drain_held(d);
+    retire_check(d);
+    dispatch_kick(d);
 }
 
 void dispatch_kick(dispatch *d) {
     if (!d->stopping) event_active(d->claim_ev, EV_READ, 0);
 }
+
+/* ---- the route table ---- */
+
+static void list_add(route_list *l, route *rt) {
+    l->v = sg_xrealloc(l->v, (l->n + 1) * sizeof *l->v);
+    l->v[l->n++] = rt;
+}
+
+static void list_del(route_list *l, size_t i) {
+    memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof *l->v);
+    l->n--;
+}
+
+static void free_prefixes(route *rt) {
+    for (size_t i = 0; i < rt->nprefixes; i++) free(rt->prefixes[i]);
+    free(rt->prefixes);
+    rt->prefixes = NULL;
+    rt->nprefixes = 0;
+}
+
+static void route_free(route *rt) {
+    free_prefixes(rt);
+    rt->ops->free(rt);
+}
+
+/* Copies the dispatcher's fields of a stored route onto rt. */
+static void apply_conf(route *rt, const store_route *c) {
+    if (!rt->name || strcmp(rt->name, c->name) != 0) {
+        free(rt->name);
+        rt->name = sg_xstrdup(c->name);
+    }
+    free_prefixes(rt);
+    const char *p = c->prefixes ? c->prefixes : "";
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        while (n && *p == ' ') p++, n--;
+        while (n && p[n - 1] == ' ') n--;
+        if (n) {
+            rt->prefixes = sg_xrealloc(rt->prefixes, (rt->nprefixes + 1) * sizeof *rt->prefixes);
+            rt->prefixes[rt->nprefixes++] = sg_xstrndup(p, n);
+        }
+        if (!e) break;
+        p = e + 1;
+    }
+    rt->priority = c->priority;
+    rt->weight = c->weight > 0 ? c->weight : 1;
+    rt->pickable = c->enabled;
+    rt->version = c->version;
+}
+
+static void attach(dispatch *d, route *rt) {
+    rt->report = on_report;
+    rt->report_arg = d;
+    rt->wake = on_wake;
+    rt->id = ++d->next_route_id;
+    list_add(&d->routes, rt);
+}
+
+static void retire(dispatch *d, size_t i) {
+    route *rt = d->routes.v[i];
+    rt->pickable = 0;
+    list_del(&d->routes, i);
+    list_add(&d->retiring, rt);
+    sg_log_info(LOG, "Route '%s' retired: it takes no new messages and stops once its %zu "
+                     "messages in flight are reported.", rt->name, rt->ops->inflight(rt));
+}
+
+typedef struct stop_ctx {
+    dispatch *d;
+    route *rt;
+    int done;
+} stop_ctx;
+
+/* Runs inside the route's own callback chain: only mark it; on_retire frees it next turn. */
+static void on_route_stopped(route *rt, void *arg) {
+    (void)rt;
+    stop_ctx *sc = arg;
+    sc->done = 1;
+    event_active(sc->d->retire_ev, EV_TIMEOUT, 0);
+}
+
+static void on_retire(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    dispatch *d = arg;
+    retire_check(d);
+    maybe_stopped(d);
+}
+
+static stop_ctx *stop_for(dispatch *d, route *rt) {
+    for (size_t i = 0; i < d->nstops; i++)
+        if (d->stops[i]->rt == rt) return d->stops[i];
+    return NULL;
+}
+
+static void stop_forget(dispatch *d, stop_ctx *sc) {
+    for (size_t i = 0; i < d->nstops; i++)
+        if (d->stops[i] == sc) {
+            d->stops[i] = d->stops[--d->nstops];
+            break;
+        }
+    free(sc);
+}
+
+/* Retired routes: stop those with nothing in flight, free those whose stop finished. */
+static void retire_check(dispatch *d) {
+    for (size_t i = 0; i < d->retiring.n;) {
+        route *rt = d->retiring.v[i];
+        stop_ctx *sc = stop_for(d, rt);
+        if (!sc) {
+            if (rt->ops->inflight(rt) == 0) {
+                sc = sg_xcalloc(1, sizeof *sc);
+                sc->d = d;
+                sc->rt = rt;
+                d->stops = sg_xrealloc(d->stops, (d->nstops + 1) * sizeof *d->stops);
+                d->stops[d->nstops++] = sc;
+                if (rt->ops->stop) rt->ops->stop(rt, on_route_stopped, sc);
+                else sc->done = 1;
+            }
+            if (!sc || !sc->done) {
+                i++;
+                continue;
+            }
+        }
+        if (sc->done) {
+            list_del(&d->retiring, i);
+            stop_forget(d, sc);
+            sg_log_info(LOG, "Route '%s' stopped and removed.", rt->name);
+            route_free(rt);
+            continue;
+        }
+        i++;
+    }
+}
+
+static int routes_stopped(dispatch *d) {
+    if (!d->stopping_routes) {
+        d->stopping_routes = 1;
+        while (d->routes.n) retire(d, d->routes.n - 1);
+    }
+    retire_check(d);
+    return d->retiring.n == 0;
+}
+
+typedef struct reload_ctx {
+    dispatch *d;
+    store_route_list_req req;
+    void (*done)(int rc, void *arg);
+    void *arg;
+} reload_ctx;
+
+static void on_routes(int rc, void *arg) {
+    reload_ctx *rc_ = arg;
+    dispatch *d = rc_->d;
+    d->reloading = 0;
+    if (rc != 0) {
+        sg_log_error(LOG, "Reading the route table failed (%s); the routes in use stay.",
+                     sg_strerror(rc));
+    } else if (!d->stopping) {
+        store_route_list_req *l = &rc_->req;
+        /* Routes in use that are gone from the table, or changed (SMPP), retire. */
+        for (size_t i = 0; i < d->routes.n;) {
+            route *rt = d->routes.v[i];
+            const store_route *c = NULL;
+            for (size_t k = 0; k < l->count; k++)
+                if (!strcmp(l->routes[k].name, rt->name)) c = &l->routes[k];
+            int is_sim = !strcmp(rt->ops->kind, "sim");
+            if (c && (is_sim || (c->version == rt->version && c->enabled))) {
+                apply_conf(rt, c);
+                i++;
+                continue;
+            }
+            retire(d, i);
+        }
+        /* New, changed and re-enabled routes start. */
+        for (size_t k = 0; k < l->count; k++) {
+            const store_route *c = &l->routes[k];
+            int in_use = 0;
+            for (size_t i = 0; i < d->routes.n; i++)
+                if (!strcmp(d->routes.v[i]->name, c->name)) in_use = 1;
+            if (in_use || (!c->enabled && strcmp(c->kind, "sim") != 0)) continue;
+            if (!d->opt.factory) continue;
+            route *rt = d->opt.factory(c, d->opt.factory_arg);
+            if (!rt) continue;
+            apply_conf(rt, c);
+            attach(d, rt);
+            sg_log_info(LOG, "Route '%s' (%s) in use: prefixes '%s', priority %d, weight %d%s.",
+                        rt->name, rt->ops->kind, c->prefixes, rt->priority, rt->weight,
+                        rt->pickable ? "" : ", disabled");
+        }
+        retire_check(d);
+    }
+    if (rc_->done) rc_->done(rc, rc_->arg);
+    store_route_list_fini(&rc_->req);
+    free(rc_);
+    if (!d->started && !d->stopping) {
+        d->started = 1;
+        struct timeval tv = {d->opt.tick_ms / 1000, (d->opt.tick_ms % 1000) * 1000};
+        event_add(d->tick_ev, &tv);
+    }
+    if (d->nheld) drain_held(d);
+    dispatch_kick(d);
+    maybe_stopped(d);
+}
+
+void dispatch_reload(dispatch *d, void (*done)(int rc, void *arg), void *arg) {
+    reload_ctx *rc = sg_xcalloc(1, sizeof *rc);
+    rc->d = d;
+    rc->done = done;
+    rc->arg = arg;
+    d->reloading++;
+    store_route_list(d->st, &rc->req, on_routes, rc);
+}
+
+json_t *dispatch_status(dispatch *d) {
+    json_t *arr = json_array();
+    for (int pass = 0; pass < 2; pass++) {
+        route_list *l = pass ? &d->retiring : &d->routes;
+        for (size_t i = 0; i < l->n; i++) {
+            route *rt = l->v[i];
+            size_t waiting = 0;
+            for (pending *p = d->held_head; p; p = p->qnext)
+                if (p->want == rt->id) waiting++;
+            json_t *pre = json_array();
+            for (size_t k = 0; k < rt->nprefixes; k++)
+                json_array_append_new(pre, json_string(rt->prefixes[k]));
+            json_t *o = json_pack("{s:s, s:s, s:b, s:b, s:i, s:i, s:o, s:b, s:I, s:I, s:I}",
+                                  "name", rt->name, "kind", rt->ops->kind, "enabled",
+                                  rt->pickable, "retiring", pass, "priority", rt->priority,
+                                  "weight", rt->weight, "prefixes", pre, "up", route_up(rt),
+                                  "inflight", (json_int_t)rt->ops->inflight(rt), "capacity",
+                                  (json_int_t)rt->ops->capacity(rt), "queue",
+                                  (json_int_t)waiting);
+            if (rt->ops->status) rt->ops->status(rt, o);
+            json_array_append_new(arr, o);
+        }
+    }
+    return arr;
+}
+
+/* ---- life cycle ---- */
 
 dispatch *dispatch_new(struct event_base *base, store *st, const dispatch_options *opt) {
     dispatch *d = sg_xcalloc(1, sizeof *d);
@@ -263,8 +720,11 @@ dispatch *dispatch_new(struct event_base *base, store *st, const dispatch_option
     if (!d->opt.batch) d->opt.batch = 500;
     if (!d->opt.tick_ms) d->opt.tick_ms = 200;
     if (!d->opt.lease_ms) d->opt.lease_ms = 60000;
+    d->hold_ms = d->opt.lease_ms / 4 < 5000 ? d->opt.lease_ms / 4 : 5000;
     d->claim_ev = event_new(base, -1, 0, on_claim, d);
     d->flush_ev = event_new(base, -1, 0, on_flush, d);
+    d->held_ev = event_new(base, -1, 0, on_held, d);
+    d->retire_ev = event_new(base, -1, 0, on_retire, d);
     d->tick_ev = event_new(base, -1, EV_PERSIST, on_tick, d);
     /* Flushing runs after the claims and reports of a loop pass. */
     event_priority_set(d->flush_ev, 1);
@@ -272,10 +732,9 @@ dispatch *dispatch_new(struct event_base *base, store *st, const dispatch_option
 }
 
 void dispatch_add_route(dispatch *d, route *rt) {
-    rt->report = on_report;
-    rt->report_arg = d;
-    d->routes = sg_xrealloc(d->routes, (d->nroutes + 1) * sizeof *d->routes);
-    d->routes[d->nroutes++] = rt;
+    if (!rt->weight) rt->weight = 1;
+    rt->pickable = 1;
+    attach(d, rt);
 }
 
 typedef struct recover_ctx {
@@ -293,6 +752,10 @@ static void on_recovered(int rc, void *arg) {
         sg_log_info(LOG, "Requeued %zu messages that were being submitted when smsgated stopped.",
                     rc_->req.requeued);
     free(rc_);
+    if (d->opt.factory) {
+        dispatch_reload(d, NULL, NULL); /* starts claiming once the routes are built */
+        return;
+    }
     d->started = 1;
     struct timeval tv = {d->opt.tick_ms / 1000, (d->opt.tick_ms % 1000) * 1000};
     event_add(d->tick_ev, &tv);
@@ -311,15 +774,43 @@ void dispatch_stop(dispatch *d, void (*done)(void *arg), void *arg) {
     d->stop_done = done;
     d->stop_arg = arg;
     event_del(d->tick_ev);
+    /* Held messages go back to the queue now. */
+    pending *p = d->held_head;
+    d->held_head = d->held_tail = NULL;
+    d->nheld = 0;
+    while (p) {
+        pending *next = p->qnext;
+        requeue_id(d, p->m.id, 0);
+        pending_free(p);
+        p = next;
+    }
     maybe_stopped(d);
 }
 
 void dispatch_free(dispatch *d) {
     if (!d) return;
-    for (size_t i = 0; i < d->nroutes; i++) d->routes[i]->ops->free(d->routes[i]);
-    free(d->routes);
+    for (size_t i = 0; i < d->routes.n; i++) route_free(d->routes.v[i]);
+    for (size_t i = 0; i < d->retiring.n; i++) {
+        stop_ctx *sc = stop_for(d, d->retiring.v[i]);
+        if (sc) stop_forget(d, sc);
+        route_free(d->retiring.v[i]);
+    }
+    free(d->routes.v);
+    free(d->retiring.v);
+    free(d->stops);
+    for (size_t b = 0; b < TABLE_SIZE; b++)
+        for (pending *p = d->table[b], *n; p; p = n) {
+            n = p->hnext;
+            pending_free(p);
+        }
+    for (pending *p = d->held_head, *n; p; p = n) {
+        n = p->qnext;
+        pending_free(p);
+    }
     event_free(d->claim_ev);
     event_free(d->flush_ev);
+    event_free(d->held_ev);
+    event_free(d->retire_ev);
     event_free(d->tick_ev);
     if (d->cur) {
         for (size_t i = 0; i < d->cur->nstrs; i++) free(d->cur->strs[i]);

@@ -1,38 +1,61 @@
 /*
  * dispatch.h - takes due messages from the store and hands them to routes.
  *
- * Runs on the loop thread. Owns the routes given to it (frees them in dispatch_free).
+ * Runs on the loop thread. Owns the routes (built from the store's route table through the
+ * factory given to dispatch_new, rebuilt by dispatch_reload, freed in dispatch_free).
  * Claims are leases: a claimed message is `submitting` until its route reports; if this node
  * dies, the lease expires (or dispatch_start's recovery requeues it) and it is sent again.
  * That makes submission at-least-once; the window for a duplicate is a crash between the
- * operator's acceptance and the commit that records it (docs/operations.md).
+ * operator's acceptance and the commit that records it, plus, for SMPP, the submits still
+ * unanswered when a connection drops (docs/smpp.md).
+ *
+ * Route choice (docs/smpp.md): the routes whose prefix matches the receiver longest; among
+ * them the lowest priority number that has a route up; among those, by weight. A busy route
+ * (up, window or rate limit reached) makes its messages wait in memory for a short while and
+ * then in the store queue; a route that is down or answers a temporary error makes them fail
+ * over to the next route.
  */
 #ifndef SG_DISPATCH_H
 #define SG_DISPATCH_H
 
 #include <event2/event.h>
+#include <jansson.h>
 
 #include "dispatch/route.h"
 #include "store/store.h"
 
 typedef struct dispatch dispatch;
 
+/* Builds the driver of a stored route (kind "sim" or "smpp"); NULL when it cannot (logged).
+ * The dispatcher sets the generic fields (name, prefixes, priority, weight, pickable,
+ * version) itself afterwards. */
+typedef route *(*dispatch_factory_fn)(const store_route *conf, void *arg);
+
 typedef struct dispatch_options {
     const char *node;   /* owner name for leases */
     int64_t lease_ms;
     size_t batch;       /* most messages per claim */
     int64_t tick_ms;    /* how often to look for newly due (scheduled) messages */
+    dispatch_factory_fn factory; /* NULL: only routes given with dispatch_add_route */
+    void *factory_arg;
 } dispatch_options;
 
 dispatch *dispatch_new(struct event_base *base, store *st, const dispatch_options *opt);
-/* Takes ownership of rt; sets its report callback. */
+/* Takes ownership of rt; sets its report callback. For routes not kept in the store. */
 void dispatch_add_route(dispatch *d, route *rt);
-/* Requeues messages this node had claimed before a restart, then starts claiming. */
+/* Loads the route table (when there is a factory), requeues messages this node had claimed
+ * before a restart, then starts claiming. */
 void dispatch_start(dispatch *d);
+/* Reads the route table again and applies it without a restart: new routes start, changed
+ * ones are rebuilt, removed or disabled ones stop taking messages and wind down once their
+ * messages are reported. done(rc, arg), when not NULL, runs once the new table is in use. */
+void dispatch_reload(dispatch *d, void (*done)(int rc, void *arg), void *arg);
 /* Says new messages may be due now (after a send was committed). Cheap; coalesced. */
 void dispatch_kick(dispatch *d);
+/* The live state of every route, as a JSON array (new reference). */
+json_t *dispatch_status(dispatch *d);
 /* Stops claiming; done(arg) runs once every message handed to a route was reported and its
- * status stored. */
+ * status stored, and the routes are wound down. */
 void dispatch_stop(dispatch *d, void (*done)(void *arg), void *arg);
 /* Frees the dispatcher and its routes. NULL does nothing. */
 void dispatch_free(dispatch *d);

@@ -1,5 +1,5 @@
 /*
- * route.h - the driver contract every route implements (the embedded sim now; SMPP next).
+ * route.h - the driver contract every route implements (the embedded sim, SMPP).
  *
  * A route carries messages to one operator network. The dispatcher owns the routes and calls
  * them on the loop thread only.
@@ -10,14 +10,24 @@
  *     never from inside send() itself. A non-zero return means the route did not take it and
  *     will never report it.
  *  2. capacity() says how many more messages the route can take right now (its window minus
- *     what is in flight, limited by its rate); 0 when it is down or full.
- *  3. A route frees its private state in free(), after every message it took was reported.
+ *     what is in flight, limited by its rate); 0 when it is down or full. When capacity grows
+ *     again by itself (a bind came up, the rate limit lets more through) the route calls
+ *     wake(), so the dispatcher claims more without polling.
+ *  3. up() says whether the route can carry traffic at all (an SMPP route: some bind is bound
+ *     for transmitting). A route that is up but has no capacity is busy: its messages wait. A
+ *     route that is down is skipped: its messages fail over to the next route. NULL = always up.
+ *  4. stop(), when set, winds the route down (unbind) and calls done once, later; the
+ *     dispatcher calls it only when inflight() is 0, and calls free() only after done.
+ *  5. A route frees its private state and its name in free(), after every message it took was
+ *     reported. The dispatcher owns and frees `prefixes`.
  */
 #ifndef SG_DISPATCH_ROUTE_H
 #define SG_DISPATCH_ROUTE_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "store/store.h"
 
@@ -36,6 +46,7 @@ typedef struct route_report {
     int ptt;             /* PERM: the ptt to store */
     int dlr;             /* PERM: 2 or 16 */
     int stored;          /* ACCEPTED: the driver already stored the acceptance atomically */
+    const char *why;     /* TEMP/PERM: what went wrong, for logs (may be NULL) */
 } route_report;
 
 typedef void (*route_report_cb)(route *rt, const route_report *rep, void *arg);
@@ -45,7 +56,12 @@ typedef struct route_ops {
     int (*send)(route *rt, const store_msg *m);     /* see contract 1 */
     size_t (*capacity)(route *rt);                  /* see contract 2 */
     size_t (*inflight)(route *rt);                  /* taken, not yet reported */
-    void (*free)(route *rt);                        /* see contract 3 */
+    void (*free)(route *rt);                        /* see contract 5 */
+    int (*up)(route *rt);                           /* see contract 3; may be NULL */
+    /* Adds the driver's live state to a JSON object (binds, window use, rate, last error);
+     * may be NULL. */
+    void (*status)(route *rt, json_t *out);
+    void (*stop)(route *rt, void (*done)(route *rt, void *arg), void *arg); /* may be NULL */
 } route_ops;
 
 struct route {
@@ -54,9 +70,16 @@ struct route {
     char **prefixes;      /* E.164 prefixes this route serves ("+33"); none = every number */
     size_t nprefixes;
     int priority;         /* lower is preferred among routes matching equally well */
+    int weight;           /* share of traffic among up routes of equal priority (>= 1) */
+    int pickable;         /* 0: disabled or retired; finishes its work but takes nothing new */
+    int64_t version;      /* the stored route version it was built from */
     route_report_cb report;
     void *report_arg;
+    void (*wake)(route *rt, void *arg); /* contract 2; arg is report_arg */
     void *priv;           /* the driver's own state */
+    /* The dispatcher's bookkeeping. */
+    int64_t id;           /* unique while the process runs */
+    int swrr;             /* smooth weighted round-robin counter */
 };
 
 #endif

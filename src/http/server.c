@@ -5,8 +5,9 @@
  * Design. Each listener, plain or TLS, is its own struct evhttp with one bound socket, so the
  * generic callback learns from its argument whether a request came over TLS; every evhttp gets
  * the same limits and dispatches to the same handler. evhttp does the HTTP/1.1 work: parsing,
- * body and header limits (it answers 413 and 400 itself), "100 Continue", keep-alive and HEAD
- * (it drops the body of a HEAD reply). For each complete request on_request() copies what a
+ * body and header limits (it answers 413 and 400 itself, as HTML: libevent 2.1 has no hook to
+ * change that), "100 Continue", keep-alive and HEAD (finish() leaves out the body of a HEAD
+ * reply, which evhttp 2.1 would send). For each complete request on_request() copies what a
  * handler may need (target, decoded path and query, headers, body, peer) into an http_req, so
  * a handler never touches libevent memory and an http_req outlives its connection safely.
  * Replies go through finish(), which sends, logs, counts and frees.
@@ -111,6 +112,7 @@ struct http_server {
     int nlst;
     http__req *pending;
     int inflight;
+    int draining; /* stop_accepting was called: new requests get 503 + Connection: close */
 };
 
 static uint64_t g_errors[600];
@@ -467,6 +469,10 @@ static void on_request(struct evhttp_request *ereq, void *arg) {
     evhttp_connection_set_closecb(evcon, on_conn_close, x);
 
     const char *why = NULL;
+    if (s->draining) {
+        http_reply_error(r, 503, NULL, "The server is shutting down; retry in a moment");
+        return;
+    }
     if (http__parse_target(r, &why) != 0) {
         http_reply_error(r, 400, NULL, "%s", why);
         return;
@@ -482,7 +488,7 @@ static void finish(http_req *r, int status, const char *ctype, const void *data,
     if (status >= 400 && status < 600) g_errors[status]++;
     long long ms = (long long)(sg_mono_ms() - r->start_ms);
     const char *tls = r->tls ? " (TLS)" : "", *gone = x->ereq ? "" : " (client gone, not sent)";
-    if (status >= 500)
+    if (status >= 500 && !(status == 503 && x->srv && x->srv->draining))
         sg_log_warn(SUB, "Request %llu '%s %.200s' from %s%s failed: %d %s after %lld ms%s: %s",
                     (unsigned long long)r->id, r->method, r->target, r->peer, tls, status,
                     reason(status), ms, gone, msg ? msg : "-");
@@ -501,7 +507,11 @@ static void finish(http_req *r, int status, const char *ctype, const void *data,
         snprintf(qid, sizeof qid, "smsgate-%llu", (unsigned long long)r->id);
         if (ctype) evhttp_add_header(oh, "Content-Type", ctype);
         evhttp_add_header(oh, "X-Ovh-QueryID", qid);
-        if (len) evbuffer_add(evhttp_request_get_output_buffer(ereq), data, len);
+        /* While draining, each connection closes after its current request. */
+        if (x->srv && x->srv->draining) evhttp_add_header(oh, "Connection", "close");
+        /* evhttp 2.1 would send a HEAD reply's body: leave it out. */
+        if (len && strcmp(r->method, "HEAD") != 0)
+            evbuffer_add(evhttp_request_get_output_buffer(ereq), data, len);
         evhttp_send_reply(ereq, status, reason(status), NULL);
     }
     pending_unlink(x);
@@ -748,6 +758,7 @@ int http_server_port(const http_server *s, int tls) {
 }
 
 void http_server_stop_accepting(http_server *s) {
+    s->draining = 1;
     for (int i = 0; i < s->nlst; i++) {
         http_listener *l = s->lst[i];
         if (!l->bound) continue;

@@ -32,6 +32,10 @@ typedef struct sim {
     int running, rerun;
     int64_t armed_for;   /* 0 = not armed */
     store_sim_advance_req adv;
+    route *rt;
+    int stopping;        /* stop() was called: no new pass; done_cb once idle */
+    void (*done_cb)(route *rt, void *arg);
+    void *done_arg;
 } sim;
 
 typedef struct accept_ctx {
@@ -41,9 +45,21 @@ typedef struct accept_ctx {
 
 static void arm(sim *s, int64_t due_ms);
 
+/* When stopping and idle (no acceptance nor receipt pass in flight), reports the stop, once. */
+static void maybe_stopped(sim *s) {
+    if (!s->stopping || s->running || s->inflight || !s->done_cb) return;
+    void (*done)(route *, void *) = s->done_cb;
+    s->done_cb = NULL;
+    done(s->rt, s->done_arg);
+}
+
 static void on_advanced(int rc, void *arg) {
     sim *s = arg;
     s->running = 0;
+    if (s->stopping) {
+        maybe_stopped(s); /* due receipts resume from the store on the next start */
+        return;
+    }
     if (rc != 0) {
         sg_log_error(LOG, "Applying due receipts failed (%s); retrying in one second.",
                      sg_strerror(rc));
@@ -63,6 +79,11 @@ static void on_timer(evutil_socket_t fd, short what, void *arg) {
     (void)what;
     sim *s = arg;
     s->armed_for = 0;
+    if (s->stopping) {
+        s->running = 0;
+        maybe_stopped(s);
+        return;
+    }
     if (s->running) {
         s->rerun = 1;
         return;
@@ -77,6 +98,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg) {
 
 /* Makes sure a pass runs no later than due_ms. */
 static void arm(sim *s, int64_t due_ms) {
+    if (s->stopping) return;
     int64_t wait = due_ms - sg_now_ms();
     if (s->running && wait <= 0) {
         s->rerun = 1;
@@ -109,6 +131,7 @@ static void on_accepted(int rc, void *arg) {
     }
     rt->report(rt, &rep, rt->report_arg);
     free(ac);
+    maybe_stopped(s);
 }
 
 static int sim_send(route *rt, const store_msg *m) {
@@ -130,6 +153,22 @@ static size_t sim_capacity(route *rt) {
 
 static size_t sim_inflight(route *rt) { return ((sim *)rt->priv)->inflight; }
 
+/* Winds the sim down: no new receipt pass; done runs once what is in flight has returned
+ * (from a store callback, or from the timer on the next loop turn if already idle). */
+static void sim_stop(route *rt, void (*done)(route *rt, void *arg), void *arg) {
+    sim *s = rt->priv;
+    s->stopping = 1;
+    s->done_cb = done;
+    s->done_arg = arg;
+    s->armed_for = 0;
+    event_del(s->timer);
+    if (!s->running && !s->inflight) {
+        s->running = 1; /* one last pass of the timer reports the stop, never from here */
+        struct timeval tv = {0, 0};
+        event_add(s->timer, &tv);
+    }
+}
+
 static void sim_free(route *rt) {
     sim *s = rt->priv;
     event_free(s->timer);
@@ -144,6 +183,7 @@ static const route_ops sim_ops = {
     .capacity = sim_capacity,
     .inflight = sim_inflight,
     .free = sim_free,
+    .stop = sim_stop,
 };
 
 route *sim_route_new(struct event_base *base, store *st, int64_t delay_ms) {
@@ -157,6 +197,7 @@ route *sim_route_new(struct event_base *base, store *st, int64_t delay_ms) {
     rt->name = sg_xstrdup("sim");
     rt->priority = 1000;
     rt->priv = s;
+    s->rt = rt;
     arm(s, sg_now_ms()); /* receipts that came due while smsgated was stopped */
     return rt;
 }

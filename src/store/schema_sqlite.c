@@ -7,6 +7,9 @@
  * and is listed in sqlite_areas below.
  */
 #include "store/sqlite_int.h"
+#include "store/sqlite_credits_int.h"
+#include "store/sqlite_notify_int.h"
+#include "store/sqlite_routes_int.h"
 
 static const char *const core_migrations[] = {
     /* 1: the foundation */
@@ -72,5 +75,8 @@ static const char *const core_migrations[] = {
 
 const sqlite_area sqlite_areas[] = {
     AREA("core", core_migrations),
+    AREA("notify", sqlite_notify_migrations),
+    AREA("routes", sqlite_routes_migrations),
+    AREA("credits", sqlite_credits_migrations),
     {NULL, NULL, 0},
 };

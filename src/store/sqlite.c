@@ -30,6 +30,9 @@
 
 #include "sim/sim_model.h"
 #include "store/sqlite_int.h"
+#include "store/sqlite_credits_int.h"
+#include "store/sqlite_notify_int.h"
+#include "store/sqlite_routes_int.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -234,7 +237,10 @@ int sqlite__insert_event(store_conn *c, int64_t msg_id, int64_t service_id, int6
     sqlite__bind_int(st, 4, state);
     sqlite__bind_int(st, 5, dlr);
     sqlite__bind_int(st, 6, ptt);
-    return sqlite__done(c, st, "Recording a status event");
+    int rc = sqlite__done(c, st, "Recording a status event");
+    if (rc) return rc;
+    return sqlite__notify_event(c, sqlite3_last_insert_rowid(c->db), msg_id, service_id, ts,
+                                state, dlr, ptt);
 }
 
 static int refund_message(store_conn *c, int64_t msg_id, int64_t service_id, int64_t credits,
@@ -679,6 +685,22 @@ static int be_submit(store_conn *c, store_submit_req *r) {
             return SG_EPERM;
         }
     }
+    /* Price each message that names its destination from the store's price table, here in
+     * the send's transaction, so a price change is atomic with sends (sqlite_credits.c). */
+    int priced = 0;
+    int64_t total = 0;
+    for (size_t i = 0; i < r->count; i++) {
+        store_submit_msg *m = &r->msgs[i];
+        if (m->region) {
+            int64_t rate;
+            int rc = sqlite__credits_rate(c, m->region, &rate, NULL);
+            if (rc) return rc;
+            m->credits = rate * m->parts;
+            priced = 1;
+        }
+        total += m->credits;
+    }
+    if (priced) r->total_credits = total;
     int64_t balance = sqlite__balance(c, r->service_id);
     r->balance = balance;
     if (balance < r->total_credits) return SG_ENOCREDIT;
@@ -698,6 +720,8 @@ static int be_submit(store_conn *c, store_submit_req *r) {
         snprintf(ref, sizeof ref, "send:%lld", (long long)r->send_id);
         if ((rc = sqlite__ledger_add(c, r->service_id, -r->total_credits, "debit", ref, &r->balance)))
             return rc;
+        /* An automatic top-up when this debit crossed the threshold (sqlite_credits.c). */
+        if ((rc = sqlite__credits_after_debit(c, r->service_id, balance, &r->balance))) return rc;
     }
     int state = r->due_ms > r->now_ms ? MSG_SCHEDULED : MSG_QUEUED;
     for (size_t i = 0; i < r->count; i++) {

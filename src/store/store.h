@@ -31,6 +31,9 @@
 #include <event2/event.h>
 
 #include "core/receipt.h"
+#include "store/store_notify.h"
+#include "store/store_credits.h"
+#include "store/store_routes.h"
 
 typedef struct store store;
 
@@ -165,6 +168,10 @@ typedef struct store_submit_msg {
     const char *receiver, *message;
     int coding;
     int64_t length, parts, credits;
+    /* Destination country ("fr"; "" when the number has none): the store prices the message
+     * from its price table in the send's transaction and writes credits (and the request's
+     * total_credits). NULL: credits stay as the caller set them. */
+    const char *region;
     int64_t id; /* out */
 } store_submit_msg;
 
@@ -274,7 +281,10 @@ typedef struct store_recover_req {
     X(status, store_status_req)                               \
     X(sim_accept, store_sim_accept_req)                       \
     X(sim_advance, store_sim_advance_req)                     \
-    X(recover, store_recover_req)
+    X(recover, store_recover_req)                             \
+    STORE_NOTIFY_OPS(X)                                       \
+    STORE_CREDITS_OPS(X)                                  \
+    STORE_OPS_ROUTES(X)
 
 /* Typed enqueue functions: store_account_create(st, &req, cb, arg) ... */
 #define STORE_DECL_OP(name, type) int store_##name(store *st, type *req, store_cb cb, void *arg);

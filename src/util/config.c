@@ -16,7 +16,7 @@
 
 #include "util/util.h"
 
-typedef enum { T_STR, T_INT } ctype_t;
+typedef enum { T_STR, T_INT, T_BOOL } ctype_t; /* T_BOOL is stored as int64_t 0/1 */
 
 typedef struct key_def {
     const char *name;
@@ -51,6 +51,13 @@ static const key_def keys[] = {
      "mention appended on a new line unless noStopClause is true"},
     {"rates", T_STR, "", 0, 0, S(rates),
      "credit rate overrides per part: \"fr=1,de=2.5,*=3\""},
+    {"billing-country", T_STR, "fr", 0, 0, S(billing_country),
+     "country orders are billed in (currency, VAT): es, fr, gb, ie, it or pl"},
+    {"payment-hook", T_STR, "", 0, 0, S(payment_hook),
+     "collects payment of orders: an http(s) URL to POST each order to, or a shell command; "
+     "empty: orders wait for 'smsctl order pay', automatic top-ups are paid by the account"},
+    {"payment-url", T_STR, "", 0, 0, S(payment_url),
+     "order.url template, {orderId} and {serviceName} replaced; empty: the order's own URL"},
     {"max-parts", T_INT, "6", 1, 255, S(max_parts), "longest message accepted, in SMS parts"},
     {"lease-ms", T_INT, "60000", 1000, 3600000, S(lease_ms),
      "how long a claimed message belongs to this node before another may take it"},
@@ -61,10 +68,30 @@ static const key_def keys[] = {
     {"http-timeout-s", T_INT, "60", 1, 3600, S(http_timeout_s), "HTTP read/write timeout"},
     {"shutdown-timeout-s", T_INT, "15", 1, 600, S(shutdown_timeout_s),
      "on SIGTERM, how long requests and deliveries in flight may take to finish"},
+    {"callback-allow-private", T_BOOL, "false", 0, 1, S(callback_allow_private),
+     "status callbacks may call loopback and private addresses (testing only)"},
+    {"callback-timeout-ms", T_INT, "10000", 100, 600000, S(callback_timeout_ms),
+     "longest status callback attempt, connection included"},
+    {"callback-backoff-ms", T_INT, "1000", 10, 3600000, S(callback_backoff_ms),
+     "delay before retrying a failed status callback; doubles at each failure"},
+    {"callback-backoff-max-ms", T_INT, "3600000", 10, 86400000, S(callback_backoff_max_ms),
+     "longest delay between two attempts of a status callback"},
+    {"callback-retry-s", T_INT, "86400", 1, 2592000, S(callback_retry_s),
+     "how long a failing status callback is retried before the dead-letter list"},
+    {"callback-host-concurrency", T_INT, "8", 1, 1000, S(callback_host_concurrency),
+     "status callback attempts in flight at once per customer host"},
     {"fault-crash-after-commit", T_INT, "0", 0, INT32_MAX, S(fault_crash_after_commit),
      "testing only: abort() right after the Nth store commit"},
     {"fault-fail-nth-op", T_INT, "0", 0, INT32_MAX, S(fault_fail_nth_op),
      "testing only: the Nth store operation fails with an I/O error"},
+    {"smpp-enquire-ms", T_INT, "30000", 1000, 3600000, S(smpp_enquire_ms),
+     "SMPP: send enquire_link after this much silence on a bind"},
+    {"smpp-resp-timeout-ms", T_INT, "10000", 100, 600000, S(smpp_resp_timeout_ms),
+     "SMPP: how long an SMSC may take to answer a request (submit, bind, enquire_link)"},
+    {"smpp-reconnect-min-ms", T_INT, "500", 10, 600000, S(smpp_reconnect_min_ms),
+     "SMPP: first wait before reconnecting a lost bind (doubles on each failure)"},
+    {"smpp-reconnect-max-ms", T_INT, "30000", 10, 3600000, S(smpp_reconnect_max_ms),
+     "SMPP: longest wait between two reconnection attempts"},
 };
 #undef S
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -82,6 +109,19 @@ static int set(sg_config *cfg, const key_def *k, const char *val, const char *wh
         free(*p);
         *p = sg_xstrdup(val);
         return 0;
+    }
+    if (k->type == T_BOOL) {
+        static const char *const yes[] = {"1", "true", "yes", "on"}, *const no[] = {"0", "false",
+                                                                                  "no", "off"};
+        for (size_t i = 0; i < 4; i++) {
+            if (!strcmp(val, yes[i]) || !strcmp(val, no[i])) {
+                *(int64_t *)base = !strcmp(val, yes[i]);
+                return 0;
+            }
+        }
+        fprintf(stderr, "smsgated: %s: '%s' needs true or false, not '%s'.\n", where, k->name,
+                val);
+        return SG_EINVAL;
     }
     errno = 0;
     char *end;
@@ -175,6 +215,8 @@ int sg_config_load(sg_config *cfg, int argc, char **argv, int *help_out) {
             const char *val;
             if (eq) {
                 val = eq + 1;
+            } else if (k->type == T_BOOL) {
+                val = "true"; /* a flag alone: --callback-allow-private */
             } else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) {
                 val = argv[++i];
             } else {

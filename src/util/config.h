@@ -26,6 +26,9 @@ typedef struct sg_config {
     char *default_region;
     char *stop_clause;
     char *rates;
+    char *billing_country;  /* orders: es, fr, gb, ie, it or pl */
+    char *payment_hook;     /* "" none, an http(s) URL, or a shell command */
+    char *payment_url;      /* order.url template; "" = the order's own URL */
     int64_t max_parts;
     int64_t lease_ms;
     char *node;
@@ -33,8 +36,15 @@ typedef struct sg_config {
     int64_t max_body;
     int64_t http_timeout_s;
     int64_t shutdown_timeout_s;
+    int64_t callback_allow_private; /* boolean: status callbacks may reach private addresses */
+    int64_t callback_timeout_ms;
+    int64_t callback_backoff_ms, callback_backoff_max_ms;
+    int64_t callback_retry_s;
+    int64_t callback_host_concurrency;
     int64_t fault_crash_after_commit;
     int64_t fault_fail_nth_op;
+    int64_t smpp_enquire_ms, smpp_resp_timeout_ms; /* SMPP binds (smpp/smpp_route.h) */
+    int64_t smpp_reconnect_min_ms, smpp_reconnect_max_ms;
 } sg_config;
 
 /* Fills cfg from defaults, then the file named by --config (if any), then argv.

@@ -193,6 +193,66 @@ describe('OVH SMS API through the Node SDK', () => {
     assert.notEqual(a.creditsLeft, 99999);
   });
 
+  test('PUT /sms/{sn}: the other writable settings are read back', async () => {
+    await client.requestPromised('PUT', `/sms/${sn}`, {
+      stopCallBack: 'http://example.com/stop', automaticRecreditAmount: 500,
+      creditThresholdForAutomaticRecredit: 10,
+    });
+    let a = await client.requestPromised('GET', `/sms/${sn}`);
+    assert.equal(a.stopCallBack, 'http://example.com/stop');
+    assert.equal(a.automaticRecreditAmount, 500);
+    assert.equal(a.creditThresholdForAutomaticRecredit, 10);
+    for (const bad of [{ automaticRecreditAmount: 300 }, { creditThresholdForAutomaticRecredit: -1 },
+      { smsResponse: { responseType: 'fax' } }, { smsResponse: { responseType: 'cgi', cgiUrl: 'nope' } },
+      { stopCallBack: 'mailto:x@example.com' }]) {
+      const e = await sdkError(client.requestPromised('PUT', `/sms/${sn}`, bad));
+      assert.equal(e.error, 400, JSON.stringify(bad));
+      assert.match(e.message, new RegExp(Object.keys(bad)[0]));
+    }
+    // null switches the automatic top-up off (the SDK drops nulls: by hand).
+    const r = await srv.raw({ method: 'PUT', path: `/sms/${sn}`, keys, body: { automaticRecreditAmount: null } });
+    assert.equal(r.status, 200, r.text);
+    a = await client.requestPromised('GET', `/sms/${sn}`);
+    assert.equal(a.automaticRecreditAmount, null);
+    assert.equal(a.stopCallBack, 'http://example.com/stop');
+  });
+
+  test('PUT smsResponse / templates: GET still answers complete sms.Response / sms.Templates', async () => {
+    await client.requestPromised('PUT', `/sms/${sn}`, {
+      smsResponse: { responseType: 'cgi', cgiUrl: 'https://example.com/mo' },
+      templates: { customizedSmsMode: true, smsBody: 'Hi' },
+    });
+    const a = await client.requestPromised('GET', `/sms/${sn}`);
+    assert.equal(a.smsResponse.responseType, 'cgi');
+    assert.equal(a.smsResponse.cgiUrl, 'https://example.com/mo');
+    assert.equal(a.templates.customizedSmsMode, true);
+    assert.equal(a.templates.smsBody, 'Hi');
+    // Every field of the types is present (null when unset), as before the PUT.
+    assert.deepEqual(Object.keys(a.smsResponse).sort(),
+      ['cgiUrl', 'responseType', 'text', 'trackingDefaultSmsSender', 'trackingOptions'],
+      `smsResponse after PUT: ${JSON.stringify(a.smsResponse)}`);
+    assert.deepEqual(Object.keys(a.templates).sort(),
+      ['customizedEmailMode', 'customizedSmsMode', 'emailBody', 'emailFrom', 'emailSubject', 'smsBody'],
+      `templates after PUT: ${JSON.stringify(a.templates)}`);
+  });
+
+  test('non-ASCII text (the SDK sends \\uXXXX, emoji as surrogate pairs) round-trips', async () => {
+    const message = 'Salut 😀 ça va — €';
+    const rep = await client.requestPromised('POST', `/sms/${sn}/jobs`, {
+      message, receivers: ['+33612345673'], senderForResponse: true, noStopClause: true, tag: 'café 😀',
+    });
+    assert.equal(rep.tag, 'café 😀');
+    const o = await waitOutgoing(client, sn, rep.ids[0], (m) => m.deliveryReceipt === 1);
+    assert.equal(o.message, message);
+    assert.equal(o.tag, 'café 😀');
+    assert.equal(o.numberOfSms, 1);
+    assert.deepEqual(await client.requestPromised('GET', `/sms/${sn}/outgoing`, { tag: 'café 😀' }), rep.ids);
+    // Raw UTF-8 from a third-party client, signed over the bytes.
+    const r = await srv.raw({ method: 'PUT', path: `/sms/${sn}`, keys, body: '{"description":"Tést 😀"}' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await client.requestPromised('GET', `/sms/${sn}`)).description, 'Tést 😀');
+  });
+
   test('trailing slashes: GET /sms/ and POST/GET /sms/{sn}/jobs/', async () => {
     assert.deepEqual(await client.requestPromised('GET', '/sms/'), [sn]);
     const rep = await client.requestPromised('POST', `/sms/${sn}/jobs/`, {

@@ -10,7 +10,8 @@ const final = (m) => [1, 2, 16].includes(m.deliveryReceipt) && m.status !== 'enr
 
 describe('jobs and outgoing', () => {
   let srv;
-  before(async () => { srv = await startServer(); });
+  // Germany at 2.5 credits per part, to check fractional credits end to end.
+  before(async () => { srv = await startServer({ args: ['--rates', 'fr=1,de=2.5'] }); });
   after(async () => { await srv?.finish(); });
 
   describe('a differed job', () => {
@@ -179,6 +180,61 @@ describe('jobs and outgoing', () => {
       assert.equal(await client.requestPromised('DELETE', `/sms/${sn}/outgoing/${id}`), null);
       assert.ok(!(await client.requestPromised('GET', `/sms/${sn}/outgoing`)).includes(id));
       assert.equal((await sdkError(client.requestPromised('GET', `/sms/${sn}/outgoing/${id}`))).error, 404);
+    });
+  });
+
+  describe('pricing and parts', () => {
+    let keys, sn, client;
+    before(() => {
+      keys = srv.createAccount('pricing', 10);
+      sn = keys.serviceName;
+      client = srv.sdk(keys);
+    });
+    const send = (body) => client.requestPromised('POST', `/sms/${sn}/jobs`,
+      { senderForResponse: true, ...body });
+
+    test('a destination rate (--rates de=2.5) is charged per part, fractions exact', async () => {
+      let rep = await send({ message: 'x', receivers: ['+4915112345678'], noStopClause: true });
+      assert.equal(rep.totalCreditsRemoved, 2.5);
+      assert.equal(rep.creditsLeft, 7.5);
+      rep = await send({ message: 'x', receivers: ['+4915112345679', '+33612345680'], noStopClause: true });
+      assert.equal(rep.totalCreditsRemoved, 3.5);
+      assert.equal(rep.creditsLeft, 4);
+      const o = await waitOutgoing(client, sn, rep.ids[0], (m) => m.deliveryReceipt === 1);
+      assert.equal(o.credits, 2.5);
+      assert.equal((await client.requestPromised('GET', `/sms/${sn}`)).creditsLeft, 4);
+      const ledger = srv.ledger(sn);
+      assert.deepEqual(ledger.filter((e) => e.kind === 'debit').map((e) => e.amount), [-2.5, -3.5]);
+      assert.equal(ledger.at(-1).balance, 4);
+    });
+
+    test('the STOP mention is appended and counted; UCS-2 parts are 67 characters', async () => {
+      srv.smsctlOk(['service', 'credit', sn, '20']);
+      // 155 + "\nSTOP 36184" = 166 GSM-7 characters: two parts.
+      let rep = await send({ message: 'a'.repeat(155), receivers: ['+33612345681'] });
+      assert.equal(rep.totalCreditsRemoved, 2);
+      const o = await waitOutgoing(client, sn, rep.ids[0], (m) => m.deliveryReceipt === 1);
+      assert.equal(o.message, `${'a'.repeat(155)}\nSTOP 36184`);
+      assert.equal(o.numberOfSms, 2);
+      // With noStopClause the same text is one part.
+      rep = await send({ message: 'a'.repeat(155), receivers: ['+33612345682'], noStopClause: true });
+      assert.equal(rep.totalCreditsRemoved, 1);
+      // 71 Cyrillic characters: UCS-2, two parts of at most 67.
+      rep = await send({ message: 'Ж'.repeat(71), receivers: ['+33612345683'], noStopClause: true });
+      assert.equal(rep.totalCreditsRemoved, 2);
+      const u = await waitOutgoing(client, sn, rep.ids[0], (m) => m.deliveryReceipt === 1);
+      assert.equal(u.message, 'Ж'.repeat(71));
+    });
+
+    test('at most 6 parts: 918 GSM-7 characters pass, 919 are 400', async () => {
+      srv.smsctlOk(['service', 'credit', sn, '20']);
+      const before = (await client.requestPromised('GET', `/sms/${sn}`)).creditsLeft;
+      const rep = await send({ message: 'b'.repeat(918), receivers: ['+33612345684'], noStopClause: true });
+      assert.equal(rep.totalCreditsRemoved, 6);
+      const e = await sdkError(send({ message: 'b'.repeat(919), receivers: ['+33612345685'], noStopClause: true }));
+      assert.equal(e.error, 400);
+      assert.match(e.message, /message/);
+      assert.equal((await client.requestPromised('GET', `/sms/${sn}`)).creditsLeft, before - 6);
     });
   });
 

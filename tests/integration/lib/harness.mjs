@@ -108,6 +108,19 @@ async function twoFreePorts() {
   }
 }
 
+// Every smsgated started is recorded as SMSGATE_TEST_TMP/pids/PID while it runs, so that
+// tests/run-integration can kill what a test process left behind when it was itself killed
+// (a test timeout), which 'exit' handlers cannot do.
+const PID_DIR = process.env.SMSGATE_TEST_TMP ? path.join(process.env.SMSGATE_TEST_TMP, 'pids') : null;
+function rememberPid(pid) {
+  if (!PID_DIR) return;
+  try { fs.mkdirSync(PID_DIR, { recursive: true }); fs.writeFileSync(path.join(PID_DIR, String(pid)), ''); } catch { /* best effort */ }
+}
+function forgetPid(pid) {
+  if (!PID_DIR) return;
+  try { fs.rmSync(path.join(PID_DIR, String(pid)), { force: true }); } catch { /* best effort */ }
+}
+
 const live = new Set();
 process.on('exit', () => {
   for (const p of live) {
@@ -189,21 +202,32 @@ export class Server {
         '--tls-listen', `127.0.0.1:${tlsPort}`,
         '--tls-cert', cert, '--tls-key', key,
         '--sim-delay-ms', String(this.opts.simDelayMs ?? SIM_DELAY_MS),
+        // Test receivers of callbacks listen on loopback; a test about the refusal passes
+        // --callback-allow-private=false after this.
+        '--callback-allow-private',
         ...this.extraArgs, ...extraArgs];
       const logPath = path.join(this.dir, `smsgated-${this.runs.length + 1}.log`);
       const logFd = fs.openSync(logPath, 'w');
       const proc = spawn(SMSGATED, args, { stdio: ['ignore', logFd, logFd] });
       fs.closeSync(logFd);
-      const run = { logPath, args, exit: null, proc };
+      const run = { logPath, args, exit: null, proc, spawnError: null };
       this.runs.push(run);
       live.add(proc);
       run.exited = new Promise((resolve) => {
+        proc.on('error', (e) => { // spawn failed: no 'exit' follows
+          live.delete(proc);
+          run.spawnError = e;
+          run.exit = { code: null, signal: null, error: e.code || e.message };
+          resolve(run.exit);
+        });
         proc.on('exit', (code, signal) => {
           live.delete(proc);
+          if (proc.pid) forgetPid(proc.pid);
           run.exit = { code, signal };
           resolve(run.exit);
         });
       });
+      if (proc.pid) rememberPid(proc.pid);
       this.proc = proc;
       this.run = run;
       this.port = port;
@@ -211,10 +235,16 @@ export class Server {
       const ok = await this.waitReady(run);
       if (ok) return this;
       const log = fs.readFileSync(logPath, 'utf8');
-      // A port taken between freePort() and the bind: try other ports.
-      if (attempt < 5 && /in use|EADDRINUSE/i.test(log)) {
+      // A binary being rebuilt right now (EACCES, ETXTBSY), or a port taken between freePort()
+      // and the bind: try again.
+      if (attempt < 5 && (run.spawnError || /in use|EADDRINUSE/i.test(log))) {
         this.runs.pop();
+        await sleep(run.spawnError ? 500 : 0);
         continue;
+      }
+      if (!run.exit) { // alive but not answering: do not leave it behind
+        proc.kill('SIGKILL');
+        await run.exited;
       }
       throw new Error(`smsgated did not start (exit ${JSON.stringify(run.exit)}); log:\n${log}`);
     }
@@ -238,6 +268,7 @@ export class Server {
     const run = this.run;
     if (!run || run.exit) return run && run.exit;
     const t0 = Date.now();
+    run.expectedExit = true;
     run.proc.kill('SIGTERM');
     const exit = await within(run.exited, timeoutMs);
     if (!exit) {
@@ -250,16 +281,35 @@ export class Server {
     return exit;
   }
 
+  // Sends SIGTERM without waiting; returns a promise of {exit, ms} (ms from the signal to the
+  // exit, or exit null after timeoutMs).
+  terminate(timeoutMs = 15000) {
+    const run = this.run;
+    const t0 = Date.now();
+    run.expectedExit = true;
+    run.proc.kill('SIGTERM');
+    return within(run.exited, timeoutMs).then(async (exit) => {
+      const ms = Date.now() - t0;
+      if (!exit) { // hung: do not leave it behind
+        run.proc.kill('SIGKILL');
+        await run.exited;
+      }
+      return { exit, ms };
+    });
+  }
+
   // Crash: SIGKILL and wait for the process to be gone.
   async kill9() {
     const run = this.run;
     if (!run || run.exit) return run && run.exit;
+    run.expectedExit = true;
     run.proc.kill('SIGKILL');
     return run.exited;
   }
 
   // Waits for the current process to exit by itself (e.g. fault injection abort()).
   async waitExit(timeoutMs = 15000) {
+    this.run.expectedExit = true;
     const exit = await within(this.run.exited, timeoutMs);
     assert.ok(exit, `smsgated did not exit within ${timeoutMs} ms`);
     return exit;
@@ -272,6 +322,11 @@ export class Server {
 
   // The end of a test file: graceful stop, then the log check, then cleanup.
   async finish() {
+    const run = this.run;
+    if (run && run.exit && !run.expectedExit) {
+      const tail = fs.readFileSync(run.logPath, 'utf8').split('\n').slice(-20).join('\n');
+      assert.fail(`smsgated died during the tests (${JSON.stringify(run.exit)}); log tail:\n${tail}`);
+    }
     await this.stop();
     const bad = this.unexpectedLogLines();
     assert.deepEqual(bad, [], `unexpected WARN/ERROR lines in the smsgated log (${this.dir}):\n`
@@ -286,16 +341,17 @@ export class Server {
 
   smsctl(args, { env = {}, input } = {}) {
     const r = spawnSync(SMSCTL, ['--data', this.dataDir, ...args], {
-      encoding: 'utf8', env: { ...process.env, ...env }, input, timeout: 30000,
+      encoding: 'utf8', env: { ...process.env, ...env }, input, timeout: 30000, maxBuffer: 1 << 30,
     });
     let json;
     try { json = JSON.parse(r.stdout); } catch { json = undefined; }
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr, json };
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, json, error: r.error };
   }
 
   smsctlOk(args, opts) {
     const r = this.smsctl(args, opts);
-    assert.equal(r.status, 0, `smsctl ${args.join(' ')} failed (${r.status}): ${r.stderr}${r.stdout}`);
+    assert.equal(r.status, 0, `smsctl ${args.join(' ')} failed (${r.status}${r.error ? ' ' + r.error : ''}): `
+      + `${r.stderr}${r.stdout}`.slice(0, 2000));
     return r;
   }
 
@@ -319,9 +375,9 @@ export class Server {
   // sqlite3 query on the data dir's database; returns rows as objects.
   sql(query) {
     const r = spawnSync('sqlite3', ['-json', path.join(this.dataDir, 'smsgate.db'), query], {
-      encoding: 'utf8', timeout: 30000,
+      encoding: 'utf8', timeout: 30000, maxBuffer: 1 << 30,
     });
-    assert.equal(r.status, 0, `sqlite3 failed: ${r.stderr}`);
+    assert.equal(r.status, 0, `sqlite3 failed: ${r.error || ''} ${r.stderr}`);
     return r.stdout.trim() ? JSON.parse(r.stdout) : [];
   }
 
@@ -411,8 +467,9 @@ export function assertOvhError(res, status, { errorCode, message } = {}) {
     `error body is not a JSON object: ${res.text}`);
   assert.equal(typeof res.json.message, 'string', `error body has no message: ${res.text}`);
   assert.ok(res.json.message.length > 0);
-  if ('httpCode' in res.json) assert.match(res.json.httpCode, new RegExp(`^${status} `));
-  if ('class' in res.json) assert.equal(typeof res.json.class, 'string');
+  // smsgate sends the superset of OVH's error shapes (spec 3.2): class and httpCode always.
+  assert.match(String(res.json.httpCode), new RegExp(`^${status} \\S`), `httpCode in ${res.text}`);
+  assert.match(String(res.json.class), /^Client::|^Server::/, `class in ${res.text}`);
   if (errorCode !== undefined) assert.equal(res.json.errorCode, errorCode, `errorCode in ${res.text}`);
   if (message !== undefined) {
     if (message instanceof RegExp) assert.match(res.json.message, message);

@@ -1,0 +1,246 @@
+/*
+ * call.c - the pure rules of one status callback (see call.h).
+ *
+ * Design. A status callback is an HTTP GET whose whole content is its URL: the service's
+ * callBack with the event appended as query parameters. The URL is built once, when the event
+ * is stored, and never changes afterwards, so every retry sends exactly the same request and
+ * the signature (an HMAC of the query string) can be recomputed at each attempt from the URL
+ * alone. The origin of the URL is the unit of the per-host concurrency limit.
+ *
+ * Invariants:
+ *  1. notify_call_status_url() output is a valid URL whenever base is one: every value is
+ *     percent-encoded, the fragment of base is dropped (it would otherwise swallow the query).
+ *  2. notify_call_origin() either returns a canonical "scheme://host:port" or NULL; two URLs
+ *     reaching the same server by the same name give the same origin.
+ *  3. notify_call_addr_private() errs on the side of refusing: anything it does not recognise
+ *     as a public IPv4 or IPv6 unicast address is private.
+ */
+#include "notify/call.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "core/receipt.h"
+#include "util/util.h"
+
+/* ---- a growing string ---- */
+
+typedef struct strbuf {
+    char *p;
+    size_t len, cap;
+} strbuf;
+
+static void sb_grow(strbuf *b, size_t more) {
+    if (b->len + more + 1 <= b->cap) return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + more + 1) cap *= 2;
+    b->p = sg_xrealloc(b->p, cap);
+    b->cap = cap;
+}
+
+static void sb_add(strbuf *b, const char *s, size_t n) {
+    sb_grow(b, n);
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_str(strbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
+
+/* Appends s percent-encoded: unreserved characters (RFC 3986) as they are, every other byte
+ * as %XX. */
+static void sb_encoded(strbuf *b, const char *s) {
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~') {
+            sb_add(b, (const char *)p, 1);
+        } else {
+            char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            sb_add(b, e, 3);
+        }
+    }
+}
+
+static void param(strbuf *b, int *first, const char *key, const char *val) {
+    if (!*first) sb_str(b, "&");
+    *first = 0;
+    sb_str(b, key);
+    sb_str(b, "=");
+    sb_encoded(b, val);
+}
+
+static void param_int(strbuf *b, int *first, const char *key, int64_t v) {
+    char num[32];
+    snprintf(num, sizeof num, "%lld", (long long)v);
+    param(b, first, key, num);
+}
+
+char *notify_call_status_url(const char *base, const notify_call_params *p) {
+    strbuf b = {0};
+    size_t n = strcspn(base, "#");
+    sb_add(&b, base, n);
+    const char *q = memchr(base, '?', n);
+    if (!q) sb_str(&b, "?");
+    else if (n > 0 && base[n - 1] != '?' && base[n - 1] != '&') sb_str(&b, "&");
+    int first = 1;
+    param_int(&b, &first, "id", p->id);
+    param_int(&b, &first, "dlr", p->dlr);
+    param_int(&b, &first, "ptt", p->ptt);
+    param_int(&b, &first, "date", p->date_ms / 1000);
+    param(&b, &first, "sender", p->sender);
+    param(&b, &first, "receiver", p->receiver);
+    param_int(&b, &first, "description", p->dlr);
+    param(&b, &first, "descriptionDlr", receipt_dlr_text(p->dlr));
+    param(&b, &first, "tag", p->tag);
+    return b.p;
+}
+
+char *notify_call_origin(const char *url) {
+    const char *scheme, *p;
+    int default_port;
+    if (!strncasecmp(url, "https://", 8)) {
+        scheme = "https";
+        p = url + 8;
+        default_port = 443;
+    } else if (!strncasecmp(url, "http://", 7)) {
+        scheme = "http";
+        p = url + 7;
+        default_port = 80;
+    } else {
+        return NULL;
+    }
+    size_t alen = strcspn(p, "/?#");
+    const char *end = p + alen;
+    for (const char *q = p; q < end; q++) /* user info ends at the last '@' */
+        if (*q == '@') p = q + 1;
+    const char *host = p, *host_end, *port = NULL;
+    if (*p == '[') {
+        const char *rb = memchr(p, ']', (size_t)(end - p));
+        if (!rb) return NULL;
+        host_end = rb + 1;
+        if (host_end < end) {
+            if (*host_end != ':') return NULL;
+            port = host_end + 1;
+        }
+    } else {
+        const char *colon = memchr(p, ':', (size_t)(end - p));
+        host_end = colon ? colon : end;
+        if (colon) port = colon + 1;
+    }
+    if (host_end == host) return NULL;
+    long portnum = default_port;
+    if (port && port < end) {
+        portnum = 0;
+        for (const char *q = port; q < end; q++) {
+            if (!isdigit((unsigned char)*q) || portnum > 65535) return NULL;
+            portnum = portnum * 10 + (*q - '0');
+        }
+        if (portnum < 1 || portnum > 65535) return NULL;
+    }
+    for (const char *q = host; q < host_end; q++)
+        if ((unsigned char)*q <= ' ' || *q == 0x7f) return NULL;
+    char *out = sg_xasprintf("%s://%.*s:%ld", scheme, (int)(host_end - host), host, portnum);
+    for (char *q = out; *q; q++) *q = (char)tolower((unsigned char)*q);
+    return out;
+}
+
+const char *notify_call_query(const char *url, size_t *len) {
+    size_t n = strcspn(url, "#");
+    const char *q = memchr(url, '?', n);
+    if (!q) {
+        *len = 0;
+        return url + n;
+    }
+    *len = n - (size_t)(q + 1 - url);
+    return q + 1;
+}
+
+void notify_call_sign(const char *secret, const char *data, size_t len,
+                      char out[NOTIFY_CALL_SIG_LEN]) {
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int maclen = 0;
+    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)data, len, mac,
+         &maclen);
+    memcpy(out, "sha256=", 7);
+    sg_hex(mac, maclen, out + 7);
+}
+
+/* ---- peer addresses ---- */
+
+static int v4_private(uint32_t a) {
+    static const struct {
+        uint32_t net, mask;
+    } ranges[] = {
+        {0x00000000, 0xff000000}, /* 0.0.0.0/8 "this network" */
+        {0x0a000000, 0xff000000}, /* 10.0.0.0/8 private */
+        {0x64400000, 0xffc00000}, /* 100.64.0.0/10 carrier-grade NAT */
+        {0x7f000000, 0xff000000}, /* 127.0.0.0/8 loopback */
+        {0xa9fe0000, 0xffff0000}, /* 169.254.0.0/16 link-local (cloud metadata) */
+        {0xac100000, 0xfff00000}, /* 172.16.0.0/12 private */
+        {0xc0000000, 0xffffff00}, /* 192.0.0.0/24 protocol assignments */
+        {0xc0000200, 0xffffff00}, /* 192.0.2.0/24 documentation */
+        {0xc0a80000, 0xffff0000}, /* 192.168.0.0/16 private */
+        {0xc6120000, 0xfffe0000}, /* 198.18.0.0/15 benchmarking */
+        {0xc6336400, 0xffffff00}, /* 198.51.100.0/24 documentation */
+        {0xcb007100, 0xffffff00}, /* 203.0.113.0/24 documentation */
+        {0xe0000000, 0xf0000000}, /* 224.0.0.0/4 multicast */
+        {0xf0000000, 0xf0000000}, /* 240.0.0.0/4 reserved, broadcast */
+    };
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++)
+        if ((a & ranges[i].mask) == ranges[i].net) return 1;
+    return 0;
+}
+
+static uint32_t v4_at(const unsigned char *b) {
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+static int v6_private(const unsigned char *b) {
+    static const unsigned char zero[12] = {0};
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+    if (!memcmp(b, mapped, 12) || !memcmp(b, nat64, 12)) return v4_private(v4_at(b + 12));
+    if (!memcmp(b, zero, 12)) return 1;                     /* ::, ::1, IPv4-compatible */
+    if (b[0] == 0x20 && b[1] == 0x02) return v4_private(v4_at(b + 2)); /* 2002::/16 6to4 */
+    if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b) return 1; /* local NAT64 */
+    if (b[0] == 0x01 && b[1] == 0x00 && !memcmp(b + 2, zero, 6)) return 1; /* 100::/64 discard */
+    if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) return 1; /* 2001:db8::/32 */
+    if ((b[0] & 0xfe) == 0xfc) return 1;                    /* fc00::/7 unique local */
+    if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return 1;    /* fe80::/10 link-local */
+    if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) return 1;    /* fec0::/10 site-local */
+    if (b[0] == 0xff) return 1;                             /* ff00::/8 multicast */
+    return 0;
+}
+
+int notify_call_addr_private(const struct sockaddr *sa) {
+    if (!sa) return 1;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        return v4_private(ntohl(in->sin_addr.s_addr));
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        return v6_private(in6->sin6_addr.s6_addr);
+    }
+    return 1;
+}
+
+int64_t notify_call_backoff_ms(int attempts, int64_t base_ms, int64_t max_ms, uint32_t rnd) {
+    if (base_ms < 1) base_ms = 1;
+    if (max_ms < base_ms) max_ms = base_ms;
+    int64_t d = base_ms;
+    for (int i = 1; i < attempts && d < max_ms; i++) d *= 2;
+    if (d > max_ms) d = max_ms;
+    int64_t half = d / 2;
+    return d - half + (int64_t)(rnd % (uint64_t)(half + 1));
+}

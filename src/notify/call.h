@@ -1,0 +1,60 @@
+/*
+ * call.h - the pure rules of one status callback: the URL it calls, the origin (scheme, host,
+ * port) its concurrency is counted under, its signature, which peer addresses it must not
+ * reach, and when a failed call is tried again.
+ *
+ * No I/O and no state: the store builds a call's URL with these functions inside the
+ * transaction that records the status event (store/sqlite_notify.c), and notify.c delivers it.
+ * Every function is safe on any thread. Strings returned as "new" are freed by the caller
+ * with free().
+ */
+#ifndef SG_NOTIFY_CALL_H
+#define SG_NOTIFY_CALL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct sockaddr;
+
+/* What a status callback reports (docs/callbacks.md has the wire form). */
+typedef struct notify_call_params {
+    int64_t id;            /* the SMS id */
+    int dlr, ptt;          /* deliveryReceipt and ptt of the event */
+    int64_t date_ms;       /* when the event was recorded; sent as epoch seconds */
+    const char *sender, *receiver, *tag; /* NULL is sent as an empty value */
+} notify_call_params;
+
+/* The URL of a status callback: base without its fragment, then '?' (no query yet) or '&'
+ * (a query is there; nothing when it already ends in '?' or '&'), then
+ *   id, dlr, ptt, date, sender, receiver, description, descriptionDlr, tag
+ * in that order, each value percent-encoded (only A-Z a-z 0-9 - . _ ~ stay as they are, so a
+ * '+' in a number arrives as %2B and never turns into a space). Returns a new string. */
+char *notify_call_status_url(const char *base, const notify_call_params *p);
+
+/* The origin of an absolute http(s) URL, "scheme://host:port", lower-cased, with the default
+ * port written out and any user info left out: "HTTP://u@Example.COM/x" gives
+ * "http://example.com:80". Returns a new string, or NULL when url is not an http(s) URL with a
+ * host and a valid port. */
+char *notify_call_origin(const char *url);
+
+/* The query string of url: everything after the first '?' up to a '#' or the end. Returns a
+ * pointer into url and its length in *len; an empty string (len 0) when there is none. */
+const char *notify_call_query(const char *url, size_t *len);
+
+/* The signature header value: "sha256=" + lower-case hex of HMAC-SHA256(secret, data). */
+#define NOTIFY_CALL_SIG_LEN (7 + 64 + 1)
+void notify_call_sign(const char *secret, const char *data, size_t len,
+                      char out[NOTIFY_CALL_SIG_LEN]);
+
+/* 1 when a peer address is not a public unicast address: unspecified, loopback, private
+ * (RFC 1918, unique local fc00::/7), carrier-grade NAT, link-local, multicast, reserved or
+ * documentation ranges, and IPv4 addresses mapped or translated into IPv6 that are one of
+ * those. 0 for public addresses. Address families other than IPv4 and IPv6 count as private. */
+int notify_call_addr_private(const struct sockaddr *sa);
+
+/* The delay before the next attempt after `attempts` failed ones (>= 1): base_ms doubled for
+ * each further failure, capped at max_ms, then spread over [d/2, d] with rnd (any 32-bit
+ * random value), so calls that failed together do not all come back at the same moment. */
+int64_t notify_call_backoff_ms(int attempts, int64_t base_ms, int64_t max_ms, uint32_t rnd);
+
+#endif

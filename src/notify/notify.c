@@ -1,0 +1,673 @@
+/*
+ * notify.c - delivery of status callbacks (see notify.h; the queue is in store_notify.h, the
+ * rules of one call in call.h, the contract for customers in docs/callbacks.md).
+ *
+ * Design. The queue lives in the store; this file only holds what it claimed. A claim
+ * (store_notify_claim) leases due calls, at most one per SMS at a time and none for an origin
+ * that already has QUEUE_LOW_FACTOR * host_limit calls waiting here; each claimed call joins
+ * the queue of its origin (scheme, host, port), and an origin runs at most host_limit attempts
+ * at once. So a dead origin holds a bounded number of calls in memory and never takes the
+ * claims of the others, while a fast one is refilled before its queue runs dry. An attempt is
+ * one curl easy handle in one curl multi handle; the multi handle is driven by the loop through
+ * curl_multi_socket_action(): curl tells us which sockets to watch (on_curl_socket: one
+ * libevent event per socket) and when to wake it (on_curl_timer: one timer), so no thread
+ * polls and the loop never blocks on a customer's server. Finished attempts are gathered
+ * during one loop pass and stored as one store_notify_finish operation (group commit).
+ *
+ * When claims happen: on the store's wake-up hook (a status event queued a call; a replay),
+ * when outcomes were stored (the next event of an SMS may now be claimable, an origin has
+ * room), when the earliest retry comes due (due_ev), when a claim came back full, and every
+ * HOUSEKEEPING_MS as a safety net (leases of a failed write expire, clocks jump).
+ *
+ * A call's states here (call->where):
+ *   QUEUED  in its origin's queue          claim returned it: on_claimed() -> host_enqueue()
+ *   ACTIVE  its easy handle is in multi    host_pump() -> call_start()
+ *   (gone)  outcome added to the batch     call_done(); or abandoned by stop_transfers()
+ * A call that cannot even start (no easy handle) goes straight to call_done() as a failure.
+ *
+ * Invariants:
+ *  1. host->inflight <= host_limit, and n->inflight is the sum over hosts.
+ *  2. A claimed call is either in memory (QUEUED or ACTIVE), or its outcome is in a batch
+ *     being stored, or it was abandoned at stop; in every case it stays leased until an
+ *     outcome is stored or the next start releases the lease. Nothing is lost.
+ *  3. Objects are never freed inside a curl callback: easy handles are removed and freed in
+ *     check_done(), after curl_multi_socket_action() returned; idle hosts are freed there too.
+ *  4. The wake-up hook is registered exactly while the notifier is started and not stopped.
+ */
+#include "notify/notify.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+
+#include <jansson.h>
+
+#include "notify/call.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define LOG "notify"
+#define HOST_BUCKETS 256
+#define MAX_IN_MEMORY 4096      /* claimed calls held at once (queued + active) */
+#define QUEUE_LOW_FACTOR 4      /* an origin gets more claimed calls while fewer than this many
+                                   times host_limit wait in its queue */
+#define HOUSEKEEPING_MS 5000
+#define CONNECT_TIMEOUT_MAX_MS 10000
+#define MAX_REDIRS 3L
+#define MAX_CONNECTS 256L       /* idle connections kept for reuse */
+
+typedef struct host host;
+typedef struct call call;
+
+enum { CALL_QUEUED = 1, CALL_ACTIVE = 2 };
+
+struct call {
+    notify *n;
+    host *h;
+    store_notify_call k;      /* strings owned */
+    int where;
+    CURL *easy;
+    struct curl_slist *headers;
+    notify_guard guard;
+    char err[CURL_ERROR_SIZE];
+    call *next, *prev;        /* QUEUED: host queue (next only); ACTIVE: n->active list */
+};
+
+struct host {
+    char *origin;
+    int inflight;
+    call *qhead, *qtail;
+    size_t queued;
+    host *next;               /* bucket chain */
+};
+
+typedef struct sock {
+    struct event *ev;
+} sock;
+
+typedef struct batch {
+    notify *n;
+    store_notify_finish_req req;
+    store_notify_result *res;
+    char **errs;              /* owned copies of res[i].error */
+    size_t cap;
+} batch;
+
+typedef struct claim_ctx {
+    notify *n;
+    store_notify_claim_req req;
+    char *busy;
+} claim_ctx;
+
+struct notify {
+    struct event_base *base;
+    store *st;
+    notify_options opt;
+    char *node;
+    int64_t lease_ms;
+    CURLM *multi;
+    struct event *curl_timer, *wake_ev, *due_ev, *tick_ev, *flush_ev;
+    int started, stopping, claiming, again, recovered;
+    int64_t armed_for;        /* due_ev target, 0 = not armed */
+    host *hosts[HOST_BUCKETS];
+    size_t inflight, queued;
+    call *active;             /* ACTIVE calls, for abandoning them at stop */
+    batch *cur;               /* outcomes gathered during this loop pass */
+    size_t writes;            /* batches being stored */
+};
+
+static void claim(notify *n);
+static void host_pump(notify *n, host *h);
+
+/* ---- the destination guard ---- */
+
+static curl_socket_t guard_open(void *clientp, curlsocktype purpose, struct curl_sockaddr *a) {
+    notify_guard *g = clientp;
+    if (purpose == CURLSOCKTYPE_IPCXN && !g->allow_private &&
+        notify_call_addr_private(&a->addr)) {
+        const void *raw = a->family == AF_INET6
+                              ? (const void *)&((struct sockaddr_in6 *)&a->addr)->sin6_addr
+                              : (const void *)&((struct sockaddr_in *)&a->addr)->sin_addr;
+        if ((a->family != AF_INET && a->family != AF_INET6) ||
+            !inet_ntop(a->family, raw, g->refused, sizeof g->refused))
+            snprintf(g->refused, sizeof g->refused, "family %d", a->family);
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+void notify_guard_apply(CURL *easy, notify_guard *guard) {
+    guard->refused[0] = '\0';
+    curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, guard_open);
+    curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, guard);
+    curl_easy_setopt(easy, CURLOPT_PROXY, "");
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+}
+
+/* ---- origins ---- */
+
+static unsigned bucket(const char *s) {
+    uint32_t h = 2166136261u;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+    return h % HOST_BUCKETS;
+}
+
+static host *host_get(notify *n, const char *origin) {
+    unsigned b = bucket(origin);
+    for (host *h = n->hosts[b]; h; h = h->next)
+        if (!strcmp(h->origin, origin)) return h;
+    host *h = sg_xcalloc(1, sizeof *h);
+    h->origin = sg_xstrdup(origin);
+    h->next = n->hosts[b];
+    n->hosts[b] = h;
+    return h;
+}
+
+/* Frees h when nothing uses it any more. */
+static void host_release(notify *n, host *h) {
+    if (h->inflight || h->queued) return;
+    host **pp = &n->hosts[bucket(h->origin)];
+    while (*pp != h) pp = &(*pp)->next;
+    *pp = h->next;
+    free(h->origin);
+    free(h);
+}
+
+/* ---- outcomes ---- */
+
+static void on_finished(int rc, void *arg) {
+    batch *b = arg;
+    notify *n = b->n;
+    if (rc != 0)
+        sg_log_error(LOG, "Storing the outcome of %zu callbacks failed (%s); they stay leased "
+                          "and are made again when the lease ends or smsgated restarts.",
+                     b->req.count, sg_strerror(rc));
+    for (size_t i = 0; i < b->req.count; i++) free(b->errs[i]);
+    free(b->errs);
+    free(b->res);
+    free(b);
+    n->writes--;
+    claim(n); /* the next event of an SMS may be claimable now */
+}
+
+static void flush(notify *n) {
+    batch *b = n->cur;
+    if (!b) return;
+    n->cur = NULL;
+    b->req.results = b->res;
+    n->writes++;
+    store_notify_finish(n->st, &b->req, on_finished, b);
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    flush(arg);
+}
+
+static void call_free(call *k) {
+    if (k->easy) curl_easy_cleanup(k->easy);
+    curl_slist_free_all(k->headers);
+    free(k->k.url);
+    free(k->k.origin);
+    free(k->k.secret);
+    free(k);
+}
+
+/* Records the outcome of an attempt and frees the call. status: the HTTP status, 0 if none. */
+static void call_done(notify *n, call *k, CURLcode res, long status) {
+    int64_t now = sg_now_ms();
+    int ok = res == CURLE_OK && status >= 200 && status <= 299;
+    char *err = NULL;
+    if (!ok) {
+        if (k->guard.refused[0])
+            err = sg_xasprintf("refused: %s is a loopback or private address "
+                               "(callback-allow-private is off)", k->guard.refused);
+        else if (res != CURLE_OK)
+            err = sg_xstrdup(k->err[0] ? k->err : curl_easy_strerror(res));
+        else
+            err = sg_xasprintf("HTTP status %ld", status);
+    }
+    if (!n->cur) {
+        n->cur = sg_xcalloc(1, sizeof *n->cur);
+        n->cur->n = n;
+        event_active(n->flush_ev, EV_WRITE, 0);
+    }
+    batch *b = n->cur;
+    if (b->req.count == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 64;
+        b->res = sg_xrealloc(b->res, b->cap * sizeof *b->res);
+        b->errs = sg_xrealloc(b->errs, b->cap * sizeof *b->errs);
+    }
+    store_notify_result *r = &b->res[b->req.count];
+    b->errs[b->req.count++] = err;
+    memset(r, 0, sizeof *r);
+    r->id = k->k.id;
+    r->at_ms = now;
+    r->ok = ok;
+    r->http_status = (int)status;
+    r->error = err;
+    if (!ok) {
+        int attempts = k->k.attempts + 1;
+        uint32_t rnd;
+        sg_random((unsigned char *)&rnd, sizeof rnd);
+        r->next_ms = now + notify_call_backoff_ms(attempts, n->opt.backoff_ms,
+                                                  n->opt.backoff_max_ms, rnd);
+        r->dead = now - k->k.first_ms >= n->opt.retry_ms;
+        if (r->dead)
+            sg_log_warn(LOG, "Callback %lld of service %lld to '%s' goes to the dead-letter list "
+                             "after %d attempts over %lld s (last: %s); 'smsctl callbacks "
+                             "replay' sends it again.",
+                        (long long)k->k.id, (long long)k->k.service_id, k->k.origin, attempts,
+                        (long long)((now - k->k.first_ms) / 1000), err);
+        else if (attempts == 1)
+            sg_log_info(LOG, "Callback %lld of service %lld to '%s' failed (%s); retrying with "
+                             "backoff.", (long long)k->k.id, (long long)k->k.service_id,
+                        k->k.origin, err);
+        else
+            sg_log_debug(LOG, "Callback %lld to '%s' failed again, attempt %d (%s).",
+                         (long long)k->k.id, k->k.origin, attempts, err);
+    } else {
+        sg_log_debug(LOG, "Callback %lld to '%s' answered %ld.", (long long)k->k.id,
+                     k->k.origin, status);
+    }
+    call_free(k);
+}
+
+/* ---- attempts ---- */
+
+static size_t discard(char *ptr, size_t size, size_t nmemb, void *ud) {
+    (void)ptr;
+    (void)ud;
+    return size * nmemb;
+}
+
+/* Starts an attempt; on failure to even start, the outcome is recorded at once. */
+static void call_start(notify *n, call *k) {
+    host *h = k->h;
+    size_t qlen;
+    const char *query = notify_call_query(k->k.url, &qlen);
+    char sig[NOTIFY_CALL_SIG_LEN], line[160];
+    notify_call_sign(k->k.secret ? k->k.secret : "", query, qlen, sig);
+    snprintf(line, sizeof line, "X-Smsgate-Signature: %s", sig);
+    k->headers = curl_slist_append(k->headers, line);
+    snprintf(line, sizeof line, "X-Smsgate-Call: %lld", (long long)k->k.id);
+    k->headers = curl_slist_append(k->headers, line);
+    k->easy = curl_easy_init();
+    if (!k->easy || !k->headers) {
+        snprintf(k->err, sizeof k->err, "cannot create a curl handle");
+        call_done(n, k, CURLE_FAILED_INIT, 0);
+        return;
+    }
+    CURL *e = k->easy;
+    curl_easy_setopt(e, CURLOPT_URL, k->k.url);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, k);
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)n->opt.timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)(n->opt.timeout_ms < CONNECT_TIMEOUT_MAX_MS ? n->opt.timeout_ms
+                                                                       : CONNECT_TIMEOUT_MAX_MS));
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, MAX_REDIRS);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "smsgate/" SMSGATE_VERSION " (status callback)");
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, k->headers);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, k->err);
+#if LIBCURL_VERSION_NUM >= 0x075700
+    /* Abandoning a transfer at stop must not wait for a DNS lookup to finish. */
+    curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L);
+#endif
+    k->guard.allow_private = n->opt.allow_private;
+    notify_guard_apply(e, &k->guard);
+    if (curl_multi_add_handle(n->multi, e) != CURLM_OK) {
+        snprintf(k->err, sizeof k->err, "cannot add a transfer to the curl multi handle");
+        call_done(n, k, CURLE_FAILED_INIT, 0);
+        return;
+    }
+    k->where = CALL_ACTIVE;
+    k->prev = NULL;
+    k->next = n->active;
+    if (n->active) n->active->prev = k;
+    n->active = k;
+    h->inflight++;
+    n->inflight++;
+}
+
+/* Starts queued attempts of h while it has room; frees h when it has nothing left. */
+static void host_pump(notify *n, host *h) {
+    while (!n->stopping && h->qhead && h->inflight < n->opt.host_limit) {
+        call *k = h->qhead;
+        h->qhead = k->next;
+        if (!h->qhead) h->qtail = NULL;
+        h->queued--;
+        n->queued--;
+        k->next = NULL;
+        call_start(n, k);
+    }
+    host_release(n, h);
+}
+
+/* Reads what curl finished, records outcomes, and starts what now has room. */
+static void check_done(notify *n) {
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(n->multi, &left))) {
+        if (m->msg != CURLMSG_DONE) continue;
+        CURL *e = m->easy_handle;
+        CURLcode res = m->data.result;
+        char *priv = NULL;
+        long status = 0;
+        curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
+        call *k = (call *)priv;
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+        curl_multi_remove_handle(n->multi, e);
+        if (k->prev) k->prev->next = k->next;
+        else n->active = k->next;
+        if (k->next) k->next->prev = k->prev;
+        host *h = k->h;
+        h->inflight--;
+        n->inflight--;
+        call_done(n, k, res, status);
+        host_pump(n, h);
+    }
+}
+
+/* ---- curl <-> libevent ---- */
+
+static void on_sock(evutil_socket_t fd, short what, void *arg) {
+    notify *n = arg;
+    int action = ((what & EV_READ) ? CURL_CSELECT_IN : 0) |
+                 ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+    int running;
+    curl_multi_socket_action(n->multi, fd, action, &running);
+    check_done(n);
+}
+
+/* CURLMOPT_SOCKETFUNCTION: watch s for what curl asks, or stop watching it. */
+static int on_curl_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp) {
+    (void)e;
+    notify *n = userp;
+    sock *k = socketp;
+    if (what == CURL_POLL_REMOVE) {
+        if (k) {
+            event_free(k->ev);
+            free(k);
+            curl_multi_assign(n->multi, s, NULL);
+        }
+        return 0;
+    }
+    short flags = EV_PERSIST | ((what & CURL_POLL_IN) ? EV_READ : 0) |
+                  ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
+    if (!k) {
+        k = sg_xcalloc(1, sizeof *k);
+        k->ev = event_new(n->base, s, flags, on_sock, n);
+        curl_multi_assign(n->multi, s, k);
+    } else {
+        event_del(k->ev);
+        event_assign(k->ev, n->base, s, flags, on_sock, n);
+    }
+    event_add(k->ev, NULL);
+    return 0;
+}
+
+static void on_curl_timeout(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    notify *n = arg;
+    int running;
+    curl_multi_socket_action(n->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_done(n);
+}
+
+/* CURLMOPT_TIMERFUNCTION: one timer for the whole multi handle. */
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
+    (void)multi;
+    notify *n = userp;
+    if (timeout_ms < 0) {
+        evtimer_del(n->curl_timer);
+    } else {
+        struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+        evtimer_add(n->curl_timer, &tv);
+    }
+    return 0;
+}
+
+/* ---- claiming ---- */
+
+static void arm_due(notify *n, int64_t due_ms) {
+    if (n->stopping || !due_ms) return;
+    if (n->armed_for && n->armed_for <= due_ms) return;
+    int64_t wait = due_ms - sg_now_ms();
+    if (wait < 0) wait = 0;
+    struct timeval tv = {wait / 1000, (wait % 1000) * 1000};
+    n->armed_for = due_ms;
+    evtimer_add(n->due_ev, &tv);
+}
+
+static void host_enqueue(notify *n, call *k) {
+    host *h = host_get(n, k->k.origin);
+    k->h = h;
+    k->where = CALL_QUEUED;
+    k->next = NULL;
+    if (h->qtail) h->qtail->next = k;
+    else h->qhead = k;
+    h->qtail = k;
+    h->queued++;
+    n->queued++;
+}
+
+static void on_claimed(int rc, void *arg) {
+    claim_ctx *cc = arg;
+    notify *n = cc->n;
+    n->claiming = 0;
+    if (n->stopping) {
+        store_notify_claim_fini(&cc->req);
+        free(cc->busy);
+        free(cc);
+        return;
+    }
+    if (rc != 0) {
+        sg_log_error(LOG, "Claiming due callbacks failed (%s); retrying in one second.",
+                     sg_strerror(rc));
+        arm_due(n, sg_now_ms() + 1000);
+    } else {
+        if (cc->req.recover) {
+            n->recovered = 1;
+            if (cc->req.recovered)
+                sg_log_info(LOG, "%zu callbacks were in flight when smsgated stopped; they are "
+                                 "made again.", cc->req.recovered);
+        }
+        for (size_t i = 0; i < cc->req.count; i++) {
+            call *k = sg_xcalloc(1, sizeof *k);
+            k->n = n;
+            k->k = cc->req.calls[i]; /* steals the strings */
+            memset(&cc->req.calls[i], 0, sizeof cc->req.calls[i]);
+            host_enqueue(n, k);
+            host_pump(n, k->h); /* k may be gone after this; its host too */
+        }
+        if (cc->req.count == cc->req.limit) n->again = 1;
+        arm_due(n, cc->req.next_due_ms);
+    }
+    store_notify_claim_fini(&cc->req);
+    free(cc->busy);
+    free(cc);
+    if (n->again) {
+        n->again = 0;
+        claim(n);
+    }
+}
+
+/* Queues one claim for what is due now, unless one is in flight (then one more follows). */
+static void claim(notify *n) {
+    if (!n->started || n->stopping) return;
+    if (n->claiming) {
+        n->again = 1;
+        return;
+    }
+    size_t held = n->inflight + n->queued;
+    if (held >= MAX_IN_MEMORY) return; /* an outcome will call us again */
+    size_t limit = MAX_IN_MEMORY - held;
+    if (limit > n->opt.batch) limit = n->opt.batch;
+    /* An origin with enough work queued here is left out, so a slow one cannot fill memory,
+     * while a fast one is refilled before its queue runs dry. */
+    size_t low = (size_t)n->opt.host_limit * QUEUE_LOW_FACTOR;
+    json_t *busy = json_array();
+    for (size_t b = 0; b < HOST_BUCKETS; b++)
+        for (host *h = n->hosts[b]; h; h = h->next)
+            if (h->queued >= low) json_array_append_new(busy, json_string(h->origin));
+    claim_ctx *cc = sg_xcalloc(1, sizeof *cc);
+    cc->n = n;
+    cc->busy = json_dumps(busy, JSON_COMPACT);
+    json_decref(busy);
+    cc->req.node = n->node;
+    cc->req.now_ms = sg_now_ms();
+    cc->req.lease_ms = n->lease_ms;
+    cc->req.limit = limit;
+    cc->req.busy_json = cc->busy;
+    cc->req.recover = !n->recovered;
+    n->claiming = 1;
+    store_notify_claim(n->st, &cc->req, on_claimed, cc);
+}
+
+static void on_claim_event(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    claim(arg);
+}
+
+static void on_due(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    notify *n = arg;
+    n->armed_for = 0;
+    claim(n);
+}
+
+/* The store's wake-up hook: runs on the store thread. */
+static void wake_from_store(void *arg) {
+    notify *n = arg;
+    event_active(n->wake_ev, EV_READ, 0);
+}
+
+void notify_kick(notify *n) {
+    if (n->started && !n->stopping) event_active(n->wake_ev, EV_READ, 0);
+}
+
+/* ---- life ---- */
+
+notify *notify_new(struct event_base *base, store *st, const notify_options *opt) {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    notify *n = sg_xcalloc(1, sizeof *n);
+    n->base = base;
+    n->st = st;
+    n->opt = *opt;
+    n->node = sg_xstrdup(opt->node ? opt->node : "local");
+    n->opt.node = n->node;
+    if (!n->opt.timeout_ms) n->opt.timeout_ms = 10000;
+    if (!n->opt.backoff_ms) n->opt.backoff_ms = 1000;
+    if (!n->opt.backoff_max_ms) n->opt.backoff_max_ms = 3600000;
+    if (!n->opt.retry_ms) n->opt.retry_ms = 86400000;
+    if (n->opt.host_limit <= 0) n->opt.host_limit = 8;
+    if (!n->opt.batch) n->opt.batch = 256;
+    /* A claimed call waits behind at most low-water + batch calls of its origin, that is
+     * (QUEUE_LOW_FACTOR + batch / host_limit) rounds of attempts: the lease outlasts that with
+     * room to spare, so no live call is ever claimed twice. */
+    n->lease_ms = n->opt.timeout_ms *
+                      (int64_t)(QUEUE_LOW_FACTOR + n->opt.batch / (size_t)n->opt.host_limit + 2) *
+                      2 +
+                  60000;
+    n->multi = curl_multi_init();
+    curl_multi_setopt(n->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+    curl_multi_setopt(n->multi, CURLMOPT_SOCKETDATA, n);
+    curl_multi_setopt(n->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+    curl_multi_setopt(n->multi, CURLMOPT_TIMERDATA, n);
+    curl_multi_setopt(n->multi, CURLMOPT_MAXCONNECTS, MAX_CONNECTS);
+    n->curl_timer = evtimer_new(base, on_curl_timeout, n);
+    n->wake_ev = event_new(base, -1, 0, on_claim_event, n);
+    n->due_ev = evtimer_new(base, on_due, n);
+    n->tick_ev = event_new(base, -1, EV_PERSIST, on_claim_event, n);
+    n->flush_ev = event_new(base, -1, 0, on_flush, n);
+    return n;
+}
+
+void notify_start(notify *n) {
+    if (n->started || n->stopping) return;
+    n->started = 1;
+    store_notify_set_wake(wake_from_store, n);
+    struct timeval tv = {HOUSEKEEPING_MS / 1000, (HOUSEKEEPING_MS % 1000) * 1000};
+    event_add(n->tick_ev, &tv);
+    sg_log_info(LOG, "Status callbacks: %d attempts at once per host, %lld ms per attempt, "
+                     "retried for %lld s; private addresses %s.",
+                n->opt.host_limit, (long long)n->opt.timeout_ms,
+                (long long)(n->opt.retry_ms / 1000),
+                n->opt.allow_private ? "allowed" : "refused");
+    claim(n);
+}
+
+/* Drops every claimed call held in memory (their leases stay; see notify.h). */
+static void stop_transfers(notify *n) {
+    while (n->active) {
+        call *k = n->active;
+        n->active = k->next;
+        curl_multi_remove_handle(n->multi, k->easy);
+        k->h->inflight--;
+        n->inflight--;
+        call_free(k);
+    }
+    for (size_t b = 0; b < HOST_BUCKETS; b++) {
+        while (n->hosts[b]) {
+            host *h = n->hosts[b];
+            n->hosts[b] = h->next;
+            while (h->qhead) {
+                call *k = h->qhead;
+                h->qhead = k->next;
+                call_free(k);
+            }
+            n->queued -= h->queued;
+            free(h->origin);
+            free(h);
+        }
+    }
+}
+
+static void stop_common(notify *n) {
+    n->stopping = 1;
+    if (n->started) store_notify_set_wake(NULL, NULL);
+    event_del(n->tick_ev);
+    event_del(n->due_ev);
+    event_del(n->wake_ev);
+    stop_transfers(n);
+}
+
+void notify_stop(notify *n) {
+    if (!n || n->stopping) return;
+    stop_common(n);
+    flush(n);
+}
+
+static void batch_free(batch *b) {
+    if (!b) return;
+    for (size_t i = 0; i < b->req.count; i++) free(b->errs[i]);
+    free(b->errs);
+    free(b->res);
+    free(b);
+}
+
+void notify_free(notify *n) {
+    if (!n) return;
+    if (!n->stopping) stop_common(n);
+    batch_free(n->cur);
+    curl_multi_cleanup(n->multi);
+    event_free(n->curl_timer);
+    event_free(n->wake_ev);
+    event_free(n->due_ev);
+    event_free(n->tick_ev);
+    event_free(n->flush_ev);
+    free(n->node);
+    free(n);
+    curl_global_cleanup();
+}

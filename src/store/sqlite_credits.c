@@ -1,0 +1,555 @@
+/*
+ * sqlite_credits.c - the credits area of the SQLite backend: price tables, purchase orders,
+ * automatic top-ups and the payment hook's queue (store_credits.h; docs/credits.md).
+ *
+ * Design. Prices are data, changed by the operator at run time (`smsctl price`):
+ *   price_rates   credits per SMS part for the destinations the operator priced; every other
+ *                 destination costs the built-in rate of core/price.c (with the `rates`
+ *                 setting), so the table starts empty and still covers sms.CountryEnum;
+ *   price_vat     one row per billing country (sms.BillingCountryEnum) with its VAT rate;
+ *   price_packs   the price of each sms.PackQuantityEnum pack in the billing country's
+ *                 currency, without tax. Seeded flat (the same price per credit for every
+ *                 size), so the price of N credits is the same read from any route.
+ * Sending reads price_rates inside be_submit's transaction (sqlite__credits_rate), so a
+ * price change is atomic with sends: a send is priced entirely before or after it.
+ *
+ * An order is a purchase of `quantity` credits at a price fixed when it is created. It adds
+ * credits only when paid, through sqlite__ledger_add (the ledger's only writer), with kind
+ * "purchase" (ordered by the customer) or "topup" (automatic) and ref "order:<id>".
+ *
+ * States of an order and the function performing each transition:
+ *
+ *     insert_order()             pay()
+ *   ----------------> UNPAID ----------------> PAID
+ *                       |    cancel_order(), or the hook answered "refused"
+ *                       +----------------------> CANCELLED
+ *
+ * and, beside it, its state towards the payment hook: NONE (no hook involved), PENDING (due to
+ * be handed to the hook at hook_due_ms; claimed with a lease by sqlite__order_hook_claim), DONE
+ * (the hook answered, or the order was settled by other means).
+ *
+ * Automatic top-up: be_submit calls sqlite__credits_after_debit() right after the debit, in the
+ * same transaction. When that debit took the balance from at least the service's threshold to
+ * below it, one automatic order for recredit_amount is created; without a payment hook it is
+ * paid at once by the built-in "account" means (so the credits are there when the send's
+ * transaction commits), with one it is queued for the hook. The store runs every operation on
+ * one thread, one after another, so however many sends race, each debit sees the balance the
+ * previous one left: one crossing makes exactly one order.
+ *
+ * Invariants:
+ *  1. Paying is the only way an order changes the ledger, and it does so once: pay() appends
+ *     the row and marks the order paid in the same savepoint; a paid order is never paid
+ *     again, and the unique index ledger_order_once refuses a second "order:<id>" row even if
+ *     code ever tried.
+ *  2. An order's status only moves UNPAID -> PAID or UNPAID -> CANCELLED.
+ *  3. A service has at most one unpaid automatic order: while one waits for its payment, a
+ *     further crossing creates none (no storm of orders while the hook is slow).
+ *  4. An order's price, tax and currency never change after insert_order().
+ */
+#include "store/store.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/price.h"
+#include "store/sqlite_credits_int.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define LOG "store.credits"
+
+const char *const sqlite_credits_migrations[] = {
+    /* 1: price tables (seeded), orders, settings */
+    "CREATE TABLE price_rates ("
+    "  country TEXT PRIMARY KEY, credits INTEGER NOT NULL CHECK (credits >= 0),"
+    "  updated_ms INTEGER NOT NULL);"
+    "CREATE TABLE price_vat ("
+    "  billing TEXT PRIMARY KEY, vat_bp INTEGER NOT NULL CHECK (vat_bp BETWEEN 0 AND 10000));"
+    "CREATE TABLE price_packs ("
+    "  billing TEXT NOT NULL REFERENCES price_vat(billing), quantity INTEGER NOT NULL,"
+    "  price INTEGER NOT NULL CHECK (price >= 0), PRIMARY KEY (billing, quantity));"
+    "INSERT INTO price_vat VALUES ('es', 2100), ('fr', 2000), ('gb', 2000), ('ie', 2300),"
+    "  ('it', 2200), ('pl', 2300);"
+    /* Default price per credit: 0.07 EUR, 0.06 GBP, 0.30 PLN (micro-units), flat. */
+    "WITH unit(billing, micro) AS (VALUES ('es', 70000), ('fr', 70000), ('gb', 60000),"
+    "    ('ie', 70000), ('it', 70000), ('pl', 300000)),"
+    "  sizes(n) AS (VALUES (100), (200), (250), (500), (1000), (2500), (5000), (10000),"
+    "    (25000), (50000), (100000), (1000000))"
+    "INSERT INTO price_packs(billing, quantity, price)"
+    "  SELECT unit.billing, sizes.n, sizes.n * unit.micro FROM unit, sizes;"
+    "CREATE TABLE orders ("
+    "  id INTEGER PRIMARY KEY, service_id INTEGER NOT NULL REFERENCES services(id),"
+    "  created_ms INTEGER NOT NULL, quantity INTEGER NOT NULL CHECK (quantity > 0),"
+    "  billing TEXT NOT NULL, currency TEXT NOT NULL, price INTEGER NOT NULL,"
+    "  tax INTEGER NOT NULL, vat_bp INTEGER NOT NULL, automatic INTEGER NOT NULL DEFAULT 0,"
+    "  status INTEGER NOT NULL DEFAULT 0, paid_ms INTEGER, means TEXT, reference TEXT,"
+    "  hook_state INTEGER NOT NULL DEFAULT 0, hook_attempts INTEGER NOT NULL DEFAULT 0,"
+    "  hook_due_ms INTEGER, hook_lease_ms INTEGER);"
+    "CREATE INDEX orders_service ON orders(service_id, id);"
+    "CREATE INDEX orders_hook ON orders(hook_due_ms) WHERE hook_state = 1;"
+    "CREATE UNIQUE INDEX ledger_order_once ON ledger(ref) WHERE kind IN ('purchase', 'topup');"
+    "CREATE TABLE credit_settings ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1), payment_hook INTEGER NOT NULL,"
+    "  billing TEXT NOT NULL);",
+};
+
+/* ---- prices ---- */
+
+int sqlite__credits_rate(store_conn *c, const char *region, int64_t *milli, int *from_store) {
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT credits FROM price_rates WHERE country = ?");
+    if (!st) return SG_EIO;
+    sqlite__bind_text(st, 1, region ? region : "");
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *milli = sqlite__col_int(st, 0);
+        sqlite3_reset(st);
+        if (from_store) *from_store = 1;
+        return 0;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) return sqlite__fail(c, "Reading a destination's price");
+    *milli = llround(price_credits_per_part(region) * 1000.0);
+    if (from_store) *from_store = 0;
+    return 0;
+}
+
+static int vat_of(store_conn *c, const char *billing, int64_t *vat_bp) {
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT vat_bp FROM price_vat WHERE billing = ?");
+    if (!st) return SG_EIO;
+    sqlite__bind_text(st, 1, billing);
+    int found = sqlite3_step(st) == SQLITE_ROW;
+    if (found) *vat_bp = sqlite__col_int(st, 0);
+    sqlite3_reset(st);
+    return found ? 0 : SG_ENOTFOUND;
+}
+
+static int packs_of(store_conn *c, const char *billing, size_t *n, int64_t *qty, int64_t *price) {
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT quantity, price FROM price_packs WHERE billing = ? "
+                                       "ORDER BY quantity");
+    if (!st) return SG_EIO;
+    sqlite__bind_text(st, 1, billing);
+    *n = 0;
+    while (*n < STORE_PACKS_MAX && sqlite3_step(st) == SQLITE_ROW) {
+        qty[*n] = sqlite__col_int(st, 0);
+        price[*n] = sqlite__col_int(st, 1);
+        (*n)++;
+    }
+    sqlite3_reset(st);
+    return 0;
+}
+
+static int pack_price(store_conn *c, const char *billing, int64_t quantity, int64_t *price) {
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT price FROM price_packs WHERE billing = ? AND "
+                                       "quantity = ?");
+    if (!st) return SG_EIO;
+    sqlite__bind_text(st, 1, billing);
+    sqlite__bind_int(st, 2, quantity);
+    int found = sqlite3_step(st) == SQLITE_ROW;
+    if (found) *price = sqlite__col_int(st, 0);
+    sqlite3_reset(st);
+    return found ? 0 : SG_ENOTFOUND;
+}
+
+int sqlite__price_get(store_conn *c, store_price_get_req *r) {
+    int rc;
+    if (r->country &&
+        (rc = sqlite__credits_rate(c, r->country, &r->credits, &r->credits_from_store)))
+        return rc;
+    if (!r->billing) return 0;
+    if ((rc = vat_of(c, r->billing, &r->vat_bp))) return rc;
+    return packs_of(c, r->billing, &r->npacks, r->pack_quantity, r->pack_price);
+}
+
+int sqlite__price_list(store_conn *c, store_price_list_req *r) {
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT country, credits, updated_ms FROM price_rates "
+                                       "ORDER BY country");
+    if (!st) return SG_EIO;
+    size_t cap = 16;
+    r->dests = sg_xcalloc(cap, sizeof *r->dests);
+    r->ndests = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (r->ndests == cap) r->dests = sg_xrealloc(r->dests, (cap *= 2) * sizeof *r->dests);
+        store_price_dest *d = &r->dests[r->ndests++];
+        snprintf(d->country, sizeof d->country, "%s", (const char *)sqlite3_column_text(st, 0));
+        d->credits = sqlite__col_int(st, 1);
+        d->updated_ms = sqlite__col_int(st, 2);
+    }
+    sqlite3_reset(st);
+    st = sqlite__prep(c, "SELECT billing, vat_bp FROM price_vat ORDER BY billing");
+    if (!st) return SG_EIO;
+    cap = 8;
+    r->billing = sg_xcalloc(cap, sizeof *r->billing);
+    r->nbilling = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (r->nbilling == cap)
+            r->billing = sg_xrealloc(r->billing, (cap *= 2) * sizeof *r->billing);
+        store_price_billing *b = &r->billing[r->nbilling++];
+        memset(b, 0, sizeof *b);
+        snprintf(b->country, sizeof b->country, "%s", (const char *)sqlite3_column_text(st, 0));
+        b->vat_bp = sqlite__col_int(st, 1);
+    }
+    sqlite3_reset(st);
+    for (size_t i = 0; i < r->nbilling; i++) {
+        store_price_billing *b = &r->billing[i];
+        int rc = packs_of(c, b->country, &b->npacks, b->pack_quantity, b->pack_price);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+int sqlite__price_set(store_conn *c, store_price_set_req *r) {
+    sqlite3_stmt *st;
+    int rc;
+    switch (r->what) {
+    case STORE_PRICE_DEST:
+        if (r->reset) {
+            st = sqlite__prep(c, "DELETE FROM price_rates WHERE country = ?");
+            if (!st) return SG_EIO;
+            sqlite__bind_text(st, 1, r->country);
+            return sqlite__done(c, st, "Resetting a destination's price");
+        }
+        st = sqlite__prep(c, "INSERT INTO price_rates(country, credits, updated_ms) "
+                             "VALUES (?, ?, ?) ON CONFLICT(country) DO UPDATE SET "
+                             "credits = excluded.credits, updated_ms = excluded.updated_ms");
+        if (!st) return SG_EIO;
+        sqlite__bind_text(st, 1, r->country);
+        sqlite__bind_int(st, 2, r->value);
+        sqlite__bind_int(st, 3, sg_now_ms());
+        return sqlite__done(c, st, "Setting a destination's price");
+    case STORE_PRICE_PACK:
+        st = sqlite__prep(c, "UPDATE price_packs SET price = ? WHERE billing = ? AND quantity = ?");
+        if (!st) return SG_EIO;
+        sqlite__bind_int(st, 1, r->value);
+        sqlite__bind_text(st, 2, r->country);
+        sqlite__bind_int(st, 3, r->quantity);
+        if ((rc = sqlite__done(c, st, "Setting a pack's price"))) return rc;
+        return sqlite3_changes(c->db) ? 0 : SG_ENOTFOUND;
+    case STORE_PRICE_VAT:
+        st = sqlite__prep(c, "UPDATE price_vat SET vat_bp = ? WHERE billing = ?");
+        if (!st) return SG_EIO;
+        sqlite__bind_int(st, 1, r->value);
+        sqlite__bind_text(st, 2, r->country);
+        if ((rc = sqlite__done(c, st, "Setting a VAT rate"))) return rc;
+        return sqlite3_changes(c->db) ? 0 : SG_ENOTFOUND;
+    default:
+        return SG_EINVAL;
+    }
+}
+
+/* ---- orders ---- */
+
+#define ORDER_COLS                                                                          \
+    "o.id, o.service_id, o.created_ms, o.quantity, s.name, o.billing, o.currency, o.price, " \
+    "o.tax, o.vat_bp, o.automatic, o.status, o.paid_ms, o.means, o.reference, o.hook_state, " \
+    "o.hook_attempts FROM orders o JOIN services s ON s.id = o.service_id "
+
+static void read_order(sqlite3_stmt *st, store_order *o) {
+    o->id = sqlite__col_int(st, 0);
+    o->service_id = sqlite__col_int(st, 1);
+    o->created_ms = sqlite__col_int(st, 2);
+    o->quantity = sqlite__col_int(st, 3);
+    o->service_name = sqlite__col_text(st, 4);
+    snprintf(o->billing, sizeof o->billing, "%s", (const char *)sqlite3_column_text(st, 5));
+    snprintf(o->currency, sizeof o->currency, "%s", (const char *)sqlite3_column_text(st, 6));
+    o->price = sqlite__col_int(st, 7);
+    o->tax = sqlite__col_int(st, 8);
+    o->vat_bp = sqlite__col_int(st, 9);
+    o->automatic = (int)sqlite__col_int(st, 10);
+    o->status = (store_order_status)sqlite__col_int(st, 11);
+    o->paid_ms = sqlite__col_int(st, 12);
+    o->means = sqlite__col_text(st, 13);
+    o->reference = sqlite__col_text(st, 14);
+    o->hook_state = (store_hook_state)sqlite__col_int(st, 15);
+    o->hook_attempts = (int)sqlite__col_int(st, 16);
+}
+
+/* Reads order id (of service_id, unless 0) into *o (fini'd first). */
+static int load_order(store_conn *c, int64_t id, int64_t service_id, store_order *o) {
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT " ORDER_COLS "WHERE o.id = ? AND "
+                                       "(? = 0 OR o.service_id = ?)");
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, id);
+    sqlite__bind_int(st, 2, service_id);
+    sqlite__bind_int(st, 3, service_id);
+    store_order_fini(o);
+    int found = sqlite3_step(st) == SQLITE_ROW;
+    if (found) read_order(st, o);
+    sqlite3_reset(st);
+    return found ? 0 : SG_ENOTFOUND;
+}
+
+/* UNPAID: a new order priced from the pack table now. */
+static int insert_order(store_conn *c, int64_t service_id, int64_t quantity, const char *billing,
+                        int automatic, int hook, int64_t *id) {
+    const char *currency = price_billing_currency(billing);
+    int64_t price, vat;
+    int rc;
+    if (!currency) return SG_ENOTFOUND;
+    if ((rc = pack_price(c, billing, quantity, &price)) || (rc = vat_of(c, billing, &vat)))
+        return rc;
+    int64_t now = sg_now_ms();
+    sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO orders(service_id, created_ms, quantity, "
+                                       "billing, currency, price, tax, vat_bp, automatic, "
+                                       "hook_state, hook_due_ms) "
+                                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, service_id);
+    sqlite__bind_int(st, 2, now);
+    sqlite__bind_int(st, 3, quantity);
+    sqlite__bind_text(st, 4, billing);
+    sqlite__bind_text(st, 5, currency);
+    sqlite__bind_int(st, 6, price);
+    sqlite__bind_int(st, 7, price_tax(price, vat));
+    sqlite__bind_int(st, 8, vat);
+    sqlite__bind_int(st, 9, automatic);
+    sqlite__bind_int(st, 10, hook ? STORE_HOOK_PENDING : STORE_HOOK_NONE);
+    if (hook) sqlite__bind_int(st, 11, now);
+    else sqlite3_bind_null(st, 11);
+    if ((rc = sqlite__done(c, st, "Creating an order"))) return rc;
+    *id = sqlite3_last_insert_rowid(c->db);
+    return 0;
+}
+
+/* UNPAID -> PAID: the credits go to the ledger, once (invariant 1). */
+static int pay(store_conn *c, int64_t id, const char *means, const char *reference, int *already,
+               int64_t *balance) {
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT status, service_id, quantity, automatic FROM orders "
+                                       "WHERE id = ?");
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return SG_ENOTFOUND;
+    }
+    int status = (int)sqlite__col_int(st, 0);
+    int64_t service_id = sqlite__col_int(st, 1), quantity = sqlite__col_int(st, 2);
+    int automatic = (int)sqlite__col_int(st, 3);
+    sqlite3_reset(st);
+    *already = 0;
+    if (status == STORE_ORDER_PAID) {
+        *already = 1;
+        *balance = sqlite__balance(c, service_id);
+        return 0;
+    }
+    if (status != STORE_ORDER_UNPAID) return SG_ECONFLICT;
+    char ref[48];
+    snprintf(ref, sizeof ref, "order:%lld", (long long)id);
+    int rc = sqlite__ledger_add(c, service_id, quantity * 1000, automatic ? "topup" : "purchase",
+                                ref, balance);
+    if (rc) return rc;
+    st = sqlite__prep(c, "UPDATE orders SET status = 1, paid_ms = ?, means = ?, reference = ?, "
+                         "hook_state = CASE WHEN hook_state = 1 THEN 2 ELSE hook_state END, "
+                         "hook_lease_ms = NULL WHERE id = ?");
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, sg_now_ms());
+    sqlite__bind_text(st, 2, means);
+    sqlite__bind_text(st, 3, reference);
+    sqlite__bind_int(st, 4, id);
+    return sqlite__done(c, st, "Marking an order paid");
+}
+
+/* UNPAID -> CANCELLED. */
+static int cancel_order(store_conn *c, int64_t id, int *already) {
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT status FROM orders WHERE id = ?");
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return SG_ENOTFOUND;
+    }
+    int status = (int)sqlite__col_int(st, 0);
+    sqlite3_reset(st);
+    *already = status == STORE_ORDER_CANCELLED;
+    if (*already) return 0;
+    if (status != STORE_ORDER_UNPAID) return SG_ECONFLICT;
+    st = sqlite__prep(c, "UPDATE orders SET status = 2, hook_lease_ms = NULL, "
+                         "hook_state = CASE WHEN hook_state = 1 THEN 2 ELSE hook_state END "
+                         "WHERE id = ?");
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, id);
+    return sqlite__done(c, st, "Cancelling an order");
+}
+
+int sqlite__order_create(store_conn *c, store_order_create_req *r) {
+    int64_t id;
+    int rc = insert_order(c, r->service_id, r->quantity, r->billing, 0, r->hook, &id);
+    if (rc) return rc;
+    return load_order(c, id, 0, &r->order);
+}
+
+int sqlite__order_get(store_conn *c, store_order_get_req *r) {
+    return load_order(c, r->id, r->service_id, &r->order);
+}
+
+int sqlite__order_list(store_conn *c, store_order_list_req *r) {
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT " ORDER_COLS "WHERE (?1 IS NULL OR s.name = ?1) "
+                                       "AND (?2 < 0 OR o.status = ?2) ORDER BY o.id");
+    if (!st) return SG_EIO;
+    sqlite__bind_text(st, 1, r->service_name);
+    sqlite__bind_int(st, 2, r->status);
+    size_t cap = 16;
+    r->orders = sg_xcalloc(cap, sizeof *r->orders);
+    r->count = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (r->count == cap) {
+            r->orders = sg_xrealloc(r->orders, 2 * cap * sizeof *r->orders);
+            memset(r->orders + cap, 0, cap * sizeof *r->orders);
+            cap *= 2;
+        }
+        read_order(st, &r->orders[r->count++]);
+    }
+    sqlite3_reset(st);
+    if (r->service_name && r->count == 0 && !sqlite__service_id(c, r->service_name))
+        return SG_ENOTFOUND;
+    return 0;
+}
+
+int sqlite__order_pay(store_conn *c, store_order_pay_req *r) {
+    int rc = pay(c, r->id, r->means, r->reference, &r->already, &r->balance);
+    if (rc) return rc;
+    return load_order(c, r->id, 0, &r->order);
+}
+
+int sqlite__order_cancel(store_conn *c, store_order_cancel_req *r) {
+    int rc = cancel_order(c, r->id, &r->already);
+    if (rc) return rc;
+    return load_order(c, r->id, 0, &r->order);
+}
+
+int sqlite__order_hook_claim(store_conn *c, store_order_hook_claim_req *r) {
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT id FROM orders WHERE hook_state = 1 AND status = 0 "
+                                       "AND hook_due_ms <= ?1 AND (hook_lease_ms IS NULL OR "
+                                       "hook_lease_ms <= ?1) ORDER BY hook_due_ms, id LIMIT ?2");
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, r->now_ms);
+    sqlite__bind_int(st, 2, (int64_t)r->limit);
+    size_t limit = r->limit ? r->limit : 1;
+    int64_t *ids = sg_xcalloc(limit, sizeof *ids);
+    size_t n = 0;
+    while (n < r->limit && sqlite3_step(st) == SQLITE_ROW) ids[n++] = sqlite__col_int(st, 0);
+    sqlite3_reset(st);
+    r->orders = sg_xcalloc(limit, sizeof *r->orders);
+    r->count = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        st = sqlite__prep(c, "UPDATE orders SET hook_lease_ms = ?, "
+                             "hook_attempts = hook_attempts + 1 WHERE id = ?");
+        if (!st) {
+            rc = SG_EIO;
+            break;
+        }
+        sqlite__bind_int(st, 1, r->now_ms + r->lease_ms);
+        sqlite__bind_int(st, 2, ids[i]);
+        if ((rc = sqlite__done(c, st, "Leasing an order to the payment hook"))) break;
+        rc = load_order(c, ids[i], 0, &r->orders[r->count++]);
+    }
+    free(ids);
+    return rc;
+}
+
+int sqlite__order_hook_result(store_conn *c, store_order_hook_result_req *r) {
+    r->paid = 0;
+    for (size_t i = 0; i < r->count; i++) {
+        const store_hook_answer *h = &r->answers[i];
+        sqlite3_stmt *st = sqlite__prep(c, "SELECT status FROM orders WHERE id = ?");
+        if (!st) return SG_EIO;
+        sqlite__bind_int(st, 1, h->id);
+        int found = sqlite3_step(st) == SQLITE_ROW;
+        int status = found ? (int)sqlite__col_int(st, 0) : -1;
+        sqlite3_reset(st);
+        if (!found) continue;
+        int rc = 0, already = 0;
+        int64_t balance;
+        if (status == STORE_ORDER_UNPAID && h->outcome == STORE_HOOK_PAID) {
+            rc = pay(c, h->id, "hook", h->reference, &already, &balance);
+            if (rc == 0 && !already) r->paid++;
+        } else if (status == STORE_ORDER_UNPAID && h->outcome == STORE_HOOK_REFUSED) {
+            rc = cancel_order(c, h->id, &already);
+        }
+        if (rc) return rc;
+        int retry = status == STORE_ORDER_UNPAID && h->outcome == STORE_HOOK_RETRY;
+        st = sqlite__prep(c, "UPDATE orders SET hook_lease_ms = NULL, "
+                             "hook_state = CASE WHEN ? THEN 1 ELSE 2 END, "
+                             "hook_due_ms = CASE WHEN ? THEN ? ELSE hook_due_ms END WHERE id = ?");
+        if (!st) return SG_EIO;
+        sqlite__bind_int(st, 1, retry);
+        sqlite__bind_int(st, 2, retry);
+        sqlite__bind_int(st, 3, h->retry_at_ms);
+        sqlite__bind_int(st, 4, h->id);
+        if ((rc = sqlite__done(c, st, "Recording the payment hook's answer"))) return rc;
+    }
+    return 0;
+}
+
+int sqlite__credits_configure(store_conn *c, store_credits_configure_req *r) {
+    sqlite3_stmt *st = sqlite__prep(c, "INSERT OR REPLACE INTO credit_settings(id, payment_hook, "
+                                       "billing) VALUES (1, ?, ?)");
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, r->payment_hook);
+    sqlite__bind_text(st, 2, r->billing ? r->billing : "fr");
+    return sqlite__done(c, st, "Storing the credits settings");
+}
+
+/* ---- automatic top-up ---- */
+
+int sqlite__credits_after_debit(store_conn *c, int64_t service_id, int64_t before,
+                                int64_t *balance) {
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT recredit_amount, recredit_threshold, name FROM "
+                                       "services WHERE id = ?");
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, service_id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return 0;
+    }
+    int64_t amount = sqlite__col_int(st, 0), threshold = sqlite__col_int(st, 1);
+    char name[96];
+    snprintf(name, sizeof name, "%s", (const char *)sqlite3_column_text(st, 2));
+    sqlite3_reset(st);
+    if (amount <= 0 || !(before >= threshold && *balance < threshold)) return 0;
+
+    /* Invariant 3: one unpaid automatic order at a time. */
+    st = sqlite__prep(c, "SELECT id FROM orders WHERE service_id = ? AND automatic = 1 AND "
+                         "status = 0 LIMIT 1");
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, service_id);
+    int waiting = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_reset(st);
+    if (waiting) {
+        sg_log_debug(LOG, "Service '%s' crossed its top-up threshold while an automatic order "
+                          "still waits for its payment; no new order.", name);
+        return 0;
+    }
+
+    int hook = 0;
+    char billing[8] = "fr";
+    st = sqlite__prep(c, "SELECT payment_hook, billing FROM credit_settings WHERE id = 1");
+    if (!st) return SG_EIO;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        hook = (int)sqlite__col_int(st, 0);
+        snprintf(billing, sizeof billing, "%s", (const char *)sqlite3_column_text(st, 1));
+    }
+    sqlite3_reset(st);
+
+    int64_t id;
+    int rc = insert_order(c, service_id, amount, billing, 1, hook, &id);
+    if (rc == SG_ENOTFOUND) {
+        /* No pack of that size in the billing country: the send goes on without a top-up. */
+        sg_log_error(LOG, "Automatic top-up of service '%s' skipped: no price for a pack of "
+                          "%lld credits in billing country '%s'.", name, (long long)amount,
+                     billing);
+        return 0;
+    }
+    if (rc) return rc;
+    if (!hook) {
+        int already;
+        if ((rc = pay(c, id, "account", NULL, &already, balance))) return rc;
+    }
+    sg_log_info(LOG, "Automatic top-up: order %lld of %lld credits for service '%s' (balance "
+                     "fell below %g)%s.", (long long)id, (long long)amount, name,
+                (double)threshold / 1000.0,
+                hook ? ", handed to the payment hook" : ", paid by the account");
+    return 0;
+}

@@ -1,0 +1,440 @@
+/*
+ * sqlite_notify.c - the callbacks area of the SQLite backend: the durable queue of status
+ * callbacks, their outcomes, the dead-letter list and the per-service signing secrets
+ * (store_notify.h has the contract; notify/notify.c is the only client of the queue).
+ *
+ * Tables (migration notify/1):
+ *   notify_calls    one row per call. state 0 PENDING, 1 DELIVERED, 2 DEAD. url is the whole
+ *                   URL, frozen when the event was recorded; origin its "scheme://host:port";
+ *                   seq_key orders calls that must not overtake each other (the message id);
+ *                   lease_ms/lease_owner mark a call handed to a notifier; first_ms is when its
+ *                   first attempt started (the retry window counts from there).
+ *   notify_secrets  one signing secret per service, created on first use.
+ *
+ * Which events are called: submitted (8), enroute (4), delivered (1) and failed (2 or 16).
+ * Not the creation of a message (scheduled/queued, deliveryReceipt 0: nothing happened yet,
+ * and the customer has the ids from its own POST), not the internal submitting/queued
+ * retries, and not cancelled: a cancel is the customer's own DELETE, answered synchronously,
+ * with no operator status to report (docs/callbacks.md).
+ *
+ * Invariants:
+ *  1. A call is inserted in the transaction that inserts its event (sqlite__notify_event is
+ *     called from sqlite__insert_event), so there is a call for every called event of a
+ *     service with a callBack, and none for an event that was rolled back.
+ *  2. A call is claimable only if no PENDING call with the same seq_key has a smaller id: the
+ *     events of one SMS are called one at a time, in the order they were recorded.
+ *  3. Only PENDING calls change on finish; DELIVERED and DEAD change only through a replay.
+ *  4. A service's secret never changes once created.
+ */
+#include "store/sqlite_notify_int.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/receipt.h"
+#include "notify/call.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define LOG "store.notify"
+#define LIST_DEFAULT 1000
+#define SECRET_BYTES 32
+
+const char *const sqlite_notify_migrations[SQLITE_NOTIFY_MIGRATIONS] = {
+    /* 1: the queue and the secrets */
+    "CREATE TABLE notify_secrets ("
+    "  service_id INTEGER PRIMARY KEY, secret TEXT NOT NULL, created_ms INTEGER NOT NULL);"
+    "CREATE TABLE notify_calls ("
+    "  id INTEGER PRIMARY KEY, service_id INTEGER NOT NULL, kind TEXT NOT NULL,"
+    "  message_id INTEGER, event_id INTEGER, seq_key INTEGER,"
+    "  dlr INTEGER, ptt INTEGER, event_ms INTEGER,"
+    "  url TEXT NOT NULL, origin TEXT NOT NULL,"
+    "  state INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,"
+    "  created_ms INTEGER NOT NULL, first_ms INTEGER, next_ms INTEGER NOT NULL,"
+    "  lease_ms INTEGER, lease_owner TEXT,"
+    "  last_ms INTEGER, last_status INTEGER, last_error TEXT, done_ms INTEGER);"
+    "CREATE INDEX notify_due ON notify_calls(next_ms, id) WHERE state = 0;"
+    "CREATE INDEX notify_seq ON notify_calls(seq_key, id) WHERE state = 0;"
+    "CREATE INDEX notify_service ON notify_calls(service_id, state, id);",
+};
+
+/* ---- waking the notifier ---- */
+
+static pthread_mutex_t wake_mu = PTHREAD_MUTEX_INITIALIZER;
+static store_notify_wake_cb wake_fn;
+static void *wake_arg;
+
+void store_notify_set_wake(store_notify_wake_cb fn, void *arg) {
+    pthread_mutex_lock(&wake_mu);
+    wake_fn = fn;
+    wake_arg = arg;
+    pthread_mutex_unlock(&wake_mu);
+}
+
+/* Held under the mutex, so that store_notify_set_wake(NULL) returning means no call runs. */
+static void wake(void) {
+    pthread_mutex_lock(&wake_mu);
+    if (wake_fn) wake_fn(wake_arg);
+    pthread_mutex_unlock(&wake_mu);
+}
+
+/* ---- queueing ---- */
+
+static int called_state(int state) {
+    return state == MSG_SUBMITTED || state == MSG_ENROUTE || state == MSG_DELIVERED ||
+           state == MSG_FAILED;
+}
+
+int sqlite__notify_event(store_conn *c, int64_t event_id, int64_t msg_id, int64_t service_id,
+                         int64_t ts, int state, int dlr, int ptt) {
+    if (!called_state(state)) return 0;
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT s.callback, m.sender, m.receiver, m.tag "
+                                       "FROM services s JOIN messages m ON m.id = ?2 "
+                                       "WHERE s.id = ?1 AND s.callback IS NOT NULL AND "
+                                       "s.callback != ''");
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, service_id);
+    sqlite__bind_int(st, 2, msg_id);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return rc == SQLITE_DONE ? 0 : sqlite__fail(c, "Looking up a service's callBack");
+    }
+    char *base = sqlite__col_text(st, 0), *sender = sqlite__col_text(st, 1);
+    char *receiver = sqlite__col_text(st, 2), *tag = sqlite__col_text(st, 3);
+    sqlite3_reset(st);
+    notify_call_params p = {.id = msg_id, .dlr = dlr, .ptt = ptt, .date_ms = ts,
+                            .sender = sender, .receiver = receiver, .tag = tag};
+    char *url = notify_call_status_url(base, &p);
+    char *origin = notify_call_origin(url);
+    rc = 0;
+    if (!origin) {
+        sg_log_warn(LOG, "The callBack '%s' of service %lld is not an http(s) URL; the status "
+                         "callback of message %lld (deliveryReceipt %d) is not queued.",
+                    base, (long long)service_id, (long long)msg_id, dlr);
+    } else if (!(st = sqlite__prep(c, "INSERT INTO notify_calls(service_id, kind, message_id, "
+                                      "event_id, seq_key, dlr, ptt, event_ms, url, origin, "
+                                      "created_ms, next_ms) "
+                                      "VALUES (?1, 'status', ?2, ?3, ?2, ?4, ?5, ?6, ?7, ?8, "
+                                      "?9, ?9)"))) {
+        rc = SG_EIO;
+    } else {
+        sqlite__bind_int(st, 1, service_id);
+        sqlite__bind_int(st, 2, msg_id);
+        sqlite__bind_int(st, 3, event_id);
+        sqlite__bind_int(st, 4, dlr);
+        sqlite__bind_int(st, 5, ptt);
+        sqlite__bind_int(st, 6, ts);
+        sqlite__bind_text(st, 7, url);
+        sqlite__bind_text(st, 8, origin);
+        sqlite__bind_int(st, 9, sg_now_ms());
+        rc = sqlite__done(c, st, "Queueing a status callback");
+        if (rc == 0) wake();
+    }
+    free(url);
+    free(origin);
+    free(base);
+    free(sender);
+    free(receiver);
+    free(tag);
+    return rc;
+}
+
+/* ---- secrets ---- */
+
+/* The secret of a service (new in *out), created when it has none yet. */
+static int ensure_secret(store_conn *c, int64_t service_id, char **out) {
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT secret FROM notify_secrets WHERE service_id = ?");
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, service_id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        *out = sqlite__col_text(st, 0);
+        sqlite3_reset(st);
+        return 0;
+    }
+    sqlite3_reset(st);
+    char secret[2 * SECRET_BYTES + 1];
+    sg_random_hex(secret, SECRET_BYTES);
+    st = sqlite__prep(c, "INSERT INTO notify_secrets(service_id, secret, created_ms) "
+                         "VALUES (?, ?, ?)");
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, service_id);
+    sqlite__bind_text(st, 2, secret);
+    sqlite__bind_int(st, 3, sg_now_ms());
+    int rc = sqlite__done(c, st, "Creating a callback secret");
+    if (rc == 0) *out = sg_xstrdup(secret);
+    return rc;
+}
+
+int sqlite__notify_secret(store_conn *c, store_notify_secret_req *r) {
+    int64_t sid = sqlite__service_id(c, r->service_name);
+    if (!sid) return SG_ENOTFOUND;
+    return ensure_secret(c, sid, &r->secret);
+}
+
+/* ---- claiming and finishing ---- */
+
+void store_notify_claim_fini(store_notify_claim_req *r) {
+    for (size_t i = 0; i < r->count; i++) {
+        free(r->calls[i].url);
+        free(r->calls[i].origin);
+        free(r->calls[i].secret);
+    }
+    free(r->calls);
+    r->calls = NULL;
+    r->count = 0;
+}
+
+int sqlite__notify_claim(store_conn *c, store_notify_claim_req *r) {
+    sqlite3_stmt *st;
+    int rc;
+    r->calls = NULL;
+    r->count = 0;
+    if (r->recover) {
+        st = sqlite__prep(c, "UPDATE notify_calls SET lease_ms = NULL, lease_owner = NULL "
+                             "WHERE state = 0 AND lease_owner = ?");
+        if (!st) return SG_EIO;
+        sqlite__bind_text(st, 1, r->node);
+        if ((rc = sqlite__done(c, st, "Releasing the callback leases of an earlier run")))
+            return rc;
+        r->recovered = (size_t)sqlite3_changes(c->db);
+    }
+    st = sqlite__prep(c, "SELECT c.id, c.service_id, c.attempts, c.first_ms, c.url, c.origin, "
+                         "k.secret FROM notify_calls c "
+                         "LEFT JOIN notify_secrets k ON k.service_id = c.service_id "
+                         "WHERE c.state = 0 AND c.next_ms <= ?1 "
+                         "AND (c.lease_ms IS NULL OR c.lease_ms <= ?1) "
+                         "AND c.origin NOT IN (SELECT value FROM json_each(?2)) "
+                         "AND NOT EXISTS (SELECT 1 FROM notify_calls p WHERE p.state = 0 "
+                         "AND p.seq_key = c.seq_key AND p.id < c.id) "
+                         "ORDER BY c.next_ms, c.id LIMIT ?3");
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, r->now_ms);
+    sqlite__bind_text(st, 2, r->busy_json ? r->busy_json : "[]");
+    sqlite__bind_int(st, 3, (int64_t)r->limit);
+    size_t cap = r->limit ? r->limit : 1;
+    r->calls = sg_xcalloc(cap, sizeof *r->calls);
+    while (r->count < r->limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        store_notify_call *k = &r->calls[r->count++];
+        k->id = sqlite__col_int(st, 0);
+        k->service_id = sqlite__col_int(st, 1);
+        k->attempts = (int)sqlite__col_int(st, 2);
+        k->first_ms = sqlite__col_int(st, 3);
+        k->url = sqlite__col_text(st, 4);
+        k->origin = sqlite__col_text(st, 5);
+        k->secret = sqlite__col_text(st, 6);
+    }
+    sqlite3_reset(st);
+    for (size_t i = 0; i < r->count; i++) {
+        store_notify_call *k = &r->calls[i];
+        if (!k->first_ms) k->first_ms = r->now_ms;
+        if (!k->secret && (rc = ensure_secret(c, k->service_id, &k->secret))) return rc;
+        st = sqlite__prep(c, "UPDATE notify_calls SET lease_ms = ?, lease_owner = ?, "
+                             "first_ms = ? WHERE id = ?");
+        if (!st) return SG_EIO;
+        sqlite__bind_int(st, 1, r->now_ms + r->lease_ms);
+        sqlite__bind_text(st, 2, r->node);
+        sqlite__bind_int(st, 3, k->first_ms);
+        sqlite__bind_int(st, 4, k->id);
+        if ((rc = sqlite__done(c, st, "Leasing a callback"))) return rc;
+    }
+    st = sqlite__prep(c, "SELECT MIN(next_ms) FROM notify_calls WHERE state = 0 AND "
+                         "next_ms > ?");
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, r->now_ms);
+    r->next_due_ms = sqlite3_step(st) == SQLITE_ROW ? sqlite__col_int(st, 0) : 0;
+    sqlite3_reset(st);
+    return 0;
+}
+
+int sqlite__notify_finish(store_conn *c, store_notify_finish_req *r) {
+    for (size_t i = 0; i < r->count; i++) {
+        const store_notify_result *x = &r->results[i];
+        sqlite3_stmt *st = sqlite__prep(
+            c, "UPDATE notify_calls SET state = ?2, attempts = attempts + 1, last_ms = ?3, "
+               "last_status = ?4, last_error = ?5, next_ms = CASE WHEN ?2 = 0 THEN ?6 ELSE "
+               "next_ms END, done_ms = CASE WHEN ?2 = 0 THEN NULL ELSE ?3 END, "
+               "lease_ms = NULL, lease_owner = NULL WHERE id = ?1 AND state = 0");
+        if (!st) return SG_EIO;
+        int state = x->ok ? STORE_NOTIFY_DELIVERED : x->dead ? STORE_NOTIFY_DEAD
+                                                             : STORE_NOTIFY_PENDING;
+        sqlite__bind_int(st, 1, x->id);
+        sqlite__bind_int(st, 2, state);
+        sqlite__bind_int(st, 3, x->at_ms);
+        if (x->http_status) sqlite__bind_int(st, 4, x->http_status);
+        else sqlite3_bind_null(st, 4);
+        sqlite__bind_text(st, 5, x->ok ? NULL : x->error);
+        sqlite__bind_int(st, 6, x->next_ms);
+        int rc = sqlite__done(c, st, "Recording the outcome of a callback");
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* ---- the operator's view ---- */
+
+static json_t *time_or_null(sqlite3_stmt *st, int col) {
+    if (sqlite3_column_type(st, col) == SQLITE_NULL) return json_null();
+    char buf[SG_TIME_ISO_LEN];
+    sg_time_iso(sqlite__col_int(st, col), buf);
+    return json_string(buf);
+}
+
+static json_t *int_or_null(sqlite3_stmt *st, int col) {
+    return sqlite3_column_type(st, col) == SQLITE_NULL ? json_null()
+                                                       : json_integer(sqlite__col_int(st, col));
+}
+
+static json_t *text_or_null(sqlite3_stmt *st, int col) {
+    const unsigned char *s = sqlite3_column_text(st, col);
+    return s ? json_string((const char *)s) : json_null();
+}
+
+int sqlite__notify_list(store_conn *c, store_notify_list_req *r) {
+    static const char *const names[] = {"pending", "delivered", "dead"};
+    int64_t sid = sqlite__service_id(c, r->service_name);
+    if (!sid) return SG_ENOTFOUND;
+    sqlite3_stmt *st = sqlite__prep(
+        c, "SELECT id, kind, message_id, dlr, ptt, event_ms, url, state, attempts, created_ms, "
+           "next_ms, last_ms, last_status, last_error, done_ms FROM notify_calls "
+           "WHERE service_id = ?1 AND ((?2 = -1 AND state IN (0, 2)) OR state = ?2) "
+           "ORDER BY id LIMIT ?3");
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, sid);
+    sqlite__bind_int(st, 2, r->state);
+    sqlite__bind_int(st, 3, r->limit ? (int64_t)r->limit : LIST_DEFAULT);
+    json_t *arr = json_array();
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int state = (int)sqlite__col_int(st, 7);
+        json_t *o = json_object();
+        json_object_set_new(o, "id", json_integer(sqlite__col_int(st, 0)));
+        json_object_set_new(o, "kind", text_or_null(st, 1));
+        json_object_set_new(o, "messageId", int_or_null(st, 2));
+        json_object_set_new(o, "deliveryReceipt", int_or_null(st, 3));
+        json_object_set_new(o, "ptt", int_or_null(st, 4));
+        json_object_set_new(o, "date", time_or_null(st, 5));
+        json_object_set_new(o, "url", text_or_null(st, 6));
+        json_object_set_new(o, "state",
+                            json_string(state >= 0 && state <= 2 ? names[state] : "unknown"));
+        json_object_set_new(o, "attempts", json_integer(sqlite__col_int(st, 8)));
+        json_object_set_new(o, "createdAt", time_or_null(st, 9));
+        json_object_set_new(o, "nextAttemptAt",
+                            state == STORE_NOTIFY_PENDING ? time_or_null(st, 10) : json_null());
+        json_object_set_new(o, "lastAttemptAt", time_or_null(st, 11));
+        json_object_set_new(o, "lastStatus", int_or_null(st, 12));
+        json_object_set_new(o, "lastError", text_or_null(st, 13));
+        json_object_set_new(o, "endedAt", time_or_null(st, 14));
+        json_array_append_new(arr, o);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(arr);
+        return sqlite__fail(c, "Listing callbacks");
+    }
+    r->json = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    return 0;
+}
+
+/* Points call id at base, the service's current callBack, keeping the event it reports. */
+static int retarget(store_conn *c, int64_t id, const char *base) {
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT n.message_id, n.dlr, n.ptt, n.event_ms, m.sender, "
+                                       "m.receiver, m.tag FROM notify_calls n JOIN messages m "
+                                       "ON m.id = n.message_id WHERE n.id = ? AND "
+                                       "n.kind = 'status'");
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return 0;
+    }
+    char *sender = sqlite__col_text(st, 4), *receiver = sqlite__col_text(st, 5);
+    char *tag = sqlite__col_text(st, 6);
+    notify_call_params p = {.id = sqlite__col_int(st, 0), .dlr = (int)sqlite__col_int(st, 1),
+                            .ptt = (int)sqlite__col_int(st, 2), .date_ms = sqlite__col_int(st, 3),
+                            .sender = sender, .receiver = receiver, .tag = tag};
+    sqlite3_reset(st);
+    char *url = notify_call_status_url(base, &p), *origin = notify_call_origin(url);
+    int rc = 0;
+    if (origin) {
+        st = sqlite__prep(c, "UPDATE notify_calls SET url = ?, origin = ? WHERE id = ?");
+        if (!st) {
+            rc = SG_EIO;
+        } else {
+            sqlite__bind_text(st, 1, url);
+            sqlite__bind_text(st, 2, origin);
+            sqlite__bind_int(st, 3, id);
+            rc = sqlite__done(c, st, "Pointing a callback at the current callBack");
+        }
+    }
+    free(url);
+    free(origin);
+    free(sender);
+    free(receiver);
+    free(tag);
+    return rc;
+}
+
+/* A replay also points each call at the service's current callBack: a customer who fixed a
+ * wrong URL gets the calls that failed on the old one. */
+int sqlite__notify_replay(store_conn *c, store_notify_replay_req *r) {
+    int64_t sid = sqlite__service_id(c, r->service_name);
+    if (!sid) return SG_ENOTFOUND;
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT callback FROM services WHERE id = ? AND "
+                                       "callback IS NOT NULL AND callback != ''");
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, sid);
+    char *base = sqlite3_step(st) == SQLITE_ROW ? sqlite__col_text(st, 0) : NULL;
+    sqlite3_reset(st);
+    const int64_t *ids = r->ids;
+    size_t count = r->count;
+    int64_t *dead = NULL;
+    int rc = 0;
+    if (!r->count) { /* every dead call */
+        st = sqlite__prep(c, "SELECT id FROM notify_calls WHERE service_id = ? AND state = 2 "
+                             "ORDER BY id");
+        if (!st) {
+            free(base);
+            return SG_EIO;
+        }
+        sqlite__bind_int(st, 1, sid);
+        size_t cap = 16;
+        dead = sg_xmalloc(cap * sizeof *dead);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            if (count == cap) dead = sg_xrealloc(dead, (cap *= 2) * sizeof *dead);
+            dead[count++] = sqlite__col_int(st, 0);
+        }
+        sqlite3_reset(st);
+        rc = rc == SQLITE_DONE ? 0 : sqlite__fail(c, "Listing dead callbacks");
+        ids = dead;
+    }
+    r->replayed = 0;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        /* A PENDING call keeps its retry window and any lease (it may be in flight); the
+         * others start afresh. */
+        st = sqlite__prep(c, "UPDATE notify_calls SET next_ms = ?1, "
+                             "first_ms = CASE WHEN state = 0 THEN first_ms ELSE NULL END, "
+                             "done_ms = NULL, state = 0 WHERE id = ?2 AND service_id = ?3");
+        if (!st) {
+            rc = SG_EIO;
+            break;
+        }
+        sqlite__bind_int(st, 1, r->now_ms);
+        sqlite__bind_int(st, 2, ids[i]);
+        sqlite__bind_int(st, 3, sid);
+        if ((rc = sqlite__done(c, st, "Replaying a callback"))) break;
+        if (!sqlite3_changes(c->db)) {
+            rc = SG_ENOTFOUND;
+            break;
+        }
+        if (base && (rc = retarget(c, ids[i], base))) break;
+        r->replayed++;
+    }
+    free(dead);
+    free(base);
+    if (rc == 0 && r->replayed) wake();
+    return rc;
+}

@@ -1,0 +1,35 @@
+/*
+ * sqlite_notify_int.h - what the SQLite backend's core files need from the callbacks area
+ * (sqlite_notify.c): its migrations (schema_sqlite.c), the hook that queues a call with each
+ * status event, and the implementations of the STORE_NOTIFY_OPS operations (sqlite.c's
+ * backend table). Included only by files of the SQLite backend; store thread only.
+ */
+#ifndef SG_STORE_SQLITE_NOTIFY_INT_H
+#define SG_STORE_SQLITE_NOTIFY_INT_H
+
+#include "store/sqlite_int.h"
+
+/* The migrations of the "notify" schema area, in order. */
+#define SQLITE_NOTIFY_MIGRATIONS 1
+extern const char *const sqlite_notify_migrations[SQLITE_NOTIFY_MIGRATIONS];
+
+/* Called by sqlite__insert_event() right after it inserted event_id: queues the status
+ * callback of that event when the event is one customers are called for and the service has
+ * a callBack URL. Returns 0 (also when nothing was queued) or SG_EIO. */
+int sqlite__notify_event(store_conn *c, int64_t event_id, int64_t msg_id, int64_t service_id,
+                         int64_t ts, int state, int dlr, int ptt);
+
+int sqlite__notify_claim(store_conn *c, store_notify_claim_req *r);
+int sqlite__notify_finish(store_conn *c, store_notify_finish_req *r);
+int sqlite__notify_list(store_conn *c, store_notify_list_req *r);
+int sqlite__notify_replay(store_conn *c, store_notify_replay_req *r);
+int sqlite__notify_secret(store_conn *c, store_notify_secret_req *r);
+
+/* sqlite.c's backend table names the implementation of each operation be_<op>. */
+#define be_notify_claim sqlite__notify_claim
+#define be_notify_finish sqlite__notify_finish
+#define be_notify_list sqlite__notify_list
+#define be_notify_replay sqlite__notify_replay
+#define be_notify_secret sqlite__notify_secret
+
+#endif

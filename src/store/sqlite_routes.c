@@ -1,0 +1,474 @@
+/*
+ * sqlite_routes.c - the routes area of the SQLite backend (store_routes.h): the route table,
+ * and the memory of the SMPP routes.
+ *
+ * Tables:
+ *   routes        one row per route; `version` moves on every change so that the dispatcher
+ *                 rebuilds exactly the routes that changed. The first migration seeds the
+ *                 `sim` route (catch-all, priority 1000): a fresh install sends through it.
+ *   smpp_ids      operator message id -> (message, part, parts). Each id is stored under
+ *                 every normalised key of smpp_id_keys() (smpp/dlr.h), so a receipt that
+ *                 spells the id differently (hex/decimal, case, leading zeros) still finds it.
+ *   smpp_parts    the latest receipt of each part of a message sent through SMPP.
+ *   smpp_orphans  receipts whose id was not known yet (the receipt overtook the commit of the
+ *                 submit_sm_resp, or came from another route): applied by the accept that
+ *                 stores the id.
+ *   smpp_mo       mobile-originated messages (non-receipt deliver_sm), for the replies feature.
+ *
+ * Aggregation of a multi-part message's receipts (applied through sqlite__apply_status, so the
+ * message's state still only moves forward and final states stay final):
+ *  - one part: the part's state is the message's state;
+ *  - several parts, not all final yet: the message is `enroute` (4, ptt 3) once any part has
+ *    a receipt;
+ *  - all parts final: `delivered` (1, ptt 4) when every part was delivered; otherwise `failed`
+ *    with the deliveryReceipt and ptt of the lowest-numbered failed part, except that
+ *    deliveryReceipt 16 ("not billed", which refunds the message) is kept only when no part
+ *    was delivered; otherwise it becomes 2.
+ * So a multi-part message is reported final exactly once, when its last part is final.
+ *
+ * Invariants:
+ *  1. smpp_accept writes the ids and the `submitted` state in the same transaction.
+ *  2. A receipt is either applied to its message or kept in smpp_orphans, never dropped.
+ *  3. A part's recorded state only moves forward (final part states are sticky).
+ */
+#include "store/sqlite_routes_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smpp/dlr.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define DAY_MS (24LL * 3600 * 1000)
+#define IDS_KEEP_MS (7 * DAY_MS)     /* ids older than this are pruned */
+#define ORPHANS_KEEP_MS (2 * DAY_MS) /* unmatched receipts older than this are pruned */
+#define PRUNE_EVERY 5000             /* accepted messages between two prunes */
+
+const char *const sqlite_routes_migrations[SQLITE_ROUTES_MIGRATIONS] = {
+    /* 1: routes and the SMPP routes' memory */
+    "CREATE TABLE routes ("
+    "  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,"
+    "  host TEXT NOT NULL DEFAULT '', port INTEGER NOT NULL DEFAULT 0,"
+    "  system_id TEXT NOT NULL DEFAULT '', password TEXT NOT NULL DEFAULT '',"
+    "  system_type TEXT NOT NULL DEFAULT '', binds INTEGER NOT NULL DEFAULT 1,"
+    "  bind_mode INTEGER NOT NULL DEFAULT 0, win INTEGER NOT NULL DEFAULT 10,"
+    "  tps INTEGER NOT NULL DEFAULT 0, tls INTEGER NOT NULL DEFAULT 0,"
+    "  tls_verify INTEGER NOT NULL DEFAULT 1, tls_ca TEXT NOT NULL DEFAULT '',"
+    "  prefixes TEXT NOT NULL DEFAULT '', priority INTEGER NOT NULL DEFAULT 100,"
+    "  weight INTEGER NOT NULL DEFAULT 1, enabled INTEGER NOT NULL DEFAULT 1,"
+    "  concat INTEGER NOT NULL DEFAULT 0, pack7 INTEGER NOT NULL DEFAULT 0,"
+    "  registered_delivery INTEGER NOT NULL DEFAULT 1, version INTEGER NOT NULL DEFAULT 1,"
+    "  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);"
+    "INSERT INTO routes(name, kind, priority, created_ms, updated_ms)"
+    "  VALUES ('sim', 'sim', 1000, 0, 0);"
+    "CREATE TABLE smpp_ids ("
+    "  id INTEGER PRIMARY KEY, route TEXT NOT NULL, idkey TEXT NOT NULL,"
+    "  message_id INTEGER NOT NULL, part INTEGER NOT NULL, nparts INTEGER NOT NULL,"
+    "  created_ms INTEGER NOT NULL);"
+    "CREATE INDEX smpp_ids_route_key ON smpp_ids(route, idkey);"
+    "CREATE INDEX smpp_ids_key ON smpp_ids(idkey);"
+    "CREATE TABLE smpp_parts ("
+    "  message_id INTEGER NOT NULL, part INTEGER NOT NULL, state INTEGER NOT NULL,"
+    "  dlr INTEGER NOT NULL, ptt INTEGER NOT NULL, PRIMARY KEY(message_id, part));"
+    "CREATE TABLE smpp_orphans ("
+    "  id INTEGER PRIMARY KEY, rid INTEGER NOT NULL, route TEXT NOT NULL,"
+    "  idkey TEXT NOT NULL, smsc_id TEXT NOT NULL, state INTEGER NOT NULL,"
+    "  dlr INTEGER NOT NULL, ptt INTEGER NOT NULL, ts_ms INTEGER NOT NULL,"
+    "  received_ms INTEGER NOT NULL);"
+    "CREATE INDEX smpp_orphans_key ON smpp_orphans(route, idkey);"
+    "CREATE TABLE smpp_mo ("
+    "  id INTEGER PRIMARY KEY, route TEXT NOT NULL, source TEXT NOT NULL,"
+    "  destination TEXT NOT NULL, message TEXT NOT NULL, data_coding INTEGER NOT NULL,"
+    "  received_ms INTEGER NOT NULL);",
+};
+
+/* ---- the route table ---- */
+
+#define ROUTE_COLS                                                                         \
+    "name, kind, host, port, system_id, password, system_type, binds, bind_mode, win, tps, " \
+    "tls, tls_verify, tls_ca, prefixes, priority, weight, enabled, concat, pack7, "        \
+    "registered_delivery, version, created_ms, updated_ms"
+
+static void read_route(sqlite3_stmt *st, store_route *r) {
+    int i = 0;
+    r->name = sqlite__col_text(st, i++);
+    r->kind = sqlite__col_text(st, i++);
+    r->host = sqlite__col_text(st, i++);
+    r->port = (int)sqlite__col_int(st, i++);
+    r->system_id = sqlite__col_text(st, i++);
+    r->password = sqlite__col_text(st, i++);
+    r->system_type = sqlite__col_text(st, i++);
+    r->binds = (int)sqlite__col_int(st, i++);
+    r->bind_mode = (int)sqlite__col_int(st, i++);
+    r->window = (int)sqlite__col_int(st, i++);
+    r->tps = (int)sqlite__col_int(st, i++);
+    r->tls = (int)sqlite__col_int(st, i++);
+    r->tls_verify = (int)sqlite__col_int(st, i++);
+    r->tls_ca = sqlite__col_text(st, i++);
+    r->prefixes = sqlite__col_text(st, i++);
+    r->priority = (int)sqlite__col_int(st, i++);
+    r->weight = (int)sqlite__col_int(st, i++);
+    r->enabled = (int)sqlite__col_int(st, i++);
+    r->concat = (int)sqlite__col_int(st, i++);
+    r->pack7 = (int)sqlite__col_int(st, i++);
+    r->registered_delivery = (int)sqlite__col_int(st, i++);
+    r->version = sqlite__col_int(st, i++);
+    r->created_ms = sqlite__col_int(st, i++);
+    r->updated_ms = sqlite__col_int(st, i++);
+}
+
+/* Binds the 21 configurable columns (name .. registered_delivery) from index first. */
+static void bind_route(sqlite3_stmt *st, int first, const store_route *r) {
+    int i = first;
+    sqlite__bind_text(st, i++, r->name);
+    sqlite__bind_text(st, i++, r->kind ? r->kind : "smpp");
+    sqlite__bind_text(st, i++, r->host ? r->host : "");
+    sqlite__bind_int(st, i++, r->port);
+    sqlite__bind_text(st, i++, r->system_id ? r->system_id : "");
+    sqlite__bind_text(st, i++, r->password ? r->password : "");
+    sqlite__bind_text(st, i++, r->system_type ? r->system_type : "");
+    sqlite__bind_int(st, i++, r->binds);
+    sqlite__bind_int(st, i++, r->bind_mode);
+    sqlite__bind_int(st, i++, r->window);
+    sqlite__bind_int(st, i++, r->tps);
+    sqlite__bind_int(st, i++, r->tls);
+    sqlite__bind_int(st, i++, r->tls_verify);
+    sqlite__bind_text(st, i++, r->tls_ca ? r->tls_ca : "");
+    sqlite__bind_text(st, i++, r->prefixes ? r->prefixes : "");
+    sqlite__bind_int(st, i++, r->priority);
+    sqlite__bind_int(st, i++, r->weight);
+    sqlite__bind_int(st, i++, r->enabled);
+    sqlite__bind_int(st, i++, r->concat);
+    sqlite__bind_int(st, i++, r->pack7);
+    sqlite__bind_int(st, i++, r->registered_delivery);
+}
+
+int sqlite__route_list(store_conn *c, store_route_list_req *r) {
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT " ROUTE_COLS " FROM routes ORDER BY priority, name");
+    if (!st) return SG_EIO;
+    size_t cap = 8;
+    r->routes = sg_xcalloc(cap, sizeof *r->routes);
+    r->count = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (r->count == cap) {
+            r->routes = sg_xrealloc(r->routes, (cap *= 2) * sizeof *r->routes);
+            memset(r->routes + r->count, 0, (cap - r->count) * sizeof *r->routes);
+        }
+        read_route(st, &r->routes[r->count++]);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        store_route_list_fini(r);
+        return sqlite__fail(c, "Listing routes");
+    }
+    return 0;
+}
+
+int sqlite__route_get(store_conn *c, store_route_req *r) {
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT " ROUTE_COLS " FROM routes WHERE name = ?");
+    if (!st) return SG_EIO;
+    sqlite__bind_text(st, 1, r->name);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return SG_ENOTFOUND;
+    }
+    read_route(st, &r->route);
+    sqlite3_reset(st);
+    return 0;
+}
+
+int sqlite__route_put(store_conn *c, store_route_req *r) {
+    int64_t now = sg_now_ms();
+    sqlite3_stmt *st;
+    if (r->create) {
+        st = sqlite__prep(c, "INSERT INTO routes(name, kind, host, port, system_id, password, "
+                             "system_type, binds, bind_mode, win, tps, tls, tls_verify, tls_ca, "
+                             "prefixes, priority, weight, enabled, concat, pack7, "
+                             "registered_delivery, created_ms, updated_ms) "
+                             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        if (!st) return SG_EIO;
+        bind_route(st, 1, &r->route);
+        sqlite__bind_int(st, 22, now);
+        sqlite__bind_int(st, 23, now);
+        return sqlite__done(c, st, "Adding a route");
+    }
+    st = sqlite__prep(c, "UPDATE routes SET name = ?1, kind = ?2, host = ?3, port = ?4, "
+                         "system_id = ?5, password = ?6, system_type = ?7, binds = ?8, "
+                         "bind_mode = ?9, win = ?10, tps = ?11, tls = ?12, tls_verify = ?13, "
+                         "tls_ca = ?14, prefixes = ?15, priority = ?16, weight = ?17, "
+                         "enabled = ?18, concat = ?19, pack7 = ?20, registered_delivery = ?21, "
+                         "version = version + 1, updated_ms = ?22 WHERE name = ?1");
+    if (!st) return SG_EIO;
+    bind_route(st, 1, &r->route);
+    sqlite__bind_int(st, 22, now);
+    int rc = sqlite__done(c, st, "Changing a route");
+    if (rc) return rc;
+    return sqlite3_changes(c->db) ? 0 : SG_ENOTFOUND;
+}
+
+int sqlite__route_remove(store_conn *c, store_route_req *r) {
+    if (!strcmp(r->name, "sim")) return SG_EPERM;
+    sqlite3_stmt *st = sqlite__prep(c, "DELETE FROM routes WHERE name = ?");
+    if (!st) return SG_EIO;
+    sqlite__bind_text(st, 1, r->name);
+    int rc = sqlite__done(c, st, "Removing a route");
+    if (rc) return rc;
+    return sqlite3_changes(c->db) ? 0 : SG_ENOTFOUND;
+}
+
+/* ---- receipts and their aggregation ---- */
+
+static int rank(int s) {
+    switch (s) {
+    case MSG_SUBMITTED: return 1;
+    case MSG_ENROUTE: return 2;
+    case MSG_DELIVERED:
+    case MSG_FAILED: return 3;
+    default: return 0;
+    }
+}
+
+/* Records a part's receipt and moves the message to the aggregate state. */
+static int apply_part(store_conn *c, int64_t msg_id, int part, int nparts, int state, int dlr,
+                      int ptt, int64_t ts) {
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT state FROM smpp_parts WHERE message_id = ? AND "
+                                       "part = ?");
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, msg_id);
+    sqlite__bind_int(st, 2, part);
+    int old = sqlite3_step(st) == SQLITE_ROW ? (int)sqlite__col_int(st, 0) : -1;
+    sqlite3_reset(st);
+    if (old >= 0 && rank(state) <= rank(old)) return 0; /* stale or repeated */
+    st = sqlite__prep(c, "INSERT OR REPLACE INTO smpp_parts(message_id, part, state, dlr, ptt) "
+                         "VALUES (?, ?, ?, ?, ?)");
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, msg_id);
+    sqlite__bind_int(st, 2, part);
+    sqlite__bind_int(st, 3, state);
+    sqlite__bind_int(st, 4, dlr);
+    sqlite__bind_int(st, 5, ptt);
+    int rc = sqlite__done(c, st, "Recording a part's receipt");
+    if (rc) return rc;
+
+    store_status_update u = {.msg_id = msg_id, .state = (msg_state)state, .dlr = dlr,
+                             .ptt = ptt, .ts_ms = ts};
+    if (nparts > 1) {
+        st = sqlite__prep(c, "SELECT state, dlr, ptt FROM smpp_parts WHERE message_id = ? "
+                             "ORDER BY part");
+        if (!st) return SG_EIO;
+        sqlite__bind_int(st, 1, msg_id);
+        int nfinal = 0, ndelivered = 0, fdlr = 0, fptt = 0, all16 = 1;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            int s = (int)sqlite__col_int(st, 0);
+            if (rank(s) < 3) continue;
+            nfinal++;
+            if (s == MSG_DELIVERED) {
+                ndelivered++;
+                continue;
+            }
+            int d = (int)sqlite__col_int(st, 1);
+            if (!fdlr) {
+                fdlr = d;
+                fptt = (int)sqlite__col_int(st, 2);
+            }
+            if (d != DLR_ERROR) all16 = 0;
+        }
+        sqlite3_reset(st);
+        if (nfinal < nparts) {
+            u.state = MSG_ENROUTE;
+            u.dlr = DLR_ENROUTE;
+            u.ptt = 3;
+        } else if (ndelivered == nparts) {
+            u.state = MSG_DELIVERED;
+            u.dlr = DLR_DELIVERED;
+            u.ptt = 4;
+        } else {
+            u.state = MSG_FAILED;
+            u.dlr = all16 && ndelivered == 0 ? DLR_ERROR : (fdlr == DLR_ERROR ? DLR_FAILED : fdlr);
+            u.ptt = fptt;
+        }
+    }
+    rc = sqlite__apply_status(c, &u);
+    return rc < 0 ? rc : 0;
+}
+
+/* Finds the message part of an operator id: on the route first, then on any route. Returns 1
+ * and fills the outputs, 0 when unknown, or an SG_E* code. */
+static int find_id(store_conn *c, const char *route, const char *smsc_id, int64_t *msg_id,
+                   int *part, int *nparts) {
+    char keys[SMPP_ID_KEYS][SMPP_ID_KEY_LEN];
+    int nk = smpp_id_keys(smsc_id, keys);
+    for (int pass = 0; pass < 2; pass++) {
+        for (int k = 0; k < nk; k++) {
+            sqlite3_stmt *st =
+                pass == 0 ? sqlite__prep(c, "SELECT message_id, part, nparts FROM smpp_ids "
+                                            "WHERE route = ? AND idkey = ? ORDER BY id DESC "
+                                            "LIMIT 1")
+                          : sqlite__prep(c, "SELECT message_id, part, nparts FROM smpp_ids "
+                                            "WHERE idkey = ?2 AND route != ?1 ORDER BY id DESC "
+                                            "LIMIT 1");
+            if (!st) return SG_EIO;
+            sqlite__bind_text(st, 1, route);
+            sqlite__bind_text(st, 2, keys[k]);
+            if (sqlite3_step(st) == SQLITE_ROW) {
+                *msg_id = sqlite__col_int(st, 0);
+                *part = (int)sqlite__col_int(st, 1);
+                *nparts = (int)sqlite__col_int(st, 2);
+                sqlite3_reset(st);
+                return 1;
+            }
+            sqlite3_reset(st);
+        }
+    }
+    return 0;
+}
+
+static int keep_orphan(store_conn *c, const store_smpp_receipt_item *r) {
+    char keys[SMPP_ID_KEYS][SMPP_ID_KEY_LEN];
+    int nk = smpp_id_keys(r->smsc_id, keys);
+    int64_t rid = 0, now = sg_now_ms();
+    for (int k = 0; k < nk; k++) {
+        sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO smpp_orphans(rid, route, idkey, smsc_id, "
+                                           "state, dlr, ptt, ts_ms, received_ms) "
+                                           "VALUES (?,?,?,?,?,?,?,?,?)");
+        if (!st) return SG_EIO;
+        sqlite__bind_int(st, 1, rid);
+        sqlite__bind_text(st, 2, r->route);
+        sqlite__bind_text(st, 3, keys[k]);
+        sqlite__bind_text(st, 4, r->smsc_id);
+        sqlite__bind_int(st, 5, r->state);
+        sqlite__bind_int(st, 6, r->dlr);
+        sqlite__bind_int(st, 7, r->ptt);
+        sqlite__bind_int(st, 8, r->ts_ms);
+        sqlite__bind_int(st, 9, now);
+        int rc = sqlite__done(c, st, "Keeping an unmatched receipt");
+        if (rc) return rc;
+        if (k == 0) {
+            rid = sqlite3_last_insert_rowid(c->db);
+            st = sqlite__prep(c, "UPDATE smpp_orphans SET rid = id WHERE id = ?");
+            if (!st) return SG_EIO;
+            sqlite__bind_int(st, 1, rid);
+            if ((rc = sqlite__done(c, st, "Keeping an unmatched receipt"))) return rc;
+        }
+    }
+    return 0;
+}
+
+int sqlite__smpp_receipt(store_conn *c, store_smpp_receipt_req *r) {
+    for (size_t i = 0; i < r->count; i++) {
+        store_smpp_receipt_item *x = &r->items[i];
+        int64_t msg_id;
+        int part, nparts;
+        int rc = find_id(c, x->route, x->smsc_id, &msg_id, &part, &nparts);
+        if (rc < 0) return rc;
+        x->matched = rc;
+        rc = rc ? apply_part(c, msg_id, part, nparts, x->state, x->dlr, x->ptt, x->ts_ms)
+                : keep_orphan(c, x);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* Applies and forgets the receipts that were waiting for key on route. */
+static int adopt_orphans(store_conn *c, const char *route, const char *key, int64_t msg_id,
+                         int part, int nparts, size_t *applied) {
+    for (;;) {
+        sqlite3_stmt *st = sqlite__prep(c, "SELECT rid, state, dlr, ptt, ts_ms FROM smpp_orphans "
+                                           "WHERE route = ? AND idkey = ? ORDER BY id LIMIT 1");
+        if (!st) return SG_EIO;
+        sqlite__bind_text(st, 1, route);
+        sqlite__bind_text(st, 2, key);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            sqlite3_reset(st);
+            return 0;
+        }
+        int64_t rid = sqlite__col_int(st, 0);
+        int state = (int)sqlite__col_int(st, 1), dlr = (int)sqlite__col_int(st, 2);
+        int ptt = (int)sqlite__col_int(st, 3);
+        int64_t ts = sqlite__col_int(st, 4);
+        sqlite3_reset(st);
+        int rc = apply_part(c, msg_id, part, nparts, state, dlr, ptt, ts);
+        if (rc) return rc;
+        st = sqlite__prep(c, "DELETE FROM smpp_orphans WHERE rid = ?");
+        if (!st) return SG_EIO;
+        sqlite__bind_int(st, 1, rid);
+        if ((rc = sqlite__done(c, st, "Forgetting an applied receipt"))) return rc;
+        (*applied)++;
+    }
+}
+
+static int prune(store_conn *c) {
+    int64_t now = sg_now_ms();
+    sqlite3_stmt *st = sqlite__prep(c, "DELETE FROM smpp_ids WHERE created_ms < ?");
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, now - IDS_KEEP_MS);
+    int rc = sqlite__done(c, st, "Pruning old operator ids");
+    if (rc) return rc;
+    st = sqlite__prep(c, "DELETE FROM smpp_orphans WHERE received_ms < ?");
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, now - ORPHANS_KEEP_MS);
+    return sqlite__done(c, st, "Pruning unmatched receipts");
+}
+
+int sqlite__smpp_accept(store_conn *c, store_smpp_accept_req *r) {
+    static size_t since_prune; /* store thread only */
+    int rc;
+    for (size_t i = 0; i < r->count; i++) {
+        const store_smpp_accept_item *a = &r->items[i];
+        store_status_update u = {.msg_id = a->msg_id, .state = MSG_SUBMITTED,
+                                 .dlr = DLR_SUBMITTED, .ptt = 3, .ts_ms = a->ts_ms,
+                                 .route = a->route,
+                                 .smsc_id = a->nparts ? a->smsc_ids[0] : NULL};
+        if ((rc = sqlite__apply_status(c, &u)) < 0) return rc;
+        for (size_t p = 0; p < a->nparts; p++) {
+            char keys[SMPP_ID_KEYS][SMPP_ID_KEY_LEN];
+            int nk = smpp_id_keys(a->smsc_ids[p], keys);
+            for (int k = 0; k < nk; k++) {
+                sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO smpp_ids(route, idkey, message_id, "
+                                                   "part, nparts, created_ms) "
+                                                   "VALUES (?,?,?,?,?,?)");
+                if (!st) return SG_EIO;
+                sqlite__bind_text(st, 1, a->route);
+                sqlite__bind_text(st, 2, keys[k]);
+                sqlite__bind_int(st, 3, a->msg_id);
+                sqlite__bind_int(st, 4, (int64_t)p);
+                sqlite__bind_int(st, 5, (int64_t)a->nparts);
+                sqlite__bind_int(st, 6, a->ts_ms);
+                if ((rc = sqlite__done(c, st, "Recording an operator message id"))) return rc;
+            }
+            for (int k = 0; k < nk; k++)
+                if ((rc = adopt_orphans(c, a->route, keys[k], a->msg_id, (int)p, (int)a->nparts,
+                                        &r->orphans)))
+                    return rc;
+        }
+    }
+    since_prune += r->count;
+    if (since_prune >= PRUNE_EVERY) {
+        since_prune = 0;
+        if ((rc = prune(c))) return rc;
+    }
+    return 0;
+}
+
+int sqlite__smpp_mo(store_conn *c, store_smpp_mo_req *r) {
+    for (size_t i = 0; i < r->count; i++) {
+        store_smpp_mo_item *m = &r->items[i];
+        sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO smpp_mo(route, source, destination, "
+                                           "message, data_coding, received_ms) "
+                                           "VALUES (?,?,?,?,?,?)");
+        if (!st) return SG_EIO;
+        sqlite__bind_text(st, 1, m->route);
+        sqlite__bind_text(st, 2, m->source);
+        sqlite__bind_text(st, 3, m->destination);
+        sqlite__bind_text(st, 4, m->text);
+        sqlite__bind_int(st, 5, m->data_coding);
+        sqlite__bind_int(st, 6, m->ts_ms);
+        int rc = sqlite__done(c, st, "Storing a mobile-originated message");
+        if (rc) return rc;
+        m->id = sqlite3_last_insert_rowid(c->db);
+    }
+    return 0;
+}

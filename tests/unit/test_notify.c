@@ -1,0 +1,707 @@
+/*
+ * test_notify.c - status callbacks: the pure rules of a call (notify/call.c), the durable queue
+ * in the store (store/sqlite_notify.c, against a real SQLite file), and the notifier
+ * (notify/notify.c) delivering over real HTTP to a libevent HTTP server on loopback.
+ *
+ * Store tests queue operations and run the loop until their callbacks ran. Delivery tests run
+ * the notifier and the receiver on the same loop until the receiver saw what was expected or a
+ * deadline passed (a deadline is a failure, never a measurement).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/thread.h>
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "core/receipt.h"
+#include "notify/call.h"
+#include "notify/notify.h"
+#include "store/store.h"
+#include "util/util.h"
+
+/* ---- pure rules ---- */
+
+static void test_status_url(void **state) {
+    (void)state;
+    notify_call_params p = {.id = 42, .dlr = 16, .ptt = 23, .date_ms = 1717171717123,
+                            .sender = "My Shop", .receiver = "+33612345678", .tag = NULL};
+    char *u = notify_call_status_url("https://h.example/cb", &p);
+    assert_string_equal(u, "https://h.example/cb?id=42&dlr=16&ptt=23&date=1717171717"
+                           "&sender=My%20Shop&receiver=%2B33612345678&description=16"
+                           "&descriptionDlr=Error%2C%20not%20billed&tag=");
+    free(u);
+    p.tag = "a&b=c";
+    p.dlr = 1;
+    u = notify_call_status_url("http://h/cb?token=x#frag", &p);
+    assert_string_equal(u, "http://h/cb?token=x&id=42&dlr=1&ptt=23&date=1717171717"
+                           "&sender=My%20Shop&receiver=%2B33612345678&description=1"
+                           "&descriptionDlr=Success&tag=a%26b%3Dc");
+    free(u);
+    u = notify_call_status_url("http://h/cb?", &p);
+    assert_true(!strncmp(u, "http://h/cb?id=42&", 18));
+    free(u);
+    u = notify_call_status_url("http://h/cb?a=1&", &p);
+    assert_true(!strncmp(u, "http://h/cb?a=1&id=42&", 22));
+    free(u);
+}
+
+static void test_origin_and_query(void **state) {
+    (void)state;
+    static const struct {
+        const char *url, *origin;
+    } cases[] = {
+        {"http://Example.COM/x?y", "http://example.com:80"},
+        {"HTTPS://user:pw@h.example:8443", "https://h.example:8443"},
+        {"https://h.example?q=1", "https://h.example:443"},
+        {"http://[::1]:9/p", "http://[::1]:9"},
+        {"http://[::1]/p", "http://[::1]:80"},
+        {"http://127.0.0.1:0/", NULL},
+        {"http://h:99999/", NULL},
+        {"http://h:8x/", NULL},
+        {"http:///path", NULL},
+        {"ftp://h/", NULL},
+        {"http://[::1/", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *o = notify_call_origin(cases[i].url);
+        if (cases[i].origin) {
+            assert_non_null(o);
+            assert_string_equal(o, cases[i].origin);
+        } else {
+            assert_null(o);
+        }
+        free(o);
+    }
+    size_t n;
+    const char *q = notify_call_query("http://h/p?a=1&b=2#f", &n);
+    assert_int_equal(n, 7);
+    assert_memory_equal(q, "a=1&b=2", 7);
+    notify_call_query("http://h/p#f?x", &n);
+    assert_int_equal(n, 0);
+}
+
+static void test_sign_rfc4231(void **state) {
+    (void)state;
+    char sig[NOTIFY_CALL_SIG_LEN];
+    const char *data = "what do ya want for nothing?";
+    notify_call_sign("Jefe", data, strlen(data), sig);
+    assert_string_equal(sig, "sha256=5bdcc146bf60754e6a042426089575c7"
+                             "5a003f089d2739839dec58b964ec3843");
+}
+
+static int private4(const char *a) {
+    struct sockaddr_in in = {.sin_family = AF_INET};
+    assert_int_equal(inet_pton(AF_INET, a, &in.sin_addr), 1);
+    return notify_call_addr_private((struct sockaddr *)&in);
+}
+
+static int private6(const char *a) {
+    struct sockaddr_in6 in = {.sin6_family = AF_INET6};
+    assert_int_equal(inet_pton(AF_INET6, a, &in.sin6_addr), 1);
+    return notify_call_addr_private((struct sockaddr *)&in);
+}
+
+static void test_private_addresses(void **state) {
+    (void)state;
+    static const char *const priv4[] = {"127.0.0.1", "127.255.0.9", "10.1.2.3", "172.16.0.1",
+                                        "172.31.255.255", "192.168.1.1", "169.254.169.254",
+                                        "100.64.0.1", "0.0.0.0", "224.0.0.1",
+                                        "255.255.255.255", "198.18.0.1", "192.0.2.1"};
+    static const char *const pub4[] = {"8.8.8.8", "172.32.0.1", "172.15.255.255", "1.1.1.1",
+                                       "100.128.0.1", "193.0.0.1"};
+    static const char *const priv6[] = {"::1", "::", "fe80::1", "fc00::1", "fd12:3456::1",
+                                        "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1",
+                                        "64:ff9b::a00:1", "2002:7f00:1::", "2001:db8::1",
+                                        "::127.0.0.1"};
+    static const char *const pub6[] = {"2a00:1450:4007:80e::200e", "::ffff:8.8.8.8",
+                                       "2606:4700::1111", "64:ff9b::808:808"};
+    for (size_t i = 0; i < sizeof priv4 / sizeof *priv4; i++) assert_true(private4(priv4[i]));
+    for (size_t i = 0; i < sizeof pub4 / sizeof *pub4; i++) assert_false(private4(pub4[i]));
+    for (size_t i = 0; i < sizeof priv6 / sizeof *priv6; i++) assert_true(private6(priv6[i]));
+    for (size_t i = 0; i < sizeof pub6 / sizeof *pub6; i++) assert_false(private6(pub6[i]));
+    struct sockaddr un = {.sa_family = AF_UNIX};
+    assert_true(notify_call_addr_private(&un));
+}
+
+static void test_backoff(void **state) {
+    (void)state;
+    /* Doubles from the base, is capped, and is spread over [d/2, d]. */
+    assert_int_equal(notify_call_backoff_ms(1, 1000, 3600000, 0), 500);
+    assert_int_equal(notify_call_backoff_ms(1, 1000, 3600000, 500), 1000);
+    assert_int_equal(notify_call_backoff_ms(3, 1000, 3600000, 0), 2000);
+    assert_int_equal(notify_call_backoff_ms(3, 1000, 3600000, 2000), 4000);
+    assert_int_equal(notify_call_backoff_ms(40, 1000, 3600000, 0), 1800000);
+    assert_int_equal(notify_call_backoff_ms(1000, 1000, 3600000, UINT32_MAX) <= 3600000, 1);
+    for (uint32_t r = 0; r < 5000; r += 7) {
+        int64_t d = notify_call_backoff_ms(5, 100, 10000, r * 2654435761u);
+        assert_true(d >= 800 && d <= 1600);
+    }
+}
+
+/* ---- the store and the notifier ---- */
+
+typedef struct hit {
+    char *uri, *sig, *call;
+} hit;
+
+typedef struct fixture {
+    char dir[64], path[128];
+    struct event_base *base;
+    store *st;
+    notify *n;
+    int pending;
+    /* the receiver */
+    struct evhttp *http;
+    int port;
+    int fail_first;     /* answer 500 to this many requests first */
+    int hang;           /* never answer (evhttp frees the request when curl hangs up) */
+    hit hits[256];
+    int nhits;
+} fixture;
+
+typedef struct done {
+    fixture *f;
+    int rc, called;
+} done;
+
+static void on_done(int rc, void *arg) {
+    done *d = arg;
+    d->rc = rc;
+    d->called++;
+    d->f->pending--;
+}
+
+static void wait_all(fixture *f) {
+    while (f->pending > 0) event_base_loop(f->base, EVLOOP_ONCE);
+}
+
+#define RUN(f, op, req, d)                                                                   \
+    do {                                                                                     \
+        (d)->f = (f);                                                                        \
+        (f)->pending++;                                                                      \
+        assert_int_equal(store_##op((f)->st, req, on_done, d), 0);                           \
+        wait_all(f);                                                                         \
+        assert_int_equal((d)->called, 1);                                                    \
+    } while (0)
+
+static void on_http(struct evhttp_request *req, void *arg) {
+    fixture *f = arg;
+    if (f->nhits < 256) {
+        hit *h = &f->hits[f->nhits++];
+        struct evkeyvalq *hd = evhttp_request_get_input_headers(req);
+        const char *sig = evhttp_find_header(hd, "X-Smsgate-Signature");
+        const char *call = evhttp_find_header(hd, "X-Smsgate-Call");
+        h->uri = sg_xstrdup(evhttp_request_get_uri(req));
+        h->sig = sig ? sg_xstrdup(sig) : NULL;
+        h->call = call ? sg_xstrdup(call) : NULL;
+    }
+    if (f->hang) return;
+    int status = 200;
+    if (f->fail_first > 0) {
+        f->fail_first--;
+        status = 500;
+    }
+    evhttp_send_reply(req, status, status == 200 ? "OK" : "Boom", NULL);
+}
+
+static void start_receiver(fixture *f) {
+    f->http = evhttp_new(f->base);
+    struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(f->http, "127.0.0.1", 0);
+    assert_non_null(bs);
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    assert_int_equal(getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sa, &len),
+                     0);
+    f->port = ntohs(sa.sin_port);
+    evhttp_set_gencb(f->http, on_http, f);
+}
+
+static int setup(void **state) {
+    fixture *f = sg_xcalloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/sgnotifyXXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
+    f->base = event_base_new();
+    store_options o = {.path = f->path};
+    int err = 0;
+    f->st = store_open(f->base, &o, &err);
+    assert_non_null(f->st);
+    start_receiver(f);
+    *state = f;
+    return 0;
+}
+
+static void stop_notifier(fixture *f) {
+    if (!f->n) return;
+    notify_stop(f->n);
+    while (store_pending(f->st) > 0) event_base_loop(f->base, EVLOOP_ONCE);
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    if (f->n) notify_stop(f->n);
+    store_close(f->st);
+    notify_free(f->n);
+    evhttp_free(f->http);
+    event_base_free(f->base);
+    for (int i = 0; i < f->nhits; i++) {
+        free(f->hits[i].uri);
+        free(f->hits[i].sig);
+        free(f->hits[i].call);
+    }
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+/* Creates account NAME and returns its service id; the service name goes to sn. */
+static int64_t make_service(fixture *f, const char *name, char sn[64]) {
+    store_account_create_req a = {.name = name, .credits = 100000, .rules_json = "[]"};
+    done d = {0};
+    RUN(f, account_create, &a, &d);
+    assert_int_equal(d.rc, 0);
+    snprintf(sn, 64, "%s", a.service_name);
+    store_service_get_req g = {.name = a.service_name};
+    done d2 = {0};
+    RUN(f, service_get, &g, &d2);
+    assert_int_equal(d2.rc, 0);
+    int64_t id = g.svc.id;
+    store_service_fini(&g.svc);
+    free(a.service_name);
+    free(a.app_key);
+    free(a.app_secret);
+    free(a.consumer_key);
+    return id;
+}
+
+static void set_callback(fixture *f, int64_t sid, const char *url) {
+    store_service_update_req u = {.service_id = sid, .set_callback = 1, .callback = url};
+    done d = {0};
+    RUN(f, service_update, &u, &d);
+    assert_int_equal(d.rc, 0);
+}
+
+static int64_t submit(fixture *f, int64_t sid, const char *receiver, const char *tag) {
+    store_submit_msg m = {.receiver = receiver, .message = "hi", .length = 2, .parts = 1,
+                          .credits = 1000};
+    store_submit_req r = {.service_id = sid, .sender = "36184", .msgs = &m, .count = 1,
+                          .total_credits = 1000, .validity_min = 2880, .tag = tag};
+    r.now_ms = r.due_ms = sg_now_ms();
+    done d = {0};
+    RUN(f, submit, &r, &d);
+    assert_int_equal(d.rc, 0);
+    return m.id;
+}
+
+static void set_status(fixture *f, int64_t id, msg_state s, int dlr, int ptt) {
+    store_status_update u = {.msg_id = id, .state = s, .dlr = dlr, .ptt = ptt,
+                             .ts_ms = sg_now_ms(), .smsc_id = "x"};
+    store_status_req r = {.ups = &u, .count = 1};
+    done d = {0};
+    RUN(f, status, &r, &d);
+    assert_int_equal(d.rc, 0);
+    assert_int_equal(r.applied, 1);
+}
+
+static int64_t query_int(fixture *f, const char *sql) {
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+static void claim(fixture *f, store_notify_claim_req *r, const char *busy) {
+    memset(r, 0, sizeof *r);
+    r->node = "t";
+    r->now_ms = sg_now_ms();
+    r->lease_ms = 60000;
+    r->limit = 10;
+    r->busy_json = busy;
+    done d = {0};
+    RUN(f, notify_claim, r, &d);
+    assert_int_equal(d.rc, 0);
+}
+
+static void finish(fixture *f, int64_t id, int ok, int dead, int64_t next_ms) {
+    store_notify_result x = {.id = id, .at_ms = sg_now_ms(), .ok = ok, .dead = dead,
+                             .next_ms = next_ms, .http_status = ok ? 200 : 503,
+                             .error = ok ? NULL : "HTTP status 503"};
+    store_notify_finish_req r = {.results = &x, .count = 1};
+    done d = {0};
+    RUN(f, notify_finish, &r, &d);
+    assert_int_equal(d.rc, 0);
+}
+
+/* One call per called event, queued with the event, handed out one per SMS in order. */
+static void test_queue_follows_events_in_order(void **state) {
+    fixture *f = *state;
+    char sn[64], sn2[64];
+    int64_t sid = make_service(f, "acme", sn);
+    int64_t sid2 = make_service(f, "quiet", sn2); /* no callBack: no calls */
+    set_callback(f, sid, "http://cb.example/dlr?k=v");
+    int64_t a = submit(f, sid, "+33612345678", "t1");
+    int64_t b = submit(f, sid, "+33612345679", NULL);
+    int64_t q = submit(f, sid2, "+33612345670", NULL);
+    int64_t cancelled = submit(f, sid, "+33612345671", NULL);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM notify_calls"), 0); /* creation */
+    store_msg_req cr = {.service_id = sid, .id = cancelled};
+    done dc = {0};
+    RUN(f, msg_cancel, &cr, &dc);
+    assert_int_equal(dc.rc, 0);
+    set_status(f, a, MSG_SUBMITTED, DLR_SUBMITTED, 3);
+    set_status(f, a, MSG_DELIVERED, DLR_DELIVERED, 4);
+    set_status(f, b, MSG_SUBMITTED, DLR_SUBMITTED, 3);
+    set_status(f, q, MSG_SUBMITTED, DLR_SUBMITTED, 3);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM notify_calls"), 3);
+
+    store_notify_claim_req r;
+    claim(f, &r, NULL);
+    assert_int_equal(r.count, 2); /* a's first event and b's; a's second waits for the first */
+    int64_t a1 = r.calls[0].id, b1 = r.calls[1].id;
+    const char *want = "http://cb.example/dlr?k=v&id=1&dlr=8&ptt=3&date=";
+    assert_true(!strncmp(r.calls[0].url, want, strlen(want)));
+    assert_string_equal(r.calls[0].origin, "http://cb.example:80");
+    assert_int_equal(strlen(r.calls[0].secret), 64);
+    assert_int_equal(r.calls[0].attempts, 0);
+    assert_true(r.calls[0].first_ms > 0);
+    char *secret = sg_xstrdup(r.calls[0].secret);
+    store_notify_claim_fini(&r);
+    (void)b1;
+
+    claim(f, &r, NULL); /* leased: nothing more */
+    assert_int_equal(r.count, 0);
+    store_notify_claim_fini(&r);
+
+    finish(f, a1, 1, 0, 0);
+    claim(f, &r, NULL);
+    assert_int_equal(r.count, 1); /* a's delivery receipt, now that its submission was called */
+    assert_non_null(strstr(r.calls[0].url, "&dlr=1&ptt=4&"));
+    assert_non_null(strstr(r.calls[0].url, "&tag=t1"));
+    assert_string_equal(r.calls[0].secret, secret);
+    store_notify_claim_fini(&r);
+
+    store_notify_secret_req s = {.service_name = sn};
+    done ds = {0};
+    RUN(f, notify_secret, &s, &ds);
+    assert_int_equal(ds.rc, 0);
+    assert_string_equal(s.secret, secret);
+    free(s.secret);
+    free(secret);
+}
+
+/* The date parameter is the event's time in epoch seconds. */
+static void test_queue_url_date(void **state) {
+    fixture *f = *state;
+    char sn[64];
+    int64_t sid = make_service(f, "acme", sn);
+    set_callback(f, sid, "http://cb.example/x");
+    int64_t a = submit(f, sid, "+33612345678", NULL);
+    int64_t before = sg_now_ms() / 1000;
+    set_status(f, a, MSG_SUBMITTED, DLR_SUBMITTED, 3);
+    store_notify_claim_req r;
+    claim(f, &r, NULL);
+    assert_int_equal(r.count, 1);
+    const char *d = strstr(r.calls[0].url, "&date=");
+    assert_non_null(d);
+    long long date = atoll(d + 6);
+    assert_true(date >= before && date <= before + 2);
+    store_notify_claim_fini(&r);
+}
+
+static void test_retry_dead_replay_list(void **state) {
+    fixture *f = *state;
+    char sn[64];
+    int64_t sid = make_service(f, "acme", sn);
+    set_callback(f, sid, "http://cb.example/x");
+    int64_t a = submit(f, sid, "+33612345678", NULL);
+    set_status(f, a, MSG_SUBMITTED, DLR_SUBMITTED, 3);
+    set_status(f, a, MSG_DELIVERED, DLR_DELIVERED, 4);
+
+    store_notify_claim_req r;
+    claim(f, &r, "[\"http://cb.example:80\"]"); /* a busy origin is left alone */
+    assert_int_equal(r.count, 0);
+    store_notify_claim_fini(&r);
+    claim(f, &r, NULL);
+    assert_int_equal(r.count, 1);
+    int64_t id = r.calls[0].id;
+    store_notify_claim_fini(&r);
+
+    int64_t later = sg_now_ms() + 60000;
+    finish(f, id, 0, 0, later);
+    claim(f, &r, NULL);
+    assert_int_equal(r.count, 0); /* not due, and its successor waits behind it */
+    assert_int_equal(r.next_due_ms, later);
+    store_notify_claim_fini(&r);
+    assert_int_equal(query_int(f, "SELECT attempts FROM notify_calls WHERE id = 1"), 1);
+
+    /* Replaying a pending call makes it due now; it keeps its retry window. */
+    int64_t ids[] = {id};
+    store_notify_replay_req rp = {.service_name = sn, .ids = ids, .count = 1,
+                                  .now_ms = sg_now_ms()};
+    done d = {0};
+    RUN(f, notify_replay, &rp, &d);
+    assert_int_equal(d.rc, 0);
+    assert_int_equal(rp.replayed, 1);
+    claim(f, &r, NULL);
+    assert_int_equal(r.count, 1);
+    store_notify_claim_fini(&r);
+    finish(f, id, 0, 1, 0); /* its window is over: dead */
+    assert_int_equal(query_int(f, "SELECT state FROM notify_calls WHERE id = 1"), 2);
+
+    /* A dead call no longer holds its successor back. */
+    claim(f, &r, NULL);
+    assert_int_equal(r.count, 1);
+    int64_t id2 = r.calls[0].id;
+    store_notify_claim_fini(&r);
+    finish(f, id2, 1, 0, 0);
+
+    store_notify_list_req l = {.service_name = sn, .state = -1};
+    done dl = {0};
+    RUN(f, notify_list, &l, &dl);
+    assert_int_equal(dl.rc, 0);
+    json_t *arr = json_loads(l.json, 0, NULL);
+    assert_int_equal(json_array_size(arr), 1);
+    json_t *o = json_array_get(arr, 0);
+    assert_string_equal(json_string_value(json_object_get(o, "state")), "dead");
+    assert_int_equal(json_integer_value(json_object_get(o, "attempts")), 2);
+    assert_int_equal(json_integer_value(json_object_get(o, "lastStatus")), 503);
+    assert_string_equal(json_string_value(json_object_get(o, "lastError")), "HTTP status 503");
+    assert_int_equal(json_integer_value(json_object_get(o, "messageId")), a);
+    assert_true(json_is_null(json_object_get(o, "nextAttemptAt")));
+    json_decref(arr);
+    free(l.json);
+
+    /* Replay without ids: every dead call, with a fresh window, to the current callBack. */
+    set_callback(f, sid, "https://fixed.example/new");
+    store_notify_replay_req all = {.service_name = sn, .now_ms = sg_now_ms()};
+    done d2 = {0};
+    RUN(f, notify_replay, &all, &d2);
+    assert_int_equal(all.replayed, 1);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM notify_calls WHERE state = 0 AND "
+                                  "first_ms IS NULL AND origin = 'https://fixed.example:443' AND "
+                                  "url LIKE 'https://fixed.example/new?id=1&dlr=8&ptt=3&%'"), 1);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM notify_calls WHERE "
+                                  "url LIKE 'http://cb.example/%'"), 1); /* the delivered one */
+    int64_t bad[] = {999};
+    store_notify_replay_req nf = {.service_name = sn, .ids = bad, .count = 1};
+    done d3 = {0};
+    RUN(f, notify_replay, &nf, &d3);
+    assert_int_equal(d3.rc, SG_ENOTFOUND);
+    store_notify_replay_req ns = {.service_name = "sms-nope-1"};
+    done d4 = {0};
+    RUN(f, notify_replay, &ns, &d4);
+    assert_int_equal(d4.rc, SG_ENOTFOUND);
+}
+
+static void test_recover_releases_leases(void **state) {
+    fixture *f = *state;
+    char sn[64];
+    int64_t sid = make_service(f, "acme", sn);
+    set_callback(f, sid, "http://cb.example/x");
+    set_status(f, submit(f, sid, "+33612345678", NULL), MSG_SUBMITTED, DLR_SUBMITTED, 3);
+    store_notify_claim_req r;
+    claim(f, &r, NULL);
+    assert_int_equal(r.count, 1);
+    store_notify_claim_fini(&r);
+    memset(&r, 0, sizeof r);
+    r.node = "t";
+    r.now_ms = sg_now_ms();
+    r.lease_ms = 60000;
+    r.limit = 10;
+    r.recover = 1;
+    done d = {0};
+    RUN(f, notify_claim, &r, &d);
+    assert_int_equal(r.recovered, 1);
+    assert_int_equal(r.count, 1);
+    store_notify_claim_fini(&r);
+}
+
+/* ---- delivery over HTTP ---- */
+
+static void start_notifier(fixture *f, int allow_private) {
+    notify_options o = {.node = "t", .allow_private = allow_private, .timeout_ms = 3000,
+                        .backoff_ms = 50, .backoff_max_ms = 200, .retry_ms = 60000,
+                        .host_limit = 2};
+    f->n = notify_new(f->base, f->st, &o);
+    notify_start(f->n);
+}
+
+/* Runs the loop until the receiver saw want requests, failing after timeout_ms. */
+static void run_until_hits(fixture *f, int want, int64_t timeout_ms) {
+    int64_t end = sg_mono_ms() + timeout_ms;
+    struct timeval tick = {0, 20000};
+    while (f->nhits < want) {
+        assert_true(sg_mono_ms() < end);
+        event_base_loopexit(f->base, &tick);
+        event_base_dispatch(f->base);
+    }
+}
+
+static void run_for(fixture *f, int64_t ms) {
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    event_base_loopexit(f->base, &tv);
+    event_base_dispatch(f->base);
+}
+
+static char *service_secret(fixture *f, const char *sn) {
+    store_notify_secret_req s = {.service_name = sn};
+    done d = {0};
+    RUN(f, notify_secret, &s, &d);
+    assert_int_equal(d.rc, 0);
+    return s.secret;
+}
+
+static void assert_signed(const hit *h, const char *secret) {
+    size_t n;
+    const char *q = notify_call_query(h->uri, &n);
+    char sig[NOTIFY_CALL_SIG_LEN];
+    notify_call_sign(secret, q, n, sig);
+    assert_non_null(h->sig);
+    assert_string_equal(h->sig, sig);
+}
+
+static void test_delivers_in_order_signed_once(void **state) {
+    fixture *f = *state;
+    char sn[64], url[128];
+    int64_t sid = make_service(f, "acme", sn);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/cb?k=v", f->port);
+    set_callback(f, sid, url);
+    start_notifier(f, 1);
+    int64_t a = submit(f, sid, "+33612345678", "T 1");
+    set_status(f, a, MSG_SUBMITTED, DLR_SUBMITTED, 3);
+    set_status(f, a, MSG_ENROUTE, DLR_ENROUTE, 3);
+    set_status(f, a, MSG_DELIVERED, DLR_DELIVERED, 4);
+    run_until_hits(f, 3, 5000);
+    run_for(f, 300); /* nothing more comes */
+    assert_int_equal(f->nhits, 3);
+    char *secret = service_secret(f, sn);
+    static const char *const dlrs[] = {"&dlr=8&", "&dlr=4&", "&dlr=1&"};
+    for (int i = 0; i < 3; i++) {
+        assert_true(!strncmp(f->hits[i].uri, "/cb?k=v&id=1&", 13));
+        assert_non_null(strstr(f->hits[i].uri, dlrs[i]));
+        assert_non_null(strstr(f->hits[i].uri, "&receiver=%2B33612345678&"));
+        assert_non_null(strstr(f->hits[i].uri, "&tag=T%201"));
+        assert_signed(&f->hits[i], secret);
+        assert_non_null(f->hits[i].call);
+    }
+    free(secret);
+    stop_notifier(f);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM notify_calls WHERE state = 1 AND "
+                                  "attempts = 1 AND lease_ms IS NULL"), 3);
+}
+
+static void test_retries_until_2xx(void **state) {
+    fixture *f = *state;
+    char sn[64], url[128];
+    int64_t sid = make_service(f, "acme", sn);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", f->port);
+    set_callback(f, sid, url);
+    f->fail_first = 3;
+    start_notifier(f, 1);
+    int64_t a = submit(f, sid, "+33612345678", NULL);
+    set_status(f, a, MSG_SUBMITTED, DLR_SUBMITTED, 3);
+    set_status(f, a, MSG_DELIVERED, DLR_DELIVERED, 4);
+    run_until_hits(f, 5, 10000); /* 3 failures of the first call, then both calls */
+    run_for(f, 300);
+    assert_int_equal(f->nhits, 5);
+    for (int i = 0; i < 4; i++) assert_non_null(strstr(f->hits[i].uri, "&dlr=8&"));
+    assert_non_null(strstr(f->hits[4].uri, "&dlr=1&"));
+    stop_notifier(f);
+    assert_int_equal(query_int(f, "SELECT attempts FROM notify_calls WHERE dlr = 8"), 4);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM notify_calls WHERE state = 1"), 2);
+}
+
+static void test_private_address_refused(void **state) {
+    fixture *f = *state;
+    char sn[64], url[128];
+    int64_t sid = make_service(f, "acme", sn);
+    snprintf(url, sizeof url, "http://localhost:%d/", f->port); /* a name resolving privately */
+    set_callback(f, sid, url);
+    start_notifier(f, 0);
+    set_status(f, submit(f, sid, "+33612345678", NULL), MSG_SUBMITTED, DLR_SUBMITTED, 3);
+    int64_t end = sg_mono_ms() + 5000;
+    while (query_int(f, "SELECT attempts FROM notify_calls") < 2) {
+        assert_true(sg_mono_ms() < end);
+        run_for(f, 50);
+    }
+    assert_int_equal(f->nhits, 0);
+    stop_notifier(f);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT last_error, state FROM notify_calls", -1,
+                                        &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_non_null(strstr((const char *)sqlite3_column_text(st, 0), "private"));
+    assert_int_equal(sqlite3_column_int(st, 1), 0); /* still pending: retried, not lost */
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+/* A stop abandons an attempt in flight; a new notifier makes it again. */
+static void test_stop_abandons_then_restart_delivers(void **state) {
+    fixture *f = *state;
+    char sn[64], url[128];
+    int64_t sid = make_service(f, "acme", sn);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", f->port);
+    set_callback(f, sid, url);
+    f->hang = 1;
+    start_notifier(f, 1);
+    set_status(f, submit(f, sid, "+33612345678", NULL), MSG_SUBMITTED, DLR_SUBMITTED, 3);
+    run_until_hits(f, 1, 5000);
+    stop_notifier(f);
+    notify_free(f->n);
+    f->n = NULL;
+    f->hang = 0;
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM notify_calls WHERE state = 0 AND "
+                                  "lease_ms IS NOT NULL"), 1);
+    start_notifier(f, 1);
+    run_until_hits(f, 2, 5000);
+    stop_notifier(f);
+    assert_int_equal(query_int(f, "SELECT state FROM notify_calls"), 1);
+}
+
+int main(int argc, char **argv) {
+    evthread_use_pthreads();
+    if (argc > 1) cmocka_set_test_filter(argv[1]);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_status_url),
+        cmocka_unit_test(test_origin_and_query),
+        cmocka_unit_test(test_sign_rfc4231),
+        cmocka_unit_test(test_private_addresses),
+        cmocka_unit_test(test_backoff),
+        cmocka_unit_test_setup_teardown(test_queue_follows_events_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_url_date, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_dead_replay_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recover_releases_leases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delivers_in_order_signed_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retries_until_2xx, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_private_address_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_abandons_then_restart_delivers, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
