@@ -1058,7 +1058,7 @@ static void client_stop(fx *f, void *arg) {
     if (fd2 >= 0) close(fd2);
     send_cmd(f, 'R');
     s->first = read_response(fd);
-    /* The open connection keeps working. */
+    /* The connection was closed after the answer in flight. */
     send_str(fd, "GET /1.0/num HTTP/1.1\r\nHost: t\r\n\r\n");
     s->second = read_response(fd);
     close(fd);
@@ -1073,7 +1073,10 @@ static void test_stop_accepting(void **state) {
     assert_int_equal(http_server_port(f->srv, 1), -1);
     assert_int_equal(f->inflight_seen, 1);
     assert_non_null(strstr(s.first, "\r\n\r\n\"late\""));
-    assert_non_null(strstr(s.second, "\r\n\r\n42"));
+    /* While draining, the answer in flight closes its connection: nothing more is served on
+     * it (a request arriving before the close would get 503, see server.c on_request). */
+    assert_non_null(strstr(s.first, "Connection: close"));
+    assert_true(!s.second || !strstr(s.second, "HTTP/1.1 200"));
     assert_int_equal(http_server_inflight(f->srv), 0);
     free(s.first);
     free(s.second);
