@@ -312,9 +312,10 @@ static json_t *order_url(api_call *c, const store_order *o) {
     snprintf(id, sizeof id, "%lld", (long long)o->id);
     const char *tpl = c->api->cfg->payment_url;
     if (tpl && *tpl) {
-        size_t cap = strlen(tpl) + 256, n = 0;
+        /* Each placeholder is replaced by at most 100 bytes, so this bounds the result. */
+        size_t cap = strlen(tpl) / 9 * 100 + strlen(tpl) + 1, n = 0;
         char *out = sg_xmalloc(cap);
-        for (const char *p = tpl; *p && n + 128 < cap;) {
+        for (const char *p = tpl; *p;) {
             const char *val = NULL;
             size_t skip = 0;
             if (!strncmp(p, "{orderId}", 9)) val = id, skip = 9;

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/util.h"
 
@@ -217,6 +218,11 @@ static int read_fields(api_call *c, store_route *r) {
         bool_field(c, "pack7", &r->pack7) < 0 || bool_field(c, "enabled", &r->enabled) < 0 ||
         prefixes_field(c, r) < 0)
         return -1;
+    if (r->tls_ca && r->tls_ca[0] && access(r->tls_ca, R_OK) != 0) {
+        api_reply_error(c, 400, NULL, "Invalid value for parameter 'tlsCa': smsgated cannot read "
+                                      "'%.200s'", r->tls_ca);
+        return -1;
+    }
     if ((rc = api_field_enum(c, "bindMode", 0, bind_modes, &idx)) < 0) return -1;
     if (rc == 0) r->bind_mode = idx;
     if ((rc = api_field_enum(c, "concat", 0, concats, &idx)) < 0) return -1;

@@ -277,7 +277,8 @@ static void print_status(const json_t *ans, const char *only) {
                json_is_true(json_object_get(r, "up")) ? "up" : "DOWN",
                json_is_true(json_object_get(r, "enabled")) ? "" : ", disabled",
                json_is_true(json_object_get(r, "retiring")) ? ", retiring" : "",
-               prefixes_text(r, b5, sizeof b5), ctl_fmt(json_object_get(r, "priority"), b2, sizeof b2),
+               prefixes_text(r, b5, sizeof b5),
+               ctl_fmt(json_object_get(r, "priority"), b2, sizeof b2),
                ctl_fmt(json_object_get(r, "inflight"), b3, sizeof b3),
                ctl_fmt(json_object_get(r, "queue"), b4, sizeof b4));
         const json_t *rate = json_object_get(r, "rate");

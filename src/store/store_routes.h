@@ -37,8 +37,8 @@ typedef struct store_route {
     int enabled;
     int concat;          /* STORE_CONCAT_* */
     int pack7;           /* GSM-7 sent packed (8 septets in 7 octets) instead of one per octet */
-    int registered_delivery; /* value of the submit_sm field: 1 = receipt on success and failure */
-    int64_t version;     /* bumped by every change; dispatch/ rebuilds a route whose version moved */
+    int registered_delivery; /* the submit_sm field: 1 = receipt on success and failure */
+    int64_t version;     /* bumped by every change; dispatch/ rebuilds a changed route */
     int64_t created_ms, updated_ms;
 } store_route;
 /* Frees the strings of r (not r itself). */

@@ -102,6 +102,7 @@ describe('smsctl route', () => {
       [['route', 'set', 'sim', '--tps', '5'], /sim route only has/],
       [['route', 'remove', 'sim'], /cannot be removed/],
       [['route', 'remove', 'nosuch'], /No route is named 'nosuch'/],
+      [['route', 'add', 'x8', '--smpp', '127.0.0.1:2775', '--system-id', 'a', '--tls-ca', '/nonexistent/ca.pem'], /tlsCa/],
     ];
     for (const [args, re] of bad) {
       const r = srv.smsctl(args);
