@@ -291,13 +291,16 @@ describe('jobs and outgoing', () => {
 
     test('creationDatetime.from / creationDatetime.to', async () => {
       const iso = boundary.toISOString().replace(/\.\d{3}Z$/, 'Z');
+      // A bound given to the second covers that whole second: "to" the second before the
+      // boundary ends just before it.
+      const before = new Date(boundary.getTime() - 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
       assert.deepEqual(await list({ 'creationDatetime.from': iso }), [...B, ...C]);
-      assert.deepEqual(await list({ 'creationDatetime.to': iso }), A);
+      assert.deepEqual(await list({ 'creationDatetime.to': before }), A);
       // The same instant with a +02:00 offset.
       const local = new Date(boundary.getTime() + 2 * 3600e3).toISOString()
         .replace(/\.\d{3}Z$/, '+02:00');
       assert.deepEqual(await list({ 'creationDatetime.from': local }), [...B, ...C]);
-      assert.deepEqual(await list({ 'creationDatetime.from': local, 'creationDatetime.to': local }), []);
+      assert.deepEqual(await list({ 'creationDatetime.from': local, 'creationDatetime.to': before }), []);
       const far = '2000-01-01T00:00:00+00:00';
       assert.deepEqual(await list({ 'creationDatetime.to': far }), []);
       assert.deepEqual(await list({ 'creationDatetime.from': far }), [...A, ...B, ...C]);
