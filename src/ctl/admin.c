@@ -2,7 +2,7 @@
  * admin.c - the operator commands of smsctl, over the admin API (docs/admin-api.md).
  *
  * Design: each command is one call to {server URL}/admin/... carrying
- * "Authorization: Bearer TOKEN", made by admin_call(), which also decides between printing the
+ * "Authorization: Bearer TOKEN", made by ctl_admin_call(), which also decides between printing the
  * raw answer (--json) and handing the parsed answer back for the human-readable form. The token
  * is SMSGATE_ADMIN_TOKEN, else the first line of DATA/admin.token; the server URL comes from
  * ctl_server_url(). Path segments taken from the command line (service names, sender names,
@@ -46,11 +46,8 @@ static char *admin_token(const ctl_opts *o, char **from) {
     return tok;
 }
 
-/* Makes one admin call. path starts with "/admin/" and is already percent-encoded; body may
- * be NULL. On success *out is the parsed answer (new reference) or NULL when --json printed it
- * already. Returns 0 or an SG_E* code after printing why. */
-static int admin_call(const ctl_opts *o, const char *method, const char *path, json_t *body,
-                      json_t **out) {
+int ctl_admin_call(const ctl_opts *o, const char *method, const char *path, json_t *body,
+                   json_t **out) {
     *out = NULL;
     char *from = NULL;
     char *token = admin_token(o, &from);
@@ -92,27 +89,26 @@ static int admin_call(const ctl_opts *o, const char *method, const char *path, j
     return rc;
 }
 
-/* A number as JSON: an integer when it has no fraction, so "--credits 100" sends 100. */
-static json_t *json_num(double d) {
+json_t *ctl_json_num(double d) {
     if (d == floor(d) && fabs(d) < 9007199254740992.0) return json_integer((json_int_t)d);
     return json_real(d);
 }
 
-static void print_json(const json_t *j) {
+void ctl_print_json(const json_t *j) {
     json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
     fputc('\n', stdout);
 }
 
 int ctl_admin_health(const ctl_opts *o) {
     json_t *ans;
-    int rc = admin_call(o, "GET", "/admin/health", NULL, &ans);
+    int rc = ctl_admin_call(o, "GET", "/admin/health", NULL, &ans);
     if (rc || !ans) return rc;
     char b1[NUM_BUF], b2[NUM_BUF];
     if (json_is_object(ans))
         printf("%s (version %s)\n", ctl_fmt(json_object_get(ans, "status"), b1, sizeof b1),
                ctl_fmt(json_object_get(ans, "version"), b2, sizeof b2));
     else
-        print_json(ans);
+        ctl_print_json(ans);
     json_decref(ans);
     return 0;
 }
@@ -126,9 +122,9 @@ int ctl_admin_account_create(const ctl_opts *o, const char *name, const double *
         return SG_EINVAL;
     }
     json_object_set_new(body, "name", jname);
-    if (credits) json_object_set_new(body, "credits", json_num(*credits));
+    if (credits) json_object_set_new(body, "credits", ctl_json_num(*credits));
     json_t *ans;
-    int rc = admin_call(o, "POST", "/admin/accounts", body, &ans);
+    int rc = ctl_admin_call(o, "POST", "/admin/accounts", body, &ans);
     json_decref(body);
     if (rc || !ans) return rc;
     static const char *const keys[] = {"serviceName", "applicationKey", "applicationSecret",
@@ -138,7 +134,7 @@ int ctl_admin_account_create(const ctl_opts *o, const char *name, const double *
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
             printf("%s: %s\n", keys[i], ctl_fmt(json_object_get(ans, keys[i]), buf, sizeof buf));
     } else {
-        print_json(ans);
+        ctl_print_json(ans);
     }
     json_decref(ans);
     return 0;
@@ -146,10 +142,10 @@ int ctl_admin_account_create(const ctl_opts *o, const char *name, const double *
 
 int ctl_admin_account_list(const ctl_opts *o) {
     json_t *ans;
-    int rc = admin_call(o, "GET", "/admin/accounts", NULL, &ans);
+    int rc = ctl_admin_call(o, "GET", "/admin/accounts", NULL, &ans);
     if (rc || !ans) return rc;
     if (!json_is_array(ans)) {
-        print_json(ans);
+        ctl_print_json(ans);
     } else if (json_array_size(ans) == 0) {
         printf("no accounts\n");
     } else {
@@ -193,7 +189,7 @@ int ctl_admin_sender_set(const ctl_opts *o, const char *service, const char *sen
     char *sn = ctl_segment(service), *se = ctl_segment(sender);
     char *path = sg_xasprintf("/admin/services/%s/senders/%s", sn, se);
     json_t *ans;
-    int rc = admin_call(o, "PUT", path, body, &ans);
+    int rc = ctl_admin_call(o, "PUT", path, body, &ans);
     free(path);
     free(sn);
     free(se);
@@ -208,7 +204,7 @@ int ctl_admin_credential_set(const ctl_opts *o, const char *consumer_key, const 
     char *ck = ctl_segment(consumer_key);
     char *path = sg_xasprintf("/admin/credentials/%s/%s", ck, action);
     json_t *ans;
-    int rc = admin_call(o, "POST", path, NULL, &ans);
+    int rc = ctl_admin_call(o, "POST", path, NULL, &ans);
     free(path);
     free(ck);
     if (rc || !ans) return rc;
@@ -221,7 +217,7 @@ int ctl_admin_credential_set(const ctl_opts *o, const char *consumer_key, const 
 int ctl_admin_service_credit(const ctl_opts *o, const char *service, double amount,
                              const char *reason) {
     json_t *body = json_object();
-    json_object_set_new(body, "credits", json_num(amount));
+    json_object_set_new(body, "credits", ctl_json_num(amount));
     if (reason) {
         json_t *jr = json_string(reason);
         if (!jr) {
@@ -234,7 +230,7 @@ int ctl_admin_service_credit(const ctl_opts *o, const char *service, double amou
     char *sn = ctl_segment(service);
     char *path = sg_xasprintf("/admin/services/%s/credits", sn);
     json_t *ans;
-    int rc = admin_call(o, "POST", path, body, &ans);
+    int rc = ctl_admin_call(o, "POST", path, body, &ans);
     free(path);
     free(sn);
     json_decref(body);
@@ -243,7 +239,7 @@ int ctl_admin_service_credit(const ctl_opts *o, const char *service, double amou
     if (json_is_object(ans))
         printf("creditsLeft: %s\n", ctl_fmt(json_object_get(ans, "creditsLeft"), buf, sizeof buf));
     else
-        print_json(ans);
+        ctl_print_json(ans);
     json_decref(ans);
     return 0;
 }
@@ -252,12 +248,12 @@ int ctl_admin_ledger(const ctl_opts *o, const char *service) {
     char *sn = ctl_segment(service);
     char *path = sg_xasprintf("/admin/services/%s/ledger", sn);
     json_t *ans;
-    int rc = admin_call(o, "GET", path, NULL, &ans);
+    int rc = ctl_admin_call(o, "GET", path, NULL, &ans);
     free(path);
     free(sn);
     if (rc || !ans) return rc;
     if (!json_is_array(ans)) {
-        print_json(ans);
+        ctl_print_json(ans);
     } else if (json_array_size(ans) == 0) {
         printf("no ledger entries\n");
     } else {

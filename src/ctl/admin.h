@@ -11,9 +11,22 @@
 #ifndef SG_CTL_ADMIN_H
 #define SG_CTL_ADMIN_H
 
+#include <jansson.h>
+
 #include "ctl/ctl.h"
 
 /* GET /admin/health. */
+/* Makes one admin call. path starts with "/admin/" and is already percent-encoded; body may
+ * be NULL. On success *out is the parsed answer (new reference) or NULL when --json printed it
+ * already. Returns 0 or an SG_E* code after printing why. Every command of the admin side
+ * (admin.c, callbacks.c, credits.c, routes.c, ...) goes through it. */
+int ctl_admin_call(const ctl_opts *o, const char *method, const char *path, json_t *body,
+                   json_t **out);
+/* A number as JSON: an integer when it has no fraction, so "--credits 100" sends 100. */
+json_t *ctl_json_num(double d);
+/* Prints a JSON value indented, with a newline, on stdout. */
+void ctl_print_json(const json_t *j);
+
 int ctl_admin_health(const ctl_opts *o);
 
 /* POST /admin/accounts {"name","credits"?}; credits may be NULL (server default). */

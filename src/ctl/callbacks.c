@@ -18,71 +18,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl/admin.h"
 #include "ctl/http.h"
 #include "util/util.h"
 
 #define CELL 64
 
-/* One admin call: method, path (already encoded), optional body. *out as in admin.c: the parsed
- * answer, or NULL when --json printed it. Returns 0 or an SG_E* code after printing why. */
-static int cb_call(const ctl_opts *o, const char *method, const char *path, json_t *body,
-                   json_t **out) {
-    *out = NULL;
-    const char *env = getenv("SMSGATE_ADMIN_TOKEN");
-    char *from = env && *env ? sg_xstrdup("SMSGATE_ADMIN_TOKEN")
-                             : sg_xasprintf("%s/admin.token", o->data_dir);
-    char *token = env && *env ? sg_xstrdup(env) : ctl_read_line(from);
-    if (!token) {
-        ctl_err("no admin token: cannot read %s (%s); set SMSGATE_ADMIN_TOKEN or point --data "
-                "at smsgated's data directory",
-                from, errno == ENODATA ? "empty file" : strerror(errno));
-        free(from);
-        return SG_EIO;
-    }
-    char *base = ctl_server_url(o);
-    if (!base) {
-        free(token);
-        free(from);
-        return SG_EIO;
-    }
-    char *url = sg_xasprintf("%s%s", base, path);
-    char *h_auth = sg_xasprintf("Authorization: Bearer %s", token);
-    const char *headers[] = {h_auth, "Content-Type: application/json",
-                             "Accept: application/json", NULL};
-    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-    ctl_http_resp resp;
-    int rc = ctl_http_request(o, method, url, headers, text, text ? strlen(text) : 0, &resp);
-    if (rc == 0) {
-        rc = ctl_http_answer(o, &resp, out);
-        if (resp.status == 401)
-            ctl_err("the admin token (from %s) was refused by %s", from, base);
-        ctl_http_resp_fini(&resp);
-    }
-    free(text);
-    free(h_auth);
-    free(url);
-    free(base);
-    free(token);
-    free(from);
-    return rc;
-}
 
-static void print_json(const json_t *j) {
-    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
-    fputc('\n', stdout);
-}
 
 int ctl_callbacks_list(const ctl_opts *o, const char *service, const char *state) {
     char *sn = ctl_segment(service);
     char *path = state ? sg_xasprintf("/admin/services/%s/callbacks?state=%s", sn, state)
                        : sg_xasprintf("/admin/services/%s/callbacks", sn);
     json_t *ans;
-    int rc = cb_call(o, "GET", path, NULL, &ans);
+    int rc = ctl_admin_call(o, "GET", path, NULL, &ans);
     free(path);
     free(sn);
     if (rc || !ans) return rc;
     if (!json_is_array(ans)) {
-        print_json(ans);
+        ctl_print_json(ans);
     } else if (json_array_size(ans) == 0) {
         printf("no %s callbacks\n", state ? state : "pending or dead");
     } else {
@@ -117,7 +71,7 @@ int ctl_callbacks_replay(const ctl_opts *o, const char *service, const int64_t *
     char *path = sg_xasprintf("/admin/services/%s/callbacks/replay", sn);
     json_t *body = id ? json_pack("{s:[I]}", "ids", (json_int_t)*id) : NULL;
     json_t *ans;
-    int rc = cb_call(o, "POST", path, body, &ans);
+    int rc = ctl_admin_call(o, "POST", path, body, &ans);
     json_decref(body);
     free(path);
     free(sn);
@@ -126,7 +80,7 @@ int ctl_callbacks_replay(const ctl_opts *o, const char *service, const int64_t *
     if (json_is_object(ans))
         printf("replayed: %s\n", ctl_fmt(json_object_get(ans, "replayed"), buf, sizeof buf));
     else
-        print_json(ans);
+        ctl_print_json(ans);
     json_decref(ans);
     return 0;
 }
@@ -135,7 +89,7 @@ int ctl_callbacks_secret(const ctl_opts *o, const char *service) {
     char *sn = ctl_segment(service);
     char *path = sg_xasprintf("/admin/services/%s/callback-secret", sn);
     json_t *ans;
-    int rc = cb_call(o, "GET", path, NULL, &ans);
+    int rc = ctl_admin_call(o, "GET", path, NULL, &ans);
     free(path);
     free(sn);
     if (rc || !ans) return rc;
@@ -143,7 +97,7 @@ int ctl_callbacks_secret(const ctl_opts *o, const char *service) {
     if (json_is_string(s))
         printf("%s\n", json_string_value(s));
     else
-        print_json(ans);
+        ctl_print_json(ans);
     json_decref(ans);
     return 0;
 }

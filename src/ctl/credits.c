@@ -21,65 +21,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl/admin.h"
 #include "ctl/http.h"
 #include "util/util.h"
 
 #define CELL 96
 
-/* One admin call: method, path (already encoded), optional body. *out: the parsed answer, or
- * NULL when --json printed it. Returns 0 or an SG_E* code after printing why. */
-static int credits_call(const ctl_opts *o, const char *method, const char *path, json_t *body,
-                        json_t **out) {
-    *out = NULL;
-    const char *env = getenv("SMSGATE_ADMIN_TOKEN");
-    char *from = env && *env ? sg_xstrdup("SMSGATE_ADMIN_TOKEN")
-                             : sg_xasprintf("%s/admin.token", o->data_dir);
-    char *token = env && *env ? sg_xstrdup(env) : ctl_read_line(from);
-    if (!token) {
-        ctl_err("no admin token: cannot read %s (%s); set SMSGATE_ADMIN_TOKEN or point --data "
-                "at smsgated's data directory",
-                from, errno == ENODATA ? "empty file" : strerror(errno));
-        free(from);
-        return SG_EIO;
-    }
-    char *base = ctl_server_url(o);
-    if (!base) {
-        free(token);
-        free(from);
-        return SG_EIO;
-    }
-    char *url = sg_xasprintf("%s%s", base, path);
-    char *h_auth = sg_xasprintf("Authorization: Bearer %s", token);
-    const char *headers[] = {h_auth, "Content-Type: application/json",
-                             "Accept: application/json", NULL};
-    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-    ctl_http_resp resp;
-    int rc = ctl_http_request(o, method, url, headers, text, text ? strlen(text) : 0, &resp);
-    if (rc == 0) {
-        rc = ctl_http_answer(o, &resp, out);
-        if (resp.status == 401)
-            ctl_err("the admin token (from %s) was refused by %s", from, base);
-        ctl_http_resp_fini(&resp);
-    }
-    free(text);
-    free(h_auth);
-    free(url);
-    free(base);
-    free(token);
-    free(from);
-    return rc;
-}
 
-static void print_json(const json_t *j) {
-    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
-    fputc('\n', stdout);
-}
 
-/* A number as JSON: an integer when it has no fraction. */
-static json_t *json_num(double d) {
-    if (d == floor(d) && fabs(d) < 9007199254740992.0) return json_integer((json_int_t)d);
-    return json_real(d);
-}
 
 /* Prints rows of objects as a table of the given keys under the given heads. */
 static void print_rows(const json_t *rows, size_t nc, const char *const *heads,
@@ -107,14 +56,14 @@ int ctl_credits_price_list(const ctl_opts *o, const char *billing) {
     char *b = billing ? ctl_segment(billing) : NULL;
     char *path = b ? sg_xasprintf("/admin/prices?billing=%s", b) : sg_xstrdup("/admin/prices");
     json_t *ans;
-    int rc = credits_call(o, "GET", path, NULL, &ans);
+    int rc = ctl_admin_call(o, "GET", path, NULL, &ans);
     free(path);
     free(b);
     if (rc || !ans) return rc;
     json_t *dests = json_object_get(ans, "destinations");
     json_t *bill = json_object_get(ans, "billing");
     if (!json_is_array(dests) || !json_is_array(bill)) {
-        print_json(ans);
+        ctl_print_json(ans);
         json_decref(ans);
         return 0;
     }
@@ -152,11 +101,11 @@ int ctl_credits_price_list(const ctl_opts *o, const char *billing) {
 
 int ctl_credits_price_set(const ctl_opts *o, const char *country, const double *credits) {
     json_t *body = json_object();
-    json_object_set_new(body, "credit", credits ? json_num(*credits) : json_null());
+    json_object_set_new(body, "credit", credits ? ctl_json_num(*credits) : json_null());
     char *cc = ctl_segment(country);
     char *path = sg_xasprintf("/admin/prices/destinations/%s", cc);
     json_t *ans;
-    int rc = credits_call(o, "PUT", path, body, &ans);
+    int rc = ctl_admin_call(o, "PUT", path, body, &ans);
     free(path);
     free(cc);
     json_decref(body);
@@ -167,7 +116,7 @@ int ctl_credits_price_set(const ctl_opts *o, const char *country, const double *
                ctl_fmt(json_object_get(ans, "credit"), b1, sizeof b1),
                ctl_fmt(json_object_get(ans, "source"), b2, sizeof b2));
     else
-        print_json(ans);
+        ctl_print_json(ans);
     json_decref(ans);
     return 0;
 }
@@ -175,11 +124,11 @@ int ctl_credits_price_set(const ctl_opts *o, const char *country, const double *
 int ctl_credits_pack_set(const ctl_opts *o, const char *billing, long long quantity,
                          double price) {
     json_t *body = json_object();
-    json_object_set_new(body, "price", json_num(price));
+    json_object_set_new(body, "price", ctl_json_num(price));
     char *b = ctl_segment(billing);
     char *path = sg_xasprintf("/admin/prices/packs/%s/%lld", b, quantity);
     json_t *ans;
-    int rc = credits_call(o, "PUT", path, body, &ans);
+    int rc = ctl_admin_call(o, "PUT", path, body, &ans);
     free(path);
     free(b);
     json_decref(body);
@@ -189,18 +138,18 @@ int ctl_credits_pack_set(const ctl_opts *o, const char *billing, long long quant
         printf("%s: a pack of %lld credits costs %s without tax\n", billing, quantity,
                ctl_fmt(json_object_get(ans, "text"), b1, sizeof b1));
     else
-        print_json(ans);
+        ctl_print_json(ans);
     json_decref(ans);
     return 0;
 }
 
 int ctl_credits_vat_set(const ctl_opts *o, const char *billing, double rate) {
     json_t *body = json_object();
-    json_object_set_new(body, "vatRate", json_num(rate));
+    json_object_set_new(body, "vatRate", ctl_json_num(rate));
     char *b = ctl_segment(billing);
     char *path = sg_xasprintf("/admin/prices/vat/%s", b);
     json_t *ans;
-    int rc = credits_call(o, "PUT", path, body, &ans);
+    int rc = ctl_admin_call(o, "PUT", path, body, &ans);
     free(path);
     free(b);
     json_decref(body);
@@ -209,7 +158,7 @@ int ctl_credits_vat_set(const ctl_opts *o, const char *billing, double rate) {
     if (json_is_object(ans))
         printf("%s: VAT %s %%\n", billing, ctl_fmt(json_object_get(ans, "vatRate"), b1, sizeof b1));
     else
-        print_json(ans);
+        ctl_print_json(ans);
     json_decref(ans);
     return 0;
 }
@@ -223,12 +172,12 @@ int ctl_credits_order_list(const ctl_opts *o, const char *service, const char *s
                  : state     ? sg_xasprintf("/admin/orders?status=%s", state)
                              : sg_xstrdup("/admin/orders");
     json_t *ans;
-    int rc = credits_call(o, "GET", path, NULL, &ans);
+    int rc = ctl_admin_call(o, "GET", path, NULL, &ans);
     free(path);
     free(sn);
     if (rc || !ans) return rc;
     if (!json_is_array(ans)) {
-        print_json(ans);
+        ctl_print_json(ans);
     } else if (json_array_size(ans) == 0) {
         printf("no orders\n");
     } else {
@@ -255,11 +204,11 @@ static void print_order(const json_t *ans) {
 int ctl_credits_order_show(const ctl_opts *o, int64_t id) {
     char *path = sg_xasprintf("/admin/orders/%lld", (long long)id);
     json_t *ans;
-    int rc = credits_call(o, "GET", path, NULL, &ans);
+    int rc = ctl_admin_call(o, "GET", path, NULL, &ans);
     free(path);
     if (rc || !ans) return rc;
     if (json_is_object(ans)) print_order(ans);
-    else print_json(ans);
+    else ctl_print_json(ans);
     json_decref(ans);
     return 0;
 }
@@ -277,7 +226,7 @@ int ctl_credits_order_pay(const ctl_opts *o, int64_t id, const char *reference) 
     }
     char *path = sg_xasprintf("/admin/orders/%lld/pay", (long long)id);
     json_t *ans;
-    int rc = credits_call(o, "POST", path, body, &ans);
+    int rc = ctl_admin_call(o, "POST", path, body, &ans);
     free(path);
     json_decref(body);
     if (rc || !ans) return rc;
@@ -292,7 +241,7 @@ int ctl_credits_order_pay(const ctl_opts *o, int64_t id, const char *reference) 
                    ctl_fmt(json_object_get(ans, "serviceName"), b2, sizeof b2));
         printf("creditsLeft: %s\n", ctl_fmt(json_object_get(ans, "creditsLeft"), b3, sizeof b3));
     } else {
-        print_json(ans);
+        ctl_print_json(ans);
     }
     json_decref(ans);
     return 0;
@@ -301,7 +250,7 @@ int ctl_credits_order_pay(const ctl_opts *o, int64_t id, const char *reference) 
 int ctl_credits_order_cancel(const ctl_opts *o, int64_t id) {
     char *path = sg_xasprintf("/admin/orders/%lld/cancel", (long long)id);
     json_t *ans;
-    int rc = credits_call(o, "POST", path, NULL, &ans);
+    int rc = ctl_admin_call(o, "POST", path, NULL, &ans);
     free(path);
     if (rc || !ans) return rc;
     if (json_is_object(ans))
@@ -309,7 +258,7 @@ int ctl_credits_order_cancel(const ctl_opts *o, int64_t id) {
                json_is_true(json_object_get(ans, "alreadyCancelled")) ? "already cancelled"
                                                                        : "cancelled");
     else
-        print_json(ans);
+        ctl_print_json(ans);
     json_decref(ans);
     return 0;
 }

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "ctl/ctl.h"
+#include "ctl/admin.h"
 #include "ctl/http.h"
 #include "util/util.h"
 
@@ -106,53 +107,6 @@ static int usage_error(const char *fmt, ...) {
     return CTL_EXIT_USAGE;
 }
 
-/* ---- the admin call ---- */
-
-static int call(const ctl_opts *o, const char *method, const char *path, json_t *body,
-                json_t **out) {
-    *out = NULL;
-    const char *env = getenv("SMSGATE_ADMIN_TOKEN");
-    char *from = NULL, *token;
-    if (env && *env) {
-        token = sg_xstrdup(env);
-        from = sg_xstrdup("SMSGATE_ADMIN_TOKEN");
-    } else {
-        from = sg_xasprintf("%s/admin.token", o->data_dir);
-        token = ctl_read_line(from);
-        if (!token) {
-            ctl_err("no admin token: cannot read %s (%s); set SMSGATE_ADMIN_TOKEN or point "
-                    "--data at smsgated's data directory",
-                    from, errno == ENODATA ? "empty file" : strerror(errno));
-            free(from);
-            return SG_EIO;
-        }
-    }
-    char *base = ctl_server_url(o);
-    if (!base) {
-        free(token);
-        free(from);
-        return SG_EIO;
-    }
-    char *url = sg_xasprintf("%s%s", base, path);
-    char *auth = sg_xasprintf("Authorization: Bearer %s", token);
-    const char *headers[] = {auth, "Content-Type: application/json", "Accept: application/json",
-                             NULL};
-    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-    ctl_http_resp resp;
-    int rc = ctl_http_request(o, method, url, headers, text, text ? strlen(text) : 0, &resp);
-    if (rc == 0) {
-        rc = ctl_http_answer(o, &resp, out);
-        if (resp.status == 401) ctl_err("the admin token (from %s) was refused by %s", from, base);
-        ctl_http_resp_fini(&resp);
-    }
-    free(text);
-    free(auth);
-    free(url);
-    free(base);
-    free(token);
-    free(from);
-    return rc;
-}
 
 /* ---- building the body ---- */
 
@@ -220,12 +174,6 @@ static json_t *body_from(const args *a) {
     return b;
 }
 
-/* ---- output ---- */
-
-static void print_json(const json_t *j) {
-    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
-    fputc('\n', stdout);
-}
 
 static const char *prefixes_text(const json_t *r, char *buf, size_t n) {
     const json_t *p = json_object_get(r, "prefixes");
@@ -355,7 +303,7 @@ static int run(const args *a, const ctl_opts *o) {
             return CTL_EXIT_USAGE;
         }
         json_object_set_new(body, "name", json_string(name));
-        rc = call(o, "POST", "/admin/routes", body, &ans);
+        rc = ctl_admin_call(o, "POST", "/admin/routes", body, &ans);
         if (rc == 0 && ans) printf("route '%s' added\n", name);
     } else if (!strcmp(sub, "set") || !strcmp(sub, "disable") || !strcmp(sub, "enable")) {
         if (!strcmp(sub, "set")) {
@@ -371,26 +319,26 @@ static int run(const args *a, const ctl_opts *o) {
             body = json_pack("{s:b}", "enabled", !strcmp(sub, "enable"));
         }
         path = sg_xasprintf("/admin/routes/%s", seg);
-        rc = call(o, "PUT", path, body, &ans);
+        rc = ctl_admin_call(o, "PUT", path, body, &ans);
         if (rc == 0 && ans)
             printf("route '%s' %s\n", name,
                    !strcmp(sub, "set") ? "changed" : !strcmp(sub, "enable") ? "enabled"
                                                                             : "disabled");
     } else if (!strcmp(sub, "remove")) {
         path = sg_xasprintf("/admin/routes/%s", seg);
-        rc = call(o, "DELETE", path, NULL, &ans);
+        rc = ctl_admin_call(o, "DELETE", path, NULL, &ans);
         if (rc == 0 && ans) printf("route '%s' removed\n", name);
     } else if (!strcmp(sub, "list")) {
-        rc = call(o, "GET", "/admin/routes", NULL, &ans);
+        rc = ctl_admin_call(o, "GET", "/admin/routes", NULL, &ans);
         if (rc == 0 && ans) {
             if (json_is_array(ans)) print_list(ans);
-            else print_json(ans);
+            else ctl_print_json(ans);
         }
     } else {
-        rc = call(o, "GET", "/admin/route-status", NULL, &ans);
+        rc = ctl_admin_call(o, "GET", "/admin/route-status", NULL, &ans);
         if (rc == 0 && ans) {
             if (json_is_array(ans)) print_status(ans, name);
-            else print_json(ans);
+            else ctl_print_json(ans);
         }
     }
     json_decref(body);
