@@ -31,6 +31,7 @@
 
 #include "ctl/admin.h"
 #include "ctl/callbacks.h"
+#include "ctl/campaign.h"
 #include "ctl/credits.h"
 #include "ctl/ctl.h"
 #include "ctl/routes.h"
@@ -524,8 +525,9 @@ int main(int argc, char **argv) {
     memset(&c, 0, sizeof c);
     parse_args(argc, argv, &c);
     /* The route commands parse their own options (ctl/routes.c). */
-    int ex = c.npos > 0 && strcmp(c.pos[0], "route") == 0 ? ctl_route_main(argc, argv)
-                                                           : dispatch(&c);
+    int ex = c.npos > 0 && strcmp(c.pos[0], "route") == 0      ? ctl_route_main(argc, argv)
+             : c.npos > 0 && strcmp(c.pos[0], "campaign") == 0 ? ctl_campaign_main(argc, argv)
+                                                                : dispatch(&c);
     free(c.pos);
     free(c.to);
     if (fflush(stdout) != 0 || ferror(stdout)) {

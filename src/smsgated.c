@@ -27,6 +27,7 @@
 #include <event2/thread.h>
 
 #include "api/api.h"
+#include "campaign/campaign.h"
 #include "core/phone.h"
 #include "core/price.h"
 #include "dispatch/dispatch.h"
@@ -49,6 +50,7 @@ typedef struct daemon_state {
     dispatch *disp;
     notify *notify;
     payhook *pay;
+    campaign *camp;
     api *api;
     http_server *http;
     struct event *sig_term, *sig_int, *drain_ev;
@@ -148,6 +150,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
     d->stopping = 1;
     sg_log_info(LOG, "Signal %d: finishing requests in flight, then stopping.", (int)sig);
     http_server_stop_accepting(d->http);
+    campaign_stop(d->camp); /* receiver downloads in progress end now (503) */
     d->deadline_ms = sg_mono_ms() + d->cfg.shutdown_timeout_s * 1000;
     on_drain(-1, 0, d);
 }
@@ -237,6 +240,13 @@ int main(int argc, char **argv) {
     d.pay = payhook_new(d.base, d.st, &d.cfg, &err);
     if (!d.pay) goto out;
     d.api = api_new(&d.cfg, d.st, d.disp, token);
+    campaign_options copt = {.default_region = d.cfg.default_region,
+                             .allow_private = (int)d.cfg.callback_allow_private,
+                             .max_bytes = d.cfg.csv_max_bytes,
+                             .max_rows = d.cfg.csv_max_rows,
+                             .timeout_ms = d.cfg.csv_timeout_s * 1000};
+    d.camp = campaign_new(d.base, d.st, d.disp, &copt);
+    api_set_campaign(d.api, d.camp);
 
     http_limits lim = {.max_body = (size_t)d.cfg.max_body, .max_headers = 64 * 1024,
                        .timeout_s = (int)d.cfg.http_timeout_s};
@@ -282,6 +292,7 @@ int main(int argc, char **argv) {
     dispatch_start(d.disp);
     notify_start(d.notify);
     payhook_start(d.pay);
+    campaign_start(d.camp);
     sg_log_info(LOG, "smsgated %s ready: http '%s', https '%s', data '%s', sim delay %lld ms.",
                 SMSGATE_VERSION, d.cfg.listen, d.cfg.tls_listen, d.cfg.data,
                 (long long)d.cfg.sim_delay_ms);
@@ -291,9 +302,11 @@ int main(int argc, char **argv) {
 out:
     notify_stop(d.notify); /* callbacks in flight are abandoned: durable, made again later */
     payhook_stop(d.pay);   /* a payment call in flight is waited for; its answer is recorded */
+    campaign_stop(d.camp); /* loads in progress fail; their rows are dropped */
     store_close(d.st); /* drains queued operations before the objects they call back die */
     notify_free(d.notify);
     payhook_free(d.pay);
+    campaign_free(d.camp);
     http_server_free(d.http);
     dispatch_free(d.disp);
     api_free(d.api);

@@ -18,6 +18,10 @@ static const char account_rules[] =
     "{\"method\":\"DELETE\",\"path\":\"/sms/*\"},"
     "{\"method\":\"GET\",\"path\":\"/order/sms\"},{\"method\":\"GET\",\"path\":\"/order/sms/*\"},"
     "{\"method\":\"POST\",\"path\":\"/order/sms/*\"},"
+    "{\"method\":\"GET\",\"path\":\"/me/document\"},"
+    "{\"method\":\"GET\",\"path\":\"/me/document/*\"},"
+    "{\"method\":\"POST\",\"path\":\"/me/document\"},"
+    "{\"method\":\"DELETE\",\"path\":\"/me/document/*\"},"
     "{\"method\":\"GET\",\"path\":\"/auth/*\"},{\"method\":\"POST\",\"path\":\"/auth/*\"}]";
 
 static void health(api_call *c) {

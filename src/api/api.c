@@ -22,6 +22,7 @@
 
 #include <openssl/crypto.h>
 
+#include "api/api_cache.h"
 #include "auth/sign.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -31,11 +32,21 @@
 static const api_route *const tables[] = {api_auth_routes, api_service_routes, api_job_routes,
                                           api_sender_routes, api_admin_routes, api_callback_routes,
                                           api_order_routes, api_price_admin_routes,
-                                          api_route_admin_routes};
+                                          api_route_admin_routes, api_document_routes,
+                                          api_receiver_routes, api_batch_routes};
 
 /* ---- replies ---- */
 
+/* Routes whose success may change a credential or a service: when one is answered, what
+ * api_cache.h remembers is forgotten, so that it is never stale on one node. */
+static int changes_auth(const api_route *rt) {
+    if (!strcmp(rt->method, "GET")) return 0;
+    return (rt->flags & API_ADMIN) || !strncmp(rt->pattern, "/auth", 5) ||
+           !strcmp(rt->pattern, "/sms/{}");
+}
+
 static void call_free(api_call *c) {
+    if (c->route && changes_auth(c->route)) api_cache_flush(c->api->cache);
     if (c->h_free) c->h_free(c->h);
     json_decref(c->body);
     store_auth_lookup_fini(&c->auth);
@@ -279,6 +290,7 @@ static void on_service(int rc, void *arg) {
         api_reply_store_error(c, rc, "This service");
         return;
     }
+    api_cache_service_put(c->api->cache, &c->svc.svc);
     c->route->fn(c);
 }
 
@@ -286,33 +298,44 @@ static void proceed(api_call *c) {
     if (c->route->flags & API_SERVICE) {
         c->svc.account_id = c->account_id;
         c->svc.name = c->req->segs[1];
+        const store_service *s = c->route->flags & API_SVC_CACHE
+                                     ? api_cache_service_get(c->api->cache, c->svc.name)
+                                     : NULL;
+        if (s && s->account_id == c->account_id) { /* another account's: ask the store (404) */
+            api_cache_service_copy(&c->svc.svc, s);
+            c->route->fn(c);
+            return;
+        }
         store_service_get(c->api->st, &c->svc, on_service, c);
         return;
     }
     c->route->fn(c);
 }
 
-static void on_auth(int rc, void *arg) {
-    api_call *c = arg;
-    http_req *r = c->req;
+/* The state of the credential (from the store or the cache). Returns -1 after replying. */
+static int credential_ok(api_call *c) {
     store_auth_lookup_req *a = &c->auth;
-    if (rc) {
-        api_reply_store_error(c, rc, "This credential");
-        return;
-    }
     if (!a->app_found) {
         api_reply_error(c, 403, "INVALID_KEY", "This application key is invalid");
-        return;
+        return -1;
     }
     if (!a->cred_found || !a->cred_app_matches) {
         api_reply_error(c, 403, "NOT_CREDENTIAL", "This credential does not exist");
-        return;
+        return -1;
     }
     if (strcmp(a->cred_state, "validated") != 0 ||
         (a->cred_expires_ms && a->cred_expires_ms < sg_now_ms())) {
         api_reply_error(c, 403, "INVALID_CREDENTIAL", "This credential is not valid");
-        return;
+        return -1;
     }
+    return 0;
+}
+
+/* The checks of this request against its valid credential; rules and ips are the parsed
+ * rules_json and allowed_ips_json (borrowed). Proceeds, or replies. */
+static void authorize(api_call *c, json_t *rules, json_t *ips) {
+    http_req *r = c->req;
+    store_auth_lookup_req *a = &c->auth;
     const char *ts = http_req_header(r, "X-Ovh-Timestamp");
     char *end = NULL;
     errno = 0;
@@ -340,24 +363,50 @@ static void on_auth(int rc, void *arg) {
         api_reply_error(c, 400, "INVALID_SIGNATURE", "Invalid signature");
         return;
     }
-    json_t *ips = a->allowed_ips_json ? json_loads(a->allowed_ips_json, 0, NULL) : NULL;
-    int ip_ok = auth_ip_allowed(ips, r->peer);
-    json_decref(ips);
-    if (!ip_ok) {
+    if (!auth_ip_allowed(ips, r->peer)) {
         api_reply_error(c, 403, "FORBIDDEN", "This IP address is not allowed to use this "
                                              "credential");
         return;
     }
-    json_t *rules = json_loads(a->rules_json ? a->rules_json : "[]", 0, NULL);
     const char *m = !strcmp(r->method, "HEAD") ? "GET" : r->method;
-    int allowed = auth_rules_allow(rules, m, r->path);
-    json_decref(rules);
-    if (!allowed) {
+    if (!auth_rules_allow(rules, m, r->path)) {
         api_reply_error(c, 403, "NOT_GRANTED_CALL", "This call has not been granted");
         return;
     }
     c->account_id = a->account_id;
     proceed(c);
+}
+
+static void on_auth(int rc, void *arg) {
+    api_call *c = arg;
+    store_auth_lookup_req *a = &c->auth;
+    if (rc) {
+        api_reply_store_error(c, rc, "This credential");
+        return;
+    }
+    if (credential_ok(c) < 0) return;
+    api_cache_auth_put(c->api->cache, a->app_key, a->consumer_key, a);
+    json_t *ips = a->allowed_ips_json ? json_loads(a->allowed_ips_json, 0, NULL) : NULL;
+    json_t *rules = json_loads(a->rules_json ? a->rules_json : "[]", 0, NULL);
+    authorize(c, rules, ips); /* frees c */
+    json_decref(ips);
+    json_decref(rules);
+}
+
+/* A credential api_cache.h remembers: the same checks without a store operation. */
+static void auth_cached(api_call *c, const api_cache_auth *e) {
+    store_auth_lookup_req *a = &c->auth;
+    const char *ak = a->app_key, *ck = a->consumer_key;
+    *a = e->lookup;
+    a->app_key = ak;
+    a->consumer_key = ck;
+    a->app_secret = e->lookup.app_secret ? sg_xstrdup(e->lookup.app_secret) : NULL;
+    a->cred_state = e->lookup.cred_state ? sg_xstrdup(e->lookup.cred_state) : NULL;
+    a->rules_json = e->lookup.rules_json ? sg_xstrdup(e->lookup.rules_json) : NULL;
+    a->allowed_ips_json =
+        e->lookup.allowed_ips_json ? sg_xstrdup(e->lookup.allowed_ips_json) : NULL;
+    if (credential_ok(c) < 0) return; /* expired since */
+    authorize(c, e->rules, e->ips);   /* e is not touched after proceed() */
 }
 
 static int admin_ok(api_call *c) {
@@ -385,7 +434,7 @@ void api_handle(http_req *req, void *arg) {
         return;
     }
     c->route = rt;
-    if (req->body_len > 0) {
+    if (req->body_len > 0 && !(rt->flags & API_RAW)) {
         json_error_t err;
         c->body = json_loadb((const char *)req->body, req->body_len, JSON_DECODE_ANY, &err);
         if (!c->body) {
@@ -430,6 +479,11 @@ void api_handle(http_req *req, void *arg) {
     }
     c->auth.app_key = ak;
     c->auth.consumer_key = ck;
+    const api_cache_auth *hit = api_cache_auth_get(a->cache, ak, ck);
+    if (hit) {
+        auth_cached(c, hit);
+        return;
+    }
     store_auth_lookup(a->st, &c->auth, on_auth, c);
 }
 
@@ -439,6 +493,7 @@ api *api_new(const sg_config *cfg, store *st, dispatch *d, const char *admin_tok
     a->st = st;
     a->d = d;
     a->admin_token = sg_xstrdup(admin_token);
+    a->cache = api_cache_new();
     size_t n = 0;
     a->public_urls = sg_xcalloc(1, sizeof *a->public_urls);
     const char *p = cfg->public_url;
@@ -463,5 +518,6 @@ void api_free(api *a) {
     for (char **u = a->public_urls; *u; u++) free(*u);
     free(a->public_urls);
     free(a->admin_token);
+    api_cache_free(a->cache);
     free(a);
 }

@@ -19,6 +19,11 @@ typedef struct api api;
 api *api_new(const sg_config *cfg, store *st, dispatch *d, const char *admin_token);
 void api_free(api *a);
 
+/* Hands the api the campaigns module (receiver lists, templated sends; campaign/campaign.h),
+ * borrowed: it must outlive the api. Without it, those routes answer 503. */
+struct campaign;
+void api_set_campaign(api *a, struct campaign *cp);
+
 /* The http_handler_cb: arg is the api. */
 void api_handle(http_req *req, void *arg);
 

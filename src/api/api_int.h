@@ -19,6 +19,8 @@ struct api {
     dispatch *d;
     char *admin_token;
     char **public_urls; /* NULL-terminated, from cfg->public_url */
+    struct campaign *campaign; /* receiver lists and campaigns (api_set_campaign) */
+    struct api_cache *cache;   /* api_cache.h: auth lookups and services (api.c owns it) */
 };
 
 typedef struct api_call api_call;
@@ -28,7 +30,10 @@ enum {
     API_NOAUTH = 1,   /* no OVH authentication (auth headers ignored) */
     API_SERVICE = 2,  /* path segment 1 is a service name to load and check ownership of */
     API_ADMIN = 4,    /* admin token required */
-    API_BODY = 8      /* a JSON object body is required */
+    API_BODY = 8,     /* a JSON object body is required */
+    API_RAW = 16,     /* the body is not JSON: left unparsed (document uploads) */
+    API_SVC_CACHE = 32 /* with API_SERVICE: the service may come from api_cache.h (the
+                          handler must not show its balance without reading it again) */
 };
 
 typedef struct api_route {
@@ -60,6 +65,13 @@ extern const api_route api_callback_routes[];    /* callbacks.c */
 extern const api_route api_order_routes[];       /* orders.c */
 extern const api_route api_price_admin_routes[]; /* prices_admin.c */
 extern const api_route api_route_admin_routes[]; /* routes_admin.c */
+extern const api_route api_document_routes[];    /* documents.c */
+extern const api_route api_receiver_routes[];    /* receivers.c */
+extern const api_route api_batch_routes[];       /* batches.c */
+
+/* POST /sms/{sn}/jobs with receiversSlotId or receiversDocumentUrl: a templated campaign
+ * (receivers.c). Called by jobs.c once the common fields were checked; replies. */
+void api_campaign_job(api_call *c);
 
 /* ---- replies (each frees the call) ---- */
 void api_reply_json(api_call *c, json_t *body); /* takes ownership; NULL = JSON null */

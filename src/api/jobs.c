@@ -104,6 +104,15 @@ static void on_submitted(int rc, void *arg) {
     api_reply_json(c, send_report(c, h->req.total_credits, h->req.balance));
 }
 
+static void on_nothing_valid(int rc, void *arg) {
+    api_call *c = arg;
+    if (rc) {
+        api_reply_store_error(c, rc, "This service");
+        return;
+    }
+    api_reply_json(c, send_report(c, 0, c->svc.svc.balance));
+}
+
 static void jobs_post(api_call *c) {
     const sg_config *cfg = c->api->cfg;
     send_ctx *h = sg_xcalloc(1, sizeof *h);
@@ -112,8 +121,8 @@ static void jobs_post(api_call *c) {
     h->invalid = json_array();
     store_submit_req *r = &h->req;
 
-    const char *message, *sender = NULL, *tag = NULL, *s;
-    int sfr = 0, nostop = 0, prio = 0, cls = 1, idx, rc;
+    const char *message, *sender = NULL, *tag = NULL;
+    int sfr = 0, nostop = 0, prio = 0, cls = 1, idx;
     int64_t validity = 2880, differed = 0;
     if (api_field_string(c, "message", 1, &message) < 0) return;
     if (!*message) {
@@ -137,11 +146,10 @@ static void jobs_post(api_call *c) {
         return;
     }
     if (tag && !*tag) tag = NULL;
-    if ((rc = api_field_string(c, "receiversDocumentUrl", 0, &s)) <= 0 ||
-        (rc = api_field_string(c, "receiversSlotId", 0, &s)) <= 0) {
-        if (rc == 0)
-            api_reply_error(c, 400, NULL, "Receivers from a CSV document or slot are not "
-                                          "available on this server yet; give 'receivers'");
+    json_t *doc_url = json_object_get(c->body, "receiversDocumentUrl");
+    json_t *slot_id = json_object_get(c->body, "receiversSlotId");
+    if ((doc_url && !json_is_null(doc_url)) || (slot_id && !json_is_null(slot_id))) {
+        api_campaign_job(c); /* receivers.c: one templated message to a CSV's receivers */
         return;
     }
     json_t *recv = json_object_get(c->body, "receivers");
@@ -223,8 +231,11 @@ static void jobs_post(api_call *c) {
     }
     r->tag = tag;
     if (r->count == 0) {
-        /* Nothing valid: answer like OVH (200, everything in invalidReceivers), store nothing. */
-        api_reply_json(c, send_report(c, 0, c->svc.svc.balance));
+        /* Nothing valid: answer like OVH (200, everything in invalidReceivers), store nothing.
+         * The balance shown is read again: the service may come from api_cache.h. */
+        r->sender = NULL; /* it may point into the service */
+        store_service_fini(&c->svc.svc);
+        store_service_get(c->api->st, &c->svc, on_nothing_valid, c);
         return;
     }
     r->service_id = c->svc.svc.id;
@@ -478,7 +489,7 @@ static void estimate(api_call *c) {
 
 const api_route api_job_routes[] = {
     {"POST", "/sms/estimate", API_BODY, estimate},
-    {"POST", "/sms/{}/jobs", API_SERVICE | API_BODY, jobs_post},
+    {"POST", "/sms/{}/jobs", API_SERVICE | API_BODY | API_SVC_CACHE, jobs_post},
     {"GET", "/sms/{}/jobs", API_SERVICE, jobs_list},
     {"GET", "/sms/{}/jobs/{}", API_SERVICE, job_get},
     {"DELETE", "/sms/{}/jobs/{}", API_SERVICE, job_delete},

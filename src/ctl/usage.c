@@ -8,6 +8,7 @@
  */
 #include "ctl/usage.h"
 
+#include "ctl/campaign.h"
 #include "ctl/routes.h"
 
 #include <string.h>
@@ -48,6 +49,8 @@ static const char usage_general[] =
     "  send --service S --to NUMBER [--to NUMBER ...] [SEND OPTIONS] MESSAGE\n"
     "                                         send an SMS (MESSAGE '-' reads standard input)\n"
     "  status --service S ID                  show the delivery status of one SMS\n"
+    "  campaign status --service S TAG [--watch]\n"
+    "                                         progress of the SMS carrying TAG (a campaign)\n"
     "\n"
     "Global options (before or after the command):\n"
     "  --data DIR         smsgated's data directory (default: $SMSGATE_DATA, else ./data)\n"
@@ -198,6 +201,7 @@ static const struct {
     {"callbacks", usage_callbacks},
     {"price", usage_price},     {"order", usage_order},
     {"route", ctl_route_usage},
+    {"campaign", ctl_campaign_usage},
 };
 
 int ctl_usage_print(FILE *f, const char *cmd) {

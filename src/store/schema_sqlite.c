@@ -10,6 +10,7 @@
 #include "store/sqlite_credits_int.h"
 #include "store/sqlite_notify_int.h"
 #include "store/sqlite_routes_int.h"
+#include "store/sqlite_campaigns_int.h"
 
 static const char *const core_migrations[] = {
     /* 1: the foundation */
@@ -78,5 +79,6 @@ const sqlite_area sqlite_areas[] = {
     AREA("notify", sqlite_notify_migrations),
     AREA("routes", sqlite_routes_migrations),
     AREA("credits", sqlite_credits_migrations),
+    AREA("campaigns", sqlite_campaigns_migrations),
     {NULL, NULL, 0},
 };

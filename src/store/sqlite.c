@@ -33,6 +33,7 @@
 #include "store/sqlite_credits_int.h"
 #include "store/sqlite_notify_int.h"
 #include "store/sqlite_routes_int.h"
+#include "store/sqlite_campaigns_int.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -159,15 +160,29 @@ static void be_close(store_conn *c) {
     free(c);
 }
 
-static int be_begin(store_conn *c) { return sqlite__exec(c, "BEGIN IMMEDIATE"); }
-static int be_commit(store_conn *c) { return sqlite__exec(c, "COMMIT"); }
+/* Runs one of the transaction statements below from the statement cache: they run for every
+ * operation (a savepoint each) and every batch, so they are not compiled again each time. */
+static int run_cached(store_conn *c, const char *sql) {
+    sqlite3_stmt *st = sqlite__prep(c, sql);
+    if (!st) return SG_EIO;
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        sg_log_error("store.sqlite", "'%s' failed: %s.", sql, sqlite3_errmsg(c->db));
+        return SG_EIO;
+    }
+    return 0;
+}
+
+static int be_begin(store_conn *c) { return run_cached(c, "BEGIN IMMEDIATE"); }
+static int be_commit(store_conn *c) { return run_cached(c, "COMMIT"); }
 static void be_rollback(store_conn *c) {
     if (!sqlite3_get_autocommit(c->db)) sqlite__exec(c, "ROLLBACK");
 }
-static int be_savepoint(store_conn *c) { return sqlite__exec(c, "SAVEPOINT op"); }
+static int be_savepoint(store_conn *c) { return run_cached(c, "SAVEPOINT op"); }
 static void be_release(store_conn *c, int rollback_first) {
-    if (rollback_first) sqlite__exec(c, "ROLLBACK TO op");
-    sqlite__exec(c, "RELEASE op");
+    if (rollback_first) run_cached(c, "ROLLBACK TO op");
+    run_cached(c, "RELEASE op");
 }
 
 /* ---- ledger ---- */

@@ -22,6 +22,7 @@ struct store_conn {
         sqlite3_stmt *st;
     } cache[STMT_CACHE];
     int ncache;
+    int no_orphans; /* sqlite_routes.c: 1 while smpp_orphans is known to be empty */
 };
 
 /* One schema area: its name and its migrations in order (see migrate() in sqlite.c). */

@@ -330,6 +330,7 @@ static int keep_orphan(store_conn *c, const store_smpp_receipt_item *r) {
     char keys[SMPP_ID_KEYS][SMPP_ID_KEY_LEN];
     int nk = smpp_id_keys(r->smsc_id, keys);
     int64_t rid = 0, now = sg_now_ms();
+    c->no_orphans = 0;
     for (int k = 0; k < nk; k++) {
         sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO smpp_orphans(rid, route, idkey, smsc_id, "
                                            "state, dlr, ptt, ts_ms, received_ms) "
@@ -413,9 +414,24 @@ static int prune(store_conn *c) {
     return sqlite__done(c, st, "Pruning unmatched receipts");
 }
 
+/* Whether smpp_orphans may hold rows. Looking for orphans costs one query per id key of every
+ * accepted message, and the table is almost always empty: keep_orphan() clears no_orphans
+ * (even if its savepoint is then rolled back, which only costs a needless look), and this
+ * looks again only while it is clear. */
+static int orphans_possible(store_conn *c) {
+    if (c->no_orphans) return 0;
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT EXISTS (SELECT 1 FROM smpp_orphans)");
+    if (!st) return 1;
+    int any = sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int(st, 0) != 0;
+    sqlite3_reset(st);
+    c->no_orphans = !any;
+    return any;
+}
+
 int sqlite__smpp_accept(store_conn *c, store_smpp_accept_req *r) {
     static size_t since_prune; /* store thread only */
     int rc;
+    int orphans = orphans_possible(c);
     for (size_t i = 0; i < r->count; i++) {
         const store_smpp_accept_item *a = &r->items[i];
         store_status_update u = {.msg_id = a->msg_id, .state = MSG_SUBMITTED,
@@ -439,7 +455,7 @@ int sqlite__smpp_accept(store_conn *c, store_smpp_accept_req *r) {
                 sqlite__bind_int(st, 6, a->ts_ms);
                 if ((rc = sqlite__done(c, st, "Recording an operator message id"))) return rc;
             }
-            for (int k = 0; k < nk; k++)
+            for (int k = 0; orphans && k < nk; k++)
                 if ((rc = adopt_orphans(c, a->route, keys[k], a->msg_id, (int)p, (int)a->nparts,
                                         &r->orphans)))
                     return rc;

@@ -34,6 +34,7 @@
 #include "store/store_notify.h"
 #include "store/store_credits.h"
 #include "store/store_routes.h"
+#include "store/store_campaigns.h"
 
 typedef struct store store;
 
@@ -284,7 +285,8 @@ typedef struct store_recover_req {
     X(recover, store_recover_req)                             \
     STORE_NOTIFY_OPS(X)                                       \
     STORE_CREDITS_OPS(X)                                  \
-    STORE_OPS_ROUTES(X)
+    STORE_OPS_ROUTES(X)                                       \
+    STORE_CAMPAIGNS_OPS(X)
 
 /* Typed enqueue functions: store_account_create(st, &req, cb, arg) ... */
 #define STORE_DECL_OP(name, type) int store_##name(store *st, type *req, store_cb cb, void *arg);

@@ -92,6 +92,12 @@ static const key_def keys[] = {
      "SMPP: first wait before reconnecting a lost bind (doubles on each failure)"},
     {"smpp-reconnect-max-ms", T_INT, "30000", 10, 3600000, S(smpp_reconnect_max_ms),
      "SMPP: longest wait between two reconnection attempts"},
+    {"csv-max-bytes", T_INT, "268435456", 1024, INT64_C(17179869184), S(csv_max_bytes),
+     "largest receivers CSV fetched from a csvUrl or read from a document, in bytes"},
+    {"csv-max-rows", T_INT, "1000000", 1, 100000000, S(csv_max_rows),
+     "most rows in one receivers list"},
+    {"csv-timeout-s", T_INT, "300", 1, 86400, S(csv_timeout_s),
+     "longest download of a receivers CSV (csvUrl, receiversDocumentUrl)"},
 };
 #undef S
 #define NKEYS (sizeof keys / sizeof keys[0])
