@@ -11,6 +11,8 @@
  * from the store's price table (store_credits.h), checks the balance, appends the debit to
  * the ledger and inserts every message, in one transaction; the client is
  * answered only after that commit. Invalid receivers are reported and never charged.
+ * With receiversSlotId or receiversDocumentUrl instead of receivers, the common fields once
+ * checked, api_campaign_job() (receivers.c) sends a templated message to a CSV's receivers.
  *
  * Ids: one SMS (one receiver) = one id. /jobs lists those still pending (scheduled, queued,
  * being submitted); /outgoing lists the others. /outgoing/{id} also answers for a pending SMS

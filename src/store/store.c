@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <stdio.h>
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -73,7 +74,7 @@ struct store {
     queue in, out;
     int stopping;
     int waiting;           /* the thread waits: 0 no, 1 for any op, 2 for a full batch */
-    int64_t last_end_us;   /* CLOCK_MONOTONIC, when the previous batch ended */
+    int64_t last_start_us; /* CLOCK_MONOTONIC, when the previous batch started */
     struct event *done_ev;
     size_t pending;
     uint64_t commits, ops, nth_op;
@@ -162,7 +163,7 @@ static int reads_only(const queue *q) {
 /* Called with mu held and something queued: waits, when the store is busy, until a batch's
  * worth of operations has gathered (see the file comment). */
 static void gather(store *st) {
-    int64_t until = st->last_end_us + GROUP_WAIT_US;
+    int64_t until = st->last_start_us + GROUP_WAIT_US;
     if (st->stopping || st->in.n >= st->opt.max_batch || mono_us() >= until || reads_only(&st->in))
         return;
     struct timespec ts = {(time_t)(until / 1000000), (long)(until % 1000000) * 1000};
@@ -191,9 +192,12 @@ static void *thread_main(void *arg) {
             q_push(&batch, o);
         }
         pthread_mutex_unlock(&st->mu);
+        int64_t TS0 = mono_us();
+        st->last_start_us = TS0;
         run_batch(st, &batch);
         pthread_mutex_lock(&st->mu);
-        st->last_end_us = mono_us();
+        int64_t TS1 = mono_us();
+        if (getenv("SG_TRACE")) { static FILE *TF; if (!TF) TF = fopen(getenv("SG_TRACE"), "w"); int kinds[128] = {0}; for (op *o = batch.head; o; o = o->next) kinds[o->kind]++; fprintf(TF, "%lld %lld %zu", (long long)TS0, (long long)(TS1 - TS0), batch.n); for (int k = 0; k < 128; k++) if (kinds[k]) fprintf(TF, " %d:%d", k, kinds[k]); fprintf(TF, "\n"); fflush(TF); }
         q_append(&st->out, &batch);
         event_active(st->done_ev, EV_READ, 0);
     }
