@@ -37,16 +37,16 @@ static const api_route *const tables[] = {api_auth_routes, api_service_routes, a
 
 /* ---- replies ---- */
 
-/* Routes whose success may change a credential or a service: when one is answered, what
- * api_cache.h remembers is forgotten, so that it is never stale on one node. */
+/* Routes that may change a credential or a service (the admin's, and PUT /sms/{sn}): when an
+ * authorized call of theirs is answered, what api_cache.h remembers is forgotten, so that it
+ * is never stale on one node. (New consumer keys need nothing: only known keys are kept.) */
 static int changes_auth(const api_route *rt) {
     if (!strcmp(rt->method, "GET")) return 0;
-    return (rt->flags & API_ADMIN) || !strncmp(rt->pattern, "/auth", 5) ||
-           !strcmp(rt->pattern, "/sms/{}");
+    return (rt->flags & API_ADMIN) || !strcmp(rt->pattern, "/sms/{}");
 }
 
 static void call_free(api_call *c) {
-    if (c->route && changes_auth(c->route)) api_cache_flush(c->api->cache);
+    if (c->flush_cache) api_cache_flush(c->api->cache);
     if (c->h_free) c->h_free(c->h);
     json_decref(c->body);
     store_auth_lookup_fini(&c->auth);
@@ -374,6 +374,7 @@ static void authorize(api_call *c, json_t *rules, json_t *ips) {
         return;
     }
     c->account_id = a->account_id;
+    c->flush_cache = changes_auth(c->route);
     proceed(c);
 }
 
@@ -460,6 +461,7 @@ void api_handle(http_req *req, void *arg) {
                                           "(Authorization: Bearer <token>)");
             return;
         }
+        c->flush_cache = changes_auth(rt);
         rt->fn(c);
         return;
     }

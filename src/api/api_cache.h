@@ -6,10 +6,10 @@
  * Owned by api.c (one cache per api object); loop thread only, no locking.
  *
  * Freshness. Only positive lookups are kept (the keys exist, belong together, the consumer key
- * is validated); anything else goes to the store every time. Every change of credentials or
- * services made through this process goes through a non-GET admin route, POST /auth/..., or
- * PUT /sms/{sn}, and api.c flushes the whole cache when one of those is answered, so on a
- * single node the cache never serves a stale answer. Entries also expire after
+ * is validated); anything else goes to the store every time. Every change of a known
+ * credential or of a service made through this process goes through a non-GET admin route or
+ * PUT /sms/{sn}, and api.c flushes the whole cache when an authorized call of those is
+ * answered (after its commit), so on a single node the cache never serves a stale answer. Entries also expire after
  * API_CACHE_TTL_MS, which bounds how long another node's change (a shared PostgreSQL store)
  * can go unseen. A credential's expiry date is checked at each use, as before.
  *

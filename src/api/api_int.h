@@ -53,6 +53,7 @@ struct api_call {
     store_service_get_req svc;    /* API_SERVICE: the service */
     void *h;                      /* the handler's own state */
     void (*h_free)(void *);       /* frees h with the call, if set */
+    int flush_cache;              /* authorized call that may change what api_cache.h keeps */
 };
 
 /* Route tables of each resource file, terminated by a NULL method. */

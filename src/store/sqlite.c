@@ -133,6 +133,13 @@ static int migrate(store_conn *c) {
 }
 
 static int be_open(const char *path, store_conn **out) {
+    /* SQLite's memory statistics take a global mutex around every allocation, and nothing
+     * reads them; off, before SQLite initialises (later calls fail harmlessly). */
+    static int configured;
+    if (!configured) {
+        configured = 1;
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    }
     store_conn *c = sg_xcalloc(1, sizeof *c);
     if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                           SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {

@@ -58,6 +58,9 @@ const char *const sqlite_notify_migrations[SQLITE_NOTIFY_MIGRATIONS] = {
     "CREATE INDEX notify_due ON notify_calls(next_ms, id) WHERE state = 0;"
     "CREATE INDEX notify_seq ON notify_calls(seq_key, id) WHERE state = 0;"
     "CREATE INDEX notify_service ON notify_calls(service_id, state, id);",
+    /* 2: pending calls by origin, so that a claim that must leave busy origins alone does not
+     * read every pending call of theirs (sqlite__notify_claim) */
+    "CREATE INDEX notify_origin_due ON notify_calls(origin, next_ms, id) WHERE state = 0;",
 };
 
 /* ---- waking the notifier ---- */
@@ -187,6 +190,73 @@ void store_notify_claim_fini(store_notify_claim_req *r) {
     r->count = 0;
 }
 
+/* Appends the rows of a claim query (see sqlite__notify_claim) to r->calls. */
+static void read_calls(sqlite3_stmt *st, store_notify_claim_req *r) {
+    while (r->count < r->limit && sqlite3_step(st) == SQLITE_ROW) {
+        store_notify_call *k = &r->calls[r->count++];
+        k->id = sqlite__col_int(st, 0);
+        k->service_id = sqlite__col_int(st, 1);
+        k->attempts = (int)sqlite__col_int(st, 2);
+        k->first_ms = sqlite__col_int(st, 3);
+        k->url = sqlite__col_text(st, 4);
+        k->origin = sqlite__col_text(st, 5);
+        k->secret = sqlite__col_text(st, 6);
+    }
+    sqlite3_reset(st);
+}
+
+static int origin_busy(json_t *busy, const char *origin) {
+    size_t i;
+    json_t *v;
+    json_array_foreach(busy, i, v) if (json_is_string(v) && !strcmp(json_string_value(v), origin))
+        return 1;
+    return 0;
+}
+
+/* The claim when some origins are busy. Filtering them out of one scan in due order reads
+ * every pending call of theirs (a busy origin is one with a backlog: with 500,000 calls
+ * waiting, each claim took longer than the calls it handed out). Instead, walk the origins
+ * that have pending calls (one index seek each, notify_origin_due) and take the due calls of
+ * each one that is not busy, oldest first: calls of one origin keep their order, origins are
+ * served by name until the limit is reached. */
+static int claim_by_origin(store_conn *c, store_notify_claim_req *r, json_t *busy) {
+    char *origin = sg_xstrdup("");
+    int rc = 0;
+    while (r->count < r->limit) {
+        sqlite3_stmt *st = sqlite__prep(c, "SELECT MIN(origin) FROM notify_calls "
+                                           "WHERE state = 0 AND origin > ?");
+        if (!st) {
+            rc = SG_EIO;
+            break;
+        }
+        sqlite__bind_text(st, 1, origin);
+        char *next = sqlite3_step(st) == SQLITE_ROW ? sqlite__col_text(st, 0) : NULL;
+        sqlite3_reset(st);
+        if (!next) break;
+        free(origin);
+        origin = next;
+        if (origin_busy(busy, origin)) continue;
+        st = sqlite__prep(c, "SELECT c.id, c.service_id, c.attempts, c.first_ms, c.url, c.origin, "
+                             "k.secret FROM notify_calls c "
+                             "LEFT JOIN notify_secrets k ON k.service_id = c.service_id "
+                             "WHERE c.state = 0 AND c.origin = ?2 AND c.next_ms <= ?1 "
+                             "AND (c.lease_ms IS NULL OR c.lease_ms <= ?1) "
+                             "AND NOT EXISTS (SELECT 1 FROM notify_calls p WHERE p.state = 0 "
+                             "AND p.seq_key = c.seq_key AND p.id < c.id) "
+                             "ORDER BY c.next_ms, c.id LIMIT ?3");
+        if (!st) {
+            rc = SG_EIO;
+            break;
+        }
+        sqlite__bind_int(st, 1, r->now_ms);
+        sqlite__bind_text(st, 2, origin);
+        sqlite__bind_int(st, 3, (int64_t)(r->limit - r->count));
+        read_calls(st, r);
+    }
+    free(origin);
+    return rc;
+}
+
 int sqlite__notify_claim(store_conn *c, store_notify_claim_req *r) {
     sqlite3_stmt *st;
     int rc;
@@ -201,32 +271,28 @@ int sqlite__notify_claim(store_conn *c, store_notify_claim_req *r) {
             return rc;
         r->recovered = (size_t)sqlite3_changes(c->db);
     }
-    st = sqlite__prep(c, "SELECT c.id, c.service_id, c.attempts, c.first_ms, c.url, c.origin, "
-                         "k.secret FROM notify_calls c "
-                         "LEFT JOIN notify_secrets k ON k.service_id = c.service_id "
-                         "WHERE c.state = 0 AND c.next_ms <= ?1 "
-                         "AND (c.lease_ms IS NULL OR c.lease_ms <= ?1) "
-                         "AND c.origin NOT IN (SELECT value FROM json_each(?2)) "
-                         "AND NOT EXISTS (SELECT 1 FROM notify_calls p WHERE p.state = 0 "
-                         "AND p.seq_key = c.seq_key AND p.id < c.id) "
-                         "ORDER BY c.next_ms, c.id LIMIT ?3");
-    if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, r->now_ms);
-    sqlite__bind_text(st, 2, r->busy_json ? r->busy_json : "[]");
-    sqlite__bind_int(st, 3, (int64_t)r->limit);
     size_t cap = r->limit ? r->limit : 1;
     r->calls = sg_xcalloc(cap, sizeof *r->calls);
-    while (r->count < r->limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        store_notify_call *k = &r->calls[r->count++];
-        k->id = sqlite__col_int(st, 0);
-        k->service_id = sqlite__col_int(st, 1);
-        k->attempts = (int)sqlite__col_int(st, 2);
-        k->first_ms = sqlite__col_int(st, 3);
-        k->url = sqlite__col_text(st, 4);
-        k->origin = sqlite__col_text(st, 5);
-        k->secret = sqlite__col_text(st, 6);
+    json_t *busy = r->busy_json ? json_loads(r->busy_json, 0, NULL) : NULL;
+    if (json_array_size(busy) > 0) {
+        rc = claim_by_origin(c, r, busy);
+        json_decref(busy);
+        if (rc) return rc;
+    } else {
+        json_decref(busy);
+        st = sqlite__prep(c, "SELECT c.id, c.service_id, c.attempts, c.first_ms, c.url, "
+                             "c.origin, k.secret FROM notify_calls c "
+                             "LEFT JOIN notify_secrets k ON k.service_id = c.service_id "
+                             "WHERE c.state = 0 AND c.next_ms <= ?1 "
+                             "AND (c.lease_ms IS NULL OR c.lease_ms <= ?1) "
+                             "AND NOT EXISTS (SELECT 1 FROM notify_calls p WHERE p.state = 0 "
+                             "AND p.seq_key = c.seq_key AND p.id < c.id) "
+                             "ORDER BY c.next_ms, c.id LIMIT ?2");
+        if (!st) return SG_EIO;
+        sqlite__bind_int(st, 1, r->now_ms);
+        sqlite__bind_int(st, 2, (int64_t)r->limit);
+        read_calls(st, r);
     }
-    sqlite3_reset(st);
     for (size_t i = 0; i < r->count; i++) {
         store_notify_call *k = &r->calls[i];
         if (!k->first_ms) k->first_ms = r->now_ms;

@@ -37,8 +37,9 @@ static store_auth_lookup_req lookup(const char *secret, const char *state, const
 static void test_auth_put_get_copies(void **state) {
     (void)state;
     api_cache *c = api_cache_new();
-    store_auth_lookup_req r =
-        lookup("s3cret", "validated", "[{\"method\":\"GET\",\"path\":\"/*\"}]", "[\"127.0.0.1/32\"]");
+    store_auth_lookup_req r = lookup("s3cret", "validated",
+                                     "[{\"method\":\"GET\",\"path\":\"/*\"}]",
+                                     "[\"127.0.0.1/32\"]");
     assert_null(api_cache_auth_get(c, "ak", "ck"));
     api_cache_auth_put(c, "ak", "ck", &r);
     store_auth_lookup_fini(&r); /* the cache kept its own copies */

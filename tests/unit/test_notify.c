@@ -431,6 +431,38 @@ static void test_queue_url_date(void **state) {
     store_notify_claim_fini(&r);
 }
 
+/* Issue #7: with some origins busy, a claim walks the origins (index notify_origin_due)
+ * instead of reading the busy ones' backlog; the others' calls still come, oldest first. */
+static void test_claim_with_busy_origins(void **state) {
+    fixture *f = *state;
+    char sa[64], sb[64];
+    int64_t a = make_service(f, "busyco", sa), b = make_service(f, "freeco", sb);
+    set_callback(f, a, "http://busy.example/x");
+    set_callback(f, b, "http://free.example/y");
+    int64_t m[4] = {submit(f, a, "+33612345601", NULL), submit(f, b, "+33612345602", NULL),
+                    submit(f, a, "+33612345603", NULL), submit(f, b, "+33612345604", NULL)};
+    for (int i = 0; i < 4; i++) set_status(f, m[i], MSG_SUBMITTED, DLR_SUBMITTED, 3);
+
+    store_notify_claim_req r;
+    claim(f, &r, "[\"http://busy.example:80\"]");
+    assert_int_equal(r.count, 2);
+    assert_string_equal(r.calls[0].origin, "http://free.example:80");
+    assert_string_equal(r.calls[1].origin, "http://free.example:80");
+    assert_true(r.calls[0].id < r.calls[1].id);
+    assert_non_null(strstr(r.calls[0].url, "id="));
+    store_notify_claim_fini(&r);
+
+    claim(f, &r, "[\"http://busy.example:80\", \"http://free.example:80\"]");
+    assert_int_equal(r.count, 0); /* every origin busy: nothing, and nothing read for it */
+    store_notify_claim_fini(&r);
+
+    claim(f, &r, "[\"http://free.example:80\"]");
+    assert_int_equal(r.count, 2); /* the busy one's calls, once it has room */
+    assert_string_equal(r.calls[0].origin, "http://busy.example:80");
+    assert_true(r.calls[0].id < r.calls[1].id);
+    store_notify_claim_fini(&r);
+}
+
 static void test_retry_dead_replay_list(void **state) {
     fixture *f = *state;
     char sn[64];
@@ -696,6 +728,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_queue_follows_events_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_url_date, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_dead_replay_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claim_with_busy_origins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recover_releases_leases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delivers_in_order_signed_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retries_until_2xx, setup, teardown),

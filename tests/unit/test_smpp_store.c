@@ -213,6 +213,21 @@ static void test_receipt_before_accept(void **state) {
     assert_int_equal(query_int(f, sql), 24);
 }
 
+/* Issue #7: acceptances look for early receipts only while some may be waiting; one kept
+ * after an acceptance that found none is still applied by the next acceptance. */
+static void test_receipt_before_accept_after_quiet(void **state) {
+    fixture *f = *state;
+    int64_t first = submitting(f, 1), second = submitting(f, 1);
+    const char *ids1[] = {"500"};
+    accept_ids(f, "fr", first, ids1, 1); /* no early receipt: remembered as none */
+    assert_int_equal(receipt(f, "fr", "501", MSG_DELIVERED, DLR_DELIVERED, 4), 0);
+    const char *ids2[] = {"501"};
+    accept_ids(f, "fr", second, ids2, 1);
+    assert_int_equal(msg_state_of(f, second), MSG_DELIVERED);
+    assert_int_equal(msg_state_of(f, first), MSG_SUBMITTED);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM smpp_orphans"), 0);
+}
+
 static void test_multipart_aggregation(void **state) {
     fixture *f = *state;
     int64_t ok = submitting(f, 3);
@@ -261,6 +276,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_route_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accept_and_receipt_any_id_form, setup, teardown),
         cmocka_unit_test_setup_teardown(test_receipt_before_accept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_receipt_before_accept_after_quiet, setup, teardown),
         cmocka_unit_test_setup_teardown(test_multipart_aggregation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mo_stored, setup, teardown),
     };
