@@ -748,32 +748,46 @@ static int be_submit(store_conn *c, store_submit_req *r) {
     int state = r->due_ms > r->now_ms ? MSG_SCHEDULED : MSG_QUEUED;
     for (size_t i = 0; i < r->count; i++) {
         store_submit_msg *m = &r->msgs[i];
-        st = sqlite__prep(c, "INSERT INTO messages(service_id, send_id, created_ms, due_ms, state, sender, "
-                  "receiver, message, coding, length, parts, credits, priority, validity_min, "
-                  "differed_min, class, tag) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-        if (!st) return SG_EIO;
-        sqlite__bind_int(st, 1, r->service_id);
-        sqlite__bind_int(st, 2, r->send_id);
-        sqlite__bind_int(st, 3, r->now_ms);
-        sqlite__bind_int(st, 4, r->due_ms);
-        sqlite__bind_int(st, 5, state);
-        sqlite__bind_text(st, 6, r->sender);
-        sqlite__bind_text(st, 7, m->receiver);
-        sqlite__bind_text(st, 8, m->message);
-        sqlite__bind_int(st, 9, m->coding);
-        sqlite__bind_int(st, 10, m->length);
-        sqlite__bind_int(st, 11, m->parts);
-        sqlite__bind_int(st, 12, m->credits);
-        sqlite__bind_int(st, 13, r->priority);
-        sqlite__bind_int(st, 14, r->validity_min);
-        sqlite__bind_int(st, 15, r->differed_min);
-        sqlite__bind_int(st, 16, r->sms_class);
-        sqlite__bind_text(st, 17, r->tag);
-        if ((rc = sqlite__done(c, st, "Storing a message"))) return rc;
-        m->id = sqlite3_last_insert_rowid(c->db);
-        if ((rc = sqlite__insert_event(c, m->id, r->service_id, r->now_ms, state, 0, 0))) return rc;
+        sqlite_new_msg nm = {.service_id = r->service_id, .send_id = r->send_id,
+                             .now_ms = r->now_ms, .due_ms = r->due_ms, .state = state,
+                             .sender = r->sender, .receiver = m->receiver, .tag = r->tag,
+                             .message = m->message, .message_len = strlen(m->message),
+                             .coding = m->coding, .priority = r->priority,
+                             .sms_class = r->sms_class, .length = m->length, .parts = m->parts,
+                             .credits = m->credits, .validity_min = r->validity_min,
+                             .differed_min = r->differed_min};
+        if ((rc = sqlite__insert_message(c, &nm, &m->id))) return rc;
     }
     return 0;
+}
+
+int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id) {
+    sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO messages(service_id, send_id, created_ms, "
+                                       "due_ms, state, sender, receiver, message, coding, length, "
+                                       "parts, credits, priority, validity_min, differed_min, "
+                                       "class, tag) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, m->service_id);
+    sqlite__bind_int(st, 2, m->send_id);
+    sqlite__bind_int(st, 3, m->now_ms);
+    sqlite__bind_int(st, 4, m->due_ms);
+    sqlite__bind_int(st, 5, m->state);
+    sqlite__bind_text(st, 6, m->sender);
+    sqlite__bind_text(st, 7, m->receiver);
+    sqlite3_bind_text(st, 8, m->message, (int)m->message_len, SQLITE_STATIC);
+    sqlite__bind_int(st, 9, m->coding);
+    sqlite__bind_int(st, 10, m->length);
+    sqlite__bind_int(st, 11, m->parts);
+    sqlite__bind_int(st, 12, m->credits);
+    sqlite__bind_int(st, 13, m->priority);
+    sqlite__bind_int(st, 14, m->validity_min);
+    sqlite__bind_int(st, 15, m->differed_min);
+    sqlite__bind_int(st, 16, m->sms_class);
+    sqlite__bind_text(st, 17, m->tag);
+    int rc = sqlite__done(c, st, "Storing a message");
+    if (rc) return rc;
+    *id = sqlite3_last_insert_rowid(c->db);
+    return sqlite__insert_event(c, *id, m->service_id, m->now_ms, m->state, 0, 0);
 }
 
 void sqlite__read_msg(sqlite3_stmt *st, store_msg *m) {

@@ -906,34 +906,16 @@ int sqlite__campaign_send(store_conn *c, store_campaign_send_req *r) {
         int64_t rate = 0;
         if ((rc = rate_of(c, &f.rates, region ? region : "", &rate))) break;
         int64_t credits = rate * (int64_t)gi.parts;
-        st = sqlite__prep(c, "INSERT INTO messages(service_id, send_id, created_ms, due_ms, state, "
-                             "sender, receiver, message, coding, length, parts, credits, priority, "
-                             "validity_min, differed_min, class, tag) "
-                             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-        if (!st) {
-            rc = SG_EIO;
-            break;
-        }
-        sqlite__bind_int(st, 1, r->service_id);
-        sqlite__bind_int(st, 2, r->send_id);
-        sqlite__bind_int(st, 3, r->now_ms);
-        sqlite__bind_int(st, 4, r->due_ms);
-        sqlite__bind_int(st, 5, state);
-        sqlite__bind_text(st, 6, r->sender);
-        sqlite__bind_text(st, 7, receiver);
-        sqlite3_bind_text(st, 8, f.text, (int)len, SQLITE_STATIC);
-        sqlite__bind_int(st, 9, gi.coding);
-        sqlite__bind_int(st, 10, (int64_t)gi.chars);
-        sqlite__bind_int(st, 11, (int64_t)gi.parts);
-        sqlite__bind_int(st, 12, credits);
-        sqlite__bind_int(st, 13, r->priority);
-        sqlite__bind_int(st, 14, r->validity_min);
-        sqlite__bind_int(st, 15, r->differed_min);
-        sqlite__bind_int(st, 16, r->sms_class);
-        sqlite__bind_text(st, 17, r->tag);
-        if ((rc = sqlite__done(c, st, "Storing a campaign message"))) break;
-        int64_t id = sqlite3_last_insert_rowid(c->db);
-        if ((rc = sqlite__insert_event(c, id, r->service_id, r->now_ms, state, 0, 0))) break;
+        sqlite_new_msg nm = {.service_id = r->service_id, .send_id = r->send_id,
+                             .now_ms = r->now_ms, .due_ms = r->due_ms, .state = state,
+                             .sender = r->sender, .receiver = receiver, .tag = r->tag,
+                             .message = f.text, .message_len = len, .coding = gi.coding,
+                             .priority = r->priority, .sms_class = r->sms_class,
+                             .length = (int64_t)gi.chars, .parts = (int64_t)gi.parts,
+                             .credits = credits, .validity_min = r->validity_min,
+                             .differed_min = r->differed_min};
+        int64_t id;
+        if ((rc = sqlite__insert_message(c, &nm, &id))) break;
         if (!r->count) first = id;
         last = id;
         r->count++;

@@ -66,6 +66,20 @@ int sqlite__apply_status(store_conn *c, const store_status_update *u);
 int sqlite__insert_event(store_conn *c, int64_t msg_id, int64_t service_id, int64_t ts, int state,
                          int dlr, int ptt);
 
+/* A new message: its row and its creation event are written by sqlite__insert_message, the
+ * one writer of new messages (single sends in sqlite.c, campaigns in sqlite_campaigns.c). */
+typedef struct sqlite_new_msg {
+    int64_t service_id, send_id, now_ms, due_ms;
+    int state; /* MSG_SCHEDULED or MSG_QUEUED */
+    const char *sender, *receiver, *tag;
+    const char *message; /* borrowed until the call returns */
+    size_t message_len;
+    int coding, priority, sms_class;
+    int64_t length, parts, credits, validity_min, differed_min;
+} sqlite_new_msg;
+/* Inserts the message and its creation event; its id goes to *id. */
+int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id);
+
 /* Columns read by sqlite__read_msg, in order. */
 #define SQLITE_MSG_COLS                                                                    \
     "id, service_id, send_id, created_ms, due_ms, state, dlr, ptt, sender, receiver, "    \
