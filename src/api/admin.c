@@ -75,9 +75,7 @@ static void account_create(api_call *c) {
                                       "expected");
         return;
     }
-    store_account_create_req *r = sg_xcalloc(1, sizeof *r);
-    c->h = r;
-    c->h_free = account_free;
+    store_account_create_req *r = api_call_state(c, sizeof *r, account_free);
     r->name = name;
     r->credits = llround(credits * 1000.0);
     r->rules_json = account_rules;
@@ -108,16 +106,12 @@ static void on_text(int rc, void *arg) {
 }
 
 static void account_list(api_call *c) {
-    text_ctx *h = sg_xcalloc(1, sizeof *h);
-    c->h = h;
-    c->h_free = text_free;
+    text_ctx *h = api_call_state(c, sizeof *h, text_free);
     store_account_list(c->api->st, &h->list, on_text, c);
 }
 
 static void ledger(api_call *c) {
-    text_ctx *h = sg_xcalloc(1, sizeof *h);
-    c->h = h;
-    c->h_free = text_free;
+    text_ctx *h = api_call_state(c, sizeof *h, text_free);
     h->ledger.service_name = c->req->segs[2];
     store_ledger(c->api->st, &h->ledger, on_text, c);
 }
@@ -151,9 +145,7 @@ static void credit(api_call *c) {
                                       "is expected");
         return;
     }
-    store_credit_adjust_req *r = sg_xcalloc(1, sizeof *r);
-    c->h = r;
-    c->h_free = free;
+    store_credit_adjust_req *r = api_call_state(c, sizeof *r, free);
     r->service_name = c->req->segs[2];
     r->amount = milli;
     r->kind = "adjustment";
@@ -184,9 +176,7 @@ static void sender_status(api_call *c) {
     static const char *const statuses[] = {"enable", "refused", "disable", NULL};
     int st;
     if (api_field_enum(c, "status", 1, statuses, &st) < 0) return;
-    store_sender_req *r = sg_xcalloc(1, sizeof *r);
-    c->h = r;
-    c->h_free = free;
+    store_sender_req *r = api_call_state(c, sizeof *r, free);
     if (api_field_string(c, "comment", 0, &r->comment) < 0) return;
     r->service_name = c->req->segs[2];
     r->sender = c->req->segs[4];
@@ -196,9 +186,7 @@ static void sender_status(api_call *c) {
 }
 
 static void credential_state(api_call *c, const char *state) {
-    store_credential_state_req *r = sg_xcalloc(1, sizeof *r);
-    c->h = r;
-    c->h_free = free;
+    store_credential_state_req *r = api_call_state(c, sizeof *r, free);
     r->consumer_key = c->req->segs[2];
     r->state = state;
     store_credential_state(c->api->st, r, on_void, c);

@@ -54,6 +54,12 @@ static void call_free(api_call *c) {
     free(c);
 }
 
+void *api_call_state(api_call *c, size_t size, void (*free_fn)(void *)) {
+    c->h = sg_xcalloc(1, size);
+    c->h_free = free_fn;
+    return c->h;
+}
+
 void api_reply_json(api_call *c, json_t *body) {
     http_reply_json(c->req, body);
     call_free(c);

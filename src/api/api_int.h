@@ -74,6 +74,10 @@ extern const api_route api_batch_routes[];       /* batches.c */
  * (receivers.c). Called by jobs.c once the common fields were checked; replies. */
 void api_campaign_job(api_call *c);
 
+/* Allocates the handler's zeroed state of size bytes as c->h, freed with the call by free_fn
+ * (plain free() when free_fn is free). Every handler with state starts with it. */
+void *api_call_state(api_call *c, size_t size, void (*free_fn)(void *));
+
 /* ---- replies (each frees the call) ---- */
 void api_reply_json(api_call *c, json_t *body); /* takes ownership; NULL = JSON null */
 /* 200 with a raw body (copied). */

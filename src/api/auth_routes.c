@@ -83,9 +83,7 @@ static void auth_credential(api_call *c) {
                                       "URL is expected");
         return;
     }
-    cred_ctx *h = sg_xcalloc(1, sizeof *h);
-    c->h = h;
-    c->h_free = cred_free;
+    cred_ctx *h = api_call_state(c, sizeof *h, cred_free);
     h->rules = json_dumps(rules, JSON_COMPACT);
     h->ips = ips && json_is_array(ips) && json_array_size(ips) ? json_dumps(ips, JSON_COMPACT)
                                                                  : NULL;

@@ -122,9 +122,7 @@ static void batch_free(void *p) {
 }
 
 static batch_ctx *batch_start(api_call *c) {
-    batch_ctx *h = sg_xcalloc(1, sizeof *h);
-    c->h = h;
-    c->h_free = batch_free;
+    batch_ctx *h = api_call_state(c, sizeof *h, batch_free);
     h->get.service_id = c->svc.svc.id;
     return h;
 }
@@ -405,9 +403,7 @@ static void on_list(int rc, void *arg) {
 }
 
 static void batch_list(api_call *c) {
-    list_ctx *h = sg_xcalloc(1, sizeof *h);
-    c->h = h;
-    c->h_free = list_free;
+    list_ctx *h = api_call_state(c, sizeof *h, list_free);
     h->req.service_id = c->svc.svc.id;
     h->req.kind = "batch";
     store_campaign_list(c->api->st, &h->req, on_list, c);
@@ -449,9 +445,7 @@ static void on_tag(int rc, void *arg) {
 }
 
 static void tag_statistics(api_call *c) {
-    tag_ctx *h = sg_xcalloc(1, sizeof *h);
-    c->h = h;
-    c->h_free = free;
+    tag_ctx *h = api_call_state(c, sizeof *h, free);
     h->req.service_id = c->svc.svc.id;
     h->req.tag = c->req->segs[3];
     store_tag_stats(c->api->st, &h->req, on_tag, c);

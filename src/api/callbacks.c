@@ -66,9 +66,7 @@ static void callbacks_list(api_call *c) {
             return;
         }
     }
-    store_notify_list_req *r = sg_xcalloc(1, sizeof *r);
-    c->h = r;
-    c->h_free = list_free;
+    store_notify_list_req *r = api_call_state(c, sizeof *r, list_free);
     r->service_name = c->req->segs[2];
     r->state = state;
     r->limit = (size_t)limit;
@@ -104,9 +102,7 @@ static void on_replay(int rc, void *arg) {
 }
 
 static void callbacks_replay(api_call *c) {
-    replay_ctx *h = sg_xcalloc(1, sizeof *h);
-    c->h = h;
-    c->h_free = replay_free;
+    replay_ctx *h = api_call_state(c, sizeof *h, replay_free);
     if (c->body && !json_is_object(c->body)) {
         api_reply_error(c, 400, NULL, "The request body must be a JSON object or empty");
         return;
@@ -156,9 +152,7 @@ static void on_secret(int rc, void *arg) {
 }
 
 static void callback_secret(api_call *c) {
-    store_notify_secret_req *r = sg_xcalloc(1, sizeof *r);
-    c->h = r;
-    c->h_free = secret_free;
+    store_notify_secret_req *r = api_call_state(c, sizeof *r, secret_free);
     r->service_name = c->req->segs[2];
     store_notify_secret(c->api->st, r, on_secret, c);
 }

@@ -43,9 +43,7 @@ static void doc_free(void *p) {
 }
 
 static doc_ctx *doc_start(api_call *c) {
-    doc_ctx *h = sg_xcalloc(1, sizeof *h);
-    c->h = h;
-    c->h_free = doc_free;
+    doc_ctx *h = api_call_state(c, sizeof *h, doc_free);
     return h;
 }
 
@@ -189,9 +187,7 @@ static void on_list(int rc, void *arg) {
 
 /* GET /me/document */
 static void doc_list(api_call *c) {
-    list_ctx *h = sg_xcalloc(1, sizeof *h);
-    c->h = h;
-    c->h_free = list_free;
+    list_ctx *h = api_call_state(c, sizeof *h, list_free);
     h->req.account_id = c->account_id;
     store_document_list(c->api->st, &h->req, on_list, c);
 }

@@ -117,9 +117,7 @@ static void on_nothing_valid(int rc, void *arg) {
 
 static void jobs_post(api_call *c) {
     const sg_config *cfg = c->api->cfg;
-    send_ctx *h = sg_xcalloc(1, sizeof *h);
-    c->h = h;
-    c->h_free = send_free;
+    send_ctx *h = api_call_state(c, sizeof *h, send_free);
     h->invalid = json_array();
     store_submit_req *r = &h->req;
 
@@ -309,9 +307,7 @@ static void on_msg_get(int rc, void *arg) {
 static msg_ctx *msg_start(api_call *c) {
     int64_t id;
     if (api_path_id(c, 3, &id) < 0) return NULL;
-    msg_ctx *h = sg_xcalloc(1, sizeof *h);
-    c->h = h;
-    c->h_free = msg_free;
+    msg_ctx *h = api_call_state(c, sizeof *h, msg_free);
     h->req.service_id = c->svc.svc.id;
     h->req.id = id;
     return h;
@@ -427,9 +423,7 @@ static int time_param(api_call *c, const char *name, int64_t *out) {
 }
 
 static void list(api_call *c, int pending) {
-    list_ctx *h = sg_xcalloc(1, sizeof *h);
-    c->h = h;
-    c->h_free = list_free;
+    list_ctx *h = api_call_state(c, sizeof *h, list_free);
     store_outgoing_filter *f = &h->f;
     f->service_id = c->svc.svc.id;
     f->pending = pending;

@@ -141,9 +141,7 @@ static void price_free(void *p) {
 }
 
 static price_ctx *price_start(api_call *c) {
-    price_ctx *h = sg_xcalloc(1, sizeof *h);
-    c->h = h;
-    c->h_free = price_free;
+    price_ctx *h = api_call_state(c, sizeof *h, price_free);
     return h;
 }
 

@@ -106,9 +106,7 @@ static void on_list(int rc, void *arg) {
 }
 
 static void prices_get(api_call *c) {
-    list_ctx *h = sg_xcalloc(1, sizeof *h);
-    c->h = h;
-    c->h_free = list_free;
+    list_ctx *h = api_call_state(c, sizeof *h, list_free);
     h->billing = http_req_param(c->req, "billing");
     if (h->billing && !price_billing_known(h->billing)) {
         api_reply_error(c, 400, NULL, "Invalid value for parameter 'billing': one of %s is "
@@ -161,9 +159,7 @@ static void on_set(int rc, void *arg) {
 }
 
 static set_ctx *set_start(api_call *c, int what) {
-    set_ctx *h = sg_xcalloc(1, sizeof *h);
-    c->h = h;
-    c->h_free = free;
+    set_ctx *h = api_call_state(c, sizeof *h, free);
     h->req.what = what;
     return h;
 }
@@ -287,9 +283,7 @@ static void order_free(void *p) {
 }
 
 static order_ctx *order_start(api_call *c) {
-    order_ctx *h = sg_xcalloc(1, sizeof *h);
-    c->h = h;
-    c->h_free = order_free;
+    order_ctx *h = api_call_state(c, sizeof *h, order_free);
     return h;
 }
 

@@ -123,9 +123,7 @@ static void slot_free(void *p) {
 }
 
 static slot_ctx *slot_start(api_call *c) {
-    slot_ctx *h = sg_xcalloc(1, sizeof *h);
-    c->h = h;
-    c->h_free = slot_free;
+    slot_ctx *h = api_call_state(c, sizeof *h, slot_free);
     h->req.service_id = c->svc.svc.id;
     return h;
 }
@@ -520,9 +518,7 @@ void api_campaign_job(api_call *c) {
     }
     if (!have_campaigns(c)) return;
 
-    job_ctx *h = sg_xcalloc(1, sizeof *h);
-    c->h = h;
-    c->h_free = job_free;
+    job_ctx *h = api_call_state(c, sizeof *h, job_free);
     store_campaign_send_req *s = &h->r.send;
     s->service_id = c->svc.svc.id;
     s->account_id = c->svc.svc.account_id;

@@ -265,9 +265,7 @@ static void on_changed(int rc, void *arg) {
 }
 
 static route_ctx *new_ctx(api_call *c) {
-    route_ctx *h = sg_xcalloc(1, sizeof *h);
-    c->h = h;
-    c->h_free = ctx_free;
+    route_ctx *h = api_call_state(c, sizeof *h, ctx_free);
     return h;
 }
 
@@ -383,9 +381,7 @@ static void on_list(int rc, void *arg) {
 }
 
 static void route_list(api_call *c) {
-    list_ctx *h = sg_xcalloc(1, sizeof *h);
-    c->h = h;
-    c->h_free = list_free;
+    list_ctx *h = api_call_state(c, sizeof *h, list_free);
     store_route_list(c->api->st, &h->req, on_list, c);
 }
 

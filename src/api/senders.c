@@ -29,9 +29,7 @@ static void sender_free(void *p) {
 }
 
 static sender_ctx *start(api_call *c) {
-    sender_ctx *h = sg_xcalloc(1, sizeof *h);
-    c->h = h;
-    c->h_free = sender_free;
+    sender_ctx *h = api_call_state(c, sizeof *h, sender_free);
     h->req.service_id = c->svc.svc.id;
     h->list.service_id = c->svc.svc.id;
     if (c->req->nsegs > 3) h->req.sender = c->req->segs[3];

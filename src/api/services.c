@@ -40,9 +40,7 @@ static void on_list(int rc, void *arg) {
 }
 
 static void sms_list(api_call *c) {
-    list_ctx *h = sg_xcalloc(1, sizeof *h);
-    c->h = h;
-    c->h_free = list_free;
+    list_ctx *h = api_call_state(c, sizeof *h, list_free);
     h->req.account_id = c->account_id;
     store_service_list(c->api->st, &h->req, on_list, c);
 }
@@ -132,9 +130,7 @@ static int url_field(api_call *c, const char *name, int *set, const char **out) 
 static const char *const response_types[] = {"cgi", "none", "text", NULL};
 
 static void sms_put(api_call *c) {
-    put_ctx *h = sg_xcalloc(1, sizeof *h);
-    c->h = h;
-    c->h_free = put_free;
+    put_ctx *h = api_call_state(c, sizeof *h, put_free);
     store_service_update_req *u = &h->req;
     u->service_id = c->svc.svc.id;
     if (api_field_string(c, "description", 0, &u->description) < 0) return;
