@@ -21,73 +21,23 @@
 //   peak RSS   VmHWM of smsgated at the end (/proc/PID/status)
 // Every process shares the machine (smsgated's two threads, the node CSV server, the sink).
 import { spawn, spawnSync } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { arg, freePort, ovh, request, sleep } from './lib.mjs';
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = process.env.SMSGATE_BIN_DIR || path.join(ROOT, 'bin');
 
-function arg(name, def) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-}
 const N = arg('rows', 200000);
 const SIM_DELAY = arg('sim-delay-ms', 200);
 const CONC = arg('concurrency', 32);
 const RUNS = arg('runs', 1);
 const CALLBACKS = !process.argv.includes('--no-callbacks');
 const JSON_OUT = process.argv.includes('--json');
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function request(port, method, target, headers = {}, body) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path: target, headers }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString();
-        resolve({ status: res.statusCode, json: text ? JSON.parse(text) : null });
-      });
-    });
-    req.on('error', reject);
-    if (body) req.write(body);
-    req.end();
-  });
-}
-
-// One OVH-signed call (spec 2.2).
-async function ovh(port, keys, method, p, bodyObj) {
-  const target = '/1.0' + p;
-  const body = bodyObj ? JSON.stringify(bodyObj) : '';
-  const ts = String(Math.round(Date.now() / 1000));
-  const url = `http://127.0.0.1:${port}${target}`;
-  const sig = '$1$' + crypto.createHash('sha1')
-    .update([keys.applicationSecret, keys.consumerKey, method, url, body, ts].join('+')).digest('hex');
-  const r = await request(port, method, target, {
-    'X-Ovh-Application': keys.applicationKey, 'X-Ovh-Consumer': keys.consumerKey,
-    'X-Ovh-Timestamp': ts, 'X-Ovh-Signature': sig, 'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(body),
-  }, body || undefined);
-  if (r.status !== 200) throw new Error(`${method} ${p}: ${r.status} ${JSON.stringify(r.json)}`);
-  return r.json;
-}
 
 function buildCsv() {
   const parts = ['number;first;code\r\n'];
