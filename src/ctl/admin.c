@@ -89,6 +89,16 @@ int ctl_admin_call(const ctl_opts *o, const char *method, const char *path, json
     return rc;
 }
 
+int ctl_service_call(const ctl_opts *o, const char *method, const char *service,
+                     const char *rest, json_t *body, json_t **out) {
+    char *sn = ctl_segment(service);
+    char *path = sg_xasprintf("/admin/services/%s/%s", sn, rest);
+    int rc = ctl_admin_call(o, method, path, body, out);
+    free(path);
+    free(sn);
+    return rc;
+}
+
 json_t *ctl_json_num(double d) {
     if (d == floor(d) && fabs(d) < 9007199254740992.0) return json_integer((json_int_t)d);
     return json_real(d);
@@ -227,12 +237,8 @@ int ctl_admin_service_credit(const ctl_opts *o, const char *service, double amou
         }
         json_object_set_new(body, "reason", jr);
     }
-    char *sn = ctl_segment(service);
-    char *path = sg_xasprintf("/admin/services/%s/credits", sn);
     json_t *ans;
-    int rc = ctl_admin_call(o, "POST", path, body, &ans);
-    free(path);
-    free(sn);
+    int rc = ctl_service_call(o, "POST", service, "credits", body, &ans);
     json_decref(body);
     if (rc || !ans) return rc;
     char buf[NUM_BUF];
@@ -245,12 +251,8 @@ int ctl_admin_service_credit(const ctl_opts *o, const char *service, double amou
 }
 
 int ctl_admin_ledger(const ctl_opts *o, const char *service) {
-    char *sn = ctl_segment(service);
-    char *path = sg_xasprintf("/admin/services/%s/ledger", sn);
     json_t *ans;
-    int rc = ctl_admin_call(o, "GET", path, NULL, &ans);
-    free(path);
-    free(sn);
+    int rc = ctl_service_call(o, "GET", service, "ledger", NULL, &ans);
     if (rc || !ans) return rc;
     if (!json_is_array(ans)) {
         ctl_print_json(ans);

@@ -22,6 +22,10 @@
  * (admin.c, callbacks.c, credits.c, routes.c, ...) goes through it. */
 int ctl_admin_call(const ctl_opts *o, const char *method, const char *path, json_t *body,
                    json_t **out);
+/* ctl_admin_call on "/admin/services/{service}/{rest}", the service name percent-encoded;
+ * rest is already encoded (it may carry a query). */
+int ctl_service_call(const ctl_opts *o, const char *method, const char *service,
+                     const char *rest, json_t *body, json_t **out);
 /* A number as JSON: an integer when it has no fraction, so "--credits 100" sends 100. */
 json_t *ctl_json_num(double d);
 /* Prints a JSON value indented, with a newline, on stdout. */

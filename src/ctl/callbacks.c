@@ -27,13 +27,10 @@
 
 
 int ctl_callbacks_list(const ctl_opts *o, const char *service, const char *state) {
-    char *sn = ctl_segment(service);
-    char *path = state ? sg_xasprintf("/admin/services/%s/callbacks?state=%s", sn, state)
-                       : sg_xasprintf("/admin/services/%s/callbacks", sn);
+    char *rest = state ? sg_xasprintf("callbacks?state=%s", state) : sg_xstrdup("callbacks");
     json_t *ans;
-    int rc = ctl_admin_call(o, "GET", path, NULL, &ans);
-    free(path);
-    free(sn);
+    int rc = ctl_service_call(o, "GET", service, rest, NULL, &ans);
+    free(rest);
     if (rc || !ans) return rc;
     if (!json_is_array(ans)) {
         ctl_print_json(ans);
@@ -67,14 +64,10 @@ int ctl_callbacks_list(const ctl_opts *o, const char *service, const char *state
 }
 
 int ctl_callbacks_replay(const ctl_opts *o, const char *service, const int64_t *id) {
-    char *sn = ctl_segment(service);
-    char *path = sg_xasprintf("/admin/services/%s/callbacks/replay", sn);
     json_t *body = id ? json_pack("{s:[I]}", "ids", (json_int_t)*id) : NULL;
     json_t *ans;
-    int rc = ctl_admin_call(o, "POST", path, body, &ans);
+    int rc = ctl_service_call(o, "POST", service, "callbacks/replay", body, &ans);
     json_decref(body);
-    free(path);
-    free(sn);
     if (rc || !ans) return rc;
     char buf[CELL];
     if (json_is_object(ans))
@@ -86,12 +79,8 @@ int ctl_callbacks_replay(const ctl_opts *o, const char *service, const int64_t *
 }
 
 int ctl_callbacks_secret(const ctl_opts *o, const char *service) {
-    char *sn = ctl_segment(service);
-    char *path = sg_xasprintf("/admin/services/%s/callback-secret", sn);
     json_t *ans;
-    int rc = ctl_admin_call(o, "GET", path, NULL, &ans);
-    free(path);
-    free(sn);
+    int rc = ctl_service_call(o, "GET", service, "callback-secret", NULL, &ans);
     if (rc || !ans) return rc;
     json_t *s = json_is_object(ans) ? json_object_get(ans, "secret") : NULL;
     if (json_is_string(s))
