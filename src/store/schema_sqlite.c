@@ -69,6 +69,11 @@ static const char *const core_migrations[] = {
     "  step INTEGER NOT NULL DEFAULT 0, due_ms INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 0,"
     "  submits INTEGER NOT NULL DEFAULT 1, deliveries INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX sim_due ON sim_messages(due_ms) WHERE done = 0;",
+    /* 2: the same index of messages to send, on "state < 3": SQLite 3.40 evaluates a partial
+     * index's "state IN (0,1,2)" on every write of a row through a temporary b-tree (two per
+     * UPDATE), which was a tenth of smsgated's instructions in the benchmark (callgrind). */
+    "DROP INDEX messages_due;"
+    "CREATE INDEX messages_due ON messages(priority, due_ms) WHERE state < 3;",
 };
 
 

@@ -162,6 +162,24 @@ static int be_open(const char *path, store_conn **out) {
 }
 
 static void be_close(store_conn *c) {
+    if (getenv("SMSGATE_SQL_STATS")) /* profiling aid: how often each statement ran, its cost */
+        for (int i = 0; i < c->ncache; i++) {
+            char *x = sqlite3_mprintf("EXPLAIN %s", c->cache[i].sql);
+            sqlite3_stmt *e = NULL;
+            int eph = 0;
+            if (x && sqlite3_prepare_v2(c->db, x, -1, &e, NULL) == SQLITE_OK)
+                while (sqlite3_step(e) == SQLITE_ROW) {
+                    const char *op = (const char *)sqlite3_column_text(e, 1);
+                    eph += op && (!strcmp(op, "OpenEphemeral") || !strcmp(op, "SorterOpen") ||
+                                  !strcmp(op, "OpenAutoindex"));
+                }
+            sqlite3_finalize(e);
+            sqlite3_free(x);
+            fprintf(stderr, "sqlstat %8d runs %10d steps %d eph  %.100s\n",
+                    sqlite3_stmt_status(c->cache[i].st, SQLITE_STMTSTATUS_RUN, 0),
+                    sqlite3_stmt_status(c->cache[i].st, SQLITE_STMTSTATUS_VM_STEP, 0), eph,
+                    c->cache[i].sql);
+        }
     for (int i = 0; i < c->ncache; i++) sqlite3_finalize(c->cache[i].st);
     sqlite3_close(c->db);
     free(c);
@@ -208,10 +226,11 @@ int64_t sqlite__balance(store_conn *c, int64_t service_id) {
     return b;
 }
 
-/* Appends a ledger row; returns 0 and the new balance in *balance. */
-int sqlite__ledger_add(store_conn *c, int64_t service_id, int64_t amount, const char *kind,
-                      const char *ref, int64_t *balance) {
-    int64_t b = sqlite__balance(c, service_id) + amount;
+/* Appends a ledger row to a balance the caller read in this transaction; returns 0 and the
+ * new balance in *balance. */
+static int ledger_add_to(store_conn *c, int64_t service_id, int64_t before, int64_t amount,
+                         const char *kind, const char *ref, int64_t *balance) {
+    int64_t b = before + amount;
     sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO ledger(service_id, ts_ms, amount, balance, kind, ref) "
                             "VALUES (?, ?, ?, ?, ?, ?)");
     if (!st) return SG_EIO;
@@ -224,6 +243,12 @@ int sqlite__ledger_add(store_conn *c, int64_t service_id, int64_t amount, const 
     int rc = sqlite__done(c, st, "Appending to the ledger");
     if (rc == 0 && balance) *balance = b;
     return rc;
+}
+
+/* Appends a ledger row; returns 0 and the new balance in *balance. */
+int sqlite__ledger_add(store_conn *c, int64_t service_id, int64_t amount, const char *kind,
+                      const char *ref, int64_t *balance) {
+    return ledger_add_to(c, service_id, sqlite__balance(c, service_id), amount, kind, ref, balance);
 }
 
 int64_t sqlite__service_id(store_conn *c, const char *name) {
@@ -740,7 +765,8 @@ static int be_submit(store_conn *c, store_submit_req *r) {
     if (r->total_credits > 0) {
         char ref[48];
         snprintf(ref, sizeof ref, "send:%lld", (long long)r->send_id);
-        if ((rc = sqlite__ledger_add(c, r->service_id, -r->total_credits, "debit", ref, &r->balance)))
+        if ((rc = ledger_add_to(c, r->service_id, balance, -r->total_credits, "debit", ref,
+                                &r->balance)))
             return rc;
         /* An automatic top-up when this debit crossed the threshold (sqlite_credits.c). */
         if ((rc = sqlite__credits_after_debit(c, r->service_id, balance, &r->balance))) return rc;
@@ -820,7 +846,7 @@ void sqlite__read_msg(sqlite3_stmt *st, store_msg *m) {
 
 static int be_msg_get(store_conn *c, store_msg_req *r) {
     sqlite3_stmt *st = sqlite__prep(c, "SELECT " SQLITE_MSG_COLS " FROM messages WHERE id = ? AND service_id = ? "
-                            "AND deleted = 0 AND state != 7 AND (? = 0 OR state IN (0,1,2))");
+                            "AND deleted = 0 AND state != 7 AND (? = 0 OR state < 3)");
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, r->id);
     sqlite__bind_int(st, 2, r->service_id);
@@ -879,7 +905,7 @@ static int be_outgoing_list(store_conn *c, store_outgoing_filter *f) {
     char sql[1024];
     int n = snprintf(sql, sizeof sql, "SELECT id FROM messages WHERE service_id = ?1 AND "
                                       "deleted = 0 AND %s",
-                     f->pending ? "state IN (0,1,2)" : "state IN (3,4,5,6)");
+                     f->pending ? "state < 3" : "state BETWEEN 3 AND 6");
     if (f->tag) n += snprintf(sql + n, sizeof sql - n, " AND tag = ?2");
     if (f->receiver) n += snprintf(sql + n, sizeof sql - n, " AND receiver = ?3");
     if (f->sender) n += snprintf(sql + n, sizeof sql - n, " AND sender = ?4");
@@ -921,7 +947,7 @@ static int be_outgoing_list(store_conn *c, store_outgoing_filter *f) {
 /* ---- dispatch ---- */
 
 static int be_claim(store_conn *c, store_claim_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT " SQLITE_MSG_COLS " FROM messages WHERE state IN (0,1,2) AND "
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT " SQLITE_MSG_COLS " FROM messages WHERE state < 3 AND "
                             "due_ms <= ?1 AND (state < 2 OR lease_ms <= ?1) "
                             "ORDER BY priority, due_ms, id LIMIT ?2");
     if (!st) return SG_EIO;
