@@ -30,9 +30,11 @@
  *   34 system failure, 35 data missing,        25  temporary network failure
  *   36 unexpected data value
  *
- * Id normalisation: see smpp_id_keys() in dlr.h. Both readings of an all-digit id are kept
- * because an id such as "10" may be decimal in one PDU and hexadecimal in another; a lookup
- * tries the exact form first, then the decimal reading, then the hexadecimal one.
+ * Id normalisation: see smpp_id_keys() in dlr.h. An id is stored once, under its exact form
+ * (case-folded, without leading zeros); both readings of an all-digit id are tried at lookup
+ * time, because an id such as "10" may be decimal in one PDU and hexadecimal in another: the
+ * exact form first, then the id that spells the same number the other way. Two ids with the
+ * same value in the same base have the same exact form, so these are all the matches.
  */
 #include "smpp/dlr.h"
 
@@ -179,14 +181,22 @@ int smpp_id_keys(const char *id, char keys[SMPP_ID_KEYS][SMPP_ID_KEY_LEN]) {
     memcpy(o, "s:", 2);
     for (size_t i = 0; i < k; i++) o[2 + i] = (char)tolower((unsigned char)s[i]);
     o[2 + k] = '\0';
-    if (dec && k <= 19) {
-        unsigned long long v = strtoull(s, NULL, 10);
-        snprintf(keys[nk++], SMPP_ID_KEY_LEN, "n:%llu", v);
-    }
+    /* The decimal spelling of the hexadecimal reading: the key of a decimal id (at most 19
+     * digits) that names the same number. */
     if (hex && k <= 16) {
-        unsigned long long v = strtoull(s, NULL, 16);
-        snprintf(keys[nk], SMPP_ID_KEY_LEN, "n:%llu", v);
-        if (nk < 2 || strcmp(keys[nk], keys[nk - 1]) != 0) nk++;
+        char d[24];
+        int len = snprintf(d, sizeof d, "%llu", strtoull(s, NULL, 16));
+        if (len <= 19) {
+            snprintf(keys[nk], SMPP_ID_KEY_LEN, "s:%s", d);
+            if (strcmp(keys[nk], keys[0]) != 0) nk++;
+        }
+    }
+    /* The hexadecimal spelling of the decimal reading: the key of a hexadecimal id. */
+    if (dec && k <= 19) {
+        snprintf(keys[nk], SMPP_ID_KEY_LEN, "s:%llx", strtoull(s, NULL, 10));
+        int dup = 0;
+        for (int i = 0; i < nk; i++) dup |= strcmp(keys[nk], keys[i]) == 0;
+        if (!dup) nk++;
     }
     return nk;
 }

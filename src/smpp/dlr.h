@@ -45,12 +45,15 @@ int smpp_dlr_map(const char *stat, int err, msg_state *state, int *dlr, int *ptt
 /* The stat word of a message_state TLV value (1..9); NULL outside that range. */
 const char *smpp_dlr_state_word(int message_state);
 
-/* Normalised lookup keys of an operator message id, in the order a lookup should try them:
- * "s:" + the id in lower case without leading zeros (the exact form); "n:" + its value in
- * decimal when it reads as a decimal number (at most 19 digits); "n:" + its value in decimal
- * when it reads as a hexadecimal number (at most 16 digits; left out when equal to the
- * previous key). A receipt matches a submit when a key of one equals a key of the other.
- * Returns the number of keys written (1 to SMPP_ID_KEYS); 0 for an empty or over-long id. */
+/* Keys of an operator message id. keys[0] is the key the id is stored under: "s:" + the id in
+ * lower case without leading zeros (its exact form). The next keys are the exact forms of the
+ * ids that name the same number read in the other base: when the id reads as a hexadecimal
+ * number (at most 16 digits), the decimal spelling of that value (when at most 19 digits); when
+ * it reads as a decimal number (at most 19 digits), the hexadecimal spelling of that value;
+ * duplicates left out. An id A matches an id B when B's keys[0] is one of A's keys (the
+ * relation is symmetric), so one stored row per id and at most SMPP_ID_KEYS lookups find any
+ * spelling: hex/decimal, case, leading zeros. Returns the number of keys written (1 to
+ * SMPP_ID_KEYS); 0 for an empty or over-long id. */
 #define SMPP_ID_KEYS 3
 #define SMPP_ID_KEY_LEN 72
 int smpp_id_keys(const char *id, char keys[SMPP_ID_KEYS][SMPP_ID_KEY_LEN]);

@@ -6,9 +6,11 @@
  *   routes        one row per route; `version` moves on every change so that the dispatcher
  *                 rebuilds exactly the routes that changed. The first migration seeds the
  *                 `sim` route (catch-all, priority 1000): a fresh install sends through it.
- *   smpp_ids      operator message id -> (message, part, parts). Each id is stored under
- *                 every normalised key of smpp_id_keys() (smpp/dlr.h), so a receipt that
- *                 spells the id differently (hex/decimal, case, leading zeros) still finds it.
+ *   smpp_ids      operator message id -> (message, part, parts). Each id is stored once,
+ *                 under the first key of smpp_id_keys() (smpp/dlr.h); a receipt is looked up
+ *                 under each of its keys, so one that spells the id differently (hex/decimal,
+ *                 case, leading zeros) still finds it. (Rows written by versions before
+ *                 2026-11-28 also have "n:" keys: never looked up, pruned with the rest.)
  *   smpp_parts    the latest receipt of each part of a message sent through SMPP.
  *   smpp_orphans  receipts whose id was not known yet (the receipt overtook the commit of the
  *                 submit_sm_resp, or came from another route): applied by the accept that
@@ -326,36 +328,31 @@ static int find_id(store_conn *c, const char *route, const char *smsc_id, int64_
     return 0;
 }
 
+/* Keeps a receipt whose id is not known yet, under the id's stored key (smpp_id_keys): the
+ * accept that stores a matching id looks for it under each of that id's keys. */
 static int keep_orphan(store_conn *c, const store_smpp_receipt_item *r) {
     char keys[SMPP_ID_KEYS][SMPP_ID_KEY_LEN];
-    int nk = smpp_id_keys(r->smsc_id, keys);
-    int64_t rid = 0, now = sg_now_ms();
+    if (smpp_id_keys(r->smsc_id, keys) == 0) return 0;
     c->no_orphans = 0;
-    for (int k = 0; k < nk; k++) {
-        sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO smpp_orphans(rid, route, idkey, smsc_id, "
-                                           "state, dlr, ptt, ts_ms, received_ms) "
-                                           "VALUES (?,?,?,?,?,?,?,?,?)");
-        if (!st) return SG_EIO;
-        sqlite__bind_int(st, 1, rid);
-        sqlite__bind_text(st, 2, r->route);
-        sqlite__bind_text(st, 3, keys[k]);
-        sqlite__bind_text(st, 4, r->smsc_id);
-        sqlite__bind_int(st, 5, r->state);
-        sqlite__bind_int(st, 6, r->dlr);
-        sqlite__bind_int(st, 7, r->ptt);
-        sqlite__bind_int(st, 8, r->ts_ms);
-        sqlite__bind_int(st, 9, now);
-        int rc = sqlite__done(c, st, "Keeping an unmatched receipt");
-        if (rc) return rc;
-        if (k == 0) {
-            rid = sqlite3_last_insert_rowid(c->db);
-            st = sqlite__prep(c, "UPDATE smpp_orphans SET rid = id WHERE id = ?");
-            if (!st) return SG_EIO;
-            sqlite__bind_int(st, 1, rid);
-            if ((rc = sqlite__done(c, st, "Keeping an unmatched receipt"))) return rc;
-        }
-    }
-    return 0;
+    sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO smpp_orphans(rid, route, idkey, smsc_id, "
+                                       "state, dlr, ptt, ts_ms, received_ms) "
+                                       "VALUES (0,?,?,?,?,?,?,?,?)");
+    if (!st) return SG_EIO;
+    sqlite__bind_text(st, 1, r->route);
+    sqlite__bind_text(st, 2, keys[0]);
+    sqlite__bind_text(st, 3, r->smsc_id);
+    sqlite__bind_int(st, 4, r->state);
+    sqlite__bind_int(st, 5, r->dlr);
+    sqlite__bind_int(st, 6, r->ptt);
+    sqlite__bind_int(st, 7, r->ts_ms);
+    sqlite__bind_int(st, 8, sg_now_ms());
+    int rc = sqlite__done(c, st, "Keeping an unmatched receipt");
+    if (rc) return rc;
+    /* rid names the receipt (rows of earlier versions: one per key, sharing it) */
+    st = sqlite__prep(c, "UPDATE smpp_orphans SET rid = id WHERE id = ?");
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, sqlite3_last_insert_rowid(c->db));
+    return sqlite__done(c, st, "Keeping an unmatched receipt");
 }
 
 int sqlite__smpp_receipt(store_conn *c, store_smpp_receipt_req *r) {
@@ -442,13 +439,13 @@ int sqlite__smpp_accept(store_conn *c, store_smpp_accept_req *r) {
         for (size_t p = 0; p < a->nparts; p++) {
             char keys[SMPP_ID_KEYS][SMPP_ID_KEY_LEN];
             int nk = smpp_id_keys(a->smsc_ids[p], keys);
-            for (int k = 0; k < nk; k++) {
+            if (nk > 0) { /* stored under its first key; lookups try every key */
                 sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO smpp_ids(route, idkey, message_id, "
                                                    "part, nparts, created_ms) "
                                                    "VALUES (?,?,?,?,?,?)");
                 if (!st) return SG_EIO;
                 sqlite__bind_text(st, 1, a->route);
-                sqlite__bind_text(st, 2, keys[k]);
+                sqlite__bind_text(st, 2, keys[0]);
                 sqlite__bind_int(st, 3, a->msg_id);
                 sqlite__bind_int(st, 4, (int64_t)p);
                 sqlite__bind_int(st, 5, (int64_t)a->nparts);
