@@ -40,6 +40,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "util/digest.h"
 #include "util/util.h"
 
 #define SIG_PREFIX "$1$"
@@ -68,13 +69,7 @@ static void sign_parts(const char *as, const char *ck, const char *method, const
                        const char *timestamp, char out[AUTH_SIG_LEN]) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-
-    /* EVP only fails here on allocation failure or a broken OpenSSL: not an input error. */
-    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) != 1) {
-        fprintf(stderr, "fatal: OpenSSL cannot initialise SHA-1\n");
-        abort();
-    }
+    EVP_MD_CTX *ctx = sg_digest_begin(sg_md_sha1()); /* SHA-1 fetched once (util/digest.h) */
     digest_str(ctx, as);
     digest_update(ctx, "+", 1);
     digest_str(ctx, ck);

@@ -27,10 +27,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include "core/receipt.h"
+#include "util/digest.h"
 #include "util/util.h"
 
 /* ---- a growing string ---- */
@@ -167,12 +165,10 @@ const char *notify_call_query(const char *url, size_t *len) {
 
 void notify_call_sign(const char *secret, const char *data, size_t len,
                       char out[NOTIFY_CALL_SIG_LEN]) {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int maclen = 0;
-    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)data, len, mac,
-         &maclen);
+    unsigned char mac[32];
+    sg_hmac_sha256(secret, strlen(secret), data, len, mac);
     memcpy(out, "sha256=", 7);
-    sg_hex(mac, maclen, out + 7);
+    sg_hex(mac, sizeof mac, out + 7);
 }
 
 /* ---- peer addresses ---- */
