@@ -398,6 +398,8 @@ static void on_claimed(int rc, void *arg) {
     p->refs = sg_xcalloc(p->claim.count, sizeof *p->refs);
     p->worker_running = 1;
     int err = pthread_create(&p->worker, NULL, worker_main, p);
+    if (err == 0)
+        pthread_setname_np(p->worker, "sg-payhook");
     if (err != 0) {
         p->worker_running = 0;
         sg_log_error(LOG, "Starting the payment hook's worker failed: %s; retrying after the "

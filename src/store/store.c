@@ -270,6 +270,7 @@ store *store_open(struct event_base *base, const store_options *opt, int *err) {
         *err = SG_EIO;
         return NULL;
     }
+    pthread_setname_np(st->thread, "sg-store"); /* for top -H and perf */
     return st;
 }
 
