@@ -178,13 +178,19 @@ class Smsgate {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-compare-smsgate-'));
     this.data = path.join(this.dir, 'data');
     this.port = await freePort();
-    this.proc = spawnLogged(path.join(BIN, 'smsgated'), ['--data', this.data,
+    // BENCH_SMSGATED_WRAP: a command line to run smsgated under (valgrind --tool=callgrind, say)
+    const wrap = (process.env.BENCH_SMSGATED_WRAP || '').split(' ').filter(Boolean);
+    const args = ['--data', this.data,
       '--listen', `127.0.0.1:${this.port}`, '--tls-listen', '', '--log-level', 'warn',
-      '--callback-allow-private', '--callback-host-concurrency', '32'],
-    path.join(this.dir, 'smsgated.log'));
+      '--callback-allow-private', '--callback-host-concurrency', '32'];
+    this.proc = spawnLogged(wrap.length ? wrap[0] : path.join(BIN, 'smsgated'),
+      wrap.length ? [...wrap.slice(1), path.join(BIN, 'smsgated'), ...args] : args,
+    path.join(this.dir, 'smsgated.log'),
+    // BENCH_SMSGATED_PRELOAD: an LD_PRELOAD for smsgated alone (trying another allocator, say)
+    process.env.BENCH_SMSGATED_PRELOAD ? { ...process.env, LD_PRELOAD: process.env.BENCH_SMSGATED_PRELOAD } : undefined);
     for (let i = 0; ; i++) {
       try { if ((await get(this.port, '/1.0/auth/time')).status === 200) break; } catch { /* not yet */ }
-      if (i > 400) throw new Error(`smsgated did not start; see ${this.dir}/smsgated.log`);
+      if (i > 2400) throw new Error(`smsgated did not start; see ${this.dir}/smsgated.log`);
       await sleep(25);
     }
     this.ctl(['route', 'add', 'bench', '--smpp', `127.0.0.1:${this.p.smscPort}`, '--system-id',
