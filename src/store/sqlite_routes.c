@@ -47,6 +47,9 @@
 #define IDS_KEEP_MS (7 * DAY_MS)     /* ids older than this are pruned */
 #define ORPHANS_KEEP_MS (2 * DAY_MS) /* unmatched receipts older than this are pruned */
 #define PRUNE_EVERY 5000             /* accepted messages between two prunes */
+#define PRUNE_CHUNK 5000             /* oldest ids looked at per round of a prune */
+#define PRUNE_ROUNDS 8               /* rounds per prune at most (multi-part messages write
+                                        several ids per accept) */
 
 const char *const sqlite_routes_migrations[SQLITE_ROUTES_MIGRATIONS] = {
     /* 1: routes and the SMPP routes' memory */
@@ -84,6 +87,10 @@ const char *const sqlite_routes_migrations[SQLITE_ROUTES_MIGRATIONS] = {
     "  id INTEGER PRIMARY KEY, route TEXT NOT NULL, source TEXT NOT NULL,"
     "  destination TEXT NOT NULL, message TEXT NOT NULL, data_coding INTEGER NOT NULL,"
     "  received_ms INTEGER NOT NULL);",
+    /* 2: one index of operator ids: a lookup on the route reads the rows of its key (almost
+     * always one) through smpp_ids_key and checks the route, so (route, idkey) only cost a
+     * b-tree insert per id */
+    "DROP INDEX smpp_ids_route_key;",
 };
 
 /* ---- the route table ---- */
@@ -233,9 +240,17 @@ static int rank(int s) {
     }
 }
 
-/* Records a part's receipt and moves the message to the aggregate state. */
+/* Records a part's receipt and moves the message to the aggregate state. A message of one
+ * part has no smpp_parts row: its own state is the part's, and sqlite__apply_status already
+ * moves it only forward. */
 static int apply_part(store_conn *c, int64_t msg_id, int part, int nparts, int state, int dlr,
                       int ptt, int64_t ts) {
+    if (nparts <= 1) {
+        store_status_update one = {.msg_id = msg_id, .state = (msg_state)state, .dlr = dlr,
+                                   .ptt = ptt, .ts_ms = ts};
+        int rc = sqlite__apply_status(c, &one);
+        return rc < 0 ? rc : 0;
+    }
     sqlite3_stmt *st = sqlite__prep(c, "SELECT state FROM smpp_parts WHERE message_id = ? AND "
                                        "part = ?");
     if (!st) return SG_EIO;
@@ -307,7 +322,7 @@ static int find_id(store_conn *c, const char *route, const char *smsc_id, int64_
         for (int k = 0; k < nk; k++) {
             sqlite3_stmt *st =
                 pass == 0 ? sqlite__prep(c, "SELECT message_id, part, nparts FROM smpp_ids "
-                                            "WHERE route = ? AND idkey = ? ORDER BY id DESC "
+                                            "WHERE idkey = ?2 AND route = ?1 ORDER BY id DESC "
                                             "LIMIT 1")
                           : sqlite__prep(c, "SELECT message_id, part, nparts FROM smpp_ids "
                                             "WHERE idkey = ?2 AND route != ?1 ORDER BY id DESC "
@@ -398,13 +413,24 @@ static int adopt_orphans(store_conn *c, const char *route, const char *key, int6
     }
 }
 
+/* Forgets operator ids older than IDS_KEEP_MS. Ids are written in time order, so the old ones
+ * are the first rows: each round looks at the PRUNE_CHUNK oldest rows only (a filter on
+ * created_ms alone scanned the whole table, millions of rows, every PRUNE_EVERY accepts). An
+ * id written out of order (the clock stepped back) only waits for a later prune. */
 static int prune(store_conn *c) {
     int64_t now = sg_now_ms();
-    sqlite3_stmt *st = sqlite__prep(c, "DELETE FROM smpp_ids WHERE created_ms < ?");
-    if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, now - IDS_KEEP_MS);
-    int rc = sqlite__done(c, st, "Pruning old operator ids");
-    if (rc) return rc;
+    sqlite3_stmt *st;
+    int rc;
+    for (int round = 0; round < PRUNE_ROUNDS; round++) {
+        st = sqlite__prep(c, "DELETE FROM smpp_ids WHERE id IN (SELECT id FROM (SELECT id, "
+                             "created_ms FROM smpp_ids ORDER BY id LIMIT ?2) "
+                             "WHERE created_ms < ?1)");
+        if (!st) return SG_EIO;
+        sqlite__bind_int(st, 1, now - IDS_KEEP_MS);
+        sqlite__bind_int(st, 2, PRUNE_CHUNK);
+        if ((rc = sqlite__done(c, st, "Pruning old operator ids"))) return rc;
+        if (sqlite3_changes(c->db) < PRUNE_CHUNK) break;
+    }
     st = sqlite__prep(c, "DELETE FROM smpp_orphans WHERE received_ms < ?");
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, now - ORPHANS_KEEP_MS);

@@ -10,7 +10,7 @@
 #include "store/sqlite_int.h"
 
 /* The migrations of the "routes" schema area, in order. */
-#define SQLITE_ROUTES_MIGRATIONS 1
+#define SQLITE_ROUTES_MIGRATIONS 2
 extern const char *const sqlite_routes_migrations[SQLITE_ROUTES_MIGRATIONS];
 
 int sqlite__route_list(store_conn *c, store_route_list_req *r);

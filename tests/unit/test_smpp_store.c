@@ -267,6 +267,38 @@ static void test_mo_stored(void **state) {
     assert_int_equal(query_int(f, "SELECT COUNT(*) FROM smpp_mo WHERE message = 'STOP'"), 1);
 }
 
+/* Ids older than a week are forgotten by the prune that runs every 5,000 accepted messages,
+ * and only those: the young ones still match their receipts. */
+static void test_prune_old_ids(void **state) {
+    fixture *f = *state;
+    int64_t id = submitting(f, 1);
+    enum { OLD = 3000, YOUNG = 3000 };
+    store_smpp_accept_item *items = sg_xcalloc(OLD + YOUNG, sizeof *items);
+    char (*names)[16] = sg_xcalloc(OLD + YOUNG, sizeof *names);
+    const char **ids = sg_xcalloc(OLD + YOUNG, sizeof *ids);
+    int64_t now = sg_now_ms(), week = 7LL * 24 * 3600 * 1000;
+    for (int i = 0; i < OLD + YOUNG; i++) {
+        snprintf(names[i], sizeof names[i], "id-%d", i);
+        ids[i] = names[i];
+        items[i] = (store_smpp_accept_item){.msg_id = id, .route = "fr", .nparts = 1,
+                                            .smsc_ids = &ids[i],
+                                            .ts_ms = i < OLD ? now - week - 3600000 : now};
+    }
+    store_smpp_accept_req r = {.items = items, .count = OLD + YOUNG};
+    assert_int_equal(RUN(f, smpp_accept, &r), 0);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM smpp_ids WHERE idkey LIKE 's:id-%'"),
+                     YOUNG);
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM smpp_ids WHERE created_ms < %lld",
+             (long long)(now - week));
+    assert_int_equal(query_int(f, sql), 0);
+    assert_int_equal(receipt(f, "fr", "id-5999", MSG_DELIVERED, DLR_DELIVERED, 4), 1);
+    assert_int_equal(receipt(f, "fr", "id-1", MSG_DELIVERED, DLR_DELIVERED, 4), 0); /* forgotten */
+    free(items);
+    free(names);
+    free(ids);
+}
+
 int main(int argc, char **argv) {
     alarm(TEST_TIMEOUT_S);
     evthread_use_pthreads();
@@ -279,6 +311,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_receipt_before_accept_after_quiet, setup, teardown),
         cmocka_unit_test_setup_teardown(test_multipart_aggregation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mo_stored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune_old_ids, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
