@@ -61,6 +61,11 @@ const char *const sqlite_notify_migrations[SQLITE_NOTIFY_MIGRATIONS] = {
     /* 2: pending calls by origin, so that a claim that must leave busy origins alone does not
      * read every pending call of theirs (sqlite__notify_claim) */
     "CREATE INDEX notify_origin_due ON notify_calls(origin, next_ms, id) WHERE state = 0;",
+    /* 3: a service's calls that are not delivered (pending and dead: what an operator lists),
+     * instead of every call by (service, state): a delivered call leaves this index with one
+     * b-tree delete, where moving it to state 1 was a delete and an insert */
+    "DROP INDEX notify_service;"
+    "CREATE INDEX notify_open ON notify_calls(service_id, id) WHERE state != 1;",
 };
 
 /* ---- waking the notifier ---- */
@@ -362,11 +367,16 @@ int sqlite__notify_list(store_conn *c, store_notify_list_req *r) {
     static const char *const names[] = {"pending", "delivered", "dead"};
     int64_t sid = sqlite__service_id(c, r->service_name);
     if (!sid) return SG_ENOTFOUND;
-    sqlite3_stmt *st = sqlite__prep(
-        c, "SELECT id, kind, message_id, dlr, ptt, event_ms, url, state, attempts, created_ms, "
-           "next_ms, last_ms, last_status, last_error, done_ms FROM notify_calls "
-           "WHERE service_id = ?1 AND ((?2 = -1 AND state IN (0, 2)) OR state = ?2) "
-           "ORDER BY id LIMIT ?3");
+#define NOTIFY_LIST_COLS                                                                   \
+    "SELECT id, kind, message_id, dlr, ptt, event_ms, url, state, attempts, created_ms, "    \
+    "next_ms, last_ms, last_status, last_error, done_ms FROM notify_calls "
+    sqlite3_stmt *st =
+        r->state == STORE_NOTIFY_DELIVERED
+            ? sqlite__prep(c, NOTIFY_LIST_COLS "WHERE service_id = ?1 AND state = ?2 "
+                                               "ORDER BY id LIMIT ?3")
+            : sqlite__prep(c, NOTIFY_LIST_COLS "WHERE service_id = ?1 AND state != 1 "
+                                               "AND (?2 = -1 OR state = ?2) "
+                                               "ORDER BY id LIMIT ?3"); /* notify_open */
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, sid);
     sqlite__bind_int(st, 2, r->state);

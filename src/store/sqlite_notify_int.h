@@ -10,7 +10,7 @@
 #include "store/sqlite_int.h"
 
 /* The migrations of the "notify" schema area, in order. */
-#define SQLITE_NOTIFY_MIGRATIONS 2
+#define SQLITE_NOTIFY_MIGRATIONS 3
 extern const char *const sqlite_notify_migrations[SQLITE_NOTIFY_MIGRATIONS];
 
 /* Called by sqlite__insert_event() right after it inserted event_id: queues the status
