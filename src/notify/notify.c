@@ -19,11 +19,23 @@
  * room), when the earliest retry comes due (due_ev), when a claim came back full, and every
  * HOUSEKEEPING_MS as a safety net (leases of a failed write expire, clocks jump).
  *
+ * Two clients. A call to a plain http:// URL whose host is a literal IP address (the common
+ * case: hclient_target_parse() says which) goes through hclient.c, a lean keep-alive GET client
+ * on the same loop that costs a few microseconds per call where curl's per-transfer machinery
+ * cost tens; everything else (https, names, user info) goes through curl. The rules do not
+ * depend on the client: the same destination guard (notify_call_addr_private() on the literal
+ * address, refused with the same error), the same headers, timeouts and outcome rules
+ * (call_done()). A 3xx answer to the fast client is not an outcome: curl continues the call
+ * from its Location, under the guard, as if curl had made the first request itself
+ * (fast_done() -> curl_begin()).
+ *
  * A call's states here (call->where):
  *   QUEUED  in its origin's queue          claim returned it: on_claimed() -> host_enqueue()
- *   ACTIVE  its easy handle is in multi    host_pump() -> call_start()
+ *   ACTIVE  its easy handle is in multi,   host_pump() -> call_start()
+ *           or its hclient request runs    (k->fast; fast_done() may move it to curl)
  *   (gone)  outcome added to the batch     call_done(); or abandoned by stop_transfers()
- * A call that cannot even start (no easy handle) goes straight to call_done() as a failure.
+ * A call that cannot even start (no easy handle, a refused address) goes straight to
+ * call_done() as a failure.
  *
  * Invariants:
  *  1. host->inflight <= host_limit, and n->inflight is the sum over hosts.
@@ -32,6 +44,7 @@
  *     outcome is stored or the next start releases the lease. Nothing is lost.
  *  3. Objects are never freed inside a curl callback: easy handles are removed and freed in
  *     check_done(), after curl_multi_socket_action() returned; idle hosts are freed there too.
+ *     hclient frees its request before calling fast_done(), which may then free the call.
  *  4. The wake-up hook is registered exactly while the notifier is started and not stopped.
  */
 #include "notify/notify.h"
@@ -45,6 +58,7 @@
 #include <jansson.h>
 
 #include "notify/call.h"
+#include "notify/hclient.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -58,6 +72,8 @@
 #define MAX_REDIRS 3L
 #define MAX_CONNECTS 256L       /* idle connections kept for reuse */
 #define MAX_SPARE_EASY 64       /* finished easy handles kept for the next attempts */
+#define IDLE_KEEP_MS 30000      /* hclient: how long an idle connection is kept */
+#define USER_AGENT "smsgate/" SMSGATE_VERSION " (status callback)"
 
 typedef struct host host;
 typedef struct call call;
@@ -70,6 +86,7 @@ struct call {
     store_notify_call k;      /* strings owned */
     int where;
     CURL *easy;
+    hclient_req *fast;        /* ACTIVE on the fast client: its request */
     struct curl_slist *headers;
     notify_guard guard;
     char err[CURL_ERROR_SIZE];
@@ -109,6 +126,7 @@ struct notify {
     char *node;
     int64_t lease_ms;
     CURLM *multi;
+    hclient *hc;              /* the fast client for http://<IP literal> URLs; NULL once stopped */
     struct event *curl_timer, *wake_ev, *due_ev, *tick_ev, *flush_ev;
     int started, stopping, claiming, again, recovered;
     int64_t armed_for;        /* due_ev target, 0 = not armed */
@@ -303,13 +321,34 @@ static size_t discard(char *ptr, size_t size, size_t nmemb, void *ud) {
     return size * nmemb;
 }
 
-/* Starts an attempt; on failure to even start, the outcome is recorded at once. */
-static void call_start(notify *n, call *k) {
-    host *h = k->h;
+/* The signature header value of k (an HMAC of its query string). */
+static void call_sign(call *k, char sig[NOTIFY_CALL_SIG_LEN]) {
     size_t qlen;
     const char *query = notify_call_query(k->k.url, &qlen);
-    char sig[NOTIFY_CALL_SIG_LEN], line[160];
     notify_call_sign(k->k.secret ? k->k.secret : "", query, qlen, sig);
+}
+
+static void active_link(notify *n, call *k) {
+    k->where = CALL_ACTIVE;
+    k->prev = NULL;
+    k->next = n->active;
+    if (n->active) n->active->prev = k;
+    n->active = k;
+}
+
+static void active_unlink(notify *n, call *k) {
+    if (k->prev) k->prev->next = k->next;
+    else n->active = k->next;
+    if (k->next) k->next->prev = k->prev;
+    k->next = k->prev = NULL;
+}
+
+/* Makes the attempt of k through curl: a GET of url (k's own, or where the fast client's
+ * answer redirected it), following at most redirs redirects. Returns 0, or -1 with k->err set
+ * (nothing started). */
+static int curl_begin(notify *n, call *k, const char *url, long redirs) {
+    char sig[NOTIFY_CALL_SIG_LEN], line[160];
+    call_sign(k, sig);
     snprintf(line, sizeof line, "X-Smsgate-Signature: %s", sig);
     k->headers = curl_slist_append(k->headers, line);
     snprintf(line, sizeof line, "X-Smsgate-Call: %lld", (long long)k->k.id);
@@ -317,11 +356,10 @@ static void call_start(notify *n, call *k) {
     k->easy = easy_take(n);
     if (!k->easy || !k->headers) {
         snprintf(k->err, sizeof k->err, "cannot create a curl handle");
-        call_done(n, k, CURLE_FAILED_INIT, 0);
-        return;
+        return -1;
     }
     CURL *e = k->easy;
-    curl_easy_setopt(e, CURLOPT_URL, k->k.url);
+    curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_PRIVATE, k);
     curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -330,8 +368,8 @@ static void call_start(notify *n, call *k) {
                      (long)(n->opt.timeout_ms < CONNECT_TIMEOUT_MAX_MS ? n->opt.timeout_ms
                                                                        : CONNECT_TIMEOUT_MAX_MS));
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(e, CURLOPT_MAXREDIRS, MAX_REDIRS);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "smsgate/" SMSGATE_VERSION " (status callback)");
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, redirs);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, USER_AGENT);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, k->headers);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, k->err);
@@ -343,15 +381,100 @@ static void call_start(notify *n, call *k) {
     notify_guard_apply(e, &k->guard);
     if (curl_multi_add_handle(n->multi, e) != CURLM_OK) {
         snprintf(k->err, sizeof k->err, "cannot add a transfer to the curl multi handle");
+        return -1;
+    }
+    return 0;
+}
+
+/* The absolute URL a Location header leads to from base (resolved as curl resolves it), or
+ * NULL when it is not one curl can follow. */
+static char *redirect_url(const char *base, const char *location) {
+    CURLU *u = curl_url();
+    char *out = NULL, *copy = NULL;
+    if (u && curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
+        curl_url_set(u, CURLUPART_URL, location, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_URL, &out, 0) == CURLUE_OK)
+        copy = sg_xstrdup(out);
+    curl_free(out);
+    curl_url_cleanup(u);
+    return copy;
+}
+
+/* hclient's callback: the outcome of a fast attempt (hclient freed its request already). */
+static void fast_done(void *arg, const hclient_result *res) {
+    call *k = arg;
+    notify *n = k->n;
+    host *h = k->h;
+    k->fast = NULL;
+    CURLcode cres = CURLE_OK;
+    long status = res->status;
+    if (res->rc != 0) {
+        snprintf(k->err, sizeof k->err, "%s", res->error);
+        cres = CURLE_RECV_ERROR;
+        status = 0;
+    } else if (status >= 300 && status <= 399 && res->location) {
+        /* A redirect: curl follows it from here, under the guard, as it would have followed
+         * it from its own first request (the redirect uses up one of MAX_REDIRS). */
+        char *next = redirect_url(k->k.url, res->location);
+        sg_log_debug(LOG, "Callback %lld to '%s' answered %ld; following it with curl.",
+                     (long long)k->k.id, k->k.origin, status);
+        if (!next) {
+            snprintf(k->err, sizeof k->err, "The redirect to '%.200s' is not a valid URL.",
+                     res->location);
+            cres = CURLE_URL_MALFORMAT;
+            status = 0;
+        } else {
+            int started = curl_begin(n, k, next, MAX_REDIRS - 1) == 0;
+            free(next);
+            if (started) return; /* still ACTIVE, now in the multi handle */
+            cres = CURLE_FAILED_INIT;
+            status = 0;
+        }
+    }
+    active_unlink(n, k);
+    h->inflight--;
+    n->inflight--;
+    call_done(n, k, cres, status);
+    host_pump(n, h);
+}
+
+/* Starts the attempt of k on the fast client when its URL suits it. Returns 1 when it did or
+ * when the outcome is already recorded (a refused address), 0 when k is for curl. */
+static int fast_start(notify *n, call *k) {
+    hclient_target t;
+    if (!n->hc || hclient_target_parse(k->k.url, &t) != 0) return 0;
+    const struct sockaddr *sa = (const struct sockaddr *)&t.addr;
+    if (!n->opt.allow_private && notify_call_addr_private(sa)) {
+        /* The guard of the curl path, with the same error (call_done() words it). */
+        const void *raw = sa->sa_family == AF_INET6
+                              ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+                              : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+        if (!inet_ntop(sa->sa_family, raw, k->guard.refused, sizeof k->guard.refused))
+            snprintf(k->guard.refused, sizeof k->guard.refused, "family %d", sa->sa_family);
+        call_done(n, k, CURLE_COULDNT_CONNECT, 0);
+        return 1;
+    }
+    char sig[NOTIFY_CALL_SIG_LEN], headers[256];
+    call_sign(k, sig);
+    snprintf(headers, sizeof headers,
+             "User-Agent: " USER_AGENT "\r\nAccept: */*\r\nX-Smsgate-Signature: %s\r\n"
+             "X-Smsgate-Call: %lld\r\n", sig, (long long)k->k.id);
+    if (hclient_get(n->hc, &t, headers, fast_done, k, &k->fast) != 0) return 0;
+    active_link(n, k);
+    k->h->inflight++;
+    n->inflight++;
+    return 1;
+}
+
+/* Starts an attempt; on failure to even start, the outcome is recorded at once. */
+static void call_start(notify *n, call *k) {
+    if (fast_start(n, k)) return;
+    if (curl_begin(n, k, k->k.url, MAX_REDIRS) != 0) {
         call_done(n, k, CURLE_FAILED_INIT, 0);
         return;
     }
-    k->where = CALL_ACTIVE;
-    k->prev = NULL;
-    k->next = n->active;
-    if (n->active) n->active->prev = k;
-    n->active = k;
-    h->inflight++;
+    active_link(n, k);
+    k->h->inflight++;
     n->inflight++;
 }
 
@@ -383,9 +506,7 @@ static void check_done(notify *n) {
         call *k = (call *)priv;
         curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
         curl_multi_remove_handle(n->multi, e);
-        if (k->prev) k->prev->next = k->next;
-        else n->active = k->next;
-        if (k->next) k->next->prev = k->prev;
+        active_unlink(n, k);
         host *h = k->h;
         h->inflight--;
         n->inflight--;
@@ -604,6 +725,14 @@ notify *notify_new(struct event_base *base, store *st, const notify_options *opt
     curl_multi_setopt(n->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
     curl_multi_setopt(n->multi, CURLMOPT_TIMERDATA, n);
     curl_multi_setopt(n->multi, CURLMOPT_MAXCONNECTS, MAX_CONNECTS);
+    hclient_options ho = {.timeout_ms = n->opt.timeout_ms,
+                          .connect_timeout_ms = n->opt.timeout_ms < CONNECT_TIMEOUT_MAX_MS
+                                                    ? n->opt.timeout_ms
+                                                    : CONNECT_TIMEOUT_MAX_MS,
+                          .idle_per_dest = n->opt.host_limit,
+                          .idle_max = (int)MAX_CONNECTS,
+                          .idle_ms = IDLE_KEEP_MS};
+    n->hc = hclient_new(base, &ho);
     n->curl_timer = evtimer_new(base, on_curl_timeout, n);
     n->wake_ev = event_new(base, -1, 0, on_claim_event, n);
     n->due_ev = evtimer_new(base, on_due, n);
@@ -631,7 +760,9 @@ static void stop_transfers(notify *n) {
     while (n->active) {
         call *k = n->active;
         n->active = k->next;
-        curl_multi_remove_handle(n->multi, k->easy);
+        if (k->fast) hclient_cancel(k->fast); /* its callback never runs */
+        else curl_multi_remove_handle(n->multi, k->easy);
+        k->fast = NULL;
         k->h->inflight--;
         n->inflight--;
         call_free(k);
@@ -650,6 +781,9 @@ static void stop_transfers(notify *n) {
             free(h);
         }
     }
+    /* Idle keep-alive connections would keep the loop busy (they are read from). */
+    hclient_free(n->hc);
+    n->hc = NULL;
 }
 
 static void stop_common(notify *n) {

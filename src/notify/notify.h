@@ -1,15 +1,18 @@
 /*
  * notify.h - status callbacks: delivers the calls queued in the store (store_notify.h) to the
- * customers' callBack URLs, with libcurl's multi interface driven by the event loop.
+ * customers' callBack URLs, with hclient.h (plain http to an IP literal) or libcurl's multi
+ * interface, both driven by the event loop.
  *
  * Thread: the loop thread only. One notifier per process: it registers the store's wake-up
  * hook (store_notify_set_wake) so that a committed status event is called at once, without
  * polling.
  *
- * Owns: its curl multi handle and easy handles, one libevent event per socket curl uses, and
- * every call it claimed until the outcome is stored. Claimed calls are leased in the store;
- * when smsgated stops or dies with calls in flight, the next start releases this node's leases
- * and the calls are made again (delivery is at least once; docs/callbacks.md).
+ * Owns: its curl multi handle and easy handles, one libevent event per socket curl uses, its
+ * hclient (the keep-alive client for http://<IP literal> URLs, with its connections; freed by
+ * notify_stop), and every call it claimed until the outcome is stored. Claimed calls are
+ * leased in the store; when smsgated stops or dies with calls in flight, the next start
+ * releases this node's leases and the calls are made again (delivery is at least once;
+ * docs/callbacks.md).
  *
  * Life: notify_new() -> notify_start() -> ... -> notify_stop() (before store_close: it queues
  * the last outcomes) -> store_close() -> notify_free().

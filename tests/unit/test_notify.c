@@ -171,6 +171,7 @@ typedef struct fixture {
     int port;
     int fail_first;     /* answer 500 to this many requests first */
     int hang;           /* never answer (evhttp frees the request when curl hangs up) */
+    int moved;          /* paths under /moved answer 302 to /final */
     hit hits[256];
     int nhits;
 } fixture;
@@ -212,6 +213,11 @@ static void on_http(struct evhttp_request *req, void *arg) {
         h->call = call ? sg_xstrdup(call) : NULL;
     }
     if (f->hang) return;
+    if (f->moved && !strncmp(evhttp_request_get_uri(req), "/moved", 6)) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Location", "/final");
+        evhttp_send_reply(req, 302, "Found", NULL);
+        return;
+    }
     int status = 200;
     if (f->fail_first > 0) {
         f->fail_first--;
@@ -693,6 +699,49 @@ static void test_private_address_refused(void **state) {
     sqlite3_close(db);
 }
 
+/* The fast client (plain http to an IP literal) hands a redirect to curl, which follows it
+ * from there: the customer's first URL sees the call once, as when curl makes it all. */
+static void test_redirect_followed(void **state) {
+    fixture *f = *state;
+    char sn[64], url[128];
+    int64_t sid = make_service(f, "acme", sn);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/moved", f->port);
+    set_callback(f, sid, url);
+    f->moved = 1;
+    start_notifier(f, 1);
+    set_status(f, submit(f, sid, "+33612345678", NULL), MSG_SUBMITTED, DLR_SUBMITTED, 3);
+    run_until_hits(f, 2, 5000);
+    run_for(f, 300);
+    assert_int_equal(f->nhits, 2); /* the fast client, then curl at the Location */
+    assert_true(!strncmp(f->hits[0].uri, "/moved?id=1&", 12));
+    assert_string_equal(f->hits[1].uri, "/final");
+    stop_notifier(f);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM notify_calls WHERE state = 1 AND "
+                                  "attempts = 1 AND last_status = 200"), 1);
+}
+
+/* The guard holds for a literal loopback address too (the fast client's path). */
+static void test_private_literal_refused(void **state) {
+    fixture *f = *state;
+    char sn[64], url[128];
+    int64_t sid = make_service(f, "acme", sn);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", f->port);
+    set_callback(f, sid, url);
+    start_notifier(f, 0);
+    set_status(f, submit(f, sid, "+33612345678", NULL), MSG_SUBMITTED, DLR_SUBMITTED, 3);
+    int64_t end = sg_mono_ms() + 5000;
+    while (query_int(f, "SELECT attempts FROM notify_calls") < 2) {
+        assert_true(sg_mono_ms() < end);
+        run_for(f, 50);
+    }
+    assert_int_equal(f->nhits, 0);
+    stop_notifier(f);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM notify_calls WHERE state = 0 AND "
+                                  "last_status IS NULL AND last_error = 'refused: 127.0.0.1 is "
+                                  "a loopback or private address (callback-allow-private is "
+                                  "off)'"), 1);
+}
+
 /* A stop abandons an attempt in flight; a new notifier makes it again. */
 static void test_stop_abandons_then_restart_delivers(void **state) {
     fixture *f = *state;
@@ -733,6 +782,8 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_delivers_in_order_signed_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retries_until_2xx, setup, teardown),
         cmocka_unit_test_setup_teardown(test_private_address_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_private_literal_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redirect_followed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_abandons_then_restart_delivers, setup,
                                         teardown),
     };
