@@ -2,9 +2,11 @@
  * phone.h - receiver numbers: validation and normalisation to E.164, through libphonenumber
  * (a small C++ shim, phone_shim.cc, behind this C header).
  *
- * libphonenumber costs about 24 us per parse+validate, so results (valid and invalid) are kept
- * in a bounded cache keyed by (input, default region). Thread-safe: the cache is protected by a
- * mutex; phone_init() must be called once before any thread uses the module (it is idempotent).
+ * libphonenumber costs about 10 us per parse+validate (about 4 us for input already in strict
+ * E.164 form, "+33612345678", which the shim reads without Parse()), so results (valid and
+ * invalid) are kept in a bounded cache keyed by (input, default region). Thread-safe: the
+ * cache is protected by a mutex; phone_init() must be called once before any thread uses the
+ * module (it is idempotent).
  */
 #ifndef SG_CORE_PHONE_H
 #define SG_CORE_PHONE_H

@@ -1,6 +1,8 @@
 /*
  * test_phone.c - unit tests of core/phone: normalisation to E.164, refusal of bad input,
- * region and country code, and the cache (hits, invalid results, eviction, threads).
+ * region and country code, the cache (hits, invalid results, eviction, threads), and the
+ * shim's strict E.164 fast path, proved equal to libphonenumber's Parse() on a large corpus
+ * (test_fast_path_equivalence).
  *
  * Run all tests: build/tests/test_phone; one test: build/tests/test_phone <name-or-glob>.
  * The whole binary is killed by SIGALRM after TEST_TIMEOUT_S seconds so a hang fails loudly.
@@ -16,10 +18,12 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/phone.h"
+#include "core/phone_shim.h"
 #include "util/util.h"
 
 #define TEST_TIMEOUT_S 300
@@ -276,6 +280,242 @@ static void test_threads(void **state) {
     }
 }
 
+/* Inputs in strict E.164 form where libphonenumber does something subtle; the expected values
+ * are what Parse() gave before the fast path existed. */
+static void test_e164_subtle_cases(void **state) {
+    (void)state;
+    /* A national prefix after the country code is stripped (FR '0', US '1', AU '0', CN '0',
+     * AR '0', MX '1')... */
+    expect_number("+330612345678", NULL, "+33612345678", "fr", 33, 1);
+    expect_number("+112015550123", NULL, "+12015550123", "us", 1, 1);
+    expect_number("+610412345678", NULL, "+61412345678", "au", 61, 1);
+    expect_number("+86013812345678", NULL, "+8613812345678", "cn", 86, 1);
+    expect_number("+54091123456789", NULL, "+5491123456789", "ar", 54, 1);
+    expect_number("+5215512345678", NULL, "+525512345678", "mx", 52, 1);
+    /* ...unless what remains would be too short. */
+    expect_invalid("+3306123456789", NULL);
+    /* Italy keeps its leading zero: it is part of the number. */
+    expect_number("+390612345678", NULL, "+390612345678", "it", 39, 0);
+    expect_number("+39061234567", NULL, "+39061234567", "it", 39, 0);
+    /* Shared calling codes: the region comes from the number. */
+    expect_number("+14165550123", NULL, "+14165550123", "ca", 1, 1);
+    expect_number("+79161234567", NULL, "+79161234567", "ru", 7, 1);
+    expect_number("+77011234567", NULL, "+77011234567", "kz", 7, 1);
+    expect_number("+78001234567", NULL, "+78001234567", "ru", 7, 0); /* '8' is RU's prefix */
+    expect_number("+441534456789", NULL, "+441534456789", "je", 44, 0);
+    expect_number("+262692123456", NULL, "+262692123456", "re", 262, 1);
+    /* A national prefix pattern that needs more than one digit to decide (CN, MG). */
+    expect_number("+8613812345678", NULL, "+8613812345678", "cn", 86, 1);
+    expect_number("+261321234567", NULL, "+261321234567", "mg", 261, 1);
+    expect_invalid("+2613212345678", NULL);
+    /* Non-geographic codes. */
+    expect_number("+80012345678", NULL, "+80012345678", "", 800, 0);
+    expect_invalid("+800012345678", NULL);
+    expect_invalid("+882130123456", NULL);
+    /* Unassigned code, too long, too short. */
+    expect_invalid("+999123456789", NULL);
+    expect_invalid("+33612345678901", NULL);
+    expect_invalid("+3361", NULL);
+    expect_invalid("+0033612345678", NULL);
+}
+
+/* The fast path is on, takes the common cases, and declines where Parse() might strip a
+ * national prefix; otherwise the equivalence test below would prove nothing. */
+static void test_fast_path_taken(void **state) {
+    (void)state;
+    static const char *fast[] = {"+33612345678", "+4915123456789", "+447400123456",
+                                 "+12015550123", "+8613812345678", "+5511912345678",
+                                 "+80012345678", "+390612345678"};
+    static const char *declined[] = {"+330612345678", "+112015550123", "+610412345678",
+                                     "+86013812345678", "+5215512345678", "+78001234567",
+                                     "+999123456789", "+33 612345678", "0612345678",
+                                     "+3", "+0033612345678", "+33612345678901234567"};
+    phone_info pi;
+    assert_int_equal(phone_shim_fast_usable(), 1);
+    for (size_t i = 0; i < sizeof fast / sizeof fast[0]; i++)
+        if (phone_shim_parse_fast(fast[i], &pi) == PHONE_SHIM_DECLINED)
+            fail_msg("fast path declined '%s'", fast[i]);
+    for (size_t i = 0; i < sizeof declined / sizeof declined[0]; i++)
+        if (phone_shim_parse_fast(declined[i], &pi) != PHONE_SHIM_DECLINED)
+            fail_msg("fast path took '%s'", declined[i]);
+    /* Declining leaves *out zeroed. */
+    phone_info zero;
+    memset(&zero, 0, sizeof zero);
+    memset(&pi, 0x5a, sizeof pi);
+    assert_int_equal(phone_shim_parse_fast("+330612345678", &pi), PHONE_SHIM_DECLINED);
+    assert_memory_equal(&pi, &zero, sizeof pi);
+}
+
+/* ---- Equivalence of the fast path and Parse() on a generated corpus ---- */
+
+#define CORPUS_RANDOM_PER_CODE 120  /* random digit strings after each of the 1000 codes */
+#define CORPUS_RANDOM_PER_KNOWN 300 /* and more after each code libphonenumber knows */
+
+typedef struct corpus_stats {
+    unsigned long inputs, fast_valid, fast_invalid, declined, mismatches;
+} corpus_stats;
+
+static int known_code[1000]; /* 1 for the calling codes libphonenumber knows */
+static uint64_t corpus_rng = 0x9e3779b97f4a7c15ULL;
+
+static unsigned rnd(unsigned n) {
+    corpus_rng ^= corpus_rng << 13; /* xorshift64: fixed seed, same corpus on every run */
+    corpus_rng ^= corpus_rng >> 7;
+    corpus_rng ^= corpus_rng << 17;
+    return (unsigned)(corpus_rng % n);
+}
+
+/* Default regions cycled through: with a '+' they must make no difference. */
+static const char *const corpus_regions[] = {"ZZ", "FR", "US", "GB", "DE", "IN", "BR",
+                                             "RU", "CN", "AR", "MX", "IT", "QQ"};
+
+/* Runs one input through both paths and through phone_shim_parse(), and compares. */
+static void check_one(const char *text, corpus_stats *st) {
+    const char *region = corpus_regions[st->inputs % (sizeof corpus_regions /
+                                                      sizeof corpus_regions[0])];
+    phone_info fast, full, prod;
+    st->inputs++;
+    int rf = phone_shim_parse_fast(text, &fast);
+    int rb = phone_shim_parse_full(text, region, &full);
+    int rp = phone_shim_parse(text, region, &prod);
+    int same = 1;
+    if (rp != rb || memcmp(&prod, &full, sizeof prod) != 0) same = 0;
+    if (rf == PHONE_SHIM_DECLINED) {
+        st->declined++;
+    } else {
+        if (rf == 0) st->fast_valid++;
+        else st->fast_invalid++;
+        if (rf != rb || memcmp(&fast, &full, sizeof fast) != 0) same = 0;
+        if (phone_shim_fast_same_number(text, region) != 1) same = 0;
+    }
+    if (!same) {
+        if (st->mismatches < 20)
+            print_message("MISMATCH '%s' (region %s): fast %d '%s' '%s' %d %d, full %d '%s' "
+                          "'%s' %d %d, parse %d\n",
+                          text, region, rf, fast.e164, fast.region, fast.country_code,
+                          fast.is_mobile, rb, full.e164, full.region, full.country_code,
+                          full.is_mobile, rp);
+        st->mismatches++;
+    }
+}
+
+/* The country code of an E.164 string as libphonenumber reads it: the first known prefix. */
+static size_t code_length(const char *digits) {
+    int cc = 0;
+    for (size_t i = 0; i < 3 && digits[i]; i++) {
+        cc = cc * 10 + (digits[i] - '0');
+        if (digits[0] != '0' && known_code[cc]) return i + 1;
+    }
+    return 0;
+}
+
+/* Checks "+" head insert tail, where head is the first cut digits of digits. */
+static void check_spliced(const char *digits, size_t cut, const char *insert, size_t skip,
+                          corpus_stats *st) {
+    char text[64];
+    snprintf(text, sizeof text, "+%.*s%s%s", (int)cut, digits, insert, digits + cut + skip);
+    check_one(text, st);
+}
+
+/* An example number and its systematic variants. */
+static void check_variants(const char *e164, corpus_stats *st) {
+    const char *digits = e164 + 1;
+    size_t len = strlen(digits), ccl = code_length(digits);
+    char one[2] = {0, 0};
+
+    check_one(e164, st);
+    for (size_t i = 0; i < len; i++) {
+        for (char d = '0'; d <= '9'; d++) { /* each position changed to each other digit */
+            if (d == digits[i]) continue;
+            one[0] = d;
+            check_spliced(digits, i, one, 1, st);
+        }
+        check_spliced(digits, i, "", 1, st); /* one digit removed */
+    }
+    for (size_t i = 0; i <= len; i++) { /* one digit added, at every position */
+        for (char d = '0'; d <= '9'; d++) {
+            one[0] = d;
+            check_spliced(digits, i, one, 0, st);
+        }
+    }
+    /* Leading zeros before the code; national prefixes and zeros after it. */
+    check_spliced(digits, 0, "0", 0, st);
+    check_spliced(digits, 0, "00", 0, st);
+    if (ccl == 0) return;
+    static const char *const after_code[] = {"00", "000", "0000", "01", "15", "90", "80",
+                                             "88", "11", "10", "19", "183", "1001"};
+    for (size_t i = 0; i < sizeof after_code / sizeof after_code[0]; i++)
+        check_spliced(digits, ccl, after_code[i], 0, st);
+    int cc = 0;
+    for (size_t i = 0; i < ccl; i++) cc = cc * 10 + (digits[i] - '0');
+    char ndd[16], twice[32];
+    if (phone_shim_ndd_prefix(cc, ndd, sizeof ndd) == 0 && ndd[0]) {
+        check_spliced(digits, ccl, ndd, 0, st);
+        snprintf(twice, sizeof twice, "%s%s", ndd, ndd);
+        check_spliced(digits, ccl, twice, 0, st);
+    }
+    /* The national number cut short, and padded long. */
+    char text[64];
+    for (size_t keep = 0; keep + ccl < len; keep++) {
+        snprintf(text, sizeof text, "+%.*s", (int)(ccl + keep), digits);
+        check_one(text, st);
+    }
+    for (size_t extra = 1; len + extra < 24; extra++) {
+        snprintf(text, sizeof text, "%s%.*s", e164, (int)extra, "98765432109876543210987");
+        check_one(text, st);
+    }
+}
+
+static void check_random(int cc, int count, corpus_stats *st) {
+    char text[64];
+    for (int i = 0; i < count; i++) {
+        int n = snprintf(text, sizeof text, "+%d", cc);
+        int tail = 1 + (int)rnd(18); /* 1..18 digits: too short, normal and too long */
+        /* Some tails start with zeros, as Italian and padded numbers do. */
+        int zeros = rnd(4) == 0 ? 1 + (int)rnd(3) : 0;
+        for (int k = 0; k < tail; k++)
+            text[n++] = (char)('0' + (k < zeros ? 0 : (int)rnd(10)));
+        text[n] = '\0';
+        check_one(text, st);
+    }
+}
+
+static void test_fast_path_equivalence(void **state) {
+    (void)state;
+    assert_int_equal(phone_shim_fast_usable(), 1);
+
+    int codes[1000];
+    size_t ncodes = phone_shim_calling_codes(codes, 1000);
+    assert_true(ncodes > 200 && ncodes <= 1000);
+    for (size_t i = 0; i < ncodes; i++) {
+        assert_true(codes[i] > 0 && codes[i] < 1000);
+        known_code[codes[i]] = 1;
+    }
+
+    size_t nex = phone_shim_examples(NULL, 0);
+    assert_true(nex > 1000);
+    char(*examples)[PHONE_E164_MAX] = sg_xcalloc(nex, sizeof *examples);
+    assert_int_equal(phone_shim_examples(examples, nex), nex);
+
+    corpus_stats st = {0};
+    for (size_t i = 0; i < nex; i++) check_variants(examples[i], &st);
+    unsigned long from_examples = st.inputs;
+    for (int cc = 0; cc < 1000; cc++)
+        check_random(cc, CORPUS_RANDOM_PER_CODE + (known_code[cc] ? CORPUS_RANDOM_PER_KNOWN : 0),
+                     &st);
+    free(examples);
+
+    print_message("fast path corpus: %lu inputs (%zu examples and %lu variants, %lu random); "
+                  "fast path valid %lu, invalid %lu, declined %lu; mismatches %lu\n",
+                  st.inputs, nex, from_examples - nex, st.inputs - from_examples, st.fast_valid,
+                  st.fast_invalid, st.declined, st.mismatches);
+    assert_int_equal(st.mismatches, 0);
+    assert_true(st.inputs >= 100000);
+    /* The fast path must have decided most inputs, valid ones among them. */
+    assert_true(st.fast_valid > 50000);
+    assert_true(st.declined < st.inputs / 4);
+}
+
 static void test_init_idempotent(void **state) {
     (void)state;
     phone_init();
@@ -299,6 +539,9 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_cache_keeps_invalid),
         cmocka_unit_test(test_cache_eviction),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_e164_subtle_cases),
+        cmocka_unit_test(test_fast_path_taken),
+        cmocka_unit_test(test_fast_path_equivalence),
     };
     if (argc > 1) cmocka_set_test_filter(argv[1]);
     alarm(TEST_TIMEOUT_S);
