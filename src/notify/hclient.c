@@ -6,11 +6,14 @@
  * liveness poll() before reusing a connection, socket callbacks re-registering events) cost
  * about 15 us per call in profiles; this client sends a prebuilt request on a pooled
  * connection and parses the answer in place, for a few syscalls per call. It takes only what
- * it can send exactly as libcurl would (plain http, literal IP host: no DNS, no TLS); notify.c
- * keeps libcurl for the rest and for redirects.
+ * it can send exactly as libcurl would (plain http, a literal IP or a canonical DNS name, no
+ * TLS); notify.c keeps libcurl for the rest and for redirects.
  *
- * Design. A destination (struct dest) is an address and a port; it holds its idle connections,
- * most recently used first. hclient_get() takes one of them or opens a new one, so requests
+ * Design. A destination (struct dest) is an address, a port and the Host header sent there;
+ * it holds its idle connections, most recently used first. The Host header is part of the key
+ * so that a connection opened for one name is never used for another name that resolves to
+ * the same address (libcurl does not do that either: some front ends route a connection by
+ * its first request). hclient_get() takes an idle connection or opens a new one, so requests
  * never wait here: the caller bounds them per destination. A connection (struct conn) is one
  * bufferevent plus one timer: the timer is the connect deadline, then the request's deadline,
  * then the idle expiry. A request (struct hclient_req) holds its whole text, so it can be sent
@@ -21,6 +24,19 @@
  * epoll_ctl() calls each time. Reads go through the bufferevent; the response is parsed in
  * place by a resumable parser (parse()) and its body discarded as it comes.
  *
+ * Names. A name is resolved by evdns on the same event_base (resolver_new(): the name servers,
+ * search list and options of resolv.conf, then the hosts file), never by a blocking call. Its
+ * answer is kept in a cache (struct lookup, one per name) for dns_ttl_ms, a failure for
+ * dns_fail_ms (evdns_getaddrinfo() does not give the TTL); at most dns_max answers are kept, the
+ * oldest dropped first. A request for a name whose lookup is running joins that lookup's
+ * waiters; the lookup's timer fails the waiters whose share of the connect timeout ran out (the
+ * lookup itself goes on and fills the cache). When the answer comes, each waiter goes on like a
+ * request to a literal address (lookup_use()). Addresses refuse() rejects are dropped from the
+ * answer when it is stored, so the rule is checked once per answer, not per request.
+ * Failures that are not a connection's (no answer, every address refused, lookup timed out)
+ * are reported from the loop through the client's report queue (report_later()), never from
+ * inside hclient_get().
+ *
  * A connection's states (conn->state) and the functions that perform each transition:
  *
  *   conn_open() --> CONNECTING --on_event(CONNECTED)--> BUSY --conn_complete()--> IDLE
@@ -29,6 +45,12 @@
  *                        v                                  v                      v
  *                   conn_fail() / conn_close()  <-----------+        conn_close() (EOF, data,
  *                                                                    idle expiry, too many)
+ *
+ * A request's states (req->wait): ON_CONN (it has a connection, or is being given one),
+ * RESOLVING (waiter_add(): in a lookup's waiters) and REPORTING (report_later(): its failure
+ * is queued for on_reports()). A lookup's states (lookup->state): RESOLVING (lookup_start())
+ * -> DONE (lookup_done(), from evdns's callback) -> RESOLVING again once expired; a DONE
+ * lookup is dropped by lookup_drop() to make room.
  *
  * Invariants:
  *  1. A CONNECTING or BUSY connection has exactly one request (conn->req, and req->cn points
@@ -40,6 +62,12 @@
  *  3. A connection is reused only after a complete response, with nothing left unread or
  *     unsent, and neither side asked to close.
  *  4. A destination exists while it has connections (d->nconn > 0).
+ *  5. Only a RESOLVING lookup has waiters, and it has an evdns request in flight (greq, or its
+ *     callback is running); a DONE lookup is in the client's done list, oldest answer first,
+ *     and c->ndone <= dns_max. A lookup is NEW only between lookup_get() and lookup_start().
+ *  6. An evdns request is never cancelled after its callback ran (evdns forbids it), and the
+ *     evdns base outlives every request: hclient_free() cancels the lookups in flight and
+ *     leaves them, with the resolver, to be freed by their (deferred) cancel callbacks.
  */
 #include "notify/hclient.h"
 
@@ -57,17 +85,35 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/dns.h>
+#include <event2/util.h>
 
+#include "util/log.h"
 #include "util/util.h"
 
+#define LOG "notify.hclient"
 #define DEST_BUCKETS 64
+#define LOOKUP_BUCKETS 256
 #define CHUNK_LINE_MAX 1024     /* a chunk-size line, extensions included */
-#define ERR_LEN 256
+#define ERR_LEN 512
+#define NAME_MAX_LEN 253        /* a DNS name in text, without a trailing dot */
+#define LOOKUP_MAX_ADDRS 16     /* addresses kept from one answer */
 
 typedef struct dest dest;
 typedef struct conn conn;
+typedef struct lookup lookup;
+typedef struct resolver resolver;
 
 enum { CONN_CONNECTING = 1, CONN_BUSY = 2, CONN_IDLE = 3 };
+enum { REQ_ON_CONN = 0, REQ_RESOLVING = 1, REQ_REPORTING = 2 };
+enum { LK_NEW = 0, LK_RESOLVING = 1, LK_DONE = 2 };
+
+/* An address without its port (a lookup's answer) or with it (a destination's). */
+typedef union addr {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+} addr;
 
 /* Where the parser of a response is. */
 enum {
@@ -83,11 +129,20 @@ enum {
 
 struct hclient_req {
     hclient *c;
-    conn *cn;
+    conn *cn;                  /* ON_CONN: its connection */
     hclient_done_cb cb;
     void *arg;
     int64_t start_ms, deadline_ms;
+    int64_t connect_from_ms;   /* when the connect timeout of its next connection started */
     int retried;
+    int wait;                  /* REQ_ON_CONN, REQ_RESOLVING or REQ_REPORTING */
+    lookup *lk;                /* RESOLVING: the lookup it waits for */
+    hclient_req *wnext, *wprev; /* RESOLVING: lk's waiters; REPORTING: the client's reports */
+    int fail_rc;               /* REPORTING: the outcome to report (strings owned) */
+    char *fail_error, *fail_refused;
+    int port;
+    size_t host_off, host_len; /* the Host header value, in text */
+    size_t name_len;           /* the host name at the start of it; 0 for a literal */
     size_t len;
     char text[];               /* the whole request */
 };
@@ -114,10 +169,41 @@ struct conn {
 struct dest {
     struct sockaddr_storage addr;
     socklen_t addrlen;
-    char name[INET6_ADDRSTRLEN + 16]; /* "10.1.2.3 port 8080", for messages */
+    char name[NAME_MAX_LEN + INET6_ADDRSTRLEN + 20]; /* "10.1.2.3 port 8080" or
+                                  "cb.example (10.1.2.3) port 8080", for messages */
     conn *idle;                /* most recently used first */
     int nidle, nconn;
     dest *next;                /* bucket chain */
+    size_t name_len;           /* the host name at the start of host; 0 for a literal */
+    size_t host_len;
+    char host[];               /* the Host header sent there: part of the key */
+};
+
+/* The evdns base, shared by the client and the lookups in flight: it must outlive evdns's
+ * callbacks, which come after hclient_free() for cancelled lookups (invariant 6). */
+struct resolver {
+    struct evdns_base *base;
+    size_t pending;            /* evdns requests whose callback has not run */
+    int closing;               /* the client is gone: freed when pending reaches 0 */
+};
+
+/* The cache entry of one name. */
+struct lookup {
+    hclient *c;                /* NULL once hclient_free() left it to its cancel callback */
+    resolver *rs;
+    struct evdns_getaddrinfo_request *greq; /* RESOLVING: evdns's request */
+    int state;                 /* LK_NEW, LK_RESOLVING, LK_DONE */
+    int err;                   /* DONE: 0 or an EVUTIL_EAI_* code */
+    int64_t expires_ms;        /* DONE: when the answer stops being used (monotonic) */
+    addr *addrs;               /* DONE: the acceptable addresses, IPv4 first, port 0 */
+    size_t naddrs, pick;       /* pick: the one in use (moves on when one cannot be reached) */
+    char refused[INET6_ADDRSTRLEN]; /* DONE: the last address refuse() rejected, or "" */
+    hclient_req *whead, *wtail; /* RESOLVING: the requests waiting, oldest first */
+    struct event *timer;       /* RESOLVING: the oldest waiter's deadline */
+    lookup *next;              /* bucket chain */
+    lookup *dnext, *dprev;     /* DONE: the client's done list */
+    size_t name_len;
+    char name[];
 };
 
 struct hclient {
@@ -127,17 +213,45 @@ struct hclient {
     conn *idle, *idle_tail;    /* every idle connection, most recently used first */
     conn *busy;                /* CONNECTING and BUSY connections */
     size_t nidle, nbusy;
-    uint64_t connects, reuses, retries;
+    resolver *rs;              /* NULL: names are not taken */
+    lookup *lookups[LOOKUP_BUCKETS];
+    lookup *done_head, *done_tail; /* DONE lookups, oldest answer first */
+    size_t nnames, ndone;
+    hclient_req *rhead, *rtail; /* REPORTING requests, in order */
+    size_t nreports;
+    struct event *report_ev;   /* runs on_reports() */
+    uint64_t connects, reuses, retries, lookups_started, cached;
 };
 
 static void on_read(struct bufferevent *bev, void *arg);
 static void on_event(struct bufferevent *bev, short what, void *arg);
 static void on_timer(evutil_socket_t fd, short what, void *arg);
 static void conn_send(conn *cn, hclient_req *r);
+static void lookup_demote(hclient *c, const dest *d);
 
 /* ---- targets ---- */
 
 static int is_digit(char ch) { return ch >= '0' && ch <= '9'; }
+static int is_lower(char ch) { return ch >= 'a' && ch <= 'z'; }
+
+/* 1 when s[0..n) is a DNS name in the canonical form hclient.h describes. libcurl sends such a
+ * name as it is; anything else (upper case, a trailing dot, IDN, numbers it would read as an
+ * IPv4 address) it may rewrite, so it is left to it. */
+static int is_name(const char *s, size_t n) {
+    if (n == 0 || n > NAME_MAX_LEN) return 0;
+    const char *label = s, *e = s + n;
+    for (const char *q = s; q <= e; q++) {
+        if (q < e && *q != '.') {
+            if (!is_lower(*q) && !is_digit(*q) && *q != '-') return 0;
+            continue;
+        }
+        size_t ll = (size_t)(q - label);
+        if (ll == 0 || ll > 63 || label[0] == '-' || q[-1] == '-') return 0;
+        if (q == e && !is_lower(label[0])) return 0; /* the last label */
+        label = q + 1;
+    }
+    return 1;
+}
 
 int hclient_target_parse(const char *url, hclient_target *t) {
     if (strncasecmp(url, "http://", 7) != 0) return SG_EINVAL;
@@ -159,10 +273,16 @@ int hclient_target_parse(const char *url, hclient_target *t) {
     } else {
         const char *colon = memchr(auth, ':', alen);
         host_end = colon ? colon : end;
-        if ((size_t)(host_end - host) >= sizeof text) return SG_EINVAL;
-        memcpy(text, host, (size_t)(host_end - host));
-        text[host_end - host] = '\0';
-        family = AF_INET;
+        if (is_name(host, (size_t)(host_end - host))) {
+            t->name = host;
+            t->name_len = (size_t)(host_end - host);
+            family = AF_UNSPEC;
+        } else {
+            if ((size_t)(host_end - host) >= sizeof text) return SG_EINVAL;
+            memcpy(text, host, (size_t)(host_end - host));
+            text[host_end - host] = '\0';
+            family = AF_INET;
+        }
     }
     if (host_end < end) {
         if (*host_end != ':') return SG_EINVAL;
@@ -181,6 +301,7 @@ int hclient_target_parse(const char *url, hclient_target *t) {
     }
     /* The address must be in the form inet_ntop() writes, so the Host header is the one
      * libcurl would send (it normalises addresses). */
+    t->port = (int)portnum;
     if (family == AF_INET) {
         struct sockaddr_in *in = (struct sockaddr_in *)&t->addr;
         if (inet_pton(AF_INET, text, &in->sin_addr) != 1) return SG_EINVAL;
@@ -189,7 +310,7 @@ int hclient_target_parse(const char *url, hclient_target *t) {
         in->sin_family = AF_INET;
         in->sin_port = htons((uint16_t)portnum);
         t->addrlen = sizeof *in;
-    } else {
+    } else if (family == AF_INET6) {
         struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&t->addr;
         if (inet_pton(AF_INET6, text, &in6->sin6_addr) != 1) return SG_EINVAL;
         if (!inet_ntop(AF_INET6, &in6->sin6_addr, canon, sizeof canon) || strcmp(canon, text))
@@ -228,25 +349,39 @@ static unsigned dest_bucket(const struct sockaddr_storage *a, socklen_t len) {
     return h % DEST_BUCKETS;
 }
 
-static dest *dest_get(hclient *c, const hclient_target *t) {
-    unsigned b = dest_bucket(&t->addr, t->addrlen);
+/* The address of a as text ("10.1.2.3", "2001:db8::1"), into buf of INET6_ADDRSTRLEN. */
+static void addr_text(const struct sockaddr *a, char *buf) {
+    const void *raw = a->sa_family == AF_INET6
+                          ? (const void *)&((const struct sockaddr_in6 *)a)->sin6_addr
+                          : (const void *)&((const struct sockaddr_in *)a)->sin_addr;
+    if (!inet_ntop(a->sa_family, raw, buf, INET6_ADDRSTRLEN)) snprintf(buf, 2, "?");
+}
+
+/* The destination of r at addr (its port set), created when there is none. */
+static dest *dest_get(hclient *c, const struct sockaddr_storage *a, socklen_t alen,
+                      const hclient_req *r) {
+    const char *host = r->text + r->host_off;
+    size_t hl = r->host_len;
+    unsigned b = dest_bucket(a, alen);
     for (dest *d = c->dests[b]; d; d = d->next)
-        if (d->addrlen == t->addrlen && !memcmp(&d->addr, &t->addr, t->addrlen)) return d;
-    dest *d = sg_xcalloc(1, sizeof *d);
-    memcpy(&d->addr, &t->addr, t->addrlen);
-    d->addrlen = t->addrlen;
-    char ip[INET6_ADDRSTRLEN] = "?";
-    int port;
-    if (t->addr.ss_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&t->addr;
-        inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
-        port = ntohs(in6->sin6_port);
-    } else {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)&t->addr;
-        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
-        port = ntohs(in->sin_port);
-    }
-    snprintf(d->name, sizeof d->name, "%s port %d", ip, port);
+        if (d->addrlen == alen && d->host_len == hl && !memcmp(&d->addr, a, alen) &&
+            !memcmp(d->host, host, hl))
+            return d;
+    dest *d = sg_xcalloc(1, sizeof *d + hl + 1);
+    memcpy(&d->addr, a, alen);
+    d->addrlen = alen;
+    memcpy(d->host, host, hl);
+    d->host_len = hl;
+    d->name_len = r->name_len;
+    char ip[INET6_ADDRSTRLEN];
+    addr_text((const struct sockaddr *)a, ip);
+    int port = ntohs(a->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)a)->sin6_port
+                                              : ((const struct sockaddr_in *)a)->sin_port);
+    if (d->name_len)
+        snprintf(d->name, sizeof d->name, "%.*s (%s) port %d", (int)d->name_len, d->host, ip,
+                 port);
+    else
+        snprintf(d->name, sizeof d->name, "%s port %d", ip, port);
     d->next = c->dests[b];
     c->dests[b] = d;
     return d;
@@ -308,11 +443,13 @@ static void idle_link(hclient *c, conn *cn) {
 
 /* ---- connections ---- */
 
-static void arm(conn *cn, int64_t ms) {
+static void arm_event(struct event *ev, int64_t ms) {
     if (ms < 0) ms = 0;
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
-    evtimer_add(cn->timer, &tv);
+    evtimer_add(ev, &tv);
 }
+
+static void arm(conn *cn, int64_t ms) { arm_event(cn->timer, ms); }
 
 /* Closes and frees cn (its request, if any, is the caller's). */
 static void conn_close(conn *cn) {
@@ -363,11 +500,13 @@ static conn *conn_open(hclient *c, dest *d) {
 }
 
 /* Hands the callback its outcome; r is freed first (invariant 2). */
-static void finish(hclient_req *r, int rc, int status, const char *error, const char *location) {
+static void finish(hclient_req *r, int rc, int status, const char *error, const char *location,
+                   const char *refused) {
     hclient_done_cb cb = r->cb;
     void *arg = r->arg;
     free(r);
-    hclient_result res = {.rc = rc, .status = status, .error = error, .location = location};
+    hclient_result res = {.rc = rc, .status = status, .error = error, .location = location,
+                          .refused = refused};
     cb(arg, &res);
 }
 
@@ -379,6 +518,7 @@ static void conn_fail(conn *cn, int rc, int retryable, const char *error) {
                 sg_mono_ms() < r->deadline_ms;
     dest *d = cn->d;
     hclient *c = cn->c;
+    if (cn->state == CONN_CONNECTING && d->name_len) lookup_demote(c, d);
     d->nconn++; /* keep d alive across the close */
     conn_close(cn);
     d->nconn--;
@@ -389,11 +529,12 @@ static void conn_fail(conn *cn, int rc, int retryable, const char *error) {
     if (again) {
         r->retried = 1;
         c->retries++;
+        r->connect_from_ms = sg_mono_ms();
         conn_send(conn_open(c, d), r);
         return;
     }
     dest_release(c, d);
-    finish(r, rc, 0, error, NULL);
+    finish(r, rc, 0, error, NULL, NULL);
 }
 
 /* The response of cn is complete: pool cn or close it, then report. */
@@ -417,7 +558,7 @@ static void conn_complete(conn *cn) {
         arm(cn, c->opt.idle_ms);
         if (c->nidle > (size_t)c->opt.idle_max) conn_close(c->idle_tail);
     }
-    finish(r, 0, status, NULL, location);
+    finish(r, 0, status, NULL, location, NULL);
     free(location);
 }
 
@@ -442,7 +583,7 @@ static void conn_send(conn *cn, hclient_req *r) {
     if (cn->pending_errno) return; /* the timer, already active, reports it */
     int64_t now = sg_mono_ms();
     if (cn->state == CONN_CONNECTING) {
-        int64_t dl = now + c->opt.connect_timeout_ms;
+        int64_t dl = r->connect_from_ms + c->opt.connect_timeout_ms;
         arm(cn, (dl < r->deadline_ms ? dl : r->deadline_ms) - now);
     } else {
         arm(cn, r->deadline_ms - now);
@@ -456,6 +597,13 @@ static void conn_send(conn *cn, hclient_req *r) {
          * reported through on_event(), from the loop. */
     }
     if (off < r->len) bufferevent_write(cn->bev, r->text + off, r->len - off);
+}
+
+/* Sends r to a (port included): on an idle connection of its destination, or a new one. */
+static void send_to(hclient *c, hclient_req *r, const struct sockaddr_storage *a,
+                    socklen_t alen) {
+    dest *d = dest_get(c, a, alen, r);
+    conn_send(d->idle ? d->idle : conn_open(c, d), r);
 }
 
 /* ---- the response parser ---- */
@@ -770,6 +918,340 @@ static void on_timer(evutil_socket_t fd, short what, void *arg) {
     conn_fail(cn, SG_ETEMP, 0, err);
 }
 
+/* ---- failures reported from the loop ---- */
+
+static void report_unlink(hclient *c, hclient_req *r) {
+    if (r->wprev) r->wprev->wnext = r->wnext;
+    else c->rhead = r->wnext;
+    if (r->wnext) r->wnext->wprev = r->wprev;
+    else c->rtail = r->wprev;
+    r->wnext = r->wprev = NULL;
+    c->nreports--;
+}
+
+/* Queues the failure of r (on no connection and in no list) for on_reports(), so that its
+ * callback runs from the loop even when the failure is known inside hclient_get(). */
+static void report_later(hclient *c, hclient_req *r, int rc, const char *error,
+                         const char *refused) {
+    r->wait = REQ_REPORTING;
+    r->fail_rc = rc;
+    r->fail_error = sg_xstrdup(error);
+    r->fail_refused = refused ? sg_xstrdup(refused) : NULL;
+    r->wnext = NULL;
+    r->wprev = c->rtail;
+    if (c->rtail) c->rtail->wnext = r;
+    else c->rhead = r;
+    c->rtail = r;
+    c->nreports++;
+    event_active(c->report_ev, EV_TIMEOUT, 0);
+}
+
+/* Reports the failures queued before this pass, at most; those the callbacks queue activate
+ * the event again and wait for the next pass. */
+static void on_reports(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    hclient *c = arg;
+    for (size_t n = c->nreports; n > 0 && c->rhead; n--) {
+        hclient_req *r = c->rhead;
+        report_unlink(c, r);
+        char *error = r->fail_error, *refused = r->fail_refused;
+        finish(r, r->fail_rc, 0, error, NULL, refused);
+        free(error);
+        free(refused);
+    }
+}
+
+/* ---- names ---- */
+
+static void on_lookup_timer(evutil_socket_t fd, short what, void *arg);
+
+static void resolver_free(resolver *rs) {
+    evdns_base_free(rs->base, 0); /* nothing is pending: no callback is dropped */
+    free(rs);
+}
+
+/* The evdns resolver of the client, or NULL (names go to libcurl) when the name servers
+ * cannot be read. A hosts file that cannot be read only leaves DNS alone. */
+static resolver *resolver_new(hclient *c) {
+    const char *conf = c->opt.resolv_conf ? c->opt.resolv_conf : "/etc/resolv.conf";
+    const char *hosts = c->opt.hosts_file ? c->opt.hosts_file : "/etc/hosts";
+    /* Not initialised from resolv.conf by evdns_base_new(): without a name server it would
+     * quietly use 127.0.0.1, and the hosts file is loaded on its own below. */
+    struct evdns_base *db = evdns_base_new(c->base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+    if (!db) {
+        sg_log_info(LOG, "Callbacks to host names go through libcurl: the evdns resolver "
+                         "could not be created.");
+        return NULL;
+    }
+    int rc = evdns_base_resolv_conf_parse(
+        db, (DNS_OPTIONS_ALL & ~DNS_OPTION_HOSTSFILE) | DNS_OPTION_NAMESERVERS_NO_DEFAULT, conf);
+    if (rc != 0 || evdns_base_count_nameservers(db) == 0) {
+        static const char *const why[] = {"", "cannot open it", "cannot stat it", "too large",
+                                          "out of memory", "short read", "no name server"};
+        sg_log_info(LOG, "Callbacks to host names go through libcurl: reading the name servers "
+                         "from '%s' failed (%s).",
+                    conf, rc > 0 && rc < 7 ? why[rc] : "no name server");
+        evdns_base_free(db, 0);
+        return NULL;
+    }
+    if (evdns_base_load_hosts(db, hosts) != 0)
+        sg_log_info(LOG, "Reading '%s' failed; host names of callbacks are resolved by DNS "
+                         "alone.", hosts);
+    /* As the C library's resolver (which libcurl uses): no 0x20 case randomisation, which
+     * some forwarders do not preserve, turning every answer into a timeout. */
+    evdns_base_set_option(db, "randomize-case:", "0");
+    resolver *rs = sg_xcalloc(1, sizeof *rs);
+    rs->base = db;
+    return rs;
+}
+
+static unsigned lookup_bucket(const char *name, size_t len) {
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)name[i]) * 16777619u;
+    return h % LOOKUP_BUCKETS;
+}
+
+static lookup *lookup_find(hclient *c, const char *name, size_t len) {
+    for (lookup *lk = c->lookups[lookup_bucket(name, len)]; lk; lk = lk->next)
+        if (lk->name_len == len && !memcmp(lk->name, name, len)) return lk;
+    return NULL;
+}
+
+static void done_unlink(hclient *c, lookup *lk) {
+    if (lk->dprev) lk->dprev->dnext = lk->dnext;
+    else c->done_head = lk->dnext;
+    if (lk->dnext) lk->dnext->dprev = lk->dprev;
+    else c->done_tail = lk->dprev;
+    lk->dnext = lk->dprev = NULL;
+    c->ndone--;
+}
+
+/* Frees a DONE lookup (it has no waiters: invariant 5). */
+static void lookup_drop(hclient *c, lookup *lk) {
+    done_unlink(c, lk);
+    lookup **pp = &c->lookups[lookup_bucket(lk->name, lk->name_len)];
+    while (*pp != lk) pp = &(*pp)->next;
+    *pp = lk->next;
+    event_free(lk->timer);
+    free(lk->addrs);
+    free(lk);
+    c->nnames--;
+}
+
+/* Appends lk to the done list, dropping the oldest answers beyond dns_max (never lk). */
+static void done_link(hclient *c, lookup *lk) {
+    lk->dnext = NULL;
+    lk->dprev = c->done_tail;
+    if (c->done_tail) c->done_tail->dnext = lk;
+    else c->done_head = lk;
+    c->done_tail = lk;
+    c->ndone++;
+    while (c->ndone > (size_t)c->opt.dns_max && c->done_head != lk) lookup_drop(c, c->done_head);
+}
+
+/* The lookup of name, a new one (LK_NEW) when there is none. */
+static lookup *lookup_get(hclient *c, const char *name, size_t len) {
+    lookup *lk = lookup_find(c, name, len);
+    if (lk) return lk;
+    lk = sg_xcalloc(1, sizeof *lk + len + 1);
+    lk->c = c;
+    lk->rs = c->rs;
+    memcpy(lk->name, name, len);
+    lk->name_len = len;
+    lk->timer = evtimer_new(c->base, on_lookup_timer, lk);
+    unsigned b = lookup_bucket(name, len);
+    lk->next = c->lookups[b];
+    c->lookups[b] = lk;
+    c->nnames++;
+    return lk;
+}
+
+/* When a request waiting for a name gives up: resolving shares the connect timeout with
+ * connecting, as in libcurl. */
+static int64_t resolve_deadline(const hclient *c, const hclient_req *r) {
+    int64_t dl = r->start_ms + c->opt.connect_timeout_ms;
+    return dl < r->deadline_ms ? dl : r->deadline_ms;
+}
+
+static void waiter_add(hclient *c, lookup *lk, hclient_req *r) {
+    r->wait = REQ_RESOLVING;
+    r->lk = lk;
+    r->wnext = NULL;
+    r->wprev = lk->wtail;
+    if (lk->wtail) {
+        lk->wtail->wnext = r;
+    } else {
+        lk->whead = r;
+        arm_event(lk->timer, resolve_deadline(c, r) - sg_mono_ms());
+    }
+    lk->wtail = r;
+}
+
+static void waiter_unlink(lookup *lk, hclient_req *r) {
+    if (r->wprev) r->wprev->wnext = r->wnext;
+    else lk->whead = r->wnext;
+    if (r->wnext) r->wnext->wprev = r->wprev;
+    else lk->wtail = r->wprev;
+    r->wnext = r->wprev = NULL;
+    r->lk = NULL;
+    r->wait = REQ_ON_CONN;
+    if (!lk->whead) evtimer_del(lk->timer);
+}
+
+/* r goes on with the answer of lk (DONE): to a connection, or its failure is queued. */
+static void lookup_use(hclient *c, lookup *lk, hclient_req *r) {
+    char err[ERR_LEN];
+    if (lk->err) {
+        snprintf(err, sizeof err, "Could not resolve host: %s (%s).", lk->name,
+                 evutil_gai_strerror(lk->err));
+        report_later(c, r, SG_ETEMP, err, NULL);
+        return;
+    }
+    if (!lk->naddrs) {
+        snprintf(err, sizeof err, "Every address of %s is refused (the last one: %s).",
+                 lk->name, lk->refused);
+        report_later(c, r, SG_EPERM, err, lk->refused);
+        return;
+    }
+    const addr *a = &lk->addrs[lk->pick];
+    struct sockaddr_storage ss;
+    socklen_t alen;
+    memset(&ss, 0, sizeof ss);
+    if (a->sa.sa_family == AF_INET6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        *in6 = a->in6;
+        in6->sin6_port = htons((uint16_t)r->port);
+        alen = sizeof *in6;
+    } else {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        *in = a->in;
+        in->sin_port = htons((uint16_t)r->port);
+        alen = sizeof *in;
+    }
+    send_to(c, r, &ss, alen);
+}
+
+/* Stores the outcome of lk's lookup (evdns's err and answer) and lets its waiters go on. The
+ * acceptable addresses are kept, IPv4 before IPv6, each in the order of the answer. */
+static void lookup_done(hclient *c, lookup *lk, int err, const struct evutil_addrinfo *ai) {
+    free(lk->addrs);
+    lk->addrs = NULL;
+    lk->naddrs = lk->pick = 0;
+    lk->refused[0] = '\0';
+    lk->err = err;
+    if (!err) {
+        lk->addrs = sg_xcalloc(LOOKUP_MAX_ADDRS, sizeof *lk->addrs);
+        for (int v6 = 0; v6 < 2; v6++) {
+            for (const struct evutil_addrinfo *a = ai; a; a = a->ai_next) {
+                if (!a->ai_addr || a->ai_addr->sa_family != (v6 ? AF_INET6 : AF_INET)) continue;
+                addr x;
+                memset(&x, 0, sizeof x);
+                if (v6) {
+                    x.in6.sin6_family = AF_INET6;
+                    x.in6.sin6_addr = ((const struct sockaddr_in6 *)a->ai_addr)->sin6_addr;
+                } else {
+                    x.in.sin_family = AF_INET;
+                    x.in.sin_addr = ((const struct sockaddr_in *)a->ai_addr)->sin_addr;
+                }
+                if (c->opt.refuse && c->opt.refuse(&x.sa)) {
+                    addr_text(&x.sa, lk->refused);
+                    continue;
+                }
+                int dup = 0;
+                for (size_t i = 0; i < lk->naddrs && !dup; i++)
+                    dup = !memcmp(&lk->addrs[i], &x, sizeof x);
+                if (!dup && lk->naddrs < LOOKUP_MAX_ADDRS) lk->addrs[lk->naddrs++] = x;
+            }
+        }
+        if (!lk->naddrs && !lk->refused[0]) lk->err = EVUTIL_EAI_NODATA;
+    }
+    lk->state = LK_DONE;
+    lk->expires_ms = sg_mono_ms() + (lk->err ? c->opt.dns_fail_ms : c->opt.dns_ttl_ms);
+    done_link(c, lk);
+    evtimer_del(lk->timer);
+    while (lk->whead) {
+        hclient_req *r = lk->whead;
+        waiter_unlink(lk, r);
+        lookup_use(c, lk, r);
+    }
+}
+
+/* evdns's callback: from the loop, or from inside evdns_getaddrinfo() when the hosts file
+ * answered at once. For a lookup hclient_free() left behind, this is its cancellation. */
+static void on_resolved(int err, struct evutil_addrinfo *ai, void *arg) {
+    lookup *lk = arg;
+    resolver *rs = lk->rs;
+    rs->pending--;
+    lk->greq = NULL;
+    if (lk->c) lookup_done(lk->c, lk, err, ai);
+    else free(lk); /* its timer and addresses went with the client */
+    if (ai) evutil_freeaddrinfo(ai);
+    /* evdns touches neither its base nor this request's memory after calling back, so the
+     * base can go now (invariant 6). */
+    if (rs->closing && !rs->pending) resolver_free(rs);
+}
+
+/* Starts the lookup of lk (new, or DONE and expired). It may be answered before this returns
+ * (the hosts file): lookup_done() has run then. */
+static void lookup_start(hclient *c, lookup *lk) {
+    if (lk->state == LK_DONE) done_unlink(c, lk);
+    lk->state = LK_RESOLVING;
+    c->lookups_started++;
+    c->rs->pending++;
+    struct evutil_addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_protocol = IPPROTO_TCP;
+    hints.ai_flags = EVUTIL_AI_ADDRCONFIG; /* no AAAA question on a host without IPv6 */
+    struct evdns_getaddrinfo_request *g =
+        evdns_getaddrinfo(c->rs->base, lk->name, NULL, &hints, on_resolved, lk);
+    if (lk->state != LK_RESOLVING) return; /* answered from within */
+    if (g) {
+        lk->greq = g;
+        return;
+    }
+    /* evdns always calls back when it returns NULL; should it not, fail rather than wait. */
+    c->rs->pending--;
+    lookup_done(c, lk, EVUTIL_EAI_FAIL, NULL);
+}
+
+/* The oldest waiters whose time to resolve ran out fail; the lookup goes on. */
+static void on_lookup_timer(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    lookup *lk = arg;
+    hclient *c = lk->c;
+    int64_t now = sg_mono_ms();
+    char err[ERR_LEN];
+    while (lk->whead && resolve_deadline(c, lk->whead) <= now) {
+        hclient_req *r = lk->whead;
+        waiter_unlink(lk, r);
+        snprintf(err, sizeof err, "Resolving host %s timed out after %lld ms.", lk->name,
+                 (long long)(now - r->start_ms));
+        report_later(c, r, SG_ETEMP, err, NULL);
+    }
+    if (lk->whead) arm_event(lk->timer, resolve_deadline(c, lk->whead) - now);
+}
+
+/* A connection to d could not be opened: the next address of its name is used from now on.
+ * (libcurl would try it within the same attempt; here the next attempt does.) */
+static void lookup_demote(hclient *c, const dest *d) {
+    lookup *lk = lookup_find(c, d->host, d->name_len);
+    if (!lk || lk->state != LK_DONE || lk->naddrs < 2) return;
+    const addr *a = &lk->addrs[lk->pick];
+    int same;
+    if (a->sa.sa_family != d->addr.ss_family)
+        same = 0;
+    else if (a->sa.sa_family == AF_INET6)
+        same = !memcmp(&a->in6.sin6_addr, &((const struct sockaddr_in6 *)&d->addr)->sin6_addr,
+                       sizeof a->in6.sin6_addr);
+    else
+        same = a->in.sin_addr.s_addr == ((const struct sockaddr_in *)&d->addr)->sin_addr.s_addr;
+    if (same) lk->pick = (lk->pick + 1) % lk->naddrs;
+}
+
 /* ---- the client ---- */
 
 hclient *hclient_new(struct event_base *base, const hclient_options *opt) {
@@ -783,6 +1265,12 @@ hclient *hclient_new(struct event_base *base, const hclient_options *opt) {
     if (c->opt.idle_max <= 0) c->opt.idle_max = 256;
     if (c->opt.idle_ms <= 0) c->opt.idle_ms = 30000;
     if (!c->opt.max_head) c->opt.max_head = 16384;
+    if (c->opt.dns_ttl_ms <= 0) c->opt.dns_ttl_ms = 30000;
+    if (c->opt.dns_fail_ms <= 0) c->opt.dns_fail_ms = 5000;
+    if (c->opt.dns_max <= 0) c->opt.dns_max = 1024;
+    c->report_ev = event_new(base, -1, 0, on_reports, c);
+    if (c->opt.resolve) c->rs = resolver_new(c);
+    c->opt.resolv_conf = c->opt.hosts_file = NULL; /* borrowed: not kept */
     return c;
 }
 
@@ -795,12 +1283,47 @@ void hclient_free(hclient *c) {
         free(r);
     }
     while (c->idle) conn_close(c->idle);
+    while (c->rhead) {
+        hclient_req *r = c->rhead;
+        report_unlink(c, r);
+        free(r->fail_error);
+        free(r->fail_refused);
+        free(r);
+    }
+    for (size_t b = 0; b < LOOKUP_BUCKETS; b++) {
+        while (c->lookups[b]) {
+            lookup *lk = c->lookups[b];
+            c->lookups[b] = lk->next;
+            while (lk->whead) {
+                hclient_req *r = lk->whead;
+                waiter_unlink(lk, r);
+                free(r);
+            }
+            event_free(lk->timer);
+            free(lk->addrs);
+            if (lk->state == LK_RESOLVING) {
+                /* evdns calls back from the loop with EVUTIL_EAI_CANCEL; on_resolved() then
+                 * frees lk, and the resolver after the last one. */
+                lk->c = NULL;
+                lk->addrs = NULL;
+                if (lk->greq) evdns_getaddrinfo_cancel(lk->greq);
+            } else {
+                free(lk);
+            }
+        }
+    }
+    if (c->rs) {
+        c->rs->closing = 1;
+        if (!c->rs->pending) resolver_free(c->rs);
+    }
+    event_free(c->report_ev);
     free(c);
 }
 
 int hclient_get(hclient *c, const hclient_target *t, const char *headers, hclient_done_cb cb,
                 void *arg, hclient_req **out) {
     static const char get[] = "GET ", ver[] = " HTTP/1.1\r\nHost: ";
+    if (t->name && !c->rs) return SG_EINVAL;
     size_t hl = strlen(headers);
     int slash = t->path_len == 0 || t->path[0] != '/';
     size_t len = (sizeof get - 1) + (size_t)slash + t->path_len + (sizeof ver - 1) +
@@ -815,6 +1338,8 @@ int hclient_get(hclient *c, const hclient_target *t, const char *headers, hclien
     p += t->path_len;
     memcpy(p, ver, sizeof ver - 1);
     p += sizeof ver - 1;
+    r->host_off = (size_t)(p - r->text);
+    r->host_len = t->host_len;
     memcpy(p, t->host, t->host_len);
     p += t->host_len;
     memcpy(p, "\r\n", 2);
@@ -826,18 +1351,38 @@ int hclient_get(hclient *c, const hclient_target *t, const char *headers, hclien
     r->c = c;
     r->cb = cb;
     r->arg = arg;
+    r->port = t->port;
     r->start_ms = sg_mono_ms();
+    r->connect_from_ms = r->start_ms;
     r->deadline_ms = r->start_ms + c->opt.timeout_ms;
-    dest *d = dest_get(c, t);
-    conn *cn = d->idle ? d->idle : conn_open(c, d);
-    conn_send(cn, r);
     *out = r;
+    if (!t->name) {
+        send_to(c, r, &t->addr, t->addrlen);
+        return 0;
+    }
+    r->name_len = t->name_len;
+    lookup *lk = lookup_get(c, t->name, t->name_len);
+    if (lk->state == LK_DONE && r->start_ms < lk->expires_ms) {
+        c->cached++;
+        lookup_use(c, lk, r);
+        return 0;
+    }
+    waiter_add(c, lk, r);
+    if (lk->state != LK_RESOLVING) lookup_start(c, lk);
     return 0;
 }
 
 void hclient_cancel(hclient_req *r) {
     if (!r) return;
-    if (r->cn) conn_close(r->cn);
+    if (r->wait == REQ_RESOLVING) {
+        waiter_unlink(r->lk, r); /* the lookup goes on: its answer fills the cache */
+    } else if (r->wait == REQ_REPORTING) {
+        report_unlink(r->c, r);
+        free(r->fail_error);
+        free(r->fail_refused);
+    } else if (r->cn) {
+        conn_close(r->cn);
+    }
     free(r);
 }
 
@@ -845,6 +1390,10 @@ void hclient_get_stats(const hclient *c, hclient_stats *s) {
     s->connects = c->connects;
     s->reuses = c->reuses;
     s->retries = c->retries;
+    s->lookups = c->lookups_started;
+    s->cached = c->cached;
     s->idle = c->nidle;
     s->busy = c->nbusy;
+    s->names = c->nnames;
+    s->resolves = c->rs != NULL;
 }

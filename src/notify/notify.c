@@ -19,15 +19,18 @@
  * room), when the earliest retry comes due (due_ev), when a claim came back full, and every
  * HOUSEKEEPING_MS as a safety net (leases of a failed write expire, clocks jump).
  *
- * Two clients. A call to a plain http:// URL whose host is a literal IP address (the common
- * case: hclient_target_parse() says which) goes through hclient.c, a lean keep-alive GET client
- * on the same loop that costs a few microseconds per call where curl's per-transfer machinery
- * cost tens; everything else (https, names, user info) goes through curl. The rules do not
- * depend on the client: the same destination guard (notify_call_addr_private() on the literal
- * address, refused with the same error), the same headers, timeouts and outcome rules
- * (call_done()). A 3xx answer to the fast client is not an outcome: curl continues the call
- * from its Location, under the guard, as if curl had made the first request itself
- * (fast_done() -> curl_begin()).
+ * Two clients. A call to a plain http:// URL whose host is a literal IP address or a DNS name
+ * in canonical form (the common case: hclient_target_parse() says which) goes through
+ * hclient.c, a lean keep-alive GET client on the same loop that costs a few microseconds per
+ * call where curl's per-transfer machinery cost tens; it resolves names itself with evdns, on
+ * the loop, through a cache of answers. Everything else (https, user info, unusual hosts, and
+ * names when evdns could not read the system's name servers) goes through curl. The rules do
+ * not depend on the client: the same destination guard (notify_call_addr_private() on the
+ * literal address here, on every resolved address inside hclient through its refuse hook;
+ * refused with the same error), the same headers, timeouts and outcome rules (call_done()); a
+ * name that cannot be resolved fails the attempt, which is retried, as with curl. A 3xx answer
+ * to the fast client is not an outcome: curl continues the call from its Location, under the
+ * guard, as if curl had made the first request itself (fast_done() -> curl_begin()).
  *
  * A call's states here (call->where):
  *   QUEUED  in its origin's queue          claim returned it: on_claimed() -> host_enqueue()
@@ -126,7 +129,7 @@ struct notify {
     char *node;
     int64_t lease_ms;
     CURLM *multi;
-    hclient *hc;              /* the fast client for http://<IP literal> URLs; NULL once stopped */
+    hclient *hc;              /* the fast client for plain http:// URLs; NULL once stopped */
     struct event *curl_timer, *wake_ev, *due_ev, *tick_ev, *flush_ev;
     int started, stopping, claiming, again, recovered;
     int64_t armed_for;        /* due_ev target, 0 = not armed */
@@ -138,6 +141,8 @@ struct notify {
     CURL *spare[MAX_SPARE_EASY]; /* easy handles of finished attempts, reset before reuse:
                                     creating one per attempt showed in profiles */
     size_t nspare;
+    int fast_names;           /* the fast client resolves host names (see hclient_options) */
+    uint64_t fast_attempts, curl_attempts;
 };
 
 static void claim(notify *n);
@@ -383,6 +388,7 @@ static int curl_begin(notify *n, call *k, const char *url, long redirs) {
         snprintf(k->err, sizeof k->err, "cannot add a transfer to the curl multi handle");
         return -1;
     }
+    n->curl_attempts++;
     return 0;
 }
 
@@ -408,7 +414,12 @@ static void fast_done(void *arg, const hclient_result *res) {
     k->fast = NULL;
     CURLcode cres = CURLE_OK;
     long status = res->status;
-    if (res->rc != 0) {
+    if (res->rc == SG_EPERM && res->refused) {
+        /* Every address of the name is refused: the guard's outcome, worded by call_done(). */
+        snprintf(k->guard.refused, sizeof k->guard.refused, "%s", res->refused);
+        cres = CURLE_COULDNT_CONNECT;
+        status = 0;
+    } else if (res->rc != 0) {
         snprintf(k->err, sizeof k->err, "%s", res->error);
         cres = CURLE_RECV_ERROR;
         status = 0;
@@ -439,12 +450,15 @@ static void fast_done(void *arg, const hclient_result *res) {
 }
 
 /* Starts the attempt of k on the fast client when its URL suits it. Returns 1 when it did or
- * when the outcome is already recorded (a refused address), 0 when k is for curl. */
+ * when the outcome is already recorded (a refused literal address), 0 when k is for curl. A
+ * name is checked by hclient once resolved (its refuse hook), and a refusal comes back to
+ * fast_done(). */
 static int fast_start(notify *n, call *k) {
     hclient_target t;
-    if (!n->hc || hclient_target_parse(k->k.url, &t) != 0) return 0;
+    if (!n->hc || hclient_target_parse(k->k.url, &t) != 0 || (t.name && !n->fast_names))
+        return 0;
     const struct sockaddr *sa = (const struct sockaddr *)&t.addr;
-    if (!n->opt.allow_private && notify_call_addr_private(sa)) {
+    if (!t.name && !n->opt.allow_private && notify_call_addr_private(sa)) {
         /* The guard of the curl path, with the same error (call_done() words it). */
         const void *raw = sa->sa_family == AF_INET6
                               ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
@@ -460,6 +474,7 @@ static int fast_start(notify *n, call *k) {
              "User-Agent: " USER_AGENT "\r\nAccept: */*\r\nX-Smsgate-Signature: %s\r\n"
              "X-Smsgate-Call: %lld\r\n", sig, (long long)k->k.id);
     if (hclient_get(n->hc, &t, headers, fast_done, k, &k->fast) != 0) return 0;
+    n->fast_attempts++;
     active_link(n, k);
     k->h->inflight++;
     n->inflight++;
@@ -731,8 +746,13 @@ notify *notify_new(struct event_base *base, store *st, const notify_options *opt
                                                     : CONNECT_TIMEOUT_MAX_MS,
                           .idle_per_dest = n->opt.host_limit,
                           .idle_max = (int)MAX_CONNECTS,
-                          .idle_ms = IDLE_KEEP_MS};
+                          .idle_ms = IDLE_KEEP_MS,
+                          .resolve = 1,
+                          .refuse = n->opt.allow_private ? NULL : notify_call_addr_private};
     n->hc = hclient_new(base, &ho);
+    hclient_stats hs;
+    hclient_get_stats(n->hc, &hs);
+    n->fast_names = hs.resolves;
     n->curl_timer = evtimer_new(base, on_curl_timeout, n);
     n->wake_ev = event_new(base, -1, 0, on_claim_event, n);
     n->due_ev = evtimer_new(base, on_due, n);
@@ -807,6 +827,19 @@ static void batch_free(batch *b) {
     free(b->errs);
     free(b->res);
     free(b);
+}
+
+void notify_get_stats(const notify *n, notify_stats *s) {
+    memset(s, 0, sizeof *s);
+    s->fast_attempts = n->fast_attempts;
+    s->curl_attempts = n->curl_attempts;
+    if (!n->hc) return;
+    hclient_stats hs;
+    hclient_get_stats(n->hc, &hs);
+    s->lookups = hs.lookups;
+    s->cached = hs.cached;
+    s->connects = hs.connects;
+    s->resolves = hs.resolves;
 }
 
 void notify_free(notify *n) {

@@ -1,15 +1,17 @@
 /*
  * notify.h - status callbacks: delivers the calls queued in the store (store_notify.h) to the
- * customers' callBack URLs, with hclient.h (plain http to an IP literal) or libcurl's multi
- * interface, both driven by the event loop.
+ * customers' callBack URLs, with hclient.h (plain http to an IP literal or a host name) or
+ * libcurl's multi interface, both driven by the event loop.
  *
  * Thread: the loop thread only. One notifier per process: it registers the store's wake-up
  * hook (store_notify_set_wake) so that a committed status event is called at once, without
  * polling.
  *
  * Owns: its curl multi handle and easy handles, one libevent event per socket curl uses, its
- * hclient (the keep-alive client for http://<IP literal> URLs, with its connections; freed by
- * notify_stop), and every call it claimed until the outcome is stored. Claimed calls are
+ * hclient (the keep-alive client for plain http:// URLs, with its connections, its evdns
+ * resolver and cache of answers; freed by notify_stop, the lookups in flight cancelled, which
+ * evdns confirms on the next pass of the loop), and every call it claimed until the outcome is
+ * stored. Claimed calls are
  * leased in the store; when smsgated stops or dies with calls in flight, the next start
  * releases this node's leases and the calls are made again (delivery is at least once;
  * docs/callbacks.md).
@@ -58,6 +60,17 @@ void notify_stop(notify *n);
 /* Frees the notifier (stopping it first, without storing anything, if notify_stop was not
  * called). Call after store_close(). NULL does nothing. */
 void notify_free(notify *n);
+
+/* Counters for tests and diagnostics. The fast client's are 0 once stopped. */
+typedef struct notify_stats {
+    uint64_t fast_attempts;  /* attempts started on the fast client (hclient) */
+    uint64_t curl_attempts;  /* attempts started on curl, redirects from the fast client too */
+    uint64_t lookups;        /* name lookups the fast client started */
+    uint64_t cached;         /* fast attempts to a name answered from its cache */
+    uint64_t connects;       /* connections the fast client opened */
+    int resolves;            /* 1 when the fast client takes host names */
+} notify_stats;
+void notify_get_stats(const notify *n, notify_stats *s);
 
 /* The destination rule, for any curl easy handle that fetches a customer's URL (callbacks,
  * CSV downloads): every connection the handle opens, redirects included, goes through

@@ -10,6 +10,12 @@
  * so a test can tell whether a connection was reused and what was sent. A test runs the loop
  * until its request's callback ran or a deadline passed (a deadline is a failure).
  *
+ * Names. Tests of host names give the client its own resolv.conf and hosts file (in a temp
+ * directory): the name server is a real DNS server on a loopback UDP port (libevent's evdns
+ * server, struct dns), which answers A questions from a small table, NXDOMAIN for unknown
+ * names, never for names marked to hang, and counts the questions it got per name. One test
+ * uses the system's files and "localhost", as smsgated does.
+ *
  * Run one test: test_hclient <name-glob>.
  */
 #include <setjmp.h>
@@ -29,6 +35,8 @@
 #include <cmocka.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/dns.h>
+#include <event2/dns_struct.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 
@@ -64,12 +72,51 @@ static void test_target_parse(void **state) {
 
     assert_int_equal(hclient_target_parse("http://[2001:db8::1]/", &t), 0);
     assert_int_equal((int)t.host_len, 13);
+    assert_null(t.name);
+    assert_int_equal(t.port, 80);
+
+    /* Names in canonical form: resolved by the client, Host as in the URL. */
+    assert_int_equal(hclient_target_parse("http://localhost:8080/x", &t), 0);
+    assert_non_null(t.name);
+    assert_int_equal((int)t.name_len, 9);
+    assert_memory_equal(t.name, "localhost", 9);
+    assert_int_equal(t.port, 8080);
+    assert_int_equal((int)t.addrlen, 0);
+    assert_int_equal((int)t.host_len, 14);
+    assert_memory_equal(t.host, "localhost:8080", 14);
+    assert_int_equal(hclient_target_parse("http://cb.example.com:80/dlr?k=1", &t), 0);
+    assert_int_equal((int)t.host_len, 14); /* the default port is left out of Host */
+    assert_memory_equal(t.host, "cb.example.com", 14);
+    assert_int_equal((int)t.name_len, 14);
+    assert_int_equal(t.port, 80);
+    static const char *const names[] = {
+        "http://a-b.c0.example/", "http://xn--bcher-kva.example/", "http://1password.com/",
+        "http://a.b.c.d.e.f.example?x", "http://x/",
+        "http://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example/",
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (hclient_target_parse(names[i], &t) != 0 || !t.name) fail_msg("refused '%s'", names[i]);
+    }
 
     static const char *const others[] = {
         "https://127.0.0.1/",          /* TLS: curl */
-        "http://example.com/",         /* a name: curl resolves it */
-        "http://localhost:8080/",
+        "https://example.com/",
+        "http://Example.com/",         /* names curl might rewrite: case, trailing dot, ... */
+        "http://example.com./",
+        "http://-a.example/",
+        "http://a-.example/",
+        "http://a..example/",
+        "http://.example/",
+        "http://a_b.example/",
+        "http://exa%6dple.com/",
+        "http://b\xc3\xbc" "cher.example/",
+        "http://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example/",
+        "http://0x7f.0.0.1/",          /* numbers curl reads as an IPv4 address */
+        "http://1.2.3/",
+        "http://2130706433/",
+        "http://a.123/",
         "http://u:p@127.0.0.1/",       /* credentials: curl sends them */
+        "http://u@example.com/",
         "http://127.1/",               /* not the canonical form */
         "http://127.000.0.1/",
         "http://[::FFFF:1.2.3.4]/",
@@ -92,6 +139,18 @@ static void test_target_parse(void **state) {
     }
     /* Dots that are not whole segments, and dots in the query, are fine. */
     assert_int_equal(hclient_target_parse("http://127.0.0.1/a/.b/..c?x=/../", &t), 0);
+    /* A name of 253 characters is the longest. */
+    char url[300] = "http://";
+    for (int i = 0; i < 4; i++) {
+        if (i) strcat(url, ".");
+        strcat(url, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"); /* 62 */
+    }
+    assert_int_equal((int)strlen(url) - 7, 4 * 62 + 3);
+    strcat(url, ".ab/"); /* 251 + 3 = 254: one too many */
+    assert_int_equal(hclient_target_parse(url, &t), SG_EINVAL);
+    strcpy(url + strlen(url) - 4, ".a/"); /* 253 */
+    assert_int_equal(hclient_target_parse(url, &t), 0);
+    assert_int_equal((int)t.name_len, 253);
 }
 
 /* ---- the scripted server ---- */
@@ -215,6 +274,72 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     fail_msg("too many server connections");
 }
 
+/* ---- the name server ---- */
+
+#define DNS_NAMES 8
+
+typedef struct dns {
+    struct evdns_server_port *port;
+    int udp_port;
+    struct {
+        const char *name, *ip;   /* ip NULL: no A record (NODATA) */
+        int hang;                /* never answer */
+        int questions;           /* A questions received */
+    } names[DNS_NAMES];
+    int n;
+} dns;
+
+static void on_dns(struct evdns_server_request *req, void *arg) {
+    dns *d = arg;
+    for (int i = 0; i < req->nquestions; i++) {
+        const struct evdns_server_question *q = req->questions[i];
+        for (int j = 0; j < d->n; j++) {
+            if (strcasecmp(q->name, d->names[j].name)) continue;
+            if (q->type == EVDNS_TYPE_A) d->names[j].questions++;
+            if (d->names[j].hang) {
+                evdns_server_request_drop(req);
+                return;
+            }
+            struct in_addr in;
+            if (q->type == EVDNS_TYPE_A && d->names[j].ip) {
+                assert_int_equal(inet_pton(AF_INET, d->names[j].ip, &in), 1);
+                evdns_server_request_add_a_reply(req, q->name, 1, &in, 60);
+            }
+            evdns_server_request_respond(req, 0);
+            return;
+        }
+    }
+    evdns_server_request_respond(req, DNS_ERR_NOTEXIST);
+}
+
+static dns *dns_start(struct event_base *base) {
+    dns *d = sg_xcalloc(1, sizeof *d);
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    socklen_t len = sizeof sin;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+    d->udp_port = ntohs(sin.sin_port);
+    d->port = evdns_add_server_port_with_base(base, fd, 0, on_dns, d); /* owns fd */
+    assert_non_null(d->port);
+    return d;
+}
+
+static void dns_add(dns *d, const char *name, const char *ip, int hang) {
+    assert_true(d->n < DNS_NAMES);
+    d->names[d->n].name = name;
+    d->names[d->n].ip = ip;
+    d->names[d->n].hang = hang;
+    d->n++;
+}
+
+static int dns_questions(const dns *d, const char *name) {
+    for (int j = 0; j < d->n; j++)
+        if (!strcmp(d->names[j].name, name)) return d->names[j].questions;
+    fail_msg("no name '%s'", name);
+    return -1;
+}
+
 /* ---- the fixture ---- */
 
 typedef struct outcome {
@@ -231,6 +356,9 @@ typedef struct fixture {
     char url[128];
     /* chained requests: the callback starts the next one while chain > 0 */
     int chain;
+    /* names: the name server and the client's resolv.conf and hosts file */
+    dns *dns;
+    char dir[64], resolv_conf[96], hosts[96];
 } fixture;
 
 static int setup(void **state) {
@@ -253,9 +381,25 @@ static int setup(void **state) {
     return 0;
 }
 
+/* Frees the client, then lets evdns report the lookups it cancelled (from the loop). */
+static void free_client(fixture *f) {
+    hclient_free(f->c);
+    f->c = NULL;
+    for (int i = 0; i < 3; i++) event_base_loop(f->base, EVLOOP_NONBLOCK);
+}
+
 static int teardown(void **state) {
     fixture *f = *state;
-    hclient_free(f->c);
+    free_client(f);
+    if (f->dns) {
+        evdns_close_server_port(f->dns->port);
+        free(f->dns);
+    }
+    if (f->dir[0]) {
+        unlink(f->resolv_conf);
+        unlink(f->hosts);
+        rmdir(f->dir);
+    }
     for (int i = 0; i < MAX_CONNS; i++)
         if (f->s.conns[i]) sconn_free(f->s.conns[i]);
     for (int i = 0; i < MAX_STEPS; i++) free(f->s.heads[i]);
@@ -287,6 +431,37 @@ static void start(fixture *f, const char *url) {
     hclient_req *r = NULL;
     assert_int_equal(hclient_get(f->c, &t, "X-Test: 1\r\n", on_done, f, &r), 0);
     assert_non_null(r);
+}
+
+static void write_file(const char *path, const char *text) {
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    assert_int_equal(fclose(fp), 0);
+}
+
+/* Replaces the client by one that resolves names with the test's name server and hosts file
+ * (hosts: its content). */
+static void use_names(fixture *f, const char *hosts, hclient_refuse_cb refuse,
+                      int64_t dns_ttl_ms, int64_t timeout_ms) {
+    if (!f->dns) {
+        f->dns = dns_start(f->base);
+        snprintf(f->dir, sizeof f->dir, "/tmp/sghclientXXXXXX");
+        assert_non_null(mkdtemp(f->dir));
+        snprintf(f->resolv_conf, sizeof f->resolv_conf, "%s/resolv.conf", f->dir);
+        snprintf(f->hosts, sizeof f->hosts, "%s/hosts", f->dir);
+    }
+    char conf[128];
+    snprintf(conf, sizeof conf, "nameserver 127.0.0.1:%d\n", f->dns->udp_port);
+    write_file(f->resolv_conf, conf);
+    write_file(f->hosts, hosts);
+    free_client(f);
+    hclient_options o = {.timeout_ms = timeout_ms, .resolve = 1, .resolv_conf = f->resolv_conf,
+                         .hosts_file = f->hosts, .dns_ttl_ms = dns_ttl_ms, .refuse = refuse};
+    f->c = hclient_new(f->base, &o);
+    hclient_stats st;
+    hclient_get_stats(f->c, &st);
+    assert_int_equal(st.resolves, 1);
 }
 
 static void run_for(fixture *f, int64_t ms) {
@@ -579,6 +754,211 @@ static void test_idle_limit(void **state) {
     assert_int_equal((int)st.idle, 2);
 }
 
+/* ---- names ---- */
+
+static int refuse_loopback(const struct sockaddr *sa) {
+    return sa->sa_family != AF_INET ||
+           ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24 == 127;
+}
+
+static int refuse_127_0_0_2(const struct sockaddr *sa) {
+    return sa->sa_family == AF_INET &&
+           ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) == 0x7f000002;
+}
+
+/* Names from the hosts file: the request is the one curl would send (Host as in the URL), and
+ * a connection is reused for the same name only, never for another name or the bare address. */
+static void test_name_hosts_file(void **state) {
+    fixture *f = *state;
+    use_names(f, "# a comment\n127.0.0.1 a.test b.test\n", NULL, 0, 2000);
+    for (int i = 0; i < 4; i++) f->s.script[i].answer = OK;
+    snprintf(f->url, sizeof f->url, "http://a.test:%d/s?a=1", f->s.port);
+    assert_ok(get(f), 200);
+    assert_ok(get(f), 200);
+    assert_int_equal(f->s.accepts, 1);
+    char want[256];
+    snprintf(want, sizeof want, "GET /s?a=1 HTTP/1.1\r\nHost: a.test:%d\r\nX-Test: 1\r\n\r\n",
+             f->s.port);
+    assert_string_equal(f->s.heads[0], want);
+    assert_string_equal(f->s.heads[1], want);
+    snprintf(f->url, sizeof f->url, "http://b.test:%d/", f->s.port);
+    assert_ok(get(f), 200);
+    assert_int_equal(f->s.accepts, 2);
+    snprintf(want, sizeof want, "GET / HTTP/1.1\r\nHost: b.test:%d\r\nX-Test: 1\r\n\r\n",
+             f->s.port);
+    assert_string_equal(f->s.heads[2], want);
+    snprintf(f->url, sizeof f->url, "http://127.0.0.1:%d/", f->s.port);
+    assert_ok(get(f), 200);
+    assert_int_equal(f->s.accepts, 3);
+    hclient_stats st;
+    stats(f, &st);
+    assert_int_equal((int)st.lookups, 2); /* a.test and b.test, once each */
+    assert_int_equal((int)st.cached, 1);
+    assert_int_equal((int)st.names, 2);
+    assert_int_equal((int)st.idle, 3);
+}
+
+/* Names from DNS: requests made while the name is resolved wait for the one lookup; the
+ * answer is used until it expires, then asked for again. */
+static void test_name_dns_cached(void **state) {
+    fixture *f = *state;
+    use_names(f, "", NULL, 300, 2000);
+    dns_add(f->dns, "c.test", "127.0.0.1", 0);
+    for (int i = 0; i < 5; i++) f->s.script[i].answer = OK;
+    snprintf(f->url, sizeof f->url, "http://c.test:%d/", f->s.port);
+    for (int i = 0; i < 3; i++) start(f, f->url);
+    hclient_stats st;
+    stats(f, &st);
+    assert_int_equal((int)st.lookups, 1);
+    assert_int_equal((int)st.busy, 0); /* all three wait for the answer */
+    run_until(f, 3);
+    for (int i = 0; i < 3; i++) assert_ok(&f->out[i], 200);
+    assert_int_equal(dns_questions(f->dns, "c.test"), 1);
+    assert_ok(get(f), 200);
+    stats(f, &st);
+    assert_int_equal((int)st.lookups, 1);
+    assert_int_equal((int)st.cached, 1);
+    assert_int_equal(dns_questions(f->dns, "c.test"), 1);
+    run_for(f, 400); /* the answer expires */
+    assert_ok(get(f), 200);
+    stats(f, &st);
+    assert_int_equal((int)st.lookups, 2);
+    assert_int_equal(dns_questions(f->dns, "c.test"), 2);
+    assert_int_equal(f->s.accepts, 3); /* the idle connections were reused meanwhile */
+}
+
+/* A name that does not exist, or has no address, fails the request (retryable), from the
+ * loop; the failure is remembered for a while. */
+static void test_name_not_found(void **state) {
+    fixture *f = *state;
+    use_names(f, "", NULL, 0, 2000);
+    dns_add(f->dns, "empty.test", NULL, 0);
+    snprintf(f->url, sizeof f->url, "http://no-such-host.test:%d/", f->s.port);
+    outcome *o = get(f);
+    assert_int_equal(o->rc, SG_ETEMP);
+    if (!strstr(o->error, "Could not resolve host: no-such-host.test"))
+        fail_msg("error: '%s'", o->error);
+    o = get(f);
+    assert_int_equal(o->rc, SG_ETEMP);
+    assert_non_null(strstr(o->error, "Could not resolve host: no-such-host.test"));
+    hclient_stats st;
+    stats(f, &st);
+    assert_int_equal((int)st.lookups, 1);
+    assert_int_equal((int)st.cached, 1);
+    snprintf(f->url, sizeof f->url, "http://empty.test:%d/", f->s.port);
+    o = get(f);
+    assert_int_equal(o->rc, SG_ETEMP);
+    assert_non_null(strstr(o->error, "Could not resolve host: empty.test"));
+    assert_int_equal(f->s.accepts, 0);
+    start(f, f->url); /* a failure queued from the cache: teardown frees it */
+}
+
+/* The caller's rule is checked on every resolved address: the first acceptable one is used,
+ * and when none is, nothing is connected to. */
+static void test_name_refused(void **state) {
+    fixture *f = *state;
+    use_names(f, "127.0.0.2 m.test\n127.0.0.1 m.test\n127.0.0.1 a.test\n", refuse_127_0_0_2, 0,
+              2000);
+    f->s.script[0].answer = OK;
+    snprintf(f->url, sizeof f->url, "http://m.test:%d/", f->s.port);
+    assert_ok(get(f), 200);
+    assert_int_equal(f->s.accepts, 1);
+    use_names(f, "127.0.0.1 a.test\n", refuse_loopback, 0, 2000);
+    snprintf(f->url, sizeof f->url, "http://a.test:%d/", f->s.port);
+    outcome *o = get(f);
+    assert_int_equal(o->rc, SG_EPERM);
+    assert_non_null(strstr(o->error, "refused"));
+    hclient_stats st;
+    stats(f, &st);
+    assert_int_equal((int)st.connects, 0);
+    assert_int_equal(f->s.accepts, 1);
+}
+
+/* An address that cannot be connected to fails the request; the next request to the name
+ * uses its next address. */
+static void test_name_next_address(void **state) {
+    fixture *f = *state;
+    use_names(f, "127.0.0.2 d.test\n127.0.0.1 d.test\n", NULL, 0, 2000);
+    f->s.script[0].answer = OK; /* the server listens on 127.0.0.1 only */
+    f->s.script[1].answer = OK;
+    snprintf(f->url, sizeof f->url, "http://d.test:%d/", f->s.port);
+    outcome *o = get(f);
+    assert_int_equal(o->rc, SG_ETEMP);
+    if (!strstr(o->error, "d.test (127.0.0.2) port")) fail_msg("error: '%s'", o->error);
+    assert_ok(get(f), 200);
+    assert_ok(get(f), 200);
+    assert_int_equal(f->s.accepts, 1);
+}
+
+/* A name server that does not answer: the requests fail when their share of the connect
+ * timeout ran out; a cancelled one never calls back; freeing the client with a lookup in
+ * flight and a request waiting for it leaks nothing (ASan checks). */
+static void test_name_resolve_timeout(void **state) {
+    fixture *f = *state;
+    use_names(f, "", NULL, 0, 300);
+    dns_add(f->dns, "slow.test", "127.0.0.1", 1);
+    snprintf(f->url, sizeof f->url, "http://slow.test:%d/", f->s.port);
+    int64_t t0 = sg_mono_ms();
+    outcome *o = get(f);
+    int64_t took = sg_mono_ms() - t0;
+    assert_int_equal(o->rc, SG_ETEMP);
+    if (!strstr(o->error, "Resolving host slow.test timed out")) fail_msg("error: '%s'", o->error);
+    assert_true(took >= 290 && took < 2000);
+    hclient_target t;
+    assert_int_equal(hclient_target_parse(f->url, &t), 0);
+    hclient_req *a, *b;
+    assert_int_equal(hclient_get(f->c, &t, "", on_done, f, &a), 0);
+    assert_int_equal(hclient_get(f->c, &t, "", on_done, f, &b), 0);
+    hclient_cancel(a);
+    run_for(f, 50);
+    assert_int_equal(f->next, 1);
+    hclient_stats st;
+    stats(f, &st);
+    assert_int_equal((int)st.lookups, 1); /* the lookup still runs: they joined it */
+    (void)b;
+}
+
+/* Without a readable resolv.conf the client takes no names (the caller uses curl), and keeps
+ * taking addresses. */
+static void test_no_resolver(void **state) {
+    fixture *f = *state;
+    hclient_free(f->c);
+    hclient_options o = {.timeout_ms = 2000, .resolve = 1, .resolv_conf = "/nonexistent/conf"};
+    f->c = hclient_new(f->base, &o);
+    hclient_stats st;
+    stats(f, &st);
+    assert_int_equal(st.resolves, 0);
+    char url[64];
+    snprintf(url, sizeof url, "http://localhost:%d/", f->s.port);
+    hclient_target t;
+    assert_int_equal(hclient_target_parse(url, &t), 0);
+    hclient_req *r = NULL;
+    assert_int_equal(hclient_get(f->c, &t, "", on_done, f, &r), SG_EINVAL);
+    assert_null(r);
+    f->s.script[0].answer = OK;
+    assert_ok(get(f), 200);
+}
+
+/* The system's configuration, as smsgated uses it: "localhost" from /etc/hosts. */
+static void test_localhost_system(void **state) {
+    fixture *f = *state;
+    hclient_free(f->c);
+    hclient_options o = {.timeout_ms = 2000, .resolve = 1};
+    f->c = hclient_new(f->base, &o);
+    hclient_stats st;
+    stats(f, &st);
+    if (!st.resolves) skip(); /* no /etc/resolv.conf here: names go to curl */
+    f->s.script[0].answer = OK;
+    snprintf(f->url, sizeof f->url, "http://localhost:%d/s", f->s.port);
+    assert_ok(get(f), 200);
+    char want[256];
+    snprintf(want, sizeof want, "GET /s HTTP/1.1\r\nHost: localhost:%d\r\nX-Test: 1\r\n\r\n",
+             f->s.port);
+    assert_string_equal(f->s.heads[0], want);
+    stats(f, &st);
+    assert_int_equal((int)st.lookups, 1);
+}
+
 int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN); /* as smsgated: libevent writes with writev() */
     if (argc > 1) cmocka_set_test_filter(argv[1]);
@@ -597,6 +977,14 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_connect_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_and_free, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_hosts_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_dns_cached, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_not_found, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_next_address, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_resolve_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_resolver, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_localhost_system, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

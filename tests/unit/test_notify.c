@@ -262,6 +262,9 @@ static void stop_notifier(fixture *f) {
 static int teardown(void **state) {
     fixture *f = *state;
     if (f->n) notify_stop(f->n);
+    /* evdns reports the lookups notify_stop cancelled from the loop: let it, so that their
+     * memory is freed before the base is. */
+    for (int i = 0; i < 3; i++) event_base_loop(f->base, EVLOOP_NONBLOCK);
     store_close(f->st);
     notify_free(f->n);
     evhttp_free(f->http);
@@ -672,6 +675,8 @@ static void test_retries_until_2xx(void **state) {
     assert_int_equal(query_int(f, "SELECT COUNT(*) FROM notify_calls WHERE state = 1"), 2);
 }
 
+/* A name resolving to a private address is refused like the address itself, with the same
+ * error, by the fast client (which resolves the name) when it takes names, else by curl. */
 static void test_private_address_refused(void **state) {
     fixture *f = *state;
     char sn[64], url[128];
@@ -686,6 +691,15 @@ static void test_private_address_refused(void **state) {
         run_for(f, 50);
     }
     assert_int_equal(f->nhits, 0);
+    notify_stats ns;
+    notify_get_stats(f->n, &ns);
+    if (ns.resolves) {
+        assert_int_equal((int)ns.curl_attempts, 0);
+        assert_true(ns.fast_attempts >= 2);
+        assert_int_equal(query_int(f, "SELECT COUNT(*) FROM notify_calls WHERE last_error = "
+                                      "'refused: 127.0.0.1 is a loopback or private address "
+                                      "(callback-allow-private is off)'"), 1);
+    }
     stop_notifier(f);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
@@ -742,6 +756,70 @@ static void test_private_literal_refused(void **state) {
                                   "off)'"), 1);
 }
 
+/* A callback to a host name goes through the fast client, which resolves the name once (the
+ * hosts file: "localhost") and uses the answer for the next calls; curl is not used. */
+static void test_name_delivered_fast(void **state) {
+    fixture *f = *state;
+    char sn[64], url[128];
+    int64_t sid = make_service(f, "acme", sn);
+    snprintf(url, sizeof url, "http://localhost:%d/cb?k=v", f->port);
+    set_callback(f, sid, url);
+    start_notifier(f, 1);
+    notify_stats ns;
+    notify_get_stats(f->n, &ns);
+    if (!ns.resolves) skip(); /* no /etc/resolv.conf here: names go to curl */
+    int64_t a = submit(f, sid, "+33612345678", NULL);
+    set_status(f, a, MSG_SUBMITTED, DLR_SUBMITTED, 3);
+    set_status(f, a, MSG_ENROUTE, DLR_ENROUTE, 3);
+    set_status(f, a, MSG_DELIVERED, DLR_DELIVERED, 4);
+    run_until_hits(f, 3, 5000);
+    run_for(f, 200);
+    assert_int_equal(f->nhits, 3);
+    char *secret = service_secret(f, sn);
+    for (int i = 0; i < 3; i++) {
+        assert_true(!strncmp(f->hits[i].uri, "/cb?k=v&id=1&", 13));
+        assert_signed(&f->hits[i], secret);
+    }
+    free(secret);
+    notify_get_stats(f->n, &ns);
+    assert_int_equal((int)ns.fast_attempts, 3);
+    assert_int_equal((int)ns.curl_attempts, 0);
+    assert_int_equal((int)ns.lookups, 1);
+    assert_int_equal((int)ns.cached, 2);
+    assert_int_equal((int)ns.connects, 1); /* and one kept-alive connection */
+    stop_notifier(f);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM notify_calls WHERE state = 1"), 3);
+}
+
+/* A name that does not resolve fails the attempt with a clear error; the call stays pending
+ * and is retried, never lost. */
+static void test_unknown_name_retried(void **state) {
+    fixture *f = *state;
+    char sn[64], url[128];
+    int64_t sid = make_service(f, "acme", sn);
+    snprintf(url, sizeof url, "http://no-such-host.invalid:%d/", f->port);
+    set_callback(f, sid, url);
+    start_notifier(f, 1);
+    notify_stats ns;
+    notify_get_stats(f->n, &ns);
+    if (!ns.resolves) skip();
+    set_status(f, submit(f, sid, "+33612345678", NULL), MSG_SUBMITTED, DLR_SUBMITTED, 3);
+    /* NXDOMAIN comes at once; a name server that does not answer takes the 3 s connect
+     * timeout per attempt. */
+    int64_t end = sg_mono_ms() + 15000;
+    while (query_int(f, "SELECT attempts FROM notify_calls") < 2) {
+        assert_true(sg_mono_ms() < end);
+        run_for(f, 50);
+    }
+    notify_get_stats(f->n, &ns);
+    assert_int_equal((int)ns.curl_attempts, 0);
+    stop_notifier(f);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM notify_calls WHERE state = 0 AND "
+                                  "last_status IS NULL AND (last_error LIKE 'Could not resolve "
+                                  "host: no-such-host.invalid%' OR last_error LIKE 'Resolving "
+                                  "host no-such-host.invalid timed out%')"), 1);
+}
+
 /* A stop abandons an attempt in flight; a new notifier makes it again. */
 static void test_stop_abandons_then_restart_delivers(void **state) {
     fixture *f = *state;
@@ -784,6 +862,8 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_private_address_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_private_literal_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redirect_followed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_delivered_fast, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_name_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_abandons_then_restart_delivers, setup,
                                         teardown),
     };
