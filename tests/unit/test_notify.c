@@ -677,6 +677,16 @@ static void test_retries_until_2xx(void **state) {
 
 /* A name resolving to a private address is refused like the address itself, with the same
  * error, by the fast client (which resolves the name) when it takes names, else by curl. */
+
+/* Runs the loop until the (only) call was attempted n times, failing after ms. */
+static void wait_attempts(fixture *f, int n, int64_t ms) {
+    int64_t end = sg_mono_ms() + ms;
+    while (query_int(f, "SELECT attempts FROM notify_calls") < n) {
+        assert_true(sg_mono_ms() < end);
+        run_for(f, 50);
+    }
+}
+
 static void test_private_address_refused(void **state) {
     fixture *f = *state;
     char sn[64], url[128];
@@ -685,11 +695,7 @@ static void test_private_address_refused(void **state) {
     set_callback(f, sid, url);
     start_notifier(f, 0);
     set_status(f, submit(f, sid, "+33612345678", NULL), MSG_SUBMITTED, DLR_SUBMITTED, 3);
-    int64_t end = sg_mono_ms() + 5000;
-    while (query_int(f, "SELECT attempts FROM notify_calls") < 2) {
-        assert_true(sg_mono_ms() < end);
-        run_for(f, 50);
-    }
+    wait_attempts(f, 2, 5000);
     assert_int_equal(f->nhits, 0);
     notify_stats ns;
     notify_get_stats(f->n, &ns);
@@ -743,11 +749,7 @@ static void test_private_literal_refused(void **state) {
     set_callback(f, sid, url);
     start_notifier(f, 0);
     set_status(f, submit(f, sid, "+33612345678", NULL), MSG_SUBMITTED, DLR_SUBMITTED, 3);
-    int64_t end = sg_mono_ms() + 5000;
-    while (query_int(f, "SELECT attempts FROM notify_calls") < 2) {
-        assert_true(sg_mono_ms() < end);
-        run_for(f, 50);
-    }
+    wait_attempts(f, 2, 5000);
     assert_int_equal(f->nhits, 0);
     stop_notifier(f);
     assert_int_equal(query_int(f, "SELECT COUNT(*) FROM notify_calls WHERE state = 0 AND "
@@ -806,11 +808,7 @@ static void test_unknown_name_retried(void **state) {
     set_status(f, submit(f, sid, "+33612345678", NULL), MSG_SUBMITTED, DLR_SUBMITTED, 3);
     /* NXDOMAIN comes at once; a name server that does not answer takes the 3 s connect
      * timeout per attempt. */
-    int64_t end = sg_mono_ms() + 15000;
-    while (query_int(f, "SELECT attempts FROM notify_calls") < 2) {
-        assert_true(sg_mono_ms() < end);
-        run_for(f, 50);
-    }
+    wait_attempts(f, 2, 15000);
     notify_get_stats(f->n, &ns);
     assert_int_equal((int)ns.curl_attempts, 0);
     stop_notifier(f);
