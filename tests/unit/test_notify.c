@@ -675,9 +675,6 @@ static void test_retries_until_2xx(void **state) {
     assert_int_equal(query_int(f, "SELECT COUNT(*) FROM notify_calls WHERE state = 1"), 2);
 }
 
-/* A name resolving to a private address is refused like the address itself, with the same
- * error, by the fast client (which resolves the name) when it takes names, else by curl. */
-
 /* Runs the loop until the (only) call was attempted n times, failing after ms. */
 static void wait_attempts(fixture *f, int n, int64_t ms) {
     int64_t end = sg_mono_ms() + ms;
@@ -686,6 +683,9 @@ static void wait_attempts(fixture *f, int n, int64_t ms) {
         run_for(f, 50);
     }
 }
+
+/* A name resolving to a private address is refused like the address itself, with the same
+ * error, by the fast client (which resolves the name) when it takes names, else by curl. */
 
 static void test_private_address_refused(void **state) {
     fixture *f = *state;
