@@ -686,7 +686,6 @@ static void wait_attempts(fixture *f, int n, int64_t ms) {
 
 /* A name resolving to a private address is refused like the address itself, with the same
  * error, by the fast client (which resolves the name) when it takes names, else by curl. */
-
 static void test_private_address_refused(void **state) {
     fixture *f = *state;
     char sn[64], url[128];
