@@ -65,6 +65,7 @@ void notify_free(notify *n);
 typedef struct notify_stats {
     uint64_t fast_attempts;  /* attempts started on the fast client (hclient) */
     uint64_t curl_attempts;  /* attempts started on curl, redirects from the fast client too */
+    uint64_t handed;         /* calls the store handed over at insert (not claimed) */
     uint64_t lookups;        /* name lookups the fast client started */
     uint64_t cached;         /* fast attempts to a name answered from its cache */
     uint64_t connects;       /* connections the fast client opened */

@@ -180,6 +180,7 @@ static void be_close(store_conn *c) {
                     sqlite3_stmt_status(c->cache[i].st, SQLITE_STMTSTATUS_VM_STEP, 0), eph,
                     c->cache[i].sql);
         }
+    sqlite__notify_close(c);
     for (int i = 0; i < c->ncache; i++) sqlite3_finalize(c->cache[i].st);
     sqlite3_close(c->db);
     free(c);
@@ -200,13 +201,24 @@ static int run_cached(store_conn *c, const char *sql) {
 }
 
 static int be_begin(store_conn *c) { return run_cached(c, "BEGIN IMMEDIATE"); }
-static int be_commit(store_conn *c) { return run_cached(c, "COMMIT"); }
+static int be_commit(store_conn *c) {
+    int rc = run_cached(c, "COMMIT");
+    if (rc == 0) sqlite__notify_committed(c);
+    return rc;
+}
 static void be_rollback(store_conn *c) {
+    sqlite__notify_aborted(c);
     if (!sqlite3_get_autocommit(c->db)) sqlite__exec(c, "ROLLBACK");
 }
-static int be_savepoint(store_conn *c) { return run_cached(c, "SAVEPOINT op"); }
+static int be_savepoint(store_conn *c) {
+    sqlite__notify_savepoint(c);
+    return run_cached(c, "SAVEPOINT op");
+}
 static void be_release(store_conn *c, int rollback_first) {
-    if (rollback_first) run_cached(c, "ROLLBACK TO op");
+    if (rollback_first) {
+        run_cached(c, "ROLLBACK TO op");
+        sqlite__notify_rollback_op(c);
+    }
     run_cached(c, "RELEASE op");
 }
 

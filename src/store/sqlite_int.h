@@ -23,6 +23,13 @@ struct store_conn {
     } cache[STMT_CACHE];
     int ncache;
     int no_orphans; /* sqlite_routes.c: 1 while smpp_orphans is known to be empty */
+    /* sqlite_notify.c: calls handed to the notifier once this transaction commits */
+    struct {
+        store_notify_call *v;
+        size_t n, cap, mark; /* mark: n when the current operation's savepoint opened */
+        int64_t secret_sid;  /* the last service whose secret was read, and that secret */
+        char *secret;        /* (a service's secret never changes) */
+    } handoff;
 };
 
 /* One schema area: its name and its migrations in order (see migrate() in sqlite.c). */

@@ -25,6 +25,11 @@
  *     events of one SMS are called one at a time, in the order they were recorded.
  *  3. Only PENDING calls change on finish; DELIVERED and DEAD change only through a replay.
  *  4. A service's secret never changes once created.
+ *  5. Hand-off (store_notify_set_direct): a call inserted already leased reaches the notifier
+ *     only after its transaction committed (sqlite__notify_committed); one rolled back with its
+ *     operation's savepoint or its batch is forgotten with it (sqlite__notify_rollback_op,
+ *     sqlite__notify_aborted). It is handed over only when no earlier call of its SMS is
+ *     PENDING, so invariant 2 holds for it as for claimed calls.
  */
 #include "store/sqlite_notify_int.h"
 
@@ -88,7 +93,133 @@ static void wake(void) {
     pthread_mutex_unlock(&wake_mu);
 }
 
+/* ---- handing new calls over (store_notify_set_direct) ---- */
+
+static struct {
+    char *node;                /* NULL: closed */
+    int64_t lease_ms;
+    size_t cap;
+    store_notify_wake_cb ready_fn;
+    void *ready_arg;
+    store_notify_call *v;      /* committed, not taken yet */
+    size_t n, size;
+} direct; /* under wake_mu */
+
+static void call_strings_free(store_notify_call *k) {
+    free(k->url);
+    free(k->origin);
+    free(k->secret);
+}
+
+void store_notify_set_direct(const char *node, int64_t lease_ms, size_t cap,
+                             store_notify_wake_cb ready, void *arg) {
+    pthread_mutex_lock(&wake_mu);
+    free(direct.node);
+    direct.node = node ? sg_xstrdup(node) : NULL;
+    direct.lease_ms = lease_ms;
+    direct.cap = cap;
+    direct.ready_fn = node ? ready : NULL;
+    direct.ready_arg = node ? arg : NULL;
+    if (!node) {
+        for (size_t i = 0; i < direct.n; i++) call_strings_free(&direct.v[i]);
+        free(direct.v);
+        direct.v = NULL;
+        direct.n = direct.size = 0;
+    }
+    pthread_mutex_unlock(&wake_mu);
+}
+
+size_t store_notify_take(store_notify_call **out) {
+    pthread_mutex_lock(&wake_mu);
+    size_t n = direct.n;
+    *out = direct.v;
+    direct.v = NULL;
+    direct.n = direct.size = 0;
+    pthread_mutex_unlock(&wake_mu);
+    return n;
+}
+
+void sqlite__notify_savepoint(store_conn *c) { c->handoff.mark = c->handoff.n; }
+
+void sqlite__notify_rollback_op(store_conn *c) {
+    while (c->handoff.n > c->handoff.mark) call_strings_free(&c->handoff.v[--c->handoff.n]);
+}
+
+void sqlite__notify_aborted(store_conn *c) {
+    c->handoff.mark = 0;
+    sqlite__notify_rollback_op(c);
+}
+
+void sqlite__notify_committed(store_conn *c) {
+    if (c->handoff.n == 0) return;
+    store_notify_wake_cb fn = NULL;
+    void *arg = NULL;
+    pthread_mutex_lock(&wake_mu);
+    if (direct.node) { /* still open: hand them over; else they wait for the next start */
+        if (direct.n + c->handoff.n > direct.size) {
+            direct.size = direct.n + c->handoff.n + 64;
+            direct.v = sg_xrealloc(direct.v, direct.size * sizeof *direct.v);
+        }
+        memcpy(direct.v + direct.n, c->handoff.v, c->handoff.n * sizeof *c->handoff.v);
+        direct.n += c->handoff.n;
+        c->handoff.n = 0;
+        fn = direct.ready_fn;
+        arg = direct.ready_arg;
+        if (fn) fn(arg);
+    }
+    pthread_mutex_unlock(&wake_mu);
+    c->handoff.mark = 0;
+    sqlite__notify_rollback_op(c); /* what was not handed over */
+}
+
+void sqlite__notify_close(store_conn *c) {
+    sqlite__notify_aborted(c);
+    free(c->handoff.v);
+    free(c->handoff.secret);
+    c->handoff.v = NULL;
+    c->handoff.secret = NULL;
+    c->handoff.cap = 0;
+}
+
 /* ---- queueing ---- */
+
+static int ensure_secret(store_conn *c, int64_t service_id, char **out);
+
+/* Whether a new call of msg_id can be handed over at insert (store_notify_set_direct): the
+ * hand-off is open and has room, and no earlier call of the same SMS is PENDING (calls of one
+ * SMS are made in order). Fills node (the lease owner) and *lease_ms. */
+static int direct_wanted(store_conn *c, int64_t msg_id, char *node, size_t node_len,
+                         int64_t *lease_ms) {
+    pthread_mutex_lock(&wake_mu);
+    int open = direct.node && direct.n + c->handoff.n < direct.cap;
+    if (open) {
+        snprintf(node, node_len, "%s", direct.node);
+        *lease_ms = direct.lease_ms;
+    }
+    pthread_mutex_unlock(&wake_mu);
+    if (!open || strlen(node) >= node_len - 1) return 0;
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT 1 FROM notify_calls WHERE seq_key = ? AND "
+                                       "state = 0 LIMIT 1");
+    if (!st) return 0;
+    sqlite__bind_int(st, 1, msg_id);
+    int behind = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_reset(st);
+    return !behind;
+}
+
+/* The secret of a service, new in *out; the last one read is remembered (never changes). */
+static int secret_of(store_conn *c, int64_t service_id, char **out) {
+    if (!c->handoff.secret || c->handoff.secret_sid != service_id) {
+        char *s = NULL;
+        int rc = ensure_secret(c, service_id, &s);
+        if (rc) return rc;
+        free(c->handoff.secret);
+        c->handoff.secret = s;
+        c->handoff.secret_sid = service_id;
+    }
+    *out = sg_xstrdup(c->handoff.secret);
+    return 0;
+}
 
 static int called_state(int state) {
     return state == MSG_SUBMITTED || state == MSG_ENROUTE || state == MSG_DELIVERED ||
@@ -122,24 +253,50 @@ int sqlite__notify_event(store_conn *c, int64_t event_id, int64_t msg_id, int64_
         sg_log_warn(LOG, "The callBack '%s' of service %lld is not an http(s) URL; the status "
                          "callback of message %lld (deliveryReceipt %d) is not queued.",
                     base, (long long)service_id, (long long)msg_id, dlr);
-    } else if (!(st = sqlite__prep(c, "INSERT INTO notify_calls(service_id, kind, message_id, "
-                                      "event_id, seq_key, dlr, ptt, event_ms, url, origin, "
-                                      "created_ms, next_ms) "
-                                      "VALUES (?1, 'status', ?2, ?3, ?2, ?4, ?5, ?6, ?7, ?8, "
-                                      "?9, ?9)"))) {
-        rc = SG_EIO;
     } else {
-        sqlite__bind_int(st, 1, service_id);
-        sqlite__bind_int(st, 2, msg_id);
-        sqlite__bind_int(st, 3, event_id);
-        sqlite__bind_int(st, 4, dlr);
-        sqlite__bind_int(st, 5, ptt);
-        sqlite__bind_int(st, 6, ts);
-        sqlite__bind_text(st, 7, url);
-        sqlite__bind_text(st, 8, origin);
-        sqlite__bind_int(st, 9, sg_now_ms());
-        rc = sqlite__done(c, st, "Queueing a status callback");
-        if (rc == 0) wake();
+        char node[128] = "";
+        int64_t lease_ms = 0, now = sg_now_ms();
+        int handed = direct_wanted(c, msg_id, node, sizeof node, &lease_ms);
+        /* A handed-over call is written leased to this node, its first attempt starting now. */
+        st = sqlite__prep(c, "INSERT INTO notify_calls(service_id, kind, message_id, "
+                             "event_id, seq_key, dlr, ptt, event_ms, url, origin, "
+                             "created_ms, next_ms, lease_ms, lease_owner, first_ms) "
+                             "VALUES (?1, 'status', ?2, ?3, ?2, ?4, ?5, ?6, ?7, ?8, "
+                             "?9, ?9, ?10, ?11, ?12)");
+        if (!st) {
+            rc = SG_EIO;
+        } else {
+            sqlite__bind_int(st, 1, service_id);
+            sqlite__bind_int(st, 2, msg_id);
+            sqlite__bind_int(st, 3, event_id);
+            sqlite__bind_int(st, 4, dlr);
+            sqlite__bind_int(st, 5, ptt);
+            sqlite__bind_int(st, 6, ts);
+            sqlite__bind_text(st, 7, url);
+            sqlite__bind_text(st, 8, origin);
+            sqlite__bind_int(st, 9, now);
+            if (handed) {
+                sqlite__bind_int(st, 10, now + lease_ms);
+                sqlite__bind_text(st, 11, node);
+                sqlite__bind_int(st, 12, now);
+            }
+            rc = sqlite__done(c, st, "Queueing a status callback");
+        }
+        int64_t call_id = sqlite3_last_insert_rowid(c->db); /* before secret_of() inserts */
+        char *secret = NULL;
+        if (rc == 0 && handed && (rc = secret_of(c, service_id, &secret)) == 0) {
+            if (c->handoff.n == c->handoff.cap) {
+                c->handoff.cap = c->handoff.cap ? 2 * c->handoff.cap : 64;
+                c->handoff.v = sg_xrealloc(c->handoff.v, c->handoff.cap * sizeof *c->handoff.v);
+            }
+            c->handoff.v[c->handoff.n++] =
+                (store_notify_call){.id = call_id,
+                                    .service_id = service_id, .attempts = 0, .first_ms = now,
+                                    .url = url, .origin = origin, .secret = secret};
+            url = origin = NULL; /* the hand-off owns them now */
+        } else if (rc == 0) {
+            wake();
+        }
     }
     free(url);
     free(origin);

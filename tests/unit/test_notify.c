@@ -757,6 +757,41 @@ static void test_private_literal_refused(void **state) {
                                   "off)'"), 1);
 }
 
+/* A status event of an SMS with no earlier pending call is handed to the notifier when it
+ * commits (no claim); the next events of that SMS wait for it and are claimed in order. */
+static void test_handed_over_at_insert(void **state) {
+    fixture *f = *state;
+    char sn[64], url[128];
+    int64_t sid = make_service(f, "acme", sn);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/h", f->port);
+    set_callback(f, sid, url);
+    start_notifier(f, 1);
+    run_for(f, 100); /* the first claim releases an earlier run's leases, then hands-off open */
+    int64_t a = submit(f, sid, "+33612345678", NULL), b = submit(f, sid, "+33612345679", NULL);
+    set_status(f, a, MSG_SUBMITTED, DLR_SUBMITTED, 3);
+    set_status(f, b, MSG_SUBMITTED, DLR_SUBMITTED, 3);
+    set_status(f, a, MSG_DELIVERED, DLR_DELIVERED, 4);
+    run_until_hits(f, 3, 5000);
+    run_for(f, 200);
+    assert_int_equal(f->nhits, 3);
+    notify_stats ns;
+    notify_get_stats(f->n, &ns);
+    assert_true(ns.handed >= 2); /* the first call of each SMS at least */
+    /* a's delivery (1) came after its submission (8); nothing twice */
+    int a8 = -1, a1 = -1;
+    for (int i = 0; i < f->nhits; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "id=%lld&", (long long)a);
+        if (!strstr(f->hits[i].uri, id)) continue;
+        if (strstr(f->hits[i].uri, "dlr=8")) a8 = i;
+        if (strstr(f->hits[i].uri, "dlr=1&")) a1 = i;
+    }
+    assert_true(a8 >= 0 && a1 > a8);
+    stop_notifier(f);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM notify_calls WHERE state = 1 AND "
+                                  "attempts = 1 AND lease_owner IS NULL"), 3);
+}
+
 /* A callback to a host name goes through the fast client, which resolves the name once (the
  * hosts file: "localhost") and uses the answer for the next calls; curl is not used. */
 static void test_name_delivered_fast(void **state) {
@@ -863,6 +898,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_unknown_name_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_abandons_then_restart_delivers, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_handed_over_at_insert, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
