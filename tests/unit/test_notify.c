@@ -590,6 +590,17 @@ static void start_notifier(fixture *f, int allow_private) {
     notify_start(f->n);
 }
 
+/* Service "acme" with its callBack at fmt (one %d: the receiver's port), then a started
+ * notifier. Returns the service's id; its name is in sn. */
+static int64_t callbacks_to(fixture *f, char sn[64], const char *fmt, int allow_private) {
+    char url[128];
+    int64_t sid = make_service(f, "acme", sn);
+    snprintf(url, sizeof url, fmt, f->port);
+    set_callback(f, sid, url);
+    start_notifier(f, allow_private);
+    return sid;
+}
+
 /* Runs the loop until the receiver saw want requests, failing after timeout_ms. */
 static void run_until_hits(fixture *f, int want, int64_t timeout_ms) {
     int64_t end = sg_mono_ms() + timeout_ms;
@@ -626,11 +637,8 @@ static void assert_signed(const hit *h, const char *secret) {
 
 static void test_delivers_in_order_signed_once(void **state) {
     fixture *f = *state;
-    char sn[64], url[128];
-    int64_t sid = make_service(f, "acme", sn);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/cb?k=v", f->port);
-    set_callback(f, sid, url);
-    start_notifier(f, 1);
+    char sn[64];
+    int64_t sid = callbacks_to(f, sn, "http://127.0.0.1:%d/cb?k=v", 1);
     int64_t a = submit(f, sid, "+33612345678", "T 1");
     set_status(f, a, MSG_SUBMITTED, DLR_SUBMITTED, 3);
     set_status(f, a, MSG_ENROUTE, DLR_ENROUTE, 3);
@@ -656,12 +664,9 @@ static void test_delivers_in_order_signed_once(void **state) {
 
 static void test_retries_until_2xx(void **state) {
     fixture *f = *state;
-    char sn[64], url[128];
-    int64_t sid = make_service(f, "acme", sn);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", f->port);
-    set_callback(f, sid, url);
+    char sn[64];
     f->fail_first = 3;
-    start_notifier(f, 1);
+    int64_t sid = callbacks_to(f, sn, "http://127.0.0.1:%d/", 1);
     int64_t a = submit(f, sid, "+33612345678", NULL);
     set_status(f, a, MSG_SUBMITTED, DLR_SUBMITTED, 3);
     set_status(f, a, MSG_DELIVERED, DLR_DELIVERED, 4);
@@ -688,11 +693,9 @@ static void wait_attempts(fixture *f, int n, int64_t ms) {
  * error, by the fast client (which resolves the name) when it takes names, else by curl. */
 static void test_private_address_refused(void **state) {
     fixture *f = *state;
-    char sn[64], url[128];
-    int64_t sid = make_service(f, "acme", sn);
-    snprintf(url, sizeof url, "http://localhost:%d/", f->port); /* a name resolving privately */
-    set_callback(f, sid, url);
-    start_notifier(f, 0);
+    char sn[64];
+    /* a name resolving privately */
+    int64_t sid = callbacks_to(f, sn, "http://localhost:%d/", 0);
     set_status(f, submit(f, sid, "+33612345678", NULL), MSG_SUBMITTED, DLR_SUBMITTED, 3);
     wait_attempts(f, 2, 5000);
     assert_int_equal(f->nhits, 0);
@@ -722,12 +725,9 @@ static void test_private_address_refused(void **state) {
  * from there: the customer's first URL sees the call once, as when curl makes it all. */
 static void test_redirect_followed(void **state) {
     fixture *f = *state;
-    char sn[64], url[128];
-    int64_t sid = make_service(f, "acme", sn);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/moved", f->port);
-    set_callback(f, sid, url);
+    char sn[64];
     f->moved = 1;
-    start_notifier(f, 1);
+    int64_t sid = callbacks_to(f, sn, "http://127.0.0.1:%d/moved", 1);
     set_status(f, submit(f, sid, "+33612345678", NULL), MSG_SUBMITTED, DLR_SUBMITTED, 3);
     run_until_hits(f, 2, 5000);
     run_for(f, 300);
@@ -742,11 +742,8 @@ static void test_redirect_followed(void **state) {
 /* The guard holds for a literal loopback address too (the fast client's path). */
 static void test_private_literal_refused(void **state) {
     fixture *f = *state;
-    char sn[64], url[128];
-    int64_t sid = make_service(f, "acme", sn);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", f->port);
-    set_callback(f, sid, url);
-    start_notifier(f, 0);
+    char sn[64];
+    int64_t sid = callbacks_to(f, sn, "http://127.0.0.1:%d/", 0);
     set_status(f, submit(f, sid, "+33612345678", NULL), MSG_SUBMITTED, DLR_SUBMITTED, 3);
     wait_attempts(f, 2, 5000);
     assert_int_equal(f->nhits, 0);
@@ -761,11 +758,8 @@ static void test_private_literal_refused(void **state) {
  * commits (no claim); the next events of that SMS wait for it and are claimed in order. */
 static void test_handed_over_at_insert(void **state) {
     fixture *f = *state;
-    char sn[64], url[128];
-    int64_t sid = make_service(f, "acme", sn);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/h", f->port);
-    set_callback(f, sid, url);
-    start_notifier(f, 1);
+    char sn[64];
+    int64_t sid = callbacks_to(f, sn, "http://127.0.0.1:%d/h", 1);
     run_for(f, 100); /* the first claim releases an earlier run's leases, then hands-off open */
     int64_t a = submit(f, sid, "+33612345678", NULL), b = submit(f, sid, "+33612345679", NULL);
     set_status(f, a, MSG_SUBMITTED, DLR_SUBMITTED, 3);
@@ -796,11 +790,8 @@ static void test_handed_over_at_insert(void **state) {
  * hosts file: "localhost") and uses the answer for the next calls; curl is not used. */
 static void test_name_delivered_fast(void **state) {
     fixture *f = *state;
-    char sn[64], url[128];
-    int64_t sid = make_service(f, "acme", sn);
-    snprintf(url, sizeof url, "http://localhost:%d/cb?k=v", f->port);
-    set_callback(f, sid, url);
-    start_notifier(f, 1);
+    char sn[64];
+    int64_t sid = callbacks_to(f, sn, "http://localhost:%d/cb?k=v", 1);
     notify_stats ns;
     notify_get_stats(f->n, &ns);
     if (!ns.resolves) skip(); /* no /etc/resolv.conf here: names go to curl */
@@ -831,11 +822,8 @@ static void test_name_delivered_fast(void **state) {
  * and is retried, never lost. */
 static void test_unknown_name_retried(void **state) {
     fixture *f = *state;
-    char sn[64], url[128];
-    int64_t sid = make_service(f, "acme", sn);
-    snprintf(url, sizeof url, "http://no-such-host.invalid:%d/", f->port);
-    set_callback(f, sid, url);
-    start_notifier(f, 1);
+    char sn[64];
+    int64_t sid = callbacks_to(f, sn, "http://no-such-host.invalid:%d/", 1);
     notify_stats ns;
     notify_get_stats(f->n, &ns);
     if (!ns.resolves) skip();
@@ -855,12 +843,9 @@ static void test_unknown_name_retried(void **state) {
 /* A stop abandons an attempt in flight; a new notifier makes it again. */
 static void test_stop_abandons_then_restart_delivers(void **state) {
     fixture *f = *state;
-    char sn[64], url[128];
-    int64_t sid = make_service(f, "acme", sn);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/", f->port);
-    set_callback(f, sid, url);
+    char sn[64];
     f->hang = 1;
-    start_notifier(f, 1);
+    int64_t sid = callbacks_to(f, sn, "http://127.0.0.1:%d/", 1);
     set_status(f, submit(f, sid, "+33612345678", NULL), MSG_SUBMITTED, DLR_SUBMITTED, 3);
     run_until_hits(f, 1, 5000);
     stop_notifier(f);
