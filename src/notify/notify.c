@@ -19,8 +19,9 @@
  * node (store_notify_set_direct; on_take() queues it like a claimed call). That saves a
  * claim query and a lease write per call (3 % of smsgated's instructions in
  * bench/compare.mjs). A call behind an earlier pending call of its SMS, and every call while
- * memory holds 3/4 of MAX_IN_MEMORY (direct_adjust), is claimed as before. A handed-over call joins its origin's queue even when
- * that origin is busy, so its lease (direct_lease_ms) outlasts the longest wait memory allows.
+ * memory holds 3/4 of MAX_IN_MEMORY (direct_adjust), is claimed as before. A handed-over
+ * call joins its origin's queue even when that origin is busy, so its lease
+ * (direct_lease_ms) outlasts the longest wait memory allows.
  *
  * When claims happen: on the store's wake-up hook (a status event queued a call; a replay),
  * when outcomes were stored (the next event of an SMS may now be claimable, an origin has
@@ -267,9 +268,7 @@ static void easy_give(notify *n, CURL *e) {
 static void call_free(call *k) {
     if (k->easy) easy_give(k->n, k->easy);
     curl_slist_free_all(k->headers);
-    free(k->k.url);
-    free(k->k.origin);
-    free(k->k.secret);
+    store_notify_call_fini(&k->k);
     free(k);
 }
 
@@ -629,6 +628,17 @@ static void host_enqueue(notify *n, call *k) {
     n->queued++;
 }
 
+/* Queues a claimed or handed-over call on its origin and starts what the origin has room
+ * for. Takes src's strings (src is zeroed). */
+static void call_queue(notify *n, store_notify_call *src) {
+    call *k = sg_xcalloc(1, sizeof *k);
+    k->n = n;
+    k->k = *src;
+    memset(src, 0, sizeof *src);
+    host_enqueue(n, k);
+    host_pump(n, k->h); /* k may be gone after this; its host too */
+}
+
 static void on_claimed(int rc, void *arg) {
     claim_ctx *cc = arg;
     notify *n = cc->n;
@@ -654,14 +664,7 @@ static void on_claimed(int rc, void *arg) {
                 sg_log_info(LOG, "%zu callbacks were in flight when smsgated stopped; they are "
                                  "made again.", cc->req.recovered);
         }
-        for (size_t i = 0; i < cc->req.count; i++) {
-            call *k = sg_xcalloc(1, sizeof *k);
-            k->n = n;
-            k->k = cc->req.calls[i]; /* steals the strings */
-            memset(&cc->req.calls[i], 0, sizeof cc->req.calls[i]);
-            host_enqueue(n, k);
-            host_pump(n, k->h); /* k may be gone after this; its host too */
-        }
+        for (size_t i = 0; i < cc->req.count; i++) call_queue(n, &cc->req.calls[i]);
         if (cc->req.count == cc->req.limit) n->again = 1;
         arm_due(n, cc->req.next_due_ms);
     }
@@ -733,17 +736,11 @@ static void on_take(evutil_socket_t fd, short what, void *arg) {
     size_t count = store_notify_take(&v);
     for (size_t i = 0; i < count; i++) {
         if (n->stopping) { /* they stay leased; the next start makes them */
-            free(v[i].url);
-            free(v[i].origin);
-            free(v[i].secret);
+            store_notify_call_fini(&v[i]);
             continue;
         }
-        call *k = sg_xcalloc(1, sizeof *k);
-        k->n = n;
-        k->k = v[i]; /* steals the strings */
         n->handed++;
-        host_enqueue(n, k);
-        host_pump(n, k->h); /* k may be gone after this; its host too */
+        call_queue(n, &v[i]);
     }
     free(v);
     direct_adjust(n);
@@ -824,7 +821,8 @@ notify *notify_new(struct event_base *base, store *st, const notify_options *opt
     /* A handed-over call joins its origin's queue however long that queue is (a claim would
      * have left a busy origin alone), so its lease must outlast the longest wait memory
      * allows: MAX_IN_MEMORY calls ahead of it, host_limit at a time, each up to the timeout. */
-    n->direct_lease_ms = n->opt.timeout_ms * (int64_t)(MAX_IN_MEMORY / (size_t)n->opt.host_limit + 2) * 2 + 60000;
+    n->direct_lease_ms =
+        n->opt.timeout_ms * (int64_t)(MAX_IN_MEMORY / (size_t)n->opt.host_limit + 2) * 2 + 60000;
     if (n->direct_lease_ms < n->lease_ms) n->direct_lease_ms = n->lease_ms;
     return n;
 }

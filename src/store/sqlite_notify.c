@@ -105,10 +105,11 @@ static struct {
     size_t n, size;
 } direct; /* under wake_mu */
 
-static void call_strings_free(store_notify_call *k) {
+void store_notify_call_fini(store_notify_call *k) {
     free(k->url);
     free(k->origin);
     free(k->secret);
+    k->url = k->origin = k->secret = NULL;
 }
 
 void store_notify_set_direct(const char *node, int64_t lease_ms, size_t cap,
@@ -121,7 +122,7 @@ void store_notify_set_direct(const char *node, int64_t lease_ms, size_t cap,
     direct.ready_fn = node ? ready : NULL;
     direct.ready_arg = node ? arg : NULL;
     if (!node) {
-        for (size_t i = 0; i < direct.n; i++) call_strings_free(&direct.v[i]);
+        for (size_t i = 0; i < direct.n; i++) store_notify_call_fini(&direct.v[i]);
         free(direct.v);
         direct.v = NULL;
         direct.n = direct.size = 0;
@@ -142,7 +143,7 @@ size_t store_notify_take(store_notify_call **out) {
 void sqlite__notify_savepoint(store_conn *c) { c->handoff.mark = c->handoff.n; }
 
 void sqlite__notify_rollback_op(store_conn *c) {
-    while (c->handoff.n > c->handoff.mark) call_strings_free(&c->handoff.v[--c->handoff.n]);
+    while (c->handoff.n > c->handoff.mark) store_notify_call_fini(&c->handoff.v[--c->handoff.n]);
 }
 
 void sqlite__notify_aborted(store_conn *c) {
@@ -342,11 +343,7 @@ int sqlite__notify_secret(store_conn *c, store_notify_secret_req *r) {
 /* ---- claiming and finishing ---- */
 
 void store_notify_claim_fini(store_notify_claim_req *r) {
-    for (size_t i = 0; i < r->count; i++) {
-        free(r->calls[i].url);
-        free(r->calls[i].origin);
-        free(r->calls[i].secret);
-    }
+    for (size_t i = 0; i < r->count; i++) store_notify_call_fini(&r->calls[i]);
     free(r->calls);
     r->calls = NULL;
     r->count = 0;

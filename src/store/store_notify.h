@@ -56,6 +56,8 @@ typedef struct store_notify_claim_req {
     int64_t next_due_ms;       /* earliest later attempt of a PENDING call, 0 if none */
 } store_notify_claim_req;
 void store_notify_claim_fini(store_notify_claim_req *r);
+/* Frees one call's strings and zeroes them. */
+void store_notify_call_fini(store_notify_call *k);
 
 /* The outcome of one attempt. */
 typedef struct store_notify_result {

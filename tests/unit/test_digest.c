@@ -17,15 +17,11 @@
 
 #define TEST_TIMEOUT_S 60
 
-static void hex_of(const unsigned char *p, size_t n, char *out) {
-    sg_hex(p, n, out);
-}
-
 static void check_hmac(const void *key, size_t key_len, const char *data, const char *want) {
     unsigned char mac[32];
     char hex[65];
     sg_hmac_sha256(key, key_len, data, strlen(data), mac);
-    hex_of(mac, sizeof mac, hex);
+    sg_hex(mac, sizeof mac, hex);
     assert_string_equal(hex, want);
 }
 
@@ -67,7 +63,7 @@ static void test_sha1_fips(void **state) {
         assert_int_equal(EVP_DigestFinal_ex(ctx, md, &n), 1);
         EVP_MD_CTX_free(ctx);
         assert_int_equal(n, 20);
-        hex_of(md, n, hex);
+        sg_hex(md, n, hex);
         assert_string_equal(hex, "a9993e364706816aba3e25717850c26c9cd0d89d");
     }
 }
