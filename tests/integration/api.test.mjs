@@ -2,7 +2,7 @@
 // a first SMS to delivery, invalid receivers, ptts, estimate, account settings, and the URL
 // forms (trailing slash, /v1 alias).
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test } from './lib/test.mjs';
 
 import { assertOvhError, sdkError, startServer, waitOutgoing } from './lib/harness.mjs';
 

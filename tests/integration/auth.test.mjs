@@ -1,7 +1,7 @@
 // auth.test.mjs - authentication, access rules, request validation and isolation between
 // accounts: every refusal and its OVH error body (spec 2, 3).
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test } from './lib/test.mjs';
 
 import { assertOvhError, httpRequest, ovhSignature, sdkError, startServer, waitOutgoing }
   from './lib/harness.mjs';

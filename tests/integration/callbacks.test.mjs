@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test } from './lib/test.mjs';
 
 import { sleep, startServer, uniq, waitFor, waitOutgoing } from './lib/harness.mjs';
 

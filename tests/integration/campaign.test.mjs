@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test } from './lib/test.mjs';
 
 import { SMSCTL, sdkError, sleep, startServer, uniq, waitFor } from './lib/harness.mjs';
 

@@ -8,7 +8,7 @@
 //     the ledger's amounts.
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { after, describe, test } from 'node:test';
+import { after, describe, test } from './lib/test.mjs';
 
 import { SIM_DELAY_MS, sleep, startServer, waitFor } from './lib/harness.mjs';
 

@@ -4,7 +4,7 @@
 // must never drift from the ledger (every balance a client saw is a ledger balance, and the
 // final one is the ledger's sum).
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test } from './lib/test.mjs';
 
 import { startServer } from './lib/harness.mjs';
 

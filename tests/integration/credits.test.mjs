@@ -4,7 +4,7 @@
 // 100, paying again changes nothing; bad quantities and countries are 400s; sends use the
 // store's prices; a debit across the top-up threshold makes one automatic order.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test } from './lib/test.mjs';
 
 import { assertOvhError, sdkError, startServer } from './lib/harness.mjs';
 

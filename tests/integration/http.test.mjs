@@ -3,7 +3,7 @@
 // Content-Type variants each SDK sends.
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test } from './lib/test.mjs';
 
 import { assertOvhError, httpRequest, startServer, waitOutgoing } from './lib/harness.mjs';
 

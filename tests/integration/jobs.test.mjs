@@ -1,7 +1,7 @@
 // jobs.test.mjs - pending jobs (differedPeriod, cancel + refund), the sim route's outcomes,
 // history (/outgoing) and its filters.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test } from './lib/test.mjs';
 
 import { SIM_DELAY_MS, assertOvhError, sdkError, sleep, startServer, waitFor, waitOutgoing }
   from './lib/harness.mjs';

@@ -6,7 +6,7 @@
 //     many sends at once are all answered, each with its own id, and all of them are stored
 //     and billed exactly once.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test } from './lib/test.mjs';
 
 import { assertOvhError, startServer } from './lib/harness.mjs';
 

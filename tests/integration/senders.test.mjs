@@ -1,7 +1,7 @@
 // senders.test.mjs - the sender lifecycle (spec 5.4): declare, operator moderation with
 // smsctl, sending with a sender in each state, customer enable/disable, validation of names.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test } from './lib/test.mjs';
 
 import { assertOvhError, sdkError, startServer, waitOutgoing } from './lib/harness.mjs';
 

@@ -4,7 +4,7 @@
 // another form (hex/decimal, case, leading zeros; text, TLVs, data_sm), MO messages, and a
 // permanent refusal that fails and refunds the message.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test } from './lib/test.mjs';
 
 import { startServer, waitFor, waitOutgoing } from './lib/harness.mjs';
 import { Smsc } from './lib/smsc.mjs';

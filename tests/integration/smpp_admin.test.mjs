@@ -4,7 +4,7 @@
 // in the status.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test } from './lib/test.mjs';
 
 import { assertOvhError, httpRequest, startServer, tlsFiles, waitFor, waitOutgoing } from './lib/harness.mjs';
 import { Smsc } from './lib/smsc.mjs';

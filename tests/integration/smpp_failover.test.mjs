@@ -2,7 +2,7 @@
 // the secondary, and traffic returns to the primary when it comes back; a temporary refusal
 // fails over to the next route, a permanent one fails the message.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test } from './lib/test.mjs';
 
 import { freePort, startServer, waitFor } from './lib/harness.mjs';
 import { Smsc } from './lib/smsc.mjs';

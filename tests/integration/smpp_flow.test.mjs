@@ -3,7 +3,7 @@
 // slowing the route down without losing anything, and the SMSC killed and restarted in the
 // middle of a stream: no message lost, duplicates bounded by the window (docs/smpp.md).
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test } from './lib/test.mjs';
 
 import { startServer, waitFor } from './lib/harness.mjs';
 import { Smsc, maxInWindow } from './lib/smsc.mjs';

@@ -2,7 +2,7 @@
 // customer commands send/status (signed like the SDKs, over plain HTTP and over TLS), exit
 // statuses and error output.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test } from './lib/test.mjs';
 
 import { startServer, waitFor } from './lib/harness.mjs';
 
