@@ -31,13 +31,28 @@ void sg_man_puts(FILE *out, const char *s) {
 
 /* Writes the paragraph [p, end) (no blank line inside, no trailing newline). */
 static void paragraph(FILE *out, const char *p, const char *end) {
-    int indented = 0;
+    int indented = !strncmp(p, "usage:", 6); /* a synopsis keeps its lines too */
+    const char *first_indented = NULL;
     for (const char *l = p; l < end;) {
-        if (*l == ' ') indented = 1;
+        if (*l == ' ') {
+            indented = 1;
+            if (!first_indented) first_indented = l;
+        }
         const char *nl = memchr(l, '\n', (size_t)(end - l));
         l = nl ? nl + 1 : end;
     }
-    fputs(indented ? ".PP\n.RS 2\n.nf\n" : ".PP\n", out);
+    fputs(".PP\n", out);
+    if (first_indented && first_indented > p && first_indented[-2] == ':') {
+        /* a title ("Route options:") before the table stays ordinary text */
+        for (const char *l = p; l < first_indented;) {
+            const char *nl = memchr(l, '\n', (size_t)(first_indented - l));
+            put_line(out, l, (size_t)(nl - l));
+            fputc('\n', out);
+            l = nl + 1;
+        }
+        p = first_indented;
+    }
+    if (indented) fputs(".RS 2\n.nf\n", out);
     for (const char *l = p; l < end;) {
         const char *nl = memchr(l, '\n', (size_t)(end - l));
         const char *le = nl ? nl : end;

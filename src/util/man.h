@@ -18,7 +18,8 @@ void sg_man_puts(FILE *out, const char *s);
 /* Writes a plain help text as paragraphs. Paragraphs are separated by blank lines. One whose
  * lines all start at the left margin is filled text (roff reflows it to the reader's width);
  * one with an indented line is a table or a list laid out with spaces and is kept line for
- * line, indented by the page (so columns stay aligned). */
+ * line, indented by the page (so columns stay aligned), after its first line when that line is
+ * a title ending with ':'. */
 void sg_man_text(FILE *out, const char *text);
 
 #endif
