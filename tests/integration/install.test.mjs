@@ -187,7 +187,7 @@ describe('make install', () => {
       const data = path.join(dir, 'data');
       const logPath = path.join(dir, 'journal.log');
       const logFd = fs.openSync(logPath, 'w');
-      const st = fs.fstatSync(logFd);
+      const st = fs.fstatSync(logFd, { bigint: true });
       const [port, tlsPort] = [await freePort(), await freePort()];
       // The configuration as installed; the command line moves data and ports (it wins).
       const proc = spawn(path.join(dest, 'usr/sbin/smsgated'),
