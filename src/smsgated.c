@@ -192,8 +192,9 @@ static void on_reload(evutil_socket_t sig, short what, void *arg) {
     if (d->stopping) return;
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    sg_sdnotifyf("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=Reloading the configuration.",
-                 (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+    unsigned long long usec = (unsigned long long)ts.tv_sec * 1000000ULL +
+                              (unsigned long long)ts.tv_nsec / 1000;
+    sg_sdnotifyf("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=Reloading the configuration.", usec);
     const char *file = d->cfg.config[0] ? d->cfg.config : "(no --config file)";
     int n = sg_config_reload(&d->cfg, d->argc, d->argv, on_config_change, d);
     if (n < 0) {

@@ -69,7 +69,8 @@ static const key_def keys[] = {
      "empty: orders wait for 'smsctl order pay', automatic top-ups are paid by the account"},
     {"payment-url", T_STR, "", 0, 0, S(payment_url),
      "order.url template, {orderId} and {serviceName} replaced; empty: the order's own URL"},
-    {"max-parts", T_INT | RELOAD, "6", 1, 255, S(max_parts), "longest message accepted, in SMS parts"},
+    {"max-parts", T_INT | RELOAD, "6", 1, 255, S(max_parts),
+     "longest message accepted, in SMS parts"},
     {"lease-ms", T_INT, "60000", 1000, 3600000, S(lease_ms),
      "how long a claimed message belongs to this node before another may take it"},
     {"node", T_STR, "local", 0, 0, S(node), "name of this node (owner of message leases)"},
@@ -148,21 +149,19 @@ static int set(sg_config *cfg, const key_def *k, const char *val, const char *wh
                 return 0;
             }
         }
-        fail("%s: '%s' needs true or false, not '%s'.", where, k->name,
-                val);
+        fail("%s: '%s' needs true or false, not '%s'.", where, k->name, val);
         return SG_EINVAL;
     }
     errno = 0;
     char *end;
     long long v = strtoll(val, &end, 10);
     if (errno || end == val || *end) {
-        fail("%s: '%s' needs a whole number, not '%s'.", where, k->name,
-                val);
+        fail("%s: '%s' needs a whole number, not '%s'.", where, k->name, val);
         return SG_EINVAL;
     }
     if (v < k->min || v > k->max) {
-        fail("%s: '%s' must be between %lld and %lld, not %lld.", where,
-                k->name, (long long)k->min, (long long)k->max, v);
+        fail("%s: '%s' must be between %lld and %lld, not %lld.", where, k->name,
+             (long long)k->min, (long long)k->max, v);
         return SG_EINVAL;
     }
     *(int64_t *)base = v;
@@ -234,16 +233,14 @@ static int load(sg_config *cfg, int argc, char **argv, int *help_out) {
                 return 0;
             }
             if (strncmp(a, "--", 2) != 0) {
-                fail("unexpected argument '%s' (options look like "
-                                "--key=value).", a);
+                fail("unexpected argument '%s' (options look like --key=value).", a);
                 return SG_EINVAL;
             }
             const char *name = a + 2, *eq = strchr(name, '=');
             size_t len = eq ? (size_t)(eq - name) : strlen(name);
             const key_def *k = find(name, len);
             if (!k) {
-                fail("command line: unknown option '--%.*s' (see --help).",
-                        (int)len, name);
+                fail("command line: unknown option '--%.*s' (see --help).", (int)len, name);
                 return SG_EINVAL;
             }
             const char *val;
