@@ -521,6 +521,10 @@ static int dispatch(const cli *c) {
 }
 
 int main(int argc, char **argv) {
+    if (argc == 2 && strcmp(argv[1], "--man") == 0) { /* the Makefile's source of smsctl.1 */
+        ctl_usage_man(stdout);
+        return fflush(stdout) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAIL;
+    }
     cli c;
     memset(&c, 0, sizeof c);
     parse_args(argc, argv, &c);

@@ -13,6 +13,16 @@
  * store, which drains its queue.
  * Nothing accepted is lost: what was answered is committed, what is queued stays queued.
  * A second signal, or shutdown-timeout-s, cuts the wait short (still safe: leases expire).
+ *
+ * SIGHUP reloads the configuration (on_reload): the --config file is read again, the command
+ * line still wins, the keys marked reloadable in util/config.c take their new value, and
+ * every other changed key is named in a warning (it needs a restart). An invalid file changes
+ * nothing. The log level and debug prefixes are set again from the result.
+ *
+ * Under systemd (Type=notify) the service manager is told READY=1 once the store is open and
+ * the listeners are bound, RELOADING=1 ... READY=1 around a reload and STOPPING=1 at the
+ * first SIGTERM (util/sdnotify.c); when stderr is the journal (JOURNAL_STREAM), log lines
+ * carry syslog priorities instead of timestamps (util/log.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -39,6 +50,8 @@
 #include "store/store.h"
 #include "util/config.h"
 #include "util/log.h"
+#include "util/man.h"
+#include "util/sdnotify.h"
 #include "util/util.h"
 
 #define LOG "main"
@@ -53,7 +66,9 @@ typedef struct daemon_state {
     campaign *camp;
     api *api;
     http_server *http;
-    struct event *sig_term, *sig_int, *drain_ev;
+    struct event *sig_term, *sig_int, *sig_hup, *drain_ev;
+    int argc;      /* the command line, read again by each reload */
+    char **argv;
     int stopping;
     int64_t deadline_ms;
 } daemon_state;
@@ -148,11 +163,148 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
         return;
     }
     d->stopping = 1;
+    sg_sdnotify("STOPPING=1\nSTATUS=Finishing requests in flight, then stopping.");
     sg_log_info(LOG, "Signal %d: finishing requests in flight, then stopping.", (int)sig);
     http_server_stop_accepting(d->http);
     campaign_stop(d->camp); /* receiver downloads in progress end now (503) */
     d->deadline_ms = sg_mono_ms() + d->cfg.shutdown_timeout_s * 1000;
     on_drain(-1, 0, d);
+}
+
+static enum sg_log_level parse_level(const char *s);
+
+static void on_config_change(const char *key, const char *old_value, const char *new_value,
+                             int applied, void *arg) {
+    (void)arg;
+    if (applied)
+        sg_log_info(LOG, "Reload: '%s' is now '%s' (was '%s').", key, new_value, old_value);
+    else
+        sg_log_warn(LOG, "Reload: '%s' changed to '%s' but needs a restart to take effect; it "
+                         "stays '%s' until then.", key, new_value, old_value);
+}
+
+/* SIGHUP: applies the reloadable keys of the configuration as it is now. Runs on the loop
+ * thread, where every reader of a reloadable key reads it. */
+static void on_reload(evutil_socket_t sig, short what, void *arg) {
+    (void)sig;
+    (void)what;
+    daemon_state *d = arg;
+    if (d->stopping) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    unsigned long long usec = (unsigned long long)ts.tv_sec * 1000000ULL +
+                              (unsigned long long)ts.tv_nsec / 1000;
+    sg_sdnotifyf("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=Reloading the configuration.", usec);
+    const char *file = d->cfg.config[0] ? d->cfg.config : "(no --config file)";
+    int n = sg_config_reload(&d->cfg, d->argc, d->argv, on_config_change, d);
+    if (n < 0) {
+        sg_log_error(LOG, "Reloading the configuration failed, nothing changed: %s",
+                     sg_config_error());
+    } else {
+        sg_log_set_level(parse_level(d->cfg.log_level));
+        sg_log_debug_enable(d->cfg.log_debug);
+        sg_log_info(LOG, "Configuration reloaded from '%s': %d key%s applied.", file, n,
+                    n == 1 ? "" : "s");
+    }
+    sg_sdnotify("READY=1\nSTATUS=Serving.");
+}
+
+/* Tells whether stderr is the journal: JOURNAL_STREAM is "DEVICE:INODE" of the stream systemd
+ * connected (a child whose stderr was redirected inherits the variable, hence the check). */
+static int stderr_is_journal(void) {
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+    if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(2, &st) != 0) return 0;
+    return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+/* smsgated(8), from the same table as --help (util/config.c) for its OPTIONS. */
+static void print_man(FILE *out) {
+    fputs(".TH SMSGATED 8 \"\" \"smsgate " SMSGATE_VERSION "\" \"smsgate\"\n"
+          ".nh\n"
+          ".SH NAME\n"
+          "smsgated \\- SMS service with the HTTP API of OVHcloud's /1.0/sms\n"
+          ".SH SYNOPSIS\n"
+          ".B smsgated\n"
+          "[\\fB\\-\\-config\\fR=\\fIFILE\\fR]\n"
+          "[\\fB\\-\\-\\fR\\fIkey\\fR=\\fIvalue\\fR ...]\n"
+          ".br\n"
+          ".B smsgated \\-\\-help\n"
+          ".SH DESCRIPTION\n"
+          ".B smsgated\n"
+          "accepts SMS over an HTTP API that is wire-compatible with OVHcloud's /1.0/sms API (the\n"
+          "official OVH SDKs work against it by changing only the endpoint), stores them in\n"
+          "SQLite, hands them to operators over SMPP 3.4 or to its embedded simulated network,\n"
+          "and calls the customers' status callbacks.\n"
+          "Accounts, senders, prices, routes and orders are managed with\n"
+          ".BR smsctl (1).\n"
+          ".PP\n"
+          "It runs in the foreground, logs one line per event on standard error, and keeps its\n"
+          "state in the data directory.\n"
+          ".SH OPTIONS\n"
+          "Every option is also a key of the configuration file named by\n"
+          "\\fB\\-\\-config\\fR, written \\(lqkey = value\\(rq, one per line,\n"
+          "with \\(lq#\\(rq comments; the command line wins over the file.\n"
+          "Values are checked at start; an error names the key and the file and line.\n"
+          "Keys that say \\(lqReloaded on SIGHUP\\(rq take a new value from the file\n"
+          "while the daemon runs; the others need a restart.\n"
+          ".TP\n"
+          "\\fB\\-\\-help\\fR\n"
+          "Prints every key with its default, and exits.\n",
+          out);
+    sg_config_man(out);
+    fputs(".SH SIGNALS\n"
+          ".TP\n"
+          ".BR SIGTERM \", \" SIGINT\n"
+          "Stop accepting connections, let requests in flight finish, wait until every message\n"
+          "handed to a route is reported and stored, then exit 0.\n"
+          "\\fB\\-\\-shutdown\\-timeout\\-s\\fR bounds the wait; a second signal\n"
+          "stops at once.\n"
+          "Nothing accepted is lost either way.\n"
+          ".TP\n"
+          ".B SIGHUP\n"
+          "Read the configuration file again and apply the keys marked\n"
+          "\\(lqReloaded on SIGHUP\\(rq; each changed key is logged, and a warning names each\n"
+          "changed key that needs a restart. An invalid file changes nothing and is logged as\n"
+          "an error.\n"
+          ".SH ENVIRONMENT\n"
+          ".TP\n"
+          ".B SMSGATE_ADMIN_TOKEN\n"
+          "The admin API token; it is written to \\fIDATA\\fR/admin.token.\n"
+          ".TP\n"
+          ".B NOTIFY_SOCKET\n"
+          "Set by systemd for a Type=notify service: smsgated sends READY=1 once it serves,\n"
+          "RELOADING=1 and READY=1 around a reload, and STOPPING=1 when it begins to stop.\n"
+          ".TP\n"
+          ".B JOURNAL_STREAM\n"
+          "When it names standard error, log lines carry a syslog priority prefix\n"
+          "(\\(lq<6>\\(rq) instead of a timestamp.\n"
+          ".SH FILES\n"
+          ".TP\n"
+          ".I /etc/smsgate/smsgated.conf\n"
+          "The configuration read by the packaged service\n"
+          "(\\fB\\-\\-config\\fR in smsgated.service); its \\fBdata\\fR is\n"
+          ".IR /var/lib/smsgate .\n"
+          ".TP\n"
+          ".IR DATA /smsgate.db\n"
+          "The SQLite store (with its \\-wal and \\-shm files).\n"
+          ".TP\n"
+          ".IR DATA /admin.token\n"
+          "The admin API token (mode 0600), created on first start.\n"
+          ".TP\n"
+          ".IR DATA /smsgated.url\n"
+          "Where the server listens, for \\fBsmsctl \\-\\-data\\fR.\n"
+          ".TP\n"
+          ".IR DATA /tls/cert.pem \", \" DATA /tls/key.pem\n"
+          "The self-signed certificate generated when \\fB\\-\\-tls\\-cert\\fR is empty.\n"
+          ".SH EXIT STATUS\n"
+          "0 after a clean stop, 1 when start-up fails, 2 for an invalid configuration.\n"
+          ".SH SEE ALSO\n"
+          ".BR smsctl (1),\n"
+          ".BR systemd.service (5),\n"
+          ".BR sd_notify (3)\n",
+          out);
 }
 
 /* The dispatcher's route factory: the embedded sim, or an SMPP route. */
@@ -182,10 +334,16 @@ int main(int argc, char **argv) {
     int help = 0, rc = 1;
     if (sg_config_load(&d.cfg, argc, argv, &help) != 0) return 2;
     if (help) {
-        sg_config_usage(stdout, argv[0]);
+        if (help == SG_CONFIG_MAN)
+            print_man(stdout);
+        else
+            sg_config_usage(stdout, argv[0]);
         sg_config_fini(&d.cfg);
         return 0;
     }
+    d.argc = argc;
+    d.argv = argv;
+    sg_log_set_journal(stderr_is_journal());
     sg_log_set_level(parse_level(d.cfg.log_level));
     sg_log_debug_enable(d.cfg.log_debug);
     signal(SIGPIPE, SIG_IGN);
@@ -286,9 +444,11 @@ int main(int argc, char **argv) {
 
     d.sig_term = evsignal_new(d.base, SIGTERM, on_signal, &d);
     d.sig_int = evsignal_new(d.base, SIGINT, on_signal, &d);
+    d.sig_hup = evsignal_new(d.base, SIGHUP, on_reload, &d);
     d.drain_ev = evtimer_new(d.base, on_drain, &d);
     event_add(d.sig_term, NULL);
     event_add(d.sig_int, NULL);
+    event_add(d.sig_hup, NULL);
     dispatch_start(d.disp);
     notify_start(d.notify);
     payhook_start(d.pay);
@@ -296,6 +456,8 @@ int main(int argc, char **argv) {
     sg_log_info(LOG, "smsgated %s ready: http '%s', https '%s', data '%s', sim delay %lld ms.",
                 SMSGATE_VERSION, d.cfg.listen, d.cfg.tls_listen, d.cfg.data,
                 (long long)d.cfg.sim_delay_ms);
+    sg_sdnotifyf("READY=1\nSTATUS=Serving: http '%s', https '%s'.", d.cfg.listen,
+                 d.cfg.tls_listen);
     event_base_dispatch(d.base);
     rc = 0;
 
@@ -312,6 +474,7 @@ out:
     api_free(d.api);
     if (d.sig_term) event_free(d.sig_term);
     if (d.sig_int) event_free(d.sig_int);
+    if (d.sig_hup) event_free(d.sig_hup);
     if (d.drain_ev) event_free(d.drain_ev);
     if (d.base) event_base_free(d.base);
     free(token);

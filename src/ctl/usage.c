@@ -4,7 +4,8 @@
  *
  * Design: one static text per command, looked up by name; the general usage lists every
  * command and the global options. docs/smsctl.md is the long form of the same texts: a change
- * here belongs there too.
+ * here belongs there too. The man page smsctl(1) is these texts in roff (ctl_usage_man,
+ * `smsctl --man`), so it says what --help says.
  */
 #include "ctl/usage.h"
 
@@ -13,6 +14,7 @@
 
 #include <string.h>
 
+#include "util/man.h"
 #include "util/util.h"
 
 static const char usage_general[] =
@@ -216,4 +218,36 @@ int ctl_usage_print(FILE *f, const char *cmd) {
         }
     }
     return SG_ENOTFOUND;
+}
+
+void ctl_usage_man(FILE *f) {
+    fputs(".TH SMSCTL 1 \"\" \"smsgate " SMSGATE_VERSION "\" \"smsgate\"\n"
+          ".nh\n"
+          ".SH NAME\n"
+          "smsctl \\- operator and customer commands for smsgated\n"
+          ".SH SYNOPSIS\n"
+          ".B smsctl\n"
+          "[\\fIGLOBAL OPTIONS\\fR] \\fICOMMAND\\fR [\\fIARGS\\fR] [\\fIOPTIONS\\fR]\n"
+          ".br\n"
+          ".B smsctl help\n"
+          "[\\fICOMMAND\\fR]\n"
+          ".SH DESCRIPTION\n"
+          ".B smsctl\n"
+          "talks to a running\n"
+          ".BR smsgated (8):\n"
+          "operator commands go to its admin API with the admin token, customer commands to its\n"
+          "OVH-compatible API, signed like the OVH SDKs sign.\n"
+          "This page is the text of \\fBsmsctl \\-\\-help\\fR and of\n"
+          "\\fBsmsctl help\\fR \\fICOMMAND\\fR for every command.\n",
+          f);
+    const char *rest = strstr(usage_general, "\n\n"); /* after the "usage:" line */
+    sg_man_text(f, rest ? rest : usage_general);
+    fputs(".SH COMMANDS\n", f);
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        fputs(".SS ", f);
+        sg_man_puts(f, texts[i].name);
+        fputc('\n', f);
+        sg_man_text(f, texts[i].text);
+    }
+    fputs(".SH SEE ALSO\n.BR smsgated (8)\n", f);
 }

@@ -13,4 +13,8 @@
  * is NULL. Returns 0, or SG_ENOTFOUND (printing nothing) when cmd is not a command. */
 int ctl_usage_print(FILE *f, const char *cmd);
 
+/* Prints the man page smsctl(1) (roff) made of the same texts: the general usage, then each
+ * command's. For `smsctl --man` (not listed in the help), which the Makefile runs. */
+void ctl_usage_man(FILE *f);
+
 #endif

@@ -2,25 +2,36 @@
  * config.c - the one table of settings (see config.h).
  *
  * Each row: key, type, default, bounds (integers), offset in sg_config, description.
+ * The type may carry RELOAD (T_INT | RELOAD): a SIGHUP applies a new value of that key while
+ * the daemon runs (sg_config_reload). A key is reloadable only when every reader takes it
+ * from the loop thread's sg_config at the moment of use (nothing copies it at start) or, for
+ * the log settings, through util/log.c's thread-safe setters; the default is no.
  * Loading order: defaults, then the config file (given by --config on the command line), then
  * the command line. Unknown keys, malformed integers and values out of bounds are errors that
  * name the key and the place (file:line or "command line").
+ *
+ * The same table prints --help (sg_config_usage) and the OPTIONS section of smsgated(8)
+ * (sg_config_man), so the two cannot disagree.
  */
 #include "util/config.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/man.h"
 #include "util/util.h"
 
-typedef enum { T_STR, T_INT, T_BOOL } ctype_t; /* T_BOOL is stored as int64_t 0/1 */
+enum { T_STR, T_INT, T_BOOL }; /* T_BOOL is stored as int64_t 0/1 */
+#define RELOAD 0x100           /* or-ed into the type: applied again on SIGHUP */
+#define TYPE(k) ((k)->type & 0xff)
 
 typedef struct key_def {
     const char *name;
-    ctype_t type;
+    int type; /* T_*, | RELOAD */
     const char *def;
     int64_t min, max;
     size_t off;
@@ -38,12 +49,12 @@ static const key_def keys[] = {
     {"data", T_STR, "./data", 0, 0, S(data), "data directory (database, admin token, certs)"},
     {"sim-delay-ms", T_INT, "500", 0, 3600000, S(sim_delay_ms),
      "delay of each receipt from the embedded sim route"},
-    {"log-level", T_STR, "info", 0, 0, S(log_level), "error, warn, info or debug"},
-    {"log-debug", T_STR, "", 0, 0, S(log_debug),
+    {"log-level", T_STR | RELOAD, "info", 0, 0, S(log_level), "error, warn, info or debug"},
+    {"log-debug", T_STR | RELOAD, "", 0, 0, S(log_debug),
      "comma-separated subsystems with debug output (http,store,dispatch,sim,api or all)"},
     {"public-url", T_STR, "", 0, 0, S(public_url),
      "comma-separated public base URLs clients sign against (https://sms.example.com)"},
-    {"timestamp-window-s", T_INT, "300", 1, 86400, S(timestamp_window_s),
+    {"timestamp-window-s", T_INT | RELOAD, "300", 1, 86400, S(timestamp_window_s),
      "accepted skew of X-Ovh-Timestamp, in seconds"},
     {"default-region", T_STR, "fr", 0, 0, S(default_region),
      "region for national receiver numbers (ISO 3166 alpha-2); empty: international only"},
@@ -58,7 +69,8 @@ static const key_def keys[] = {
      "empty: orders wait for 'smsctl order pay', automatic top-ups are paid by the account"},
     {"payment-url", T_STR, "", 0, 0, S(payment_url),
      "order.url template, {orderId} and {serviceName} replaced; empty: the order's own URL"},
-    {"max-parts", T_INT, "6", 1, 255, S(max_parts), "longest message accepted, in SMS parts"},
+    {"max-parts", T_INT | RELOAD, "6", 1, 255, S(max_parts),
+     "longest message accepted, in SMS parts"},
     {"lease-ms", T_INT, "60000", 1000, 3600000, S(lease_ms),
      "how long a claimed message belongs to this node before another may take it"},
     {"node", T_STR, "local", 0, 0, S(node), "name of this node (owner of message leases)"},
@@ -102,6 +114,18 @@ static const key_def keys[] = {
 #undef S
 #define NKEYS (sizeof keys / sizeof keys[0])
 
+/* The last loading error, without the "smsgated: " prefix. Loading happens on the main thread
+ * only (start-up, then SIGHUP on the loop), so one buffer is enough. */
+static char g_err[1024];
+
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void fail(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g_err, sizeof g_err, fmt, ap);
+    va_end(ap);
+}
+
 static const key_def *find(const char *name, size_t len) {
     for (size_t i = 0; i < NKEYS; i++)
         if (strlen(keys[i].name) == len && !strncmp(keys[i].name, name, len)) return &keys[i];
@@ -110,13 +134,13 @@ static const key_def *find(const char *name, size_t len) {
 
 static int set(sg_config *cfg, const key_def *k, const char *val, const char *where) {
     char *base = (char *)cfg + k->off;
-    if (k->type == T_STR) {
+    if (TYPE(k) == T_STR) {
         char **p = (char **)base;
         free(*p);
         *p = sg_xstrdup(val);
         return 0;
     }
-    if (k->type == T_BOOL) {
+    if (TYPE(k) == T_BOOL) {
         static const char *const yes[] = {"1", "true", "yes", "on"}, *const no[] = {"0", "false",
                                                                                   "no", "off"};
         for (size_t i = 0; i < 4; i++) {
@@ -125,21 +149,19 @@ static int set(sg_config *cfg, const key_def *k, const char *val, const char *wh
                 return 0;
             }
         }
-        fprintf(stderr, "smsgated: %s: '%s' needs true or false, not '%s'.\n", where, k->name,
-                val);
+        fail("%s: '%s' needs true or false, not '%s'.", where, k->name, val);
         return SG_EINVAL;
     }
     errno = 0;
     char *end;
     long long v = strtoll(val, &end, 10);
     if (errno || end == val || *end) {
-        fprintf(stderr, "smsgated: %s: '%s' needs a whole number, not '%s'.\n", where, k->name,
-                val);
+        fail("%s: '%s' needs a whole number, not '%s'.", where, k->name, val);
         return SG_EINVAL;
     }
     if (v < k->min || v > k->max) {
-        fprintf(stderr, "smsgated: %s: '%s' must be between %lld and %lld, not %lld.\n", where,
-                k->name, (long long)k->min, (long long)k->max, v);
+        fail("%s: '%s' must be between %lld and %lld, not %lld.", where, k->name,
+             (long long)k->min, (long long)k->max, v);
         return SG_EINVAL;
     }
     *(int64_t *)base = v;
@@ -156,7 +178,7 @@ static char *trim(char *s) {
 static int load_file(sg_config *cfg, const char *path) {
     FILE *f = fopen(path, "r");
     if (!f) {
-        fprintf(stderr, "smsgated: cannot read config file '%s': %s.\n", path, strerror(errno));
+        fail("cannot read config file '%s': %s.", path, strerror(errno));
         return SG_EINVAL;
     }
     char line[4096];
@@ -169,7 +191,7 @@ static int load_file(sg_config *cfg, const char *path) {
         char where[512];
         snprintf(where, sizeof where, "%s:%d", path, lineno);
         if (!eq) {
-            fprintf(stderr, "smsgated: %s: expected 'key = value'.\n", where);
+            fail("%s: expected 'key = value'.", where);
             rc = SG_EINVAL;
             break;
         }
@@ -182,7 +204,7 @@ static int load_file(sg_config *cfg, const char *path) {
         }
         const key_def *k = find(key, strlen(key));
         if (!k || !strcmp(key, "config")) {
-            fprintf(stderr, "smsgated: %s: unknown key '%s'.\n", where, key);
+            fail("%s: unknown key '%s'.", where, key);
             rc = SG_EINVAL;
             break;
         }
@@ -192,7 +214,8 @@ static int load_file(sg_config *cfg, const char *path) {
     return rc;
 }
 
-int sg_config_load(sg_config *cfg, int argc, char **argv, int *help_out) {
+/* sg_config_load without printing: the error is left in g_err. */
+static int load(sg_config *cfg, int argc, char **argv, int *help_out) {
     memset(cfg, 0, sizeof *cfg);
     *help_out = 0;
     for (size_t i = 0; i < NKEYS; i++)
@@ -202,31 +225,33 @@ int sg_config_load(sg_config *cfg, int argc, char **argv, int *help_out) {
         for (int i = 1; i < argc; i++) {
             const char *a = argv[i];
             if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-                *help_out = 1;
+                *help_out = SG_CONFIG_HELP;
+                return 0;
+            }
+            if (!strcmp(a, "--man")) { /* not in --help: the Makefile's man page source */
+                *help_out = SG_CONFIG_MAN;
                 return 0;
             }
             if (strncmp(a, "--", 2) != 0) {
-                fprintf(stderr, "smsgated: unexpected argument '%s' (options look like "
-                                "--key=value).\n", a);
+                fail("unexpected argument '%s' (options look like --key=value).", a);
                 return SG_EINVAL;
             }
             const char *name = a + 2, *eq = strchr(name, '=');
             size_t len = eq ? (size_t)(eq - name) : strlen(name);
             const key_def *k = find(name, len);
             if (!k) {
-                fprintf(stderr, "smsgated: command line: unknown option '--%.*s' (see --help).\n",
-                        (int)len, name);
+                fail("command line: unknown option '--%.*s' (see --help).", (int)len, name);
                 return SG_EINVAL;
             }
             const char *val;
             if (eq) {
                 val = eq + 1;
-            } else if (k->type == T_BOOL) {
+            } else if (TYPE(k) == T_BOOL) {
                 val = "true"; /* a flag alone: --callback-allow-private */
             } else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) {
                 val = argv[++i];
             } else {
-                fprintf(stderr, "smsgated: command line: '--%s' needs a value.\n", k->name);
+                fail("command line: '--%s' needs a value.", k->name);
                 return SG_EINVAL;
             }
             int is_config = !strcmp(k->name, "config");
@@ -240,16 +265,97 @@ int sg_config_load(sg_config *cfg, int argc, char **argv, int *help_out) {
     return 0;
 }
 
+int sg_config_load(sg_config *cfg, int argc, char **argv, int *help_out) {
+    int rc = load(cfg, argc, argv, help_out);
+    if (rc) fprintf(stderr, "smsgated: %s\n", g_err);
+    return rc;
+}
+
+/* The value of key k in cfg as text, as it would be written in the file; new string. */
+static char *value_text(const sg_config *cfg, const key_def *k) {
+    const char *base = (const char *)cfg + k->off;
+    if (TYPE(k) == T_STR) return sg_xstrdup(*(char *const *)base);
+    if (TYPE(k) == T_BOOL) return sg_xstrdup(*(const int64_t *)base ? "true" : "false");
+    return sg_xasprintf("%lld", (long long)*(const int64_t *)base);
+}
+
+int sg_config_reload(sg_config *cfg, int argc, char **argv, sg_config_change_cb cb, void *arg) {
+    sg_config next;
+    int help = 0, applied = 0;
+    if (load(&next, argc, argv, &help) != 0) {
+        sg_config_fini(&next);
+        return SG_EINVAL;
+    }
+    for (size_t i = 0; i < NKEYS; i++) {
+        const key_def *k = &keys[i];
+        char *old = value_text(cfg, k), *now = value_text(&next, k);
+        if (strcmp(old, now) != 0) {
+            int apply = (k->type & RELOAD) != 0;
+            if (apply) { /* swap, so that next's fini frees the old string */
+                char *a = (char *)cfg + k->off, *b = (char *)&next + k->off, tmp[sizeof(int64_t)];
+                size_t n = TYPE(k) == T_STR ? sizeof(char *) : sizeof(int64_t);
+                memcpy(tmp, a, n);
+                memcpy(a, b, n);
+                memcpy(b, tmp, n);
+                applied++;
+            }
+            cb(k->name, old, now, apply, arg);
+        }
+        free(old);
+        free(now);
+    }
+    sg_config_fini(&next);
+    return applied;
+}
+
+const char *sg_config_error(void) { return g_err; }
+
 void sg_config_usage(FILE *out, const char *prog) {
     fprintf(out, "usage: %s [--key=value ...]\n\nEvery key also works in the file given by "
-                 "--config, as 'key = value'.\n\n", prog);
+                 "--config, as 'key = value'. On SIGHUP the file is read\nagain and the keys "
+                 "marked 'reloadable' take their new value; the others need a restart.\n\n",
+            prog);
     for (size_t i = 0; i < NKEYS; i++)
-        fprintf(out, "  --%-26s %s (default: \"%s\")\n", keys[i].name, keys[i].help, keys[i].def);
+        fprintf(out, "  --%-26s %s (default: \"%s\"%s)\n", keys[i].name, keys[i].help,
+                keys[i].def, keys[i].type & RELOAD ? "; reloadable" : "");
+}
+
+void sg_config_man(FILE *out) {
+    for (size_t i = 0; i < NKEYS; i++) {
+        const key_def *k = &keys[i];
+        static const char *const arg[] = {"text", "N", "true|false"};
+        fputs(".TP\n\\fB\\-\\-", out);
+        sg_man_puts(out, k->name);
+        fprintf(out, "\\fR=\\fI%s\\fR\n", arg[TYPE(k)]);
+        sg_man_puts(out, k->help);
+        fputs(".\n", out);
+        if (!strcmp(k->name, "config")) {
+            fputs("Command line only.\n", out);
+        } else {
+            fputs("Default: ", out);
+            if (k->def[0]) {
+                fputs("\\(lq", out);
+                sg_man_puts(out, k->def);
+                fputs("\\(rq", out);
+            } else {
+                fputs("empty", out);
+            }
+            fputs(".\n", out);
+        }
+        if (TYPE(k) == T_INT)
+            fprintf(out, "From %lld to %lld.\n", (long long)k->min, (long long)k->max);
+        if (TYPE(k) == T_BOOL) {
+            fputs("Given alone, \\fB\\-\\-", out);
+            sg_man_puts(out, k->name);
+            fputs("\\fR means true.\n", out);
+        }
+        fputs(k->type & RELOAD ? "Reloaded on SIGHUP.\n" : "", out);
+    }
 }
 
 void sg_config_fini(sg_config *cfg) {
     for (size_t i = 0; i < NKEYS; i++)
-        if (keys[i].type == T_STR) {
+        if (TYPE(&keys[i]) == T_STR) {
             char **p = (char **)((char *)cfg + keys[i].off);
             free(*p);
             *p = NULL;

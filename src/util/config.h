@@ -4,7 +4,9 @@
  * Each key works in the config file ("key = value", '#' comments) and on the command line
  * ("--key=value" or "--key value"; "--flag" alone sets a boolean). The command line wins over
  * the file. Everything is validated at start; an error names the key and where it came from
- * (file:line or "command line"). After start-up the config is read-only (no locking needed).
+ * (file:line or "command line"). After start-up the config is read-only (no locking needed),
+ * except for the reloadable keys, which sg_config_reload changes on the loop thread: their
+ * readers read them on the loop thread at the moment of use.
  */
 #ifndef SG_CONFIG_H
 #define SG_CONFIG_H
@@ -48,12 +50,32 @@ typedef struct sg_config {
     int64_t csv_max_bytes, csv_max_rows, csv_timeout_s; /* receiver lists (campaign/) */
 } sg_config;
 
+#define SG_CONFIG_HELP 1 /* --help: the caller prints sg_config_usage and exits */
+#define SG_CONFIG_MAN 2  /* --man (hidden): the caller prints its man page and exits */
+
 /* Fills cfg from defaults, then the file named by --config (if any), then argv.
- * Returns 0, or SG_EINVAL after printing the problem to stderr. *help_out is set when --help
- * was given (the caller prints sg_config_usage and exits). */
+ * Returns 0, or SG_EINVAL after printing the problem to stderr. *help_out is 0, or
+ * SG_CONFIG_HELP / SG_CONFIG_MAN when --help / --man was given. */
 int sg_config_load(sg_config *cfg, int argc, char **argv, int *help_out);
-/* Prints every key with its default and description. */
+
+/* Reports one key whose value differs after a reload: old and new value as text (borrowed for
+ * the call), applied 1 when cfg now holds the new value, 0 when the key needs a restart. */
+typedef void (*sg_config_change_cb)(const char *key, const char *old_value,
+                                    const char *new_value, int applied, void *arg);
+/* Loads the configuration again from the same argv (defaults, the --config file as it is now,
+ * the command line, which still wins), then compares it with cfg key by key: a changed
+ * reloadable key is written into cfg, and every changed key is reported to cb. Returns the
+ * number of keys applied, or SG_EINVAL when the file cannot be read or is invalid: then cfg is
+ * untouched, nothing is reported, and sg_config_error() says why. Loop thread only. */
+int sg_config_reload(sg_config *cfg, int argc, char **argv, sg_config_change_cb cb, void *arg);
+/* The last error of sg_config_load or sg_config_reload, one line ("file:line: ..."). */
+const char *sg_config_error(void);
+
+/* Prints every key with its default and description, and says which are reloadable. */
 void sg_config_usage(FILE *out, const char *prog);
+/* Prints the man page entries (roff, one .TP per key) of every key: the OPTIONS section of
+ * smsgated(8). */
+void sg_config_man(FILE *out);
 /* Frees the strings of cfg. */
 void sg_config_fini(sg_config *cfg);
 

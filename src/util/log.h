@@ -5,7 +5,8 @@
  * The subsystem names the module ("http", "store.sqlite", "smpp.session", "sim").
  * Ids (request id, message id, route) go into the message itself, quoted.
  * Debug output is enabled per subsystem prefix at run time (sg_log_debug_enable).
- * The level is checked before formatting. Thread-safe: one write(2) per line.
+ * The level is checked before formatting. Thread-safe: one write(2) per line; the level and
+ * the debug prefixes may be changed while other threads log (configuration reload).
  */
 #ifndef SG_LOG_H
 #define SG_LOG_H
@@ -19,6 +20,9 @@ void sg_log_set_level(enum sg_log_level lvl);
 void sg_log_debug_enable(const char *prefixes);
 /* Sends log lines to this fd (default 2, stderr). */
 void sg_log_set_fd(int fd);
+/* on: lines start with the sd-daemon(3) priority "<6>" and carry no timestamp (the journal
+ * stamps them), for a stderr connected to systemd's journal. Set before threads start. */
+void sg_log_set_journal(int on);
 int sg_log_enabled(enum sg_log_level lvl, const char *subsys);
 
 void sg_log_write(enum sg_log_level lvl, const char *subsys, const char *fmt, ...)
