@@ -478,6 +478,9 @@ static void finish(smpp_route *r, msgrec *mr) {
                     (long long)mr->msg_id, why);
     } else {
         rep.result = ROUTE_TEMP;
+        /* Stored only if this turns out to be the message's last attempt. */
+        rep.ptt = mr->status == SMPP_NO_RESP ? 25 : smpp_status_ptt(mr->status);
+        rep.dlr = DLR_ERROR;
         r->temp_failed++;
         sg_log_info(LOG, "Route '%s': message %lld not accepted for now: %s.", r->conf.name,
                     (long long)mr->msg_id, why);
