@@ -19,7 +19,31 @@
  *      it is held in memory (the `held` FIFO) and retried whenever a route reports or wakes
  *      us; after HOLD_MS it goes back to the store queue. It never moves to a lower priority
  *      because of load, only because of failure, so a rate limit is never bypassed.
- *   4. no candidate up at all: back to the store queue, due again a little later.
+ *   4. no candidate up at all: back to the store queue, due again a little later (when the
+ *      candidates are paused, at the end of the earliest pause: resume_in()).
+ *
+ * Temporary refusals (docs/smpp.md "Temporary errors"). A route's ROUTE_TEMP sends the message
+ * to the next candidate at once (another SMSC is not the one that said no). When none is left,
+ * retry_later() puts it back in the store queue, due after retry_delay_ms(attempt) (core/retry.c:
+ * doubling from retry_min_ms to retry_max_ms, ±20 %), counting the attempt in
+ * messages.retries; after retry_max_attempts, or when its validity would end before the next
+ * attempt, it fails with the ptt of its last refusal, refunded (the ledger note says why).
+ * Because the next attempt's time is the message's due_ms, the claim skips waiting messages
+ * with the same query and index as before; nothing here runs for a message that is accepted.
+ *
+ * Route pauses. Each route counts the temporary refusals in a row of messages on their first
+ * attempt (temp_run; an acceptance or a permanent refusal resets it: route_ok()). At
+ * route_backoff_after it pauses (route_temp()):
+ *
+ *      running --N fresh refusals--> paused --bo_until passed--> probing (capacity 1)
+ *         ^                             ^                            |
+ *         |                             +--- probe refused (fresh) --+  (bo_step + 1)
+ *         +-------------- any acceptance or permanent refusal -------+
+ *
+ * A paused or probing route counts as down in pick() (its messages fail over or wait in the
+ * store without using up attempts); while probing it takes one message (route_cap()). A probe
+ * that was a retried message and is refused decides nothing: its number may be the trouble,
+ * so the next message probes at once.
  *
  * Reports are gathered in `cur` during one loop pass and written as one store_status
  * operation (one savepoint in the next group commit), not one transaction each.
@@ -37,6 +61,9 @@
  *  2. `stopping` stops new claims and requeues the held messages; dispatch_stop's callback
  *     runs when nothing is in flight, claiming or being written, and every route stopped.
  *  3. A route is freed only after it reported everything it took and its stop() finished.
+ *  4. A message that was refused temporarily (ntried > 0) leaves the dispatcher only through
+ *     retry_later() (queued with its attempt counted, or failed), except when stopping.
+ *  5. A route takes at most one message while bo_step > 0, and none before bo_until.
  */
 #include "dispatch/dispatch.h"
 

@@ -11,11 +11,13 @@
  *     column is always the previous balance plus `amount` (ledger_add is the only writer).
  *  2. A message's state only moves forward (apply_status is the only writer after insert):
  *     scheduled/queued -> submitting -> submitted -> enroute -> delivered|failed; cancelled
- *     only from scheduled/queued; a submitting message may go back to queued (retry). Final
- *     states never change. Each change inserts one row in `events`.
+ *     only from scheduled/queued; a submitting message may go back to queued (requeue(): its
+ *     due_ms becomes the next attempt, a temporary refusal counts in `retries`, and the end of
+ *     its validity is kept in expires_ms first). Final states never change. Each change but a
+ *     requeue inserts one row in `events`.
  *  3. A message is refunded at most once: when it is cancelled, when it fails before any
  *     operator accepted it, or when it fails with deliveryReceipt 16 ("not billed").
- *     A refund is a ledger row with ref "message:<id>".
+ *     A refund is a ledger row with ref "message:<id>" and a note saying why, when known.
  *
  * Prepared statements are cached per SQL string (the string's address is the key).
  */
