@@ -94,8 +94,7 @@ typedef struct pending {
     int ntried;
     /* The last temporary refusal (when ntried > 0): what the message stores if it fails. */
     int last_ptt, last_dlr;
-    char last_route[64];
-    char last_why[160];
+    char *last_route, *last_why; /* new, freed with the record; NULL before a refusal */
     int64_t held_since; /* mono ms; 0 when not held */
     int64_t want;       /* held: the id of the busy route it waits for */
     route *rt;          /* in flight: the route that has it */
@@ -214,6 +213,8 @@ static pending *pending_new(store_msg *m) {
 }
 
 static void pending_free(pending *p) {
+    free(p->last_route);
+    free(p->last_why);
     store_msg_fini(&p->m);
     free(p);
 }
@@ -415,7 +416,7 @@ static void retry_later(dispatch *d, pending *p) {
                       : p->m.validity_min > 0 ? p->m.due_ms + p->m.validity_min * 60000 : 0;
     store_status_update *u = add_update(d);
     u->msg_id = p->m.id;
-    u->route = p->last_route[0] ? keep(d->cur, p->last_route) : NULL;
+    u->route = keep(d->cur, p->last_route);
     if (n < d->opt.retry_max_attempts && (!expires || now + delay <= expires)) {
         u->state = MSG_QUEUED;
         u->retry_at_ms = now + delay;
@@ -424,11 +425,11 @@ static void retry_later(dispatch *d, pending *p) {
                      (long long)p->m.id, p->last_why, n + 1, (long long)delay);
     } else {
         char why[320];
-        snprintf(why, sizeof why, "failed after %d attempt%s%s: %s%s%s%s", n, n > 1 ? "s" : "",
+        snprintf(why, sizeof why, "failed after %d attempt%s%s: %s on route '%s'", n,
+                 n > 1 ? "s" : "",
                  n < d->opt.retry_max_attempts ? " (its validity period ends before the next)"
                                                 : "",
-                 p->last_why, p->last_route[0] ? " on route '" : "", p->last_route,
-                 p->last_route[0] ? "'" : "");
+                 p->last_why, p->last_route);
         u->state = MSG_FAILED;
         u->dlr = p->last_dlr ? p->last_dlr : DLR_ERROR;
         u->ptt = p->last_ptt ? p->last_ptt : 25;
@@ -546,8 +547,10 @@ static void on_report(route *rt, const route_report *rep, void *arg) {
         if (p->ntried < MAX_TRIED) p->tried[p->ntried++] = rt->id;
         p->last_ptt = rep->ptt;
         p->last_dlr = rep->dlr;
-        snprintf(p->last_route, sizeof p->last_route, "%s", rt->name);
-        snprintf(p->last_why, sizeof p->last_why, "%s", rep->why ? rep->why : "temporary failure");
+        free(p->last_route);
+        free(p->last_why);
+        p->last_route = sg_xstrdup(rt->name);
+        p->last_why = sg_xstrdup(rep->why ? rep->why : "temporary failure");
         route_temp(d, rt, rep->msg_id, p->m.retries == 0, rep->why);
         p->rt = NULL;
         p->held_since = 0;
