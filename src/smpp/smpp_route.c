@@ -9,8 +9,9 @@
  *   every part accepted   -> smpp_accept (operator ids + `submitted`, one transaction), then
  *                            reported ACCEPTED (stored);
  *   a part refused for good -> reported PERM with the ptt of smpp_status_ptt();
- *   otherwise (temporary refusal, no response, connection lost) -> reported TEMP: the
- *                            dispatcher retries it on the next route or later.
+ *   otherwise (temporary refusal, no response, connection lost) -> reported TEMP, with the
+ *                            ptt it fails with if its retries run out: the dispatcher
+ *                            retries it on the next route, or later with backoff.
  * ESME_RTHROTTLED / ESME_RMSGQFUL do not finish the part: the route pauses, lowers its rate,
  * and the part goes back to the head of the FIFO (at most MAX_THROTTLES times).
  *
