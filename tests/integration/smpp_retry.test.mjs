@@ -134,8 +134,9 @@ describe('temporary SMPP errors, small settings', () => {
       return r.retryWaiting === 1 ? r : null;
     }, { what: 'the message to wait on a retry' });
     assert.ok(Date.parse(st.nextRetryAt) > 0, JSON.stringify(st));
-    assert.match(srv.smsctlOk(['route', 'status', 'fails']).stdout,
-      /fails \(smpp\): up, .*, waiting on a retry 1 \(next \d{4}-\d\d-\d\dT/);
+    // (Polled: between two waits the message is briefly in flight.)
+    await waitFor(() => /fails \(smpp\): up, .*, waiting on a retry 1 \(next \d{4}-\d\d-\d\dT/
+      .test(srv.smsctlOk(['route', 'status', 'fails']).stdout), { what: 'smsctl route status to show it' });
 
     const o = await waitOutgoing(client, sn, id, (x) => x.deliveryReceipt === 16, { timeoutMs: 15000 });
     assert.equal(o.ptt, 25, 'ESME_RSUBMITFAIL is a network failure (ptt 25)');
