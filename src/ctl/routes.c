@@ -246,14 +246,14 @@ static void print_status(const json_t *ans, const char *only) {
         if (waiting) printf(", waiting on a retry %lld (next %s)", waiting, next ? next : "?");
         putchar('\n');
         const json_t *bo = json_object_get(r, "backoff");
-        if (json_is_object(bo))
-            printf("  backing off: %s %s after %lld temporary refusals in a row\n",
-                   json_is_true(json_object_get(bo, "probing")) ? "probing with one message,"
-                                                                 : "paused until",
-                   json_is_true(json_object_get(bo, "probing"))
-                       ? "paused again if it is refused"
-                       : ctl_fmt(json_object_get(bo, "until"), b1, sizeof b1),
+        if (json_is_object(bo)) {
+            printf("  backing off after %lld temporary refusals in a row: ",
                    (long long)json_integer_value(json_object_get(r, "temporaryRun")));
+            if (json_is_true(json_object_get(bo, "probing")))
+                printf("probing with one message\n");
+            else
+                printf("paused until %s\n", ctl_fmt(json_object_get(bo, "until"), b1, sizeof b1));
+        }
         const char *err = json_string_value(json_object_get(r, "lastError"));
         if (err && *err) printf("  last error: %s\n", err);
         size_t k;

@@ -447,7 +447,7 @@ static void place(dispatch *d, pending *p) {
         if (rt->ops->send(rt, &p->m) == 0) {
             if (rt->bo_step) {
                 rt->bo_probe = p->m.id;
-                sg_log_info(LOG, "Route '%s': probing with message %lld after its pause.",
+                sg_log_debug(LOG, "Route '%s': probing with message %lld after its pause.",
                             rt->name, (long long)p->m.id);
             }
             p->rt = rt;

@@ -204,7 +204,7 @@ describe('temporary SMPP errors, small settings', () => {
     }, { what: 'the route to pause' });
     assert.ok(st.temporaryRun >= 10, JSON.stringify(st));
     assert.match(srv.smsctlOk(['route', 'status', 'broken']).stdout,
-      /backing off: (paused until \d{4}-|probing with one message).* after \d+ temporary refusals in a row/);
+      /\n {2}backing off after \d+ temporary refusals in a row: (paused until \d{4}-|probing with one message)/);
     await sleep(3000);
     // Without the pause every message would have been submitted at 200, 600, 1400, 3000 ms:
     // 4 times each (240 submits). Paused, the route took a few probes and the retries of the
