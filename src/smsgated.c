@@ -385,7 +385,10 @@ int main(int argc, char **argv) {
 
     dispatch_options dopt = {.node = d.cfg.node, .lease_ms = d.cfg.lease_ms,
                              .batch = (size_t)d.cfg.dispatch_batch, .factory = make_route,
-                             .factory_arg = &d};
+                             .factory_arg = &d, .retry_min_ms = d.cfg.smpp_retry_min_ms,
+                             .retry_max_ms = d.cfg.smpp_retry_max_ms,
+                             .retry_max_attempts = (int)d.cfg.smpp_retry_max_attempts,
+                             .route_backoff_after = (int)d.cfg.smpp_route_backoff_failures};
     d.disp = dispatch_new(d.base, d.st, &dopt); /* routes come from the store's route table */
     notify_options nopt = {.node = d.cfg.node,
                            .allow_private = (int)d.cfg.callback_allow_private,

@@ -385,7 +385,53 @@ static void route_list(api_call *c) {
     store_route_list(c->api->st, &h->req, on_list, c);
 }
 
-static void route_status(api_call *c) { api_reply_json(c, dispatch_status(c->api->d)); }
+typedef struct status_ctx {
+    store_retry_waiting_req req;
+} status_ctx;
+
+static void status_free(void *p) {
+    status_ctx *h = p;
+    store_retry_waiting_fini(&h->req);
+    free(h);
+}
+
+/* The dispatcher's live state of each route, plus the messages the store holds for a retry
+ * after that route refused them temporarily ("retryWaiting", "nextRetryAt"). */
+static void on_retry_waiting(int rc, void *arg) {
+    api_call *c = arg;
+    status_ctx *h = c->h;
+    if (rc) {
+        api_reply_store_error(c, rc, "The messages waiting on a retry");
+        return;
+    }
+    json_t *arr = dispatch_status(c->api->d);
+    size_t i;
+    json_t *o;
+    json_array_foreach(arr, i, o) {
+        const char *name = json_string_value(json_object_get(o, "name"));
+        int64_t count = 0, next = 0;
+        for (size_t k = 0; k < h->req.count; k++)
+            if (name && !strcmp(h->req.items[k].route, name)) {
+                count = h->req.items[k].count;
+                next = h->req.items[k].next_ms;
+            }
+        json_object_set_new(o, "retryWaiting", json_integer(count));
+        if (next) {
+            char when[SG_TIME_ISO_LEN];
+            sg_time_iso(next, when);
+            json_object_set_new(o, "nextRetryAt", json_string(when));
+        } else {
+            json_object_set_new(o, "nextRetryAt", json_null());
+        }
+    }
+    api_reply_json(c, arr);
+}
+
+static void route_status(api_call *c) {
+    status_ctx *h = api_call_state(c, sizeof *h, status_free);
+    h->req.now_ms = sg_now_ms();
+    store_retry_waiting(c->api->st, &h->req, on_retry_waiting, c);
+}
 
 const api_route api_route_admin_routes[] = {
     {"GET", "/admin/routes", API_ADMIN, route_list},

@@ -259,10 +259,11 @@ int ctl_admin_ledger(const ctl_opts *o, const char *service) {
     } else if (json_array_size(ans) == 0) {
         printf("no ledger entries\n");
     } else {
-        enum { NC = 6 };
-        static const char *const keys[NC] = {"id",   "datetime", "amount",
-                                             "kind", "balance",  "ref"};
-        static const char *const heads[NC] = {"ID", "DATETIME", "AMOUNT", "KIND", "BALANCE", "REF"};
+        enum { NC = 7 };
+        static const char *const keys[NC] = {"id",   "datetime", "amount", "kind",
+                                             "balance", "ref",   "note"};
+        static const char *const heads[NC] = {"ID",      "DATETIME", "AMOUNT", "KIND",
+                                              "BALANCE", "REF",      "NOTE"};
         size_t nrows = json_array_size(ans) + 1;
         const char **cells = sg_xcalloc(nrows * NC, sizeof *cells);
         char (*nums)[NUM_BUF] = sg_xcalloc(nrows * NC, NUM_BUF);

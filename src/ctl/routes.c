@@ -61,7 +61,9 @@ const char ctl_route_usage[] =
     "  --enable, --disable    take traffic or not\n"
     "\n"
     "status prints each route's state and each bind's state, window use, queue, rate and last\n"
-    "error. --json prints the server's answers as they are.\n";
+    "error, the messages waiting on a retry after a temporary refusal (how many, the next\n"
+    "attempt) and whether the route is paused after refusing everything (docs/smpp.md).\n"
+    "--json prints the server's answers as they are.\n";
 
 enum {
     O_DATA, O_URL, O_JSON, O_INSECURE, O_CACERT, O_TIMEOUT, O_HELP,
@@ -239,7 +241,19 @@ static void print_status(const json_t *ans, const char *only) {
                    (long long)json_integer_value(json_object_get(r, "windowUsed")),
                    (long long)json_integer_value(json_object_get(r, "window")));
         }
+        long long waiting = json_integer_value(json_object_get(r, "retryWaiting"));
+        const char *next = json_string_value(json_object_get(r, "nextRetryAt"));
+        if (waiting) printf(", waiting on a retry %lld (next %s)", waiting, next ? next : "?");
         putchar('\n');
+        const json_t *bo = json_object_get(r, "backoff");
+        if (json_is_object(bo)) {
+            printf("  backing off after %lld temporary refusals in a row: ",
+                   (long long)json_integer_value(json_object_get(r, "temporaryRun")));
+            if (json_is_true(json_object_get(bo, "probing")))
+                printf("probing with one message\n");
+            else
+                printf("paused until %s\n", ctl_fmt(json_object_get(bo, "until"), b1, sizeof b1));
+        }
         const char *err = json_string_value(json_object_get(r, "lastError"));
         if (err && *err) printf("  last error: %s\n", err);
         size_t k;

@@ -19,7 +19,31 @@
  *      it is held in memory (the `held` FIFO) and retried whenever a route reports or wakes
  *      us; after HOLD_MS it goes back to the store queue. It never moves to a lower priority
  *      because of load, only because of failure, so a rate limit is never bypassed.
- *   4. no candidate up at all: back to the store queue, due again a little later.
+ *   4. no candidate up at all: back to the store queue, due again a little later (when the
+ *      candidates are paused, at the end of the earliest pause: resume_in()).
+ *
+ * Temporary refusals (docs/smpp.md "Temporary errors"). A route's ROUTE_TEMP sends the message
+ * to the next candidate at once (another SMSC is not the one that said no). When none is left,
+ * retry_later() puts it back in the store queue, due after retry_delay_ms(attempt) (core/retry.c:
+ * doubling from retry_min_ms to retry_max_ms, ±20 %), counting the attempt in
+ * messages.retries; after retry_max_attempts, or when its validity would end before the next
+ * attempt, it fails with the ptt of its last refusal, refunded (the ledger note says why).
+ * Because the next attempt's time is the message's due_ms, the claim skips waiting messages
+ * with the same query and index as before; nothing here runs for a message that is accepted.
+ *
+ * Route pauses. Each route counts the temporary refusals in a row of messages on their first
+ * attempt (temp_run; an acceptance or a permanent refusal resets it: route_ok()). At
+ * route_backoff_after it pauses (route_temp()):
+ *
+ *      running --N fresh refusals--> paused --bo_until passed--> probing (capacity 1)
+ *         ^                             ^                            |
+ *         |                             +--- probe refused (fresh) --+  (bo_step + 1)
+ *         +-------------- any acceptance or permanent refusal -------+
+ *
+ * A paused or probing route counts as down in pick() (its messages fail over or wait in the
+ * store without using up attempts); while probing it takes one message (route_cap()). A probe
+ * that was a retried message and is refused decides nothing: its number may be the trouble,
+ * so the next message probes at once.
  *
  * Reports are gathered in `cur` during one loop pass and written as one store_status
  * operation (one savepoint in the next group commit), not one transaction each.
@@ -37,12 +61,16 @@
  *  2. `stopping` stops new claims and requeues the held messages; dispatch_stop's callback
  *     runs when nothing is in flight, claiming or being written, and every route stopped.
  *  3. A route is freed only after it reported everything it took and its stop() finished.
+ *  4. A message that was refused temporarily (ntried > 0) leaves the dispatcher only through
+ *     retry_later() (queued with its attempt counted, or failed), except when stopping.
+ *  5. A route takes at most one message while bo_step > 0, and none before bo_until.
  */
 #include "dispatch/dispatch.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/retry.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -64,6 +92,9 @@ typedef struct pending {
     store_msg m;
     int64_t tried[MAX_TRIED];
     int ntried;
+    /* The last temporary refusal (when ntried > 0): what the message stores if it fails. */
+    int last_ptt, last_dlr;
+    char *last_route, *last_why; /* new, freed with the record; NULL before a refusal */
     int64_t held_since; /* mono ms; 0 when not held */
     int64_t want;       /* held: the id of the busy route it waits for */
     route *rt;          /* in flight: the route that has it */
@@ -98,6 +129,7 @@ struct dispatch {
     struct event *retire_ev;
     void (*stop_done)(void *);
     void *stop_arg;
+    uint64_t rng;        /* xorshift64* state for the jitter of retries */
 };
 
 static void drain_held(dispatch *d);
@@ -181,6 +213,8 @@ static pending *pending_new(store_msg *m) {
 }
 
 static void pending_free(pending *p) {
+    free(p->last_route);
+    free(p->last_why);
     store_msg_fini(&p->m);
     free(p);
 }
@@ -229,6 +263,25 @@ static size_t prefix_match(const route *rt, const char *receiver) {
 
 static int route_up(route *rt) { return !rt->ops->up || rt->ops->up(rt); }
 
+/* A route in back-off takes nothing until bo_until, then one message (the probe) until that
+ * one is reported. Costs one test of bo_step for a route that is not backing off. */
+static int backing_off(const route *rt) {
+    return rt->bo_step && (rt->bo_probe || sg_mono_ms() < rt->bo_until);
+}
+
+static size_t route_cap(route *rt) {
+    size_t cap = rt->ops->capacity(rt);
+    if (!rt->bo_step) return cap;
+    return backing_off(rt) ? 0 : cap ? 1 : 0;
+}
+
+static uint32_t rnd32(dispatch *d) {
+    d->rng ^= d->rng >> 12;
+    d->rng ^= d->rng << 25;
+    d->rng ^= d->rng >> 27;
+    return (uint32_t)((d->rng * 0x2545F4914F6CDD1Dull) >> 32);
+}
+
 static int tried(const pending *p, const route *rt) {
     for (int i = 0; i < p->ntried; i++)
         if (p->tried[i] == rt->id) return 1;
@@ -268,9 +321,10 @@ static int pick(dispatch *d, pending *p, route **out) {
         for (size_t i = 0; i < d->routes.n; i++) {
             route *rt = d->routes.v[i];
             if (!rt->pickable || rt->priority != prio ||
-                prefix_match(rt, p->m.receiver) != best_len || tried(p, rt) || !route_up(rt))
+                prefix_match(rt, p->m.receiver) != best_len || tried(p, rt) || !route_up(rt) ||
+                backing_off(rt))
                 continue;
-            if (rt->ops->capacity(rt) == 0) {
+            if (route_cap(rt) == 0) {
                 if (!busy) busy = rt;
                 continue;
             }
@@ -292,12 +346,110 @@ static int pick(dispatch *d, pending *p, route **out) {
     }
 }
 
+/* After PICK_NONE: how long until one of p's candidates may take it, so that it waits in the
+ * store queue instead of being claimed again for nothing: until the earliest end of a route's
+ * back-off, or REQUEUE_NO_ROUTE_MS when some candidate is down (it may come up any time). */
+static int64_t resume_in(dispatch *d, const pending *p) {
+    size_t best_len = 0;
+    for (size_t i = 0; i < d->routes.n; i++) {
+        route *rt = d->routes.v[i];
+        size_t len = rt->pickable ? prefix_match(rt, p->m.receiver) : 0;
+        if (len > best_len) best_len = len;
+    }
+    int64_t now = sg_mono_ms(), wait = -1;
+    for (size_t i = 0; i < d->routes.n; i++) {
+        route *rt = d->routes.v[i];
+        if (!best_len || !rt->pickable || prefix_match(rt, p->m.receiver) != best_len ||
+            tried(p, rt))
+            continue;
+        int64_t w = REQUEUE_NO_ROUTE_MS;
+        if (route_up(rt) && rt->bo_step && !rt->bo_probe && rt->bo_until > now)
+            w = rt->bo_until - now;
+        if (wait < 0 || w < wait) wait = w;
+    }
+    return wait < REQUEUE_NO_ROUTE_MS ? REQUEUE_NO_ROUTE_MS : wait;
+}
+
+/* A temporary refusal by rt of a message on its first attempt (fresh) or a later one: counts
+ * towards the route's pause, or decides its probe (see the file comment). */
+static void route_temp(dispatch *d, route *rt, int64_t msg_id, int fresh, const char *why) {
+    int probe = rt->bo_step && rt->bo_probe == msg_id;
+    if (probe) rt->bo_probe = 0;
+    if (!fresh) return; /* says little about the route: the next message probes at once */
+    rt->temp_run++;
+    if (!probe && (rt->bo_step || !d->opt.route_backoff_after ||
+                   rt->temp_run < d->opt.route_backoff_after))
+        return;
+    rt->bo_step++;
+    int64_t wait = retry_delay_ms(rt->bo_step, d->opt.retry_min_ms, d->opt.retry_max_ms,
+                                  rnd32(d));
+    rt->bo_until = sg_mono_ms() + wait;
+    if (probe)
+        sg_log_info(LOG, "Route '%s': the probe was refused too (%s); pausing %lld ms.",
+                    rt->name, why ? why : "temporary failure", (long long)wait);
+    else
+        sg_log_warn(LOG, "Route '%s': its last %d submits were all refused temporarily (last: "
+                         "%s); it pauses %lld ms, then tries one message before taking more.",
+                    rt->name, rt->temp_run, why ? why : "temporary failure", (long long)wait);
+}
+
+/* An acceptance (or a permanent refusal: the SMSC works, the message was wrong) ends a run
+ * of temporary refusals and the route's back-off. */
+static void route_ok(route *rt) {
+    if (rt->bo_step)
+        sg_log_info(LOG, "Route '%s' accepts messages again after %d temporary refusals in a "
+                         "row; its pause is over.", rt->name, rt->temp_run);
+    rt->temp_run = 0;
+    rt->bo_step = 0;
+    rt->bo_until = 0;
+    rt->bo_probe = 0;
+}
+
+/* p was refused temporarily by every route it could try: back to the queue for its next
+ * attempt, or failed when that was its last one or its validity would end before the next.
+ * Takes ownership of p. */
+static void retry_later(dispatch *d, pending *p) {
+    int n = p->m.retries + 1;
+    int64_t now = sg_now_ms();
+    int64_t delay = retry_delay_ms(n, d->opt.retry_min_ms, d->opt.retry_max_ms, rnd32(d));
+    int64_t expires = p->m.expires_ms ? p->m.expires_ms
+                      : p->m.validity_min > 0 ? p->m.due_ms + p->m.validity_min * 60000 : 0;
+    store_status_update *u = add_update(d);
+    u->msg_id = p->m.id;
+    u->route = keep(d->cur, p->last_route);
+    if (n < d->opt.retry_max_attempts && (!expires || now + delay <= expires)) {
+        u->state = MSG_QUEUED;
+        u->retry_at_ms = now + delay;
+        u->retry = 1;
+        sg_log_debug(LOG, "Message %lld refused temporarily (%s); attempt %d in %lld ms.",
+                     (long long)p->m.id, p->last_why, n + 1, (long long)delay);
+    } else {
+        char why[320];
+        snprintf(why, sizeof why, "failed after %d attempt%s%s: %s on route '%s'", n,
+                 n > 1 ? "s" : "",
+                 n < d->opt.retry_max_attempts ? " (its validity period ends before the next)"
+                                                : "",
+                 p->last_why, p->last_route);
+        u->state = MSG_FAILED;
+        u->dlr = p->last_dlr ? p->last_dlr : DLR_ERROR;
+        u->ptt = p->last_ptt ? p->last_ptt : 25;
+        u->why = keep(d->cur, why);
+        sg_log_info(LOG, "Message %lld %s; ptt %d.", (long long)p->m.id, why, u->ptt);
+    }
+    pending_free(p);
+}
+
 /* Sends p, holds it, or puts it back in the store queue. Takes ownership of p. */
 static void place(dispatch *d, pending *p) {
     route *rt = NULL;
     int r = d->stopping ? PICK_NONE : pick(d, p, &rt);
     if (r == PICK_OK) {
         if (rt->ops->send(rt, &p->m) == 0) {
+            if (rt->bo_step) {
+                rt->bo_probe = p->m.id;
+                sg_log_debug(LOG, "Route '%s': probing with message %lld after its pause.",
+                            rt->name, (long long)p->m.id);
+            }
             p->rt = rt;
             p->held_since = 0;
             table_put(d, p);
@@ -312,10 +464,17 @@ static void place(dispatch *d, pending *p) {
         held_push(d, p);
         return;
     }
-    if (r == PICK_NONE)
-        sg_log_debug(LOG, "No route is up for message %lld to '%s'; requeued.",
-                     (long long)p->m.id, p->m.receiver);
-    requeue_id(d, p->m.id, r == PICK_NONE ? REQUEUE_NO_ROUTE_MS : REQUEUE_HELD_MS);
+    if (p->ntried && !d->stopping) { /* refused temporarily, and nowhere else to go now */
+        retry_later(d, p);
+        return;
+    }
+    int64_t wait = REQUEUE_HELD_MS;
+    if (r == PICK_NONE) {
+        wait = d->stopping ? REQUEUE_NO_ROUTE_MS : resume_in(d, p);
+        sg_log_debug(LOG, "No route can take message %lld to '%s' now; due again in %lld ms.",
+                     (long long)p->m.id, p->m.receiver, (long long)wait);
+    }
+    requeue_id(d, p->m.id, wait);
     pending_free(p);
 }
 
@@ -344,7 +503,7 @@ static size_t total_capacity(dispatch *d) {
     size_t cap = 0;
     for (size_t i = 0; i < d->routes.n; i++) {
         route *rt = d->routes.v[i];
-        if (rt->pickable && route_up(rt)) cap += rt->ops->capacity(rt);
+        if (rt->pickable && route_up(rt)) cap += route_cap(rt);
     }
     return cap;
 }
@@ -367,6 +526,7 @@ static void on_report(route *rt, const route_report *rep, void *arg) {
     }
     d->inflight--;
     store_status_update *u;
+    if (rep->result != ROUTE_TEMP && (rt->temp_run || rt->bo_step)) route_ok(rt);
     switch (rep->result) {
     case ROUTE_ACCEPTED:
         if (!rep->stored) {
@@ -385,6 +545,13 @@ static void on_report(route *rt, const route_report *rep, void *arg) {
                           "next route.", rt->name, (long long)rep->msg_id,
                      rep->why ? rep->why : "temporary failure");
         if (p->ntried < MAX_TRIED) p->tried[p->ntried++] = rt->id;
+        p->last_ptt = rep->ptt;
+        p->last_dlr = rep->dlr;
+        free(p->last_route);
+        free(p->last_why);
+        p->last_route = sg_xstrdup(rt->name);
+        p->last_why = sg_xstrdup(rep->why ? rep->why : "temporary failure");
+        route_temp(d, rt, rep->msg_id, p->m.retries == 0, rep->why);
         p->rt = NULL;
         p->held_since = 0;
         place(d, p);
@@ -396,6 +563,12 @@ static void on_report(route *rt, const route_report *rep, void *arg) {
         u->dlr = rep->dlr ? rep->dlr : DLR_FAILED;
         u->ptt = rep->ptt;
         u->route = keep(d->cur, rt->name);
+        {
+            char why[200];
+            snprintf(why, sizeof why, "refused by route '%s': %s", rt->name,
+                     rep->why ? rep->why : "permanent failure");
+            u->why = keep(d->cur, why);
+        }
         pending_free(p);
         break;
     }
@@ -701,6 +874,17 @@ json_t *dispatch_status(dispatch *d) {
                                   "inflight", (json_int_t)rt->ops->inflight(rt), "capacity",
                                   (json_int_t)rt->ops->capacity(rt), "queue",
                                   (json_int_t)waiting);
+            json_object_set_new(o, "temporaryRun", json_integer(rt->temp_run));
+            if (rt->bo_step) {
+                int64_t left = rt->bo_until - sg_mono_ms();
+                char when[SG_TIME_ISO_LEN];
+                sg_time_iso(sg_now_ms() + (left > 0 ? left : 0), when);
+                json_object_set_new(o, "backoff",
+                                    json_pack("{s:s, s:i, s:b}", "until", when, "step",
+                                              rt->bo_step, "probing", rt->bo_probe != 0));
+            } else {
+                json_object_set_new(o, "backoff", json_null());
+            }
             if (rt->ops->status) rt->ops->status(rt, o);
             json_array_append_new(arr, o);
         }
@@ -720,6 +904,12 @@ dispatch *dispatch_new(struct event_base *base, store *st, const dispatch_option
     if (!d->opt.batch) d->opt.batch = 500;
     if (!d->opt.tick_ms) d->opt.tick_ms = 200;
     if (!d->opt.lease_ms) d->opt.lease_ms = 60000;
+    if (d->opt.retry_min_ms <= 0) d->opt.retry_min_ms = 1000;
+    if (d->opt.retry_max_ms <= 0) d->opt.retry_max_ms = 600000;
+    if (d->opt.retry_max_ms < d->opt.retry_min_ms) d->opt.retry_max_ms = d->opt.retry_min_ms;
+    if (d->opt.retry_max_attempts <= 0) d->opt.retry_max_attempts = 15;
+    sg_random((unsigned char *)&d->rng, sizeof d->rng);
+    d->rng |= 1; /* xorshift needs a non-zero state */
     d->hold_ms = d->opt.lease_ms / 4 < 5000 ? d->opt.lease_ms / 4 : 5000;
     d->claim_ev = event_new(base, -1, 0, on_claim, d);
     d->flush_ev = event_new(base, -1, 0, on_flush, d);

@@ -13,7 +13,10 @@
  * them the lowest priority number that has a route up; among those, by weight. A busy route
  * (up, window or rate limit reached) makes its messages wait in memory for a short while and
  * then in the store queue; a route that is down or answers a temporary error makes them fail
- * over to the next route.
+ * over to the next route. When no route is left to try, a temporarily refused message goes
+ * back to the store queue for a later attempt, after a delay that doubles at each attempt
+ * (with jitter), and fails after the last attempt or at the end of its validity period. A
+ * route whose submits all fail temporarily pauses as a whole, then probes with one message.
  */
 #ifndef SG_DISPATCH_H
 #define SG_DISPATCH_H
@@ -38,6 +41,11 @@ typedef struct dispatch_options {
     int64_t tick_ms;    /* how often to look for newly due (scheduled) messages */
     dispatch_factory_fn factory; /* NULL: only routes given with dispatch_add_route */
     void *factory_arg;
+    /* Temporary refusals (docs/smpp.md "Temporary errors"); 0 takes the default. */
+    int64_t retry_min_ms;   /* first wait before a message is tried again (1000) */
+    int64_t retry_max_ms;   /* longest wait (600000); also the longest pause of a route */
+    int retry_max_attempts; /* attempts before the message fails (15) */
+    int route_backoff_after; /* temporary refusals in a row that pause a route; 0 = never */
 } dispatch_options;
 
 dispatch *dispatch_new(struct event_base *base, store *st, const dispatch_options *opt);

@@ -43,8 +43,9 @@ typedef struct route_report {
     int64_t msg_id;
     route_result result;
     const char *smsc_id; /* ACCEPTED: the operator's message id (borrowed for the call) */
-    int ptt;             /* PERM: the ptt to store */
-    int dlr;             /* PERM: 2 or 16 */
+    int ptt;             /* PERM: the ptt to store; TEMP: the ptt to store if this was the
+                          * message's last attempt (0: 25, network failure) */
+    int dlr;             /* PERM (and TEMP, likewise): 2 or 16 */
     int stored;          /* ACCEPTED: the driver already stored the acceptance atomically */
     const char *why;     /* TEMP/PERM: what went wrong, for logs (may be NULL) */
 } route_report;
@@ -80,6 +81,10 @@ struct route {
     /* The dispatcher's bookkeeping. */
     int64_t id;           /* unique while the process runs */
     int swrr;             /* smooth weighted round-robin counter */
+    int temp_run;         /* temporary refusals in a row, without an acceptance */
+    int bo_step;          /* back-off: 0 none; n = paused for the n-th time in a row */
+    int64_t bo_until;     /* back-off: mono ms until which it takes nothing */
+    int64_t bo_probe;     /* back-off: the id of the one message it was given to probe */
 };
 
 #endif

@@ -9,8 +9,9 @@
  *   every part accepted   -> smpp_accept (operator ids + `submitted`, one transaction), then
  *                            reported ACCEPTED (stored);
  *   a part refused for good -> reported PERM with the ptt of smpp_status_ptt();
- *   otherwise (temporary refusal, no response, connection lost) -> reported TEMP: the
- *                            dispatcher retries it on the next route or later.
+ *   otherwise (temporary refusal, no response, connection lost) -> reported TEMP, with the
+ *                            ptt it fails with if its retries run out: the dispatcher
+ *                            retries it on the next route, or later with backoff.
  * ESME_RTHROTTLED / ESME_RMSGQFUL do not finish the part: the route pauses, lowers its rate,
  * and the part goes back to the head of the FIFO (at most MAX_THROTTLES times).
  *
@@ -478,6 +479,9 @@ static void finish(smpp_route *r, msgrec *mr) {
                     (long long)mr->msg_id, why);
     } else {
         rep.result = ROUTE_TEMP;
+        /* Stored only if this turns out to be the message's last attempt. */
+        rep.ptt = mr->status == SMPP_NO_RESP ? 25 : smpp_status_ptt(mr->status);
+        rep.dlr = DLR_ERROR;
         r->temp_failed++;
         sg_log_info(LOG, "Route '%s': message %lld not accepted for now: %s.", r->conf.name,
                     (long long)mr->msg_id, why);

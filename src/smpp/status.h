@@ -41,8 +41,10 @@ typedef enum {
 /* The class of a command_status (unknown codes are temporary, so nothing is failed on a code
  * we do not understand; validity periods bound the retries). */
 smpp_class smpp_status_class(uint32_t status);
-/* ptt stored for a permanent refusal (20 "undeliverable as sent" unless the table is more
- * precise, e.g. 23 for an invalid destination). */
+/* ptt stored when a message fails on this status: a permanent refusal 20 "undeliverable as
+ * sent" unless the table is more precise (23 for an invalid destination); a temporary one
+ * whose retries ran out 25 "network failure", or 39 "operator failure" for ESME_RUNKNOWNERR
+ * and codes not in the table. */
 int smpp_status_ptt(uint32_t status);
 /* "ESME_RTHROTTLED"; "unknown" for codes outside the table. Never NULL. */
 const char *smpp_status_name(uint32_t status);

@@ -74,6 +74,14 @@ static const char *const core_migrations[] = {
      * UPDATE), which was a tenth of smsgated's instructions in the benchmark (callgrind). */
     "DROP INDEX messages_due;"
     "CREATE INDEX messages_due ON messages(priority, due_ms) WHERE state < 3;",
+    /* 3: temporary errors retried with backoff (dispatch/dispatch.c). `retries` counts the
+     * attempts that failed temporarily; while a message waits for its next attempt, due_ms is
+     * that attempt's time (so the claim and its index stay as they are) and expires_ms keeps
+     * the end of its validity period, which due_ms no longer gives. The ledger's note says why
+     * a row was written (a refund's reason). */
+    "ALTER TABLE messages ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE messages ADD COLUMN expires_ms INTEGER;"
+    "ALTER TABLE ledger ADD COLUMN note TEXT;",
 };
 
 

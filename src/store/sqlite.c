@@ -11,11 +11,13 @@
  *     column is always the previous balance plus `amount` (ledger_add is the only writer).
  *  2. A message's state only moves forward (apply_status is the only writer after insert):
  *     scheduled/queued -> submitting -> submitted -> enroute -> delivered|failed; cancelled
- *     only from scheduled/queued; a submitting message may go back to queued (retry). Final
- *     states never change. Each change inserts one row in `events`.
+ *     only from scheduled/queued; a submitting message may go back to queued (requeue(): its
+ *     due_ms becomes the next attempt, a temporary refusal counts in `retries`, and the end of
+ *     its validity is kept in expires_ms first). Final states never change. Each change but a
+ *     requeue inserts one row in `events`.
  *  3. A message is refunded at most once: when it is cancelled, when it fails before any
  *     operator accepted it, or when it fails with deliveryReceipt 16 ("not billed").
- *     A refund is a ledger row with ref "message:<id>".
+ *     A refund is a ledger row with ref "message:<id>" and a note saying why, when known.
  *
  * Prepared statements are cached per SQL string (the string's address is the key).
  */
@@ -241,10 +243,10 @@ int64_t sqlite__balance(store_conn *c, int64_t service_id) {
 /* Appends a ledger row to a balance the caller read in this transaction; returns 0 and the
  * new balance in *balance. */
 static int ledger_add_to(store_conn *c, int64_t service_id, int64_t before, int64_t amount,
-                         const char *kind, const char *ref, int64_t *balance) {
+                         const char *kind, const char *ref, const char *note, int64_t *balance) {
     int64_t b = before + amount;
-    sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO ledger(service_id, ts_ms, amount, balance, kind, ref) "
-                            "VALUES (?, ?, ?, ?, ?, ?)");
+    sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO ledger(service_id, ts_ms, amount, balance, kind, ref, "
+                            "note) VALUES (?, ?, ?, ?, ?, ?, ?)");
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, service_id);
     sqlite__bind_int(st, 2, sg_now_ms());
@@ -252,6 +254,7 @@ static int ledger_add_to(store_conn *c, int64_t service_id, int64_t before, int6
     sqlite__bind_int(st, 4, b);
     sqlite__bind_text(st, 5, kind);
     sqlite__bind_text(st, 6, ref);
+    sqlite__bind_text(st, 7, note);
     int rc = sqlite__done(c, st, "Appending to the ledger");
     if (rc == 0 && balance) *balance = b;
     return rc;
@@ -260,7 +263,8 @@ static int ledger_add_to(store_conn *c, int64_t service_id, int64_t before, int6
 /* Appends a ledger row; returns 0 and the new balance in *balance. */
 int sqlite__ledger_add(store_conn *c, int64_t service_id, int64_t amount, const char *kind,
                       const char *ref, int64_t *balance) {
-    return ledger_add_to(c, service_id, sqlite__balance(c, service_id), amount, kind, ref, balance);
+    return ledger_add_to(c, service_id, sqlite__balance(c, service_id), amount, kind, ref, NULL,
+                         balance);
 }
 
 int64_t sqlite__service_id(store_conn *c, const char *name) {
@@ -302,14 +306,34 @@ int sqlite__insert_event(store_conn *c, int64_t msg_id, int64_t service_id, int6
                                 state, dlr, ptt);
 }
 
+/* The refund of one message; note (may be NULL) says why, in the ledger row. */
 static int refund_message(store_conn *c, int64_t msg_id, int64_t service_id, int64_t credits,
-                          int64_t *refunded) {
+                          const char *note, int64_t *refunded) {
     if (credits <= 0) return 0;
     char ref[48];
     snprintf(ref, sizeof ref, "message:%lld", (long long)msg_id);
-    int rc = sqlite__ledger_add(c, service_id, credits, "refund", ref, NULL);
+    int rc = ledger_add_to(c, service_id, sqlite__balance(c, service_id), credits, "refund", ref,
+                           note, NULL);
     if (rc == 0 && refunded) *refunded += credits;
     return rc;
+}
+
+/* SUBMITTING -> QUEUED: back to the queue, due at retry_at_ms (now when 0). A retry (an attempt
+ * that failed temporarily) counts in `retries`, and the end of the validity period is kept in
+ * expires_ms before due_ms moves (the right-hand sides read the row as it was). No event: the
+ * message's visible state does not change. */
+static int requeue(store_conn *c, const store_status_update *u) {
+    sqlite3_stmt *st = sqlite__prep(c, "UPDATE messages SET state = 1, route = COALESCE(?1, route), "
+              "due_ms = CASE WHEN ?2 > 0 THEN ?2 ELSE due_ms END, retries = retries + ?3, "
+              "expires_ms = COALESCE(expires_ms, CASE WHEN validity_min > 0 THEN due_ms + "
+              "validity_min * 60000 END), lease_ms = NULL, lease_owner = NULL WHERE id = ?4");
+    if (!st) return SG_EIO;
+    sqlite__bind_text(st, 1, u->route);
+    sqlite__bind_int(st, 2, u->retry_at_ms);
+    sqlite__bind_int(st, 3, u->retry ? 1 : 0);
+    sqlite__bind_int(st, 4, u->msg_id);
+    int rc = sqlite__done(c, st, "Requeueing a message");
+    return rc ? rc : 1;
 }
 
 /* Applies one status change if the state machine allows it. Returns 1 if applied, 0 if
@@ -337,6 +361,7 @@ int sqlite__apply_status(store_conn *c, const store_status_update *u) {
     } else if (state_rank(next) <= state_rank(cur)) {
         return 0;
     }
+    if (next == MSG_QUEUED) return requeue(c, u);
     int64_t ts = u->ts_ms ? u->ts_ms : sg_now_ms();
     int sent_now = !was_sent && (next == MSG_SUBMITTED || next == MSG_ENROUTE ||
                                  next == MSG_DELIVERED || (next == MSG_FAILED && u->smsc_id));
@@ -344,7 +369,6 @@ int sqlite__apply_status(store_conn *c, const store_status_update *u) {
               "sent_ms = CASE WHEN ? THEN ? ELSE sent_ms END, "
               "delivered_ms = CASE WHEN ? THEN ? ELSE delivered_ms END, "
               "route = COALESCE(?, route), smsc_id = COALESCE(?, smsc_id), "
-              "due_ms = CASE WHEN ? > 0 THEN ? ELSE due_ms END, "
               "lease_ms = NULL, lease_owner = NULL WHERE id = ?");
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, next);
@@ -356,18 +380,14 @@ int sqlite__apply_status(store_conn *c, const store_status_update *u) {
     sqlite__bind_int(st, 7, ts);
     sqlite__bind_text(st, 8, u->route);
     sqlite__bind_text(st, 9, u->smsc_id);
-    sqlite__bind_int(st, 10, next == MSG_QUEUED ? u->retry_at_ms : 0);
-    sqlite__bind_int(st, 11, u->retry_at_ms);
-    sqlite__bind_int(st, 12, u->msg_id);
+    sqlite__bind_int(st, 10, u->msg_id);
     int rc = sqlite__done(c, st, "Updating a message's status");
     if (rc) return rc;
-    if (next != MSG_QUEUED) {
-        rc = sqlite__insert_event(c, u->msg_id, service_id, ts, next, u->dlr, u->ptt);
-        if (rc) return rc;
-    }
+    rc = sqlite__insert_event(c, u->msg_id, service_id, ts, next, u->dlr, u->ptt);
+    if (rc) return rc;
     /* Refund rule (invariant 3). Cancelled messages are refunded by msg_cancel. */
     if (next == MSG_FAILED && (u->dlr == DLR_ERROR || !(was_sent || sent_now))) {
-        rc = refund_message(c, u->msg_id, service_id, credits, NULL);
+        rc = refund_message(c, u->msg_id, service_id, credits, u->why, NULL);
         if (rc) return rc;
     }
     return 1;
@@ -607,7 +627,7 @@ static int be_credit_adjust(store_conn *c, store_credit_adjust_req *r) {
 static int be_ledger(store_conn *c, store_ledger_req *r) {
     int64_t sid = sqlite__service_id(c, r->service_name);
     if (!sid) return SG_ENOTFOUND;
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT id, ts_ms, amount, kind, ref, balance FROM ledger "
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT id, ts_ms, amount, kind, ref, balance, note FROM ledger "
                             "WHERE service_id = ? ORDER BY id");
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, sid);
@@ -623,6 +643,8 @@ static int be_ledger(store_conn *c, store_ledger_req *r) {
         const unsigned char *ref = sqlite3_column_text(st, 4);
         json_object_set_new(o, "ref", ref ? json_string((const char *)ref) : json_null());
         json_object_set_new(o, "balance", sqlite__credits_json(sqlite__col_int(st, 5)));
+        const unsigned char *note = sqlite3_column_text(st, 6);
+        if (note) json_object_set_new(o, "note", json_string((const char *)note));
         json_array_append_new(arr, o);
     }
     sqlite3_reset(st);
@@ -777,7 +799,7 @@ static int be_submit(store_conn *c, store_submit_req *r) {
     if (r->total_credits > 0) {
         char ref[48];
         snprintf(ref, sizeof ref, "send:%lld", (long long)r->send_id);
-        if ((rc = ledger_add_to(c, r->service_id, balance, -r->total_credits, "debit", ref,
+        if ((rc = ledger_add_to(c, r->service_id, balance, -r->total_credits, "debit", ref, NULL,
                                 &r->balance)))
             return rc;
         /* An automatic top-up when this debit crossed the threshold (sqlite_credits.c). */
@@ -854,6 +876,8 @@ void sqlite__read_msg(sqlite3_stmt *st, store_msg *m) {
     m->route = sqlite__col_text(st, 22);
     m->smsc_id = sqlite__col_text(st, 23);
     m->attempts = (int)sqlite__col_int(st, 24);
+    m->retries = (int)sqlite__col_int(st, 25);
+    m->expires_ms = sqlite__col_int(st, 26);
 }
 
 static int be_msg_get(store_conn *c, store_msg_req *r) {
@@ -891,7 +915,8 @@ static int be_msg_cancel(store_conn *c, store_msg_req *r) {
                              .ptt = 0, .ts_ms = sg_now_ms()};
     int rc = sqlite__apply_status(c, &u);
     if (rc < 0) return rc;
-    return refund_message(c, r->id, r->service_id, credits, &r->refunded);
+    return refund_message(c, r->id, r->service_id, credits, "cancelled before it was sent",
+                          &r->refunded);
 }
 
 static int be_msg_delete(store_conn *c, store_msg_req *r) {
@@ -974,10 +999,13 @@ static int be_claim(store_conn *c, store_claim_req *r) {
     for (size_t i = 0; i < r->count; i++) {
         store_msg *m = &r->msgs[i];
         int rc;
-        if (m->validity_min > 0 && m->due_ms + m->validity_min * 60000 < r->now_ms) {
+        int64_t expires = m->expires_ms ? m->expires_ms
+                          : m->validity_min > 0 ? m->due_ms + m->validity_min * 60000 : 0;
+        if (expires && expires < r->now_ms) {
             /* Its validity period ran out before it could be sent: it expires here. */
             store_status_update u = {.msg_id = m->id, .state = MSG_FAILED, .dlr = DLR_FAILED,
-                                     .ptt = 8, .ts_ms = r->now_ms};
+                                     .ptt = 8, .ts_ms = r->now_ms,
+                                     .why = "its validity period ended before it was sent"};
             rc = sqlite__apply_status(c, &u);
             store_msg_fini(m);
             if (rc < 0) return rc;

@@ -91,7 +91,7 @@ int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id);
 #define SQLITE_MSG_COLS                                                                    \
     "id, service_id, send_id, created_ms, due_ms, state, dlr, ptt, sender, receiver, "    \
     "message, coding, length, parts, credits, priority, validity_min, differed_min, class, " \
-    "tag, sent_ms, delivered_ms, route, smsc_id, attempts"
+    "tag, sent_ms, delivered_ms, route, smsc_id, attempts, retries, expires_ms"
 void sqlite__read_msg(sqlite3_stmt *st, store_msg *m);
 
 #endif

@@ -511,3 +511,30 @@ int sqlite__smpp_mo(store_conn *c, store_smpp_mo_req *r) {
     }
     return 0;
 }
+
+/* The priorities are spelled out so that each is one range of messages_due (due_ms > now):
+ * only the rows due in the future are read, never the backlog that is due now. */
+int sqlite__retry_waiting(store_conn *c, store_retry_waiting_req *r) {
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT COALESCE(route, ''), COUNT(*), MIN(due_ms) FROM messages "
+                            "WHERE priority IN (0, 1, 2, 3) AND due_ms > ?1 AND state < 3 AND "
+                            "state = 1 AND retries > 0 GROUP BY 1 ORDER BY 1");
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, r->now_ms);
+    size_t cap = 4;
+    r->items = sg_xcalloc(cap, sizeof *r->items);
+    r->count = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (r->count == cap) r->items = sg_xrealloc(r->items, (cap *= 2) * sizeof *r->items);
+        store_retry_wait *w = &r->items[r->count++];
+        w->route = sqlite__col_text(st, 0);
+        w->count = sqlite__col_int(st, 1);
+        w->next_ms = sqlite__col_int(st, 2);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        store_retry_waiting_fini(r);
+        return sqlite__fail(c, "Counting the messages waiting on a retry");
+    }
+    return 0;
+}

@@ -20,6 +20,7 @@ int sqlite__route_remove(store_conn *c, store_route_req *r);
 int sqlite__smpp_accept(store_conn *c, store_smpp_accept_req *r);
 int sqlite__smpp_receipt(store_conn *c, store_smpp_receipt_req *r);
 int sqlite__smpp_mo(store_conn *c, store_smpp_mo_req *r);
+int sqlite__retry_waiting(store_conn *c, store_retry_waiting_req *r);
 
 /* sqlite.c's backend table names the implementation of each operation be_<op>. */
 #define be_route_list sqlite__route_list
@@ -29,5 +30,6 @@ int sqlite__smpp_mo(store_conn *c, store_smpp_mo_req *r);
 #define be_smpp_accept sqlite__smpp_accept
 #define be_smpp_receipt sqlite__smpp_receipt
 #define be_smpp_mo sqlite__smpp_mo
+#define be_retry_waiting sqlite__retry_waiting
 
 #endif

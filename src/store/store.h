@@ -66,7 +66,10 @@ typedef struct store_msg {
     int priority;     /* 0 high .. 3 veryLow */
     int64_t validity_min, differed_min;
     int sms_class;    /* 0 flash, 1 phoneDisplay, 2 sim, 3 toolkit */
-    int attempts;
+    int attempts;     /* claims */
+    int retries;      /* attempts that failed temporarily (docs/smpp.md) */
+    int64_t expires_ms; /* end of the validity period once due_ms moved for a retry; 0 = not
+                         * set (due_ms + validity_min then) */
 } store_msg;
 void store_msg_fini(store_msg *m);
 
@@ -222,6 +225,10 @@ typedef struct store_status_update {
     int64_t ts_ms;
     const char *route, *smsc_id; /* may be NULL */
     int64_t retry_at_ms;         /* with MSG_QUEUED: back to the queue, due then */
+    int retry;                   /* with MSG_QUEUED: this attempt failed temporarily (retries
+                                  * + 1); the validity end is kept in expires_ms */
+    const char *why;             /* with MSG_FAILED: the reason, written as the note of the
+                                  * refund's ledger row (may be NULL) */
 } store_status_update;
 
 typedef struct store_status_req {

@@ -12,6 +12,13 @@ void store_route_fini(store_route *r) {
     memset(r, 0, sizeof *r);
 }
 
+void store_retry_waiting_fini(store_retry_waiting_req *r) {
+    for (size_t i = 0; i < r->count; i++) free(r->items[i].route);
+    free(r->items);
+    r->items = NULL;
+    r->count = 0;
+}
+
 void store_route_list_fini(store_route_list_req *r) {
     for (size_t i = 0; i < r->count; i++) store_route_fini(&r->routes[i]);
     free(r->routes);

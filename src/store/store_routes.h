@@ -103,6 +103,22 @@ typedef struct store_smpp_mo_req {
     size_t count;
 } store_smpp_mo_req;
 
+/* Messages waiting on a retry after a temporary refusal (queued, retries > 0, due later than
+ * now_ms), per route that refused them last: for `smsctl route status`. Reads only the rows
+ * due in the future, through the index of due messages. */
+typedef struct store_retry_wait {
+    char *route;      /* new; "" when none was recorded */
+    int64_t count;
+    int64_t next_ms;  /* the earliest next attempt */
+} store_retry_wait;
+
+typedef struct store_retry_waiting_req {
+    int64_t now_ms;
+    store_retry_wait *items; /* out (new; store_retry_waiting_fini) */
+    size_t count;
+} store_retry_waiting_req;
+void store_retry_waiting_fini(store_retry_waiting_req *r);
+
 #define STORE_OPS_ROUTES(X)                                   \
     X(route_list, store_route_list_req)                       \
     X(route_get, store_route_req)                             \
@@ -110,6 +126,7 @@ typedef struct store_smpp_mo_req {
     X(route_remove, store_route_req)                          \
     X(smpp_accept, store_smpp_accept_req)                     \
     X(smpp_receipt, store_smpp_receipt_req)                   \
-    X(smpp_mo, store_smpp_mo_req)
+    X(smpp_mo, store_smpp_mo_req)                             \
+    X(retry_waiting, store_retry_waiting_req)
 
 #endif

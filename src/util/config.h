@@ -47,6 +47,8 @@ typedef struct sg_config {
     int64_t fault_fail_nth_op;
     int64_t smpp_enquire_ms, smpp_resp_timeout_ms; /* SMPP binds (smpp/smpp_route.h) */
     int64_t smpp_reconnect_min_ms, smpp_reconnect_max_ms;
+    int64_t smpp_retry_min_ms, smpp_retry_max_ms;   /* temporary errors (dispatch/) */
+    int64_t smpp_retry_max_attempts, smpp_route_backoff_failures;
     int64_t csv_max_bytes, csv_max_rows, csv_timeout_s; /* receiver lists (campaign/) */
 } sg_config;
 

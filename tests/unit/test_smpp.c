@@ -351,7 +351,10 @@ static void test_status_table(void **state) {
     assert_int_equal(smpp_status_class(SMPP_ESME_RINVDSTADR), SMPP_CLASS_PERM);
     assert_int_equal(smpp_status_ptt(SMPP_ESME_RINVDSTADR), 23);
     assert_int_equal(smpp_status_ptt(0x66), 28);
-    assert_int_equal(smpp_status_ptt(0x45), 20);
+    assert_int_equal(smpp_status_ptt(0x45), 25); /* temporary: when its retries ran out */
+    assert_int_equal(smpp_status_ptt(SMPP_ESME_RUNKNOWNERR), 39);
+    assert_int_equal(smpp_status_ptt(0x400), 39); /* vendor specific */
+    assert_int_equal(smpp_status_ptt(SMPP_ESME_RINVPASWD), 20);
     assert_int_equal(smpp_status_class(0x0400), SMPP_CLASS_TEMP); /* vendor specific */
     assert_string_equal(smpp_status_name(SMPP_ESME_RINVPASWD), "ESME_RINVPASWD");
     assert_string_equal(smpp_status_name(0x0400), "unknown");

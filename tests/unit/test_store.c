@@ -334,6 +334,89 @@ static void test_undeliverable_refunded(void **state) {
     assert_int_equal(balance(f, "sms-acme-1"), 1000);
 }
 
+static size_t claim_at(fixture *f, int64_t now_ms, store_claim_req *cl) {
+    *cl = (store_claim_req){.node = "n1", .now_ms = now_ms, .lease_ms = 60000, .limit = 10};
+    done d = {0};
+    RUN(f, claim, cl, &d);
+    wait_all(f);
+    assert_int_equal(d.rc, 0);
+    return cl->count;
+}
+
+static void status1(fixture *f, const store_status_update *u) {
+    store_status_update up = *u;
+    store_status_req sr = {.ups = &up, .count = 1};
+    done d = {0};
+    RUN(f, status, &sr, &d);
+    wait_all(f);
+    assert_int_equal(d.rc, 0);
+    assert_int_equal(sr.applied, 1);
+}
+
+/* Issue 12: a temporarily refused message waits for its next attempt (due_ms moves, retries
+ * counts), is listed as waiting on a retry, keeps the end of its validity period (which the
+ * moved due_ms no longer gives), and a failure's refund carries its reason. */
+static void test_retry_requeue_keeps_validity(void **state) {
+    fixture *f = *state;
+    int64_t sid = make_account(f, 10000);
+    int rc;
+    int64_t id = submit(f, sid, "+33612345678", 1000, 0, &rc); /* validity 2880 min */
+    assert_int_equal(rc, 0);
+    int64_t now = sg_now_ms(), due0, expires = 0;
+    store_claim_req cl;
+    assert_int_equal(claim_at(f, now, &cl), 1);
+    due0 = cl.msgs[0].due_ms;
+    assert_int_equal(cl.msgs[0].retries, 0);
+    assert_int_equal(cl.msgs[0].expires_ms, 0);
+    store_claim_fini(&cl);
+    /* Two refused attempts, each pushing the next one further. */
+    for (int k = 1; k <= 2; k++) {
+        int64_t at = now + k * 3600000;
+        status1(f, &(store_status_update){.msg_id = id, .state = MSG_QUEUED, .retry_at_ms = at,
+                                          .retry = 1, .route = "orange"});
+        assert_int_equal(claim_at(f, at - 1, &cl), 0); /* not before its time */
+        store_claim_fini(&cl);
+        store_retry_waiting_req w = {.now_ms = at - 1};
+        done d = {0};
+        RUN(f, retry_waiting, &w, &d);
+        wait_all(f);
+        assert_int_equal(d.rc, 0);
+        assert_int_equal(w.count, 1);
+        assert_string_equal(w.items[0].route, "orange");
+        assert_int_equal(w.items[0].count, 1);
+        assert_int_equal(w.items[0].next_ms, at);
+        store_retry_waiting_fini(&w);
+        assert_int_equal(claim_at(f, at, &cl), 1);
+        assert_int_equal(cl.msgs[0].retries, k);
+        assert_int_equal(cl.msgs[0].due_ms, at);
+        expires = cl.msgs[0].expires_ms;
+        assert_int_equal(expires, due0 + 2880 * 60000LL);
+        store_claim_fini(&cl);
+    }
+    /* A requeue without a retry (no route up) does not count. */
+    status1(f, &(store_status_update){.msg_id = id, .state = MSG_QUEUED,
+                                      .retry_at_ms = expires - 1000});
+    assert_int_equal(count_rows(f, "SELECT retries FROM messages"), 2);
+    /* Past its validity (from the first due time, not from the moved one): it expires. */
+    assert_int_equal(claim_at(f, expires + 1, &cl), 0);
+    store_claim_fini(&cl);
+    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM messages WHERE state = 6 AND ptt = 8"),
+                     1);
+    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM ledger WHERE kind = 'refund' AND note = "
+                                   "'its validity period ended before it was sent'"), 1);
+    assert_int_equal(balance(f, "sms-acme-1"), 10000);
+
+    /* A failure after the last attempt: the refund's note is the dispatcher's reason. */
+    int64_t id2 = submit(f, sid, "+33612345679", 1000, 0, &rc);
+    assert_int_equal(claim_at(f, sg_now_ms(), &cl), 1);
+    store_claim_fini(&cl);
+    status1(f, &(store_status_update){.msg_id = id2, .state = MSG_FAILED, .dlr = 16, .ptt = 25,
+                                      .route = "orange", .why = "failed after 15 attempts"});
+    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM ledger WHERE kind = 'refund' AND note = "
+                                   "'failed after 15 attempts'"), 1);
+    assert_int_equal(balance(f, "sms-acme-1"), 10000);
+}
+
 static void test_fault_fail_nth_op(void **state) {
     fixture *f = *state;
     store_close(f->st);
@@ -365,6 +448,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_claim_lease_and_status_monotonic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sim_accepts_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_undeliverable_refunded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_requeue_keeps_validity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_fail_nth_op, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
