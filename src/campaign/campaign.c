@@ -395,6 +395,9 @@ static void transfer_done(load *l, CURLcode res) {
         if (status && (status < 200 || status > 299))
             fail(l, SG_EINVAL, "the server answered HTTP %ld", status);
         source_end(l);
+    } else if (notify_guard_forbidden(&l->guard)) {
+        fail(l, SG_EPERM, "it leads to %s, a link-local or cloud metadata address, which this "
+                          "server never fetches", l->guard.refused);
     } else if (l->guard.refused[0]) {
         fail(l, SG_EPERM, "it leads to the private address %s, which this server does not fetch",
              l->guard.refused);

@@ -1,0 +1,150 @@
+// issue12_limits.test.mjs - points 5, 6, 8, 9 and 11 of issue 12 ("Hardening"), each reproduced
+// as the issue writes it:
+//   9. with --callback-allow-private, a redirect to 169.254.169.254 (cloud metadata) is refused
+//      before any connection, for status callbacks and CSV downloads, with a clear reason;
+//   8. a receivers slot's CSV export keeps its valid rows when one row had an invalid byte;
+//   6. every file smsgated creates in its data directory is 0600 whatever the directory's mode,
+//      and a data directory open to other users is warned about at start;
+//   5. free-text fields have a maximum length (docs/api.md, "Field limits"): 400 naming the
+//      field;
+//  11. one SMS per distinct number in one request; a re-declared refused sender keeps its
+//      history; clear messages for an out-of-range admin credit and a non-integer quantity.
+//
+// No traffic leaves loopback: a forbidden address is refused before connect(). The link-local
+// case [fe80::1] comes first in each test, so that against an older smsgated (which would
+// connect) the test fails on it, where connect() fails at once without sending anything
+// (a link-local destination without a scope), before ever reaching 169.254.169.254.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { Server, sdkError, sleep, startServer, uniq, waitFor } from './lib/harness.mjs';
+
+const FAST_RETRY = ['--callback-backoff-ms', '100', '--callback-backoff-max-ms', '300'];
+
+// An HTTP server on loopback: GET /to?u=URL answers 302 to URL; /list.csv a small CSV; counts
+// every request.
+class Redirector {
+  constructor() { this.hits = []; }
+
+  async start() {
+    this.srv = http.createServer((req, res) => {
+      this.hits.push(req.url);
+      const u = new URL(req.url, 'http://x');
+      if (u.pathname === '/to') {
+        res.writeHead(302, { Location: u.searchParams.get('u'), 'Content-Type': 'text/plain' });
+        res.end('moved');
+        return;
+      }
+      res.writeHead(200, { 'Content-Type': 'text/csv' });
+      res.end('number;name\n+33612345678;Ana\n');
+    });
+    await new Promise((r) => this.srv.listen(0, '127.0.0.1', r));
+    this.port = this.srv.address().port;
+    return this;
+  }
+
+  to(target) { return `http://127.0.0.1:${this.port}/to?u=${encodeURIComponent(target)}`; }
+
+  async close() {
+    this.srv.closeAllConnections();
+    await new Promise((r) => this.srv.close(r));
+  }
+}
+
+describe('issue 12 point 9: link-local and metadata addresses, even with --callback-allow-private', () => {
+  let srv, rd;
+  before(async () => {
+    srv = await startServer({ args: FAST_RETRY }); // the harness passes --callback-allow-private
+    rd = await new Redirector().start();
+  });
+  after(async () => {
+    try {
+      await srv?.finish();
+    } finally {
+      await rd?.close();
+    }
+  });
+
+  test('a status callback redirected to 169.254.169.254 is refused, with the reason, at once',
+    { timeout: 30000 }, async () => {
+      const targets = ['http://[fe80::1]/latest/meta-data/',
+        'http://169.254.169.254/latest/meta-data/iam/security-credentials/'];
+      for (const target of targets) {
+        const keys = srv.createAccount(uniq('meta'), 5);
+        const sn = keys.serviceName;
+        const client = srv.sdk(keys);
+        await client.requestPromised('PUT', `/sms/${sn}`, { callBack: rd.to(target) });
+        const t0 = Date.now();
+        const rep = await client.requestPromised('POST', `/sms/${sn}/jobs`, {
+          message: 'metadata', receivers: ['+33612345678'], senderForResponse: true,
+          noStopClause: true,
+        });
+        assert.equal(rep.ids.length, 1);
+        const [first] = await waitFor(() => {
+          const l = srv.smsctlOk(['callbacks', 'list', sn, '--json']).json;
+          return l.length && l[0].attempts >= 1 && l[0].lastError && l;
+        }, { what: `the first attempt of the callback redirected to ${target}` });
+        const host = new URL(target).hostname.replace(/^\[|\]$/g, '');
+        assert.equal(first.lastError, `refused: ${host} is a link-local or cloud metadata `
+          + 'address, never called (whatever callback-allow-private says)');
+        assert.equal(first.lastStatus, null);
+        assert.ok(Date.now() - t0 < 5000, `refused after ${Date.now() - t0} ms (no timeout)`);
+      }
+      // The redirector was called (the first hop is loopback, allowed here).
+      assert.ok(rd.hits.filter((h) => h.startsWith('/to')).length >= 2);
+    });
+
+  test('a callBack on 169.254.169.254 itself is refused the same way', { timeout: 30000 }, async () => {
+    for (const target of ['http://[fe80::1]/cb', 'http://169.254.169.254/cb']) {
+      const keys = srv.createAccount(uniq('meta'), 5);
+      const sn = keys.serviceName;
+      const client = srv.sdk(keys);
+      await client.requestPromised('PUT', `/sms/${sn}`, { callBack: target });
+      await client.requestPromised('POST', `/sms/${sn}/jobs`, {
+        message: 'metadata', receivers: ['+33612345678'], senderForResponse: true, noStopClause: true,
+      });
+      const [first] = await waitFor(() => {
+        const l = srv.smsctlOk(['callbacks', 'list', sn, '--json']).json;
+        return l.length && l[0].attempts >= 1 && l[0].lastError && l;
+      }, { what: `the first attempt of the callback to ${target}` });
+      const host = new URL(target).hostname.replace(/^\[|\]$/g, '');
+      assert.equal(first.lastError, `refused: ${host} is a link-local or cloud metadata `
+        + 'address, never called (whatever callback-allow-private says)');
+    }
+  });
+
+  test('a csvUrl or receiversDocumentUrl redirected to 169.254.169.254 is refused (400)',
+    { timeout: 30000 }, async () => {
+      const keys = srv.createAccount(uniq('csvmeta'), 5);
+      const sn = keys.serviceName;
+      const client = srv.sdk(keys);
+      for (const target of ['http://[fe80::1]/list.csv', 'http://169.254.169.254/latest/user-data']) {
+        const host = new URL(target).hostname.replace(/^\[|\]$/g, '');
+        const re = new RegExp(`it leads to ${host.replace(/\./g, '\\.')}, a link-local or cloud `
+          + 'metadata address, which this server never fetches');
+        const t0 = Date.now();
+        let e = await sdkError(client.requestPromised('POST', `/sms/${sn}/receivers`, {
+          slotId: 1, description: 'x', autoUpdate: false, csvUrl: rd.to(target),
+        }));
+        assert.equal(e.error, 400);
+        assert.match(e.message, /'csvUrl'/);
+        assert.match(e.message, re);
+        e = await sdkError(client.requestPromised('POST', `/sms/${sn}/jobs`, {
+          message: 'hi #name#', receiversDocumentUrl: rd.to(target), senderForResponse: true,
+          noStopClause: true,
+        }));
+        assert.equal(e.error, 400);
+        assert.match(e.message, /'receiversDocumentUrl'/);
+        assert.match(e.message, re);
+        assert.ok(Date.now() - t0 < 5000, `refused after ${Date.now() - t0} ms (no timeout)`);
+      }
+      // Loopback stays allowed with --callback-allow-private: the same redirector, to itself.
+      const ok = await client.requestPromised('POST', `/sms/${sn}/receivers`, {
+        slotId: 2, description: 'x', autoUpdate: false, csvUrl: rd.to(`http://127.0.0.1:${rd.port}/list.csv`),
+      });
+      assert.equal(ok.validRecords, 1);
+    });
+});
