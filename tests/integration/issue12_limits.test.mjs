@@ -27,7 +27,10 @@ const FAST_RETRY = ['--callback-backoff-ms', '100', '--callback-backoff-max-ms',
 // An HTTP server on loopback: GET /to?u=URL answers 302 to URL; /list.csv a small CSV; counts
 // every request.
 class Redirector {
-  constructor() { this.hits = []; }
+  constructor() {
+    this.hits = [];
+    this.files = new Map();
+  }
 
   async start() {
     this.srv = http.createServer((req, res) => {
@@ -39,11 +42,16 @@ class Redirector {
         return;
       }
       res.writeHead(200, { 'Content-Type': 'text/csv' });
-      res.end('number;name\n+33612345678;Ana\n');
+      res.end(this.files.get(u.pathname) ?? 'number;name\n+33612345678;Ana\n');
     });
     await new Promise((r) => this.srv.listen(0, '127.0.0.1', r));
     this.port = this.srv.address().port;
     return this;
+  }
+
+  put(p, body) {
+    this.files.set(p, body);
+    return `http://127.0.0.1:${this.port}${p}`;
   }
 
   to(target) { return `http://127.0.0.1:${this.port}/to?u=${encodeURIComponent(target)}`; }
@@ -147,4 +155,53 @@ describe('issue 12 point 9: link-local and metadata addresses, even with --callb
       });
       assert.equal(ok.validRecords, 1);
     });
+});
+
+describe('issue 12 point 8: the CSV export of a slot with an invalid byte in one row', () => {
+  let srv, files;
+  before(async () => {
+    srv = await startServer();
+    files = await new Redirector().start();
+  });
+  after(async () => {
+    try {
+      await srv?.finish();
+    } finally {
+      await files?.close();
+    }
+  });
+
+  test('the export keeps every valid row; the invalid one is reported as on loading', async () => {
+    const keys = srv.createAccount(uniq('csvx'), 5);
+    const sn = keys.serviceName;
+    const client = srv.sdk(keys);
+    const csv = Buffer.concat([
+      Buffer.from('number;name;city\n+33612345601;Ana;Lyon\n+33612345602;Bo'),
+      Buffer.from([0xff]),
+      Buffer.from('b;Nice\n+33612345603;Zoé;Paris\n+3361234'),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from(';Eve;Metz\n'),
+    ]);
+    const slot = await client.requestPromised('POST', `/sms/${sn}/receivers`, {
+      slotId: 1, description: 'one bad byte', autoUpdate: false, csvUrl: files.put('/bad.csv', csv),
+    });
+    assert.equal(slot.records, 4);
+    assert.equal(slot.validRecords, 2);
+    assert.equal(slot.invalidRecords, 2);
+    const text = await client.requestPromised('GET', `/sms/${sn}/receivers/1/csv`);
+    assert.equal(text, 'number;name;city\n+33612345601;Ana;Lyon\n+33612345602;Bo\uFFFDb;Nice\n'
+      + '+33612345603;Zoé;Paris\n+3361234\uFFFD(;Eve;Metz\n');
+    assert.deepEqual(slot.invalidRows, [
+      { line: 3, receiver: '+33612345602', reason: 'a value is not valid UTF-8 text' },
+      { line: 5, receiver: '+3361234\uFFFD(', reason: 'a value is not valid UTF-8 text' },
+    ]);
+    assert.deepEqual((await client.requestPromised('GET', `/sms/${sn}/receivers/1`)).invalidRows,
+      slot.invalidRows);
+    // A send from the slot reports both refused rows too.
+    const rep = await client.requestPromised('POST', `/sms/${sn}/jobs`, {
+      message: 'Hi #name#', receiversSlotId: 1, senderForResponse: true, noStopClause: true,
+    });
+    assert.equal(rep.validReceiversCount, 2);
+    assert.deepEqual(rep.invalidReceivers, ['+33612345602', '+3361234\uFFFD(']);
+  });
 });
