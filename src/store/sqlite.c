@@ -21,9 +21,13 @@
  */
 #include "store/store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <sqlite3.h>
@@ -132,6 +136,38 @@ static int migrate(store_conn *c) {
     return 0;
 }
 
+/* The database holds application secrets and consumer keys: its files are 0600 whatever the
+ * directory's mode and the process umask. SQLite creates the database with mode 0644 (less
+ * the umask), but it creates the -wal, -shm and -journal files with the mode of the database
+ * file itself (unix VFS, findCreateFileMode() and the shm open): so creating the database file
+ * 0600 first covers every file SQLite will ever create next to it, even when the -wal and
+ * -shm are removed and created again later. Files left 0644 by an older version are tightened
+ * here. Not a process-wide umask(077): the payment hook's child process and the operator's
+ * files would inherit it. */
+static int private_files(const char *path) {
+    if (!*path || !strcmp(path, ":memory:") || !strncmp(path, "file:", 5)) return 0;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        sg_log_error("store.sqlite", "Opening database '%s' failed: %s.", path, strerror(errno));
+        return -1;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) == 0 && (sb.st_mode & 077) && fchmod(fd, 0600) != 0)
+        sg_log_warn("store.sqlite", "Making '%s' private (mode 0600) failed: %s.", path,
+                    strerror(errno));
+    close(fd);
+    static const char *const sidecars[] = {"-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof sidecars / sizeof sidecars[0]; i++) {
+        char side[4200];
+        snprintf(side, sizeof side, "%s%s", path, sidecars[i]);
+        if (lstat(side, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 077) &&
+            chmod(side, 0600) != 0)
+            sg_log_warn("store.sqlite", "Making '%s' private (mode 0600) failed: %s.", side,
+                        strerror(errno));
+    }
+    return 0;
+}
+
 static int be_open(const char *path, store_conn **out) {
     /* SQLite's memory statistics take a global mutex around every allocation, and nothing
      * reads them; off, before SQLite initialises (later calls fail harmlessly). */
@@ -140,6 +176,7 @@ static int be_open(const char *path, store_conn **out) {
         configured = 1;
         sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     }
+    if (private_files(path) != 0) return SG_EIO;
     store_conn *c = sg_xcalloc(1, sizeof *c);
     if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                           SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {

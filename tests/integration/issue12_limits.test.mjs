@@ -205,3 +205,70 @@ describe('issue 12 point 8: the CSV export of a slot with an invalid byte in one
     assert.deepEqual(rep.invalidReceivers, ['+33612345602', '+3361234\uFFFD(']);
   });
 });
+
+// Every regular file under dir, with its mode (permission bits), relative path -> mode.
+function modes(dir) {
+  const out = {};
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) out[path.relative(dir, p)] = fs.statSync(p).mode & 0o777;
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+describe('issue 12 point 6: data files are 0600 whatever the directory mode', () => {
+  let srv;
+  after(async () => { await srv?.finish(); });
+
+  test('in a data directory created 0755, under umask 0, every file is 0600; a warning at start',
+    { timeout: 60000 }, async () => {
+      srv = new Server({ args: ['--tls-cert=', '--tls-key='] }); // a generated TLS key too
+      fs.mkdirSync(srv.dataDir, { recursive: true });
+      fs.chmodSync(srv.dataDir, 0o755);
+      srv.expectLog(/WARN .*The data directory '.*' is readable by other users \(mode 0755\)/);
+      const old = process.umask(0); // the child inherits it: SQLite would create 0666 files
+      try {
+        await srv.start();
+      } finally {
+        process.umask(old);
+      }
+      const keys = srv.createAccount(uniq('modes'), 10);
+      for (let i = 0; i < 3; i++) {
+        const r = await srv.raw({ method: 'POST', path: `/sms/${keys.serviceName}/jobs`, keys,
+          body: { message: `modes ${i}`, receivers: ['+33612345678'], senderForResponse: true,
+            noStopClause: true } });
+        assert.equal(r.status, 200, r.text);
+      }
+      await sleep(300); // receipts written
+      const m = modes(srv.dataDir);
+      for (const f of ['smsgate.db', 'smsgate.db-wal', 'smsgate.db-shm', 'admin.token',
+        'tls/key.pem']) assert.ok(f in m, `${f} exists (${JSON.stringify(m)})`);
+      for (const [f, mode] of Object.entries(m)) {
+        // smsgated.url holds no secret (where the server listens) and tls/cert.pem is public.
+        const want = f === 'smsgated.url' || f === 'tls/cert.pem' ? 0o644 : 0o600;
+        assert.equal(mode.toString(8), want.toString(8), `mode of ${f}`);
+      }
+      assert.equal(srv.logLines().filter((l) => /The data directory/.test(l)).length, 1);
+
+      // Files left readable by an older version are made private at the next start.
+      await srv.stop();
+      for (const f of ['smsgate.db', 'smsgate.db-wal', 'smsgate.db-shm', 'admin.token'])
+        if (fs.existsSync(path.join(srv.dataDir, f))) fs.chmodSync(path.join(srv.dataDir, f), 0o644);
+      fs.chmodSync(srv.dataDir, 0o700);
+      await srv.restart();
+      const r = await srv.raw({ method: 'POST', path: `/sms/${keys.serviceName}/jobs`, keys,
+        body: { message: 'after', receivers: ['+33612345678'], senderForResponse: true,
+          noStopClause: true } });
+      assert.equal(r.status, 200, r.text);
+      for (const [f, mode] of Object.entries(modes(srv.dataDir))) {
+        if (f === 'smsgated.url' || f === 'tls/cert.pem') continue;
+        assert.equal(mode.toString(8), '600', `mode of ${f} after a restart`);
+      }
+      assert.equal(srv.logLines().filter((l) => /The data directory/.test(l)).length, 1,
+        'no warning for a 0700 directory');
+    });
+});
