@@ -11,6 +11,10 @@
 
 #include "util/util.h"
 
+/* The largest adjustment, in credits, either way (exclusive): in millicredits it stays far
+ * from int64's limit however many adjustments add up. */
+#define ADMIN_MAX_CREDITS 1e12
+
 /* The rules of the first consumer key of a new account. */
 static const char account_rules[] =
     "[{\"method\":\"GET\",\"path\":\"/sms\"},{\"method\":\"GET\",\"path\":\"/sms/*\"},"
@@ -139,10 +143,16 @@ static void credit(api_call *c) {
     const char *reason = NULL;
     if (api_field_number(c, "credits", 1, &amount) < 0) return;
     if (api_field_string(c, "reason", 0, &reason) < 0) return;
+    if (!(fabs(amount) < ADMIN_MAX_CREDITS)) {
+        api_reply_error(c, 400, NULL, "Invalid value for parameter 'credits': %g is out of "
+                                      "range; an adjustment must be less than %.0f credits "
+                                      "either way", amount, ADMIN_MAX_CREDITS);
+        return;
+    }
     int64_t milli = llround(amount * 1000.0);
-    if (!(fabs(amount) < 1e12) || milli == 0) {
+    if (milli == 0) {
         api_reply_error(c, 400, NULL, "Invalid value for parameter 'credits': a non-zero number "
-                                      "is expected");
+                                      "(at least 0.001 credit) is expected");
         return;
     }
     store_credit_adjust_req *r = api_call_state(c, sizeof *r, free);

@@ -272,3 +272,50 @@ describe('issue 12 point 6: data files are 0600 whatever the directory mode', ()
         'no warning for a 0700 directory');
     });
 });
+
+describe('issue 12 point 11: smaller points', () => {
+  let srv;
+  before(async () => { srv = await startServer(); });
+  after(async () => { await srv?.finish(); });
+
+  test('(a) one receiver written in three forms is sent and charged once', async () => {
+    const keys = srv.createAccount(uniq('dup'), 10);
+    const sn = keys.serviceName;
+    const client = srv.sdk(keys);
+    const rep = await client.requestPromised('POST', `/sms/${sn}/jobs`, {
+      message: 'once', senderForResponse: true, noStopClause: true,
+      receivers: ['+33612345678', '0612345678', '0033 6 12 34 56 78', '+33612345679', '12'],
+    });
+    assert.deepEqual(rep.validReceivers, ['+33612345678', '+33612345679']);
+    assert.equal(rep.ids.length, 2);
+    assert.deepEqual(rep.invalidReceivers, ['12']);
+    assert.equal(rep.totalCreditsRemoved, 2);
+    assert.equal(rep.creditsLeft, 8);
+    const ledger = srv.sql(`SELECT COUNT(*) AS n FROM messages m JOIN services s ON s.id = `
+      + `m.service_id WHERE s.name = '${sn}' AND m.receiver = '+33612345678'`);
+    assert.equal(ledger[0].n, 1, 'one SMS stored for the number');
+  });
+
+  test('(c) an admin credit of 1e12 says it is out of range, with the bound', async () => {
+    const keys = srv.createAccount(uniq('big'), 1);
+    const r = srv.smsctl(['service', 'credit', keys.serviceName, '1e12']);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /Invalid value for parameter 'credits': 1e\+12 is out of range; an adjustment must be less than 1000000000000 credits either way/);
+    assert.doesNotMatch(r.stderr, /non-zero/);
+    const z = srv.smsctl(['service', 'credit', keys.serviceName, '0.0001']);
+    assert.match(z.stderr, /a non-zero number \(at least 0\.001 credit\) is expected/);
+  });
+
+  test('(d) an order quantity of true names the type expected', async () => {
+    const keys = srv.createAccount(uniq('qty'), 1);
+    const client = srv.sdk(keys);
+    for (const [quantity, what] of [[true, 'a boolean'], [[100], 'an array'], [{ n: 100 }, 'an object']]) {
+      const e = await sdkError(client.requestPromised('POST', `/order/sms/${keys.serviceName}/credits`,
+        { quantity }));
+      assert.equal(e.error, 400);
+      assert.equal(e.message, "Invalid value for parameter 'quantity': an integer is expected (a "
+        + 'pack size: one of 100, 200, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, '
+        + `1000000), not ${what}`);
+    }
+  });
+});
