@@ -89,12 +89,14 @@ static void account_create(api_call *c) {
 typedef struct text_ctx {
     store_account_list_req list;
     store_ledger_req ledger;
+    store_sender_history_req senders;
 } text_ctx;
 
 static void text_free(void *p) {
     text_ctx *h = p;
     free(h->list.json);
     free(h->ledger.json);
+    free(h->senders.json);
     free(h);
 }
 
@@ -105,7 +107,9 @@ static void on_text(int rc, void *arg) {
         api_reply_store_error(c, rc, "This service");
         return;
     }
-    const char *text = h->list.json ? h->list.json : h->ledger.json;
+    const char *text = h->list.json     ? h->list.json
+                       : h->ledger.json ? h->ledger.json
+                                        : h->senders.json;
     api_reply_json(c, json_loads(text, 0, NULL));
 }
 
@@ -118,6 +122,14 @@ static void ledger(api_call *c) {
     text_ctx *h = api_call_state(c, sizeof *h, text_free);
     h->ledger.service_name = c->req->segs[2];
     store_ledger(c->api->st, &h->ledger, on_text, c);
+}
+
+/* Every sender of a service, deleted ones too, with its history: a sender refused, deleted
+ * and declared again shows the earlier refusal in refusedBefore. */
+static void senders(api_call *c) {
+    text_ctx *h = api_call_state(c, sizeof *h, text_free);
+    h->senders.service_name = c->req->segs[2];
+    store_sender_history(c->api->st, &h->senders, on_text, c);
 }
 
 /* ---- credits ---- */
@@ -209,6 +221,7 @@ const api_route api_admin_routes[] = {
     {"GET", "/admin/health", API_ADMIN, health},
     {"POST", "/admin/accounts", API_ADMIN | API_BODY, account_create},
     {"GET", "/admin/accounts", API_ADMIN, account_list},
+    {"GET", "/admin/services/{}/senders", API_ADMIN, senders},
     {"PUT", "/admin/services/{}/senders/{}", API_ADMIN | API_BODY, sender_status},
     {"POST", "/admin/services/{}/credits", API_ADMIN | API_BODY, credit},
     {"GET", "/admin/services/{}/ledger", API_ADMIN, ledger},

@@ -296,6 +296,45 @@ describe('issue 12 point 11: smaller points', () => {
     assert.equal(ledger[0].n, 1, 'one SMS stored for the number');
   });
 
+  test('(b) a refused sender deleted and declared again waits for moderation; the operator sees the refusal', async () => {
+    const keys = srv.createAccount(uniq('refu'), 5);
+    const sn = keys.serviceName;
+    const client = srv.sdk(keys);
+    const declare = () => client.requestPromised('POST', `/sms/${sn}/senders`,
+      { sender: 'BANQUE', description: 'our bank', reason: 'we are a bank' });
+    await declare();
+    srv.smsctlOk(['sender', 'refuse', sn, 'BANQUE', '--comment', 'not your brand']);
+    let s = await client.requestPromised('GET', `/sms/${sn}/senders/BANQUE`);
+    assert.equal(s.status, 'refused');
+    assert.equal(s.comment, 'not your brand');
+    await client.requestPromised('DELETE', `/sms/${sn}/senders/BANQUE`);
+    await declare();
+    s = await client.requestPromised('GET', `/sms/${sn}/senders/BANQUE`);
+    assert.equal(s.status, 'waitingValidation', 'back to moderation, not enabled');
+    // It cannot send meanwhile.
+    const e = await sdkError(client.requestPromised('POST', `/sms/${sn}/jobs`, {
+      message: 'x', sender: 'BANQUE', receivers: ['+33612345678'], noStopClause: true }));
+    assert.equal(e.error, 403);
+    // The operator sees the earlier refusal and its comment.
+    const list = srv.smsctlOk(['sender', 'list', sn]).stdout;
+    assert.match(list, /^SENDER +STATUS +COMMENT +REFUSED BEFORE\n/);
+    assert.match(list, /\nBANQUE +waitingValidation +- +1x, last \d{4}-\d\d-\d\d: not your brand\n/);
+    const [j] = srv.smsctlOk(['--json', 'sender', 'list', sn]).json;
+    assert.equal(j.sender, 'BANQUE');
+    assert.equal(j.status, 'waitingValidation');
+    assert.deepEqual(j.history.map((h) => [h.status, h.comment]), [
+      ['waitingValidation', null], ['refused', 'not your brand'], ['deleted', null],
+      ['waitingValidation', null]]);
+    assert.equal(j.history[0].reason, 'we are a bank');
+    assert.equal(j.refusedBefore.length, 1);
+    assert.equal(j.refusedBefore[0].comment, 'not your brand');
+    // Deleted again, it is still listed for the operator.
+    await client.requestPromised('DELETE', `/sms/${sn}/senders/BANQUE`);
+    const [gone] = srv.smsctlOk(['--json', 'sender', 'list', sn]).json;
+    assert.equal(gone.status, 'deleted');
+    assert.equal(gone.refusedBefore.length, 1);
+  });
+
   test('(c) an admin credit of 1e12 says it is out of range, with the bound', async () => {
     const keys = srv.createAccount(uniq('big'), 1);
     const r = srv.smsctl(['service', 'credit', keys.serviceName, '1e12']);
