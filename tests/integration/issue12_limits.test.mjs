@@ -358,3 +358,104 @@ describe('issue 12 point 11: smaller points', () => {
     }
   });
 });
+
+describe('issue 12 point 5: free-text fields have a maximum length', () => {
+  let srv;
+  before(async () => { srv = await startServer(); });
+  after(async () => { await srv?.finish(); });
+
+  const tooLong = (name, max) => new RegExp(`^Invalid value for parameter '${name.replace(/\./g, '\\.')}': `
+    + `too long, at most ${max} characters are allowed$`);
+
+  test('PUT /sms/{sn} with a 2,000,000-character description, 100 KB templates: 400, nothing stored',
+    { timeout: 60000 }, async () => {
+      const keys = srv.createAccount(uniq('big'), 5);
+      const sn = keys.serviceName;
+      const client = srv.sdk(keys);
+      const before = await client.requestPromised('GET', `/sms/${sn}`);
+      let e = await sdkError(client.requestPromised('PUT', `/sms/${sn}`, { description: 'd'.repeat(2000000) }));
+      assert.equal(e.error, 400);
+      assert.match(e.message, tooLong('description', 255));
+      e = await sdkError(client.requestPromised('PUT', `/sms/${sn}`,
+        { templates: { smsBody: 'x'.repeat(100 * 1024) } }));
+      assert.equal(e.error, 400);
+      assert.match(e.message, tooLong('templates.smsBody', 1600));
+      e = await sdkError(client.requestPromised('PUT', `/sms/${sn}`,
+        { templates: { emailBody: 'x'.repeat(100 * 1024) } }));
+      assert.match(e.message, tooLong('templates.emailBody', 10000));
+      e = await sdkError(client.requestPromised('PUT', `/sms/${sn}`,
+        { templates: { junk: 'x'.repeat(100 * 1024) } }));
+      assert.equal(e.message, "Invalid value for parameter 'templates': unknown key 'junk'");
+      e = await sdkError(client.requestPromised('PUT', `/sms/${sn}`,
+        { smsResponse: { text: 'é'.repeat(1601) } }));
+      assert.match(e.message, tooLong('smsResponse.text', 1600));
+      e = await sdkError(client.requestPromised('PUT', `/sms/${sn}`,
+        { callBack: `https://example.com/${'p'.repeat(2100)}` }));
+      assert.match(e.message, tooLong('callBack', 2048));
+      assert.deepEqual(await client.requestPromised('GET', `/sms/${sn}`), before, 'nothing stored');
+      // At the limit, counted in characters (é is two bytes): accepted and stored.
+      await client.requestPromised('PUT', `/sms/${sn}`, { description: 'é'.repeat(255),
+        templates: { smsBody: 'b'.repeat(1600), customizedSmsMode: true } });
+      const after = await client.requestPromised('GET', `/sms/${sn}`);
+      assert.equal(after.description, 'é'.repeat(255));
+      assert.equal(after.templates.smsBody, 'b'.repeat(1600));
+      assert.equal(after.templates.customizedSmsMode, true);
+    });
+
+  test('a sender reason or description of 2 MB: 400 naming the field', { timeout: 60000 }, async () => {
+    const keys = srv.createAccount(uniq('bigs'), 5);
+    const sn = keys.serviceName;
+    const client = srv.sdk(keys);
+    const big = 'r'.repeat(2 * 1024 * 1024);
+    let e = await sdkError(client.requestPromised('POST', `/sms/${sn}/senders`,
+      { sender: 'SHOP', reason: big }));
+    assert.equal(e.error, 400);
+    assert.match(e.message, tooLong('reason', 1024));
+    e = await sdkError(client.requestPromised('POST', `/sms/${sn}/senders`,
+      { sender: 'SHOP', reason: 'ok', description: big }));
+    assert.match(e.message, tooLong('description', 255));
+    assert.deepEqual(await client.requestPromised('GET', `/sms/${sn}/senders`), []);
+    await client.requestPromised('POST', `/sms/${sn}/senders`,
+      { sender: 'SHOP', reason: 'r'.repeat(1024), description: 'd'.repeat(255) });
+    e = await sdkError(client.requestPromised('PUT', `/sms/${sn}/senders/SHOP`, { description: big }));
+    assert.match(e.message, tooLong('description', 255));
+    const s = await client.requestPromised('GET', `/sms/${sn}/senders/SHOP`);
+    assert.equal(s.description, 'd'.repeat(255));
+    // The operator's comment too.
+    const r = srv.smsctl(['sender', 'refuse', sn, 'SHOP', '--comment', 'c'.repeat(1025)]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /'comment': too long, at most 1024 characters/);
+  });
+
+  test('other stored texts: slots, tags, documents, batches, consumer keys', { timeout: 60000 }, async () => {
+    const keys = srv.createAccount(uniq('bigo'), 5);
+    const sn = keys.serviceName;
+    const client = srv.sdk(keys);
+    let e = await sdkError(client.requestPromised('POST', `/sms/${sn}/receivers`, {
+      slotId: 1, description: 'x'.repeat(256), autoUpdate: false, csvUrl: 'http://127.0.0.1:9/x.csv' }));
+    assert.match(e.message, tooLong('description', 255));
+    e = await sdkError(client.requestPromised('POST', `/sms/${sn}/jobs`, {
+      message: 'x', receivers: ['+33612345678'], senderForResponse: true, tag: 't'.repeat(129) }));
+    assert.equal(e.error, 400);
+    assert.match(e.message, /'tag'/);
+    e = await sdkError(client.requestPromised('POST', '/me/document',
+      { name: 'x.csv', tags: [{ key: 'k', value: 'v'.repeat(256) }] }));
+    assert.match(e.message, tooLong('tags.value', 255));
+    e = await sdkError(client.requestPromised('POST', `/sms/${sn}/batches`,
+      { message: 'x', name: 'n'.repeat(256), to: ['+33612345678'], senderForResponse: true }));
+    assert.match(e.message, tooLong('name', 255));
+    e = await sdkError(client.requestPromised('POST', `/sms/${sn}/batches`,
+      { message: 'x', to: ['+33612345678', '1'.repeat(65)], senderForResponse: true }));
+    assert.match(e.message, tooLong('to', 64));
+    const appOnly = srv.sdk({ appKey: keys.appKey, appSecret: keys.appSecret });
+    e = await sdkError(appOnly.requestPromised('POST', '/auth/credential',
+      { accessRules: [{ method: 'GET', path: `/${'p'.repeat(600)}` }] }));
+    assert.match(e.message, tooLong('accessRules.path', 512));
+    e = await sdkError(appOnly.requestPromised('POST', '/auth/credential',
+      { accessRules: Array.from({ length: 257 }, () => ({ method: 'GET', path: '/sms' })) }));
+    assert.equal(e.message, "Invalid value for parameter 'accessRules': at most 256 rules are allowed");
+    e = await sdkError(appOnly.requestPromised('POST', '/auth/credential',
+      { accessRules: [{ method: 'GET', path: '/sms' }], redirection: `https://e.com/${'r'.repeat(2048)}` }));
+    assert.match(e.message, tooLong('redirection', 2048));
+  });
+});
