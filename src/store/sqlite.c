@@ -146,7 +146,7 @@ static int migrate(store_conn *c) {
  * files would inherit it. */
 static int private_files(const char *path) {
     if (!*path || !strcmp(path, ":memory:") || !strncmp(path, "file:", 5)) return 0;
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600); /* a symlinked database is fine */
     if (fd < 0) {
         sg_log_error("store.sqlite", "Opening database '%s' failed: %s.", path, strerror(errno));
         return -1;
