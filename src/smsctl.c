@@ -249,6 +249,10 @@ static int run_sender(const command *cmd, const cli *c, const ctl_opts *o) {
                                 c->val[OPT_COMMENT]);
 }
 
+static int run_sender_list(const command *cmd, const cli *c, const ctl_opts *o) {
+    return ctl_admin_sender_list(o, arg(cmd, c, 0));
+}
+
 static int run_credential(const command *cmd, const cli *c, const ctl_opts *o) {
     return ctl_admin_credential_set(o, arg(cmd, c, 0), cmd->sub);
 }
@@ -387,6 +391,7 @@ static int run_status(const command *cmd, const cli *c, const ctl_opts *o) {
 static const command commands[] = {
     {"account", "create", 1, "NAME", BIT(OPT_CREDITS), run_account_create},
     {"account", "list", 0, "", 0, run_account_list},
+    {"sender", "list", 1, "SERVICE", 0, run_sender_list},
     {"sender", "approve", 2, "SERVICE SENDER", BIT(OPT_COMMENT), run_sender},
     {"sender", "refuse", 2, "SERVICE SENDER", BIT(OPT_COMMENT), run_sender},
     {"sender", "disable", 2, "SERVICE SENDER", BIT(OPT_COMMENT), run_sender},

@@ -89,13 +89,26 @@ static int mkdir_p(const char *path, mode_t mode) {
 static int write_file(const char *path, const char *text, mode_t mode) {
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0) return -1;
     size_t n = strlen(text);
-    int ok = write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
+    /* fchmod: a leftover .tmp keeps its old mode through O_TRUNC. */
+    int ok = fchmod(fd, mode) == 0 && write(fd, text, n) == (ssize_t)n && fsync(fd) == 0;
     close(fd);
     if (!ok || rename(tmp, path) != 0) return -1;
     return 0;
+}
+
+/* Every file smsgated creates in the data directory is private (0600; smsgated.url, which
+ * holds no secret, 0644), whatever the directory's mode; but a directory other users may read
+ * or write still lets them list it, or replace files in it. Said once, at start. */
+static void check_data_dir(const char *data) {
+    struct stat sb;
+    if (stat(data, &sb) != 0 || !(sb.st_mode & 077)) return;
+    sg_log_warn(LOG, "The data directory '%s' is %s by other users (mode %04o): its files are "
+                     "created 0600, but 'chmod 700 %s' keeps others from listing or replacing "
+                     "them.", data,
+                (sb.st_mode & 022) ? "writable" : "readable", (unsigned)(sb.st_mode & 07777), data);
 }
 
 /* The admin token: $SMSGATE_ADMIN_TOKEN, else DATA/admin.token, else a new one. */
@@ -362,6 +375,7 @@ int main(int argc, char **argv) {
         sg_config_fini(&d.cfg);
         return 1;
     }
+    check_data_dir(d.cfg.data);
     char *token = admin_token(d.cfg.data);
     if (!token) {
         sg_config_fini(&d.cfg);

@@ -11,6 +11,10 @@
 
 #include "util/util.h"
 
+/* The largest adjustment, in credits, either way (exclusive): in millicredits it stays far
+ * from int64's limit however many adjustments add up. */
+#define ADMIN_MAX_CREDITS 1e12
+
 /* The rules of the first consumer key of a new account. */
 static const char account_rules[] =
     "[{\"method\":\"GET\",\"path\":\"/sms\"},{\"method\":\"GET\",\"path\":\"/sms/*\"},"
@@ -85,12 +89,14 @@ static void account_create(api_call *c) {
 typedef struct text_ctx {
     store_account_list_req list;
     store_ledger_req ledger;
+    store_sender_history_req senders;
 } text_ctx;
 
 static void text_free(void *p) {
     text_ctx *h = p;
     free(h->list.json);
     free(h->ledger.json);
+    free(h->senders.json);
     free(h);
 }
 
@@ -101,7 +107,9 @@ static void on_text(int rc, void *arg) {
         api_reply_store_error(c, rc, "This service");
         return;
     }
-    const char *text = h->list.json ? h->list.json : h->ledger.json;
+    const char *text = h->list.json     ? h->list.json
+                       : h->ledger.json ? h->ledger.json
+                                        : h->senders.json;
     api_reply_json(c, json_loads(text, 0, NULL));
 }
 
@@ -114,6 +122,14 @@ static void ledger(api_call *c) {
     text_ctx *h = api_call_state(c, sizeof *h, text_free);
     h->ledger.service_name = c->req->segs[2];
     store_ledger(c->api->st, &h->ledger, on_text, c);
+}
+
+/* Every sender of a service, deleted ones too, with its history: a sender refused, deleted
+ * and declared again shows the earlier refusal in refusedBefore. */
+static void senders(api_call *c) {
+    text_ctx *h = api_call_state(c, sizeof *h, text_free);
+    h->senders.service_name = c->req->segs[2];
+    store_sender_history(c->api->st, &h->senders, on_text, c);
 }
 
 /* ---- credits ---- */
@@ -139,10 +155,16 @@ static void credit(api_call *c) {
     const char *reason = NULL;
     if (api_field_number(c, "credits", 1, &amount) < 0) return;
     if (api_field_string(c, "reason", 0, &reason) < 0) return;
+    if (!(fabs(amount) < ADMIN_MAX_CREDITS)) {
+        api_reply_error(c, 400, NULL, "Invalid value for parameter 'credits': %g is out of "
+                                      "range; an adjustment must be less than %.0f credits "
+                                      "either way", amount, ADMIN_MAX_CREDITS);
+        return;
+    }
     int64_t milli = llround(amount * 1000.0);
-    if (!(fabs(amount) < 1e12) || milli == 0) {
+    if (milli == 0) {
         api_reply_error(c, 400, NULL, "Invalid value for parameter 'credits': a non-zero number "
-                                      "is expected");
+                                      "(at least 0.001 credit) is expected");
         return;
     }
     store_credit_adjust_req *r = api_call_state(c, sizeof *r, free);
@@ -199,6 +221,7 @@ const api_route api_admin_routes[] = {
     {"GET", "/admin/health", API_ADMIN, health},
     {"POST", "/admin/accounts", API_ADMIN | API_BODY, account_create},
     {"GET", "/admin/accounts", API_ADMIN, account_list},
+    {"GET", "/admin/services/{}/senders", API_ADMIN, senders},
     {"PUT", "/admin/services/{}/senders/{}", API_ADMIN | API_BODY, sender_status},
     {"POST", "/admin/services/{}/credits", API_ADMIN | API_BODY, credit},
     {"GET", "/admin/services/{}/ledger", API_ADMIN, ledger},

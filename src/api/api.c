@@ -122,6 +122,7 @@ int api_field_string(api_call *c, const char *name, int required, const char **o
                         name);
         return -1;
     }
+    if (api_text_ok(c, name, json_string_value(v), json_string_length(v)) < 0) return -1;
     *out = json_string_value(v);
     return 0;
 }

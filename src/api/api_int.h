@@ -99,6 +99,15 @@ int api_field_number(api_call *c, const char *name, int required, double *out);
 int api_field_enum(api_call *c, const char *name, int required, const char *const *values,
                    int *out);
 
+/* ---- free-text limits (limits.c, the one table; docs/api.md "Field limits") ---- */
+#define API_TEXT_MAX_DEFAULT 255
+/* The most characters field may hold: "description", or "templates.smsBody" for a key of an
+ * object; API_TEXT_MAX_DEFAULT for a field the table does not name. */
+size_t api_text_max(const char *field);
+/* 0 when the len bytes at s (UTF-8) are within field's limit; otherwise replies 400 naming
+ * field and the limit, and returns -1. api_field_string() calls it for every string. */
+int api_text_ok(api_call *c, const char *field, const char *s, size_t len);
+
 /* Parses a path segment as a positive id; replies 404 and returns -1 if it is not one. */
 int api_path_id(api_call *c, int seg, int64_t *out);
 

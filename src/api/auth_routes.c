@@ -55,6 +55,8 @@ static void on_cred(int rc, void *arg) {
     api_reply_json(c, o);
 }
 
+#define ACCESS_RULES_MAX 256 /* rules in one consumer key (docs/api.md, "Field limits") */
+
 static void auth_credential(api_call *c) {
     const char *ak = http_req_header(c->req, "X-Ovh-Application");
     if (!ak || !*ak) {
@@ -70,6 +72,18 @@ static void auth_credential(api_call *c) {
     if (auth_rules_validate(rules, err, sizeof err) != 0) {
         api_reply_error(c, 400, NULL, "Invalid value for parameter 'accessRules': %s", err);
         return;
+    }
+    if (json_array_size(rules) > ACCESS_RULES_MAX) {
+        api_reply_error(c, 400, NULL, "Invalid value for parameter 'accessRules': at most %d "
+                                      "rules are allowed", ACCESS_RULES_MAX);
+        return;
+    }
+    size_t i;
+    json_t *rule;
+    json_array_foreach(rules, i, rule) {
+        json_t *p = json_object_get(rule, "path"); /* a string: checked just above */
+        if (api_text_ok(c, "accessRules.path", json_string_value(p), json_string_length(p)) < 0)
+            return;
     }
     json_t *ips = json_object_get(c->body, "allowedIPs");
     if (ips && !json_is_null(ips) && auth_cidrs_validate(ips, err, sizeof err) != 0) {

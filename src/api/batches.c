@@ -340,6 +340,7 @@ static void batch_post(api_call *c) {
                                               "not a string", i);
                 return;
             }
+            if (api_text_ok(c, "to", json_string_value(v), json_string_length(v)) < 0) return;
             h->to[i] = json_string_value(v);
         }
         h->receivers_json = json_dumps(to, JSON_COMPACT);

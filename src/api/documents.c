@@ -119,6 +119,10 @@ static void doc_create(api_call *c) {
                                               "is not a {\"key\",\"value\"} object of strings", i);
                 return;
             }
+            json_t *k = json_object_get(t, "key"), *v = json_object_get(t, "value");
+            if (api_text_ok(c, "tags.key", json_string_value(k), json_string_length(k)) < 0 ||
+                api_text_ok(c, "tags.value", json_string_value(v), json_string_length(v)) < 0)
+                return;
         }
     }
     doc_ctx *h = doc_start(c);

@@ -7,7 +7,8 @@
  * (an enabled sender of the service, or the service's short number for senderForResponse or
  * when none is given); append the STOP mention unless noStopClause; encode and count parts
  * (core/gsm); normalise each receiver (core/phone) into valid and invalid, keeping each valid
- * one's country. Then ONE store operation checks the sender's status, prices every message
+ * one's country; a number given again in another form is dropped (one SMS per distinct number,
+ * listed once in validReceivers). Then ONE store operation checks the sender's status, prices every message
  * from the store's price table (store_credits.h), checks the balance, appends the debit to
  * the ledger and inserts every message, in one transaction; the client is
  * answered only after that commit. Invalid receivers are reported and never charged.
@@ -46,6 +47,7 @@ typedef struct send_ctx {
     char **valid;       /* normalised receivers, owned */
     char (*regions)[3]; /* their countries ("" when none), for the store's pricing */
     json_t *invalid;    /* array of rejected receivers as given */
+    phone_set seen;     /* normalised receivers so far: one SMS per distinct number */
 } send_ctx;
 
 static void send_free(void *p) {
@@ -56,6 +58,7 @@ static void send_free(void *p) {
     free(h->req.msgs);
     free(h->text);
     json_decref(h->invalid);
+    phone_set_fini(&h->seen);
     free(h);
 }
 
@@ -205,6 +208,7 @@ static void jobs_post(api_call *c) {
     h->valid = sg_xcalloc(n, sizeof *h->valid);
     h->regions = sg_xcalloc(n, sizeof *h->regions);
     r->msgs = sg_xcalloc(n, sizeof *r->msgs);
+    if (n > 1) phone_set_init(&h->seen, n);
     for (size_t i = 0; i < n; i++) {
         json_t *v = json_array_get(recv, i);
         if (!json_is_string(v)) {
@@ -217,6 +221,7 @@ static void jobs_post(api_call *c) {
             json_array_append(h->invalid, v);
             continue;
         }
+        if (n > 1 && !phone_set_add(&h->seen, pi.e164)) continue; /* the same number again */
         store_submit_msg *m = &r->msgs[r->count];
         h->valid[r->count] = sg_xstrdup(pi.e164);
         m->receiver = h->valid[r->count];

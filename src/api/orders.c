@@ -483,6 +483,15 @@ static void order_post(api_call *c) {
         api_reply_error(c, 400, NULL, "Missing parameter 'quantity'");
         return;
     }
+    if (!json_is_integer(v) && !json_is_real(v) && !json_is_string(v)) {
+        /* true, an object, an array: say which type is wrong, not "'' is not a pack size". */
+        api_reply_error(c, 400, NULL, "Invalid value for parameter 'quantity': an integer is "
+                                      "expected (a pack size: one of 100, 200, 250, 500, 1000, "
+                                      "2500, 5000, 10000, 25000, 50000, 100000, 1000000), not %s",
+                        json_is_boolean(v) ? "a boolean" : json_is_array(v) ? "an array"
+                                                                            : "an object");
+        return;
+    }
     char text[32] = "";
     if (json_is_integer(v))
         snprintf(text, sizeof text, "%lld", (long long)json_integer_value(v));

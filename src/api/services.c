@@ -118,12 +118,99 @@ static int url_field(api_call *c, const char *name, int *set, const char **out) 
         *out = NULL;
         return 0;
     }
+    if (json_is_string(v) && api_text_ok(c, name, json_string_value(v), json_string_length(v)) < 0)
+        return -1;
     if (!json_is_string(v) || !api_url_valid(json_string_value(v))) {
         api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': an http:// or https:// "
                                       "URL is expected", name);
         return -1;
     }
     *out = json_string_value(v);
+    return 0;
+}
+
+/* The keys sms.Templates and sms.Response may carry (OVH's schema) and what each holds. */
+enum { K_BOOL, K_TEXT, K_OPTIONS };
+typedef struct obj_key {
+    const char *key;
+    int kind;
+} obj_key;
+static const obj_key template_keys[] = {
+    {"customizedEmailMode", K_BOOL}, {"customizedSmsMode", K_BOOL}, {"emailBody", K_TEXT},
+    {"emailFrom", K_TEXT},           {"emailSubject", K_TEXT},      {"smsBody", K_TEXT},
+    {NULL, 0}};
+static const obj_key response_keys[] = {
+    {"responseType", K_TEXT}, {"cgiUrl", K_TEXT}, {"text", K_TEXT},
+    {"trackingDefaultSmsSender", K_TEXT}, {"trackingOptions", K_OPTIONS}, {NULL, 0}};
+#define TRACKING_OPTIONS_MAX 16
+
+/* A string member of an object field, named "object.key" in errors and in the limits table. */
+static int member_text(api_call *c, const char *path, json_t *x) {
+    if (!json_is_string(x)) {
+        api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': a string is expected",
+                        path);
+        return -1;
+    }
+    return api_text_ok(c, path, json_string_value(x), json_string_length(x));
+}
+
+/* Checks an object field (templates, smsResponse) before it is merged into the stored one:
+ * only the keys of OVH's model, each of its type, every text within its limit (limits.c).
+ * Returns 0, or -1 after replying 400. */
+static int check_object(api_call *c, const char *name, json_t *v, const obj_key *keys) {
+    const char *k;
+    json_t *x;
+    char path[96];
+    json_object_foreach(v, k, x) {
+        const obj_key *ok = keys;
+        while (ok->key && strcmp(ok->key, k)) ok++;
+        if (!ok->key) {
+            api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': unknown key "
+                                          "'%.64s'", name, k);
+            return -1;
+        }
+        snprintf(path, sizeof path, "%s.%s", name, k);
+        if (json_is_null(x)) continue;
+        if (ok->kind == K_BOOL && !json_is_boolean(x)) {
+            api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': true or false is "
+                                          "expected", path);
+            return -1;
+        }
+        if (ok->kind == K_TEXT && member_text(c, path, x) < 0) return -1;
+        if (ok->kind == K_OPTIONS) {
+            if (!json_is_array(x) || json_array_size(x) > TRACKING_OPTIONS_MAX) {
+                api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': an array of at "
+                                              "most %d {media, sender, target} objects is "
+                                              "expected", path, TRACKING_OPTIONS_MAX);
+                return -1;
+            }
+            size_t i;
+            json_t *o;
+            json_array_foreach(x, i, o) {
+                static const char *const fields[] = {"media", "sender", "target"};
+                const char *ok2;
+                json_t *y;
+                int bad = !json_is_object(o);
+                if (!bad) json_object_foreach(o, ok2, y) {
+                    size_t f = 0;
+                    while (f < 3 && strcmp(fields[f], ok2)) f++;
+                    if (f == 3) bad = 1;
+                }
+                if (bad) {
+                    api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': element %zu "
+                                                  "is not a {media, sender, target} object",
+                                    path, i);
+                    return -1;
+                }
+                for (size_t f = 0; f < 3; f++) {
+                    json_t *y2 = json_object_get(o, fields[f]);
+                    char sub[128];
+                    snprintf(sub, sizeof sub, "%s.%s", path, fields[f]);
+                    if (y2 && !json_is_null(y2) && member_text(c, sub, y2) < 0) return -1;
+                }
+            }
+        }
+    }
     return 0;
 }
 
@@ -173,6 +260,7 @@ static void sms_put(api_call *c) {
                                           "is expected");
             return;
         }
+        if (check_object(c, "smsResponse", v, response_keys) < 0) return;
         json_t *rt = json_object_get(v, "responseType");
         int found = 0;
         for (int i = 0; rt && json_is_string(rt) && response_types[i]; i++)
@@ -204,6 +292,7 @@ static void sms_put(api_call *c) {
                                           "expected");
             return;
         }
+        if (check_object(c, "templates", v, template_keys) < 0) return;
         json_t *merged = json_or_default(c->svc.svc.templates, DEFAULT_TEMPLATES);
         json_object_update(merged, v);
         h->templates = json_dumps(merged, JSON_COMPACT);

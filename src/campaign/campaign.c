@@ -285,7 +285,9 @@ static int first_record(load *l, const csv_record *rec) {
         l->number_col = 0;
         return add_row(l, (int64_t)rec->line, rec->fields, rec->lens, rec->n);
     }
-    for (size_t i = 0; i < rec->n; i++) l->cols[i] = sg_xstrdup(rec->fields[i]);
+    /* A header name that is not UTF-8 could not be shown (nor named by a #variable#). */
+    for (size_t i = 0; i < rec->n; i++)
+        l->cols[i] = gsm_utf8_repair(rec->fields[i], rec->lens[i], NULL);
     l->header = 1;
     l->number_col = num < 0 ? 0 : num;
     return 0;
@@ -395,6 +397,9 @@ static void transfer_done(load *l, CURLcode res) {
         if (status && (status < 200 || status > 299))
             fail(l, SG_EINVAL, "the server answered HTTP %ld", status);
         source_end(l);
+    } else if (notify_guard_forbidden(&l->guard)) {
+        fail(l, SG_EPERM, "it leads to %s, a link-local or cloud metadata address, which this "
+                          "server never fetches", l->guard.refused);
     } else if (l->guard.refused[0]) {
         fail(l, SG_EPERM, "it leads to the private address %s, which this server does not fetch",
              l->guard.refused);

@@ -158,6 +158,37 @@ static int utf8_put(uint32_t cp, char *out, size_t cap, size_t *n) {
     return 0;
 }
 
+size_t gsm_utf8_chars(const char *s, size_t len, size_t max) {
+    const uint8_t *u = (const uint8_t *)s;
+    size_t pos = 0, n = 0;
+    while (pos < len && n <= max) {
+        if (u[pos] < 0x80) pos++;
+        else if (utf8_next(u, len, &pos) < 0) return (size_t)-1;
+        n++;
+    }
+    return n;
+}
+
+char *gsm_utf8_repair(const char *s, size_t len, size_t *outlen) {
+    const uint8_t *u = (const uint8_t *)s;
+    char *out = sg_xmalloc(len * 3 + 1); /* each byte at most becomes U+FFFD (3 bytes) */
+    size_t pos = 0, n = 0;
+    while (pos < len) {
+        size_t at = pos;
+        if (u[pos] && utf8_next(u, len, &pos) >= 0) {
+            memcpy(out + n, s + at, pos - at);
+            n += pos - at;
+        } else {
+            memcpy(out + n, "\xEF\xBF\xBD", 3);
+            n += 3;
+            pos = at + 1;
+        }
+    }
+    out[n] = '\0';
+    if (outlen) *outlen = n;
+    return out;
+}
+
 /* Returns the septet that stands for cp and sets *escaped to 1 when it must be preceded by
  * the escape septet (extension table), 0 otherwise. Returns -1 when GSM-7 cannot carry cp. */
 static int gsm7_lookup(int32_t cp, int *escaped) {

@@ -40,6 +40,18 @@ typedef struct gsm_info {
  * can add a part. An empty text has 0 parts and per_part 160. */
 int gsm_analyze(const char *utf8, size_t len, gsm_info *out);
 
+/* The number of code points in the len bytes of text at s, or (size_t)-1 when they are not
+ * valid UTF-8. Reads at most until the count passes max (then returns max + 1): a cheap bound
+ * check on any length of input. */
+size_t gsm_utf8_chars(const char *s, size_t len, size_t max);
+
+/* Text that can be shown from bytes that may not be UTF-8: a new NUL-terminated copy of the
+ * len bytes at s in which every byte that does not start a well-formed sequence is replaced by
+ * U+FFFD (the replacement character), and NUL bytes too; valid text is copied as it is. For
+ * what is only ever displayed again (a refused CSV row); input is never repaired. The length
+ * of the result goes to *outlen when outlen is not NULL. */
+char *gsm_utf8_repair(const char *s, size_t len, size_t *outlen);
+
 /* Encodes UTF-8 text as unpacked GSM-7 septets (one byte each, 0x1B escapes included).
  * Returns 0 and the septet count in *outlen; SG_EINVAL if a character has no GSM-7 form, the
  * UTF-8 is invalid or cap is too small (gsm_analyze() units is the exact size needed).

@@ -41,6 +41,7 @@
 #include <assert.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/phone_shim.h"
@@ -221,4 +222,48 @@ int phone_normalize(const char *input, const char *default_region, phone_info *o
 
     if (rc == 0) *out = info;
     return rc;
+}
+
+/* ---- sets of numbers ---- */
+
+void phone_set_init(phone_set *s, size_t expected) {
+    size_t cap = 16;
+    while (cap < expected * 2) cap *= 2;
+    s->slots = sg_xcalloc(cap, sizeof *s->slots);
+    s->cap = cap;
+    s->count = 0;
+}
+
+void phone_set_fini(phone_set *s) {
+    free(s->slots);
+    s->slots = NULL;
+    s->cap = s->count = 0;
+}
+
+static int set_insert(phone_set *s, uint64_t key) {
+    size_t mask = s->cap - 1, i = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & mask;
+    while (s->slots[i]) {
+        if (s->slots[i] == key) return 0;
+        i = (i + 1) & mask;
+    }
+    s->slots[i] = key;
+    s->count++;
+    return 1;
+}
+
+int phone_set_add(phone_set *s, const char *e164) {
+    /* The digits as a number, with a leading 1 so that leading zeros still count (there are
+     * none in E.164, but the key stays one-to-one whatever the input). */
+    uint64_t key = 1;
+    for (const char *p = e164; *p && key < (UINT64_MAX - 9) / 10; p++)
+        if (*p >= '0' && *p <= '9') key = key * 10 + (uint64_t)(*p - '0');
+    if ((s->count + 1) * 2 > s->cap) {
+        phone_set bigger;
+        phone_set_init(&bigger, s->cap);
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->slots[i]) set_insert(&bigger, s->slots[i]);
+        free(s->slots);
+        *s = bigger;
+    }
+    return set_insert(s, key);
 }

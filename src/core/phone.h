@@ -12,6 +12,7 @@
 #define SG_CORE_PHONE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define PHONE_E164_MAX 20 /* '+' + up to 15 digits + NUL, with room */
 
@@ -35,6 +36,23 @@ void phone_init(void);
  * " \t-.()/" (so letters and vanity numbers are refused); a default_region that is not two
  * letters. out must not be NULL. May block briefly on the cache mutex, never on I/O. */
 int phone_normalize(const char *input, const char *default_region, phone_info *out);
+
+/* A set of normalised numbers, to send one SMS per distinct receiver of a request however
+ * each was written ("+33612345678", "0612345678", "0033 6 12 34 56 78" are one number).
+ * An E.164 number (at most 15 digits) is kept as an integer in an open-addressing table, so
+ * adding costs one hash and a probe or two. Not thread-safe; one per request. */
+typedef struct phone_set {
+    uint64_t *slots; /* 0 = empty; a number never is 0 */
+    size_t cap, count;
+} phone_set;
+
+/* Prepares a set for about `expected` numbers (it grows when needed). */
+void phone_set_init(phone_set *s, size_t expected);
+void phone_set_fini(phone_set *s);
+
+/* Adds the E.164 number e164 ("+33612345678", as phone_normalize() writes it). Returns 1 when
+ * it was not in the set yet, 0 when it was. */
+int phone_set_add(phone_set *s, const char *e164);
 
 /* Number of cache hits and misses since start (for tests and benchmarks). Inputs refused by the
  * syntax checks above never reach the cache and count as neither. Either pointer may be NULL. */

@@ -210,6 +210,60 @@ int ctl_admin_sender_set(const ctl_opts *o, const char *service, const char *sen
     return 0;
 }
 
+int ctl_admin_sender_list(const ctl_opts *o, const char *service) {
+    char *sn = ctl_segment(service);
+    char *path = sg_xasprintf("/admin/services/%s/senders", sn);
+    json_t *ans;
+    int rc = ctl_admin_call(o, "GET", path, NULL, &ans);
+    free(path);
+    free(sn);
+    if (rc || !ans) return rc;
+    if (!json_is_array(ans)) {
+        ctl_print_json(ans);
+    } else if (json_array_size(ans) == 0) {
+        printf("%s: no senders\n", service);
+    } else {
+        enum { NC = 4 };
+        size_t nrows = json_array_size(ans) + 1;
+        const char **cells = sg_xcalloc(nrows * NC, sizeof *cells);
+        char (*bufs)[NUM_BUF] = sg_xcalloc(nrows * NC, NUM_BUF);
+        char **notes = sg_xcalloc(nrows, sizeof *notes);
+        cells[0] = "SENDER";
+        cells[1] = "STATUS";
+        cells[2] = "COMMENT";
+        cells[3] = "REFUSED BEFORE";
+        size_t i;
+        json_t *s;
+        json_array_foreach(ans, i, s) {
+            size_t k = (i + 1) * NC;
+            cells[k] = ctl_fmt(json_object_get(s, "sender"), bufs[k], NUM_BUF);
+            cells[k + 1] = ctl_fmt(json_object_get(s, "status"), bufs[k + 1], NUM_BUF);
+            json_t *cm = json_object_get(s, "comment");
+            cells[k + 2] = json_is_string(cm) ? ctl_fmt(cm, bufs[k + 2], NUM_BUF) : "-";
+            /* The latest earlier refusal: its date and the operator's comment. */
+            json_t *before = json_object_get(s, "refusedBefore");
+            size_t nb = json_array_size(before);
+            if (nb) {
+                json_t *last = json_array_get(before, nb - 1);
+                const char *when = json_string_value(json_object_get(last, "datetime"));
+                const char *why = json_string_value(json_object_get(last, "comment"));
+                notes[i] = sg_xasprintf("%zux, last %.10s: %s", nb, when ? when : "",
+                                        why ? why : "(no comment)");
+                cells[k + 3] = notes[i];
+            } else {
+                cells[k + 3] = "-";
+            }
+        }
+        ctl_table_print(stdout, cells, nrows, NC);
+        for (size_t r = 0; r < nrows; r++) free(notes[r]);
+        free(notes);
+        free(bufs);
+        free(cells);
+    }
+    json_decref(ans);
+    return 0;
+}
+
 int ctl_admin_credential_set(const ctl_opts *o, const char *consumer_key, const char *action) {
     char *ck = ctl_segment(consumer_key);
     char *path = sg_xasprintf("/admin/credentials/%s/%s", ck, action);

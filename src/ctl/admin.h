@@ -44,6 +44,10 @@ int ctl_admin_account_list(const ctl_opts *o);
 int ctl_admin_sender_set(const ctl_opts *o, const char *service, const char *sender,
                          const char *status, const char *comment);
 
+/* GET /admin/services/{service}/senders: every sender, deleted ones too, with its status, the
+ * operator's comment and its earlier refusals (a refused sender deleted and declared again). */
+int ctl_admin_sender_list(const ctl_opts *o, const char *service);
+
 /* POST /admin/credentials/{consumer_key}/{action}; action is "validate" or "refuse". */
 int ctl_admin_credential_set(const ctl_opts *o, const char *consumer_key, const char *action);
 

@@ -25,6 +25,7 @@ static const char usage_general[] =
     "  account list                           list accounts and their credits\n"
     "  sender approve|refuse|disable SERVICE SENDER [--comment TEXT]\n"
     "                                         moderate a sender name\n"
+    "  sender list SERVICE                    senders, with earlier refusals\n"
     "  credential validate|refuse CONSUMER_KEY\n"
     "                                         validate or refuse a consumer key\n"
     "  service credit SERVICE AMOUNT [--reason TEXT]\n"
@@ -85,7 +86,14 @@ static const char usage_sender[] =
     "\n"
     "PUT /admin/services/SERVICE/senders/SENDER with status enable (approve), refused (refuse)\n"
     "or disable (disable). --comment TEXT is stored as the sender's comment (the reason of a\n"
-    "refusal, shown to the customer). Quote a SENDER that contains spaces.\n";
+    "refusal, shown to the customer). Quote a SENDER that contains spaces.\n"
+    "\n"
+    "usage: smsctl sender list SERVICE\n"
+    "\n"
+    "GET /admin/services/SERVICE/senders: every sender of the service, deleted ones too, with\n"
+    "SENDER, STATUS, COMMENT and REFUSED BEFORE (a sender refused, deleted by the customer and\n"
+    "declared again: how many times, the last date and comment). --json: the whole answer,\n"
+    "with each sender's history.\n";
 
 static const char usage_credential[] =
     "usage: smsctl credential validate|refuse CONSUMER_KEY\n"

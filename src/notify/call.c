@@ -12,8 +12,10 @@
  *     percent-encoded, the fragment of base is dropped (it would otherwise swallow the query).
  *  2. notify_call_origin() either returns a canonical "scheme://host:port" or NULL; two URLs
  *     reaching the same server by the same name give the same origin.
- *  3. notify_call_addr_private() errs on the side of refusing: anything it does not recognise
- *     as a public IPv4 or IPv6 unicast address is private.
+ *  3. notify_call_addr_class() errs on the side of refusing: anything it does not recognise
+ *     as a public IPv4 or IPv6 unicast address is private. notify_call_addr_refused() is the
+ *     one decision for every URL fetched on a customer's behalf (callbacks, redirects, CSV
+ *     downloads): link-local and metadata addresses are refused whatever allow_private says.
  */
 #include "notify/call.h"
 
@@ -173,62 +175,98 @@ void notify_call_sign(const char *secret, const char *data, size_t len,
 
 /* ---- peer addresses ---- */
 
-static int v4_private(uint32_t a) {
+/* Each classifier returns a notify_addr_class. Link-local ranges and the cloud metadata
+ * services are NOTIFY_ADDR_FORBIDDEN: never a legitimate destination for a customer's URL, on a
+ * test bench or anywhere else, so callback-allow-private does not lift them. */
+static int v4_class(uint32_t a) {
     static const struct {
         uint32_t net, mask;
+        int cls;
     } ranges[] = {
-        {0x00000000, 0xff000000}, /* 0.0.0.0/8 "this network" */
-        {0x0a000000, 0xff000000}, /* 10.0.0.0/8 private */
-        {0x64400000, 0xffc00000}, /* 100.64.0.0/10 carrier-grade NAT */
-        {0x7f000000, 0xff000000}, /* 127.0.0.0/8 loopback */
-        {0xa9fe0000, 0xffff0000}, /* 169.254.0.0/16 link-local (cloud metadata) */
-        {0xac100000, 0xfff00000}, /* 172.16.0.0/12 private */
-        {0xc0000000, 0xffffff00}, /* 192.0.0.0/24 protocol assignments */
-        {0xc0000200, 0xffffff00}, /* 192.0.2.0/24 documentation */
-        {0xc0a80000, 0xffff0000}, /* 192.168.0.0/16 private */
-        {0xc6120000, 0xfffe0000}, /* 198.18.0.0/15 benchmarking */
-        {0xc6336400, 0xffffff00}, /* 198.51.100.0/24 documentation */
-        {0xcb007100, 0xffffff00}, /* 203.0.113.0/24 documentation */
-        {0xe0000000, 0xf0000000}, /* 224.0.0.0/4 multicast */
-        {0xf0000000, 0xf0000000}, /* 240.0.0.0/4 reserved, broadcast */
+        {0xa9fe0000, 0xffff0000, NOTIFY_ADDR_FORBIDDEN}, /* 169.254.0.0/16 link-local, which
+                                                            holds 169.254.169.254 (metadata) */
+        {0x646464c8, 0xffffffff, NOTIFY_ADDR_FORBIDDEN}, /* 100.100.100.200 metadata (Alibaba) */
+        {0xc00000c0, 0xffffffff, NOTIFY_ADDR_FORBIDDEN}, /* 192.0.0.192 metadata (Oracle) */
+        {0x00000000, 0xff000000, NOTIFY_ADDR_PRIVATE}, /* 0.0.0.0/8 "this network" */
+        {0x0a000000, 0xff000000, NOTIFY_ADDR_PRIVATE}, /* 10.0.0.0/8 private */
+        {0x64400000, 0xffc00000, NOTIFY_ADDR_PRIVATE}, /* 100.64.0.0/10 carrier-grade NAT */
+        {0x7f000000, 0xff000000, NOTIFY_ADDR_PRIVATE}, /* 127.0.0.0/8 loopback */
+        {0xac100000, 0xfff00000, NOTIFY_ADDR_PRIVATE}, /* 172.16.0.0/12 private */
+        {0xc0000000, 0xffffff00, NOTIFY_ADDR_PRIVATE}, /* 192.0.0.0/24 protocol assignments */
+        {0xc0000200, 0xffffff00, NOTIFY_ADDR_PRIVATE}, /* 192.0.2.0/24 documentation */
+        {0xc0a80000, 0xffff0000, NOTIFY_ADDR_PRIVATE}, /* 192.168.0.0/16 private */
+        {0xc6120000, 0xfffe0000, NOTIFY_ADDR_PRIVATE}, /* 198.18.0.0/15 benchmarking */
+        {0xc6336400, 0xffffff00, NOTIFY_ADDR_PRIVATE}, /* 198.51.100.0/24 documentation */
+        {0xcb007100, 0xffffff00, NOTIFY_ADDR_PRIVATE}, /* 203.0.113.0/24 documentation */
+        {0xe0000000, 0xf0000000, NOTIFY_ADDR_PRIVATE}, /* 224.0.0.0/4 multicast */
+        {0xf0000000, 0xf0000000, NOTIFY_ADDR_PRIVATE}, /* 240.0.0.0/4 reserved, broadcast */
     };
     for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++)
-        if ((a & ranges[i].mask) == ranges[i].net) return 1;
-    return 0;
+        if ((a & ranges[i].mask) == ranges[i].net) return ranges[i].cls;
+    return NOTIFY_ADDR_PUBLIC;
 }
 
 static uint32_t v4_at(const unsigned char *b) {
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
-static int v6_private(const unsigned char *b) {
+static int v6_class(const unsigned char *b) {
     static const unsigned char zero[12] = {0};
     static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
-    if (!memcmp(b, mapped, 12) || !memcmp(b, nat64, 12)) return v4_private(v4_at(b + 12));
-    if (!memcmp(b, zero, 12)) return 1;                     /* ::, ::1, IPv4-compatible */
-    if (b[0] == 0x20 && b[1] == 0x02) return v4_private(v4_at(b + 2)); /* 2002::/16 6to4 */
-    if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b) return 1; /* local NAT64 */
-    if (b[0] == 0x01 && b[1] == 0x00 && !memcmp(b + 2, zero, 6)) return 1; /* 100::/64 discard */
-    if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) return 1; /* 2001:db8::/32 */
-    if ((b[0] & 0xfe) == 0xfc) return 1;                    /* fc00::/7 unique local */
-    if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return 1;    /* fe80::/10 link-local */
-    if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) return 1;    /* fec0::/10 site-local */
-    if (b[0] == 0xff) return 1;                             /* ff00::/8 multicast */
-    return 0;
+    /* fd00:ec2::254, the metadata service of AWS over IPv6 (inside fc00::/7). */
+    static const unsigned char ec2[16] = {0xfd, 0, 0x0e, 0xc2, 0, 0, 0, 0,
+                                          0,    0, 0,    0,    0, 0, 0x02, 0x54};
+    if (!memcmp(b, mapped, 12) || !memcmp(b, nat64, 12)) return v4_class(v4_at(b + 12));
+    if (!memcmp(b, zero, 12)) {                             /* ::, ::1, IPv4-compatible */
+        int c = v4_class(v4_at(b + 12));
+        return c == NOTIFY_ADDR_FORBIDDEN ? c : NOTIFY_ADDR_PRIVATE;
+    }
+    if (b[0] == 0x20 && b[1] == 0x02) return v4_class(v4_at(b + 2)); /* 2002::/16 6to4 */
+    if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return NOTIFY_ADDR_FORBIDDEN; /* fe80::/10 */
+    if (!memcmp(b, ec2, 16)) return NOTIFY_ADDR_FORBIDDEN;
+    if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b) /* local NAT64 */
+        return NOTIFY_ADDR_PRIVATE;
+    if (b[0] == 0x01 && b[1] == 0x00 && !memcmp(b + 2, zero, 6)) /* 100::/64 discard */
+        return NOTIFY_ADDR_PRIVATE;
+    if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) /* 2001:db8::/32 */
+        return NOTIFY_ADDR_PRIVATE;
+    if ((b[0] & 0xfe) == 0xfc) return NOTIFY_ADDR_PRIVATE;             /* fc00::/7 unique local */
+    if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) return NOTIFY_ADDR_PRIVATE; /* fec0::/10 */
+    if (b[0] == 0xff) return NOTIFY_ADDR_PRIVATE;                      /* ff00::/8 multicast */
+    return NOTIFY_ADDR_PUBLIC;
 }
 
-int notify_call_addr_private(const struct sockaddr *sa) {
-    if (!sa) return 1;
+int notify_call_addr_class(const struct sockaddr *sa) {
+    if (!sa) return NOTIFY_ADDR_PRIVATE;
     if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        return v4_private(ntohl(in->sin_addr.s_addr));
+        return v4_class(ntohl(in->sin_addr.s_addr));
     }
     if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        return v6_private(in6->sin6_addr.s6_addr);
+        return v6_class(in6->sin6_addr.s6_addr);
     }
-    return 1;
+    return NOTIFY_ADDR_PRIVATE;
+}
+
+int notify_call_addr_refused(const struct sockaddr *sa, int allow_private) {
+    int c = notify_call_addr_class(sa);
+    return c == NOTIFY_ADDR_FORBIDDEN || (c == NOTIFY_ADDR_PRIVATE && !allow_private);
+}
+
+int notify_call_addr_private(const struct sockaddr *sa) { return notify_call_addr_refused(sa, 0); }
+
+int notify_call_addr_forbidden(const struct sockaddr *sa) { return notify_call_addr_refused(sa, 1); }
+
+int notify_call_addr_text_class(const char *addr) {
+    struct sockaddr_in in = {.sin_family = AF_INET};
+    struct sockaddr_in6 in6 = {.sin6_family = AF_INET6};
+    if (inet_pton(AF_INET, addr, &in.sin_addr) == 1)
+        return notify_call_addr_class((const struct sockaddr *)&in);
+    if (inet_pton(AF_INET6, addr, &in6.sin6_addr) == 1)
+        return notify_call_addr_class((const struct sockaddr *)&in6);
+    return NOTIFY_ADDR_PRIVATE;
 }
 
 int64_t notify_call_backoff_ms(int attempts, int64_t base_ms, int64_t max_ms, uint32_t rnd) {

@@ -34,7 +34,7 @@
  * call where curl's per-transfer machinery cost tens; it resolves names itself with evdns, on
  * the loop, through a cache of answers. Everything else (https, user info, unusual hosts, and
  * names when evdns could not read the system's name servers) goes through curl. The rules do
- * not depend on the client: the same destination guard (notify_call_addr_private() on the
+ * not depend on the client: the same destination guard (notify_call_addr_refused() on the
  * literal address here, on every resolved address inside hclient through its refuse hook;
  * refused with the same error), the same headers, timeouts and outcome rules (call_done()); a
  * name that cannot be resolved fails the attempt, which is retried, as with curl. A 3xx answer
@@ -167,8 +167,7 @@ static void direct_adjust(notify *n);
 
 static curl_socket_t guard_open(void *clientp, curlsocktype purpose, struct curl_sockaddr *a) {
     notify_guard *g = clientp;
-    if (purpose == CURLSOCKTYPE_IPCXN && !g->allow_private &&
-        notify_call_addr_private(&a->addr)) {
+    if (purpose == CURLSOCKTYPE_IPCXN && notify_call_addr_refused(&a->addr, g->allow_private)) {
         const void *raw = a->family == AF_INET6
                               ? (const void *)&((struct sockaddr_in6 *)&a->addr)->sin6_addr
                               : (const void *)&((struct sockaddr_in *)&a->addr)->sin_addr;
@@ -178,6 +177,11 @@ static curl_socket_t guard_open(void *clientp, curlsocktype purpose, struct curl
         return CURL_SOCKET_BAD;
     }
     return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+int notify_guard_forbidden(const notify_guard *guard) {
+    return guard->refused[0] &&
+           notify_call_addr_text_class(guard->refused) == NOTIFY_ADDR_FORBIDDEN;
 }
 
 void notify_guard_apply(CURL *easy, notify_guard *guard) {
@@ -278,7 +282,10 @@ static void call_done(notify *n, call *k, CURLcode res, long status) {
     int ok = res == CURLE_OK && status >= 200 && status <= 299;
     char *err = NULL;
     if (!ok) {
-        if (k->guard.refused[0])
+        if (k->guard.refused[0] && notify_guard_forbidden(&k->guard))
+            err = sg_xasprintf("refused: %s is a link-local or cloud metadata address, never "
+                               "called (whatever callback-allow-private says)", k->guard.refused);
+        else if (k->guard.refused[0])
             err = sg_xasprintf("refused: %s is a loopback or private address "
                                "(callback-allow-private is off)", k->guard.refused);
         else if (res != CURLE_OK)
@@ -472,7 +479,7 @@ static int fast_start(notify *n, call *k) {
     if (!n->hc || hclient_target_parse(k->k.url, &t) != 0 || (t.name && !n->fast_names))
         return 0;
     const struct sockaddr *sa = (const struct sockaddr *)&t.addr;
-    if (!t.name && !n->opt.allow_private && notify_call_addr_private(sa)) {
+    if (!t.name && notify_call_addr_refused(sa, n->opt.allow_private)) {
         /* The guard of the curl path, with the same error (call_done() words it). */
         const void *raw = sa->sa_family == AF_INET6
                               ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
@@ -807,7 +814,8 @@ notify *notify_new(struct event_base *base, store *st, const notify_options *opt
                           .idle_max = (int)MAX_CONNECTS,
                           .idle_ms = IDLE_KEEP_MS,
                           .resolve = 1,
-                          .refuse = n->opt.allow_private ? NULL : notify_call_addr_private};
+                          .refuse = n->opt.allow_private ? notify_call_addr_forbidden
+                                                         : notify_call_addr_private};
     n->hc = hclient_new(base, &ho);
     hclient_stats hs;
     hclient_get_stats(n->hc, &hs);

@@ -75,14 +75,18 @@ void notify_get_stats(const notify *n, notify_stats *s);
 
 /* The destination rule, for any curl easy handle that fetches a customer's URL (callbacks,
  * CSV downloads): every connection the handle opens, redirects included, goes through
- * notify_call_addr_private() and is refused unless allow_private; proxies from the
- * environment are turned off (a proxy would hide the real destination) and only http and
- * https are allowed. The guard is the caller's and must outlive the handle. After a transfer
+ * notify_call_addr_refused(): link-local and cloud metadata addresses are always refused,
+ * other private addresses unless allow_private; proxies from the environment are turned off
+ * (a proxy would hide the real destination) and only http and https are allowed. The guard is the caller's and must outlive the handle. After a transfer
  * failed, guard->refused holds the last address refused ("" when none was). */
 typedef struct notify_guard {
     int allow_private;
     char refused[INET6_ADDRSTRLEN + 1];
 } notify_guard;
 void notify_guard_apply(CURL *easy, notify_guard *guard);
+
+/* 1 when guard->refused is a link-local or metadata address (refused whatever allow_private
+ * says), so that the error can say so; 0 when it is another private address or empty. */
+int notify_guard_forbidden(const notify_guard *guard);
 
 #endif

@@ -82,6 +82,15 @@ static const char *const core_migrations[] = {
     "ALTER TABLE messages ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE messages ADD COLUMN expires_ms INTEGER;"
     "ALTER TABLE ledger ADD COLUMN note TEXT;",
+    /* 4: the history of senders (issue 12): a refused sender deleted and declared again must
+     * not make its refusal disappear. One row per declaration, operator decision and deletion;
+     * senders that exist already start with their current status. */
+    "CREATE TABLE sender_history ("
+    "  id INTEGER PRIMARY KEY, service_id INTEGER NOT NULL, sender TEXT NOT NULL,"
+    "  ts_ms INTEGER NOT NULL, status TEXT NOT NULL, comment TEXT, reason TEXT);"
+    "CREATE INDEX sender_history_key ON sender_history(service_id, sender, id);"
+    "INSERT INTO sender_history(service_id, sender, ts_ms, status, comment, reason) "
+    "  SELECT service_id, sender, created_ms, status, comment, reason FROM senders;",
 };
 
 

@@ -23,9 +23,13 @@
  */
 #include "store/store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <sqlite3.h>
@@ -134,6 +138,38 @@ static int migrate(store_conn *c) {
     return 0;
 }
 
+/* The database holds application secrets and consumer keys: its files are 0600 whatever the
+ * directory's mode and the process umask. SQLite creates the database with mode 0644 (less
+ * the umask), but it creates the -wal, -shm and -journal files with the mode of the database
+ * file itself (unix VFS, findCreateFileMode() and the shm open): so creating the database file
+ * 0600 first covers every file SQLite will ever create next to it, even when the -wal and
+ * -shm are removed and created again later. Files left 0644 by an older version are tightened
+ * here. Not a process-wide umask(077): the payment hook's child process and the operator's
+ * files would inherit it. */
+static int private_files(const char *path) {
+    if (!*path || !strcmp(path, ":memory:") || !strncmp(path, "file:", 5)) return 0;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600); /* a symlinked database is fine */
+    if (fd < 0) {
+        sg_log_error("store.sqlite", "Opening database '%s' failed: %s.", path, strerror(errno));
+        return -1;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) == 0 && (sb.st_mode & 077) && fchmod(fd, 0600) != 0)
+        sg_log_warn("store.sqlite", "Making '%s' private (mode 0600) failed: %s.", path,
+                    strerror(errno));
+    close(fd);
+    static const char *const sidecars[] = {"-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < sizeof sidecars / sizeof sidecars[0]; i++) {
+        char side[4200];
+        snprintf(side, sizeof side, "%s%s", path, sidecars[i]);
+        if (lstat(side, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 077) &&
+            chmod(side, 0600) != 0)
+            sg_log_warn("store.sqlite", "Making '%s' private (mode 0600) failed: %s.", side,
+                        strerror(errno));
+    }
+    return 0;
+}
+
 static int be_open(const char *path, store_conn **out) {
     /* SQLite's memory statistics take a global mutex around every allocation, and nothing
      * reads them; off, before SQLite initialises (later calls fail harmlessly). */
@@ -142,6 +178,7 @@ static int be_open(const char *path, store_conn **out) {
         configured = 1;
         sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     }
+    if (private_files(path) != 0) return SG_EIO;
     store_conn *c = sg_xcalloc(1, sizeof *c);
     if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                           SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
@@ -659,6 +696,21 @@ static int64_t sender_service(store_conn *c, store_sender_req *r) {
     return r->service_id ? r->service_id : sqlite__service_id(c, r->service_name);
 }
 
+/* One row of a sender's history (see store_sender_history_req). */
+static int sender_event(store_conn *c, int64_t sid, const char *sender, const char *status,
+                        const char *comment, const char *reason) {
+    sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO sender_history(service_id, sender, ts_ms, "
+                                       "status, comment, reason) VALUES (?, ?, ?, ?, ?, ?)");
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, sid);
+    sqlite__bind_text(st, 2, sender);
+    sqlite__bind_int(st, 3, sg_now_ms());
+    sqlite__bind_text(st, 4, status);
+    sqlite__bind_text(st, 5, comment);
+    sqlite__bind_text(st, 6, reason);
+    return sqlite__done(c, st, "Recording the history of a sender");
+}
+
 static int be_sender_create(store_conn *c, store_sender_req *r) {
     int64_t sid = sender_service(c, r);
     if (!sid) return SG_ENOTFOUND;
@@ -671,7 +723,9 @@ static int be_sender_create(store_conn *c, store_sender_req *r) {
     sqlite__bind_text(st, 4, r->reason);
     sqlite__bind_text(st, 5, r->type);
     sqlite__bind_int(st, 6, sg_now_ms());
-    return sqlite__done(c, st, "Declaring a sender");
+    int rc = sqlite__done(c, st, "Declaring a sender");
+    if (rc) return rc;
+    return sender_event(c, sid, r->sender, "waitingValidation", NULL, r->reason);
 }
 
 static int be_sender_get(store_conn *c, store_sender_req *r) {
@@ -728,7 +782,10 @@ static int be_sender_update(store_conn *c, store_sender_req *r) {
     sqlite__bind_text(st, 3, r->comment);
     sqlite__bind_int(st, 4, sid);
     sqlite__bind_text(st, 5, r->sender);
-    return sqlite__done(c, st, "Updating a sender");
+    int rc = sqlite__done(c, st, "Updating a sender");
+    if (rc || !r->status || (!r->admin && !strcmp(r->status, cur))) return rc;
+    /* A change of status, and every decision of the operator (with its comment). */
+    return sender_event(c, sid, r->sender, r->status, r->comment, NULL);
 }
 
 static int be_sender_delete(store_conn *c, store_sender_req *r) {
@@ -740,7 +797,92 @@ static int be_sender_delete(store_conn *c, store_sender_req *r) {
     sqlite__bind_text(st, 2, r->sender);
     int rc = sqlite__done(c, st, "Deleting a sender");
     if (rc) return rc;
-    return sqlite3_changes(c->db) ? 0 : SG_ENOTFOUND;
+    if (!sqlite3_changes(c->db)) return SG_ENOTFOUND;
+    return sender_event(c, sid, r->sender, "deleted", NULL, NULL);
+}
+
+static json_t *text_or_null(sqlite3_stmt *st, int col) {
+    const unsigned char *t = sqlite3_column_text(st, col);
+    return t ? json_string((const char *)t) : json_null();
+}
+
+static int be_sender_history(store_conn *c, store_sender_history_req *r) {
+    int64_t sid = sqlite__service_id(c, r->service_name);
+    if (!sid) return SG_ENOTFOUND;
+    /* Every name, current or gone, with its current row when there is one. */
+    sqlite3_stmt *st = sqlite__prep(c,
+        "SELECT n.sender, s.status, s.description, s.reason, s.comment, s.created_ms "
+        "FROM (SELECT sender FROM senders WHERE service_id = ?1 UNION "
+        "      SELECT sender FROM sender_history WHERE service_id = ?1) n "
+        "LEFT JOIN senders s ON s.service_id = ?1 AND s.sender = n.sender ORDER BY n.sender");
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, sid);
+    json_t *arr = json_array();
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *o = json_object();
+        int exists = sqlite3_column_type(st, 1) != SQLITE_NULL;
+        json_object_set_new(o, "sender", text_or_null(st, 0));
+        json_object_set_new(o, "status", exists ? text_or_null(st, 1) : json_string("deleted"));
+        json_object_set_new(o, "description", text_or_null(st, 2));
+        json_object_set_new(o, "reason", text_or_null(st, 3));
+        json_object_set_new(o, "comment", text_or_null(st, 4));
+        if (exists) {
+            char when[SG_TIME_ISO_LEN];
+            sg_time_iso(sqlite__col_int(st, 5), when);
+            json_object_set_new(o, "createdAt", json_string(when));
+        } else {
+            json_object_set_new(o, "createdAt", json_null());
+        }
+        json_array_append_new(arr, o);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(arr);
+        return sqlite__fail(c, "Listing senders");
+    }
+    st = sqlite__prep(c, "SELECT ts_ms, status, comment, reason FROM sender_history "
+                         "WHERE service_id = ? AND sender = ? ORDER BY id");
+    if (!st) {
+        json_decref(arr);
+        return SG_EIO;
+    }
+    size_t i;
+    json_t *o;
+    json_array_foreach(arr, i, o) {
+        sqlite__bind_int(st, 1, sid);
+        sqlite__bind_text(st, 2, json_string_value(json_object_get(o, "sender")));
+        json_t *hist = json_array(), *before = json_array();
+        json_t *last_refusal = NULL;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            char when[SG_TIME_ISO_LEN];
+            sg_time_iso(sqlite__col_int(st, 0), when);
+            const char *status = (const char *)sqlite3_column_text(st, 1);
+            json_t *h = json_pack("{s:s, s:s, s:o, s:o}", "datetime", when, "status",
+                                  status ? status : "", "comment", text_or_null(st, 2),
+                                  "reason", text_or_null(st, 3));
+            if (status && !strcmp(status, "refused")) last_refusal = h;
+            /* A refusal followed by a deletion: the sender as declared now was refused
+             * before, whatever became of it since. */
+            if (status && !strcmp(status, "deleted") && last_refusal) {
+                json_array_append(before, last_refusal);
+                last_refusal = NULL;
+            }
+            json_array_append_new(hist, h);
+        }
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            json_decref(hist);
+            json_decref(before);
+            json_decref(arr);
+            return sqlite__fail(c, "Reading the history of a sender");
+        }
+        json_object_set_new(o, "history", hist);
+        json_object_set_new(o, "refusedBefore", before);
+    }
+    r->json = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    return 0;
 }
 
 static int be_sender_list(store_conn *c, store_sender_list_req *r) {

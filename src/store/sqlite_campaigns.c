@@ -510,6 +510,18 @@ static int slot_list_id(store_conn *c, int64_t service_id, int64_t slot, int64_t
     return rc == SQLITE_DONE ? SG_ENOTFOUND : sqlite__fail(c, "Reading a receivers slot");
 }
 
+/* A JSON string of text that may hold bytes that are not UTF-8 (a refused row keeps what the
+ * file had): shown with U+FFFD in their place, never dropped. */
+static json_t *text_json(const char *s) {
+    if (!s) return json_string("");
+    json_t *j = json_string(s);
+    if (j) return j;
+    char *fixed = gsm_utf8_repair(s, strlen(s), NULL);
+    j = json_string(fixed);
+    free(fixed);
+    return j ? j : json_string("");
+}
+
 static int invalid_sample(store_conn *c, int64_t list_id, size_t limit, char **out) {
     sqlite3_stmt *st = sqlite__prep(c, "SELECT line, raw, reason FROM receiver_rows WHERE "
                                        "list_id = ? AND receiver IS NULL ORDER BY line LIMIT ?");
@@ -520,7 +532,7 @@ static int invalid_sample(store_conn *c, int64_t list_id, size_t limit, char **o
     while (sqlite3_step(st) == SQLITE_ROW) {
         json_t *o = json_object();
         json_object_set_new(o, "line", json_integer(sqlite__col_int(st, 0)));
-        json_object_set_new(o, "receiver", json_string((const char *)sqlite3_column_text(st, 1)));
+        json_object_set_new(o, "receiver", text_json((const char *)sqlite3_column_text(st, 1)));
         json_object_set_new(o, "reason", json_string((const char *)sqlite3_column_text(st, 2)));
         json_array_append_new(arr, o);
     }
@@ -633,6 +645,19 @@ static void csv_put(char **buf, size_t *len, size_t *cap, const char *s, size_t 
     if (quote) (*buf)[(*len)++] = '"';
 }
 
+/* csv_put() of a stored value; bytes that are not UTF-8 (kept in a refused row) are written as
+ * U+FFFD, so that the export stays text that JSON can carry and no row is lost. */
+static void csv_put_text(char **buf, size_t *len, size_t *cap, const char *s, size_t n, char sep) {
+    if (gsm_utf8_chars(s, n, n) != (size_t)-1) {
+        csv_put(buf, len, cap, s, n, sep);
+        return;
+    }
+    size_t m;
+    char *fixed = gsm_utf8_repair(s, n, &m);
+    csv_put(buf, len, cap, fixed, m, sep);
+    free(fixed);
+}
+
 int sqlite__slot_csv(store_conn *c, store_slot_req *r) {
     int64_t list_id = 0;
     int rc = slot_list_id(c, r->service_id, r->slot, &list_id);
@@ -672,7 +697,7 @@ int sqlite__slot_csv(store_conn *c, store_slot_req *r) {
         for (size_t k = 0; i < n; k++) {
             size_t m = strnlen(f + i, n - i);
             if (k) csv_put(&buf, &len, &cap, &sep, 1, 0);
-            csv_put(&buf, &len, &cap, f + i, m, sep);
+            csv_put_text(&buf, &len, &cap, f + i, m, sep);
             i += m + 1;
         }
         csv_put(&buf, &len, &cap, "\n", 1, 0);
@@ -727,7 +752,7 @@ static size_t split_fields(const char *f, size_t n, const char **vals, size_t *l
 
 static void report(json_t *arr, size_t limit, const char *receiver, const char *why) {
     if (json_array_size(arr) >= limit) return;
-    json_array_append_new(arr, json_pack("{s:s, s:s}", "receiver", receiver ? receiver : "",
+    json_array_append_new(arr, json_pack("{s:o, s:s}", "receiver", text_json(receiver),
                                          "message", why));
 }
 

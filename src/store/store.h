@@ -168,6 +168,15 @@ typedef struct store_sender_list_req {
     char **names; size_t count; /* out (new) */
 } store_sender_list_req;
 
+/* Every sender a service has or had, for the operator: its current row (if any) and its
+ * history (declarations, the operator's decisions with their comments, deletions), so that a
+ * sender refused, deleted and declared again shows the earlier refusal. */
+typedef struct store_sender_history_req {
+    const char *service_name;
+    char *json; /* out (new): [{sender, status, description, reason, comment, createdAt,
+                   history: [{datetime, status, comment, reason}], refusedBefore}] */
+} store_sender_history_req;
+
 typedef struct store_submit_msg {
     const char *receiver, *message;
     int coding;
@@ -280,6 +289,7 @@ typedef struct store_recover_req {
     X(sender_update, store_sender_req)                        \
     X(sender_delete, store_sender_req)                        \
     X(sender_list, store_sender_list_req)                     \
+    X(sender_history, store_sender_history_req)               \
     X(submit, store_submit_req)                               \
     X(msg_get, store_msg_req)                                 \
     X(msg_cancel, store_msg_req)                              \

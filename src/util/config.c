@@ -81,7 +81,8 @@ static const key_def keys[] = {
     {"shutdown-timeout-s", T_INT, "15", 1, 600, S(shutdown_timeout_s),
      "on SIGTERM, how long requests and deliveries in flight may take to finish"},
     {"callback-allow-private", T_BOOL, "false", 0, 1, S(callback_allow_private),
-     "status callbacks may call loopback and private addresses (testing only)"},
+     "status callbacks and CSV downloads may call loopback and private addresses (testing "
+     "only; never link-local or cloud metadata addresses)"},
     {"callback-timeout-ms", T_INT, "10000", 100, 600000, S(callback_timeout_ms),
      "longest status callback attempt, connection included"},
     {"callback-backoff-ms", T_INT, "1000", 10, 3600000, S(callback_backoff_ms),

@@ -709,8 +709,40 @@ static void test_analyze_matches_split_random(void **state) {
     }
 }
 
+/* Issue 12 point 8: a refused CSV row keeps bytes that are not UTF-8; shown, they become
+ * U+FFFD one byte at a time, and valid text around them is kept as it is. */
+static void test_utf8_repair(void **state) {
+    (void)state;
+    size_t n = 0;
+    char *r = gsm_utf8_repair("Bo\xff" "b", 4, &n);
+    assert_string_equal(r, "Bo\xef\xbf\xbd" "b");
+    assert_int_equal(n, 6);
+    free(r);
+    r = gsm_utf8_repair("Zo\xc3\xa9 \xc3\x28 \xe2\x82", 10, NULL);
+    assert_string_equal(r, "Zo\xc3\xa9 \xef\xbf\xbd( \xef\xbf\xbd\xef\xbf\xbd");
+    free(r);
+    r = gsm_utf8_repair("a\0b", 3, &n);
+    assert_int_equal(n, 5);
+    assert_memory_equal(r, "a\xef\xbf\xbd" "b", 5);
+    free(r);
+    r = gsm_utf8_repair("", 0, &n);
+    assert_string_equal(r, "");
+    free(r);
+}
+
+static void test_utf8_chars(void **state) {
+    (void)state;
+    assert_int_equal(gsm_utf8_chars("Zo\xc3\xa9", 4, 100), 3);
+    assert_int_equal(gsm_utf8_chars("", 0, 100), 0);
+    assert_int_equal(gsm_utf8_chars("abcdef", 6, 3), 4); /* stops past max */
+    assert_int_equal(gsm_utf8_chars("ab\xff", 3, 100), (size_t)-1);
+    assert_int_equal(gsm_utf8_chars("\xf0\x9f\x98\x80", 4, 100), 1);
+}
+
 int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_utf8_repair),
+        cmocka_unit_test(test_utf8_chars),
         cmocka_unit_test(test_ascii_160_is_one_part),
         cmocka_unit_test(test_ascii_161_is_two_parts),
         cmocka_unit_test(test_ascii_306_is_two_parts_307_three),

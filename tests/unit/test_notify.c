@@ -139,6 +139,53 @@ static void test_private_addresses(void **state) {
     assert_true(notify_call_addr_private(&un));
 }
 
+static int class_of(const char *a) {
+    struct sockaddr_in in = {.sin_family = AF_INET};
+    struct sockaddr_in6 in6 = {.sin6_family = AF_INET6};
+    int c;
+    if (inet_pton(AF_INET, a, &in.sin_addr) == 1) {
+        c = notify_call_addr_class((struct sockaddr *)&in);
+        assert_int_equal(notify_call_addr_refused((struct sockaddr *)&in, 1),
+                         c == NOTIFY_ADDR_FORBIDDEN);
+        assert_int_equal(notify_call_addr_refused((struct sockaddr *)&in, 0),
+                         c != NOTIFY_ADDR_PUBLIC);
+    } else {
+        assert_int_equal(inet_pton(AF_INET6, a, &in6.sin6_addr), 1);
+        c = notify_call_addr_class((struct sockaddr *)&in6);
+        assert_int_equal(notify_call_addr_refused((struct sockaddr *)&in6, 1),
+                         c == NOTIFY_ADDR_FORBIDDEN);
+        assert_int_equal(notify_call_addr_refused((struct sockaddr *)&in6, 0),
+                         c != NOTIFY_ADDR_PUBLIC);
+    }
+    assert_int_equal(notify_call_addr_text_class(a), c);
+    return c;
+}
+
+/* Issue 12 point 9: link-local and metadata addresses are refused even with
+ * callback-allow-private, in every form they can be written in. */
+static void test_forbidden_addresses(void **state) {
+    (void)state;
+    static const char *const forbidden[] = {
+        "169.254.169.254", "169.254.0.1", "169.254.255.255", "100.100.100.200", "192.0.0.192",
+        "fe80::1", "febf:ffff::1", "fd00:ec2::254", "::ffff:169.254.169.254",
+        "64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::", "::169.254.169.254"};
+    static const char *const priv[] = {"127.0.0.1", "10.0.0.1", "172.16.0.1", "192.168.0.1",
+                                       "100.64.0.1", "192.0.0.1", "::1", "fc00::1",
+                                       "fd00:ec2::253", "fec0::1", "::ffff:127.0.0.1",
+                                       "::"};
+    static const char *const pub[] = {"8.8.8.8", "169.255.0.1", "169.253.255.255", "2606:4700::1111",
+                                      "::ffff:8.8.8.8"};
+    for (size_t i = 0; i < sizeof forbidden / sizeof *forbidden; i++)
+        assert_int_equal(class_of(forbidden[i]), NOTIFY_ADDR_FORBIDDEN);
+    for (size_t i = 0; i < sizeof priv / sizeof *priv; i++)
+        assert_int_equal(class_of(priv[i]), NOTIFY_ADDR_PRIVATE);
+    for (size_t i = 0; i < sizeof pub / sizeof *pub; i++)
+        assert_int_equal(class_of(pub[i]), NOTIFY_ADDR_PUBLIC);
+    assert_int_equal(notify_call_addr_text_class("not an address"), NOTIFY_ADDR_PRIVATE);
+    struct sockaddr un = {.sa_family = AF_UNIX};
+    assert_true(notify_call_addr_forbidden(&un) == 0 && notify_call_addr_private(&un));
+}
+
 static void test_backoff(void **state) {
     (void)state;
     /* Doubles from the base, is capped, and is spread over [d/2, d]. */
@@ -868,6 +915,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_origin_and_query),
         cmocka_unit_test(test_sign_rfc4231),
         cmocka_unit_test(test_private_addresses),
+        cmocka_unit_test(test_forbidden_addresses),
         cmocka_unit_test(test_backoff),
         cmocka_unit_test_setup_teardown(test_queue_follows_events_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_url_date, setup, teardown),

@@ -523,8 +523,37 @@ static void test_init_idempotent(void **state) {
     expect_number("+33612345678", NULL, "+33612345678", "fr", 33, 1);
 }
 
+/* Issue 12 point 11: one SMS per distinct number, whatever form each was written in. */
+static void test_set_distinct_numbers(void **state) {
+    (void)state;
+    static const char *const forms[] = {"+33612345678", "0612345678", "0033 6 12 34 56 78",
+                                        "+33 6 12 34 56 78", "06.12.34.56.78"};
+    phone_set s;
+    phone_set_init(&s, 2);
+    for (size_t i = 0; i < sizeof forms / sizeof *forms; i++) {
+        phone_info pi;
+        assert_int_equal(phone_normalize(forms[i], "FR", &pi), 0);
+        assert_int_equal(phone_set_add(&s, pi.e164), i == 0);
+    }
+    /* Many numbers: the set grows and still tells each apart. */
+    char num[PHONE_E164_MAX];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(num, sizeof num, "+3361%07d", i);
+        assert_int_equal(phone_set_add(&s, num), 1);
+    }
+    for (int i = 0; i < 5000; i += 7) {
+        snprintf(num, sizeof num, "+3361%07d", i);
+        assert_int_equal(phone_set_add(&s, num), 0);
+    }
+    assert_int_equal(phone_set_add(&s, "+336123456789"), 1); /* one digit more: another */
+    assert_int_equal(s.count, 5002);
+    phone_set_fini(&s);
+    phone_set_fini(&s); /* twice is harmless */
+}
+
 int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_set_distinct_numbers),
         cmocka_unit_test(test_init_idempotent),
         cmocka_unit_test(test_international_forms),
         cmocka_unit_test(test_double_zero_prefix),

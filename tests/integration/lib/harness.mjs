@@ -194,7 +194,8 @@ export class Server {
 
   async start(extraArgs = []) {
     const { cert, key } = tlsFiles();
-    fs.mkdirSync(this.dataDir, { recursive: true });
+    // 0700, as an operator should create it (smsgated warns about a directory others can read).
+    if (!fs.existsSync(this.dataDir)) fs.mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
     for (let attempt = 1; ; attempt++) {
       const [port, tlsPort] = await twoFreePorts();
       const args = ['--data', this.dataDir,
