@@ -252,6 +252,19 @@ int api_sender_valid(const char *s, const char **type) {
     return 1;
 }
 
+char *api_base_url(api_call *c) {
+    if (c->api->public_urls[0]) {
+        const char *u = c->api->public_urls[0];
+        size_t n = strlen(u);
+        while (n && u[n - 1] == '/') n--;
+        return sg_xstrndup(u, n);
+    }
+    char local[80];
+    /* The connection is gone when the local address is unknown: nobody will read the URL. */
+    if (http_req_local(c->req, local, sizeof local) != 0) snprintf(local, sizeof local, "localhost");
+    return sg_xasprintf("%s://%s", c->req->tls ? "https" : "http", local);
+}
+
 /* ---- routing ---- */
 
 static int match(const char *pattern, const http_req *r) {

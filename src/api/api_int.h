@@ -112,6 +112,13 @@ json_t *api_time_json(int64_t ms);
  * digits; "shortcode": 3-6 digits). *type is set on success. */
 int api_sender_valid(const char *s, const char **type);
 
+/* The base of every URL the API hands out (validationUrl, document put/get URLs, order url),
+ * new, without a trailing '/': the first public-url when one is configured, else the scheme of
+ * the listener and the address the client connected to ("http://127.0.0.1:8080"). Never the
+ * Host header: a client must not be able to make the server hand out URLs on a host of its
+ * choosing (issue 12, point 7). */
+char *api_base_url(api_call *c);
+
 /* 1 if url is an absolute http(s) URL with a host. */
 int api_url_valid(const char *url);
 

@@ -42,13 +42,10 @@ static void on_cred(int rc, void *arg) {
         api_reply_store_error(c, rc, "This credential");
         return;
     }
-    const char *host = http_req_header(c->req, "Host");
-    char *url = c->api->public_urls[0]
-                    ? sg_xasprintf("%s/1.0/auth/validation?credentialToken=%s",
-                                   c->api->public_urls[0], h->req.consumer_key)
-                    : sg_xasprintf("%s://%s/1.0/auth/validation?credentialToken=%s",
-                                   c->req->tls ? "https" : "http", host ? host : "localhost",
-                                   h->req.consumer_key);
+    char *base = api_base_url(c);
+    char *url = sg_xasprintf("%s/1.0/auth/validation?credentialToken=%s", base,
+                             h->req.consumer_key);
+    free(base);
     json_t *o = json_pack("{s:s, s:s, s:s}", "validationUrl", url, "consumerKey",
                           h->req.consumer_key, "state", "pendingValidation");
     free(url);
