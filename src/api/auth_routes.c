@@ -4,7 +4,9 @@
  * A consumer key requested with POST /auth/credential belongs to the application named by
  * X-Ovh-Application and stays pendingValidation until an operator validates it
  * (`smsctl credential validate CK`, or the admin API); validationUrl points to a page that
- * says so.
+ * says so. Requests are limited per client address (credential-rate-per-address, a minute's
+ * budget), and a key not validated within consumer-key-pending-ttl-s expires: validating it
+ * then fails, and the API's housekeeping deletes it (api_start()).
  */
 #include "api/api_int.h"
 
@@ -53,6 +55,7 @@ static void on_cred(int rc, void *arg) {
 }
 
 static void auth_credential(api_call *c) {
+    if (api_limit_credential(c) < 0) return;
     const char *ak = http_req_header(c->req, "X-Ovh-Application");
     if (!ak || !*ak) {
         api_reply_error(c, 403, "INVALID_KEY", "This application key is invalid");

@@ -13,9 +13,9 @@
  * OVH signature, like OVH's pre-signed URLs, so any HTTP client can upload with a plain PUT.
  * They are built by api_base_url(): the first public-url when one is configured, else the
  * listener's scheme and the address the client connected to (never the Host header). A
- * document lives DOCUMENT_TTL_DAYS, then the campaigns housekeeping deletes it. Uploads are bounded by max-body (the HTTP layer buffers a
- * request body whole); the store keeps the content in slices, and loading a receivers slot
- * reads it back one slice at a time.
+ * document lives DOCUMENT_TTL_DAYS, then the campaigns housekeeping deletes it. Uploads are
+ * bounded by max-body (the HTTP layer buffers a request body whole); the store keeps the
+ * content in slices, and loading a receivers slot reads it back one slice at a time.
  */
 #include "api/api_int.h"
 

@@ -46,6 +46,11 @@ typedef struct sg_config {
     int64_t smpp_enquire_ms, smpp_resp_timeout_ms; /* SMPP binds (smpp/smpp_route.h) */
     int64_t smpp_reconnect_min_ms, smpp_reconnect_max_ms;
     int64_t csv_max_bytes, csv_max_rows, csv_timeout_s; /* receiver lists (campaign/) */
+    int64_t rate_limit_per_key, rate_limit_per_key_burst;          /* api.c: rate limits */
+    int64_t rate_limit_per_address, rate_limit_per_address_burst;
+    int64_t credential_rate_per_address, credential_burst_per_address; /* per minute */
+    int64_t rate_limit_table_size;
+    int64_t consumer_key_pending_ttl_s;
 } sg_config;
 
 /* Fills cfg from defaults, then the file named by --config (if any), then argv.
