@@ -509,6 +509,10 @@ void api_handle(http_req *req, void *arg) {
     api_call *c = sg_xcalloc(1, sizeof *c);
     c->api = a;
     c->req = req;
+    /* Every request of an address counts, unknown paths included; the operator's never. */
+    if (rl_limit_on(&a->addr_limit) && !admin_ok(c) &&
+        limit_address(c, a->rl_addr, &a->addr_limit, "address") < 0)
+        return;
     int known;
     const api_route *rt = req->has_base || !strcmp(req->path, "/admin") ||
                                   (req->nsegs > 0 && !strcmp(req->segs[0], "admin"))
@@ -521,8 +525,6 @@ void api_handle(http_req *req, void *arg) {
         return;
     }
     c->route = rt;
-    int admin = (rt->flags & API_ADMIN) && admin_ok(c);
-    if (!admin && limit_address(c, a->rl_addr, &a->addr_limit, "address") < 0) return;
     if (req->body_len > 0 && !(rt->flags & API_RAW)) {
         json_error_t err;
         c->body = json_loadb((const char *)req->body, req->body_len, JSON_DECODE_ANY, &err);
@@ -544,7 +546,7 @@ void api_handle(http_req *req, void *arg) {
         return;
     }
     if (rt->flags & API_ADMIN) {
-        if (!admin) {
+        if (!admin_ok(c)) {
             api_reply_error(c, 401, NULL, "A valid admin token is required "
                                           "(Authorization: Bearer <token>)");
             return;

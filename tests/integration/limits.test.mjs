@@ -145,6 +145,7 @@ describe('a rate limit per client address', () => {
     assert.deepEqual(got.map((r) => r.status), [200, 200, 200, 200, 200, 429, 429, 429]);
     const retry = assertLimited(got[7]);
     assertLimited(await srv.raw({ path: '/auth/time' }));
+    assertLimited(await srv.raw({ path: '/no/such/route' }));
     // The admin API with its token is not limited.
     srv.smsctlOk(['account', 'list']);
     await sleep(retry * 1000 + 50);
