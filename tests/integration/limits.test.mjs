@@ -42,6 +42,15 @@ describe('URLs handed out without --public-url', () => {
       assert.equal(u.protocol, 'http:');
     }
   });
+
+  test("Host: evil.example gives an order's url on the listener address", async () => {
+    const target = `/1.0/order/sms/${keys.serviceName}/credits`;
+    const r = await srv.raw({ method: 'POST', path: `/order/sms/${keys.serviceName}/credits`, keys,
+      body: { quantity: 100 }, headers: { Host: 'evil.example' },
+      signUrl: `http://evil.example${target}` });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(new URL(r.json.url).host, `127.0.0.1:${srv.port}`, r.json.url);
+  });
 });
 
 function assertLimited(res, { message = /^Too many requests/ } = {}) {
