@@ -102,6 +102,7 @@ void api_reply_store_error(api_call *c, int rc, const char *what) {
     case SG_ENOCREDIT:
         api_reply_error(c, 402, "INSUFFICIENT_CREDITS", "Not enough credits for this operation");
         break;
+    case SG_ELIMIT: api_reply_limited(c, 1000, "request"); break;
     default:
         sg_log_error(LOG, "Request %llu (%s %s) failed in the store: %s.",
                      (unsigned long long)c->req->id, c->req->method, c->req->path,

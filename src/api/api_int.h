@@ -92,7 +92,8 @@ void api_reply_raw(api_call *c, const char *content_type, const void *data, size
 void api_reply_error(api_call *c, int status, const char *error_code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Maps a store error to status + message: ENOTFOUND 404, ECONFLICT 409, EPERM 403,
- * ENOCREDIT 402, others 500. what says what was attempted ("This sender"). */
+ * ENOCREDIT 402, ELIMIT 429 (Retry-After: 1), others 500. what says what was attempted
+ * ("This sender"). */
 void api_reply_store_error(api_call *c, int rc, const char *what);
 
 /* Takes one unsigned POST /auth/credential for the client's address. Returns 0, or -1 after
