@@ -93,14 +93,14 @@ static const key_def keys[] = {
     {"smpp-reconnect-max-ms", T_INT, "30000", 10, 3600000, S(smpp_reconnect_max_ms),
      "SMPP: longest wait between two reconnection attempts"},
     {"rate-limit-per-key", T_INT, "0", 0, 10000000, S(rate_limit_per_key),
-     "signed requests per second per application key (0: no limit); smsctl account limit "
-     "sets it per account"},
+     "signed requests per second per application key (0: no limit); smsctl account "
+     "set-limit sets it per account"},
     {"rate-limit-per-key-burst", T_INT, "0", 0, 10000000, S(rate_limit_per_key_burst),
-     "requests an application key may make at once above its rate (0: one second's worth)"},
+     "requests an application key may make at once (0: one second's worth)"},
     {"rate-limit-per-address", T_INT, "0", 0, 10000000, S(rate_limit_per_address),
      "requests per second per client address, IPv6 by /64 (0: no limit)"},
     {"rate-limit-per-address-burst", T_INT, "0", 0, 10000000, S(rate_limit_per_address_burst),
-     "requests an address may make at once above its rate (0: one second's worth)"},
+     "requests an address may make at once (0: one second's worth)"},
     {"credential-rate-per-address", T_INT, "10", 0, 1000000, S(credential_rate_per_address),
      "unsigned POST /auth/credential per minute per client address (0: no limit)"},
     {"credential-burst-per-address", T_INT, "20", 1, 1000000, S(credential_burst_per_address),
