@@ -254,7 +254,15 @@ static int run_sender_list(const command *cmd, const cli *c, const ctl_opts *o) 
 }
 
 static int run_credential(const command *cmd, const cli *c, const ctl_opts *o) {
+    if (strcmp(cmd->sub, "show") == 0) return ctl_admin_credential_show(o, arg(cmd, c, 0));
     return ctl_admin_credential_set(o, arg(cmd, c, 0), cmd->sub);
+}
+
+static int run_account_limit(const command *cmd, const cli *c, const ctl_opts *o) {
+    if (strcmp(cmd->sub, "limit") == 0)
+        return ctl_admin_account_limit(o, arg(cmd, c, 0), NULL, NULL);
+    int rc = ctl_admin_account_limit(o, arg(cmd, c, 0), arg(cmd, c, 1), arg(cmd, c, 2));
+    return rc == SG_EINVAL ? bad_arg("see 'smsctl help account'") : rc;
 }
 
 static int run_credit(const command *cmd, const cli *c, const ctl_opts *o) {
@@ -392,11 +400,14 @@ static const command commands[] = {
     {"account", "create", 1, "NAME", BIT(OPT_CREDITS), run_account_create},
     {"account", "list", 0, "", 0, run_account_list},
     {"sender", "list", 1, "SERVICE", 0, run_sender_list},
+    {"account", "limit", 1, "NAME", 0, run_account_limit},
+    {"account", "set-limit", 3, "NAME RATE|default BURST|default", 0, run_account_limit},
     {"sender", "approve", 2, "SERVICE SENDER", BIT(OPT_COMMENT), run_sender},
     {"sender", "refuse", 2, "SERVICE SENDER", BIT(OPT_COMMENT), run_sender},
     {"sender", "disable", 2, "SERVICE SENDER", BIT(OPT_COMMENT), run_sender},
     {"credential", "validate", 1, "CONSUMER_KEY", 0, run_credential},
     {"credential", "refuse", 1, "CONSUMER_KEY", 0, run_credential},
+    {"credential", "show", 1, "CONSUMER_KEY", 0, run_credential},
     {"service", "credit", 2, "SERVICE AMOUNT", BIT(OPT_REASON), run_credit},
     {"service", "secret", 1, "SERVICE", 0, run_service_secret},
     {"callbacks", "list", 1, "SERVICE", BIT(OPT_STATE), run_callbacks_list},

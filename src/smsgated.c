@@ -415,6 +415,7 @@ int main(int argc, char **argv) {
     d.pay = payhook_new(d.base, d.st, &d.cfg, &err);
     if (!d.pay) goto out;
     d.api = api_new(&d.cfg, d.st, d.disp, token);
+    api_start(d.api, d.base);
     campaign_options copt = {.default_region = d.cfg.default_region,
                              .allow_private = (int)d.cfg.callback_allow_private,
                              .max_bytes = d.cfg.csv_max_bytes,

@@ -207,15 +207,106 @@ static void sender_status(api_call *c) {
     store_sender_update(c->api->st, r, on_void, c);
 }
 
+static void on_state(int rc, void *arg) {
+    api_call *c = arg;
+    store_credential_state_req *r = c->h;
+    if (rc == 0 && r->expired) {
+        /* OVH's status for something that expired (spec 3.2: 460, ResourceExpiredError). */
+        api_reply_error(c, 460, NULL, "This credential request has expired: it was not "
+                                      "validated within %lld s of its request",
+                        (long long)c->api->cfg->consumer_key_pending_ttl_s);
+        return;
+    }
+    on_void(rc, arg);
+}
+
 static void credential_state(api_call *c, const char *state) {
     store_credential_state_req *r = api_call_state(c, sizeof *r, free);
     r->consumer_key = c->req->segs[2];
     r->state = state;
-    store_credential_state(c->api->st, r, on_void, c);
+    r->pending_before_ms = api_pending_before_ms(c->api);
+    store_credential_state(c->api->st, r, on_state, c);
+}
+
+/* GET /admin/credentials/{ck}: the key's state as its owner would see it; a request past
+ * consumer-key-pending-ttl-s shows "expired" even before the housekeeping deletes it. */
+static void on_credential(int rc, void *arg) {
+    api_call *c = arg;
+    store_auth_lookup_req *a = &c->auth;
+    if (rc) {
+        api_reply_store_error(c, rc, "This consumer key");
+        return;
+    }
+    if (!a->cred_found) {
+        api_reply_error(c, 404, NULL, "This consumer key does not exist");
+        return;
+    }
+    int64_t ttl = c->api->cfg->consumer_key_pending_ttl_s;
+    const char *state = a->cred_state;
+    int pending = !strcmp(state, "pendingValidation");
+    if (pending && ttl > 0 && a->cred_created_ms < api_pending_before_ms(c->api))
+        state = "expired";
+    json_t *o = json_object();
+    json_object_set_new(o, "consumerKey", json_string(a->consumer_key));
+    json_object_set_new(o, "status", json_string(state));
+    json_object_set_new(o, "creation", api_time_json(a->cred_created_ms));
+    json_object_set_new(o, "expiration", api_time_json(a->cred_expires_ms));
+    json_object_set_new(o, "validationDeadline",
+                        pending && ttl > 0 ? api_time_json(a->cred_created_ms + ttl * 1000)
+                                           : json_null());
+    json_t *rules = json_loads(a->rules_json ? a->rules_json : "[]", 0, NULL);
+    json_object_set_new(o, "rules", rules ? rules : json_array());
+    api_reply_json(c, o);
+}
+
+static void credential_get(api_call *c) {
+    c->auth.app_key = "";
+    c->auth.consumer_key = c->req->segs[2];
+    store_auth_lookup(c->api->st, &c->auth, on_credential, c);
 }
 
 static void credential_validate(api_call *c) { credential_state(c, "validated"); }
 static void credential_refuse(api_call *c) { credential_state(c, "refused"); }
+
+/* ---- rate limits per account ---- */
+
+static void on_limit(int rc, void *arg) {
+    api_call *c = arg;
+    store_account_limit_req *r = c->h;
+    if (rc == SG_ENOTFOUND) {
+        api_reply_error(c, 404, NULL, "This account does not exist");
+        return;
+    }
+    if (rc) {
+        api_reply_store_error(c, rc, "This account");
+        return;
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "account", json_string(r->name));
+    json_object_set_new(o, "rate", r->rate >= 0 ? json_integer(r->rate) : json_null());
+    json_object_set_new(o, "burst", r->burst >= 0 ? json_integer(r->burst) : json_null());
+    api_reply_json(c, o);
+}
+
+static void limit_get(api_call *c) {
+    store_account_limit_req *r = api_call_state(c, sizeof *r, free);
+    r->name = c->req->segs[2];
+    store_account_limit(c->api->st, r, on_limit, c);
+}
+
+/* {"rate": n|null, "burst": n|null}: null (or absent) = the server's setting. */
+static void limit_put(api_call *c) {
+    store_account_limit_req *r = api_call_state(c, sizeof *r, free);
+    r->name = c->req->segs[2];
+    r->set = 1;
+    int rc = api_field_int(c, "rate", 0, 0, 10000000, &r->rate);
+    if (rc < 0) return;
+    if (rc) r->rate = -1;
+    rc = api_field_int(c, "burst", 0, 0, 10000000, &r->burst);
+    if (rc < 0) return;
+    if (rc) r->burst = -1;
+    store_account_limit(c->api->st, r, on_limit, c);
+}
 
 const api_route api_admin_routes[] = {
     {"GET", "/admin/health", API_ADMIN, health},
@@ -227,5 +318,8 @@ const api_route api_admin_routes[] = {
     {"GET", "/admin/services/{}/ledger", API_ADMIN, ledger},
     {"POST", "/admin/credentials/{}/validate", API_ADMIN, credential_validate},
     {"POST", "/admin/credentials/{}/refuse", API_ADMIN, credential_refuse},
+    {"GET", "/admin/credentials/{}", API_ADMIN, credential_get},
+    {"GET", "/admin/accounts/{}/limits", API_ADMIN, limit_get},
+    {"PUT", "/admin/accounts/{}/limits", API_ADMIN | API_BODY, limit_put},
     {NULL, NULL, 0, NULL},
 };

@@ -10,6 +10,19 @@
  * One store operation (auth_lookup) fetches the keys; API_SERVICE routes then load the service
  * named in the path with a second one (service_get), which fails with 404 when the service
  * belongs to another account, so no other account's data is ever reached.
+ *
+ * Rate limits (docs/api.md "Limits"), token buckets of core/ratelimit.h, each checked where
+ * its key is known and before any store operation, so a refused request costs a hash lookup:
+ *   per client address (IPv6 by /64)  every request, first thing, except the admin API
+ *                  called with its token (the operator's own tools are never refused);
+ *   per application key   after the signature verified (an unsigned request naming someone
+ *                  else's key cannot spend that key's budget), at the account's rate when the
+ *                  operator set one (accounts.rate_limit, read with the credential and cached
+ *                  with it), else rate-limit-per-key;
+ *   per address, for unsigned POST /auth/credential (auth_routes.c), per minute.
+ * A refusal is 429 with OVH's error body and Retry-After (api_reply_limited()). A limit set to
+ * 0 costs one comparison. The tables are bounded (rate-limit-table-size) and live on this
+ * node: with several nodes behind a balancer, each node allows the rate.
  */
 #include "api/api_int.h"
 
@@ -20,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
 #include <openssl/crypto.h>
 
 #include "api/api_cache.h"
@@ -88,12 +102,64 @@ void api_reply_store_error(api_call *c, int rc, const char *what) {
     case SG_ENOCREDIT:
         api_reply_error(c, 402, "INSUFFICIENT_CREDITS", "Not enough credits for this operation");
         break;
+    case SG_ELIMIT: api_reply_limited(c, 1000, "request"); break;
     default:
         sg_log_error(LOG, "Request %llu (%s %s) failed in the store: %s.",
                      (unsigned long long)c->req->id, c->req->method, c->req->path,
                      sg_strerror(rc));
         api_reply_error(c, 500, NULL, "Internal error, please retry");
     }
+}
+
+void api_reply_limited(api_call *c, int64_t retry_ms, const char *what) {
+    int64_t s = (retry_ms + 999) / 1000;
+    if (s < 1) s = 1;
+    char v[24];
+    snprintf(v, sizeof v, "%lld", (long long)s);
+    http_reply_header(c->req, "Retry-After", v);
+    sg_log_debug(LOG, "Request %llu from %s refused: over the %s rate limit, retry in %s s.",
+                 (unsigned long long)c->req->id, c->req->peer, what, v);
+    api_reply_error(c, 429, NULL, "Too many requests (%s limit): retry in %lld s", what,
+                    (long long)s);
+}
+
+/* ---- rate limits ---- */
+
+/* Returns -1 after replying 429 when the client's address is over its limit. */
+static int limit_address(api_call *c, rl_table *t, const rl_limit *lim, const char *what) {
+    if (!rl_limit_on(lim)) return 0;
+    char k[80];
+    size_t n = rl_addr_key(c->req->peer, k, sizeof k);
+    int64_t retry;
+    if (rl_take(t, k, n, lim, c->req->start_ms, &retry) == 0) return 0;
+    api_reply_limited(c, retry, what);
+    return -1;
+}
+
+int api_limit_credential(api_call *c) {
+    return limit_address(c, c->api->rl_cred, &c->api->cred_limit, "credential request");
+}
+
+/* The limit of the authenticated application key: its account's when the operator set one,
+ * else the server's. Returns -1 after replying 429. */
+static int limit_key(api_call *c) {
+    const sg_config *cfg = c->api->cfg;
+    const store_auth_lookup_req *a = &c->auth;
+    int64_t rate = a->rate_limit >= 0 ? a->rate_limit : cfg->rate_limit_per_key;
+    if (rate <= 0) return 0;
+    int64_t burst = a->rate_burst >= 0 ? a->rate_burst : cfg->rate_limit_per_key_burst;
+    rl_limit lim = rl_limit_make(rate, 1000, burst > 0 ? burst : rate);
+    int64_t retry;
+    if (rl_take(c->api->rl_key, a->app_key, strlen(a->app_key), &lim, c->req->start_ms,
+                &retry) == 0)
+        return 0;
+    api_reply_limited(c, retry, "application key");
+    return -1;
+}
+
+int64_t api_pending_before_ms(const api *a) {
+    int64_t ttl = a->cfg->consumer_key_pending_ttl_s;
+    return ttl > 0 ? sg_now_ms() - ttl * 1000 : 0;
 }
 
 /* ---- body fields ---- */
@@ -253,6 +319,20 @@ int api_sender_valid(const char *s, const char **type) {
     return 1;
 }
 
+char *api_base_url(api_call *c) {
+    if (c->api->public_urls[0]) {
+        const char *u = c->api->public_urls[0];
+        size_t n = strlen(u);
+        while (n && u[n - 1] == '/') n--;
+        return sg_xstrndup(u, n);
+    }
+    char local[80];
+    /* The connection is gone when the local address is unknown: nobody will read the URL. */
+    if (http_req_local(c->req, local, sizeof local) != 0)
+        snprintf(local, sizeof local, "localhost");
+    return sg_xasprintf("%s://%s", c->req->tls ? "https" : "http", local);
+}
+
 /* ---- routing ---- */
 
 static int match(const char *pattern, const http_req *r) {
@@ -380,6 +460,7 @@ static void authorize(api_call *c, json_t *rules, json_t *ips) {
         api_reply_error(c, 403, "NOT_GRANTED_CALL", "This call has not been granted");
         return;
     }
+    if (limit_key(c) < 0) return;
     c->account_id = a->account_id;
     c->flush_cache = changes_auth(c->route);
     proceed(c);
@@ -430,6 +511,10 @@ void api_handle(http_req *req, void *arg) {
     api_call *c = sg_xcalloc(1, sizeof *c);
     c->api = a;
     c->req = req;
+    /* Every request of an address counts, unknown paths included; the operator's never. */
+    if (rl_limit_on(&a->addr_limit) && !admin_ok(c) &&
+        limit_address(c, a->rl_addr, &a->addr_limit, "address") < 0)
+        return;
     int known;
     const api_route *rt = req->has_base || !strcmp(req->path, "/admin") ||
                                   (req->nsegs > 0 && !strcmp(req->segs[0], "admin"))
@@ -503,6 +588,15 @@ api *api_new(const sg_config *cfg, store *st, dispatch *d, const char *admin_tok
     a->d = d;
     a->admin_token = sg_xstrdup(admin_token);
     a->cache = api_cache_new();
+    size_t cap = (size_t)cfg->rate_limit_table_size;
+    a->rl_key = rl_table_new(cap);
+    a->rl_addr = rl_table_new(cap);
+    a->rl_cred = rl_table_new(cap);
+    int64_t ab = cfg->rate_limit_per_address_burst;
+    a->addr_limit = rl_limit_make(cfg->rate_limit_per_address, 1000,
+                                  ab > 0 ? ab : cfg->rate_limit_per_address);
+    a->cred_limit = rl_limit_make(cfg->credential_rate_per_address, 60000,
+                                  cfg->credential_burst_per_address);
     size_t n = 0;
     a->public_urls = sg_xcalloc(1, sizeof *a->public_urls);
     const char *p = cfg->public_url;
@@ -522,8 +616,61 @@ api *api_new(const sg_config *cfg, store *st, dispatch *d, const char *admin_tok
     return a;
 }
 
+/* ---- housekeeping: consumer keys requested and never validated ---- */
+
+#define EXPIRE_EVERY_S 60
+#define EXPIRE_BATCH 1000
+
+static void expire_schedule(api *a, int now) {
+    struct timeval tv = {now ? 0 : EXPIRE_EVERY_S, 0};
+    evtimer_add(a->expire_ev, &tv);
+}
+
+static void on_expired(int rc, void *arg) {
+    api *a = arg;
+    a->expiring = 0;
+    if (rc) {
+        sg_log_error(LOG, "Deleting expired consumer key requests failed (%s); retrying later.",
+                     sg_strerror(rc));
+    } else if (a->expire.deleted) {
+        sg_log_info(LOG, "Deleted %d consumer key requests never validated within %lld s.",
+                    a->expire.deleted, (long long)a->cfg->consumer_key_pending_ttl_s);
+    }
+    if (a->expire_ev) expire_schedule(a, rc == 0 && a->expire.more);
+}
+
+static void on_expire_timer(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    api *a = arg;
+    int64_t before = api_pending_before_ms(a);
+    if (a->expiring || before <= 0) {
+        if (!a->expiring) expire_schedule(a, 0);
+        return;
+    }
+    memset(&a->expire, 0, sizeof a->expire);
+    a->expire.before_ms = before;
+    a->expire.limit = EXPIRE_BATCH;
+    a->expiring = 1;
+    if (store_credential_expire(a->st, &a->expire, on_expired, a) != 0) {
+        a->expiring = 0;
+        expire_schedule(a, 0);
+    }
+}
+
+void api_start(api *a, struct event_base *base) {
+    if (a->expire_ev) return;
+    a->expire_ev = evtimer_new(base, on_expire_timer, a);
+    expire_schedule(a, 1); /* once at start: what expired while smsgated was stopped */
+}
+
 void api_free(api *a) {
     if (!a) return;
+    if (a->expire_ev) event_free(a->expire_ev);
+    a->expire_ev = NULL;
+    rl_table_free(a->rl_key);
+    rl_table_free(a->rl_addr);
+    rl_table_free(a->rl_cred);
     for (char **u = a->public_urls; *u; u++) free(*u);
     free(a->public_urls);
     free(a->admin_token);

@@ -24,6 +24,11 @@ void api_free(api *a);
 struct campaign;
 void api_set_campaign(api *a, struct campaign *cp);
 
+/* Starts the API's housekeeping on base: every minute, consumer keys requested more than
+ * consumer-key-pending-ttl-s ago and never validated are deleted, a bounded batch at a time.
+ * Optional (tests of the API alone need not call it); stopped by api_free(). */
+void api_start(api *a, struct event_base *base);
+
 /* The http_handler_cb: arg is the api. */
 void api_handle(http_req *req, void *arg);
 

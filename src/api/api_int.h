@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "api/api.h"
+#include "core/ratelimit.h"
 
 struct api {
     const sg_config *cfg;
@@ -21,6 +22,12 @@ struct api {
     char **public_urls; /* NULL-terminated, from cfg->public_url */
     struct campaign *campaign; /* receiver lists and campaigns (api_set_campaign) */
     struct api_cache *cache;   /* api_cache.h: auth lookups and services (api.c owns it) */
+    /* Rate limits (api.c): one table per kind; the per-key limit depends on the account. */
+    rl_table *rl_key, *rl_addr, *rl_cred;
+    rl_limit addr_limit, cred_limit;
+    struct event *expire_ev; /* housekeeping: pending consumer keys past their TTL */
+    int expiring;            /* expire is in flight */
+    store_credential_expire_req expire;
 };
 
 typedef struct api_call api_call;
@@ -85,8 +92,18 @@ void api_reply_raw(api_call *c, const char *content_type, const void *data, size
 void api_reply_error(api_call *c, int status, const char *error_code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Maps a store error to status + message: ENOTFOUND 404, ECONFLICT 409, EPERM 403,
- * ENOCREDIT 402, others 500. what says what was attempted ("This sender"). */
+ * ENOCREDIT 402, ELIMIT 429 (Retry-After: 1), others 500. what says what was attempted
+ * ("This sender"). */
 void api_reply_store_error(api_call *c, int rc, const char *what);
+
+/* Takes one unsigned POST /auth/credential for the client's address. Returns 0, or -1 after
+ * replying 429 (credential-rate-per-address). */
+int api_limit_credential(api_call *c);
+/* A consumer key requested before this wall-clock time and still not validated has expired
+ * (consumer-key-pending-ttl-s); 0 when requests never expire. */
+int64_t api_pending_before_ms(const api *a);
+/* 429 with OVH's error body and "Retry-After: <seconds, rounded up>". */
+void api_reply_limited(api_call *c, int64_t retry_ms, const char *what);
 
 /* ---- body field readers: 0 when present and valid, 1 when absent or null (and not
  * required), -1 after replying 400 naming the field ---- */
@@ -120,6 +137,13 @@ json_t *api_time_json(int64_t ms);
  * . - _ & ' !, not all digits) or a number ("numeric": '+' and 3-15 digits, or more than 6
  * digits; "shortcode": 3-6 digits). *type is set on success. */
 int api_sender_valid(const char *s, const char **type);
+
+/* The base of every URL the API hands out (validationUrl, document put/get URLs, order url),
+ * new, without a trailing '/': the first public-url when one is configured, else the scheme of
+ * the listener and the address the client connected to ("http://127.0.0.1:8080"). Never the
+ * Host header: a client must not be able to make the server hand out URLs on a host of its
+ * choosing (issue 12, point 7). */
+char *api_base_url(api_call *c);
 
 /* 1 if url is an absolute http(s) URL with a host. */
 int api_url_valid(const char *url);

@@ -4,7 +4,9 @@
  * A consumer key requested with POST /auth/credential belongs to the application named by
  * X-Ovh-Application and stays pendingValidation until an operator validates it
  * (`smsctl credential validate CK`, or the admin API); validationUrl points to a page that
- * says so.
+ * says so. Requests are limited per client address (credential-rate-per-address, a minute's
+ * budget), and a key not validated within consumer-key-pending-ttl-s expires: validating it
+ * then fails, and the API's housekeeping deletes it (api_start()).
  */
 #include "api/api_int.h"
 
@@ -42,13 +44,10 @@ static void on_cred(int rc, void *arg) {
         api_reply_store_error(c, rc, "This credential");
         return;
     }
-    const char *host = http_req_header(c->req, "Host");
-    char *url = c->api->public_urls[0]
-                    ? sg_xasprintf("%s/1.0/auth/validation?credentialToken=%s",
-                                   c->api->public_urls[0], h->req.consumer_key)
-                    : sg_xasprintf("%s://%s/1.0/auth/validation?credentialToken=%s",
-                                   c->req->tls ? "https" : "http", host ? host : "localhost",
-                                   h->req.consumer_key);
+    char *base = api_base_url(c);
+    char *url = sg_xasprintf("%s/1.0/auth/validation?credentialToken=%s", base,
+                             h->req.consumer_key);
+    free(base);
     json_t *o = json_pack("{s:s, s:s, s:s}", "validationUrl", url, "consumerKey",
                           h->req.consumer_key, "state", "pendingValidation");
     free(url);
@@ -58,6 +57,7 @@ static void on_cred(int rc, void *arg) {
 #define ACCESS_RULES_MAX 256 /* rules in one consumer key (docs/api.md, "Field limits") */
 
 static void auth_credential(api_call *c) {
+    if (api_limit_credential(c) < 0) return;
     const char *ak = http_req_header(c->req, "X-Ovh-Application");
     if (!ak || !*ak) {
         api_reply_error(c, 403, "INVALID_KEY", "This application key is invalid");

@@ -11,11 +11,11 @@
  *
  * The put and get URLs carry a random token (the store compares it in constant time) and no
  * OVH signature, like OVH's pre-signed URLs, so any HTTP client can upload with a plain PUT.
- * They are built from the first public-url when one is configured, else from the scheme and
- * Host of the request that created the document. A document lives DOCUMENT_TTL_DAYS, then the
- * campaigns housekeeping deletes it. Uploads are bounded by max-body (the HTTP layer buffers a
- * request body whole); the store keeps the content in slices, and loading a receivers slot
- * reads it back one slice at a time.
+ * They are built by api_base_url(): the first public-url when one is configured, else the
+ * listener's scheme and the address the client connected to (never the Host header). A
+ * document lives DOCUMENT_TTL_DAYS, then the campaigns housekeeping deletes it. Uploads are
+ * bounded by max-body (the HTTP layer buffers a request body whole); the store keeps the
+ * content in slices, and loading a receivers slot reads it back one slice at a time.
  */
 #include "api/api_int.h"
 
@@ -47,20 +47,8 @@ static doc_ctx *doc_start(api_call *c) {
     return h;
 }
 
-/* The base of the put/get URLs: "https://sms.example.com" or "http://127.0.0.1:8080". */
-static char *base_url(api_call *c) {
-    if (c->api->public_urls[0]) {
-        const char *u = c->api->public_urls[0];
-        size_t n = strlen(u);
-        while (n && u[n - 1] == '/') n--;
-        return sg_xstrndup(u, n);
-    }
-    const char *host = http_req_header(c->req, "Host");
-    return sg_xasprintf("%s://%s", c->req->tls ? "https" : "http", host ? host : "localhost");
-}
-
 static json_t *doc_json(api_call *c, const store_document *d) {
-    char *base = base_url(c);
+    char *base = api_base_url(c);
     char *url = sg_xasprintf("%s/1.0/me/document/%s/content/%s", base, d->id, d->token);
     json_t *tags = json_loads(d->tags_json ? d->tags_json : "[]", 0, NULL);
     json_t *o = json_object();

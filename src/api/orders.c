@@ -330,16 +330,7 @@ static json_t *order_url(api_call *c, const store_order *o) {
         free(out);
         return j ? j : json_null();
     }
-    char *base;
-    if (c->api->public_urls[0]) {
-        base = sg_xstrdup(c->api->public_urls[0]);
-    } else {
-        const char *host = http_req_header(c->req, "Host");
-        base = sg_xasprintf("%s://%s", c->req->tls ? "https" : "http",
-                            host && *host ? host : "127.0.0.1");
-    }
-    size_t bl = strlen(base);
-    while (bl && base[bl - 1] == '/') base[--bl] = '\0';
+    char *base = api_base_url(c);
     char *url = sg_xasprintf("%s/1.0/order/sms/%s/credits/%s", base, o->service_name, id);
     json_t *j = json_string(url);
     free(url);

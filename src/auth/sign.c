@@ -8,7 +8,9 @@
  * configured with, "http://127.0.0.1:8080"; node always signs "https://" + host with no port.
  * auth_verify() therefore rebuilds a short list of candidate prefixes, glues each in front of the
  * raw request-target and accepts if any candidate reproduces the received signature. No request
- * is parsed or decoded here: the bytes hashed are the bytes received.
+ * is parsed or decoded here: the bytes hashed are the bytes received. Using the Host header to
+ * verify is safe (a client that lies in Host only changes which URL it must have signed, with
+ * its own secret); it is never used to build a URL the API hands out (api_base_url()).
  *
  * The rest of the file is the two authorisation checks made after a signature verifies: access
  * rules ({method, path pattern} with '*' wildcards, spec 2.6) and allowed client IPs (CIDR

@@ -278,6 +278,72 @@ int ctl_admin_credential_set(const ctl_opts *o, const char *consumer_key, const 
     return 0;
 }
 
+int ctl_admin_credential_show(const ctl_opts *o, const char *consumer_key) {
+    char *ck = ctl_segment(consumer_key);
+    char *path = sg_xasprintf("/admin/credentials/%s", ck);
+    json_t *ans;
+    int rc = ctl_admin_call(o, "GET", path, NULL, &ans);
+    free(path);
+    free(ck);
+    if (rc || !ans) return rc;
+    static const char *const keys[] = {"consumerKey", "status", "creation", "expiration",
+                                       "validationDeadline"};
+    if (json_is_object(ans)) {
+        char buf[NUM_BUF];
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+            printf("%s: %s\n", keys[i], ctl_fmt(json_object_get(ans, keys[i]), buf, sizeof buf));
+    } else {
+        ctl_print_json(ans);
+    }
+    json_decref(ans);
+    return 0;
+}
+
+/* "default" -> JSON null; a whole number >= 0 -> integer; NULL after printing why. */
+static json_t *limit_value(const char *what, const char *v) {
+    if (!strcmp(v, "default")) return json_null();
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (!*v || *end || errno || n < 0 || n > 10000000) {
+        ctl_err("%s must be 'default' or a whole number from 0 to 10000000, not '%s'", what, v);
+        return NULL;
+    }
+    return json_integer(n);
+}
+
+int ctl_admin_account_limit(const ctl_opts *o, const char *name, const char *rate,
+                            const char *burst) {
+    json_t *body = NULL;
+    if (rate) {
+        json_t *r = limit_value("RATE", rate), *b = r ? limit_value("BURST", burst) : NULL;
+        if (!r || !b) {
+            json_decref(r);
+            return SG_EINVAL;
+        }
+        body = json_pack("{s:o, s:o}", "rate", r, "burst", b);
+    }
+    char *an = ctl_segment(name);
+    char *path = sg_xasprintf("/admin/accounts/%s/limits", an);
+    json_t *ans;
+    int rc = ctl_admin_call(o, body ? "PUT" : "GET", path, body, &ans);
+    free(path);
+    free(an);
+    json_decref(body);
+    if (rc || !ans) return rc;
+    if (json_is_object(ans)) {
+        char b1[NUM_BUF], b2[NUM_BUF];
+        json_t *jr = json_object_get(ans, "rate"), *jb = json_object_get(ans, "burst");
+        printf("%s: rate %s, burst %s\n", name,
+               json_is_null(jr) ? "default" : ctl_fmt(jr, b1, sizeof b1),
+               json_is_null(jb) ? "default" : ctl_fmt(jb, b2, sizeof b2));
+    } else {
+        ctl_print_json(ans);
+    }
+    json_decref(ans);
+    return 0;
+}
+
 int ctl_admin_service_credit(const ctl_opts *o, const char *service, double amount,
                              const char *reason) {
     json_t *body = json_object();

@@ -51,6 +51,16 @@ int ctl_admin_sender_list(const ctl_opts *o, const char *service);
 /* POST /admin/credentials/{consumer_key}/{action}; action is "validate" or "refuse". */
 int ctl_admin_credential_set(const ctl_opts *o, const char *consumer_key, const char *action);
 
+/* GET /admin/credentials/{consumer_key}: its status (expired once past the pending TTL),
+ * dates and rules. */
+int ctl_admin_credential_show(const ctl_opts *o, const char *consumer_key);
+
+/* GET (rate NULL) or PUT /admin/accounts/{name}/limits {"rate","burst"}: rate and burst are
+ * "default" (the server's setting) or a whole number >= 0 (rate 0 = no limit). Prints the
+ * limits now in force for the account. */
+int ctl_admin_account_limit(const ctl_opts *o, const char *name, const char *rate,
+                            const char *burst);
+
 /* POST /admin/services/{service}/credits {"credits":amount,"reason"?}; reason may be NULL. */
 int ctl_admin_service_credit(const ctl_opts *o, const char *service, double amount,
                              const char *reason);

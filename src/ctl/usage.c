@@ -23,11 +23,14 @@ static const char usage_general[] =
     "Operator commands (admin API, authenticated with the admin token):\n"
     "  account create NAME [--credits N]      create an account, print its service and keys\n"
     "  account list                           list accounts and their credits\n"
+    "  account limit NAME                     show an account's request rate limit\n"
+    "  account set-limit NAME RATE|default BURST|default\n"
+    "                                         set it (requests/s per application key)\n"
     "  sender approve|refuse|disable SERVICE SENDER [--comment TEXT]\n"
     "                                         moderate a sender name\n"
     "  sender list SERVICE                    senders, with earlier refusals\n"
-    "  credential validate|refuse CONSUMER_KEY\n"
-    "                                         validate or refuse a consumer key\n"
+    "  credential validate|refuse|show CONSUMER_KEY\n"
+    "                                         validate, refuse or show a consumer key\n"
     "  service credit SERVICE AMOUNT [--reason TEXT]\n"
     "                                         add (or, negative, remove) credits\n"
     "  service secret SERVICE                 show the key of its callbacks' signatures\n"
@@ -74,12 +77,19 @@ static const char usage_general[] =
 static const char usage_account[] =
     "usage: smsctl account create NAME [--credits N]\n"
     "       smsctl account list\n"
+    "       smsctl account limit NAME\n"
+    "       smsctl account set-limit NAME RATE|default BURST|default\n"
     "\n"
     "create  POST /admin/accounts. NAME: 1-32 characters of a-z 0-9 '-'. --credits N sets the\n"
     "        starting balance (N >= 0). Prints serviceName, applicationKey, applicationSecret\n"
     "        and consumerKey, one 'key: value' line each (--json: the whole answer). The\n"
     "        consumer key is already validated for /sms/*.\n"
-    "list    GET /admin/accounts. Prints ACCOUNT, SERVICE and CREDITS columns.\n";
+    "list    GET /admin/accounts. Prints ACCOUNT, SERVICE and CREDITS columns.\n"
+    "limit   GET /admin/accounts/NAME/limits. Prints 'NAME: rate R, burst B'.\n"
+    "set-limit  PUT /admin/accounts/NAME/limits. RATE: signed requests per second allowed to\n"
+    "        each application key of the account (0: no limit); BURST: how many at once\n"
+    "        (0: one second's worth). 'default' stands for the server's rate-limit-per-key\n"
+    "        and rate-limit-per-key-burst. Applies to the next request.\n";
 
 static const char usage_sender[] =
     "usage: smsctl sender approve|refuse|disable SERVICE SENDER [--comment TEXT]\n"
@@ -96,10 +106,13 @@ static const char usage_sender[] =
     "with each sender's history.\n";
 
 static const char usage_credential[] =
-    "usage: smsctl credential validate|refuse CONSUMER_KEY\n"
+    "usage: smsctl credential validate|refuse|show CONSUMER_KEY\n"
     "\n"
     "POST /admin/credentials/CONSUMER_KEY/validate (state becomes validated) or .../refuse\n"
-    "(state becomes refused): answers a customer's POST /auth/credential request.\n";
+    "(state becomes refused): answers a customer's POST /auth/credential request. A request\n"
+    "older than consumer-key-pending-ttl-s has expired: validate then fails (460).\n"
+    "show  GET /admin/credentials/CONSUMER_KEY: status, creation, expiration and\n"
+    "      validationDeadline, one 'key: value' line each (--json: the rules too).\n";
 
 static const char usage_service[] =
     "usage: smsctl service credit SERVICE AMOUNT [--reason TEXT]\n"

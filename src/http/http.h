@@ -93,8 +93,18 @@ void http_server_free(http_server *s);
 
 /* Returns the first value of a request header (case-insensitive name), or NULL. */
 const char *http_req_header(const http_req *r, const char *name);
+/* Writes where the client of r connected to, as a URL authority: "127.0.0.1:8080",
+ * "[2001:db8::1]:8443" (the connection's own local address, so a listener on all addresses
+ * gives the one the client used; never anything the client wrote). Returns 0, or SG_ENOTFOUND
+ * (out = "") when the connection is gone. One getsockname() call: only for the few answers
+ * that carry a URL. */
+int http_req_local(const http_req *r, char *out, size_t n);
 /* Returns the first value of query parameter key, or NULL. */
 const char *http_req_param(const http_req *r, const char *key);
+
+/* Adds a header to the reply that r will get (e.g. "Retry-After"); call before the
+ * http_reply_*() function. Both strings are copied. Does nothing once the client is gone. */
+void http_reply_header(http_req *r, const char *name, const char *value);
 
 /* Every http_reply_*() frees r: it must not be used afterwards. Each adds the headers
  * "X-Ovh-QueryID: smsgate-<id>" and Content-Type, logs the request (debug; 5xx at WARN) and

@@ -414,6 +414,39 @@ static void copy_peer(http_req *r, struct evhttp_connection *evcon) {
     snprintf(r->peer, sizeof r->peer, "%s", a);
 }
 
+int http_req_local(const http_req *r, char *out, size_t n) {
+    http__req *x = r->priv;
+    struct bufferevent *bev = x && x->evcon ? evhttp_connection_get_bufferevent(x->evcon) : NULL;
+    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    char a[INET6_ADDRSTRLEN] = "";
+    if (n) out[0] = '\0';
+    if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return SG_ENOTFOUND;
+    if (ss.ss_family == AF_INET) {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &in->sin_addr, a, sizeof a);
+        snprintf(out, n, "%s:%u", a, (unsigned)ntohs(in->sin_port));
+    } else if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof a);
+        unsigned port = ntohs(in6->sin6_port);
+        /* A dual-stack listener reached over IPv4: show the IPv4 address, as for peer. */
+        if (!strncasecmp(a, "::ffff:", 7) && strchr(a + 7, '.'))
+            snprintf(out, n, "%s:%u", a + 7, port);
+        else
+            snprintf(out, n, "[%s]:%u", a, port);
+    } else {
+        return SG_ENOTFOUND;
+    }
+    return 0;
+}
+
+void http_reply_header(http_req *r, const char *name, const char *value) {
+    http__req *x = r->priv;
+    if (x && x->ereq) evhttp_add_header(evhttp_request_get_output_headers(x->ereq), name, value);
+}
+
 static void copy_headers(http__req *x, struct evhttp_request *ereq) {
     struct evkeyvalq *h = evhttp_request_get_input_headers(ereq);
     int n = 0;

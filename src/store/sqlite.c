@@ -39,6 +39,7 @@
 #include "store/sqlite_credits_int.h"
 #include "store/sqlite_notify_int.h"
 #include "store/sqlite_routes_int.h"
+#include "store/sqlite_limits_int.h"
 #include "store/sqlite_campaigns_int.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -509,15 +510,19 @@ static int be_account_list(store_conn *c, store_account_list_req *r) {
 }
 
 static int be_auth_lookup(store_conn *c, store_auth_lookup_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT id, account_id, app_secret FROM applications "
-                            "WHERE app_key = ?");
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT p.id, p.account_id, p.app_secret, a.rate_limit, "
+                            "a.rate_burst FROM applications p JOIN accounts a ON a.id = "
+                            "p.account_id WHERE p.app_key = ?");
     if (!st) return SG_EIO;
     sqlite__bind_text(st, 1, r->app_key);
+    r->rate_limit = r->rate_burst = -1;
     if (sqlite3_step(st) == SQLITE_ROW) {
         r->app_found = 1;
         r->app_id = sqlite__col_int(st, 0);
         r->account_id = sqlite__col_int(st, 1);
         r->app_secret = sqlite__col_text(st, 2);
+        if (sqlite3_column_type(st, 3) != SQLITE_NULL) r->rate_limit = sqlite__col_int(st, 3);
+        if (sqlite3_column_type(st, 4) != SQLITE_NULL) r->rate_burst = sqlite__col_int(st, 4);
     }
     sqlite3_reset(st);
     if (!r->consumer_key) return 0;
@@ -568,7 +573,22 @@ static int be_credential_create(store_conn *c, store_credential_create_req *r) {
 }
 
 static int be_credential_state(store_conn *c, store_credential_state_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, "UPDATE credentials SET state = ? WHERE consumer_key = ?");
+    sqlite3_stmt *st;
+    if (r->pending_before_ms > 0 && !strcmp(r->state, "validated")) {
+        /* A request left unvalidated too long expires instead (store_limits.h). */
+        st = sqlite__prep(c, "UPDATE credentials SET state = 'expired' WHERE consumer_key = ? "
+                             "AND state IN ('pendingValidation', 'expired') AND created_ms < ?");
+        if (!st) return SG_EIO;
+        sqlite__bind_text(st, 1, r->consumer_key);
+        sqlite__bind_int(st, 2, r->pending_before_ms);
+        int rc = sqlite__done(c, st, "Expiring a consumer key request");
+        if (rc) return rc;
+        if (sqlite3_changes(c->db)) {
+            r->expired = 1;
+            return 0;
+        }
+    }
+    st = sqlite__prep(c, "UPDATE credentials SET state = ? WHERE consumer_key = ?");
     if (!st) return SG_EIO;
     sqlite__bind_text(st, 1, r->state);
     sqlite__bind_text(st, 2, r->consumer_key);

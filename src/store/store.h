@@ -35,6 +35,7 @@
 #include "store/store_credits.h"
 #include "store/store_routes.h"
 #include "store/store_campaigns.h"
+#include "store/store_limits.h"
 
 typedef struct store store;
 
@@ -102,6 +103,7 @@ typedef struct store_auth_lookup_req {
     char *app_secret, *cred_state, *rules_json, *allowed_ips_json; /* new */
     int64_t cred_created_ms, cred_expires_ms, cred_last_use_ms;
     int cred_app_matches; /* the consumer key belongs to this application */
+    int64_t rate_limit, rate_burst; /* the account's (store_limits.h); -1 = server setting */
 } store_auth_lookup_req;
 void store_auth_lookup_fini(store_auth_lookup_req *r);
 
@@ -111,8 +113,13 @@ typedef struct store_credential_create_req {
     char *consumer_key; /* out (new) */
 } store_credential_create_req;
 
+/* Sets a consumer key's state. pending_before_ms (0 = no expiry): a key still
+ * pendingValidation that was requested before it cannot be validated any more; it becomes
+ * "expired" instead and expired is set (rc 0). SG_ENOTFOUND without such a key. */
 typedef struct store_credential_state_req {
     const char *consumer_key, *state;
+    int64_t pending_before_ms;
+    int expired; /* out */
 } store_credential_state_req;
 
 typedef struct store_service_get_req {
@@ -303,7 +310,8 @@ typedef struct store_recover_req {
     STORE_NOTIFY_OPS(X)                                       \
     STORE_CREDITS_OPS(X)                                  \
     STORE_OPS_ROUTES(X)                                       \
-    STORE_CAMPAIGNS_OPS(X)
+    STORE_CAMPAIGNS_OPS(X)                                    \
+    STORE_LIMITS_OPS(X)
 
 /* Typed enqueue functions: store_account_create(st, &req, cb, arg) ... */
 #define STORE_DECL_OP(name, type) int store_##name(store *st, type *req, store_cb cb, void *arg);

@@ -50,6 +50,11 @@ typedef struct sg_config {
     int64_t smpp_retry_min_ms, smpp_retry_max_ms;   /* temporary errors (dispatch/) */
     int64_t smpp_retry_max_attempts, smpp_route_backoff_failures;
     int64_t csv_max_bytes, csv_max_rows, csv_timeout_s; /* receiver lists (campaign/) */
+    int64_t rate_limit_per_key, rate_limit_per_key_burst;          /* api.c: rate limits */
+    int64_t rate_limit_per_address, rate_limit_per_address_burst;
+    int64_t credential_rate_per_address, credential_burst_per_address; /* per minute */
+    int64_t rate_limit_table_size;
+    int64_t consumer_key_pending_ttl_s;
 } sg_config;
 
 #define SG_CONFIG_HELP 1 /* --help: the caller prints sg_config_usage and exits */

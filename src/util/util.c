@@ -27,6 +27,7 @@ const char *sg_strerror(int code) {
     case SG_EPERM: return "permanent refusal";
     case SG_EIO: return "input/output error";
     case SG_ENOCREDIT: return "not enough credits";
+    case SG_ELIMIT: return "over a rate limit";
     default: return "unknown error";
     }
 }

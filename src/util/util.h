@@ -21,6 +21,7 @@
 #define SG_EPERM (-6)     /* permanent refusal */
 #define SG_EIO (-7)       /* I/O or storage failure */
 #define SG_ENOCREDIT (-8) /* not enough credits on the account */
+#define SG_ELIMIT (-9)    /* over a rate limit; retry later (HTTP 429) */
 
 /* Returns a static English description of an SG_E* code. */
 const char *sg_strerror(int code);

@@ -436,6 +436,110 @@ static void test_fault_fail_nth_op(void **state) {
     free(a.service_name); free(a.app_key); free(a.app_secret); free(a.consumer_key);
 }
 
+static void exec_sql(fixture *f, const char *sql) {
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* store_limits.h: an account's rate limit, read back with its credentials. */
+static void test_account_limit(void **state) {
+    fixture *f = *state;
+    store_account_create_req a = {.name = "acme", .credits = 0, .rules_json = "[]"};
+    done d = {0};
+    RUN(f, account_create, &a, &d);
+    wait_all(f);
+    assert_int_equal(d.rc, 0);
+    store_account_limit_req l = {.name = "acme"};
+    RUN(f, account_limit, &l, &d);
+    wait_all(f);
+    assert_int_equal(d.rc, 0);
+    assert_int_equal(l.rate, -1);
+    assert_int_equal(l.burst, -1);
+    l = (store_account_limit_req){.name = "acme", .set = 1, .rate = 5, .burst = 0};
+    RUN(f, account_limit, &l, &d);
+    wait_all(f);
+    assert_int_equal(d.rc, 0);
+    assert_int_equal(l.rate, 5);
+    assert_int_equal(l.burst, 0);
+    store_auth_lookup_req r = {.app_key = a.app_key, .consumer_key = a.consumer_key};
+    RUN(f, auth_lookup, &r, &d);
+    wait_all(f);
+    assert_int_equal(d.rc, 0);
+    assert_int_equal(r.rate_limit, 5);
+    assert_int_equal(r.rate_burst, 0);
+    store_auth_lookup_fini(&r);
+    l = (store_account_limit_req){.name = "nobody", .set = 1, .rate = 1, .burst = 1};
+    RUN(f, account_limit, &l, &d);
+    wait_all(f);
+    assert_int_equal(d.rc, SG_ENOTFOUND);
+    free(a.service_name); free(a.app_key); free(a.app_secret); free(a.consumer_key);
+}
+
+/* A pending consumer key past its deadline cannot be validated; credential_expire deletes
+ * only never-validated keys, a bounded batch at a time. */
+static void test_pending_credentials_expire(void **state) {
+    fixture *f = *state;
+    store_account_create_req a = {.name = "acme", .credits = 0, .rules_json = "[]"};
+    done d = {0};
+    RUN(f, account_create, &a, &d);
+    wait_all(f);
+    assert_int_equal(d.rc, 0);
+    store_credential_create_req c[4];
+    for (int i = 0; i < 4; i++) {
+        c[i] = (store_credential_create_req){.app_key = a.app_key, .rules_json = "[]"};
+        RUN(f, credential_create, &c[i], &d);
+        wait_all(f);
+        assert_int_equal(d.rc, 0);
+    }
+    /* Everything was requested an hour ago but c[3]. */
+    int64_t now = sg_now_ms();
+    char sql[256];
+    snprintf(sql, sizeof sql, "UPDATE credentials SET created_ms = %lld WHERE consumer_key != '%s'",
+             (long long)(now - 3600000), c[3].consumer_key);
+    exec_sql(f, sql);
+    int64_t before = now - 60000; /* a one-minute TTL */
+    store_credential_state_req v = {.consumer_key = c[0].consumer_key, .state = "validated",
+                                    .pending_before_ms = before};
+    RUN(f, credential_state, &v, &d);
+    wait_all(f);
+    assert_int_equal(d.rc, 0);
+    assert_int_equal(v.expired, 1);
+    v = (store_credential_state_req){.consumer_key = c[3].consumer_key, .state = "validated",
+                                     .pending_before_ms = before};
+    RUN(f, credential_state, &v, &d);
+    wait_all(f);
+    assert_int_equal(d.rc, 0);
+    assert_int_equal(v.expired, 0);
+    /* Refusing an old request still works (it is not a validation). */
+    v = (store_credential_state_req){.consumer_key = c[1].consumer_key, .state = "refused",
+                                     .pending_before_ms = before};
+    RUN(f, credential_state, &v, &d);
+    wait_all(f);
+    assert_int_equal(v.expired, 0);
+    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM credentials WHERE state = 'expired'"), 1);
+    /* Old and never validated: c[0] (expired) and c[2] (pending); not the account's key, not
+     * c[1] (refused), not c[3] (recent, validated). */
+    store_credential_expire_req e = {.before_ms = before, .limit = 1};
+    RUN(f, credential_expire, &e, &d);
+    wait_all(f);
+    assert_int_equal(d.rc, 0);
+    assert_int_equal(e.deleted, 1);
+    assert_int_equal(e.more, 1);
+    e = (store_credential_expire_req){.before_ms = before, .limit = 10};
+    RUN(f, credential_expire, &e, &d);
+    wait_all(f);
+    assert_int_equal(e.deleted, 1);
+    assert_int_equal(e.more, 0);
+    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM credentials"), 3);
+    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM credentials WHERE state IN "
+                                   "('pendingValidation', 'expired')"), 0);
+    for (int i = 0; i < 4; i++) free(c[i].consumer_key);
+    free(a.service_name); free(a.app_key); free(a.app_secret); free(a.consumer_key);
+}
+
 int main(int argc, char **argv) {
     evthread_use_pthreads();
     if (argc > 1) cmocka_set_test_filter(argv[1]);
@@ -450,6 +554,8 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_undeliverable_refunded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_requeue_keeps_validity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_fail_nth_op, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_account_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_credentials_expire, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
