@@ -293,6 +293,7 @@ int main(int argc, char **argv) {
     notify_start(d.notify);
     payhook_start(d.pay);
     campaign_start(d.camp);
+    api_start(d.api, d.base);
     sg_log_info(LOG, "smsgated %s ready: http '%s', https '%s', data '%s', sim delay %lld ms.",
                 SMSGATE_VERSION, d.cfg.listen, d.cfg.tls_listen, d.cfg.data,
                 (long long)d.cfg.sim_delay_ms);
@@ -300,6 +301,7 @@ int main(int argc, char **argv) {
     rc = 0;
 
 out:
+    api_stop(d.api);       /* no more pruning of idempotency records */
     notify_stop(d.notify); /* callbacks in flight are abandoned: durable, made again later */
     payhook_stop(d.pay);   /* a payment call in flight is waited for; its answer is recorded */
     campaign_stop(d.camp); /* loads in progress fail; their rows are dropped */

@@ -46,6 +46,7 @@ static int changes_auth(const api_route *rt) {
 }
 
 static void call_free(api_call *c) {
+    api_idem_end(c);
     if (c->flush_cache) api_cache_flush(c->api->cache);
     if (c->h_free) c->h_free(c->h);
     json_decref(c->body);
@@ -67,6 +68,12 @@ void api_reply_json(api_call *c, json_t *body) {
 
 void api_reply_raw(api_call *c, const char *content_type, const void *data, size_t len) {
     http_reply_raw(c->req, 200, content_type, data, len);
+    call_free(c);
+}
+
+void api_reply_bytes(api_call *c, int status, const char *content_type, const void *data,
+                     size_t len) {
+    http_reply_raw(c->req, status, content_type, data, len);
     call_free(c);
 }
 
@@ -301,6 +308,8 @@ static void on_service(int rc, void *arg) {
 }
 
 static void proceed(api_call *c) {
+    /* A creating POST with an Idempotency-Key: replayed, refused, or back here once new. */
+    if ((c->route->flags & API_IDEM) && !c->idem && api_idem_begin(c, proceed)) return;
     if (c->route->flags & API_SERVICE) {
         c->svc.account_id = c->account_id;
         c->svc.name = c->req->segs[1];
@@ -468,7 +477,7 @@ void api_handle(http_req *req, void *arg) {
             return;
         }
         c->flush_cache = changes_auth(rt);
-        rt->fn(c);
+        proceed(c);
         return;
     }
     if (rt->flags & API_NOAUTH) {

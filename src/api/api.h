@@ -24,6 +24,11 @@ void api_free(api *a);
 struct campaign;
 void api_set_campaign(api *a, struct campaign *cp);
 
+/* Starts / stops the api's housekeeping on base (pruning old idempotency records). Stop
+ * before store_close(). */
+void api_start(api *a, struct event_base *base);
+void api_stop(api *a);
+
 /* The http_handler_cb: arg is the api. */
 void api_handle(http_req *req, void *arg);
 

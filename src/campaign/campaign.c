@@ -698,7 +698,7 @@ static void on_sent(int rc, void *arg) {
 
 static void fan_out(send_ctx *x) {
     x->r->stage = CAMPAIGN_STAGE_SEND;
-    store_campaign_send(x->cp->st, &x->r->send, on_sent, x);
+    store_campaign_send_idem(x->cp->st, &x->r->send, x->r->idem, on_sent, x);
 }
 
 static void on_loaded(int rc, void *arg) {

@@ -89,6 +89,7 @@ typedef struct campaign_send_req {
     int load;
     campaign_load_req ld;
     store_campaign_send_req send;
+    store_idem *idem; /* may be NULL: the record stored with the send (store_idem.h) */
     int stage; /* out */
 } campaign_send_req;
 

@@ -11,6 +11,7 @@
 #include "store/sqlite_notify_int.h"
 #include "store/sqlite_routes_int.h"
 #include "store/sqlite_campaigns_int.h"
+#include "store/sqlite_idem_int.h"
 
 static const char *const core_migrations[] = {
     /* 1: the foundation */
@@ -85,5 +86,6 @@ const sqlite_area sqlite_areas[] = {
     AREA("routes", sqlite_routes_migrations),
     AREA("credits", sqlite_credits_migrations),
     AREA("campaigns", sqlite_campaigns_migrations),
+    AREA("idempotency", sqlite_idem_migrations),
     {NULL, NULL, 0},
 };

@@ -34,6 +34,7 @@
 #include "store/sqlite_notify_int.h"
 #include "store/sqlite_routes_int.h"
 #include "store/sqlite_campaigns_int.h"
+#include "store/sqlite_idem_int.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -1110,4 +1111,5 @@ const store_backend store_sqlite_backend = {
 #define BE_FIELD(name, type) .name = be_##name,
     STORE_OPS(BE_FIELD)
 #undef BE_FIELD
+    .idem_put = sqlite__idem_put,
 };

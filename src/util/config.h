@@ -46,6 +46,7 @@ typedef struct sg_config {
     int64_t smpp_enquire_ms, smpp_resp_timeout_ms; /* SMPP binds (smpp/smpp_route.h) */
     int64_t smpp_reconnect_min_ms, smpp_reconnect_max_ms;
     int64_t csv_max_bytes, csv_max_rows, csv_timeout_s; /* receiver lists (campaign/) */
+    int64_t idempotency_ttl_s; /* how long an Idempotency-Key's answer is kept (api/idem.c) */
 } sg_config;
 
 /* Fills cfg from defaults, then the file named by --config (if any), then argv.
