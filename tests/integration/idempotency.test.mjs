@@ -210,6 +210,34 @@ describe('Idempotency-Key', () => {
   });
 });
 
+describe('smsctl send and Idempotency-Key', () => {
+  let srv;
+  after(async () => { if (srv) await srv.finish(); });
+
+  test('smsctl send sets a random key by itself; --idempotency-key K sends once', { timeout: 30000 }, async () => {
+    srv = await startServer();
+    const keys = srv.createAccount(uniq('idem-ctl'), CREDITS);
+    const env = { OVH_APPLICATION_KEY: keys.appKey, OVH_APPLICATION_SECRET: keys.appSecret,
+      OVH_CONSUMER_KEY: keys.consumerKey };
+    const sid = serviceId(srv, keys.serviceName);
+    const args = ['send', '--service', keys.serviceName, '--to', '+33612345011', '--no-stop', 'hello'];
+    const a = srv.smsctlOk(args, { env });
+    const b = srv.smsctlOk(args, { env });
+    assert.notEqual(a.stdout.match(/^ids: (\d+)/m)[1], b.stdout.match(/^ids: (\d+)/m)[1],
+      'two invocations are two sends');
+    const rows = srv.sql('SELECT key FROM idempotency');
+    assert.equal(rows.length, 2);
+    assert.ok(rows.every((r) => /^smsctl-[0-9a-f]{32}$/.test(r.key)), JSON.stringify(rows));
+    const k1 = srv.smsctlOk([...args.slice(0, -1), '--idempotency-key', 'nightly-42', 'hello'], { env });
+    const k2 = srv.smsctlOk([...args.slice(0, -1), '--idempotency-key', 'nightly-42', 'hello'], { env });
+    assert.equal(k2.stdout, k1.stdout);
+    assert.equal(srv.sql(`SELECT COUNT(*) AS n FROM messages WHERE service_id = ${sid}`)[0].n, 3);
+    const bad = srv.smsctl([...args.slice(0, -1), '--idempotency-key', 'two words', 'hello'], { env });
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.match(bad.stderr, /--idempotency-key/);
+  });
+});
+
 describe('Idempotency-Key across a restart', () => {
   let srv;
   after(async () => { if (srv) await srv.finish(); });
