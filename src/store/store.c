@@ -32,6 +32,12 @@
  * thread gathers it is only signalled once the batch is full, or SENDS_BATCH sends are
  * queued (or at close).
  *
+ * Idempotency records (store_idem.h). An operation queued with store_<op>_idem() carries a
+ * store_idem: when it succeeds, record() renders its answer (the caller's render(), on this
+ * thread) and the backend's idem_put stores it, both inside the operation's savepoint, so the
+ * creation and its answer commit together or not at all. A key already taken rolls the
+ * operation back (SG_ECONFLICT, idem->found). Operations queued without one pay one NULL test.
+ *
  * State of the thread: RUNNING -> DRAINING (store_close called: finish the queue) -> STOPPED.
  */
 #include "store/store.h"
