@@ -8,6 +8,12 @@
  * answer is kept with what it created, and a retry with the same key and body gets it again,
  * byte for byte, without creating anything.
  *
+ * Covered: POST /sms/{sn}/jobs (and its templated form), /sms/{sn}/batches, /sms/{sn}/senders,
+ * /sms/{sn}/receivers, /me/document, /order/sms/{sn}/credits, /admin/accounts,
+ * /admin/services/{sn}/credits. Not: POST /auth/credential (unsigned: a replay would give a
+ * consumer key to whoever knows the key), POST /admin/routes and the admin state changes
+ * (docs/api.md says why).
+ *
  * Design. A route flagged API_IDEM honours the header. After authentication, before the
  * handler (api.c proceed()), api_idem_begin():
  *   - reads the header; absent: nothing else happens (no hashing, no store work);
@@ -29,7 +35,9 @@
  * with it (store_idem.h): creation and answer commit together, so a crash between the commit
  * and the reply leaves the answer for the retry. The handler then replies with
  * api_reply_rendered(c, render), which sends the stored bytes: the first answer and every
- * replay are the same bytes by construction. A duplicate that raced past the in-flight check
+ * replay are the same bytes by construction. When the answer needs a read of what was created
+ * (a batch as GET shows it), the handler adds that read with store_idem_then_<op>(): it runs
+ * in the same savepoint, before render(). A duplicate that raced past the in-flight check
  * (another node one day) meets the record at commit; its operation is rolled back and the
  * record replayed (api_idem_taken, first in the handler's callback).
  * Failures (4xx, 5xx) are not stored: the operation rolled back, and the client may fix the

@@ -158,11 +158,23 @@ static slot_ctx *slot_path(api_call *c) {
 
 /* ---- POST /sms/{sn}/receivers ---- */
 
+/* The answer to a slot filled: the slot as GET shows it (api_render_fn: with an
+ * Idempotency-Key it runs on the store thread, h->req read in the list's last transaction). */
+static json_t *loaded_render(api_call *c) {
+    slot_ctx *h = c->h;
+    return slot_json(&h->req.out);
+}
+
 static void on_loaded(int rc, void *arg) {
     api_call *c = arg;
     slot_ctx *h = c->h;
+    if (api_idem_taken(c, rc)) return;
     if (rc) {
         reply_load_error(c, rc, &h->ld, h->field);
+        return;
+    }
+    if (h->ld.idem) { /* read back and rendered with the list's last step */
+        api_reply_rendered(c, loaded_render);
         return;
     }
     h->req.invalid_limit = INVALID_SHOWN;
@@ -183,6 +195,13 @@ static void on_slot_free(int rc, void *arg) {
         return;
     }
     store_slot_fini(&h->req.out);
+    /* With an Idempotency-Key the slot is read back in the transaction that fills it and its
+     * answer stored with it (idem.c). */
+    h->ld.idem = api_idem_for(c, loaded_render);
+    if (h->ld.idem) {
+        h->req.invalid_limit = INVALID_SHOWN;
+        store_idem_then_slot_get(h->ld.idem, &h->req);
+    }
     int e = campaign_load(c->api->campaign, &h->ld, on_loaded, c);
     if (e) reply_load_error(c, e, &h->ld, h->field);
 }
@@ -564,7 +583,7 @@ void api_campaign_job(api_call *c) {
 }
 
 const api_route api_receiver_routes[] = {
-    {"POST", "/sms/{}/receivers", API_SERVICE | API_BODY, receivers_post},
+    {"POST", "/sms/{}/receivers", API_SERVICE | API_BODY | API_IDEM, receivers_post},
     {"GET", "/sms/{}/receivers", API_SERVICE, receivers_list},
     {"GET", "/sms/{}/receivers/{}", API_SERVICE, receivers_get},
     {"PUT", "/sms/{}/receivers/{}", API_SERVICE | API_BODY, receivers_put},

@@ -587,7 +587,7 @@ static void finish(load *l) {
     f->document_id = r->document_id;
     f->auto_update = r->auto_update;
     f->replace = r->replace;
-    store_list_finish(l->cp->st, f, on_finished, l);
+    store_list_finish_idem(l->cp->st, f, r->idem, on_finished, l);
 }
 
 static void pump(load *l) {

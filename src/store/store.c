@@ -113,21 +113,29 @@ static void q_append(queue *q, queue *other) {
     other->n = 0;
 }
 
-static int run_one(store *st, op *o) {
-    if (st->opt.fail_nth_op > 0 && ++st->nth_op == (uint64_t)st->opt.fail_nth_op) return SG_EIO;
-    switch (o->kind) {
+static int run_kind(store *st, int kind, void *req) {
+    switch (kind) {
 #define CASE_OP(name, type) \
-    case OP_##name: return st->be->name(st->conn, (type *)o->req);
+    case OP_##name: return st->be->name(st->conn, (type *)req);
         STORE_OPS(CASE_OP)
 #undef CASE_OP
     default: return SG_EINVAL;
     }
 }
 
+static int run_one(store *st, op *o) {
+    if (st->opt.fail_nth_op > 0 && ++st->nth_op == (uint64_t)st->opt.fail_nth_op) return SG_EIO;
+    return run_kind(st, o->kind, o->req);
+}
+
 /* An operation with an idempotency record succeeded: renders its answer and stores it in the
  * operation's savepoint. A non-zero return fails (rolls back) the operation; SG_ECONFLICT
  * with idem->found means the key was taken meanwhile (store_idem.h). */
 static int record(store *st, store_idem *idem) {
+    if (idem->then_kind) {
+        int rc = run_kind(st, idem->then_kind, idem->then_req);
+        if (rc) return rc;
+    }
     free(idem->body);
     idem->body = idem->render(idem->render_arg, &idem->status);
     if (!idem->body) return SG_EIO;
@@ -282,6 +290,14 @@ static int enqueue(store *st, op_kind kind, void *req, store_idem *idem, store_c
     }
 STORE_OPS(DEF_OP)
 #undef DEF_OP
+
+#define DEF_THEN(name, type) \
+    void store_idem_then_##name(store_idem *idem, type *req) { \
+        idem->then_kind = OP_##name; \
+        idem->then_req = req; \
+    }
+STORE_OPS(DEF_THEN)
+#undef DEF_THEN
 
 store *store_open(struct event_base *base, const store_options *opt, int *err) {
     store *st = sg_xcalloc(1, sizeof *st);

@@ -302,6 +302,10 @@ STORE_OPS(STORE_DECL_OP)
     int store_##name##_idem(store *st, type *req, store_idem *idem, store_cb cb, void *arg);
 STORE_OPS(STORE_DECL_OP_IDEM)
 #undef STORE_DECL_OP_IDEM
+/* Sets idem's then-operation (store_idem.h): req is the caller's until the callback. */
+#define STORE_DECL_IDEM_THEN(name, type) void store_idem_then_##name(store_idem *idem, type *req);
+STORE_OPS(STORE_DECL_IDEM_THEN)
+#undef STORE_DECL_IDEM_THEN
 
 /* Backend contract. Every function runs on the store thread, inside an open transaction. */
 typedef struct store_conn store_conn;

@@ -32,6 +32,11 @@ typedef struct store_idem {
      * operation's caller keeps for it. NULL fails the operation with SG_EIO. */
     char *(*render)(void *arg, int *status);
     void *render_arg;
+    /* Optional: one more operation of this store, run after the operation succeeded and before
+     * render(), in the same savepoint, to read back what it created (a batch's row as GET
+     * shows it). Set with store_idem_then_<op>() (store.h); its failure fails the operation. */
+    int then_kind;
+    void *then_req;
     /* out: idem_get, or the operation's record. When the operation's key turned out to be
      * taken at commit time (a duplicate that raced it past the API's checks), the operation
      * was rolled back, its callback gets SG_ECONFLICT with found = 1, and found, mismatch,

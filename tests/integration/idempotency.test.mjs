@@ -177,7 +177,7 @@ describe('Idempotency-Key', () => {
       { timeoutMs: 10000, what: 'old records pruned' });
   });
 
-  test('other creating POSTs: senders, documents, orders, admin accounts and credits', { timeout: 30000 }, async () => {
+  test('other creating POSTs: senders, documents, receivers slots, orders, batches, admin accounts and credits', { timeout: 30000 }, async () => {
     const keys = srv.createAccount(uniq('idem-other'), CREDITS);
     const sn = keys.serviceName;
     const twice = async (req) => {
@@ -192,9 +192,32 @@ describe('Idempotency-Key', () => {
     const doc = await twice({ method: 'POST', path: '/me/document', body: { name: 'list.csv' } });
     assert.equal(srv.sql(`SELECT COUNT(*) AS n FROM documents WHERE name = 'list.csv'`)[0].n, 1);
     assert.ok(doc.json.id);
+    // A receivers slot filled from that document: replayed instead of "slot exists".
+    const csv = 'number;name\n+33612345030;Ann\n+33612345031;Bob\n';
+    const up = await httpRequest({ port: srv.port, method: 'PUT', target: new URL(doc.json.putUrl).pathname,
+      headers: { 'Content-Type': 'text/csv', 'Content-Length': Buffer.byteLength(csv) }, body: csv });
+    assert.equal(up.status, 200, up.text);
+    const slot = await twice({ method: 'POST', path: `/sms/${sn}/receivers`,
+      body: { autoUpdate: false, description: 'idem', documentId: doc.json.id, slotId: 2 } });
+    assert.equal(slot.json.records, 2);
+    const again = await srv.raw({ method: 'POST', path: `/sms/${sn}/receivers`, keys,
+      body: { autoUpdate: false, description: 'idem', documentId: doc.json.id, slotId: 2 } });
+    assertOvhError(again, 409); // without the key: the slot exists
     const order = await twice({ method: 'POST', path: `/order/sms/${sn}/credits`, body: { quantity: 1000 } });
     assert.equal(srv.sql(`SELECT COUNT(*) AS n FROM orders WHERE id = ${order.json.orderId}`)[0].n, 1);
     assert.equal(srv.sql(`SELECT COUNT(*) AS n FROM orders WHERE service_id = ${serviceId(srv, sn)}`)[0].n, 1);
+
+    // A batch: sent and charged once; its answer (the batch as GET shows it right after the
+    // send) replayed.
+    const batch = await twice({ method: 'POST', path: `/sms/${sn}/batches`, body: { name: 'b',
+      message: 'batch once', noStop: true, senderForResponse: true, to: ['+33612345020', '+33612345021', 'bad'] } });
+    assert.match(batch.json.id, /^[0-9a-f-]{36}$/);
+    assert.equal(batch.json.processedRecords, 3);
+    assert.equal(srv.sql(`SELECT COUNT(*) AS n FROM campaigns WHERE service_id = ${serviceId(srv, sn)}`)[0].n, 1);
+    assert.deepEqual(counts(srv, keys), { messages: 2, debits: 1 });
+    const got = await srv.raw({ path: `/sms/${sn}/batches/${batch.json.id}`, keys });
+    assert.equal(got.json.id, batch.json.id);
+    assert.equal(got.json.createdAt, batch.json.createdAt);
 
     // Admin: an account created once; a credit applied once.
     const name = uniq('idem-acct');
