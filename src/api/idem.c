@@ -42,7 +42,7 @@
  * record replayed (api_idem_taken, first in the handler's callback).
  * Failures (4xx, 5xx) are not stored: the operation rolled back, and the client may fix the
  * request and retry with the same key. Records older than idempotency-ttl-s are ignored and
- * pruned by a timer (api_idem_start), IDEM_PRUNE_ROWS at a time.
+ * pruned by the api's housekeeping timer (api_start(), below), IDEM_PRUNE_ROWS at a time.
  *
  * Invariants:
  *  1. A call is in the in-flight list from api_idem_begin() to its reply (call_free ->

@@ -38,7 +38,7 @@ static int get_live(store_conn *c, store_idem *r) {
     sqlite__bind_text(st, 2, r->key);
     sqlite__bind_int(st, 3, r->now_ms - r->ttl_ms);
     int rc = sqlite3_step(st);
-    r->found = 0;
+    r->found = r->mismatch = 0;
     if (rc == SQLITE_ROW) {
         const char *fp = (const char *)sqlite3_column_text(st, 0);
         r->found = 1;
