@@ -5,10 +5,55 @@
 // is forgotten after idempotency-ttl-s; records survive a restart. The crash cases are in
 // crash.test.mjs.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 
-import { assertOvhError, httpRequest, sleep, startServer, uniq, waitFor } from './lib/harness.mjs';
+import { SMSCTL, assertOvhError, httpRequest, sleep, startServer, uniq, waitFor } from './lib/harness.mjs';
+
+// A TCP proxy to port that passes everything through, except the answer to the first POST:
+// that request reaches the server, its answer never reaches the client (the connection is cut),
+// as when a connection drops just before the answer.
+function answerEatingProxy(port) {
+  let dropped = 0;
+  const server = net.createServer((client) => {
+    const up = net.connect(port, '127.0.0.1');
+    let post = false;
+    client.on('data', (d) => {
+      if (d.toString('latin1').startsWith('POST ')) post = true;
+      up.write(d);
+    });
+    up.on('data', (d) => {
+      if (post && dropped === 0) {
+        dropped++;
+        client.destroy();
+        up.destroy();
+        return;
+      }
+      client.write(d);
+    });
+    const end = () => { client.destroy(); up.destroy(); };
+    client.on('error', end);
+    up.on('error', end);
+    client.on('close', end);
+    up.on('close', end);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
+    port: server.address().port, dropped: () => dropped, close: () => server.close() })));
+}
+
+// smsctl without blocking the event loop (the proxy above runs in this process).
+function smsctlAsync(args, env) {
+  return new Promise((resolve) => {
+    const p = spawn(SMSCTL, args, { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => { stdout += d; });
+    p.stderr.on('data', (d) => { stderr += d; });
+    p.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
 
 const CREDITS = 1000;
 
@@ -258,6 +303,27 @@ describe('smsctl send and Idempotency-Key', () => {
     const bad = srv.smsctl([...args.slice(0, -1), '--idempotency-key', 'two words', 'hello'], { env });
     assert.equal(bad.status, 2, bad.stderr);
     assert.match(bad.stderr, /--idempotency-key/);
+  });
+
+  test('smsctl send whose answer is lost retries once with the same key: sent once', { timeout: 30000 }, async () => {
+    const keys = srv.createAccount(uniq('idem-ctl-retry'), CREDITS);
+    const sid = serviceId(srv, keys.serviceName);
+    const proxy = await answerEatingProxy(srv.port);
+    try {
+      const r = await smsctlAsync(['send', '--service', keys.serviceName, '--to', '+33612345012',
+        '--no-stop', 'lost answer'], { OVH_APPLICATION_KEY: keys.appKey,
+        OVH_APPLICATION_SECRET: keys.appSecret, OVH_CONSUMER_KEY: keys.consumerKey,
+        OVH_ENDPOINT: `http://127.0.0.1:${proxy.port}/1.0` });
+      assert.equal(proxy.dropped(), 1, 'the proxy did not cut the first answer');
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stderr, /retrying once with the same Idempotency-Key \(smsctl-[0-9a-f]{32}\)/);
+      const id = Number(r.stdout.match(/^ids: (\d+)$/m)[1]);
+      const rows = srv.sql(`SELECT id FROM messages WHERE service_id = ${sid}`);
+      assert.deepEqual(rows, [{ id }], 'the retry sent again');
+      assert.equal(srv.ledger(keys.serviceName).filter((e) => e.kind === 'debit').length, 1);
+    } finally {
+      proxy.close();
+    }
   });
 });
 
