@@ -43,7 +43,7 @@ enum opt_id {
     OPT_DATA, OPT_URL, OPT_JSON, OPT_INSECURE, OPT_CACERT, OPT_TIMEOUT, OPT_HELP,
     OPT_CREDITS, OPT_COMMENT, OPT_REASON, OPT_SERVICE, OPT_TO, OPT_SENDER, OPT_SFR, OPT_NOSTOP,
     OPT_TAG, OPT_DIFFERED, OPT_PRIORITY, OPT_STATE, OPT_ID, OPT_BILLING,
-    OPT_REFERENCE, OPT_COUNT
+    OPT_REFERENCE, OPT_IDEM_KEY, OPT_COUNT
 };
 
 #define BIT(id) (1u << (id))
@@ -52,7 +52,7 @@ enum opt_id {
      BIT(OPT_TIMEOUT) | BIT(OPT_HELP))
 #define OPTS_SEND                                                                              \
     (BIT(OPT_SERVICE) | BIT(OPT_TO) | BIT(OPT_SENDER) | BIT(OPT_SFR) | BIT(OPT_NOSTOP) |        \
-     BIT(OPT_TAG) | BIT(OPT_DIFFERED) | BIT(OPT_PRIORITY))
+     BIT(OPT_TAG) | BIT(OPT_DIFFERED) | BIT(OPT_PRIORITY) | BIT(OPT_IDEM_KEY))
 
 static const struct optdef {
     const char *name;
@@ -70,6 +70,7 @@ static const struct optdef {
     {"differed", OPT_DIFFERED, 1}, {"priority", OPT_PRIORITY, 1},
     {"state", OPT_STATE, 1},       {"id", OPT_ID, 1},
     {"billing", OPT_BILLING, 1},   {"reference", OPT_REFERENCE, 1},
+    {"idempotency-key", OPT_IDEM_KEY, 1},
 };
 
 /* The command line, as parsed. Strings are borrowed from argv. */
@@ -367,9 +368,19 @@ static int run_send(const command *cmd, const cli *c, const ctl_opts *o) {
     r.no_stop = (c->seen & BIT(OPT_NOSTOP)) != 0;
     r.tag = c->val[OPT_TAG];
     r.priority = c->val[OPT_PRIORITY];
+    r.idempotency_key = c->val[OPT_IDEM_KEY];
     r.differed = CTL_SMS_NO_DIFFERED;
     if (!r.service || !*r.service) return bad_arg("send needs --service S");
     if (r.nto == 0) return bad_arg("send needs at least one --to NUMBER");
+    if (r.idempotency_key) {
+        size_t n = strlen(r.idempotency_key);
+        int ok = n >= 1 && n <= 255;
+        for (const char *p = r.idempotency_key; ok && *p; p++)
+            ok = *p > ' ' && *p < 0x7f && *p != '"';
+        if (!ok)
+            return bad_arg("--idempotency-key expects 1 to 255 visible ASCII characters "
+                           "(no '\"'), not '%s'", r.idempotency_key);
+    }
     if (c->val[OPT_DIFFERED]) {
         long long m;
         if (parse_int(c->val[OPT_DIFFERED], 0, INT32_MAX, &m))

@@ -415,7 +415,6 @@ int main(int argc, char **argv) {
     d.pay = payhook_new(d.base, d.st, &d.cfg, &err);
     if (!d.pay) goto out;
     d.api = api_new(&d.cfg, d.st, d.disp, token);
-    api_start(d.api, d.base);
     campaign_options copt = {.default_region = d.cfg.default_region,
                              .allow_private = (int)d.cfg.callback_allow_private,
                              .max_bytes = d.cfg.csv_max_bytes,
@@ -471,6 +470,7 @@ int main(int argc, char **argv) {
     notify_start(d.notify);
     payhook_start(d.pay);
     campaign_start(d.camp);
+    api_start(d.api, d.base);
     sg_log_info(LOG, "smsgated %s ready: http '%s', https '%s', data '%s', sim delay %lld ms.",
                 SMSGATE_VERSION, d.cfg.listen, d.cfg.tls_listen, d.cfg.data,
                 (long long)d.cfg.sim_delay_ms);
@@ -480,6 +480,7 @@ int main(int argc, char **argv) {
     rc = 0;
 
 out:
+    api_stop(d.api);       /* no more housekeeping: idempotency records, pending keys */
     notify_stop(d.notify); /* callbacks in flight are abandoned: durable, made again later */
     payhook_stop(d.pay);   /* a payment call in flight is waited for; its answer is recorded */
     campaign_stop(d.camp); /* loads in progress fail; their rows are dropped */

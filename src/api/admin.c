@@ -43,9 +43,18 @@ static void account_free(void *p) {
     free(r);
 }
 
+/* The answer to an account created (api_render_fn: also runs on the store thread). */
+static json_t *account_render(api_call *c) {
+    store_account_create_req *r = c->h;
+    return json_pack("{s:s, s:s, s:s, s:s, s:s}", "account", r->name, "serviceName",
+                     r->service_name, "applicationKey", r->app_key, "applicationSecret",
+                     r->app_secret, "consumerKey", r->consumer_key);
+}
+
 static void on_account(int rc, void *arg) {
     api_call *c = arg;
     store_account_create_req *r = c->h;
+    if (api_idem_taken(c, rc)) return;
     if (rc == SG_ECONFLICT) {
         api_reply_error(c, 409, NULL, "An account named '%s' already exists", r->name);
         return;
@@ -54,10 +63,7 @@ static void on_account(int rc, void *arg) {
         api_reply_store_error(c, rc, "This account");
         return;
     }
-    api_reply_json(c, json_pack("{s:s, s:s, s:s, s:s, s:s}", "account", r->name, "serviceName",
-                                r->service_name, "applicationKey", r->app_key,
-                                "applicationSecret", r->app_secret, "consumerKey",
-                                r->consumer_key));
+    api_reply_rendered(c, account_render);
 }
 
 static void account_create(api_call *c) {
@@ -83,7 +89,7 @@ static void account_create(api_call *c) {
     r->name = name;
     r->credits = llround(credits * 1000.0);
     r->rules_json = account_rules;
-    store_account_create(c->api->st, r, on_account, c);
+    store_account_create_idem(c->api->st, r, api_idem_for(c, account_render), on_account, c);
 }
 
 typedef struct text_ctx {
@@ -134,9 +140,17 @@ static void senders(api_call *c) {
 
 /* ---- credits ---- */
 
+/* The answer to a credit adjustment (api_render_fn: also runs on the store thread). */
+static json_t *credit_render(api_call *c) {
+    store_credit_adjust_req *r = c->h;
+    json_t *o = json_object();
+    json_object_set_new(o, "creditsLeft", api_credits_json(r->balance));
+    return o;
+}
+
 static void on_credit(int rc, void *arg) {
     api_call *c = arg;
-    store_credit_adjust_req *r = c->h;
+    if (api_idem_taken(c, rc)) return;
     if (rc == SG_ENOCREDIT) {
         api_reply_error(c, 400, NULL, "This adjustment would make the balance negative");
         return;
@@ -145,9 +159,7 @@ static void on_credit(int rc, void *arg) {
         api_reply_store_error(c, rc, "This service");
         return;
     }
-    json_t *o = json_object();
-    json_object_set_new(o, "creditsLeft", api_credits_json(r->balance));
-    api_reply_json(c, o);
+    api_reply_rendered(c, credit_render);
 }
 
 static void credit(api_call *c) {
@@ -172,7 +184,7 @@ static void credit(api_call *c) {
     r->amount = milli;
     r->kind = "adjustment";
     r->ref = reason ? reason : "smsctl";
-    store_credit_adjust(c->api->st, r, on_credit, c);
+    store_credit_adjust_idem(c->api->st, r, api_idem_for(c, credit_render), on_credit, c);
 }
 
 /* ---- senders and credentials ---- */
@@ -310,11 +322,11 @@ static void limit_put(api_call *c) {
 
 const api_route api_admin_routes[] = {
     {"GET", "/admin/health", API_ADMIN, health},
-    {"POST", "/admin/accounts", API_ADMIN | API_BODY, account_create},
+    {"POST", "/admin/accounts", API_ADMIN | API_BODY | API_IDEM, account_create},
     {"GET", "/admin/accounts", API_ADMIN, account_list},
     {"GET", "/admin/services/{}/senders", API_ADMIN, senders},
     {"PUT", "/admin/services/{}/senders/{}", API_ADMIN | API_BODY, sender_status},
-    {"POST", "/admin/services/{}/credits", API_ADMIN | API_BODY, credit},
+    {"POST", "/admin/services/{}/credits", API_ADMIN | API_BODY | API_IDEM, credit},
     {"GET", "/admin/services/{}/ledger", API_ADMIN, ledger},
     {"POST", "/admin/credentials/{}/validate", API_ADMIN, credential_validate},
     {"POST", "/admin/credentials/{}/refuse", API_ADMIN, credential_refuse},

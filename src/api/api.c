@@ -60,6 +60,7 @@ static int changes_auth(const api_route *rt) {
 }
 
 static void call_free(api_call *c) {
+    api_idem_end(c);
     if (c->flush_cache) api_cache_flush(c->api->cache);
     if (c->h_free) c->h_free(c->h);
     json_decref(c->body);
@@ -81,6 +82,12 @@ void api_reply_json(api_call *c, json_t *body) {
 
 void api_reply_raw(api_call *c, const char *content_type, const void *data, size_t len) {
     http_reply_raw(c->req, 200, content_type, data, len);
+    call_free(c);
+}
+
+void api_reply_bytes(api_call *c, int status, const char *content_type, const void *data,
+                     size_t len) {
+    http_reply_raw(c->req, status, content_type, data, len);
     call_free(c);
 }
 
@@ -382,6 +389,8 @@ static void on_service(int rc, void *arg) {
 }
 
 static void proceed(api_call *c) {
+    /* A creating POST with an Idempotency-Key: replayed, refused, or back here once new. */
+    if ((c->route->flags & API_IDEM) && !c->idem && api_idem_begin(c, proceed)) return;
     if (c->route->flags & API_SERVICE) {
         c->svc.account_id = c->account_id;
         c->svc.name = c->req->segs[1];
@@ -554,7 +563,7 @@ void api_handle(http_req *req, void *arg) {
             return;
         }
         c->flush_cache = changes_auth(rt);
-        rt->fn(c);
+        proceed(c);
         return;
     }
     if (rt->flags & API_NOAUTH) {
@@ -659,9 +668,17 @@ static void on_expire_timer(evutil_socket_t fd, short what, void *arg) {
 }
 
 void api_start(api *a, struct event_base *base) {
+    api__idem_start(a, base);
     if (a->expire_ev) return;
     a->expire_ev = evtimer_new(base, on_expire_timer, a);
     expire_schedule(a, 1); /* once at start: what expired while smsgated was stopped */
+}
+
+void api_stop(api *a) {
+    if (!a) return;
+    api__idem_stop(a);
+    if (a->expire_ev) event_free(a->expire_ev);
+    a->expire_ev = NULL;
 }
 
 void api_free(api *a) {

@@ -25,9 +25,11 @@ struct campaign;
 void api_set_campaign(api *a, struct campaign *cp);
 
 /* Starts the API's housekeeping on base: every minute, consumer keys requested more than
- * consumer-key-pending-ttl-s ago and never validated are deleted, a bounded batch at a time.
- * Optional (tests of the API alone need not call it); stopped by api_free(). */
+ * consumer-key-pending-ttl-s ago and never validated are deleted, and old idempotency records
+ * pruned, a bounded batch at a time. Optional (tests of the API alone need not call it).
+ * api_stop() ends it; call it before store_close(). */
 void api_start(api *a, struct event_base *base);
+void api_stop(api *a);
 
 /* The http_handler_cb: arg is the api. */
 void api_handle(http_req *req, void *arg);

@@ -28,6 +28,11 @@ struct api {
     struct event *expire_ev; /* housekeeping: pending consumer keys past their TTL */
     int expiring;            /* expire is in flight */
     store_credential_expire_req expire;
+    /* idem.c: calls with an Idempotency-Key in flight, and the pruning of old records */
+    struct api_idem_call *idem_flight;
+    struct event *idem_prune_ev;
+    store_idem_prune_req idem_prune;
+    int idem_pruning;
 };
 
 typedef struct api_call api_call;
@@ -39,8 +44,11 @@ enum {
     API_ADMIN = 4,    /* admin token required */
     API_BODY = 8,     /* a JSON object body is required */
     API_RAW = 16,     /* the body is not JSON: left unparsed (document uploads) */
-    API_SVC_CACHE = 32 /* with API_SERVICE: the service may come from api_cache.h (the
+    API_SVC_CACHE = 32, /* with API_SERVICE: the service may come from api_cache.h (the
                           handler must not show its balance without reading it again) */
+    API_IDEM = 64      /* a POST that creates something: honours Idempotency-Key (idem.c); its
+                          handler queues the creation with api_idem_for() and replies with
+                          api_reply_rendered() */
 };
 
 typedef struct api_route {
@@ -61,7 +69,36 @@ struct api_call {
     void *h;                      /* the handler's own state */
     void (*h_free)(void *);       /* frees h with the call, if set */
     int flush_cache;              /* authorized call that may change what api_cache.h keeps */
+    struct api_idem_call *idem;   /* idem.c: the call carries an Idempotency-Key, else NULL */
 };
+
+/* ---- Idempotency-Key (idem.c) ---- */
+
+/* Renders a handler's success answer from its state (c->h) once its creating operation
+ * succeeded. Runs on the store thread when the call carries an Idempotency-Key: it may read
+ * the call and its state, nothing shared, and must not reply. Returns a new JSON value. */
+typedef json_t *(*api_render_fn)(api_call *c);
+
+/* Called by api.c before an API_IDEM route's handler. Returns 0 when the request carries no
+ * Idempotency-Key (go on). Returns 1 when it took the call over: it replied (400 malformed
+ * key, 409 same key in flight, 422 same key with another request, or the replayed first
+ * answer), or it will call next(c) once the key is known to be new. */
+int api_idem_begin(api_call *c, void (*next)(api_call *c));
+/* Releases the call's idempotency state (call_free). */
+void api_idem_end(api_call *c);
+/* Starts / stops the pruning of old idempotency records (api_start, api_stop). */
+void api__idem_start(api *a, struct event_base *base);
+void api__idem_stop(api *a);
+/* The record to queue the handler's creating operation with (store_<op>_idem), rendered by
+ * fn; NULL when the call carries no key. Borrowed until the call is answered. */
+store_idem *api_idem_for(api_call *c, api_render_fn fn);
+/* First thing in the callback of an operation queued with api_idem_for(): when the key was
+ * taken by a concurrent duplicate at commit time (rc SG_ECONFLICT, the operation rolled back),
+ * replies with that duplicate's answer (or 422) and returns 1; otherwise returns 0. */
+int api_idem_taken(api_call *c, int rc);
+/* Replies the success answer: the bytes recorded with the creation when there are some, else
+ * fn(c) (the same function given to api_idem_for). */
+void api_reply_rendered(api_call *c, api_render_fn fn);
 
 /* Route tables of each resource file, terminated by a NULL method. */
 extern const api_route api_auth_routes[];
@@ -89,6 +126,9 @@ void *api_call_state(api_call *c, size_t size, void (*free_fn)(void *));
 void api_reply_json(api_call *c, json_t *body); /* takes ownership; NULL = JSON null */
 /* 200 with a raw body (copied). */
 void api_reply_raw(api_call *c, const char *content_type, const void *data, size_t len);
+/* status with a raw body (copied). */
+void api_reply_bytes(api_call *c, int status, const char *content_type, const void *data,
+                     size_t len);
 void api_reply_error(api_call *c, int status, const char *error_code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Maps a store error to status + message: ENOTFOUND 404, ECONFLICT 409, EPERM 403,

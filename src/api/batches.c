@@ -195,10 +195,18 @@ static void batch_delete(api_call *c) {
 
 /* ---- POST /sms/{sn}/batches ---- */
 
+/* The answer to a batch created: the batch as GET shows it (api_render_fn: with an
+ * Idempotency-Key it runs on the store thread, h->get read in the same transaction). */
+static json_t *created_render(api_call *c) {
+    batch_ctx *h = c->h;
+    return batch_json(c, &h->get.out);
+}
+
 static void on_created(int rc, void *arg) {
     api_call *c = arg;
     batch_ctx *h = c->h;
     store_campaign_send_req *s = &h->r.send;
+    if (api_idem_taken(c, rc)) return;
     switch (rc) {
     case 0: break;
     case SG_ENOTFOUND:
@@ -234,6 +242,10 @@ static void on_created(int rc, void *arg) {
         return;
     default:
         api_reply_store_error(c, rc, "This batch");
+        return;
+    }
+    if (h->r.idem) { /* read back and rendered with the send */
+        api_reply_rendered(c, created_render);
         return;
     }
     h->get.id = s->id;
@@ -374,6 +386,14 @@ static void batch_post(api_call *c) {
     s->slot_label = h->slot_label;
     s->receivers_json = h->receivers_json;
     s->report_limit = REPORT_LIMIT;
+    /* With an Idempotency-Key the batch is read back in the send's transaction and its answer
+     * stored with it (idem.c). */
+    h->r.idem = api_idem_for(c, created_render);
+    if (h->r.idem) {
+        h->get.id = s->id; /* filled in by the send, before the read */
+        h->get.kind = "batch";
+        store_idem_then_campaign_get(h->r.idem, &h->get);
+    }
     int e = campaign_send(c->api->campaign, &h->r, on_created, c);
     if (e) on_created(e, c);
 }
@@ -453,7 +473,7 @@ static void tag_statistics(api_call *c) {
 }
 
 const api_route api_batch_routes[] = {
-    {"POST", "/sms/{}/batches", API_SERVICE | API_BODY, batch_post},
+    {"POST", "/sms/{}/batches", API_SERVICE | API_BODY | API_IDEM, batch_post},
     {"GET", "/sms/{}/batches", API_SERVICE, batch_list},
     {"GET", "/sms/{}/batches/{}", API_SERVICE, batch_get},
     {"PUT", "/sms/{}/batches/{}", API_SERVICE | API_BODY, batch_put},

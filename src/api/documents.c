@@ -66,9 +66,16 @@ static json_t *doc_json(api_call *c, const store_document *d) {
     return o;
 }
 
+/* The answer to a document read or created (api_render_fn: also runs on the store thread). */
+static json_t *doc_render(api_call *c) {
+    doc_ctx *h = c->h;
+    return doc_json(c, &h->req.doc);
+}
+
 static void on_doc(int rc, void *arg) {
     api_call *c = arg;
     doc_ctx *h = c->h;
+    if (api_idem_taken(c, rc)) return;
     if (rc == SG_ENOTFOUND) {
         api_reply_error(c, 404, NULL, "The requested object (id = %.40s) does not exist",
                         h->req.id ? h->req.id : "");
@@ -78,7 +85,7 @@ static void on_doc(int rc, void *arg) {
         api_reply_store_error(c, rc, "This document");
         return;
     }
-    api_reply_json(c, doc_json(c, &h->req.doc));
+    api_reply_rendered(c, doc_render);
 }
 
 /* POST /me/document */
@@ -119,7 +126,7 @@ static void doc_create(api_call *c) {
     h->req.name = name;
     h->req.tags_json = h->tags;
     h->req.ttl_ms = DOCUMENT_TTL_DAYS * 86400000LL;
-    store_document_create(c->api->st, &h->req, on_doc, c);
+    store_document_create_idem(c->api->st, &h->req, api_idem_for(c, doc_render), on_doc, c);
 }
 
 /* GET /me/document/{id} */
@@ -224,7 +231,7 @@ static void doc_download(api_call *c) {
 }
 
 const api_route api_document_routes[] = {
-    {"POST", "/me/document", API_BODY, doc_create},
+    {"POST", "/me/document", API_BODY | API_IDEM, doc_create},
     {"GET", "/me/document", 0, doc_list},
     {"GET", "/me/document/{}", 0, doc_get},
     {"DELETE", "/me/document/{}", 0, doc_delete},

@@ -79,9 +79,16 @@ static json_t *send_report(api_call *c, int64_t credits, int64_t balance) {
     return o;
 }
 
+/* The answer to a send that was stored (api_render_fn: also runs on the store thread). */
+static json_t *send_render(api_call *c) {
+    send_ctx *h = c->h;
+    return send_report(c, h->req.total_credits, h->req.balance);
+}
+
 static void on_submitted(int rc, void *arg) {
     api_call *c = arg;
     send_ctx *h = c->h;
+    if (api_idem_taken(c, rc)) return;
     if (rc == SG_EPERM && h->req.sender_status_bad) {
         if (h->req.sender_status_bad == 1)
             api_reply_error(c, 403, NULL, "The sender '%s' does not exist for this account; "
@@ -106,7 +113,7 @@ static void on_submitted(int rc, void *arg) {
         return;
     }
     dispatch_kick(c->api->d);
-    api_reply_json(c, send_report(c, h->req.total_credits, h->req.balance));
+    api_reply_rendered(c, send_render);
 }
 
 static void on_nothing_valid(int rc, void *arg) {
@@ -250,7 +257,7 @@ static void jobs_post(api_call *c) {
     r->differed_min = differed;
     r->now_ms = sg_now_ms();
     r->due_ms = r->now_ms + differed * 60000;
-    store_submit(c->api->st, r, on_submitted, c);
+    store_submit_idem(c->api->st, r, api_idem_for(c, send_render), on_submitted, c);
 }
 
 /* ---- one SMS as sms.Job / sms.Outgoing ---- */
@@ -490,7 +497,7 @@ static void estimate(api_call *c) {
 
 const api_route api_job_routes[] = {
     {"POST", "/sms/estimate", API_BODY, estimate},
-    {"POST", "/sms/{}/jobs", API_SERVICE | API_BODY | API_SVC_CACHE, jobs_post},
+    {"POST", "/sms/{}/jobs", API_SERVICE | API_BODY | API_SVC_CACHE | API_IDEM, jobs_post},
     {"GET", "/sms/{}/jobs", API_SERVICE, jobs_list},
     {"GET", "/sms/{}/jobs/{}", API_SERVICE, job_get},
     {"DELETE", "/sms/{}/jobs/{}", API_SERVICE, job_delete},

@@ -437,9 +437,16 @@ static void order_quote(api_call *c) {
     with_service(c, on_quote_service);
 }
 
+/* The answer to an order created (api_render_fn: also runs on the store thread). */
+static json_t *created_render(api_call *c) {
+    price_ctx *h = c->h;
+    return stored_order_json(c, &h->create.order);
+}
+
 static void on_created(int rc, void *arg) {
     api_call *c = arg;
     price_ctx *h = c->h;
+    if (api_idem_taken(c, rc)) return;
     if (rc == SG_ENOTFOUND) {
         api_reply_error(c, 400, NULL, "Invalid value for parameter 'quantity': no pack of %lld "
                                       "credits is sold in billing country '%s'",
@@ -450,7 +457,7 @@ static void on_created(int rc, void *arg) {
         api_reply_store_error(c, rc, "This order");
         return;
     }
-    api_reply_json(c, stored_order_json(c, &h->create.order));
+    api_reply_rendered(c, created_render);
 }
 
 static void on_create_service(int rc, void *arg) {
@@ -460,7 +467,8 @@ static void on_create_service(int rc, void *arg) {
     h->create.service_id = c->svc.svc.id;
     h->create.billing = c->api->cfg->billing_country;
     h->create.hook = c->api->cfg->payment_hook[0] != '\0';
-    store_order_create(c->api->st, &h->create, on_created, c);
+    store_order_create_idem(c->api->st, &h->create, api_idem_for(c, created_render), on_created,
+                            c);
 }
 
 static void order_post(api_call *c) {
@@ -529,7 +537,7 @@ const api_route api_order_routes[] = {
     {"GET", "/sms/rates/packs", API_NOAUTH, rates_packs},
     {"GET", "/sms/{}/seeOffers", API_SERVICE, see_offers},
     {"GET", "/order/sms/{}/credits", 0, order_quote},
-    {"POST", "/order/sms/{}/credits", 0, order_post},
+    {"POST", "/order/sms/{}/credits", API_IDEM, order_post},
     {"GET", "/order/sms/{}/credits/{}", 0, order_get},
     {NULL, NULL, 0, NULL},
 };

@@ -158,11 +158,23 @@ static slot_ctx *slot_path(api_call *c) {
 
 /* ---- POST /sms/{sn}/receivers ---- */
 
+/* The answer to a slot filled: the slot as GET shows it (api_render_fn: with an
+ * Idempotency-Key it runs on the store thread, h->req read in the list's last transaction). */
+static json_t *loaded_render(api_call *c) {
+    slot_ctx *h = c->h;
+    return slot_json(&h->req.out);
+}
+
 static void on_loaded(int rc, void *arg) {
     api_call *c = arg;
     slot_ctx *h = c->h;
+    if (api_idem_taken(c, rc)) return;
     if (rc) {
         reply_load_error(c, rc, &h->ld, h->field);
+        return;
+    }
+    if (h->ld.idem) { /* read back and rendered with the list's last step */
+        api_reply_rendered(c, loaded_render);
         return;
     }
     h->req.invalid_limit = INVALID_SHOWN;
@@ -183,6 +195,13 @@ static void on_slot_free(int rc, void *arg) {
         return;
     }
     store_slot_fini(&h->req.out);
+    /* With an Idempotency-Key the slot is read back in the transaction that fills it and its
+     * answer stored with it (idem.c). */
+    h->ld.idem = api_idem_for(c, loaded_render);
+    if (h->ld.idem) {
+        h->req.invalid_limit = INVALID_SHOWN;
+        store_idem_then_slot_get(h->ld.idem, &h->req);
+    }
     int e = campaign_load(c->api->campaign, &h->ld, on_loaded, c);
     if (e) reply_load_error(c, e, &h->ld, h->field);
 }
@@ -349,10 +368,36 @@ static void job_free(void *p) {
     free(h);
 }
 
+/* The answer to a templated send that was stored (api_render_fn: also runs on the store
+ * thread). */
+static json_t *job_render(api_call *c) {
+    job_ctx *h = c->h;
+    store_campaign_send_req *s = &h->r.send;
+    json_t *bad = json_loads(s->invalid_json ? s->invalid_json : "[]", 0, NULL);
+    json_t *invalid = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(bad, i, v) json_array_append(invalid, json_object_get(v, "receiver"));
+    json_t *o = json_object();
+    json_object_set_new(o, "totalCreditsRemoved", api_credits_json(s->total_credits));
+    json_object_set_new(o, "invalidReceivers", invalid);
+    json_object_set_new(o, "ids", json_array()); /* not returned for a CSV, as OVH */
+    json_object_set_new(o, "validReceivers", json_array());
+    json_object_set_new(o, "tag", s->tag ? json_string(s->tag) : json_null());
+    json_object_set_new(o, "creditsLeft", api_credits_json(s->balance));
+    /* smsgate extras. */
+    json_object_set_new(o, "validReceiversCount", json_integer(s->count));
+    json_object_set_new(o, "invalidReceiversCount", json_integer(s->invalid));
+    json_object_set_new(o, "invalidReceiversDetails", bad ? bad : json_array());
+    json_object_set_new(o, "campaignId", json_string(s->id));
+    return o;
+}
+
 static void on_job(int rc, void *arg) {
     api_call *c = arg;
     job_ctx *h = c->h;
     store_campaign_send_req *s = &h->r.send;
+    if (api_idem_taken(c, rc)) return;
     if (rc && h->r.stage == CAMPAIGN_STAGE_LOAD) {
         reply_load_error(c, rc, &h->r.ld, h->doc_url ? "receiversDocumentUrl" : "receiversSlotId");
         return;
@@ -390,24 +435,7 @@ static void on_job(int rc, void *arg) {
         api_reply_store_error(c, rc, "This campaign");
         return;
     }
-    json_t *bad = json_loads(s->invalid_json ? s->invalid_json : "[]", 0, NULL);
-    json_t *invalid = json_array();
-    size_t i;
-    json_t *v;
-    json_array_foreach(bad, i, v) json_array_append(invalid, json_object_get(v, "receiver"));
-    json_t *o = json_object();
-    json_object_set_new(o, "totalCreditsRemoved", api_credits_json(s->total_credits));
-    json_object_set_new(o, "invalidReceivers", invalid);
-    json_object_set_new(o, "ids", json_array()); /* not returned for a CSV, as OVH */
-    json_object_set_new(o, "validReceivers", json_array());
-    json_object_set_new(o, "tag", s->tag ? json_string(s->tag) : json_null());
-    json_object_set_new(o, "creditsLeft", api_credits_json(s->balance));
-    /* smsgate extras. */
-    json_object_set_new(o, "validReceiversCount", json_integer(s->count));
-    json_object_set_new(o, "invalidReceiversCount", json_integer(s->invalid));
-    json_object_set_new(o, "invalidReceiversDetails", bad ? bad : json_array());
-    json_object_set_new(o, "campaignId", json_string(s->id));
-    api_reply_json(c, o);
+    api_reply_rendered(c, job_render);
 }
 
 static void on_job_slot(int rc, void *arg) {
@@ -520,6 +548,7 @@ void api_campaign_job(api_call *c) {
 
     job_ctx *h = api_call_state(c, sizeof *h, job_free);
     store_campaign_send_req *s = &h->r.send;
+    h->r.idem = api_idem_for(c, job_render); /* an Idempotency-Key: kept with the send */
     s->service_id = c->svc.svc.id;
     s->account_id = c->svc.svc.account_id;
     s->kind = "job";
@@ -554,7 +583,7 @@ void api_campaign_job(api_call *c) {
 }
 
 const api_route api_receiver_routes[] = {
-    {"POST", "/sms/{}/receivers", API_SERVICE | API_BODY, receivers_post},
+    {"POST", "/sms/{}/receivers", API_SERVICE | API_BODY | API_IDEM, receivers_post},
     {"GET", "/sms/{}/receivers", API_SERVICE, receivers_list},
     {"GET", "/sms/{}/receivers/{}", API_SERVICE, receivers_get},
     {"PUT", "/sms/{}/receivers/{}", API_SERVICE | API_BODY, receivers_put},

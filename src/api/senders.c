@@ -54,9 +54,20 @@ static void senders_list(api_call *c) {
     store_sender_list(c->api->st, &h->list, on_list, c);
 }
 
+/* The answer to a sender declared (api_render_fn: also runs on the store thread). */
+static json_t *created_render(api_call *c) {
+    sender_ctx *h = c->h;
+    char *msg = sg_xasprintf("Sender '%s' declared; it is waiting for validation",
+                             h->req.sender);
+    json_t *s = json_string(msg);
+    free(msg);
+    return s;
+}
+
 static void on_created(int rc, void *arg) {
     api_call *c = arg;
     sender_ctx *h = c->h;
+    if (api_idem_taken(c, rc)) return;
     if (rc == SG_ECONFLICT) {
         api_reply_error(c, 409, NULL, "The sender '%s' already exists", h->req.sender);
         return;
@@ -65,11 +76,7 @@ static void on_created(int rc, void *arg) {
         api_reply_store_error(c, rc, "This sender");
         return;
     }
-    char *msg = sg_xasprintf("Sender '%s' declared; it is waiting for validation",
-                             h->req.sender);
-    json_t *s = json_string(msg);
-    free(msg);
-    api_reply_json(c, s);
+    api_reply_rendered(c, created_render);
 }
 
 static void senders_post(api_call *c) {
@@ -94,7 +101,7 @@ static void senders_post(api_call *c) {
     h->req.description = desc;
     h->req.reason = reason;
     h->req.type = type;
-    store_sender_create(c->api->st, &h->req, on_created, c);
+    store_sender_create_idem(c->api->st, &h->req, api_idem_for(c, created_render), on_created, c);
 }
 
 static void on_get(int rc, void *arg) {
@@ -161,7 +168,7 @@ static void sender_delete(api_call *c) {
 
 const api_route api_sender_routes[] = {
     {"GET", "/sms/{}/senders", API_SERVICE, senders_list},
-    {"POST", "/sms/{}/senders", API_SERVICE | API_BODY, senders_post},
+    {"POST", "/sms/{}/senders", API_SERVICE | API_BODY | API_IDEM, senders_post},
     {"GET", "/sms/{}/senders/{}", API_SERVICE, sender_get},
     {"PUT", "/sms/{}/senders/{}", API_SERVICE | API_BODY, sender_put},
     {"DELETE", "/sms/{}/senders/{}", API_SERVICE, sender_delete},

@@ -592,7 +592,7 @@ static void finish(load *l) {
     f->document_id = r->document_id;
     f->auto_update = r->auto_update;
     f->replace = r->replace;
-    store_list_finish(l->cp->st, f, on_finished, l);
+    store_list_finish_idem(l->cp->st, f, r->idem, on_finished, l);
 }
 
 static void pump(load *l) {
@@ -703,7 +703,7 @@ static void on_sent(int rc, void *arg) {
 
 static void fan_out(send_ctx *x) {
     x->r->stage = CAMPAIGN_STAGE_SEND;
-    store_campaign_send(x->cp->st, &x->r->send, on_sent, x);
+    store_campaign_send_idem(x->cp->st, &x->r->send, x->r->idem, on_sent, x);
 }
 
 static void on_loaded(int rc, void *arg) {

@@ -70,6 +70,7 @@ typedef struct campaign_load_req {
     int64_t slot;
     const char *description;
     int auto_update, replace;
+    store_idem *idem; /* may be NULL: the record stored with the list's last step */
     /* out */
     int64_t list_id, records, valid, invalid, created_ms;
     char error[320];
@@ -89,6 +90,7 @@ typedef struct campaign_send_req {
     int load;
     campaign_load_req ld;
     store_campaign_send_req send;
+    store_idem *idem; /* may be NULL: the record stored with the send (store_idem.h) */
     int stage; /* out */
 } campaign_send_req;
 

@@ -138,6 +138,11 @@ static int sync_time(ctl_ovh *c) {
 
 int ctl_ovh_call(ctl_ovh *c, const char *method, const char *path, const char *body,
                  ctl_http_resp *resp) {
+    return ctl_ovh_call_with(c, method, path, body, NULL, resp);
+}
+
+int ctl_ovh_call_with(ctl_ovh *c, const char *method, const char *path, const char *body,
+                      const char *header, ctl_http_resp *resp) {
     memset(resp, 0, sizeof *resp);
     if (!c->synced) {
         int rc = sync_time(c);
@@ -154,7 +159,8 @@ int ctl_ovh_call(ctl_ovh *c, const char *method, const char *path, const char *b
     char *h_ck = sg_xasprintf("X-Ovh-Consumer: %s", c->ck);
     char *h_ts = sg_xasprintf("X-Ovh-Timestamp: %s", ts);
     char *h_sig = sg_xasprintf("X-Ovh-Signature: %s", sig);
-    const char *headers[] = {h_app, h_ck, h_ts, h_sig, "Content-Type: application/json", NULL};
+    const char *headers[] = {h_app, h_ck, h_ts, h_sig, "Content-Type: application/json", header,
+                             NULL};
     int rc = ctl_http_request(c->opts, method, url, headers, body, body_len, resp);
     free(h_app);
     free(h_ck);

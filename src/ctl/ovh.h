@@ -31,5 +31,8 @@ const char *ctl_ovh_endpoint(const ctl_ovh *c);
  * filled, free it with ctl_http_resp_fini) or an SG_E* code after printing why. */
 int ctl_ovh_call(ctl_ovh *c, const char *method, const char *path, const char *body,
                  ctl_http_resp *resp);
+/* The same with one more header line ("Name: value"; NULL for none), sent but not signed. */
+int ctl_ovh_call_with(ctl_ovh *c, const char *method, const char *path, const char *body,
+                      const char *header, ctl_http_resp *resp);
 
 #endif

@@ -12,12 +12,18 @@
  *      apply otherwise; flags are only ever sent as true.
  *   2. "status" tries /outgoing/{id} first and /jobs/{id} only on a 404, because an SMS lives
  *      in /jobs while pending and in /outgoing afterwards (same id space, spec 5.2).
+ *   3. "send" always carries an Idempotency-Key (--idempotency-key, or 128 random bits per
+ *      invocation) and retries once, with the same key and body, when no answer arrived: a
+ *      send committed whose answer was lost is answered by the server's replay, not sent
+ *      again (docs/api.md).
  */
 #include "ctl/sms.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/rand.h>
 
 #include "ctl/http.h"
 #include "ctl/ovh.h"
@@ -143,8 +149,32 @@ int ctl_sms_send(const ctl_opts *o, const ctl_sms_send_req *r) {
     }
     char *sn = ctl_segment(r->service);
     char *path = sg_xasprintf("/sms/%s/jobs", sn);
+    /* Invariant 3: one key per invocation, so the retry below (or the user's own rerun with
+     * --idempotency-key) cannot send twice. */
+    char key[48] = "";
+    if (!r->idempotency_key) {
+        unsigned char rnd[16];
+        if (RAND_bytes(rnd, sizeof rnd) != 1) {
+            ctl_err("no random bytes for an Idempotency-Key");
+            free(path);
+            free(sn);
+            free(text);
+            ctl_ovh_free(c);
+            return SG_EIO;
+        }
+        memcpy(key, "smsctl-", 7);
+        for (size_t i = 0; i < sizeof rnd; i++) snprintf(key + 7 + 2 * i, 3, "%02x", rnd[i]);
+    }
+    char *header = sg_xasprintf("Idempotency-Key: %s", r->idempotency_key ? r->idempotency_key
+                                                                          : key);
     ctl_http_resp resp;
-    int rc = ctl_ovh_call(c, "POST", path, text, &resp);
+    int rc = ctl_ovh_call_with(c, "POST", path, text, header, &resp);
+    if (rc != 0) {
+        fprintf(stderr, "smsctl: no answer; retrying once with the same Idempotency-Key (%s)\n",
+                header + strlen("Idempotency-Key: "));
+        rc = ctl_ovh_call_with(c, "POST", path, text, header, &resp);
+    }
+    free(header);
     if (rc == 0) {
         json_t *rep;
         rc = ctl_http_answer(o, &resp, &rep);

@@ -28,10 +28,12 @@ typedef struct ctl_sms_send_req {
     const char *tag;             /* "tag" */
     long differed;               /* "differedPeriod" in minutes, or CTL_SMS_NO_DIFFERED */
     const char *priority;        /* "priority": high|medium|low|veryLow */
+    const char *idempotency_key; /* Idempotency-Key; NULL: a random one per invocation */
 } ctl_sms_send_req;
 
-/* POST /sms/{service}/jobs. Prints "ids: 1 2" (plus invalid receivers and credits removed),
- * or the whole sending report with --json. */
+/* POST /sms/{service}/jobs with an Idempotency-Key (r's, or a random one), retried once with
+ * the same key when no answer arrived (so a lost answer never sends twice). Prints "ids: 1 2"
+ * (plus invalid receivers and credits removed), or the whole sending report with --json. */
 int ctl_sms_send(const ctl_opts *o, const ctl_sms_send_req *r);
 
 /* GET /sms/{service}/outgoing/{id}, and on 404 GET /sms/{service}/jobs/{id} (an SMS not yet

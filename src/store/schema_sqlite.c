@@ -12,6 +12,7 @@
 #include "store/sqlite_routes_int.h"
 #include "store/sqlite_campaigns_int.h"
 #include "store/sqlite_limits_int.h"
+#include "store/sqlite_idem_int.h"
 
 static const char *const core_migrations[] = {
     /* 1: the foundation */
@@ -104,5 +105,6 @@ const sqlite_area sqlite_areas[] = {
     AREA("credits", sqlite_credits_migrations),
     AREA("campaigns", sqlite_campaigns_migrations),
     AREA("limits", sqlite_limits_migrations),
+    AREA("idempotency", sqlite_idem_migrations),
     {NULL, NULL, 0},
 };

@@ -41,6 +41,7 @@
 #include "store/sqlite_routes_int.h"
 #include "store/sqlite_limits_int.h"
 #include "store/sqlite_campaigns_int.h"
+#include "store/sqlite_idem_int.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -1300,4 +1301,5 @@ const store_backend store_sqlite_backend = {
 #define BE_FIELD(name, type) .name = be_##name,
     STORE_OPS(BE_FIELD)
 #undef BE_FIELD
+    .idem_put = sqlite__idem_put,
 };

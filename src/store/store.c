@@ -32,6 +32,12 @@
  * thread gathers it is only signalled once the batch is full, or SENDS_BATCH sends are
  * queued (or at close).
  *
+ * Idempotency records (store_idem.h). An operation queued with store_<op>_idem() carries a
+ * store_idem: when it succeeds, record() renders its answer (the caller's render(), on this
+ * thread) and the backend's idem_put stores it, both inside the operation's savepoint, so the
+ * creation and its answer commit together or not at all. A key already taken rolls the
+ * operation back (SG_ECONFLICT, idem->found). Operations queued without one pay one NULL test.
+ *
  * State of the thread: RUNNING -> DRAINING (store_close called: finish the queue) -> STOPPED.
  */
 #include "store/store.h"
@@ -63,6 +69,7 @@ typedef struct op {
     store_cb cb;
     void *arg;
     int rc;
+    store_idem *idem; /* store_<op>_idem(): the answer to record with the operation */
     struct op *next;
 } op;
 
@@ -106,15 +113,35 @@ static void q_append(queue *q, queue *other) {
     other->n = 0;
 }
 
-static int run_one(store *st, op *o) {
-    if (st->opt.fail_nth_op > 0 && ++st->nth_op == (uint64_t)st->opt.fail_nth_op) return SG_EIO;
-    switch (o->kind) {
+static int run_kind(store *st, int kind, void *req) {
+    switch (kind) {
 #define CASE_OP(name, type) \
-    case OP_##name: return st->be->name(st->conn, (type *)o->req);
+    case OP_##name: return st->be->name(st->conn, (type *)req);
         STORE_OPS(CASE_OP)
 #undef CASE_OP
     default: return SG_EINVAL;
     }
+}
+
+static int run_one(store *st, op *o) {
+    if (st->opt.fail_nth_op > 0 && ++st->nth_op == (uint64_t)st->opt.fail_nth_op) return SG_EIO;
+    return run_kind(st, o->kind, o->req);
+}
+
+/* An operation with an idempotency record succeeded: renders its answer and stores it in the
+ * operation's savepoint. A non-zero return fails (rolls back) the operation; SG_ECONFLICT
+ * with idem->found means the key was taken meanwhile (store_idem.h). */
+static int record(store *st, store_idem *idem) {
+    if (idem->then_kind) {
+        int rc = run_kind(st, idem->then_kind, idem->then_req);
+        if (rc) return rc;
+    }
+    free(idem->body);
+    idem->body = idem->render(idem->render_arg, &idem->status);
+    if (!idem->body) return SG_EIO;
+    int rc = st->be->idem_put(st->conn, idem);
+    idem->recorded = rc == 0;
+    return rc;
 }
 
 static void run_batch(store *st, queue *batch) {
@@ -129,13 +156,17 @@ static void run_batch(store *st, queue *batch) {
             continue;
         }
         o->rc = run_one(st, o);
+        if (o->idem && o->rc == 0) o->rc = record(st, o->idem);
         st->be->release(st->conn, o->rc != 0);
     }
     if (st->be->commit(st->conn) != 0) {
         sg_log_error("store", "Commit of a batch of %zu operations failed; all report an I/O "
                               "error and nothing of them was stored.", batch->n);
         st->be->rollback(st->conn);
-        for (op *o = batch->head; o; o = o->next) o->rc = SG_EIO;
+        for (op *o = batch->head; o; o = o->next) {
+            o->rc = SG_EIO;
+            if (o->idem) o->idem->recorded = o->idem->found = 0;
+        }
         return;
     }
     st->commits++;
@@ -159,7 +190,7 @@ static int reads_only(const queue *q) {
         switch (o->kind) {
         case OP_auth_lookup: case OP_service_get: case OP_service_list: case OP_account_list:
         case OP_ledger: case OP_sender_get: case OP_sender_list: case OP_msg_get:
-        case OP_outgoing_list:
+        case OP_outgoing_list: case OP_idem_get:
             continue;
         default:
             return 0;
@@ -230,9 +261,11 @@ static void on_done(evutil_socket_t fd, short what, void *arg) {
     }
 }
 
-static int enqueue(store *st, op_kind kind, void *req, store_cb cb, void *arg) {
+static int enqueue(store *st, op_kind kind, void *req, store_idem *idem, store_cb cb,
+                   void *arg) {
     op *o = sg_xcalloc(1, sizeof *o);
     o->kind = kind;
+    o->idem = idem;
     o->req = req;
     o->cb = cb;
     o->arg = arg;
@@ -249,10 +282,22 @@ static int enqueue(store *st, op_kind kind, void *req, store_cb cb, void *arg) {
 
 #define DEF_OP(name, type) \
     int store_##name(store *st, type *req, store_cb cb, void *arg) { \
-        return enqueue(st, OP_##name, req, cb, arg); \
+        return enqueue(st, OP_##name, req, NULL, cb, arg); \
+    } \
+    int store_##name##_idem(store *st, type *req, store_idem *idem, store_cb cb, void *arg) { \
+        if (idem) idem->found = idem->mismatch = idem->recorded = 0; \
+        return enqueue(st, OP_##name, req, idem, cb, arg); \
     }
 STORE_OPS(DEF_OP)
 #undef DEF_OP
+
+#define DEF_THEN(name, type) \
+    void store_idem_then_##name(store_idem *idem, type *req) { \
+        idem->then_kind = OP_##name; \
+        idem->then_req = req; \
+    }
+STORE_OPS(DEF_THEN)
+#undef DEF_THEN
 
 store *store_open(struct event_base *base, const store_options *opt, int *err) {
     store *st = sg_xcalloc(1, sizeof *st);
@@ -344,6 +389,11 @@ void store_sender_fini(store_sender *s) {
 void store_auth_lookup_fini(store_auth_lookup_req *r) {
     free(r->app_secret); free(r->cred_state); free(r->rules_json); free(r->allowed_ips_json);
     r->app_secret = r->cred_state = r->rules_json = r->allowed_ips_json = NULL;
+}
+
+void store_idem_fini(store_idem *r) {
+    free(r->body);
+    r->body = NULL;
 }
 
 void store_claim_fini(store_claim_req *r) {

@@ -36,6 +36,7 @@
 #include "store/store_routes.h"
 #include "store/store_campaigns.h"
 #include "store/store_limits.h"
+#include "store/store_idem.h"
 
 typedef struct store store;
 
@@ -308,15 +309,28 @@ typedef struct store_recover_req {
     X(sim_advance, store_sim_advance_req)                     \
     X(recover, store_recover_req)                             \
     STORE_NOTIFY_OPS(X)                                       \
-    STORE_CREDITS_OPS(X)                                  \
+    STORE_CREDITS_OPS(X)                                      \
     STORE_OPS_ROUTES(X)                                       \
     STORE_CAMPAIGNS_OPS(X)                                    \
-    STORE_LIMITS_OPS(X)
+    STORE_LIMITS_OPS(X)                                       \
+    STORE_IDEM_OPS(X)
 
 /* Typed enqueue functions: store_account_create(st, &req, cb, arg) ... */
 #define STORE_DECL_OP(name, type) int store_##name(store *st, type *req, store_cb cb, void *arg);
 STORE_OPS(STORE_DECL_OP)
 #undef STORE_DECL_OP
+
+/* The same with an idempotency record (store_idem.h): when the operation succeeds, idem's
+ * render() runs in its savepoint and the answer is stored with it, in the same commit. idem
+ * NULL is the plain operation. idem is the caller's until the callback. */
+#define STORE_DECL_OP_IDEM(name, type) \
+    int store_##name##_idem(store *st, type *req, store_idem *idem, store_cb cb, void *arg);
+STORE_OPS(STORE_DECL_OP_IDEM)
+#undef STORE_DECL_OP_IDEM
+/* Sets idem's then-operation (store_idem.h): req is the caller's until the callback. */
+#define STORE_DECL_IDEM_THEN(name, type) void store_idem_then_##name(store_idem *idem, type *req);
+STORE_OPS(STORE_DECL_IDEM_THEN)
+#undef STORE_DECL_IDEM_THEN
 
 /* Backend contract. Every function runs on the store thread, inside an open transaction. */
 typedef struct store_conn store_conn;
@@ -332,6 +346,10 @@ typedef struct store_backend {
 #define STORE_BE_OP(name, type) int (*name)(store_conn * c, type * req);
     STORE_OPS(STORE_BE_OP)
 #undef STORE_BE_OP
+    /* Stores idem's answer (status, body already rendered) for its scope and key, in the
+     * current savepoint. 0; SG_ECONFLICT when a live record holds the key (then found,
+     * mismatch, status and body describe it); SG_EIO. */
+    int (*idem_put)(store_conn *c, store_idem *idem);
 } store_backend;
 
 extern const store_backend store_sqlite_backend;

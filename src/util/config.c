@@ -138,6 +138,8 @@ static const key_def keys[] = {
      "most rows in one receivers list"},
     {"csv-timeout-s", T_INT, "300", 1, 86400, S(csv_timeout_s),
      "longest download of a receivers CSV (csvUrl, receiversDocumentUrl)"},
+    {"idempotency-ttl-s", T_INT, "86400", 1, 30 * 86400, S(idempotency_ttl_s),
+     "how long the answer to a request with an Idempotency-Key is kept for its retries"},
 };
 #undef S
 #define NKEYS (sizeof keys / sizeof keys[0])

@@ -1,6 +1,6 @@
 /*
  * test_store.c - the store against a real SQLite file: group commit, the ledger, the message
- * state machine, claims and leases, the sim's memory, fault injection.
+ * state machine, claims and leases, the sim's memory, fault injection, idempotency records.
  *
  * Each test opens a fresh database in a temporary directory, queues operations, and runs the
  * event loop until their callbacks ran (results are only delivered on the loop thread).
@@ -540,6 +540,161 @@ static void test_pending_credentials_expire(void **state) {
     free(a.service_name); free(a.app_key); free(a.app_secret); free(a.consumer_key);
 }
 
+/* ---- idempotency records (store_idem.h) ---- */
+
+/* A render() as the API's: reads what the operation wrote (the id assigned in the
+ * transaction) on the store thread. */
+static char *render_ids(void *arg, int *status) {
+    store_submit_req *r = arg;
+    *status = 200;
+    return sg_xasprintf("{\"ids\":[%lld],\"creditsLeft\":%lld}", (long long)r->msgs[0].id,
+                        (long long)r->balance);
+}
+
+static void idem_init(store_idem *x, const char *key, const char *fp, int64_t now_ms) {
+    memset(x, 0, sizeof *x);
+    x->scope = "c1";
+    x->key = key;
+    snprintf(x->fingerprint, sizeof x->fingerprint, "%s", fp);
+    x->now_ms = now_ms;
+    x->ttl_ms = 5000;
+}
+
+/* Queues one single-receiver submit of 1 credit with idem and waits for it. */
+static int submit_idem(fixture *f, int64_t sid, store_submit_req *r, store_submit_msg *m,
+                       store_idem *x) {
+    *m = (store_submit_msg){.receiver = "+33612345678", .message = "a", .parts = 1,
+                            .credits = 1000};
+    *r = (store_submit_req){.service_id = sid, .sender = "s", .msgs = m, .count = 1,
+                            .total_credits = 1000};
+    x->render = render_ids;
+    x->render_arg = r;
+    done d = {.f = f};
+    f->pending++;
+    assert_int_equal(store_submit_idem(f->st, r, x, on_done, &d), 0);
+    wait_all(f);
+    return d.rc;
+}
+
+static void idem_get(fixture *f, store_idem *g) {
+    done d = {0};
+    RUN(f, idem_get, g, &d);
+    wait_all(f);
+    assert_int_equal(d.rc, 0);
+}
+
+static void test_idem_recorded_with_the_send(void **state) {
+    fixture *f = *state;
+    int64_t sid = make_account(f, 5000);
+    store_submit_msg m;
+    store_submit_req r;
+    store_idem x;
+    idem_init(&x, "k1", "aaaa", sg_now_ms());
+    assert_int_equal(submit_idem(f, sid, &r, &m, &x), 0);
+    assert_int_equal(x.recorded, 1);
+    char want[96];
+    snprintf(want, sizeof want, "{\"ids\":[%lld],\"creditsLeft\":4000}", (long long)m.id);
+    assert_string_equal(x.body, want);
+    /* Looked up: the same bytes; another fingerprint is a mismatch; another scope is new. */
+    store_idem g;
+    idem_init(&g, "k1", "aaaa", sg_now_ms());
+    idem_get(f, &g);
+    assert_int_equal(g.found, 1);
+    assert_int_equal(g.mismatch, 0);
+    assert_int_equal(g.status, 200);
+    assert_string_equal(g.body, want);
+    store_idem_fini(&g);
+    idem_init(&g, "k1", "bbbb", sg_now_ms());
+    idem_get(f, &g);
+    assert_int_equal(g.found, 1);
+    assert_int_equal(g.mismatch, 1);
+    store_idem_fini(&g);
+    idem_init(&g, "k1", "aaaa", sg_now_ms());
+    g.scope = "c2";
+    idem_get(f, &g);
+    assert_int_equal(g.found, 0);
+    store_idem_fini(&g);
+    store_idem_fini(&x);
+}
+
+static void test_idem_duplicate_in_one_batch_rolls_back(void **state) {
+    fixture *f = *state;
+    int64_t sid = make_account(f, 5000);
+    store_submit_msg m1 = {.receiver = "+33612345678", .message = "a", .parts = 1,
+                           .credits = 1000};
+    store_submit_msg m2 = m1;
+    store_submit_req r1 = {.service_id = sid, .sender = "s", .msgs = &m1, .count = 1,
+                           .total_credits = 1000};
+    store_submit_req r2 = r1;
+    r2.msgs = &m2;
+    store_idem x1, x2;
+    idem_init(&x1, "dup", "aaaa", sg_now_ms());
+    idem_init(&x2, "dup", "aaaa", sg_now_ms());
+    x1.render = x2.render = render_ids;
+    x1.render_arg = &r1;
+    x2.render_arg = &r2;
+    done d1 = {.f = f}, d2 = {.f = f};
+    f->pending += 2;
+    assert_int_equal(store_submit_idem(f->st, &r1, &x1, on_done, &d1), 0);
+    assert_int_equal(store_submit_idem(f->st, &r2, &x2, on_done, &d2), 0);
+    wait_all(f);
+    assert_int_equal(d1.rc, 0);
+    assert_int_equal(d2.rc, SG_ECONFLICT);
+    assert_int_equal(x2.found, 1);
+    assert_int_equal(x2.mismatch, 0);
+    assert_string_equal(x2.body, x1.body); /* the first one's answer */
+    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM messages"), 1);
+    assert_int_equal(balance(f, "sms-acme-1"), 4000);
+    store_idem_fini(&x1);
+    store_idem_fini(&x2);
+}
+
+static void test_idem_failure_not_recorded(void **state) {
+    fixture *f = *state;
+    int64_t sid = make_account(f, 500);
+    store_submit_msg m;
+    store_submit_req r;
+    store_idem x;
+    idem_init(&x, "poor", "aaaa", sg_now_ms());
+    assert_int_equal(submit_idem(f, sid, &r, &m, &x), SG_ENOCREDIT);
+    assert_int_equal(x.recorded, 0);
+    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM idempotency"), 0);
+    store_idem_fini(&x);
+}
+
+static void test_idem_expiry_and_prune(void **state) {
+    fixture *f = *state;
+    int64_t sid = make_account(f, 5000);
+    store_submit_msg m;
+    store_submit_req r;
+    store_idem x;
+    idem_init(&x, "old", "aaaa", sg_now_ms() - 10000); /* older than the 5 s ttl */
+    assert_int_equal(submit_idem(f, sid, &r, &m, &x), 0);
+    store_idem g;
+    idem_init(&g, "old", "aaaa", sg_now_ms());
+    idem_get(f, &g);
+    assert_int_equal(g.found, 0); /* expired: forgotten, and replaced by a new send */
+    store_idem y;
+    idem_init(&y, "old", "aaaa", sg_now_ms());
+    assert_int_equal(submit_idem(f, sid, &r, &m, &y), 0);
+    assert_int_equal(y.recorded, 1);
+    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM idempotency"), 1);
+    store_idem_prune_req p = {.before_ms = sg_now_ms() - 5000, .limit = 10};
+    done d = {0};
+    RUN(f, idem_prune, &p, &d);
+    wait_all(f);
+    assert_int_equal(d.rc, 0);
+    assert_int_equal(p.deleted, 0); /* the live one stays */
+    p = (store_idem_prune_req){.before_ms = sg_now_ms() + 1, .limit = 10};
+    RUN(f, idem_prune, &p, &d);
+    wait_all(f);
+    assert_int_equal(p.deleted, 1);
+    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM idempotency"), 0);
+    store_idem_fini(&x);
+    store_idem_fini(&y);
+    store_idem_fini(&g);
+}
+
 int main(int argc, char **argv) {
     evthread_use_pthreads();
     if (argc > 1) cmocka_set_test_filter(argv[1]);
@@ -556,6 +711,11 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_fault_fail_nth_op, setup, teardown),
         cmocka_unit_test_setup_teardown(test_account_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_credentials_expire, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idem_recorded_with_the_send, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idem_duplicate_in_one_batch_rolls_back, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_idem_failure_not_recorded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idem_expiry_and_prune, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,95 @@
+/*
+ * sqlite_idem.c - the SQLite side of idempotency records (store_idem.h; the design is in
+ * api/idem.c).
+ *
+ * One table, `idempotency`: one row per (scope, key), with the request's fingerprint, the
+ * answer's status and its exact bytes, and when it was made. A row is live while
+ * created_ms > now - ttl; an older row is ignored by idem_get, replaced by idem_put, and
+ * deleted by idem_prune (oldest first, a bounded number per call).
+ *
+ * Invariants:
+ *  1. sqlite__idem_put runs in the savepoint of the operation whose answer it keeps (store.c
+ *     run_batch), so the row commits with that operation or not at all.
+ *  2. At most one row per (scope, key) (primary key); a live row is never overwritten: a put
+ *     that meets one reports it (SG_ECONFLICT) and the operation is rolled back.
+ */
+#include "store/sqlite_idem_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/util.h"
+
+const char *const sqlite_idem_migrations[SQLITE_IDEM_MIGRATIONS] = {
+    /* 1: answers kept for Idempotency-Key retries */
+    "CREATE TABLE idempotency ("
+    "  scope TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL,"
+    "  created_ms INTEGER NOT NULL, status INTEGER NOT NULL, body BLOB NOT NULL,"
+    "  PRIMARY KEY (scope, key)) WITHOUT ROWID;"
+    "CREATE INDEX idempotency_age ON idempotency(created_ms);",
+};
+
+/* Reads the live row of r's scope and key into r (found, mismatch, status, body). */
+static int get_live(store_conn *c, store_idem *r) {
+    sqlite3_stmt *st = sqlite__prep(c, "SELECT fingerprint, status, body FROM idempotency "
+                                       "WHERE scope = ? AND key = ? AND created_ms > ?");
+    if (!st) return SG_EIO;
+    sqlite__bind_text(st, 1, r->scope);
+    sqlite__bind_text(st, 2, r->key);
+    sqlite__bind_int(st, 3, r->now_ms - r->ttl_ms);
+    int rc = sqlite3_step(st);
+    r->found = r->mismatch = 0;
+    if (rc == SQLITE_ROW) {
+        const char *fp = (const char *)sqlite3_column_text(st, 0);
+        r->found = 1;
+        r->mismatch = !fp || strcmp(fp, r->fingerprint) != 0;
+        r->status = (int)sqlite__col_int(st, 1);
+        const void *b = sqlite3_column_blob(st, 2);
+        size_t n = (size_t)sqlite3_column_bytes(st, 2);
+        free(r->body);
+        r->body = sg_xmalloc(n + 1);
+        if (n) memcpy(r->body, b, n);
+        r->body[n] = '\0';
+        rc = SQLITE_DONE;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : sqlite__fail(c, "Reading an idempotency record");
+}
+
+int sqlite__idem_get(store_conn *c, store_idem *r) { return get_live(c, r); }
+
+int sqlite__idem_put(store_conn *c, store_idem *r) {
+    int rc = get_live(c, r);
+    if (rc) return rc;
+    if (r->found) {
+        r->recorded = 0;
+        return SG_ECONFLICT;
+    }
+    /* An expired row of the same key may still be there (not pruned yet): replaced. */
+    sqlite3_stmt *st = sqlite__prep(c, "INSERT OR REPLACE INTO idempotency(scope, key, "
+                                       "fingerprint, created_ms, status, body) "
+                                       "VALUES (?, ?, ?, ?, ?, ?)");
+    if (!st) return SG_EIO;
+    sqlite__bind_text(st, 1, r->scope);
+    sqlite__bind_text(st, 2, r->key);
+    sqlite__bind_text(st, 3, r->fingerprint);
+    sqlite__bind_int(st, 4, r->now_ms);
+    sqlite__bind_int(st, 5, r->status);
+    sqlite3_bind_blob(st, 6, r->body, (int)strlen(r->body), SQLITE_STATIC);
+    rc = sqlite__done(c, st, "Recording an idempotency record");
+    sqlite3_clear_bindings(st); /* body is the caller's */
+    return rc == SG_ECONFLICT ? SG_EIO : rc;
+}
+
+int sqlite__idem_prune(store_conn *c, store_idem_prune_req *r) {
+    sqlite3_stmt *st = sqlite__prep(c, "DELETE FROM idempotency WHERE (scope, key) IN ("
+                                       "SELECT scope, key FROM idempotency WHERE created_ms < ? "
+                                       "ORDER BY created_ms LIMIT ?)");
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, r->before_ms);
+    sqlite__bind_int(st, 2, (int64_t)r->limit);
+    int rc = sqlite__done(c, st, "Pruning idempotency records");
+    if (rc) return rc;
+    r->deleted = (size_t)sqlite3_changes(c->db);
+    return 0;
+}
