@@ -65,5 +65,25 @@ test: all test-unit
 clean:
 	rm -rf build build-asan bin
 
-.PHONY: all test test-unit asan clean unit-bins
+# Provisional install target (to be replaced by the real one): just enough for debian/.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR)/smsgate \
+	    $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BIN)/smsgated $(DESTDIR)$(PREFIX)/sbin/smsgated
+	install -m 0755 $(BIN)/smsctl $(DESTDIR)$(PREFIX)/bin/smsctl
+	sed 's|^# data = .*|data = /var/lib/smsgate|' smsgated.conf.example \
+	    > $(DESTDIR)$(SYSCONFDIR)/smsgate/smsgated.conf
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/smsgate/smsgated.conf
+	printf '%s\n' '[Unit]' 'Description=smsgate SMS service' 'After=network.target' '' \
+	    '[Service]' 'User=smsgate' 'StateDirectory=smsgate' \
+	    'ExecStart=$(PREFIX)/sbin/smsgated --config $(SYSCONFDIR)/smsgate/smsgated.conf' '' \
+	    '[Install]' 'WantedBy=multi-user.target' > $(DESTDIR)$(UNITDIR)/smsgated.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/smsgated.service
+
+.PHONY: all test test-unit asan clean unit-bins install
 -include $(OBJS:.o=.d) $(TESTS:=.d)
