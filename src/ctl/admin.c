@@ -123,6 +123,19 @@ int ctl_admin_health(const ctl_opts *o) {
     return 0;
 }
 
+/* Prints "key: value" for each of keys (NULL-terminated) of an object answer, or the answer as
+ * JSON when it is not an object; takes ownership of ans. */
+static void print_fields(json_t *ans, const char *const *keys) {
+    if (json_is_object(ans)) {
+        char buf[NUM_BUF];
+        for (; *keys; keys++)
+            printf("%s: %s\n", *keys, ctl_fmt(json_object_get(ans, *keys), buf, sizeof buf));
+    } else {
+        ctl_print_json(ans);
+    }
+    json_decref(ans);
+}
+
 int ctl_admin_account_create(const ctl_opts *o, const char *name, const double *credits) {
     json_t *body = json_object();
     json_t *jname = json_string(name);
@@ -138,15 +151,8 @@ int ctl_admin_account_create(const ctl_opts *o, const char *name, const double *
     json_decref(body);
     if (rc || !ans) return rc;
     static const char *const keys[] = {"serviceName", "applicationKey", "applicationSecret",
-                                       "consumerKey"};
-    if (json_is_object(ans)) {
-        char buf[NUM_BUF];
-        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-            printf("%s: %s\n", keys[i], ctl_fmt(json_object_get(ans, keys[i]), buf, sizeof buf));
-    } else {
-        ctl_print_json(ans);
-    }
-    json_decref(ans);
+                                       "consumerKey", NULL};
+    print_fields(ans, keys);
     return 0;
 }
 
@@ -287,15 +293,8 @@ int ctl_admin_credential_show(const ctl_opts *o, const char *consumer_key) {
     free(ck);
     if (rc || !ans) return rc;
     static const char *const keys[] = {"consumerKey", "status", "creation", "expiration",
-                                       "validationDeadline"};
-    if (json_is_object(ans)) {
-        char buf[NUM_BUF];
-        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-            printf("%s: %s\n", keys[i], ctl_fmt(json_object_get(ans, keys[i]), buf, sizeof buf));
-    } else {
-        ctl_print_json(ans);
-    }
-    json_decref(ans);
+                                       "validationDeadline", NULL};
+    print_fields(ans, keys);
     return 0;
 }
 
