@@ -34,6 +34,16 @@ struct bufferevent *http__tls_bev_new(struct event_base *base, void *ssl_ctx);
  * filled so far are left for http__req_fields_free(). */
 int http__parse_target(http_req *r, const char **why);
 
+/* Checks a complete request head p[0..n) (request line, header lines, the empty line; n
+ * includes the final LF) against RFC 9112's framing rules, stricter than evhttp's parser:
+ * every line ends with CRLF (no bare LF, no CR elsewhere), no control character (NUL, other
+ * bytes below 0x20 except HTAB, DEL) in the request line, a header name or value, header names
+ * made of token characters and followed directly by ':', no obs-fold (a line starting with SP
+ * or HTAB), at most one Content-Length made of digits only, and a Transfer-Encoding only alone
+ * (no Content-Length), once, exactly "chunked", and not in an HTTP/1.0 request.
+ * Returns 0, or 400 with *why set to a static sentence for the error message. Pure. */
+int http__head_check(const char *p, size_t n, const char **why);
+
 /* Frees target, path, segs, params and body of r and sets them to NULL (not r itself). */
 void http__req_fields_free(http_req *r);
 
