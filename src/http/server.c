@@ -86,6 +86,7 @@
 #define HTTP_SWEEP_MS 500         /* deadlines are checked this often */
 #define HTTP_ACCEPT_BURST 64      /* accepts in a row before letting the loop read them */
 #define HTTP_FD_RETRY_MS 250      /* pause after accept() ran out of descriptors */
+#define HTTP_EVICT_MIN_MS 50      /* an idle connection younger than this is not evicted */
 /* What evhttp is given instead of a head we refuse: a request it parses and hands to
  * on_request(), which answers it with the refusal and closes the connection. */
 #define HTTP_SYNTH_REQUEST "GET / HTTP/1.1\r\nConnection: close\r\n\r\n"
@@ -567,6 +568,7 @@ static void detach_ereq(http__req *x) {
 /* ---- connections ----------------------------------------------------------------------- */
 
 static void on_conn_close(struct evhttp_connection *evcon, void *arg);
+static void adopt_all(http_server *s);
 
 static void conn_hash_insert(http_server *s, http_conn *c) {
     size_t b = ((uintptr_t)c->evcon >> 4) & s->hash_mask;
@@ -628,10 +630,14 @@ static void pause_clear(http_server *s, int bits) {
 }
 
 /* Closes the connection that has been idle longest (no byte of a request received), to make
- * room for a new one. Returns 1 when one was closed. */
+ * room for a new one. A connection idle for less than HTTP_EVICT_MIN_MS is spared: it may have
+ * been accepted in this very loop pass, its request still unread in the socket. Returns 1 when
+ * one was closed, 0 when no connection is idle, -1 when the idle ones are all that young. */
 static int evict_idle(http_server *s) {
+    if (s->adopt) adopt_all(s); /* accepted earlier in this pass: set up by evhttp by now */
     http_conn *c = s->idle_head;
     if (!c) return 0;
+    if (sg_mono_ms() - c->since_ms < HTTP_EVICT_MIN_MS) return -1;
     s->evicted++;
     sg_log_limited(&s->lim_evict, SG_LOG_WARN, SUB,
                    "%d connections open (max-connections %d): closing idle connections, oldest "
@@ -639,6 +645,13 @@ static int evict_idle(http_server *s) {
                    s->nconns, s->limits.max_connections, (unsigned long long)s->evicted);
     evhttp_connection_free(c->evcon); /* on_conn_close() frees c */
     return 1;
+}
+
+/* Stops accepting for ms (or until a connection closes). */
+static void pause_for(http_server *s, int ms) {
+    pause_set(s, P_FD);
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(s->fd_ev, &tv);
 }
 
 /* Refuses the head being received on c: what evhttp is given instead is HTTP_SYNTH_REQUEST, so
@@ -816,6 +829,25 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg) {
         sg_log_error(SUB, "bufferevent_socket_new failed (out of memory); aborting.");
         abort();
     }
+    s->nconns++;
+    if (s->nconns >= s->limits.max_connections) {
+        int r = evict_idle(s);
+        if (r < 0) {
+            pause_for(s, HTTP_EVICT_MIN_MS);
+        } else if (r == 0) {
+            pause_set(s, P_LIMIT);
+            sg_log_limited(&s->lim_limit, SG_LOG_WARN, SUB,
+                           "%d connections open (max-connections), none idle: not accepting "
+                           "until one closes; new connections wait in the listen backlog.",
+                           s->nconns);
+        }
+    }
+    if (++s->burst >= HTTP_ACCEPT_BURST) {
+        /* Let the loop read what the accepted connections sent before accepting more. */
+        pause_set(s, P_BURST);
+        struct timeval now = {0, 0};
+        evtimer_add(s->burst_ev, &now);
+    }
     http_conn *c = sg_xcalloc(1, sizeof *c);
     c->srv = s;
     c->l = l;
@@ -823,20 +855,6 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg) {
     c->anext = s->adopt;
     s->adopt = c;
     event_active(s->adopt_ev, EV_TIMEOUT, 1);
-    s->nconns++;
-    if (++s->burst >= HTTP_ACCEPT_BURST) {
-        /* Let the loop read what the accepted connections sent before accepting more. */
-        pause_set(s, P_BURST);
-        struct timeval now = {0, 0};
-        evtimer_add(s->burst_ev, &now);
-    }
-    if (s->nconns >= s->limits.max_connections && !evict_idle(s)) {
-        pause_set(s, P_LIMIT);
-        sg_log_limited(&s->lim_limit, SG_LOG_WARN, SUB,
-                       "%d connections open (max-connections): not accepting until one closes; "
-                       "new connections wait in the listen backlog.",
-                       s->nconns);
-    }
     return bev;
 }
 
@@ -865,12 +883,8 @@ static void on_accept_error(struct evconnlistener *el, void *arg) {
     (void)el;
     if (!l) return;
     http_server *s = l->srv;
-    int freed = (e == EMFILE || e == ENFILE) && evict_idle(s);
-    if (!freed) {
-        pause_set(s, P_FD);
-        struct timeval tv = {0, HTTP_FD_RETRY_MS * 1000};
-        evtimer_add(s->fd_ev, &tv);
-    }
+    int freed = (e == EMFILE || e == ENFILE) && evict_idle(s) > 0;
+    if (!freed) pause_for(s, HTTP_FD_RETRY_MS);
     sg_log_limited(&s->lim_accept, SG_LOG_WARN, SUB,
                    "Accepting a connection on '%s' failed: %s (%d connections open); %s.",
                    l->addr, strerror(e), s->nconns,
