@@ -120,7 +120,7 @@ typedef struct http__req {
 } http__req;
 
 /* One accepted connection (see "Connections" below for its states). */
-typedef enum { C_IDLE, C_HEAD, C_BODY, C_HANDLER, C_REJECT } conn_state;
+typedef enum { C_IDLE, C_HEAD, C_CHUNKED, C_BODY, C_HANDLER, C_REJECT } conn_state;
 
 struct http_conn {
     http_server *srv;
@@ -128,14 +128,15 @@ struct http_conn {
     struct bufferevent *bev;
     struct evhttp_connection *evcon;  /* set by adopt() */
     struct evbuffer_cb_entry *watch;  /* on_input() on the bufferevent's input */
-    struct evbuffer *hold;            /* C_HEAD: the head so far, kept from evhttp */
+    struct evbuffer *hold;            /* C_HEAD, C_CHUNKED: what evhttp must not see yet */
+    http__chunked ck;                 /* C_CHUNKED: the body's framing so far */
     http__req *req;                   /* C_HANDLER: the request waiting for its reply */
     conn_state st;
     int served;                       /* replies sent on it */
     int in_watch;                     /* on_input() re-entrance guard */
     int64_t since_ms;                 /* start of the current state's deadline */
-    uint64_t body_bytes;              /* C_BODY: bytes received since the head */
-    size_t scanned, line_len;         /* C_HEAD: end-of-head scan */
+    uint64_t body_bytes;              /* C_CHUNKED, C_BODY: bytes received since the head */
+    size_t scanned, line_len;         /* C_HEAD, C_CHUNKED: bytes of hold already scanned */
     int reject_status;                /* C_REJECT: the answer, and why */
     const char *reject_why;
     char reject_method[16], reject_target[120];
@@ -397,8 +398,9 @@ static int name_is(const char *p, size_t n, const char *name) {
     return strlen(name) == n && !strncasecmp(p, name, n);
 }
 
-int http__head_check(const char *p, size_t n, const char **why) {
+int http__head_check(const char *p, size_t n, int *chunked, const char **why) {
     const char *end = p + n;
+    *chunked = 0;
     int line = 0, ncl = 0, nte = 0, http10 = 0, ended = 0;
     const char *te = NULL, *te_end = NULL;
     while (p < end) {
@@ -493,7 +495,88 @@ int http__head_check(const char *p, size_t n, const char **why) {
             *why = "Transfer-Encoding is not accepted in an HTTP/1.0 request.";
             return 400;
         }
+        *chunked = 1;
     }
+    return 0;
+}
+
+enum { K_SIZE, K_SIZE_LF, K_DATA, K_DATA_CR, K_DATA_LF, K_TRAILER, K_END_LF };
+
+int http__chunked_feed(http__chunked *k, const unsigned char *p, size_t n, uint64_t max_body,
+                       size_t *used, const char **why) {
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = p[i];
+        int v;
+        switch (k->state) {
+        case K_SIZE:
+            if ((v = hexval((char)ch)) >= 0) {
+                if (++k->digits > 15) {
+                    *why = "A chunk size has more than 15 hex digits.";
+                    return 400;
+                }
+                k->size = k->size * 16 + (uint64_t)v;
+            } else if (ch == '\r' && k->digits) {
+                k->state = K_SIZE_LF;
+            } else {
+                *why = ch == ';' ? "Chunk extensions are not accepted."
+                                 : "A chunk size is not made of hex digits followed by CRLF.";
+                return 400;
+            }
+            break;
+        case K_SIZE_LF:
+            if (ch != '\n') {
+                *why = "A chunk size is not made of hex digits followed by CRLF.";
+                return 400;
+            }
+            if (k->size == 0) {
+                k->state = K_TRAILER;
+                break;
+            }
+            k->total += k->size;
+            if (k->total > max_body) {
+                *why = "The request body is larger than the server accepts.";
+                return 413;
+            }
+            k->state = K_DATA;
+            break;
+        case K_DATA: {
+            uint64_t take = n - i < k->size ? n - i : k->size;
+            k->size -= take;
+            i += (size_t)take - 1;
+            if (k->size == 0) k->state = K_DATA_CR;
+            break;
+        }
+        case K_DATA_CR:
+        case K_DATA_LF:
+            if (ch != (k->state == K_DATA_CR ? '\r' : '\n')) {
+                *why = "The data of a chunk is not followed by CRLF.";
+                return 400;
+            }
+            if (k->state == K_DATA_CR) {
+                k->state = K_DATA_LF;
+            } else {
+                k->state = K_SIZE;
+                k->size = 0;
+                k->digits = 0;
+            }
+            break;
+        case K_TRAILER:
+            if (ch != '\r') {
+                *why = "Trailer fields after a chunked body are not accepted.";
+                return 400;
+            }
+            k->state = K_END_LF;
+            break;
+        case K_END_LF:
+            if (ch != '\n') {
+                *why = "A chunked body does not end with CRLF.";
+                return 400;
+            }
+            *used = i + 1;
+            return 1;
+        }
+    }
+    *used = n;
     return 0;
 }
 
@@ -717,6 +800,38 @@ static size_t scan_head(http_conn *c) {
     return 0;
 }
 
+/* C_CHUNKED: the head is checked and held; moves new bytes into hold too and checks the
+ * chunked framing from c->scanned. Once the body has ended, evhttp gets the head, the body and
+ * whatever followed (a pipelined request stays unread in the input until on_reply_done()). */
+static void take_chunked(http_conn *c, struct evbuffer *in) {
+    http_server *s = c->srv;
+    c->in_watch++;
+    evbuffer_add_buffer(c->hold, in);
+    c->in_watch--;
+    size_t len = evbuffer_get_length(c->hold);
+    while (c->scanned < len) {
+        struct evbuffer_ptr ptr;
+        struct evbuffer_iovec v;
+        if (evbuffer_ptr_set(c->hold, &ptr, c->scanned, EVBUFFER_PTR_SET) != 0 ||
+            evbuffer_peek(c->hold, -1, &ptr, &v, 1) < 1 || v.iov_len == 0)
+            break;
+        size_t used = 0;
+        const char *why = NULL;
+        int rc = http__chunked_feed(&c->ck, v.iov_base, v.iov_len, s->limits.max_body, &used, &why);
+        c->scanned += used;
+        if (rc == 0) continue;
+        if (rc != 1) {
+            reject(c, in, rc, why);
+            return;
+        }
+        c->st = C_BODY;
+        c->in_watch++;
+        evbuffer_prepend_buffer(in, c->hold); /* in is empty: moved to hold above */
+        c->in_watch--;
+        return;
+    }
+}
+
 /* C_IDLE or C_HEAD, with new bytes in the bufferevent's input in: moves them into hold until
  * the head is complete, then checks it and gives it (and what follows) back to evhttp, or
  * refuses it. Runs before evhttp's read callback sees the bytes. */
@@ -726,7 +841,9 @@ static void take_head(http_conn *c, struct evbuffer *in) {
     if (c->st == C_IDLE) {
         idle_unlink(s, c);
         c->st = C_HEAD;
-        c->since_ms = sg_mono_ms();
+        /* The head deadline runs from the accept for a connection's first request, from the
+         * first byte for the next ones (nginx: client_header_timeout, keepalive_timeout). */
+        if (c->served) c->since_ms = sg_mono_ms();
         c->scanned = c->line_len = 0;
     }
     evbuffer_add_buffer(c->hold, in);
@@ -749,14 +866,21 @@ static void take_head(http_conn *c, struct evbuffer *in) {
     }
     const char *why = NULL;
     const char *head = (const char *)evbuffer_pullup(c->hold, (ev_ssize_t)end);
-    int status = http__head_check(head, end, &why);
+    int chunked = 0;
+    int status = http__head_check(head, end, &chunked, &why);
     if (status) {
         reject(c, in, status, why);
         return;
     }
-    c->st = C_BODY;
     c->since_ms = sg_mono_ms();
     c->body_bytes = evbuffer_get_length(c->hold) - end;
+    if (chunked) {
+        c->st = C_CHUNKED;
+        memset(&c->ck, 0, sizeof c->ck);
+        take_chunked(c, in);
+        return;
+    }
+    c->st = C_BODY;
     c->in_watch++;
     evbuffer_prepend_buffer(in, c->hold); /* in is empty: take_head() moved it all to hold */
     c->in_watch--;
@@ -771,6 +895,10 @@ static void on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, v
     case C_BODY: c->body_bytes += info->n_added; return;
     case C_IDLE:
     case C_HEAD: take_head(c, in); return;
+    case C_CHUNKED:
+        c->body_bytes += info->n_added;
+        take_chunked(c, in);
+        return;
     case C_HANDLER:
     case C_REJECT: return;
     }
@@ -957,14 +1085,20 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg) {
             reject(c, bufferevent_get_input(c->bev), 408,
                    "The request head did not arrive within header-timeout-s.");
             bufferevent_trigger(c->bev, EV_READ, 0); /* evhttp reads the synthetic request */
-        } else if (c->st == C_BODY && s->limits.body_min_rate > 0 &&
+        } else if ((c->st == C_BODY || c->st == C_CHUNKED) && s->limits.body_min_rate > 0 &&
                    age > header_ms + (int64_t)(c->body_bytes * 1000 /
                                                (uint64_t)s->limits.body_min_rate)) {
             s->timed_out++;
-            sg_log_debug(SUB, "Closing a connection whose request body came slower than "
-                              "body-min-rate (%llu bytes in %lld ms).",
+            sg_log_debug(SUB, "A request body came slower than body-min-rate (%llu bytes in "
+                              "%lld ms).",
                          (unsigned long long)c->body_bytes, (long long)age);
-            evhttp_connection_free(c->evcon);
+            if (c->st == C_CHUNKED) { /* evhttp has seen nothing of it: it can be answered */
+                reject(c, bufferevent_get_input(c->bev), 408,
+                       "The request body came slower than body-min-rate.");
+                bufferevent_trigger(c->bev, EV_READ, 0);
+            } else {
+                evhttp_connection_free(c->evcon);
+            }
         }
     }
     if (s->conns || s->adopt) sweep_start(s);

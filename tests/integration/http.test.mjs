@@ -401,6 +401,29 @@ describe('strict HTTP/1.1 framing (issue 12, point 3)', () => {
     });
   }
 
+  const CHUNKS = [
+    ['a chunk extension', '7;x=1\r\n{"a":1}\r\n0\r\n\r\n', 400],
+    ['a chunk size with 0x', '0x7\r\n{"a":1}\r\n0\r\n\r\n', 400],
+    ['a chunk size with a space', ' 7\r\n{"a":1}\r\n0\r\n\r\n', 400],
+    ['a chunk size that is not hex', 'zz\r\n{"a":1}\r\n0\r\n\r\n', 400],
+    ['a chunk size of 16 hex digits', '0000000000000007\r\n{"a":1}\r\n0\r\n\r\n', 400],
+    ['chunk data longer than its size', '5\r\n{"a":1}\r\n0\r\n\r\n', 400],
+    ['a trailer field', '7\r\n{"a":1}\r\n0\r\nX-T: 1\r\n\r\n', 400],
+    ['a chunk larger than the body limit', 'fffffff\r\n{"a":1}', 413],
+  ];
+  for (const [what, body, status] of CHUNKS) {
+    test(`framing: chunked body with ${what} -> ${status} and the connection closed`, async () => {
+      const head = 'POST /1.0/auth/credential HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n'
+        + 'Transfer-Encoding: chunked\r\n\r\n';
+      const r = await scripted(srv.port, [head + body], { waitMs: 5000 });
+      assert.ok(r.closed, `the connection stays open after ${JSON.stringify(r.data.slice(0, 60))}`);
+      const res = oneResponse(r.data);
+      assert.equal(res.status, status, r.data);
+      assert.ok(res.json.message.length > 0);
+      assert.equal(res.headers.connection, 'close');
+    });
+  }
+
   test('framing: a refused head on a keep-alive connection, after a good request', async () => {
     const good = 'GET /1.0/auth/time HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
     const bad = 'POST /1.0/auth/credential HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}';

@@ -536,6 +536,121 @@ static void test_parse_path(void **state) {
     }
 }
 
+/* http__head_check: RFC 9112 framing of a complete head (issue 12, point 3). */
+static void test_head_check(void **state) {
+    (void)state;
+    static const struct {
+        const char *head;
+        size_t len; /* 0: strlen */
+        int status, chunked;
+        const char *why; /* substring of the reason, for refusals */
+    } cases[] = {
+        {"GET / HTTP/1.1\r\nHost: a\r\n\r\n", 0, 0, 0, NULL},
+        {"POST / HTTP/1.1\r\nContent-Length: 12\r\nX-A:\tb c \r\n\r\n", 0, 0, 0, NULL},
+        {"POST / HTTP/1.1\r\ntransfer-encoding:  Chunked \r\n\r\n", 0, 0, 1, NULL},
+        {"GET / HTTP/1.0\r\n\r\n", 0, 0, 0, NULL},
+        {"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 0, 400, 0,
+         "more than one Content-Length"},
+        {"POST / HTTP/1.1\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\n", 0, 400, 0,
+         "more than one Content-Length"},
+        {"POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\n", 0, 400, 0, "decimal"},
+        {"POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\n", 0, 400, 0, "decimal"},
+        {"POST / HTTP/1.1\r\nContent-Length:\r\n\r\n", 0, 400, 0, "decimal"},
+        {"POST / HTTP/1.1\r\nContent-Length: 1234567890123456789\r\n\r\n", 0, 400, 0, "18"},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", 0, 400, 0,
+         "both"},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding : chunked\r\n\r\n", 0, 400, 0, "Whitespace"},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding\t: chunked\r\n\r\n", 0, 400, 0, "Whitespace"},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 0, 400, 0, "chunked"},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 0, 400, 0, "chunked"},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 0, 400, 0, "chunked"},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 0,
+         400, 0, "chunked"},
+        {"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 0, 400, 0, "HTTP/1.0"},
+        {"GET / HTTP/1.1\r\nX-A: a\0b\r\n\r\n", 29, 400, 0, "control character"},
+        {"GET / HTTP/1.1\r\nX-A: a\x01" "b\r\n\r\n", 0, 400, 0, "control character"},
+        {"GET / HTTP/1.1\r\nX-A: a\x7f\r\n\r\n", 0, 400, 0, "control character"},
+        {"GET / HTTP/1.1\r\nX-\0A: ab\r\n\r\n", 29, 400, 0, "token"},
+        {"GET /\x01 HTTP/1.1\r\n\r\n", 0, 400, 0, "request line"},
+        {"GET / HTTP/1.1\r\nX-A: a\r\n b\r\n\r\n", 0, 400, 0, "obs-fold"},
+        {"GET / HTTP/1.1\r\nX-A: a\r\n\tb\r\n\r\n", 0, 400, 0, "obs-fold"},
+        {"GET / HTTP/1.1\nHost: a\n\n", 0, 400, 0, "bare LF"},
+        {"GET / HTTP/1.1\r\nHost: a\n\r\n", 0, 400, 0, "bare LF"},
+        {"GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n", 0, 400, 0, "CR byte"},
+        {"GET / HTTP/1.1\r\nX(A): b\r\n\r\n", 0, 400, 0, "token"},
+        {"GET / HTTP/1.1\r\n: b\r\n\r\n", 0, 400, 0, "no name"},
+        {"GET / HTTP/1.1\r\nNoColon\r\n\r\n", 0, 400, 0, "no name"},
+        {"GET / HTTP/1.1\r\nHost: a\r\n", 0, 400, 0, "incomplete"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = cases[i].len ? cases[i].len : strlen(cases[i].head);
+        const char *why = NULL;
+        int chunked = -1;
+        int st = http__head_check(cases[i].head, n, &chunked, &why);
+        if (st != cases[i].status) fail_msg("case %zu: status %d, want %d", i, st, cases[i].status);
+        if (st) {
+            assert_non_null(why);
+            if (!strstr(why, cases[i].why)) fail_msg("case %zu: '%s'", i, why);
+        } else {
+            assert_int_equal(chunked, cases[i].chunked);
+        }
+    }
+}
+
+/* http__chunked_feed: strict chunk framing, fed whole or one byte at a time. */
+static void test_chunked_feed(void **state) {
+    (void)state;
+    static const struct {
+        const char *body;
+        int rc;          /* 1 complete, or 400/413 */
+        size_t used;     /* for rc 1 */
+    } cases[] = {
+        {"5\r\nhello\r\n0\r\n\r\n", 1, 15},
+        {"5\r\nhello\r\nA\r\n0123456789\r\n0\r\n\r\nGET", 1, 30},
+        {"000\r\n\r\n", 1, 7},
+        {"5;ext=1\r\nhello\r\n0\r\n\r\n", 400, 0},
+        {"0x5\r\nhello\r\n0\r\n\r\n", 400, 0},
+        {" 5\r\nhello\r\n0\r\n\r\n", 400, 0},
+        {"+5\r\nhello\r\n0\r\n\r\n", 400, 0},
+        {"5 \r\nhello\r\n0\r\n\r\n", 400, 0},
+        {"\r\nhello\r\n0\r\n\r\n", 400, 0},
+        {"5\nhello\r\n0\r\n\r\n", 400, 0},
+        {"5\r\nhelloX\r\n0\r\n\r\n", 400, 0},
+        {"ffffffffffffffff\r\n", 400, 0},
+        {"5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n", 400, 0},
+        {"5\r\nhello\r\n0\r\n\n", 400, 0},
+        {"401\r\n", 413, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const unsigned char *b = (const unsigned char *)cases[i].body;
+        size_t n = strlen(cases[i].body);
+        for (int bytewise = 0; bytewise < 2; bytewise++) {
+            http__chunked k = {0};
+            size_t used = 0, at = 0;
+            const char *why = NULL;
+            int rc = 0;
+            if (!bytewise) {
+                rc = http__chunked_feed(&k, b, n, 1024, &used, &why);
+                at = used;
+            } else {
+                for (; at < n && rc == 0; at++) rc = http__chunked_feed(&k, b + at, 1, 1024, &used, &why);
+                if (rc == 1) at = at - 1 + used;
+            }
+            if (rc != cases[i].rc)
+                fail_msg("case %zu (bytewise %d): rc %d, want %d", i, bytewise, rc, cases[i].rc);
+            if (rc == 1) assert_int_equal(at, cases[i].used);
+            if (rc > 1) assert_non_null(why);
+        }
+    }
+    /* Incomplete: everything consumed, more needed. */
+    http__chunked k = {0};
+    size_t used = 0;
+    const char *why = NULL;
+    assert_int_equal(http__chunked_feed(&k, (const unsigned char *)"5\r\nhel", 6, 1024, &used, &why),
+                     0);
+    assert_int_equal(used, 6);
+}
+
 static void test_parse_query(void **state) {
     (void)state;
     http_req r = {0};
@@ -1115,6 +1230,8 @@ int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_path),
         cmocka_unit_test(test_parse_query),
+        cmocka_unit_test(test_head_check),
+        cmocka_unit_test(test_chunked_feed),
         cmocka_unit_test(test_selfsigned_cert),
         cmocka_unit_test_setup_teardown(test_path_and_query, setup, teardown),
         cmocka_unit_test_setup_teardown(test_body_exact, setup, teardown),
