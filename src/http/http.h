@@ -58,8 +58,9 @@ typedef struct http_req {
 /* Called on the loop thread for every request. Must eventually call one http_reply_*(). */
 typedef void (*http_handler_cb)(http_req *req, void *arg);
 
-/* A field left 0 takes its default. Limits are enforced by evhttp itself: an oversized body gets
- * evhttp's own 413 (HTML, not counted by http_error_count) and the handler never sees it.
+/* A field left 0 takes its default. The body limit is enforced by evhttp itself for a body with a
+ * Content-Length: evhttp's own 413 (HTML, not counted by http_error_count), and the handler never
+ * sees it; a chunked body over the limit, and a head over max_headers, get our 413 and 431.
  * The connection limit and the deadlines are ours (server.c, "Connections"):
  * - at max_connections open connections the server stops accepting; new connections wait in
  *   the kernel's backlog until one closes, except that a connection which has not sent a byte

@@ -20,17 +20,48 @@
  *                        v
  *                     ORPHANED --finish()--> freed (reply logged and counted, not sent)
  *
- *   PENDING:  ereq and evcon set; the connection's close callback points at this request.
+ *   PENDING:  ereq and evcon set; x->conn (when set) has req == x.
  *   ORPHANED: ereq == NULL; detach_ereq() performed the transition.
  *
  * Invariants:
  * 1. x->ereq != NULL exactly while the evhttp_request is alive and still ours to answer.
- * 2. While x->ereq != NULL, the close callback of x->evcon is (on_conn_close, x); finish()
- *    clears it before sending, so the callback can never see a freed request.
+ * 2. The close callback of every adopted connection is (on_conn_close, conn), for its whole
+ *    life; conn->req is the request waiting for its reply, and finish() clears it before
+ *    sending, so the callback can never see a freed request.
  * 3. An http__req is in its server's pending list from on_request() to finish(); when the
  *    server is freed first, x->srv becomes NULL. http_server_inflight() is the list's length.
  * 4. Only finish() frees an http__req, and it runs exactly once per request (the contract:
  *    exactly one http_reply_*() call).
+ *
+ * Connections (struct http_conn). evhttp has no connection limit, no deadline for a request's
+ * head (its timeout restarts at every byte) and a lenient parser, so each connection gets a
+ * watcher: an evbuffer callback on its bufferevent's input, which runs whenever bytes arrive
+ * and before evhttp's read callback sees them. The watcher keeps a request's head (and a chunked
+ * body) away from evhttp, in conn->hold, until it is complete; then checks it
+ * (http__head_check, http__chunked_feed) and either hands it back, or hands evhttp a stand-in
+ * request (HTTP_SYNTH_REQUEST) that on_request() answers with the refusal, 400 or 408, before
+ * the connection closes. Everything answered therefore goes through http_reply_error().
+ *
+ *     on_new_conn() --adopt_all()--> IDLE --first byte--> HEAD --head checked--> BODY
+ *                                     ^                     |  \--chunked--> CHUNKED --end--/
+ *                                     |                     |                  |
+ *                                     |          refused or too slow (408)     |
+ *                                     |                     v                  v
+ *                                     |                   REJECT --on_request()--> close
+ *                                     |
+ *                               on_reply_done() <--finish()-- HANDLER <--on_request()-- BODY
+ *
+ *   IDLE: no byte of a request yet; in the idle list (eviction, oldest first).
+ *   HEAD, CHUNKED: bytes held in conn->hold. BODY: evhttp reads the body itself.
+ *   HANDLER: the request waits for its reply, no deadline. Closing (on_conn_close) may happen
+ *   in any state; on_sweep() closes or rejects those past their deadline.
+ * 5. A connection is counted in nconns from on_new_conn() to on_conn_close(), and is in the
+ *    hash (by evcon) and the conns list from adopt_all() to on_conn_close(). adopt_all() runs
+ *    from an event activated in on_new_conn(), so before any read on the new connection.
+ * 6. Listeners accept exactly when paused == 0 and the server is not draining (apply_pause).
+ *    P_LIMIT is cleared by a close, P_FD by a close or its timer, P_BURST by the next loop pass.
+ * 7. The input buffer of a socket bufferevent is frozen at its end outside reads: bytes are
+ *    given back to it with evbuffer_prepend*, never added.
  *
  * What libevent 2.1.12 does around those states (read from its http.c; test_http.c checks it):
  * - When a request is complete, evhttp stops reading the connection until the reply has been
@@ -859,6 +890,10 @@ static void take_head(http_conn *c, struct evbuffer *in) {
     }
     size_t end = scan_head(c);
     c->in_watch--;
+    if (end > s->limits.max_headers) {
+        reject(c, in, 431, "The request head is longer than the server accepts.");
+        return;
+    }
     if (!end) {
         if (evbuffer_get_length(c->hold) > s->limits.max_headers)
             reject(c, in, 431, "The request head is longer than the server accepts.");
