@@ -1156,6 +1156,88 @@ static void test_pipelined_while_pending(void **state) {
     free(out);
 }
 
+/* ---- connection limit, deadlines, framing (issue 12) -------------------------------------- */
+
+typedef struct limit_arg {
+    int idle_closed;   /* idle connections the server closed to make room */
+    char *answer;      /* a request sent while the others are held */
+    char *slow;        /* a head trickled past header_timeout_s */
+    char *bad;         /* a refused head, then EOF */
+    char *chunked;     /* a good chunked body */
+    char *bad_chunk;   /* a chunk extension */
+    int max_seen;
+} limit_arg;
+
+static int closed_by_peer(int fd) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    char c;
+    return poll(&p, 1, 0) == 1 && read(fd, &c, 1) == 0;
+}
+
+static void client_limits(fx *f, void *arg) {
+    limit_arg *a = arg;
+    int idle[12];
+    for (int i = 0; i < 12; i++) idle[i] = tcp_connect(f->port);
+    usleep(300 * 1000); /* the server accepts, evicts the oldest */
+    int fd = tcp_connect(f->port);
+    send_str(fd, "GET /1.0/num HTTP/1.1\r\nHost: t\r\n\r\n");
+    a->answer = read_response(fd);
+    close(fd);
+    for (int i = 0; i < 12; i++) {
+        a->idle_closed += idle[i] >= 0 && closed_by_peer(idle[i]);
+        if (idle[i] >= 0) close(idle[i]);
+    }
+    fd = tcp_connect(f->port);
+    send_str(fd, "GET /1.0/num HTTP/1.1\r\n");
+    usleep(700 * 1000);
+    send_str(fd, "Host: t\r\n");
+    a->slow = read_all(fd); /* 408, then EOF */
+    close(fd);
+    fd = tcp_connect(f->port);
+    send_str(fd, "POST /1.0/raw HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n"
+                 "abc");
+    a->bad = read_all(fd);
+    close(fd);
+    fd = tcp_connect(f->port);
+    send_str(fd, "POST /1.0/raw HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+    a->chunked = read_response(fd);
+    send_str(fd, "POST /1.0/raw HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 "3;x=y\r\nabc\r\n0\r\n\r\n");
+    a->bad_chunk = read_all(fd);
+    close(fd);
+}
+
+static void test_connection_limit_and_deadlines(void **state) {
+    (void)state;
+    http_limits lim = {.max_connections = 4, .header_timeout_s = 1, .keepalive_timeout_s = 1};
+    fx *f = fx_new(&lim);
+    limit_arg a = {0};
+    run_client(f, client_limits, &a);
+    assert_non_null(strstr(a.answer, "HTTP/1.1 200"));
+    assert_non_null(strstr(a.answer, "\r\n\r\n42"));
+    assert_true(a.idle_closed >= 12 - 4);
+    assert_non_null(strstr(a.slow, "HTTP/1.1 408 Request Timeout"));
+    assert_non_null(strstr(a.slow, "\"class\":\"Client::RequestTimeout\""));
+    assert_non_null(strstr(a.slow, "Connection: close"));
+    assert_non_null(strstr(a.bad, "HTTP/1.1 400 Bad Request"));
+    assert_non_null(strstr(a.bad, "more than one Content-Length"));
+    assert_non_null(strstr(a.chunked, "HTTP/1.1 200"));
+    assert_non_null(strstr(a.chunked, "\r\n\r\nabcde"));
+    assert_non_null(strstr(a.bad_chunk, "HTTP/1.1 400 Bad Request"));
+    assert_non_null(strstr(a.bad_chunk, "Chunk extensions"));
+    assert_true(http_server_connections(f->srv) <= 4);
+    spin(f, 1600); /* what is left idle is closed by keepalive/header deadlines */
+    assert_int_equal(http_server_connections(f->srv), 0);
+    assert_int_equal(f->calls, 2); /* /num and the good chunked POST; refusals never reach it */
+    free(a.answer);
+    free(a.slow);
+    free(a.bad);
+    free(a.chunked);
+    free(a.bad_chunk);
+    fx_free(f);
+}
+
 typedef struct stop_arg {
     int refused;
     char *first, *second;
@@ -1247,6 +1329,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_free_server_with_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_while_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_accepting, setup, teardown),
+        cmocka_unit_test(test_connection_limit_and_deadlines),
         cmocka_unit_test_setup_teardown(test_listen_errors, setup, teardown),
     };
     if (argc > 1) cmocka_set_test_filter(argv[1]);
