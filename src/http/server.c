@@ -93,6 +93,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -117,7 +118,8 @@
 #define HTTP_SWEEP_MS 500         /* deadlines are checked this often */
 #define HTTP_ACCEPT_BURST 64      /* accepts in a row before letting the loop read them */
 #define HTTP_FD_RETRY_MS 250      /* pause after accept() ran out of descriptors */
-#define HTTP_EVICT_MIN_MS 50      /* an idle connection younger than this is not evicted */
+#define HTTP_EVICT_LOOK 16        /* idle connections looked at for one eviction */
+#define HTTP_EVICT_RETRY_MS 20    /* pause when every idle connection looked at had bytes */
 /* What evhttp is given instead of a head we refuse: a request it parses and hands to
  * on_request(), which answers it with the refusal and closes the connection. */
 #define HTTP_SYNTH_REQUEST "GET / HTTP/1.1\r\nConnection: close\r\n\r\n"
@@ -744,21 +746,28 @@ static void pause_clear(http_server *s, int bits) {
 }
 
 /* Closes the connection that has been idle longest (no byte of a request received), to make
- * room for a new one. A connection idle for less than HTTP_EVICT_MIN_MS is spared: it may have
- * been accepted in this very loop pass, its request still unread in the socket. Returns 1 when
- * one was closed, 0 when no connection is idle, -1 when the idle ones are all that young. */
+ * room for a new one. A connection with bytes waiting in its socket is spared: it was accepted
+ * in this very loop pass, or its request arrived since, and the loop has not read it yet; up
+ * to HTTP_EVICT_LOOK of the oldest are looked at (one ioctl each, only at the limit).
+ * Returns 1 when one was closed, 0 when no connection is idle, -1 when the idle ones looked at
+ * all have bytes waiting. */
 static int evict_idle(http_server *s) {
     if (s->adopt) adopt_all(s); /* accepted earlier in this pass: set up by evhttp by now */
     http_conn *c = s->idle_head;
     if (!c) return 0;
-    if (sg_mono_ms() - c->since_ms < HTTP_EVICT_MIN_MS) return -1;
-    s->evicted++;
-    sg_log_limited(&s->lim_evict, SG_LOG_WARN, SUB,
-                   "%d connections open (max-connections %d): closing idle connections, oldest "
-                   "first, to accept new ones (%llu so far).",
-                   s->nconns, s->limits.max_connections, (unsigned long long)s->evicted);
-    evhttp_connection_free(c->evcon); /* on_conn_close() frees c */
-    return 1;
+    for (int looked = 0; c && looked < HTTP_EVICT_LOOK; c = c->inext, looked++) {
+        int waiting = 0;
+        evutil_socket_t fd = bufferevent_getfd(c->bev);
+        if (fd >= 0 && ioctl(fd, FIONREAD, &waiting) == 0 && waiting > 0) continue;
+        s->evicted++;
+        sg_log_limited(&s->lim_evict, SG_LOG_WARN, SUB,
+                       "%d connections open (max-connections %d): closing idle connections, "
+                       "oldest first, to accept new ones (%llu so far).",
+                       s->nconns, s->limits.max_connections, (unsigned long long)s->evicted);
+        evhttp_connection_free(c->evcon); /* on_conn_close() frees c */
+        return 1;
+    }
+    return -1;
 }
 
 /* Stops accepting for ms (or until a connection closes). */
@@ -996,7 +1005,7 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg) {
     if (s->nconns >= s->limits.max_connections) {
         int r = evict_idle(s);
         if (r < 0) {
-            pause_for(s, HTTP_EVICT_MIN_MS);
+            pause_for(s, HTTP_EVICT_RETRY_MS);
         } else if (r == 0) {
             pause_set(s, P_LIMIT);
             sg_log_limited(&s->lim_limit, SG_LOG_WARN, SUB,
@@ -1046,8 +1055,9 @@ static void on_accept_error(struct evconnlistener *el, void *arg) {
     (void)el;
     if (!l) return;
     http_server *s = l->srv;
-    int freed = (e == EMFILE || e == ENFILE) && evict_idle(s) > 0;
-    if (!freed) pause_for(s, HTTP_FD_RETRY_MS);
+    int r = (e == EMFILE || e == ENFILE) ? evict_idle(s) : 0;
+    int freed = r > 0;
+    if (!freed) pause_for(s, r < 0 ? HTTP_EVICT_RETRY_MS : HTTP_FD_RETRY_MS);
     sg_log_limited(&s->lim_accept, SG_LOG_WARN, SUB,
                    "Accepting a connection on '%s' failed: %s (%d connections open); %s.",
                    l->addr, strerror(e), s->nconns,

@@ -133,8 +133,9 @@ static int vlimited(sg_log_limit *lim, enum sg_log_level lvl, const char *subsys
     char suffix[96], num[32];
     if (held) {
         thousands(held, num, sizeof num);
+        long long secs = (long long)((since + 500) / 1000);
         snprintf(suffix, sizeof suffix, " (repeated %s time%s in the last %lld s)", num,
-                 held == 1 ? "" : "s", (long long)((since + 999) / 1000));
+                 held == 1 ? "" : "s", secs > 0 ? secs : 1);
     }
     vwrite(lvl, subsys, held ? suffix : NULL, fmt, ap);
     return 1;

@@ -12,7 +12,7 @@ import readline from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { assertOvhError, httpRequest, startServer, waitOutgoing } from './lib/harness.mjs';
+import { assertOvhError, httpRequest, SMSGATED, startServer, waitFor, waitOutgoing } from './lib/harness.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -221,6 +221,7 @@ async function flood({ limit, n, measureMs }) {
     const keys = srv.createAccount(`flood${n}`, 10);
     const sn = keys.serviceName;
     const pid = srv.proc.pid;
+    await srv.raw({ path: '/auth/time' }); // srv.raw() reads the server's clock once: not in the flood
     const lines0 = srv.logLines().length;
     const t0 = Date.now();
     holder = await holdConnections(srv.port, n);
@@ -232,6 +233,7 @@ async function flood({ limit, n, measureMs }) {
       const r = await srv.raw({ method: 'POST', path: `/sms/${sn}/jobs`, keys, tls, timeoutMs: 5000,
         body: { message: `flood ${tls ? 'tls' : 'plain'}`, receivers: ['+33612345678'], senderForResponse: true } });
       const took = Date.now() - t;
+      if (process.env.SMSGATE_TEST_VERBOSE) console.log(`flood ${n}: send (tls ${tls}) ${took} ms`);
       assert.equal(r.status, 200, r.text);
       assert.equal(r.json.ids.length, 1);
       assert.ok(took < 1000, `the send took ${took} ms (tls ${tls})`);
@@ -241,6 +243,10 @@ async function flood({ limit, n, measureMs }) {
     const grown = srv.logLines().length - lines0;
     const perMinute = grown / ((Date.now() - t0) / 60000);
     const held = await holder.next();
+    if (process.env.SMSGATE_TEST_VERBOSE) {
+      console.log(`flood ${n}: cpu ${(cpu * 100).toFixed(1)} %, ${grown} log lines in ${Date.now() - t0} ms, `
+        + `holder ${JSON.stringify(held)}`);
+    }
     // The server's side: it held at most what its limit allows, and closed idle ones to make room.
     assert.ok(held.connected + held.failed === n, JSON.stringify(held));
     assert.ok(cpu < 0.2, `smsgated used ${(cpu * 100).toFixed(1)} % of a CPU during the flood`);
@@ -258,6 +264,53 @@ describe('connection floods (issue 12, point 1)', () => {
 
   test('ulimit -n 256 and 2,000 idle connections: a send within 1 s, CPU < 20 %, log < 100 lines/min',
     { timeout: 60000 }, () => flood({ limit: 256, n: 2000, measureMs: 10000 }));
+});
+
+// Runs smsgated under the shell's `ulimit` command (e.g. '-n 40', '-Sn 256') with args until it
+// is ready or exits; returns {code, log}. A ready server is stopped with SIGTERM.
+async function startUnderLimit(limit, args = []) {
+  const dir = fs.mkdtempSync(path.join(process.env.SMSGATE_TEST_TMP || '/tmp', 'smsgate-ulimit-'));
+  const logPath = path.join(dir, 'log');
+  const fd = fs.openSync(logPath, 'w');
+  const proc = spawn('/bin/sh', ['-c', `ulimit ${limit} && exec "$0" "$@"`, SMSGATED, '--data', path.join(dir, 'data'),
+    '--listen', '127.0.0.1:0', '--tls-listen', '', ...args], { stdio: ['ignore', fd, fd] });
+  fs.closeSync(fd);
+  let code = null;
+  const exited = new Promise((r) => proc.on('exit', (c) => { code = c; r(); }));
+  const log = () => fs.readFileSync(logPath, 'utf8');
+  await waitFor(() => code !== null || / ready: /.test(log()), { what: 'smsgated ready or exited' });
+  if (code === null) {
+    proc.kill('SIGTERM');
+    await exited;
+  }
+  const text = log();
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { code, log: text };
+}
+
+describe('max-connections and the open-file limit', () => {
+  test('a soft limit below what is needed is raised towards the hard one', async () => {
+    const hard = Number(spawnSync('/bin/sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout.trim());
+    if (!(hard > 4096 + 200)) return; // the hard limit of this machine leaves nothing to raise
+    const r = await startUnderLimit('-Sn 256');
+    assert.equal(r.code, 0, r.log);
+    assert.match(r.log, /INFO main: Raised the open-file limit from 256 to \d+\./);
+    assert.doesNotMatch(r.log, /WARN|ERROR/);
+  });
+
+  test('an explicit max-connections above the limit is lowered, with one warning', async () => {
+    const r = await startUnderLimit('-n 256', ['--max-connections', '1000']);
+    assert.equal(r.code, 0, r.log);
+    const warns = r.log.split('\n').filter((l) => / WARN /.test(l));
+    assert.equal(warns.length, 1, r.log);
+    assert.match(warns[0], /max-connections 1000 does not fit under the open-file limit 256 .*lowered to \d+\./);
+  });
+
+  test('a limit too low to serve: smsgated refuses to start and says why', async () => {
+    const r = await startUnderLimit('-n 64');
+    assert.notEqual(r.code, 0, r.log);
+    assert.match(r.log, /ERROR main: The open-file limit \(64\) leaves room for \d+ HTTP connections/);
+  });
 });
 
 // ---- issue 12, points 2 and 3: deadlines and framing ----------------------------------------
