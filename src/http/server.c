@@ -237,8 +237,8 @@ static const char *reason(int status) {
     case 416: return "Range Not Satisfiable";
     case 417: return "Expectation Failed";
     case 422: return "Unprocessable Entity";
-    case 431: return "Request Header Fields Too Large";
     case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
     case 460: return "Resource Expired"; /* OVH-specific; python-ovh: ResourceExpiredError */
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";

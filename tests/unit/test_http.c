@@ -633,7 +633,8 @@ static void test_chunked_feed(void **state) {
                 rc = http__chunked_feed(&k, b, n, 1024, &used, &why);
                 at = used;
             } else {
-                for (; at < n && rc == 0; at++) rc = http__chunked_feed(&k, b + at, 1, 1024, &used, &why);
+                for (; at < n && rc == 0; at++)
+                    rc = http__chunked_feed(&k, b + at, 1, 1024, &used, &why);
                 if (rc == 1) at = at - 1 + used;
             }
             if (rc != cases[i].rc)
@@ -646,8 +647,8 @@ static void test_chunked_feed(void **state) {
     http__chunked k = {0};
     size_t used = 0;
     const char *why = NULL;
-    assert_int_equal(http__chunked_feed(&k, (const unsigned char *)"5\r\nhel", 6, 1024, &used, &why),
-                     0);
+    const unsigned char *part = (const unsigned char *)"5\r\nhel";
+    assert_int_equal(http__chunked_feed(&k, part, 6, 1024, &used, &why), 0);
     assert_int_equal(used, 6);
 }
 
@@ -1194,8 +1195,8 @@ static void client_limits(fx *f, void *arg) {
     a->slow = read_all(fd); /* 408, then EOF */
     close(fd);
     fd = tcp_connect(f->port);
-    send_str(fd, "POST /1.0/raw HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n"
-                 "abc");
+    send_str(fd, "POST /1.0/raw HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n"
+                 "Content-Length: 3\r\n\r\nabc");
     a->bad = read_all(fd);
     close(fd);
     fd = tcp_connect(f->port);
