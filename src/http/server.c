@@ -849,6 +849,12 @@ static void take_chunked(http_conn *c, struct evbuffer *in) {
     evbuffer_add_buffer(c->hold, in);
     c->in_watch--;
     size_t len = evbuffer_get_length(c->hold);
+    /* Data is counted against max_body by the parser; this bounds the framing around it (a
+     * body of one-byte chunks is seven times its data). */
+    if (len > s->limits.max_headers + 2 * s->limits.max_body) {
+        reject(c, in, 413, "The request body is larger than the server accepts.");
+        return;
+    }
     while (c->scanned < len) {
         struct evbuffer_ptr ptr;
         struct evbuffer_iovec v;
