@@ -902,6 +902,10 @@ static void take_head(http_conn *c, struct evbuffer *in) {
             else if (got == 2 && two[0] == '\r' && two[1] == '\n') evbuffer_drain(c->hold, 2);
             else break;
         }
+        if (got == 1 && two[0] == '\r') { /* maybe the first half of one more empty line */
+            c->in_watch--;
+            return;
+        }
     }
     size_t end = scan_head(c);
     c->in_watch--;

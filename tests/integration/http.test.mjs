@@ -477,6 +477,14 @@ describe('strict HTTP/1.1 framing (issue 12, point 3)', () => {
     });
   }
 
+  test('empty lines before a request line are ignored (RFC 9112 2.2), even split across reads', async () => {
+    const r = await scripted(srv.port, ['\r\n\r', 100, '\nGET /1.0/auth/time HTTP/1.1\r\nHost: 127.0.0.1\r\n'
+      + 'Connection: close\r\n\r\n'], { waitMs: 5000 });
+    assert.ok(r.closed);
+    const { responses } = parseResponses(r.data, ['GET']);
+    assert.equal(responses[0].status, 200, r.data);
+  });
+
   test('framing: a refused head on a keep-alive connection, after a good request', async () => {
     const good = 'GET /1.0/auth/time HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
     const bad = 'POST /1.0/auth/credential HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}';
