@@ -58,9 +58,9 @@ typedef struct http_req {
 /* Called on the loop thread for every request. Must eventually call one http_reply_*(). */
 typedef void (*http_handler_cb)(http_req *req, void *arg);
 
-/* A field left 0 takes its default. The body limit is enforced by evhttp itself for a body with a
- * Content-Length: evhttp's own 413 (HTML, not counted by http_error_count), and the handler never
- * sees it; a chunked body over the limit, and a head over max_headers, get our 413 and 431.
+/* A field left 0 takes its default. A body over max_body (its Content-Length, or the data of a
+ * chunked body) gets 413 and a head over max_headers 431, both with the OVH error body, and the
+ * handler never sees them.
  * The connection limit and the deadlines are ours (server.c, "Connections"):
  * - at max_connections open connections the server stops accepting; new connections wait in
  *   the kernel's backlog until one closes, except that a connection which has not sent a byte
@@ -138,9 +138,9 @@ int http_tls_selfsigned(const char *cert_file, const char *key_file);
 
 /* Per-status error counters since start, over all servers (index = status code 0..599; 0
  * outside). Counts our replies with status >= 400 (among them the 400s of a malformed request
- * head, the 408s of a head that came too slowly and the 431s of one too long), not the ones
- * evhttp sends by itself (413 for an oversized body or a malformed chunk, 400 for a request line
- * it cannot parse, 501 for an unknown method). */
+ * head or chunked body, the 408s of one that came too slowly, the 413s and 431s of one too
+ * long), not the ones evhttp sends by itself (400 for a request line it cannot parse, 501 for an
+ * unknown method). */
 uint64_t http_error_count(int status);
 
 #endif

@@ -41,9 +41,10 @@ int http__parse_target(http_req *r, const char **why);
  * made of token characters and followed directly by ':', no obs-fold (a line starting with SP
  * or HTAB), at most one Content-Length made of digits only, and a Transfer-Encoding only alone
  * (no Content-Length), once, exactly "chunked", and not in an HTTP/1.0 request.
- * Returns 0 (*chunked set to 1 when the body is chunked, else 0), or 400 with *why set to a
- * static sentence for the error message. Pure. */
-int http__head_check(const char *p, size_t n, int *chunked, const char **why);
+ * Returns 0, with *chunked set to 1 when the body is chunked (else 0) and *length to the
+ * Content-Length (0 when there is none); or 400 with *why set to a static sentence for the
+ * error message. Pure. */
+int http__head_check(const char *p, size_t n, int *chunked, uint64_t *length, const char **why);
 
 /* A chunked body (RFC 9112 7.1) checked as it arrives, stricter than evhttp: chunk sizes of 1 to
  * 15 hex digits directly followed by CRLF (no chunk extensions, no whitespace, no sign or "0x"),

@@ -4,8 +4,9 @@
  *
  * Design. Each listener, plain or TLS, is its own struct evhttp with one bound socket, so the
  * generic callback learns from its argument whether a request came over TLS; every evhttp gets
- * the same limits and dispatches to the same handler. evhttp does the HTTP/1.1 work: parsing,
- * body and header limits (it answers 413 and 400 itself, as HTML: libevent 2.1 has no hook to
+ * the same limits and dispatches to the same handler. evhttp does the HTTP/1.1 work: parsing
+ * (after the stricter checks of "Connections" below; what it still refuses itself, a request
+ * line it cannot parse or an unknown method, it answers as HTML: libevent 2.1 has no hook to
  * change that), "100 Continue", keep-alive and HEAD (finish() leaves out the body of a HEAD
  * reply, which evhttp 2.1 would send). For each complete request on_request() copies what a
  * handler may need (target, decoded path and query, headers, body, peer) into an http_req, so
@@ -78,8 +79,9 @@
  *   http__req_watch_close, a test hook); http_server_free() orphans its pending requests
  *   itself before it calls evhttp_free().
  * - "Expect: 100-continue" (curl sends it for large bodies): evhttp writes "100 Continue" as
- *   soon as the headers are in, if the declared Content-Length fits max_body; otherwise it
- *   answers 413 at once. Nothing here has to help.
+ *   soon as the headers are in (a Content-Length over max_body was refused before). For a
+ *   chunked body, whose head is held until the body has ended, no "100 Continue" is sent:
+ *   clients send the body after their own wait (curl: 1 s).
  */
 #include "http/http.h"
 
@@ -431,9 +433,10 @@ static int name_is(const char *p, size_t n, const char *name) {
     return strlen(name) == n && !strncasecmp(p, name, n);
 }
 
-int http__head_check(const char *p, size_t n, int *chunked, const char **why) {
+int http__head_check(const char *p, size_t n, int *chunked, uint64_t *length, const char **why) {
     const char *end = p + n;
     *chunked = 0;
+    *length = 0;
     int line = 0, ncl = 0, nte = 0, http10 = 0, ended = 0;
     const char *te = NULL, *te_end = NULL;
     while (p < end) {
@@ -497,11 +500,13 @@ int http__head_check(const char *p, size_t n, int *chunked, const char **why) {
                     *why = "Content-Length must be a decimal number of at most 18 digits.";
                     return 400;
                 }
-                for (const char *q = v; q < ve; q++)
+                for (const char *q = v; q < ve; q++) {
                     if (*q < '0' || *q > '9') {
                         *why = "Content-Length must be a decimal number of at most 18 digits.";
                         return 400;
                     }
+                    *length = *length * 10 + (uint64_t)(*q - '0');
+                }
             } else if (name_is(p, nlen, "Transfer-Encoding")) {
                 nte++;
                 te = v;
@@ -921,7 +926,13 @@ static void take_head(http_conn *c, struct evbuffer *in) {
     const char *why = NULL;
     const char *head = (const char *)evbuffer_pullup(c->hold, (ev_ssize_t)end);
     int chunked = 0;
-    int status = http__head_check(head, end, &chunked, &why);
+    uint64_t length = 0;
+    int status = http__head_check(head, end, &chunked, &length, &why);
+    if (!status && length > s->limits.max_body) {
+        /* Before evhttp would answer it with its own HTML page. */
+        status = 413;
+        why = "The request body is larger than the server accepts.";
+    }
     if (status) {
         reject(c, in, status, why);
         return;

@@ -586,13 +586,15 @@ static void test_head_check(void **state) {
         size_t n = cases[i].len ? cases[i].len : strlen(cases[i].head);
         const char *why = NULL;
         int chunked = -1;
-        int st = http__head_check(cases[i].head, n, &chunked, &why);
+        uint64_t length = 1;
+        int st = http__head_check(cases[i].head, n, &chunked, &length, &why);
         if (st != cases[i].status) fail_msg("case %zu: status %d, want %d", i, st, cases[i].status);
         if (st) {
             assert_non_null(why);
             if (!strstr(why, cases[i].why)) fail_msg("case %zu: '%s'", i, why);
         } else {
             assert_int_equal(chunked, cases[i].chunked);
+            assert_int_equal(length, i == 1 ? 12 : 0);
         }
     }
 }
