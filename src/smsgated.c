@@ -30,6 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -342,6 +344,67 @@ static enum sg_log_level parse_level(const char *s) {
     return SG_LOG_INFO;
 }
 
+/* Descriptors kept out of the HTTP connection budget, on top of those open when it is computed:
+ * SMPP binds, status callbacks, CSV downloads, the store's files as it grows. */
+#define FD_RESERVE 64
+#define AUTO_MAX_CONNECTIONS 4096
+
+static int open_fds(void) {
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return 32; /* a guess on systems without /proc */
+    int n = 0;
+    while (readdir(d)) n++;
+    closedir(d);
+    return n > 3 ? n - 3 : n; /* ".", "..", and the directory's own descriptor */
+}
+
+/* Fits max-connections (0 = automatic) under the open-file limit, raising the soft limit
+ * towards the hard one when that helps. Returns the number of connections to allow, or -1 when
+ * the limit leaves too little room to serve at all (logged). An explicit value that does not
+ * fit is lowered with one warning; the automatic value is lowered silently (one info line). */
+static int fit_connections(int64_t want) {
+    int64_t reserve = open_fds() + FD_RESERVE;
+    int64_t target = want ? want : AUTO_MAX_CONNECTIONS;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        sg_log_warn(LOG, "getrlimit(RLIMIT_NOFILE) failed: %s; max-connections stays %lld.",
+                    strerror(errno), (long long)target);
+        return (int)target;
+    }
+    rlim_t need = (rlim_t)(target + reserve);
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        rlim_t to = (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need) ? need : rl.rlim_max;
+        if (to > rl.rlim_cur) {
+            struct rlimit nr = {to, rl.rlim_max};
+            if (setrlimit(RLIMIT_NOFILE, &nr) == 0) {
+                sg_log_info(LOG, "Raised the open-file limit from %llu to %llu.",
+                            (unsigned long long)rl.rlim_cur, (unsigned long long)to);
+                rl.rlim_cur = to;
+            }
+        }
+    }
+    int64_t fit = rl.rlim_cur == RLIM_INFINITY ? target : (int64_t)rl.rlim_cur - reserve;
+    if (fit < 16) {
+        sg_log_error(LOG, "The open-file limit (%llu) leaves room for %lld HTTP connections "
+                          "once %lld descriptors are kept for the rest; raise it (ulimit -n).",
+                     (unsigned long long)rl.rlim_cur, (long long)(fit < 0 ? 0 : fit),
+                     (long long)reserve);
+        return -1;
+    }
+    if (fit >= target) return (int)target;
+    if (want)
+        sg_log_warn(LOG, "max-connections %lld does not fit under the open-file limit %llu "
+                         "(%lld descriptors kept for the store, SMPP, callbacks and downloads): "
+                         "lowered to %lld.",
+                    (long long)want, (unsigned long long)rl.rlim_cur, (long long)reserve,
+                    (long long)fit);
+    else
+        sg_log_info(LOG, "max-connections: %lld, what the open-file limit %llu allows with %lld "
+                         "descriptors kept for the rest.",
+                    (long long)fit, (unsigned long long)rl.rlim_cur, (long long)reserve);
+    return (int)fit;
+}
+
 int main(int argc, char **argv) {
     daemon_state d = {0};
     int help = 0, rc = 1;
@@ -382,6 +445,7 @@ int main(int argc, char **argv) {
         return 1;
     }
 
+    sg_log_route_libevent();
     evthread_use_pthreads();
     d.base = event_base_new();
     event_base_priority_init(d.base, 3); /* default 1; dispatch flushes at 2, after the rest */
@@ -423,8 +487,14 @@ int main(int argc, char **argv) {
     d.camp = campaign_new(d.base, d.st, d.disp, &copt);
     api_set_campaign(d.api, d.camp);
 
+    int max_conns = fit_connections(d.cfg.max_connections);
+    if (max_conns < 0) goto out;
     http_limits lim = {.max_body = (size_t)d.cfg.max_body, .max_headers = 64 * 1024,
-                       .timeout_s = (int)d.cfg.http_timeout_s};
+                       .timeout_s = (int)d.cfg.http_timeout_s,
+                       .max_connections = max_conns,
+                       .header_timeout_s = (int)d.cfg.header_timeout_s,
+                       .keepalive_timeout_s = (int)d.cfg.keepalive_timeout_s,
+                       .body_min_rate = d.cfg.body_min_rate ? (int)d.cfg.body_min_rate : -1};
     d.http = http_server_new(d.base, &lim, api_handle, d.api);
     char url[512] = "";
     if (d.cfg.listen[0]) {

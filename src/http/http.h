@@ -58,13 +58,27 @@ typedef struct http_req {
 /* Called on the loop thread for every request. Must eventually call one http_reply_*(). */
 typedef void (*http_handler_cb)(http_req *req, void *arg);
 
-/* A field left 0 takes its default. Limits are enforced by evhttp itself: an oversized body gets
- * evhttp's own 413 (HTML, not counted by http_error_count) and the handler never sees it. */
+/* A field left 0 takes its default. A body over max_body (its Content-Length, or the data of a
+ * chunked body) gets 413 and a head over max_headers 431, both with the OVH error body, and the
+ * handler never sees them.
+ * The connection limit and the deadlines are ours (server.c, "Connections"):
+ * - at max_connections open connections the server stops accepting; new connections wait in
+ *   the kernel's backlog until one closes, except that a connection which has not sent a byte
+ *   of a request (new, or idle between two requests) is closed, oldest first, to make room;
+ * - a request head (request line and headers) must be complete within header_timeout_s of its
+ *   first byte (of the accept, for a connection's first request): 408 and close otherwise;
+ * - an idle keep-alive connection is closed after keepalive_timeout_s without a byte;
+ * - a body must arrive at body_min_rate bytes per second on average, counted from the end of
+ *   the head after a grace of header_timeout_s; the connection is closed otherwise. */
 typedef struct http_limits {
     size_t max_body;          /* bytes; larger bodies get 413 (default 16 MiB) */
-    size_t max_headers;       /* bytes (default 64 KiB) */
+    size_t max_headers;       /* bytes (default 64 KiB); a longer head gets 431 */
     int timeout_s;            /* read/write timeout per connection (default 60); it does not
                                  run while a request waits for its reply */
+    int max_connections;      /* open connections, all listeners together (default 1024) */
+    int header_timeout_s;     /* default 10 */
+    int keepalive_timeout_s;  /* default 60 */
+    int body_min_rate;        /* bytes per second (default 1024); < 0 disables the check */
 } http_limits;
 
 /* Creates a server on base; handler receives every request. limits may be NULL (defaults). */
@@ -85,6 +99,8 @@ int http_server_port(const http_server *s, int tls);
 /* Stops accepting new connections (listeners closed); requests in flight continue, and so do
  * further requests on connections already open (keep-alive). */
 void http_server_stop_accepting(http_server *s);
+/* Number of open connections (accepted and not yet closed), all listeners together. */
+int http_server_connections(const http_server *s);
 /* Number of requests handed to the handler and not yet replied to. */
 int http_server_inflight(const http_server *s);
 /* Frees the server, its listeners and its connections. Requests still in flight are detached:
@@ -131,8 +147,10 @@ void http_reply_error(http_req *r, int status, const char *error_code, const cha
 int http_tls_selfsigned(const char *cert_file, const char *key_file);
 
 /* Per-status error counters since start, over all servers (index = status code 0..599; 0
- * outside). Counts our replies with status >= 400, not the ones evhttp sends by itself (413 for
- * an oversized body, 400 for a malformed request, 501 for an unknown method). */
+ * outside). Counts our replies with status >= 400 (among them the 400s of a malformed request
+ * head or chunked body, the 408s of one that came too slowly, the 413s and 431s of one too
+ * long), not the ones evhttp sends by itself (400 for a request line it cannot parse, 501 for an
+ * unknown method). */
 uint64_t http_error_count(int status);
 
 #endif

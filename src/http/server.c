@@ -4,8 +4,9 @@
  *
  * Design. Each listener, plain or TLS, is its own struct evhttp with one bound socket, so the
  * generic callback learns from its argument whether a request came over TLS; every evhttp gets
- * the same limits and dispatches to the same handler. evhttp does the HTTP/1.1 work: parsing,
- * body and header limits (it answers 413 and 400 itself, as HTML: libevent 2.1 has no hook to
+ * the same limits and dispatches to the same handler. evhttp does the HTTP/1.1 work: parsing
+ * (after the stricter checks of "Connections" below; what it still refuses itself, a request
+ * line it cannot parse or an unknown method, it answers as HTML: libevent 2.1 has no hook to
  * change that), "100 Continue", keep-alive and HEAD (finish() leaves out the body of a HEAD
  * reply, which evhttp 2.1 would send). For each complete request on_request() copies what a
  * handler may need (target, decoded path and query, headers, body, peer) into an http_req, so
@@ -20,17 +21,48 @@
  *                        v
  *                     ORPHANED --finish()--> freed (reply logged and counted, not sent)
  *
- *   PENDING:  ereq and evcon set; the connection's close callback points at this request.
+ *   PENDING:  ereq and evcon set; x->conn (when set) has req == x.
  *   ORPHANED: ereq == NULL; detach_ereq() performed the transition.
  *
  * Invariants:
  * 1. x->ereq != NULL exactly while the evhttp_request is alive and still ours to answer.
- * 2. While x->ereq != NULL, the close callback of x->evcon is (on_conn_close, x); finish()
- *    clears it before sending, so the callback can never see a freed request.
+ * 2. The close callback of every adopted connection is (on_conn_close, conn), for its whole
+ *    life; conn->req is the request waiting for its reply, and finish() clears it before
+ *    sending, so the callback can never see a freed request.
  * 3. An http__req is in its server's pending list from on_request() to finish(); when the
  *    server is freed first, x->srv becomes NULL. http_server_inflight() is the list's length.
  * 4. Only finish() frees an http__req, and it runs exactly once per request (the contract:
  *    exactly one http_reply_*() call).
+ *
+ * Connections (struct http_conn). evhttp has no connection limit, no deadline for a request's
+ * head (its timeout restarts at every byte) and a lenient parser, so each connection gets a
+ * watcher: an evbuffer callback on its bufferevent's input, which runs whenever bytes arrive
+ * and before evhttp's read callback sees them. The watcher keeps a request's head (and a chunked
+ * body) away from evhttp, in conn->hold, until it is complete; then checks it
+ * (http__head_check, http__chunked_feed) and either hands it back, or hands evhttp a stand-in
+ * request (HTTP_SYNTH_REQUEST) that on_request() answers with the refusal, 400 or 408, before
+ * the connection closes. Everything answered therefore goes through http_reply_error().
+ *
+ *     on_new_conn() --adopt_all()--> IDLE --first byte--> HEAD --head checked--> BODY
+ *                                     ^                     |  \--chunked--> CHUNKED --end--/
+ *                                     |                     |                  |
+ *                                     |          refused or too slow (408)     |
+ *                                     |                     v                  v
+ *                                     |                   REJECT --on_request()--> close
+ *                                     |
+ *                               on_reply_done() <--finish()-- HANDLER <--on_request()-- BODY
+ *
+ *   IDLE: no byte of a request yet; in the idle list (eviction, oldest first).
+ *   HEAD, CHUNKED: bytes held in conn->hold. BODY: evhttp reads the body itself.
+ *   HANDLER: the request waits for its reply, no deadline. Closing (on_conn_close) may happen
+ *   in any state; on_sweep() closes or rejects those past their deadline.
+ * 5. A connection is counted in nconns from on_new_conn() to on_conn_close(), and is in the
+ *    hash (by evcon) and the conns list from adopt_all() to on_conn_close(). adopt_all() runs
+ *    from an event activated in on_new_conn(), so before any read on the new connection.
+ * 6. Listeners accept exactly when paused == 0 and the server is not draining (apply_pause).
+ *    P_LIMIT is cleared by a close, P_FD by a close or its timer, P_BURST by the next loop pass.
+ * 7. The input buffer of a socket bufferevent is frozen at its end outside reads: bytes are
+ *    given back to it with evbuffer_prepend*, never added.
  *
  * What libevent 2.1.12 does around those states (read from its http.c; test_http.c checks it):
  * - When a request is complete, evhttp stops reading the connection until the reply has been
@@ -47,8 +79,9 @@
  *   http__req_watch_close, a test hook); http_server_free() orphans its pending requests
  *   itself before it calls evhttp_free().
  * - "Expect: 100-continue" (curl sends it for large bodies): evhttp writes "100 Continue" as
- *   soon as the headers are in, if the declared Content-Length fits max_body; otherwise it
- *   answers 413 at once. Nothing here has to help.
+ *   soon as the headers are in (a Content-Length over max_body was refused before). For a
+ *   chunked body, whose head is held until the body has ended, no "100 Continue" is sent:
+ *   clients send the body after their own wait (curl: 1 s).
  */
 #include "http/http.h"
 
@@ -62,7 +95,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -78,6 +113,18 @@
 #define HTTP_DEFAULT_MAX_BODY (16u * 1024 * 1024)
 #define HTTP_DEFAULT_MAX_HEADERS (64u * 1024)
 #define HTTP_DEFAULT_TIMEOUT_S 60
+#define HTTP_DEFAULT_MAX_CONNECTIONS 1024
+#define HTTP_DEFAULT_HEADER_TIMEOUT_S 10
+#define HTTP_DEFAULT_KEEPALIVE_TIMEOUT_S 60
+#define HTTP_DEFAULT_BODY_MIN_RATE 1024
+#define HTTP_SWEEP_MS 500         /* deadlines are checked this often */
+#define HTTP_ACCEPT_BURST 64      /* accepts in a row before letting the loop read them */
+#define HTTP_FD_RETRY_MS 250      /* pause after accept() ran out of descriptors */
+#define HTTP_EVICT_LOOK 16        /* idle connections looked at for one eviction */
+#define HTTP_EVICT_RETRY_MS 20    /* pause when every idle connection looked at had bytes */
+/* What evhttp is given instead of a head we refuse: a request it parses and hands to
+ * on_request(), which answers it with the refusal and closes the connection. */
+#define HTTP_SYNTH_REQUEST "GET / HTTP/1.1\r\nConnection: close\r\n\r\n"
 #define HTTP_BACKLOG 511
 #define HTTP_JSON_TYPE "application/json; charset=utf-8"
 #define HTTP_METHODS                                                                     \
@@ -86,6 +133,7 @@
 
 typedef struct http_listener {
     http_server *srv;
+    struct http_listener *gnext;       /* g_listeners */
     struct evhttp *eh;
     struct evhttp_bound_socket *bound; /* NULL once the server stopped accepting */
     SSL_CTX *ssl_ctx;                  /* NULL for plain HTTP */
@@ -93,15 +141,48 @@ typedef struct http_listener {
     char addr[96];                     /* as configured, for logs */
 } http_listener;
 
+typedef struct http_conn http_conn;
+
 typedef struct http__req {
     http_req pub;                      /* pub.priv points back here */
     http_server *srv;                  /* NULL once the server was freed */
     struct evhttp_request *ereq;       /* NULL once orphaned (invariant 1) */
     struct evhttp_connection *evcon;
+    http_conn *conn;                   /* NULL once orphaned or answered */
     struct http__req *prev, *next;     /* server's pending list */
     http_param *headers;               /* copied request headers */
     int nheaders;
 } http__req;
+
+/* One accepted connection (see "Connections" below for its states). */
+typedef enum { C_IDLE, C_HEAD, C_CHUNKED, C_BODY, C_HANDLER, C_REJECT } conn_state;
+
+struct http_conn {
+    http_server *srv;
+    http_listener *l;
+    struct bufferevent *bev;
+    struct evhttp_connection *evcon;  /* set by adopt() */
+    struct evbuffer_cb_entry *watch;  /* on_input() on the bufferevent's input */
+    struct evbuffer *hold;            /* C_HEAD, C_CHUNKED: what evhttp must not see yet */
+    http__chunked ck;                 /* C_CHUNKED: the body's framing so far */
+    http__req *req;                   /* C_HANDLER: the request waiting for its reply */
+    conn_state st;
+    int served;                       /* replies sent on it */
+    int in_watch;                     /* on_input() re-entrance guard */
+    int64_t since_ms;                 /* start of the current state's deadline */
+    uint64_t body_bytes;              /* C_CHUNKED, C_BODY: bytes received since the head */
+    size_t scanned, line_len;         /* C_HEAD, C_CHUNKED: bytes of hold already scanned */
+    int reject_status;                /* C_REJECT: the answer, and why */
+    const char *reject_why;
+    char reject_method[16], reject_target[120];
+    http_conn *prev, *next;           /* srv->conns: every adopted connection */
+    http_conn *iprev, *inext;         /* srv->idle_head..idle_tail: C_IDLE, oldest first */
+    http_conn *hnext;                 /* srv->hash bucket (key: evcon) */
+    http_conn *anext;                 /* srv->adopt queue */
+};
+
+/* Why the listeners are not accepting (bits of http_server.paused). */
+enum { P_LIMIT = 1, P_FD = 2, P_BURST = 4 };
 
 struct http_server {
     struct event_base *base;
@@ -113,10 +194,20 @@ struct http_server {
     http__req *pending;
     int inflight;
     int draining; /* stop_accepting was called: new requests get 503 + Connection: close */
+    /* connections */
+    int nconns;              /* accepted and not closed (adopted or not) */
+    http_conn *conns, *idle_head, *idle_tail, *adopt;
+    http_conn **hash;
+    size_t hash_mask;
+    struct event *adopt_ev, *sweep_ev, *burst_ev, *fd_ev;
+    int paused, accepting, burst;
+    uint64_t evicted, timed_out;
+    sg_log_limit lim_accept, lim_limit, lim_evict;
 };
 
 static uint64_t g_errors[600];
 static uint64_t g_next_id;
+static http_listener *g_listeners; /* every listener of every server (accept error callback) */
 
 /* ---- status lines and error classes ---------------------------------------------------- */
 
@@ -149,6 +240,7 @@ static const char *reason(int status) {
     case 417: return "Expectation Failed";
     case 422: return "Unprocessable Entity";
     case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
     case 460: return "Resource Expired"; /* OVH-specific; python-ovh: ResourceExpiredError */
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
@@ -320,6 +412,212 @@ int http__parse_target(http_req *r, const char **why) {
     return parse_query(r, q, 0, why);
 }
 
+/* ---- request-head framing (RFC 9112) ---------------------------------------------------- */
+
+static int is_tchar(unsigned char c) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return 1;
+    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+static int is_ctl(unsigned char c) {
+    return c < 0x20 || c == 0x7f;
+}
+
+/* Trims optional whitespace (SP, HTAB) from both ends of [*b, *e). */
+static void trim_ows(const char **b, const char **e) {
+    while (*b < *e && (**b == ' ' || **b == '\t')) (*b)++;
+    while (*e > *b && ((*e)[-1] == ' ' || (*e)[-1] == '\t')) (*e)--;
+}
+
+static int name_is(const char *p, size_t n, const char *name) {
+    return strlen(name) == n && !strncasecmp(p, name, n);
+}
+
+int http__head_check(const char *p, size_t n, int *chunked, uint64_t *length, const char **why) {
+    const char *end = p + n;
+    *chunked = 0;
+    *length = 0;
+    int line = 0, ncl = 0, nte = 0, http10 = 0, ended = 0;
+    const char *te = NULL, *te_end = NULL;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl) {
+            *why = "The request head does not end with an empty line.";
+            return 400;
+        }
+        if (nl == p || nl[-1] != '\r') {
+            *why = "A line of the request head ends with a bare LF instead of CRLF.";
+            return 400;
+        }
+        const char *le = nl - 1;
+        if (memchr(p, '\r', (size_t)(le - p))) {
+            *why = "The request head contains a CR byte that does not end a line.";
+            return 400;
+        }
+        if (le == p) { /* the empty line: the head ends here */
+            ended = 1;
+            break;
+        }
+        if (line == 0) {
+            for (const char *q = p; q < le; q++)
+                if (is_ctl((unsigned char)*q)) {
+                    *why = "The request line contains a control character.";
+                    return 400;
+                }
+            if (le - p >= 9 && !memcmp(le - 9, " HTTP/1.0", 9)) http10 = 1;
+        } else {
+            if (*p == ' ' || *p == '\t') {
+                *why = "Header line folding (obs-fold) is not accepted.";
+                return 400;
+            }
+            const char *colon = memchr(p, ':', (size_t)(le - p));
+            if (!colon || colon == p) {
+                *why = "A header line has no name followed by ':'.";
+                return 400;
+            }
+            for (const char *q = p; q < colon; q++) {
+                if (is_tchar((unsigned char)*q)) continue;
+                *why = (*q == ' ' || *q == '\t')
+                           ? "Whitespace between a header name and the colon is not accepted."
+                           : "A header name contains a character outside of a token.";
+                return 400;
+            }
+            const char *v = colon + 1, *ve = le;
+            for (const char *q = v; q < ve; q++)
+                if (is_ctl((unsigned char)*q) && *q != '\t') {
+                    *why = "A header value contains a control character (NUL, a byte below 0x20 "
+                           "other than HTAB, or DEL).";
+                    return 400;
+                }
+            trim_ows(&v, &ve);
+            size_t nlen = (size_t)(colon - p);
+            if (name_is(p, nlen, "Content-Length")) {
+                if (++ncl > 1) {
+                    *why = "The request has more than one Content-Length header.";
+                    return 400;
+                }
+                if (v == ve || ve - v > 18) {
+                    *why = "Content-Length must be a decimal number of at most 18 digits.";
+                    return 400;
+                }
+                for (const char *q = v; q < ve; q++) {
+                    if (*q < '0' || *q > '9') {
+                        *why = "Content-Length must be a decimal number of at most 18 digits.";
+                        return 400;
+                    }
+                    *length = *length * 10 + (uint64_t)(*q - '0');
+                }
+            } else if (name_is(p, nlen, "Transfer-Encoding")) {
+                nte++;
+                te = v;
+                te_end = ve;
+            }
+        }
+        line++;
+        p = nl + 1;
+    }
+    if (!ended || line == 0) {
+        *why = "The request head is incomplete.";
+        return 400;
+    }
+    if (nte) {
+        if (ncl) {
+            *why = "A request may not have both Transfer-Encoding and Content-Length.";
+            return 400;
+        }
+        if (nte > 1 || te_end - te != 7 || strncasecmp(te, "chunked", 7)) {
+            *why = "The only Transfer-Encoding accepted is a single 'chunked'.";
+            return 400;
+        }
+        if (http10) {
+            *why = "Transfer-Encoding is not accepted in an HTTP/1.0 request.";
+            return 400;
+        }
+        *chunked = 1;
+    }
+    return 0;
+}
+
+enum { K_SIZE, K_SIZE_LF, K_DATA, K_DATA_CR, K_DATA_LF, K_TRAILER, K_END_LF };
+
+int http__chunked_feed(http__chunked *k, const unsigned char *p, size_t n, uint64_t max_body,
+                       size_t *used, const char **why) {
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = p[i];
+        int v;
+        switch (k->state) {
+        case K_SIZE:
+            if ((v = hexval((char)ch)) >= 0) {
+                if (++k->digits > 15) {
+                    *why = "A chunk size has more than 15 hex digits.";
+                    return 400;
+                }
+                k->size = k->size * 16 + (uint64_t)v;
+            } else if (ch == '\r' && k->digits) {
+                k->state = K_SIZE_LF;
+            } else {
+                *why = ch == ';' ? "Chunk extensions are not accepted."
+                                 : "A chunk size is not made of hex digits followed by CRLF.";
+                return 400;
+            }
+            break;
+        case K_SIZE_LF:
+            if (ch != '\n') {
+                *why = "A chunk size is not made of hex digits followed by CRLF.";
+                return 400;
+            }
+            if (k->size == 0) {
+                k->state = K_TRAILER;
+                break;
+            }
+            k->total += k->size;
+            if (k->total > max_body) {
+                *why = "The request body is larger than the server accepts.";
+                return 413;
+            }
+            k->state = K_DATA;
+            break;
+        case K_DATA: {
+            uint64_t take = n - i < k->size ? n - i : k->size;
+            k->size -= take;
+            i += (size_t)take - 1;
+            if (k->size == 0) k->state = K_DATA_CR;
+            break;
+        }
+        case K_DATA_CR:
+        case K_DATA_LF:
+            if (ch != (k->state == K_DATA_CR ? '\r' : '\n')) {
+                *why = "The data of a chunk is not followed by CRLF.";
+                return 400;
+            }
+            if (k->state == K_DATA_CR) {
+                k->state = K_DATA_LF;
+            } else {
+                k->state = K_SIZE;
+                k->size = 0;
+                k->digits = 0;
+            }
+            break;
+        case K_TRAILER:
+            if (ch != '\r') {
+                *why = "Trailer fields after a chunked body are not accepted.";
+                return 400;
+            }
+            k->state = K_END_LF;
+            break;
+        case K_END_LF:
+            if (ch != '\n') {
+                *why = "A chunked body does not end with CRLF.";
+                return 400;
+            }
+            *used = i + 1;
+            return 1;
+        }
+    }
+    *used = n;
+    return 0;
+}
+
 void http__req_fields_free(http_req *r) {
     for (int i = 0; r->segs && i < r->nsegs; i++) free(r->segs[i]);
     for (int i = 0; r->params && i < r->nparams; i++) {
@@ -388,14 +686,488 @@ static void detach_ereq(http__req *x) {
     x->evcon = NULL;
 }
 
-/* evhttp calls this when it frees the connection of a request still waiting for its reply. */
+/* ---- connections ----------------------------------------------------------------------- */
+
+static void on_conn_close(struct evhttp_connection *evcon, void *arg);
+static void adopt_all(http_server *s);
+
+static void conn_hash_insert(http_server *s, http_conn *c) {
+    size_t b = ((uintptr_t)c->evcon >> 4) & s->hash_mask;
+    c->hnext = s->hash[b];
+    s->hash[b] = c;
+}
+
+static void conn_hash_remove(http_server *s, http_conn *c) {
+    http_conn **pp = &s->hash[((uintptr_t)c->evcon >> 4) & s->hash_mask];
+    while (*pp && *pp != c) pp = &(*pp)->hnext;
+    if (*pp) *pp = c->hnext;
+}
+
+static http_conn *conn_find(http_server *s, struct evhttp_connection *evcon) {
+    http_conn *c = s->hash[((uintptr_t)evcon >> 4) & s->hash_mask];
+    while (c && c->evcon != evcon) c = c->hnext;
+    return c;
+}
+
+static void idle_append(http_server *s, http_conn *c) {
+    c->inext = NULL;
+    c->iprev = s->idle_tail;
+    if (s->idle_tail) s->idle_tail->inext = c;
+    else s->idle_head = c;
+    s->idle_tail = c;
+}
+
+static void idle_unlink(http_server *s, http_conn *c) {
+    if (c->iprev) c->iprev->inext = c->inext;
+    else if (s->idle_head == c) s->idle_head = c->inext;
+    else return; /* not in the list */
+    if (c->inext) c->inext->iprev = c->iprev;
+    else s->idle_tail = c->iprev;
+    c->iprev = c->inext = NULL;
+}
+
+/* Enables or disables every listener so that they accept exactly when nothing pauses them. */
+static void apply_pause(http_server *s) {
+    int want = !s->paused && !s->draining;
+    if (want == s->accepting) return;
+    s->accepting = want;
+    for (int i = 0; i < s->nlst; i++) {
+        http_listener *l = s->lst[i];
+        if (!l->bound) continue;
+        struct evconnlistener *el = evhttp_bound_socket_get_listener(l->bound);
+        if (want) evconnlistener_enable(el);
+        else evconnlistener_disable(el);
+    }
+}
+
+static void pause_set(http_server *s, int bits) {
+    s->paused |= bits;
+    apply_pause(s);
+}
+
+static void pause_clear(http_server *s, int bits) {
+    s->paused &= ~bits;
+    apply_pause(s);
+}
+
+/* Closes the connection that has been idle longest (no byte of a request received), to make
+ * room for a new one. A connection with bytes waiting in its socket is spared: it was accepted
+ * in this very loop pass, or its request arrived since, and the loop has not read it yet; up
+ * to HTTP_EVICT_LOOK of the oldest are looked at (one ioctl each, only at the limit).
+ * Returns 1 when one was closed, 0 when no connection is idle, -1 when the idle ones looked at
+ * all have bytes waiting. */
+static int evict_idle(http_server *s) {
+    if (s->adopt) adopt_all(s); /* accepted earlier in this pass: set up by evhttp by now */
+    http_conn *c = s->idle_head;
+    if (!c) return 0;
+    for (int looked = 0; c && looked < HTTP_EVICT_LOOK; c = c->inext, looked++) {
+        int waiting = 0;
+        evutil_socket_t fd = bufferevent_getfd(c->bev);
+        if (fd >= 0 && ioctl(fd, FIONREAD, &waiting) == 0 && waiting > 0) continue;
+        s->evicted++;
+        sg_log_limited(&s->lim_evict, SG_LOG_WARN, SUB,
+                       "%d connections open (max-connections %d): closing idle connections, "
+                       "oldest first, to accept new ones (%llu so far).",
+                       s->nconns, s->limits.max_connections, (unsigned long long)s->evicted);
+        evhttp_connection_free(c->evcon); /* on_conn_close() frees c */
+        return 1;
+    }
+    return -1;
+}
+
+/* Stops accepting for ms (or until a connection closes). */
+static void pause_for(http_server *s, int ms) {
+    pause_set(s, P_FD);
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    evtimer_add(s->fd_ev, &tv);
+}
+
+/* Refuses the head being received on c: what evhttp is given instead is HTTP_SYNTH_REQUEST, so
+ * that on_request() answers status with why, then the connection closes. Everything the client
+ * sent after the head (its body, pipelined requests) is thrown away. */
+static void reject(http_conn *c, struct evbuffer *in, int status, const char *why) {
+    /* Keep the method and target for the log line, when they can be read. */
+    char line[160];
+    size_t k = 0, n = evbuffer_get_length(c->hold);
+    if (n) {
+        ev_ssize_t got = evbuffer_copyout(c->hold, line, sizeof line - 1);
+        k = got > 0 ? (size_t)got : 0;
+    }
+    line[k] = '\0';
+    line[strcspn(line, "\r\n")] = '\0';
+    for (char *q = line; *q; q++)
+        if (is_ctl((unsigned char)*q) || (unsigned char)*q >= 0x80) *q = '?';
+    char *sp = strchr(line, ' ');
+    if (sp) *sp = '\0';
+    snprintf(c->reject_method, sizeof c->reject_method, "%.15s", line[0] ? line : "-");
+    if (sp) {
+        char *t = sp + 1, *e = strchr(t, ' ');
+        if (e) *e = '\0';
+        snprintf(c->reject_target, sizeof c->reject_target, "%.119s", t);
+    } else {
+        snprintf(c->reject_target, sizeof c->reject_target, "-");
+    }
+    evbuffer_drain(c->hold, n);
+    c->st = C_REJECT;
+    c->reject_status = status;
+    c->reject_why = why;
+    c->in_watch++;
+    evbuffer_drain(in, evbuffer_get_length(in));
+    /* prepend, not add: a socket bufferevent freezes the end of its input outside its reads. */
+    evbuffer_prepend(in, HTTP_SYNTH_REQUEST, sizeof HTTP_SYNTH_REQUEST - 1);
+    c->in_watch--;
+}
+
+/* Scans hold from c->scanned for the empty line that ends a head. Returns the head's length
+ * including that line, or 0 when it has not arrived yet. Each byte is looked at once. */
+static size_t scan_head(http_conn *c) {
+    size_t len = evbuffer_get_length(c->hold);
+    while (c->scanned < len) {
+        struct evbuffer_ptr ptr;
+        struct evbuffer_iovec v;
+        if (evbuffer_ptr_set(c->hold, &ptr, c->scanned, EVBUFFER_PTR_SET) != 0 ||
+            evbuffer_peek(c->hold, -1, &ptr, &v, 1) < 1 || v.iov_len == 0)
+            break;
+        const unsigned char *b = v.iov_base;
+        for (size_t i = 0; i < v.iov_len; i++) {
+            if (b[i] == '\n') {
+                if (c->line_len == 0) {
+                    c->scanned += i + 1;
+                    return c->scanned;
+                }
+                c->line_len = 0;
+            } else if (b[i] != '\r') {
+                c->line_len++;
+            }
+        }
+        c->scanned += v.iov_len;
+    }
+    return 0;
+}
+
+/* C_CHUNKED: the head is checked and held; moves new bytes into hold too and checks the
+ * chunked framing from c->scanned. Once the body has ended, evhttp gets the head, the body and
+ * whatever followed (a pipelined request stays unread in the input until on_reply_done()). */
+static void take_chunked(http_conn *c, struct evbuffer *in) {
+    http_server *s = c->srv;
+    c->in_watch++;
+    evbuffer_add_buffer(c->hold, in);
+    c->in_watch--;
+    size_t len = evbuffer_get_length(c->hold);
+    /* Data is counted against max_body by the parser; this bounds the framing around it (a
+     * body of one-byte chunks is seven times its data). */
+    if (len > s->limits.max_headers + 2 * s->limits.max_body) {
+        reject(c, in, 413, "The request body is larger than the server accepts.");
+        return;
+    }
+    while (c->scanned < len) {
+        struct evbuffer_ptr ptr;
+        struct evbuffer_iovec v;
+        if (evbuffer_ptr_set(c->hold, &ptr, c->scanned, EVBUFFER_PTR_SET) != 0 ||
+            evbuffer_peek(c->hold, -1, &ptr, &v, 1) < 1 || v.iov_len == 0)
+            break;
+        size_t used = 0;
+        const char *why = NULL;
+        int rc = http__chunked_feed(&c->ck, v.iov_base, v.iov_len, s->limits.max_body, &used, &why);
+        c->scanned += used;
+        if (rc == 0) continue;
+        if (rc != 1) {
+            reject(c, in, rc, why);
+            return;
+        }
+        c->st = C_BODY;
+        c->in_watch++;
+        evbuffer_prepend_buffer(in, c->hold); /* in is empty: moved to hold above */
+        c->in_watch--;
+        return;
+    }
+}
+
+/* C_IDLE or C_HEAD, with new bytes in the bufferevent's input in: moves them into hold until
+ * the head is complete, then checks it and gives it (and what follows) back to evhttp, or
+ * refuses it. Runs before evhttp's read callback sees the bytes. */
+static void take_head(http_conn *c, struct evbuffer *in) {
+    http_server *s = c->srv;
+    c->in_watch++;
+    if (c->st == C_IDLE) {
+        idle_unlink(s, c);
+        c->st = C_HEAD;
+        /* The head deadline runs from the accept for a connection's first request, from the
+         * first byte for the next ones (nginx: client_header_timeout, keepalive_timeout). */
+        if (c->served) c->since_ms = sg_mono_ms();
+        c->scanned = c->line_len = 0;
+    }
+    evbuffer_add_buffer(c->hold, in);
+    if (c->scanned == 0) {
+        /* RFC 9112 2.2: empty lines before a request line are ignored. */
+        unsigned char two[2];
+        ev_ssize_t got;
+        while ((got = evbuffer_copyout(c->hold, two, 2)) > 0) {
+            if (two[0] == '\n') evbuffer_drain(c->hold, 1);
+            else if (got == 2 && two[0] == '\r' && two[1] == '\n') evbuffer_drain(c->hold, 2);
+            else break;
+        }
+        if (got == 1 && two[0] == '\r') { /* maybe the first half of one more empty line */
+            c->in_watch--;
+            return;
+        }
+    }
+    size_t end = scan_head(c);
+    c->in_watch--;
+    if (end > s->limits.max_headers) {
+        reject(c, in, 431, "The request head is longer than the server accepts.");
+        return;
+    }
+    if (!end) {
+        if (evbuffer_get_length(c->hold) > s->limits.max_headers)
+            reject(c, in, 431, "The request head is longer than the server accepts.");
+        return;
+    }
+    const char *why = NULL;
+    const char *head = (const char *)evbuffer_pullup(c->hold, (ev_ssize_t)end);
+    int chunked = 0;
+    uint64_t length = 0;
+    int status = http__head_check(head, end, &chunked, &length, &why);
+    if (!status && length > s->limits.max_body) {
+        /* Before evhttp would answer it with its own HTML page. */
+        status = 413;
+        why = "The request body is larger than the server accepts.";
+    }
+    if (status) {
+        reject(c, in, status, why);
+        return;
+    }
+    c->since_ms = sg_mono_ms();
+    c->body_bytes = evbuffer_get_length(c->hold) - end;
+    if (chunked) {
+        c->st = C_CHUNKED;
+        memset(&c->ck, 0, sizeof c->ck);
+        take_chunked(c, in);
+        return;
+    }
+    c->st = C_BODY;
+    c->in_watch++;
+    evbuffer_prepend_buffer(in, c->hold); /* in is empty: take_head() moved it all to hold */
+    c->in_watch--;
+}
+
+/* evbuffer callback on a connection's input: runs each time bytes are added (read from the
+ * socket or decrypted), before evhttp's read callback. */
+static void on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg) {
+    http_conn *c = arg;
+    if (c->in_watch || info->n_added == 0) return;
+    switch (c->st) {
+    case C_BODY: c->body_bytes += info->n_added; return;
+    case C_IDLE:
+    case C_HEAD: take_head(c, in); return;
+    case C_CHUNKED:
+        c->body_bytes += info->n_added;
+        take_chunked(c, in);
+        return;
+    case C_HANDLER:
+    case C_REJECT: return;
+    }
+}
+
+static void sweep_start(http_server *s) {
+    if (evtimer_pending(s->sweep_ev, NULL)) return;
+    struct timeval tv = {0, HTTP_SWEEP_MS * 1000};
+    evtimer_add(s->sweep_ev, &tv);
+}
+
+/* Deferred from on_new_conn(): by now evhttp has made the connection object of each new
+ * bufferevent (it is the bufferevent's callback argument), and none of them has run a callback
+ * yet: this event was queued before any of their reads. */
+static void adopt_all(http_server *s) {
+    http_conn *c;
+    while ((c = s->adopt)) {
+        s->adopt = c->anext;
+        c->anext = NULL;
+        void *evcon = NULL;
+        bufferevent_getcb(c->bev, NULL, NULL, NULL, &evcon);
+        assert(evcon);
+        c->evcon = evcon;
+        evhttp_connection_set_closecb(c->evcon, on_conn_close, c);
+        c->hold = evbuffer_new();
+        if (!c->hold) {
+            sg_log_error(SUB, "evbuffer_new failed (out of memory); aborting.");
+            abort();
+        }
+        c->watch = evbuffer_add_cb(bufferevent_get_input(c->bev), on_input, c);
+        conn_hash_insert(s, c);
+        c->next = s->conns;
+        if (s->conns) s->conns->prev = c;
+        s->conns = c;
+        c->st = C_IDLE;
+        c->since_ms = sg_mono_ms();
+        idle_append(s, c);
+    }
+    sweep_start(s);
+}
+
+static void on_adopt(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    adopt_all(arg);
+}
+
+/* evhttp_set_bevcb() callback: evhttp accepted a connection on listener arg and asks for its
+ * bufferevent. Counts it and applies the connection limit. */
+static struct bufferevent *on_new_conn(struct event_base *base, void *arg) {
+    http_listener *l = arg;
+    http_server *s = l->srv;
+    struct bufferevent *bev = l->ssl_ctx ? http__tls_bev_new(base, l->ssl_ctx)
+                                         : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev) {
+        sg_log_error(SUB, "bufferevent_socket_new failed (out of memory); aborting.");
+        abort();
+    }
+    s->nconns++;
+    if (s->nconns >= s->limits.max_connections) {
+        int r = evict_idle(s);
+        if (r < 0) {
+            pause_for(s, HTTP_EVICT_RETRY_MS);
+        } else if (r == 0) {
+            pause_set(s, P_LIMIT);
+            sg_log_limited(&s->lim_limit, SG_LOG_WARN, SUB,
+                           "%d connections open (max-connections), none idle: not accepting "
+                           "until one closes; new connections wait in the listen backlog.",
+                           s->nconns);
+        }
+    }
+    if (++s->burst >= HTTP_ACCEPT_BURST) {
+        /* Let the loop read what the accepted connections sent before accepting more. */
+        pause_set(s, P_BURST);
+        struct timeval now = {0, 0};
+        evtimer_add(s->burst_ev, &now);
+    }
+    http_conn *c = sg_xcalloc(1, sizeof *c);
+    c->srv = s;
+    c->l = l;
+    c->bev = bev;
+    c->anext = s->adopt;
+    s->adopt = c;
+    event_active(s->adopt_ev, EV_TIMEOUT, 1);
+    return bev;
+}
+
+static void on_burst(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    http_server *s = arg;
+    s->burst = 0;
+    pause_clear(s, P_BURST);
+}
+
+static void on_fd_retry(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    pause_clear(arg, P_FD);
+}
+
+/* evconnlistener error callback: accept() failed with something else than EAGAIN/EINTR.
+ * Without it libevent logs each failure and retries at once, a busy loop when the process is
+ * out of descriptors. Here: close an idle connection to free a descriptor if there is one,
+ * otherwise stop accepting for HTTP_FD_RETRY_MS (or until a connection closes). */
+static void on_accept_error(struct evconnlistener *el, void *arg) {
+    int e = EVUTIL_SOCKET_ERROR();
+    http_listener *l = g_listeners;
+    while (l && l->eh != arg) l = l->gnext;
+    (void)el;
+    if (!l) return;
+    http_server *s = l->srv;
+    int r = (e == EMFILE || e == ENFILE) ? evict_idle(s) : 0;
+    int freed = r > 0;
+    if (!freed) pause_for(s, r < 0 ? HTTP_EVICT_RETRY_MS : HTTP_FD_RETRY_MS);
+    sg_log_limited(&s->lim_accept, SG_LOG_WARN, SUB,
+                   "Accepting a connection on '%s' failed: %s (%d connections open); %s.",
+                   l->addr, strerror(e), s->nconns,
+                   freed ? "closed the oldest idle connection to make room"
+                         : "pausing accepts for a moment");
+}
+
+/* evhttp calls this when it frees a connection (the client closed it, a timeout, an error, an
+ * eviction, or the reply to a "Connection: close" request was sent). A request still waiting
+ * for its reply is orphaned. */
 static void on_conn_close(struct evhttp_connection *evcon, void *arg) {
-    http__req *x = arg;
+    http_conn *c = arg;
+    http_server *s = c->srv;
     (void)evcon;
-    sg_log_debug(SUB, "Request %llu '%s %.200s': the connection closed before the reply; the "
-                      "reply will be dropped.",
-                 (unsigned long long)x->pub.id, x->pub.method, x->pub.target);
-    detach_ereq(x);
+    if (c->req) {
+        http__req *x = c->req;
+        sg_log_debug(SUB, "Request %llu '%s %.200s': the connection closed before the reply; "
+                          "the reply will be dropped.",
+                     (unsigned long long)x->pub.id, x->pub.method, x->pub.target);
+        detach_ereq(x);
+        x->conn = NULL;
+        c->req = NULL;
+    }
+    evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->watch);
+    evbuffer_free(c->hold);
+    idle_unlink(s, c);
+    conn_hash_remove(s, c);
+    if (c->prev) c->prev->next = c->next;
+    else s->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    s->nconns--;
+    free(c);
+    if (s->paused & (P_LIMIT | P_FD)) {
+        if (s->nconns < s->limits.max_connections) pause_clear(s, P_LIMIT | P_FD);
+        else pause_clear(s, P_FD);
+    }
+}
+
+/* on_complete callback of a reply: the reply is written and evhttp is about to read the
+ * connection's next request (or to close it). The bytes already in the input buffer are the
+ * start of that request (pipelining): they are checked now, as if they had just arrived. */
+static void on_reply_done(struct evhttp_request *ereq, void *arg) {
+    http_conn *c = arg;
+    (void)ereq;
+    c->served++;
+    c->st = C_IDLE;
+    c->since_ms = sg_mono_ms();
+    idle_append(c->srv, c);
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    if (evbuffer_get_length(in)) take_head(c, in);
+}
+
+/* Every HTTP_SWEEP_MS while connections are open: closes those past their deadline. */
+static void on_sweep(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    http_server *s = arg;
+    int64_t now = sg_mono_ms();
+    int64_t header_ms = (int64_t)s->limits.header_timeout_s * 1000;
+    int64_t keep_ms = (int64_t)s->limits.keepalive_timeout_s * 1000;
+    http_conn *c = s->conns, *next;
+    for (; c; c = next) {
+        next = c->next;
+        int64_t age = now - c->since_ms;
+        if (c->st == C_IDLE && age >= (c->served ? keep_ms : header_ms)) {
+            sg_log_debug(SUB, "Closing a connection idle for %lld ms.", (long long)age);
+            evhttp_connection_free(c->evcon);
+        } else if (c->st == C_HEAD && age >= header_ms) {
+            s->timed_out++;
+            reject(c, bufferevent_get_input(c->bev), 408,
+                   "The request head did not arrive within header-timeout-s.");
+            bufferevent_trigger(c->bev, EV_READ, 0); /* evhttp reads the synthetic request */
+        } else if ((c->st == C_BODY || c->st == C_CHUNKED) && s->limits.body_min_rate > 0 &&
+                   age > header_ms + (int64_t)(c->body_bytes * 1000 /
+                                               (uint64_t)s->limits.body_min_rate)) {
+            s->timed_out++;
+            sg_log_debug(SUB, "A request body came slower than body-min-rate (%llu bytes in "
+                              "%lld ms).",
+                         (unsigned long long)c->body_bytes, (long long)age);
+            if (c->st == C_CHUNKED) { /* evhttp has seen nothing of it: it can be answered */
+                reject(c, bufferevent_get_input(c->bev), 408,
+                       "The request body came slower than body-min-rate.");
+                bufferevent_trigger(c->bev, EV_READ, 0);
+            } else {
+                evhttp_connection_free(c->evcon);
+            }
+        }
+    }
+    if (s->conns || s->adopt) sweep_start(s);
 }
 
 /* Test hook (http_int.h): lets the tests drive evhttp's EOF path through on_conn_close(). */
@@ -479,27 +1251,40 @@ static void on_request(struct evhttp_request *ereq, void *arg) {
     http_listener *l = arg;
     http_server *s = l->srv;
     struct evhttp_connection *evcon = evhttp_request_get_connection(ereq);
+    if (s->adopt) adopt_all(s); /* cannot happen (see adopt_all); cheap to make sure */
+    http_conn *c = conn_find(s, evcon);
     http__req *x = sg_xcalloc(1, sizeof *x);
     http_req *r = &x->pub;
     r->priv = x;
     r->id = ++g_next_id;
     r->start_ms = sg_mono_ms();
     r->tls = l->ssl_ctx != NULL;
-    r->method = method_name(evhttp_request_get_command(ereq));
-    const char *uri = evhttp_request_get_uri(ereq);
-    r->target = sg_xstrdup(uri ? uri : "");
     copy_peer(r, evcon);
-    copy_headers(x, ereq);
-    copy_body(r, ereq);
-
     x->srv = s;
     x->ereq = ereq;
     x->evcon = evcon;
+    x->conn = c;
     x->next = s->pending;
     if (s->pending) s->pending->prev = x;
     s->pending = x;
     s->inflight++;
-    evhttp_connection_set_closecb(evcon, on_conn_close, x);
+    if (c) c->req = x;
+
+    if (c && c->st == C_REJECT) {
+        /* The head was refused before evhttp saw it; this is the synthetic stand-in. */
+        r->method = c->reject_method;
+        r->target = sg_xstrdup(c->reject_target);
+        r->body = sg_xmalloc(1);
+        r->body[0] = '\0';
+        http_reply_error(r, c->reject_status, NULL, "%s", c->reject_why);
+        return;
+    }
+    if (c) c->st = C_HANDLER;
+    r->method = method_name(evhttp_request_get_command(ereq));
+    const char *uri = evhttp_request_get_uri(ereq);
+    r->target = sg_xstrdup(uri ? uri : "");
+    copy_headers(x, ereq);
+    copy_body(r, ereq);
 
     const char *why = NULL;
     if (s->draining) {
@@ -532,7 +1317,14 @@ static void finish(http_req *r, int status, const char *ctype, const void *data,
 
     if (x->ereq) {
         struct evhttp_request *ereq = x->ereq;
-        if (x->evcon) evhttp_connection_set_closecb(x->evcon, NULL, NULL); /* invariant 2 */
+        http_conn *c = x->conn;
+        int close_after = x->srv && x->srv->draining;
+        if (c) { /* invariant 2 */
+            c->req = NULL;
+            x->conn = NULL;
+            if (c->st == C_REJECT) close_after = 1;
+            else evhttp_request_set_on_complete_cb(ereq, on_reply_done, c);
+        }
         x->ereq = NULL;
         x->evcon = NULL;
         struct evkeyvalq *oh = evhttp_request_get_output_headers(ereq);
@@ -540,8 +1332,9 @@ static void finish(http_req *r, int status, const char *ctype, const void *data,
         snprintf(qid, sizeof qid, "smsgate-%llu", (unsigned long long)r->id);
         if (ctype) evhttp_add_header(oh, "Content-Type", ctype);
         evhttp_add_header(oh, "X-Ovh-QueryID", qid);
-        /* While draining, each connection closes after its current request. */
-        if (x->srv && x->srv->draining) evhttp_add_header(oh, "Connection", "close");
+        /* While draining, each connection closes after its current request; so does one whose
+         * request head was refused (what follows it cannot be trusted). */
+        if (close_after) evhttp_add_header(oh, "Connection", "close");
         /* evhttp 2.1 would send a HEAD reply's body: leave it out. */
         if (len && strcmp(r->method, "HEAD") != 0)
             evbuffer_add(evhttp_request_get_output_buffer(ereq), data, len);
@@ -646,6 +1439,26 @@ http_server *http_server_new(struct event_base *base, const http_limits *limits,
     if (!s->limits.max_body) s->limits.max_body = HTTP_DEFAULT_MAX_BODY;
     if (!s->limits.max_headers) s->limits.max_headers = HTTP_DEFAULT_MAX_HEADERS;
     if (s->limits.timeout_s <= 0) s->limits.timeout_s = HTTP_DEFAULT_TIMEOUT_S;
+    if (s->limits.max_connections <= 0) s->limits.max_connections = HTTP_DEFAULT_MAX_CONNECTIONS;
+    if (s->limits.header_timeout_s <= 0)
+        s->limits.header_timeout_s = HTTP_DEFAULT_HEADER_TIMEOUT_S;
+    if (s->limits.keepalive_timeout_s <= 0)
+        s->limits.keepalive_timeout_s = HTTP_DEFAULT_KEEPALIVE_TIMEOUT_S;
+    if (s->limits.body_min_rate == 0) s->limits.body_min_rate = HTTP_DEFAULT_BODY_MIN_RATE;
+    size_t buckets = 64;
+    while (buckets < (size_t)s->limits.max_connections * 2) buckets *= 2;
+    s->hash = sg_xcalloc(buckets, sizeof *s->hash);
+    s->hash_mask = buckets - 1;
+    s->adopt_ev = event_new(base, -1, 0, on_adopt, s);
+    s->sweep_ev = evtimer_new(base, on_sweep, s);
+    s->burst_ev = evtimer_new(base, on_burst, s);
+    s->fd_ev = evtimer_new(base, on_fd_retry, s);
+    if (!s->adopt_ev || !s->sweep_ev || !s->burst_ev || !s->fd_ev) {
+        sg_log_error(SUB, "event_new failed (out of memory); aborting.");
+        abort();
+    }
+    s->accepting = 1;
+    s->lim_limit.period_ms = s->lim_evict.period_ms = 10000;
     return s;
 }
 
@@ -756,12 +1569,16 @@ static int add_listener(http_server *s, const char *addr, SSL_CTX *ssl_ctx) {
     evhttp_set_timeout(l->eh, s->limits.timeout_s);
     evhttp_set_allowed_methods(l->eh, HTTP_METHODS);
     evhttp_set_gencb(l->eh, on_request, l);
-    if (ssl_ctx) evhttp_set_bevcb(l->eh, http__tls_bev_new, ssl_ctx);
+    evhttp_set_bevcb(l->eh, on_new_conn, l);
     l->bound = evhttp_bind_listener(l->eh, el);
     if (!l->bound) {
         sg_log_error(SUB, "evhttp_bind_listener failed (out of memory); aborting.");
         abort();
     }
+    evconnlistener_set_error_cb(el, on_accept_error);
+    if (!s->accepting) evconnlistener_disable(el);
+    l->gnext = g_listeners;
+    g_listeners = l;
     s->lst = sg_xrealloc(s->lst, (size_t)(s->nlst + 1) * sizeof *s->lst);
     s->lst[s->nlst++] = l;
     sg_log_info(SUB, "Listening on '%s' (port %d, %s).", addr, l->port, ssl_ctx ? "TLS" : "plain");
@@ -802,6 +1619,10 @@ void http_server_stop_accepting(http_server *s) {
     }
 }
 
+int http_server_connections(const http_server *s) {
+    return s->nconns;
+}
+
 int http_server_inflight(const http_server *s) {
     return s->inflight;
 }
@@ -815,15 +1636,37 @@ void http_server_free(http_server *s) {
     /* Orphan pending requests before evhttp_free() frees their connections (invariant 3). */
     while (s->pending) {
         http__req *x = s->pending;
-        if (x->evcon) evhttp_connection_set_closecb(x->evcon, NULL, NULL);
         detach_ereq(x);
+        x->conn = NULL;
         pending_unlink(x);
     }
+    /* Forget our side of every connection; evhttp_free() then closes them. */
+    while (s->conns) {
+        http_conn *c = s->conns;
+        s->conns = c->next;
+        evhttp_connection_set_closecb(c->evcon, NULL, NULL);
+        evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->watch);
+        evbuffer_free(c->hold);
+        free(c);
+    }
+    while (s->adopt) {
+        http_conn *c = s->adopt;
+        s->adopt = c->anext;
+        free(c);
+    }
     for (int i = 0; i < s->nlst; i++) {
+        http_listener **pp = &g_listeners;
+        while (*pp && *pp != s->lst[i]) pp = &(*pp)->gnext;
+        if (*pp) *pp = s->lst[i]->gnext;
         evhttp_free(s->lst[i]->eh); /* bound socket, connections, their requests */
         SSL_CTX_free(s->lst[i]->ssl_ctx);
         free(s->lst[i]);
     }
+    event_free(s->adopt_ev);
+    event_free(s->sweep_ev);
+    event_free(s->burst_ev);
+    event_free(s->fd_ev);
+    free(s->hash);
     free(s->lst);
     free(s);
 }

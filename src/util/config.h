@@ -37,6 +37,9 @@ typedef struct sg_config {
     int64_t dispatch_batch;
     int64_t max_body;
     int64_t http_timeout_s;
+    int64_t max_connections;     /* 0: as many as the open-file limit allows, up to 4096 */
+    int64_t header_timeout_s, keepalive_timeout_s;
+    int64_t body_min_rate;       /* bytes per second; 0 disables the check */
     int64_t shutdown_timeout_s;
     int64_t callback_allow_private; /* boolean: status callbacks may reach private addresses */
     int64_t callback_timeout_ms;

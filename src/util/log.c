@@ -13,6 +13,13 @@
  * Under systemd (JOURNAL_STREAM names our stderr, sg_log_set_journal) lines carry the
  * sd-daemon(3) priority prefix "<3>".."<7>" instead of our own timestamp: the journal adds
  * its own time and keeps the priority for `journalctl -p`.
+ *
+ * Rate limiting (sg_log_limited): a limiter lets one line through per period and counts the
+ * others; the count rides on the next line written. Its fields are read and written with
+ * atomic operations, so two threads racing on one limiter at worst let two lines through in
+ * one period; no line is ever counted twice. libevent's own messages (sg_log_route_libevent)
+ * share a small table of limiters keyed by the message text with its digits left out, so that
+ * "fd 12" and "fd 13" are one cause.
  */
 #include "util/log.h"
 
@@ -24,6 +31,8 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "util/util.h"
 
@@ -63,10 +72,11 @@ int sg_log_enabled(enum sg_log_level lvl, const char *subsys) {
     return lvl == SG_LOG_DEBUG && debug_on(subsys);
 }
 
-void sg_log_write(enum sg_log_level lvl, const char *subsys, const char *fmt, ...) {
+/* Formats and writes one line; suffix (may be NULL) is appended to the message. */
+static void vwrite(enum sg_log_level lvl, const char *subsys, const char *suffix, const char *fmt,
+                   va_list ap) {
     static const char *names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
     static const char prio[] = {'3', '4', '6', '7'}; /* LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG */
-    if (!sg_log_enabled(lvl, subsys)) return;
     char line[2048];
     size_t n;
     if (g_journal) {
@@ -80,14 +90,117 @@ void sg_log_write(enum sg_log_level lvl, const char *subsys, const char *fmt, ..
         n += (size_t)snprintf(line + n, sizeof line - n, ".%03dZ %s %s: ",
                               (int)(tv.tv_usec / 1000), names[lvl], subsys);
     }
-    va_list ap;
-    va_start(ap, fmt);
     int k = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
-    va_end(ap);
     if (k < 0) k = 0;
     n += (size_t)k;
     if (n > sizeof line - 2) n = sizeof line - 2;
+    if (suffix) {
+        k = snprintf(line + n, sizeof line - n - 1, "%s", suffix);
+        if (k > 0) n += (size_t)k;
+        if (n > sizeof line - 2) n = sizeof line - 2;
+    }
     line[n++] = '\n';
     ssize_t w = write(g_fd, line, n);
     (void)w;
+}
+
+void sg_log_write(enum sg_log_level lvl, const char *subsys, const char *fmt, ...) {
+    if (!sg_log_enabled(lvl, subsys)) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vwrite(lvl, subsys, NULL, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- rate-limited lines ---------------------------------------------------------------- */
+
+static int64_t mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* "1234567" -> "1,234,567" */
+static void thousands(uint64_t v, char *out, size_t n) {
+    char tmp[32];
+    int len = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v);
+    size_t k = 0;
+    for (int i = 0; i < len && k + 1 < n; i++) {
+        if (i > 0 && (len - i) % 3 == 0 && k + 2 < n) out[k++] = ',';
+        out[k++] = tmp[i];
+    }
+    out[k] = '\0';
+}
+
+/* Returns 1 when a line may be written now; *held gets the lines counted since the previous
+ * one and *since_ms the time since it. */
+static int limit_pass(sg_log_limit *lim, uint64_t *held, int64_t *since_ms) {
+    int64_t now = mono_ms();
+    int64_t next = __atomic_load_n(&lim->next_ms, __ATOMIC_ACQUIRE);
+    int64_t period = lim->period_ms > 0 ? lim->period_ms : 1000;
+    if (now < next ||
+        !__atomic_compare_exchange_n(&lim->next_ms, &next, now + period, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        __atomic_add_fetch(&lim->suppressed, 1, __ATOMIC_RELAXED);
+        return 0;
+    }
+    *held = __atomic_exchange_n(&lim->suppressed, 0, __ATOMIC_RELAXED);
+    int64_t last = __atomic_exchange_n(&lim->last_ms, now, __ATOMIC_RELAXED);
+    *since_ms = now - last;
+    return 1;
+}
+
+static int vlimited(sg_log_limit *lim, enum sg_log_level lvl, const char *subsys,
+                    const char *fmt, va_list ap) {
+    uint64_t held = 0;
+    int64_t since = 0;
+    if (!limit_pass(lim, &held, &since)) return 0;
+    char suffix[96], num[32];
+    if (held) {
+        thousands(held, num, sizeof num);
+        long long secs = (long long)((since + 500) / 1000);
+        snprintf(suffix, sizeof suffix, " (repeated %s time%s in the last %lld s)", num,
+                 held == 1 ? "" : "s", secs > 0 ? secs : 1);
+    }
+    vwrite(lvl, subsys, held ? suffix : NULL, fmt, ap);
+    return 1;
+}
+
+int sg_log_limited(sg_log_limit *lim, enum sg_log_level lvl, const char *subsys, const char *fmt,
+                   ...) {
+    if (!sg_log_enabled(lvl, subsys)) return 0;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vlimited(lim, lvl, subsys, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* ---- libevent's own messages ----------------------------------------------------------- */
+
+#define LIBEVENT_CAUSES 16
+static struct {
+    uint32_t hash;
+    sg_log_limit lim;
+} g_levent[LIBEVENT_CAUSES];
+
+static void on_libevent_log(int severity, const char *msg) {
+    enum sg_log_level lvl = severity >= EVENT_LOG_ERR    ? SG_LOG_ERROR
+                            : severity == EVENT_LOG_WARN ? SG_LOG_WARN
+                            : severity == EVENT_LOG_MSG  ? SG_LOG_INFO
+                                                         : SG_LOG_DEBUG;
+    if (!sg_log_enabled(lvl, "libevent")) return;
+    uint32_t h = 2166136261u; /* FNV-1a over the text without its digits */
+    for (const char *p = msg; *p; p++)
+        if (*p < '0' || *p > '9') h = (h ^ (unsigned char)*p) * 16777619u;
+    unsigned slot = h % LIBEVENT_CAUSES;
+    if (g_levent[slot].hash != h) { /* a new cause takes the slot over */
+        g_levent[slot].hash = h;
+        memset(&g_levent[slot].lim, 0, sizeof g_levent[slot].lim);
+    }
+    sg_log_limited(&g_levent[slot].lim, lvl, "libevent", "%s", msg);
+}
+
+void sg_log_route_libevent(void) {
+    event_set_log_callback(on_libevent_log);
 }

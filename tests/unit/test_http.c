@@ -536,6 +536,124 @@ static void test_parse_path(void **state) {
     }
 }
 
+/* http__head_check: RFC 9112 framing of a complete head (issue 12, point 3). */
+static void test_head_check(void **state) {
+    (void)state;
+    static const struct {
+        const char *head;
+        size_t len; /* 0: strlen */
+        int status, chunked;
+        const char *why; /* substring of the reason, for refusals */
+    } cases[] = {
+        {"GET / HTTP/1.1\r\nHost: a\r\n\r\n", 0, 0, 0, NULL},
+        {"POST / HTTP/1.1\r\nContent-Length: 12\r\nX-A:\tb c \r\n\r\n", 0, 0, 0, NULL},
+        {"POST / HTTP/1.1\r\ntransfer-encoding:  Chunked \r\n\r\n", 0, 0, 1, NULL},
+        {"GET / HTTP/1.0\r\n\r\n", 0, 0, 0, NULL},
+        {"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 0, 400, 0,
+         "more than one Content-Length"},
+        {"POST / HTTP/1.1\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\n", 0, 400, 0,
+         "more than one Content-Length"},
+        {"POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\n", 0, 400, 0, "decimal"},
+        {"POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\n", 0, 400, 0, "decimal"},
+        {"POST / HTTP/1.1\r\nContent-Length:\r\n\r\n", 0, 400, 0, "decimal"},
+        {"POST / HTTP/1.1\r\nContent-Length: 1234567890123456789\r\n\r\n", 0, 400, 0, "18"},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", 0, 400, 0,
+         "both"},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding : chunked\r\n\r\n", 0, 400, 0, "Whitespace"},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding\t: chunked\r\n\r\n", 0, 400, 0, "Whitespace"},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 0, 400, 0, "chunked"},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 0, 400, 0, "chunked"},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 0, 400, 0, "chunked"},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 0,
+         400, 0, "chunked"},
+        {"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 0, 400, 0, "HTTP/1.0"},
+        {"GET / HTTP/1.1\r\nX-A: a\0b\r\n\r\n", 29, 400, 0, "control character"},
+        {"GET / HTTP/1.1\r\nX-A: a\x01" "b\r\n\r\n", 0, 400, 0, "control character"},
+        {"GET / HTTP/1.1\r\nX-A: a\x7f\r\n\r\n", 0, 400, 0, "control character"},
+        {"GET / HTTP/1.1\r\nX-\0A: ab\r\n\r\n", 29, 400, 0, "token"},
+        {"GET /\x01 HTTP/1.1\r\n\r\n", 0, 400, 0, "request line"},
+        {"GET / HTTP/1.1\r\nX-A: a\r\n b\r\n\r\n", 0, 400, 0, "obs-fold"},
+        {"GET / HTTP/1.1\r\nX-A: a\r\n\tb\r\n\r\n", 0, 400, 0, "obs-fold"},
+        {"GET / HTTP/1.1\nHost: a\n\n", 0, 400, 0, "bare LF"},
+        {"GET / HTTP/1.1\r\nHost: a\n\r\n", 0, 400, 0, "bare LF"},
+        {"GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n", 0, 400, 0, "CR byte"},
+        {"GET / HTTP/1.1\r\nX(A): b\r\n\r\n", 0, 400, 0, "token"},
+        {"GET / HTTP/1.1\r\n: b\r\n\r\n", 0, 400, 0, "no name"},
+        {"GET / HTTP/1.1\r\nNoColon\r\n\r\n", 0, 400, 0, "no name"},
+        {"GET / HTTP/1.1\r\nHost: a\r\n", 0, 400, 0, "incomplete"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t n = cases[i].len ? cases[i].len : strlen(cases[i].head);
+        const char *why = NULL;
+        int chunked = -1;
+        uint64_t length = 1;
+        int st = http__head_check(cases[i].head, n, &chunked, &length, &why);
+        if (st != cases[i].status) fail_msg("case %zu: status %d, want %d", i, st, cases[i].status);
+        if (st) {
+            assert_non_null(why);
+            if (!strstr(why, cases[i].why)) fail_msg("case %zu: '%s'", i, why);
+        } else {
+            assert_int_equal(chunked, cases[i].chunked);
+            assert_int_equal(length, i == 1 ? 12 : 0);
+        }
+    }
+}
+
+/* http__chunked_feed: strict chunk framing, fed whole or one byte at a time. */
+static void test_chunked_feed(void **state) {
+    (void)state;
+    static const struct {
+        const char *body;
+        int rc;          /* 1 complete, or 400/413 */
+        size_t used;     /* for rc 1 */
+    } cases[] = {
+        {"5\r\nhello\r\n0\r\n\r\n", 1, 15},
+        {"5\r\nhello\r\nA\r\n0123456789\r\n0\r\n\r\nGET", 1, 30},
+        {"000\r\n\r\n", 1, 7},
+        {"5;ext=1\r\nhello\r\n0\r\n\r\n", 400, 0},
+        {"0x5\r\nhello\r\n0\r\n\r\n", 400, 0},
+        {" 5\r\nhello\r\n0\r\n\r\n", 400, 0},
+        {"+5\r\nhello\r\n0\r\n\r\n", 400, 0},
+        {"5 \r\nhello\r\n0\r\n\r\n", 400, 0},
+        {"\r\nhello\r\n0\r\n\r\n", 400, 0},
+        {"5\nhello\r\n0\r\n\r\n", 400, 0},
+        {"5\r\nhelloX\r\n0\r\n\r\n", 400, 0},
+        {"ffffffffffffffff\r\n", 400, 0},
+        {"5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n", 400, 0},
+        {"5\r\nhello\r\n0\r\n\n", 400, 0},
+        {"401\r\n", 413, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const unsigned char *b = (const unsigned char *)cases[i].body;
+        size_t n = strlen(cases[i].body);
+        for (int bytewise = 0; bytewise < 2; bytewise++) {
+            http__chunked k = {0};
+            size_t used = 0, at = 0;
+            const char *why = NULL;
+            int rc = 0;
+            if (!bytewise) {
+                rc = http__chunked_feed(&k, b, n, 1024, &used, &why);
+                at = used;
+            } else {
+                for (; at < n && rc == 0; at++)
+                    rc = http__chunked_feed(&k, b + at, 1, 1024, &used, &why);
+                if (rc == 1) at = at - 1 + used;
+            }
+            if (rc != cases[i].rc)
+                fail_msg("case %zu (bytewise %d): rc %d, want %d", i, bytewise, rc, cases[i].rc);
+            if (rc == 1) assert_int_equal(at, cases[i].used);
+            if (rc > 1) assert_non_null(why);
+        }
+    }
+    /* Incomplete: everything consumed, more needed. */
+    http__chunked k = {0};
+    size_t used = 0;
+    const char *why = NULL;
+    const unsigned char *part = (const unsigned char *)"5\r\nhel";
+    assert_int_equal(http__chunked_feed(&k, part, 6, 1024, &used, &why), 0);
+    assert_int_equal(used, 6);
+}
+
 static void test_parse_query(void **state) {
     (void)state;
     http_req r = {0};
@@ -1041,6 +1159,88 @@ static void test_pipelined_while_pending(void **state) {
     free(out);
 }
 
+/* ---- connection limit, deadlines, framing (issue 12) -------------------------------------- */
+
+typedef struct limit_arg {
+    int idle_closed;   /* idle connections the server closed to make room */
+    char *answer;      /* a request sent while the others are held */
+    char *slow;        /* a head trickled past header_timeout_s */
+    char *bad;         /* a refused head, then EOF */
+    char *chunked;     /* a good chunked body */
+    char *bad_chunk;   /* a chunk extension */
+    int max_seen;
+} limit_arg;
+
+static int closed_by_peer(int fd) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    char c;
+    return poll(&p, 1, 0) == 1 && read(fd, &c, 1) == 0;
+}
+
+static void client_limits(fx *f, void *arg) {
+    limit_arg *a = arg;
+    int idle[12];
+    for (int i = 0; i < 12; i++) idle[i] = tcp_connect(f->port);
+    usleep(300 * 1000); /* the server accepts, evicts the oldest */
+    int fd = tcp_connect(f->port);
+    send_str(fd, "GET /1.0/num HTTP/1.1\r\nHost: t\r\n\r\n");
+    a->answer = read_response(fd);
+    close(fd);
+    for (int i = 0; i < 12; i++) {
+        a->idle_closed += idle[i] >= 0 && closed_by_peer(idle[i]);
+        if (idle[i] >= 0) close(idle[i]);
+    }
+    fd = tcp_connect(f->port);
+    send_str(fd, "GET /1.0/num HTTP/1.1\r\n");
+    usleep(700 * 1000);
+    send_str(fd, "Host: t\r\n");
+    a->slow = read_all(fd); /* 408, then EOF */
+    close(fd);
+    fd = tcp_connect(f->port);
+    send_str(fd, "POST /1.0/raw HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n"
+                 "Content-Length: 3\r\n\r\nabc");
+    a->bad = read_all(fd);
+    close(fd);
+    fd = tcp_connect(f->port);
+    send_str(fd, "POST /1.0/raw HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+    a->chunked = read_response(fd);
+    send_str(fd, "POST /1.0/raw HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 "3;x=y\r\nabc\r\n0\r\n\r\n");
+    a->bad_chunk = read_all(fd);
+    close(fd);
+}
+
+static void test_connection_limit_and_deadlines(void **state) {
+    (void)state;
+    http_limits lim = {.max_connections = 4, .header_timeout_s = 1, .keepalive_timeout_s = 1};
+    fx *f = fx_new(&lim);
+    limit_arg a = {0};
+    run_client(f, client_limits, &a);
+    assert_non_null(strstr(a.answer, "HTTP/1.1 200"));
+    assert_non_null(strstr(a.answer, "\r\n\r\n42"));
+    assert_true(a.idle_closed >= 12 - 4);
+    assert_non_null(strstr(a.slow, "HTTP/1.1 408 Request Timeout"));
+    assert_non_null(strstr(a.slow, "\"class\":\"Client::RequestTimeout\""));
+    assert_non_null(strstr(a.slow, "Connection: close"));
+    assert_non_null(strstr(a.bad, "HTTP/1.1 400 Bad Request"));
+    assert_non_null(strstr(a.bad, "more than one Content-Length"));
+    assert_non_null(strstr(a.chunked, "HTTP/1.1 200"));
+    assert_non_null(strstr(a.chunked, "\r\n\r\nabcde"));
+    assert_non_null(strstr(a.bad_chunk, "HTTP/1.1 400 Bad Request"));
+    assert_non_null(strstr(a.bad_chunk, "Chunk extensions"));
+    assert_true(http_server_connections(f->srv) <= 4);
+    spin(f, 1600); /* what is left idle is closed by keepalive/header deadlines */
+    assert_int_equal(http_server_connections(f->srv), 0);
+    assert_int_equal(f->calls, 2); /* /num and the good chunked POST; refusals never reach it */
+    free(a.answer);
+    free(a.slow);
+    free(a.bad);
+    free(a.chunked);
+    free(a.bad_chunk);
+    fx_free(f);
+}
+
 typedef struct stop_arg {
     int refused;
     char *first, *second;
@@ -1115,6 +1315,8 @@ int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_path),
         cmocka_unit_test(test_parse_query),
+        cmocka_unit_test(test_head_check),
+        cmocka_unit_test(test_chunked_feed),
         cmocka_unit_test(test_selfsigned_cert),
         cmocka_unit_test_setup_teardown(test_path_and_query, setup, teardown),
         cmocka_unit_test_setup_teardown(test_body_exact, setup, teardown),
@@ -1130,6 +1332,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_free_server_with_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_while_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_accepting, setup, teardown),
+        cmocka_unit_test(test_connection_limit_and_deadlines),
         cmocka_unit_test_setup_teardown(test_listen_errors, setup, teardown),
     };
     if (argc > 1) cmocka_set_test_filter(argv[1]);

@@ -2,7 +2,8 @@
 //
 // What it gives:
 //   startServer(opts)       smsgated on free loopback ports (plain + TLS) with a fresh data dir;
-//                           resolves once GET /1.0/auth/time answers.
+//                           resolves once GET /1.0/auth/time answers. opts.ulimit: the
+//                           server's open-file limit (ulimit -n).
 //   server.stop()           SIGTERM, asserts exit status 0 within 15 s, then asserts that the
 //                           log holds no WARN/ERROR line except the ones declared expected.
 //   server.kill9()          SIGKILL (crash tests); server.restart() starts again on the same dir.
@@ -209,7 +210,12 @@ export class Server {
         ...this.extraArgs, ...extraArgs];
       const logPath = path.join(this.dir, `smsgated-${this.runs.length + 1}.log`);
       const logFd = fs.openSync(logPath, 'w');
-      const proc = spawn(SMSGATED, args, { stdio: ['ignore', logFd, logFd] });
+      // opts.ulimit: the open-file limit (soft and hard) of the server; sh sets it and execs
+      // smsgated in its place, so proc.pid stays the server's pid.
+      const proc = this.opts.ulimit
+        ? spawn('/bin/sh', ['-c', `ulimit -n ${Number(this.opts.ulimit)} && exec "$0" "$@"`, SMSGATED, ...args],
+          { stdio: ['ignore', logFd, logFd] })
+        : spawn(SMSGATED, args, { stdio: ['ignore', logFd, logFd] });
       fs.closeSync(logFd);
       const run = { logPath, args, exit: null, proc, spawnError: null };
       this.runs.push(run);
