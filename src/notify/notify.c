@@ -69,6 +69,7 @@
 
 #include <jansson.h>
 
+#include "core/callurl.h"
 #include "notify/call.h"
 #include "notify/hclient.h"
 #include "util/log.h"
@@ -350,7 +351,7 @@ static size_t discard(char *ptr, size_t size, size_t nmemb, void *ud) {
 /* The signature header value of k (an HMAC of its query string). */
 static void call_sign(call *k, char sig[NOTIFY_CALL_SIG_LEN]) {
     size_t qlen;
-    const char *query = notify_call_query(k->k.url, &qlen);
+    const char *query = callurl_query(k->k.url, &qlen);
     notify_call_sign(k->k.secret ? k->k.secret : "", query, qlen, sig);
 }
 

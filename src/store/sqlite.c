@@ -34,7 +34,8 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-#include "sim/sim_model.h"
+#include "core/msgstate.h"
+#include "core/sim_model.h"
 #include "store/sqlite_int.h"
 #include "store/sqlite_credits_int.h"
 #include "store/sqlite_notify_int.h"
@@ -315,18 +316,7 @@ int64_t sqlite__service_id(store_conn *c, const char *name) {
     return id;
 }
 
-/* ---- message state machine ---- */
-
-static int state_rank(int s) {
-    switch (s) {
-    case MSG_SCHEDULED: return 0;
-    case MSG_QUEUED: return 1;
-    case MSG_SUBMITTING: return 2;
-    case MSG_SUBMITTED: return 3;
-    case MSG_ENROUTE: return 4;
-    default: return 5;
-    }
-}
+/* ---- message state machine (the rules: core/msgstate.c) ---- */
 
 int sqlite__insert_event(store_conn *c, int64_t msg_id, int64_t service_id, int64_t ts, int state,
                         int dlr, int ptt) {
@@ -392,18 +382,11 @@ int sqlite__apply_status(store_conn *c, const store_status_update *u) {
     sqlite3_reset(st);
 
     int next = (int)u->state;
-    if (state_rank(cur) == 5) return 0; /* final states are sticky */
-    if (next == MSG_QUEUED) {
-        if (cur != MSG_SUBMITTING) return 0;
-    } else if (next == MSG_CANCELLED) {
-        if (cur != MSG_SCHEDULED && cur != MSG_QUEUED) return 0;
-    } else if (state_rank(next) <= state_rank(cur)) {
+    msgstate_effect e;
+    if (!msgstate_change((msg_state)cur, was_sent, u->state, u->dlr, u->smsc_id != NULL, &e))
         return 0;
-    }
-    if (next == MSG_QUEUED) return requeue(c, u);
+    if (e.requeue) return requeue(c, u);
     int64_t ts = u->ts_ms ? u->ts_ms : sg_now_ms();
-    int sent_now = !was_sent && (next == MSG_SUBMITTED || next == MSG_ENROUTE ||
-                                 next == MSG_DELIVERED || (next == MSG_FAILED && u->smsc_id));
     st = sqlite__prep(c, "UPDATE messages SET state = ?, dlr = ?, ptt = ?, "
               "sent_ms = CASE WHEN ? THEN ? ELSE sent_ms END, "
               "delivered_ms = CASE WHEN ? THEN ? ELSE delivered_ms END, "
@@ -413,9 +396,9 @@ int sqlite__apply_status(store_conn *c, const store_status_update *u) {
     sqlite__bind_int(st, 1, next);
     sqlite__bind_int(st, 2, u->dlr);
     sqlite__bind_int(st, 3, u->ptt);
-    sqlite__bind_int(st, 4, sent_now);
+    sqlite__bind_int(st, 4, e.sent_now);
     sqlite__bind_int(st, 5, ts);
-    sqlite__bind_int(st, 6, next == MSG_DELIVERED);
+    sqlite__bind_int(st, 6, e.delivered);
     sqlite__bind_int(st, 7, ts);
     sqlite__bind_text(st, 8, u->route);
     sqlite__bind_text(st, 9, u->smsc_id);
@@ -425,7 +408,7 @@ int sqlite__apply_status(store_conn *c, const store_status_update *u) {
     rc = sqlite__insert_event(c, u->msg_id, service_id, ts, next, u->dlr, u->ptt);
     if (rc) return rc;
     /* Refund rule (invariant 3). Cancelled messages are refunded by msg_cancel. */
-    if (next == MSG_FAILED && (u->dlr == DLR_ERROR || !(was_sent || sent_now))) {
+    if (e.refund) {
         rc = refund_message(c, u->msg_id, service_id, credits, u->why, NULL);
         if (rc) return rc;
     }
@@ -1094,7 +1077,7 @@ static int be_msg_delete(store_conn *c, store_msg_req *r) {
     }
     int state = (int)sqlite__col_int(st, 0);
     sqlite3_reset(st);
-    if (state_rank(state) < 3) return SG_ECONFLICT;
+    if (msgstate_pending((msg_state)state)) return SG_ECONFLICT;
     st = sqlite__prep(c, "UPDATE messages SET deleted = 1 WHERE id = ?");
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, r->id);

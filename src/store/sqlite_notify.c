@@ -39,7 +39,7 @@
 #include <string.h>
 
 #include "core/receipt.h"
-#include "notify/call.h"
+#include "core/callurl.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -245,10 +245,10 @@ int sqlite__notify_event(store_conn *c, int64_t event_id, int64_t msg_id, int64_
     char *base = sqlite__col_text(st, 0), *sender = sqlite__col_text(st, 1);
     char *receiver = sqlite__col_text(st, 2), *tag = sqlite__col_text(st, 3);
     sqlite3_reset(st);
-    notify_call_params p = {.id = msg_id, .dlr = dlr, .ptt = ptt, .date_ms = ts,
+    callurl_params p = {.id = msg_id, .dlr = dlr, .ptt = ptt, .date_ms = ts,
                             .sender = sender, .receiver = receiver, .tag = tag};
-    char *url = notify_call_status_url(base, &p);
-    char *origin = notify_call_origin(url);
+    char *url = callurl_status(base, &p);
+    char *origin = callurl_origin(url);
     rc = 0;
     if (!origin) {
         sg_log_warn(LOG, "The callBack '%s' of service %lld is not an http(s) URL; the status "
@@ -583,11 +583,11 @@ static int retarget(store_conn *c, int64_t id, const char *base) {
     }
     char *sender = sqlite__col_text(st, 4), *receiver = sqlite__col_text(st, 5);
     char *tag = sqlite__col_text(st, 6);
-    notify_call_params p = {.id = sqlite__col_int(st, 0), .dlr = (int)sqlite__col_int(st, 1),
+    callurl_params p = {.id = sqlite__col_int(st, 0), .dlr = (int)sqlite__col_int(st, 1),
                             .ptt = (int)sqlite__col_int(st, 2), .date_ms = sqlite__col_int(st, 3),
                             .sender = sender, .receiver = receiver, .tag = tag};
     sqlite3_reset(st);
-    char *url = notify_call_status_url(base, &p), *origin = notify_call_origin(url);
+    char *url = callurl_status(base, &p), *origin = callurl_origin(url);
     int rc = 0;
     if (origin) {
         st = sqlite__prep(c, "UPDATE notify_calls SET url = ?, origin = ? WHERE id = ?");

@@ -36,7 +36,7 @@ typedef struct store_notify_call {
     int attempts;        /* attempts made before this one */
     int64_t first_ms;    /* when its first attempt started (this one, if attempts is 0) */
     char *url;           /* new: the whole URL, query included */
-    char *origin;        /* new: "scheme://host:port" (notify_call_origin) */
+    char *origin;        /* new: "scheme://host:port" (callurl_origin) */
     char *secret;        /* new: the service's signing secret */
 } store_notify_call;
 

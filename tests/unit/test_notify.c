@@ -1,5 +1,6 @@
 /*
- * test_notify.c - status callbacks: the pure rules of a call (notify/call.c), the durable queue
+ * test_notify.c - status callbacks: the pure rules of a call (notify/call.c; its URL is
+ * core/callurl.c, tested in test_callurl.c), the durable queue
  * in the store (store/sqlite_notify.c, against a real SQLite file), and the notifier
  * (notify/notify.c) delivering over real HTTP to a libevent HTTP server on loopback.
  *
@@ -30,71 +31,13 @@
 #include <sqlite3.h>
 
 #include "core/receipt.h"
+#include "core/callurl.h"
 #include "notify/call.h"
 #include "notify/notify.h"
 #include "store/store.h"
 #include "util/util.h"
 
 /* ---- pure rules ---- */
-
-static void test_status_url(void **state) {
-    (void)state;
-    notify_call_params p = {.id = 42, .dlr = 16, .ptt = 23, .date_ms = 1717171717123,
-                            .sender = "My Shop", .receiver = "+33612345678", .tag = NULL};
-    char *u = notify_call_status_url("https://h.example/cb", &p);
-    assert_string_equal(u, "https://h.example/cb?id=42&dlr=16&ptt=23&date=1717171717"
-                           "&sender=My%20Shop&receiver=%2B33612345678&description=16"
-                           "&descriptionDlr=Error%2C%20not%20billed&tag=");
-    free(u);
-    p.tag = "a&b=c";
-    p.dlr = 1;
-    u = notify_call_status_url("http://h/cb?token=x#frag", &p);
-    assert_string_equal(u, "http://h/cb?token=x&id=42&dlr=1&ptt=23&date=1717171717"
-                           "&sender=My%20Shop&receiver=%2B33612345678&description=1"
-                           "&descriptionDlr=Success&tag=a%26b%3Dc");
-    free(u);
-    u = notify_call_status_url("http://h/cb?", &p);
-    assert_true(!strncmp(u, "http://h/cb?id=42&", 18));
-    free(u);
-    u = notify_call_status_url("http://h/cb?a=1&", &p);
-    assert_true(!strncmp(u, "http://h/cb?a=1&id=42&", 22));
-    free(u);
-}
-
-static void test_origin_and_query(void **state) {
-    (void)state;
-    static const struct {
-        const char *url, *origin;
-    } cases[] = {
-        {"http://Example.COM/x?y", "http://example.com:80"},
-        {"HTTPS://user:pw@h.example:8443", "https://h.example:8443"},
-        {"https://h.example?q=1", "https://h.example:443"},
-        {"http://[::1]:9/p", "http://[::1]:9"},
-        {"http://[::1]/p", "http://[::1]:80"},
-        {"http://127.0.0.1:0/", NULL},
-        {"http://h:99999/", NULL},
-        {"http://h:8x/", NULL},
-        {"http:///path", NULL},
-        {"ftp://h/", NULL},
-        {"http://[::1/", NULL},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *o = notify_call_origin(cases[i].url);
-        if (cases[i].origin) {
-            assert_non_null(o);
-            assert_string_equal(o, cases[i].origin);
-        } else {
-            assert_null(o);
-        }
-        free(o);
-    }
-    size_t n;
-    const char *q = notify_call_query("http://h/p?a=1&b=2#f", &n);
-    assert_int_equal(n, 7);
-    assert_memory_equal(q, "a=1&b=2", 7);
-    notify_call_query("http://h/p#f?x", &n);
-    assert_int_equal(n, 0);
-}
 
 static void test_sign_rfc4231(void **state) {
     (void)state;
@@ -675,7 +618,7 @@ static char *service_secret(fixture *f, const char *sn) {
 
 static void assert_signed(const hit *h, const char *secret) {
     size_t n;
-    const char *q = notify_call_query(h->uri, &n);
+    const char *q = callurl_query(h->uri, &n);
     char sig[NOTIFY_CALL_SIG_LEN];
     notify_call_sign(secret, q, n, sig);
     assert_non_null(h->sig);
@@ -911,8 +854,6 @@ int main(int argc, char **argv) {
     evthread_use_pthreads();
     if (argc > 1) cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_status_url),
-        cmocka_unit_test(test_origin_and_query),
         cmocka_unit_test(test_sign_rfc4231),
         cmocka_unit_test(test_private_addresses),
         cmocka_unit_test(test_forbidden_addresses),
