@@ -173,16 +173,14 @@ static int private_files(const char *path) {
     return 0;
 }
 
-static int be_open(const char *path, store_conn **out) {
+static int be_open(const char *path, store_handoff *handoff, store_conn **out) {
     /* SQLite's memory statistics take a global mutex around every allocation, and nothing
-     * reads them; off, before SQLite initialises (later calls fail harmlessly). */
-    static int configured;
-    if (!configured) {
-        configured = 1;
-        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-    }
+     * reads them; off, before SQLite initialises. Once it has (the first open did it), the
+     * call only returns SQLITE_MISUSE: a setting of the library, not state of ours. */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     if (private_files(path) != 0) return SG_EIO;
     store_conn *c = sg_xcalloc(1, sizeof *c);
+    c->handoff = handoff;
     if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                           SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         sg_log_error("store.sqlite", "Opening database '%s' failed: %s.", path,
@@ -243,24 +241,13 @@ static int run_cached(store_conn *c, const char *sql) {
 }
 
 static int be_begin(store_conn *c) { return run_cached(c, "BEGIN IMMEDIATE"); }
-static int be_commit(store_conn *c) {
-    int rc = run_cached(c, "COMMIT");
-    if (rc == 0) sqlite__notify_committed(c);
-    return rc;
-}
+static int be_commit(store_conn *c) { return run_cached(c, "COMMIT"); }
 static void be_rollback(store_conn *c) {
-    sqlite__notify_aborted(c);
     if (!sqlite3_get_autocommit(c->db)) sqlite__exec(c, "ROLLBACK");
 }
-static int be_savepoint(store_conn *c) {
-    sqlite__notify_savepoint(c);
-    return run_cached(c, "SAVEPOINT op");
-}
+static int be_savepoint(store_conn *c) { return run_cached(c, "SAVEPOINT op"); }
 static void be_release(store_conn *c, int rollback_first) {
-    if (rollback_first) {
-        run_cached(c, "ROLLBACK TO op");
-        sqlite__notify_rollback_op(c);
-    }
+    if (rollback_first) run_cached(c, "ROLLBACK TO op");
     run_cached(c, "RELEASE op");
 }
 

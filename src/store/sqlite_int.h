@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "store/store_int.h"
 
 #define STMT_CACHE 256
 
@@ -23,13 +24,10 @@ struct store_conn {
     } cache[STMT_CACHE];
     int ncache;
     int no_orphans; /* sqlite_routes.c: 1 while smpp_orphans is known to be empty */
-    /* sqlite_notify.c: calls handed to the notifier once this transaction commits */
-    struct {
-        store_notify_call *v;
-        size_t n, cap, mark; /* mark: n when the current operation's savepoint opened */
-        int64_t secret_sid;  /* the last service whose secret was read, and that secret */
-        char *secret;        /* (a service's secret never changes) */
-    } handoff;
+    size_t since_prune; /* sqlite_routes.c: messages accepted since smpp_ids was pruned */
+    store_handoff *handoff; /* the store handle's (store_int.h): status calls to the notifier */
+    int64_t secret_sid;     /* sqlite_notify.c: the last service whose secret was read, and */
+    char *secret;           /* that secret (a service's secret never changes) */
 };
 
 /* One schema area: its name and its migrations in order (see migrate() in sqlite.c). */

@@ -415,7 +415,6 @@ static int orphans_possible(store_conn *c) {
 }
 
 int sqlite__smpp_accept(store_conn *c, store_smpp_accept_req *r) {
-    static size_t since_prune; /* store thread only */
     int rc;
     int orphans = orphans_possible(c);
     for (size_t i = 0; i < r->count; i++) {
@@ -447,9 +446,9 @@ int sqlite__smpp_accept(store_conn *c, store_smpp_accept_req *r) {
                     return rc;
         }
     }
-    since_prune += r->count;
-    if (since_prune >= PRUNE_EVERY) {
-        since_prune = 0;
+    c->since_prune += r->count;
+    if (c->since_prune >= PRUNE_EVERY) {
+        c->since_prune = 0;
         if ((rc = prune(c))) return rc;
     }
     return 0;

@@ -41,6 +41,7 @@
  * State of the thread: RUNNING -> DRAINING (store_close called: finish the queue) -> STOPPED.
  */
 #include "store/store.h"
+#include "store/store_int.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -91,6 +92,7 @@ struct store {
     size_t in_sends;       /* OP_submit operations in `in`: clients waiting for an answer */
     int64_t last_start_us; /* CLOCK_MONOTONIC, when the previous batch started */
     struct event *done_ev;
+    store_handoff handoff; /* status calls on their way to the notifier (store_handoff.c) */
     size_t pending;
     uint64_t commits, ops, nth_op;
 };
@@ -151,6 +153,7 @@ static void run_batch(store *st, queue *batch) {
         return;
     }
     for (op *o = batch->head; o; o = o->next) {
+        store__handoff_savepoint(&st->handoff);
         if (st->be->savepoint(st->conn) != 0) {
             o->rc = SG_EIO;
             continue;
@@ -158,8 +161,10 @@ static void run_batch(store *st, queue *batch) {
         o->rc = run_one(st, o);
         if (o->idem && o->rc == 0) o->rc = record(st, o->idem);
         st->be->release(st->conn, o->rc != 0);
+        if (o->rc != 0) store__handoff_rollback_op(&st->handoff);
     }
     if (st->be->commit(st->conn) != 0) {
+        store__handoff_aborted(&st->handoff);
         sg_log_error("store", "Commit of a batch of %zu operations failed; all report an I/O "
                               "error and nothing of them was stored.", batch->n);
         st->be->rollback(st->conn);
@@ -169,6 +174,7 @@ static void run_batch(store *st, queue *batch) {
         }
         return;
     }
+    store__handoff_committed(&st->handoff);
     st->commits++;
     st->ops += batch->n;
     if (st->opt.crash_after_commit > 0 && st->commits == (uint64_t)st->opt.crash_after_commit) {
@@ -304,9 +310,11 @@ store *store_open(struct event_base *base, const store_options *opt, int *err) {
     st->be = &store_sqlite_backend;
     st->opt = *opt;
     if (!st->opt.max_batch) st->opt.max_batch = 1024;
-    int rc = st->be->open(opt->path, &st->conn);
+    store__handoff_init(&st->handoff);
+    int rc = st->be->open(opt->path, &st->handoff, &st->conn);
     if (rc != 0) {
         *err = rc;
+        store__handoff_fini(&st->handoff);
         free(st);
         return NULL;
     }
@@ -321,6 +329,7 @@ store *store_open(struct event_base *base, const store_options *opt, int *err) {
         sg_log_error("store", "Could not start the store thread.");
         event_free(st->done_ev);
         st->be->close(st->conn);
+        store__handoff_fini(&st->handoff);
         free(st);
         *err = SG_EIO;
         return NULL;
@@ -354,12 +363,26 @@ void store_close(store *st) {
     }
     event_free(st->done_ev);
     st->be->close(st->conn);
+    store__handoff_fini(&st->handoff);
     pthread_mutex_destroy(&st->mu);
     pthread_cond_destroy(&st->cond);
     free(st);
 }
 
 size_t store_pending(store *st) { return st->pending; }
+
+void store_notify_set_wake(store *st, store_notify_wake_cb fn, void *arg) {
+    store__handoff_set_wake(&st->handoff, fn, arg);
+}
+
+void store_notify_set_direct(store *st, const char *node, int64_t lease_ms, size_t cap,
+                             store_notify_wake_cb ready, void *arg) {
+    store__handoff_set_direct(&st->handoff, node, lease_ms, cap, ready, arg);
+}
+
+size_t store_notify_take(store *st, store_notify_call **out) {
+    return store__handoff_take(&st->handoff, out);
+}
 
 void store_stats(store *st, uint64_t *commits, uint64_t *ops) {
     pthread_mutex_lock(&st->mu);
