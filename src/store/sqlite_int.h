@@ -1,7 +1,10 @@
 /*
- * sqlite_int.h - declarations shared by the files of the SQLite backend only
- * (sqlite.c: connection, transactions, the core tables, the message state machine; one
- * sqlite_<area>.c per feature area with its own tables and operations).
+ * sqlite_int.h - declarations shared by the files of the SQLite backend only: the connection,
+ * then the functions of its two lower files, each section saying which file defines it
+ * (sqlite_util.c: statements, the ledger; sqlite_msg.c: messages and their state machine).
+ * One sqlite_<area>.c per feature area has its own tables and operations (sqlite_<area>_int.h);
+ * sqlite.c, the top, holds the connection and the core operations. Calls between the files go
+ * one way only (store.c's essay has the diagram).
  *
  * Everything here runs on the store thread, inside the batch transaction.
  */
@@ -39,6 +42,8 @@ typedef struct sqlite_area {
 /* The areas, NULL-terminated (schema_sqlite.c). */
 extern const sqlite_area sqlite_areas[];
 
+/* ---- sqlite_util.c: calls no other file of the backend ---- */
+
 /* A reset, cached statement for sql. sql must be a string literal: its address is the key. */
 sqlite3_stmt *sqlite__prep(store_conn *c, const char *sql);
 /* Runs SQL without results. Returns 0 or SG_EIO (logged). */
@@ -61,15 +66,25 @@ int64_t sqlite__balance(store_conn *c, int64_t service_id);
 /* Appends to the ledger (the only writer of it); the new balance goes to *balance if not NULL. */
 int sqlite__ledger_add(store_conn *c, int64_t service_id, int64_t amount, const char *kind,
                        const char *ref, int64_t *balance);
+/* Appends a ledger row to before, a balance the caller read in this transaction; note may be
+ * NULL. The new balance goes to *balance if not NULL. */
+int sqlite__ledger_append(store_conn *c, int64_t service_id, int64_t before, int64_t amount,
+                          const char *kind, const char *ref, const char *note, int64_t *balance);
 /* The id of a service by name, 0 if none. */
 int64_t sqlite__service_id(store_conn *c, const char *name);
 
-/* Applies one status change if the state machine allows it (sqlite.c, invariant 2):
+/* ---- sqlite_msg.c: calls sqlite_util.c and sqlite_notify.c ---- */
+
+/* Applies one status change if the state machine allows it (core/msgstate.h):
  * 1 applied, 0 stale, or an SG_E* code. Records the event and any refund. */
 int sqlite__apply_status(store_conn *c, const store_status_update *u);
 /* Records one status event of a message. */
 int sqlite__insert_event(store_conn *c, int64_t msg_id, int64_t service_id, int64_t ts, int state,
                          int dlr, int ptt);
+/* Refunds a message's credits (nothing when credits <= 0): a ledger row "message:<id>" with
+ * note (may be NULL) saying why; adds them to *refunded if not NULL. */
+int sqlite__refund_message(store_conn *c, int64_t msg_id, int64_t service_id, int64_t credits,
+                           const char *note, int64_t *refunded);
 
 /* A new message: its row and its creation event are written by sqlite__insert_message, the
  * one writer of new messages (single sends in sqlite.c, campaigns in sqlite_campaigns.c). */

@@ -39,6 +39,58 @@
  * operation back (SG_ECONFLICT, idem->found). Operations queued without one pay one NULL test.
  *
  * State of the thread: RUNNING -> DRAINING (store_close called: finish the queue) -> STOPPED.
+ *
+ * Layering. The store sits below everything but core/ and util/ and includes nothing else.
+ * Its files call each other one way only (scripts/check-store-layers checks both, and that
+ * no file of store/ keeps a mutable static: all state is on the handle, `struct store`, and
+ * its backend connection):
+ *
+ *     store.c (thread, group commit) --------------------+
+ *        | through the backend table                      |
+ *        v                                                v
+ *     sqlite.c (connection, transactions,          store_handoff.c (status calls
+ *        |      core operations, the table)               ^          to the notifier)
+ *        |---> schema_sqlite.c (the areas' migrations)    |
+ *        |                                                |
+ *   +----+-----------------+                              |
+ *   v                      v                              |
+ *   sqlite_routes.c        sqlite_campaigns.c             |
+ *   |                      |            |                 |
+ *   v                      |            v                 |
+ *   sqlite_msg.c <---------+     sqlite_credits.c         |
+ *   (messages, state machine)                             |
+ *   |                                                     |
+ *   v                                                     |
+ *   sqlite_notify.c --------------------------------------+
+ *
+ * Every sqlite_*.c calls sqlite_util.c (statements, service ids, balance, ledger), which calls
+ * none of them; sqlite.c also reaches each area's operations (credits, idem, limits, notify,
+ * routes, campaigns) through the table it fills, and calls sqlite_msg.c. Every backend file
+ * may call the backend-independent helpers (store_records.c, store_<area>.c: the _fini
+ * functions) and core/ (msgstate, opid, callurl, sim_model, price, template, gsm): the rules
+ * that are not SQL are written once there, for every backend.
+ *
+ * A second backend (PostgreSQL, issue 13). Today STORE_OPS is an X-macro expanded three
+ * times: the op_kind enum, the typed store_<op>() enqueue functions, and the struct of
+ * function pointers store_backend (STYLE.md section 10), which the SQLite backend fills in
+ * sqlite.c (store_sqlite_backend). A PostgreSQL backend is a second such table
+ * (store_postgres_backend in postgres*.c) chosen by store_open() from the options (a
+ * connection string instead of a path); everything above the table (this file, the
+ * hand-off, the callers) stays as it is. To keep "one SQL text and one function wherever the
+ * dialects agree", the plan is:
+ *   1. Statement texts that both dialects accept are written once, as named constants per
+ *      area (store/sql_<area>.h); they use $1..$n placeholders in order of first use, which
+ *      SQLite reads as named parameters numbered by first appearance and PostgreSQL as
+ *      positional ones. What differs (INSERT OR IGNORE / ON CONFLICT DO NOTHING,
+ *      last_insert_rowid / RETURNING id, SKIP LOCKED, partial indexes, types in migrations)
+ *      stays in the backend file, marked "dialect:".
+ *   2. The functions that run them move from sqlite_*.c onto a small driver interface
+ *      (prepare-cached, bind int/text/null, step, column int/text, changes, last id), which
+ *      sqlite_util.c implements for SQLite and a pg_util.c for libpq; a store operation is
+ *      then one function for both backends, and each backend keeps only its connection,
+ *      transactions, migrations and the dialect-specific statements.
+ *   3. The same unit tests (tests/unit/store_fixture.h opens the store) and the whole
+ *      integration suite run against both.
  */
 #include "store/store.h"
 #include "store/store_int.h"
@@ -389,39 +441,4 @@ void store_stats(store *st, uint64_t *commits, uint64_t *ops) {
     *commits = st->commits;
     *ops = st->ops;
     pthread_mutex_unlock(&st->mu);
-}
-
-void store_service_fini(store_service *s) {
-    free(s->name); free(s->description); free(s->status); free(s->callback);
-    free(s->stop_callback); free(s->short_number); free(s->sms_response); free(s->templates);
-    memset(s, 0, sizeof *s);
-}
-
-void store_msg_fini(store_msg *m) {
-    free(m->sender); free(m->receiver); free(m->message); free(m->tag); free(m->route);
-    free(m->smsc_id);
-    memset(m, 0, sizeof *m);
-}
-
-void store_sender_fini(store_sender *s) {
-    free(s->sender); free(s->description); free(s->status); free(s->comment); free(s->referer);
-    free(s->type); free(s->reason);
-    memset(s, 0, sizeof *s);
-}
-
-void store_auth_lookup_fini(store_auth_lookup_req *r) {
-    free(r->app_secret); free(r->cred_state); free(r->rules_json); free(r->allowed_ips_json);
-    r->app_secret = r->cred_state = r->rules_json = r->allowed_ips_json = NULL;
-}
-
-void store_idem_fini(store_idem *r) {
-    free(r->body);
-    r->body = NULL;
-}
-
-void store_claim_fini(store_claim_req *r) {
-    for (size_t i = 0; i < r->count; i++) store_msg_fini(&r->msgs[i]);
-    free(r->msgs);
-    r->msgs = NULL;
-    r->count = 0;
 }
