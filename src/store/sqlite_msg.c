@@ -1,7 +1,8 @@
 /*
  * sqlite_msg.c - messages in the SQLite backend: the one writer of new messages and of their
  * status changes, the events they leave and the refunds they cause. The rules (which change
- * applies, what it does) are core/msgstate.c's; this file holds only the SQL that applies them.
+ * applies, what it does) are core/msgstate.c's; this file drives the SQL that applies them,
+ * whose texts are shared by every backend (sql_msg.h).
  *
  * Layering (store.c has the whole picture): calls sqlite_util.c and, for each status event,
  * sqlite_notify.c (the event's callback is queued in the same transaction); called by sqlite.c
@@ -25,6 +26,7 @@
 #include <sqlite3.h>
 
 #include "core/msgstate.h"
+#include "store/sql_msg.h"
 #include "store/sqlite_notify_int.h"
 #include "util/util.h"
 
@@ -32,8 +34,7 @@
 
 int sqlite__insert_event(store_conn *c, int64_t msg_id, int64_t service_id, int64_t ts, int state,
                         int dlr, int ptt) {
-    sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO events(message_id, service_id, ts_ms, state, dlr, ptt) "
-                            "VALUES (?, ?, ?, ?, ?, ?)");
+    sqlite3_stmt *st = sqlite__prep(c, sql_msg_event_insert);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, msg_id);
     sqlite__bind_int(st, 2, service_id);
@@ -43,8 +44,8 @@ int sqlite__insert_event(store_conn *c, int64_t msg_id, int64_t service_id, int6
     sqlite__bind_int(st, 6, ptt);
     int rc = sqlite__done(c, st, "Recording a status event");
     if (rc) return rc;
-    return sqlite__notify_event(c, sqlite3_last_insert_rowid(c->db), msg_id, service_id, ts,
-                                state, dlr, ptt);
+    int64_t event_id = sqlite3_last_insert_rowid(c->db); /* dialect: the new id */
+    return sqlite__notify_event(c, event_id, msg_id, service_id, ts, state, dlr, ptt);
 }
 
 int sqlite__refund_message(store_conn *c, int64_t msg_id, int64_t service_id, int64_t credits,
@@ -52,8 +53,8 @@ int sqlite__refund_message(store_conn *c, int64_t msg_id, int64_t service_id, in
     if (credits <= 0) return 0;
     char ref[48];
     snprintf(ref, sizeof ref, "message:%lld", (long long)msg_id);
-    int rc = sqlite__ledger_append(c, service_id, sqlite__balance(c, service_id), credits, "refund", ref,
-                           note, NULL);
+    int rc = sqlite__ledger_append(c, service_id, sqlite__balance(c, service_id), credits,
+                                   "refund", ref, note, NULL);
     if (rc == 0 && refunded) *refunded += credits;
     return rc;
 }
@@ -63,10 +64,7 @@ int sqlite__refund_message(store_conn *c, int64_t msg_id, int64_t service_id, in
  * expires_ms before due_ms moves (the right-hand sides read the row as it was). No event: the
  * message's visible state does not change. */
 static int requeue(store_conn *c, const store_status_update *u) {
-    sqlite3_stmt *st = sqlite__prep(c, "UPDATE messages SET state = 1, route = COALESCE(?1, route), "
-              "due_ms = CASE WHEN ?2 > 0 THEN ?2 ELSE due_ms END, retries = retries + ?3, "
-              "expires_ms = COALESCE(expires_ms, CASE WHEN validity_min > 0 THEN due_ms + "
-              "validity_min * 60000 END), lease_ms = NULL, lease_owner = NULL WHERE id = ?4");
+    sqlite3_stmt *st = sqlite__prep(c, sql_msg_requeue);
     if (!st) return SG_EIO;
     sqlite__bind_text(st, 1, u->route);
     sqlite__bind_int(st, 2, u->retry_at_ms);
@@ -79,8 +77,7 @@ static int requeue(store_conn *c, const store_status_update *u) {
 /* Applies one status change if the state machine allows it. Returns 1 if applied, 0 if
  * stale (ignored), or an SG_E* code. */
 int sqlite__apply_status(store_conn *c, const store_status_update *u) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT state, service_id, credits, sent_ms FROM messages "
-                            "WHERE id = ?");
+    sqlite3_stmt *st = sqlite__prep(c, sql_msg_status_read);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, u->msg_id);
     if (sqlite3_step(st) != SQLITE_ROW) {
@@ -98,11 +95,7 @@ int sqlite__apply_status(store_conn *c, const store_status_update *u) {
         return 0;
     if (e.requeue) return requeue(c, u);
     int64_t ts = u->ts_ms ? u->ts_ms : sg_now_ms();
-    st = sqlite__prep(c, "UPDATE messages SET state = ?, dlr = ?, ptt = ?, "
-              "sent_ms = CASE WHEN ? THEN ? ELSE sent_ms END, "
-              "delivered_ms = CASE WHEN ? THEN ? ELSE delivered_ms END, "
-              "route = COALESCE(?, route), smsc_id = COALESCE(?, smsc_id), "
-              "lease_ms = NULL, lease_owner = NULL WHERE id = ?");
+    st = sqlite__prep(c, sql_msg_status_update);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, next);
     sqlite__bind_int(st, 2, u->dlr);
@@ -110,10 +103,9 @@ int sqlite__apply_status(store_conn *c, const store_status_update *u) {
     sqlite__bind_int(st, 4, e.sent_now);
     sqlite__bind_int(st, 5, ts);
     sqlite__bind_int(st, 6, e.delivered);
-    sqlite__bind_int(st, 7, ts);
-    sqlite__bind_text(st, 8, u->route);
-    sqlite__bind_text(st, 9, u->smsc_id);
-    sqlite__bind_int(st, 10, u->msg_id);
+    sqlite__bind_text(st, 7, u->route);
+    sqlite__bind_text(st, 8, u->smsc_id);
+    sqlite__bind_int(st, 9, u->msg_id);
     int rc = sqlite__done(c, st, "Updating a message's status");
     if (rc) return rc;
     rc = sqlite__insert_event(c, u->msg_id, service_id, ts, next, u->dlr, u->ptt);
@@ -127,10 +119,7 @@ int sqlite__apply_status(store_conn *c, const store_status_update *u) {
 }
 
 int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id) {
-    sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO messages(service_id, send_id, created_ms, "
-                                       "due_ms, state, sender, receiver, message, coding, length, "
-                                       "parts, credits, priority, validity_min, differed_min, "
-                                       "class, tag) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    sqlite3_stmt *st = sqlite__prep(c, sql_msg_insert);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, m->service_id);
     sqlite__bind_int(st, 2, m->send_id);
@@ -151,7 +140,7 @@ int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id) 
     sqlite__bind_text(st, 17, m->tag);
     int rc = sqlite__done(c, st, "Storing a message");
     if (rc) return rc;
-    *id = sqlite3_last_insert_rowid(c->db);
+    *id = sqlite3_last_insert_rowid(c->db); /* dialect: the new id */
     return sqlite__insert_event(c, *id, m->service_id, m->now_ms, m->state, 0, 0);
 }
 

@@ -4,8 +4,8 @@
  * primitives of the core tables that the feature areas need: a service's id by name, its
  * balance, and appending to the ledger.
  *
- * Layering (store.c has the whole picture): this file calls no other file of the backend, so
- * every other file may call it.
+ * Layering (store.c has the whole picture): this file calls no other file of the backend (it
+ * only reads the shared SQL texts of sql_msg.c), so every other file may call it.
  *
  * Invariants:
  *  1. The balance of a service is the `balance` column of its newest ledger row, and that
@@ -22,12 +22,26 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "store/sql_msg.h"
 #include "util/log.h"
 #include "util/util.h"
 
 int sqlite__fail(store_conn *c, const char *what) {
     sg_log_error("store.sqlite", "%s failed: %s.", what, sqlite3_errmsg(c->db));
     return SG_EIO;
+}
+
+/* A shared text (sql_<area>.h) numbers its placeholders $1..$n in order of first use, which
+ * SQLite numbers by first appearance: checked once per statement, when it is prepared. */
+static void check_params(sqlite3_stmt *st, const char *sql) {
+    for (int i = 1, n = sqlite3_bind_parameter_count(st); i <= n; i++) {
+        const char *name = sqlite3_bind_parameter_name(st, i);
+        if (name && name[0] == '$' && atoi(name + 1) != i) {
+            sg_log_error("store.sqlite", "Parameter %d of '%s' is '%s': number $1..$n in order "
+                                         "of first use.", i, sql, name);
+            abort();
+        }
+    }
 }
 
 /* Returns a reset, cached statement for sql (a string literal). */
@@ -44,6 +58,7 @@ sqlite3_stmt *sqlite__prep(store_conn *c, const char *sql) {
         sg_log_error("store.sqlite", "Preparing '%s' failed: %s.", sql, sqlite3_errmsg(c->db));
         return NULL;
     }
+    check_params(st, sql);
     if (c->ncache < STMT_CACHE) {
         c->cache[c->ncache].sql = sql;
         c->cache[c->ncache].st = st;
@@ -91,8 +106,7 @@ json_t *sqlite__credits_json(int64_t milli) {
 }
 
 int64_t sqlite__balance(store_conn *c, int64_t service_id) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT balance FROM ledger WHERE service_id = ? "
-                            "ORDER BY id DESC LIMIT 1");
+    sqlite3_stmt *st = sqlite__prep(c, sql_ledger_balance);
     if (!st) return 0;
     sqlite__bind_int(st, 1, service_id);
     int64_t b = sqlite3_step(st) == SQLITE_ROW ? sqlite__col_int(st, 0) : 0;
@@ -103,8 +117,7 @@ int64_t sqlite__balance(store_conn *c, int64_t service_id) {
 int sqlite__ledger_append(store_conn *c, int64_t service_id, int64_t before, int64_t amount,
                          const char *kind, const char *ref, const char *note, int64_t *balance) {
     int64_t b = before + amount;
-    sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO ledger(service_id, ts_ms, amount, balance, kind, ref, "
-                            "note) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    sqlite3_stmt *st = sqlite__prep(c, sql_ledger_insert);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, service_id);
     sqlite__bind_int(st, 2, sg_now_ms());
@@ -126,7 +139,7 @@ int sqlite__ledger_add(store_conn *c, int64_t service_id, int64_t amount, const 
 }
 
 int64_t sqlite__service_id(store_conn *c, const char *name) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT id FROM services WHERE name = ?");
+    sqlite3_stmt *st = sqlite__prep(c, sql_service_id);
     if (!st) return 0;
     sqlite__bind_text(st, 1, name);
     int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite__col_int(st, 0) : 0;

@@ -79,7 +79,8 @@
  * hand-off, the callers) stays as it is. To keep "one SQL text and one function wherever the
  * dialects agree", the plan is:
  *   1. Statement texts that both dialects accept are written once, as named constants per
- *      area (store/sql_<area>.h); they use $1..$n placeholders in order of first use, which
+ *      area (store/sql_<area>.h; begun with sql_msg.h: messages, events, the ledger); they
+ *      use $1..$n placeholders in order of first use (sqlite__prep checks it), which
  *      SQLite reads as named parameters numbered by first appearance and PostgreSQL as
  *      positional ones. What differs (INSERT OR IGNORE / ON CONFLICT DO NOTHING,
  *      last_insert_rowid / RETURNING id, SKIP LOCKED, partial indexes, types in migrations)
