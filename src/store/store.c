@@ -43,7 +43,7 @@
  * Layering. The store sits below everything but core/ and util/ and includes nothing else.
  * Its files call each other one way only (scripts/check-store-layers checks both, and that
  * no file of store/ keeps a mutable static: all state is on the handle, `struct store`, and
- * its backend connection):
+ * its backend connection; tests/unit/test_store_layers.c runs it with the unit tests):
  *
  *     store.c (thread, group commit) --------------------+
  *        | through the backend table                      |
