@@ -30,6 +30,11 @@ int msgstate_rank(msg_state s) {
 
 int msgstate_pending(msg_state s) { return msgstate_rank(s) < 3; }
 
+int msgstate_expired(int64_t expires_ms, int64_t due_ms, int64_t validity_min, int64_t now_ms) {
+    int64_t end = expires_ms ? expires_ms : validity_min > 0 ? due_ms + validity_min * 60000 : 0;
+    return end && end < now_ms;
+}
+
 int msgstate_change(msg_state cur, int was_sent, msg_state next, int dlr, int has_smsc_id,
                     msgstate_effect *e) {
     e->requeue = e->sent_now = e->delivered = e->refund = 0;

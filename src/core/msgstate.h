@@ -12,6 +12,8 @@
 #ifndef SG_CORE_MSGSTATE_H
 #define SG_CORE_MSGSTATE_H
 
+#include <stdint.h>
+
 #include "core/receipt.h"
 
 /* The order states move in: scheduled 0, queued 1, submitting 2, submitted 3, enroute 4,
@@ -21,6 +23,11 @@ int msgstate_rank(msg_state s);
 /* 1 while the message has not reached an operator (scheduled, queued, submitting): it may
  * still be claimed, cancelled or retried, and it cannot be deleted from the history. */
 int msgstate_pending(msg_state s);
+
+/* 1 when a message that is not sent yet has outlived its validity period at now_ms: its end
+ * is expires_ms once set (a retry moved due_ms and kept the end there), else due_ms +
+ * validity_min minutes; no end without a validity period. */
+int msgstate_expired(int64_t expires_ms, int64_t due_ms, int64_t validity_min, int64_t now_ms);
 
 /* What applying a status change does. */
 typedef struct msgstate_effect {

@@ -3,6 +3,37 @@
  */
 #include "store/sql_msg.h"
 
+const char sql_sender_status[] =
+    "SELECT status FROM senders WHERE service_id = $1 AND sender = $2";
+
+const char sql_send_insert[] =
+    "INSERT INTO sends(service_id, created_ms, credits, count) VALUES ($1, $2, $3, $4)";
+
+const char sql_msg_get[] =
+    "SELECT " SQL_MSG_COLS " FROM messages WHERE id = $1 AND service_id = $2 AND deleted = 0 "
+    "AND state != 7 AND ($3 = 0 OR state < 3)";
+
+const char sql_msg_cancel_read[] =
+    "SELECT state, credits FROM messages WHERE id = $1 AND service_id = $2 AND deleted = 0";
+
+const char sql_msg_delete_read[] =
+    "SELECT state FROM messages WHERE id = $1 AND service_id = $2 AND deleted = 0 "
+    "AND state != 7";
+
+const char sql_msg_delete[] = "UPDATE messages SET deleted = 1 WHERE id = $1";
+
+const char sql_msg_due[] =
+    "SELECT " SQL_MSG_COLS " FROM messages WHERE state < 3 AND due_ms <= $1 AND "
+    "(state < 2 OR lease_ms <= $1) ORDER BY priority, due_ms, id LIMIT $2";
+
+const char sql_msg_claim[] =
+    "UPDATE messages SET state = 2, lease_ms = $1, lease_owner = $2, "
+    "attempts = attempts + 1 WHERE id = $3";
+
+const char sql_msg_recover[] =
+    "UPDATE messages SET state = 1, lease_ms = NULL, lease_owner = NULL "
+    "WHERE state = 2 AND (lease_owner = $1 OR lease_owner IS NULL)";
+
 const char sql_msg_event_insert[] =
     "INSERT INTO events(message_id, service_id, ts_ms, state, dlr, ptt) "
     "VALUES ($1, $2, $3, $4, $5, $6)";

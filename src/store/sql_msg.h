@@ -18,6 +18,34 @@
 #ifndef SG_STORE_SQL_MSG_H
 #define SG_STORE_SQL_MSG_H
 
+/* The columns of a whole message (store_msg), in the order sqlite__read_msg reads them. */
+#define SQL_MSG_COLS                                                                       \
+    "id, service_id, send_id, created_ms, due_ms, state, dlr, ptt, sender, receiver, "    \
+    "message, coding, length, parts, credits, priority, validity_min, differed_min, class, " \
+    "tag, sent_ms, delivered_ms, route, smsc_id, attempts, retries, expires_ms"
+
+/* The status of sender $2 of service $1. */
+extern const char sql_sender_status[];
+/* A send: service_id, created_ms, credits, count. (dialect: the new id) */
+extern const char sql_send_insert[];
+/* Message $1 of service $2 (SQL_MSG_COLS), not deleted nor cancelled; only while it is
+ * pending (not yet with an operator) when $3 is not 0. */
+extern const char sql_msg_get[];
+/* What a cancel reads: state, credits of message $1 of service $2, not deleted. */
+extern const char sql_msg_cancel_read[];
+/* What a delete reads: state of message $1 of service $2, not deleted nor cancelled. */
+extern const char sql_msg_delete_read[];
+/* Message $1 leaves the history. */
+extern const char sql_msg_delete[];
+/* Messages due at $1 (SQL_MSG_COLS): scheduled or queued, or submitting with an expired
+ * lease; by priority, due time and id, at most $2. (dialect: PostgreSQL locks them with FOR
+ * UPDATE SKIP LOCKED) */
+extern const char sql_msg_due[];
+/* Claims message $3: submitting, leased until $1 to node $2, one more attempt. */
+extern const char sql_msg_claim[];
+/* Every message submitting under node $1's lease (or none) back to the queue (a restart). */
+extern const char sql_msg_recover[];
+
 /* A status event: message_id, service_id, ts_ms, state, dlr, ptt. (dialect: the new id) */
 extern const char sql_msg_event_insert[];
 /* Back to the queue: route (NULL keeps it), retry_at_ms (0 keeps due_ms), retries to add,

@@ -29,6 +29,7 @@
 
 #include "core/msgstate.h"
 #include "core/sim_model.h"
+#include "store/sql_msg.h"
 #include "store/sqlite_int.h"
 #include "store/sqlite_credits_int.h"
 #include "store/sqlite_notify_int.h"
@@ -670,7 +671,7 @@ static int be_sender_list(store_conn *c, store_sender_list_req *r) {
 
 static int be_submit(store_conn *c, store_submit_req *r) {
     if (r->sender_check) {
-        sqlite3_stmt *st = sqlite__prep(c, "SELECT status FROM senders WHERE service_id = ? AND sender = ?");
+        sqlite3_stmt *st = sqlite__prep(c, sql_sender_status);
         if (!st) return SG_EIO;
         sqlite__bind_int(st, 1, r->service_id);
         sqlite__bind_text(st, 2, r->sender);
@@ -702,8 +703,7 @@ static int be_submit(store_conn *c, store_submit_req *r) {
     r->balance = balance;
     if (balance < r->total_credits) return SG_ENOCREDIT;
 
-    sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO sends(service_id, created_ms, credits, count) "
-                            "VALUES (?, ?, ?, ?)");
+    sqlite3_stmt *st = sqlite__prep(c, sql_send_insert);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, r->service_id);
     sqlite__bind_int(st, 2, r->now_ms);
@@ -711,7 +711,7 @@ static int be_submit(store_conn *c, store_submit_req *r) {
     sqlite__bind_int(st, 4, (int64_t)r->count);
     int rc = sqlite__done(c, st, "Recording a send");
     if (rc) return rc;
-    r->send_id = sqlite3_last_insert_rowid(c->db);
+    r->send_id = sqlite3_last_insert_rowid(c->db); /* dialect: the new id */
     if (r->total_credits > 0) {
         char ref[48];
         snprintf(ref, sizeof ref, "send:%lld", (long long)r->send_id);
@@ -738,8 +738,7 @@ static int be_submit(store_conn *c, store_submit_req *r) {
 }
 
 static int be_msg_get(store_conn *c, store_msg_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT " SQLITE_MSG_COLS " FROM messages WHERE id = ? AND service_id = ? "
-                            "AND deleted = 0 AND state != 7 AND (? = 0 OR state < 3)");
+    sqlite3_stmt *st = sqlite__prep(c, sql_msg_get);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, r->id);
     sqlite__bind_int(st, 2, r->service_id);
@@ -754,8 +753,7 @@ static int be_msg_get(store_conn *c, store_msg_req *r) {
 }
 
 static int be_msg_cancel(store_conn *c, store_msg_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT state, credits FROM messages WHERE id = ? AND service_id = ? "
-                            "AND deleted = 0");
+    sqlite3_stmt *st = sqlite__prep(c, sql_msg_cancel_read);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, r->id);
     sqlite__bind_int(st, 2, r->service_id);
@@ -777,8 +775,7 @@ static int be_msg_cancel(store_conn *c, store_msg_req *r) {
 }
 
 static int be_msg_delete(store_conn *c, store_msg_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT state FROM messages WHERE id = ? AND service_id = ? "
-                            "AND deleted = 0 AND state != 7");
+    sqlite3_stmt *st = sqlite__prep(c, sql_msg_delete_read);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, r->id);
     sqlite__bind_int(st, 2, r->service_id);
@@ -789,7 +786,7 @@ static int be_msg_delete(store_conn *c, store_msg_req *r) {
     int state = (int)sqlite__col_int(st, 0);
     sqlite3_reset(st);
     if (msgstate_pending((msg_state)state)) return SG_ECONFLICT;
-    st = sqlite__prep(c, "UPDATE messages SET deleted = 1 WHERE id = ?");
+    st = sqlite__prep(c, sql_msg_delete);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, r->id);
     return sqlite__done(c, st, "Deleting a message from history");
@@ -797,6 +794,7 @@ static int be_msg_delete(store_conn *c, store_msg_req *r) {
 
 static int be_outgoing_list(store_conn *c, store_outgoing_filter *f) {
     char sql[1024];
+    /* dialect: ?N placeholders, some numbers absent (SQLite); the driver will renumber */
     int n = snprintf(sql, sizeof sql, "SELECT id FROM messages WHERE service_id = ?1 AND "
                                       "deleted = 0 AND %s",
                      f->pending ? "state < 3" : "state BETWEEN 3 AND 6");
@@ -841,9 +839,8 @@ static int be_outgoing_list(store_conn *c, store_outgoing_filter *f) {
 /* ---- dispatch ---- */
 
 static int be_claim(store_conn *c, store_claim_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT " SQLITE_MSG_COLS " FROM messages WHERE state < 3 AND "
-                            "due_ms <= ?1 AND (state < 2 OR lease_ms <= ?1) "
-                            "ORDER BY priority, due_ms, id LIMIT ?2");
+    /* dialect: PostgreSQL appends FOR UPDATE SKIP LOCKED (several nodes claim at once) */
+    sqlite3_stmt *st = sqlite__prep(c, sql_msg_due);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, r->now_ms);
     sqlite__bind_int(st, 2, (int64_t)r->limit);
@@ -856,9 +853,7 @@ static int be_claim(store_conn *c, store_claim_req *r) {
     for (size_t i = 0; i < r->count; i++) {
         store_msg *m = &r->msgs[i];
         int rc;
-        int64_t expires = m->expires_ms ? m->expires_ms
-                          : m->validity_min > 0 ? m->due_ms + m->validity_min * 60000 : 0;
-        if (expires && expires < r->now_ms) {
+        if (msgstate_expired(m->expires_ms, m->due_ms, m->validity_min, r->now_ms)) {
             /* Its validity period ran out before it could be sent: it expires here. */
             store_status_update u = {.msg_id = m->id, .state = MSG_FAILED, .dlr = DLR_FAILED,
                                      .ptt = 8, .ts_ms = r->now_ms,
@@ -868,8 +863,7 @@ static int be_claim(store_conn *c, store_claim_req *r) {
             if (rc < 0) return rc;
             continue;
         }
-        st = sqlite__prep(c, "UPDATE messages SET state = 2, lease_ms = ?, lease_owner = ?, "
-                  "attempts = attempts + 1 WHERE id = ?");
+        st = sqlite__prep(c, sql_msg_claim);
         if (!st) return SG_EIO;
         sqlite__bind_int(st, 1, r->now_ms + r->lease_ms);
         sqlite__bind_text(st, 2, r->node);
@@ -898,8 +892,7 @@ static int be_status(store_conn *c, store_status_req *r) {
 }
 
 static int be_recover(store_conn *c, store_recover_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, "UPDATE messages SET state = 1, lease_ms = NULL, lease_owner = NULL "
-                            "WHERE state = 2 AND (lease_owner = ? OR lease_owner IS NULL)");
+    sqlite3_stmt *st = sqlite__prep(c, sql_msg_recover);
     if (!st) return SG_EIO;
     sqlite__bind_text(st, 1, r->node);
     int rc = sqlite__done(c, st, "Requeueing claimed messages");

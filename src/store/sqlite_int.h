@@ -100,11 +100,7 @@ typedef struct sqlite_new_msg {
 /* Inserts the message and its creation event; its id goes to *id. */
 int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id);
 
-/* Columns read by sqlite__read_msg, in order. */
-#define SQLITE_MSG_COLS                                                                    \
-    "id, service_id, send_id, created_ms, due_ms, state, dlr, ptt, sender, receiver, "    \
-    "message, coding, length, parts, credits, priority, validity_min, differed_min, class, " \
-    "tag, sent_ms, delivered_ms, route, smsc_id, attempts, retries, expires_ms"
+/* Reads a row of SQL_MSG_COLS (sql_msg.h) into m. */
 void sqlite__read_msg(sqlite3_stmt *st, store_msg *m);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * test_msgstate.c - unit tests of core/msgstate: every (current, next) pair of the message
  * state machine against the table in DESIGN.md, what a change does (first acceptance, delivery
- * time, refund), the billing rule, and how the receipts of a multi-part message add up.
+ * time, refund), the billing rule, the end of the validity period, and how the receipts of a
+ * multi-part message add up.
  *
  * Run all tests: build/tests/test_msgstate; one test: build/tests/test_msgstate <name-or-glob>.
  */
@@ -102,6 +103,16 @@ static void test_billed(void **state) {
             }
 }
 
+static void test_expiry(void **state) {
+    (void)state;
+    /* the end of the validity period: due + validity, or the kept end after a retry */
+    assert_false(msgstate_expired(0, 1000, 1, 1000 + 60000));
+    assert_true(msgstate_expired(0, 1000, 1, 1000 + 60001));
+    assert_false(msgstate_expired(0, 1000, 0, INT64_MAX / 2)); /* no validity: never */
+    assert_false(msgstate_expired(5000, 900000, 1, 5000));     /* the kept end wins */
+    assert_true(msgstate_expired(5000, 900000, 1, 5001));
+}
+
 static void test_parts(void **state) {
     (void)state;
     assert_true(msgstate_part_newer(-1, MSG_SUBMITTED));
@@ -158,6 +169,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_transitions),
         cmocka_unit_test(test_effects),
         cmocka_unit_test(test_billed),
+        cmocka_unit_test(test_expiry),
         cmocka_unit_test(test_parts),
     };
     if (argc > 1) cmocka_set_test_filter(argv[1]);
