@@ -39,6 +39,7 @@
 
 #include "core/receipt.h"
 #include "core/callurl.h"
+#include "store/sql_notify.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -87,8 +88,7 @@ static int ensure_secret(store_conn *c, int64_t service_id, char **out);
 static int direct_wanted(store_conn *c, int64_t msg_id, char *node, size_t node_len,
                          int64_t *lease_ms) {
     if (!store__handoff_open(c->handoff, node, node_len, lease_ms)) return 0;
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT 1 FROM notify_calls WHERE seq_key = ? AND "
-                                       "state = 0 LIMIT 1");
+    sqlite3_stmt *st = sqlite__prep(c, sql_notify_behind);
     if (!st) return 0;
     sqlite__bind_int(st, 1, msg_id);
     int behind = sqlite3_step(st) == SQLITE_ROW;
@@ -118,10 +118,7 @@ static int called_state(int state) {
 int sqlite__notify_event(store_conn *c, int64_t event_id, int64_t msg_id, int64_t service_id,
                          int64_t ts, int state, int dlr, int ptt) {
     if (!called_state(state)) return 0;
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT s.callback, m.sender, m.receiver, m.tag "
-                                       "FROM services s JOIN messages m ON m.id = ?2 "
-                                       "WHERE s.id = ?1 AND s.callback IS NOT NULL AND "
-                                       "s.callback != ''");
+    sqlite3_stmt *st = sqlite__prep(c, sql_notify_callback_of);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, service_id);
     sqlite__bind_int(st, 2, msg_id);
@@ -147,11 +144,7 @@ int sqlite__notify_event(store_conn *c, int64_t event_id, int64_t msg_id, int64_
         int64_t lease_ms = 0, now = sg_now_ms();
         int handed = direct_wanted(c, msg_id, node, sizeof node, &lease_ms);
         /* A handed-over call is written leased to this node, its first attempt starting now. */
-        st = sqlite__prep(c, "INSERT INTO notify_calls(service_id, kind, message_id, "
-                             "event_id, seq_key, dlr, ptt, event_ms, url, origin, "
-                             "created_ms, next_ms, lease_ms, lease_owner, first_ms) "
-                             "VALUES (?1, 'status', ?2, ?3, ?2, ?4, ?5, ?6, ?7, ?8, "
-                             "?9, ?9, ?10, ?11, ?12)");
+        st = sqlite__prep(c, sql_notify_insert);
         if (!st) {
             rc = SG_EIO;
         } else {
@@ -171,7 +164,8 @@ int sqlite__notify_event(store_conn *c, int64_t event_id, int64_t msg_id, int64_
             }
             rc = sqlite__done(c, st, "Queueing a status callback");
         }
-        int64_t call_id = sqlite3_last_insert_rowid(c->db); /* before secret_of() inserts */
+        /* dialect: the new id; read before secret_of() inserts */
+        int64_t call_id = sqlite3_last_insert_rowid(c->db);
         char *secret = NULL;
         if (rc == 0 && handed && (rc = secret_of(c, service_id, &secret)) == 0) {
             store_notify_call k = {.id = call_id, .service_id = service_id, .attempts = 0,
@@ -196,7 +190,7 @@ int sqlite__notify_event(store_conn *c, int64_t event_id, int64_t msg_id, int64_
 
 /* The secret of a service (new in *out), created when it has none yet. */
 static int ensure_secret(store_conn *c, int64_t service_id, char **out) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT secret FROM notify_secrets WHERE service_id = ?");
+    sqlite3_stmt *st = sqlite__prep(c, sql_notify_secret_get);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, service_id);
     if (sqlite3_step(st) == SQLITE_ROW) {
@@ -207,8 +201,7 @@ static int ensure_secret(store_conn *c, int64_t service_id, char **out) {
     sqlite3_reset(st);
     char secret[2 * SECRET_BYTES + 1];
     sg_random_hex(secret, SECRET_BYTES);
-    st = sqlite__prep(c, "INSERT INTO notify_secrets(service_id, secret, created_ms) "
-                         "VALUES (?, ?, ?)");
+    st = sqlite__prep(c, sql_notify_secret_insert);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, service_id);
     sqlite__bind_text(st, 2, secret);

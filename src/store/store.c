@@ -79,13 +79,13 @@
  * hand-off, the callers) stays as it is. To keep "one SQL text and one function wherever the
  * dialects agree", the plan is:
  *   1. Statement texts that both dialects accept are written once, as named constants per
- *      area (store/sql_<area>.h; begun with sql_msg.h: messages, events, the ledger, and
- *      sql_credits.h: prices, orders, top-ups). They use $1..$n placeholders in order of
- *      first use (sqlite__prep checks it), which SQLite reads as named parameters numbered
- *      by first appearance and PostgreSQL as positional ones. What differs (INSERT OR
- *      IGNORE / ON CONFLICT DO NOTHING, last_insert_rowid / RETURNING id, SKIP LOCKED,
- *      two-argument MIN/MAX, partial indexes, types in migrations) stays in the backend
- *      file, marked "dialect:".
+ *      area (store/sql_<area>.h; begun with sql_msg.h: messages, events, the ledger;
+ *      sql_credits.h: prices, orders, top-ups; sql_notify.h: the callback queued with each
+ *      status event). They use $1..$n placeholders in order of first use (sqlite__prep
+ *      checks it), which SQLite reads as named parameters numbered by first appearance and
+ *      PostgreSQL as positional ones. What differs (INSERT OR IGNORE / ON CONFLICT DO
+ *      NOTHING, last_insert_rowid / RETURNING id, SKIP LOCKED, partial indexes, types in
+ *      migrations) stays in the backend file, marked "dialect:".
  *   2. The functions that run them move from sqlite_*.c onto a small driver interface
  *      (prepare-cached, bind int/text/null, step, column int/text, changes, last id), which
  *      sqlite_util.c implements for SQLite and a pg_util.c for libpq; a store operation is
