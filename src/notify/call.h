@@ -1,12 +1,9 @@
 /*
- * call.h - the pure rules of one status callback: the URL it calls, the origin (scheme, host,
- * port) its concurrency is counted under, its signature, which peer addresses it must not
- * reach, and when a failed call is tried again.
+ * call.h - the pure rules of one status callback that the notifier needs: its signature,
+ * which peer addresses it must not reach, and when a failed call is tried again. (The URL it
+ * calls and its origin are built by the store with core/callurl.h.)
  *
- * No I/O and no state: the store builds a call's URL with these functions inside the
- * transaction that records the status event (store/sqlite_notify.c), and notify.c delivers it.
- * Every function is safe on any thread. Strings returned as "new" are freed by the caller
- * with free().
+ * No I/O and no state: every function is safe on any thread.
  */
 #ifndef SG_NOTIFY_CALL_H
 #define SG_NOTIFY_CALL_H
@@ -15,31 +12,6 @@
 #include <stdint.h>
 
 struct sockaddr;
-
-/* What a status callback reports (docs/callbacks.md has the wire form). */
-typedef struct notify_call_params {
-    int64_t id;            /* the SMS id */
-    int dlr, ptt;          /* deliveryReceipt and ptt of the event */
-    int64_t date_ms;       /* when the event was recorded; sent as epoch seconds */
-    const char *sender, *receiver, *tag; /* NULL is sent as an empty value */
-} notify_call_params;
-
-/* The URL of a status callback: base without its fragment, then '?' (no query yet) or '&'
- * (a query is there; nothing when it already ends in '?' or '&'), then
- *   id, dlr, ptt, date, sender, receiver, description, descriptionDlr, tag
- * in that order, each value percent-encoded (only A-Z a-z 0-9 - . _ ~ stay as they are, so a
- * '+' in a number arrives as %2B and never turns into a space). Returns a new string. */
-char *notify_call_status_url(const char *base, const notify_call_params *p);
-
-/* The origin of an absolute http(s) URL, "scheme://host:port", lower-cased, with the default
- * port written out and any user info left out: "HTTP://u@Example.COM/x" gives
- * "http://example.com:80". Returns a new string, or NULL when url is not an http(s) URL with a
- * host and a valid port. */
-char *notify_call_origin(const char *url);
-
-/* The query string of url: everything after the first '?' up to a '#' or the end. Returns a
- * pointer into url and its length in *len; an empty string (len 0) when there is none. */
-const char *notify_call_query(const char *url, size_t *len);
 
 /* The signature header value: "sha256=" + lower-case hex of HMAC-SHA256(secret, data). */
 #define NOTIFY_CALL_SIG_LEN (7 + 64 + 1)

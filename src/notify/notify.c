@@ -69,6 +69,7 @@
 
 #include <jansson.h>
 
+#include "core/callurl.h"
 #include "notify/call.h"
 #include "notify/hclient.h"
 #include "util/log.h"
@@ -350,7 +351,7 @@ static size_t discard(char *ptr, size_t size, size_t nmemb, void *ud) {
 /* The signature header value of k (an HMAC of its query string). */
 static void call_sign(call *k, char sig[NOTIFY_CALL_SIG_LEN]) {
     size_t qlen;
-    const char *query = notify_call_query(k->k.url, &qlen);
+    const char *query = callurl_query(k->k.url, &qlen);
     notify_call_sign(k->k.secret ? k->k.secret : "", query, qlen, sig);
 }
 
@@ -666,7 +667,8 @@ static void on_claimed(int rc, void *arg) {
             /* Only now: a call handed over before the release of the earlier run's leases
              * would have been released too, and claimed a second time. */
             n->direct = 1;
-            store_notify_set_direct(n->node, n->direct_lease_ms, DIRECT_CAP, direct_ready, n);
+            store_notify_set_direct(n->st, n->node, n->direct_lease_ms, DIRECT_CAP, direct_ready,
+                                    n);
             if (cc->req.recovered)
                 sg_log_info(LOG, "%zu callbacks were in flight when smsgated stopped; they are "
                                  "made again.", cc->req.recovered);
@@ -730,7 +732,7 @@ static void direct_adjust(notify *n) {
                               : (held < MAX_IN_MEMORY / 2 ? 1 : 2);
     if (want == n->direct) return;
     n->direct = want;
-    store_notify_set_direct(n->node, n->direct_lease_ms, want == 1 ? DIRECT_CAP : 0,
+    store_notify_set_direct(n->st, n->node, n->direct_lease_ms, want == 1 ? DIRECT_CAP : 0,
                             direct_ready, n);
 }
 
@@ -740,7 +742,7 @@ static void on_take(evutil_socket_t fd, short what, void *arg) {
     (void)what;
     notify *n = arg;
     store_notify_call *v = NULL;
-    size_t count = store_notify_take(&v);
+    size_t count = store_notify_take(n->st, &v);
     for (size_t i = 0; i < count; i++) {
         if (n->stopping) { /* they stay leased; the next start makes them */
             store_notify_call_fini(&v[i]);
@@ -838,7 +840,7 @@ notify *notify_new(struct event_base *base, store *st, const notify_options *opt
 void notify_start(notify *n) {
     if (n->started || n->stopping) return;
     n->started = 1;
-    store_notify_set_wake(wake_from_store, n);
+    store_notify_set_wake(n->st, wake_from_store, n);
     struct timeval tv = {HOUSEKEEPING_MS / 1000, (HOUSEKEEPING_MS % 1000) * 1000};
     event_add(n->tick_ev, &tv);
     sg_log_info(LOG, "Status callbacks: %d attempts at once per host, %lld ms per attempt, "
@@ -882,8 +884,8 @@ static void stop_transfers(notify *n) {
 
 static void stop_common(notify *n) {
     n->stopping = 1;
-    if (n->started) store_notify_set_wake(NULL, NULL);
-    if (n->direct) store_notify_set_direct(NULL, 0, 0, NULL, NULL); /* frees what was not taken */
+    if (n->started) store_notify_set_wake(n->st, NULL, NULL);
+    if (n->direct) store_notify_set_direct(n->st, NULL, 0, 0, NULL, NULL); /* frees what was not taken */
     n->direct = 0;
     if (n->take_ev) event_del(n->take_ev);
     event_del(n->tick_ev);

@@ -1,5 +1,5 @@
 /*
- * sim.c - the embedded simulated operator network (a route, see sim.h and sim_model.h).
+ * sim.c - the embedded simulated operator network (a route, see sim.h and core/sim_model.h).
  *
  * Design. send() asks the store to record the sim's acceptance (store_sim_accept), which in the
  * same transaction marks the message submitted; when that commits, the sim reports ACCEPTED
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/sim_model.h"
+#include "core/sim_model.h"
 #include "util/log.h"
 #include "util/util.h"
 

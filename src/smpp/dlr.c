@@ -30,11 +30,8 @@
  *   34 system failure, 35 data missing,        25  temporary network failure
  *   36 unexpected data value
  *
- * Id normalisation: see smpp_id_keys() in dlr.h. An id is stored once, under its exact form
- * (case-folded, without leading zeros); both readings of an all-digit id are tried at lookup
- * time, because an id such as "10" may be decimal in one PDU and hexadecimal in another: the
- * exact form first, then the id that spells the same number the other way. Two ids with the
- * same value in the same base have the same exact form, so these are all the matches.
+ * Id normalisation (which spellings of an operator id match) is a rule of its own, used by
+ * the store: core/opid.c.
  */
 #include "smpp/dlr.h"
 
@@ -161,42 +158,4 @@ int smpp_dlr_parse(const smpp_pdu *p, smpp_dlr *out) {
     if (!out->id[0] || !out->stat[0]) return SG_EINVAL;
     smpp_dlr_map(out->stat, out->err, &out->state, &out->dlr, &out->ptt);
     return 0;
-}
-
-int smpp_id_keys(const char *id, char keys[SMPP_ID_KEYS][SMPP_ID_KEY_LEN]) {
-    while (isspace((unsigned char)*id)) id++;
-    size_t n = strlen(id);
-    while (n && isspace((unsigned char)id[n - 1])) n--;
-    if (n == 0 || n > 64) return 0;
-    const char *s = id;
-    size_t k = n;
-    while (k > 1 && *s == '0') s++, k--;
-    int hex = 1, dec = 1;
-    for (size_t i = 0; i < k; i++) {
-        if (!isxdigit((unsigned char)s[i])) hex = 0;
-        if (!isdigit((unsigned char)s[i])) dec = 0;
-    }
-    int nk = 0;
-    char *o = keys[nk++];
-    memcpy(o, "s:", 2);
-    for (size_t i = 0; i < k; i++) o[2 + i] = (char)tolower((unsigned char)s[i]);
-    o[2 + k] = '\0';
-    /* The decimal spelling of the hexadecimal reading: the key of a decimal id (at most 19
-     * digits) that names the same number. */
-    if (hex && k <= 16) {
-        char d[24];
-        int len = snprintf(d, sizeof d, "%llu", strtoull(s, NULL, 16));
-        if (len <= 19) {
-            snprintf(keys[nk], SMPP_ID_KEY_LEN, "s:%s", d);
-            if (strcmp(keys[nk], keys[0]) != 0) nk++;
-        }
-    }
-    /* The hexadecimal spelling of the decimal reading: the key of a hexadecimal id. */
-    if (dec && k <= 19) {
-        snprintf(keys[nk], SMPP_ID_KEY_LEN, "s:%llx", strtoull(s, NULL, 10));
-        int dup = 0;
-        for (int i = 0; i < nk; i++) dup |= strcmp(keys[nk], keys[i]) == 0;
-        if (!dup) nk++;
-    }
-    return nk;
 }

@@ -1,9 +1,9 @@
 /*
  * dlr.h - delivery receipts from SMSCs: recognising them among deliver_sm/data_sm, reading the
  * operator's message id and final state (from the receipt text "id:... stat:... err:..." or
- * from the receipted_message_id / message_state / network_error_code TLVs), mapping stat and
- * err to smsgate's state, deliveryReceipt and ptt in one table, and normalising message ids so
- * that "0000ABCD", "abcd" and "43981" can be matched.
+ * from the receipted_message_id / message_state / network_error_code TLVs), and mapping stat and
+ * err to smsgate's state, deliveryReceipt and ptt in one table. Matching the ids ("0000ABCD",
+ * "abcd" and "43981" name one message) is core/opid.h.
  *
  * Pure functions, no state: callable from any thread.
  */
@@ -44,18 +44,5 @@ int smpp_dlr_map(const char *stat, int err, msg_state *state, int *dlr, int *ptt
 
 /* The stat word of a message_state TLV value (1..9); NULL outside that range. */
 const char *smpp_dlr_state_word(int message_state);
-
-/* Keys of an operator message id. keys[0] is the key the id is stored under: "s:" + the id in
- * lower case without leading zeros (its exact form). The next keys are the exact forms of the
- * ids that name the same number read in the other base: when the id reads as a hexadecimal
- * number (at most 16 digits), the decimal spelling of that value (when at most 19 digits); when
- * it reads as a decimal number (at most 19 digits), the hexadecimal spelling of that value;
- * duplicates left out. An id A matches an id B when B's keys[0] is one of A's keys (the
- * relation is symmetric), so one stored row per id and at most SMPP_ID_KEYS lookups find any
- * spelling: hex/decimal, case, leading zeros. Returns the number of keys written (1 to
- * SMPP_ID_KEYS); 0 for an empty or over-long id. */
-#define SMPP_ID_KEYS 3
-#define SMPP_ID_KEY_LEN 72
-int smpp_id_keys(const char *id, char keys[SMPP_ID_KEYS][SMPP_ID_KEY_LEN]);
 
 #endif

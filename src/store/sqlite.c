@@ -1,25 +1,18 @@
 /*
- * sqlite.c - the embedded SQLite backend of store.h.
+ * sqlite.c - the embedded SQLite backend of store.h: the connection (open, pragmas,
+ * migrations, close), the transaction statements, the operations of the core tables
+ * (accounts, credentials, services, senders, sends, reads of messages, claims, the sim's
+ * memory), and the backend table that names every operation's implementation.
  *
  * Every function here runs on the store thread, inside the batch transaction opened by
  * store.c, each operation inside its own savepoint. The database is in WAL mode with
  * synchronous=FULL, so a COMMIT returns only once the WAL is fsynced: what the API answered is
  * on disk.
  *
- * Invariants:
- *  1. The balance of a service is the `balance` column of its newest ledger row, and that
- *     column is always the previous balance plus `amount` (ledger_add is the only writer).
- *  2. A message's state only moves forward (apply_status is the only writer after insert):
- *     scheduled/queued -> submitting -> submitted -> enroute -> delivered|failed; cancelled
- *     only from scheduled/queued; a submitting message may go back to queued (requeue(): its
- *     due_ms becomes the next attempt, a temporary refusal counts in `retries`, and the end of
- *     its validity is kept in expires_ms first). Final states never change. Each change but a
- *     requeue inserts one row in `events`.
- *  3. A message is refunded at most once: when it is cancelled, when it fails before any
- *     operator accepted it, or when it fails with deliveryReceipt 16 ("not billed").
- *     A refund is a ledger row with ref "message:<id>" and a note saying why, when known.
- *
- * Prepared statements are cached per SQL string (the string's address is the key).
+ * Layering (store.c has the whole picture): this is the top of the backend. It calls every
+ * other file of it (the areas' operations through the table, sqlite_msg.c for messages,
+ * sqlite_util.c for statements and the ledger); none of them calls it. The invariants of the
+ * ledger are sqlite_util.c's, those of messages (state machine, refunds) sqlite_msg.c's.
  */
 #include "store/store.h"
 
@@ -34,7 +27,9 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-#include "sim/sim_model.h"
+#include "core/msgstate.h"
+#include "core/sim_model.h"
+#include "store/sql_msg.h"
 #include "store/sqlite_int.h"
 #include "store/sqlite_credits_int.h"
 #include "store/sqlite_notify_int.h"
@@ -44,65 +39,6 @@
 #include "store/sqlite_idem_int.h"
 #include "util/log.h"
 #include "util/util.h"
-
-int sqlite__fail(store_conn *c, const char *what) {
-    sg_log_error("store.sqlite", "%s failed: %s.", what, sqlite3_errmsg(c->db));
-    return SG_EIO;
-}
-
-/* Returns a reset, cached statement for sql (a string literal). */
-sqlite3_stmt *sqlite__prep(store_conn *c, const char *sql) {
-    for (int i = 0; i < c->ncache; i++) {
-        if (c->cache[i].sql == sql) {
-            sqlite3_reset(c->cache[i].st);
-            sqlite3_clear_bindings(c->cache[i].st);
-            return c->cache[i].st;
-        }
-    }
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        sg_log_error("store.sqlite", "Preparing '%s' failed: %s.", sql, sqlite3_errmsg(c->db));
-        return NULL;
-    }
-    if (c->ncache < STMT_CACHE) {
-        c->cache[c->ncache].sql = sql;
-        c->cache[c->ncache].st = st;
-        c->ncache++;
-    } else {
-        sg_log_error("store.sqlite", "Statement cache full; raise STMT_CACHE.");
-        abort();
-    }
-    return st;
-}
-
-void sqlite__bind_text(sqlite3_stmt *st, int i, const char *s) {
-    if (s) sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-    else sqlite3_bind_null(st, i);
-}
-void sqlite__bind_int(sqlite3_stmt *st, int i, int64_t v) { sqlite3_bind_int64(st, i, v); }
-char *sqlite__col_text(sqlite3_stmt *st, int i) {
-    const unsigned char *s = sqlite3_column_text(st, i);
-    return s ? sg_xstrdup((const char *)s) : NULL;
-}
-int64_t sqlite__col_int(sqlite3_stmt *st, int i) { return sqlite3_column_int64(st, i); }
-
-int sqlite__exec(store_conn *c, const char *sql) {
-    char *err = NULL;
-    if (sqlite3_exec(c->db, sql, NULL, NULL, &err) != SQLITE_OK) {
-        sg_log_error("store.sqlite", "'%.80s' failed: %s.", sql, err ? err : "?");
-        sqlite3_free(err);
-        return SG_EIO;
-    }
-    return 0;
-}
-
-/* Runs a statement expected to finish without rows. */
-int sqlite__done(store_conn *c, sqlite3_stmt *st, const char *what) {
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_CONSTRAINT) return SG_ECONFLICT;
-    if (rc != SQLITE_DONE) return sqlite__fail(c, what);
-    return 0;
-}
 
 /* ---- lifecycle and transactions ---- */
 
@@ -172,16 +108,14 @@ static int private_files(const char *path) {
     return 0;
 }
 
-static int be_open(const char *path, store_conn **out) {
+static int be_open(const char *path, store_handoff *handoff, store_conn **out) {
     /* SQLite's memory statistics take a global mutex around every allocation, and nothing
-     * reads them; off, before SQLite initialises (later calls fail harmlessly). */
-    static int configured;
-    if (!configured) {
-        configured = 1;
-        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-    }
+     * reads them; off, before SQLite initialises. Once it has (the first open did it), the
+     * call only returns SQLITE_MISUSE: a setting of the library, not state of ours. */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     if (private_files(path) != 0) return SG_EIO;
     store_conn *c = sg_xcalloc(1, sizeof *c);
+    c->handoff = handoff;
     if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                           SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         sg_log_error("store.sqlite", "Opening database '%s' failed: %s.", path,
@@ -242,194 +176,14 @@ static int run_cached(store_conn *c, const char *sql) {
 }
 
 static int be_begin(store_conn *c) { return run_cached(c, "BEGIN IMMEDIATE"); }
-static int be_commit(store_conn *c) {
-    int rc = run_cached(c, "COMMIT");
-    if (rc == 0) sqlite__notify_committed(c);
-    return rc;
-}
+static int be_commit(store_conn *c) { return run_cached(c, "COMMIT"); }
 static void be_rollback(store_conn *c) {
-    sqlite__notify_aborted(c);
     if (!sqlite3_get_autocommit(c->db)) sqlite__exec(c, "ROLLBACK");
 }
-static int be_savepoint(store_conn *c) {
-    sqlite__notify_savepoint(c);
-    return run_cached(c, "SAVEPOINT op");
-}
+static int be_savepoint(store_conn *c) { return run_cached(c, "SAVEPOINT op"); }
 static void be_release(store_conn *c, int rollback_first) {
-    if (rollback_first) {
-        run_cached(c, "ROLLBACK TO op");
-        sqlite__notify_rollback_op(c);
-    }
+    if (rollback_first) run_cached(c, "ROLLBACK TO op");
     run_cached(c, "RELEASE op");
-}
-
-/* ---- ledger ---- */
-
-json_t *sqlite__credits_json(int64_t milli) {
-    return milli % 1000 == 0 ? json_integer(milli / 1000) : json_real((double)milli / 1000.0);
-}
-
-int64_t sqlite__balance(store_conn *c, int64_t service_id) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT balance FROM ledger WHERE service_id = ? "
-                            "ORDER BY id DESC LIMIT 1");
-    if (!st) return 0;
-    sqlite__bind_int(st, 1, service_id);
-    int64_t b = sqlite3_step(st) == SQLITE_ROW ? sqlite__col_int(st, 0) : 0;
-    sqlite3_reset(st);
-    return b;
-}
-
-/* Appends a ledger row to a balance the caller read in this transaction; returns 0 and the
- * new balance in *balance. */
-static int ledger_add_to(store_conn *c, int64_t service_id, int64_t before, int64_t amount,
-                         const char *kind, const char *ref, const char *note, int64_t *balance) {
-    int64_t b = before + amount;
-    sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO ledger(service_id, ts_ms, amount, balance, kind, ref, "
-                            "note) VALUES (?, ?, ?, ?, ?, ?, ?)");
-    if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, service_id);
-    sqlite__bind_int(st, 2, sg_now_ms());
-    sqlite__bind_int(st, 3, amount);
-    sqlite__bind_int(st, 4, b);
-    sqlite__bind_text(st, 5, kind);
-    sqlite__bind_text(st, 6, ref);
-    sqlite__bind_text(st, 7, note);
-    int rc = sqlite__done(c, st, "Appending to the ledger");
-    if (rc == 0 && balance) *balance = b;
-    return rc;
-}
-
-/* Appends a ledger row; returns 0 and the new balance in *balance. */
-int sqlite__ledger_add(store_conn *c, int64_t service_id, int64_t amount, const char *kind,
-                      const char *ref, int64_t *balance) {
-    return ledger_add_to(c, service_id, sqlite__balance(c, service_id), amount, kind, ref, NULL,
-                         balance);
-}
-
-int64_t sqlite__service_id(store_conn *c, const char *name) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT id FROM services WHERE name = ?");
-    if (!st) return 0;
-    sqlite__bind_text(st, 1, name);
-    int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite__col_int(st, 0) : 0;
-    sqlite3_reset(st);
-    return id;
-}
-
-/* ---- message state machine ---- */
-
-static int state_rank(int s) {
-    switch (s) {
-    case MSG_SCHEDULED: return 0;
-    case MSG_QUEUED: return 1;
-    case MSG_SUBMITTING: return 2;
-    case MSG_SUBMITTED: return 3;
-    case MSG_ENROUTE: return 4;
-    default: return 5;
-    }
-}
-
-int sqlite__insert_event(store_conn *c, int64_t msg_id, int64_t service_id, int64_t ts, int state,
-                        int dlr, int ptt) {
-    sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO events(message_id, service_id, ts_ms, state, dlr, ptt) "
-                            "VALUES (?, ?, ?, ?, ?, ?)");
-    if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, msg_id);
-    sqlite__bind_int(st, 2, service_id);
-    sqlite__bind_int(st, 3, ts);
-    sqlite__bind_int(st, 4, state);
-    sqlite__bind_int(st, 5, dlr);
-    sqlite__bind_int(st, 6, ptt);
-    int rc = sqlite__done(c, st, "Recording a status event");
-    if (rc) return rc;
-    return sqlite__notify_event(c, sqlite3_last_insert_rowid(c->db), msg_id, service_id, ts,
-                                state, dlr, ptt);
-}
-
-/* The refund of one message; note (may be NULL) says why, in the ledger row. */
-static int refund_message(store_conn *c, int64_t msg_id, int64_t service_id, int64_t credits,
-                          const char *note, int64_t *refunded) {
-    if (credits <= 0) return 0;
-    char ref[48];
-    snprintf(ref, sizeof ref, "message:%lld", (long long)msg_id);
-    int rc = ledger_add_to(c, service_id, sqlite__balance(c, service_id), credits, "refund", ref,
-                           note, NULL);
-    if (rc == 0 && refunded) *refunded += credits;
-    return rc;
-}
-
-/* SUBMITTING -> QUEUED: back to the queue, due at retry_at_ms (now when 0). A retry (an attempt
- * that failed temporarily) counts in `retries`, and the end of the validity period is kept in
- * expires_ms before due_ms moves (the right-hand sides read the row as it was). No event: the
- * message's visible state does not change. */
-static int requeue(store_conn *c, const store_status_update *u) {
-    sqlite3_stmt *st = sqlite__prep(c, "UPDATE messages SET state = 1, route = COALESCE(?1, route), "
-              "due_ms = CASE WHEN ?2 > 0 THEN ?2 ELSE due_ms END, retries = retries + ?3, "
-              "expires_ms = COALESCE(expires_ms, CASE WHEN validity_min > 0 THEN due_ms + "
-              "validity_min * 60000 END), lease_ms = NULL, lease_owner = NULL WHERE id = ?4");
-    if (!st) return SG_EIO;
-    sqlite__bind_text(st, 1, u->route);
-    sqlite__bind_int(st, 2, u->retry_at_ms);
-    sqlite__bind_int(st, 3, u->retry ? 1 : 0);
-    sqlite__bind_int(st, 4, u->msg_id);
-    int rc = sqlite__done(c, st, "Requeueing a message");
-    return rc ? rc : 1;
-}
-
-/* Applies one status change if the state machine allows it. Returns 1 if applied, 0 if
- * stale (ignored), or an SG_E* code. */
-int sqlite__apply_status(store_conn *c, const store_status_update *u) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT state, service_id, credits, sent_ms FROM messages "
-                            "WHERE id = ?");
-    if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, u->msg_id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return 0;
-    }
-    int cur = (int)sqlite__col_int(st, 0);
-    int64_t service_id = sqlite__col_int(st, 1), credits = sqlite__col_int(st, 2);
-    int was_sent = sqlite3_column_type(st, 3) != SQLITE_NULL;
-    sqlite3_reset(st);
-
-    int next = (int)u->state;
-    if (state_rank(cur) == 5) return 0; /* final states are sticky */
-    if (next == MSG_QUEUED) {
-        if (cur != MSG_SUBMITTING) return 0;
-    } else if (next == MSG_CANCELLED) {
-        if (cur != MSG_SCHEDULED && cur != MSG_QUEUED) return 0;
-    } else if (state_rank(next) <= state_rank(cur)) {
-        return 0;
-    }
-    if (next == MSG_QUEUED) return requeue(c, u);
-    int64_t ts = u->ts_ms ? u->ts_ms : sg_now_ms();
-    int sent_now = !was_sent && (next == MSG_SUBMITTED || next == MSG_ENROUTE ||
-                                 next == MSG_DELIVERED || (next == MSG_FAILED && u->smsc_id));
-    st = sqlite__prep(c, "UPDATE messages SET state = ?, dlr = ?, ptt = ?, "
-              "sent_ms = CASE WHEN ? THEN ? ELSE sent_ms END, "
-              "delivered_ms = CASE WHEN ? THEN ? ELSE delivered_ms END, "
-              "route = COALESCE(?, route), smsc_id = COALESCE(?, smsc_id), "
-              "lease_ms = NULL, lease_owner = NULL WHERE id = ?");
-    if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, next);
-    sqlite__bind_int(st, 2, u->dlr);
-    sqlite__bind_int(st, 3, u->ptt);
-    sqlite__bind_int(st, 4, sent_now);
-    sqlite__bind_int(st, 5, ts);
-    sqlite__bind_int(st, 6, next == MSG_DELIVERED);
-    sqlite__bind_int(st, 7, ts);
-    sqlite__bind_text(st, 8, u->route);
-    sqlite__bind_text(st, 9, u->smsc_id);
-    sqlite__bind_int(st, 10, u->msg_id);
-    int rc = sqlite__done(c, st, "Updating a message's status");
-    if (rc) return rc;
-    rc = sqlite__insert_event(c, u->msg_id, service_id, ts, next, u->dlr, u->ptt);
-    if (rc) return rc;
-    /* Refund rule (invariant 3). Cancelled messages are refunded by msg_cancel. */
-    if (next == MSG_FAILED && (u->dlr == DLR_ERROR || !(was_sent || sent_now))) {
-        rc = refund_message(c, u->msg_id, service_id, credits, u->why, NULL);
-        if (rc) return rc;
-    }
-    return 1;
 }
 
 /* ---- accounts and authentication ---- */
@@ -917,7 +671,7 @@ static int be_sender_list(store_conn *c, store_sender_list_req *r) {
 
 static int be_submit(store_conn *c, store_submit_req *r) {
     if (r->sender_check) {
-        sqlite3_stmt *st = sqlite__prep(c, "SELECT status FROM senders WHERE service_id = ? AND sender = ?");
+        sqlite3_stmt *st = sqlite__prep(c, sql_sender_status);
         if (!st) return SG_EIO;
         sqlite__bind_int(st, 1, r->service_id);
         sqlite__bind_text(st, 2, r->sender);
@@ -949,8 +703,7 @@ static int be_submit(store_conn *c, store_submit_req *r) {
     r->balance = balance;
     if (balance < r->total_credits) return SG_ENOCREDIT;
 
-    sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO sends(service_id, created_ms, credits, count) "
-                            "VALUES (?, ?, ?, ?)");
+    sqlite3_stmt *st = sqlite__prep(c, sql_send_insert);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, r->service_id);
     sqlite__bind_int(st, 2, r->now_ms);
@@ -958,11 +711,11 @@ static int be_submit(store_conn *c, store_submit_req *r) {
     sqlite__bind_int(st, 4, (int64_t)r->count);
     int rc = sqlite__done(c, st, "Recording a send");
     if (rc) return rc;
-    r->send_id = sqlite3_last_insert_rowid(c->db);
+    r->send_id = sqlite3_last_insert_rowid(c->db); /* dialect: the new id */
     if (r->total_credits > 0) {
         char ref[48];
         snprintf(ref, sizeof ref, "send:%lld", (long long)r->send_id);
-        if ((rc = ledger_add_to(c, r->service_id, balance, -r->total_credits, "debit", ref, NULL,
+        if ((rc = sqlite__ledger_append(c, r->service_id, balance, -r->total_credits, "debit", ref, NULL,
                                 &r->balance)))
             return rc;
         /* An automatic top-up when this debit crossed the threshold (sqlite_credits.c). */
@@ -984,68 +737,8 @@ static int be_submit(store_conn *c, store_submit_req *r) {
     return 0;
 }
 
-int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id) {
-    sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO messages(service_id, send_id, created_ms, "
-                                       "due_ms, state, sender, receiver, message, coding, length, "
-                                       "parts, credits, priority, validity_min, differed_min, "
-                                       "class, tag) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-    if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, m->service_id);
-    sqlite__bind_int(st, 2, m->send_id);
-    sqlite__bind_int(st, 3, m->now_ms);
-    sqlite__bind_int(st, 4, m->due_ms);
-    sqlite__bind_int(st, 5, m->state);
-    sqlite__bind_text(st, 6, m->sender);
-    sqlite__bind_text(st, 7, m->receiver);
-    sqlite3_bind_text(st, 8, m->message, (int)m->message_len, SQLITE_STATIC);
-    sqlite__bind_int(st, 9, m->coding);
-    sqlite__bind_int(st, 10, m->length);
-    sqlite__bind_int(st, 11, m->parts);
-    sqlite__bind_int(st, 12, m->credits);
-    sqlite__bind_int(st, 13, m->priority);
-    sqlite__bind_int(st, 14, m->validity_min);
-    sqlite__bind_int(st, 15, m->differed_min);
-    sqlite__bind_int(st, 16, m->sms_class);
-    sqlite__bind_text(st, 17, m->tag);
-    int rc = sqlite__done(c, st, "Storing a message");
-    if (rc) return rc;
-    *id = sqlite3_last_insert_rowid(c->db);
-    return sqlite__insert_event(c, *id, m->service_id, m->now_ms, m->state, 0, 0);
-}
-
-void sqlite__read_msg(sqlite3_stmt *st, store_msg *m) {
-    m->id = sqlite__col_int(st, 0);
-    m->service_id = sqlite__col_int(st, 1);
-    m->send_id = sqlite__col_int(st, 2);
-    m->created_ms = sqlite__col_int(st, 3);
-    m->due_ms = sqlite__col_int(st, 4);
-    m->state = (msg_state)sqlite__col_int(st, 5);
-    m->dlr = (int)sqlite__col_int(st, 6);
-    m->ptt = (int)sqlite__col_int(st, 7);
-    m->sender = sqlite__col_text(st, 8);
-    m->receiver = sqlite__col_text(st, 9);
-    m->message = sqlite__col_text(st, 10);
-    m->coding = (int)sqlite__col_int(st, 11);
-    m->length = sqlite__col_int(st, 12);
-    m->parts = sqlite__col_int(st, 13);
-    m->credits = sqlite__col_int(st, 14);
-    m->priority = (int)sqlite__col_int(st, 15);
-    m->validity_min = sqlite__col_int(st, 16);
-    m->differed_min = sqlite__col_int(st, 17);
-    m->sms_class = (int)sqlite__col_int(st, 18);
-    m->tag = sqlite__col_text(st, 19);
-    m->sent_ms = sqlite__col_int(st, 20);
-    m->delivered_ms = sqlite__col_int(st, 21);
-    m->route = sqlite__col_text(st, 22);
-    m->smsc_id = sqlite__col_text(st, 23);
-    m->attempts = (int)sqlite__col_int(st, 24);
-    m->retries = (int)sqlite__col_int(st, 25);
-    m->expires_ms = sqlite__col_int(st, 26);
-}
-
 static int be_msg_get(store_conn *c, store_msg_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT " SQLITE_MSG_COLS " FROM messages WHERE id = ? AND service_id = ? "
-                            "AND deleted = 0 AND state != 7 AND (? = 0 OR state < 3)");
+    sqlite3_stmt *st = sqlite__prep(c, sql_msg_get);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, r->id);
     sqlite__bind_int(st, 2, r->service_id);
@@ -1060,8 +753,7 @@ static int be_msg_get(store_conn *c, store_msg_req *r) {
 }
 
 static int be_msg_cancel(store_conn *c, store_msg_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT state, credits FROM messages WHERE id = ? AND service_id = ? "
-                            "AND deleted = 0");
+    sqlite3_stmt *st = sqlite__prep(c, sql_msg_cancel_read);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, r->id);
     sqlite__bind_int(st, 2, r->service_id);
@@ -1078,13 +770,12 @@ static int be_msg_cancel(store_conn *c, store_msg_req *r) {
                              .ptt = 0, .ts_ms = sg_now_ms()};
     int rc = sqlite__apply_status(c, &u);
     if (rc < 0) return rc;
-    return refund_message(c, r->id, r->service_id, credits, "cancelled before it was sent",
+    return sqlite__refund_message(c, r->id, r->service_id, credits, "cancelled before it was sent",
                           &r->refunded);
 }
 
 static int be_msg_delete(store_conn *c, store_msg_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT state FROM messages WHERE id = ? AND service_id = ? "
-                            "AND deleted = 0 AND state != 7");
+    sqlite3_stmt *st = sqlite__prep(c, sql_msg_delete_read);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, r->id);
     sqlite__bind_int(st, 2, r->service_id);
@@ -1094,8 +785,8 @@ static int be_msg_delete(store_conn *c, store_msg_req *r) {
     }
     int state = (int)sqlite__col_int(st, 0);
     sqlite3_reset(st);
-    if (state_rank(state) < 3) return SG_ECONFLICT;
-    st = sqlite__prep(c, "UPDATE messages SET deleted = 1 WHERE id = ?");
+    if (msgstate_pending((msg_state)state)) return SG_ECONFLICT;
+    st = sqlite__prep(c, sql_msg_delete);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, r->id);
     return sqlite__done(c, st, "Deleting a message from history");
@@ -1103,6 +794,7 @@ static int be_msg_delete(store_conn *c, store_msg_req *r) {
 
 static int be_outgoing_list(store_conn *c, store_outgoing_filter *f) {
     char sql[1024];
+    /* dialect: ?N placeholders, some numbers absent (SQLite); the driver will renumber */
     int n = snprintf(sql, sizeof sql, "SELECT id FROM messages WHERE service_id = ?1 AND "
                                       "deleted = 0 AND %s",
                      f->pending ? "state < 3" : "state BETWEEN 3 AND 6");
@@ -1147,9 +839,8 @@ static int be_outgoing_list(store_conn *c, store_outgoing_filter *f) {
 /* ---- dispatch ---- */
 
 static int be_claim(store_conn *c, store_claim_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT " SQLITE_MSG_COLS " FROM messages WHERE state < 3 AND "
-                            "due_ms <= ?1 AND (state < 2 OR lease_ms <= ?1) "
-                            "ORDER BY priority, due_ms, id LIMIT ?2");
+    /* dialect: PostgreSQL appends FOR UPDATE SKIP LOCKED (several nodes claim at once) */
+    sqlite3_stmt *st = sqlite__prep(c, sql_msg_due);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, r->now_ms);
     sqlite__bind_int(st, 2, (int64_t)r->limit);
@@ -1162,9 +853,7 @@ static int be_claim(store_conn *c, store_claim_req *r) {
     for (size_t i = 0; i < r->count; i++) {
         store_msg *m = &r->msgs[i];
         int rc;
-        int64_t expires = m->expires_ms ? m->expires_ms
-                          : m->validity_min > 0 ? m->due_ms + m->validity_min * 60000 : 0;
-        if (expires && expires < r->now_ms) {
+        if (msgstate_expired(m->expires_ms, m->due_ms, m->validity_min, r->now_ms)) {
             /* Its validity period ran out before it could be sent: it expires here. */
             store_status_update u = {.msg_id = m->id, .state = MSG_FAILED, .dlr = DLR_FAILED,
                                      .ptt = 8, .ts_ms = r->now_ms,
@@ -1174,8 +863,7 @@ static int be_claim(store_conn *c, store_claim_req *r) {
             if (rc < 0) return rc;
             continue;
         }
-        st = sqlite__prep(c, "UPDATE messages SET state = 2, lease_ms = ?, lease_owner = ?, "
-                  "attempts = attempts + 1 WHERE id = ?");
+        st = sqlite__prep(c, sql_msg_claim);
         if (!st) return SG_EIO;
         sqlite__bind_int(st, 1, r->now_ms + r->lease_ms);
         sqlite__bind_text(st, 2, r->node);
@@ -1204,8 +892,7 @@ static int be_status(store_conn *c, store_status_req *r) {
 }
 
 static int be_recover(store_conn *c, store_recover_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, "UPDATE messages SET state = 1, lease_ms = NULL, lease_owner = NULL "
-                            "WHERE state = 2 AND (lease_owner = ? OR lease_owner IS NULL)");
+    sqlite3_stmt *st = sqlite__prep(c, sql_msg_recover);
     if (!st) return SG_EIO;
     sqlite__bind_text(st, 1, r->node);
     int rc = sqlite__done(c, st, "Requeueing claimed messages");

@@ -45,6 +45,10 @@
  *  3. A service has at most one unpaid automatic order: while one waits for its payment, a
  *     further crossing creates none (no storm of orders while the hook is slow).
  *  4. An order's price, tax and currency never change after insert_order().
+ *
+ * The statements are sql_credits.h's, written once for both SQL dialects; this file drives
+ * them. (Invariant 3 and "one crossing makes exactly one order" rely on the one store thread
+ * of a single node: several nodes on one database need a lock on the service's row.)
  */
 #include "store/store.h"
 
@@ -54,6 +58,7 @@
 #include <string.h>
 
 #include "core/price.h"
+#include "store/sql_credits.h"
 #include "store/sqlite_credits_int.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -98,7 +103,7 @@ const char *const sqlite_credits_migrations[] = {
 /* ---- prices ---- */
 
 int sqlite__credits_rate(store_conn *c, const char *region, int64_t *milli, int *from_store) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT credits FROM price_rates WHERE country = ?");
+    sqlite3_stmt *st = sqlite__prep(c, sql_price_rate);
     if (!st) return SG_EIO;
     sqlite__bind_text(st, 1, region ? region : "");
     int rc = sqlite3_step(st);
@@ -116,7 +121,7 @@ int sqlite__credits_rate(store_conn *c, const char *region, int64_t *milli, int 
 }
 
 static int vat_of(store_conn *c, const char *billing, int64_t *vat_bp) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT vat_bp FROM price_vat WHERE billing = ?");
+    sqlite3_stmt *st = sqlite__prep(c, sql_price_vat);
     if (!st) return SG_EIO;
     sqlite__bind_text(st, 1, billing);
     int found = sqlite3_step(st) == SQLITE_ROW;
@@ -126,8 +131,7 @@ static int vat_of(store_conn *c, const char *billing, int64_t *vat_bp) {
 }
 
 static int packs_of(store_conn *c, const char *billing, size_t *n, int64_t *qty, int64_t *price) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT quantity, price FROM price_packs WHERE billing = ? "
-                                       "ORDER BY quantity");
+    sqlite3_stmt *st = sqlite__prep(c, sql_price_packs);
     if (!st) return SG_EIO;
     sqlite__bind_text(st, 1, billing);
     *n = 0;
@@ -141,8 +145,7 @@ static int packs_of(store_conn *c, const char *billing, size_t *n, int64_t *qty,
 }
 
 static int pack_price(store_conn *c, const char *billing, int64_t quantity, int64_t *price) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT price FROM price_packs WHERE billing = ? AND "
-                                       "quantity = ?");
+    sqlite3_stmt *st = sqlite__prep(c, sql_price_pack);
     if (!st) return SG_EIO;
     sqlite__bind_text(st, 1, billing);
     sqlite__bind_int(st, 2, quantity);
@@ -163,8 +166,7 @@ int sqlite__price_get(store_conn *c, store_price_get_req *r) {
 }
 
 int sqlite__price_list(store_conn *c, store_price_list_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT country, credits, updated_ms FROM price_rates "
-                                       "ORDER BY country");
+    sqlite3_stmt *st = sqlite__prep(c, sql_price_rates_all);
     if (!st) return SG_EIO;
     size_t cap = 16;
     r->dests = sg_xcalloc(cap, sizeof *r->dests);
@@ -177,7 +179,7 @@ int sqlite__price_list(store_conn *c, store_price_list_req *r) {
         d->updated_ms = sqlite__col_int(st, 2);
     }
     sqlite3_reset(st);
-    st = sqlite__prep(c, "SELECT billing, vat_bp FROM price_vat ORDER BY billing");
+    st = sqlite__prep(c, sql_price_vat_all);
     if (!st) return SG_EIO;
     cap = 8;
     r->billing = sg_xcalloc(cap, sizeof *r->billing);
@@ -205,21 +207,19 @@ int sqlite__price_set(store_conn *c, store_price_set_req *r) {
     switch (r->what) {
     case STORE_PRICE_DEST:
         if (r->reset) {
-            st = sqlite__prep(c, "DELETE FROM price_rates WHERE country = ?");
+            st = sqlite__prep(c, sql_price_rate_delete);
             if (!st) return SG_EIO;
             sqlite__bind_text(st, 1, r->country);
             return sqlite__done(c, st, "Resetting a destination's price");
         }
-        st = sqlite__prep(c, "INSERT INTO price_rates(country, credits, updated_ms) "
-                             "VALUES (?, ?, ?) ON CONFLICT(country) DO UPDATE SET "
-                             "credits = excluded.credits, updated_ms = excluded.updated_ms");
+        st = sqlite__prep(c, sql_price_rate_put);
         if (!st) return SG_EIO;
         sqlite__bind_text(st, 1, r->country);
         sqlite__bind_int(st, 2, r->value);
         sqlite__bind_int(st, 3, sg_now_ms());
         return sqlite__done(c, st, "Setting a destination's price");
     case STORE_PRICE_PACK:
-        st = sqlite__prep(c, "UPDATE price_packs SET price = ? WHERE billing = ? AND quantity = ?");
+        st = sqlite__prep(c, sql_price_pack_set);
         if (!st) return SG_EIO;
         sqlite__bind_int(st, 1, r->value);
         sqlite__bind_text(st, 2, r->country);
@@ -227,7 +227,7 @@ int sqlite__price_set(store_conn *c, store_price_set_req *r) {
         if ((rc = sqlite__done(c, st, "Setting a pack's price"))) return rc;
         return sqlite3_changes(c->db) ? 0 : SG_ENOTFOUND;
     case STORE_PRICE_VAT:
-        st = sqlite__prep(c, "UPDATE price_vat SET vat_bp = ? WHERE billing = ?");
+        st = sqlite__prep(c, sql_price_vat_set);
         if (!st) return SG_EIO;
         sqlite__bind_int(st, 1, r->value);
         sqlite__bind_text(st, 2, r->country);
@@ -240,11 +240,7 @@ int sqlite__price_set(store_conn *c, store_price_set_req *r) {
 
 /* ---- orders ---- */
 
-#define ORDER_COLS                                                                          \
-    "o.id, o.service_id, o.created_ms, o.quantity, s.name, o.billing, o.currency, o.price, " \
-    "o.tax, o.vat_bp, o.automatic, o.status, o.paid_ms, o.means, o.reference, o.hook_state, " \
-    "o.hook_attempts FROM orders o JOIN services s ON s.id = o.service_id "
-
+/* The columns of sql_order_get and sql_order_list, in order. */
 static void read_order(sqlite3_stmt *st, store_order *o) {
     o->id = sqlite__col_int(st, 0);
     o->service_id = sqlite__col_int(st, 1);
@@ -267,12 +263,10 @@ static void read_order(sqlite3_stmt *st, store_order *o) {
 
 /* Reads order id (of service_id, unless 0) into *o (fini'd first). */
 static int load_order(store_conn *c, int64_t id, int64_t service_id, store_order *o) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT " ORDER_COLS "WHERE o.id = ? AND "
-                                       "(? = 0 OR o.service_id = ?)");
+    sqlite3_stmt *st = sqlite__prep(c, sql_order_get);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, id);
     sqlite__bind_int(st, 2, service_id);
-    sqlite__bind_int(st, 3, service_id);
     store_order_fini(o);
     int found = sqlite3_step(st) == SQLITE_ROW;
     if (found) read_order(st, o);
@@ -290,10 +284,7 @@ static int insert_order(store_conn *c, int64_t service_id, int64_t quantity, con
     if ((rc = pack_price(c, billing, quantity, &price)) || (rc = vat_of(c, billing, &vat)))
         return rc;
     int64_t now = sg_now_ms();
-    sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO orders(service_id, created_ms, quantity, "
-                                       "billing, currency, price, tax, vat_bp, automatic, "
-                                       "hook_state, hook_due_ms) "
-                                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    sqlite3_stmt *st = sqlite__prep(c, sql_order_insert);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, service_id);
     sqlite__bind_int(st, 2, now);
@@ -308,15 +299,14 @@ static int insert_order(store_conn *c, int64_t service_id, int64_t quantity, con
     if (hook) sqlite__bind_int(st, 11, now);
     else sqlite3_bind_null(st, 11);
     if ((rc = sqlite__done(c, st, "Creating an order"))) return rc;
-    *id = sqlite3_last_insert_rowid(c->db);
+    *id = sqlite3_last_insert_rowid(c->db); /* dialect: the new id */
     return 0;
 }
 
 /* UNPAID -> PAID: the credits go to the ledger, once (invariant 1). */
 static int pay(store_conn *c, int64_t id, const char *means, const char *reference, int *already,
                int64_t *balance) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT status, service_id, quantity, automatic FROM orders "
-                                       "WHERE id = ?");
+    sqlite3_stmt *st = sqlite__prep(c, sql_order_for_pay);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, id);
     if (sqlite3_step(st) != SQLITE_ROW) {
@@ -339,9 +329,7 @@ static int pay(store_conn *c, int64_t id, const char *means, const char *referen
     int rc = sqlite__ledger_add(c, service_id, quantity * 1000, automatic ? "topup" : "purchase",
                                 ref, balance);
     if (rc) return rc;
-    st = sqlite__prep(c, "UPDATE orders SET status = 1, paid_ms = ?, means = ?, reference = ?, "
-                         "hook_state = CASE WHEN hook_state = 1 THEN 2 ELSE hook_state END, "
-                         "hook_lease_ms = NULL WHERE id = ?");
+    st = sqlite__prep(c, sql_order_paid);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, sg_now_ms());
     sqlite__bind_text(st, 2, means);
@@ -352,7 +340,7 @@ static int pay(store_conn *c, int64_t id, const char *means, const char *referen
 
 /* UNPAID -> CANCELLED. */
 static int cancel_order(store_conn *c, int64_t id, int *already) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT status FROM orders WHERE id = ?");
+    sqlite3_stmt *st = sqlite__prep(c, sql_order_status);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, id);
     if (sqlite3_step(st) != SQLITE_ROW) {
@@ -364,9 +352,7 @@ static int cancel_order(store_conn *c, int64_t id, int *already) {
     *already = status == STORE_ORDER_CANCELLED;
     if (*already) return 0;
     if (status != STORE_ORDER_UNPAID) return SG_ECONFLICT;
-    st = sqlite__prep(c, "UPDATE orders SET status = 2, hook_lease_ms = NULL, "
-                         "hook_state = CASE WHEN hook_state = 1 THEN 2 ELSE hook_state END "
-                         "WHERE id = ?");
+    st = sqlite__prep(c, sql_order_cancelled);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, id);
     return sqlite__done(c, st, "Cancelling an order");
@@ -384,8 +370,7 @@ int sqlite__order_get(store_conn *c, store_order_get_req *r) {
 }
 
 int sqlite__order_list(store_conn *c, store_order_list_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT " ORDER_COLS "WHERE (?1 IS NULL OR s.name = ?1) "
-                                       "AND (?2 < 0 OR o.status = ?2) ORDER BY o.id");
+    sqlite3_stmt *st = sqlite__prep(c, sql_order_list);
     if (!st) return SG_EIO;
     sqlite__bind_text(st, 1, r->service_name);
     sqlite__bind_int(st, 2, r->status);
@@ -419,9 +404,7 @@ int sqlite__order_cancel(store_conn *c, store_order_cancel_req *r) {
 }
 
 int sqlite__order_hook_claim(store_conn *c, store_order_hook_claim_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT id FROM orders WHERE hook_state = 1 AND status = 0 "
-                                       "AND hook_due_ms <= ?1 AND (hook_lease_ms IS NULL OR "
-                                       "hook_lease_ms <= ?1) ORDER BY hook_due_ms, id LIMIT ?2");
+    sqlite3_stmt *st = sqlite__prep(c, sql_order_hook_due);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, r->now_ms);
     sqlite__bind_int(st, 2, (int64_t)r->limit);
@@ -434,8 +417,7 @@ int sqlite__order_hook_claim(store_conn *c, store_order_hook_claim_req *r) {
     r->count = 0;
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        st = sqlite__prep(c, "UPDATE orders SET hook_lease_ms = ?, "
-                             "hook_attempts = hook_attempts + 1 WHERE id = ?");
+        st = sqlite__prep(c, sql_order_hook_lease);
         if (!st) {
             rc = SG_EIO;
             break;
@@ -453,7 +435,7 @@ int sqlite__order_hook_result(store_conn *c, store_order_hook_result_req *r) {
     r->paid = 0;
     for (size_t i = 0; i < r->count; i++) {
         const store_hook_answer *h = &r->answers[i];
-        sqlite3_stmt *st = sqlite__prep(c, "SELECT status FROM orders WHERE id = ?");
+        sqlite3_stmt *st = sqlite__prep(c, sql_order_status);
         if (!st) return SG_EIO;
         sqlite__bind_int(st, 1, h->id);
         int found = sqlite3_step(st) == SQLITE_ROW;
@@ -470,22 +452,18 @@ int sqlite__order_hook_result(store_conn *c, store_order_hook_result_req *r) {
         }
         if (rc) return rc;
         int retry = status == STORE_ORDER_UNPAID && h->outcome == STORE_HOOK_RETRY;
-        st = sqlite__prep(c, "UPDATE orders SET hook_lease_ms = NULL, "
-                             "hook_state = CASE WHEN ? THEN 1 ELSE 2 END, "
-                             "hook_due_ms = CASE WHEN ? THEN ? ELSE hook_due_ms END WHERE id = ?");
+        st = sqlite__prep(c, sql_order_hook_answered);
         if (!st) return SG_EIO;
         sqlite__bind_int(st, 1, retry);
-        sqlite__bind_int(st, 2, retry);
-        sqlite__bind_int(st, 3, h->retry_at_ms);
-        sqlite__bind_int(st, 4, h->id);
+        sqlite__bind_int(st, 2, h->retry_at_ms);
+        sqlite__bind_int(st, 3, h->id);
         if ((rc = sqlite__done(c, st, "Recording the payment hook's answer"))) return rc;
     }
     return 0;
 }
 
 int sqlite__credits_configure(store_conn *c, store_credits_configure_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, "INSERT OR REPLACE INTO credit_settings(id, payment_hook, "
-                                       "billing) VALUES (1, ?, ?)");
+    sqlite3_stmt *st = sqlite__prep(c, sql_credit_settings_put);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, r->payment_hook);
     sqlite__bind_text(st, 2, r->billing ? r->billing : "fr");
@@ -496,8 +474,7 @@ int sqlite__credits_configure(store_conn *c, store_credits_configure_req *r) {
 
 int sqlite__credits_after_debit(store_conn *c, int64_t service_id, int64_t before,
                                 int64_t *balance) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT recredit_amount, recredit_threshold, name FROM "
-                                       "services WHERE id = ?");
+    sqlite3_stmt *st = sqlite__prep(c, sql_credits_topup_of);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, service_id);
     if (sqlite3_step(st) != SQLITE_ROW) {
@@ -511,8 +488,7 @@ int sqlite__credits_after_debit(store_conn *c, int64_t service_id, int64_t befor
     if (amount <= 0 || !(before >= threshold && *balance < threshold)) return 0;
 
     /* Invariant 3: one unpaid automatic order at a time. */
-    st = sqlite__prep(c, "SELECT id FROM orders WHERE service_id = ? AND automatic = 1 AND "
-                         "status = 0 LIMIT 1");
+    st = sqlite__prep(c, sql_order_auto_waiting);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, service_id);
     int waiting = sqlite3_step(st) == SQLITE_ROW;
@@ -525,7 +501,7 @@ int sqlite__credits_after_debit(store_conn *c, int64_t service_id, int64_t befor
 
     int hook = 0;
     char billing[8] = "fr";
-    st = sqlite__prep(c, "SELECT payment_hook, billing FROM credit_settings WHERE id = 1");
+    st = sqlite__prep(c, sql_credit_settings_get);
     if (!st) return SG_EIO;
     if (sqlite3_step(st) == SQLITE_ROW) {
         hook = (int)sqlite__col_int(st, 0);

@@ -1,7 +1,10 @@
 /*
- * sqlite_int.h - declarations shared by the files of the SQLite backend only
- * (sqlite.c: connection, transactions, the core tables, the message state machine; one
- * sqlite_<area>.c per feature area with its own tables and operations).
+ * sqlite_int.h - declarations shared by the files of the SQLite backend only: the connection,
+ * then the functions of its two lower files, each section saying which file defines it
+ * (sqlite_util.c: statements, the ledger; sqlite_msg.c: messages and their state machine).
+ * One sqlite_<area>.c per feature area has its own tables and operations (sqlite_<area>_int.h);
+ * sqlite.c, the top, holds the connection and the core operations. Calls between the files go
+ * one way only (store.c's essay has the diagram).
  *
  * Everything here runs on the store thread, inside the batch transaction.
  */
@@ -12,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "store/store_int.h"
 
 #define STMT_CACHE 256
 
@@ -23,13 +27,10 @@ struct store_conn {
     } cache[STMT_CACHE];
     int ncache;
     int no_orphans; /* sqlite_routes.c: 1 while smpp_orphans is known to be empty */
-    /* sqlite_notify.c: calls handed to the notifier once this transaction commits */
-    struct {
-        store_notify_call *v;
-        size_t n, cap, mark; /* mark: n when the current operation's savepoint opened */
-        int64_t secret_sid;  /* the last service whose secret was read, and that secret */
-        char *secret;        /* (a service's secret never changes) */
-    } handoff;
+    size_t since_prune; /* sqlite_routes.c: messages accepted since smpp_ids was pruned */
+    store_handoff *handoff; /* the store handle's (store_int.h): status calls to the notifier */
+    int64_t secret_sid;     /* sqlite_notify.c: the last service whose secret was read, and */
+    char *secret;           /* that secret (a service's secret never changes) */
 };
 
 /* One schema area: its name and its migrations in order (see migrate() in sqlite.c). */
@@ -40,6 +41,8 @@ typedef struct sqlite_area {
 } sqlite_area;
 /* The areas, NULL-terminated (schema_sqlite.c). */
 extern const sqlite_area sqlite_areas[];
+
+/* ---- sqlite_util.c: calls no other file of the backend ---- */
 
 /* A reset, cached statement for sql. sql must be a string literal: its address is the key. */
 sqlite3_stmt *sqlite__prep(store_conn *c, const char *sql);
@@ -63,15 +66,25 @@ int64_t sqlite__balance(store_conn *c, int64_t service_id);
 /* Appends to the ledger (the only writer of it); the new balance goes to *balance if not NULL. */
 int sqlite__ledger_add(store_conn *c, int64_t service_id, int64_t amount, const char *kind,
                        const char *ref, int64_t *balance);
+/* Appends a ledger row to before, a balance the caller read in this transaction; note may be
+ * NULL. The new balance goes to *balance if not NULL. */
+int sqlite__ledger_append(store_conn *c, int64_t service_id, int64_t before, int64_t amount,
+                          const char *kind, const char *ref, const char *note, int64_t *balance);
 /* The id of a service by name, 0 if none. */
 int64_t sqlite__service_id(store_conn *c, const char *name);
 
-/* Applies one status change if the state machine allows it (sqlite.c, invariant 2):
+/* ---- sqlite_msg.c: calls sqlite_util.c and sqlite_notify.c ---- */
+
+/* Applies one status change if the state machine allows it (core/msgstate.h):
  * 1 applied, 0 stale, or an SG_E* code. Records the event and any refund. */
 int sqlite__apply_status(store_conn *c, const store_status_update *u);
 /* Records one status event of a message. */
 int sqlite__insert_event(store_conn *c, int64_t msg_id, int64_t service_id, int64_t ts, int state,
                          int dlr, int ptt);
+/* Refunds a message's credits (nothing when credits <= 0): a ledger row "message:<id>" with
+ * note (may be NULL) saying why; adds them to *refunded if not NULL. */
+int sqlite__refund_message(store_conn *c, int64_t msg_id, int64_t service_id, int64_t credits,
+                           const char *note, int64_t *refunded);
 
 /* A new message: its row and its creation event are written by sqlite__insert_message, the
  * one writer of new messages (single sends in sqlite.c, campaigns in sqlite_campaigns.c). */
@@ -87,11 +100,7 @@ typedef struct sqlite_new_msg {
 /* Inserts the message and its creation event; its id goes to *id. */
 int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id);
 
-/* Columns read by sqlite__read_msg, in order. */
-#define SQLITE_MSG_COLS                                                                    \
-    "id, service_id, send_id, created_ms, due_ms, state, dlr, ptt, sender, receiver, "    \
-    "message, coding, length, parts, credits, priority, validity_min, differed_min, class, " \
-    "tag, sent_ms, delivered_ms, route, smsc_id, attempts, retries, expires_ms"
+/* Reads a row of SQL_MSG_COLS (sql_msg.h) into m. */
 void sqlite__read_msg(sqlite3_stmt *st, store_msg *m);
 
 #endif

@@ -25,21 +25,21 @@
  *     events of one SMS are called one at a time, in the order they were recorded.
  *  3. Only PENDING calls change on finish; DELIVERED and DEAD change only through a replay.
  *  4. A service's secret never changes once created.
- *  5. Hand-off (store_notify_set_direct): a call inserted already leased reaches the notifier
- *     only after its transaction committed (sqlite__notify_committed); one rolled back with its
- *     operation's savepoint or its batch is forgotten with it (sqlite__notify_rollback_op,
- *     sqlite__notify_aborted). It is handed over only when no earlier call of its SMS is
- *     PENDING, so invariant 2 holds for it as for claimed calls.
+ *  5. Hand-off (store_notify_set_direct): a call inserted already leased is staged on the
+ *     store handle's hand-off (store_handoff.c), which gives it to the notifier only after its
+ *     transaction committed and forgets it with a rolled-back savepoint or batch. It is
+ *     handed over only when no earlier call of its SMS is PENDING, so invariant 2 holds for it
+ *     as for claimed calls.
  */
 #include "store/sqlite_notify_int.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/receipt.h"
-#include "notify/call.h"
+#include "core/callurl.h"
+#include "store/sql_notify.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -73,116 +73,12 @@ const char *const sqlite_notify_migrations[SQLITE_NOTIFY_MIGRATIONS] = {
     "CREATE INDEX notify_open ON notify_calls(service_id, id) WHERE state != 1;",
 };
 
-/* ---- waking the notifier ---- */
-
-static pthread_mutex_t wake_mu = PTHREAD_MUTEX_INITIALIZER;
-static store_notify_wake_cb wake_fn;
-static void *wake_arg;
-
-void store_notify_set_wake(store_notify_wake_cb fn, void *arg) {
-    pthread_mutex_lock(&wake_mu);
-    wake_fn = fn;
-    wake_arg = arg;
-    pthread_mutex_unlock(&wake_mu);
-}
-
-/* Held under the mutex, so that store_notify_set_wake(NULL) returning means no call runs. */
-static void wake(void) {
-    pthread_mutex_lock(&wake_mu);
-    if (wake_fn) wake_fn(wake_arg);
-    pthread_mutex_unlock(&wake_mu);
-}
-
-/* ---- handing new calls over (store_notify_set_direct) ---- */
-
-static struct {
-    char *node;                /* NULL: closed */
-    int64_t lease_ms;
-    size_t cap;
-    store_notify_wake_cb ready_fn;
-    void *ready_arg;
-    store_notify_call *v;      /* committed, not taken yet */
-    size_t n, size;
-} direct; /* under wake_mu */
-
-void store_notify_call_fini(store_notify_call *k) {
-    free(k->url);
-    free(k->origin);
-    free(k->secret);
-    k->url = k->origin = k->secret = NULL;
-}
-
-void store_notify_set_direct(const char *node, int64_t lease_ms, size_t cap,
-                             store_notify_wake_cb ready, void *arg) {
-    pthread_mutex_lock(&wake_mu);
-    free(direct.node);
-    direct.node = node ? sg_xstrdup(node) : NULL;
-    direct.lease_ms = lease_ms;
-    direct.cap = cap;
-    direct.ready_fn = node ? ready : NULL;
-    direct.ready_arg = node ? arg : NULL;
-    if (!node) {
-        for (size_t i = 0; i < direct.n; i++) store_notify_call_fini(&direct.v[i]);
-        free(direct.v);
-        direct.v = NULL;
-        direct.n = direct.size = 0;
-    }
-    pthread_mutex_unlock(&wake_mu);
-}
-
-size_t store_notify_take(store_notify_call **out) {
-    pthread_mutex_lock(&wake_mu);
-    size_t n = direct.n;
-    *out = direct.v;
-    direct.v = NULL;
-    direct.n = direct.size = 0;
-    pthread_mutex_unlock(&wake_mu);
-    return n;
-}
-
-void sqlite__notify_savepoint(store_conn *c) { c->handoff.mark = c->handoff.n; }
-
-void sqlite__notify_rollback_op(store_conn *c) {
-    while (c->handoff.n > c->handoff.mark) store_notify_call_fini(&c->handoff.v[--c->handoff.n]);
-}
-
-void sqlite__notify_aborted(store_conn *c) {
-    c->handoff.mark = 0;
-    sqlite__notify_rollback_op(c);
-}
-
-void sqlite__notify_committed(store_conn *c) {
-    if (c->handoff.n == 0) return;
-    store_notify_wake_cb fn = NULL;
-    void *arg = NULL;
-    pthread_mutex_lock(&wake_mu);
-    if (direct.node) { /* still open: hand them over; else they wait for the next start */
-        if (direct.n + c->handoff.n > direct.size) {
-            direct.size = direct.n + c->handoff.n + 64;
-            direct.v = sg_xrealloc(direct.v, direct.size * sizeof *direct.v);
-        }
-        memcpy(direct.v + direct.n, c->handoff.v, c->handoff.n * sizeof *c->handoff.v);
-        direct.n += c->handoff.n;
-        c->handoff.n = 0;
-        fn = direct.ready_fn;
-        arg = direct.ready_arg;
-        if (fn) fn(arg);
-    }
-    pthread_mutex_unlock(&wake_mu);
-    c->handoff.mark = 0;
-    sqlite__notify_rollback_op(c); /* what was not handed over */
-}
+/* ---- queueing ---- */
 
 void sqlite__notify_close(store_conn *c) {
-    sqlite__notify_aborted(c);
-    free(c->handoff.v);
-    free(c->handoff.secret);
-    c->handoff.v = NULL;
-    c->handoff.secret = NULL;
-    c->handoff.cap = 0;
+    free(c->secret);
+    c->secret = NULL;
 }
-
-/* ---- queueing ---- */
 
 static int ensure_secret(store_conn *c, int64_t service_id, char **out);
 
@@ -191,16 +87,8 @@ static int ensure_secret(store_conn *c, int64_t service_id, char **out);
  * SMS are made in order). Fills node (the lease owner) and *lease_ms. */
 static int direct_wanted(store_conn *c, int64_t msg_id, char *node, size_t node_len,
                          int64_t *lease_ms) {
-    pthread_mutex_lock(&wake_mu);
-    int open = direct.node && direct.n + c->handoff.n < direct.cap;
-    if (open) {
-        snprintf(node, node_len, "%s", direct.node);
-        *lease_ms = direct.lease_ms;
-    }
-    pthread_mutex_unlock(&wake_mu);
-    if (!open || strlen(node) >= node_len - 1) return 0;
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT 1 FROM notify_calls WHERE seq_key = ? AND "
-                                       "state = 0 LIMIT 1");
+    if (!store__handoff_open(c->handoff, node, node_len, lease_ms)) return 0;
+    sqlite3_stmt *st = sqlite__prep(c, sql_notify_behind);
     if (!st) return 0;
     sqlite__bind_int(st, 1, msg_id);
     int behind = sqlite3_step(st) == SQLITE_ROW;
@@ -210,15 +98,15 @@ static int direct_wanted(store_conn *c, int64_t msg_id, char *node, size_t node_
 
 /* The secret of a service, new in *out; the last one read is remembered (never changes). */
 static int secret_of(store_conn *c, int64_t service_id, char **out) {
-    if (!c->handoff.secret || c->handoff.secret_sid != service_id) {
+    if (!c->secret || c->secret_sid != service_id) {
         char *s = NULL;
         int rc = ensure_secret(c, service_id, &s);
         if (rc) return rc;
-        free(c->handoff.secret);
-        c->handoff.secret = s;
-        c->handoff.secret_sid = service_id;
+        free(c->secret);
+        c->secret = s;
+        c->secret_sid = service_id;
     }
-    *out = sg_xstrdup(c->handoff.secret);
+    *out = sg_xstrdup(c->secret);
     return 0;
 }
 
@@ -230,10 +118,7 @@ static int called_state(int state) {
 int sqlite__notify_event(store_conn *c, int64_t event_id, int64_t msg_id, int64_t service_id,
                          int64_t ts, int state, int dlr, int ptt) {
     if (!called_state(state)) return 0;
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT s.callback, m.sender, m.receiver, m.tag "
-                                       "FROM services s JOIN messages m ON m.id = ?2 "
-                                       "WHERE s.id = ?1 AND s.callback IS NOT NULL AND "
-                                       "s.callback != ''");
+    sqlite3_stmt *st = sqlite__prep(c, sql_notify_callback_of);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, service_id);
     sqlite__bind_int(st, 2, msg_id);
@@ -245,10 +130,10 @@ int sqlite__notify_event(store_conn *c, int64_t event_id, int64_t msg_id, int64_
     char *base = sqlite__col_text(st, 0), *sender = sqlite__col_text(st, 1);
     char *receiver = sqlite__col_text(st, 2), *tag = sqlite__col_text(st, 3);
     sqlite3_reset(st);
-    notify_call_params p = {.id = msg_id, .dlr = dlr, .ptt = ptt, .date_ms = ts,
+    callurl_params p = {.id = msg_id, .dlr = dlr, .ptt = ptt, .date_ms = ts,
                             .sender = sender, .receiver = receiver, .tag = tag};
-    char *url = notify_call_status_url(base, &p);
-    char *origin = notify_call_origin(url);
+    char *url = callurl_status(base, &p);
+    char *origin = callurl_origin(url);
     rc = 0;
     if (!origin) {
         sg_log_warn(LOG, "The callBack '%s' of service %lld is not an http(s) URL; the status "
@@ -259,11 +144,7 @@ int sqlite__notify_event(store_conn *c, int64_t event_id, int64_t msg_id, int64_
         int64_t lease_ms = 0, now = sg_now_ms();
         int handed = direct_wanted(c, msg_id, node, sizeof node, &lease_ms);
         /* A handed-over call is written leased to this node, its first attempt starting now. */
-        st = sqlite__prep(c, "INSERT INTO notify_calls(service_id, kind, message_id, "
-                             "event_id, seq_key, dlr, ptt, event_ms, url, origin, "
-                             "created_ms, next_ms, lease_ms, lease_owner, first_ms) "
-                             "VALUES (?1, 'status', ?2, ?3, ?2, ?4, ?5, ?6, ?7, ?8, "
-                             "?9, ?9, ?10, ?11, ?12)");
+        st = sqlite__prep(c, sql_notify_insert);
         if (!st) {
             rc = SG_EIO;
         } else {
@@ -283,20 +164,17 @@ int sqlite__notify_event(store_conn *c, int64_t event_id, int64_t msg_id, int64_
             }
             rc = sqlite__done(c, st, "Queueing a status callback");
         }
-        int64_t call_id = sqlite3_last_insert_rowid(c->db); /* before secret_of() inserts */
+        /* dialect: the new id; read before secret_of() inserts */
+        int64_t call_id = sqlite3_last_insert_rowid(c->db);
         char *secret = NULL;
         if (rc == 0 && handed && (rc = secret_of(c, service_id, &secret)) == 0) {
-            if (c->handoff.n == c->handoff.cap) {
-                c->handoff.cap = c->handoff.cap ? 2 * c->handoff.cap : 64;
-                c->handoff.v = sg_xrealloc(c->handoff.v, c->handoff.cap * sizeof *c->handoff.v);
-            }
-            c->handoff.v[c->handoff.n++] =
-                (store_notify_call){.id = call_id,
-                                    .service_id = service_id, .attempts = 0, .first_ms = now,
-                                    .url = url, .origin = origin, .secret = secret};
+            store_notify_call k = {.id = call_id, .service_id = service_id, .attempts = 0,
+                                   .first_ms = now, .url = url, .origin = origin,
+                                   .secret = secret};
+            store__handoff_stage(c->handoff, &k);
             url = origin = NULL; /* the hand-off owns them now */
         } else if (rc == 0) {
-            wake();
+            store__handoff_wake(c->handoff);
         }
     }
     free(url);
@@ -312,7 +190,7 @@ int sqlite__notify_event(store_conn *c, int64_t event_id, int64_t msg_id, int64_
 
 /* The secret of a service (new in *out), created when it has none yet. */
 static int ensure_secret(store_conn *c, int64_t service_id, char **out) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT secret FROM notify_secrets WHERE service_id = ?");
+    sqlite3_stmt *st = sqlite__prep(c, sql_notify_secret_get);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, service_id);
     if (sqlite3_step(st) == SQLITE_ROW) {
@@ -323,8 +201,7 @@ static int ensure_secret(store_conn *c, int64_t service_id, char **out) {
     sqlite3_reset(st);
     char secret[2 * SECRET_BYTES + 1];
     sg_random_hex(secret, SECRET_BYTES);
-    st = sqlite__prep(c, "INSERT INTO notify_secrets(service_id, secret, created_ms) "
-                         "VALUES (?, ?, ?)");
+    st = sqlite__prep(c, sql_notify_secret_insert);
     if (!st) return SG_EIO;
     sqlite__bind_int(st, 1, service_id);
     sqlite__bind_text(st, 2, secret);
@@ -583,11 +460,11 @@ static int retarget(store_conn *c, int64_t id, const char *base) {
     }
     char *sender = sqlite__col_text(st, 4), *receiver = sqlite__col_text(st, 5);
     char *tag = sqlite__col_text(st, 6);
-    notify_call_params p = {.id = sqlite__col_int(st, 0), .dlr = (int)sqlite__col_int(st, 1),
+    callurl_params p = {.id = sqlite__col_int(st, 0), .dlr = (int)sqlite__col_int(st, 1),
                             .ptt = (int)sqlite__col_int(st, 2), .date_ms = sqlite__col_int(st, 3),
                             .sender = sender, .receiver = receiver, .tag = tag};
     sqlite3_reset(st);
-    char *url = notify_call_status_url(base, &p), *origin = notify_call_origin(url);
+    char *url = callurl_status(base, &p), *origin = callurl_origin(url);
     int rc = 0;
     if (origin) {
         st = sqlite__prep(c, "UPDATE notify_calls SET url = ?, origin = ? WHERE id = ?");
@@ -665,6 +542,6 @@ int sqlite__notify_replay(store_conn *c, store_notify_replay_req *r) {
     }
     free(dead);
     free(base);
-    if (rc == 0 && r->replayed) wake();
+    if (rc == 0 && r->replayed) store__handoff_wake(c->handoff);
     return rc;
 }

@@ -19,13 +19,7 @@ extern const char *const sqlite_notify_migrations[SQLITE_NOTIFY_MIGRATIONS];
 int sqlite__notify_event(store_conn *c, int64_t event_id, int64_t msg_id, int64_t service_id,
                          int64_t ts, int state, int dlr, int ptt);
 
-/* Transaction hooks of the hand-off (store_notify_set_direct), called by sqlite.c: an
- * operation's savepoint opened; it was rolled back; the batch committed (hand the calls
- * over); the batch was rolled back (forget them); the connection closes. */
-void sqlite__notify_savepoint(store_conn *c);
-void sqlite__notify_rollback_op(store_conn *c);
-void sqlite__notify_committed(store_conn *c);
-void sqlite__notify_aborted(store_conn *c);
+/* Frees the connection's cache of the callbacks area (the last secret read). */
 void sqlite__notify_close(store_conn *c);
 
 int sqlite__notify_claim(store_conn *c, store_notify_claim_req *r);

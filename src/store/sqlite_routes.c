@@ -7,7 +7,7 @@
  *                 rebuilds exactly the routes that changed. The first migration seeds the
  *                 `sim` route (catch-all, priority 1000): a fresh install sends through it.
  *   smpp_ids      operator message id -> (message, part, parts). Each id is stored once,
- *                 under the first key of smpp_id_keys() (smpp/dlr.h); a receipt is looked up
+ *                 under the first key of opid_keys() (core/opid.h); a receipt is looked up
  *                 under each of its keys, so one that spells the id differently (hex/decimal,
  *                 case, leading zeros) still finds it. (Rows written by versions before
  *                 2026-11-28 also have "n:" keys: never looked up, pruned with the rest.)
@@ -18,15 +18,10 @@
  *   smpp_mo       mobile-originated messages (non-receipt deliver_sm), for the replies feature.
  *
  * Aggregation of a multi-part message's receipts (applied through sqlite__apply_status, so the
- * message's state still only moves forward and final states stay final):
- *  - one part: the part's state is the message's state;
- *  - several parts, not all final yet: the message is `enroute` (4, ptt 3) once any part has
- *    a receipt;
- *  - all parts final: `delivered` (1, ptt 4) when every part was delivered; otherwise `failed`
- *    with the deliveryReceipt and ptt of the lowest-numbered failed part, except that
- *    deliveryReceipt 16 ("not billed", which refunds the message) is kept only when no part
- *    was delivered; otherwise it becomes 2.
- * So a multi-part message is reported final exactly once, when its last part is final.
+ * message's state still only moves forward and final states stay final): one part's state is
+ * the message's state; several parts add up by msgstate_parts_result() (core/msgstate.h:
+ * enroute until all are final, then delivered or failed), so a multi-part message is reported
+ * final exactly once, when its last part is final.
  *
  * Invariants:
  *  1. smpp_accept writes the ids and the `submitted` state in the same transaction.
@@ -39,7 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "smpp/dlr.h"
+#include "core/msgstate.h"
+#include "core/opid.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -230,16 +226,6 @@ int sqlite__route_remove(store_conn *c, store_route_req *r) {
 
 /* ---- receipts and their aggregation ---- */
 
-static int rank(int s) {
-    switch (s) {
-    case MSG_SUBMITTED: return 1;
-    case MSG_ENROUTE: return 2;
-    case MSG_DELIVERED:
-    case MSG_FAILED: return 3;
-    default: return 0;
-    }
-}
-
 /* Records a part's receipt and moves the message to the aggregate state. A message of one
  * part has no smpp_parts row: its own state is the part's, and sqlite__apply_status already
  * moves it only forward. */
@@ -258,7 +244,7 @@ static int apply_part(store_conn *c, int64_t msg_id, int part, int nparts, int s
     sqlite__bind_int(st, 2, part);
     int old = sqlite3_step(st) == SQLITE_ROW ? (int)sqlite__col_int(st, 0) : -1;
     sqlite3_reset(st);
-    if (old >= 0 && rank(state) <= rank(old)) return 0; /* stale or repeated */
+    if (!msgstate_part_newer(old, state)) return 0; /* stale or repeated */
     st = sqlite__prep(c, "INSERT OR REPLACE INTO smpp_parts(message_id, part, state, dlr, ptt) "
                          "VALUES (?, ?, ?, ?, ?)");
     if (!st) return SG_EIO;
@@ -277,36 +263,13 @@ static int apply_part(store_conn *c, int64_t msg_id, int part, int nparts, int s
                              "ORDER BY part");
         if (!st) return SG_EIO;
         sqlite__bind_int(st, 1, msg_id);
-        int nfinal = 0, ndelivered = 0, fdlr = 0, fptt = 0, all16 = 1;
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            int s = (int)sqlite__col_int(st, 0);
-            if (rank(s) < 3) continue;
-            nfinal++;
-            if (s == MSG_DELIVERED) {
-                ndelivered++;
-                continue;
-            }
-            int d = (int)sqlite__col_int(st, 1);
-            if (!fdlr) {
-                fdlr = d;
-                fptt = (int)sqlite__col_int(st, 2);
-            }
-            if (d != DLR_ERROR) all16 = 0;
-        }
+        msgstate_parts parts;
+        msgstate_parts_init(&parts, nparts);
+        while (sqlite3_step(st) == SQLITE_ROW)
+            msgstate_parts_add(&parts, (int)sqlite__col_int(st, 0), (int)sqlite__col_int(st, 1),
+                               (int)sqlite__col_int(st, 2));
         sqlite3_reset(st);
-        if (nfinal < nparts) {
-            u.state = MSG_ENROUTE;
-            u.dlr = DLR_ENROUTE;
-            u.ptt = 3;
-        } else if (ndelivered == nparts) {
-            u.state = MSG_DELIVERED;
-            u.dlr = DLR_DELIVERED;
-            u.ptt = 4;
-        } else {
-            u.state = MSG_FAILED;
-            u.dlr = all16 && ndelivered == 0 ? DLR_ERROR : (fdlr == DLR_ERROR ? DLR_FAILED : fdlr);
-            u.ptt = fptt;
-        }
+        msgstate_parts_result(&parts, &u.state, &u.dlr, &u.ptt);
     }
     rc = sqlite__apply_status(c, &u);
     return rc < 0 ? rc : 0;
@@ -316,8 +279,8 @@ static int apply_part(store_conn *c, int64_t msg_id, int part, int nparts, int s
  * and fills the outputs, 0 when unknown, or an SG_E* code. */
 static int find_id(store_conn *c, const char *route, const char *smsc_id, int64_t *msg_id,
                    int *part, int *nparts) {
-    char keys[SMPP_ID_KEYS][SMPP_ID_KEY_LEN];
-    int nk = smpp_id_keys(smsc_id, keys);
+    char keys[OPID_KEYS][OPID_KEY_LEN];
+    int nk = opid_keys(smsc_id, keys);
     for (int pass = 0; pass < 2; pass++) {
         for (int k = 0; k < nk; k++) {
             sqlite3_stmt *st =
@@ -346,8 +309,8 @@ static int find_id(store_conn *c, const char *route, const char *smsc_id, int64_
 /* Keeps a receipt whose id is not known yet, under the id's stored key (smpp_id_keys): the
  * accept that stores a matching id looks for it under each of that id's keys. */
 static int keep_orphan(store_conn *c, const store_smpp_receipt_item *r) {
-    char keys[SMPP_ID_KEYS][SMPP_ID_KEY_LEN];
-    if (smpp_id_keys(r->smsc_id, keys) == 0) return 0;
+    char keys[OPID_KEYS][OPID_KEY_LEN];
+    if (opid_keys(r->smsc_id, keys) == 0) return 0;
     c->no_orphans = 0;
     sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO smpp_orphans(rid, route, idkey, smsc_id, "
                                        "state, dlr, ptt, ts_ms, received_ms) "
@@ -452,7 +415,6 @@ static int orphans_possible(store_conn *c) {
 }
 
 int sqlite__smpp_accept(store_conn *c, store_smpp_accept_req *r) {
-    static size_t since_prune; /* store thread only */
     int rc;
     int orphans = orphans_possible(c);
     for (size_t i = 0; i < r->count; i++) {
@@ -463,8 +425,8 @@ int sqlite__smpp_accept(store_conn *c, store_smpp_accept_req *r) {
                                  .smsc_id = a->nparts ? a->smsc_ids[0] : NULL};
         if ((rc = sqlite__apply_status(c, &u)) < 0) return rc;
         for (size_t p = 0; p < a->nparts; p++) {
-            char keys[SMPP_ID_KEYS][SMPP_ID_KEY_LEN];
-            int nk = smpp_id_keys(a->smsc_ids[p], keys);
+            char keys[OPID_KEYS][OPID_KEY_LEN];
+            int nk = opid_keys(a->smsc_ids[p], keys);
             if (nk > 0) { /* stored under its first key; lookups try every key */
                 sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO smpp_ids(route, idkey, message_id, "
                                                    "part, nparts, created_ms) "
@@ -484,9 +446,9 @@ int sqlite__smpp_accept(store_conn *c, store_smpp_accept_req *r) {
                     return rc;
         }
     }
-    since_prune += r->count;
-    if (since_prune >= PRUNE_EVERY) {
-        since_prune = 0;
+    c->since_prune += r->count;
+    if (c->since_prune >= PRUNE_EVERY) {
+        c->since_prune = 0;
         if ((rc = prune(c))) return rc;
     }
     return 0;

@@ -334,9 +334,12 @@ STORE_OPS(STORE_DECL_IDEM_THEN)
 
 /* Backend contract. Every function runs on the store thread, inside an open transaction. */
 typedef struct store_conn store_conn;
+typedef struct store_handoff store_handoff; /* store_int.h */
 typedef struct store_backend {
     const char *name;
-    int (*open)(const char *path, store_conn **out);
+    /* Opens the database at path; the connection keeps handoff (the store handle's, for
+     * status callbacks: store_int.h) until close. */
+    int (*open)(const char *path, store_handoff *handoff, store_conn **out);
     void (*close)(store_conn *c);
     int (*begin)(store_conn *c);
     int (*commit)(store_conn *c);

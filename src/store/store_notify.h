@@ -36,7 +36,7 @@ typedef struct store_notify_call {
     int attempts;        /* attempts made before this one */
     int64_t first_ms;    /* when its first attempt started (this one, if attempts is 0) */
     char *url;           /* new: the whole URL, query included */
-    char *origin;        /* new: "scheme://host:port" (notify_call_origin) */
+    char *origin;        /* new: "scheme://host:port" (callurl_origin) */
     char *secret;        /* new: the service's signing secret */
 } store_notify_call;
 
@@ -114,10 +114,11 @@ typedef struct store_notify_secret_req {
 /* Registers fn to be called whenever calls were queued or made due (a status event with a
  * callBack, a replay), so the notifier claims them without polling. fn runs on the store
  * thread, possibly before the transaction commits (a claim it queues runs after that commit
- * anyway, in a later batch), and must only wake the loop (event_active). One function for the
- * process; NULL unregisters, and once that returns fn is never called again. */
+ * anyway, in a later batch), and must only wake the loop (event_active). One function per
+ * store; NULL unregisters, and once that returns fn is never called again. */
 typedef void (*store_notify_wake_cb)(void *arg);
-void store_notify_set_wake(store_notify_wake_cb fn, void *arg);
+struct store;
+void store_notify_set_wake(struct store *st, store_notify_wake_cb fn, void *arg);
 
 /* Hand-off of new calls, so a call need not be claimed back. While open (node not NULL), a
  * call queued by a status event of an SMS that has no earlier PENDING call is written already
@@ -125,13 +126,13 @@ void store_notify_set_wake(store_notify_wake_cb fn, void *arg);
  * store_notify_take(); then ready(arg) runs (on the store thread; it must only wake the loop).
  * At most cap calls wait to be taken: beyond that, and for a call behind an earlier one of its
  * SMS, calls are claimed as before. Closing (node NULL) frees what was not taken: those calls
- * stay leased to node until its next start releases them (as at any stop). One hand-off for
- * the process; the notifier opens it only after its first claim released an earlier run's
+ * stay leased to node until its next start releases them (as at any stop). One hand-off per
+ * store; the notifier opens it only after its first claim released an earlier run's
  * leases. */
-void store_notify_set_direct(const char *node, int64_t lease_ms, size_t cap,
+void store_notify_set_direct(struct store *st, const char *node, int64_t lease_ms, size_t cap,
                              store_notify_wake_cb ready, void *arg);
 /* Takes the calls handed over so far: returns their number and a new array in *out (free
  * each call's strings, then the array), or 0 and NULL. Loop thread. */
-size_t store_notify_take(store_notify_call **out);
+size_t store_notify_take(struct store *st, store_notify_call **out);
 
 #endif

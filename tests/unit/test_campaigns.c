@@ -25,89 +25,22 @@
 #include "store/store.h"
 #include "util/util.h"
 
+#include "store_fixture.h"
+
 #define TEST_TIMEOUT_S 120
 
-typedef struct fixture {
-    char dir[64], path[128];
-    struct event_base *base;
-    store *st;
-    int pending;
-    int64_t sid;
-} fixture;
-
-typedef struct done {
-    fixture *f;
-    int rc, called;
-} done;
-
-static void on_done(int rc, void *arg) {
-    done *d = arg;
-    d->rc = rc;
-    d->called++;
-    d->f->pending--;
-}
-
-/* Queues one operation and runs the loop until its callback ran; returns its rc. */
-#define RUN(f, op, req)                                                        \
-    ({                                                                         \
-        done d_ = {.f = (f)};                                                  \
-        (f)->pending++;                                                        \
-        assert_int_equal(store_##op((f)->st, req, on_done, &d_), 0);           \
-        while ((f)->pending > 0) event_base_loop((f)->base, EVLOOP_ONCE);      \
-        assert_int_equal(d_.called, 1);                                        \
-        d_.rc;                                                                 \
-    })
-
-static int64_t balance(fixture *f) {
+static int64_t balance(store_fixture *f) {
     store_service_get_req g = {.name = "sms-acme-1"};
-    assert_int_equal(RUN(f, service_get, &g), 0);
+    assert_int_equal(STORE_RUN(f, service_get, &g), 0);
     int64_t b = g.svc.balance;
     store_service_fini(&g.svc);
     return b;
 }
 
 static int setup(void **state) {
-    fixture *f = sg_xcalloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/sgcampXXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
-    f->base = event_base_new();
-    store_options o = {.path = f->path};
-    int err = 0;
-    f->st = store_open(f->base, &o, &err);
-    assert_non_null(f->st);
-    store_account_create_req a = {.name = "acme", .credits = 10000, .rules_json = "[]"};
-    assert_int_equal(RUN(f, account_create, &a), 0);
-    free(a.service_name); free(a.app_key); free(a.app_secret); free(a.consumer_key);
-    store_service_get_req g = {.name = "sms-acme-1"};
-    assert_int_equal(RUN(f, service_get, &g), 0);
-    f->sid = g.svc.id;
-    store_service_fini(&g.svc);
-    *state = f;
+    store_fixture_setup(state);
+    store_fixture_account(*state, "acme", 10000);
     return 0;
-}
-
-static int teardown(void **state) {
-    fixture *f = *state;
-    store_close(f->st);
-    event_base_free(f->base);
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
-    return 0;
-}
-
-static int64_t count(fixture *f, const char *sql) {
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n;
 }
 
 /* A row of a list: receiver NULL for a refused one; vals "a\0b\0" (n bytes). */
@@ -121,25 +54,25 @@ static store_list_row row(int64_t line, const char *receiver, const char *region
 #define VALS(s) s, sizeof s - 1
 
 /* Loads a list of the rows given into slot (0: a list for one send); returns its id. */
-static int64_t load(fixture *f, int64_t slot, store_list_row *rows, size_t n, int replace,
+static int64_t load(store_fixture *f, int64_t slot, store_list_row *rows, size_t n, int replace,
                     int expect_rc) {
     store_list_req b = {.service_id = f->sid, .source = "test"};
-    assert_int_equal(RUN(f, list_begin, &b), 0);
+    assert_int_equal(STORE_RUN(f, list_begin, &b), 0);
     store_list_req r = {.list_id = b.list_id, .rows = rows, .count = n};
-    assert_int_equal(RUN(f, list_rows, &r), 0);
+    assert_int_equal(STORE_RUN(f, list_rows, &r), 0);
     store_list_req fin = {.service_id = f->sid, .list_id = b.list_id,
                           .columns_json = "[\"number\",\"name\",\"city\"]", .separator = ';',
                           .header = 1, .slot = slot, .description = "test", .replace = replace};
-    assert_int_equal(RUN(f, list_finish, &fin), expect_rc);
+    assert_int_equal(STORE_RUN(f, list_finish, &fin), expect_rc);
     if (expect_rc) { /* as campaign/ does with a list that failed */
         store_list_req d = {.list_id = b.list_id};
-        assert_int_equal(RUN(f, list_drop, &d), 0);
+        assert_int_equal(STORE_RUN(f, list_drop, &d), 0);
     }
     return b.list_id;
 }
 
 static void test_list_rows_refused_and_duplicates(void **state) {
-    fixture *f = *state;
+    store_fixture *f = *state;
     store_list_row rows[] = {
         row(2, "+33612345670", "fr", "0612345670", VALS("0612345670\0Ann\0Paris\0")),
         row(3, NULL, NULL, "12", VALS("12\0Bob\0Lyon\0")),
@@ -147,19 +80,19 @@ static void test_list_rows_refused_and_duplicates(void **state) {
         row(5, "+4915112345678", "de", "+4915112345678", VALS("+4915112345678\0Eva\0Berlin\0")),
     };
     store_list_req b = {.service_id = f->sid, .source = "test"};
-    assert_int_equal(RUN(f, list_begin, &b), 0);
+    assert_int_equal(STORE_RUN(f, list_begin, &b), 0);
     store_list_req r = {.list_id = b.list_id, .rows = rows, .count = 4};
-    assert_int_equal(RUN(f, list_rows, &r), 0);
+    assert_int_equal(STORE_RUN(f, list_rows, &r), 0);
     assert_int_equal(r.duplicates, 1);
     store_list_req fin = {.service_id = f->sid, .list_id = b.list_id, .columns_json = "[]",
                           .slot = 1, .description = "one"};
-    assert_int_equal(RUN(f, list_finish, &fin), 0);
+    assert_int_equal(STORE_RUN(f, list_finish, &fin), 0);
     assert_int_equal(fin.records, 4);
     assert_int_equal(fin.valid, 2);
     assert_int_equal(fin.invalid, 2);
 
     store_slot_req g = {.service_id = f->sid, .slot = 1, .invalid_limit = 10};
-    assert_int_equal(RUN(f, slot_get, &g), 0);
+    assert_int_equal(STORE_RUN(f, slot_get, &g), 0);
     assert_int_equal(g.out.records, 4);
     assert_string_equal(g.out.description, "one");
     assert_string_equal(g.out.invalid_json,
@@ -171,11 +104,11 @@ static void test_list_rows_refused_and_duplicates(void **state) {
     /* A list cannot take rows once it is complete. */
     store_list_row more[] = {row(9, "+33612345699", "fr", "x", VALS("x\0\0\0"))};
     store_list_req late = {.list_id = b.list_id, .rows = more, .count = 1};
-    assert_int_equal(RUN(f, list_rows, &late), SG_ENOTFOUND);
+    assert_int_equal(STORE_RUN(f, list_rows, &late), SG_ENOTFOUND);
 }
 
 static void test_slots_conflict_replace_and_purge(void **state) {
-    fixture *f = *state;
+    store_fixture *f = *state;
     store_list_row one[] = {row(2, "+33612345670", "fr", "x", VALS("x\0a\0b\0"))};
     int64_t first = load(f, 1, one, 1, 0, 0);
     load(f, 1, one, 1, 0, SG_ECONFLICT);
@@ -183,19 +116,19 @@ static void test_slots_conflict_replace_and_purge(void **state) {
                             row(3, "+33612345680", "fr", "y", VALS("y\0c\0d\0"))};
     int64_t second = load(f, 1, two, 2, 1, 0);
     store_slot_req g = {.service_id = f->sid, .slot = 1};
-    assert_int_equal(RUN(f, slot_get, &g), 0);
+    assert_int_equal(STORE_RUN(f, slot_get, &g), 0);
     assert_int_equal(g.out.list_id, second);
     assert_int_equal(g.out.records, 2);
     store_slot_fini(&g.out);
     load(f, 7, one, 1, 1, SG_ENOTFOUND); /* replace needs an existing slot */
 
     store_slot_req csv = {.service_id = f->sid, .slot = 1};
-    assert_int_equal(RUN(f, slot_csv, &csv), 0);
+    assert_int_equal(STORE_RUN(f, slot_csv, &csv), 0);
     assert_string_equal(csv.csv, "number;name;city\nx;a;b\ny;c;d\n");
     free(csv.csv);
 
     store_slot_req l = {.service_id = f->sid};
-    assert_int_equal(RUN(f, slot_list, &l), 0);
+    assert_int_equal(STORE_RUN(f, slot_list, &l), 0);
     assert_int_equal(l.count, 1);
     assert_int_equal(l.slots[0], 1);
     free(l.slots);
@@ -205,53 +138,53 @@ static void test_slots_conflict_replace_and_purge(void **state) {
     char sql[160];
     snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM receiver_lists WHERE state = 2 AND id = %lld",
              (long long)first);
-    assert_int_equal(count(f, sql), 1);
-    assert_int_equal(count(f, "SELECT COUNT(*) FROM receiver_rows"), 1 + 1 + 2 + 1);
+    assert_int_equal(store_fixture_query_int(f, sql), 1);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM receiver_rows"), 1 + 1 + 2 + 1);
     int rounds = 0;
     store_list_purge_req p = {.limit = 1, .now_ms = sg_now_ms()};
     do {
         p.deleted = 0;
-        assert_int_equal(RUN(f, list_purge, &p), 0);
+        assert_int_equal(STORE_RUN(f, list_purge, &p), 0);
         rounds++;
     } while (p.more && rounds < 20);
     assert_false(p.more);
-    assert_int_equal(count(f, "SELECT COUNT(*) FROM receiver_rows"), 2);
-    assert_int_equal(count(f, "SELECT COUNT(*) FROM receiver_lists"), 1);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM receiver_rows"), 2);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM receiver_lists"), 1);
 
     store_slot_req del = {.service_id = f->sid, .slot = 1};
-    assert_int_equal(RUN(f, slot_delete, &del), 0);
-    assert_int_equal(RUN(f, slot_delete, &del), SG_ENOTFOUND);
+    assert_int_equal(STORE_RUN(f, slot_delete, &del), 0);
+    assert_int_equal(STORE_RUN(f, slot_delete, &del), SG_ENOTFOUND);
     p = (store_list_purge_req){.limit = 100, .now_ms = sg_now_ms()};
-    assert_int_equal(RUN(f, list_purge, &p), 0);
-    assert_int_equal(count(f, "SELECT COUNT(*) FROM receiver_rows"), 0);
+    assert_int_equal(STORE_RUN(f, list_purge, &p), 0);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM receiver_rows"), 0);
 }
 
 static void test_recover_drops_lists_left_loading(void **state) {
-    fixture *f = *state;
+    store_fixture *f = *state;
     store_list_req b = {.service_id = f->sid, .source = "test"};
-    assert_int_equal(RUN(f, list_begin, &b), 0);
+    assert_int_equal(STORE_RUN(f, list_begin, &b), 0);
     store_list_row one[] = {row(2, "+33612345670", "fr", "x", VALS("x\0a\0b\0"))};
     store_list_req r = {.list_id = b.list_id, .rows = one, .count = 1};
-    assert_int_equal(RUN(f, list_rows, &r), 0);
+    assert_int_equal(STORE_RUN(f, list_rows, &r), 0);
     store_list_purge_req p = {.limit = 100, .recover = 1, .now_ms = sg_now_ms()};
-    assert_int_equal(RUN(f, list_purge, &p), 0);
-    assert_int_equal(count(f, "SELECT COUNT(*) FROM receiver_lists"), 0);
-    assert_int_equal(count(f, "SELECT COUNT(*) FROM receiver_rows"), 0);
+    assert_int_equal(STORE_RUN(f, list_purge, &p), 0);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM receiver_lists"), 0);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM receiver_rows"), 0);
 }
 
 static void test_documents_in_slices(void **state) {
-    fixture *f = *state;
+    store_fixture *f = *state;
     store_document_req c = {.account_id = 1, .name = "big.csv", .ttl_ms = 60000};
-    assert_int_equal(RUN(f, document_create, &c), 0);
+    assert_int_equal(STORE_RUN(f, document_create, &c), 0);
     assert_int_equal(strlen(c.doc.id), 36);
     size_t n = 600 * 1024;
     char *data = sg_xmalloc(n);
     for (size_t i = 0; i < n; i++) data[i] = (char)('a' + i % 26);
     store_document_req bad = {.id = c.doc.id, .token = "nope", .data = data, .len = n};
-    assert_int_equal(RUN(f, document_put, &bad), SG_EPERM);
+    assert_int_equal(STORE_RUN(f, document_put, &bad), SG_EPERM);
     store_document_fini(&bad.doc);
     store_document_req put = {.id = c.doc.id, .token = c.doc.token, .data = data, .len = n};
-    assert_int_equal(RUN(f, document_put, &put), 0);
+    assert_int_equal(STORE_RUN(f, document_put, &put), 0);
     assert_int_equal(put.doc.size, (int64_t)n);
     store_document_fini(&put.doc);
     /* Read back one slice at a time (64 KiB each): 10 reads. */
@@ -260,7 +193,7 @@ static void test_documents_in_slices(void **state) {
     int reads = 0, eof = 0;
     while (!eof) {
         store_document_req rd = {.account_id = 1, .id = c.doc.id, .seq = seq, .max_bytes = 1};
-        assert_int_equal(RUN(f, document_read, &rd), 0);
+        assert_int_equal(STORE_RUN(f, document_read, &rd), 0);
         assert_memory_equal(rd.out, data + got, rd.out_len);
         got += rd.out_len;
         seq = rd.next_seq;
@@ -273,27 +206,27 @@ static void test_documents_in_slices(void **state) {
     assert_int_equal(reads, 10);
     /* Another account does not see it; by token anyone does. */
     store_document_req other = {.account_id = 2, .id = c.doc.id, .max_bytes = 1};
-    assert_int_equal(RUN(f, document_read, &other), SG_ENOTFOUND);
+    assert_int_equal(STORE_RUN(f, document_read, &other), SG_ENOTFOUND);
     store_document_req tok = {.id = c.doc.id, .token = c.doc.token, .max_bytes = SIZE_MAX};
-    assert_int_equal(RUN(f, document_read, &tok), 0);
+    assert_int_equal(STORE_RUN(f, document_read, &tok), 0);
     assert_int_equal(tok.out_len, n);
     assert_true(tok.eof);
     free(tok.out);
     store_document_fini(&tok.doc);
     store_document_list_req l = {.account_id = 1};
-    assert_int_equal(RUN(f, document_list, &l), 0);
+    assert_int_equal(STORE_RUN(f, document_list, &l), 0);
     assert_int_equal(l.count, 1);
     free(l.ids[0]);
     free(l.ids);
     store_document_req del = {.account_id = 1, .id = c.doc.id};
-    assert_int_equal(RUN(f, document_delete, &del), 0);
+    assert_int_equal(STORE_RUN(f, document_delete, &del), 0);
     store_document_fini(&del.doc);
-    assert_int_equal(count(f, "SELECT COUNT(*) FROM document_chunks"), 0);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM document_chunks"), 0);
     store_document_fini(&c.doc);
     free(data);
 }
 
-static store_campaign_send_req send_req(fixture *f, int64_t slot, const char *message) {
+static store_campaign_send_req send_req(store_fixture *f, int64_t slot, const char *message) {
     store_campaign_send_req s = {.service_id = f->sid, .slot = slot, .kind = "batch",
                                  .message = message, .sender = "36184",
                                  .sender_for_response = 1, .priority = 2, .sms_class = 1,
@@ -305,9 +238,9 @@ static store_campaign_send_req send_req(fixture *f, int64_t slot, const char *me
 }
 
 static void test_fanout_renders_prices_and_debits_once(void **state) {
-    fixture *f = *state;
+    store_fixture *f = *state;
     store_price_set_req price = {.what = STORE_PRICE_DEST, .country = "de", .value = 2500};
-    assert_int_equal(RUN(f, price_set, &price), 0);
+    assert_int_equal(STORE_RUN(f, price_set, &price), 0);
     char long_name[400];
     memset(long_name, 'z', sizeof long_name - 1);
     long_name[sizeof long_name - 1] = '\0';
@@ -324,7 +257,7 @@ static void test_fanout_renders_prices_and_debits_once(void **state) {
     load(f, 2, rows, 5, 0, 0);
     store_campaign_send_req s = send_req(f, 2, "Hi #name# (#city#)");
     s.stop_clause = "STOP 36184";
-    assert_int_equal(RUN(f, campaign_send, &s), 0);
+    assert_int_equal(STORE_RUN(f, campaign_send, &s), 0);
     assert_int_equal(s.count, 3);
     assert_int_equal(s.invalid, 2); /* the refused row, and the one too long once rendered */
     /* fr 1 + de 2.5 + fr (UCS-2: 1 part) 1 */
@@ -334,19 +267,19 @@ static void test_fanout_renders_prices_and_debits_once(void **state) {
     assert_non_null(strstr(s.invalid_json, "\"receiver\":\"12\""));
     assert_non_null(strstr(s.invalid_json, "3 SMS parts long once rendered; at most 2"));
     free(s.invalid_json);
-    assert_int_equal(count(f, "SELECT COUNT(*) FROM messages WHERE tag = 'promo' AND priority = 2 "
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM messages WHERE tag = 'promo' AND priority = 2 "
                               "AND message = 'Hi Ann (Paris)\nSTOP 36184' AND parts = 1 AND "
                               "credits = 1000 AND state = 1"), 1);
-    assert_int_equal(count(f, "SELECT COUNT(*) FROM messages WHERE receiver = '+4915112345678' "
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM messages WHERE receiver = '+4915112345678' "
                               "AND credits = 2500 AND message = 'Hi Eva (Berlin)\nSTOP 36184'"), 1);
-    assert_int_equal(count(f, "SELECT COUNT(*) FROM messages WHERE coding = 1 AND "
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM messages WHERE coding = 1 AND "
                               "message LIKE 'Hi Fran%oise (Caen)%'"), 1);
-    assert_int_equal(count(f, "SELECT COUNT(*) FROM events WHERE state = 1"), 3);
-    assert_int_equal(count(f, "SELECT COUNT(*) FROM ledger WHERE kind = 'debit'"), 1);
-    assert_int_equal(count(f, "SELECT credits FROM sends ORDER BY id DESC LIMIT 1"), 4500);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM events WHERE state = 1"), 3);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM ledger WHERE kind = 'debit'"), 1);
+    assert_int_equal(store_fixture_query_int(f, "SELECT credits FROM sends ORDER BY id DESC LIMIT 1"), 4500);
 
     store_campaign_req g = {.service_id = f->sid, .id = s.id, .kind = "batch"};
-    assert_int_equal(RUN(f, campaign_get, &g), 0);
+    assert_int_equal(STORE_RUN(f, campaign_get, &g), 0);
     assert_int_equal(g.out.records, 5);
     assert_int_equal(g.out.count, 3);
     assert_int_equal(g.out.invalid, 2);
@@ -356,17 +289,17 @@ static void test_fanout_renders_prices_and_debits_once(void **state) {
     assert_int_equal(g.out.last_msg - g.out.first_msg, 2);
     store_campaign_fini(&g.out);
     store_campaign_req j = {.service_id = f->sid, .id = s.id, .kind = "job"};
-    assert_int_equal(RUN(f, campaign_get, &j), SG_ENOTFOUND);
+    assert_int_equal(STORE_RUN(f, campaign_get, &j), SG_ENOTFOUND);
 
     store_tag_stats_req t = {.service_id = f->sid, .tag = "promo"};
-    assert_int_equal(RUN(f, tag_stats, &t), 0);
+    assert_int_equal(STORE_RUN(f, tag_stats, &t), 0);
     assert_int_equal(t.total, 3);
     assert_int_equal(t.states[MSG_QUEUED], 3);
     assert_int_equal(t.credits, 4500);
 }
 
 static void test_fanout_all_or_nothing(void **state) {
-    fixture *f = *state;
+    store_fixture *f = *state;
     store_list_row rows[12];
     char nums[12][32];
     for (int i = 0; i < 12; i++) {
@@ -374,38 +307,38 @@ static void test_fanout_all_or_nothing(void **state) {
         rows[i] = row(i + 2, nums[i], "fr", nums[i], VALS("x\0A\0B\0"));
     }
     load(f, 3, rows, 12, 0, 0);
-    int64_t messages = count(f, "SELECT COUNT(*) FROM messages");
-    int64_t ledger = count(f, "SELECT COUNT(*) FROM ledger");
+    int64_t messages = store_fixture_query_int(f, "SELECT COUNT(*) FROM messages");
+    int64_t ledger = store_fixture_query_int(f, "SELECT COUNT(*) FROM ledger");
 
     /* 12 credits needed, 10 held: nothing is stored. */
     store_campaign_send_req s = send_req(f, 3, "Hello #name#");
-    assert_int_equal(RUN(f, campaign_send, &s), SG_ENOCREDIT);
+    assert_int_equal(STORE_RUN(f, campaign_send, &s), SG_ENOCREDIT);
     assert_int_equal(s.total_credits, 12000);
     assert_int_equal(s.balance, 10000);
     assert_null(s.invalid_json);
-    assert_int_equal(count(f, "SELECT COUNT(*) FROM messages"), messages);
-    assert_int_equal(count(f, "SELECT COUNT(*) FROM ledger"), ledger);
-    assert_int_equal(count(f, "SELECT COUNT(*) FROM campaigns"), 0);
-    assert_int_equal(count(f, "SELECT COUNT(*) FROM sends"), 0);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM messages"), messages);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM ledger"), ledger);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM campaigns"), 0);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM sends"), 0);
     assert_int_equal(balance(f), 10000);
 
     /* An unknown column: refused, named. */
     store_campaign_send_req u = send_req(f, 3, "Hello #firstname#");
-    assert_int_equal(RUN(f, campaign_send, &u), SG_EINVAL);
+    assert_int_equal(STORE_RUN(f, campaign_send, &u), SG_EINVAL);
     assert_string_equal(u.bad_var, "firstname");
     /* No such slot; a sender that is not enabled. */
     store_campaign_send_req m = send_req(f, 9, "Hello");
-    assert_int_equal(RUN(f, campaign_send, &m), SG_ENOTFOUND);
+    assert_int_equal(STORE_RUN(f, campaign_send, &m), SG_ENOTFOUND);
     store_campaign_send_req b = send_req(f, 3, "Hello");
     b.sender = "Shop";
     b.sender_check = 1;
-    assert_int_equal(RUN(f, campaign_send, &b), SG_EPERM);
+    assert_int_equal(STORE_RUN(f, campaign_send, &b), SG_EPERM);
     assert_int_equal(b.sender_status_bad, 1);
-    assert_int_equal(count(f, "SELECT COUNT(*) FROM messages"), messages);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM messages"), messages);
 }
 
 static void test_cancel_refunds_once(void **state) {
-    fixture *f = *state;
+    store_fixture *f = *state;
     store_list_row rows[] = {
         row(2, "+33612345670", "fr", "a", VALS("a\0\0\0")),
         row(3, "+33612345680", "fr", "b", VALS("b\0\0\0")),
@@ -414,56 +347,57 @@ static void test_cancel_refunds_once(void **state) {
     /* Deferred one hour: every message scheduled, cancellable. */
     store_campaign_send_req s = send_req(f, 4, "Later");
     s.due_ms = s.now_ms + 3600000;
-    assert_int_equal(RUN(f, campaign_send, &s), 0);
+    assert_int_equal(STORE_RUN(f, campaign_send, &s), 0);
     free(s.invalid_json);
     assert_int_equal(balance(f), 8000);
     store_campaign_req c = {.service_id = f->sid, .id = s.id};
-    assert_int_equal(RUN(f, campaign_cancel, &c), 0);
+    assert_int_equal(STORE_RUN(f, campaign_cancel, &c), 0);
     assert_int_equal(c.refunded, 2000);
     assert_int_equal(c.out.states[MSG_CANCELLED], 2);
     assert_true(c.out.cancelled_ms > 0);
     store_campaign_fini(&c.out);
     assert_int_equal(balance(f), 10000);
     store_campaign_req again = {.service_id = f->sid, .id = s.id};
-    assert_int_equal(RUN(f, campaign_cancel, &again), 0);
+    assert_int_equal(STORE_RUN(f, campaign_cancel, &again), 0);
     assert_int_equal(again.refunded, 0);
     store_campaign_fini(&again.out);
     assert_int_equal(balance(f), 10000);
-    assert_int_equal(count(f, "SELECT COUNT(*) FROM ledger WHERE kind = 'refund'"), 1);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM ledger WHERE kind = 'refund'"), 1);
 
     /* Due now: queued, not a deferred batch any more; remove cancels what is pending. */
     store_campaign_send_req q = send_req(f, 4, "Now");
-    assert_int_equal(RUN(f, campaign_send, &q), 0);
+    assert_int_equal(STORE_RUN(f, campaign_send, &q), 0);
     free(q.invalid_json);
     store_campaign_req no = {.service_id = f->sid, .id = q.id};
-    assert_int_equal(RUN(f, campaign_cancel, &no), SG_ECONFLICT);
+    assert_int_equal(STORE_RUN(f, campaign_cancel, &no), SG_ECONFLICT);
     store_campaign_fini(&no.out);
     store_campaign_req rm = {.service_id = f->sid, .id = q.id, .remove = 1};
-    assert_int_equal(RUN(f, campaign_cancel, &rm), 0);
+    assert_int_equal(STORE_RUN(f, campaign_cancel, &rm), 0);
     assert_int_equal(rm.refunded, 2000);
     store_campaign_fini(&rm.out);
     store_campaign_req gone = {.service_id = f->sid, .id = q.id};
-    assert_int_equal(RUN(f, campaign_get, &gone), SG_ENOTFOUND);
+    assert_int_equal(STORE_RUN(f, campaign_get, &gone), SG_ENOTFOUND);
     store_campaign_list_req l = {.service_id = f->sid};
-    assert_int_equal(RUN(f, campaign_list, &l), 0);
+    assert_int_equal(STORE_RUN(f, campaign_list, &l), 0);
     assert_int_equal(l.count, 1);
     assert_string_equal(l.items[0].id, s.id);
     store_campaign_list_fini(&l);
     assert_int_equal(balance(f), 10000);
 }
 
+#define TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, store_fixture_teardown)
+
 int main(int argc, char **argv) {
     evthread_use_pthreads();
     if (argc > 1) cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_list_rows_refused_and_duplicates, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_slots_conflict_replace_and_purge, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_recover_drops_lists_left_loading, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_documents_in_slices, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fanout_renders_prices_and_debits_once, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_fanout_all_or_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cancel_refunds_once, setup, teardown),
+        TEST(test_list_rows_refused_and_duplicates),
+        TEST(test_slots_conflict_replace_and_purge),
+        TEST(test_recover_drops_lists_left_loading),
+        TEST(test_documents_in_slices),
+        TEST(test_fanout_renders_prices_and_debits_once),
+        TEST(test_fanout_all_or_nothing),
+        TEST(test_cancel_refunds_once),
     };
     alarm(TEST_TIMEOUT_S);
     return cmocka_run_group_tests_name("campaigns", tests, NULL, NULL);

@@ -30,123 +30,50 @@
 #include "store/store.h"
 #include "util/util.h"
 
-typedef struct fixture {
-    char dir[64], path[128];
-    struct event_base *base;
-    store *st;
-    sqlite3 *ro; /* read-only connection for checks */
-    int pending;
-} fixture;
-
-typedef struct done {
-    fixture *f;
-    int rc, called;
-} done;
-
-static void on_done(int rc, void *arg) {
-    done *d = arg;
-    d->rc = rc;
-    d->called++;
-    d->f->pending--;
-    if (d->f->pending == 0) event_base_loopbreak(d->f->base);
-}
-
-static void wait_all(fixture *f) {
-    while (f->pending > 0) event_base_loop(f->base, EVLOOP_ONCE);
-}
-
-#define RUN(f, op, req, d)                                                 \
-    do {                                                                   \
-        (d)->f = (f);                                                      \
-        (f)->pending++;                                                    \
-        assert_int_equal(store_##op((f)->st, req, on_done, d), 0);         \
-    } while (0)
-
-/* Runs one operation to completion; returns its rc. */
-#define DO(f, op, req) \
-    ({ done d_ = {0}; RUN(f, op, req, &d_); wait_all(f); assert_int_equal(d_.called, 1); d_.rc; })
-
-static int setup(void **state) {
-    fixture *f = sg_xcalloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/sgcreditsXXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
-    f->base = event_base_new();
-    store_options o = {.path = f->path};
-    int err = 0;
-    f->st = store_open(f->base, &o, &err);
-    assert_non_null(f->st);
-    assert_int_equal(sqlite3_open_v2(f->path, &f->ro, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *f = *state;
-    sqlite3_close(f->ro);
-    store_close(f->st);
-    event_base_free(f->base);
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
-    return 0;
-}
+#include "store_fixture.h"
 
 /* One integer from a query on the read-only connection. */
-static int64_t q1(fixture *f, const char *fmt, ...) {
+static int64_t q1(store_fixture *f, const char *fmt, ...) {
     char sql[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(sql, sizeof sql, fmt, ap);
     va_end(ap);
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(f->ro, sql, -1, &st, NULL) != SQLITE_OK)
-        fail_msg("'%s': %s", sql, sqlite3_errmsg(f->ro));
+    if (sqlite3_prepare_v2(store_fixture_ro(f), sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("'%s': %s", sql, sqlite3_errmsg(store_fixture_ro(f)));
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     int64_t v = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     return v;
 }
 
-/* Creates an account with credits (millicredits); returns the service id. */
-static int64_t make_account(fixture *f, const char *name, int64_t credits) {
-    store_account_create_req a = {.name = name, .credits = credits, .rules_json = "[]"};
-    assert_int_equal(DO(f, account_create, &a), 0);
-    store_service_get_req g = {.name = a.service_name};
-    assert_int_equal(DO(f, service_get, &g), 0);
-    int64_t id = g.svc.id;
-    store_service_fini(&g.svc);
-    free(a.service_name); free(a.app_key); free(a.app_secret); free(a.consumer_key);
-    return id;
-}
-
-static int64_t balance(fixture *f, int64_t sid) {
+static int64_t balance(store_fixture *f, int64_t sid) {
     char name[64];
     sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(f->ro, "SELECT name FROM services WHERE id = ?", -1, &st,
+    assert_int_equal(sqlite3_prepare_v2(store_fixture_ro(f), "SELECT name FROM services WHERE id = ?", -1, &st,
                                         NULL), SQLITE_OK);
     sqlite3_bind_int64(st, 1, sid);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     snprintf(name, sizeof name, "%s", (const char *)sqlite3_column_text(st, 0));
     sqlite3_finalize(st);
     store_service_get_req g = {.name = name};
-    assert_int_equal(DO(f, service_get, &g), 0);
+    assert_int_equal(STORE_RUN(f, service_get, &g), 0);
     int64_t b = g.svc.balance;
     store_service_fini(&g.svc);
     return b;
 }
 
-static void set_topup(fixture *f, int64_t sid, int64_t amount, int64_t threshold) {
+static void set_topup(store_fixture *f, int64_t sid, int64_t amount, int64_t threshold) {
     store_service_update_req u = {.service_id = sid, .set_recredit = 1, .recredit_amount = amount,
                                   .set_threshold = 1, .recredit_threshold = threshold};
-    assert_int_equal(DO(f, service_update, &u), 0);
+    assert_int_equal(STORE_RUN(f, service_update, &u), 0);
 }
 
 /* The ledger invariants of a service: its balance is the sum of its rows, each row's balance
  * is the previous one plus its amount, no message refunded twice, no order credited twice,
  * and each send's debit equals the credits of its messages. */
-static void check_ledger(fixture *f, int64_t sid, int64_t expect) {
+static void check_ledger(store_fixture *f, int64_t sid, int64_t expect) {
     int64_t b = balance(f, sid);
     assert_int_equal(b, expect);
     assert_int_equal(q1(f, "SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE service_id = %lld",
@@ -173,7 +100,7 @@ static void check_ledger(fixture *f, int64_t sid, int64_t expect) {
 }
 
 /* One send of count messages to region, parts each; returns rc, the first id in *id0. */
-static int send_to(fixture *f, int64_t sid, const char *region, int count, int parts,
+static int send_to(store_fixture *f, int64_t sid, const char *region, int count, int parts,
                    int64_t due_in_ms, int64_t *id0, int64_t *total) {
     store_submit_msg m[8];
     memset(m, 0, sizeof m);
@@ -187,7 +114,7 @@ static int send_to(fixture *f, int64_t sid, const char *region, int count, int p
     store_submit_req r = {.service_id = sid, .sender = "36184", .msgs = m, .count = (size_t)count,
                           .validity_min = 2880, .now_ms = sg_now_ms()};
     r.due_ms = r.now_ms + due_in_ms;
-    int rc = DO(f, submit, &r);
+    int rc = STORE_RUN(f, submit, &r);
     if (id0) *id0 = m[0].id;
     if (total) *total = r.total_credits;
     return rc;
@@ -247,8 +174,8 @@ static void test_price_facts(void **state) {
 /* ---- pricing ---- */
 
 static void test_sends_priced_from_store(void **state) {
-    fixture *f = *state;
-    int64_t sid = make_account(f, "acme", 100000);
+    store_fixture *f = *state;
+    int64_t sid = store_fixture_account(f, "acme", 100000);
     int64_t id, total;
     assert_int_equal(send_to(f, sid, "fr", 1, 1, 0, &id, &total), 0);
     assert_int_equal(total, 1000);
@@ -257,12 +184,12 @@ static void test_sends_priced_from_store(void **state) {
     assert_int_equal(send_to(f, sid, "de", 1, 2, 0, NULL, &total), 0);
     assert_int_equal(total, 2 * llround(price_credits_per_part("de") * 1000.0));
     store_price_set_req ps = {.what = STORE_PRICE_DEST, .country = "de", .value = 2500};
-    assert_int_equal(DO(f, price_set, &ps), 0);
+    assert_int_equal(STORE_RUN(f, price_set, &ps), 0);
     assert_int_equal(send_to(f, sid, "de", 3, 2, 0, &id, &total), 0);
     assert_int_equal(total, 3 * 2 * 2500);
     assert_int_equal(q1(f, "SELECT credits FROM messages WHERE id = %lld", (long long)id), 5000);
     store_price_get_req pg = {.country = "de", .billing = "fr"};
-    assert_int_equal(DO(f, price_get, &pg), 0);
+    assert_int_equal(STORE_RUN(f, price_get, &pg), 0);
     assert_int_equal(pg.credits, 2500);
     assert_int_equal(pg.credits_from_store, 1);
     assert_int_equal(pg.vat_bp, 2000);
@@ -271,9 +198,9 @@ static void test_sends_priced_from_store(void **state) {
     assert_int_equal(pg.pack_price[4], 70000000); /* 70.00 EUR */
     /* Back to the built-in rate. */
     ps.reset = 1;
-    assert_int_equal(DO(f, price_set, &ps), 0);
+    assert_int_equal(STORE_RUN(f, price_set, &ps), 0);
     store_price_get_req pg2 = {.country = "de"};
-    assert_int_equal(DO(f, price_get, &pg2), 0);
+    assert_int_equal(STORE_RUN(f, price_get, &pg2), 0);
     assert_int_equal(pg2.credits_from_store, 0);
     /* A number without a country costs the unknown-destination rate. */
     assert_int_equal(send_to(f, sid, "", 1, 1, 0, NULL, &total), 0);
@@ -281,20 +208,20 @@ static void test_sends_priced_from_store(void **state) {
     /* Not enough credit for the store's price: refused, nothing written. */
     int64_t before = balance(f, sid);
     ps = (store_price_set_req){.what = STORE_PRICE_DEST, .country = "fr", .value = 999000};
-    assert_int_equal(DO(f, price_set, &ps), 0);
+    assert_int_equal(STORE_RUN(f, price_set, &ps), 0);
     assert_int_equal(send_to(f, sid, "fr", 1, 1, 0, NULL, &total), SG_ENOCREDIT);
     assert_int_equal(total, 999000);
     check_ledger(f, sid, before);
     /* Pack and VAT prices; unknown ones are SG_ENOTFOUND. */
     store_price_set_req pp = {.what = STORE_PRICE_PACK, .country = "gb", .quantity = 500,
                               .value = 25500000};
-    assert_int_equal(DO(f, price_set, &pp), 0);
+    assert_int_equal(STORE_RUN(f, price_set, &pp), 0);
     pp.quantity = 123;
-    assert_int_equal(DO(f, price_set, &pp), SG_ENOTFOUND);
+    assert_int_equal(STORE_RUN(f, price_set, &pp), SG_ENOTFOUND);
     store_price_set_req pv = {.what = STORE_PRICE_VAT, .country = "us", .value = 1000};
-    assert_int_equal(DO(f, price_set, &pv), SG_ENOTFOUND);
+    assert_int_equal(STORE_RUN(f, price_set, &pv), SG_ENOTFOUND);
     store_price_list_req pl = {0};
-    assert_int_equal(DO(f, price_list, &pl), 0);
+    assert_int_equal(STORE_RUN(f, price_list, &pl), 0);
     assert_int_equal(pl.ndests, 1); /* fr */
     assert_string_equal(pl.dests[0].country, "fr");
     assert_int_equal(pl.nbilling, 6);
@@ -306,10 +233,10 @@ static void test_sends_priced_from_store(void **state) {
 /* ---- orders ---- */
 
 static void test_order_paid_exactly_once(void **state) {
-    fixture *f = *state;
-    int64_t sid = make_account(f, "acme", 5000);
+    store_fixture *f = *state;
+    int64_t sid = store_fixture_account(f, "acme", 5000);
     store_order_create_req oc = {.service_id = sid, .quantity = 100, .billing = "fr"};
-    assert_int_equal(DO(f, order_create, &oc), 0);
+    assert_int_equal(STORE_RUN(f, order_create, &oc), 0);
     int64_t id = oc.order.id;
     assert_true(id > 0);
     assert_int_equal(oc.order.status, STORE_ORDER_UNPAID);
@@ -323,10 +250,10 @@ static void test_order_paid_exactly_once(void **state) {
     /* Paid twice in one batch, then once more: one ledger row. */
     store_order_pay_req p1 = {.id = id, .means = "smsctl", .reference = "inv-1"};
     store_order_pay_req p2 = {.id = id, .means = "smsctl"};
-    done d1 = {0}, d2 = {0};
-    RUN(f, order_pay, &p1, &d1);
-    RUN(f, order_pay, &p2, &d2);
-    wait_all(f);
+    store_done d1 = {0}, d2 = {0};
+    STORE_QUEUE(f, order_pay, &p1, &d1);
+    STORE_QUEUE(f, order_pay, &p2, &d2);
+    store_fixture_wait(f);
     assert_int_equal(d1.rc, 0);
     assert_int_equal(d2.rc, 0);
     assert_int_equal(p1.already, 0);
@@ -337,7 +264,7 @@ static void test_order_paid_exactly_once(void **state) {
     store_order_fini(&p1.order);
     store_order_fini(&p2.order);
     store_order_pay_req p3 = {.id = id, .means = "hook"};
-    assert_int_equal(DO(f, order_pay, &p3), 0);
+    assert_int_equal(STORE_RUN(f, order_pay, &p3), 0);
     assert_int_equal(p3.already, 1);
     store_order_fini(&p3.order);
     check_ledger(f, sid, 105000);
@@ -345,40 +272,40 @@ static void test_order_paid_exactly_once(void **state) {
 
     /* A paid order cannot be cancelled; a cancelled one cannot be paid. */
     store_order_cancel_req cc = {.id = id};
-    assert_int_equal(DO(f, order_cancel, &cc), SG_ECONFLICT);
+    assert_int_equal(STORE_RUN(f, order_cancel, &cc), SG_ECONFLICT);
     store_order_create_req oc2 = {.service_id = sid, .quantity = 250, .billing = "gb"};
-    assert_int_equal(DO(f, order_create, &oc2), 0);
+    assert_int_equal(STORE_RUN(f, order_create, &oc2), 0);
     assert_string_equal(oc2.order.currency, "GBP");
     store_order_cancel_req cc2 = {.id = oc2.order.id};
-    assert_int_equal(DO(f, order_cancel, &cc2), 0);
+    assert_int_equal(STORE_RUN(f, order_cancel, &cc2), 0);
     assert_int_equal(cc2.already, 0);
     store_order_fini(&cc2.order);
-    assert_int_equal(DO(f, order_cancel, &cc2), 0);
+    assert_int_equal(STORE_RUN(f, order_cancel, &cc2), 0);
     assert_int_equal(cc2.already, 1);
     store_order_fini(&cc2.order);
     store_order_pay_req p4 = {.id = oc2.order.id, .means = "smsctl"};
-    assert_int_equal(DO(f, order_pay, &p4), SG_ECONFLICT);
+    assert_int_equal(STORE_RUN(f, order_pay, &p4), SG_ECONFLICT);
     store_order_fini(&oc2.order);
     store_order_pay_req p5 = {.id = 9999, .means = "smsctl"};
-    assert_int_equal(DO(f, order_pay, &p5), SG_ENOTFOUND);
+    assert_int_equal(STORE_RUN(f, order_pay, &p5), SG_ENOTFOUND);
     /* A pack size that is not sold. */
     store_order_create_req oc3 = {.service_id = sid, .quantity = 123, .billing = "fr"};
-    assert_int_equal(DO(f, order_create, &oc3), SG_ENOTFOUND);
+    assert_int_equal(STORE_RUN(f, order_create, &oc3), SG_ENOTFOUND);
     check_ledger(f, sid, 105000);
 
     store_order_list_req ol = {.status = -1};
-    assert_int_equal(DO(f, order_list, &ol), 0);
+    assert_int_equal(STORE_RUN(f, order_list, &ol), 0);
     assert_int_equal(ol.count, 2);
     assert_int_equal(ol.orders[0].status, STORE_ORDER_PAID);
     assert_int_equal(ol.orders[1].status, STORE_ORDER_CANCELLED);
     store_order_list_fini(&ol);
     store_order_list_req ol2 = {.service_name = "sms-nobody-1", .status = -1};
-    assert_int_equal(DO(f, order_list, &ol2), SG_ENOTFOUND);
+    assert_int_equal(STORE_RUN(f, order_list, &ol2), SG_ENOTFOUND);
     store_order_list_fini(&ol2);
     /* Another service cannot read it. */
-    int64_t other = make_account(f, "other", 0);
+    int64_t other = store_fixture_account(f, "other", 0);
     store_order_get_req og = {.service_id = other, .id = id};
-    assert_int_equal(DO(f, order_get, &og), SG_ENOTFOUND);
+    assert_int_equal(STORE_RUN(f, order_get, &og), SG_ENOTFOUND);
     store_order_fini(&og.order);
 }
 
@@ -403,24 +330,24 @@ static int expected_crossings(int64_t start, int64_t threshold, int64_t amount, 
 }
 
 static void test_topup_one_order_per_crossing(void **state) {
-    fixture *f = *state;
-    int64_t sid = make_account(f, "acme", 150000);
+    store_fixture *f = *state;
+    int64_t sid = store_fixture_account(f, "acme", 150000);
     set_topup(f, sid, 100, 100000); /* 100 credits below 100 */
     /* 400 sends queued at once: they share batches, and still one order per crossing. */
     enum { N = 400 };
     static store_submit_msg m[N];
     static store_submit_req r[N];
-    static done d[N];
+    static store_done d[N];
     for (int i = 0; i < N; i++) {
         m[i] = (store_submit_msg){.receiver = "+33612345678", .message = "x", .length = 1,
                                   .parts = 1, .region = "fr"};
         r[i] = (store_submit_req){.service_id = sid, .sender = "36184", .msgs = &m[i], .count = 1,
                                   .validity_min = 2880, .now_ms = sg_now_ms()};
         r[i].due_ms = r[i].now_ms;
-        d[i] = (done){0};
-        RUN(f, submit, &r[i], &d[i]);
+        d[i] = (store_done){0};
+        STORE_QUEUE(f, submit, &r[i], &d[i]);
     }
-    wait_all(f);
+    store_fixture_wait(f);
     for (int i = 0; i < N; i++) assert_int_equal(d[i].rc, 0);
     int64_t final;
     int k = expected_crossings(150000, 100000, 100000, N, &final);
@@ -435,10 +362,10 @@ static void test_topup_one_order_per_crossing(void **state) {
 }
 
 static void test_topup_with_payment_hook(void **state) {
-    fixture *f = *state;
+    store_fixture *f = *state;
     store_credits_configure_req cf = {.payment_hook = 1, .billing = "gb"};
-    assert_int_equal(DO(f, credits_configure, &cf), 0);
-    int64_t sid = make_account(f, "acme", 12000);
+    assert_int_equal(STORE_RUN(f, credits_configure, &cf), 0);
+    int64_t sid = store_fixture_account(f, "acme", 12000);
     set_topup(f, sid, 200, 10000);
     assert_int_equal(send_to(f, sid, "fr", 1, 1, 0, NULL, NULL), 0); /* 12 -> 11 */
     assert_int_equal(q1(f, "SELECT COUNT(*) FROM orders"), 0);
@@ -449,35 +376,35 @@ static void test_topup_with_payment_hook(void **state) {
     /* Refunded above the threshold and crossing again: still one unpaid automatic order. */
     store_credit_adjust_req adj = {.service_name = "sms-acme-1", .amount = 5000,
                                    .kind = "adjustment", .ref = "test"};
-    assert_int_equal(DO(f, credit_adjust, &adj), 0);
+    assert_int_equal(STORE_RUN(f, credit_adjust, &adj), 0);
     assert_int_equal(send_to(f, sid, "fr", 5, 1, 0, NULL, NULL), 0); /* 14 -> 9 */
     assert_int_equal(q1(f, "SELECT COUNT(*) FROM orders"), 1);
 
     /* The hook claims it (leased: a second claim gets nothing), then pays it twice. */
     store_order_hook_claim_req cl = {.now_ms = sg_now_ms(), .lease_ms = 60000, .limit = 10};
-    assert_int_equal(DO(f, order_hook_claim, &cl), 0);
+    assert_int_equal(STORE_RUN(f, order_hook_claim, &cl), 0);
     assert_int_equal(cl.count, 1);
     assert_int_equal(cl.orders[0].hook_attempts, 1);
     int64_t oid = cl.orders[0].id;
     store_order_hook_claim_fini(&cl);
     store_order_hook_claim_req cl2 = {.now_ms = sg_now_ms(), .lease_ms = 60000, .limit = 10};
-    assert_int_equal(DO(f, order_hook_claim, &cl2), 0);
+    assert_int_equal(STORE_RUN(f, order_hook_claim, &cl2), 0);
     assert_int_equal(cl2.count, 0);
     store_order_hook_claim_fini(&cl2);
     /* A failed attempt: due again at retry_at, claimable once that is past. */
     store_hook_answer retry = {.id = oid, .outcome = STORE_HOOK_RETRY,
                                .retry_at_ms = sg_now_ms() - 1};
     store_order_hook_result_req rr = {.answers = &retry, .count = 1};
-    assert_int_equal(DO(f, order_hook_result, &rr), 0);
+    assert_int_equal(STORE_RUN(f, order_hook_result, &rr), 0);
     store_order_hook_claim_req cl3 = {.now_ms = sg_now_ms(), .lease_ms = 60000, .limit = 10};
-    assert_int_equal(DO(f, order_hook_claim, &cl3), 0);
+    assert_int_equal(STORE_RUN(f, order_hook_claim, &cl3), 0);
     assert_int_equal(cl3.count, 1);
     assert_int_equal(cl3.orders[0].hook_attempts, 2);
     store_order_hook_claim_fini(&cl3);
     store_hook_answer paid[2] = {{.id = oid, .outcome = STORE_HOOK_PAID, .reference = "tx-9"},
                                  {.id = oid, .outcome = STORE_HOOK_PAID, .reference = "tx-9"}};
     store_order_hook_result_req pr = {.answers = paid, .count = 2};
-    assert_int_equal(DO(f, order_hook_result, &pr), 0);
+    assert_int_equal(STORE_RUN(f, order_hook_result, &pr), 0);
     assert_int_equal(pr.paid, 1);
     check_ledger(f, sid, 209000);
     assert_int_equal(q1(f, "SELECT COUNT(*) FROM orders WHERE status = 1 AND means = 'hook' AND "
@@ -485,18 +412,18 @@ static void test_topup_with_payment_hook(void **state) {
     /* A refused order is cancelled; a waiting one stays unpaid and is not asked again. */
     store_order_create_req a = {.service_id = sid, .quantity = 100, .billing = "fr", .hook = 1};
     store_order_create_req b = {.service_id = sid, .quantity = 100, .billing = "fr", .hook = 1};
-    assert_int_equal(DO(f, order_create, &a), 0);
-    assert_int_equal(DO(f, order_create, &b), 0);
+    assert_int_equal(STORE_RUN(f, order_create, &a), 0);
+    assert_int_equal(STORE_RUN(f, order_create, &b), 0);
     store_hook_answer ans[2] = {{.id = a.order.id, .outcome = STORE_HOOK_REFUSED},
                                 {.id = b.order.id, .outcome = STORE_HOOK_WAITING}};
     store_order_hook_result_req ar = {.answers = ans, .count = 2};
-    assert_int_equal(DO(f, order_hook_result, &ar), 0);
+    assert_int_equal(STORE_RUN(f, order_hook_result, &ar), 0);
     assert_int_equal(q1(f, "SELECT status FROM orders WHERE id = %lld", (long long)a.order.id),
                      STORE_ORDER_CANCELLED);
     assert_int_equal(q1(f, "SELECT status FROM orders WHERE id = %lld", (long long)b.order.id),
                      STORE_ORDER_UNPAID);
     store_order_hook_claim_req cl4 = {.now_ms = sg_now_ms() + 3600000, .lease_ms = 1, .limit = 10};
-    assert_int_equal(DO(f, order_hook_claim, &cl4), 0);
+    assert_int_equal(STORE_RUN(f, order_hook_claim, &cl4), 0);
     assert_int_equal(cl4.count, 0);
     store_order_hook_claim_fini(&cl4);
     store_order_fini(&a.order);
@@ -552,11 +479,11 @@ static model_msg *pick_msg(model *m) {
     return m->nmsgs ? &m->msgs[rnd(m) % (unsigned)m->nmsgs] : NULL;
 }
 
-static void status_update(fixture *f, model *m, model_msg *mm, int state, int dlr, int accepted) {
+static void status_update(store_fixture *f, model *m, model_msg *mm, int state, int dlr, int accepted) {
     store_status_update u = {.msg_id = mm->id, .state = state, .dlr = dlr, .ptt = 3,
                              .ts_ms = sg_now_ms(), .smsc_id = accepted ? "smsc" : NULL};
     store_status_req r = {.ups = &u, .count = 1};
-    assert_int_equal(DO(f, status, &r), 0);
+    assert_int_equal(STORE_RUN(f, status, &r), 0);
     /* The model of sqlite__apply_status (invariants 2 and 3 of sqlite.c). */
     int cur = mm->state, applied = 0;
     int final = cur == MSG_DELIVERED || cur == MSG_FAILED || cur == MSG_CANCELLED;
@@ -579,7 +506,7 @@ typedef struct coverage {
     int sends, refused, cancels, refunds, claims, paid, repaid, topups;
 } coverage;
 
-static void property_run(fixture *f, uint64_t seed, int steps, coverage *cov) {
+static void property_run(store_fixture *f, uint64_t seed, int steps, coverage *cov) {
     static model mdl;
     model *m = &mdl;
     memset(m, 0, sizeof *m);
@@ -587,14 +514,14 @@ static void property_run(fixture *f, uint64_t seed, int steps, coverage *cov) {
     m->balance = 50000;
     char name[32];
     snprintf(name, sizeof name, "p%llu", (unsigned long long)seed);
-    int64_t sid = make_account(f, name, m->balance);
+    int64_t sid = store_fixture_account(f, name, m->balance);
     char sn[64];
     snprintf(sn, sizeof sn, "sms-%s-1", name);
     m->amount = 100;
     m->threshold = 20000;
     set_topup(f, sid, m->amount, m->threshold);
     store_price_set_req reset = {.what = STORE_PRICE_DEST, .country = "de", .reset = 1};
-    assert_int_equal(DO(f, price_set, &reset), 0); /* an earlier seed may have set one */
+    assert_int_equal(STORE_RUN(f, price_set, &reset), 0); /* an earlier seed may have set one */
     static const char *const regions[] = {"fr", "fr", "de", "gb", ""};
     for (int step = 0; step < steps; step++) {
         unsigned op = rnd(m) % 100;
@@ -626,7 +553,7 @@ static void property_run(fixture *f, uint64_t seed, int steps, coverage *cov) {
             model_msg *mm = pick_msg(m);
             if (!mm) continue;
             store_msg_req r = {.service_id = sid, .id = mm->id};
-            int rc = DO(f, msg_cancel, &r);
+            int rc = STORE_RUN(f, msg_cancel, &r);
             if (mm->state == MSG_SCHEDULED || mm->state == MSG_QUEUED) {
                 assert_int_equal(rc, 0);
                 assert_int_equal(r.refunded, mm->credits);
@@ -639,7 +566,7 @@ static void property_run(fixture *f, uint64_t seed, int steps, coverage *cov) {
         } else if (op < 48) { /* the dispatcher claims due messages */
             store_claim_req cl = {.node = "n", .now_ms = sg_now_ms(), .lease_ms = 3600000,
                                   .limit = 1 + rnd(m) % 5};
-            assert_int_equal(DO(f, claim, &cl), 0);
+            assert_int_equal(STORE_RUN(f, claim, &cl), 0);
             for (size_t i = 0; i < cl.count; i++) {
                 if (cl.msgs[i].service_id != sid) continue; /* an earlier seed's service */
                 model_msg *mm = NULL;
@@ -668,7 +595,7 @@ static void property_run(fixture *f, uint64_t seed, int steps, coverage *cov) {
             static const int64_t q[] = {100, 200, 250, 500, 1000};
             store_order_create_req oc = {.service_id = sid, .quantity = q[rnd(m) % 5],
                                          .billing = "fr"};
-            assert_int_equal(DO(f, order_create, &oc), 0);
+            assert_int_equal(STORE_RUN(f, order_create, &oc), 0);
             m->orders[m->norders++] = (model_order){oc.order.id, oc.quantity, STORE_ORDER_UNPAID,
                                                     0};
             store_order_fini(&oc.order);
@@ -677,7 +604,7 @@ static void property_run(fixture *f, uint64_t seed, int steps, coverage *cov) {
             model_order *o = &m->orders[rnd(m) % (unsigned)m->norders];
             if (!o->id) continue; /* automatic: id unknown to the model, already paid */
             store_order_pay_req p = {.id = o->id, .means = "smsctl"};
-            int rc = DO(f, order_pay, &p);
+            int rc = STORE_RUN(f, order_pay, &p);
             store_order_fini(&p.order);
             if (o->status == STORE_ORDER_CANCELLED) {
                 assert_int_equal(rc, SG_ECONFLICT);
@@ -694,7 +621,7 @@ static void property_run(fixture *f, uint64_t seed, int steps, coverage *cov) {
             model_order *o = &m->orders[rnd(m) % (unsigned)m->norders];
             if (!o->id) continue;
             store_order_cancel_req cr = {.id = o->id};
-            int rc = DO(f, order_cancel, &cr);
+            int rc = STORE_RUN(f, order_cancel, &cr);
             store_order_fini(&cr.order);
             assert_int_equal(rc, o->status == STORE_ORDER_PAID ? SG_ECONFLICT : 0);
             if (o->status == STORE_ORDER_UNPAID) o->status = STORE_ORDER_CANCELLED;
@@ -706,7 +633,7 @@ static void property_run(fixture *f, uint64_t seed, int steps, coverage *cov) {
             if (amount == 0) continue;
             store_credit_adjust_req a = {.service_name = sn, .amount = amount,
                                          .kind = "adjustment", .ref = "prop"};
-            int rc = DO(f, credit_adjust, &a);
+            int rc = STORE_RUN(f, credit_adjust, &a);
             if (m->balance + amount < 0) {
                 assert_int_equal(rc, SG_ENOCREDIT);
             } else {
@@ -717,7 +644,7 @@ static void property_run(fixture *f, uint64_t seed, int steps, coverage *cov) {
             m->de_rate = rnd(m) % 3 == 0 ? 0 : 500 * (int64_t)(1 + rnd(m) % 8);
             store_price_set_req ps = {.what = STORE_PRICE_DEST, .country = "de",
                                       .value = m->de_rate, .reset = m->de_rate == 0};
-            assert_int_equal(DO(f, price_set, &ps), 0);
+            assert_int_equal(STORE_RUN(f, price_set, &ps), 0);
         } else { /* PUT /sms/{sn} changes the top-up */
             static const int64_t amounts[] = {0, 100, 200, 500};
             m->amount = amounts[rnd(m) % 4];
@@ -733,7 +660,7 @@ static void property_run(fixture *f, uint64_t seed, int steps, coverage *cov) {
 }
 
 static void test_property_random_sequences(void **state) {
-    fixture *f = *state;
+    store_fixture *f = *state;
     static const uint64_t seeds[] = {1, 42, 20240510, 7777};
     coverage cov = {0};
     for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++)
@@ -746,16 +673,18 @@ static void test_property_random_sequences(void **state) {
     assert_true(cov.refunds > cov.cancels && cov.paid > 10 && cov.repaid > 5 && cov.topups > 0);
 }
 
+#define TEST(fn) cmocka_unit_test_setup_teardown(fn, store_fixture_setup, store_fixture_teardown)
+
 int main(int argc, char **argv) {
     evthread_use_pthreads();
     if (argc > 1) cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_price_facts),
-        cmocka_unit_test_setup_teardown(test_sends_priced_from_store, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_order_paid_exactly_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_topup_one_order_per_crossing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_topup_with_payment_hook, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_property_random_sequences, setup, teardown),
+        TEST(test_sends_priced_from_store),
+        TEST(test_order_paid_exactly_once),
+        TEST(test_topup_one_order_per_crossing),
+        TEST(test_topup_with_payment_hook),
+        TEST(test_property_random_sequences),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -429,84 +429,6 @@ static void test_receipt_text_and_tlvs(void **state) {
     assert_false(smpp_dlr_is_receipt(&p)); /* a mobile-originated message */
 }
 
-/* 1 when a lookup of id a finds id b stored under its key (smpp_id_keys); checks that the
- * relation is symmetric. */
-static int same_id(const char *a, const char *b) {
-    char ka[SMPP_ID_KEYS][SMPP_ID_KEY_LEN], kb[SMPP_ID_KEYS][SMPP_ID_KEY_LEN];
-    int na = smpp_id_keys(a, ka), nb = smpp_id_keys(b, kb);
-    int ab = 0, ba = 0;
-    for (int i = 0; i < na; i++) ab |= nb > 0 && !strcmp(ka[i], kb[0]);
-    for (int j = 0; j < nb; j++) ba |= na > 0 && !strcmp(kb[j], ka[0]);
-    assert_int_equal(ab, ba);
-    return ab;
-}
-
-/* The matching rule spelled out by value: equal exact forms, or the same number with one id
- * read as decimal (at most 19 digits) and the other as hexadecimal (at most 16 digits). */
-static int same_id_by_value(const char *a, const char *b) {
-    char na[80], nb[80];
-    const char *ids[2] = {a, b};
-    char *outs[2] = {na, nb};
-    for (int t = 0; t < 2; t++) {
-        const char *s = ids[t];
-        while (*s == '0' && s[1]) s++;
-        size_t k = 0;
-        for (; s[k]; k++) outs[t][k] = (char)tolower((unsigned char)s[k]);
-        outs[t][k] = 0;
-    }
-    if (!strcmp(na, nb)) return 1;
-    int dec_a = strspn(na, "0123456789") == strlen(na) && strlen(na) <= 19;
-    int dec_b = strspn(nb, "0123456789") == strlen(nb) && strlen(nb) <= 19;
-    int hex_a = strspn(na, "0123456789abcdef") == strlen(na) && strlen(na) <= 16;
-    int hex_b = strspn(nb, "0123456789abcdef") == strlen(nb) && strlen(nb) <= 16;
-    if (dec_a && hex_b && strtoull(na, NULL, 10) == strtoull(nb, NULL, 16)) return 1;
-    if (hex_a && dec_b && strtoull(na, NULL, 16) == strtoull(nb, NULL, 10)) return 1;
-    return 0;
-}
-
-static void test_id_forms_match(void **state) {
-    (void)state;
-    assert_true(same_id("0000ABCD", "43981"));  /* hex with zeros vs decimal */
-    assert_true(same_id("abcd", "ABCD"));       /* case */
-    assert_true(same_id("007", "7"));           /* leading zeros */
-    assert_true(same_id("1a2b3c", "1715004"));
-    assert_true(same_id("10", "16"));           /* "10" may be hex */
-    assert_true(same_id("10", "a"));            /* ... or decimal */
-    assert_false(same_id("abc", "abd"));
-    assert_false(same_id("12", "13"));
-    assert_true(same_id("msg-XY", "MSG-xy"));   /* not numeric: exact, case-folded */
-    assert_true(same_id("ffffffffffffffff", "18446744073709551615") == 0); /* 20 digits */
-    assert_true(same_id("8ac7230489e7ffff", "9999999999999999999"));    /* 19 digits */
-    char k[SMPP_ID_KEYS][SMPP_ID_KEY_LEN];
-    assert_int_equal(smpp_id_keys("", k), 0);
-    assert_int_equal(smpp_id_keys("0", k), 1);
-    assert_string_equal(k[0], "s:0");
-    assert_int_equal(smpp_id_keys("10", k), 3);
-    assert_string_equal(k[0], "s:10");
-    assert_string_equal(k[1], "s:16");
-    assert_string_equal(k[2], "s:a");
-    assert_int_equal(smpp_id_keys("ffffffffffffffffff", k), 1); /* too long to be a number */
-    /* every pair of short ids over a small alphabet: the keys agree with the rule by value */
-    const char alpha[] = "01aA9f";
-    char ids[1 + 6 + 36 + 216][4];
-    int n = 0;
-    ids[n++][0] = '0';
-    ids[0][1] = 0;
-    for (int len = 1; len <= 3; len++) {
-        int total = 1;
-        for (int i = 0; i < len; i++) total *= 6;
-        for (int v = 0; v < total; v++) {
-            int x = v;
-            for (int i = 0; i < len; i++, x /= 6) ids[n][i] = alpha[x % 6];
-            ids[n++][len] = 0;
-        }
-    }
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < n; j++)
-            if (same_id(ids[i], ids[j]) != same_id_by_value(ids[i], ids[j]))
-                fail_msg("ids '%s' and '%s' disagree with the rule", ids[i], ids[j]);
-}
-
 int main(int argc, char **argv) {
     alarm(TEST_TIMEOUT_S);
     if (argc > 1) cmocka_set_test_filter(argv[1]);
@@ -518,7 +440,6 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_fuzz_generated_corpus),
         cmocka_unit_test(test_status_table),
         cmocka_unit_test(test_receipt_text_and_tlvs),
-        cmocka_unit_test(test_id_forms_match),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

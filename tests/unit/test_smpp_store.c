@@ -25,126 +25,58 @@
 #include "util/log.h"
 #include "util/util.h"
 
+#include "store_fixture.h"
+
 #define TEST_TIMEOUT_S 60
 
-typedef struct fixture {
-    char dir[64], path[128];
-    struct event_base *base;
-    store *st;
-    int pending;
-    int64_t service_id;
-} fixture;
-
-typedef struct done {
-    fixture *f;
-    int rc;
-} done;
-
-static void on_done(int rc, void *arg) {
-    done *d = arg;
-    d->rc = rc;
-    d->f->pending--;
-}
-
-static void wait_all(fixture *f) {
-    while (f->pending > 0) event_base_loop(f->base, EVLOOP_ONCE);
-}
-
-/* Runs one operation and returns its rc. */
-#define RUN(f, op, req)                                                                       \
-    ({                                                                                        \
-        done d_ = {(f), 0};                                                                   \
-        (f)->pending++;                                                                       \
-        assert_int_equal(store_##op((f)->st, req, on_done, &d_), 0);                          \
-        wait_all(f);                                                                          \
-        d_.rc;                                                                                \
-    })
-
-static int64_t query_int(fixture *f, const char *sql) {
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
-
 static int setup(void **state) {
-    fixture *f = sg_xcalloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/sgsmppXXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
-    f->base = event_base_new();
-    store_options o = {.path = f->path};
-    int err = 0;
-    f->st = store_open(f->base, &o, &err);
-    assert_non_null(f->st);
-    store_account_create_req a = {.name = "acme", .credits = 100000, .rules_json = "[]"};
-    assert_int_equal(RUN(f, account_create, &a), 0);
-    store_service_get_req g = {.name = a.service_name};
-    assert_int_equal(RUN(f, service_get, &g), 0);
-    f->service_id = g.svc.id;
-    store_service_fini(&g.svc);
-    free(a.service_name); free(a.app_key); free(a.app_secret); free(a.consumer_key);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *f = *state;
-    store_close(f->st);
-    event_base_free(f->base);
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
+    store_fixture_setup(state);
+    store_fixture_account(*state, "acme", 100000);
     return 0;
 }
 
 /* Stores one message of parts parts and claims it; returns its id. */
-static int64_t submitting(fixture *f, int parts) {
+static int64_t submitting(store_fixture *f, int parts) {
     store_submit_msg m = {.receiver = "+33612345678", .message = "hi", .length = 2,
                           .parts = parts, .credits = 1000 * parts};
-    store_submit_req r = {.service_id = f->service_id, .sender = "36184", .msgs = &m,
+    store_submit_req r = {.service_id = f->sid, .sender = "36184", .msgs = &m,
                           .count = 1, .total_credits = 1000 * parts, .validity_min = 2880};
     r.now_ms = r.due_ms = sg_now_ms();
-    assert_int_equal(RUN(f, submit, &r), 0);
+    assert_int_equal(STORE_RUN(f, submit, &r), 0);
     store_claim_req c = {.node = "t", .now_ms = sg_now_ms(), .lease_ms = 60000, .limit = 10};
-    assert_int_equal(RUN(f, claim, &c), 0);
+    assert_int_equal(STORE_RUN(f, claim, &c), 0);
     assert_int_equal(c.count, 1);
     store_claim_fini(&c);
     return m.id;
 }
 
-static void accept_ids(fixture *f, const char *route, int64_t id, const char *const *ids,
+static void accept_ids(store_fixture *f, const char *route, int64_t id, const char *const *ids,
                        size_t n) {
     store_smpp_accept_item it = {.msg_id = id, .route = route, .nparts = n, .smsc_ids = ids,
                                  .ts_ms = sg_now_ms()};
     store_smpp_accept_req r = {.items = &it, .count = 1};
-    assert_int_equal(RUN(f, smpp_accept, &r), 0);
+    assert_int_equal(STORE_RUN(f, smpp_accept, &r), 0);
 }
 
-static int receipt(fixture *f, const char *route, const char *smsc_id, int state, int dlr,
+static int receipt(store_fixture *f, const char *route, const char *smsc_id, int state, int dlr,
                    int ptt) {
     store_smpp_receipt_item it = {.route = route, .smsc_id = smsc_id, .state = state,
                                   .dlr = dlr, .ptt = ptt, .ts_ms = sg_now_ms()};
     store_smpp_receipt_req r = {.items = &it, .count = 1};
-    assert_int_equal(RUN(f, smpp_receipt, &r), 0);
+    assert_int_equal(STORE_RUN(f, smpp_receipt, &r), 0);
     return it.matched;
 }
 
-static int64_t msg_state_of(fixture *f, int64_t id) {
+static int64_t msg_state_of(store_fixture *f, int64_t id) {
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT state FROM messages WHERE id = %lld", (long long)id);
-    return query_int(f, sql);
+    return store_fixture_query_int(f, sql);
 }
 
 static void test_route_table(void **state) {
-    fixture *f = *state;
+    store_fixture *f = *state;
     store_route_list_req l = {0};
-    assert_int_equal(RUN(f, route_list, &l), 0);
+    assert_int_equal(STORE_RUN(f, route_list, &l), 0);
     assert_int_equal(l.count, 1);
     assert_string_equal(l.routes[0].name, "sim");
     assert_string_equal(l.routes[0].kind, "sim");
@@ -156,30 +88,30 @@ static void test_route_table(void **state) {
     add.route = (store_route){.name = "fr", .kind = "smpp", .host = "127.0.0.1", .port = 2775,
                               .system_id = "id", .binds = 2, .window = 10, .tps = 5,
                               .prefixes = "+33", .priority = 1, .weight = 1, .enabled = 1};
-    assert_int_equal(RUN(f, route_put, &add), 0);
-    assert_int_equal(RUN(f, route_put, &add), SG_ECONFLICT);
+    assert_int_equal(STORE_RUN(f, route_put, &add), 0);
+    assert_int_equal(STORE_RUN(f, route_put, &add), SG_ECONFLICT);
     store_route_req get = {.name = "fr"};
-    assert_int_equal(RUN(f, route_get, &get), 0);
+    assert_int_equal(STORE_RUN(f, route_get, &get), 0);
     assert_int_equal(get.route.tps, 5);
     assert_int_equal(get.route.version, 1);
     get.route.tps = 7;
     get.create = 0;
-    assert_int_equal(RUN(f, route_put, &get), 0);
+    assert_int_equal(STORE_RUN(f, route_put, &get), 0);
     store_route_fini(&get.route);
     store_route_req get2 = {.name = "fr"};
-    assert_int_equal(RUN(f, route_get, &get2), 0);
+    assert_int_equal(STORE_RUN(f, route_get, &get2), 0);
     assert_int_equal(get2.route.tps, 7);
     assert_int_equal(get2.route.version, 2); /* every change moves the version */
     store_route_fini(&get2.route);
     store_route_req rm = {.name = "sim"};
-    assert_int_equal(RUN(f, route_remove, &rm), SG_EPERM);
+    assert_int_equal(STORE_RUN(f, route_remove, &rm), SG_EPERM);
     rm.name = "fr";
-    assert_int_equal(RUN(f, route_remove, &rm), 0);
-    assert_int_equal(RUN(f, route_remove, &rm), SG_ENOTFOUND);
+    assert_int_equal(STORE_RUN(f, route_remove, &rm), 0);
+    assert_int_equal(STORE_RUN(f, route_remove, &rm), SG_ENOTFOUND);
 }
 
 static void test_accept_and_receipt_any_id_form(void **state) {
-    fixture *f = *state;
+    store_fixture *f = *state;
     int64_t id = submitting(f, 1);
     const char *ids[] = {"0000ABCD"};
     accept_ids(f, "fr", id, ids, 1);
@@ -193,30 +125,30 @@ static void test_accept_and_receipt_any_id_form(void **state) {
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM events WHERE message_id = %lld AND state = 5",
              (long long)id);
-    assert_int_equal(query_int(f, sql), 1);
+    assert_int_equal(store_fixture_query_int(f, sql), 1);
 }
 
 static void test_receipt_before_accept(void **state) {
-    fixture *f = *state;
+    store_fixture *f = *state;
     int64_t id = submitting(f, 1);
     /* The receipt overtakes the commit of the submit_sm_resp. */
     assert_int_equal(receipt(f, "fr", "77", MSG_FAILED, DLR_FAILED, 24), 0);
-    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM smpp_orphans WHERE smsc_id = '77'") > 0,
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM smpp_orphans WHERE smsc_id = '77'") > 0,
                      1);
     assert_int_equal(msg_state_of(f, id), MSG_SUBMITTING);
     const char *ids[] = {"077"};
     accept_ids(f, "fr", id, ids, 1);
     assert_int_equal(msg_state_of(f, id), MSG_FAILED);
-    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM smpp_orphans"), 0);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM smpp_orphans"), 0);
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT ptt FROM messages WHERE id = %lld", (long long)id);
-    assert_int_equal(query_int(f, sql), 24);
+    assert_int_equal(store_fixture_query_int(f, sql), 24);
 }
 
 /* Issue #7: acceptances look for early receipts only while some may be waiting; one kept
  * after an acceptance that found none is still applied by the next acceptance. */
 static void test_receipt_before_accept_after_quiet(void **state) {
-    fixture *f = *state;
+    store_fixture *f = *state;
     int64_t first = submitting(f, 1), second = submitting(f, 1);
     const char *ids1[] = {"500"};
     accept_ids(f, "fr", first, ids1, 1); /* no early receipt: remembered as none */
@@ -225,11 +157,11 @@ static void test_receipt_before_accept_after_quiet(void **state) {
     accept_ids(f, "fr", second, ids2, 1);
     assert_int_equal(msg_state_of(f, second), MSG_DELIVERED);
     assert_int_equal(msg_state_of(f, first), MSG_SUBMITTED);
-    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM smpp_orphans"), 0);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM smpp_orphans"), 0);
 }
 
 static void test_multipart_aggregation(void **state) {
-    fixture *f = *state;
+    store_fixture *f = *state;
     int64_t ok = submitting(f, 3);
     const char *ids[] = {"a1", "a2", "a3"};
     accept_ids(f, "fr", ok, ids, 3);
@@ -242,7 +174,7 @@ static void test_multipart_aggregation(void **state) {
     char sql[160];
     snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM events WHERE message_id = %lld AND state >= 5",
              (long long)ok);
-    assert_int_equal(query_int(f, sql), 1); /* reported once, final */
+    assert_int_equal(store_fixture_query_int(f, sql), 1); /* reported once, final */
 
     /* One part fails: the message fails with that part's ptt, once all parts are final. */
     int64_t bad = submitting(f, 2);
@@ -254,23 +186,23 @@ static void test_multipart_aggregation(void **state) {
     assert_int_equal(msg_state_of(f, bad), MSG_FAILED);
     snprintf(sql, sizeof sql, "SELECT dlr * 1000 + ptt FROM messages WHERE id = %lld",
              (long long)bad);
-    assert_int_equal(query_int(f, sql), 2027);
+    assert_int_equal(store_fixture_query_int(f, sql), 2027);
 }
 
 static void test_mo_stored(void **state) {
-    fixture *f = *state;
+    store_fixture *f = *state;
     store_smpp_mo_item m = {.route = "fr", .source = "+33611112222", .destination = "36184",
                             .text = "STOP", .data_coding = 0, .ts_ms = sg_now_ms()};
     store_smpp_mo_req r = {.items = &m, .count = 1};
-    assert_int_equal(RUN(f, smpp_mo, &r), 0);
+    assert_int_equal(STORE_RUN(f, smpp_mo, &r), 0);
     assert_true(m.id > 0);
-    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM smpp_mo WHERE message = 'STOP'"), 1);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM smpp_mo WHERE message = 'STOP'"), 1);
 }
 
 /* Ids older than a week are forgotten by the prune that runs every 5,000 accepted messages,
  * and only those: the young ones still match their receipts. */
 static void test_prune_old_ids(void **state) {
-    fixture *f = *state;
+    store_fixture *f = *state;
     int64_t id = submitting(f, 1);
     enum { OLD = 3000, YOUNG = 3000 };
     store_smpp_accept_item *items = sg_xcalloc(OLD + YOUNG, sizeof *items);
@@ -285,13 +217,13 @@ static void test_prune_old_ids(void **state) {
                                             .ts_ms = i < OLD ? now - week - 3600000 : now};
     }
     store_smpp_accept_req r = {.items = items, .count = OLD + YOUNG};
-    assert_int_equal(RUN(f, smpp_accept, &r), 0);
-    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM smpp_ids WHERE idkey LIKE 's:id-%'"),
+    assert_int_equal(STORE_RUN(f, smpp_accept, &r), 0);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM smpp_ids WHERE idkey LIKE 's:id-%'"),
                      YOUNG);
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM smpp_ids WHERE created_ms < %lld",
              (long long)(now - week));
-    assert_int_equal(query_int(f, sql), 0);
+    assert_int_equal(store_fixture_query_int(f, sql), 0);
     assert_int_equal(receipt(f, "fr", "id-5999", MSG_DELIVERED, DLR_DELIVERED, 4), 1);
     assert_int_equal(receipt(f, "fr", "id-1", MSG_DELIVERED, DLR_DELIVERED, 4), 0); /* forgotten */
     free(items);
@@ -299,19 +231,21 @@ static void test_prune_old_ids(void **state) {
     free(ids);
 }
 
+#define TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, store_fixture_teardown)
+
 int main(int argc, char **argv) {
     alarm(TEST_TIMEOUT_S);
     evthread_use_pthreads();
     sg_log_set_level(SG_LOG_WARN);
     if (argc > 1) cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_route_table, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_accept_and_receipt_any_id_form, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_receipt_before_accept, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_receipt_before_accept_after_quiet, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_multipart_aggregation, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_mo_stored, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_prune_old_ids, setup, teardown),
+        TEST(test_route_table),
+        TEST(test_accept_and_receipt_any_id_form),
+        TEST(test_receipt_before_accept),
+        TEST(test_receipt_before_accept_after_quiet),
+        TEST(test_multipart_aggregation),
+        TEST(test_mo_stored),
+        TEST(test_prune_old_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,90 +22,20 @@
 #include "store/store.h"
 #include "util/util.h"
 
-typedef struct fixture {
-    char dir[64], path[128];
-    struct event_base *base;
-    store *st;
-    int pending;
-} fixture;
+#include "store_fixture.h"
 
-typedef struct done {
-    fixture *f;
-    int rc, called;
-} done;
-
-static void on_done(int rc, void *arg) {
-    done *d = arg;
-    d->rc = rc;
-    d->called++;
-    d->f->pending--;
-    if (d->f->pending == 0) event_base_loopbreak(d->f->base);
-}
-
-static void wait_all(fixture *f) {
-    while (f->pending > 0) event_base_loop(f->base, EVLOOP_ONCE);
-}
-
-#define RUN(f, op, req, d) \
-    do { (d)->f = (f); (f)->pending++; assert_int_equal(store_##op((f)->st, req, on_done, d), 0); } while (0)
-
-static int setup(void **state) {
-    fixture *f = sg_xcalloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/sgstoreXXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
-    f->base = event_base_new();
-    store_options o = {.path = f->path};
-    int err = 0;
-    f->st = store_open(f->base, &o, &err);
-    assert_non_null(f->st);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *f = *state;
-    store_close(f->st);
-    event_base_free(f->base);
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
-    return 0;
-}
-
-/* Creates an account "acme" with credits; returns the service id. */
-static int64_t make_account(fixture *f, int64_t credits) {
-    store_account_create_req a = {.name = "acme", .credits = credits, .rules_json = "[]"};
-    done d = {0};
-    RUN(f, account_create, &a, &d);
-    wait_all(f);
-    assert_int_equal(d.rc, 0);
-    assert_string_equal(a.service_name, "sms-acme-1");
-    store_service_get_req g = {.name = a.service_name};
-    done d2 = {0};
-    RUN(f, service_get, &g, &d2);
-    wait_all(f);
-    assert_int_equal(d2.rc, 0);
-    assert_int_equal(g.svc.balance, credits);
-    int64_t id = g.svc.id;
-    store_service_fini(&g.svc);
-    free(a.service_name); free(a.app_key); free(a.app_secret); free(a.consumer_key);
-    return id;
-}
-
-static int64_t balance(fixture *f, const char *name) {
+static int64_t balance(store_fixture *f, const char *name) {
     store_service_get_req g = {.name = name};
-    done d = {0};
-    RUN(f, service_get, &g, &d);
-    wait_all(f);
+    store_done d = {0};
+    STORE_QUEUE(f, service_get, &g, &d);
+    store_fixture_wait(f);
     assert_int_equal(d.rc, 0);
     int64_t b = g.svc.balance;
     store_service_fini(&g.svc);
     return b;
 }
 
-static int64_t submit(fixture *f, int64_t sid, const char *receiver, int64_t credits,
+static int64_t submit(store_fixture *f, int64_t sid, const char *receiver, int64_t credits,
                       int64_t due_in_ms, int *rc_out) {
     store_submit_msg m = {.receiver = receiver, .message = "hi", .length = 2, .parts = 1,
                           .credits = credits};
@@ -113,28 +43,16 @@ static int64_t submit(fixture *f, int64_t sid, const char *receiver, int64_t cre
                           .total_credits = credits, .validity_min = 2880};
     r.now_ms = sg_now_ms();
     r.due_ms = r.now_ms + due_in_ms;
-    done d = {0};
-    RUN(f, submit, &r, &d);
-    wait_all(f);
+    store_done d = {0};
+    STORE_QUEUE(f, submit, &r, &d);
+    store_fixture_wait(f);
     *rc_out = d.rc;
     return m.id;
 }
 
-static int count_rows(fixture *f, const char *sql) {
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int n = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n;
-}
-
 static void test_submit_debits_and_refuses_without_credit(void **state) {
-    fixture *f = *state;
-    int64_t sid = make_account(f, 1500);
+    store_fixture *f = *state;
+    int64_t sid = store_fixture_account(f, "acme", 1500);
     int rc;
     int64_t id = submit(f, sid, "+33612345678", 1000, 0, &rc);
     assert_int_equal(rc, 0);
@@ -144,17 +62,17 @@ static void test_submit_debits_and_refuses_without_credit(void **state) {
     submit(f, sid, "+33612345679", 1000, 0, &rc);
     assert_int_equal(rc, SG_ENOCREDIT);
     assert_int_equal(balance(f, "sms-acme-1"), 500);
-    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM messages"), 1);
-    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM ledger"), 2);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM messages"), 1);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM ledger"), 2);
 }
 
 static void test_group_commit_batches(void **state) {
-    fixture *f = *state;
-    int64_t sid = make_account(f, 1000000);
+    store_fixture *f = *state;
+    int64_t sid = store_fixture_account(f, "acme", 1000000);
     enum { N = 200 };
     static store_submit_msg m[N];
     static store_submit_req r[N];
-    static done d[N];
+    static store_done d[N];
     uint64_t c0, o0, c1, o1;
     store_stats(f->st, &c0, &o0);
     for (int i = 0; i < N; i++) {
@@ -163,10 +81,10 @@ static void test_group_commit_batches(void **state) {
         r[i] = (store_submit_req){.service_id = sid, .sender = "36184", .msgs = &m[i],
                                   .count = 1, .total_credits = 1000, .now_ms = sg_now_ms()};
         r[i].due_ms = r[i].now_ms;
-        d[i] = (done){0};
-        RUN(f, submit, &r[i], &d[i]);
+        d[i] = (store_done){0};
+        STORE_QUEUE(f, submit, &r[i], &d[i]);
     }
-    wait_all(f);
+    store_fixture_wait(f);
     store_stats(f->st, &c1, &o1);
     for (int i = 0; i < N; i++) {
         assert_int_equal(d[i].rc, 0);
@@ -179,8 +97,8 @@ static void test_group_commit_batches(void **state) {
 }
 
 static void test_failed_op_rolls_back_alone(void **state) {
-    fixture *f = *state;
-    int64_t sid = make_account(f, 5000);
+    store_fixture *f = *state;
+    int64_t sid = store_fixture_account(f, "acme", 5000);
     /* Two operations in one batch: the first fails (no credit), the second succeeds. */
     store_submit_msg m1 = {.receiver = "+33612345678", .message = "a", .parts = 1,
                            .credits = 9000};
@@ -190,67 +108,67 @@ static void test_failed_op_rolls_back_alone(void **state) {
                            .total_credits = 9000};
     store_submit_req r2 = {.service_id = sid, .sender = "s", .msgs = &m2, .count = 1,
                            .total_credits = 1000};
-    done d1 = {0}, d2 = {0};
-    RUN(f, submit, &r1, &d1);
-    RUN(f, submit, &r2, &d2);
-    wait_all(f);
+    store_done d1 = {0}, d2 = {0};
+    STORE_QUEUE(f, submit, &r1, &d1);
+    STORE_QUEUE(f, submit, &r2, &d2);
+    store_fixture_wait(f);
     assert_int_equal(d1.rc, SG_ENOCREDIT);
     assert_int_equal(d2.rc, 0);
-    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM messages"), 1);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM messages"), 1);
     assert_int_equal(balance(f, "sms-acme-1"), 4000);
 }
 
 static void test_cancel_refunds_once(void **state) {
-    fixture *f = *state;
-    int64_t sid = make_account(f, 3000);
+    store_fixture *f = *state;
+    int64_t sid = store_fixture_account(f, "acme", 3000);
     int rc;
     int64_t id = submit(f, sid, "+33612345678", 1000, 3600000, &rc);
     assert_int_equal(rc, 0);
     store_msg_req c = {.service_id = sid, .id = id};
-    done d = {0};
-    RUN(f, msg_cancel, &c, &d);
-    wait_all(f);
+    store_done d = {0};
+    STORE_QUEUE(f, msg_cancel, &c, &d);
+    store_fixture_wait(f);
     assert_int_equal(d.rc, 0);
     assert_int_equal(c.refunded, 1000);
     assert_int_equal(balance(f, "sms-acme-1"), 3000);
     store_msg_req c2 = {.service_id = sid, .id = id};
-    done d2 = {0};
-    RUN(f, msg_cancel, &c2, &d2);
-    wait_all(f);
+    store_done d2 = {0};
+    STORE_QUEUE(f, msg_cancel, &c2, &d2);
+    store_fixture_wait(f);
     assert_int_equal(d2.rc, SG_ENOTFOUND);
     assert_int_equal(balance(f, "sms-acme-1"), 3000);
     /* Another service cannot cancel it either. */
-    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM ledger WHERE kind = 'refund'"), 1);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM ledger WHERE kind = 'refund'"), 1);
 }
 
 static void test_claim_lease_and_status_monotonic(void **state) {
-    fixture *f = *state;
-    int64_t sid = make_account(f, 10000);
+    store_fixture *f = *state;
+    int64_t sid = store_fixture_account(f, "acme", 10000);
     int rc;
     int64_t id = submit(f, sid, "+33612345678", 1000, 0, &rc);
     int64_t later = submit(f, sid, "+33612345679", 1000, 3600000, &rc);
     (void)later;
     store_claim_req cl = {.node = "n1", .now_ms = sg_now_ms(), .lease_ms = 60000, .limit = 10};
-    done d = {0};
-    RUN(f, claim, &cl, &d);
-    wait_all(f);
+    store_done d = {0};
+    STORE_QUEUE(f, claim, &cl, &d);
+    store_fixture_wait(f);
     assert_int_equal(d.rc, 0);
     assert_int_equal(cl.count, 1); /* the scheduled one is not due */
     assert_int_equal(cl.msgs[0].id, id);
     store_claim_fini(&cl);
     /* Claimed again while the lease holds: nothing. */
     store_claim_req cl2 = {.node = "n2", .now_ms = sg_now_ms(), .lease_ms = 60000, .limit = 10};
-    done d2 = {0};
-    RUN(f, claim, &cl2, &d2);
-    wait_all(f);
+    store_done d2 = {0};
+    STORE_QUEUE(f, claim, &cl2, &d2);
+    store_fixture_wait(f);
     assert_int_equal(cl2.count, 0);
     store_claim_fini(&cl2);
     /* After the lease: the other node takes it. */
     store_claim_req cl3 = {.node = "n2", .now_ms = sg_now_ms() + 61000, .lease_ms = 60000,
                            .limit = 10};
-    done d3 = {0};
-    RUN(f, claim, &cl3, &d3);
-    wait_all(f);
+    store_done d3 = {0};
+    STORE_QUEUE(f, claim, &cl3, &d3);
+    store_fixture_wait(f);
     assert_int_equal(cl3.count, 1);
     store_claim_fini(&cl3);
 
@@ -260,15 +178,15 @@ static void test_claim_lease_and_status_monotonic(void **state) {
         {.msg_id = id, .state = MSG_FAILED, .dlr = 2, .ptt = 5},    /* after final: ignored */
     };
     store_status_req sr = {.ups = ups, .count = 3};
-    done d4 = {0};
-    RUN(f, status, &sr, &d4);
-    wait_all(f);
+    store_done d4 = {0};
+    STORE_QUEUE(f, status, &sr, &d4);
+    store_fixture_wait(f);
     assert_int_equal(d4.rc, 0);
     assert_int_equal(sr.applied, 1);
     store_msg_req g = {.service_id = sid, .id = id};
-    done d5 = {0};
-    RUN(f, msg_get, &g, &d5);
-    wait_all(f);
+    store_done d5 = {0};
+    STORE_QUEUE(f, msg_get, &g, &d5);
+    store_fixture_wait(f);
     assert_int_equal(g.msg.state, MSG_DELIVERED);
     assert_int_equal(g.msg.dlr, 1);
     assert_true(g.msg.delivered_ms > 0);
@@ -276,39 +194,39 @@ static void test_claim_lease_and_status_monotonic(void **state) {
 }
 
 static void test_sim_accepts_once(void **state) {
-    fixture *f = *state;
-    int64_t sid = make_account(f, 10000);
+    store_fixture *f = *state;
+    int64_t sid = store_fixture_account(f, "acme", 10000);
     int rc;
     int64_t id = submit(f, sid, "+33612345678", 1000, 0, &rc);
     store_sim_accept_req a = {.msg_id = id, .due_ms = sg_now_ms()};
     store_sim_accept_req b = {.msg_id = id, .due_ms = sg_now_ms()};
-    done d1 = {0}, d2 = {0};
-    RUN(f, sim_accept, &a, &d1);
-    RUN(f, sim_accept, &b, &d2);
-    wait_all(f);
+    store_done d1 = {0}, d2 = {0};
+    STORE_QUEUE(f, sim_accept, &a, &d1);
+    STORE_QUEUE(f, sim_accept, &b, &d2);
+    store_fixture_wait(f);
     assert_int_equal(d1.rc, 0);
     assert_int_equal(d2.rc, 0);
     assert_int_equal(a.duplicate, 0);
     assert_int_equal(b.duplicate, 1);
     assert_string_equal(a.smsc_id, b.smsc_id);
     store_sim_advance_req adv = {.now_ms = sg_now_ms() + 10, .delay_ms = 10, .limit = 100};
-    done d3 = {0};
-    RUN(f, sim_advance, &adv, &d3);
-    wait_all(f);
+    store_done d3 = {0};
+    STORE_QUEUE(f, sim_advance, &adv, &d3);
+    store_fixture_wait(f);
     assert_int_equal(adv.done, 1);
     store_sim_advance_req adv2 = {.now_ms = sg_now_ms() + 1000, .delay_ms = 10, .limit = 100};
-    done d4 = {0};
-    RUN(f, sim_advance, &adv2, &d4);
-    wait_all(f);
+    store_done d4 = {0};
+    STORE_QUEUE(f, sim_advance, &adv2, &d4);
+    store_fixture_wait(f);
     assert_int_equal(adv2.done, 0);
-    assert_int_equal(count_rows(f, "SELECT deliveries FROM sim_messages"), 1);
-    assert_int_equal(count_rows(f, "SELECT submits FROM sim_messages"), 2);
-    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM events WHERE state = 5"), 1);
+    assert_int_equal(store_fixture_query_int(f, "SELECT deliveries FROM sim_messages"), 1);
+    assert_int_equal(store_fixture_query_int(f, "SELECT submits FROM sim_messages"), 2);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM events WHERE state = 5"), 1);
 }
 
 static void test_undeliverable_refunded(void **state) {
-    fixture *f = *state;
-    int64_t sid = make_account(f, 2000);
+    store_fixture *f = *state;
+    int64_t sid = store_fixture_account(f, "acme", 2000);
     int rc;
     int64_t id = submit(f, sid, "+33612345902", 1000, 0, &rc);
     store_status_update ups[2] = {
@@ -316,9 +234,9 @@ static void test_undeliverable_refunded(void **state) {
         {.msg_id = id, .state = MSG_FAILED, .dlr = 16, .ptt = 23},
     };
     store_status_req sr = {.ups = ups, .count = 2};
-    done d = {0};
-    RUN(f, status, &sr, &d);
-    wait_all(f);
+    store_done d = {0};
+    STORE_QUEUE(f, status, &sr, &d);
+    store_fixture_wait(f);
     assert_int_equal(sr.applied, 2);
     assert_int_equal(balance(f, "sms-acme-1"), 2000);
     /* A rejected (dlr 2) message after acceptance stays billed. */
@@ -328,27 +246,27 @@ static void test_undeliverable_refunded(void **state) {
         {.msg_id = id2, .state = MSG_FAILED, .dlr = 2, .ptt = 5},
     };
     store_status_req sr2 = {.ups = ups2, .count = 2};
-    done d2 = {0};
-    RUN(f, status, &sr2, &d2);
-    wait_all(f);
+    store_done d2 = {0};
+    STORE_QUEUE(f, status, &sr2, &d2);
+    store_fixture_wait(f);
     assert_int_equal(balance(f, "sms-acme-1"), 1000);
 }
 
-static size_t claim_at(fixture *f, int64_t now_ms, store_claim_req *cl) {
+static size_t claim_at(store_fixture *f, int64_t now_ms, store_claim_req *cl) {
     *cl = (store_claim_req){.node = "n1", .now_ms = now_ms, .lease_ms = 60000, .limit = 10};
-    done d = {0};
-    RUN(f, claim, cl, &d);
-    wait_all(f);
+    store_done d = {0};
+    STORE_QUEUE(f, claim, cl, &d);
+    store_fixture_wait(f);
     assert_int_equal(d.rc, 0);
     return cl->count;
 }
 
-static void status1(fixture *f, const store_status_update *u) {
+static void status1(store_fixture *f, const store_status_update *u) {
     store_status_update up = *u;
     store_status_req sr = {.ups = &up, .count = 1};
-    done d = {0};
-    RUN(f, status, &sr, &d);
-    wait_all(f);
+    store_done d = {0};
+    STORE_QUEUE(f, status, &sr, &d);
+    store_fixture_wait(f);
     assert_int_equal(d.rc, 0);
     assert_int_equal(sr.applied, 1);
 }
@@ -357,8 +275,8 @@ static void status1(fixture *f, const store_status_update *u) {
  * counts), is listed as waiting on a retry, keeps the end of its validity period (which the
  * moved due_ms no longer gives), and a failure's refund carries its reason. */
 static void test_retry_requeue_keeps_validity(void **state) {
-    fixture *f = *state;
-    int64_t sid = make_account(f, 10000);
+    store_fixture *f = *state;
+    int64_t sid = store_fixture_account(f, "acme", 10000);
     int rc;
     int64_t id = submit(f, sid, "+33612345678", 1000, 0, &rc); /* validity 2880 min */
     assert_int_equal(rc, 0);
@@ -377,9 +295,9 @@ static void test_retry_requeue_keeps_validity(void **state) {
         assert_int_equal(claim_at(f, at - 1, &cl), 0); /* not before its time */
         store_claim_fini(&cl);
         store_retry_waiting_req w = {.now_ms = at - 1};
-        done d = {0};
-        RUN(f, retry_waiting, &w, &d);
-        wait_all(f);
+        store_done d = {0};
+        STORE_QUEUE(f, retry_waiting, &w, &d);
+        store_fixture_wait(f);
         assert_int_equal(d.rc, 0);
         assert_int_equal(w.count, 1);
         assert_string_equal(w.items[0].route, "orange");
@@ -396,13 +314,13 @@ static void test_retry_requeue_keeps_validity(void **state) {
     /* A requeue without a retry (no route up) does not count. */
     status1(f, &(store_status_update){.msg_id = id, .state = MSG_QUEUED,
                                       .retry_at_ms = expires - 1000});
-    assert_int_equal(count_rows(f, "SELECT retries FROM messages"), 2);
+    assert_int_equal(store_fixture_query_int(f, "SELECT retries FROM messages"), 2);
     /* Past its validity (from the first due time, not from the moved one): it expires. */
     assert_int_equal(claim_at(f, expires + 1, &cl), 0);
     store_claim_fini(&cl);
-    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM messages WHERE state = 6 AND ptt = 8"),
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM messages WHERE state = 6 AND ptt = 8"),
                      1);
-    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM ledger WHERE kind = 'refund' AND note = "
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM ledger WHERE kind = 'refund' AND note = "
                                    "'its validity period ended before it was sent'"), 1);
     assert_int_equal(balance(f, "sms-acme-1"), 10000);
 
@@ -412,31 +330,28 @@ static void test_retry_requeue_keeps_validity(void **state) {
     store_claim_fini(&cl);
     status1(f, &(store_status_update){.msg_id = id2, .state = MSG_FAILED, .dlr = 16, .ptt = 25,
                                       .route = "orange", .why = "failed after 15 attempts"});
-    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM ledger WHERE kind = 'refund' AND note = "
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM ledger WHERE kind = 'refund' AND note = "
                                    "'failed after 15 attempts'"), 1);
     assert_int_equal(balance(f, "sms-acme-1"), 10000);
 }
 
 static void test_fault_fail_nth_op(void **state) {
-    fixture *f = *state;
+    store_fixture *f = *state;
     store_close(f->st);
-    store_options o = {.path = f->path, .fail_nth_op = 2};
-    int err;
-    f->st = store_open(f->base, &o, &err);
-    assert_non_null(f->st);
+    store_fixture_reopen(f, &(store_options){.fail_nth_op = 2});
     store_account_create_req a = {.name = "a1", .credits = 1, .rules_json = "[]"};
     store_account_create_req b = {.name = "a2", .credits = 1, .rules_json = "[]"};
-    done d1 = {0}, d2 = {0};
-    RUN(f, account_create, &a, &d1);
-    RUN(f, account_create, &b, &d2);
-    wait_all(f);
+    store_done d1 = {0}, d2 = {0};
+    STORE_QUEUE(f, account_create, &a, &d1);
+    STORE_QUEUE(f, account_create, &b, &d2);
+    store_fixture_wait(f);
     assert_int_equal(d1.rc, 0);
     assert_int_equal(d2.rc, SG_EIO);
-    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM accounts"), 1);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM accounts"), 1);
     free(a.service_name); free(a.app_key); free(a.app_secret); free(a.consumer_key);
 }
 
-static void exec_sql(fixture *f, const char *sql) {
+static void exec_sql(store_fixture *f, const char *sql) {
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     sqlite3_busy_timeout(db, 5000);
@@ -446,34 +361,34 @@ static void exec_sql(fixture *f, const char *sql) {
 
 /* store_limits.h: an account's rate limit, read back with its credentials. */
 static void test_account_limit(void **state) {
-    fixture *f = *state;
+    store_fixture *f = *state;
     store_account_create_req a = {.name = "acme", .credits = 0, .rules_json = "[]"};
-    done d = {0};
-    RUN(f, account_create, &a, &d);
-    wait_all(f);
+    store_done d = {0};
+    STORE_QUEUE(f, account_create, &a, &d);
+    store_fixture_wait(f);
     assert_int_equal(d.rc, 0);
     store_account_limit_req l = {.name = "acme"};
-    RUN(f, account_limit, &l, &d);
-    wait_all(f);
+    STORE_QUEUE(f, account_limit, &l, &d);
+    store_fixture_wait(f);
     assert_int_equal(d.rc, 0);
     assert_int_equal(l.rate, -1);
     assert_int_equal(l.burst, -1);
     l = (store_account_limit_req){.name = "acme", .set = 1, .rate = 5, .burst = 0};
-    RUN(f, account_limit, &l, &d);
-    wait_all(f);
+    STORE_QUEUE(f, account_limit, &l, &d);
+    store_fixture_wait(f);
     assert_int_equal(d.rc, 0);
     assert_int_equal(l.rate, 5);
     assert_int_equal(l.burst, 0);
     store_auth_lookup_req r = {.app_key = a.app_key, .consumer_key = a.consumer_key};
-    RUN(f, auth_lookup, &r, &d);
-    wait_all(f);
+    STORE_QUEUE(f, auth_lookup, &r, &d);
+    store_fixture_wait(f);
     assert_int_equal(d.rc, 0);
     assert_int_equal(r.rate_limit, 5);
     assert_int_equal(r.rate_burst, 0);
     store_auth_lookup_fini(&r);
     l = (store_account_limit_req){.name = "nobody", .set = 1, .rate = 1, .burst = 1};
-    RUN(f, account_limit, &l, &d);
-    wait_all(f);
+    STORE_QUEUE(f, account_limit, &l, &d);
+    store_fixture_wait(f);
     assert_int_equal(d.rc, SG_ENOTFOUND);
     free(a.service_name); free(a.app_key); free(a.app_secret); free(a.consumer_key);
 }
@@ -481,17 +396,17 @@ static void test_account_limit(void **state) {
 /* A pending consumer key past its deadline cannot be validated; credential_expire deletes
  * only never-validated keys, a bounded batch at a time. */
 static void test_pending_credentials_expire(void **state) {
-    fixture *f = *state;
+    store_fixture *f = *state;
     store_account_create_req a = {.name = "acme", .credits = 0, .rules_json = "[]"};
-    done d = {0};
-    RUN(f, account_create, &a, &d);
-    wait_all(f);
+    store_done d = {0};
+    STORE_QUEUE(f, account_create, &a, &d);
+    store_fixture_wait(f);
     assert_int_equal(d.rc, 0);
     store_credential_create_req c[4];
     for (int i = 0; i < 4; i++) {
         c[i] = (store_credential_create_req){.app_key = a.app_key, .rules_json = "[]"};
-        RUN(f, credential_create, &c[i], &d);
-        wait_all(f);
+        STORE_QUEUE(f, credential_create, &c[i], &d);
+        store_fixture_wait(f);
         assert_int_equal(d.rc, 0);
     }
     /* Everything was requested an hour ago but c[3]. */
@@ -503,38 +418,38 @@ static void test_pending_credentials_expire(void **state) {
     int64_t before = now - 60000; /* a one-minute TTL */
     store_credential_state_req v = {.consumer_key = c[0].consumer_key, .state = "validated",
                                     .pending_before_ms = before};
-    RUN(f, credential_state, &v, &d);
-    wait_all(f);
+    STORE_QUEUE(f, credential_state, &v, &d);
+    store_fixture_wait(f);
     assert_int_equal(d.rc, 0);
     assert_int_equal(v.expired, 1);
     v = (store_credential_state_req){.consumer_key = c[3].consumer_key, .state = "validated",
                                      .pending_before_ms = before};
-    RUN(f, credential_state, &v, &d);
-    wait_all(f);
+    STORE_QUEUE(f, credential_state, &v, &d);
+    store_fixture_wait(f);
     assert_int_equal(d.rc, 0);
     assert_int_equal(v.expired, 0);
     /* Refusing an old request still works (it is not a validation). */
     v = (store_credential_state_req){.consumer_key = c[1].consumer_key, .state = "refused",
                                      .pending_before_ms = before};
-    RUN(f, credential_state, &v, &d);
-    wait_all(f);
+    STORE_QUEUE(f, credential_state, &v, &d);
+    store_fixture_wait(f);
     assert_int_equal(v.expired, 0);
-    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM credentials WHERE state = 'expired'"), 1);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM credentials WHERE state = 'expired'"), 1);
     /* Old and never validated: c[0] (expired) and c[2] (pending); not the account's key, not
      * c[1] (refused), not c[3] (recent, validated). */
     store_credential_expire_req e = {.before_ms = before, .limit = 1};
-    RUN(f, credential_expire, &e, &d);
-    wait_all(f);
+    STORE_QUEUE(f, credential_expire, &e, &d);
+    store_fixture_wait(f);
     assert_int_equal(d.rc, 0);
     assert_int_equal(e.deleted, 1);
     assert_int_equal(e.more, 1);
     e = (store_credential_expire_req){.before_ms = before, .limit = 10};
-    RUN(f, credential_expire, &e, &d);
-    wait_all(f);
+    STORE_QUEUE(f, credential_expire, &e, &d);
+    store_fixture_wait(f);
     assert_int_equal(e.deleted, 1);
     assert_int_equal(e.more, 0);
-    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM credentials"), 3);
-    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM credentials WHERE state IN "
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM credentials"), 3);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM credentials WHERE state IN "
                                    "('pendingValidation', 'expired')"), 0);
     for (int i = 0; i < 4; i++) free(c[i].consumer_key);
     free(a.service_name); free(a.app_key); free(a.app_secret); free(a.consumer_key);
@@ -561,7 +476,7 @@ static void idem_init(store_idem *x, const char *key, const char *fp, int64_t no
 }
 
 /* Queues one single-receiver submit of 1 credit with idem and waits for it. */
-static int submit_idem(fixture *f, int64_t sid, store_submit_req *r, store_submit_msg *m,
+static int submit_idem(store_fixture *f, int64_t sid, store_submit_req *r, store_submit_msg *m,
                        store_idem *x) {
     *m = (store_submit_msg){.receiver = "+33612345678", .message = "a", .parts = 1,
                             .credits = 1000};
@@ -569,23 +484,23 @@ static int submit_idem(fixture *f, int64_t sid, store_submit_req *r, store_submi
                             .total_credits = 1000};
     x->render = render_ids;
     x->render_arg = r;
-    done d = {.f = f};
+    store_done d = {.f = f};
     f->pending++;
-    assert_int_equal(store_submit_idem(f->st, r, x, on_done, &d), 0);
-    wait_all(f);
+    assert_int_equal(store_submit_idem(f->st, r, x, store_fixture_on_done, &d), 0);
+    store_fixture_wait(f);
     return d.rc;
 }
 
-static void idem_get(fixture *f, store_idem *g) {
-    done d = {0};
-    RUN(f, idem_get, g, &d);
-    wait_all(f);
+static void idem_get(store_fixture *f, store_idem *g) {
+    store_done d = {0};
+    STORE_QUEUE(f, idem_get, g, &d);
+    store_fixture_wait(f);
     assert_int_equal(d.rc, 0);
 }
 
 static void test_idem_recorded_with_the_send(void **state) {
-    fixture *f = *state;
-    int64_t sid = make_account(f, 5000);
+    store_fixture *f = *state;
+    int64_t sid = store_fixture_account(f, "acme", 5000);
     store_submit_msg m;
     store_submit_req r;
     store_idem x;
@@ -618,8 +533,8 @@ static void test_idem_recorded_with_the_send(void **state) {
 }
 
 static void test_idem_duplicate_in_one_batch_rolls_back(void **state) {
-    fixture *f = *state;
-    int64_t sid = make_account(f, 5000);
+    store_fixture *f = *state;
+    int64_t sid = store_fixture_account(f, "acme", 5000);
     store_submit_msg m1 = {.receiver = "+33612345678", .message = "a", .parts = 1,
                            .credits = 1000};
     store_submit_msg m2 = m1;
@@ -633,38 +548,38 @@ static void test_idem_duplicate_in_one_batch_rolls_back(void **state) {
     x1.render = x2.render = render_ids;
     x1.render_arg = &r1;
     x2.render_arg = &r2;
-    done d1 = {.f = f}, d2 = {.f = f};
+    store_done d1 = {.f = f}, d2 = {.f = f};
     f->pending += 2;
-    assert_int_equal(store_submit_idem(f->st, &r1, &x1, on_done, &d1), 0);
-    assert_int_equal(store_submit_idem(f->st, &r2, &x2, on_done, &d2), 0);
-    wait_all(f);
+    assert_int_equal(store_submit_idem(f->st, &r1, &x1, store_fixture_on_done, &d1), 0);
+    assert_int_equal(store_submit_idem(f->st, &r2, &x2, store_fixture_on_done, &d2), 0);
+    store_fixture_wait(f);
     assert_int_equal(d1.rc, 0);
     assert_int_equal(d2.rc, SG_ECONFLICT);
     assert_int_equal(x2.found, 1);
     assert_int_equal(x2.mismatch, 0);
     assert_string_equal(x2.body, x1.body); /* the first one's answer */
-    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM messages"), 1);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM messages"), 1);
     assert_int_equal(balance(f, "sms-acme-1"), 4000);
     store_idem_fini(&x1);
     store_idem_fini(&x2);
 }
 
 static void test_idem_failure_not_recorded(void **state) {
-    fixture *f = *state;
-    int64_t sid = make_account(f, 500);
+    store_fixture *f = *state;
+    int64_t sid = store_fixture_account(f, "acme", 500);
     store_submit_msg m;
     store_submit_req r;
     store_idem x;
     idem_init(&x, "poor", "aaaa", sg_now_ms());
     assert_int_equal(submit_idem(f, sid, &r, &m, &x), SG_ENOCREDIT);
     assert_int_equal(x.recorded, 0);
-    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM idempotency"), 0);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM idempotency"), 0);
     store_idem_fini(&x);
 }
 
 static void test_idem_expiry_and_prune(void **state) {
-    fixture *f = *state;
-    int64_t sid = make_account(f, 5000);
+    store_fixture *f = *state;
+    int64_t sid = store_fixture_account(f, "acme", 5000);
     store_submit_msg m;
     store_submit_req r;
     store_idem x;
@@ -678,44 +593,44 @@ static void test_idem_expiry_and_prune(void **state) {
     idem_init(&y, "old", "aaaa", sg_now_ms());
     assert_int_equal(submit_idem(f, sid, &r, &m, &y), 0);
     assert_int_equal(y.recorded, 1);
-    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM idempotency"), 1);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM idempotency"), 1);
     store_idem_prune_req p = {.before_ms = sg_now_ms() - 5000, .limit = 10};
-    done d = {0};
-    RUN(f, idem_prune, &p, &d);
-    wait_all(f);
+    store_done d = {0};
+    STORE_QUEUE(f, idem_prune, &p, &d);
+    store_fixture_wait(f);
     assert_int_equal(d.rc, 0);
     assert_int_equal(p.deleted, 0); /* the live one stays */
     p = (store_idem_prune_req){.before_ms = sg_now_ms() + 1, .limit = 10};
-    RUN(f, idem_prune, &p, &d);
-    wait_all(f);
+    STORE_QUEUE(f, idem_prune, &p, &d);
+    store_fixture_wait(f);
     assert_int_equal(p.deleted, 1);
-    assert_int_equal(count_rows(f, "SELECT COUNT(*) FROM idempotency"), 0);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM idempotency"), 0);
     store_idem_fini(&x);
     store_idem_fini(&y);
     store_idem_fini(&g);
 }
 
+#define TEST(fn) cmocka_unit_test_setup_teardown(fn, store_fixture_setup, store_fixture_teardown)
+
 int main(int argc, char **argv) {
     evthread_use_pthreads();
     if (argc > 1) cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_submit_debits_and_refuses_without_credit, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_group_commit_batches, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_failed_op_rolls_back_alone, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cancel_refunds_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_claim_lease_and_status_monotonic, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sim_accepts_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_undeliverable_refunded, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_retry_requeue_keeps_validity, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fault_fail_nth_op, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_account_limit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pending_credentials_expire, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idem_recorded_with_the_send, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idem_duplicate_in_one_batch_rolls_back, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_idem_failure_not_recorded, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idem_expiry_and_prune, setup, teardown),
+        TEST(test_submit_debits_and_refuses_without_credit),
+        TEST(test_group_commit_batches),
+        TEST(test_failed_op_rolls_back_alone),
+        TEST(test_cancel_refunds_once),
+        TEST(test_claim_lease_and_status_monotonic),
+        TEST(test_sim_accepts_once),
+        TEST(test_undeliverable_refunded),
+        TEST(test_retry_requeue_keeps_validity),
+        TEST(test_fault_fail_nth_op),
+        TEST(test_account_limit),
+        TEST(test_pending_credentials_expire),
+        TEST(test_idem_recorded_with_the_send),
+        TEST(test_idem_duplicate_in_one_batch_rolls_back),
+        TEST(test_idem_failure_not_recorded),
+        TEST(test_idem_expiry_and_prune),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

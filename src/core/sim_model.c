@@ -1,7 +1,7 @@
 /*
  * sim_model.c - the simulated operator's rules (see sim_model.h for the table).
  */
-#include "sim/sim_model.h"
+#include "core/sim_model.h"
 
 #include <string.h>
 

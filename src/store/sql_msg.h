@@ -1,0 +1,71 @@
+/*
+ * sql_msg.h - the SQL texts of messages, their events and the ledger, written once for every
+ * backend (the plan in store.c's essay, "A second backend"). Each constant is one statement
+ * that SQLite and PostgreSQL both accept, with the parameters it takes in order.
+ *
+ * Rules for a shared text:
+ *  - placeholders are $1..$n, each number first used in increasing order: SQLite reads "$N" as
+ *    a named parameter numbered by first appearance (sqlite__prep asserts the numbers match),
+ *    PostgreSQL as positional parameter N;
+ *  - no boolean-typed integers: "CASE WHEN $4 <> 0", never "CASE WHEN $4";
+ *  - PostgreSQL infers a parameter's type from its first use ($2 > 0 alone would make it a
+ *    4-byte integer): its driver is to pass each parameter's type (int8 or text, from the
+ *    bind calls) with the statement, so the texts carry no casts;
+ *  - what the dialects spell differently stays in the backend and is marked "dialect:" there
+ *    (the id of a new row: sqlite3_last_insert_rowid here, RETURNING id for PostgreSQL).
+ * The constants are arrays with one address each: sqlite__prep caches statements by address.
+ */
+#ifndef SG_STORE_SQL_MSG_H
+#define SG_STORE_SQL_MSG_H
+
+/* The columns of a whole message (store_msg), in the order sqlite__read_msg reads them. */
+#define SQL_MSG_COLS                                                                       \
+    "id, service_id, send_id, created_ms, due_ms, state, dlr, ptt, sender, receiver, "    \
+    "message, coding, length, parts, credits, priority, validity_min, differed_min, class, " \
+    "tag, sent_ms, delivered_ms, route, smsc_id, attempts, retries, expires_ms"
+
+/* The status of sender $2 of service $1. */
+extern const char sql_sender_status[];
+/* A send: service_id, created_ms, credits, count. (dialect: the new id) */
+extern const char sql_send_insert[];
+/* Message $1 of service $2 (SQL_MSG_COLS), not deleted nor cancelled; only while it is
+ * pending (not yet with an operator) when $3 is not 0. */
+extern const char sql_msg_get[];
+/* What a cancel reads: state, credits of message $1 of service $2, not deleted. */
+extern const char sql_msg_cancel_read[];
+/* What a delete reads: state of message $1 of service $2, not deleted nor cancelled. */
+extern const char sql_msg_delete_read[];
+/* Message $1 leaves the history. */
+extern const char sql_msg_delete[];
+/* Messages due at $1 (SQL_MSG_COLS): scheduled or queued, or submitting with an expired
+ * lease; by priority, due time and id, at most $2. (dialect: PostgreSQL locks them with FOR
+ * UPDATE SKIP LOCKED) */
+extern const char sql_msg_due[];
+/* Claims message $3: submitting, leased until $1 to node $2, one more attempt. */
+extern const char sql_msg_claim[];
+/* Every message submitting under node $1's lease (or none) back to the queue (a restart). */
+extern const char sql_msg_recover[];
+
+/* A status event: message_id, service_id, ts_ms, state, dlr, ptt. (dialect: the new id) */
+extern const char sql_msg_event_insert[];
+/* Back to the queue: route (NULL keeps it), retry_at_ms (0 keeps due_ms), retries to add,
+ * message id. The validity end is kept in expires_ms before due_ms moves. */
+extern const char sql_msg_requeue[];
+/* What a status change reads first: state, service_id, credits, sent_ms of message $1. */
+extern const char sql_msg_status_read[];
+/* A status change: state, dlr, ptt, sent now (0/1), ts_ms (sent_ms and delivered_ms),
+ * delivered (0/1), route, smsc_id (NULL keeps them), message id. Releases the lease. */
+extern const char sql_msg_status_update[];
+/* A new message: service_id, send_id, created_ms, due_ms, state, sender, receiver, message,
+ * coding, length, parts, credits, priority, validity_min, differed_min, class, tag.
+ * (dialect: the new id) */
+extern const char sql_msg_insert[];
+
+/* The balance of service $1: its newest ledger row's. */
+extern const char sql_ledger_balance[];
+/* A ledger row: service_id, ts_ms, amount, balance, kind, ref, note. */
+extern const char sql_ledger_insert[];
+/* The id of the service named $1. */
+extern const char sql_service_id[];
+
+#endif

@@ -1,0 +1,21 @@
+/*
+ * sql_notify.c - the shared SQL texts of sql_notify.h (status callbacks). Data only.
+ */
+#include "store/sql_notify.h"
+
+const char sql_notify_behind[] =
+    "SELECT 1 FROM notify_calls WHERE seq_key = $1 AND state = 0 LIMIT 1";
+
+const char sql_notify_callback_of[] =
+    "SELECT s.callback, m.sender, m.receiver, m.tag FROM services s JOIN messages m "
+    "ON s.id = $1 AND m.id = $2 WHERE s.callback IS NOT NULL AND s.callback != ''";
+
+const char sql_notify_insert[] =
+    "INSERT INTO notify_calls(service_id, kind, message_id, event_id, seq_key, dlr, ptt, "
+    "event_ms, url, origin, created_ms, next_ms, lease_ms, lease_owner, first_ms) "
+    "VALUES ($1, 'status', $2, $3, $2, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12)";
+
+const char sql_notify_secret_get[] = "SELECT secret FROM notify_secrets WHERE service_id = $1";
+
+const char sql_notify_secret_insert[] =
+    "INSERT INTO notify_secrets(service_id, secret, created_ms) VALUES ($1, $2, $3)";

@@ -1,0 +1,175 @@
+/*
+ * sqlite_msg.c - messages in the SQLite backend: the one writer of new messages and of their
+ * status changes, the events they leave and the refunds they cause. The rules (which change
+ * applies, what it does) are core/msgstate.c's; this file drives the SQL that applies them,
+ * whose texts are shared by every backend (sql_msg.h).
+ *
+ * Layering (store.c has the whole picture): calls sqlite_util.c and, for each status event,
+ * sqlite_notify.c (the event's callback is queued in the same transaction); called by sqlite.c
+ * (sends, cancels, claims, the sim), sqlite_routes.c (SMPP receipts) and sqlite_campaigns.c.
+ *
+ * Invariants:
+ *  1. A message's state only moves as core/msgstate.c allows (sqlite__apply_status is the
+ *     only writer after sqlite__insert_message): forward, cancelled only from scheduled or
+ *     queued, back from submitting to queued only by a requeue (its due_ms becomes the next
+ *     attempt, a temporary refusal counts in `retries`, and the end of its validity is kept in
+ *     expires_ms first). Final states never change. Each change but a requeue inserts one row
+ *     in `events`.
+ *  2. A message is refunded at most once: when it is cancelled, when it fails before any
+ *     operator accepted it, or when it fails with deliveryReceipt 16 ("not billed").
+ *     A refund is a ledger row with ref "message:<id>" and a note saying why, when known.
+ */
+#include "store/sqlite_int.h"
+
+#include <stdio.h>
+
+#include <sqlite3.h>
+
+#include "core/msgstate.h"
+#include "store/sql_msg.h"
+#include "store/sqlite_notify_int.h"
+#include "util/util.h"
+
+/* ---- message state machine (the rules: core/msgstate.c) ---- */
+
+int sqlite__insert_event(store_conn *c, int64_t msg_id, int64_t service_id, int64_t ts, int state,
+                        int dlr, int ptt) {
+    sqlite3_stmt *st = sqlite__prep(c, sql_msg_event_insert);
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, msg_id);
+    sqlite__bind_int(st, 2, service_id);
+    sqlite__bind_int(st, 3, ts);
+    sqlite__bind_int(st, 4, state);
+    sqlite__bind_int(st, 5, dlr);
+    sqlite__bind_int(st, 6, ptt);
+    int rc = sqlite__done(c, st, "Recording a status event");
+    if (rc) return rc;
+    int64_t event_id = sqlite3_last_insert_rowid(c->db); /* dialect: the new id */
+    return sqlite__notify_event(c, event_id, msg_id, service_id, ts, state, dlr, ptt);
+}
+
+int sqlite__refund_message(store_conn *c, int64_t msg_id, int64_t service_id, int64_t credits,
+                          const char *note, int64_t *refunded) {
+    if (credits <= 0) return 0;
+    char ref[48];
+    snprintf(ref, sizeof ref, "message:%lld", (long long)msg_id);
+    int rc = sqlite__ledger_append(c, service_id, sqlite__balance(c, service_id), credits,
+                                   "refund", ref, note, NULL);
+    if (rc == 0 && refunded) *refunded += credits;
+    return rc;
+}
+
+/* SUBMITTING -> QUEUED: back to the queue, due at retry_at_ms (now when 0). A retry (an attempt
+ * that failed temporarily) counts in `retries`, and the end of the validity period is kept in
+ * expires_ms before due_ms moves (the right-hand sides read the row as it was). No event: the
+ * message's visible state does not change. */
+static int requeue(store_conn *c, const store_status_update *u) {
+    sqlite3_stmt *st = sqlite__prep(c, sql_msg_requeue);
+    if (!st) return SG_EIO;
+    sqlite__bind_text(st, 1, u->route);
+    sqlite__bind_int(st, 2, u->retry_at_ms);
+    sqlite__bind_int(st, 3, u->retry ? 1 : 0);
+    sqlite__bind_int(st, 4, u->msg_id);
+    int rc = sqlite__done(c, st, "Requeueing a message");
+    return rc ? rc : 1;
+}
+
+/* Applies one status change if the state machine allows it. Returns 1 if applied, 0 if
+ * stale (ignored), or an SG_E* code. */
+int sqlite__apply_status(store_conn *c, const store_status_update *u) {
+    sqlite3_stmt *st = sqlite__prep(c, sql_msg_status_read);
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, u->msg_id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return 0;
+    }
+    int cur = (int)sqlite__col_int(st, 0);
+    int64_t service_id = sqlite__col_int(st, 1), credits = sqlite__col_int(st, 2);
+    int was_sent = sqlite3_column_type(st, 3) != SQLITE_NULL;
+    sqlite3_reset(st);
+
+    int next = (int)u->state;
+    msgstate_effect e;
+    if (!msgstate_change((msg_state)cur, was_sent, u->state, u->dlr, u->smsc_id != NULL, &e))
+        return 0;
+    if (e.requeue) return requeue(c, u);
+    int64_t ts = u->ts_ms ? u->ts_ms : sg_now_ms();
+    st = sqlite__prep(c, sql_msg_status_update);
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, next);
+    sqlite__bind_int(st, 2, u->dlr);
+    sqlite__bind_int(st, 3, u->ptt);
+    sqlite__bind_int(st, 4, e.sent_now);
+    sqlite__bind_int(st, 5, ts);
+    sqlite__bind_int(st, 6, e.delivered);
+    sqlite__bind_text(st, 7, u->route);
+    sqlite__bind_text(st, 8, u->smsc_id);
+    sqlite__bind_int(st, 9, u->msg_id);
+    int rc = sqlite__done(c, st, "Updating a message's status");
+    if (rc) return rc;
+    rc = sqlite__insert_event(c, u->msg_id, service_id, ts, next, u->dlr, u->ptt);
+    if (rc) return rc;
+    /* Refund rule (invariant 3). Cancelled messages are refunded by msg_cancel. */
+    if (e.refund) {
+        rc = sqlite__refund_message(c, u->msg_id, service_id, credits, u->why, NULL);
+        if (rc) return rc;
+    }
+    return 1;
+}
+
+int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id) {
+    sqlite3_stmt *st = sqlite__prep(c, sql_msg_insert);
+    if (!st) return SG_EIO;
+    sqlite__bind_int(st, 1, m->service_id);
+    sqlite__bind_int(st, 2, m->send_id);
+    sqlite__bind_int(st, 3, m->now_ms);
+    sqlite__bind_int(st, 4, m->due_ms);
+    sqlite__bind_int(st, 5, m->state);
+    sqlite__bind_text(st, 6, m->sender);
+    sqlite__bind_text(st, 7, m->receiver);
+    sqlite3_bind_text(st, 8, m->message, (int)m->message_len, SQLITE_STATIC);
+    sqlite__bind_int(st, 9, m->coding);
+    sqlite__bind_int(st, 10, m->length);
+    sqlite__bind_int(st, 11, m->parts);
+    sqlite__bind_int(st, 12, m->credits);
+    sqlite__bind_int(st, 13, m->priority);
+    sqlite__bind_int(st, 14, m->validity_min);
+    sqlite__bind_int(st, 15, m->differed_min);
+    sqlite__bind_int(st, 16, m->sms_class);
+    sqlite__bind_text(st, 17, m->tag);
+    int rc = sqlite__done(c, st, "Storing a message");
+    if (rc) return rc;
+    *id = sqlite3_last_insert_rowid(c->db); /* dialect: the new id */
+    return sqlite__insert_event(c, *id, m->service_id, m->now_ms, m->state, 0, 0);
+}
+
+void sqlite__read_msg(sqlite3_stmt *st, store_msg *m) {
+    m->id = sqlite__col_int(st, 0);
+    m->service_id = sqlite__col_int(st, 1);
+    m->send_id = sqlite__col_int(st, 2);
+    m->created_ms = sqlite__col_int(st, 3);
+    m->due_ms = sqlite__col_int(st, 4);
+    m->state = (msg_state)sqlite__col_int(st, 5);
+    m->dlr = (int)sqlite__col_int(st, 6);
+    m->ptt = (int)sqlite__col_int(st, 7);
+    m->sender = sqlite__col_text(st, 8);
+    m->receiver = sqlite__col_text(st, 9);
+    m->message = sqlite__col_text(st, 10);
+    m->coding = (int)sqlite__col_int(st, 11);
+    m->length = sqlite__col_int(st, 12);
+    m->parts = sqlite__col_int(st, 13);
+    m->credits = sqlite__col_int(st, 14);
+    m->priority = (int)sqlite__col_int(st, 15);
+    m->validity_min = sqlite__col_int(st, 16);
+    m->differed_min = sqlite__col_int(st, 17);
+    m->sms_class = (int)sqlite__col_int(st, 18);
+    m->tag = sqlite__col_text(st, 19);
+    m->sent_ms = sqlite__col_int(st, 20);
+    m->delivered_ms = sqlite__col_int(st, 21);
+    m->route = sqlite__col_text(st, 22);
+    m->smsc_id = sqlite__col_text(st, 23);
+    m->attempts = (int)sqlite__col_int(st, 24);
+    m->retries = (int)sqlite__col_int(st, 25);
+    m->expires_ms = sqlite__col_int(st, 26);
+}

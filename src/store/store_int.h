@@ -1,0 +1,71 @@
+/*
+ * store_int.h - declarations shared inside store/ only: the hand-off of status callbacks
+ * (store_handoff.c), which the store handle owns and every backend feeds.
+ *
+ * The hand-off is backend state that is not SQL: the notifier's wake-up hook and the calls
+ * queued by status events on their way to the notifier (store_notify.h,
+ * store_notify_set_wake/set_direct/take). It lives on the store handle (struct store in
+ * store.c), one per store, and is passed to the backend's open(); nothing of it is
+ * process-global, so two stores in one process (the unit tests open several) never share it.
+ *
+ * Threads: the wake-up hook and the handed-over calls are shared between the store thread and
+ * the loop thread (under the hand-off's mutex); the staged calls of the running transaction
+ * belong to the store thread alone.
+ */
+#ifndef SG_STORE_INT_H
+#define SG_STORE_INT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store_notify.h"
+
+typedef struct store_handoff {
+    pthread_mutex_t mu;
+    /* under mu */
+    store_notify_wake_cb wake_fn; /* store_notify_set_wake */
+    void *wake_arg;
+    char *node;                   /* store_notify_set_direct; NULL: closed */
+    int64_t lease_ms;
+    size_t cap;
+    store_notify_wake_cb ready_fn;
+    void *ready_arg;
+    store_notify_call *v;         /* committed, not taken yet */
+    size_t n, size;
+    /* store thread only: calls of the running transaction, handed over at its commit */
+    struct {
+        store_notify_call *v;
+        size_t n, cap, mark;      /* mark: n when the current operation's savepoint opened */
+    } staged;
+} store_handoff;
+
+void store__handoff_init(store_handoff *h);
+/* Frees every call not taken and the hook; the store thread has stopped. */
+void store__handoff_fini(store_handoff *h);
+
+/* The public side (store_notify.h), on the loop thread. */
+void store__handoff_set_wake(store_handoff *h, store_notify_wake_cb fn, void *arg);
+void store__handoff_set_direct(store_handoff *h, const char *node, int64_t lease_ms, size_t cap,
+                               store_notify_wake_cb ready, void *arg);
+size_t store__handoff_take(store_handoff *h, store_notify_call **out);
+
+/* Backend side, store thread. Calls the wake-up hook, if any (calls were queued or made due). */
+void store__handoff_wake(store_handoff *h);
+/* 1 when a new call may be handed over at insert: the hand-off is open and has room for one
+ * more; then node (the lease owner, cut to node_len) and *lease_ms are filled. */
+int store__handoff_open(store_handoff *h, char *node, size_t node_len, int64_t *lease_ms);
+/* Keeps a call written leased to the hand-off's node, to be handed over once the transaction
+ * commits. Takes ownership of k's strings. */
+void store__handoff_stage(store_handoff *h, const store_notify_call *k);
+
+/* Transaction hooks, called by store.c around the backend's own: an operation's savepoint
+ * opened; it was rolled back; the batch committed (hand the staged calls over, or forget them
+ * when the hand-off closed meanwhile: they stay leased until the node's next start); the
+ * batch was rolled back (forget them). */
+void store__handoff_savepoint(store_handoff *h);
+void store__handoff_rollback_op(store_handoff *h);
+void store__handoff_committed(store_handoff *h);
+void store__handoff_aborted(store_handoff *h);
+
+#endif
