@@ -437,7 +437,7 @@ int http__head_check(const char *p, size_t n, int *chunked, uint64_t *length, co
     const char *end = p + n;
     *chunked = 0;
     *length = 0;
-    int line = 0, ncl = 0, nte = 0, http10 = 0, ended = 0;
+    int line = 0, ncl = 0, nte = 0, http10 = 0, ended = 0, bodiless = 0;
     const char *te = NULL, *te_end = NULL;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -464,7 +464,18 @@ int http__head_check(const char *p, size_t n, int *chunked, uint64_t *length, co
                     *why = "The request line contains a control character.";
                     return 400;
                 }
-            if (le - p >= 9 && !memcmp(le - 9, " HTTP/1.0", 9)) http10 = 1;
+            /* The version exactly as RFC 9112 writes it: evhttp's sscanf("HTTP/%d.%d") would
+             * also take "HTTP/1.00" or "HTTP/01.0", and read them as 1.0 behind our back. */
+            if (le - p >= 9 && !memcmp(le - 9, " HTTP/1.0", 9)) {
+                http10 = 1;
+            } else if (le - p < 9 || memcmp(le - 9, " HTTP/1.1", 9)) {
+                *why = "The request line must end with ' HTTP/1.1' or ' HTTP/1.0'.";
+                return 400;
+            }
+            /* evhttp reads no body for HEAD and TRACE whatever the head says, so a body
+             * declared there would be parsed as the next request: refused below. */
+            bodiless = (le - p >= 5 && !memcmp(p, "HEAD ", 5)) ||
+                       (le - p >= 6 && !memcmp(p, "TRACE ", 6));
         } else {
             if (*p == ' ' || *p == '\t') {
                 *why = "Header line folding (obs-fold) is not accepted.";
@@ -518,6 +529,10 @@ int http__head_check(const char *p, size_t n, int *chunked, uint64_t *length, co
     }
     if (!ended || line == 0) {
         *why = "The request head is incomplete.";
+        return 400;
+    }
+    if (bodiless && (nte || *length > 0)) {
+        *why = "A HEAD or TRACE request may not carry a body.";
         return 400;
     }
     if (nte) {

@@ -581,6 +581,17 @@ static void test_head_check(void **state) {
         {"GET / HTTP/1.1\r\n: b\r\n\r\n", 0, 400, 0, "no name"},
         {"GET / HTTP/1.1\r\nNoColon\r\n\r\n", 0, 400, 0, "no name"},
         {"GET / HTTP/1.1\r\nHost: a\r\n", 0, 400, 0, "incomplete"},
+        /* evhttp reads no body for HEAD and TRACE: a declared one would be the next request. */
+        {"HEAD / HTTP/1.1\r\nContent-Length: 0\r\n\r\n", 0, 0, 0, NULL},
+        {"HEAD / HTTP/1.1\r\nContent-Length: 47\r\n\r\n", 0, 400, 0, "HEAD or TRACE"},
+        {"HEAD / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 0, 400, 0, "HEAD or TRACE"},
+        {"TRACE / HTTP/1.1\r\nContent-Length: 5\r\n\r\n", 0, 400, 0, "HEAD or TRACE"},
+        /* Versions evhttp's sscanf would read as 1.0 or 1.1. */
+        {"POST / HTTP/1.00\r\nTransfer-Encoding: chunked\r\n\r\n", 0, 400, 0, "must end"},
+        {"GET / HTTP/01.1\r\n\r\n", 0, 400, 0, "must end"},
+        {"GET / HTTP/ 1.0\r\n\r\n", 0, 400, 0, "must end"},
+        {"GET / HTTP/0.9\r\n\r\n", 0, 400, 0, "must end"},
+        {"GET /\r\n\r\n", 0, 400, 0, "must end"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t n = cases[i].len ? cases[i].len : strlen(cases[i].head);
