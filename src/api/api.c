@@ -64,6 +64,7 @@ static void call_free(api_call *c) {
     if (c->flush_cache) api_cache_flush(c->api->cache);
     if (c->h_free) c->h_free(c->h);
     json_decref(c->body);
+    free(c->base_url);
     store_auth_lookup_fini(&c->auth);
     store_service_fini(&c->svc.svc);
     free(c);
@@ -326,7 +327,8 @@ int api_sender_valid(const char *s, const char **type) {
     return 1;
 }
 
-char *api_base_url(api_call *c) {
+/* Reads the connection's local address: loop thread only. */
+static char *base_url(api_call *c) {
     if (c->api->public_urls[0]) {
         const char *u = c->api->public_urls[0];
         size_t n = strlen(u);
@@ -338,6 +340,15 @@ char *api_base_url(api_call *c) {
     if (http_req_local(c->req, local, sizeof local) != 0)
         snprintf(local, sizeof local, "localhost");
     return sg_xasprintf("%s://%s", c->req->tls ? "https" : "http", local);
+}
+
+void api__base_url_keep(api_call *c) {
+    if (!c->base_url) c->base_url = base_url(c);
+}
+
+char *api_base_url(api_call *c) {
+    api__base_url_keep(c);
+    return sg_xstrdup(c->base_url);
 }
 
 /* ---- routing ---- */

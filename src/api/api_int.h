@@ -70,6 +70,7 @@ struct api_call {
     void (*h_free)(void *);       /* frees h with the call, if set */
     int flush_cache;              /* authorized call that may change what api_cache.h keeps */
     struct api_idem_call *idem;   /* idem.c: the call carries an Idempotency-Key, else NULL */
+    char *base_url;               /* api_base_url's answer, kept once asked on the loop thread */
 };
 
 /* ---- Idempotency-Key (idem.c) ---- */
@@ -184,6 +185,9 @@ int api_sender_valid(const char *s, const char **type);
  * Host header: a client must not be able to make the server hand out URLs on a host of its
  * choosing (issue 12, point 7). */
 char *api_base_url(api_call *c);
+/* Computes and keeps the call's base URL on the loop thread, so that a render running on the
+ * store thread (api_idem_for) reads the kept copy and never the connection. */
+void api__base_url_keep(api_call *c);
 
 /* 1 if url is an absolute http(s) URL with a host. */
 int api_url_valid(const char *url);

@@ -242,6 +242,7 @@ int api_idem_taken(api_call *c, int rc) {
 store_idem *api_idem_for(api_call *c, api_render_fn fn) {
     struct api_idem_call *x = c->idem;
     if (!x) return NULL;
+    api__base_url_keep(c); /* the render may build URLs: not from the store thread's side */
     x->render = fn;
     x->rec.render = render;
     x->rec.render_arg = c;

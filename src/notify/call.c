@@ -88,7 +88,11 @@ static int v6_class(const unsigned char *b) {
     if (b[0] == 0x20 && b[1] == 0x02) return v4_class(v4_at(b + 2)); /* 2002::/16 6to4 */
     if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return NOTIFY_ADDR_FORBIDDEN; /* fe80::/10 */
     if (!memcmp(b, ec2, 16)) return NOTIFY_ADDR_FORBIDDEN;
-    if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b) /* local NAT64 */
+    /* 64:ff9b:1::/48, local-use NAT64 (RFC 8215): the IPv4 address may sit anywhere in it
+     * (RFC 6052 formats), the metadata address included, so none of it is ever called. */
+    if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && b[4] == 0 && b[5] == 1)
+        return NOTIFY_ADDR_FORBIDDEN;
+    if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b) /* other NAT64 */
         return NOTIFY_ADDR_PRIVATE;
     if (b[0] == 0x01 && b[1] == 0x00 && !memcmp(b + 2, zero, 6)) /* 100::/64 discard */
         return NOTIFY_ADDR_PRIVATE;
