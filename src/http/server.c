@@ -833,16 +833,20 @@ static void reject(http_conn *c, struct evbuffer *in, int status, const char *wh
     c->in_watch--;
 }
 
+/* The contiguous bytes of buf from offset off on, without copying; 0 when there are none. */
+static int peek_at(struct evbuffer *buf, size_t off, struct evbuffer_iovec *v) {
+    struct evbuffer_ptr ptr;
+    return evbuffer_ptr_set(buf, &ptr, off, EVBUFFER_PTR_SET) == 0 &&
+           evbuffer_peek(buf, -1, &ptr, v, 1) >= 1 && v->iov_len > 0;
+}
+
 /* Scans hold from c->scanned for the empty line that ends a head. Returns the head's length
  * including that line, or 0 when it has not arrived yet. Each byte is looked at once. */
 static size_t scan_head(http_conn *c) {
     size_t len = evbuffer_get_length(c->hold);
     while (c->scanned < len) {
-        struct evbuffer_ptr ptr;
         struct evbuffer_iovec v;
-        if (evbuffer_ptr_set(c->hold, &ptr, c->scanned, EVBUFFER_PTR_SET) != 0 ||
-            evbuffer_peek(c->hold, -1, &ptr, &v, 1) < 1 || v.iov_len == 0)
-            break;
+        if (!peek_at(c->hold, c->scanned, &v)) break;
         const unsigned char *b = v.iov_base;
         for (size_t i = 0; i < v.iov_len; i++) {
             if (b[i] == '\n') {
@@ -876,11 +880,8 @@ static void take_chunked(http_conn *c, struct evbuffer *in) {
         return;
     }
     while (c->scanned < len) {
-        struct evbuffer_ptr ptr;
         struct evbuffer_iovec v;
-        if (evbuffer_ptr_set(c->hold, &ptr, c->scanned, EVBUFFER_PTR_SET) != 0 ||
-            evbuffer_peek(c->hold, -1, &ptr, &v, 1) < 1 || v.iov_len == 0)
-            break;
+        if (!peek_at(c->hold, c->scanned, &v)) break;
         size_t used = 0;
         const char *why = NULL;
         int rc = http__chunked_feed(&c->ck, v.iov_base, v.iov_len, s->limits.max_body, &used, &why);
