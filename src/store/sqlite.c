@@ -30,6 +30,7 @@
 #include "core/msgstate.h"
 #include "core/sim_model.h"
 #include "store/sql_msg.h"
+#include "store/sqldrv.h"
 #include "store/sqlite_int.h"
 #include "store/sqlite_credits_int.h"
 #include "store/sqlite_notify_int.h"
@@ -159,31 +160,6 @@ static void be_close(store_conn *c) {
     for (int i = 0; i < c->ncache; i++) sqlite3_finalize(c->cache[i].st);
     sqlite3_close(c->db);
     free(c);
-}
-
-/* Runs one of the transaction statements below from the statement cache: they run for every
- * operation (a savepoint each) and every batch, so they are not compiled again each time. */
-static int run_cached(store_conn *c, const char *sql) {
-    sqlite3_stmt *st = sqlite__prep(c, sql);
-    if (!st) return SG_EIO;
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        sg_log_error("store.sqlite", "'%s' failed: %s.", sql, sqlite3_errmsg(c->db));
-        return SG_EIO;
-    }
-    return 0;
-}
-
-static int be_begin(store_conn *c) { return run_cached(c, "BEGIN IMMEDIATE"); }
-static int be_commit(store_conn *c) { return run_cached(c, "COMMIT"); }
-static void be_rollback(store_conn *c) {
-    if (!sqlite3_get_autocommit(c->db)) sqlite__exec(c, "ROLLBACK");
-}
-static int be_savepoint(store_conn *c) { return run_cached(c, "SAVEPOINT op"); }
-static void be_release(store_conn *c, int rollback_first) {
-    if (rollback_first) run_cached(c, "ROLLBACK TO op");
-    run_cached(c, "RELEASE op");
 }
 
 /* ---- accounts and authentication ---- */
@@ -980,11 +956,11 @@ const store_backend store_sqlite_backend = {
     .name = "sqlite",
     .open = be_open,
     .close = be_close,
-    .begin = be_begin,
-    .commit = be_commit,
-    .rollback = be_rollback,
-    .savepoint = be_savepoint,
-    .release = be_release,
+    .begin = sqldrv_begin,
+    .commit = sqldrv_commit,
+    .rollback = sqldrv_rollback,
+    .savepoint = sqldrv_savepoint,
+    .release = sqldrv_release,
 #define BE_FIELD(name, type) .name = be_##name,
     STORE_OPS(BE_FIELD)
 #undef BE_FIELD
