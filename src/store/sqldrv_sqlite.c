@@ -151,7 +151,9 @@ int64_t sqldrv_changes(store_conn *c) { return sqlite3_changes(c->db); }
 
 int64_t sqldrv_col_int(sqldrv_stmt *st, int i) { return sqlite3_column_int64(ST(st), i); }
 double sqldrv_col_double(sqldrv_stmt *st, int i) { return sqlite3_column_double(ST(st), i); }
-int sqldrv_col_null(sqldrv_stmt *st, int i) { return sqlite3_column_type(ST(st), i) == SQLITE_NULL; }
+int sqldrv_col_null(sqldrv_stmt *st, int i) {
+    return sqlite3_column_type(ST(st), i) == SQLITE_NULL;
+}
 const char *sqldrv_col_str(sqldrv_stmt *st, int i) {
     return (const char *)sqlite3_column_text(ST(st), i);
 }

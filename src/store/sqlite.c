@@ -723,7 +723,7 @@ static int be_msg_get(store_conn *c, store_msg_req *r) {
         sqlite3_reset(st);
         return SG_ENOTFOUND;
     }
-    sqlite__read_msg(st, &r->msg);
+    sqlite__read_msg((sqldrv_stmt *)st, &r->msg);
     sqlite3_reset(st);
     return 0;
 }
@@ -823,7 +823,7 @@ static int be_claim(store_conn *c, store_claim_req *r) {
     r->msgs = sg_xcalloc(r->limit ? r->limit : 1, sizeof *r->msgs);
     r->count = 0;
     while (r->count < r->limit && sqlite3_step(st) == SQLITE_ROW)
-        sqlite__read_msg(st, &r->msgs[r->count++]);
+        sqlite__read_msg((sqldrv_stmt *)st, &r->msgs[r->count++]);
     sqlite3_reset(st);
     size_t kept = 0;
     for (size_t i = 0; i < r->count; i++) {

@@ -16,6 +16,7 @@
 
 #include "store/store.h"
 #include "store/store_int.h"
+#include "store/sqldrv.h"
 
 #define STMT_CACHE 256
 
@@ -101,6 +102,6 @@ typedef struct sqlite_new_msg {
 int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id);
 
 /* Reads a row of SQL_MSG_COLS (sql_msg.h) into m. */
-void sqlite__read_msg(sqlite3_stmt *st, store_msg *m);
+void sqlite__read_msg(sqldrv_stmt *st, store_msg *m);
 
 #endif
