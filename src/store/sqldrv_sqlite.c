@@ -53,13 +53,14 @@ static void check_params(sqlite3_stmt *st, const char *sql) {
     }
 }
 
-/* Returns a reset, cached statement for sql (a string literal). */
-sqlite3_stmt *sqlite__prep(store_conn *c, const char *sql) {
+/* Returns a reset, cached statement for sql (a string literal). The driver's sqldrv_prep()
+ * is this very function: no call added on the send path. */
+sqldrv_stmt *sqldrv_prep(store_conn *c, const char *sql) {
     for (int i = 0; i < c->ncache; i++) {
         if (c->cache[i].sql == sql) {
             sqlite3_reset(c->cache[i].st);
             sqlite3_clear_bindings(c->cache[i].st);
-            return c->cache[i].st;
+            return (sqldrv_stmt *)c->cache[i].st;
         }
     }
     /* dialect: the id of a new row is read with sqlite3_last_insert_rowid (sqldrv_insert) */
@@ -80,8 +81,10 @@ sqlite3_stmt *sqlite__prep(store_conn *c, const char *sql) {
         sg_log_error("store.sqlite", "Statement cache full; raise STMT_CACHE.");
         abort();
     }
-    return st;
+    return (sqldrv_stmt *)st;
 }
+
+sqlite3_stmt *sqlite__prep(store_conn *c, const char *sql) { return ST(sqldrv_prep(c, sql)); }
 
 void sqlite__bind_text(sqlite3_stmt *st, int i, const char *s) {
     if (s) sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
@@ -106,21 +109,17 @@ int sqlite__exec(store_conn *c, const char *sql) {
 
 /* Runs a statement expected to finish without rows. */
 int sqlite__done(store_conn *c, sqlite3_stmt *st, const char *what) {
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_CONSTRAINT) return SG_ECONFLICT;
-    if (rc != SQLITE_DONE) return sqlite__fail(c, what);
-    return 0;
+    return sqldrv_done(c, (sqldrv_stmt *)st, what);
 }
 
 /* ---- the driver (sqldrv.h) ---- */
 
-sqldrv_stmt *sqldrv_prep(store_conn *c, const char *sql) {
-    return (sqldrv_stmt *)sqlite__prep(c, sql);
-}
-
 void sqldrv_bind_int(sqldrv_stmt *st, int i, int64_t v) { sqlite3_bind_int64(ST(st), i, v); }
 void sqldrv_bind_double(sqldrv_stmt *st, int i, double v) { sqlite3_bind_double(ST(st), i, v); }
-void sqldrv_bind_text(sqldrv_stmt *st, int i, const char *s) { sqlite__bind_text(ST(st), i, s); }
+void sqldrv_bind_text(sqldrv_stmt *st, int i, const char *s) {
+    if (s) sqlite3_bind_text(ST(st), i, s, -1, SQLITE_TRANSIENT);
+    else sqlite3_bind_null(ST(st), i);
+}
 void sqldrv_bind_textn(sqldrv_stmt *st, int i, const char *s, size_t n) {
     sqlite3_bind_text(ST(st), i, s, (int)n, SQLITE_STATIC);
 }
@@ -137,11 +136,14 @@ int sqldrv_step(store_conn *c, sqldrv_stmt *st) {
 }
 
 int sqldrv_done(store_conn *c, sqldrv_stmt *st, const char *what) {
-    return sqlite__done(c, ST(st), what);
+    int rc = sqlite3_step(ST(st));
+    if (rc == SQLITE_CONSTRAINT) return SG_ECONFLICT;
+    if (rc != SQLITE_DONE) return sqlite__fail(c, what);
+    return 0;
 }
 
 int sqldrv_insert(store_conn *c, sqldrv_stmt *st, const char *what, int64_t *id) {
-    int rc = sqlite__done(c, ST(st), what);
+    int rc = sqldrv_done(c, st, what);
     if (rc == 0) *id = sqlite3_last_insert_rowid(c->db); /* dialect: the new id */
     return rc;
 }
