@@ -1,6 +1,6 @@
 /*
  * sqlite.c - the embedded SQLite backend of store.h: the connection (open, pragmas,
- * migrations, close), the transaction statements, the operations of the core tables
+ * migrations, close), the operations of the core tables
  * (accounts, credentials, services, senders, sends, reads of messages, claims, the sim's
  * memory), and the backend table that names every operation's implementation.
  *
@@ -11,7 +11,8 @@
  *
  * Layering (store.c has the whole picture): this is the top of the backend. It calls every
  * other file of it (the areas' operations through the table, sqlite_msg.c for messages,
- * sqlite_util.c for statements and the ledger); none of them calls it. The invariants of the
+ * sqlite_util.c for the ledger, sqldrv_sqlite.c for statements and the batch's transaction
+ * and savepoints, which the table names directly); none of them calls it. The invariants of the
  * ledger are sqlite_util.c's, those of messages (state machine, refunds) sqlite_msg.c's.
  */
 #include "store/store.h"
@@ -41,7 +42,7 @@
 #include "util/log.h"
 #include "util/util.h"
 
-/* ---- lifecycle and transactions ---- */
+/* ---- lifecycle ---- */
 
 /* Applies the migrations of every schema area not yet applied. Each area (the core, and
  * one per feature: callbacks, credits, routes, campaigns) keeps its own version in
