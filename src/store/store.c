@@ -54,7 +54,7 @@
  *        |                                                |
  *   +----+-----------------+                              |
  *   v                      v                              |
- *   sqlite_routes.c        sqlite_campaigns.c             |
+ *   sqlite_routes.c*       sqlite_campaigns.c             |
  *   |                      |            |                 |
  *   v                      |            v                 |
  *   sqlite_msg.c* <--------+     sqlite_credits.c*        |
@@ -97,11 +97,13 @@
  *      sqldrv_sqlite.c implements for SQLite and a pg_util.c is to implement over libpq; a
  *      store operation is then one function for both backends, and each backend keeps only
  *      its connection, migrations and the dialect-specific statements. Done: sqlite_util.c,
- *      sqlite_msg.c, sqlite_credits.c and sqlite_notify.c (the files marked * above; their
- *      migrations and notify's claim/finish/list/replay texts are still SQLite's, marked
- *      "dialect:"). Left: sqlite.c's core operations, sqlite_routes.c, sqlite_campaigns.c,
- *      sqlite_idem.c, sqlite_limits.c; then the ported files move out of the sqlite_ names
- *      (store_<area>_sql.c) and take a connection of either backend.
+ *      sqlite_msg.c, sqlite_credits.c, sqlite_notify.c, sqlite_limits.c and sqlite_routes.c
+ *      (the files marked * above, and sqlite_limits.c; the texts not yet in a sql_<area>.h,
+ *      with SQLite's "?" placeholders, and all migrations are still SQLite's, marked
+ *      "dialect:"). Left: sqlite.c's core operations, sqlite_campaigns.c and sqlite_idem.c
+ *      (they store blobs: the driver needs blob binds and columns first); then the ported
+ *      files move out of the sqlite_ names (store_<area>_sql.c) and take a connection of
+ *      either backend.
  *   3. The same unit tests (tests/unit/store_fixture.h opens the store) and the whole
  *      integration suite run against both.
  */
