@@ -22,7 +22,7 @@
  * sqlite3_last_insert_rowid() (the same program as before the driver existed), a PostgreSQL
  * driver runs it as written and reads the row.
  *
- * Types. Parameters are int64, double, text or NULL: the bind call says which, so that a
+ * Types. Parameters are int64, double, text, blob or NULL: the bind call says which, so that a
  * driver which must declare types (libpq) knows them without casts in the texts.
  *
  * Transactions. store.c opens one transaction per batch and one savepoint per operation inside
@@ -31,7 +31,8 @@
  * Threads and lifetimes: every call runs on the store thread, on the connection's statements.
  * Text columns read with sqldrv_col_str() are borrowed until the statement is stepped again
  * or reset; sqldrv_col_text() returns a new string. Text bound with sqldrv_bind_text() is
- * copied; with sqldrv_bind_textn() it is borrowed until the statement has run.
+ * copied; with sqldrv_bind_textn() and sqldrv_bind_blob() it is borrowed until the statement
+ * has run (the binding is not used again: sqldrv_prep() clears it before the next use).
  */
 #ifndef SG_STORE_SQLDRV_H
 #define SG_STORE_SQLDRV_H
@@ -57,6 +58,8 @@ void sqldrv_bind_text(sqldrv_stmt *st, int i, const char *s); /* copied; NULL bi
 /* n bytes of s, not copied: s must stay valid until the statement has run. */
 void sqldrv_bind_textn(sqldrv_stmt *st, int i, const char *s, size_t n);
 void sqldrv_bind_null(sqldrv_stmt *st, int i);
+/* n bytes of p as a blob (bytea), not copied: as sqldrv_bind_textn(). */
+void sqldrv_bind_blob(sqldrv_stmt *st, int i, const void *p, size_t n);
 
 /* Runs the statement to its next row: 1 a row is there to read, 0 no (more) rows, SG_ECONFLICT
  * on a constraint, SG_EIO on any other failure (logged). */
@@ -78,6 +81,8 @@ double sqldrv_col_double(sqldrv_stmt *st, int i);
 int sqldrv_col_null(sqldrv_stmt *st, int i);              /* 1 if the column is NULL */
 const char *sqldrv_col_str(sqldrv_stmt *st, int i);       /* borrowed (above), or NULL */
 char *sqldrv_col_text(sqldrv_stmt *st, int i);            /* new string, or NULL */
+/* A blob column and its size in *n, borrowed as sqldrv_col_str(); NULL when empty or NULL. */
+const void *sqldrv_col_blob(sqldrv_stmt *st, int i, size_t *n);
 
 /* The batch's transaction and each operation's savepoint (store.c). 0 or SG_EIO (logged). */
 int sqldrv_begin(store_conn *c);

@@ -124,6 +124,9 @@ void sqldrv_bind_textn(sqldrv_stmt *st, int i, const char *s, size_t n) {
     sqlite3_bind_text(ST(st), i, s, (int)n, SQLITE_STATIC);
 }
 void sqldrv_bind_null(sqldrv_stmt *st, int i) { sqlite3_bind_null(ST(st), i); }
+void sqldrv_bind_blob(sqldrv_stmt *st, int i, const void *p, size_t n) {
+    sqlite3_bind_blob(ST(st), i, p, (int)n, SQLITE_STATIC);
+}
 
 int sqldrv_step(store_conn *c, sqldrv_stmt *st) {
     int rc = sqlite3_step(ST(st));
@@ -160,6 +163,11 @@ const char *sqldrv_col_str(sqldrv_stmt *st, int i) {
     return (const char *)sqlite3_column_text(ST(st), i);
 }
 char *sqldrv_col_text(sqldrv_stmt *st, int i) { return sqlite__col_text(ST(st), i); }
+const void *sqldrv_col_blob(sqldrv_stmt *st, int i, size_t *n) {
+    const void *b = sqlite3_column_blob(ST(st), i); /* then the size, as SQLite asks */
+    *n = (size_t)sqlite3_column_bytes(ST(st), i);
+    return b;
+}
 
 int sqldrv_fail(store_conn *c, const char *what) { return sqlite__fail(c, what); }
 

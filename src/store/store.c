@@ -97,13 +97,12 @@
  *      sqldrv_sqlite.c implements for SQLite and a pg_util.c is to implement over libpq; a
  *      store operation is then one function for both backends, and each backend keeps only
  *      its connection, migrations and the dialect-specific statements. Done: sqlite_util.c,
- *      sqlite_msg.c, sqlite_credits.c, sqlite_notify.c, sqlite_limits.c and sqlite_routes.c
- *      (the files marked * above, and sqlite_limits.c; the texts not yet in a sql_<area>.h,
- *      with SQLite's "?" placeholders, and all migrations are still SQLite's, marked
- *      "dialect:"). Left: sqlite.c's core operations, sqlite_campaigns.c and sqlite_idem.c
- *      (they store blobs: the driver needs blob binds and columns first); then the ported
- *      files move out of the sqlite_ names (store_<area>_sql.c) and take a connection of
- *      either backend.
+ *      sqlite_msg.c, sqlite_credits.c, sqlite_notify.c, sqlite_routes.c, sqlite_limits.c and
+ *      sqlite_idem.c (the files marked * above, and the last two; the texts not yet in a
+ *      sql_<area>.h, with SQLite's "?" placeholders, and all migrations are still SQLite's,
+ *      marked "dialect:"). Left: sqlite.c's core operations and sqlite_campaigns.c; then
+ *      the ported files move out of the sqlite_ names (store_<area>_sql.c) and take a
+ *      connection of either backend.
  *   3. The same unit tests (tests/unit/store_fixture.h opens the store) and the whole
  *      integration suite run against both.
  */

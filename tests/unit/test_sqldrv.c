@@ -2,7 +2,7 @@
  * test_sqldrv.c - unit tests of the SQL driver (store/sqldrv.h) on SQLite
  * (store/sqldrv_sqlite.c), on a connection of the SQLite backend opened on a throw-away
  * database: the statement cache, binds and columns of every type, rows and their end,
- * constraints, the id of a new row from a text ending with SQLDRV_RETURNING_ID, changes(),
+ * constraints, blobs, the id of a new row from a text ending with SQLDRV_RETURNING_ID, changes(),
  * and the transaction and savepoint calls.
  *
  * Run all tests: build/tests/test_sqldrv; one: build/tests/test_sqldrv <name>.
@@ -37,6 +37,9 @@ static const char insert_t[] =
 static const char select_t[] = "SELECT id, name, v, n FROM t WHERE id >= $1 ORDER BY id";
 static const char update_t[] = "UPDATE t SET n = $1 WHERE n IS NULL OR n < $1";
 static const char count_t[] = "SELECT count(*) FROM t";
+static const char create_b[] = "CREATE TABLE b(k INTEGER PRIMARY KEY, body BLOB)";
+static const char insert_b[] = "INSERT INTO b(k, body) VALUES ($1, $2)";
+static const char select_b[] = "SELECT body FROM b WHERE k = $1";
 
 static int setup(void **state) {
     fixture *f = sg_xcalloc(1, sizeof *f);
@@ -143,6 +146,35 @@ static void test_conflict_and_changes(void **state) {
     assert_int_equal(count(f->c), 3);
 }
 
+/* A blob goes in and comes back byte for byte, NUL bytes included; an empty one is empty. */
+static void test_blob(void **state) {
+    fixture *f = *state;
+    sqldrv_stmt *st = sqldrv_prep(f->c, create_b);
+    assert_int_equal(sqldrv_done(f->c, st, "Creating b"), 0);
+    const char bytes[] = {'a', 0, 'b', 0, 'c'};
+    st = sqldrv_prep(f->c, insert_b);
+    sqldrv_bind_int(st, 1, 1);
+    sqldrv_bind_blob(st, 2, bytes, sizeof bytes);
+    assert_int_equal(sqldrv_done(f->c, st, "Inserting into b"), 0);
+    st = sqldrv_prep(f->c, insert_b);
+    sqldrv_bind_int(st, 1, 2);
+    sqldrv_bind_blob(st, 2, "", 0);
+    assert_int_equal(sqldrv_done(f->c, st, "Inserting into b"), 0);
+    st = sqldrv_prep(f->c, select_b);
+    sqldrv_bind_int(st, 1, 1);
+    assert_int_equal(sqldrv_step(f->c, st), 1);
+    size_t n = 0;
+    const void *b = sqldrv_col_blob(st, 0, &n);
+    assert_int_equal(n, sizeof bytes);
+    assert_memory_equal(b, bytes, sizeof bytes);
+    st = sqldrv_prep(f->c, select_b);
+    sqldrv_bind_int(st, 1, 2);
+    assert_int_equal(sqldrv_step(f->c, st), 1);
+    sqldrv_col_blob(st, 0, &n);
+    assert_int_equal(n, 0);
+    assert_int_equal(sqldrv_step(f->c, st), 0);
+}
+
 /* A released savepoint keeps its changes, one rolled back first loses them; a rolled-back
  * transaction loses everything since begin. */
 static void test_transactions(void **state) {
@@ -169,6 +201,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_cache_by_address, setup, teardown),
         cmocka_unit_test_setup_teardown(test_insert_id_and_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conflict_and_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blob, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
     };
     if (argc > 1) cmocka_set_test_filter(argv[1]);
