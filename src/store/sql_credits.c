@@ -3,6 +3,8 @@
  */
 #include "store/sql_credits.h"
 
+#include "store/sqldrv.h"
+
 #define ORDER_COLS                                                                          \
     "o.id, o.service_id, o.created_ms, o.quantity, s.name, o.billing, o.currency, o.price, " \
     "o.tax, o.vat_bp, o.automatic, o.status, o.paid_ms, o.means, o.reference, o.hook_state, " \
@@ -46,7 +48,7 @@ const char sql_order_get[] =
 const char sql_order_insert[] =
     "INSERT INTO orders(service_id, created_ms, quantity, billing, currency, price, tax, "
     "vat_bp, automatic, hook_state, hook_due_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-    "$10, $11)";
+    "$10, $11)" SQLDRV_RETURNING_ID;
 
 const char sql_order_for_pay[] =
     "SELECT status, service_id, quantity, automatic FROM orders WHERE id = $1";

@@ -30,7 +30,8 @@ extern const char sql_price_vat_set[];
 /* Order $1, of service $2 unless that is 0 (columns of read_order in sqlite_credits.c). */
 extern const char sql_order_get[];
 /* A new order: service_id, created_ms, quantity, billing, currency, price, tax, vat_bp,
- * automatic, hook_state, hook_due_ms. (dialect: the new id) */
+ * automatic, hook_state, hook_due_ms. Ends with SQLDRV_RETURNING_ID: run it with
+ * sqldrv_insert(). */
 extern const char sql_order_insert[];
 /* What paying order $1 reads: status, service_id, quantity, automatic. */
 extern const char sql_order_for_pay[];

@@ -3,11 +3,14 @@
  */
 #include "store/sql_msg.h"
 
+#include "store/sqldrv.h"
+
 const char sql_sender_status[] =
     "SELECT status FROM senders WHERE service_id = $1 AND sender = $2";
 
 const char sql_send_insert[] =
-    "INSERT INTO sends(service_id, created_ms, credits, count) VALUES ($1, $2, $3, $4)";
+    "INSERT INTO sends(service_id, created_ms, credits, count) VALUES ($1, $2, $3, $4)"
+    SQLDRV_RETURNING_ID;
 
 const char sql_msg_get[] =
     "SELECT " SQL_MSG_COLS " FROM messages WHERE id = $1 AND service_id = $2 AND deleted = 0 "
@@ -36,7 +39,7 @@ const char sql_msg_recover[] =
 
 const char sql_msg_event_insert[] =
     "INSERT INTO events(message_id, service_id, ts_ms, state, dlr, ptt) "
-    "VALUES ($1, $2, $3, $4, $5, $6)";
+    "VALUES ($1, $2, $3, $4, $5, $6)" SQLDRV_RETURNING_ID;
 
 const char sql_msg_requeue[] =
     "UPDATE messages SET state = 1, route = COALESCE($1, route), "
@@ -57,7 +60,8 @@ const char sql_msg_status_update[] =
 const char sql_msg_insert[] =
     "INSERT INTO messages(service_id, send_id, created_ms, due_ms, state, sender, receiver, "
     "message, coding, length, parts, credits, priority, validity_min, differed_min, class, tag) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+    SQLDRV_RETURNING_ID;
 
 const char sql_ledger_balance[] =
     "SELECT balance FROM ledger WHERE service_id = $1 ORDER BY id DESC LIMIT 1";

@@ -5,15 +5,17 @@
  *
  * Rules for a shared text:
  *  - placeholders are $1..$n, each number first used in increasing order: SQLite reads "$N" as
- *    a named parameter numbered by first appearance (sqlite__prep asserts the numbers match),
+ *    a named parameter numbered by first appearance (the SQLite driver asserts the numbers match),
  *    PostgreSQL as positional parameter N;
  *  - no boolean-typed integers: "CASE WHEN $4 <> 0", never "CASE WHEN $4";
  *  - PostgreSQL infers a parameter's type from its first use ($2 > 0 alone would make it a
  *    4-byte integer): its driver is to pass each parameter's type (int8 or text, from the
  *    bind calls) with the statement, so the texts carry no casts;
- *  - what the dialects spell differently stays in the backend and is marked "dialect:" there
- *    (the id of a new row: sqlite3_last_insert_rowid here, RETURNING id for PostgreSQL).
- * The constants are arrays with one address each: sqlite__prep caches statements by address.
+ *  - an INSERT whose new id is wanted ends with SQLDRV_RETURNING_ID and is run with
+ *    sqldrv_insert() (sqldrv.h: PostgreSQL runs it as written, SQLite without the suffix);
+ *  - what the dialects spell differently otherwise stays in the backend and is marked
+ *    "dialect:" there.
+ * The constants are arrays with one address each: the driver caches statements by address.
  */
 #ifndef SG_STORE_SQL_MSG_H
 #define SG_STORE_SQL_MSG_H
@@ -26,7 +28,8 @@
 
 /* The status of sender $2 of service $1. */
 extern const char sql_sender_status[];
-/* A send: service_id, created_ms, credits, count. (dialect: the new id) */
+/* A send: service_id, created_ms, credits, count. Ends with SQLDRV_RETURNING_ID: run it
+ * with sqldrv_insert(). */
 extern const char sql_send_insert[];
 /* Message $1 of service $2 (SQL_MSG_COLS), not deleted nor cancelled; only while it is
  * pending (not yet with an operator) when $3 is not 0. */
@@ -46,7 +49,8 @@ extern const char sql_msg_claim[];
 /* Every message submitting under node $1's lease (or none) back to the queue (a restart). */
 extern const char sql_msg_recover[];
 
-/* A status event: message_id, service_id, ts_ms, state, dlr, ptt. (dialect: the new id) */
+/* A status event: message_id, service_id, ts_ms, state, dlr, ptt. Ends with
+ * SQLDRV_RETURNING_ID: run it with sqldrv_insert(). */
 extern const char sql_msg_event_insert[];
 /* Back to the queue: route (NULL keeps it), retry_at_ms (0 keeps due_ms), retries to add,
  * message id. The validity end is kept in expires_ms before due_ms moves. */
@@ -58,7 +62,7 @@ extern const char sql_msg_status_read[];
 extern const char sql_msg_status_update[];
 /* A new message: service_id, send_id, created_ms, due_ms, state, sender, receiver, message,
  * coding, length, parts, credits, priority, validity_min, differed_min, class, tag.
- * (dialect: the new id) */
+ * Ends with SQLDRV_RETURNING_ID: run it with sqldrv_insert(). */
 extern const char sql_msg_insert[];
 
 /* The balance of service $1: its newest ledger row's. */

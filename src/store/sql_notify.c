@@ -3,6 +3,8 @@
  */
 #include "store/sql_notify.h"
 
+#include "store/sqldrv.h"
+
 const char sql_notify_behind[] =
     "SELECT 1 FROM notify_calls WHERE seq_key = $1 AND state = 0 LIMIT 1";
 
@@ -13,7 +15,8 @@ const char sql_notify_callback_of[] =
 const char sql_notify_insert[] =
     "INSERT INTO notify_calls(service_id, kind, message_id, event_id, seq_key, dlr, ptt, "
     "event_ms, url, origin, created_ms, next_ms, lease_ms, lease_owner, first_ms) "
-    "VALUES ($1, 'status', $2, $3, $2, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12)";
+    "VALUES ($1, 'status', $2, $3, $2, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12)"
+    SQLDRV_RETURNING_ID;
 
 const char sql_notify_secret_get[] = "SELECT secret FROM notify_secrets WHERE service_id = $1";
 

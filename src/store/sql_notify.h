@@ -13,7 +13,8 @@ extern const char sql_notify_behind[];
 extern const char sql_notify_callback_of[];
 /* A status call: service_id, message id (also its sequence), event id, dlr, ptt, event_ms,
  * url, origin, now (created and due), lease end, lease owner, first attempt (the last three
- * NULL unless the call is handed over at once). */
+ * NULL unless the call is handed over at once). Ends with SQLDRV_RETURNING_ID: run it with
+ * sqldrv_insert(). */
 extern const char sql_notify_insert[];
 /* The signing secret of service $1. */
 extern const char sql_notify_secret_get[];

@@ -1,6 +1,6 @@
 /*
  * sqlite.c - the embedded SQLite backend of store.h: the connection (open, pragmas,
- * migrations, close), the transaction statements, the operations of the core tables
+ * migrations, close), the operations of the core tables
  * (accounts, credentials, services, senders, sends, reads of messages, claims, the sim's
  * memory), and the backend table that names every operation's implementation.
  *
@@ -11,7 +11,8 @@
  *
  * Layering (store.c has the whole picture): this is the top of the backend. It calls every
  * other file of it (the areas' operations through the table, sqlite_msg.c for messages,
- * sqlite_util.c for statements and the ledger); none of them calls it. The invariants of the
+ * sqlite_util.c for the ledger, sqldrv_sqlite.c for statements and the batch's transaction
+ * and savepoints, which the table names directly); none of them calls it. The invariants of the
  * ledger are sqlite_util.c's, those of messages (state machine, refunds) sqlite_msg.c's.
  */
 #include "store/store.h"
@@ -30,6 +31,7 @@
 #include "core/msgstate.h"
 #include "core/sim_model.h"
 #include "store/sql_msg.h"
+#include "store/sqldrv.h"
 #include "store/sqlite_int.h"
 #include "store/sqlite_credits_int.h"
 #include "store/sqlite_notify_int.h"
@@ -40,7 +42,7 @@
 #include "util/log.h"
 #include "util/util.h"
 
-/* ---- lifecycle and transactions ---- */
+/* ---- lifecycle ---- */
 
 /* Applies the migrations of every schema area not yet applied. Each area (the core, and
  * one per feature: callbacks, credits, routes, campaigns) keeps its own version in
@@ -159,31 +161,6 @@ static void be_close(store_conn *c) {
     for (int i = 0; i < c->ncache; i++) sqlite3_finalize(c->cache[i].st);
     sqlite3_close(c->db);
     free(c);
-}
-
-/* Runs one of the transaction statements below from the statement cache: they run for every
- * operation (a savepoint each) and every batch, so they are not compiled again each time. */
-static int run_cached(store_conn *c, const char *sql) {
-    sqlite3_stmt *st = sqlite__prep(c, sql);
-    if (!st) return SG_EIO;
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        sg_log_error("store.sqlite", "'%s' failed: %s.", sql, sqlite3_errmsg(c->db));
-        return SG_EIO;
-    }
-    return 0;
-}
-
-static int be_begin(store_conn *c) { return run_cached(c, "BEGIN IMMEDIATE"); }
-static int be_commit(store_conn *c) { return run_cached(c, "COMMIT"); }
-static void be_rollback(store_conn *c) {
-    if (!sqlite3_get_autocommit(c->db)) sqlite__exec(c, "ROLLBACK");
-}
-static int be_savepoint(store_conn *c) { return run_cached(c, "SAVEPOINT op"); }
-static void be_release(store_conn *c, int rollback_first) {
-    if (rollback_first) run_cached(c, "ROLLBACK TO op");
-    run_cached(c, "RELEASE op");
 }
 
 /* ---- accounts and authentication ---- */
@@ -747,7 +724,7 @@ static int be_msg_get(store_conn *c, store_msg_req *r) {
         sqlite3_reset(st);
         return SG_ENOTFOUND;
     }
-    sqlite__read_msg(st, &r->msg);
+    sqlite__read_msg((sqldrv_stmt *)st, &r->msg);
     sqlite3_reset(st);
     return 0;
 }
@@ -847,7 +824,7 @@ static int be_claim(store_conn *c, store_claim_req *r) {
     r->msgs = sg_xcalloc(r->limit ? r->limit : 1, sizeof *r->msgs);
     r->count = 0;
     while (r->count < r->limit && sqlite3_step(st) == SQLITE_ROW)
-        sqlite__read_msg(st, &r->msgs[r->count++]);
+        sqlite__read_msg((sqldrv_stmt *)st, &r->msgs[r->count++]);
     sqlite3_reset(st);
     size_t kept = 0;
     for (size_t i = 0; i < r->count; i++) {
@@ -980,11 +957,11 @@ const store_backend store_sqlite_backend = {
     .name = "sqlite",
     .open = be_open,
     .close = be_close,
-    .begin = be_begin,
-    .commit = be_commit,
-    .rollback = be_rollback,
-    .savepoint = be_savepoint,
-    .release = be_release,
+    .begin = sqldrv_begin,
+    .commit = sqldrv_commit,
+    .rollback = sqldrv_rollback,
+    .savepoint = sqldrv_savepoint,
+    .release = sqldrv_release,
 #define BE_FIELD(name, type) .name = be_##name,
     STORE_OPS(BE_FIELD)
 #undef BE_FIELD

@@ -47,7 +47,8 @@
  *  4. An order's price, tax and currency never change after insert_order().
  *
  * The statements are sql_credits.h's, written once for both SQL dialects; this file drives
- * them. (Invariant 3 and "one crossing makes exactly one order" rely on the one store thread
+ * them through the SQL driver only (sqldrv.h), so its operations are the same for every
+ * backend (its migrations above are SQLite's, dialect: they are to move to schema_sqlite.c). (Invariant 3 and "one crossing makes exactly one order" rely on the one store thread
  * of a single node: several nodes on one database need a lock on the service's row.)
  */
 #include "store/store.h"
@@ -59,6 +60,7 @@
 
 #include "core/price.h"
 #include "store/sql_credits.h"
+#include "store/sqldrv.h"
 #include "store/sqlite_credits_int.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -103,55 +105,55 @@ const char *const sqlite_credits_migrations[] = {
 /* ---- prices ---- */
 
 int sqlite__credits_rate(store_conn *c, const char *region, int64_t *milli, int *from_store) {
-    sqlite3_stmt *st = sqlite__prep(c, sql_price_rate);
+    sqldrv_stmt *st = sqldrv_prep(c, sql_price_rate);
     if (!st) return SG_EIO;
-    sqlite__bind_text(st, 1, region ? region : "");
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *milli = sqlite__col_int(st, 0);
-        sqlite3_reset(st);
+    sqldrv_bind_text(st, 1, region ? region : "");
+    int rc = sqldrv_step(c, st);
+    if (rc == 1) {
+        *milli = sqldrv_col_int(st, 0);
+        sqldrv_reset(st);
         if (from_store) *from_store = 1;
         return 0;
     }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) return sqlite__fail(c, "Reading a destination's price");
+    sqldrv_reset(st);
+    if (rc < 0) return rc; /* logged by the driver */
     *milli = llround(price_credits_per_part(region) * 1000.0);
     if (from_store) *from_store = 0;
     return 0;
 }
 
 static int vat_of(store_conn *c, const char *billing, int64_t *vat_bp) {
-    sqlite3_stmt *st = sqlite__prep(c, sql_price_vat);
+    sqldrv_stmt *st = sqldrv_prep(c, sql_price_vat);
     if (!st) return SG_EIO;
-    sqlite__bind_text(st, 1, billing);
-    int found = sqlite3_step(st) == SQLITE_ROW;
-    if (found) *vat_bp = sqlite__col_int(st, 0);
-    sqlite3_reset(st);
+    sqldrv_bind_text(st, 1, billing);
+    int found = sqldrv_step(c, st) == 1;
+    if (found) *vat_bp = sqldrv_col_int(st, 0);
+    sqldrv_reset(st);
     return found ? 0 : SG_ENOTFOUND;
 }
 
 static int packs_of(store_conn *c, const char *billing, size_t *n, int64_t *qty, int64_t *price) {
-    sqlite3_stmt *st = sqlite__prep(c, sql_price_packs);
+    sqldrv_stmt *st = sqldrv_prep(c, sql_price_packs);
     if (!st) return SG_EIO;
-    sqlite__bind_text(st, 1, billing);
+    sqldrv_bind_text(st, 1, billing);
     *n = 0;
-    while (*n < STORE_PACKS_MAX && sqlite3_step(st) == SQLITE_ROW) {
-        qty[*n] = sqlite__col_int(st, 0);
-        price[*n] = sqlite__col_int(st, 1);
+    while (*n < STORE_PACKS_MAX && sqldrv_step(c, st) == 1) {
+        qty[*n] = sqldrv_col_int(st, 0);
+        price[*n] = sqldrv_col_int(st, 1);
         (*n)++;
     }
-    sqlite3_reset(st);
+    sqldrv_reset(st);
     return 0;
 }
 
 static int pack_price(store_conn *c, const char *billing, int64_t quantity, int64_t *price) {
-    sqlite3_stmt *st = sqlite__prep(c, sql_price_pack);
+    sqldrv_stmt *st = sqldrv_prep(c, sql_price_pack);
     if (!st) return SG_EIO;
-    sqlite__bind_text(st, 1, billing);
-    sqlite__bind_int(st, 2, quantity);
-    int found = sqlite3_step(st) == SQLITE_ROW;
-    if (found) *price = sqlite__col_int(st, 0);
-    sqlite3_reset(st);
+    sqldrv_bind_text(st, 1, billing);
+    sqldrv_bind_int(st, 2, quantity);
+    int found = sqldrv_step(c, st) == 1;
+    if (found) *price = sqldrv_col_int(st, 0);
+    sqldrv_reset(st);
     return found ? 0 : SG_ENOTFOUND;
 }
 
@@ -166,33 +168,33 @@ int sqlite__price_get(store_conn *c, store_price_get_req *r) {
 }
 
 int sqlite__price_list(store_conn *c, store_price_list_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, sql_price_rates_all);
+    sqldrv_stmt *st = sqldrv_prep(c, sql_price_rates_all);
     if (!st) return SG_EIO;
     size_t cap = 16;
     r->dests = sg_xcalloc(cap, sizeof *r->dests);
     r->ndests = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (sqldrv_step(c, st) == 1) {
         if (r->ndests == cap) r->dests = sg_xrealloc(r->dests, (cap *= 2) * sizeof *r->dests);
         store_price_dest *d = &r->dests[r->ndests++];
-        snprintf(d->country, sizeof d->country, "%s", (const char *)sqlite3_column_text(st, 0));
-        d->credits = sqlite__col_int(st, 1);
-        d->updated_ms = sqlite__col_int(st, 2);
+        snprintf(d->country, sizeof d->country, "%s", sqldrv_col_str(st, 0));
+        d->credits = sqldrv_col_int(st, 1);
+        d->updated_ms = sqldrv_col_int(st, 2);
     }
-    sqlite3_reset(st);
-    st = sqlite__prep(c, sql_price_vat_all);
+    sqldrv_reset(st);
+    st = sqldrv_prep(c, sql_price_vat_all);
     if (!st) return SG_EIO;
     cap = 8;
     r->billing = sg_xcalloc(cap, sizeof *r->billing);
     r->nbilling = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (sqldrv_step(c, st) == 1) {
         if (r->nbilling == cap)
             r->billing = sg_xrealloc(r->billing, (cap *= 2) * sizeof *r->billing);
         store_price_billing *b = &r->billing[r->nbilling++];
         memset(b, 0, sizeof *b);
-        snprintf(b->country, sizeof b->country, "%s", (const char *)sqlite3_column_text(st, 0));
-        b->vat_bp = sqlite__col_int(st, 1);
+        snprintf(b->country, sizeof b->country, "%s", sqldrv_col_str(st, 0));
+        b->vat_bp = sqldrv_col_int(st, 1);
     }
-    sqlite3_reset(st);
+    sqldrv_reset(st);
     for (size_t i = 0; i < r->nbilling; i++) {
         store_price_billing *b = &r->billing[i];
         int rc = packs_of(c, b->country, &b->npacks, b->pack_quantity, b->pack_price);
@@ -202,37 +204,37 @@ int sqlite__price_list(store_conn *c, store_price_list_req *r) {
 }
 
 int sqlite__price_set(store_conn *c, store_price_set_req *r) {
-    sqlite3_stmt *st;
+    sqldrv_stmt *st;
     int rc;
     switch (r->what) {
     case STORE_PRICE_DEST:
         if (r->reset) {
-            st = sqlite__prep(c, sql_price_rate_delete);
+            st = sqldrv_prep(c, sql_price_rate_delete);
             if (!st) return SG_EIO;
-            sqlite__bind_text(st, 1, r->country);
-            return sqlite__done(c, st, "Resetting a destination's price");
+            sqldrv_bind_text(st, 1, r->country);
+            return sqldrv_done(c, st, "Resetting a destination's price");
         }
-        st = sqlite__prep(c, sql_price_rate_put);
+        st = sqldrv_prep(c, sql_price_rate_put);
         if (!st) return SG_EIO;
-        sqlite__bind_text(st, 1, r->country);
-        sqlite__bind_int(st, 2, r->value);
-        sqlite__bind_int(st, 3, sg_now_ms());
-        return sqlite__done(c, st, "Setting a destination's price");
+        sqldrv_bind_text(st, 1, r->country);
+        sqldrv_bind_int(st, 2, r->value);
+        sqldrv_bind_int(st, 3, sg_now_ms());
+        return sqldrv_done(c, st, "Setting a destination's price");
     case STORE_PRICE_PACK:
-        st = sqlite__prep(c, sql_price_pack_set);
+        st = sqldrv_prep(c, sql_price_pack_set);
         if (!st) return SG_EIO;
-        sqlite__bind_int(st, 1, r->value);
-        sqlite__bind_text(st, 2, r->country);
-        sqlite__bind_int(st, 3, r->quantity);
-        if ((rc = sqlite__done(c, st, "Setting a pack's price"))) return rc;
-        return sqlite3_changes(c->db) ? 0 : SG_ENOTFOUND;
+        sqldrv_bind_int(st, 1, r->value);
+        sqldrv_bind_text(st, 2, r->country);
+        sqldrv_bind_int(st, 3, r->quantity);
+        if ((rc = sqldrv_done(c, st, "Setting a pack's price"))) return rc;
+        return sqldrv_changes(c) ? 0 : SG_ENOTFOUND;
     case STORE_PRICE_VAT:
-        st = sqlite__prep(c, sql_price_vat_set);
+        st = sqldrv_prep(c, sql_price_vat_set);
         if (!st) return SG_EIO;
-        sqlite__bind_int(st, 1, r->value);
-        sqlite__bind_text(st, 2, r->country);
-        if ((rc = sqlite__done(c, st, "Setting a VAT rate"))) return rc;
-        return sqlite3_changes(c->db) ? 0 : SG_ENOTFOUND;
+        sqldrv_bind_int(st, 1, r->value);
+        sqldrv_bind_text(st, 2, r->country);
+        if ((rc = sqldrv_done(c, st, "Setting a VAT rate"))) return rc;
+        return sqldrv_changes(c) ? 0 : SG_ENOTFOUND;
     default:
         return SG_EINVAL;
     }
@@ -241,36 +243,36 @@ int sqlite__price_set(store_conn *c, store_price_set_req *r) {
 /* ---- orders ---- */
 
 /* The columns of sql_order_get and sql_order_list, in order. */
-static void read_order(sqlite3_stmt *st, store_order *o) {
-    o->id = sqlite__col_int(st, 0);
-    o->service_id = sqlite__col_int(st, 1);
-    o->created_ms = sqlite__col_int(st, 2);
-    o->quantity = sqlite__col_int(st, 3);
-    o->service_name = sqlite__col_text(st, 4);
-    snprintf(o->billing, sizeof o->billing, "%s", (const char *)sqlite3_column_text(st, 5));
-    snprintf(o->currency, sizeof o->currency, "%s", (const char *)sqlite3_column_text(st, 6));
-    o->price = sqlite__col_int(st, 7);
-    o->tax = sqlite__col_int(st, 8);
-    o->vat_bp = sqlite__col_int(st, 9);
-    o->automatic = (int)sqlite__col_int(st, 10);
-    o->status = (store_order_status)sqlite__col_int(st, 11);
-    o->paid_ms = sqlite__col_int(st, 12);
-    o->means = sqlite__col_text(st, 13);
-    o->reference = sqlite__col_text(st, 14);
-    o->hook_state = (store_hook_state)sqlite__col_int(st, 15);
-    o->hook_attempts = (int)sqlite__col_int(st, 16);
+static void read_order(sqldrv_stmt *st, store_order *o) {
+    o->id = sqldrv_col_int(st, 0);
+    o->service_id = sqldrv_col_int(st, 1);
+    o->created_ms = sqldrv_col_int(st, 2);
+    o->quantity = sqldrv_col_int(st, 3);
+    o->service_name = sqldrv_col_text(st, 4);
+    snprintf(o->billing, sizeof o->billing, "%s", sqldrv_col_str(st, 5));
+    snprintf(o->currency, sizeof o->currency, "%s", sqldrv_col_str(st, 6));
+    o->price = sqldrv_col_int(st, 7);
+    o->tax = sqldrv_col_int(st, 8);
+    o->vat_bp = sqldrv_col_int(st, 9);
+    o->automatic = (int)sqldrv_col_int(st, 10);
+    o->status = (store_order_status)sqldrv_col_int(st, 11);
+    o->paid_ms = sqldrv_col_int(st, 12);
+    o->means = sqldrv_col_text(st, 13);
+    o->reference = sqldrv_col_text(st, 14);
+    o->hook_state = (store_hook_state)sqldrv_col_int(st, 15);
+    o->hook_attempts = (int)sqldrv_col_int(st, 16);
 }
 
 /* Reads order id (of service_id, unless 0) into *o (fini'd first). */
 static int load_order(store_conn *c, int64_t id, int64_t service_id, store_order *o) {
-    sqlite3_stmt *st = sqlite__prep(c, sql_order_get);
+    sqldrv_stmt *st = sqldrv_prep(c, sql_order_get);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, id);
-    sqlite__bind_int(st, 2, service_id);
+    sqldrv_bind_int(st, 1, id);
+    sqldrv_bind_int(st, 2, service_id);
     store_order_fini(o);
-    int found = sqlite3_step(st) == SQLITE_ROW;
+    int found = sqldrv_step(c, st) == 1;
     if (found) read_order(st, o);
-    sqlite3_reset(st);
+    sqldrv_reset(st);
     return found ? 0 : SG_ENOTFOUND;
 }
 
@@ -284,39 +286,37 @@ static int insert_order(store_conn *c, int64_t service_id, int64_t quantity, con
     if ((rc = pack_price(c, billing, quantity, &price)) || (rc = vat_of(c, billing, &vat)))
         return rc;
     int64_t now = sg_now_ms();
-    sqlite3_stmt *st = sqlite__prep(c, sql_order_insert);
+    sqldrv_stmt *st = sqldrv_prep(c, sql_order_insert);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, service_id);
-    sqlite__bind_int(st, 2, now);
-    sqlite__bind_int(st, 3, quantity);
-    sqlite__bind_text(st, 4, billing);
-    sqlite__bind_text(st, 5, currency);
-    sqlite__bind_int(st, 6, price);
-    sqlite__bind_int(st, 7, price_tax(price, vat));
-    sqlite__bind_int(st, 8, vat);
-    sqlite__bind_int(st, 9, automatic);
-    sqlite__bind_int(st, 10, hook ? STORE_HOOK_PENDING : STORE_HOOK_NONE);
-    if (hook) sqlite__bind_int(st, 11, now);
-    else sqlite3_bind_null(st, 11);
-    if ((rc = sqlite__done(c, st, "Creating an order"))) return rc;
-    *id = sqlite3_last_insert_rowid(c->db); /* dialect: the new id */
-    return 0;
+    sqldrv_bind_int(st, 1, service_id);
+    sqldrv_bind_int(st, 2, now);
+    sqldrv_bind_int(st, 3, quantity);
+    sqldrv_bind_text(st, 4, billing);
+    sqldrv_bind_text(st, 5, currency);
+    sqldrv_bind_int(st, 6, price);
+    sqldrv_bind_int(st, 7, price_tax(price, vat));
+    sqldrv_bind_int(st, 8, vat);
+    sqldrv_bind_int(st, 9, automatic);
+    sqldrv_bind_int(st, 10, hook ? STORE_HOOK_PENDING : STORE_HOOK_NONE);
+    if (hook) sqldrv_bind_int(st, 11, now);
+    else sqldrv_bind_null(st, 11);
+    return sqldrv_insert(c, st, "Creating an order", id);
 }
 
 /* UNPAID -> PAID: the credits go to the ledger, once (invariant 1). */
 static int pay(store_conn *c, int64_t id, const char *means, const char *reference, int *already,
                int64_t *balance) {
-    sqlite3_stmt *st = sqlite__prep(c, sql_order_for_pay);
+    sqldrv_stmt *st = sqldrv_prep(c, sql_order_for_pay);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
+    sqldrv_bind_int(st, 1, id);
+    if (sqldrv_step(c, st) != 1) {
+        sqldrv_reset(st);
         return SG_ENOTFOUND;
     }
-    int status = (int)sqlite__col_int(st, 0);
-    int64_t service_id = sqlite__col_int(st, 1), quantity = sqlite__col_int(st, 2);
-    int automatic = (int)sqlite__col_int(st, 3);
-    sqlite3_reset(st);
+    int status = (int)sqldrv_col_int(st, 0);
+    int64_t service_id = sqldrv_col_int(st, 1), quantity = sqldrv_col_int(st, 2);
+    int automatic = (int)sqldrv_col_int(st, 3);
+    sqldrv_reset(st);
     *already = 0;
     if (status == STORE_ORDER_PAID) {
         *already = 1;
@@ -329,33 +329,33 @@ static int pay(store_conn *c, int64_t id, const char *means, const char *referen
     int rc = sqlite__ledger_add(c, service_id, quantity * 1000, automatic ? "topup" : "purchase",
                                 ref, balance);
     if (rc) return rc;
-    st = sqlite__prep(c, sql_order_paid);
+    st = sqldrv_prep(c, sql_order_paid);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, sg_now_ms());
-    sqlite__bind_text(st, 2, means);
-    sqlite__bind_text(st, 3, reference);
-    sqlite__bind_int(st, 4, id);
-    return sqlite__done(c, st, "Marking an order paid");
+    sqldrv_bind_int(st, 1, sg_now_ms());
+    sqldrv_bind_text(st, 2, means);
+    sqldrv_bind_text(st, 3, reference);
+    sqldrv_bind_int(st, 4, id);
+    return sqldrv_done(c, st, "Marking an order paid");
 }
 
 /* UNPAID -> CANCELLED. */
 static int cancel_order(store_conn *c, int64_t id, int *already) {
-    sqlite3_stmt *st = sqlite__prep(c, sql_order_status);
+    sqldrv_stmt *st = sqldrv_prep(c, sql_order_status);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
+    sqldrv_bind_int(st, 1, id);
+    if (sqldrv_step(c, st) != 1) {
+        sqldrv_reset(st);
         return SG_ENOTFOUND;
     }
-    int status = (int)sqlite__col_int(st, 0);
-    sqlite3_reset(st);
+    int status = (int)sqldrv_col_int(st, 0);
+    sqldrv_reset(st);
     *already = status == STORE_ORDER_CANCELLED;
     if (*already) return 0;
     if (status != STORE_ORDER_UNPAID) return SG_ECONFLICT;
-    st = sqlite__prep(c, sql_order_cancelled);
+    st = sqldrv_prep(c, sql_order_cancelled);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, id);
-    return sqlite__done(c, st, "Cancelling an order");
+    sqldrv_bind_int(st, 1, id);
+    return sqldrv_done(c, st, "Cancelling an order");
 }
 
 int sqlite__order_create(store_conn *c, store_order_create_req *r) {
@@ -370,14 +370,14 @@ int sqlite__order_get(store_conn *c, store_order_get_req *r) {
 }
 
 int sqlite__order_list(store_conn *c, store_order_list_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, sql_order_list);
+    sqldrv_stmt *st = sqldrv_prep(c, sql_order_list);
     if (!st) return SG_EIO;
-    sqlite__bind_text(st, 1, r->service_name);
-    sqlite__bind_int(st, 2, r->status);
+    sqldrv_bind_text(st, 1, r->service_name);
+    sqldrv_bind_int(st, 2, r->status);
     size_t cap = 16;
     r->orders = sg_xcalloc(cap, sizeof *r->orders);
     r->count = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while (sqldrv_step(c, st) == 1) {
         if (r->count == cap) {
             r->orders = sg_xrealloc(r->orders, 2 * cap * sizeof *r->orders);
             memset(r->orders + cap, 0, cap * sizeof *r->orders);
@@ -385,7 +385,7 @@ int sqlite__order_list(store_conn *c, store_order_list_req *r) {
         }
         read_order(st, &r->orders[r->count++]);
     }
-    sqlite3_reset(st);
+    sqldrv_reset(st);
     if (r->service_name && r->count == 0 && !sqlite__service_id(c, r->service_name))
         return SG_ENOTFOUND;
     return 0;
@@ -404,27 +404,27 @@ int sqlite__order_cancel(store_conn *c, store_order_cancel_req *r) {
 }
 
 int sqlite__order_hook_claim(store_conn *c, store_order_hook_claim_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, sql_order_hook_due);
+    sqldrv_stmt *st = sqldrv_prep(c, sql_order_hook_due);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, r->now_ms);
-    sqlite__bind_int(st, 2, (int64_t)r->limit);
+    sqldrv_bind_int(st, 1, r->now_ms);
+    sqldrv_bind_int(st, 2, (int64_t)r->limit);
     size_t limit = r->limit ? r->limit : 1;
     int64_t *ids = sg_xcalloc(limit, sizeof *ids);
     size_t n = 0;
-    while (n < r->limit && sqlite3_step(st) == SQLITE_ROW) ids[n++] = sqlite__col_int(st, 0);
-    sqlite3_reset(st);
+    while (n < r->limit && sqldrv_step(c, st) == 1) ids[n++] = sqldrv_col_int(st, 0);
+    sqldrv_reset(st);
     r->orders = sg_xcalloc(limit, sizeof *r->orders);
     r->count = 0;
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        st = sqlite__prep(c, sql_order_hook_lease);
+        st = sqldrv_prep(c, sql_order_hook_lease);
         if (!st) {
             rc = SG_EIO;
             break;
         }
-        sqlite__bind_int(st, 1, r->now_ms + r->lease_ms);
-        sqlite__bind_int(st, 2, ids[i]);
-        if ((rc = sqlite__done(c, st, "Leasing an order to the payment hook"))) break;
+        sqldrv_bind_int(st, 1, r->now_ms + r->lease_ms);
+        sqldrv_bind_int(st, 2, ids[i]);
+        if ((rc = sqldrv_done(c, st, "Leasing an order to the payment hook"))) break;
         rc = load_order(c, ids[i], 0, &r->orders[r->count++]);
     }
     free(ids);
@@ -435,12 +435,12 @@ int sqlite__order_hook_result(store_conn *c, store_order_hook_result_req *r) {
     r->paid = 0;
     for (size_t i = 0; i < r->count; i++) {
         const store_hook_answer *h = &r->answers[i];
-        sqlite3_stmt *st = sqlite__prep(c, sql_order_status);
+        sqldrv_stmt *st = sqldrv_prep(c, sql_order_status);
         if (!st) return SG_EIO;
-        sqlite__bind_int(st, 1, h->id);
-        int found = sqlite3_step(st) == SQLITE_ROW;
-        int status = found ? (int)sqlite__col_int(st, 0) : -1;
-        sqlite3_reset(st);
+        sqldrv_bind_int(st, 1, h->id);
+        int found = sqldrv_step(c, st) == 1;
+        int status = found ? (int)sqldrv_col_int(st, 0) : -1;
+        sqldrv_reset(st);
         if (!found) continue;
         int rc = 0, already = 0;
         int64_t balance;
@@ -452,47 +452,47 @@ int sqlite__order_hook_result(store_conn *c, store_order_hook_result_req *r) {
         }
         if (rc) return rc;
         int retry = status == STORE_ORDER_UNPAID && h->outcome == STORE_HOOK_RETRY;
-        st = sqlite__prep(c, sql_order_hook_answered);
+        st = sqldrv_prep(c, sql_order_hook_answered);
         if (!st) return SG_EIO;
-        sqlite__bind_int(st, 1, retry);
-        sqlite__bind_int(st, 2, h->retry_at_ms);
-        sqlite__bind_int(st, 3, h->id);
-        if ((rc = sqlite__done(c, st, "Recording the payment hook's answer"))) return rc;
+        sqldrv_bind_int(st, 1, retry);
+        sqldrv_bind_int(st, 2, h->retry_at_ms);
+        sqldrv_bind_int(st, 3, h->id);
+        if ((rc = sqldrv_done(c, st, "Recording the payment hook's answer"))) return rc;
     }
     return 0;
 }
 
 int sqlite__credits_configure(store_conn *c, store_credits_configure_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, sql_credit_settings_put);
+    sqldrv_stmt *st = sqldrv_prep(c, sql_credit_settings_put);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, r->payment_hook);
-    sqlite__bind_text(st, 2, r->billing ? r->billing : "fr");
-    return sqlite__done(c, st, "Storing the credits settings");
+    sqldrv_bind_int(st, 1, r->payment_hook);
+    sqldrv_bind_text(st, 2, r->billing ? r->billing : "fr");
+    return sqldrv_done(c, st, "Storing the credits settings");
 }
 
 /* ---- automatic top-up ---- */
 
 int sqlite__credits_after_debit(store_conn *c, int64_t service_id, int64_t before,
                                 int64_t *balance) {
-    sqlite3_stmt *st = sqlite__prep(c, sql_credits_topup_of);
+    sqldrv_stmt *st = sqldrv_prep(c, sql_credits_topup_of);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, service_id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
+    sqldrv_bind_int(st, 1, service_id);
+    if (sqldrv_step(c, st) != 1) {
+        sqldrv_reset(st);
         return 0;
     }
-    int64_t amount = sqlite__col_int(st, 0), threshold = sqlite__col_int(st, 1);
+    int64_t amount = sqldrv_col_int(st, 0), threshold = sqldrv_col_int(st, 1);
     char name[96];
-    snprintf(name, sizeof name, "%s", (const char *)sqlite3_column_text(st, 2));
-    sqlite3_reset(st);
+    snprintf(name, sizeof name, "%s", sqldrv_col_str(st, 2));
+    sqldrv_reset(st);
     if (amount <= 0 || !(before >= threshold && *balance < threshold)) return 0;
 
     /* Invariant 3: one unpaid automatic order at a time. */
-    st = sqlite__prep(c, sql_order_auto_waiting);
+    st = sqldrv_prep(c, sql_order_auto_waiting);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, service_id);
-    int waiting = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_reset(st);
+    sqldrv_bind_int(st, 1, service_id);
+    int waiting = sqldrv_step(c, st) == 1;
+    sqldrv_reset(st);
     if (waiting) {
         sg_log_debug(LOG, "Service '%s' crossed its top-up threshold while an automatic order "
                           "still waits for its payment; no new order.", name);
@@ -501,13 +501,13 @@ int sqlite__credits_after_debit(store_conn *c, int64_t service_id, int64_t befor
 
     int hook = 0;
     char billing[8] = "fr";
-    st = sqlite__prep(c, sql_credit_settings_get);
+    st = sqldrv_prep(c, sql_credit_settings_get);
     if (!st) return SG_EIO;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        hook = (int)sqlite__col_int(st, 0);
-        snprintf(billing, sizeof billing, "%s", (const char *)sqlite3_column_text(st, 1));
+    if (sqldrv_step(c, st) == 1) {
+        hook = (int)sqldrv_col_int(st, 0);
+        snprintf(billing, sizeof billing, "%s", sqldrv_col_str(st, 1));
     }
-    sqlite3_reset(st);
+    sqldrv_reset(st);
 
     int64_t id;
     int rc = insert_order(c, service_id, amount, billing, 1, hook, &id);

@@ -12,8 +12,13 @@
  *     run_batch), so the row commits with that operation or not at all.
  *  2. At most one row per (scope, key) (primary key); a live row is never overwritten: a put
  *     that meets one reports it (SG_ECONFLICT) and the operation is rolled back.
+ *
+ * Its statements run through the SQL driver only (sqldrv.h); their texts and the migration
+ * are still SQLite's (dialect: "?" placeholders, INSERT OR REPLACE, WITHOUT ROWID).
  */
 #include "store/sqlite_idem_int.h"
+
+#include "store/sqldrv.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -31,29 +36,29 @@ const char *const sqlite_idem_migrations[SQLITE_IDEM_MIGRATIONS] = {
 
 /* Reads the live row of r's scope and key into r (found, mismatch, status, body). */
 static int get_live(store_conn *c, store_idem *r) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT fingerprint, status, body FROM idempotency "
+    sqldrv_stmt *st = sqldrv_prep(c, "SELECT fingerprint, status, body FROM idempotency "
                                        "WHERE scope = ? AND key = ? AND created_ms > ?");
     if (!st) return SG_EIO;
-    sqlite__bind_text(st, 1, r->scope);
-    sqlite__bind_text(st, 2, r->key);
-    sqlite__bind_int(st, 3, r->now_ms - r->ttl_ms);
-    int rc = sqlite3_step(st);
+    sqldrv_bind_text(st, 1, r->scope);
+    sqldrv_bind_text(st, 2, r->key);
+    sqldrv_bind_int(st, 3, r->now_ms - r->ttl_ms);
+    int rc = sqldrv_step(c, st);
     r->found = r->mismatch = 0;
-    if (rc == SQLITE_ROW) {
-        const char *fp = (const char *)sqlite3_column_text(st, 0);
+    if (rc == 1) {
+        const char *fp = sqldrv_col_str(st, 0);
         r->found = 1;
         r->mismatch = !fp || strcmp(fp, r->fingerprint) != 0;
-        r->status = (int)sqlite__col_int(st, 1);
-        const void *b = sqlite3_column_blob(st, 2);
-        size_t n = (size_t)sqlite3_column_bytes(st, 2);
+        r->status = (int)sqldrv_col_int(st, 1);
+        size_t n;
+        const void *b = sqldrv_col_blob(st, 2, &n);
         free(r->body);
         r->body = sg_xmalloc(n + 1);
         if (n) memcpy(r->body, b, n);
         r->body[n] = '\0';
-        rc = SQLITE_DONE;
+        rc = 0;
     }
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : sqlite__fail(c, "Reading an idempotency record");
+    sqldrv_reset(st);
+    return rc; /* an error is logged by the driver */
 }
 
 int sqlite__idem_get(store_conn *c, store_idem *r) { return get_live(c, r); }
@@ -66,30 +71,29 @@ int sqlite__idem_put(store_conn *c, store_idem *r) {
         return SG_ECONFLICT;
     }
     /* An expired row of the same key may still be there (not pruned yet): replaced. */
-    sqlite3_stmt *st = sqlite__prep(c, "INSERT OR REPLACE INTO idempotency(scope, key, "
+    sqldrv_stmt *st = sqldrv_prep(c, "INSERT OR REPLACE INTO idempotency(scope, key, "
                                        "fingerprint, created_ms, status, body) "
                                        "VALUES (?, ?, ?, ?, ?, ?)");
     if (!st) return SG_EIO;
-    sqlite__bind_text(st, 1, r->scope);
-    sqlite__bind_text(st, 2, r->key);
-    sqlite__bind_text(st, 3, r->fingerprint);
-    sqlite__bind_int(st, 4, r->now_ms);
-    sqlite__bind_int(st, 5, r->status);
-    sqlite3_bind_blob(st, 6, r->body, (int)strlen(r->body), SQLITE_STATIC);
-    rc = sqlite__done(c, st, "Recording an idempotency record");
-    sqlite3_clear_bindings(st); /* body is the caller's */
+    sqldrv_bind_text(st, 1, r->scope);
+    sqldrv_bind_text(st, 2, r->key);
+    sqldrv_bind_text(st, 3, r->fingerprint);
+    sqldrv_bind_int(st, 4, r->now_ms);
+    sqldrv_bind_int(st, 5, r->status);
+    sqldrv_bind_blob(st, 6, r->body, strlen(r->body)); /* the caller's: sqldrv.h */
+    rc = sqldrv_done(c, st, "Recording an idempotency record");
     return rc == SG_ECONFLICT ? SG_EIO : rc;
 }
 
 int sqlite__idem_prune(store_conn *c, store_idem_prune_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, "DELETE FROM idempotency WHERE (scope, key) IN ("
+    sqldrv_stmt *st = sqldrv_prep(c, "DELETE FROM idempotency WHERE (scope, key) IN ("
                                        "SELECT scope, key FROM idempotency WHERE created_ms < ? "
                                        "ORDER BY created_ms LIMIT ?)");
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, r->before_ms);
-    sqlite__bind_int(st, 2, (int64_t)r->limit);
-    int rc = sqlite__done(c, st, "Pruning idempotency records");
+    sqldrv_bind_int(st, 1, r->before_ms);
+    sqldrv_bind_int(st, 2, (int64_t)r->limit);
+    int rc = sqldrv_done(c, st, "Pruning idempotency records");
     if (rc) return rc;
-    r->deleted = (size_t)sqlite3_changes(c->db);
+    r->deleted = (size_t)sqldrv_changes(c);
     return 0;
 }

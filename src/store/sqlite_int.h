@@ -1,8 +1,9 @@
 /*
  * sqlite_int.h - declarations shared by the files of the SQLite backend only: the connection,
- * then the functions of its two lower files, each section saying which file defines it
- * (sqlite_util.c: statements, the ledger; sqlite_msg.c: messages and their state machine).
- * One sqlite_<area>.c per feature area has its own tables and operations (sqlite_<area>_int.h);
+ * then the functions of its three lower files, each section saying which file defines it
+ * (sqldrv_sqlite.c: the statement cache under the SQL driver, sqldrv.h, and the older raw
+ * helpers; sqlite_util.c: service ids, the ledger; sqlite_msg.c: messages and their state
+ * machine). One sqlite_<area>.c per feature area has its own tables and operations (sqlite_<area>_int.h);
  * sqlite.c, the top, holds the connection and the core operations. Calls between the files go
  * one way only (store.c's essay has the diagram).
  *
@@ -16,6 +17,7 @@
 
 #include "store/store.h"
 #include "store/store_int.h"
+#include "store/sqldrv.h"
 
 #define STMT_CACHE 256
 
@@ -42,7 +44,9 @@ typedef struct sqlite_area {
 /* The areas, NULL-terminated (schema_sqlite.c). */
 extern const sqlite_area sqlite_areas[];
 
-/* ---- sqlite_util.c: calls no other file of the backend ---- */
+/* ---- sqldrv_sqlite.c: calls no other file of the backend ----
+ * The SQL driver (sqldrv.h) and, for the files not yet written against it, the same cache and
+ * steps on raw SQLite statements (sqlite__prep(c, sql) is sqldrv_prep's statement). */
 
 /* A reset, cached statement for sql. sql must be a string literal: its address is the key. */
 sqlite3_stmt *sqlite__prep(store_conn *c, const char *sql);
@@ -57,6 +61,8 @@ void sqlite__bind_text(sqlite3_stmt *st, int i, const char *s); /* NULL binds NU
 void sqlite__bind_int(sqlite3_stmt *st, int i, int64_t v);
 char *sqlite__col_text(sqlite3_stmt *st, int i);                /* new string or NULL */
 int64_t sqlite__col_int(sqlite3_stmt *st, int i);
+
+/* ---- sqlite_util.c: calls only the driver ---- */
 
 /* Millicredits as a JSON number (an integer when whole). */
 json_t *sqlite__credits_json(int64_t milli);
@@ -101,6 +107,6 @@ typedef struct sqlite_new_msg {
 int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id);
 
 /* Reads a row of SQL_MSG_COLS (sql_msg.h) into m. */
-void sqlite__read_msg(sqlite3_stmt *st, store_msg *m);
+void sqlite__read_msg(sqldrv_stmt *st, store_msg *m);
 
 #endif

@@ -15,8 +15,13 @@
  *     validated, refused or account key is never touched.
  *  2. It deletes at most limit rows per call, so one batch of the store thread stays short
  *     whatever the backlog (a flood of requests before an upgrade).
+ *
+ * Its statements run through the SQL driver only (sqldrv.h); their texts and the migration
+ * are still SQLite's (dialect: "?" placeholders).
  */
 #include "store/sqlite_limits_int.h"
+
+#include "store/sqldrv.h"
 
 #include "util/util.h"
 
@@ -28,50 +33,50 @@ const char *const sqlite_limits_migrations[SQLITE_LIMITS_MIGRATIONS] = {
     "  WHERE state IN ('pendingValidation', 'expired');",
 };
 
-static int64_t col_or_default(sqlite3_stmt *st, int i) {
-    return sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : sqlite__col_int(st, i);
+static int64_t col_or_default(sqldrv_stmt *st, int i) {
+    return sqldrv_col_null(st, i) ? -1 : sqldrv_col_int(st, i);
 }
 
-static void bind_or_null(sqlite3_stmt *st, int i, int64_t v) {
-    if (v < 0) sqlite3_bind_null(st, i);
-    else sqlite__bind_int(st, i, v);
+static void bind_or_null(sqldrv_stmt *st, int i, int64_t v) {
+    if (v < 0) sqldrv_bind_null(st, i);
+    else sqldrv_bind_int(st, i, v);
 }
 
 int sqlite__account_limit(store_conn *c, store_account_limit_req *r) {
-    sqlite3_stmt *st;
+    sqldrv_stmt *st;
     if (r->set) {
-        st = sqlite__prep(c, "UPDATE accounts SET rate_limit = ?, rate_burst = ? WHERE name = ?");
+        st = sqldrv_prep(c, "UPDATE accounts SET rate_limit = ?, rate_burst = ? WHERE name = ?");
         if (!st) return SG_EIO;
         bind_or_null(st, 1, r->rate);
         bind_or_null(st, 2, r->burst);
-        sqlite__bind_text(st, 3, r->name);
-        int rc = sqlite__done(c, st, "Setting an account's rate limit");
+        sqldrv_bind_text(st, 3, r->name);
+        int rc = sqldrv_done(c, st, "Setting an account's rate limit");
         if (rc) return rc;
-        if (!sqlite3_changes(c->db)) return SG_ENOTFOUND;
+        if (!sqldrv_changes(c)) return SG_ENOTFOUND;
     }
-    st = sqlite__prep(c, "SELECT rate_limit, rate_burst FROM accounts WHERE name = ?");
+    st = sqldrv_prep(c, "SELECT rate_limit, rate_burst FROM accounts WHERE name = ?");
     if (!st) return SG_EIO;
-    sqlite__bind_text(st, 1, r->name);
-    int found = sqlite3_step(st) == SQLITE_ROW;
+    sqldrv_bind_text(st, 1, r->name);
+    int found = sqldrv_step(c, st) == 1;
     if (found) {
         r->rate = col_or_default(st, 0);
         r->burst = col_or_default(st, 1);
     }
-    sqlite3_reset(st);
+    sqldrv_reset(st);
     return found ? 0 : SG_ENOTFOUND;
 }
 
 int sqlite__credential_expire(store_conn *c, store_credential_expire_req *r) {
-    sqlite3_stmt *st = sqlite__prep(
+    sqldrv_stmt *st = sqldrv_prep(
         c, "DELETE FROM credentials WHERE id IN (SELECT id FROM credentials "
            "WHERE state IN ('pendingValidation', 'expired') AND created_ms < ? "
            "ORDER BY created_ms LIMIT ?)");
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, r->before_ms);
-    sqlite__bind_int(st, 2, r->limit > 0 ? r->limit : 1);
-    int rc = sqlite__done(c, st, "Deleting expired consumer key requests");
+    sqldrv_bind_int(st, 1, r->before_ms);
+    sqldrv_bind_int(st, 2, r->limit > 0 ? r->limit : 1);
+    int rc = sqldrv_done(c, st, "Deleting expired consumer key requests");
     if (rc) return rc;
-    r->deleted = sqlite3_changes(c->db);
+    r->deleted = sqldrv_changes(c);
     r->more = r->deleted >= (r->limit > 0 ? r->limit : 1);
     return 0;
 }

@@ -23,10 +23,9 @@
 
 #include <stdio.h>
 
-#include <sqlite3.h>
-
 #include "core/msgstate.h"
 #include "store/sql_msg.h"
+#include "store/sqldrv.h"
 #include "store/sqlite_notify_int.h"
 #include "util/util.h"
 
@@ -34,17 +33,17 @@
 
 int sqlite__insert_event(store_conn *c, int64_t msg_id, int64_t service_id, int64_t ts, int state,
                         int dlr, int ptt) {
-    sqlite3_stmt *st = sqlite__prep(c, sql_msg_event_insert);
+    sqldrv_stmt *st = sqldrv_prep(c, sql_msg_event_insert);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, msg_id);
-    sqlite__bind_int(st, 2, service_id);
-    sqlite__bind_int(st, 3, ts);
-    sqlite__bind_int(st, 4, state);
-    sqlite__bind_int(st, 5, dlr);
-    sqlite__bind_int(st, 6, ptt);
-    int rc = sqlite__done(c, st, "Recording a status event");
+    sqldrv_bind_int(st, 1, msg_id);
+    sqldrv_bind_int(st, 2, service_id);
+    sqldrv_bind_int(st, 3, ts);
+    sqldrv_bind_int(st, 4, state);
+    sqldrv_bind_int(st, 5, dlr);
+    sqldrv_bind_int(st, 6, ptt);
+    int64_t event_id;
+    int rc = sqldrv_insert(c, st, "Recording a status event", &event_id);
     if (rc) return rc;
-    int64_t event_id = sqlite3_last_insert_rowid(c->db); /* dialect: the new id */
     return sqlite__notify_event(c, event_id, msg_id, service_id, ts, state, dlr, ptt);
 }
 
@@ -64,30 +63,28 @@ int sqlite__refund_message(store_conn *c, int64_t msg_id, int64_t service_id, in
  * expires_ms before due_ms moves (the right-hand sides read the row as it was). No event: the
  * message's visible state does not change. */
 static int requeue(store_conn *c, const store_status_update *u) {
-    sqlite3_stmt *st = sqlite__prep(c, sql_msg_requeue);
+    sqldrv_stmt *st = sqldrv_prep(c, sql_msg_requeue);
     if (!st) return SG_EIO;
-    sqlite__bind_text(st, 1, u->route);
-    sqlite__bind_int(st, 2, u->retry_at_ms);
-    sqlite__bind_int(st, 3, u->retry ? 1 : 0);
-    sqlite__bind_int(st, 4, u->msg_id);
-    int rc = sqlite__done(c, st, "Requeueing a message");
+    sqldrv_bind_text(st, 1, u->route);
+    sqldrv_bind_int(st, 2, u->retry_at_ms);
+    sqldrv_bind_int(st, 3, u->retry ? 1 : 0);
+    sqldrv_bind_int(st, 4, u->msg_id);
+    int rc = sqldrv_done(c, st, "Requeueing a message");
     return rc ? rc : 1;
 }
 
 /* Applies one status change if the state machine allows it. Returns 1 if applied, 0 if
  * stale (ignored), or an SG_E* code. */
 int sqlite__apply_status(store_conn *c, const store_status_update *u) {
-    sqlite3_stmt *st = sqlite__prep(c, sql_msg_status_read);
+    sqldrv_stmt *st = sqldrv_prep(c, sql_msg_status_read);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, u->msg_id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return 0;
-    }
-    int cur = (int)sqlite__col_int(st, 0);
-    int64_t service_id = sqlite__col_int(st, 1), credits = sqlite__col_int(st, 2);
-    int was_sent = sqlite3_column_type(st, 3) != SQLITE_NULL;
-    sqlite3_reset(st);
+    sqldrv_bind_int(st, 1, u->msg_id);
+    int rc = sqldrv_step(c, st);
+    if (rc != 1) return rc; /* 0: no such message (stale), or an error */
+    int cur = (int)sqldrv_col_int(st, 0);
+    int64_t service_id = sqldrv_col_int(st, 1), credits = sqldrv_col_int(st, 2);
+    int was_sent = !sqldrv_col_null(st, 3);
+    sqldrv_reset(st);
 
     int next = (int)u->state;
     msgstate_effect e;
@@ -95,18 +92,18 @@ int sqlite__apply_status(store_conn *c, const store_status_update *u) {
         return 0;
     if (e.requeue) return requeue(c, u);
     int64_t ts = u->ts_ms ? u->ts_ms : sg_now_ms();
-    st = sqlite__prep(c, sql_msg_status_update);
+    st = sqldrv_prep(c, sql_msg_status_update);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, next);
-    sqlite__bind_int(st, 2, u->dlr);
-    sqlite__bind_int(st, 3, u->ptt);
-    sqlite__bind_int(st, 4, e.sent_now);
-    sqlite__bind_int(st, 5, ts);
-    sqlite__bind_int(st, 6, e.delivered);
-    sqlite__bind_text(st, 7, u->route);
-    sqlite__bind_text(st, 8, u->smsc_id);
-    sqlite__bind_int(st, 9, u->msg_id);
-    int rc = sqlite__done(c, st, "Updating a message's status");
+    sqldrv_bind_int(st, 1, next);
+    sqldrv_bind_int(st, 2, u->dlr);
+    sqldrv_bind_int(st, 3, u->ptt);
+    sqldrv_bind_int(st, 4, e.sent_now);
+    sqldrv_bind_int(st, 5, ts);
+    sqldrv_bind_int(st, 6, e.delivered);
+    sqldrv_bind_text(st, 7, u->route);
+    sqldrv_bind_text(st, 8, u->smsc_id);
+    sqldrv_bind_int(st, 9, u->msg_id);
+    rc = sqldrv_done(c, st, "Updating a message's status");
     if (rc) return rc;
     rc = sqlite__insert_event(c, u->msg_id, service_id, ts, next, u->dlr, u->ptt);
     if (rc) return rc;
@@ -119,57 +116,56 @@ int sqlite__apply_status(store_conn *c, const store_status_update *u) {
 }
 
 int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id) {
-    sqlite3_stmt *st = sqlite__prep(c, sql_msg_insert);
+    sqldrv_stmt *st = sqldrv_prep(c, sql_msg_insert);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, m->service_id);
-    sqlite__bind_int(st, 2, m->send_id);
-    sqlite__bind_int(st, 3, m->now_ms);
-    sqlite__bind_int(st, 4, m->due_ms);
-    sqlite__bind_int(st, 5, m->state);
-    sqlite__bind_text(st, 6, m->sender);
-    sqlite__bind_text(st, 7, m->receiver);
-    sqlite3_bind_text(st, 8, m->message, (int)m->message_len, SQLITE_STATIC);
-    sqlite__bind_int(st, 9, m->coding);
-    sqlite__bind_int(st, 10, m->length);
-    sqlite__bind_int(st, 11, m->parts);
-    sqlite__bind_int(st, 12, m->credits);
-    sqlite__bind_int(st, 13, m->priority);
-    sqlite__bind_int(st, 14, m->validity_min);
-    sqlite__bind_int(st, 15, m->differed_min);
-    sqlite__bind_int(st, 16, m->sms_class);
-    sqlite__bind_text(st, 17, m->tag);
-    int rc = sqlite__done(c, st, "Storing a message");
+    sqldrv_bind_int(st, 1, m->service_id);
+    sqldrv_bind_int(st, 2, m->send_id);
+    sqldrv_bind_int(st, 3, m->now_ms);
+    sqldrv_bind_int(st, 4, m->due_ms);
+    sqldrv_bind_int(st, 5, m->state);
+    sqldrv_bind_text(st, 6, m->sender);
+    sqldrv_bind_text(st, 7, m->receiver);
+    sqldrv_bind_textn(st, 8, m->message, m->message_len);
+    sqldrv_bind_int(st, 9, m->coding);
+    sqldrv_bind_int(st, 10, m->length);
+    sqldrv_bind_int(st, 11, m->parts);
+    sqldrv_bind_int(st, 12, m->credits);
+    sqldrv_bind_int(st, 13, m->priority);
+    sqldrv_bind_int(st, 14, m->validity_min);
+    sqldrv_bind_int(st, 15, m->differed_min);
+    sqldrv_bind_int(st, 16, m->sms_class);
+    sqldrv_bind_text(st, 17, m->tag);
+    int rc = sqldrv_insert(c, st, "Storing a message", id);
     if (rc) return rc;
-    *id = sqlite3_last_insert_rowid(c->db); /* dialect: the new id */
     return sqlite__insert_event(c, *id, m->service_id, m->now_ms, m->state, 0, 0);
 }
 
-void sqlite__read_msg(sqlite3_stmt *st, store_msg *m) {
-    m->id = sqlite__col_int(st, 0);
-    m->service_id = sqlite__col_int(st, 1);
-    m->send_id = sqlite__col_int(st, 2);
-    m->created_ms = sqlite__col_int(st, 3);
-    m->due_ms = sqlite__col_int(st, 4);
-    m->state = (msg_state)sqlite__col_int(st, 5);
-    m->dlr = (int)sqlite__col_int(st, 6);
-    m->ptt = (int)sqlite__col_int(st, 7);
-    m->sender = sqlite__col_text(st, 8);
-    m->receiver = sqlite__col_text(st, 9);
-    m->message = sqlite__col_text(st, 10);
-    m->coding = (int)sqlite__col_int(st, 11);
-    m->length = sqlite__col_int(st, 12);
-    m->parts = sqlite__col_int(st, 13);
-    m->credits = sqlite__col_int(st, 14);
-    m->priority = (int)sqlite__col_int(st, 15);
-    m->validity_min = sqlite__col_int(st, 16);
-    m->differed_min = sqlite__col_int(st, 17);
-    m->sms_class = (int)sqlite__col_int(st, 18);
-    m->tag = sqlite__col_text(st, 19);
-    m->sent_ms = sqlite__col_int(st, 20);
-    m->delivered_ms = sqlite__col_int(st, 21);
-    m->route = sqlite__col_text(st, 22);
-    m->smsc_id = sqlite__col_text(st, 23);
-    m->attempts = (int)sqlite__col_int(st, 24);
-    m->retries = (int)sqlite__col_int(st, 25);
-    m->expires_ms = sqlite__col_int(st, 26);
+void sqlite__read_msg(sqldrv_stmt *st, store_msg *m) {
+    m->id = sqldrv_col_int(st, 0);
+    m->service_id = sqldrv_col_int(st, 1);
+    m->send_id = sqldrv_col_int(st, 2);
+    m->created_ms = sqldrv_col_int(st, 3);
+    m->due_ms = sqldrv_col_int(st, 4);
+    m->state = (msg_state)sqldrv_col_int(st, 5);
+    m->dlr = (int)sqldrv_col_int(st, 6);
+    m->ptt = (int)sqldrv_col_int(st, 7);
+    m->sender = sqldrv_col_text(st, 8);
+    m->receiver = sqldrv_col_text(st, 9);
+    m->message = sqldrv_col_text(st, 10);
+    m->coding = (int)sqldrv_col_int(st, 11);
+    m->length = sqldrv_col_int(st, 12);
+    m->parts = sqldrv_col_int(st, 13);
+    m->credits = sqldrv_col_int(st, 14);
+    m->priority = (int)sqldrv_col_int(st, 15);
+    m->validity_min = sqldrv_col_int(st, 16);
+    m->differed_min = sqldrv_col_int(st, 17);
+    m->sms_class = (int)sqldrv_col_int(st, 18);
+    m->tag = sqldrv_col_text(st, 19);
+    m->sent_ms = sqldrv_col_int(st, 20);
+    m->delivered_ms = sqldrv_col_int(st, 21);
+    m->route = sqldrv_col_text(st, 22);
+    m->smsc_id = sqldrv_col_text(st, 23);
+    m->attempts = (int)sqldrv_col_int(st, 24);
+    m->retries = (int)sqldrv_col_int(st, 25);
+    m->expires_ms = sqldrv_col_int(st, 26);
 }

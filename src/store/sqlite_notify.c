@@ -30,6 +30,11 @@
  *     transaction committed and forgets it with a rolled-back savepoint or batch. It is
  *     handed over only when no earlier call of its SMS is PENDING, so invariant 2 holds for it
  *     as for claimed calls.
+ *
+ * Every statement runs through the SQL driver only (sqldrv.h). The texts run with each status
+ * event are shared by both dialects (sql_notify.h); the claim, finish, list and replay ones
+ * are still written here with SQLite's ?N placeholders, and the migrations are SQLite's
+ * (dialect: both are to move, the first to sql_notify.h, the second to schema_sqlite.c).
  */
 #include "store/sqlite_notify_int.h"
 
@@ -40,6 +45,7 @@
 #include "core/receipt.h"
 #include "core/callurl.h"
 #include "store/sql_notify.h"
+#include "store/sqldrv.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -88,11 +94,11 @@ static int ensure_secret(store_conn *c, int64_t service_id, char **out);
 static int direct_wanted(store_conn *c, int64_t msg_id, char *node, size_t node_len,
                          int64_t *lease_ms) {
     if (!store__handoff_open(c->handoff, node, node_len, lease_ms)) return 0;
-    sqlite3_stmt *st = sqlite__prep(c, sql_notify_behind);
+    sqldrv_stmt *st = sqldrv_prep(c, sql_notify_behind);
     if (!st) return 0;
-    sqlite__bind_int(st, 1, msg_id);
-    int behind = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_reset(st);
+    sqldrv_bind_int(st, 1, msg_id);
+    int behind = sqldrv_step(c, st) == 1;
+    sqldrv_reset(st);
     return !behind;
 }
 
@@ -118,18 +124,18 @@ static int called_state(int state) {
 int sqlite__notify_event(store_conn *c, int64_t event_id, int64_t msg_id, int64_t service_id,
                          int64_t ts, int state, int dlr, int ptt) {
     if (!called_state(state)) return 0;
-    sqlite3_stmt *st = sqlite__prep(c, sql_notify_callback_of);
+    sqldrv_stmt *st = sqldrv_prep(c, sql_notify_callback_of);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, service_id);
-    sqlite__bind_int(st, 2, msg_id);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return rc == SQLITE_DONE ? 0 : sqlite__fail(c, "Looking up a service's callBack");
+    sqldrv_bind_int(st, 1, service_id);
+    sqldrv_bind_int(st, 2, msg_id);
+    int rc = sqldrv_step(c, st);
+    if (rc != 1) {
+        sqldrv_reset(st);
+        return rc; /* 0: no callBack; an error is logged by the driver */
     }
-    char *base = sqlite__col_text(st, 0), *sender = sqlite__col_text(st, 1);
-    char *receiver = sqlite__col_text(st, 2), *tag = sqlite__col_text(st, 3);
-    sqlite3_reset(st);
+    char *base = sqldrv_col_text(st, 0), *sender = sqldrv_col_text(st, 1);
+    char *receiver = sqldrv_col_text(st, 2), *tag = sqldrv_col_text(st, 3);
+    sqldrv_reset(st);
     callurl_params p = {.id = msg_id, .dlr = dlr, .ptt = ptt, .date_ms = ts,
                             .sender = sender, .receiver = receiver, .tag = tag};
     char *url = callurl_status(base, &p);
@@ -141,31 +147,29 @@ int sqlite__notify_event(store_conn *c, int64_t event_id, int64_t msg_id, int64_
                     base, (long long)service_id, (long long)msg_id, dlr);
     } else {
         char node[128] = "";
-        int64_t lease_ms = 0, now = sg_now_ms();
+        int64_t lease_ms = 0, now = sg_now_ms(), call_id = 0;
         int handed = direct_wanted(c, msg_id, node, sizeof node, &lease_ms);
         /* A handed-over call is written leased to this node, its first attempt starting now. */
-        st = sqlite__prep(c, sql_notify_insert);
+        st = sqldrv_prep(c, sql_notify_insert);
         if (!st) {
             rc = SG_EIO;
         } else {
-            sqlite__bind_int(st, 1, service_id);
-            sqlite__bind_int(st, 2, msg_id);
-            sqlite__bind_int(st, 3, event_id);
-            sqlite__bind_int(st, 4, dlr);
-            sqlite__bind_int(st, 5, ptt);
-            sqlite__bind_int(st, 6, ts);
-            sqlite__bind_text(st, 7, url);
-            sqlite__bind_text(st, 8, origin);
-            sqlite__bind_int(st, 9, now);
+            sqldrv_bind_int(st, 1, service_id);
+            sqldrv_bind_int(st, 2, msg_id);
+            sqldrv_bind_int(st, 3, event_id);
+            sqldrv_bind_int(st, 4, dlr);
+            sqldrv_bind_int(st, 5, ptt);
+            sqldrv_bind_int(st, 6, ts);
+            sqldrv_bind_text(st, 7, url);
+            sqldrv_bind_text(st, 8, origin);
+            sqldrv_bind_int(st, 9, now);
             if (handed) {
-                sqlite__bind_int(st, 10, now + lease_ms);
-                sqlite__bind_text(st, 11, node);
-                sqlite__bind_int(st, 12, now);
+                sqldrv_bind_int(st, 10, now + lease_ms);
+                sqldrv_bind_text(st, 11, node);
+                sqldrv_bind_int(st, 12, now);
             }
-            rc = sqlite__done(c, st, "Queueing a status callback");
+            rc = sqldrv_insert(c, st, "Queueing a status callback", &call_id);
         }
-        /* dialect: the new id; read before secret_of() inserts */
-        int64_t call_id = sqlite3_last_insert_rowid(c->db);
         char *secret = NULL;
         if (rc == 0 && handed && (rc = secret_of(c, service_id, &secret)) == 0) {
             store_notify_call k = {.id = call_id, .service_id = service_id, .attempts = 0,
@@ -190,23 +194,23 @@ int sqlite__notify_event(store_conn *c, int64_t event_id, int64_t msg_id, int64_
 
 /* The secret of a service (new in *out), created when it has none yet. */
 static int ensure_secret(store_conn *c, int64_t service_id, char **out) {
-    sqlite3_stmt *st = sqlite__prep(c, sql_notify_secret_get);
+    sqldrv_stmt *st = sqldrv_prep(c, sql_notify_secret_get);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, service_id);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        *out = sqlite__col_text(st, 0);
-        sqlite3_reset(st);
+    sqldrv_bind_int(st, 1, service_id);
+    if (sqldrv_step(c, st) == 1) {
+        *out = sqldrv_col_text(st, 0);
+        sqldrv_reset(st);
         return 0;
     }
-    sqlite3_reset(st);
+    sqldrv_reset(st);
     char secret[2 * SECRET_BYTES + 1];
     sg_random_hex(secret, SECRET_BYTES);
-    st = sqlite__prep(c, sql_notify_secret_insert);
+    st = sqldrv_prep(c, sql_notify_secret_insert);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, service_id);
-    sqlite__bind_text(st, 2, secret);
-    sqlite__bind_int(st, 3, sg_now_ms());
-    int rc = sqlite__done(c, st, "Creating a callback secret");
+    sqldrv_bind_int(st, 1, service_id);
+    sqldrv_bind_text(st, 2, secret);
+    sqldrv_bind_int(st, 3, sg_now_ms());
+    int rc = sqldrv_done(c, st, "Creating a callback secret");
     if (rc == 0) *out = sg_xstrdup(secret);
     return rc;
 }
@@ -227,18 +231,18 @@ void store_notify_claim_fini(store_notify_claim_req *r) {
 }
 
 /* Appends the rows of a claim query (see sqlite__notify_claim) to r->calls. */
-static void read_calls(sqlite3_stmt *st, store_notify_claim_req *r) {
-    while (r->count < r->limit && sqlite3_step(st) == SQLITE_ROW) {
+static void read_calls(store_conn *c, sqldrv_stmt *st, store_notify_claim_req *r) {
+    while (r->count < r->limit && sqldrv_step(c, st) == 1) {
         store_notify_call *k = &r->calls[r->count++];
-        k->id = sqlite__col_int(st, 0);
-        k->service_id = sqlite__col_int(st, 1);
-        k->attempts = (int)sqlite__col_int(st, 2);
-        k->first_ms = sqlite__col_int(st, 3);
-        k->url = sqlite__col_text(st, 4);
-        k->origin = sqlite__col_text(st, 5);
-        k->secret = sqlite__col_text(st, 6);
+        k->id = sqldrv_col_int(st, 0);
+        k->service_id = sqldrv_col_int(st, 1);
+        k->attempts = (int)sqldrv_col_int(st, 2);
+        k->first_ms = sqldrv_col_int(st, 3);
+        k->url = sqldrv_col_text(st, 4);
+        k->origin = sqldrv_col_text(st, 5);
+        k->secret = sqldrv_col_text(st, 6);
     }
-    sqlite3_reset(st);
+    sqldrv_reset(st);
 }
 
 static int origin_busy(json_t *busy, const char *origin) {
@@ -259,20 +263,20 @@ static int claim_by_origin(store_conn *c, store_notify_claim_req *r, json_t *bus
     char *origin = sg_xstrdup("");
     int rc = 0;
     while (r->count < r->limit) {
-        sqlite3_stmt *st = sqlite__prep(c, "SELECT MIN(origin) FROM notify_calls "
+        sqldrv_stmt *st = sqldrv_prep(c, "SELECT MIN(origin) FROM notify_calls "
                                            "WHERE state = 0 AND origin > ?");
         if (!st) {
             rc = SG_EIO;
             break;
         }
-        sqlite__bind_text(st, 1, origin);
-        char *next = sqlite3_step(st) == SQLITE_ROW ? sqlite__col_text(st, 0) : NULL;
-        sqlite3_reset(st);
+        sqldrv_bind_text(st, 1, origin);
+        char *next = sqldrv_step(c, st) == 1 ? sqldrv_col_text(st, 0) : NULL;
+        sqldrv_reset(st);
         if (!next) break;
         free(origin);
         origin = next;
         if (origin_busy(busy, origin)) continue;
-        st = sqlite__prep(c, "SELECT c.id, c.service_id, c.attempts, c.first_ms, c.url, c.origin, "
+        st = sqldrv_prep(c, "SELECT c.id, c.service_id, c.attempts, c.first_ms, c.url, c.origin, "
                              "k.secret FROM notify_calls c "
                              "LEFT JOIN notify_secrets k ON k.service_id = c.service_id "
                              "WHERE c.state = 0 AND c.origin = ?2 AND c.next_ms <= ?1 "
@@ -284,28 +288,28 @@ static int claim_by_origin(store_conn *c, store_notify_claim_req *r, json_t *bus
             rc = SG_EIO;
             break;
         }
-        sqlite__bind_int(st, 1, r->now_ms);
-        sqlite__bind_text(st, 2, origin);
-        sqlite__bind_int(st, 3, (int64_t)(r->limit - r->count));
-        read_calls(st, r);
+        sqldrv_bind_int(st, 1, r->now_ms);
+        sqldrv_bind_text(st, 2, origin);
+        sqldrv_bind_int(st, 3, (int64_t)(r->limit - r->count));
+        read_calls(c, st, r);
     }
     free(origin);
     return rc;
 }
 
 int sqlite__notify_claim(store_conn *c, store_notify_claim_req *r) {
-    sqlite3_stmt *st;
+    sqldrv_stmt *st;
     int rc;
     r->calls = NULL;
     r->count = 0;
     if (r->recover) {
-        st = sqlite__prep(c, "UPDATE notify_calls SET lease_ms = NULL, lease_owner = NULL "
+        st = sqldrv_prep(c, "UPDATE notify_calls SET lease_ms = NULL, lease_owner = NULL "
                              "WHERE state = 0 AND lease_owner = ?");
         if (!st) return SG_EIO;
-        sqlite__bind_text(st, 1, r->node);
-        if ((rc = sqlite__done(c, st, "Releasing the callback leases of an earlier run")))
+        sqldrv_bind_text(st, 1, r->node);
+        if ((rc = sqldrv_done(c, st, "Releasing the callback leases of an earlier run")))
             return rc;
-        r->recovered = (size_t)sqlite3_changes(c->db);
+        r->recovered = (size_t)sqldrv_changes(c);
     }
     size_t cap = r->limit ? r->limit : 1;
     r->calls = sg_xcalloc(cap, sizeof *r->calls);
@@ -316,7 +320,7 @@ int sqlite__notify_claim(store_conn *c, store_notify_claim_req *r) {
         if (rc) return rc;
     } else {
         json_decref(busy);
-        st = sqlite__prep(c, "SELECT c.id, c.service_id, c.attempts, c.first_ms, c.url, "
+        st = sqldrv_prep(c, "SELECT c.id, c.service_id, c.attempts, c.first_ms, c.url, "
                              "c.origin, k.secret FROM notify_calls c "
                              "LEFT JOIN notify_secrets k ON k.service_id = c.service_id "
                              "WHERE c.state = 0 AND c.next_ms <= ?1 "
@@ -325,36 +329,36 @@ int sqlite__notify_claim(store_conn *c, store_notify_claim_req *r) {
                              "AND p.seq_key = c.seq_key AND p.id < c.id) "
                              "ORDER BY c.next_ms, c.id LIMIT ?2");
         if (!st) return SG_EIO;
-        sqlite__bind_int(st, 1, r->now_ms);
-        sqlite__bind_int(st, 2, (int64_t)r->limit);
-        read_calls(st, r);
+        sqldrv_bind_int(st, 1, r->now_ms);
+        sqldrv_bind_int(st, 2, (int64_t)r->limit);
+        read_calls(c, st, r);
     }
     for (size_t i = 0; i < r->count; i++) {
         store_notify_call *k = &r->calls[i];
         if (!k->first_ms) k->first_ms = r->now_ms;
         if (!k->secret && (rc = ensure_secret(c, k->service_id, &k->secret))) return rc;
-        st = sqlite__prep(c, "UPDATE notify_calls SET lease_ms = ?, lease_owner = ?, "
+        st = sqldrv_prep(c, "UPDATE notify_calls SET lease_ms = ?, lease_owner = ?, "
                              "first_ms = ? WHERE id = ?");
         if (!st) return SG_EIO;
-        sqlite__bind_int(st, 1, r->now_ms + r->lease_ms);
-        sqlite__bind_text(st, 2, r->node);
-        sqlite__bind_int(st, 3, k->first_ms);
-        sqlite__bind_int(st, 4, k->id);
-        if ((rc = sqlite__done(c, st, "Leasing a callback"))) return rc;
+        sqldrv_bind_int(st, 1, r->now_ms + r->lease_ms);
+        sqldrv_bind_text(st, 2, r->node);
+        sqldrv_bind_int(st, 3, k->first_ms);
+        sqldrv_bind_int(st, 4, k->id);
+        if ((rc = sqldrv_done(c, st, "Leasing a callback"))) return rc;
     }
-    st = sqlite__prep(c, "SELECT MIN(next_ms) FROM notify_calls WHERE state = 0 AND "
+    st = sqldrv_prep(c, "SELECT MIN(next_ms) FROM notify_calls WHERE state = 0 AND "
                          "next_ms > ?");
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, r->now_ms);
-    r->next_due_ms = sqlite3_step(st) == SQLITE_ROW ? sqlite__col_int(st, 0) : 0;
-    sqlite3_reset(st);
+    sqldrv_bind_int(st, 1, r->now_ms);
+    r->next_due_ms = sqldrv_step(c, st) == 1 ? sqldrv_col_int(st, 0) : 0;
+    sqldrv_reset(st);
     return 0;
 }
 
 int sqlite__notify_finish(store_conn *c, store_notify_finish_req *r) {
     for (size_t i = 0; i < r->count; i++) {
         const store_notify_result *x = &r->results[i];
-        sqlite3_stmt *st = sqlite__prep(
+        sqldrv_stmt *st = sqldrv_prep(
             c, "UPDATE notify_calls SET state = ?2, attempts = attempts + 1, last_ms = ?3, "
                "last_status = ?4, last_error = ?5, next_ms = CASE WHEN ?2 = 0 THEN ?6 ELSE "
                "next_ms END, done_ms = CASE WHEN ?2 = 0 THEN NULL ELSE ?3 END, "
@@ -362,14 +366,14 @@ int sqlite__notify_finish(store_conn *c, store_notify_finish_req *r) {
         if (!st) return SG_EIO;
         int state = x->ok ? STORE_NOTIFY_DELIVERED : x->dead ? STORE_NOTIFY_DEAD
                                                              : STORE_NOTIFY_PENDING;
-        sqlite__bind_int(st, 1, x->id);
-        sqlite__bind_int(st, 2, state);
-        sqlite__bind_int(st, 3, x->at_ms);
-        if (x->http_status) sqlite__bind_int(st, 4, x->http_status);
-        else sqlite3_bind_null(st, 4);
-        sqlite__bind_text(st, 5, x->ok ? NULL : x->error);
-        sqlite__bind_int(st, 6, x->next_ms);
-        int rc = sqlite__done(c, st, "Recording the outcome of a callback");
+        sqldrv_bind_int(st, 1, x->id);
+        sqldrv_bind_int(st, 2, state);
+        sqldrv_bind_int(st, 3, x->at_ms);
+        if (x->http_status) sqldrv_bind_int(st, 4, x->http_status);
+        else sqldrv_bind_null(st, 4);
+        sqldrv_bind_text(st, 5, x->ok ? NULL : x->error);
+        sqldrv_bind_int(st, 6, x->next_ms);
+        int rc = sqldrv_done(c, st, "Recording the outcome of a callback");
         if (rc) return rc;
     }
     return 0;
@@ -377,21 +381,20 @@ int sqlite__notify_finish(store_conn *c, store_notify_finish_req *r) {
 
 /* ---- the operator's view ---- */
 
-static json_t *time_or_null(sqlite3_stmt *st, int col) {
-    if (sqlite3_column_type(st, col) == SQLITE_NULL) return json_null();
+static json_t *time_or_null(sqldrv_stmt *st, int col) {
+    if (sqldrv_col_null(st, col)) return json_null();
     char buf[SG_TIME_ISO_LEN];
-    sg_time_iso(sqlite__col_int(st, col), buf);
+    sg_time_iso(sqldrv_col_int(st, col), buf);
     return json_string(buf);
 }
 
-static json_t *int_or_null(sqlite3_stmt *st, int col) {
-    return sqlite3_column_type(st, col) == SQLITE_NULL ? json_null()
-                                                       : json_integer(sqlite__col_int(st, col));
+static json_t *int_or_null(sqldrv_stmt *st, int col) {
+    return sqldrv_col_null(st, col) ? json_null() : json_integer(sqldrv_col_int(st, col));
 }
 
-static json_t *text_or_null(sqlite3_stmt *st, int col) {
-    const unsigned char *s = sqlite3_column_text(st, col);
-    return s ? json_string((const char *)s) : json_null();
+static json_t *text_or_null(sqldrv_stmt *st, int col) {
+    const char *s = sqldrv_col_str(st, col);
+    return s ? json_string(s) : json_null();
 }
 
 int sqlite__notify_list(store_conn *c, store_notify_list_req *r) {
@@ -401,23 +404,23 @@ int sqlite__notify_list(store_conn *c, store_notify_list_req *r) {
 #define NOTIFY_LIST_COLS                                                                   \
     "SELECT id, kind, message_id, dlr, ptt, event_ms, url, state, attempts, created_ms, "    \
     "next_ms, last_ms, last_status, last_error, done_ms FROM notify_calls "
-    sqlite3_stmt *st =
+    sqldrv_stmt *st =
         r->state == STORE_NOTIFY_DELIVERED
-            ? sqlite__prep(c, NOTIFY_LIST_COLS "WHERE service_id = ?1 AND state = ?2 "
+            ? sqldrv_prep(c, NOTIFY_LIST_COLS "WHERE service_id = ?1 AND state = ?2 "
                                                "ORDER BY id LIMIT ?3")
-            : sqlite__prep(c, NOTIFY_LIST_COLS "WHERE service_id = ?1 AND state != 1 "
+            : sqldrv_prep(c, NOTIFY_LIST_COLS "WHERE service_id = ?1 AND state != 1 "
                                                "AND (?2 = -1 OR state = ?2) "
                                                "ORDER BY id LIMIT ?3"); /* notify_open */
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, sid);
-    sqlite__bind_int(st, 2, r->state);
-    sqlite__bind_int(st, 3, r->limit ? (int64_t)r->limit : LIST_DEFAULT);
+    sqldrv_bind_int(st, 1, sid);
+    sqldrv_bind_int(st, 2, r->state);
+    sqldrv_bind_int(st, 3, r->limit ? (int64_t)r->limit : LIST_DEFAULT);
     json_t *arr = json_array();
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int state = (int)sqlite__col_int(st, 7);
+    while ((rc = sqldrv_step(c, st)) == 1) {
+        int state = (int)sqldrv_col_int(st, 7);
         json_t *o = json_object();
-        json_object_set_new(o, "id", json_integer(sqlite__col_int(st, 0)));
+        json_object_set_new(o, "id", json_integer(sqldrv_col_int(st, 0)));
         json_object_set_new(o, "kind", text_or_null(st, 1));
         json_object_set_new(o, "messageId", int_or_null(st, 2));
         json_object_set_new(o, "deliveryReceipt", int_or_null(st, 3));
@@ -426,7 +429,7 @@ int sqlite__notify_list(store_conn *c, store_notify_list_req *r) {
         json_object_set_new(o, "url", text_or_null(st, 6));
         json_object_set_new(o, "state",
                             json_string(state >= 0 && state <= 2 ? names[state] : "unknown"));
-        json_object_set_new(o, "attempts", json_integer(sqlite__col_int(st, 8)));
+        json_object_set_new(o, "attempts", json_integer(sqldrv_col_int(st, 8)));
         json_object_set_new(o, "createdAt", time_or_null(st, 9));
         json_object_set_new(o, "nextAttemptAt",
                             state == STORE_NOTIFY_PENDING ? time_or_null(st, 10) : json_null());
@@ -436,10 +439,10 @@ int sqlite__notify_list(store_conn *c, store_notify_list_req *r) {
         json_object_set_new(o, "endedAt", time_or_null(st, 14));
         json_array_append_new(arr, o);
     }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
+    sqldrv_reset(st);
+    if (rc < 0) {
         json_decref(arr);
-        return sqlite__fail(c, "Listing callbacks");
+        return rc; /* logged by the driver */
     }
     r->json = json_dumps(arr, JSON_COMPACT);
     json_decref(arr);
@@ -448,33 +451,33 @@ int sqlite__notify_list(store_conn *c, store_notify_list_req *r) {
 
 /* Points call id at base, the service's current callBack, keeping the event it reports. */
 static int retarget(store_conn *c, int64_t id, const char *base) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT n.message_id, n.dlr, n.ptt, n.event_ms, m.sender, "
+    sqldrv_stmt *st = sqldrv_prep(c, "SELECT n.message_id, n.dlr, n.ptt, n.event_ms, m.sender, "
                                        "m.receiver, m.tag FROM notify_calls n JOIN messages m "
                                        "ON m.id = n.message_id WHERE n.id = ? AND "
                                        "n.kind = 'status'");
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
+    sqldrv_bind_int(st, 1, id);
+    if (sqldrv_step(c, st) != 1) {
+        sqldrv_reset(st);
         return 0;
     }
-    char *sender = sqlite__col_text(st, 4), *receiver = sqlite__col_text(st, 5);
-    char *tag = sqlite__col_text(st, 6);
-    callurl_params p = {.id = sqlite__col_int(st, 0), .dlr = (int)sqlite__col_int(st, 1),
-                            .ptt = (int)sqlite__col_int(st, 2), .date_ms = sqlite__col_int(st, 3),
+    char *sender = sqldrv_col_text(st, 4), *receiver = sqldrv_col_text(st, 5);
+    char *tag = sqldrv_col_text(st, 6);
+    callurl_params p = {.id = sqldrv_col_int(st, 0), .dlr = (int)sqldrv_col_int(st, 1),
+                            .ptt = (int)sqldrv_col_int(st, 2), .date_ms = sqldrv_col_int(st, 3),
                             .sender = sender, .receiver = receiver, .tag = tag};
-    sqlite3_reset(st);
+    sqldrv_reset(st);
     char *url = callurl_status(base, &p), *origin = callurl_origin(url);
     int rc = 0;
     if (origin) {
-        st = sqlite__prep(c, "UPDATE notify_calls SET url = ?, origin = ? WHERE id = ?");
+        st = sqldrv_prep(c, "UPDATE notify_calls SET url = ?, origin = ? WHERE id = ?");
         if (!st) {
             rc = SG_EIO;
         } else {
-            sqlite__bind_text(st, 1, url);
-            sqlite__bind_text(st, 2, origin);
-            sqlite__bind_int(st, 3, id);
-            rc = sqlite__done(c, st, "Pointing a callback at the current callBack");
+            sqldrv_bind_text(st, 1, url);
+            sqldrv_bind_text(st, 2, origin);
+            sqldrv_bind_int(st, 3, id);
+            rc = sqldrv_done(c, st, "Pointing a callback at the current callBack");
         }
     }
     free(url);
@@ -490,50 +493,50 @@ static int retarget(store_conn *c, int64_t id, const char *base) {
 int sqlite__notify_replay(store_conn *c, store_notify_replay_req *r) {
     int64_t sid = sqlite__service_id(c, r->service_name);
     if (!sid) return SG_ENOTFOUND;
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT callback FROM services WHERE id = ? AND "
+    sqldrv_stmt *st = sqldrv_prep(c, "SELECT callback FROM services WHERE id = ? AND "
                                        "callback IS NOT NULL AND callback != ''");
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, sid);
-    char *base = sqlite3_step(st) == SQLITE_ROW ? sqlite__col_text(st, 0) : NULL;
-    sqlite3_reset(st);
+    sqldrv_bind_int(st, 1, sid);
+    char *base = sqldrv_step(c, st) == 1 ? sqldrv_col_text(st, 0) : NULL;
+    sqldrv_reset(st);
     const int64_t *ids = r->ids;
     size_t count = r->count;
     int64_t *dead = NULL;
     int rc = 0;
     if (!r->count) { /* every dead call */
-        st = sqlite__prep(c, "SELECT id FROM notify_calls WHERE service_id = ? AND state = 2 "
+        st = sqldrv_prep(c, "SELECT id FROM notify_calls WHERE service_id = ? AND state = 2 "
                              "ORDER BY id");
         if (!st) {
             free(base);
             return SG_EIO;
         }
-        sqlite__bind_int(st, 1, sid);
+        sqldrv_bind_int(st, 1, sid);
         size_t cap = 16;
         dead = sg_xmalloc(cap * sizeof *dead);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        while ((rc = sqldrv_step(c, st)) == 1) {
             if (count == cap) dead = sg_xrealloc(dead, (cap *= 2) * sizeof *dead);
-            dead[count++] = sqlite__col_int(st, 0);
+            dead[count++] = sqldrv_col_int(st, 0);
         }
-        sqlite3_reset(st);
-        rc = rc == SQLITE_DONE ? 0 : sqlite__fail(c, "Listing dead callbacks");
+        sqldrv_reset(st);
+        rc = rc < 0 ? rc : 0; /* an error is logged by the driver */
         ids = dead;
     }
     r->replayed = 0;
     for (size_t i = 0; i < count && rc == 0; i++) {
         /* A PENDING call keeps its retry window and any lease (it may be in flight); the
          * others start afresh. */
-        st = sqlite__prep(c, "UPDATE notify_calls SET next_ms = ?1, "
+        st = sqldrv_prep(c, "UPDATE notify_calls SET next_ms = ?1, "
                              "first_ms = CASE WHEN state = 0 THEN first_ms ELSE NULL END, "
                              "done_ms = NULL, state = 0 WHERE id = ?2 AND service_id = ?3");
         if (!st) {
             rc = SG_EIO;
             break;
         }
-        sqlite__bind_int(st, 1, r->now_ms);
-        sqlite__bind_int(st, 2, ids[i]);
-        sqlite__bind_int(st, 3, sid);
-        if ((rc = sqlite__done(c, st, "Replaying a callback"))) break;
-        if (!sqlite3_changes(c->db)) {
+        sqldrv_bind_int(st, 1, r->now_ms);
+        sqldrv_bind_int(st, 2, ids[i]);
+        sqldrv_bind_int(st, 3, sid);
+        if ((rc = sqldrv_done(c, st, "Replaying a callback"))) break;
+        if (!sqldrv_changes(c)) {
             rc = SG_ENOTFOUND;
             break;
         }

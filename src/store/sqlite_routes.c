@@ -27,8 +27,13 @@
  *  1. smpp_accept writes the ids and the `submitted` state in the same transaction.
  *  2. A receipt is either applied to its message or kept in smpp_orphans, never dropped.
  *  3. A part's recorded state only moves forward (final part states are sticky).
+ *
+ * Its statements run through the SQL driver only (sqldrv.h); their texts and the migrations
+ * are still SQLite's (dialect: "?" placeholders, INSERT OR IGNORE where used).
  */
 #include "store/sqlite_routes_int.h"
+
+#include "store/sqldrv.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,111 +101,111 @@ const char *const sqlite_routes_migrations[SQLITE_ROUTES_MIGRATIONS] = {
     "tls, tls_verify, tls_ca, prefixes, priority, weight, enabled, concat, pack7, "        \
     "registered_delivery, version, created_ms, updated_ms"
 
-static void read_route(sqlite3_stmt *st, store_route *r) {
+static void read_route(sqldrv_stmt *st, store_route *r) {
     int i = 0;
-    r->name = sqlite__col_text(st, i++);
-    r->kind = sqlite__col_text(st, i++);
-    r->host = sqlite__col_text(st, i++);
-    r->port = (int)sqlite__col_int(st, i++);
-    r->system_id = sqlite__col_text(st, i++);
-    r->password = sqlite__col_text(st, i++);
-    r->system_type = sqlite__col_text(st, i++);
-    r->binds = (int)sqlite__col_int(st, i++);
-    r->bind_mode = (int)sqlite__col_int(st, i++);
-    r->window = (int)sqlite__col_int(st, i++);
-    r->tps = (int)sqlite__col_int(st, i++);
-    r->tls = (int)sqlite__col_int(st, i++);
-    r->tls_verify = (int)sqlite__col_int(st, i++);
-    r->tls_ca = sqlite__col_text(st, i++);
-    r->prefixes = sqlite__col_text(st, i++);
-    r->priority = (int)sqlite__col_int(st, i++);
-    r->weight = (int)sqlite__col_int(st, i++);
-    r->enabled = (int)sqlite__col_int(st, i++);
-    r->concat = (int)sqlite__col_int(st, i++);
-    r->pack7 = (int)sqlite__col_int(st, i++);
-    r->registered_delivery = (int)sqlite__col_int(st, i++);
-    r->version = sqlite__col_int(st, i++);
-    r->created_ms = sqlite__col_int(st, i++);
-    r->updated_ms = sqlite__col_int(st, i++);
+    r->name = sqldrv_col_text(st, i++);
+    r->kind = sqldrv_col_text(st, i++);
+    r->host = sqldrv_col_text(st, i++);
+    r->port = (int)sqldrv_col_int(st, i++);
+    r->system_id = sqldrv_col_text(st, i++);
+    r->password = sqldrv_col_text(st, i++);
+    r->system_type = sqldrv_col_text(st, i++);
+    r->binds = (int)sqldrv_col_int(st, i++);
+    r->bind_mode = (int)sqldrv_col_int(st, i++);
+    r->window = (int)sqldrv_col_int(st, i++);
+    r->tps = (int)sqldrv_col_int(st, i++);
+    r->tls = (int)sqldrv_col_int(st, i++);
+    r->tls_verify = (int)sqldrv_col_int(st, i++);
+    r->tls_ca = sqldrv_col_text(st, i++);
+    r->prefixes = sqldrv_col_text(st, i++);
+    r->priority = (int)sqldrv_col_int(st, i++);
+    r->weight = (int)sqldrv_col_int(st, i++);
+    r->enabled = (int)sqldrv_col_int(st, i++);
+    r->concat = (int)sqldrv_col_int(st, i++);
+    r->pack7 = (int)sqldrv_col_int(st, i++);
+    r->registered_delivery = (int)sqldrv_col_int(st, i++);
+    r->version = sqldrv_col_int(st, i++);
+    r->created_ms = sqldrv_col_int(st, i++);
+    r->updated_ms = sqldrv_col_int(st, i++);
 }
 
 /* Binds the 21 configurable columns (name .. registered_delivery) from index first. */
-static void bind_route(sqlite3_stmt *st, int first, const store_route *r) {
+static void bind_route(sqldrv_stmt *st, int first, const store_route *r) {
     int i = first;
-    sqlite__bind_text(st, i++, r->name);
-    sqlite__bind_text(st, i++, r->kind ? r->kind : "smpp");
-    sqlite__bind_text(st, i++, r->host ? r->host : "");
-    sqlite__bind_int(st, i++, r->port);
-    sqlite__bind_text(st, i++, r->system_id ? r->system_id : "");
-    sqlite__bind_text(st, i++, r->password ? r->password : "");
-    sqlite__bind_text(st, i++, r->system_type ? r->system_type : "");
-    sqlite__bind_int(st, i++, r->binds);
-    sqlite__bind_int(st, i++, r->bind_mode);
-    sqlite__bind_int(st, i++, r->window);
-    sqlite__bind_int(st, i++, r->tps);
-    sqlite__bind_int(st, i++, r->tls);
-    sqlite__bind_int(st, i++, r->tls_verify);
-    sqlite__bind_text(st, i++, r->tls_ca ? r->tls_ca : "");
-    sqlite__bind_text(st, i++, r->prefixes ? r->prefixes : "");
-    sqlite__bind_int(st, i++, r->priority);
-    sqlite__bind_int(st, i++, r->weight);
-    sqlite__bind_int(st, i++, r->enabled);
-    sqlite__bind_int(st, i++, r->concat);
-    sqlite__bind_int(st, i++, r->pack7);
-    sqlite__bind_int(st, i++, r->registered_delivery);
+    sqldrv_bind_text(st, i++, r->name);
+    sqldrv_bind_text(st, i++, r->kind ? r->kind : "smpp");
+    sqldrv_bind_text(st, i++, r->host ? r->host : "");
+    sqldrv_bind_int(st, i++, r->port);
+    sqldrv_bind_text(st, i++, r->system_id ? r->system_id : "");
+    sqldrv_bind_text(st, i++, r->password ? r->password : "");
+    sqldrv_bind_text(st, i++, r->system_type ? r->system_type : "");
+    sqldrv_bind_int(st, i++, r->binds);
+    sqldrv_bind_int(st, i++, r->bind_mode);
+    sqldrv_bind_int(st, i++, r->window);
+    sqldrv_bind_int(st, i++, r->tps);
+    sqldrv_bind_int(st, i++, r->tls);
+    sqldrv_bind_int(st, i++, r->tls_verify);
+    sqldrv_bind_text(st, i++, r->tls_ca ? r->tls_ca : "");
+    sqldrv_bind_text(st, i++, r->prefixes ? r->prefixes : "");
+    sqldrv_bind_int(st, i++, r->priority);
+    sqldrv_bind_int(st, i++, r->weight);
+    sqldrv_bind_int(st, i++, r->enabled);
+    sqldrv_bind_int(st, i++, r->concat);
+    sqldrv_bind_int(st, i++, r->pack7);
+    sqldrv_bind_int(st, i++, r->registered_delivery);
 }
 
 int sqlite__route_list(store_conn *c, store_route_list_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT " ROUTE_COLS " FROM routes ORDER BY priority, name");
+    sqldrv_stmt *st = sqldrv_prep(c, "SELECT " ROUTE_COLS " FROM routes ORDER BY priority, name");
     if (!st) return SG_EIO;
     size_t cap = 8;
     r->routes = sg_xcalloc(cap, sizeof *r->routes);
     r->count = 0;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = sqldrv_step(c, st)) == 1) {
         if (r->count == cap) {
             r->routes = sg_xrealloc(r->routes, (cap *= 2) * sizeof *r->routes);
             memset(r->routes + r->count, 0, (cap - r->count) * sizeof *r->routes);
         }
         read_route(st, &r->routes[r->count++]);
     }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
+    sqldrv_reset(st);
+    if (rc < 0) {
         store_route_list_fini(r);
-        return sqlite__fail(c, "Listing routes");
+        return sqldrv_fail(c, "Listing routes");
     }
     return 0;
 }
 
 int sqlite__route_get(store_conn *c, store_route_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT " ROUTE_COLS " FROM routes WHERE name = ?");
+    sqldrv_stmt *st = sqldrv_prep(c, "SELECT " ROUTE_COLS " FROM routes WHERE name = ?");
     if (!st) return SG_EIO;
-    sqlite__bind_text(st, 1, r->name);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
+    sqldrv_bind_text(st, 1, r->name);
+    if (sqldrv_step(c, st) != 1) {
+        sqldrv_reset(st);
         return SG_ENOTFOUND;
     }
     read_route(st, &r->route);
-    sqlite3_reset(st);
+    sqldrv_reset(st);
     return 0;
 }
 
 int sqlite__route_put(store_conn *c, store_route_req *r) {
     int64_t now = sg_now_ms();
-    sqlite3_stmt *st;
+    sqldrv_stmt *st;
     if (r->create) {
-        st = sqlite__prep(c, "INSERT INTO routes(name, kind, host, port, system_id, password, "
+        st = sqldrv_prep(c, "INSERT INTO routes(name, kind, host, port, system_id, password, "
                              "system_type, binds, bind_mode, win, tps, tls, tls_verify, tls_ca, "
                              "prefixes, priority, weight, enabled, concat, pack7, "
                              "registered_delivery, created_ms, updated_ms) "
                              "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
         if (!st) return SG_EIO;
         bind_route(st, 1, &r->route);
-        sqlite__bind_int(st, 22, now);
-        sqlite__bind_int(st, 23, now);
-        return sqlite__done(c, st, "Adding a route");
+        sqldrv_bind_int(st, 22, now);
+        sqldrv_bind_int(st, 23, now);
+        return sqldrv_done(c, st, "Adding a route");
     }
-    st = sqlite__prep(c, "UPDATE routes SET name = ?1, kind = ?2, host = ?3, port = ?4, "
+    st = sqldrv_prep(c, "UPDATE routes SET name = ?1, kind = ?2, host = ?3, port = ?4, "
                          "system_id = ?5, password = ?6, system_type = ?7, binds = ?8, "
                          "bind_mode = ?9, win = ?10, tps = ?11, tls = ?12, tls_verify = ?13, "
                          "tls_ca = ?14, prefixes = ?15, priority = ?16, weight = ?17, "
@@ -208,20 +213,20 @@ int sqlite__route_put(store_conn *c, store_route_req *r) {
                          "version = version + 1, updated_ms = ?22 WHERE name = ?1");
     if (!st) return SG_EIO;
     bind_route(st, 1, &r->route);
-    sqlite__bind_int(st, 22, now);
-    int rc = sqlite__done(c, st, "Changing a route");
+    sqldrv_bind_int(st, 22, now);
+    int rc = sqldrv_done(c, st, "Changing a route");
     if (rc) return rc;
-    return sqlite3_changes(c->db) ? 0 : SG_ENOTFOUND;
+    return sqldrv_changes(c) ? 0 : SG_ENOTFOUND;
 }
 
 int sqlite__route_remove(store_conn *c, store_route_req *r) {
     if (!strcmp(r->name, "sim")) return SG_EPERM;
-    sqlite3_stmt *st = sqlite__prep(c, "DELETE FROM routes WHERE name = ?");
+    sqldrv_stmt *st = sqldrv_prep(c, "DELETE FROM routes WHERE name = ?");
     if (!st) return SG_EIO;
-    sqlite__bind_text(st, 1, r->name);
-    int rc = sqlite__done(c, st, "Removing a route");
+    sqldrv_bind_text(st, 1, r->name);
+    int rc = sqldrv_done(c, st, "Removing a route");
     if (rc) return rc;
-    return sqlite3_changes(c->db) ? 0 : SG_ENOTFOUND;
+    return sqldrv_changes(c) ? 0 : SG_ENOTFOUND;
 }
 
 /* ---- receipts and their aggregation ---- */
@@ -237,38 +242,38 @@ static int apply_part(store_conn *c, int64_t msg_id, int part, int nparts, int s
         int rc = sqlite__apply_status(c, &one);
         return rc < 0 ? rc : 0;
     }
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT state FROM smpp_parts WHERE message_id = ? AND "
+    sqldrv_stmt *st = sqldrv_prep(c, "SELECT state FROM smpp_parts WHERE message_id = ? AND "
                                        "part = ?");
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, msg_id);
-    sqlite__bind_int(st, 2, part);
-    int old = sqlite3_step(st) == SQLITE_ROW ? (int)sqlite__col_int(st, 0) : -1;
-    sqlite3_reset(st);
+    sqldrv_bind_int(st, 1, msg_id);
+    sqldrv_bind_int(st, 2, part);
+    int old = sqldrv_step(c, st) == 1 ? (int)sqldrv_col_int(st, 0) : -1;
+    sqldrv_reset(st);
     if (!msgstate_part_newer(old, state)) return 0; /* stale or repeated */
-    st = sqlite__prep(c, "INSERT OR REPLACE INTO smpp_parts(message_id, part, state, dlr, ptt) "
+    st = sqldrv_prep(c, "INSERT OR REPLACE INTO smpp_parts(message_id, part, state, dlr, ptt) "
                          "VALUES (?, ?, ?, ?, ?)");
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, msg_id);
-    sqlite__bind_int(st, 2, part);
-    sqlite__bind_int(st, 3, state);
-    sqlite__bind_int(st, 4, dlr);
-    sqlite__bind_int(st, 5, ptt);
-    int rc = sqlite__done(c, st, "Recording a part's receipt");
+    sqldrv_bind_int(st, 1, msg_id);
+    sqldrv_bind_int(st, 2, part);
+    sqldrv_bind_int(st, 3, state);
+    sqldrv_bind_int(st, 4, dlr);
+    sqldrv_bind_int(st, 5, ptt);
+    int rc = sqldrv_done(c, st, "Recording a part's receipt");
     if (rc) return rc;
 
     store_status_update u = {.msg_id = msg_id, .state = (msg_state)state, .dlr = dlr,
                              .ptt = ptt, .ts_ms = ts};
     if (nparts > 1) {
-        st = sqlite__prep(c, "SELECT state, dlr, ptt FROM smpp_parts WHERE message_id = ? "
+        st = sqldrv_prep(c, "SELECT state, dlr, ptt FROM smpp_parts WHERE message_id = ? "
                              "ORDER BY part");
         if (!st) return SG_EIO;
-        sqlite__bind_int(st, 1, msg_id);
+        sqldrv_bind_int(st, 1, msg_id);
         msgstate_parts parts;
         msgstate_parts_init(&parts, nparts);
-        while (sqlite3_step(st) == SQLITE_ROW)
-            msgstate_parts_add(&parts, (int)sqlite__col_int(st, 0), (int)sqlite__col_int(st, 1),
-                               (int)sqlite__col_int(st, 2));
-        sqlite3_reset(st);
+        while (sqldrv_step(c, st) == 1)
+            msgstate_parts_add(&parts, (int)sqldrv_col_int(st, 0), (int)sqldrv_col_int(st, 1),
+                               (int)sqldrv_col_int(st, 2));
+        sqldrv_reset(st);
         msgstate_parts_result(&parts, &u.state, &u.dlr, &u.ptt);
     }
     rc = sqlite__apply_status(c, &u);
@@ -283,24 +288,24 @@ static int find_id(store_conn *c, const char *route, const char *smsc_id, int64_
     int nk = opid_keys(smsc_id, keys);
     for (int pass = 0; pass < 2; pass++) {
         for (int k = 0; k < nk; k++) {
-            sqlite3_stmt *st =
-                pass == 0 ? sqlite__prep(c, "SELECT message_id, part, nparts FROM smpp_ids "
+            sqldrv_stmt *st =
+                pass == 0 ? sqldrv_prep(c, "SELECT message_id, part, nparts FROM smpp_ids "
                                             "WHERE idkey = ?2 AND route = ?1 ORDER BY id DESC "
                                             "LIMIT 1")
-                          : sqlite__prep(c, "SELECT message_id, part, nparts FROM smpp_ids "
+                          : sqldrv_prep(c, "SELECT message_id, part, nparts FROM smpp_ids "
                                             "WHERE idkey = ?2 AND route != ?1 ORDER BY id DESC "
                                             "LIMIT 1");
             if (!st) return SG_EIO;
-            sqlite__bind_text(st, 1, route);
-            sqlite__bind_text(st, 2, keys[k]);
-            if (sqlite3_step(st) == SQLITE_ROW) {
-                *msg_id = sqlite__col_int(st, 0);
-                *part = (int)sqlite__col_int(st, 1);
-                *nparts = (int)sqlite__col_int(st, 2);
-                sqlite3_reset(st);
+            sqldrv_bind_text(st, 1, route);
+            sqldrv_bind_text(st, 2, keys[k]);
+            if (sqldrv_step(c, st) == 1) {
+                *msg_id = sqldrv_col_int(st, 0);
+                *part = (int)sqldrv_col_int(st, 1);
+                *nparts = (int)sqldrv_col_int(st, 2);
+                sqldrv_reset(st);
                 return 1;
             }
-            sqlite3_reset(st);
+            sqldrv_reset(st);
         }
     }
     return 0;
@@ -312,25 +317,26 @@ static int keep_orphan(store_conn *c, const store_smpp_receipt_item *r) {
     char keys[OPID_KEYS][OPID_KEY_LEN];
     if (opid_keys(r->smsc_id, keys) == 0) return 0;
     c->no_orphans = 0;
-    sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO smpp_orphans(rid, route, idkey, smsc_id, "
+    sqldrv_stmt *st = sqldrv_prep(c, "INSERT INTO smpp_orphans(rid, route, idkey, smsc_id, "
                                        "state, dlr, ptt, ts_ms, received_ms) "
-                                       "VALUES (0,?,?,?,?,?,?,?,?)");
+                                       "VALUES (0,?,?,?,?,?,?,?,?)" SQLDRV_RETURNING_ID);
     if (!st) return SG_EIO;
-    sqlite__bind_text(st, 1, r->route);
-    sqlite__bind_text(st, 2, keys[0]);
-    sqlite__bind_text(st, 3, r->smsc_id);
-    sqlite__bind_int(st, 4, r->state);
-    sqlite__bind_int(st, 5, r->dlr);
-    sqlite__bind_int(st, 6, r->ptt);
-    sqlite__bind_int(st, 7, r->ts_ms);
-    sqlite__bind_int(st, 8, sg_now_ms());
-    int rc = sqlite__done(c, st, "Keeping an unmatched receipt");
+    sqldrv_bind_text(st, 1, r->route);
+    sqldrv_bind_text(st, 2, keys[0]);
+    sqldrv_bind_text(st, 3, r->smsc_id);
+    sqldrv_bind_int(st, 4, r->state);
+    sqldrv_bind_int(st, 5, r->dlr);
+    sqldrv_bind_int(st, 6, r->ptt);
+    sqldrv_bind_int(st, 7, r->ts_ms);
+    sqldrv_bind_int(st, 8, sg_now_ms());
+    int64_t rid;
+    int rc = sqldrv_insert(c, st, "Keeping an unmatched receipt", &rid);
     if (rc) return rc;
     /* rid names the receipt (rows of earlier versions: one per key, sharing it) */
-    st = sqlite__prep(c, "UPDATE smpp_orphans SET rid = id WHERE id = ?");
+    st = sqldrv_prep(c, "UPDATE smpp_orphans SET rid = id WHERE id = ?");
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, sqlite3_last_insert_rowid(c->db));
-    return sqlite__done(c, st, "Keeping an unmatched receipt");
+    sqldrv_bind_int(st, 1, rid);
+    return sqldrv_done(c, st, "Keeping an unmatched receipt");
 }
 
 int sqlite__smpp_receipt(store_conn *c, store_smpp_receipt_req *r) {
@@ -352,26 +358,26 @@ int sqlite__smpp_receipt(store_conn *c, store_smpp_receipt_req *r) {
 static int adopt_orphans(store_conn *c, const char *route, const char *key, int64_t msg_id,
                          int part, int nparts, size_t *applied) {
     for (;;) {
-        sqlite3_stmt *st = sqlite__prep(c, "SELECT rid, state, dlr, ptt, ts_ms FROM smpp_orphans "
+        sqldrv_stmt *st = sqldrv_prep(c, "SELECT rid, state, dlr, ptt, ts_ms FROM smpp_orphans "
                                            "WHERE route = ? AND idkey = ? ORDER BY id LIMIT 1");
         if (!st) return SG_EIO;
-        sqlite__bind_text(st, 1, route);
-        sqlite__bind_text(st, 2, key);
-        if (sqlite3_step(st) != SQLITE_ROW) {
-            sqlite3_reset(st);
+        sqldrv_bind_text(st, 1, route);
+        sqldrv_bind_text(st, 2, key);
+        if (sqldrv_step(c, st) != 1) {
+            sqldrv_reset(st);
             return 0;
         }
-        int64_t rid = sqlite__col_int(st, 0);
-        int state = (int)sqlite__col_int(st, 1), dlr = (int)sqlite__col_int(st, 2);
-        int ptt = (int)sqlite__col_int(st, 3);
-        int64_t ts = sqlite__col_int(st, 4);
-        sqlite3_reset(st);
+        int64_t rid = sqldrv_col_int(st, 0);
+        int state = (int)sqldrv_col_int(st, 1), dlr = (int)sqldrv_col_int(st, 2);
+        int ptt = (int)sqldrv_col_int(st, 3);
+        int64_t ts = sqldrv_col_int(st, 4);
+        sqldrv_reset(st);
         int rc = apply_part(c, msg_id, part, nparts, state, dlr, ptt, ts);
         if (rc) return rc;
-        st = sqlite__prep(c, "DELETE FROM smpp_orphans WHERE rid = ?");
+        st = sqldrv_prep(c, "DELETE FROM smpp_orphans WHERE rid = ?");
         if (!st) return SG_EIO;
-        sqlite__bind_int(st, 1, rid);
-        if ((rc = sqlite__done(c, st, "Forgetting an applied receipt"))) return rc;
+        sqldrv_bind_int(st, 1, rid);
+        if ((rc = sqldrv_done(c, st, "Forgetting an applied receipt"))) return rc;
         (*applied)++;
     }
 }
@@ -382,22 +388,22 @@ static int adopt_orphans(store_conn *c, const char *route, const char *key, int6
  * id written out of order (the clock stepped back) only waits for a later prune. */
 static int prune(store_conn *c) {
     int64_t now = sg_now_ms();
-    sqlite3_stmt *st;
+    sqldrv_stmt *st;
     int rc;
     for (int round = 0; round < PRUNE_ROUNDS; round++) {
-        st = sqlite__prep(c, "DELETE FROM smpp_ids WHERE id IN (SELECT id FROM (SELECT id, "
+        st = sqldrv_prep(c, "DELETE FROM smpp_ids WHERE id IN (SELECT id FROM (SELECT id, "
                              "created_ms FROM smpp_ids ORDER BY id LIMIT ?2) "
                              "WHERE created_ms < ?1)");
         if (!st) return SG_EIO;
-        sqlite__bind_int(st, 1, now - IDS_KEEP_MS);
-        sqlite__bind_int(st, 2, PRUNE_CHUNK);
-        if ((rc = sqlite__done(c, st, "Pruning old operator ids"))) return rc;
-        if (sqlite3_changes(c->db) < PRUNE_CHUNK) break;
+        sqldrv_bind_int(st, 1, now - IDS_KEEP_MS);
+        sqldrv_bind_int(st, 2, PRUNE_CHUNK);
+        if ((rc = sqldrv_done(c, st, "Pruning old operator ids"))) return rc;
+        if (sqldrv_changes(c) < PRUNE_CHUNK) break;
     }
-    st = sqlite__prep(c, "DELETE FROM smpp_orphans WHERE received_ms < ?");
+    st = sqldrv_prep(c, "DELETE FROM smpp_orphans WHERE received_ms < ?");
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, now - ORPHANS_KEEP_MS);
-    return sqlite__done(c, st, "Pruning unmatched receipts");
+    sqldrv_bind_int(st, 1, now - ORPHANS_KEEP_MS);
+    return sqldrv_done(c, st, "Pruning unmatched receipts");
 }
 
 /* Whether smpp_orphans may hold rows. Looking for orphans costs one query per id key of every
@@ -406,10 +412,10 @@ static int prune(store_conn *c) {
  * looks again only while it is clear. */
 static int orphans_possible(store_conn *c) {
     if (c->no_orphans) return 0;
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT EXISTS (SELECT 1 FROM smpp_orphans)");
+    sqldrv_stmt *st = sqldrv_prep(c, "SELECT EXISTS (SELECT 1 FROM smpp_orphans)");
     if (!st) return 1;
-    int any = sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int(st, 0) != 0;
-    sqlite3_reset(st);
+    int any = sqldrv_step(c, st) != 1 || sqldrv_col_int(st, 0) != 0;
+    sqldrv_reset(st);
     c->no_orphans = !any;
     return any;
 }
@@ -428,17 +434,17 @@ int sqlite__smpp_accept(store_conn *c, store_smpp_accept_req *r) {
             char keys[OPID_KEYS][OPID_KEY_LEN];
             int nk = opid_keys(a->smsc_ids[p], keys);
             if (nk > 0) { /* stored under its first key; lookups try every key */
-                sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO smpp_ids(route, idkey, message_id, "
+                sqldrv_stmt *st = sqldrv_prep(c, "INSERT INTO smpp_ids(route, idkey, message_id, "
                                                    "part, nparts, created_ms) "
-                                                   "VALUES (?,?,?,?,?,?)");
+                                                   "VALUES (?,?,?,?,?,?)" SQLDRV_RETURNING_ID);
                 if (!st) return SG_EIO;
-                sqlite__bind_text(st, 1, a->route);
-                sqlite__bind_text(st, 2, keys[0]);
-                sqlite__bind_int(st, 3, a->msg_id);
-                sqlite__bind_int(st, 4, (int64_t)p);
-                sqlite__bind_int(st, 5, (int64_t)a->nparts);
-                sqlite__bind_int(st, 6, a->ts_ms);
-                if ((rc = sqlite__done(c, st, "Recording an operator message id"))) return rc;
+                sqldrv_bind_text(st, 1, a->route);
+                sqldrv_bind_text(st, 2, keys[0]);
+                sqldrv_bind_int(st, 3, a->msg_id);
+                sqldrv_bind_int(st, 4, (int64_t)p);
+                sqldrv_bind_int(st, 5, (int64_t)a->nparts);
+                sqldrv_bind_int(st, 6, a->ts_ms);
+                if ((rc = sqldrv_done(c, st, "Recording an operator message id"))) return rc;
             }
             for (int k = 0; orphans && k < nk; k++)
                 if ((rc = adopt_orphans(c, a->route, keys[k], a->msg_id, (int)p, (int)a->nparts,
@@ -457,19 +463,18 @@ int sqlite__smpp_accept(store_conn *c, store_smpp_accept_req *r) {
 int sqlite__smpp_mo(store_conn *c, store_smpp_mo_req *r) {
     for (size_t i = 0; i < r->count; i++) {
         store_smpp_mo_item *m = &r->items[i];
-        sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO smpp_mo(route, source, destination, "
+        sqldrv_stmt *st = sqldrv_prep(c, "INSERT INTO smpp_mo(route, source, destination, "
                                            "message, data_coding, received_ms) "
-                                           "VALUES (?,?,?,?,?,?)");
+                                           "VALUES (?,?,?,?,?,?)" SQLDRV_RETURNING_ID);
         if (!st) return SG_EIO;
-        sqlite__bind_text(st, 1, m->route);
-        sqlite__bind_text(st, 2, m->source);
-        sqlite__bind_text(st, 3, m->destination);
-        sqlite__bind_text(st, 4, m->text);
-        sqlite__bind_int(st, 5, m->data_coding);
-        sqlite__bind_int(st, 6, m->ts_ms);
-        int rc = sqlite__done(c, st, "Storing a mobile-originated message");
+        sqldrv_bind_text(st, 1, m->route);
+        sqldrv_bind_text(st, 2, m->source);
+        sqldrv_bind_text(st, 3, m->destination);
+        sqldrv_bind_text(st, 4, m->text);
+        sqldrv_bind_int(st, 5, m->data_coding);
+        sqldrv_bind_int(st, 6, m->ts_ms);
+        int rc = sqldrv_insert(c, st, "Storing a mobile-originated message", &m->id);
         if (rc) return rc;
-        m->id = sqlite3_last_insert_rowid(c->db);
     }
     return 0;
 }
@@ -477,26 +482,26 @@ int sqlite__smpp_mo(store_conn *c, store_smpp_mo_req *r) {
 /* The priorities are spelled out so that each is one range of messages_due (due_ms > now):
  * only the rows due in the future are read, never the backlog that is due now. */
 int sqlite__retry_waiting(store_conn *c, store_retry_waiting_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT COALESCE(route, ''), COUNT(*), MIN(due_ms) FROM messages "
+    sqldrv_stmt *st = sqldrv_prep(c, "SELECT COALESCE(route, ''), COUNT(*), MIN(due_ms) FROM messages "
                             "WHERE priority IN (0, 1, 2, 3) AND due_ms > ?1 AND state < 3 AND "
                             "state = 1 AND retries > 0 GROUP BY 1 ORDER BY 1");
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, r->now_ms);
+    sqldrv_bind_int(st, 1, r->now_ms);
     size_t cap = 4;
     r->items = sg_xcalloc(cap, sizeof *r->items);
     r->count = 0;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = sqldrv_step(c, st)) == 1) {
         if (r->count == cap) r->items = sg_xrealloc(r->items, (cap *= 2) * sizeof *r->items);
         store_retry_wait *w = &r->items[r->count++];
-        w->route = sqlite__col_text(st, 0);
-        w->count = sqlite__col_int(st, 1);
-        w->next_ms = sqlite__col_int(st, 2);
+        w->route = sqldrv_col_text(st, 0);
+        w->count = sqldrv_col_int(st, 1);
+        w->next_ms = sqldrv_col_int(st, 2);
     }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
+    sqldrv_reset(st);
+    if (rc < 0) {
         store_retry_waiting_fini(r);
-        return sqlite__fail(c, "Counting the messages waiting on a retry");
+        return sqldrv_fail(c, "Counting the messages waiting on a retry");
     }
     return 0;
 }

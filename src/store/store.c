@@ -48,27 +48,31 @@
  *     store.c (thread, group commit) --------------------+
  *        | through the backend table                      |
  *        v                                                v
- *     sqlite.c (connection, transactions,          store_handoff.c (status calls
+ *     sqlite.c (connection, migrations run,        store_handoff.c (status calls
  *        |      core operations, the table)               ^          to the notifier)
  *        |---> schema_sqlite.c (the areas' migrations)    |
  *        |                                                |
  *   +----+-----------------+                              |
  *   v                      v                              |
- *   sqlite_routes.c        sqlite_campaigns.c             |
+ *   sqlite_routes.c*       sqlite_campaigns.c             |
  *   |                      |            |                 |
  *   v                      |            v                 |
- *   sqlite_msg.c <---------+     sqlite_credits.c         |
+ *   sqlite_msg.c* <--------+     sqlite_credits.c*        |
  *   (messages, state machine)                             |
  *   |                                                     |
  *   v                                                     |
- *   sqlite_notify.c --------------------------------------+
+ *   sqlite_notify.c* -------------------------------------+
  *
- * Every sqlite_*.c calls sqlite_util.c (statements, service ids, balance, ledger), which calls
- * none of them; sqlite.c also reaches each area's operations (credits, idem, limits, notify,
- * routes, campaigns) through the table it fills, and calls sqlite_msg.c. Every backend file
- * may call the backend-independent helpers (store_records.c, store_<area>.c: the _fini
- * functions) and core/ (msgstate, opid, callurl, sim_model, price, template, gsm): the rules
- * that are not SQL are written once there, for every backend.
+ * Every sqlite_*.c calls sqlite_util.c* (service ids, balance, ledger), and every file of the
+ * backend calls sqldrv_sqlite.c, the SQL driver (sqldrv.h) and the statement cache under it,
+ * which calls none of them; sqlite.c also reaches each area's operations (credits, idem,
+ * limits, notify, routes, campaigns) through the table it fills, and calls sqlite_msg.c.
+ * The files marked * are written against the driver only (no SQLite call: checked by
+ * scripts/check-store-layers, which lists them), so their operations are already the same for
+ * any backend with a driver. Every backend file may call the backend-independent helpers
+ * (store_records.c, store_<area>.c: the _fini functions) and core/ (msgstate, opid, callurl,
+ * sim_model, price, template, gsm): the rules that are not SQL are written once there, for
+ * every backend.
  *
  * A second backend (PostgreSQL, issue 13). Today STORE_OPS is an X-macro expanded three
  * times: the op_kind enum, the typed store_<op>() enqueue functions, and the struct of
@@ -86,11 +90,19 @@
  *      PostgreSQL as positional ones. What differs (INSERT OR IGNORE / ON CONFLICT DO
  *      NOTHING, last_insert_rowid / RETURNING id, SKIP LOCKED, partial indexes, types in
  *      migrations) stays in the backend file, marked "dialect:".
- *   2. The functions that run them move from sqlite_*.c onto a small driver interface
- *      (prepare-cached, bind int/text/null, step, column int/text, changes, last id), which
- *      sqlite_util.c implements for SQLite and a pg_util.c for libpq; a store operation is
- *      then one function for both backends, and each backend keeps only its connection,
- *      transactions, migrations and the dialect-specific statements.
+ *   2. The functions that run them are written against the SQL driver, sqldrv.h (statements
+ *      prepared by text and cached per connection, binds of int64/double/text/NULL by
+ *      position, rows, columns, changes, the id of a new row from an INSERT ending with
+ *      SQLDRV_RETURNING_ID, the batch's transaction and the operation's savepoint), which
+ *      sqldrv_sqlite.c implements for SQLite and a pg_util.c is to implement over libpq; a
+ *      store operation is then one function for both backends, and each backend keeps only
+ *      its connection, migrations and the dialect-specific statements. Done: sqlite_util.c,
+ *      sqlite_msg.c, sqlite_credits.c, sqlite_notify.c, sqlite_routes.c, sqlite_limits.c and
+ *      sqlite_idem.c (the files marked * above, and the last two; the texts not yet in a
+ *      sql_<area>.h, with SQLite's "?" placeholders, and all migrations are still SQLite's,
+ *      marked "dialect:"). Left: sqlite.c's core operations and sqlite_campaigns.c; then
+ *      the ported files move out of the sqlite_ names (store_<area>_sql.c) and take a
+ *      connection of either backend.
  *   3. The same unit tests (tests/unit/store_fixture.h opens the store) and the whole
  *      integration suite run against both.
  */
