@@ -18,12 +18,13 @@
  * others; the count rides on the next line written. Its fields are read and written with
  * atomic operations, so two threads racing on one limiter at worst let two lines through in
  * one period; no line is ever counted twice. libevent's own messages (sg_log_route_libevent)
- * share a small table of limiters keyed by the message text with its digits left out, so that
- * "fd 12" and "fd 13" are one cause.
+ * have a limiter per cause, the message text with its digits left out, so that "fd 12" and
+ * "fd 13" are one cause (32 causes, then one limiter for all the others).
  */
 #include "util/log.h"
 
 #include <stdarg.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -178,11 +179,24 @@ int sg_log_limited(sg_log_limit *lim, enum sg_log_level lvl, const char *subsys,
 
 /* ---- libevent's own messages ----------------------------------------------------------- */
 
-#define LIBEVENT_CAUSES 16
-static struct {
-    uint32_t hash;
-    sg_log_limit lim;
-} g_levent[LIBEVENT_CAUSES];
+/* The causes seen so far, each with its own limiter, kept for the process's life: a cause never
+ * takes another's limiter over (two alternating messages would otherwise reset each other and
+ * never be limited). Past LIBEVENT_CAUSES distinct causes, the rest share one limiter. The
+ * table is written under a mutex: libevent logs from every thread's loop, and rarely. */
+#define LIBEVENT_CAUSES 32
+static pthread_mutex_t g_levent_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint32_t g_levent_hash[LIBEVENT_CAUSES];
+static sg_log_limit g_levent[LIBEVENT_CAUSES + 1]; /* the last one: every further cause */
+static int g_levent_n;
+
+static sg_log_limit *libevent_limit(uint32_t h) {
+    pthread_mutex_lock(&g_levent_mu);
+    int i = 0;
+    while (i < g_levent_n && g_levent_hash[i] != h) i++;
+    if (i == g_levent_n && g_levent_n < LIBEVENT_CAUSES) g_levent_hash[g_levent_n++] = h;
+    pthread_mutex_unlock(&g_levent_mu);
+    return &g_levent[i]; /* i == LIBEVENT_CAUSES: the shared one */
+}
 
 static void on_libevent_log(int severity, const char *msg) {
     enum sg_log_level lvl = severity >= EVENT_LOG_ERR    ? SG_LOG_ERROR
@@ -193,12 +207,7 @@ static void on_libevent_log(int severity, const char *msg) {
     uint32_t h = 2166136261u; /* FNV-1a over the text without its digits */
     for (const char *p = msg; *p; p++)
         if (*p < '0' || *p > '9') h = (h ^ (unsigned char)*p) * 16777619u;
-    unsigned slot = h % LIBEVENT_CAUSES;
-    if (g_levent[slot].hash != h) { /* a new cause takes the slot over */
-        g_levent[slot].hash = h;
-        memset(&g_levent[slot].lim, 0, sizeof g_levent[slot].lim);
-    }
-    sg_log_limited(&g_levent[slot].lim, lvl, "libevent", "%s", msg);
+    sg_log_limited(libevent_limit(h), lvl, "libevent", "%s", msg);
 }
 
 void sg_log_route_libevent(void) {
