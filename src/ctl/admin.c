@@ -123,6 +123,17 @@ int ctl_admin_health(const ctl_opts *o) {
     return 0;
 }
 
+/* GET of an admin path with one segment, path_fmt's only "%s", escaped from seg; as
+ * ctl_admin_call. */
+static int get_one(const ctl_opts *o, const char *path_fmt, const char *seg, json_t **ans) {
+    char *esc = ctl_segment(seg);
+    char *path = sg_xasprintf(path_fmt, esc);
+    int rc = ctl_admin_call(o, "GET", path, NULL, ans);
+    free(path);
+    free(esc);
+    return rc;
+}
+
 /* Prints "key: value" for each of keys (NULL-terminated) of an object answer, or the answer as
  * JSON when it is not an object; takes ownership of ans. */
 static void print_fields(json_t *ans, const char *const *keys) {
@@ -217,12 +228,8 @@ int ctl_admin_sender_set(const ctl_opts *o, const char *service, const char *sen
 }
 
 int ctl_admin_sender_list(const ctl_opts *o, const char *service) {
-    char *sn = ctl_segment(service);
-    char *path = sg_xasprintf("/admin/services/%s/senders", sn);
     json_t *ans;
-    int rc = ctl_admin_call(o, "GET", path, NULL, &ans);
-    free(path);
-    free(sn);
+    int rc = get_one(o, "/admin/services/%s/senders", service, &ans);
     if (rc || !ans) return rc;
     if (!json_is_array(ans)) {
         ctl_print_json(ans);
@@ -285,12 +292,8 @@ int ctl_admin_credential_set(const ctl_opts *o, const char *consumer_key, const 
 }
 
 int ctl_admin_credential_show(const ctl_opts *o, const char *consumer_key) {
-    char *ck = ctl_segment(consumer_key);
-    char *path = sg_xasprintf("/admin/credentials/%s", ck);
     json_t *ans;
-    int rc = ctl_admin_call(o, "GET", path, NULL, &ans);
-    free(path);
-    free(ck);
+    int rc = get_one(o, "/admin/credentials/%s", consumer_key, &ans);
     if (rc || !ans) return rc;
     static const char *const keys[] = {"consumerKey", "status", "creation", "expiration",
                                        "validationDeadline", NULL};

@@ -143,15 +143,18 @@ async function checkInvariants(srv, keys, answeredIds, receivers) {
     resubmitted: sim.filter((s) => s.submits > 1).length };
 }
 
+// Stops every server a describe started, even when one of them fails, then throws the first error.
+async function finishAll(servers) {
+  const errors = [];
+  for (const s of servers) {
+    try { await s.finish(); } catch (e) { errors.push(e); }
+  }
+  if (errors.length) throw errors[0];
+}
+
 describe('crash safety', () => {
   const servers = [];
-  after(async () => {
-    const errors = [];
-    for (const s of servers) {
-      try { await s.finish(); } catch (e) { errors.push(e); }
-    }
-    if (errors.length) throw errors[0];
-  });
+  after(() => finishAll(servers));
 
   test('kill -9 in the middle of a stream of sends', async (t) => {
     const srv = await startServer();
@@ -336,13 +339,7 @@ async function retryAndCheck(srv, keys, attempts) {
 
 describe('crash safety with Idempotency-Key retries', () => {
   const servers = [];
-  after(async () => {
-    const errors = [];
-    for (const s of servers) {
-      try { await s.finish(); } catch (e) { errors.push(e); }
-    }
-    if (errors.length) throw errors[0];
-  });
+  after(() => finishAll(servers));
 
   test('kill -9 during keyed sends, then every unanswered send retried: each key sent and charged once', { timeout: 120000 }, async (t) => {
     const srv = await startServer();
