@@ -95,4 +95,9 @@ void sqldrv_release(store_conn *c, int rollback_first);
 /* Logs the connection's last error with what was being done; returns SG_EIO. */
 int sqldrv_fail(store_conn *c, const char *what);
 
+/* The connection's SQL dialect, for the few statements the dialects do not share (marked
+ * "dialect:" where they are chosen). */
+typedef enum { SQLDRV_SQLITE, SQLDRV_POSTGRES } sqldrv_dialect_kind;
+sqldrv_dialect_kind sqldrv_dialect(store_conn *c);
+
 #endif

@@ -35,6 +35,11 @@
 
 #define ST(s) ((sqlite3_stmt *)(s))
 
+sqldrv_dialect_kind sqldrv_dialect(store_conn *c) {
+    (void)c;
+    return SQLDRV_SQLITE;
+}
+
 int sqlite__fail(store_conn *c, const char *what) {
     sg_log_error("store.sqlite", "%s failed: %s.", what, sqlite3_errmsg(c->db));
     return SG_EIO;
