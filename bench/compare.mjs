@@ -7,6 +7,9 @@
 //            --rate-seconds T (10) --wrk-seconds W (5; 0 = no wrk) --soak M (1000000; 0 = none)
 //            --systems smsgate,kannel  --json  --keep (keep the temporary directories)
 //            --perf FILE (perf record smsgated into FILE; BENCH_PERF_CG=dwarf for call graphs)
+//            --store postgres: smsgated on SQLite, on PostgreSQL with one node and with two nodes
+//              (systems smsgate, smsgate-pg, smsgate-pg2; offered load 2,000/s by default), each
+//              PostgreSQL a throw-away cluster of scripts/pg-scratch on this machine
 //
 // Peers, each in its own process and shared by both systems (bench/compare_*.mjs):
 //   SMSC simulator  the integration tests' simulator on the npm `smpp` package: accepts every
@@ -67,10 +70,19 @@ const O = {
   json: argv.includes('--json'),
   keep: argv.includes('--keep'),
   perf: opt('perf', ''), // profiling: perf record of smsgated into this file (last run wins)
+  store: opt('store', 'sqlite'),
 };
+if (O.store === 'postgres') {
+  if (!argv.includes('--systems')) O.systems = ['smsgate', 'smsgate-pg', 'smsgate-pg2'];
+  if (!argv.includes('--rate')) O.rate = 2000;
+} else if (O.store !== 'sqlite') {
+  console.error(`compare: unknown store '${O.store}' (sqlite, postgres)`);
+  process.exit(2);
+}
+const SYSTEMS = ['smsgate', 'smsgate-pg', 'smsgate-pg2', 'kannel'];
 for (const s of O.systems) {
-  if (s !== 'smsgate' && s !== 'kannel') {
-    console.error(`compare: unknown system '${s}' (smsgate, kannel)`);
+  if (!SYSTEMS.includes(s)) {
+    console.error(`compare: unknown system '${s}' (${SYSTEMS.join(', ')})`);
     process.exit(2);
   }
 }
@@ -171,36 +183,65 @@ function ovhSign(keys, method, url, body, ts) {
     method, url, body, ts].join('+')).digest('hex');
 }
 
+// smsgated on SQLite (one node, its data dir), or on PostgreSQL (a throw-away cluster of
+// scripts/pg-scratch) with `nodes` nodes, each with its own data dir and port; the load is
+// spread over the nodes' ports, and the SMPP route has one bind per node (`--binds` is the
+// cluster's total).
 class Smsgate {
-  constructor(p) { this.p = p; this.name = 'smsgate'; }
+  constructor(p, { store = 'sqlite', nodes = 1, name = 'smsgate' } = {}) {
+    this.p = p;
+    this.name = name;
+    this.store = store;
+    this.nodes = nodes;
+  }
 
   async start() {
-    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-compare-smsgate-'));
-    this.data = path.join(this.dir, 'data');
-    this.port = await freePort();
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-compare-${this.name}-`));
+    if (this.store === 'postgres') {
+      this.pgDir = path.join(this.dir, 'pg');
+      const r = spawnSync(path.join(ROOT, 'scripts/pg-scratch'), ['start', this.pgDir], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`scripts/pg-scratch start failed: ${r.stderr}`);
+      this.database = r.stdout.trim().split('\n').pop();
+    }
+    this.procs = [];
+    this.ports = [];
+    this.datas = [];
     // BENCH_SMSGATED_WRAP: a command line to run smsgated under (valgrind --tool=callgrind, say)
     const wrap = (process.env.BENCH_SMSGATED_WRAP || '').split(' ').filter(Boolean);
-    const args = ['--data', this.data,
-      '--listen', `127.0.0.1:${this.port}`, '--tls-listen', '', '--log-level', 'warn',
-      '--callback-allow-private', '--callback-host-concurrency', '32'];
-    this.proc = spawnLogged(wrap.length ? wrap[0] : path.join(BIN, 'smsgated'),
-      wrap.length ? [...wrap.slice(1), path.join(BIN, 'smsgated'), ...args] : args,
-    path.join(this.dir, 'smsgated.log'),
-    // BENCH_SMSGATED_PRELOAD: an LD_PRELOAD for smsgated alone (trying another allocator, say)
-    process.env.BENCH_SMSGATED_PRELOAD ? { ...process.env, LD_PRELOAD: process.env.BENCH_SMSGATED_PRELOAD } : undefined);
-    for (let i = 0; ; i++) {
-      try { if ((await get(this.port, '/1.0/auth/time')).status === 200) break; } catch { /* not yet */ }
-      if (i > 2400) throw new Error(`smsgated did not start; see ${this.dir}/smsgated.log`);
-      await sleep(25);
+    for (let k = 0; k < this.nodes; k++) {
+      const data = path.join(this.dir, `data${k || ''}`), port = await freePort();
+      const args = ['--data', data,
+        '--listen', `127.0.0.1:${port}`, '--tls-listen', '', '--log-level', 'warn',
+        '--callback-allow-private', '--callback-host-concurrency', '32'];
+      if (this.database) args.push('--database', this.database, '--node', `bench${k}`);
+      this.procs.push(spawnLogged(wrap.length ? wrap[0] : path.join(BIN, 'smsgated'),
+        wrap.length ? [...wrap.slice(1), path.join(BIN, 'smsgated'), ...args] : args,
+        path.join(this.dir, `smsgated${k || ''}.log`),
+        // BENCH_SMSGATED_PRELOAD: an LD_PRELOAD for smsgated alone (trying another allocator, say)
+        process.env.BENCH_SMSGATED_PRELOAD ? { ...process.env, LD_PRELOAD: process.env.BENCH_SMSGATED_PRELOAD } : undefined));
+      this.ports.push(port);
+      this.datas.push(data);
+    }
+    [this.proc] = this.procs;
+    [this.port] = this.ports;
+    [this.data] = this.datas;
+    for (const port of this.ports) {
+      for (let i = 0; ; i++) {
+        try { if ((await get(port, '/1.0/auth/time')).status === 200) break; } catch { /* not yet */ }
+        if (i > 2400) throw new Error(`smsgated did not start; see ${this.dir}/smsgated*.log`);
+        await sleep(25);
+      }
     }
     this.ctl(['route', 'add', 'bench', '--smpp', `127.0.0.1:${this.p.smscPort}`, '--system-id',
-      'bench', '--password', 'bench', '--prefix', '+33', '--window', '200']);
+      'bench', '--password', 'bench', '--prefix', '+33', '--window', '200', '--binds', String(this.nodes)]);
     this.ctl(['route', 'disable', 'sim']);
-    for (let i = 0; ; i++) {
-      const st = JSON.parse(this.ctl(['route', 'status', '--json'])).find((r) => r.name === 'bench');
-      if (st && st.up) break;
-      if (i > 400) throw new Error('the SMPP route of smsgated did not bind');
-      await sleep(25);
+    for (const data of this.datas) {
+      for (let i = 0; ; i++) {
+        const st = JSON.parse(this.ctl(['route', 'status', '--json'], data)).find((r) => r.name === 'bench');
+        if (st && st.up) break;
+        if (i > 400) throw new Error('the SMPP route of smsgated did not bind');
+        await sleep(25);
+      }
     }
     this.keys = JSON.parse(this.ctl(['account', 'create', 'bench', '--credits', '100000000', '--json']));
     this.sn = this.keys.serviceName;
@@ -214,8 +255,8 @@ class Smsgate {
     }
   }
 
-  ctl(args) {
-    const r = spawnSync(path.join(BIN, 'smsctl'), ['--data', this.data, ...args], { encoding: 'utf8' });
+  ctl(args, data = this.data) {
+    const r = spawnSync(path.join(BIN, 'smsctl'), ['--data', data, ...args], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`smsctl ${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
   }
@@ -230,8 +271,12 @@ class Smsgate {
     return get(this.port, target, headers, method, body || null);
   }
 
-  pids() { return { smsgated: this.proc.pid }; }
-  loadTarget() { return { system: 'smsgate', port: this.port, keys: this.keys, sn: this.sn }; }
+  pids() {
+    return Object.fromEntries(this.procs.map((p, k) => [`smsgated${k || ''}`, p.pid]));
+  }
+  loadTarget() {
+    return { system: 'smsgate', port: this.port, ports: this.ports, keys: this.keys, sn: this.sn };
+  }
   wrkEnv() {
     return { BENCH_SYSTEM: 'smsgate', BENCH_BASE: `http://127.0.0.1:${this.port}`, BENCH_SN: this.sn,
       BENCH_AK: this.keys.applicationKey, BENCH_AS: this.keys.applicationSecret,
@@ -243,7 +288,8 @@ class Smsgate {
       this.perf.kill('SIGINT');
       await this.perf.exited;
     }
-    await stopProc(this.proc, 30000);
+    await Promise.all(this.procs.map((p) => stopProc(p, 30000)));
+    if (this.pgDir) spawnSync(path.join(ROOT, 'scripts/pg-scratch'), ['stop', this.pgDir], { stdio: 'inherit' });
     if (!O.keep) fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -505,8 +551,11 @@ function report(results, wrk, soak) {
       ? `Burst: ${fmt(O.messages)} single-receiver sends at concurrency ${O.concurrency}, then every final callback`
       : `Offered load: ${fmt(O.rate)} sends/s for ${O.rateSeconds} s (${fmt(O.rate * O.rateSeconds)} messages), at most ${O.concurrency} in flight`;
     lines.push(`### ${title}`, '');
-    lines.push(`| ${O.runs} runs, median [min–max] | ${systems.join(' | ')}${both ? ' | smsgate / kannel' : ''} |`);
-    lines.push(`|---|${systems.map(() => '---|').join('')}${both ? '---|' : ''}`);
+    // --store postgres: each PostgreSQL system over SQLite's
+    const pgRatios = O.store === 'postgres' ? systems.slice(1) : [];
+    lines.push(`| ${O.runs} runs, median [min–max] | ${systems.join(' | ')}${both ? ' | smsgate / kannel' : ''}`
+      + `${pgRatios.map((x) => ` | ${x} / ${systems[0]}`).join('')} |`);
+    lines.push(`|---|${systems.map(() => '---|').join('')}${both ? '---|' : ''}${pgRatios.map(() => '---|').join('')}`);
     const rows = [...METRICS];
     const procs = new Set();
     for (const r of results) if (r.kind === kind) for (const k of Object.keys(r.rssMB)) procs.add(k);
@@ -519,6 +568,11 @@ function report(results, wrk, soak) {
         const a = median(results.filter((r) => r.kind === kind && r.system === systems[0]).map(f));
         const b = median(results.filter((r) => r.kind === kind && r.system === systems[1]).map(f));
         ratio = ` | ${Number.isFinite(a / b) ? fmt(a / b, 2) : '-'}`;
+      }
+      const base = median(results.filter((r) => r.kind === kind && r.system === systems[0]).map(f));
+      for (const x of pgRatios) {
+        const a = median(results.filter((r) => r.kind === kind && r.system === x).map(f));
+        ratio += ` | ${Number.isFinite(a / base) ? fmt(a / base, 2) : '-'}`;
       }
       lines.push(`| ${name} | ${cols.join(' | ')}${ratio} |`);
     }
@@ -548,6 +602,7 @@ function report(results, wrk, soak) {
 }
 
 function targets(results, wrk, soak) {
+  if (O.store === 'postgres') return pgTargets(results);
   if (O.systems.length !== 2) return '';
   const m = (kind, s, f) => median(results.filter((r) => r.kind === kind && r.system === s).map(f));
   const cpu = m('burst', 'smsgate', (r) => r.cpuPerMsgUs), kcpu = m('burst', 'kannel', (r) => r.cpuPerMsgUs);
@@ -563,6 +618,22 @@ function targets(results, wrk, soak) {
     `| p99 request → submit ≤ 100 ms at ${fmt(O.rate)}/s | ${fmt(p99s, 1)} ms | ${ok(p99s <= 100)} |`,
     `| p99 request → final callback ≤ 1 s at ${fmt(O.rate)}/s | ${fmt(p99c)} ms | ${ok(p99c <= 1000)} |`];
   if (soak) out.push(`| peak RSS ≤ 150 MB after ${fmt(soak.messages)} messages | ${fmt(soak.peakRssMB, 1)} MB | ${ok(soak.peakRssMB <= 150)} |`);
+  return out.join('\n') + '\n';
+}
+
+// Issue 13's targets: PostgreSQL's end-to-end rate at least 60 % of SQLite's in the same run,
+// p99 request -> submit_sm <= 100 ms at the offered load (2,000/s by default).
+function pgTargets(results) {
+  const m = (kind, s, f) => median(results.filter((r) => r.kind === kind && r.system === s).map(f));
+  const ok = (c) => (c ? 'met' : 'NOT met');
+  const out = ['### Targets (medians of this run)', '', '| target | measured | |', '|---|---|---|'];
+  const base = m('burst', 'smsgate', (r) => r.e2ePerS);
+  for (const s of O.systems.filter((x) => x !== 'smsgate' && x !== 'kannel')) {
+    const ratio = m('burst', s, (r) => r.e2ePerS) / base;
+    const p99 = m('paced', s, (r) => r.lat.submit.p99);
+    out.push(`| ${s}: end-to-end msgs/s ≥ 60 % of SQLite's (burst) | ${fmt(ratio * 100)} % | ${ok(ratio >= 0.6)} |`);
+    out.push(`| ${s}: p99 request → submit_sm ≤ 100 ms at ${fmt(O.rate)}/s | ${fmt(p99, 1)} ms | ${ok(p99 <= 100)} |`);
+  }
   return out.join('\n') + '\n';
 }
 
@@ -582,7 +653,12 @@ async function main() {
     console.error('compare: installing kannel and wrk failed');
     process.exit(2);
   }
-  const classes = { smsgate: Smsgate, kannel: Kannel };
+  const classes = {
+    smsgate: Smsgate,
+    'smsgate-pg': class extends Smsgate { constructor(p) { super(p, { store: 'postgres', name: 'smsgate-pg' }); } },
+    'smsgate-pg2': class extends Smsgate { constructor(p) { super(p, { store: 'postgres', nodes: 2, name: 'smsgate-pg2' }); } },
+    kannel: Kannel,
+  };
   const started = Date.now();
   const results = [], wrk = [];
   let soak = null;

@@ -14,7 +14,8 @@
 // due, so a client that falls behind does not hide the server's queueing; in a burst, from
 // when it was sent.
 //
-// IPC: {cmd:'run', system, port, n, concurrency, rate, keys, sn, sinkPort}
+// IPC: {cmd:'run', system, port, ports (optional: several nodes), n, concurrency, rate, keys, sn,
+//       sinkPort}
 //      -> {due: [...], answered: [...], status: {code: count}, errors, firstError}
 // Times are epoch milliseconds with a fraction.
 import crypto from 'node:crypto';
@@ -92,12 +93,15 @@ function run(o) {
   const status = {};
   let errors = 0, firstError = null, next = 0, inflight = 0, done = 0;
   let tsSec = 0, tsStr = '';
-  const base = `http://127.0.0.1:${o.port}`;
-  const host = `Host: 127.0.0.1:${o.port}\r\n`;
+  // o.ports: several nodes of one cluster (bench/compare.mjs --store postgres, 2 nodes): the
+  // connections are spread over them in turn, each signing for its own node's address.
+  const ports = o.ports && o.ports.length ? o.ports : [o.port];
   const idle = [];
-  for (let k = 0; k < o.concurrency; k++) idle.push(new Conn(o.port));
+  for (let k = 0; k < o.concurrency; k++) idle.push(new Conn(ports[k % ports.length]));
 
-  function requestText(i) {
+  function requestText(i, port) {
+    const base = `http://127.0.0.1:${port}`;
+    const host = `Host: 127.0.0.1:${port}\r\n`;
     if (o.system === 'smsgate') {
       const target = `/1.0/sms/${o.sn}/jobs`;
       const body = `{"message":"bench","receivers":["${receiver(i)}"],"senderForResponse":true,`
@@ -131,7 +135,7 @@ function run(o) {
         due[i] = o.rate > 0 ? dueAt(i) : t; /* a burst: from when it was sent */
         inflight++;
         const c = idle.pop();
-        c.send(requestText(i), (err, code) => {
+        c.send(requestText(i, c.port), (err, code) => {
           answered[i] = now();
           if (err) {
             errors++;
