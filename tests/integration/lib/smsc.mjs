@@ -118,6 +118,12 @@ export class Smsc {
     this.server = null;
     this.receiptsSent = 0;
     this.receiptsAcked = 0;
+    this.maxBound = 0;
+  }
+
+  // Binds held now (of systemId, or all).
+  boundCount(systemId) {
+    return [...this.sessions].filter((s) => s.bound && (!systemId || s.systemId === systemId)).length;
   }
 
   formatId(n, form) {
@@ -174,6 +180,9 @@ export class Smsc {
       if (!ok) { setTimeout(() => session.close(), 10); return; }
       session.bound = true;
       session.systemId = pdu.system_id;
+      // The most binds held at once (an operator refuses more than it allows: issue 13's
+      // cluster test checks that the nodes together never exceed a route's --binds).
+      this.maxBound = Math.max(this.maxBound, [...this.sessions].filter((x) => x.bound).length);
       session.canReceive = kind !== 'tx';
       session.unacked = [];
       if (session.canReceive) setImmediate(() => this.flushReceipts());
