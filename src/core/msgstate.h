@@ -54,7 +54,7 @@ int msgstate_change(msg_state cur, int was_sent, msg_state next, int dlr, int ha
 
 /* 1 when a message in state s with deliveryReceipt dlr (was_sent: it has a sent_ms) costs its
  * credits: every message except cancelled ones and the failures msgstate_change() refunds.
- * (store/sqlite_campaigns.c's BILLED_SQL is the same rule in SQL.) */
+ * (store/sql_campaigns.c's BILLED_SQL is the same rule in SQL.) */
 int msgstate_billed(msg_state s, int dlr, int was_sent);
 
 /* ---- the parts of a message sent in several SMPP parts ---- */

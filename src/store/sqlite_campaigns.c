@@ -14,10 +14,13 @@
  *                    duplicates as they are inserted.
  *   receiver_slots   /sms/{sn}/receivers/{slot}: description, autoUpdate, csvUrl or document,
  *                    and the READY list it names.
- *   campaigns        one per templated job or batch: what was sent, to what, and the range of
- *                    message ids it created (messages of one campaign are inserted by one
- *                    operation, so their ids are consecutive: statistics read that id range
- *                    through the primary key, and no index is added to `messages`).
+ *   campaigns        one per templated job or batch: what was sent, to what, its send and the
+ *                    range of message ids it created (messages of one campaign are inserted
+ *                    by one operation: statistics read that id range through the primary key,
+ *                    and no index is added to `messages`). On SQLite the ids of the range are
+ *                    consecutive; on PostgreSQL several nodes draw ids from one sequence at
+ *                    once, so the range may hold other sends' messages of the service, and
+ *                    the statements that read it also ask for the campaign's send_id.
  *
  * States of a list and the function performing each transition:
  *
@@ -41,6 +44,31 @@
  *     final state `cancelled` only once, and only the messages it moved are summed into the one
  *     refund row (ref "batch:<uuid>") of that cancel. This replaces, for campaigns, the per
  *     message "message:<id>" refund rows of a single cancel (sqlite.c invariant 3).
+ *
+ * One function per operation for every backend. The statements are sql_campaigns.h's (and
+ * sql_msg.h's send and sender status), written once for both SQL dialects; this file drives
+ * them through the SQL driver only (sqldrv.h; scripts/check-store-layers lists it). Its
+ * migrations above are SQLite's (dialect: they are to move to schema_sqlite.c).
+ *
+ * Several nodes on one PostgreSQL database. SQLite's single writer makes every operation
+ * here see the rows as the previous one left them; on PostgreSQL other nodes' transactions
+ * run at the same time (READ COMMITTED). Where that could hand the same work to two nodes,
+ * or change a row between this operation's read and its write, the text differs, chosen
+ * with sqldrv_dialect() and marked "dialect:":
+ *   - the purge claims a DROPPED list with FOR UPDATE SKIP LOCKED (each node purges another
+ *     list, none waits for another's), and deletes only the expired documents no other
+ *     node's purge holds;
+ *   - a send holds its list's row FOR SHARE while it reads the rows and fans out, so that the
+ *     list cannot be dropped (which waits) nor purged (whose claim passes it by) meanwhile;
+ *   - repointing a slot locks the slot's row (FOR UPDATE) before reading the list it named,
+ *     so that two nodes replacing the same slot each drop the list they replaced; deleting a
+ *     slot reads that list in the DELETE itself (RETURNING, one text for both);
+ *   - a cancel locks the campaign's pending messages (FOR UPDATE): a dispatcher's claim
+ *     (SKIP LOCKED) passes them by, and a message another node claimed first is read in its
+ *     new state, so it is neither sent and refunded nor cancelled twice.
+ * Not covered (needs a column this schema lacks): the recover of list_purge drops every
+ * LOADING list, also those another live node is loading; a list needs its loading node
+ * (and that node's lease) before several nodes may run it.
  */
 #include "store/store.h"
 
@@ -52,6 +80,9 @@
 
 #include "core/gsm.h"
 #include "core/template.h"
+#include "store/sql_campaigns.h"
+#include "store/sql_msg.h"
+#include "store/sqldrv.h"
 #include "store/sqlite_campaigns_int.h"
 #include "store/sqlite_credits_int.h"
 #include "util/log.h"
@@ -134,33 +165,30 @@ static char *json_text(json_t *v) {
 
 /* ---- documents ---- */
 
-#define DOC_COLS "id, account_id, name, tags, token, size, uploaded, created_ms, expires_ms"
-
-static void read_doc(sqlite3_stmt *st, store_document *d) {
-    snprintf(d->id, sizeof d->id, "%s", (const char *)sqlite3_column_text(st, 0));
-    d->account_id = sqlite__col_int(st, 1);
-    d->name = sqlite__col_text(st, 2);
-    d->tags_json = sqlite__col_text(st, 3);
-    d->token = sqlite__col_text(st, 4);
-    d->size = sqlite__col_int(st, 5);
-    d->uploaded = (int)sqlite__col_int(st, 6);
-    d->created_ms = sqlite__col_int(st, 7);
-    d->expires_ms = sqlite__col_int(st, 8);
+static void read_doc(sqldrv_stmt *st, store_document *d) {
+    snprintf(d->id, sizeof d->id, "%s", sqldrv_col_str(st, 0));
+    d->account_id = sqldrv_col_int(st, 1);
+    d->name = sqldrv_col_text(st, 2);
+    d->tags_json = sqldrv_col_text(st, 3);
+    d->token = sqldrv_col_text(st, 4);
+    d->size = sqldrv_col_int(st, 5);
+    d->uploaded = (int)sqldrv_col_int(st, 6);
+    d->created_ms = sqldrv_col_int(st, 7);
+    d->expires_ms = sqldrv_col_int(st, 8);
 }
 
 /* Loads document id (not expired) into *d when account_id is 0 or owns it. */
 static int load_doc(store_conn *c, const char *id, int64_t account_id, store_document *d) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT " DOC_COLS " FROM documents WHERE id = ?1 AND "
-                                       "(?2 = 0 OR account_id = ?2) AND expires_ms > ?3");
+    sqldrv_stmt *st = sqldrv_prep(c, sql_doc_get);
     if (!st) return SG_EIO;
-    sqlite__bind_text(st, 1, id);
-    sqlite__bind_int(st, 2, account_id);
-    sqlite__bind_int(st, 3, sg_now_ms());
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) read_doc(st, d);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW) return 0;
-    return rc == SQLITE_DONE ? SG_ENOTFOUND : sqlite__fail(c, "Reading a document");
+    sqldrv_bind_text(st, 1, id);
+    sqldrv_bind_int(st, 2, account_id);
+    sqldrv_bind_int(st, 3, sg_now_ms());
+    int rc = sqldrv_step(c, st);
+    if (rc == 1) read_doc(st, d);
+    sqldrv_reset(st);
+    if (rc == 1) return 0;
+    return rc == 0 ? SG_ENOTFOUND : rc; /* an error is logged by the driver */
 }
 
 int sqlite__document_create(store_conn *c, store_document_req *r) {
@@ -171,17 +199,16 @@ int sqlite__document_create(store_conn *c, store_document_req *r) {
     d->account_id = r->account_id;
     d->created_ms = sg_now_ms();
     d->expires_ms = d->created_ms + r->ttl_ms;
-    sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO documents(id, account_id, name, tags, token, "
-                                       "created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    sqldrv_stmt *st = sqldrv_prep(c, sql_doc_insert);
     if (!st) return SG_EIO;
-    sqlite__bind_text(st, 1, d->id);
-    sqlite__bind_int(st, 2, r->account_id);
-    sqlite__bind_text(st, 3, r->name ? r->name : "");
-    sqlite__bind_text(st, 4, r->tags_json ? r->tags_json : "[]");
-    sqlite__bind_text(st, 5, token);
-    sqlite__bind_int(st, 6, d->created_ms);
-    sqlite__bind_int(st, 7, d->expires_ms);
-    int rc = sqlite__done(c, st, "Creating a document");
+    sqldrv_bind_text(st, 1, d->id);
+    sqldrv_bind_int(st, 2, r->account_id);
+    sqldrv_bind_text(st, 3, r->name ? r->name : "");
+    sqldrv_bind_text(st, 4, r->tags_json ? r->tags_json : "[]");
+    sqldrv_bind_text(st, 5, token);
+    sqldrv_bind_int(st, 6, d->created_ms);
+    sqldrv_bind_int(st, 7, d->expires_ms);
+    int rc = sqldrv_done(c, st, "Creating a document");
     if (rc) return rc;
     d->name = sg_xstrdup(r->name ? r->name : "");
     d->tags_json = sg_xstrdup(r->tags_json ? r->tags_json : "[]");
@@ -197,27 +224,26 @@ int sqlite__document_put(store_conn *c, store_document_req *r) {
     int rc = load_doc(c, r->id, 0, &r->doc);
     if (rc) return rc;
     if (!r->token || !same_secret(r->token, r->doc.token)) return SG_EPERM;
-    sqlite3_stmt *st = sqlite__prep(c, "DELETE FROM document_chunks WHERE document_id = ?");
+    sqldrv_stmt *st = sqldrv_prep(c, sql_doc_chunks_delete);
     if (!st) return SG_EIO;
-    sqlite__bind_text(st, 1, r->id);
-    if ((rc = sqlite__done(c, st, "Replacing a document's content"))) return rc;
+    sqldrv_bind_text(st, 1, r->id);
+    if ((rc = sqldrv_done(c, st, "Replacing a document's content"))) return rc;
     const char *p = r->data;
     int64_t seq = 0;
     for (size_t off = 0; off < r->len; off += CHUNK, seq++) {
         size_t n = r->len - off < CHUNK ? r->len - off : CHUNK;
-        st = sqlite__prep(c, "INSERT INTO document_chunks(document_id, seq, data) "
-                             "VALUES (?, ?, ?)");
+        st = sqldrv_prep(c, sql_doc_chunk_insert);
         if (!st) return SG_EIO;
-        sqlite__bind_text(st, 1, r->id);
-        sqlite__bind_int(st, 2, seq);
-        sqlite3_bind_blob(st, 3, p + off, (int)n, SQLITE_STATIC);
-        if ((rc = sqlite__done(c, st, "Storing a document's content"))) return rc;
+        sqldrv_bind_text(st, 1, r->id);
+        sqldrv_bind_int(st, 2, seq);
+        sqldrv_bind_blob(st, 3, p + off, n);
+        if ((rc = sqldrv_done(c, st, "Storing a document's content"))) return rc;
     }
-    st = sqlite__prep(c, "UPDATE documents SET size = ?, uploaded = 1 WHERE id = ?");
+    st = sqldrv_prep(c, sql_doc_uploaded);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, (int64_t)r->len);
-    sqlite__bind_text(st, 2, r->id);
-    if ((rc = sqlite__done(c, st, "Recording a document's size"))) return rc;
+    sqldrv_bind_int(st, 1, (int64_t)r->len);
+    sqldrv_bind_text(st, 2, r->id);
+    if ((rc = sqldrv_done(c, st, "Recording a document's size"))) return rc;
     r->doc.size = (int64_t)r->len;
     r->doc.uploaded = 1;
     return 0;
@@ -227,32 +253,31 @@ int sqlite__document_read(store_conn *c, store_document_req *r) {
     int rc = load_doc(c, r->id, r->account_id, &r->doc);
     if (rc) return rc;
     if (!r->account_id && (!r->token || !same_secret(r->token, r->doc.token))) return SG_EPERM;
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT seq, data FROM document_chunks WHERE "
-                                       "document_id = ? AND seq >= ? ORDER BY seq");
+    sqldrv_stmt *st = sqldrv_prep(c, sql_doc_chunks_read);
     if (!st) return SG_EIO;
-    sqlite__bind_text(st, 1, r->id);
-    sqlite__bind_int(st, 2, r->seq);
+    sqldrv_bind_text(st, 1, r->id);
+    sqldrv_bind_int(st, 2, r->seq);
     size_t cap = 0;
     r->out_len = 0;
     r->next_seq = r->seq;
     r->eof = 1;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = sqldrv_step(c, st)) == 1) {
         if (r->out_len > 0 && r->out_len >= r->max_bytes) {
             r->eof = 0;
             break;
         }
-        size_t n = (size_t)sqlite3_column_bytes(st, 1);
-        const void *b = sqlite3_column_blob(st, 1);
+        size_t n;
+        const void *b = sqldrv_col_blob(st, 1, &n);
         if (r->out_len + n + 1 > cap) {
             cap = (r->out_len + n + 1) * 2;
             r->out = sg_xrealloc(r->out, cap);
         }
         if (n) memcpy(r->out + r->out_len, b, n);
         r->out_len += n;
-        r->next_seq = sqlite__col_int(st, 0) + 1;
+        r->next_seq = sqldrv_col_int(st, 0) + 1;
     }
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqlite__fail(c, "Reading a document");
+    sqldrv_reset(st);
+    if (rc < 0) return rc; /* logged by the driver */
     if (!r->out) r->out = sg_xmalloc(1);
     r->out[r->out_len] = '\0';
     return 0;
@@ -261,63 +286,57 @@ int sqlite__document_read(store_conn *c, store_document_req *r) {
 int sqlite__document_delete(store_conn *c, store_document_req *r) {
     int rc = load_doc(c, r->id, r->account_id, &r->doc);
     if (rc) return rc;
-    sqlite3_stmt *st = sqlite__prep(c, "DELETE FROM document_chunks WHERE document_id = ?");
+    sqldrv_stmt *st = sqldrv_prep(c, sql_doc_chunks_delete);
     if (!st) return SG_EIO;
-    sqlite__bind_text(st, 1, r->id);
-    if ((rc = sqlite__done(c, st, "Deleting a document's content"))) return rc;
-    st = sqlite__prep(c, "DELETE FROM documents WHERE id = ?");
+    sqldrv_bind_text(st, 1, r->id);
+    if ((rc = sqldrv_done(c, st, "Deleting a document's content"))) return rc;
+    st = sqldrv_prep(c, sql_doc_delete);
     if (!st) return SG_EIO;
-    sqlite__bind_text(st, 1, r->id);
-    return sqlite__done(c, st, "Deleting a document");
+    sqldrv_bind_text(st, 1, r->id);
+    return sqldrv_done(c, st, "Deleting a document");
 }
 
 int sqlite__document_list(store_conn *c, store_document_list_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT id FROM documents WHERE account_id = ? AND "
-                                       "expires_ms > ? ORDER BY created_ms, id");
+    sqldrv_stmt *st = sqldrv_prep(c, sql_doc_list);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, r->account_id);
-    sqlite__bind_int(st, 2, sg_now_ms());
+    sqldrv_bind_int(st, 1, r->account_id);
+    sqldrv_bind_int(st, 2, sg_now_ms());
     size_t cap = 8;
     r->ids = sg_xmalloc(cap * sizeof *r->ids);
     r->count = 0;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = sqldrv_step(c, st)) == 1) {
         if (r->count == cap) r->ids = sg_xrealloc(r->ids, (cap *= 2) * sizeof *r->ids);
-        r->ids[r->count++] = sqlite__col_text(st, 0);
+        r->ids[r->count++] = sqldrv_col_text(st, 0);
     }
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : sqlite__fail(c, "Listing documents");
+    sqldrv_reset(st);
+    return rc < 0 ? rc : 0;
 }
 
 /* ---- receiver lists ---- */
 
 int sqlite__list_begin(store_conn *c, store_list_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO receiver_lists(service_id, state, source, "
-                                       "created_ms) VALUES (?, 0, ?, ?)");
+    sqldrv_stmt *st = sqldrv_prep(c, sql_list_insert);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, r->service_id);
-    sqlite__bind_text(st, 2, r->source ? r->source : "");
-    sqlite__bind_int(st, 3, sg_now_ms());
-    int rc = sqlite__done(c, st, "Creating a receiver list");
-    if (rc == 0) r->list_id = sqlite3_last_insert_rowid(c->db);
-    return rc;
+    sqldrv_bind_int(st, 1, r->service_id);
+    sqldrv_bind_text(st, 2, r->source ? r->source : "");
+    sqldrv_bind_int(st, 3, sg_now_ms());
+    return sqldrv_insert(c, st, "Creating a receiver list", &r->list_id);
 }
 
 static int insert_row(store_conn *c, int64_t list_id, const store_list_row *w,
                       const char *receiver, const char *reason, int *inserted) {
-    sqlite3_stmt *st = sqlite__prep(c, "INSERT OR IGNORE INTO receiver_rows(list_id, line, "
-                                       "receiver, region, raw, fields, reason) "
-                                       "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    sqldrv_stmt *st = sqldrv_prep(c, sql_list_row_insert);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, list_id);
-    sqlite__bind_int(st, 2, w->line);
-    sqlite__bind_text(st, 3, receiver);
-    sqlite__bind_text(st, 4, receiver ? (w->region ? w->region : "") : NULL);
-    sqlite__bind_text(st, 5, w->raw ? w->raw : "");
-    sqlite3_bind_blob(st, 6, w->fields ? w->fields : "", (int)w->fields_len, SQLITE_STATIC);
-    sqlite__bind_text(st, 7, reason);
-    int rc = sqlite__done(c, st, "Storing a receiver row");
-    if (rc == 0) *inserted = sqlite3_changes(c->db) > 0;
+    sqldrv_bind_int(st, 1, list_id);
+    sqldrv_bind_int(st, 2, w->line);
+    sqldrv_bind_text(st, 3, receiver);
+    sqldrv_bind_text(st, 4, receiver ? (w->region ? w->region : "") : NULL);
+    sqldrv_bind_text(st, 5, w->raw ? w->raw : "");
+    sqldrv_bind_blob(st, 6, w->fields ? w->fields : "", w->fields_len);
+    sqldrv_bind_text(st, 7, reason);
+    int rc = sqldrv_done(c, st, "Storing a receiver row");
+    if (rc == 0) *inserted = sqldrv_changes(c) > 0;
     return rc;
 }
 
@@ -334,13 +353,14 @@ int sqlite__list_rows(store_conn *c, store_list_req *r) {
                 continue;
             }
             /* The receiver is in the list already (invariant 2): keep this row, refused. */
-            sqlite3_stmt *st = sqlite__prep(c, "SELECT line FROM receiver_rows WHERE list_id = ? "
-                                               "AND receiver = ?");
+            sqldrv_stmt *st = sqldrv_prep(c, sql_list_row_line_of);
             if (!st) return SG_EIO;
-            sqlite__bind_int(st, 1, r->list_id);
-            sqlite__bind_text(st, 2, w->receiver);
-            int64_t first = sqlite3_step(st) == SQLITE_ROW ? sqlite__col_int(st, 0) : 0;
-            sqlite3_reset(st);
+            sqldrv_bind_int(st, 1, r->list_id);
+            sqldrv_bind_text(st, 2, w->receiver);
+            rc = sqldrv_step(c, st);
+            int64_t first = rc == 1 ? sqldrv_col_int(st, 0) : 0;
+            sqldrv_reset(st);
+            if (rc < 0) return rc;
             char why[64];
             snprintf(why, sizeof why, "duplicate of line %lld", (long long)first);
             if ((rc = insert_row(c, r->list_id, w, NULL, why, &inserted))) return rc;
@@ -356,87 +376,90 @@ int sqlite__list_rows(store_conn *c, store_list_req *r) {
         }
         invalid++;
     }
-    sqlite3_stmt *st = sqlite__prep(c, "UPDATE receiver_lists SET records = records + ?1 + ?2, "
-                                       "valid = valid + ?1, invalid = invalid + ?2 "
-                                       "WHERE id = ?3 AND state = 0");
+    sqldrv_stmt *st = sqldrv_prep(c, sql_list_count_rows);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, valid);
-    sqlite__bind_int(st, 2, invalid);
-    sqlite__bind_int(st, 3, r->list_id);
-    int rc = sqlite__done(c, st, "Counting a receiver list's rows");
+    sqldrv_bind_int(st, 1, valid);
+    sqldrv_bind_int(st, 2, invalid);
+    sqldrv_bind_int(st, 3, r->list_id);
+    int rc = sqldrv_done(c, st, "Counting a receiver list's rows");
     if (rc) return rc;
-    return sqlite3_changes(c->db) ? 0 : SG_ENOTFOUND;
+    return sqldrv_changes(c) ? 0 : SG_ENOTFOUND;
 }
 
 static int set_list_state(store_conn *c, int64_t list_id, int state) {
-    sqlite3_stmt *st = sqlite__prep(c, "UPDATE receiver_lists SET state = ? WHERE id = ?");
+    sqldrv_stmt *st = sqldrv_prep(c, sql_list_set_state);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, state);
-    sqlite__bind_int(st, 2, list_id);
-    return sqlite__done(c, st, "Changing a receiver list's state");
+    sqldrv_bind_int(st, 1, state);
+    sqldrv_bind_int(st, 2, list_id);
+    return sqldrv_done(c, st, "Changing a receiver list's state");
+}
+
+/* The list that slot names: 0, SG_ENOTFOUND or an error. With lock, the slot's row stays
+ * locked until the operation commits (dialect: PostgreSQL only; SQLite has one writer). */
+static int slot_list_id(store_conn *c, int64_t service_id, int64_t slot, int lock,
+                        int64_t *list_id) {
+    sqldrv_stmt *st = sqldrv_prep(c, lock && sqldrv_dialect(c) == SQLDRV_POSTGRES
+                                         ? sql_slot_list_id_pg : sql_slot_list_id);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, service_id);
+    sqldrv_bind_int(st, 2, slot);
+    int rc = sqldrv_step(c, st);
+    if (rc == 1) *list_id = sqldrv_col_int(st, 0);
+    sqldrv_reset(st);
+    if (rc == 1) return 0;
+    return rc == 0 ? SG_ENOTFOUND : rc;
 }
 
 int sqlite__list_finish(store_conn *c, store_list_req *r) {
     char sep[2] = {r->separator ? r->separator : ';', '\0'};
-    sqlite3_stmt *st = sqlite__prep(c, "UPDATE receiver_lists SET state = 1, columns = ?, "
-                                       "number_col = ?, separator = ?, header = ? "
-                                       "WHERE id = ? AND state = 0");
+    sqldrv_stmt *st = sqldrv_prep(c, sql_list_ready);
     if (!st) return SG_EIO;
-    sqlite__bind_text(st, 1, r->columns_json ? r->columns_json : "[]");
-    sqlite__bind_int(st, 2, r->number_col);
-    sqlite__bind_text(st, 3, sep);
-    sqlite__bind_int(st, 4, r->header);
-    sqlite__bind_int(st, 5, r->list_id);
-    int rc = sqlite__done(c, st, "Completing a receiver list");
+    sqldrv_bind_text(st, 1, r->columns_json ? r->columns_json : "[]");
+    sqldrv_bind_int(st, 2, r->number_col);
+    sqldrv_bind_text(st, 3, sep);
+    sqldrv_bind_int(st, 4, r->header);
+    sqldrv_bind_int(st, 5, r->list_id);
+    int rc = sqldrv_done(c, st, "Completing a receiver list");
     if (rc) return rc;
-    if (!sqlite3_changes(c->db)) return SG_ENOTFOUND;
-    st = sqlite__prep(c, "SELECT records, valid, invalid, created_ms FROM receiver_lists "
-                         "WHERE id = ?");
+    if (!sqldrv_changes(c)) return SG_ENOTFOUND;
+    st = sqldrv_prep(c, sql_list_counts);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, r->list_id);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        r->records = sqlite__col_int(st, 0);
-        r->valid = sqlite__col_int(st, 1);
-        r->invalid = sqlite__col_int(st, 2);
-        r->created_ms = sqlite__col_int(st, 3);
+    sqldrv_bind_int(st, 1, r->list_id);
+    if ((rc = sqldrv_step(c, st)) == 1) {
+        r->records = sqldrv_col_int(st, 0);
+        r->valid = sqldrv_col_int(st, 1);
+        r->invalid = sqldrv_col_int(st, 2);
+        r->created_ms = sqldrv_col_int(st, 3);
     }
-    sqlite3_reset(st);
+    sqldrv_reset(st);
+    if (rc < 0) return rc;
     if (r->slot <= 0) return 0;
     int64_t now = sg_now_ms();
     if (r->replace) {
-        st = sqlite__prep(c, "SELECT list_id FROM receiver_slots WHERE service_id = ? AND "
-                             "slot = ?");
+        /* The slot's row locked (PostgreSQL) until the list it named is dropped below. */
+        int64_t old = 0;
+        if ((rc = slot_list_id(c, r->service_id, r->slot, 1, &old))) return rc;
+        st = sqldrv_prep(c, sql_slot_repoint);
         if (!st) return SG_EIO;
-        sqlite__bind_int(st, 1, r->service_id);
-        sqlite__bind_int(st, 2, r->slot);
-        int found = sqlite3_step(st) == SQLITE_ROW;
-        int64_t old = found ? sqlite__col_int(st, 0) : 0;
-        sqlite3_reset(st);
-        if (!found) return SG_ENOTFOUND;
-        st = sqlite__prep(c, "UPDATE receiver_slots SET list_id = ?, updated_ms = ? "
-                             "WHERE service_id = ? AND slot = ?");
-        if (!st) return SG_EIO;
-        sqlite__bind_int(st, 1, r->list_id);
-        sqlite__bind_int(st, 2, now);
-        sqlite__bind_int(st, 3, r->service_id);
-        sqlite__bind_int(st, 4, r->slot);
-        if ((rc = sqlite__done(c, st, "Repointing a receivers slot"))) return rc;
+        sqldrv_bind_int(st, 1, r->list_id);
+        sqldrv_bind_int(st, 2, now);
+        sqldrv_bind_int(st, 3, r->service_id);
+        sqldrv_bind_int(st, 4, r->slot);
+        if ((rc = sqldrv_done(c, st, "Repointing a receivers slot"))) return rc;
         return old && old != r->list_id ? set_list_state(c, old, LIST_DROPPED) : 0;
     }
-    st = sqlite__prep(c, "INSERT INTO receiver_slots(service_id, slot, description, auto_update, "
-                         "csv_url, document_id, list_id, created_ms, updated_ms) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    st = sqldrv_prep(c, sql_slot_insert);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, r->service_id);
-    sqlite__bind_int(st, 2, r->slot);
-    sqlite__bind_text(st, 3, r->description ? r->description : "");
-    sqlite__bind_int(st, 4, r->auto_update);
-    sqlite__bind_text(st, 5, r->csv_url);
-    sqlite__bind_text(st, 6, r->document_id);
-    sqlite__bind_int(st, 7, r->list_id);
-    sqlite__bind_int(st, 8, now);
-    sqlite__bind_int(st, 9, now);
-    return sqlite__done(c, st, "Creating a receivers slot");
+    sqldrv_bind_int(st, 1, r->service_id);
+    sqldrv_bind_int(st, 2, r->slot);
+    sqldrv_bind_text(st, 3, r->description ? r->description : "");
+    sqldrv_bind_int(st, 4, r->auto_update);
+    sqldrv_bind_text(st, 5, r->csv_url);
+    sqldrv_bind_text(st, 6, r->document_id);
+    sqldrv_bind_int(st, 7, r->list_id);
+    sqldrv_bind_int(st, 8, now);
+    sqldrv_bind_int(st, 9, now);
+    return sqldrv_done(c, st, "Creating a receivers slot");
 }
 
 int sqlite__list_drop(store_conn *c, store_list_req *r) {
@@ -445,70 +468,67 @@ int sqlite__list_drop(store_conn *c, store_list_req *r) {
 
 int sqlite__list_purge(store_conn *c, store_list_purge_req *r) {
     int rc;
+    int pg = sqldrv_dialect(c) == SQLDRV_POSTGRES;
     r->deleted = 0;
     r->more = 0;
-    if (r->recover && (rc = sqlite__exec(c, "UPDATE receiver_lists SET state = 2 WHERE state = 0")))
-        return rc;
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT id FROM receiver_lists WHERE state = 2 LIMIT 1");
+    sqldrv_stmt *st;
+    if (r->recover) {
+        if (!(st = sqldrv_prep(c, sql_list_recover))) return SG_EIO;
+        if ((rc = sqldrv_done(c, st, "Dropping the receiver lists left loading"))) return rc;
+    }
+    /* dialect: on PostgreSQL the list is claimed (FOR UPDATE SKIP LOCKED): a node purging at
+     * the same time takes another one, or none. */
+    st = sqldrv_prep(c, pg ? sql_list_dropped_pg : sql_list_dropped);
     if (!st) return SG_EIO;
-    int64_t list = sqlite3_step(st) == SQLITE_ROW ? sqlite__col_int(st, 0) : 0;
-    sqlite3_reset(st);
+    rc = sqldrv_step(c, st);
+    int64_t list = rc == 1 ? sqldrv_col_int(st, 0) : 0;
+    sqldrv_reset(st);
+    if (rc < 0) return rc;
     if (list) {
         /* One slice: the rows before the (limit+1)th line, or all of them. */
-        st = sqlite__prep(c, "SELECT line FROM receiver_rows WHERE list_id = ? ORDER BY line "
-                             "LIMIT 1 OFFSET ?");
+        st = sqldrv_prep(c, sql_list_rows_cut);
         if (!st) return SG_EIO;
-        sqlite__bind_int(st, 1, list);
-        sqlite__bind_int(st, 2, (int64_t)(r->limit ? r->limit : 1));
-        int cut_found = sqlite3_step(st) == SQLITE_ROW;
-        int64_t cut = cut_found ? sqlite__col_int(st, 0) : 0;
-        sqlite3_reset(st);
-        st = sqlite__prep(c, "DELETE FROM receiver_rows WHERE list_id = ?1 AND "
-                             "(?2 = 0 OR line < ?3)");
+        sqldrv_bind_int(st, 1, list);
+        sqldrv_bind_int(st, 2, (int64_t)(r->limit ? r->limit : 1));
+        rc = sqldrv_step(c, st);
+        int cut_found = rc == 1;
+        int64_t cut = cut_found ? sqldrv_col_int(st, 0) : 0;
+        sqldrv_reset(st);
+        if (rc < 0) return rc;
+        st = sqldrv_prep(c, sql_list_rows_purge);
         if (!st) return SG_EIO;
-        sqlite__bind_int(st, 1, list);
-        sqlite__bind_int(st, 2, cut_found);
-        sqlite__bind_int(st, 3, cut);
-        if ((rc = sqlite__done(c, st, "Purging receiver rows"))) return rc;
-        r->deleted = (size_t)sqlite3_changes(c->db);
+        sqldrv_bind_int(st, 1, list);
+        sqldrv_bind_int(st, 2, cut_found);
+        sqldrv_bind_int(st, 3, cut);
+        if ((rc = sqldrv_done(c, st, "Purging receiver rows"))) return rc;
+        r->deleted = (size_t)sqldrv_changes(c);
         if (cut_found) {
             r->more = 1;
         } else {
-            st = sqlite__prep(c, "DELETE FROM receiver_lists WHERE id = ?");
+            st = sqldrv_prep(c, sql_list_delete);
             if (!st) return SG_EIO;
-            sqlite__bind_int(st, 1, list);
-            if ((rc = sqlite__done(c, st, "Purging a receiver list"))) return rc;
-            st = sqlite__prep(c, "SELECT 1 FROM receiver_lists WHERE state = 2 LIMIT 1");
+            sqldrv_bind_int(st, 1, list);
+            if ((rc = sqldrv_done(c, st, "Purging a receiver list"))) return rc;
+            st = sqldrv_prep(c, sql_list_dropped_any);
             if (!st) return SG_EIO;
-            r->more = sqlite3_step(st) == SQLITE_ROW;
-            sqlite3_reset(st);
+            rc = sqldrv_step(c, st);
+            r->more = rc == 1;
+            sqldrv_reset(st);
+            if (rc < 0) return rc;
         }
     }
-    st = sqlite__prep(c, "DELETE FROM document_chunks WHERE document_id IN "
-                         "(SELECT id FROM documents WHERE expires_ms <= ?)");
+    /* dialect: on PostgreSQL only the expired documents no other node's purge holds. */
+    st = sqldrv_prep(c, pg ? sql_doc_expired_chunks_purge_pg : sql_doc_expired_chunks_purge);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, r->now_ms);
-    if ((rc = sqlite__done(c, st, "Purging expired documents"))) return rc;
-    st = sqlite__prep(c, "DELETE FROM documents WHERE expires_ms <= ?");
+    sqldrv_bind_int(st, 1, r->now_ms);
+    if ((rc = sqldrv_done(c, st, "Purging expired documents"))) return rc;
+    st = sqldrv_prep(c, pg ? sql_doc_expired_purge_pg : sql_doc_expired_purge);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, r->now_ms);
-    return sqlite__done(c, st, "Purging expired documents");
+    sqldrv_bind_int(st, 1, r->now_ms);
+    return sqldrv_done(c, st, "Purging expired documents");
 }
 
 /* ---- slots ---- */
-
-static int slot_list_id(store_conn *c, int64_t service_id, int64_t slot, int64_t *list_id) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT list_id FROM receiver_slots WHERE service_id = ? "
-                                       "AND slot = ?");
-    if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, service_id);
-    sqlite__bind_int(st, 2, slot);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) *list_id = sqlite__col_int(st, 0);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW) return 0;
-    return rc == SQLITE_DONE ? SG_ENOTFOUND : sqlite__fail(c, "Reading a receivers slot");
-}
 
 /* A JSON string of text that may hold bytes that are not UTF-8 (a refused row keeps what the
  * file had): shown with U+FFFD in their place, never dropped. */
@@ -523,108 +543,103 @@ static json_t *text_json(const char *s) {
 }
 
 static int invalid_sample(store_conn *c, int64_t list_id, size_t limit, char **out) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT line, raw, reason FROM receiver_rows WHERE "
-                                       "list_id = ? AND receiver IS NULL ORDER BY line LIMIT ?");
+    sqldrv_stmt *st = sqldrv_prep(c, sql_list_invalid_sample);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, list_id);
-    sqlite__bind_int(st, 2, (int64_t)limit);
+    sqldrv_bind_int(st, 1, list_id);
+    sqldrv_bind_int(st, 2, (int64_t)limit);
     json_t *arr = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    int rc;
+    while ((rc = sqldrv_step(c, st)) == 1) {
         json_t *o = json_object();
-        json_object_set_new(o, "line", json_integer(sqlite__col_int(st, 0)));
-        json_object_set_new(o, "receiver", text_json((const char *)sqlite3_column_text(st, 1)));
-        json_object_set_new(o, "reason", json_string((const char *)sqlite3_column_text(st, 2)));
+        json_object_set_new(o, "line", json_integer(sqldrv_col_int(st, 0)));
+        json_object_set_new(o, "receiver", text_json(sqldrv_col_str(st, 1)));
+        json_object_set_new(o, "reason", json_string(sqldrv_col_str(st, 2)));
         json_array_append_new(arr, o);
     }
-    sqlite3_reset(st);
+    sqldrv_reset(st);
+    if (rc < 0) {
+        json_decref(arr);
+        return rc;
+    }
     *out = json_text(arr);
     return 0;
 }
 
 int sqlite__slot_get(store_conn *c, store_slot_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT s.slot, s.description, s.auto_update, s.csv_url, "
-                                       "s.document_id, s.created_ms, s.updated_ms, s.list_id, "
-                                       "l.records, l.valid, l.invalid, l.columns "
-                                       "FROM receiver_slots s JOIN receiver_lists l "
-                                       "ON l.id = s.list_id WHERE s.service_id = ? AND s.slot = ?");
+    sqldrv_stmt *st = sqldrv_prep(c, sql_slot_get);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, r->service_id);
-    sqlite__bind_int(st, 2, r->slot);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return rc == SQLITE_DONE ? SG_ENOTFOUND : sqlite__fail(c, "Reading a receivers slot");
+    sqldrv_bind_int(st, 1, r->service_id);
+    sqldrv_bind_int(st, 2, r->slot);
+    int rc = sqldrv_step(c, st);
+    if (rc != 1) {
+        sqldrv_reset(st);
+        return rc == 0 ? SG_ENOTFOUND : rc;
     }
     store_slot *s = &r->out;
-    s->slot = sqlite__col_int(st, 0);
-    s->description = sqlite__col_text(st, 1);
-    s->auto_update = (int)sqlite__col_int(st, 2);
-    s->csv_url = sqlite__col_text(st, 3);
-    s->document_id = sqlite__col_text(st, 4);
-    s->created_ms = sqlite__col_int(st, 5);
-    s->updated_ms = sqlite__col_int(st, 6);
-    s->list_id = sqlite__col_int(st, 7);
-    s->records = sqlite__col_int(st, 8);
-    s->valid = sqlite__col_int(st, 9);
-    s->invalid = sqlite__col_int(st, 10);
-    s->columns_json = sqlite__col_text(st, 11);
-    sqlite3_reset(st);
+    s->slot = sqldrv_col_int(st, 0);
+    s->description = sqldrv_col_text(st, 1);
+    s->auto_update = (int)sqldrv_col_int(st, 2);
+    s->csv_url = sqldrv_col_text(st, 3);
+    s->document_id = sqldrv_col_text(st, 4);
+    s->created_ms = sqldrv_col_int(st, 5);
+    s->updated_ms = sqldrv_col_int(st, 6);
+    s->list_id = sqldrv_col_int(st, 7);
+    s->records = sqldrv_col_int(st, 8);
+    s->valid = sqldrv_col_int(st, 9);
+    s->invalid = sqldrv_col_int(st, 10);
+    s->columns_json = sqldrv_col_text(st, 11);
+    sqldrv_reset(st);
     if (r->invalid_limit) return invalid_sample(c, s->list_id, r->invalid_limit, &s->invalid_json);
     return 0;
 }
 
 int sqlite__slot_list(store_conn *c, store_slot_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT slot FROM receiver_slots WHERE service_id = ? "
-                                       "ORDER BY slot");
+    sqldrv_stmt *st = sqldrv_prep(c, sql_slot_all);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, r->service_id);
+    sqldrv_bind_int(st, 1, r->service_id);
     size_t cap = 16;
     r->slots = sg_xmalloc(cap * sizeof *r->slots);
     r->count = 0;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = sqldrv_step(c, st)) == 1) {
         if (r->count == cap) r->slots = sg_xrealloc(r->slots, (cap *= 2) * sizeof *r->slots);
-        r->slots[r->count++] = sqlite__col_int(st, 0);
+        r->slots[r->count++] = sqldrv_col_int(st, 0);
     }
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : sqlite__fail(c, "Listing receivers slots");
+    sqldrv_reset(st);
+    return rc < 0 ? rc : 0;
 }
 
 int sqlite__slot_update(store_conn *c, store_slot_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT csv_url FROM receiver_slots WHERE service_id = ? "
-                                       "AND slot = ?");
+    sqldrv_stmt *st = sqldrv_prep(c, sql_slot_csv_url);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, r->service_id);
-    sqlite__bind_int(st, 2, r->slot);
-    int rc = sqlite3_step(st);
-    int has_url = rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW)
-        return rc == SQLITE_DONE ? SG_ENOTFOUND : sqlite__fail(c, "Reading a receivers slot");
+    sqldrv_bind_int(st, 1, r->service_id);
+    sqldrv_bind_int(st, 2, r->slot);
+    int rc = sqldrv_step(c, st);
+    int has_url = rc == 1 && !sqldrv_col_null(st, 0);
+    sqldrv_reset(st);
+    if (rc != 1) return rc == 0 ? SG_ENOTFOUND : rc;
     if (r->set_auto_update && r->auto_update && !has_url) return SG_EPERM;
-    st = sqlite__prep(c, "UPDATE receiver_slots SET description = COALESCE(?1, description), "
-                         "auto_update = CASE WHEN ?2 THEN ?3 ELSE auto_update END, updated_ms = ?4 "
-                         "WHERE service_id = ?5 AND slot = ?6");
+    st = sqldrv_prep(c, sql_slot_update);
     if (!st) return SG_EIO;
-    sqlite__bind_text(st, 1, r->description);
-    sqlite__bind_int(st, 2, r->set_auto_update);
-    sqlite__bind_int(st, 3, r->auto_update);
-    sqlite__bind_int(st, 4, sg_now_ms());
-    sqlite__bind_int(st, 5, r->service_id);
-    sqlite__bind_int(st, 6, r->slot);
-    return sqlite__done(c, st, "Updating a receivers slot");
+    sqldrv_bind_text(st, 1, r->description);
+    sqldrv_bind_int(st, 2, r->set_auto_update);
+    sqldrv_bind_int(st, 3, r->auto_update);
+    sqldrv_bind_int(st, 4, sg_now_ms());
+    sqldrv_bind_int(st, 5, r->service_id);
+    sqldrv_bind_int(st, 6, r->slot);
+    return sqldrv_done(c, st, "Updating a receivers slot");
 }
 
 int sqlite__slot_delete(store_conn *c, store_slot_req *r) {
-    int64_t list_id = 0;
-    int rc = slot_list_id(c, r->service_id, r->slot, &list_id);
-    if (rc) return rc;
-    sqlite3_stmt *st = sqlite__prep(c, "DELETE FROM receiver_slots WHERE service_id = ? AND "
-                                       "slot = ?");
+    /* One statement deletes the slot and says which list it named (DELETE ... RETURNING). */
+    sqldrv_stmt *st = sqldrv_prep(c, sql_slot_delete);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, r->service_id);
-    sqlite__bind_int(st, 2, r->slot);
-    if ((rc = sqlite__done(c, st, "Deleting a receivers slot"))) return rc;
+    sqldrv_bind_int(st, 1, r->service_id);
+    sqldrv_bind_int(st, 2, r->slot);
+    int rc = sqldrv_step(c, st);
+    int64_t list_id = rc == 1 ? sqldrv_col_int(st, 0) : 0;
+    sqldrv_reset(st);
+    if (rc != 1) return rc == 0 ? SG_ENOTFOUND : rc;
     return set_list_state(c, list_id, LIST_DROPPED);
 }
 
@@ -660,20 +675,19 @@ static void csv_put_text(char **buf, size_t *len, size_t *cap, const char *s, si
 
 int sqlite__slot_csv(store_conn *c, store_slot_req *r) {
     int64_t list_id = 0;
-    int rc = slot_list_id(c, r->service_id, r->slot, &list_id);
+    int rc = slot_list_id(c, r->service_id, r->slot, 0, &list_id);
     if (rc) return rc;
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT columns, separator, header FROM receiver_lists "
-                                       "WHERE id = ?");
+    sqldrv_stmt *st = sqldrv_prep(c, sql_list_format);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, list_id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return SG_ENOTFOUND;
+    sqldrv_bind_int(st, 1, list_id);
+    if ((rc = sqldrv_step(c, st)) != 1) {
+        sqldrv_reset(st);
+        return rc == 0 ? SG_ENOTFOUND : rc;
     }
-    json_t *cols = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-    char sep = ((const char *)sqlite3_column_text(st, 1))[0];
-    int header = (int)sqlite__col_int(st, 2);
-    sqlite3_reset(st);
+    json_t *cols = json_loads(sqldrv_col_str(st, 0), 0, NULL);
+    char sep = sqldrv_col_str(st, 1)[0];
+    int header = (int)sqldrv_col_int(st, 2);
+    sqldrv_reset(st);
     size_t cap = 4096, len = 0, ncols = json_array_size(cols);
     char *buf = sg_xmalloc(cap);
     if (header) {
@@ -685,15 +699,15 @@ int sqlite__slot_csv(store_conn *c, store_slot_req *r) {
         csv_put(&buf, &len, &cap, "\n", 1, 0);
     }
     json_decref(cols);
-    st = sqlite__prep(c, "SELECT fields FROM receiver_rows WHERE list_id = ? ORDER BY line");
+    st = sqldrv_prep(c, sql_list_fields);
     if (!st) {
         free(buf);
         return SG_EIO;
     }
-    sqlite__bind_int(st, 1, list_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *f = sqlite3_column_blob(st, 0);
-        size_t n = (size_t)sqlite3_column_bytes(st, 0), i = 0;
+    sqldrv_bind_int(st, 1, list_id);
+    while ((rc = sqldrv_step(c, st)) == 1) {
+        size_t n, i = 0;
+        const char *f = sqldrv_col_blob(st, 0, &n);
         for (size_t k = 0; i < n; k++) {
             size_t m = strnlen(f + i, n - i);
             if (k) csv_put(&buf, &len, &cap, &sep, 1, 0);
@@ -702,10 +716,10 @@ int sqlite__slot_csv(store_conn *c, store_slot_req *r) {
         }
         csv_put(&buf, &len, &cap, "\n", 1, 0);
     }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
+    sqldrv_reset(st);
+    if (rc < 0) {
         free(buf);
-        return sqlite__fail(c, "Reading a receiver list");
+        return rc;
     }
     buf[len] = '\0';
     r->csv = buf;
@@ -758,16 +772,16 @@ static void report(json_t *arr, size_t limit, const char *receiver, const char *
 
 static int send_check_sender(store_conn *c, store_campaign_send_req *r) {
     if (!r->sender_check) return 0;
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT status FROM senders WHERE service_id = ? AND "
-                                       "sender = ?");
+    sqldrv_stmt *st = sqldrv_prep(c, sql_sender_status);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, r->service_id);
-    sqlite__bind_text(st, 2, r->sender);
-    int row = sqlite3_step(st) == SQLITE_ROW;
-    int enabled = row && !strcmp((const char *)sqlite3_column_text(st, 0), "enable");
-    sqlite3_reset(st);
+    sqldrv_bind_int(st, 1, r->service_id);
+    sqldrv_bind_text(st, 2, r->sender);
+    int rc = sqldrv_step(c, st);
+    int enabled = rc == 1 && !strcmp(sqldrv_col_str(st, 0), "enable");
+    sqldrv_reset(st);
+    if (rc < 0) return rc;
     if (enabled) return 0;
-    r->sender_status_bad = row ? 2 : 1;
+    r->sender_status_bad = rc == 1 ? 2 : 1;
     return SG_EPERM;
 }
 
@@ -792,17 +806,20 @@ static void fanout_fini(fanout *f) {
 
 /* Reads the list's columns and compiles the message against them. */
 static int fanout_prepare(store_conn *c, store_campaign_send_req *r, fanout *f) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT columns FROM receiver_lists WHERE id = ? AND "
-                                       "service_id = ? AND state = 1");
+    /* dialect: PostgreSQL holds the list's row (FOR SHARE) until the send commits, so that
+     * another node can neither drop it nor purge its rows while they are read below. */
+    sqldrv_stmt *st = sqldrv_prep(c, sqldrv_dialect(c) == SQLDRV_POSTGRES ? sql_list_columns_pg
+                                                                           : sql_list_columns);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, r->list_id);
-    sqlite__bind_int(st, 2, r->service_id);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return SG_ENOTFOUND;
+    sqldrv_bind_int(st, 1, r->list_id);
+    sqldrv_bind_int(st, 2, r->service_id);
+    int rc = sqldrv_step(c, st);
+    if (rc != 1) {
+        sqldrv_reset(st);
+        return rc == 0 ? SG_ENOTFOUND : rc;
     }
-    json_t *cols = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-    sqlite3_reset(st);
+    json_t *cols = json_loads(sqldrv_col_str(st, 0), 0, NULL);
+    sqldrv_reset(st);
     f->ncols = json_array_size(cols);
     if (f->ncols > MAX_COLUMNS) f->ncols = MAX_COLUMNS;
     f->cols = sg_xcalloc(f->ncols ? f->ncols : 1, sizeof *f->cols);
@@ -821,41 +838,36 @@ static int fanout_prepare(store_conn *c, store_campaign_send_req *r, fanout *f) 
 
 static int insert_campaign(store_conn *c, store_campaign_send_req *r, int64_t records,
                            int64_t first, int64_t last, const char *errors) {
-    sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO campaigns(id, service_id, kind, name, "
-                                       "message, sender, sender_for_response, tag, slot, "
-                                       "receivers, errors, records, count, invalid, credits, "
-                                       "send_id, first_msg, last_msg, due_ms, created_ms, "
-                                       "updated_ms) VALUES "
-                                       "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    sqldrv_stmt *st = sqldrv_prep(c, sql_campaign_insert);
     if (!st) return SG_EIO;
-    sqlite__bind_text(st, 1, r->id);
-    sqlite__bind_int(st, 2, r->service_id);
-    sqlite__bind_text(st, 3, r->kind ? r->kind : "job");
-    sqlite__bind_text(st, 4, r->name);
-    sqlite__bind_text(st, 5, r->message);
-    sqlite__bind_text(st, 6, r->sender);
-    sqlite__bind_int(st, 7, r->sender_for_response);
-    sqlite__bind_text(st, 8, r->tag);
-    sqlite__bind_text(st, 9, r->slot_label);
-    sqlite__bind_text(st, 10, r->receivers_json);
-    sqlite__bind_text(st, 11, errors);
-    sqlite__bind_int(st, 12, records);
-    sqlite__bind_int(st, 13, r->count);
-    sqlite__bind_int(st, 14, r->invalid);
-    sqlite__bind_int(st, 15, r->total_credits);
-    if (r->send_id) sqlite__bind_int(st, 16, r->send_id);
-    else sqlite3_bind_null(st, 16);
-    sqlite__bind_int(st, 17, first);
-    sqlite__bind_int(st, 18, last);
-    sqlite__bind_int(st, 19, r->due_ms);
-    sqlite__bind_int(st, 20, r->now_ms);
-    sqlite__bind_int(st, 21, r->now_ms);
-    return sqlite__done(c, st, "Recording a campaign");
+    sqldrv_bind_text(st, 1, r->id);
+    sqldrv_bind_int(st, 2, r->service_id);
+    sqldrv_bind_text(st, 3, r->kind ? r->kind : "job");
+    sqldrv_bind_text(st, 4, r->name);
+    sqldrv_bind_text(st, 5, r->message);
+    sqldrv_bind_text(st, 6, r->sender);
+    sqldrv_bind_int(st, 7, r->sender_for_response);
+    sqldrv_bind_text(st, 8, r->tag);
+    sqldrv_bind_text(st, 9, r->slot_label);
+    sqldrv_bind_text(st, 10, r->receivers_json);
+    sqldrv_bind_text(st, 11, errors);
+    sqldrv_bind_int(st, 12, records);
+    sqldrv_bind_int(st, 13, r->count);
+    sqldrv_bind_int(st, 14, r->invalid);
+    sqldrv_bind_int(st, 15, r->total_credits);
+    if (r->send_id) sqldrv_bind_int(st, 16, r->send_id);
+    else sqldrv_bind_null(st, 16);
+    sqldrv_bind_int(st, 17, first);
+    sqldrv_bind_int(st, 18, last);
+    sqldrv_bind_int(st, 19, r->due_ms);
+    sqldrv_bind_int(st, 20, r->now_ms);
+    sqldrv_bind_int(st, 21, r->now_ms);
+    return sqldrv_done(c, st, "Recording a campaign");
 }
 
 int sqlite__campaign_send(store_conn *c, store_campaign_send_req *r) {
     int rc;
-    if (r->slot > 0 && (rc = slot_list_id(c, r->service_id, r->slot, &r->list_id))) return rc;
+    if (r->slot > 0 && (rc = slot_list_id(c, r->service_id, r->slot, 0, &r->list_id))) return rc;
     if ((rc = send_check_sender(c, r))) return rc;
     fanout f = {0};
     if ((rc = fanout_prepare(c, r, &f))) {
@@ -869,43 +881,45 @@ int sqlite__campaign_send(store_conn *c, store_campaign_send_req *r) {
     r->balance = before;
 
     /* The send first (messages name it); its credits and count are set at the end. */
-    sqlite3_stmt *st = sqlite__prep(c, "INSERT INTO sends(service_id, created_ms, credits, count) "
-                                       "VALUES (?, ?, 0, 0)");
+    sqldrv_stmt *st = sqldrv_prep(c, sql_send_insert);
     if (!st) rc = SG_EIO;
     else {
-        sqlite__bind_int(st, 1, r->service_id);
-        sqlite__bind_int(st, 2, r->now_ms);
-        rc = sqlite__done(c, st, "Recording a send");
+        sqldrv_bind_int(st, 1, r->service_id);
+        sqldrv_bind_int(st, 2, r->now_ms);
+        sqldrv_bind_int(st, 3, 0);
+        sqldrv_bind_int(st, 4, 0);
+        rc = sqldrv_insert(c, st, "Recording a send", &r->send_id);
     }
     if (rc) {
         fanout_fini(&f);
         return rc;
     }
-    r->send_id = sqlite3_last_insert_rowid(c->db);
 
-    sqlite3_stmt *rows = sqlite__prep(c, "SELECT receiver, region, raw, fields, reason FROM "
-                                         "receiver_rows WHERE list_id = ? ORDER BY line");
+    /* Per receiver: one step of this statement and sqlite__insert_message's statements (the
+     * price of a region is read once per fan-out: rate_of). */
+    sqldrv_stmt *rows = sqldrv_prep(c, sql_list_rows_all);
     if (!rows) {
         fanout_fini(&f);
         return SG_EIO;
     }
-    sqlite__bind_int(rows, 1, r->list_id);
+    sqldrv_bind_int(rows, 1, r->list_id);
     const char *vals[MAX_COLUMNS];
     size_t lens[MAX_COLUMNS];
     size_t stop_len = r->stop_clause ? strlen(r->stop_clause) : 0;
     int step;
-    while ((step = sqlite3_step(rows)) == SQLITE_ROW) {
+    while ((step = sqldrv_step(c, rows)) == 1) {
         records++;
-        const char *receiver = (const char *)sqlite3_column_text(rows, 0);
-        const char *raw = (const char *)sqlite3_column_text(rows, 2);
+        const char *receiver = sqldrv_col_str(rows, 0);
+        const char *raw = sqldrv_col_str(rows, 2);
         if (!receiver) {
             r->invalid++;
-            report(f.report, r->report_limit, raw, (const char *)sqlite3_column_text(rows, 4));
+            report(f.report, r->report_limit, raw, sqldrv_col_str(rows, 4));
             continue;
         }
-        const char *region = (const char *)sqlite3_column_text(rows, 1);
-        size_t nv = split_fields(sqlite3_column_blob(rows, 3),
-                                 (size_t)sqlite3_column_bytes(rows, 3), vals, lens, f.ncols);
+        const char *region = sqldrv_col_str(rows, 1);
+        size_t flen;
+        const char *fields = sqldrv_col_blob(rows, 3, &flen);
+        size_t nv = split_fields(fields, flen, vals, lens, f.ncols);
         size_t len = template_render(f.tpl, vals, lens, nv, &f.text, &f.cap);
         if (stop_len) {
             if (len + stop_len + 2 > f.cap) {
@@ -946,18 +960,17 @@ int sqlite__campaign_send(store_conn *c, store_campaign_send_req *r) {
         r->count++;
         r->total_credits += credits;
     }
-    sqlite3_reset(rows);
-    if (rc == 0 && step != SQLITE_DONE && step != SQLITE_ROW)
-        rc = sqlite__fail(c, "Reading a receiver list");
+    sqldrv_reset(rows);
+    if (rc == 0 && step < 0) rc = step; /* logged by the driver */
     if (rc == 0 && before < r->total_credits) rc = SG_ENOCREDIT; /* invariant 3: nothing stays */
     if (rc == 0) {
-        st = sqlite__prep(c, "UPDATE sends SET credits = ?, count = ? WHERE id = ?");
+        st = sqldrv_prep(c, sql_send_totals);
         if (!st) rc = SG_EIO;
         else {
-            sqlite__bind_int(st, 1, r->total_credits);
-            sqlite__bind_int(st, 2, r->count);
-            sqlite__bind_int(st, 3, r->send_id);
-            rc = sqlite__done(c, st, "Recording a send");
+            sqldrv_bind_int(st, 1, r->total_credits);
+            sqldrv_bind_int(st, 2, r->count);
+            sqldrv_bind_int(st, 3, r->send_id);
+            rc = sqldrv_done(c, st, "Recording a send");
         }
     }
     if (rc == 0 && r->total_credits > 0) {
@@ -978,79 +991,65 @@ int sqlite__campaign_send(store_conn *c, store_campaign_send_req *r) {
 
 /* ---- campaigns ---- */
 
-#define CAMPAIGN_COLS                                                                       \
-    "id, service_id, kind, name, message, sender, sender_for_response, tag, slot, receivers, " \
-    "errors, records, count, invalid, credits, first_msg, last_msg, due_ms, created_ms, "    \
-    "updated_ms, cancelled_ms"
-
-static void read_campaign(sqlite3_stmt *st, store_campaign *k) {
-    snprintf(k->id, sizeof k->id, "%s", (const char *)sqlite3_column_text(st, 0));
-    k->service_id = sqlite__col_int(st, 1);
-    k->kind = sqlite__col_text(st, 2);
-    k->name = sqlite__col_text(st, 3);
-    k->message = sqlite__col_text(st, 4);
-    k->sender = sqlite__col_text(st, 5);
-    k->sender_for_response = (int)sqlite__col_int(st, 6);
-    k->tag = sqlite__col_text(st, 7);
-    k->slot = sqlite__col_text(st, 8);
-    k->receivers_json = sqlite__col_text(st, 9);
-    k->errors_json = sqlite__col_text(st, 10);
-    k->records = sqlite__col_int(st, 11);
-    k->count = sqlite__col_int(st, 12);
-    k->invalid = sqlite__col_int(st, 13);
-    k->credits_estimated = sqlite__col_int(st, 14);
-    k->first_msg = sqlite__col_int(st, 15);
-    k->last_msg = sqlite__col_int(st, 16);
-    k->due_ms = sqlite__col_int(st, 17);
-    k->created_ms = sqlite__col_int(st, 18);
-    k->updated_ms = sqlite__col_int(st, 19);
-    k->cancelled_ms = sqlite__col_int(st, 20);
+static void read_campaign(sqldrv_stmt *st, store_campaign *k) {
+    snprintf(k->id, sizeof k->id, "%s", sqldrv_col_str(st, 0));
+    k->service_id = sqldrv_col_int(st, 1);
+    k->kind = sqldrv_col_text(st, 2);
+    k->name = sqldrv_col_text(st, 3);
+    k->message = sqldrv_col_text(st, 4);
+    k->sender = sqldrv_col_text(st, 5);
+    k->sender_for_response = (int)sqldrv_col_int(st, 6);
+    k->tag = sqldrv_col_text(st, 7);
+    k->slot = sqldrv_col_text(st, 8);
+    k->receivers_json = sqldrv_col_text(st, 9);
+    k->errors_json = sqldrv_col_text(st, 10);
+    k->records = sqldrv_col_int(st, 11);
+    k->count = sqldrv_col_int(st, 12);
+    k->invalid = sqldrv_col_int(st, 13);
+    k->credits_estimated = sqldrv_col_int(st, 14);
+    k->first_msg = sqldrv_col_int(st, 15);
+    k->last_msg = sqldrv_col_int(st, 16);
+    k->due_ms = sqldrv_col_int(st, 17);
+    k->created_ms = sqldrv_col_int(st, 18);
+    k->updated_ms = sqldrv_col_int(st, 19);
+    k->cancelled_ms = sqldrv_col_int(st, 20);
+    k->send_id = sqldrv_col_int(st, 21);
 }
-
-/* The credits a message costs now: nothing once refunded (cancelled, failed before any
- * operator took it, or failed "not billed"), as sqlite__apply_status refunds them. */
-#define BILLED_SQL \
-    "SUM(CASE WHEN state = 7 OR (state = 6 AND (dlr = 16 OR sent_ms IS NULL)) THEN 0 " \
-    "ELSE credits END)"
 
 static int campaign_stats(store_conn *c, store_campaign *k) {
     memset(k->states, 0, sizeof k->states);
     k->credits = k->first_sent_ms = k->last_sent_ms = 0;
     if (k->last_msg < k->first_msg) return 0;
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT state, COUNT(*), " BILLED_SQL ", MIN(sent_ms), "
-                                       "MAX(sent_ms) FROM messages WHERE id BETWEEN ? AND ? "
-                                       "AND service_id = ? GROUP BY state");
+    sqldrv_stmt *st = sqldrv_prep(c, sql_campaign_stats);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, k->first_msg);
-    sqlite__bind_int(st, 2, k->last_msg);
-    sqlite__bind_int(st, 3, k->service_id);
+    sqldrv_bind_int(st, 1, k->first_msg);
+    sqldrv_bind_int(st, 2, k->last_msg);
+    sqldrv_bind_int(st, 3, k->service_id);
+    sqldrv_bind_int(st, 4, k->send_id);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int s = (int)sqlite__col_int(st, 0);
-        if (s >= 0 && s < 8) k->states[s] = sqlite__col_int(st, 1);
-        k->credits += sqlite__col_int(st, 2);
-        int64_t lo = sqlite__col_int(st, 3), hi = sqlite__col_int(st, 4);
+    while ((rc = sqldrv_step(c, st)) == 1) {
+        int s = (int)sqldrv_col_int(st, 0);
+        if (s >= 0 && s < 8) k->states[s] = sqldrv_col_int(st, 1);
+        k->credits += sqldrv_col_int(st, 2);
+        int64_t lo = sqldrv_col_int(st, 3), hi = sqldrv_col_int(st, 4);
         if (lo && (!k->first_sent_ms || lo < k->first_sent_ms)) k->first_sent_ms = lo;
         if (hi > k->last_sent_ms) k->last_sent_ms = hi;
     }
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : sqlite__fail(c, "Counting a campaign's messages");
+    sqldrv_reset(st);
+    return rc < 0 ? rc : 0;
 }
 
 static int load_campaign(store_conn *c, int64_t service_id, const char *id, const char *kind,
                          store_campaign *k) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT " CAMPAIGN_COLS " FROM campaigns WHERE id = ?1 "
-                                       "AND service_id = ?2 AND removed = 0 AND "
-                                       "(?3 IS NULL OR kind = ?3)");
+    sqldrv_stmt *st = sqldrv_prep(c, sql_campaign_get);
     if (!st) return SG_EIO;
-    sqlite__bind_text(st, 1, id);
-    sqlite__bind_int(st, 2, service_id);
-    sqlite__bind_text(st, 3, kind);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) read_campaign(st, k);
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW)
-        return rc == SQLITE_DONE ? SG_ENOTFOUND : sqlite__fail(c, "Reading a campaign");
+    sqldrv_bind_text(st, 1, id);
+    sqldrv_bind_int(st, 2, service_id);
+    sqldrv_bind_text(st, 3, kind);
+    int rc = sqldrv_step(c, st);
+    if (rc == 1) read_campaign(st, k);
+    sqldrv_reset(st);
+    if (rc != 1) return rc == 0 ? SG_ENOTFOUND : rc;
     return campaign_stats(c, k);
 }
 
@@ -1061,14 +1060,13 @@ int sqlite__campaign_get(store_conn *c, store_campaign_req *r) {
 int sqlite__campaign_rename(store_conn *c, store_campaign_req *r) {
     int rc = load_campaign(c, r->service_id, r->id, r->kind, &r->out);
     if (rc) return rc;
-    sqlite3_stmt *st = sqlite__prep(c, "UPDATE campaigns SET name = ?, updated_ms = ? "
-                                       "WHERE id = ?");
+    sqldrv_stmt *st = sqldrv_prep(c, sql_campaign_rename);
     if (!st) return SG_EIO;
     int64_t now = sg_now_ms();
-    sqlite__bind_text(st, 1, r->name);
-    sqlite__bind_int(st, 2, now);
-    sqlite__bind_text(st, 3, r->id);
-    if ((rc = sqlite__done(c, st, "Renaming a campaign"))) return rc;
+    sqldrv_bind_text(st, 1, r->name);
+    sqldrv_bind_int(st, 2, now);
+    sqldrv_bind_text(st, 3, r->id);
+    if ((rc = sqldrv_done(c, st, "Renaming a campaign"))) return rc;
     free(r->out.name);
     r->out.name = sg_xstrdup(r->name ? r->name : "");
     r->out.updated_ms = now;
@@ -1079,29 +1077,33 @@ int sqlite__campaign_cancel(store_conn *c, store_campaign_req *r) {
     store_campaign *k = &r->out;
     int rc = load_campaign(c, r->service_id, r->id, r->kind, k);
     if (rc) return rc;
-    int64_t total = k->last_msg >= k->first_msg ? k->last_msg - k->first_msg + 1 : 0;
+    /* Its messages (last_msg - first_msg + 1 on SQLite, where their ids are consecutive). */
+    int64_t total = k->count;
     if (!r->remove && k->cancelled_ms) return 0; /* cancelling twice changes nothing */
     if (!r->remove && k->states[MSG_SCHEDULED] != total) return SG_ECONFLICT;
     int64_t now = sg_now_ms(), refund = 0;
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT id, credits FROM messages WHERE id BETWEEN ? AND ? "
-                                       "AND service_id = ? AND state IN (0, 1) ORDER BY id");
+    /* dialect: PostgreSQL locks the messages (FOR UPDATE) until the cancel commits: another
+     * node's dispatcher passes them by, and one it claimed meanwhile is read as it is now. */
+    sqldrv_stmt *st = sqldrv_prep(c, sqldrv_dialect(c) == SQLDRV_POSTGRES
+                                         ? sql_campaign_pending_pg : sql_campaign_pending);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, k->first_msg);
-    sqlite__bind_int(st, 2, k->last_msg);
-    sqlite__bind_int(st, 3, r->service_id);
+    sqldrv_bind_int(st, 1, k->first_msg);
+    sqldrv_bind_int(st, 2, k->last_msg);
+    sqldrv_bind_int(st, 3, r->service_id);
+    sqldrv_bind_int(st, 4, k->send_id);
     /* Collected first: apply_status writes the rows this statement reads. */
     size_t n = 0, cap = 1024;
     int64_t(*ids)[2] = sg_xmalloc(cap * sizeof *ids);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = sqldrv_step(c, st)) == 1) {
         if (n == cap) ids = sg_xrealloc(ids, (cap *= 2) * sizeof *ids);
-        ids[n][0] = sqlite__col_int(st, 0);
-        ids[n][1] = sqlite__col_int(st, 1);
+        ids[n][0] = sqldrv_col_int(st, 0);
+        ids[n][1] = sqldrv_col_int(st, 1);
         n++;
     }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
+    sqldrv_reset(st);
+    if (rc < 0) {
         free(ids);
-        return sqlite__fail(c, "Reading a campaign's messages");
+        return rc;
     }
     rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
@@ -1119,30 +1121,27 @@ int sqlite__campaign_cancel(store_conn *c, store_campaign_req *r) {
         if ((rc = sqlite__ledger_add(c, r->service_id, refund, "refund", ref, NULL))) return rc;
     }
     r->refunded = refund;
-    st = sqlite__prep(c, "UPDATE campaigns SET cancelled_ms = ?1, updated_ms = ?1, "
-                         "removed = ?2 WHERE id = ?3");
+    st = sqldrv_prep(c, sql_campaign_cancelled);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, now);
-    sqlite__bind_int(st, 2, r->remove);
-    sqlite__bind_text(st, 3, k->id);
-    if ((rc = sqlite__done(c, st, "Cancelling a campaign"))) return rc;
+    sqldrv_bind_int(st, 1, now);
+    sqldrv_bind_int(st, 2, r->remove);
+    sqldrv_bind_text(st, 3, k->id);
+    if ((rc = sqldrv_done(c, st, "Cancelling a campaign"))) return rc;
     k->cancelled_ms = now;
     k->updated_ms = now;
     return campaign_stats(c, k);
 }
 
 int sqlite__campaign_list(store_conn *c, store_campaign_list_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT " CAMPAIGN_COLS " FROM campaigns WHERE "
-                                       "service_id = ?1 AND removed = 0 AND "
-                                       "(?2 IS NULL OR kind = ?2) ORDER BY created_ms, id");
+    sqldrv_stmt *st = sqldrv_prep(c, sql_campaign_list);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, r->service_id);
-    sqlite__bind_text(st, 2, r->kind);
+    sqldrv_bind_int(st, 1, r->service_id);
+    sqldrv_bind_text(st, 2, r->kind);
     size_t cap = 8;
     r->items = sg_xcalloc(cap, sizeof *r->items);
     r->count = 0;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = sqldrv_step(c, st)) == 1) {
         if (r->count == cap) {
             r->items = sg_xrealloc(r->items, cap * 2 * sizeof *r->items);
             memset(r->items + cap, 0, cap * sizeof *r->items);
@@ -1150,33 +1149,31 @@ int sqlite__campaign_list(store_conn *c, store_campaign_list_req *r) {
         }
         read_campaign(st, &r->items[r->count++]);
     }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) return sqlite__fail(c, "Listing campaigns");
+    sqldrv_reset(st);
+    if (rc < 0) return rc;
     for (size_t i = 0; i < r->count; i++)
         if ((rc = campaign_stats(c, &r->items[i]))) return rc;
     return 0;
 }
 
 int sqlite__tag_stats(store_conn *c, store_tag_stats_req *r) {
-    sqlite3_stmt *st = sqlite__prep(c, "SELECT state, COUNT(*), " BILLED_SQL ", MIN(created_ms), "
-                                       "MAX(created_ms) FROM messages WHERE service_id = ? AND "
-                                       "tag = ? GROUP BY state");
+    sqldrv_stmt *st = sqldrv_prep(c, sql_tag_stats);
     if (!st) return SG_EIO;
-    sqlite__bind_int(st, 1, r->service_id);
-    sqlite__bind_text(st, 2, r->tag);
+    sqldrv_bind_int(st, 1, r->service_id);
+    sqldrv_bind_text(st, 2, r->tag);
     memset(r->states, 0, sizeof r->states);
     r->total = r->credits = r->first_ms = r->last_ms = 0;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int s = (int)sqlite__col_int(st, 0);
-        int64_t n = sqlite__col_int(st, 1);
+    while ((rc = sqldrv_step(c, st)) == 1) {
+        int s = (int)sqldrv_col_int(st, 0);
+        int64_t n = sqldrv_col_int(st, 1);
         if (s >= 0 && s < 8) r->states[s] = n;
         r->total += n;
-        r->credits += sqlite__col_int(st, 2);
-        int64_t lo = sqlite__col_int(st, 3), hi = sqlite__col_int(st, 4);
+        r->credits += sqldrv_col_int(st, 2);
+        int64_t lo = sqldrv_col_int(st, 3), hi = sqldrv_col_int(st, 4);
         if (!r->first_ms || lo < r->first_ms) r->first_ms = lo;
         if (hi > r->last_ms) r->last_ms = hi;
     }
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : sqlite__fail(c, "Counting a tag's messages");
+    sqldrv_reset(st);
+    return rc < 0 ? rc : 0;
 }

@@ -54,7 +54,7 @@
  *        |                                                |
  *   +----+-----------------+                              |
  *   v                      v                              |
- *   sqlite_routes.c*       sqlite_campaigns.c             |
+ *   sqlite_routes.c*       sqlite_campaigns.c*            |
  *   |                      |            |                 |
  *   v                      |            v                 |
  *   sqlite_msg.c* <--------+     sqlite_credits.c*        |
@@ -85,9 +85,10 @@
  *   1. Statement texts that both dialects accept are written once, as named constants per
  *      area (store/sql_<area>.h; begun with sql_msg.h: messages, events, the ledger;
  *      sql_credits.h: prices, orders, top-ups; sql_notify.h: the callback queued with each
- *      status event). They use $1..$n placeholders in order of first use (sqlite__prep
- *      checks it), which SQLite reads as named parameters numbered by first appearance and
- *      PostgreSQL as positional ones. What differs (INSERT OR IGNORE / ON CONFLICT DO
+ *      status event; sql_campaigns.h: documents, receiver lists, the fan-out). They use
+ *      $1..$n placeholders in order of first use (sqlite__prep checks it), which SQLite
+ *      reads as named parameters numbered by first appearance and PostgreSQL as positional
+ *      ones. What differs (INSERT OR IGNORE / ON CONFLICT DO
  *      NOTHING, last_insert_rowid / RETURNING id, SKIP LOCKED, partial indexes, types in
  *      migrations) stays in the backend file, marked "dialect:".
  *   2. The functions that run them are written against the SQL driver, sqldrv.h (statements
@@ -97,12 +98,14 @@
  *      sqldrv_sqlite.c implements for SQLite and a pg_util.c is to implement over libpq; a
  *      store operation is then one function for both backends, and each backend keeps only
  *      its connection, migrations and the dialect-specific statements. Done: sqlite_util.c,
- *      sqlite_msg.c, sqlite_credits.c, sqlite_notify.c, sqlite_routes.c, sqlite_limits.c and
- *      sqlite_idem.c (the files marked * above, and the last two; the texts not yet in a
- *      sql_<area>.h, with SQLite's "?" placeholders, and all migrations are still SQLite's,
- *      marked "dialect:"). Left: sqlite.c's core operations and sqlite_campaigns.c; then
- *      the ported files move out of the sqlite_ names (store_<area>_sql.c) and take a
- *      connection of either backend.
+ *      sqlite_msg.c, sqlite_credits.c, sqlite_notify.c, sqlite_routes.c, sqlite_limits.c,
+ *      sqlite_idem.c and sqlite_campaigns.c (the files marked * above, and limits and idem;
+ *      the texts not yet in a sql_<area>.h, with SQLite's "?" placeholders, and all
+ *      migrations are still SQLite's, marked "dialect:"; sqlite_campaigns.c's texts are all
+ *      in sql_campaigns.h, its few PostgreSQL-only ones, row locks and SKIP LOCKED claims,
+ *      chosen with sqldrv_dialect()). Left: sqlite.c's core operations; then the ported
+ *      files move out of the sqlite_ names (store_<area>_sql.c) and take a connection of
+ *      either backend.
  *   3. The same unit tests (tests/unit/store_fixture.h opens the store) and the whole
  *      integration suite run against both.
  */

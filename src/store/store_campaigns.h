@@ -198,6 +198,7 @@ typedef struct store_campaign {
     int64_t records, count, invalid, credits_estimated;
     int64_t created_ms, updated_ms, due_ms, cancelled_ms;
     int64_t first_msg, last_msg;
+    int64_t send_id;           /* the send that created its messages (their send_id) */
     /* computed from its messages */
     int64_t states[8];         /* messages per msg_state */
     int64_t credits;           /* what they cost now (refunds deducted) */

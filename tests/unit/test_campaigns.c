@@ -2,7 +2,8 @@
  * test_campaigns.c - the campaigns area of the store (store_campaigns.h) against a real SQLite
  * file: receiver lists with refused and duplicate rows, slots and their replacement, the
  * purge, documents in slices, and the fan-out (rendering, parts, per-destination prices, one
- * debit, all or nothing), cancelling with one refund, statistics per campaign and per tag.
+ * debit, all or nothing), cancelling with one refund, statistics per campaign and per tag
+ * (also when a campaign's id range holds other sends' messages, as on PostgreSQL).
  *
  * Run all tests: build/tests/test_campaigns; one test: build/tests/test_campaigns <name>.
  * Each test opens a fresh database in a temporary directory and runs the event loop until the
@@ -385,6 +386,52 @@ static void test_cancel_refunds_once(void **state) {
     assert_int_equal(balance(f), 10000);
 }
 
+/* On PostgreSQL several nodes draw message ids from one sequence at once, so a campaign's id
+ * range may hold other sends' messages of the same service. Made here by widening a
+ * campaign's range over the next campaign's messages: its statistics and its cancel count and
+ * touch only its own messages (their send), never the other campaign's. */
+static void test_campaign_range_holds_other_sends(void **state) {
+    store_fixture *f = *state;
+    store_list_row rows[] = {
+        row(2, "+33612345670", "fr", "a", VALS("a\0\0\0")),
+        row(3, "+33612345680", "fr", "b", VALS("b\0\0\0")),
+    };
+    load(f, 5, rows, 2, 0, 0);
+    store_campaign_send_req a = send_req(f, 5, "Later");
+    a.due_ms = a.now_ms + 3600000;
+    assert_int_equal(STORE_RUN(f, campaign_send, &a), 0);
+    free(a.invalid_json);
+    store_campaign_send_req b = send_req(f, 5, "Later too");
+    b.due_ms = b.now_ms + 3600000;
+    assert_int_equal(STORE_RUN(f, campaign_send, &b), 0);
+    free(b.invalid_json);
+    char sql[256];
+    snprintf(sql, sizeof sql, "UPDATE campaigns SET last_msg = last_msg + 2 WHERE id = '%s'",
+             a.id);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    store_campaign_req g = {.service_id = f->sid, .id = a.id};
+    assert_int_equal(STORE_RUN(f, campaign_get, &g), 0);
+    assert_int_equal(g.out.states[MSG_SCHEDULED], 2);
+    assert_int_equal(g.out.credits, 2000);
+    store_campaign_fini(&g.out);
+    store_campaign_req c = {.service_id = f->sid, .id = a.id};
+    assert_int_equal(STORE_RUN(f, campaign_cancel, &c), 0);
+    assert_int_equal(c.refunded, 2000);
+    assert_int_equal(c.out.states[MSG_CANCELLED], 2);
+    assert_int_equal(c.out.states[MSG_SCHEDULED], 0);
+    store_campaign_fini(&c.out);
+    store_campaign_req o = {.service_id = f->sid, .id = b.id};
+    assert_int_equal(STORE_RUN(f, campaign_get, &o), 0);
+    assert_int_equal(o.out.states[MSG_SCHEDULED], 2);
+    store_campaign_fini(&o.out);
+    assert_int_equal(balance(f), 8000);
+}
+
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, store_fixture_teardown)
 
 int main(int argc, char **argv) {
@@ -398,6 +445,7 @@ int main(int argc, char **argv) {
         TEST(test_fanout_renders_prices_and_debits_once),
         TEST(test_fanout_all_or_nothing),
         TEST(test_cancel_refunds_once),
+        TEST(test_campaign_range_holds_other_sends),
     };
     alarm(TEST_TIMEOUT_S);
     return cmocka_run_group_tests_name("campaigns", tests, NULL, NULL);
