@@ -98,9 +98,10 @@
  *      store operation is then one function for both backends, and each backend keeps only
  *      its connection, migrations and the dialect-specific statements. Done: sqlite_util.c,
  *      sqlite_msg.c, sqlite_credits.c, sqlite_notify.c, sqlite_routes.c, sqlite_limits.c and
- *      sqlite_idem.c (the files marked * above, and the last two; the texts not yet in a
- *      sql_<area>.h, with SQLite's "?" placeholders, and all migrations are still SQLite's,
- *      marked "dialect:"). Left: sqlite.c's core operations and sqlite_campaigns.c; then
+ *      sqlite_idem.c (the files marked * above, and the last two; every text they run is
+ *      accepted by both dialects, the few PostgreSQL-only ones (row locks where several
+ *      nodes write) chosen with sqldrv_dialect() and marked "dialect:"; PostgreSQL's
+ *      migrations are schema_pg.c). Left: sqlite.c's core operations and sqlite_campaigns.c; then
  *      the ported files move out of the sqlite_ names (store_<area>_sql.c) and take a
  *      connection of either backend.
  *   3. The same unit tests (tests/unit/store_fixture.h opens the store) and the whole
