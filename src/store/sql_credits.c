@@ -53,6 +53,10 @@ const char sql_order_insert[] =
 const char sql_order_for_pay[] =
     "SELECT status, service_id, quantity, automatic FROM orders WHERE id = $1";
 
+const char sql_order_for_pay_pg[] =
+    "SELECT status, service_id, quantity, automatic FROM orders WHERE id = $1 "
+    "FOR NO KEY UPDATE";
+
 const char sql_order_paid[] =
     "UPDATE orders SET status = 1, paid_ms = $1, means = $2, reference = $3, hook_state = "
     "CASE WHEN hook_state = 1 THEN 2 ELSE hook_state END, hook_lease_ms = NULL WHERE id = $4";
@@ -60,17 +64,25 @@ const char sql_order_paid[] =
 const char sql_order_status[] =
     "SELECT status FROM orders WHERE id = $1";
 
+const char sql_order_status_pg[] =
+    "SELECT status FROM orders WHERE id = $1 FOR NO KEY UPDATE";
+
 const char sql_order_cancelled[] =
     "UPDATE orders SET status = 2, hook_lease_ms = NULL, hook_state = CASE WHEN hook_state = "
     "1 THEN 2 ELSE hook_state END WHERE id = $1";
 
 const char sql_order_list[] =
-    "SELECT " ORDER_COLS "WHERE ($1 IS NULL OR s.name = $1) AND ($2 < 0 OR o.status = $2) "
+    "SELECT " ORDER_COLS "WHERE (s.name = $1 OR $1 IS NULL) AND ($2 < 0 OR o.status = $2) "
     "ORDER BY o.id";
 
 const char sql_order_hook_due[] =
     "SELECT id FROM orders WHERE hook_state = 1 AND status = 0 AND hook_due_ms <= $1 AND "
     "(hook_lease_ms IS NULL OR hook_lease_ms <= $1) ORDER BY hook_due_ms, id LIMIT $2";
+
+const char sql_order_hook_due_pg[] =
+    "SELECT id FROM orders WHERE hook_state = 1 AND status = 0 AND hook_due_ms <= $1 AND "
+    "(hook_lease_ms IS NULL OR hook_lease_ms <= $1) ORDER BY hook_due_ms, id LIMIT $2 "
+    "FOR UPDATE SKIP LOCKED";
 
 const char sql_order_hook_lease[] =
     "UPDATE orders SET hook_lease_ms = $1, hook_attempts = hook_attempts + 1 WHERE id = $2";

@@ -3,6 +3,10 @@
  * written once for every backend under the rules of sql_msg.h ($1..$n in order of first use,
  * no boolean-typed integers, no casts; what differs is marked "dialect:" in the backend).
  * Driven today by sqlite_credits.c.
+ *
+ * The texts ending in _pg are PostgreSQL's variants of the one before them (dialect: chosen
+ * with sqldrv_dialect()): the same rows, locked, because several nodes write at once there
+ * (sqlite_credits.c, "Several nodes"). SQLite has one writer and runs the plain ones.
  */
 #ifndef SG_STORE_SQL_CREDITS_H
 #define SG_STORE_SQL_CREDITS_H
@@ -35,16 +39,20 @@ extern const char sql_order_get[];
 extern const char sql_order_insert[];
 /* What paying order $1 reads: status, service_id, quantity, automatic. */
 extern const char sql_order_for_pay[];
+extern const char sql_order_for_pay_pg[]; /* dialect: the order's row locked */
 /* Order $4 paid at $1 by means $2 with reference $3; out of the payment hook's hands. */
 extern const char sql_order_paid[];
-/* The status of order $1. */
+/* The status of order $1 (before it changes). */
 extern const char sql_order_status[];
+extern const char sql_order_status_pg[]; /* dialect: the order's row locked */
 /* Order $1 cancelled; out of the payment hook's hands. */
 extern const char sql_order_cancelled[];
 /* The orders of service name $1 (NULL: all) in status $2 (< 0: any), oldest first. */
 extern const char sql_order_list[];
 /* Orders due for the payment hook at $1 and not leased, at most $2. */
 extern const char sql_order_hook_due[];
+/* dialect: the same, locked, skipping the orders another node's claim holds */
+extern const char sql_order_hook_due_pg[];
 /* Leases an order to the payment hook until $1: order $2. */
 extern const char sql_order_hook_lease[];
 /* The payment hook answered about order $3: again at $2 when $1 (retry) is not 0, else done. */

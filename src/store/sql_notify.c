@@ -21,4 +21,5 @@ const char sql_notify_insert[] =
 const char sql_notify_secret_get[] = "SELECT secret FROM notify_secrets WHERE service_id = $1";
 
 const char sql_notify_secret_insert[] =
-    "INSERT INTO notify_secrets(service_id, secret, created_ms) VALUES ($1, $2, $3)";
+    "INSERT INTO notify_secrets(service_id, secret, created_ms) VALUES ($1, $2, $3) "
+    "ON CONFLICT (service_id) DO NOTHING";

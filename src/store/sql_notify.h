@@ -1,8 +1,8 @@
 /*
  * sql_notify.h - the SQL texts of the callbacks area that run with every status event (the
  * queueing of a status callback and the service's signing secret), written once for every
- * backend under the rules of sql_msg.h. Driven today by sqlite_notify.c; the claim, finish,
- * list and replay statements are still written there.
+ * backend under the rules of sql_msg.h. Driven today by sqlite_notify.c, where the claim,
+ * finish, list and replay statements are written (both dialects accept them too).
  */
 #ifndef SG_STORE_SQL_NOTIFY_H
 #define SG_STORE_SQL_NOTIFY_H
@@ -18,7 +18,8 @@ extern const char sql_notify_callback_of[];
 extern const char sql_notify_insert[];
 /* The signing secret of service $1. */
 extern const char sql_notify_secret_get[];
-/* A new signing secret: service_id, secret, created_ms. */
+/* A new signing secret: service_id, secret, created_ms; nothing when the service has one
+ * already (another node created it meanwhile: sqldrv_changes() says 0). */
 extern const char sql_notify_secret_insert[];
 
 #endif

@@ -48,8 +48,22 @@
  *
  * The statements are sql_credits.h's, written once for both SQL dialects; this file drives
  * them through the SQL driver only (sqldrv.h), so its operations are the same for every
- * backend (its migrations above are SQLite's, dialect: they are to move to schema_sqlite.c). (Invariant 3 and "one crossing makes exactly one order" rely on the one store thread
- * of a single node: several nodes on one database need a lock on the service's row.)
+ * backend (its migrations above are SQLite's, dialect: they are to move to schema_sqlite.c;
+ * PostgreSQL's are in schema_pg.c).
+ *
+ * Several nodes (PostgreSQL). Invariants 1-3 and "one crossing makes exactly one order" rest
+ * on each writer seeing what the previous one left. SQLite's one store thread gives that; on
+ * PostgreSQL, where several nodes write at once, the rows are locked first (dialect: the
+ * _pg texts of sql_credits.h, chosen with sqldrv_dialect()):
+ *   - paying and cancelling read the order's status with its row locked (sql_order_for_pay_pg,
+ *     sql_order_status_pg), so a pay and a cancel, or two pays, of one order follow each
+ *     other and the second sees the first's outcome (already paid, or refused);
+ *   - every ledger row is appended to a balance read with sqlite__balance_for_write(), which
+ *     locks the service's row (sqlite_util.c): a debit's top-up check (the unpaid automatic
+ *     order, sqlite__credits_after_debit) then runs while this transaction holds the service,
+ *     provided the debit read its balance that way (be_submit, campaign_send);
+ *   - the payment hook's claim skips the orders another node's claim holds
+ *     (sql_order_hook_due_pg, FOR UPDATE SKIP LOCKED).
  */
 #include "store/store.h"
 
@@ -303,10 +317,18 @@ static int insert_order(store_conn *c, int64_t service_id, int64_t quantity, con
     return sqldrv_insert(c, st, "Creating an order", id);
 }
 
+/* The text that reads an order's status before changing it. dialect: PostgreSQL locks the
+ * order's row (the essay, "Several nodes"). */
+static const char *order_status(store_conn *c) {
+    return sqldrv_dialect(c) == SQLDRV_POSTGRES ? sql_order_status_pg : sql_order_status;
+}
+
 /* UNPAID -> PAID: the credits go to the ledger, once (invariant 1). */
 static int pay(store_conn *c, int64_t id, const char *means, const char *reference, int *already,
                int64_t *balance) {
-    sqldrv_stmt *st = sqldrv_prep(c, sql_order_for_pay);
+    /* dialect: PostgreSQL locks the order's row (the essay, "Several nodes") */
+    sqldrv_stmt *st = sqldrv_prep(c, sqldrv_dialect(c) == SQLDRV_POSTGRES ? sql_order_for_pay_pg
+                                                                         : sql_order_for_pay);
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, id);
     if (sqldrv_step(c, st) != 1) {
@@ -340,7 +362,7 @@ static int pay(store_conn *c, int64_t id, const char *means, const char *referen
 
 /* UNPAID -> CANCELLED. */
 static int cancel_order(store_conn *c, int64_t id, int *already) {
-    sqldrv_stmt *st = sqldrv_prep(c, sql_order_status);
+    sqldrv_stmt *st = sqldrv_prep(c, order_status(c));
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, id);
     if (sqldrv_step(c, st) != 1) {
@@ -404,7 +426,9 @@ int sqlite__order_cancel(store_conn *c, store_order_cancel_req *r) {
 }
 
 int sqlite__order_hook_claim(store_conn *c, store_order_hook_claim_req *r) {
-    sqldrv_stmt *st = sqldrv_prep(c, sql_order_hook_due);
+    /* dialect: PostgreSQL skips what another node's claim holds (the essay, "Several nodes") */
+    sqldrv_stmt *st = sqldrv_prep(c, sqldrv_dialect(c) == SQLDRV_POSTGRES ? sql_order_hook_due_pg
+                                                                         : sql_order_hook_due);
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, r->now_ms);
     sqldrv_bind_int(st, 2, (int64_t)r->limit);
@@ -435,7 +459,7 @@ int sqlite__order_hook_result(store_conn *c, store_order_hook_result_req *r) {
     r->paid = 0;
     for (size_t i = 0; i < r->count; i++) {
         const store_hook_answer *h = &r->answers[i];
-        sqldrv_stmt *st = sqldrv_prep(c, sql_order_status);
+        sqldrv_stmt *st = sqldrv_prep(c, order_status(c));
         if (!st) return SG_EIO;
         sqldrv_bind_int(st, 1, h->id);
         int found = sqldrv_step(c, st) == 1;

@@ -13,8 +13,14 @@
  *  2. At most one row per (scope, key) (primary key); a live row is never overwritten: a put
  *     that meets one reports it (SG_ECONFLICT) and the operation is rolled back.
  *
- * Its statements run through the SQL driver only (sqldrv.h); their texts and the migration
- * are still SQLite's (dialect: "?" placeholders, INSERT OR REPLACE, WITHOUT ROWID).
+ * Its statements run through the SQL driver only (sqldrv.h) and their texts are accepted by
+ * both dialects; the migration is SQLite's (PostgreSQL's: schema_pg.c).
+ *
+ * Several nodes (PostgreSQL). Two nodes may record the same key at once: each reads no live
+ * row, and both write. The write replaces only a row that is no longer live (the upsert's
+ * WHERE), so the second writer, which waits for the first one's commit, changes nothing and
+ * reports the first one's record as found (invariant 2). With SQLite's one writer the read
+ * already said so and the WHERE always holds.
  */
 #include "store/sqlite_idem_int.h"
 
@@ -37,7 +43,7 @@ const char *const sqlite_idem_migrations[SQLITE_IDEM_MIGRATIONS] = {
 /* Reads the live row of r's scope and key into r (found, mismatch, status, body). */
 static int get_live(store_conn *c, store_idem *r) {
     sqldrv_stmt *st = sqldrv_prep(c, "SELECT fingerprint, status, body FROM idempotency "
-                                       "WHERE scope = ? AND key = ? AND created_ms > ?");
+                                       "WHERE scope = $1 AND key = $2 AND created_ms > $3");
     if (!st) return SG_EIO;
     sqldrv_bind_text(st, 1, r->scope);
     sqldrv_bind_text(st, 2, r->key);
@@ -70,10 +76,15 @@ int sqlite__idem_put(store_conn *c, store_idem *r) {
         r->recorded = 0;
         return SG_ECONFLICT;
     }
-    /* An expired row of the same key may still be there (not pruned yet): replaced. */
-    sqldrv_stmt *st = sqldrv_prep(c, "INSERT OR REPLACE INTO idempotency(scope, key, "
-                                       "fingerprint, created_ms, status, body) "
-                                       "VALUES (?, ?, ?, ?, ?, ?)");
+    /* An expired row of the same key may still be there (not pruned yet): replaced. A live
+     * one written meanwhile by another node is not (the essay, "Several nodes"). */
+    sqldrv_stmt *st = sqldrv_prep(c, "INSERT INTO idempotency(scope, key, fingerprint, "
+                                       "created_ms, status, body) VALUES ($1, $2, $3, $4, $5, $6) "
+                                       "ON CONFLICT (scope, key) DO UPDATE SET "
+                                       "fingerprint = excluded.fingerprint, "
+                                       "created_ms = excluded.created_ms, "
+                                       "status = excluded.status, body = excluded.body "
+                                       "WHERE idempotency.created_ms <= $7");
     if (!st) return SG_EIO;
     sqldrv_bind_text(st, 1, r->scope);
     sqldrv_bind_text(st, 2, r->key);
@@ -81,14 +92,21 @@ int sqlite__idem_put(store_conn *c, store_idem *r) {
     sqldrv_bind_int(st, 4, r->now_ms);
     sqldrv_bind_int(st, 5, r->status);
     sqldrv_bind_blob(st, 6, r->body, strlen(r->body)); /* the caller's: sqldrv.h */
+    sqldrv_bind_int(st, 7, r->now_ms - r->ttl_ms);
     rc = sqldrv_done(c, st, "Recording an idempotency record");
-    return rc == SG_ECONFLICT ? SG_EIO : rc;
+    if (rc) return rc == SG_ECONFLICT ? SG_EIO : rc;
+    if (sqldrv_changes(c) == 0) { /* a live record of another node won the race */
+        if ((rc = get_live(c, r))) return rc;
+        r->recorded = 0;
+        return r->found ? SG_ECONFLICT : SG_EIO;
+    }
+    return 0;
 }
 
 int sqlite__idem_prune(store_conn *c, store_idem_prune_req *r) {
     sqldrv_stmt *st = sqldrv_prep(c, "DELETE FROM idempotency WHERE (scope, key) IN ("
-                                       "SELECT scope, key FROM idempotency WHERE created_ms < ? "
-                                       "ORDER BY created_ms LIMIT ?)");
+                                       "SELECT scope, key FROM idempotency WHERE created_ms < $1 "
+                                       "ORDER BY created_ms LIMIT $2)");
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, r->before_ms);
     sqldrv_bind_int(st, 2, (int64_t)r->limit);

@@ -69,11 +69,17 @@ json_t *sqlite__credits_json(int64_t milli);
 
 /* The balance of a service: its newest ledger row's balance (0 without rows). */
 int64_t sqlite__balance(store_conn *c, int64_t service_id);
+/* The balance of a service that is about to be written to the ledger, in *balance: 0 or an
+ * SG_E* code. On PostgreSQL the service's row is locked first, until the transaction ends,
+ * so that two nodes never append to the same old balance (sqlite_util.c, invariant 2);
+ * on SQLite it is sqlite__balance(). Every read of a balance that decides a ledger row
+ * (a debit's check, ledger_append's `before`) is this one. */
+int sqlite__balance_for_write(store_conn *c, int64_t service_id, int64_t *balance);
 /* Appends to the ledger (the only writer of it); the new balance goes to *balance if not NULL. */
 int sqlite__ledger_add(store_conn *c, int64_t service_id, int64_t amount, const char *kind,
                        const char *ref, int64_t *balance);
-/* Appends a ledger row to before, a balance the caller read in this transaction; note may be
- * NULL. The new balance goes to *balance if not NULL. */
+/* Appends a ledger row to before, a balance the caller read in this transaction with
+ * sqlite__balance_for_write(); note may be NULL. The new balance goes to *balance if not NULL. */
 int sqlite__ledger_append(store_conn *c, int64_t service_id, int64_t before, int64_t amount,
                           const char *kind, const char *ref, const char *note, int64_t *balance);
 /* The id of a service by name, 0 if none. */

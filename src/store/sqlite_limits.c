@@ -16,8 +16,8 @@
  *  2. It deletes at most limit rows per call, so one batch of the store thread stays short
  *     whatever the backlog (a flood of requests before an upgrade).
  *
- * Its statements run through the SQL driver only (sqldrv.h); their texts and the migration
- * are still SQLite's (dialect: "?" placeholders).
+ * Its statements run through the SQL driver only (sqldrv.h) and their texts are accepted by
+ * both dialects; the migration is SQLite's (PostgreSQL's: schema_pg.c).
  */
 #include "store/sqlite_limits_int.h"
 
@@ -45,7 +45,7 @@ static void bind_or_null(sqldrv_stmt *st, int i, int64_t v) {
 int sqlite__account_limit(store_conn *c, store_account_limit_req *r) {
     sqldrv_stmt *st;
     if (r->set) {
-        st = sqldrv_prep(c, "UPDATE accounts SET rate_limit = ?, rate_burst = ? WHERE name = ?");
+        st = sqldrv_prep(c, "UPDATE accounts SET rate_limit = $1, rate_burst = $2 WHERE name = $3");
         if (!st) return SG_EIO;
         bind_or_null(st, 1, r->rate);
         bind_or_null(st, 2, r->burst);
@@ -54,7 +54,7 @@ int sqlite__account_limit(store_conn *c, store_account_limit_req *r) {
         if (rc) return rc;
         if (!sqldrv_changes(c)) return SG_ENOTFOUND;
     }
-    st = sqldrv_prep(c, "SELECT rate_limit, rate_burst FROM accounts WHERE name = ?");
+    st = sqldrv_prep(c, "SELECT rate_limit, rate_burst FROM accounts WHERE name = $1");
     if (!st) return SG_EIO;
     sqldrv_bind_text(st, 1, r->name);
     int found = sqldrv_step(c, st) == 1;
@@ -69,8 +69,8 @@ int sqlite__account_limit(store_conn *c, store_account_limit_req *r) {
 int sqlite__credential_expire(store_conn *c, store_credential_expire_req *r) {
     sqldrv_stmt *st = sqldrv_prep(
         c, "DELETE FROM credentials WHERE id IN (SELECT id FROM credentials "
-           "WHERE state IN ('pendingValidation', 'expired') AND created_ms < ? "
-           "ORDER BY created_ms LIMIT ?)");
+           "WHERE state IN ('pendingValidation', 'expired') AND created_ms < $1 "
+           "ORDER BY created_ms LIMIT $2)");
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, r->before_ms);
     sqldrv_bind_int(st, 2, r->limit > 0 ? r->limit : 1);

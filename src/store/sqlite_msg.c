@@ -52,8 +52,10 @@ int sqlite__refund_message(store_conn *c, int64_t msg_id, int64_t service_id, in
     if (credits <= 0) return 0;
     char ref[48];
     snprintf(ref, sizeof ref, "message:%lld", (long long)msg_id);
-    int rc = sqlite__ledger_append(c, service_id, sqlite__balance(c, service_id), credits,
-                                   "refund", ref, note, NULL);
+    int64_t before;
+    int rc = sqlite__balance_for_write(c, service_id, &before);
+    if (rc) return rc;
+    rc = sqlite__ledger_append(c, service_id, before, credits, "refund", ref, note, NULL);
     if (rc == 0 && refunded) *refunded += credits;
     return rc;
 }
@@ -73,10 +75,18 @@ static int requeue(store_conn *c, const store_status_update *u) {
     return rc ? rc : 1;
 }
 
+/* dialect: sql_msg_status_read for PostgreSQL, where several nodes write: the message's row
+ * is locked until the transaction ends, so that two changes of one message (a receipt on one
+ * node, the accept of its submit_sm_resp or a cancel on another) follow each other and each
+ * decides from the state the other left (invariant 1). SQLite has one writer. */
+static const char pg_msg_status_read[] =
+    "SELECT state, service_id, credits, sent_ms FROM messages WHERE id = $1 FOR NO KEY UPDATE";
+
 /* Applies one status change if the state machine allows it. Returns 1 if applied, 0 if
  * stale (ignored), or an SG_E* code. */
 int sqlite__apply_status(store_conn *c, const store_status_update *u) {
-    sqldrv_stmt *st = sqldrv_prep(c, sql_msg_status_read);
+    sqldrv_stmt *st = sqldrv_prep(c, sqldrv_dialect(c) == SQLDRV_POSTGRES ? pg_msg_status_read
+                                                                         : sql_msg_status_read);
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, u->msg_id);
     int rc = sqldrv_step(c, st);

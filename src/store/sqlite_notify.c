@@ -31,10 +31,17 @@
  *     handed over only when no earlier call of its SMS is PENDING, so invariant 2 holds for it
  *     as for claimed calls.
  *
- * Every statement runs through the SQL driver only (sqldrv.h). The texts run with each status
- * event are shared by both dialects (sql_notify.h); the claim, finish, list and replay ones
- * are still written here with SQLite's ?N placeholders, and the migrations are SQLite's
- * (dialect: both are to move, the first to sql_notify.h, the second to schema_sqlite.c).
+ * Every statement runs through the SQL driver only (sqldrv.h), and every text is accepted by
+ * both dialects: those run with each status event are shared in sql_notify.h, the claim,
+ * finish, list and replay ones are written here. The migrations are SQLite's (PostgreSQL's:
+ * schema_pg.c).
+ *
+ * Several nodes (PostgreSQL). A claim reads the due calls, then leases them: two nodes
+ * claiming at once would both read the same calls. On PostgreSQL the claim's read locks the
+ * calls it returns and skips those another claim holds (dialect: FOR UPDATE OF c SKIP LOCKED,
+ * the texts claim_pg and claim_origin_pg); SQLite's one writer needs no lock. A service's
+ * secret may be created by two nodes at once: the insert does nothing when the row exists,
+ * and the secret is read again (invariant 4).
  */
 #include "store/sqlite_notify_int.h"
 
@@ -167,6 +174,10 @@ int sqlite__notify_event(store_conn *c, int64_t event_id, int64_t msg_id, int64_
                 sqldrv_bind_int(st, 10, now + lease_ms);
                 sqldrv_bind_text(st, 11, node);
                 sqldrv_bind_int(st, 12, now);
+            } else { /* NULL said, not left unbound: a typed driver sees every parameter */
+                sqldrv_bind_null(st, 10);
+                sqldrv_bind_null(st, 11);
+                sqldrv_bind_null(st, 12);
             }
             rc = sqldrv_insert(c, st, "Queueing a status callback", &call_id);
         }
@@ -211,8 +222,18 @@ static int ensure_secret(store_conn *c, int64_t service_id, char **out) {
     sqldrv_bind_text(st, 2, secret);
     sqldrv_bind_int(st, 3, sg_now_ms());
     int rc = sqldrv_done(c, st, "Creating a callback secret");
-    if (rc == 0) *out = sg_xstrdup(secret);
-    return rc;
+    if (rc) return rc;
+    if (sqldrv_changes(c) == 0) { /* another node created it first: that one is the secret */
+        st = sqldrv_prep(c, sql_notify_secret_get);
+        if (!st) return SG_EIO;
+        sqldrv_bind_int(st, 1, service_id);
+        rc = sqldrv_step(c, st);
+        if (rc == 1) *out = sqldrv_col_text(st, 0);
+        sqldrv_reset(st);
+        return rc == 1 ? 0 : rc < 0 ? rc : SG_EIO;
+    }
+    *out = sg_xstrdup(secret);
+    return 0;
 }
 
 int sqlite__notify_secret(store_conn *c, store_notify_secret_req *r) {
@@ -229,6 +250,30 @@ void store_notify_claim_fini(store_notify_claim_req *r) {
     r->calls = NULL;
     r->count = 0;
 }
+
+/* The claim's read: the due PENDING calls not leased, none behind an earlier PENDING call of
+ * its SMS (invariant 2), with their service's secret; at now $1, at most $2. */
+#define CLAIM_COLS                                                                         \
+    "SELECT c.id, c.service_id, c.attempts, c.first_ms, c.url, c.origin, k.secret "        \
+    "FROM notify_calls c LEFT JOIN notify_secrets k ON k.service_id = c.service_id "
+#define CLAIM_FIRST                                                                        \
+    "AND NOT EXISTS (SELECT 1 FROM notify_calls p WHERE p.state = 0 "                      \
+    "AND p.seq_key = c.seq_key AND p.id < c.id) ORDER BY c.next_ms, c.id "
+static const char claim[] =
+    CLAIM_COLS "WHERE c.state = 0 AND c.next_ms <= $1 AND (c.lease_ms IS NULL OR "
+    "c.lease_ms <= $1) " CLAIM_FIRST "LIMIT $2";
+/* dialect: the same, for PostgreSQL, locking the calls it returns and skipping locked ones. */
+static const char claim_pg[] =
+    CLAIM_COLS "WHERE c.state = 0 AND c.next_ms <= $1 AND (c.lease_ms IS NULL OR "
+    "c.lease_ms <= $1) " CLAIM_FIRST "LIMIT $2 FOR UPDATE OF c SKIP LOCKED";
+/* The same for origin $1 only, at now $2, at most $3 (claim_by_origin). */
+static const char claim_origin[] =
+    CLAIM_COLS "WHERE c.state = 0 AND c.origin = $1 AND c.next_ms <= $2 AND (c.lease_ms IS "
+    "NULL OR c.lease_ms <= $2) " CLAIM_FIRST "LIMIT $3";
+/* dialect: the same, for PostgreSQL, locking as claim_pg. */
+static const char claim_origin_pg[] =
+    CLAIM_COLS "WHERE c.state = 0 AND c.origin = $1 AND c.next_ms <= $2 AND (c.lease_ms IS "
+    "NULL OR c.lease_ms <= $2) " CLAIM_FIRST "LIMIT $3 FOR UPDATE OF c SKIP LOCKED";
 
 /* Appends the rows of a claim query (see sqlite__notify_claim) to r->calls. */
 static void read_calls(store_conn *c, sqldrv_stmt *st, store_notify_claim_req *r) {
@@ -264,7 +309,7 @@ static int claim_by_origin(store_conn *c, store_notify_claim_req *r, json_t *bus
     int rc = 0;
     while (r->count < r->limit) {
         sqldrv_stmt *st = sqldrv_prep(c, "SELECT MIN(origin) FROM notify_calls "
-                                           "WHERE state = 0 AND origin > ?");
+                                           "WHERE state = 0 AND origin > $1");
         if (!st) {
             rc = SG_EIO;
             break;
@@ -276,20 +321,14 @@ static int claim_by_origin(store_conn *c, store_notify_claim_req *r, json_t *bus
         free(origin);
         origin = next;
         if (origin_busy(busy, origin)) continue;
-        st = sqldrv_prep(c, "SELECT c.id, c.service_id, c.attempts, c.first_ms, c.url, c.origin, "
-                             "k.secret FROM notify_calls c "
-                             "LEFT JOIN notify_secrets k ON k.service_id = c.service_id "
-                             "WHERE c.state = 0 AND c.origin = ?2 AND c.next_ms <= ?1 "
-                             "AND (c.lease_ms IS NULL OR c.lease_ms <= ?1) "
-                             "AND NOT EXISTS (SELECT 1 FROM notify_calls p WHERE p.state = 0 "
-                             "AND p.seq_key = c.seq_key AND p.id < c.id) "
-                             "ORDER BY c.next_ms, c.id LIMIT ?3");
+        /* dialect: PostgreSQL locks what it claims (the essay, "Several nodes") */
+        st = sqldrv_prep(c, sqldrv_dialect(c) == SQLDRV_POSTGRES ? claim_origin_pg : claim_origin);
         if (!st) {
             rc = SG_EIO;
             break;
         }
-        sqldrv_bind_int(st, 1, r->now_ms);
-        sqldrv_bind_text(st, 2, origin);
+        sqldrv_bind_text(st, 1, origin);
+        sqldrv_bind_int(st, 2, r->now_ms);
         sqldrv_bind_int(st, 3, (int64_t)(r->limit - r->count));
         read_calls(c, st, r);
     }
@@ -304,7 +343,7 @@ int sqlite__notify_claim(store_conn *c, store_notify_claim_req *r) {
     r->count = 0;
     if (r->recover) {
         st = sqldrv_prep(c, "UPDATE notify_calls SET lease_ms = NULL, lease_owner = NULL "
-                             "WHERE state = 0 AND lease_owner = ?");
+                             "WHERE state = 0 AND lease_owner = $1");
         if (!st) return SG_EIO;
         sqldrv_bind_text(st, 1, r->node);
         if ((rc = sqldrv_done(c, st, "Releasing the callback leases of an earlier run")))
@@ -320,14 +359,8 @@ int sqlite__notify_claim(store_conn *c, store_notify_claim_req *r) {
         if (rc) return rc;
     } else {
         json_decref(busy);
-        st = sqldrv_prep(c, "SELECT c.id, c.service_id, c.attempts, c.first_ms, c.url, "
-                             "c.origin, k.secret FROM notify_calls c "
-                             "LEFT JOIN notify_secrets k ON k.service_id = c.service_id "
-                             "WHERE c.state = 0 AND c.next_ms <= ?1 "
-                             "AND (c.lease_ms IS NULL OR c.lease_ms <= ?1) "
-                             "AND NOT EXISTS (SELECT 1 FROM notify_calls p WHERE p.state = 0 "
-                             "AND p.seq_key = c.seq_key AND p.id < c.id) "
-                             "ORDER BY c.next_ms, c.id LIMIT ?2");
+        /* dialect: PostgreSQL locks what it claims (the essay, "Several nodes") */
+        st = sqldrv_prep(c, sqldrv_dialect(c) == SQLDRV_POSTGRES ? claim_pg : claim);
         if (!st) return SG_EIO;
         sqldrv_bind_int(st, 1, r->now_ms);
         sqldrv_bind_int(st, 2, (int64_t)r->limit);
@@ -337,8 +370,8 @@ int sqlite__notify_claim(store_conn *c, store_notify_claim_req *r) {
         store_notify_call *k = &r->calls[i];
         if (!k->first_ms) k->first_ms = r->now_ms;
         if (!k->secret && (rc = ensure_secret(c, k->service_id, &k->secret))) return rc;
-        st = sqldrv_prep(c, "UPDATE notify_calls SET lease_ms = ?, lease_owner = ?, "
-                             "first_ms = ? WHERE id = ?");
+        st = sqldrv_prep(c, "UPDATE notify_calls SET lease_ms = $1, lease_owner = $2, "
+                             "first_ms = $3 WHERE id = $4");
         if (!st) return SG_EIO;
         sqldrv_bind_int(st, 1, r->now_ms + r->lease_ms);
         sqldrv_bind_text(st, 2, r->node);
@@ -347,7 +380,7 @@ int sqlite__notify_claim(store_conn *c, store_notify_claim_req *r) {
         if ((rc = sqldrv_done(c, st, "Leasing a callback"))) return rc;
     }
     st = sqldrv_prep(c, "SELECT MIN(next_ms) FROM notify_calls WHERE state = 0 AND "
-                         "next_ms > ?");
+                         "next_ms > $1");
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, r->now_ms);
     r->next_due_ms = sqldrv_step(c, st) == 1 ? sqldrv_col_int(st, 0) : 0;
@@ -355,24 +388,32 @@ int sqlite__notify_claim(store_conn *c, store_notify_claim_req *r) {
     return 0;
 }
 
+/* The outcome of an attempt at call $5, still PENDING: at $1 with HTTP status $2 (NULL: none)
+ * and error $3 (NULL when delivered); the call stays PENDING, again at $4 ... */
+static const char finish_retry[] =
+    "UPDATE notify_calls SET state = 0, attempts = attempts + 1, last_ms = $1, "
+    "last_status = $2, last_error = $3, next_ms = $4, done_ms = NULL, lease_ms = NULL, "
+    "lease_owner = NULL WHERE id = $5 AND state = 0";
+/* ... or ends in state $4 (DELIVERED or DEAD) at $1. */
+static const char finish_done[] =
+    "UPDATE notify_calls SET attempts = attempts + 1, last_ms = $1, last_status = $2, "
+    "last_error = $3, state = $4, done_ms = $1, lease_ms = NULL, lease_owner = NULL "
+    "WHERE id = $5 AND state = 0";
+
 int sqlite__notify_finish(store_conn *c, store_notify_finish_req *r) {
     for (size_t i = 0; i < r->count; i++) {
         const store_notify_result *x = &r->results[i];
-        sqldrv_stmt *st = sqldrv_prep(
-            c, "UPDATE notify_calls SET state = ?2, attempts = attempts + 1, last_ms = ?3, "
-               "last_status = ?4, last_error = ?5, next_ms = CASE WHEN ?2 = 0 THEN ?6 ELSE "
-               "next_ms END, done_ms = CASE WHEN ?2 = 0 THEN NULL ELSE ?3 END, "
-               "lease_ms = NULL, lease_owner = NULL WHERE id = ?1 AND state = 0");
-        if (!st) return SG_EIO;
         int state = x->ok ? STORE_NOTIFY_DELIVERED : x->dead ? STORE_NOTIFY_DEAD
                                                              : STORE_NOTIFY_PENDING;
-        sqldrv_bind_int(st, 1, x->id);
-        sqldrv_bind_int(st, 2, state);
-        sqldrv_bind_int(st, 3, x->at_ms);
-        if (x->http_status) sqldrv_bind_int(st, 4, x->http_status);
-        else sqldrv_bind_null(st, 4);
-        sqldrv_bind_text(st, 5, x->ok ? NULL : x->error);
-        sqldrv_bind_int(st, 6, x->next_ms);
+        sqldrv_stmt *st = sqldrv_prep(c, state == STORE_NOTIFY_PENDING ? finish_retry
+                                                                       : finish_done);
+        if (!st) return SG_EIO;
+        sqldrv_bind_int(st, 1, x->at_ms);
+        if (x->http_status) sqldrv_bind_int(st, 2, x->http_status);
+        else sqldrv_bind_null(st, 2);
+        sqldrv_bind_text(st, 3, x->ok ? NULL : x->error);
+        sqldrv_bind_int(st, 4, state == STORE_NOTIFY_PENDING ? x->next_ms : state);
+        sqldrv_bind_int(st, 5, x->id);
         int rc = sqldrv_done(c, st, "Recording the outcome of a callback");
         if (rc) return rc;
     }
@@ -406,11 +447,11 @@ int sqlite__notify_list(store_conn *c, store_notify_list_req *r) {
     "next_ms, last_ms, last_status, last_error, done_ms FROM notify_calls "
     sqldrv_stmt *st =
         r->state == STORE_NOTIFY_DELIVERED
-            ? sqldrv_prep(c, NOTIFY_LIST_COLS "WHERE service_id = ?1 AND state = ?2 "
-                                               "ORDER BY id LIMIT ?3")
-            : sqldrv_prep(c, NOTIFY_LIST_COLS "WHERE service_id = ?1 AND state != 1 "
-                                               "AND (?2 = -1 OR state = ?2) "
-                                               "ORDER BY id LIMIT ?3"); /* notify_open */
+            ? sqldrv_prep(c, NOTIFY_LIST_COLS "WHERE service_id = $1 AND state = $2 "
+                                               "ORDER BY id LIMIT $3")
+            : sqldrv_prep(c, NOTIFY_LIST_COLS "WHERE service_id = $1 AND state != 1 "
+                                               "AND ($2 = -1 OR state = $2) "
+                                               "ORDER BY id LIMIT $3"); /* notify_open */
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, sid);
     sqldrv_bind_int(st, 2, r->state);
@@ -453,7 +494,7 @@ int sqlite__notify_list(store_conn *c, store_notify_list_req *r) {
 static int retarget(store_conn *c, int64_t id, const char *base) {
     sqldrv_stmt *st = sqldrv_prep(c, "SELECT n.message_id, n.dlr, n.ptt, n.event_ms, m.sender, "
                                        "m.receiver, m.tag FROM notify_calls n JOIN messages m "
-                                       "ON m.id = n.message_id WHERE n.id = ? AND "
+                                       "ON m.id = n.message_id WHERE n.id = $1 AND "
                                        "n.kind = 'status'");
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, id);
@@ -470,7 +511,7 @@ static int retarget(store_conn *c, int64_t id, const char *base) {
     char *url = callurl_status(base, &p), *origin = callurl_origin(url);
     int rc = 0;
     if (origin) {
-        st = sqldrv_prep(c, "UPDATE notify_calls SET url = ?, origin = ? WHERE id = ?");
+        st = sqldrv_prep(c, "UPDATE notify_calls SET url = $1, origin = $2 WHERE id = $3");
         if (!st) {
             rc = SG_EIO;
         } else {
@@ -493,7 +534,7 @@ static int retarget(store_conn *c, int64_t id, const char *base) {
 int sqlite__notify_replay(store_conn *c, store_notify_replay_req *r) {
     int64_t sid = sqlite__service_id(c, r->service_name);
     if (!sid) return SG_ENOTFOUND;
-    sqldrv_stmt *st = sqldrv_prep(c, "SELECT callback FROM services WHERE id = ? AND "
+    sqldrv_stmt *st = sqldrv_prep(c, "SELECT callback FROM services WHERE id = $1 AND "
                                        "callback IS NOT NULL AND callback != ''");
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, sid);
@@ -504,7 +545,7 @@ int sqlite__notify_replay(store_conn *c, store_notify_replay_req *r) {
     int64_t *dead = NULL;
     int rc = 0;
     if (!r->count) { /* every dead call */
-        st = sqldrv_prep(c, "SELECT id FROM notify_calls WHERE service_id = ? AND state = 2 "
+        st = sqldrv_prep(c, "SELECT id FROM notify_calls WHERE service_id = $1 AND state = 2 "
                              "ORDER BY id");
         if (!st) {
             free(base);
@@ -525,9 +566,9 @@ int sqlite__notify_replay(store_conn *c, store_notify_replay_req *r) {
     for (size_t i = 0; i < count && rc == 0; i++) {
         /* A PENDING call keeps its retry window and any lease (it may be in flight); the
          * others start afresh. */
-        st = sqldrv_prep(c, "UPDATE notify_calls SET next_ms = ?1, "
+        st = sqldrv_prep(c, "UPDATE notify_calls SET next_ms = $1, "
                              "first_ms = CASE WHEN state = 0 THEN first_ms ELSE NULL END, "
-                             "done_ms = NULL, state = 0 WHERE id = ?2 AND service_id = ?3");
+                             "done_ms = NULL, state = 0 WHERE id = $2 AND service_id = $3");
         if (!st) {
             rc = SG_EIO;
             break;

@@ -28,8 +28,15 @@
  *  2. A receipt is either applied to its message or kept in smpp_orphans, never dropped.
  *  3. A part's recorded state only moves forward (final part states are sticky).
  *
- * Its statements run through the SQL driver only (sqldrv.h); their texts and the migrations
- * are still SQLite's (dialect: "?" placeholders, INSERT OR IGNORE where used).
+ * Its statements run through the SQL driver only (sqldrv.h) and their texts are accepted by
+ * both dialects; the migrations are SQLite's (PostgreSQL's: schema_pg.c).
+ *
+ * Several nodes (PostgreSQL). The receipts of one message may arrive on binds held by
+ * different nodes at once: apply_part locks the message's row first (dialect: FOR NO KEY
+ * UPDATE, PostgreSQL only; SQLite has one writer), so that the parts of a message are read
+ * and aggregated by one transaction at a time and its last part is seen final by exactly one.
+ * orphans_possible() remembers "no orphans" only for SQLite: on PostgreSQL another node may
+ * have kept one.
  */
 #include "store/sqlite_routes_int.h"
 
@@ -178,7 +185,7 @@ int sqlite__route_list(store_conn *c, store_route_list_req *r) {
 }
 
 int sqlite__route_get(store_conn *c, store_route_req *r) {
-    sqldrv_stmt *st = sqldrv_prep(c, "SELECT " ROUTE_COLS " FROM routes WHERE name = ?");
+    sqldrv_stmt *st = sqldrv_prep(c, "SELECT " ROUTE_COLS " FROM routes WHERE name = $1");
     if (!st) return SG_EIO;
     sqldrv_bind_text(st, 1, r->name);
     if (sqldrv_step(c, st) != 1) {
@@ -198,19 +205,20 @@ int sqlite__route_put(store_conn *c, store_route_req *r) {
                              "system_type, binds, bind_mode, win, tps, tls, tls_verify, tls_ca, "
                              "prefixes, priority, weight, enabled, concat, pack7, "
                              "registered_delivery, created_ms, updated_ms) "
-                             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+                             "$14, $15, $16, $17, $18, $19, $20, $21, $22, $23)");
         if (!st) return SG_EIO;
         bind_route(st, 1, &r->route);
         sqldrv_bind_int(st, 22, now);
         sqldrv_bind_int(st, 23, now);
         return sqldrv_done(c, st, "Adding a route");
     }
-    st = sqldrv_prep(c, "UPDATE routes SET name = ?1, kind = ?2, host = ?3, port = ?4, "
-                         "system_id = ?5, password = ?6, system_type = ?7, binds = ?8, "
-                         "bind_mode = ?9, win = ?10, tps = ?11, tls = ?12, tls_verify = ?13, "
-                         "tls_ca = ?14, prefixes = ?15, priority = ?16, weight = ?17, "
-                         "enabled = ?18, concat = ?19, pack7 = ?20, registered_delivery = ?21, "
-                         "version = version + 1, updated_ms = ?22 WHERE name = ?1");
+    st = sqldrv_prep(c, "UPDATE routes SET name = $1, kind = $2, host = $3, port = $4, "
+                         "system_id = $5, password = $6, system_type = $7, binds = $8, "
+                         "bind_mode = $9, win = $10, tps = $11, tls = $12, tls_verify = $13, "
+                         "tls_ca = $14, prefixes = $15, priority = $16, weight = $17, "
+                         "enabled = $18, concat = $19, pack7 = $20, registered_delivery = $21, "
+                         "version = version + 1, updated_ms = $22 WHERE name = $1");
     if (!st) return SG_EIO;
     bind_route(st, 1, &r->route);
     sqldrv_bind_int(st, 22, now);
@@ -221,7 +229,7 @@ int sqlite__route_put(store_conn *c, store_route_req *r) {
 
 int sqlite__route_remove(store_conn *c, store_route_req *r) {
     if (!strcmp(r->name, "sim")) return SG_EPERM;
-    sqldrv_stmt *st = sqldrv_prep(c, "DELETE FROM routes WHERE name = ?");
+    sqldrv_stmt *st = sqldrv_prep(c, "DELETE FROM routes WHERE name = $1");
     if (!st) return SG_EIO;
     sqldrv_bind_text(st, 1, r->name);
     int rc = sqldrv_done(c, st, "Removing a route");
@@ -230,6 +238,10 @@ int sqlite__route_remove(store_conn *c, store_route_req *r) {
 }
 
 /* ---- receipts and their aggregation ---- */
+
+/* dialect: PostgreSQL only, several nodes: the message's row locked until the transaction
+ * ends, before its parts are read (the essay, "Several nodes"). */
+static const char pg_msg_lock[] = "SELECT id FROM messages WHERE id = $1 FOR NO KEY UPDATE";
 
 /* Records a part's receipt and moves the message to the aggregate state. A message of one
  * part has no smpp_parts row: its own state is the part's, and sqlite__apply_status already
@@ -242,16 +254,24 @@ static int apply_part(store_conn *c, int64_t msg_id, int part, int nparts, int s
         int rc = sqlite__apply_status(c, &one);
         return rc < 0 ? rc : 0;
     }
-    sqldrv_stmt *st = sqldrv_prep(c, "SELECT state FROM smpp_parts WHERE message_id = ? AND "
-                                       "part = ?");
+    sqldrv_stmt *st;
+    if (sqldrv_dialect(c) == SQLDRV_POSTGRES) {
+        if (!(st = sqldrv_prep(c, pg_msg_lock))) return SG_EIO;
+        sqldrv_bind_int(st, 1, msg_id);
+        int rc = sqldrv_step(c, st);
+        sqldrv_reset(st);
+        if (rc < 0) return rc; /* logged by the driver; no row: the message is gone */
+    }
+    st = sqldrv_prep(c, "SELECT state FROM smpp_parts WHERE message_id = $1 AND part = $2");
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, msg_id);
     sqldrv_bind_int(st, 2, part);
     int old = sqldrv_step(c, st) == 1 ? (int)sqldrv_col_int(st, 0) : -1;
     sqldrv_reset(st);
     if (!msgstate_part_newer(old, state)) return 0; /* stale or repeated */
-    st = sqldrv_prep(c, "INSERT OR REPLACE INTO smpp_parts(message_id, part, state, dlr, ptt) "
-                         "VALUES (?, ?, ?, ?, ?)");
+    st = sqldrv_prep(c, "INSERT INTO smpp_parts(message_id, part, state, dlr, ptt) "
+                         "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (message_id, part) DO UPDATE "
+                         "SET state = excluded.state, dlr = excluded.dlr, ptt = excluded.ptt");
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, msg_id);
     sqldrv_bind_int(st, 2, part);
@@ -264,7 +284,7 @@ static int apply_part(store_conn *c, int64_t msg_id, int part, int nparts, int s
     store_status_update u = {.msg_id = msg_id, .state = (msg_state)state, .dlr = dlr,
                              .ptt = ptt, .ts_ms = ts};
     if (nparts > 1) {
-        st = sqldrv_prep(c, "SELECT state, dlr, ptt FROM smpp_parts WHERE message_id = ? "
+        st = sqldrv_prep(c, "SELECT state, dlr, ptt FROM smpp_parts WHERE message_id = $1 "
                              "ORDER BY part");
         if (!st) return SG_EIO;
         sqldrv_bind_int(st, 1, msg_id);
@@ -290,14 +310,14 @@ static int find_id(store_conn *c, const char *route, const char *smsc_id, int64_
         for (int k = 0; k < nk; k++) {
             sqldrv_stmt *st =
                 pass == 0 ? sqldrv_prep(c, "SELECT message_id, part, nparts FROM smpp_ids "
-                                            "WHERE idkey = ?2 AND route = ?1 ORDER BY id DESC "
+                                            "WHERE idkey = $1 AND route = $2 ORDER BY id DESC "
                                             "LIMIT 1")
                           : sqldrv_prep(c, "SELECT message_id, part, nparts FROM smpp_ids "
-                                            "WHERE idkey = ?2 AND route != ?1 ORDER BY id DESC "
+                                            "WHERE idkey = $1 AND route != $2 ORDER BY id DESC "
                                             "LIMIT 1");
             if (!st) return SG_EIO;
-            sqldrv_bind_text(st, 1, route);
-            sqldrv_bind_text(st, 2, keys[k]);
+            sqldrv_bind_text(st, 1, keys[k]);
+            sqldrv_bind_text(st, 2, route);
             if (sqldrv_step(c, st) == 1) {
                 *msg_id = sqldrv_col_int(st, 0);
                 *part = (int)sqldrv_col_int(st, 1);
@@ -319,7 +339,8 @@ static int keep_orphan(store_conn *c, const store_smpp_receipt_item *r) {
     c->no_orphans = 0;
     sqldrv_stmt *st = sqldrv_prep(c, "INSERT INTO smpp_orphans(rid, route, idkey, smsc_id, "
                                        "state, dlr, ptt, ts_ms, received_ms) "
-                                       "VALUES (0,?,?,?,?,?,?,?,?)" SQLDRV_RETURNING_ID);
+                                       "VALUES (0, $1, $2, $3, $4, $5, $6, $7, $8)"
+                                       SQLDRV_RETURNING_ID);
     if (!st) return SG_EIO;
     sqldrv_bind_text(st, 1, r->route);
     sqldrv_bind_text(st, 2, keys[0]);
@@ -333,7 +354,7 @@ static int keep_orphan(store_conn *c, const store_smpp_receipt_item *r) {
     int rc = sqldrv_insert(c, st, "Keeping an unmatched receipt", &rid);
     if (rc) return rc;
     /* rid names the receipt (rows of earlier versions: one per key, sharing it) */
-    st = sqldrv_prep(c, "UPDATE smpp_orphans SET rid = id WHERE id = ?");
+    st = sqldrv_prep(c, "UPDATE smpp_orphans SET rid = id WHERE id = $1");
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, rid);
     return sqldrv_done(c, st, "Keeping an unmatched receipt");
@@ -359,7 +380,7 @@ static int adopt_orphans(store_conn *c, const char *route, const char *key, int6
                          int part, int nparts, size_t *applied) {
     for (;;) {
         sqldrv_stmt *st = sqldrv_prep(c, "SELECT rid, state, dlr, ptt, ts_ms FROM smpp_orphans "
-                                           "WHERE route = ? AND idkey = ? ORDER BY id LIMIT 1");
+                                           "WHERE route = $1 AND idkey = $2 ORDER BY id LIMIT 1");
         if (!st) return SG_EIO;
         sqldrv_bind_text(st, 1, route);
         sqldrv_bind_text(st, 2, key);
@@ -374,7 +395,7 @@ static int adopt_orphans(store_conn *c, const char *route, const char *key, int6
         sqldrv_reset(st);
         int rc = apply_part(c, msg_id, part, nparts, state, dlr, ptt, ts);
         if (rc) return rc;
-        st = sqldrv_prep(c, "DELETE FROM smpp_orphans WHERE rid = ?");
+        st = sqldrv_prep(c, "DELETE FROM smpp_orphans WHERE rid = $1");
         if (!st) return SG_EIO;
         sqldrv_bind_int(st, 1, rid);
         if ((rc = sqldrv_done(c, st, "Forgetting an applied receipt"))) return rc;
@@ -392,15 +413,15 @@ static int prune(store_conn *c) {
     int rc;
     for (int round = 0; round < PRUNE_ROUNDS; round++) {
         st = sqldrv_prep(c, "DELETE FROM smpp_ids WHERE id IN (SELECT id FROM (SELECT id, "
-                             "created_ms FROM smpp_ids ORDER BY id LIMIT ?2) "
-                             "WHERE created_ms < ?1)");
+                             "created_ms FROM smpp_ids ORDER BY id LIMIT $1) AS oldest "
+                             "WHERE created_ms < $2)");
         if (!st) return SG_EIO;
-        sqldrv_bind_int(st, 1, now - IDS_KEEP_MS);
-        sqldrv_bind_int(st, 2, PRUNE_CHUNK);
+        sqldrv_bind_int(st, 1, PRUNE_CHUNK);
+        sqldrv_bind_int(st, 2, now - IDS_KEEP_MS);
         if ((rc = sqldrv_done(c, st, "Pruning old operator ids"))) return rc;
         if (sqldrv_changes(c) < PRUNE_CHUNK) break;
     }
-    st = sqldrv_prep(c, "DELETE FROM smpp_orphans WHERE received_ms < ?");
+    st = sqldrv_prep(c, "DELETE FROM smpp_orphans WHERE received_ms < $1");
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, now - ORPHANS_KEEP_MS);
     return sqldrv_done(c, st, "Pruning unmatched receipts");
@@ -411,8 +432,11 @@ static int prune(store_conn *c) {
  * (even if its savepoint is then rolled back, which only costs a needless look), and this
  * looks again only while it is clear. */
 static int orphans_possible(store_conn *c) {
-    if (c->no_orphans) return 0;
-    sqldrv_stmt *st = sqldrv_prep(c, "SELECT EXISTS (SELECT 1 FROM smpp_orphans)");
+    /* dialect: on PostgreSQL other nodes keep orphans too: always look */
+    if (c->no_orphans && sqldrv_dialect(c) == SQLDRV_SQLITE) return 0;
+    /* EXISTS is a boolean in PostgreSQL: read as an integer in both */
+    sqldrv_stmt *st = sqldrv_prep(c, "SELECT CASE WHEN EXISTS (SELECT 1 FROM smpp_orphans) "
+                                       "THEN 1 ELSE 0 END");
     if (!st) return 1;
     int any = sqldrv_step(c, st) != 1 || sqldrv_col_int(st, 0) != 0;
     sqldrv_reset(st);
@@ -436,7 +460,7 @@ int sqlite__smpp_accept(store_conn *c, store_smpp_accept_req *r) {
             if (nk > 0) { /* stored under its first key; lookups try every key */
                 sqldrv_stmt *st = sqldrv_prep(c, "INSERT INTO smpp_ids(route, idkey, message_id, "
                                                    "part, nparts, created_ms) "
-                                                   "VALUES (?,?,?,?,?,?)" SQLDRV_RETURNING_ID);
+                                                   "VALUES ($1, $2, $3, $4, $5, $6)");
                 if (!st) return SG_EIO;
                 sqldrv_bind_text(st, 1, a->route);
                 sqldrv_bind_text(st, 2, keys[0]);
@@ -465,7 +489,8 @@ int sqlite__smpp_mo(store_conn *c, store_smpp_mo_req *r) {
         store_smpp_mo_item *m = &r->items[i];
         sqldrv_stmt *st = sqldrv_prep(c, "INSERT INTO smpp_mo(route, source, destination, "
                                            "message, data_coding, received_ms) "
-                                           "VALUES (?,?,?,?,?,?)" SQLDRV_RETURNING_ID);
+                                           "VALUES ($1, $2, $3, $4, $5, $6)"
+                                           SQLDRV_RETURNING_ID);
         if (!st) return SG_EIO;
         sqldrv_bind_text(st, 1, m->route);
         sqldrv_bind_text(st, 2, m->source);
@@ -483,7 +508,7 @@ int sqlite__smpp_mo(store_conn *c, store_smpp_mo_req *r) {
  * only the rows due in the future are read, never the backlog that is due now. */
 int sqlite__retry_waiting(store_conn *c, store_retry_waiting_req *r) {
     sqldrv_stmt *st = sqldrv_prep(c, "SELECT COALESCE(route, ''), COUNT(*), MIN(due_ms) FROM messages "
-                            "WHERE priority IN (0, 1, 2, 3) AND due_ms > ?1 AND state < 3 AND "
+                            "WHERE priority IN (0, 1, 2, 3) AND due_ms > $1 AND state < 3 AND "
                             "state = 1 AND retries > 0 GROUP BY 1 ORDER BY 1");
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, r->now_ms);

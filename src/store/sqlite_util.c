@@ -1,6 +1,7 @@
 /*
  * sqlite_util.c - the three primitives of the core tables that every area needs: a service's
- * id by name, its balance, and appending to the ledger; and credits as JSON. Written only
+ * id by name, its balance (to show, or to append to), and appending to the ledger; and
+ * credits as JSON. Written only
  * against the SQL driver (sqldrv.h) and the shared texts of sql_msg.h, so they are the same
  * for every backend.
  *
@@ -11,6 +12,15 @@
  *  1. The balance of a service is the `balance` column of its newest ledger row, and that
  *     column is always the previous balance plus `amount` (sqlite__ledger_append is the only
  *     writer of the ledger).
+ *  2. Writers of one service's ledger follow each other: on SQLite the store thread runs one
+ *     operation at a time on the only writing connection; on PostgreSQL, where several nodes
+ *     write at once, each reads the balance it appends to with sqlite__balance_for_write(),
+ *     which first locks the service's row until its transaction ends (dialect: a statement
+ *     PostgreSQL runs and SQLite does not). The next writer's read waits for that commit and
+ *     then sees its row (READ COMMITTED: each statement reads what is committed when it
+ *     starts). FOR NO KEY UPDATE, not FOR UPDATE: a send's own rows that reference the
+ *     service (sends, ledger) take FOR KEY SHARE on it, which NO KEY UPDATE does not wait
+ *     for, so two sends that inserted such a row before locking do not deadlock.
  */
 #include "store/sqlite_int.h"
 
@@ -35,6 +45,27 @@ int64_t sqlite__balance(store_conn *c, int64_t service_id) {
     return b;
 }
 
+/* dialect: PostgreSQL only (invariant 2). */
+static const char pg_service_lock[] = "SELECT id FROM services WHERE id = $1 FOR NO KEY UPDATE";
+
+int sqlite__balance_for_write(store_conn *c, int64_t service_id, int64_t *balance) {
+    sqldrv_stmt *st;
+    int rc;
+    if (sqldrv_dialect(c) == SQLDRV_POSTGRES) {
+        if (!(st = sqldrv_prep(c, pg_service_lock))) return SG_EIO;
+        sqldrv_bind_int(st, 1, service_id);
+        rc = sqldrv_step(c, st);
+        sqldrv_reset(st);
+        if (rc < 0) return rc; /* logged by the driver */
+    }
+    if (!(st = sqldrv_prep(c, sql_ledger_balance))) return SG_EIO;
+    sqldrv_bind_int(st, 1, service_id);
+    rc = sqldrv_step(c, st);
+    *balance = rc == 1 ? sqldrv_col_int(st, 0) : 0;
+    sqldrv_reset(st);
+    return rc < 0 ? rc : 0;
+}
+
 int sqlite__ledger_append(store_conn *c, int64_t service_id, int64_t before, int64_t amount,
                          const char *kind, const char *ref, const char *note, int64_t *balance) {
     int64_t b = before + amount;
@@ -55,8 +86,10 @@ int sqlite__ledger_append(store_conn *c, int64_t service_id, int64_t before, int
 /* Appends a ledger row; returns 0 and the new balance in *balance. */
 int sqlite__ledger_add(store_conn *c, int64_t service_id, int64_t amount, const char *kind,
                       const char *ref, int64_t *balance) {
-    return sqlite__ledger_append(c, service_id, sqlite__balance(c, service_id), amount, kind, ref, NULL,
-                         balance);
+    int64_t before;
+    int rc = sqlite__balance_for_write(c, service_id, &before);
+    if (rc) return rc;
+    return sqlite__ledger_append(c, service_id, before, amount, kind, ref, NULL, balance);
 }
 
 int64_t sqlite__service_id(store_conn *c, const char *name) {

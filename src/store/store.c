@@ -100,10 +100,10 @@
  *      its connection, migrations and the dialect-specific statements. Done: sqlite_util.c,
  *      sqlite_msg.c, sqlite_credits.c, sqlite_notify.c, sqlite_routes.c, sqlite_limits.c,
  *      sqlite_idem.c and sqlite_campaigns.c (the files marked * above, and limits and idem;
- *      the texts not yet in a sql_<area>.h, with SQLite's "?" placeholders, and all
- *      migrations are still SQLite's, marked "dialect:"; sqlite_campaigns.c's texts are all
- *      in sql_campaigns.h, its few PostgreSQL-only ones, row locks and SKIP LOCKED claims,
- *      chosen with sqldrv_dialect()). Left: sqlite.c's core operations; then the ported
+ *      every text they run is accepted by both dialects, the few PostgreSQL-only ones (row
+ *      locks where several nodes write, SKIP LOCKED claims) chosen with sqldrv_dialect() and
+ *      marked "dialect:"; sqlite_campaigns.c's texts are in sql_campaigns.h; PostgreSQL's
+ *      migrations are schema_pg.c). Left: sqlite.c's core operations; then the ported
  *      files move out of the sqlite_ names (store_<area>_sql.c) and take a connection of
  *      either backend.
  *   3. The same unit tests (tests/unit/store_fixture.h opens the store) and the whole

@@ -462,6 +462,10 @@ static void test_retry_dead_replay_list(void **state) {
     assert_int_equal(r.next_due_ms, later);
     store_notify_claim_fini(&r);
     assert_int_equal(query_int(f, "SELECT attempts FROM notify_calls WHERE id = 1"), 1);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM notify_calls WHERE id = 1 AND "
+                                  "state = 0 AND done_ms IS NULL AND lease_ms IS NULL AND "
+                                  "lease_owner IS NULL AND last_status = 503 AND "
+                                  "last_error = 'HTTP status 503' AND last_ms > 0"), 1);
 
     /* Replaying a pending call makes it due now; it keeps its retry window. */
     int64_t ids[] = {id};
@@ -477,6 +481,8 @@ static void test_retry_dead_replay_list(void **state) {
     store_notify_claim_fini(&r);
     finish(f, id, 0, 1, 0); /* its window is over: dead */
     assert_int_equal(query_int(f, "SELECT state FROM notify_calls WHERE id = 1"), 2);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM notify_calls WHERE id = 1 AND "
+                                  "done_ms = last_ms AND lease_ms IS NULL AND next_ms > 0"), 1);
 
     /* A dead call no longer holds its successor back. */
     claim(f, &r, NULL);
