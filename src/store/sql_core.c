@@ -103,12 +103,14 @@ const char sql_sender_history_rows[] =
 
 /* ---- the outgoing list ---- */
 
+/* Each filter names its column first ("receiver = $4 OR $4 IS NULL"), so that PostgreSQL
+ * infers the parameter's type from the column even when it is bound NULL. */
 #define OUTGOING_IDS                                                                         \
     "SELECT id FROM messages WHERE service_id = $1 AND deleted = 0 "                          \
-    "AND state >= $2 AND state <= $3 AND ($4 IS NULL OR receiver = $4) "                      \
-    "AND ($5 IS NULL OR sender = $5) AND ($6 < 0 OR ptt = $6) AND ($7 < 0 OR dlr = $7) "      \
-    "AND ($8 < 0 OR differed_min = $8) AND ($9 = 0 OR created_ms >= $9) "                     \
-    "AND ($10 = 0 OR created_ms <= $10)"
+    "AND state >= $2 AND state <= $3 AND (receiver = $4 OR $4 IS NULL) "                      \
+    "AND (sender = $5 OR $5 IS NULL) AND (ptt = $6 OR $6 < 0) AND (dlr = $7 OR $7 < 0) "      \
+    "AND (differed_min = $8 OR $8 < 0) AND (created_ms >= $9 OR $9 = 0) "                     \
+    "AND (created_ms <= $10 OR $10 = 0)"
 
 const char sql_outgoing_ids[] = OUTGOING_IDS " ORDER BY id";
 const char sql_outgoing_ids_tag[] = OUTGOING_IDS " AND tag = $11 ORDER BY id";
