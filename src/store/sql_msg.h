@@ -41,9 +41,12 @@ extern const char sql_msg_delete_read[];
 /* Message $1 leaves the history. */
 extern const char sql_msg_delete[];
 /* Messages due at $1 (SQL_MSG_COLS): scheduled or queued, or submitting with an expired
- * lease; by priority, due time and id, at most $2. (dialect: PostgreSQL locks them with FOR
- * UPDATE SKIP LOCKED) */
+ * lease; by priority, due time and id, at most $2.
+ * dialect: the _skip_locked text (PostgreSQL) is the same with FOR UPDATE SKIP LOCKED: it
+ * locks the rows it returns until the claim commits and skips those another node's claim
+ * holds, so that several nodes claiming at once never get the same message. */
 extern const char sql_msg_due[];
+extern const char sql_msg_due_skip_locked[];
 /* Claims message $3: submitting, leased until $1 to node $2, one more attempt. */
 extern const char sql_msg_claim[];
 /* Every message submitting under node $1's lease (or none) back to the queue (a restart). */

@@ -10,7 +10,7 @@
  *   price_packs   the price of each sms.PackQuantityEnum pack in the billing country's
  *                 currency, without tax. Seeded flat (the same price per credit for every
  *                 size), so the price of N credits is the same read from any route.
- * Sending reads price_rates inside be_submit's transaction (sqlite__credits_rate), so a
+ * Sending reads price_rates inside a submit's transaction (sqlite__credits_rate), so a
  * price change is atomic with sends: a send is priced entirely before or after it.
  *
  * An order is a purchase of `quantity` credits at a price fixed when it is created. It adds
@@ -28,7 +28,7 @@
  * be handed to the hook at hook_due_ms; claimed with a lease by sqlite__order_hook_claim), DONE
  * (the hook answered, or the order was settled by other means).
  *
- * Automatic top-up: be_submit calls sqlite__credits_after_debit() right after the debit, in the
+ * Automatic top-up: a submit calls sqlite__credits_after_debit() right after the debit, in the
  * same transaction. When that debit took the balance from at least the service's threshold to
  * below it, one automatic order for recredit_amount is created; without a payment hook it is
  * paid at once by the built-in "account" means (so the credits are there when the send's

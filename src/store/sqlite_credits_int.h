@@ -1,9 +1,9 @@
 /*
  * sqlite_credits_int.h - what the SQLite backend's core files need from the credits area
- * (sqlite_credits.c): its migrations (schema_sqlite.c), the two functions be_submit calls in
- * its transaction (the price of a destination, the automatic top-up after a debit), and the
- * implementations of the STORE_CREDITS_OPS operations (sqlite.c's backend table). Included
- * only by files of the SQLite backend; store thread only.
+ * (sqlite_credits.c): its migrations (schema_sqlite.c), the two functions the submit
+ * (store_core_sql.c) calls in its transaction (the price of a destination, the automatic
+ * top-up after a debit), and the implementations of the STORE_CREDITS_OPS operations
+ * (sqlite.c's backend table). Included only by files of the SQLite backend; store thread only.
  */
 #ifndef SG_STORE_SQLITE_CREDITS_INT_H
 #define SG_STORE_SQLITE_CREDITS_INT_H
@@ -19,7 +19,7 @@ extern const char *const sqlite_credits_migrations[SQLITE_CREDITS_MIGRATIONS];
  * core/price.h. *from_store (may be NULL) tells which. Returns 0 or SG_EIO. */
 int sqlite__credits_rate(store_conn *c, const char *region, int64_t *milli, int *from_store);
 
-/* Called by be_submit right after its debit took service_id's balance from before to
+/* Called by the submit right after its debit took service_id's balance from before to
  * *balance: when that crossed the service's top-up threshold, creates the automatic order and,
  * without a payment hook, pays it at once (then *balance includes the credits). Returns 0
  * (also when nothing was due) or an SG_E* code that fails the send. */

@@ -3,9 +3,10 @@
  * then the functions of its three lower files, each section saying which file defines it
  * (sqldrv_sqlite.c: the statement cache under the SQL driver, sqldrv.h, and the older raw
  * helpers; sqlite_util.c: service ids, the ledger; sqlite_msg.c: messages and their state
- * machine). One sqlite_<area>.c per feature area has its own tables and operations (sqlite_<area>_int.h);
- * sqlite.c, the top, holds the connection and the core operations. Calls between the files go
- * one way only (store.c's essay has the diagram).
+ * machine). One sqlite_<area>.c per feature area has its own tables and operations
+ * (sqlite_<area>_int.h); store_core_sql.c has the core tables' operations
+ * (store_core_sql_int.h); sqlite.c, the top, holds the connection, the migrations' run and the
+ * backend table. Calls between the files go one way only (store.c's essay has the diagram).
  *
  * Everything here runs on the store thread, inside the batch transaction.
  */
@@ -99,7 +100,8 @@ int sqlite__refund_message(store_conn *c, int64_t msg_id, int64_t service_id, in
                            const char *note, int64_t *refunded);
 
 /* A new message: its row and its creation event are written by sqlite__insert_message, the
- * one writer of new messages (single sends in sqlite.c, campaigns in sqlite_campaigns.c). */
+ * one writer of new messages (single sends in store_core_sql.c, campaigns in
+ * sqlite_campaigns.c). */
 typedef struct sqlite_new_msg {
     int64_t service_id, send_id, now_ms, due_ms;
     int state; /* MSG_SCHEDULED or MSG_QUEUED */

@@ -4,8 +4,8 @@
  * Columns (migration limits/1):
  *   accounts.rate_limit, accounts.rate_burst   the operator's request rate per application key
  *                 of the account, and its burst; NULL = the server's settings. auth_lookup
- *                 (sqlite.c) reads them with every credential, so they reach the API through
- *                 the same cache as the credential itself.
+ *                 (store_core_sql.c) reads them with every credential, so they reach the API
+ *                 through the same cache as the credential itself.
  *   credentials_pending   an index of the keys still waiting for validation, by request
  *                 time, for credential_expire.
  *

@@ -5,8 +5,9 @@
  * whose texts are shared by every backend (sql_msg.h).
  *
  * Layering (store.c has the whole picture): calls sqlite_util.c and, for each status event,
- * sqlite_notify.c (the event's callback is queued in the same transaction); called by sqlite.c
- * (sends, cancels, claims, the sim), sqlite_routes.c (SMPP receipts) and sqlite_campaigns.c.
+ * sqlite_notify.c (the event's callback is queued in the same transaction); called by
+ * store_core_sql.c (sends, cancels, claims, the sim), sqlite_routes.c (SMPP receipts) and
+ * sqlite_campaigns.c.
  *
  * Invariants:
  *  1. A message's state only moves as core/msgstate.c allows (sqlite__apply_status is the

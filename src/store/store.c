@@ -45,28 +45,29 @@
  * no file of store/ keeps a mutable static: all state is on the handle, `struct store`, and
  * its backend connection; tests/unit/test_store_layers.c runs it with the unit tests):
  *
- *     store.c (thread, group commit) --------------------+
- *        | through the backend table                      |
- *        v                                                v
- *     sqlite.c (connection, migrations run,        store_handoff.c (status calls
- *        |      core operations, the table)               ^          to the notifier)
- *        |---> schema_sqlite.c (the areas' migrations)    |
- *        |                                                |
- *   +----+-----------------+                              |
- *   v                      v                              |
- *   sqlite_routes.c*       sqlite_campaigns.c*            |
- *   |                      |            |                 |
- *   v                      |            v                 |
- *   sqlite_msg.c* <--------+     sqlite_credits.c*        |
- *   (messages, state machine)                             |
- *   |                                                     |
- *   v                                                     |
- *   sqlite_notify.c* -------------------------------------+
+ *     store.c (thread, group commit) ------------------------+
+ *        | through the backend table                          |
+ *        v                                                    v
+ *     sqlite.c (connection, pragmas, migrations'       store_handoff.c (status calls
+ *        |      run, the backend table)                       ^          to the notifier)
+ *        |---> schema_sqlite.c (the areas' migrations)        |
+ *        |                                                    |
+ *   +----+--------------+------------------+                  |
+ *   v                   v                  v                  |
+ *   store_core_sql.c*   sqlite_routes.c*   sqlite_campaigns.c*|
+ *   (core operations)   |                  |        |         |
+ *   |     |             v                  |        |         |
+ *   |     +-------> sqlite_msg.c* <--------+        |         |
+ *   |               (messages, state machine)       |         |
+ *   +-------------------|------> sqlite_credits.c* <+         |
+ *                       v                                     |
+ *                   sqlite_notify.c* -------------------------+
  *
- * Every sqlite_*.c calls sqlite_util.c* (service ids, balance, ledger), and every file of the
- * backend calls sqldrv_sqlite.c, the SQL driver (sqldrv.h) and the statement cache under it,
- * which calls none of them; sqlite.c also reaches each area's operations (credits, idem,
- * limits, notify, routes, campaigns) through the table it fills, and calls sqlite_msg.c.
+ * Every sqlite_*.c and store_core_sql.c calls sqlite_util.c* (service ids, balance, ledger),
+ * and every file of the backend calls sqldrv_sqlite.c, the SQL driver (sqldrv.h) and the
+ * statement cache under it, which calls none of them; sqlite.c reaches every operation (the
+ * core's in store_core_sql.c; each area's: credits, idem, limits, notify, routes, campaigns)
+ * through the table it fills, and keeps only what is SQLite's own.
  * The files marked * are written against the driver only (no SQLite call: checked by
  * scripts/check-store-layers, which lists them), so their operations are already the same for
  * any backend with a driver. Every backend file may call the backend-independent helpers
@@ -99,12 +100,13 @@
  *      store operation is then one function for both backends, and each backend keeps only
  *      its connection, migrations and the dialect-specific statements. Done: sqlite_util.c,
  *      sqlite_msg.c, sqlite_credits.c, sqlite_notify.c, sqlite_routes.c, sqlite_limits.c,
- *      sqlite_idem.c and sqlite_campaigns.c (the files marked * above, and limits and idem;
- *      every text they run is accepted by both dialects, the few PostgreSQL-only ones (row
- *      locks where several nodes write, SKIP LOCKED claims) chosen with sqldrv_dialect() and
- *      marked "dialect:"; sqlite_campaigns.c's texts are in sql_campaigns.h; PostgreSQL's
- *      migrations are schema_pg.c). Left: sqlite.c's core operations; then the ported
- *      files move out of the sqlite_ names (store_<area>_sql.c) and take a connection of
+ *      sqlite_idem.c, sqlite_campaigns.c and store_core_sql.c (the core operations, moved
+ *      out of sqlite.c, their texts in sql_core.h): every file marked * above. Every text
+ *      they run is accepted by both dialects; the few PostgreSQL-only ones (row locks where
+ *      several nodes write, FOR UPDATE SKIP LOCKED claims of due messages, sim steps,
+ *      callbacks) are chosen with sqldrv_dialect() and marked "dialect:"; PostgreSQL's
+ *      migrations are schema_pg.c. Left: the ported files move out of the sqlite_ names
+ *      (store_<area>_sql.c, as store_core_sql.c already is) and take a connection of
  *      either backend.
  *   3. The same unit tests (tests/unit/store_fixture.h opens the store) and the whole
  *      integration suite run against both.

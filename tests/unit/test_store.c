@@ -1,6 +1,7 @@
 /*
  * test_store.c - the store against a real SQLite file: group commit, the ledger, the message
- * state machine, claims and leases, the sim's memory, fault injection, idempotency records.
+ * state machine, claims and leases, the sim's memory, fault injection, idempotency records,
+ * the outgoing list's filters.
  *
  * Each test opens a fresh database in a temporary directory, queues operations, and runs the
  * event loop until their callbacks ran (results are only delivered on the loop thread).
@@ -610,6 +611,118 @@ static void test_idem_expiry_and_prune(void **state) {
     store_idem_fini(&g);
 }
 
+/* A message of sid with the fields the outgoing list filters on; its id. */
+static int64_t submit_with(store_fixture *f, int64_t sid, const char *sender,
+                           const char *receiver, const char *tag, int64_t differed_min,
+                           int64_t due_in_ms) {
+    store_submit_msg m = {.receiver = receiver, .message = "hi", .length = 2, .parts = 1};
+    store_submit_req r = {.service_id = sid, .sender = sender, .tag = tag, .msgs = &m,
+                          .count = 1, .validity_min = 2880, .differed_min = differed_min};
+    r.now_ms = sg_now_ms();
+    r.due_ms = r.now_ms + due_in_ms;
+    assert_int_equal(STORE_RUN(f, submit, &r), 0);
+    return m.id;
+}
+
+/* Runs the outgoing list q; returns which of ids[0..n) it gave (bit i for ids[i]), and checks
+ * that it gave nothing else, in increasing order. */
+static unsigned listed(store_fixture *f, store_outgoing_filter q, const int64_t *ids, size_t n) {
+    assert_int_equal(STORE_RUN(f, outgoing_list, &q), 0);
+    unsigned found = 0;
+    for (size_t k = 0; k < q.count; k++) {
+        if (k > 0) assert_true(q.ids[k] > q.ids[k - 1]);
+        size_t i = 0;
+        while (i < n && ids[i] != q.ids[k]) i++;
+        assert_true(i < n);
+        found |= 1u << i;
+    }
+    free(q.ids);
+    return found;
+}
+
+static void test_outgoing_list_filters(void **state) {
+    store_fixture *f = *state;
+    int64_t t0 = sg_now_ms();
+    int64_t sid = store_fixture_account(f, "acme", 100000);
+    int64_t other = store_fixture_account(f, "other", 100000);
+    enum { A = 1, B = 2, C = 4, D = 8, O = 16 };
+    int64_t ids[5];
+    ids[0] = submit_with(f, sid, "36184", "+33600000001", "t1", 0, 0);       /* A: queued */
+    ids[1] = submit_with(f, sid, "ACME", "+33600000002", NULL, 5, 60000);    /* B: scheduled */
+    ids[2] = submit_with(f, sid, "ACME", "+33600000003", "t1", 0, 0);        /* C: queued */
+    ids[3] = submit_with(f, sid, "36184", "+33600000004", NULL, 0, 3600000); /* D: scheduled */
+    ids[4] = submit_with(f, other, "36184", "+33600000001", "t1", 0, 0);     /* O: elsewhere */
+    store_msg_req cancel = {.service_id = sid, .id = ids[3]};
+    assert_int_equal(STORE_RUN(f, msg_cancel, &cancel), 0);
+    store_claim_req cl = {.node = "n1", .now_ms = sg_now_ms(), .lease_ms = 60000, .limit = 10};
+    assert_int_equal(STORE_RUN(f, claim, &cl), 0);
+    assert_int_equal(cl.count, 3); /* A, C and O are submitting */
+    store_claim_fini(&cl);
+    store_status_update up = {.msg_id = ids[2], .state = MSG_SUBMITTED, .dlr = 8, .ptt = 3,
+                              .route = "sim", .smsc_id = "s1"};
+    store_status_req sr = {.ups = &up, .count = 1};
+    assert_int_equal(STORE_RUN(f, status, &sr), 0);
+    assert_int_equal(sr.applied, 1);
+
+    /* /jobs: pending (A submitting, B scheduled); never cancelled D nor another service's O. */
+    store_outgoing_filter q = {.service_id = sid, .pending = 1, .ptt = -1, .dlr = -1,
+                               .differed = -1};
+    assert_int_equal(listed(f, q, ids, 5), A | B);
+    store_outgoing_filter x = q;
+    x.tag = "t1";
+    assert_int_equal(listed(f, x, ids, 5), A);
+    x = q;
+    x.receiver = "+33600000002";
+    assert_int_equal(listed(f, x, ids, 5), B);
+    x = q;
+    x.sender = "ACME";
+    assert_int_equal(listed(f, x, ids, 5), B);
+    x = q;
+    x.differed = 5;
+    assert_int_equal(listed(f, x, ids, 5), B);
+    x.differed = 0;
+    assert_int_equal(listed(f, x, ids, 5), A);
+    x = q;
+    x.from_ms = t0;
+    assert_int_equal(listed(f, x, ids, 5), A | B);
+    x.from_ms = sg_now_ms() + 3600000;
+    assert_int_equal(listed(f, x, ids, 5), 0);
+    x = q;
+    x.to_ms = t0 - 1;
+    assert_int_equal(listed(f, x, ids, 5), 0);
+
+    /* /outgoing: with an operator or final (C). */
+    q.pending = 0;
+    assert_int_equal(listed(f, q, ids, 5), C);
+    x = q;
+    x.tag = "t1";
+    assert_int_equal(listed(f, x, ids, 5), C);
+    x.tag = "nope";
+    assert_int_equal(listed(f, x, ids, 5), 0);
+    x = q;
+    x.ptt = 3;
+    x.dlr = 8;
+    assert_int_equal(listed(f, x, ids, 5), C);
+    x.ptt = 4;
+    assert_int_equal(listed(f, x, ids, 5), 0);
+    x.ptt = -1;
+    x.dlr = 1;
+    assert_int_equal(listed(f, x, ids, 5), 0);
+    x = q;
+    x.tag = "t1";
+    x.receiver = "+33600000003";
+    x.sender = "ACME";
+    x.from_ms = t0;
+    x.to_ms = sg_now_ms() + 1000;
+    assert_int_equal(listed(f, x, ids, 5), C);
+    x.sender = "36184";
+    assert_int_equal(listed(f, x, ids, 5), 0);
+    /* Deleted from the history: listed no more. */
+    store_msg_req del = {.service_id = sid, .id = ids[2]};
+    assert_int_equal(STORE_RUN(f, msg_delete, &del), 0);
+    assert_int_equal(listed(f, q, ids, 5), 0);
+}
+
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, store_fixture_setup, store_fixture_teardown)
 
 int main(int argc, char **argv) {
@@ -631,6 +744,7 @@ int main(int argc, char **argv) {
         TEST(test_idem_duplicate_in_one_batch_rolls_back),
         TEST(test_idem_failure_not_recorded),
         TEST(test_idem_expiry_and_prune),
+        TEST(test_outgoing_list_filters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,822 @@
+/*
+ * store_core_sql.c - the operations of the core tables (store.h's STORE_OPS up to recover):
+ * accounts, applications and consumer keys, the authentication lookup, services, credit
+ * adjustments and the ledger's listing, senders and their history, sends, reads, cancels and
+ * deletions of messages, the outgoing list, claims of due messages, status changes, the
+ * simulated operator's memory and the requeue after a restart.
+ *
+ * Design. Written only against the SQL driver (sqldrv.h) and the shared texts of sql_core.h
+ * and sql_msg.h, so that each operation is one function for every backend with a driver:
+ * SQLite's table (sqlite.c) names them today, PostgreSQL's is to name the same ones. The
+ * rules that are not SQL are core/'s (msgstate: which status change applies, when a message
+ * expires; sim_model: the sim's steps). Where the dialects differ, the text is chosen with
+ * sqldrv_dialect() and marked "dialect:": only the two reads that pick rows to work on (the
+ * claim of due messages and the sim's due steps), which on PostgreSQL lock the rows they
+ * return and skip those another node holds (FOR UPDATE SKIP LOCKED), so that nodes sharing one
+ * database never claim the same message.
+ *
+ * Every function runs on the store thread, inside the batch transaction opened by store.c,
+ * each operation in its own savepoint: an operation that returns an error is rolled back
+ * alone. No operation goes on after a failed statement (PostgreSQL aborts the transaction
+ * until the savepoint is rolled back): a unique key taken is reported as SG_ECONFLICT to the
+ * caller (a second account or sender of the same name), never worked around.
+ *
+ * Layering (store.c has the whole picture): calls sqlite_msg.c (new messages, status
+ * changes, refunds), sqlite_credits.c (prices and the automatic top-up of a send),
+ * sqlite_util.c (service ids, balance, ledger), the driver and store_records.c; called only
+ * through the backend table.
+ *
+ * Invariants:
+ *  1. A send is all or nothing: its debit, its messages and their creation events are written
+ *     in the one operation, or nothing is (the balance is checked first, in the same
+ *     transaction).
+ *  2. A claimed message is leased to the claiming node (state submitting, lease_ms, one more
+ *     attempt) in the transaction that read it as due; a due message whose validity ended
+ *     fails there instead (refunded by the state machine) and is not returned.
+ *  3. A consumer key or sender change that finds no row reports SG_ENOTFOUND and writes
+ *     nothing; every change of a sender's status, and every operator decision, leaves one row
+ *     in sender_history.
+ */
+#include "store/store_core_sql_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "core/msgstate.h"
+#include "core/sim_model.h"
+#include "store/sql_core.h"
+#include "store/sql_msg.h"
+#include "store/sqldrv.h"
+#include "store/sqlite_credits_int.h"
+#include "util/util.h"
+
+/* ---- accounts and authentication ---- */
+
+int store_core__account_create(store_conn *c, store_account_create_req *r) {
+    int64_t now = sg_now_ms(), account_id, service_id, app_id;
+    sqldrv_stmt *st = sqldrv_prep(c, sql_account_insert);
+    if (!st) return SG_EIO;
+    sqldrv_bind_text(st, 1, r->name);
+    sqldrv_bind_int(st, 2, now);
+    int rc = sqldrv_insert(c, st, "Creating an account", &account_id);
+    if (rc) return rc;
+
+    char sn[96];
+    snprintf(sn, sizeof sn, "sms-%s-1", r->name);
+    st = sqldrv_prep(c, sql_service_insert);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, account_id);
+    sqldrv_bind_text(st, 2, sn);
+    sqldrv_bind_int(st, 3, now);
+    if ((rc = sqldrv_insert(c, st, "Creating a service", &service_id))) return rc;
+    if ((rc = sqlite__ledger_add(c, service_id, r->credits, "initial", "account created", NULL)))
+        return rc;
+
+    char ak[33], as[65], ck[65];
+    sg_random_hex(ak, 8);
+    sg_random_hex(as, 16);
+    sg_random_hex(ck, 16);
+    st = sqldrv_prep(c, sql_application_insert);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, account_id);
+    sqldrv_bind_text(st, 2, ak);
+    sqldrv_bind_text(st, 3, as);
+    sqldrv_bind_text(st, 4, r->name);
+    sqldrv_bind_int(st, 5, now);
+    if ((rc = sqldrv_insert(c, st, "Creating an application", &app_id))) return rc;
+    st = sqldrv_prep(c, sql_credential_insert_validated);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, app_id);
+    sqldrv_bind_text(st, 2, ck);
+    sqldrv_bind_text(st, 3, r->rules_json);
+    sqldrv_bind_int(st, 4, now);
+    if ((rc = sqldrv_done(c, st, "Creating a consumer key"))) return rc;
+    r->service_name = sg_xstrdup(sn);
+    r->app_key = sg_xstrdup(ak);
+    r->app_secret = sg_xstrdup(as);
+    r->consumer_key = sg_xstrdup(ck);
+    return 0;
+}
+
+int store_core__account_list(store_conn *c, store_account_list_req *r) {
+    sqldrv_stmt *st = sqldrv_prep(c, sql_account_services);
+    if (!st) return SG_EIO;
+    json_t *arr = json_array();
+    int64_t ids[4096];
+    size_t n = 0;
+    int rc;
+    while ((rc = sqldrv_step(c, st)) == 1) {
+        json_t *o = json_object();
+        json_object_set_new(o, "account", json_string(sqldrv_col_str(st, 0)));
+        json_object_set_new(o, "serviceName", json_string(sqldrv_col_str(st, 1)));
+        json_array_append_new(arr, o);
+        if (n < 4096) ids[n++] = sqldrv_col_int(st, 2);
+    }
+    if (rc < 0) {
+        json_decref(arr);
+        return rc;
+    }
+    /* The balances once the list is read: one statement reads at a time. */
+    for (size_t i = 0; i < n; i++)
+        json_object_set_new(json_array_get(arr, i), "creditsLeft",
+                            sqlite__credits_json(sqlite__balance(c, ids[i])));
+    r->json = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    return 0;
+}
+
+int store_core__auth_lookup(store_conn *c, store_auth_lookup_req *r) {
+    sqldrv_stmt *st = sqldrv_prep(c, sql_auth_application);
+    if (!st) return SG_EIO;
+    sqldrv_bind_text(st, 1, r->app_key);
+    r->rate_limit = r->rate_burst = -1;
+    int rc = sqldrv_step(c, st);
+    if (rc < 0) return rc;
+    if (rc == 1) {
+        r->app_found = 1;
+        r->app_id = sqldrv_col_int(st, 0);
+        r->account_id = sqldrv_col_int(st, 1);
+        r->app_secret = sqldrv_col_text(st, 2);
+        if (!sqldrv_col_null(st, 3)) r->rate_limit = sqldrv_col_int(st, 3);
+        if (!sqldrv_col_null(st, 4)) r->rate_burst = sqldrv_col_int(st, 4);
+        sqldrv_reset(st);
+    }
+    if (!r->consumer_key) return 0;
+    st = sqldrv_prep(c, sql_auth_credential);
+    if (!st) return SG_EIO;
+    sqldrv_bind_text(st, 1, r->consumer_key);
+    rc = sqldrv_step(c, st);
+    if (rc < 0) return rc;
+    if (rc == 1) {
+        r->cred_found = 1;
+        r->cred_id = sqldrv_col_int(st, 0);
+        r->cred_app_matches = r->app_found && sqldrv_col_int(st, 1) == r->app_id;
+        r->cred_state = sqldrv_col_text(st, 2);
+        r->rules_json = sqldrv_col_text(st, 3);
+        r->allowed_ips_json = sqldrv_col_text(st, 4);
+        r->cred_created_ms = sqldrv_col_int(st, 5);
+        r->cred_expires_ms = sqldrv_col_int(st, 6);
+        r->cred_last_use_ms = sqldrv_col_int(st, 7);
+        sqldrv_reset(st);
+    }
+    return 0;
+}
+
+int store_core__credential_create(store_conn *c, store_credential_create_req *r) {
+    sqldrv_stmt *st = sqldrv_prep(c, sql_application_id);
+    if (!st) return SG_EIO;
+    sqldrv_bind_text(st, 1, r->app_key);
+    int rc = sqldrv_step(c, st);
+    if (rc != 1) return rc < 0 ? rc : SG_ENOTFOUND;
+    int64_t app_id = sqldrv_col_int(st, 0);
+    sqldrv_reset(st);
+    char ck[65];
+    sg_random_hex(ck, 16);
+    st = sqldrv_prep(c, sql_credential_insert);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, app_id);
+    sqldrv_bind_text(st, 2, ck);
+    sqldrv_bind_text(st, 3, r->rules_json);
+    sqldrv_bind_text(st, 4, r->allowed_ips_json);
+    sqldrv_bind_text(st, 5, r->redirection);
+    sqldrv_bind_int(st, 6, sg_now_ms());
+    sqldrv_bind_int(st, 7, r->expires_ms);
+    rc = sqldrv_done(c, st, "Creating a consumer key");
+    if (rc == 0) r->consumer_key = sg_xstrdup(ck);
+    return rc;
+}
+
+int store_core__credential_state(store_conn *c, store_credential_state_req *r) {
+    sqldrv_stmt *st;
+    int rc;
+    if (r->pending_before_ms > 0 && !strcmp(r->state, "validated")) {
+        /* A request left unvalidated too long expires instead (store_limits.h). */
+        st = sqldrv_prep(c, sql_credential_expire_pending);
+        if (!st) return SG_EIO;
+        sqldrv_bind_text(st, 1, r->consumer_key);
+        sqldrv_bind_int(st, 2, r->pending_before_ms);
+        if ((rc = sqldrv_done(c, st, "Expiring a consumer key request"))) return rc;
+        if (sqldrv_changes(c)) {
+            r->expired = 1;
+            return 0;
+        }
+    }
+    st = sqldrv_prep(c, sql_credential_state);
+    if (!st) return SG_EIO;
+    sqldrv_bind_text(st, 1, r->state);
+    sqldrv_bind_text(st, 2, r->consumer_key);
+    if ((rc = sqldrv_done(c, st, "Changing a consumer key's state"))) return rc;
+    return sqldrv_changes(c) ? 0 : SG_ENOTFOUND;
+}
+
+/* ---- services ---- */
+
+int store_core__service_get(store_conn *c, store_service_get_req *r) {
+    sqldrv_stmt *st = sqldrv_prep(c, sql_service_get);
+    if (!st) return SG_EIO;
+    sqldrv_bind_text(st, 1, r->name);
+    int rc = sqldrv_step(c, st);
+    if (rc < 0) return rc;
+    if (rc == 0 || (r->account_id && sqldrv_col_int(st, 1) != r->account_id)) {
+        sqldrv_reset(st);
+        return SG_ENOTFOUND;
+    }
+    store_service *s = &r->svc;
+    s->id = sqldrv_col_int(st, 0);
+    s->account_id = sqldrv_col_int(st, 1);
+    s->name = sqldrv_col_text(st, 2);
+    s->description = sqldrv_col_text(st, 3);
+    s->status = sqldrv_col_text(st, 4);
+    s->callback = sqldrv_col_text(st, 5);
+    s->stop_callback = sqldrv_col_text(st, 6);
+    s->short_number = sqldrv_col_text(st, 7);
+    s->sms_response = sqldrv_col_text(st, 8);
+    s->templates = sqldrv_col_text(st, 9);
+    s->recredit_amount = sqldrv_col_int(st, 10);
+    s->recredit_threshold = sqldrv_col_int(st, 11);
+    sqldrv_reset(st);
+    s->balance = sqlite__balance(c, s->id);
+    return 0;
+}
+
+/* Reads the first column of every row of st (bound, not yet run) as new strings. */
+static int collect_names(store_conn *c, sqldrv_stmt *st, char ***names, size_t *count) {
+    size_t cap = 8, n = 0;
+    char **v = sg_xmalloc(cap * sizeof *v);
+    int rc;
+    while ((rc = sqldrv_step(c, st)) == 1) {
+        if (n == cap) v = sg_xrealloc(v, (cap *= 2) * sizeof *v);
+        v[n++] = sqldrv_col_text(st, 0);
+    }
+    if (rc < 0) {
+        while (n) free(v[--n]);
+        free(v);
+        return rc;
+    }
+    *names = v;
+    *count = n;
+    return 0;
+}
+
+int store_core__service_list(store_conn *c, store_service_list_req *r) {
+    sqldrv_stmt *st = sqldrv_prep(c, sql_service_names);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, r->account_id);
+    return collect_names(c, st, &r->names, &r->count);
+}
+
+int store_core__service_update(store_conn *c, store_service_update_req *r) {
+    sqldrv_stmt *st = sqldrv_prep(c, sql_service_update);
+    if (!st) return SG_EIO;
+    sqldrv_bind_text(st, 1, r->description);
+    sqldrv_bind_int(st, 2, r->set_callback);
+    sqldrv_bind_text(st, 3, r->callback);
+    sqldrv_bind_int(st, 4, r->set_stop_callback);
+    sqldrv_bind_text(st, 5, r->stop_callback);
+    sqldrv_bind_int(st, 6, r->set_recredit);
+    sqldrv_bind_int(st, 7, r->recredit_amount);
+    sqldrv_bind_int(st, 8, r->set_threshold);
+    sqldrv_bind_int(st, 9, r->recredit_threshold);
+    sqldrv_bind_text(st, 10, r->sms_response);
+    sqldrv_bind_text(st, 11, r->templates);
+    sqldrv_bind_int(st, 12, r->service_id);
+    int rc = sqldrv_done(c, st, "Updating a service");
+    if (rc) return rc;
+    return sqldrv_changes(c) ? 0 : SG_ENOTFOUND;
+}
+
+int store_core__credit_adjust(store_conn *c, store_credit_adjust_req *r) {
+    int64_t sid = sqlite__service_id(c, r->service_name);
+    if (!sid) return SG_ENOTFOUND;
+    if (sqlite__balance(c, sid) + r->amount < 0) return SG_ENOCREDIT;
+    return sqlite__ledger_add(c, sid, r->amount, r->kind, r->ref, &r->balance);
+}
+
+int store_core__ledger(store_conn *c, store_ledger_req *r) {
+    int64_t sid = sqlite__service_id(c, r->service_name);
+    if (!sid) return SG_ENOTFOUND;
+    sqldrv_stmt *st = sqldrv_prep(c, sql_ledger_rows);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, sid);
+    json_t *arr = json_array();
+    int rc;
+    while ((rc = sqldrv_step(c, st)) == 1) {
+        char when[SG_TIME_ISO_LEN];
+        sg_time_iso(sqldrv_col_int(st, 1), when);
+        json_t *o = json_object();
+        json_object_set_new(o, "id", json_integer(sqldrv_col_int(st, 0)));
+        json_object_set_new(o, "datetime", json_string(when));
+        json_object_set_new(o, "amount", sqlite__credits_json(sqldrv_col_int(st, 2)));
+        json_object_set_new(o, "kind", json_string(sqldrv_col_str(st, 3)));
+        const char *ref = sqldrv_col_str(st, 4);
+        json_object_set_new(o, "ref", ref ? json_string(ref) : json_null());
+        json_object_set_new(o, "balance", sqlite__credits_json(sqldrv_col_int(st, 5)));
+        const char *note = sqldrv_col_str(st, 6);
+        if (note) json_object_set_new(o, "note", json_string(note));
+        json_array_append_new(arr, o);
+    }
+    if (rc < 0) {
+        json_decref(arr);
+        return rc;
+    }
+    r->json = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    return 0;
+}
+
+/* ---- senders ---- */
+
+static int64_t sender_service(store_conn *c, store_sender_req *r) {
+    return r->service_id ? r->service_id : sqlite__service_id(c, r->service_name);
+}
+
+/* One row of a sender's history (see store_sender_history_req). */
+static int sender_event(store_conn *c, int64_t sid, const char *sender, const char *status,
+                        const char *comment, const char *reason) {
+    sqldrv_stmt *st = sqldrv_prep(c, sql_sender_history_insert);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, sid);
+    sqldrv_bind_text(st, 2, sender);
+    sqldrv_bind_int(st, 3, sg_now_ms());
+    sqldrv_bind_text(st, 4, status);
+    sqldrv_bind_text(st, 5, comment);
+    sqldrv_bind_text(st, 6, reason);
+    return sqldrv_done(c, st, "Recording the history of a sender");
+}
+
+int store_core__sender_create(store_conn *c, store_sender_req *r) {
+    int64_t sid = sender_service(c, r);
+    if (!sid) return SG_ENOTFOUND;
+    sqldrv_stmt *st = sqldrv_prep(c, sql_sender_insert);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, sid);
+    sqldrv_bind_text(st, 2, r->sender);
+    sqldrv_bind_text(st, 3, r->description ? r->description : "");
+    sqldrv_bind_text(st, 4, r->reason);
+    sqldrv_bind_text(st, 5, r->type);
+    sqldrv_bind_int(st, 6, sg_now_ms());
+    int rc = sqldrv_done(c, st, "Declaring a sender");
+    if (rc) return rc;
+    return sender_event(c, sid, r->sender, "waitingValidation", NULL, r->reason);
+}
+
+int store_core__sender_get(store_conn *c, store_sender_req *r) {
+    int64_t sid = sender_service(c, r);
+    if (!sid) return SG_ENOTFOUND;
+    sqldrv_stmt *st = sqldrv_prep(c, sql_sender_get);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, sid);
+    sqldrv_bind_text(st, 2, r->sender);
+    int rc = sqldrv_step(c, st);
+    if (rc != 1) return rc < 0 ? rc : SG_ENOTFOUND;
+    store_sender *s = &r->out;
+    s->sender = sqldrv_col_text(st, 0);
+    s->description = sqldrv_col_text(st, 1);
+    s->status = sqldrv_col_text(st, 2);
+    s->comment = sqldrv_col_text(st, 3);
+    s->referer = sqldrv_col_text(st, 4);
+    s->type = sqldrv_col_text(st, 5);
+    s->reason = sqldrv_col_text(st, 6);
+    s->created_ms = sqldrv_col_int(st, 7);
+    sqldrv_reset(st);
+    return 0;
+}
+
+int store_core__sender_update(store_conn *c, store_sender_req *r) {
+    int64_t sid = sender_service(c, r);
+    if (!sid) return SG_ENOTFOUND;
+    sqldrv_stmt *st = sqldrv_prep(c, sql_sender_status);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, sid);
+    sqldrv_bind_text(st, 2, r->sender);
+    int rc = sqldrv_step(c, st);
+    if (rc != 1) return rc < 0 ? rc : SG_ENOTFOUND;
+    char cur[32];
+    snprintf(cur, sizeof cur, "%s", sqldrv_col_str(st, 0));
+    sqldrv_reset(st);
+    if (r->status && !r->admin && strcmp(r->status, cur) != 0) {
+        /* A customer may only switch a validated sender between enable and disable. */
+        int ok = (!strcmp(cur, "enable") && !strcmp(r->status, "disable")) ||
+                 (!strcmp(cur, "disable") && !strcmp(r->status, "enable"));
+        if (!ok) return SG_EPERM;
+    }
+    st = sqldrv_prep(c, sql_sender_update);
+    if (!st) return SG_EIO;
+    sqldrv_bind_text(st, 1, r->status);
+    sqldrv_bind_text(st, 2, r->description);
+    sqldrv_bind_text(st, 3, r->comment);
+    sqldrv_bind_int(st, 4, sid);
+    sqldrv_bind_text(st, 5, r->sender);
+    rc = sqldrv_done(c, st, "Updating a sender");
+    if (rc || !r->status || (!r->admin && !strcmp(r->status, cur))) return rc;
+    /* A change of status, and every decision of the operator (with its comment). */
+    return sender_event(c, sid, r->sender, r->status, r->comment, NULL);
+}
+
+int store_core__sender_delete(store_conn *c, store_sender_req *r) {
+    int64_t sid = sender_service(c, r);
+    if (!sid) return SG_ENOTFOUND;
+    sqldrv_stmt *st = sqldrv_prep(c, sql_sender_delete);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, sid);
+    sqldrv_bind_text(st, 2, r->sender);
+    int rc = sqldrv_done(c, st, "Deleting a sender");
+    if (rc) return rc;
+    if (!sqldrv_changes(c)) return SG_ENOTFOUND;
+    return sender_event(c, sid, r->sender, "deleted", NULL, NULL);
+}
+
+static json_t *text_or_null(sqldrv_stmt *st, int col) {
+    const char *t = sqldrv_col_str(st, col);
+    return t ? json_string(t) : json_null();
+}
+
+/* The history of one sender (sql_sender_history_rows) into o's "history" and
+ * "refusedBefore". */
+static int sender_history_of(store_conn *c, int64_t sid, json_t *o) {
+    sqldrv_stmt *st = sqldrv_prep(c, sql_sender_history_rows);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, sid);
+    sqldrv_bind_text(st, 2, json_string_value(json_object_get(o, "sender")));
+    json_t *hist = json_array(), *before = json_array();
+    json_t *last_refusal = NULL;
+    int rc;
+    while ((rc = sqldrv_step(c, st)) == 1) {
+        char when[SG_TIME_ISO_LEN];
+        sg_time_iso(sqldrv_col_int(st, 0), when);
+        const char *status = sqldrv_col_str(st, 1);
+        json_t *h = json_pack("{s:s, s:s, s:o, s:o}", "datetime", when, "status",
+                              status ? status : "", "comment", text_or_null(st, 2), "reason",
+                              text_or_null(st, 3));
+        if (status && !strcmp(status, "refused")) last_refusal = h;
+        /* A refusal followed by a deletion: the sender as declared now was refused
+         * before, whatever became of it since. */
+        if (status && !strcmp(status, "deleted") && last_refusal) {
+            json_array_append(before, last_refusal);
+            last_refusal = NULL;
+        }
+        json_array_append_new(hist, h);
+    }
+    if (rc < 0) {
+        json_decref(hist);
+        json_decref(before);
+        return rc;
+    }
+    json_object_set_new(o, "history", hist);
+    json_object_set_new(o, "refusedBefore", before);
+    return 0;
+}
+
+int store_core__sender_history(store_conn *c, store_sender_history_req *r) {
+    int64_t sid = sqlite__service_id(c, r->service_name);
+    if (!sid) return SG_ENOTFOUND;
+    /* Every name, current or gone, with its current row when there is one. */
+    sqldrv_stmt *st = sqldrv_prep(c, sql_sender_names_ever);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, sid);
+    json_t *arr = json_array();
+    int rc;
+    while ((rc = sqldrv_step(c, st)) == 1) {
+        json_t *o = json_object();
+        int exists = !sqldrv_col_null(st, 1);
+        json_object_set_new(o, "sender", text_or_null(st, 0));
+        json_object_set_new(o, "status", exists ? text_or_null(st, 1) : json_string("deleted"));
+        json_object_set_new(o, "description", text_or_null(st, 2));
+        json_object_set_new(o, "reason", text_or_null(st, 3));
+        json_object_set_new(o, "comment", text_or_null(st, 4));
+        if (exists) {
+            char when[SG_TIME_ISO_LEN];
+            sg_time_iso(sqldrv_col_int(st, 5), when);
+            json_object_set_new(o, "createdAt", json_string(when));
+        } else {
+            json_object_set_new(o, "createdAt", json_null());
+        }
+        json_array_append_new(arr, o);
+    }
+    /* Then each name's history, once the names are read: one statement reads at a time. */
+    size_t i;
+    json_t *o;
+    if (rc == 0)
+        json_array_foreach(arr, i, o) {
+            if ((rc = sender_history_of(c, sid, o)) < 0) break;
+        }
+    if (rc < 0) {
+        json_decref(arr);
+        return rc;
+    }
+    r->json = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    return 0;
+}
+
+int store_core__sender_list(store_conn *c, store_sender_list_req *r) {
+    sqldrv_stmt *st = sqldrv_prep(c, sql_sender_names);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, r->service_id);
+    return collect_names(c, st, &r->names, &r->count);
+}
+
+/* ---- sending ---- */
+
+int store_core__submit(store_conn *c, store_submit_req *r) {
+    int rc;
+    if (r->sender_check) {
+        sqldrv_stmt *st = sqldrv_prep(c, sql_sender_status);
+        if (!st) return SG_EIO;
+        sqldrv_bind_int(st, 1, r->service_id);
+        sqldrv_bind_text(st, 2, r->sender);
+        if ((rc = sqldrv_step(c, st)) < 0) return rc;
+        int enabled = rc == 1 && !strcmp(sqldrv_col_str(st, 0), "enable");
+        sqldrv_reset(st);
+        if (!enabled) {
+            r->sender_status_bad = rc == 1 ? 2 : 1;
+            return SG_EPERM;
+        }
+    }
+    /* Price each message that names its destination from the store's price table, here in
+     * the send's transaction, so a price change is atomic with sends (sqlite_credits.c). */
+    int priced = 0;
+    int64_t total = 0;
+    for (size_t i = 0; i < r->count; i++) {
+        store_submit_msg *m = &r->msgs[i];
+        if (m->region) {
+            int64_t rate;
+            if ((rc = sqlite__credits_rate(c, m->region, &rate, NULL))) return rc;
+            m->credits = rate * m->parts;
+            priced = 1;
+        }
+        total += m->credits;
+    }
+    if (priced) r->total_credits = total;
+    int64_t balance = sqlite__balance(c, r->service_id);
+    r->balance = balance;
+    if (balance < r->total_credits) return SG_ENOCREDIT;
+
+    sqldrv_stmt *st = sqldrv_prep(c, sql_send_insert);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, r->service_id);
+    sqldrv_bind_int(st, 2, r->now_ms);
+    sqldrv_bind_int(st, 3, r->total_credits);
+    sqldrv_bind_int(st, 4, (int64_t)r->count);
+    if ((rc = sqldrv_insert(c, st, "Recording a send", &r->send_id))) return rc;
+    if (r->total_credits > 0) {
+        char ref[48];
+        snprintf(ref, sizeof ref, "send:%lld", (long long)r->send_id);
+        if ((rc = sqlite__ledger_append(c, r->service_id, balance, -r->total_credits, "debit",
+                                        ref, NULL, &r->balance)))
+            return rc;
+        /* An automatic top-up when this debit crossed the threshold (sqlite_credits.c). */
+        if ((rc = sqlite__credits_after_debit(c, r->service_id, balance, &r->balance))) return rc;
+    }
+    int state = r->due_ms > r->now_ms ? MSG_SCHEDULED : MSG_QUEUED;
+    for (size_t i = 0; i < r->count; i++) {
+        store_submit_msg *m = &r->msgs[i];
+        sqlite_new_msg nm = {.service_id = r->service_id, .send_id = r->send_id,
+                             .now_ms = r->now_ms, .due_ms = r->due_ms, .state = state,
+                             .sender = r->sender, .receiver = m->receiver, .tag = r->tag,
+                             .message = m->message, .message_len = strlen(m->message),
+                             .coding = m->coding, .priority = r->priority,
+                             .sms_class = r->sms_class, .length = m->length, .parts = m->parts,
+                             .credits = m->credits, .validity_min = r->validity_min,
+                             .differed_min = r->differed_min};
+        if ((rc = sqlite__insert_message(c, &nm, &m->id))) return rc;
+    }
+    return 0;
+}
+
+int store_core__msg_get(store_conn *c, store_msg_req *r) {
+    sqldrv_stmt *st = sqldrv_prep(c, sql_msg_get);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, r->id);
+    sqldrv_bind_int(st, 2, r->service_id);
+    sqldrv_bind_int(st, 3, r->pending_only);
+    int rc = sqldrv_step(c, st);
+    if (rc != 1) return rc < 0 ? rc : SG_ENOTFOUND;
+    sqlite__read_msg(st, &r->msg);
+    sqldrv_reset(st);
+    return 0;
+}
+
+int store_core__msg_cancel(store_conn *c, store_msg_req *r) {
+    sqldrv_stmt *st = sqldrv_prep(c, sql_msg_cancel_read);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, r->id);
+    sqldrv_bind_int(st, 2, r->service_id);
+    int rc = sqldrv_step(c, st);
+    if (rc != 1) return rc < 0 ? rc : SG_ENOTFOUND;
+    int state = (int)sqldrv_col_int(st, 0);
+    int64_t credits = sqldrv_col_int(st, 1);
+    sqldrv_reset(st);
+    if (state == MSG_SUBMITTING) return SG_ECONFLICT;
+    if (state != MSG_SCHEDULED && state != MSG_QUEUED) return SG_ENOTFOUND;
+    store_status_update u = {.msg_id = r->id, .state = MSG_CANCELLED, .dlr = DLR_ERROR,
+                             .ptt = 0, .ts_ms = sg_now_ms()};
+    rc = sqlite__apply_status(c, &u);
+    if (rc < 0) return rc;
+    return sqlite__refund_message(c, r->id, r->service_id, credits,
+                                  "cancelled before it was sent", &r->refunded);
+}
+
+int store_core__msg_delete(store_conn *c, store_msg_req *r) {
+    sqldrv_stmt *st = sqldrv_prep(c, sql_msg_delete_read);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, r->id);
+    sqldrv_bind_int(st, 2, r->service_id);
+    int rc = sqldrv_step(c, st);
+    if (rc != 1) return rc < 0 ? rc : SG_ENOTFOUND;
+    int state = (int)sqldrv_col_int(st, 0);
+    sqldrv_reset(st);
+    if (msgstate_pending((msg_state)state)) return SG_ECONFLICT;
+    st = sqldrv_prep(c, sql_msg_delete);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, r->id);
+    return sqldrv_done(c, st, "Deleting a message from history");
+}
+
+int store_core__outgoing_list(store_conn *c, store_outgoing_filter *f) {
+    /* Two texts, with and without a tag (sql_core.h); every other filter is a parameter that
+     * says when it is not set. */
+    sqldrv_stmt *st = sqldrv_prep(c, f->tag ? sql_outgoing_ids_tag : sql_outgoing_ids);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, f->service_id);
+    /* /jobs: scheduled, queued or submitting; /outgoing: with an operator, or final (not
+     * cancelled). */
+    sqldrv_bind_int(st, 2, f->pending ? MSG_SCHEDULED : MSG_SUBMITTED);
+    sqldrv_bind_int(st, 3, f->pending ? MSG_SUBMITTING : MSG_FAILED);
+    sqldrv_bind_text(st, 4, f->receiver);
+    sqldrv_bind_text(st, 5, f->sender);
+    sqldrv_bind_int(st, 6, f->ptt);
+    sqldrv_bind_int(st, 7, f->dlr);
+    sqldrv_bind_int(st, 8, f->differed);
+    sqldrv_bind_int(st, 9, f->from_ms);
+    sqldrv_bind_int(st, 10, f->to_ms);
+    if (f->tag) sqldrv_bind_text(st, 11, f->tag);
+    size_t cap = 64, k = 0;
+    int64_t *ids = sg_xmalloc(cap * sizeof *ids);
+    int rc;
+    while ((rc = sqldrv_step(c, st)) == 1) {
+        if (k == cap) ids = sg_xrealloc(ids, (cap *= 2) * sizeof *ids);
+        ids[k++] = sqldrv_col_int(st, 0);
+    }
+    if (rc < 0) {
+        free(ids);
+        return rc;
+    }
+    f->ids = ids;
+    f->count = k;
+    return 0;
+}
+
+/* ---- dispatch ---- */
+
+int store_core__claim(store_conn *c, store_claim_req *r) {
+    /* dialect: PostgreSQL locks the due rows until this transaction commits and skips those
+     * another node's claim holds (several nodes claim at once); SQLite's one writer holds the
+     * whole database, and its text stays as it was. */
+    sqldrv_stmt *st = sqldrv_prep(c, sqldrv_dialect(c) == SQLDRV_POSTGRES
+                                          ? sql_msg_due_skip_locked
+                                          : sql_msg_due);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, r->now_ms);
+    sqldrv_bind_int(st, 2, (int64_t)r->limit);
+    r->msgs = sg_xcalloc(r->limit ? r->limit : 1, sizeof *r->msgs);
+    r->count = 0;
+    int rc = 0;
+    while (r->count < r->limit && (rc = sqldrv_step(c, st)) == 1)
+        sqlite__read_msg(st, &r->msgs[r->count++]);
+    if (rc < 0) return rc; /* what was read is freed by store_claim_fini */
+    sqldrv_reset(st);
+    size_t kept = 0;
+    for (size_t i = 0; i < r->count; i++) {
+        store_msg *m = &r->msgs[i];
+        if (msgstate_expired(m->expires_ms, m->due_ms, m->validity_min, r->now_ms)) {
+            /* Its validity period ran out before it could be sent: it expires here. */
+            store_status_update u = {.msg_id = m->id, .state = MSG_FAILED, .dlr = DLR_FAILED,
+                                     .ptt = 8, .ts_ms = r->now_ms,
+                                     .why = "its validity period ended before it was sent"};
+            rc = sqlite__apply_status(c, &u);
+            store_msg_fini(m);
+            if (rc < 0) return rc;
+            continue;
+        }
+        st = sqldrv_prep(c, sql_msg_claim);
+        if (!st) return SG_EIO;
+        sqldrv_bind_int(st, 1, r->now_ms + r->lease_ms);
+        sqldrv_bind_text(st, 2, r->node);
+        sqldrv_bind_int(st, 3, m->id);
+        if ((rc = sqldrv_done(c, st, "Claiming a message"))) return rc;
+        m->state = MSG_SUBMITTING;
+        m->attempts++;
+        if (kept != i) {
+            r->msgs[kept] = *m;
+            memset(m, 0, sizeof *m);
+        }
+        kept++;
+    }
+    r->count = kept;
+    return 0;
+}
+
+int store_core__status(store_conn *c, store_status_req *r) {
+    r->applied = 0;
+    for (size_t i = 0; i < r->count; i++) {
+        int rc = sqlite__apply_status(c, &r->ups[i]);
+        if (rc < 0) return rc;
+        r->applied += (size_t)rc;
+    }
+    return 0;
+}
+
+int store_core__recover(store_conn *c, store_recover_req *r) {
+    sqldrv_stmt *st = sqldrv_prep(c, sql_msg_recover);
+    if (!st) return SG_EIO;
+    sqldrv_bind_text(st, 1, r->node);
+    int rc = sqldrv_done(c, st, "Requeueing claimed messages");
+    if (rc == 0) r->requeued = (size_t)sqldrv_changes(c);
+    return rc;
+}
+
+/* ---- the simulated operator ---- */
+
+int store_core__sim_accept(store_conn *c, store_sim_accept_req *r) {
+    sqldrv_stmt *st = sqldrv_prep(c, sql_sim_smsc_id);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, r->msg_id);
+    int rc = sqldrv_step(c, st);
+    if (rc < 0) return rc;
+    if (rc == 1) {
+        /* Submitted again (a retry after a lost answer): the same smsc id, counted. */
+        snprintf(r->smsc_id, sizeof r->smsc_id, "%s", sqldrv_col_str(st, 0));
+        sqldrv_reset(st);
+        r->duplicate = 1;
+        st = sqldrv_prep(c, sql_sim_resubmit);
+        if (!st) return SG_EIO;
+        sqldrv_bind_int(st, 1, r->msg_id);
+        return sqldrv_done(c, st, "Counting a duplicate submit in the sim");
+    }
+    unsigned char rnd[8];
+    sg_random(rnd, sizeof rnd);
+    sg_hex(rnd, sizeof rnd, r->smsc_id);
+    st = sqldrv_prep(c, sql_sim_insert);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, r->msg_id);
+    sqldrv_bind_text(st, 2, r->smsc_id);
+    sqldrv_bind_int(st, 3, r->outcome);
+    sqldrv_bind_int(st, 4, r->due_ms);
+    if ((rc = sqldrv_done(c, st, "Accepting a message in the sim"))) return rc;
+    store_status_update u = {.msg_id = r->msg_id, .state = MSG_SUBMITTED, .dlr = DLR_SUBMITTED,
+                             .ptt = 3, .ts_ms = sg_now_ms(), .route = "sim",
+                             .smsc_id = r->smsc_id};
+    rc = sqlite__apply_status(c, &u);
+    return rc < 0 ? rc : 0;
+}
+
+int store_core__sim_advance(store_conn *c, store_sim_advance_req *r) {
+    /* dialect: PostgreSQL locks the due steps and skips those another node is advancing. */
+    sqldrv_stmt *st = sqldrv_prep(c, sqldrv_dialect(c) == SQLDRV_POSTGRES
+                                          ? sql_sim_due_skip_locked
+                                          : sql_sim_due);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, r->now_ms);
+    sqldrv_bind_int(st, 2, (int64_t)r->limit);
+    store_sim_step *steps = sg_xcalloc(r->limit ? r->limit : 1, sizeof *steps);
+    size_t n = 0;
+    int rc = 0;
+    while (n < r->limit && (rc = sqldrv_step(c, st)) == 1) {
+        steps[n].msg_id = sqldrv_col_int(st, 0);
+        steps[n].outcome = (int)sqldrv_col_int(st, 1);
+        steps[n].step = (int)sqldrv_col_int(st, 2);
+        n++;
+    }
+    if (rc >= 0) sqldrv_reset(st);
+    for (size_t i = 0; i < n && rc >= 0; i++) {
+        sim_transition t;
+        sim_transition_for(steps[i].outcome, steps[i].step, &t);
+        store_status_update u = {.msg_id = steps[i].msg_id, .state = t.state, .dlr = t.dlr,
+                                 .ptt = t.ptt, .ts_ms = r->now_ms};
+        rc = sqlite__apply_status(c, &u);
+        if (rc < 0) break;
+        st = sqldrv_prep(c, sql_sim_step);
+        if (!st) {
+            rc = SG_EIO;
+            break;
+        }
+        sqldrv_bind_int(st, 1, t.final);
+        sqldrv_bind_int(st, 2, r->now_ms + t.delay_factor * r->delay_ms);
+        sqldrv_bind_int(st, 3, t.state == MSG_DELIVERED);
+        sqldrv_bind_int(st, 4, steps[i].msg_id);
+        rc = sqldrv_done(c, st, "Advancing the sim");
+    }
+    free(steps);
+    if (rc < 0) return rc;
+    r->done = n;
+    st = sqldrv_prep(c, sql_sim_next_due);
+    if (!st) return SG_EIO;
+    if ((rc = sqldrv_step(c, st)) < 0) return rc;
+    r->next_due_ms = rc == 1 ? sqldrv_col_int(st, 0) : 0;
+    sqldrv_reset(st);
+    return 0;
+}
