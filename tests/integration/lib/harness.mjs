@@ -142,7 +142,7 @@ process.on('exit', () => {
 
 // ---- the database: SQLite in the data dir, or PostgreSQL ----------------------------------
 
-// The maintenance connection string (its dbname is where databases are created from), or ''.
+// The connection string the harness creates and drops databases through, or ''.
 export const TEST_DATABASE = process.env.SMSGATE_TEST_DATABASE || '';
 // 'sqlite' or 'postgres': which store this run of the suite tests.
 export const DB_KIND = TEST_DATABASE ? 'postgres' : 'sqlite';
