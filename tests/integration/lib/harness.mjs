@@ -230,7 +230,10 @@ export async function createDatabase(name) {
     if (DB_DIR) {
       try { fs.mkdirSync(DB_DIR, { recursive: true }); fs.writeFileSync(path.join(DB_DIR, name), ''); } catch { /* best effort */ }
     }
-    await psqlAsync(`CREATE DATABASE ${name}`);
+    // Another server sharing it (opts.database) may be creating it right now.
+    await psqlAsync(`CREATE DATABASE ${name}`).catch((e) => {
+      if (!/already exists/.test(e.message)) throw e;
+    });
   }
   return name;
 }
