@@ -12,7 +12,8 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from './lib/test.mjs';
 
-import { assertOvhError, httpRequest, SMSGATED, startServer, waitFor, waitOutgoing } from './lib/harness.mjs';
+import { assertOvhError, databaseArgs, dropDatabaseOf, httpRequest, SMSGATED, startServer, waitFor,
+  waitOutgoing } from './lib/harness.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -272,8 +273,10 @@ async function startUnderLimit(limit, args = []) {
   const dir = fs.mkdtempSync(path.join(process.env.SMSGATE_TEST_TMP || '/tmp', 'smsgate-ulimit-'));
   const logPath = path.join(dir, 'log');
   const fd = fs.openSync(logPath, 'w');
-  const proc = spawn('/bin/sh', ['-c', `ulimit ${limit} && exec "$0" "$@"`, SMSGATED, '--data', path.join(dir, 'data'),
-    '--listen', '127.0.0.1:0', '--tls-listen', '', ...args], { stdio: ['ignore', fd, fd] });
+  const data = path.join(dir, 'data');
+  const proc = spawn('/bin/sh', ['-c', `ulimit ${limit} && exec "$0" "$@"`, SMSGATED, '--data', data,
+    ...await databaseArgs(data), '--listen', '127.0.0.1:0', '--tls-listen', '', ...args],
+  { stdio: ['ignore', fd, fd] });
   fs.closeSync(fd);
   let code = null;
   const exited = new Promise((r) => proc.on('exit', (c) => { code = c; r(); }));
@@ -285,6 +288,7 @@ async function startUnderLimit(limit, args = []) {
   }
   const text = log();
   fs.rmSync(dir, { recursive: true, force: true });
+  await dropDatabaseOf(data);
   return { code, log: text };
 }
 

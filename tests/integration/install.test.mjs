@@ -14,7 +14,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from './lib/test.mjs';
 
-import { BIN_DIR, ROOT, freePort, httpRequest, sleep, startServer, waitFor } from './lib/harness.mjs';
+import { BIN_DIR, ROOT, databaseArgs, dropDatabaseOf, freePort, httpRequest, sleep, startServer,
+  waitFor } from './lib/harness.mjs';
 
 const TMP = process.env.SMSGATE_TEST_TMP || os.tmpdir();
 
@@ -189,9 +190,10 @@ describe('make install', () => {
       const logFd = fs.openSync(logPath, 'w');
       const st = fs.fstatSync(logFd, { bigint: true });
       const [port, tlsPort] = [await freePort(), await freePort()];
-      // The configuration as installed; the command line moves data and ports (it wins).
+      // The configuration as installed; the command line moves data and ports (it wins), and
+      // the store to PostgreSQL when the suite runs there.
       const proc = spawn(path.join(dest, 'usr/sbin/smsgated'),
-        ['--config', path.join(dest, 'etc/smsgate/smsgated.conf'), '--data', data,
+        ['--config', path.join(dest, 'etc/smsgate/smsgated.conf'), '--data', data, ...await databaseArgs(data),
           '--listen', `127.0.0.1:${port}`, '--tls-listen', `127.0.0.1:${tlsPort}`],
         { stdio: ['ignore', logFd, logFd], env: { ...process.env, JOURNAL_STREAM: `${st.dev}:${st.ino}` } });
       fs.closeSync(logFd);
@@ -219,6 +221,7 @@ describe('make install', () => {
         assert.doesNotMatch(l, /^<[34]>/, `unexpected warning or error: ${l}`);
       }
       fs.rmSync(dir, { recursive: true, force: true });
+      await dropDatabaseOf(data);
     });
 });
 

@@ -8,6 +8,7 @@
 //                           log holds no WARN/ERROR line except the ones declared expected.
 //   server.kill9()          SIGKILL (crash tests); server.restart() starts again on the same dir.
 //   server.smsctl(args)     bin/smsctl --data DIR ...
+//   server.sql(query)       rows of a SELECT on the server's database (SQLite or PostgreSQL)
 //   server.createAccount()  smsctl account create NAME --credits N --json -> keys
 //   server.sdk(keys)        the real npm `ovh` 2.0.3 client, over TLS (it speaks HTTPS only)
 //   server.raw(req)         a hand-signed OVH request over plain HTTP (or TLS), for the
@@ -20,6 +21,16 @@
 //   SMSGATE_TEST_KEY      its key
 // Optional: SMSGATE_BIN_DIR (default <repo>/bin), SMSGATE_TEST_TMP (where data dirs go),
 // SMSGATE_KEEP_TMP=1 (keep data dirs and logs), SMSGATE_SIM_DELAY_MS (default 50).
+//
+// The store: SQLite in the data dir, unless SMSGATE_TEST_DATABASE is set, a libpq connection
+// string (keyword/value, `host=127.0.0.1 port=N user=postgres dbname=postgres`, or a
+// postgresql:// URI) of a PostgreSQL cluster the tests may create databases in (scripts/test
+// starts a throw-away one with scripts/pg-scratch). Then every Server gets a database of its
+// own, named from its data dir (databaseName(): a restart on the same --data finds the same
+// one), created before its first start and dropped by finish(); smsgated runs with
+// `--database '<SMSGATE_TEST_DATABASE> dbname=<that name>'` next to `--data DIR` (which still
+// holds the admin token, smsgated.url and the TLS files). server.sql() gives the same rows in
+// both modes. psql is Debian's: SMSGATE_PG_BINDIR, default the newest /usr/lib/postgresql/*/bin.
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -129,6 +140,177 @@ process.on('exit', () => {
   }
 });
 
+// ---- the database: SQLite in the data dir, or PostgreSQL ----------------------------------
+
+// The connection string the harness creates and drops databases through, or ''.
+export const TEST_DATABASE = process.env.SMSGATE_TEST_DATABASE || '';
+// 'sqlite' or 'postgres': which store this run of the suite tests.
+export const DB_KIND = TEST_DATABASE ? 'postgres' : 'sqlite';
+
+// For a test's options: { skip: sqliteOnly('why') } skips it on PostgreSQL with that reason.
+// Only for tests about SQLite itself (its files); everything else runs on both.
+export function sqliteOnly(reason) {
+  return DB_KIND === 'sqlite' ? false : `SQLite only: ${reason}`;
+}
+// { skip: postgresOnly('why') }: tests of what needs PostgreSQL (several nodes, one database).
+export function postgresOnly(reason) {
+  return DB_KIND === 'postgres' ? false : `PostgreSQL only: ${reason}`;
+}
+
+function pgBinDir() {
+  if (process.env.SMSGATE_PG_BINDIR) return process.env.SMSGATE_PG_BINDIR;
+  const base = '/usr/lib/postgresql';
+  let versions = [];
+  try { versions = fs.readdirSync(base).filter((v) => /^\d+$/.test(v)); } catch { /* none */ }
+  versions.sort((a, b) => Number(b) - Number(a));
+  return versions.length ? path.join(base, versions[0], 'bin') : null;
+}
+// Debian's psql (by path: it is not on PATH, and what is on PATH may not be Debian's), or
+// whatever psql is on PATH.
+export const PSQL = (() => {
+  const dir = pgBinDir();
+  return dir && fs.existsSync(path.join(dir, 'psql')) ? path.join(dir, 'psql') : 'psql';
+})();
+
+// The environment of psql: none of the caller's PG* variables, which would override nothing
+// given in the connection string but fill in what it leaves out.
+function pgEnv() {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PG')) env[k] = v;
+  env.PGCONNECT_TIMEOUT = '10';
+  env.PGAPPNAME = 'smsgate-it';
+  return env;
+}
+
+// The database of the server whose data dir is dataDir: smsgate_it_ and 16 hex digits of the
+// SHA-1 of its absolute path (lower case, no quoting needed, unique per data dir).
+export function databaseName(dataDir) {
+  return 'smsgate_it_' + crypto.createHash('sha1').update(path.resolve(dataDir)).digest('hex').slice(0, 16);
+}
+
+// The connection string of database name in the test cluster: SMSGATE_TEST_DATABASE with
+// dbname=name appended (libpq takes the last value of a keyword), or the URI's path replaced.
+export function databaseConninfo(name) {
+  assert.ok(TEST_DATABASE, 'SMSGATE_TEST_DATABASE is not set');
+  assert.match(name, /^[a-z_][a-z0-9_]{0,62}$/, 'a database name the harness can use unquoted');
+  if (/^postgres(ql)?:\/\//.test(TEST_DATABASE)) {
+    const u = new URL(TEST_DATABASE);
+    u.pathname = '/' + name;
+    return u.toString();
+  }
+  return `${TEST_DATABASE} dbname=${name}`;
+}
+
+function psqlArgs(conninfo, query) {
+  return ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', conninfo, '-c', query];
+}
+
+// Runs psql on the maintenance database (or conninfo) without blocking the event loop;
+// resolves its stdout, rejects with its stderr.
+export function psqlAsync(query, conninfo = TEST_DATABASE) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(PSQL, psqlArgs(conninfo, query), { env: pgEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    p.stdout.setEncoding('utf8').on('data', (d) => { out += d; });
+    p.stderr.setEncoding('utf8').on('data', (d) => { err += d; });
+    p.on('error', (e) => reject(new Error(`${PSQL}: ${e.message}`)));
+    p.on('close', (code) => (code === 0 ? resolve(out)
+      : reject(new Error(`psql failed (${code}) on ${JSON.stringify(query)}: ${err.trim()}`))));
+  });
+}
+
+// Every database created is recorded as SMSGATE_TEST_TMP/databases/NAME until it is dropped,
+// so that tests/run-integration drops what a killed test process left behind.
+const DB_DIR = process.env.SMSGATE_TEST_TMP ? path.join(process.env.SMSGATE_TEST_TMP, 'databases') : null;
+
+// Creates database name in the test cluster unless it exists; resolves name.
+export async function createDatabase(name) {
+  const exists = await psqlAsync(`SELECT 1 FROM pg_database WHERE datname = '${name}'`);
+  if (exists.trim() !== '1') {
+    if (DB_DIR) {
+      try { fs.mkdirSync(DB_DIR, { recursive: true }); fs.writeFileSync(path.join(DB_DIR, name), ''); } catch { /* best effort */ }
+    }
+    // Another server sharing it (opts.database) may be creating it right now.
+    await psqlAsync(`CREATE DATABASE ${name}`).catch((e) => {
+      if (!/already exists/.test(e.message)) throw e;
+    });
+  }
+  return name;
+}
+
+// Drops database name (connections to it are ended first).
+export async function dropDatabase(name) {
+  await psqlAsync(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  if (DB_DIR) try { fs.rmSync(path.join(DB_DIR, name), { force: true }); } catch { /* best effort */ }
+}
+
+// For a smsgated started without the Server class: in PostgreSQL mode, creates the database of
+// dataDir and returns ['--database', conninfo]; in SQLite mode [].
+export async function databaseArgs(dataDir) {
+  if (!TEST_DATABASE) return [];
+  const name = await createDatabase(databaseName(dataDir));
+  return ['--database', databaseConninfo(name)];
+}
+
+// Drops the database of dataDir made by databaseArgs() (nothing in SQLite mode).
+export async function dropDatabaseOf(dataDir) {
+  if (TEST_DATABASE && !process.env.SMSGATE_KEEP_TMP) await dropDatabase(databaseName(dataDir));
+}
+
+// SQLite has no booleans (0 and 1); PostgreSQL's json_agg writes true and false.
+function sqliteLike(rows) {
+  for (const row of rows) {
+    for (const [k, v] of Object.entries(row)) if (typeof v === 'boolean') row[k] = v ? 1 : 0;
+  }
+  return rows;
+}
+
+// Runs a SELECT on database name and returns its rows as objects, as `sqlite3 -json` does:
+// column names as keys, numbers as numbers, NULL as null, booleans as 0 and 1.
+export function pgRows(name, query) {
+  const q = query.trim().replace(/;\s*$/, '');
+  const r = spawnSync(PSQL, psqlArgs(databaseConninfo(name),
+    `SELECT COALESCE(json_agg(t), '[]'::json) FROM (${q}) t`), {
+    encoding: 'utf8', env: pgEnv(), timeout: 30000, maxBuffer: 1 << 30,
+  });
+  assert.equal(r.status, 0, `psql failed: ${r.error || ''} ${r.stderr}\nquery: ${q}`);
+  return sqliteLike(JSON.parse(r.stdout));
+}
+
+// A column read as CAST(x AS TEXT): PostgreSQL renders a bytea as \x and hex digits (SQLite
+// gives a BLOB's bytes as text); this gives the text in both cases.
+export function sqlText(v) {
+  if (typeof v === 'string' && DB_KIND === 'postgres' && /^\\x(?:[0-9a-f]{2})*$/.test(v)) {
+    return Buffer.from(v.slice(2), 'hex').toString('utf8');
+  }
+  return v;
+}
+
+// A throw-away PostgreSQL cluster of the test's own (scripts/pg-scratch), for tests that stop
+// and restart PostgreSQL itself. Its directory is under os.tmpdir() (the postgres user must
+// reach it when the tests run as root); this process is its owner: if it dies, pg-scratch's
+// watchdog stops the cluster. Resolves {dir, conninfo, crash(), resume(), stop()}.
+export async function scratchCluster() {
+  const script = path.join(ROOT, 'scripts/pg-scratch');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smsgate-pg-'));
+  const run = (cmd, extra = []) => new Promise((resolve, reject) => {
+    const p = spawn(script, [cmd, dir, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    p.stdout.setEncoding('utf8').on('data', (d) => { out += d; });
+    p.stderr.setEncoding('utf8').on('data', (d) => { err += d; });
+    p.on('error', reject);
+    p.on('close', (code) => (code === 0 ? resolve(out.trim())
+      : reject(new Error(`pg-scratch ${cmd} ${dir} failed (${code}): ${err.trim()}`))));
+  });
+  const conninfo = await run('start', ['--owner', String(process.pid)]);
+  return {
+    dir, conninfo,
+    crash: () => run('crash'),     // immediate shutdown, data kept
+    resume: () => run('resume'),   // started again on the same port
+    stop: () => run('stop'),       // fast shutdown, directory removed
+  };
+}
+
 // ---- plain HTTP(S) requests --------------------------------------------------------------
 
 // One HTTP request; resolves {status, headers, text, json} (json undefined when the body is
@@ -171,6 +353,12 @@ export class Server {
     const base = process.env.SMSGATE_TEST_TMP || os.tmpdir();
     this.dir = opts.dataDir || fs.mkdtempSync(path.join(base, 'smsgate-it-'));
     this.dataDir = path.join(this.dir, 'data');
+    // PostgreSQL mode: the server's database; opts.database names one to share with other
+    // servers (a cluster of nodes), which finish() leaves to the test (tests/run-integration
+    // drops it at the end of the run).
+    this.database = TEST_DATABASE ? (opts.database || databaseName(this.dataDir)) : null;
+    this.ownDatabase = !opts.database;
+    this.databaseReady = false;
     this.runs = [];      // {logPath, args, exit}
     this.proc = null;
     this.timeDiff = null;
@@ -197,9 +385,15 @@ export class Server {
     const { cert, key } = tlsFiles();
     // 0700, as an operator should create it (smsgated warns about a directory others can read).
     if (!fs.existsSync(this.dataDir)) fs.mkdirSync(this.dataDir, { recursive: true, mode: 0o700 });
+    if (this.database && !this.databaseReady) {
+      await createDatabase(this.database);
+      fs.writeFileSync(path.join(this.dir, 'database'), `${this.database}\n`);
+      this.databaseReady = true;
+    }
+    const dbArgs = this.database ? ['--database', databaseConninfo(this.database)] : [];
     for (let attempt = 1; ; attempt++) {
       const [port, tlsPort] = await twoFreePorts();
-      const args = ['--data', this.dataDir,
+      const args = ['--data', this.dataDir, ...dbArgs,
         '--listen', `127.0.0.1:${port}`,
         '--tls-listen', `127.0.0.1:${tlsPort}`,
         '--tls-cert', cert, '--tls-key', key,
@@ -341,7 +535,14 @@ export class Server {
     for (const l of this.logLines()) {
       assert.match(l, LOG_LINE, `a smsgated log line does not have the documented shape: ${l}`);
     }
-    if (!process.env.SMSGATE_KEEP_TMP) fs.rmSync(this.dir, { recursive: true, force: true });
+    if (this.database) {
+      assert.ok(!fs.existsSync(path.join(this.dataDir, 'smsgate.db')),
+        `smsgated ran with --database but created a SQLite database in ${this.dataDir}`);
+    }
+    if (!process.env.SMSGATE_KEEP_TMP) {
+      if (this.database && this.ownDatabase && this.databaseReady) await dropDatabase(this.database);
+      fs.rmSync(this.dir, { recursive: true, force: true });
+    }
   }
 
   // ---- smsctl ----
@@ -379,8 +580,11 @@ export class Server {
     return this.smsctlOk(['ledger', serviceName, '--json']).json;
   }
 
-  // sqlite3 query on the data dir's database; returns rows as objects.
+  // A SELECT on the server's database (sqlite3 on the data dir's file, or psql on its
+  // PostgreSQL database); returns rows as objects, the same in both modes (pgRows()). Write
+  // queries both dialects accept (no SUM(a = b): SUM(CASE WHEN a = b THEN 1 ELSE 0 END)).
   sql(query) {
+    if (this.database) return pgRows(this.database, query);
     const r = spawnSync('sqlite3', ['-json', path.join(this.dataDir, 'smsgate.db'), query], {
       encoding: 'utf8', timeout: 30000, maxBuffer: 1 << 30,
     });
