@@ -876,7 +876,12 @@ int sqlite__campaign_send(store_conn *c, store_campaign_send_req *r) {
     }
     new_uuid(r->id);
     int state = r->due_ms > r->now_ms ? MSG_SCHEDULED : MSG_QUEUED;
-    int64_t before = sqlite__balance(c, r->service_id), records = 0, first = 0, last = -1;
+    int64_t before = 0, records = 0, first = 0, last = -1;
+    /* the balance the debit is appended to: the service's row locked first on PostgreSQL */
+    if ((rc = sqlite__balance_for_write(c, r->service_id, &before))) {
+        fanout_fini(&f);
+        return rc;
+    }
     r->count = r->invalid = r->total_credits = 0;
     r->balance = before;
 

@@ -291,8 +291,11 @@ int store_core__service_update(store_conn *c, store_service_update_req *r) {
 int store_core__credit_adjust(store_conn *c, store_credit_adjust_req *r) {
     int64_t sid = sqlite__service_id(c, r->service_name);
     if (!sid) return SG_ENOTFOUND;
-    if (sqlite__balance(c, sid) + r->amount < 0) return SG_ENOCREDIT;
-    return sqlite__ledger_add(c, sid, r->amount, r->kind, r->ref, &r->balance);
+    int64_t before;
+    int rc = sqlite__balance_for_write(c, sid, &before); /* locked on PostgreSQL */
+    if (rc) return rc;
+    if (before + r->amount < 0) return SG_ENOCREDIT;
+    return sqlite__ledger_append(c, sid, before, r->amount, r->kind, r->ref, NULL, &r->balance);
 }
 
 int store_core__ledger(store_conn *c, store_ledger_req *r) {
@@ -551,7 +554,10 @@ int store_core__submit(store_conn *c, store_submit_req *r) {
         total += m->credits;
     }
     if (priced) r->total_credits = total;
-    int64_t balance = sqlite__balance(c, r->service_id);
+    int64_t balance;
+    /* read for the debit below: on PostgreSQL the service's row is locked first, so that sends
+     * of one service on several nodes debit one after another (sqlite_util.c) */
+    if ((rc = sqlite__balance_for_write(c, r->service_id, &balance))) return rc;
     r->balance = balance;
     if (balance < r->total_credits) return SG_ENOCREDIT;
 
@@ -616,6 +622,9 @@ int store_core__msg_cancel(store_conn *c, store_msg_req *r) {
                              .ptt = 0, .ts_ms = sg_now_ms()};
     rc = sqlite__apply_status(c, &u);
     if (rc < 0) return rc;
+    /* 0: the change was stale: on PostgreSQL another node claimed the message between the
+     * read above and apply_status's locked read; it is being sent, not cancelled */
+    if (rc == 0) return SG_ECONFLICT;
     return sqlite__refund_message(c, r->id, r->service_id, credits,
                                   "cancelled before it was sent", &r->refunded);
 }
