@@ -24,7 +24,7 @@
 
 CC      ?= cc
 CXX     ?= c++
-PKGS    := libevent libevent_openssl libevent_pthreads jansson sqlite3 libcurl openssl
+PKGS    := libevent libevent_openssl libevent_pthreads jansson sqlite3 libpq libcurl openssl
 BUILD   ?= build
 BIN     ?= bin
 OPT     ?= -O2 -g

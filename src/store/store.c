@@ -147,6 +147,7 @@ typedef struct queue {
 
 struct store {
     const store_backend *be;
+    store_backend pg_be; /* PostgreSQL's table (store__postgres_backend), when be points here */
     store_conn *conn;
     store_options opt;
     pthread_t thread;
@@ -212,16 +213,20 @@ static int record(store *st, store_idem *idem) {
     return rc;
 }
 
+/* The code every operation of a batch reports when the batch failed as a whole: the
+ * database unreachable (SG_EUNAVAIL: the API answers 503, callers retry later) or SG_EIO. */
+static int batch_error(int rc) { return rc == SG_EUNAVAIL ? SG_EUNAVAIL : SG_EIO; }
+
 static void run_batch(store *st, queue *batch) {
     int rc = st->be->begin(st->conn);
     if (rc != 0) {
-        for (op *o = batch->head; o; o = o->next) o->rc = SG_EIO;
+        for (op *o = batch->head; o; o = o->next) o->rc = batch_error(rc);
         return;
     }
     for (op *o = batch->head; o; o = o->next) {
         store__handoff_savepoint(&st->handoff);
-        if (st->be->savepoint(st->conn) != 0) {
-            o->rc = SG_EIO;
+        if ((rc = st->be->savepoint(st->conn)) != 0) {
+            o->rc = batch_error(rc);
             continue;
         }
         o->rc = run_one(st, o);
@@ -229,13 +234,14 @@ static void run_batch(store *st, queue *batch) {
         st->be->release(st->conn, o->rc != 0);
         if (o->rc != 0) store__handoff_rollback_op(&st->handoff);
     }
-    if (st->be->commit(st->conn) != 0) {
+    if ((rc = st->be->commit(st->conn)) != 0) {
         store__handoff_aborted(&st->handoff);
-        sg_log_error("store", "Commit of a batch of %zu operations failed; all report an I/O "
-                              "error and nothing of them was stored.", batch->n);
+        if (rc != SG_EUNAVAIL) /* else the driver logged the outage, once */
+            sg_log_error("store", "Commit of a batch of %zu operations failed; all report an "
+                                  "I/O error and nothing of them was stored.", batch->n);
         st->be->rollback(st->conn);
         for (op *o = batch->head; o; o = o->next) {
-            o->rc = SG_EIO;
+            o->rc = batch_error(rc);
             if (o->idem) o->idem->recorded = o->idem->found = 0;
         }
         return;
@@ -374,10 +380,16 @@ STORE_OPS(DEF_THEN)
 store *store_open(struct event_base *base, const store_options *opt, int *err) {
     store *st = sg_xcalloc(1, sizeof *st);
     st->be = &store_sqlite_backend;
+    const char *where = opt->path;
+    if (opt->database && *opt->database) {
+        store__postgres_backend(&st->pg_be);
+        st->be = &st->pg_be;
+        where = opt->database;
+    }
     st->opt = *opt;
     if (!st->opt.max_batch) st->opt.max_batch = 1024;
     store__handoff_init(&st->handoff);
-    int rc = st->be->open(opt->path, &st->handoff, &st->conn);
+    int rc = st->be->open(where, &st->handoff, &st->conn);
     if (rc != 0) {
         *err = rc;
         store__handoff_fini(&st->handoff);
