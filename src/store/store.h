@@ -367,6 +367,11 @@ typedef struct store_options {
     int fail_nth_op;         /* fault injection: the Nth operation fails with SG_EIO (0 = off) */
 } store_options;
 
+/* The level at which a caller logs a failed operation it retries later: SG_EUNAVAIL (the
+ * database unreachable: PostgreSQL) was logged once by the store for the whole outage, so it
+ * is only debug there; anything else is an error. For sg_log_write (util/log.h). */
+#define STORE_FAIL_LEVEL(rc) ((rc) == SG_EUNAVAIL ? SG_LOG_DEBUG : SG_LOG_ERROR)
+
 /* Opens the database (creating and migrating it) and starts the store thread: PostgreSQL when
  * opt->database is set, else SQLite at opt->path. Results are delivered on base's loop.
  * Returns NULL and *err on failure (SG_EUNAVAIL: PostgreSQL could not be reached). */
