@@ -12,9 +12,9 @@
  * new version of its name with that place inferred (at most once per place). Values go in
  * text format (numbers printed here, "%.17g" for doubles: exact round trip), blobs in
  * binary; results come back in text format and the column calls parse them (a bytea is
- * decoded on demand, a boolean reads 1 or 0). A text may use SQLite's "?" placeholders
- * (older texts not yet in a sql_<area>.h): they are numbered $1..$n in order when the text is
- * first prepared, as SQLite numbers them. A text ending with SQLDRV_RETURNING_ID runs as
+ * decoded on demand, a boolean reads 1 or 0). A text may use SQLite's "?" and "?NNN"
+ * placeholders (older texts not yet in a sql_<area>.h): "?" are numbered $1..$n in order and
+ * "?NNN" become $NNN when the text is first prepared, as SQLite numbers them. A text ending with SQLDRV_RETURNING_ID runs as
  * written and sqldrv_insert() reads the id from its row. The cache is keyed by the text's
  * address, like SQLite's (sqldrv_sqlite.c).
  *
@@ -314,6 +314,12 @@ static char *server_text(const char *sql, int *nparams) {
     for (const char *p = sql; *p; p++) {
         if (*p == '\'' && q != '"') q = q ? 0 : '\'';
         else if (*p == '"' && q != '\'') q = q ? 0 : '"';
+        if (!q && *p == '?' && p[1] >= '0' && p[1] <= '9') { /* ?NNN: numbered already */
+            int k = atoi(p + 1);
+            if (k > max) max = k;
+            *o++ = '$';
+            continue;
+        }
         if (!q && *p == '?') {
             o += sprintf(o, "$%d", ++n);
             continue;

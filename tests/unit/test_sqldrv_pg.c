@@ -271,6 +271,14 @@ static void sqlite_placeholders_and_types(void **state) {
     assert_int_equal(sqldrv_step(f->c, st), 1);
     assert_string_equal(sqldrv_col_str(st, 0), "two");
     assert_int_equal(sqldrv_step(f->c, st), 0);
+    /* "?NNN" placeholders */
+    static const char qn[] = "SELECT count(*) FROM t WHERE n >= ?1 AND n <= ?2 AND n <> ?1 + 5";
+    st = sqldrv_prep(f->c, qn);
+    sqldrv_bind_int(st, 1, 1);
+    sqldrv_bind_int(st, 2, 2);
+    assert_int_equal(sqldrv_step(f->c, st), 1);
+    assert_int_equal(sqldrv_col_int(st, 0), 2);
+    sqldrv_reset(st);
     /* and a NULL where an integer was declared first */
     st = sqldrv_prep(f->c, select_t);
     sqldrv_bind_null(st, 1);
