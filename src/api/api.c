@@ -112,6 +112,7 @@ void api_reply_store_error(api_call *c, int rc, const char *what) {
         break;
     case SG_ELIMIT: api_reply_limited(c, 1000, "request"); break;
     case SG_EUNAVAIL: /* the store logged the outage once; not each request */
+        c->req->logged = 1;
         api_reply_error(c, 503, NULL, "The database is unreachable, please retry later");
         break;
     default:

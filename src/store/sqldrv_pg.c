@@ -43,7 +43,7 @@
  * Durability. Every session runs with synchronous_commit on (set here, whatever the
  * server's default), so COMMIT returns once the commit record is flushed, as SQLite's
  * synchronous=FULL: store.c answers nobody before. One transaction per batch (group commit),
- * one savepoint per operation.
+ * one savepoint per operation (one round trip each: sqldrv_pg__savepoint).
  *
  * Invariants:
  *  1. A statement handed out is tagged (sqldrv_pg.h) and reset with no bindings.
@@ -96,6 +96,7 @@ struct sqldrv_pg {
     char *conninfo;
     uint64_t gen;   /* session generation: one more at each connection */
     int64_t changes;
+    int release_due; /* the last operation's savepoint is to be released with the next one */
     int64_t retry_at_ms, delay_ms, down_since_ms;
     pg_stmt **stmts;
     int n, cap;
@@ -605,6 +606,7 @@ static int tx(struct sqldrv_pg *pg, const char *sql) {
 
 int sqldrv_pg__begin(store_conn *c) {
     struct sqldrv_pg *pg = c->pg;
+    pg->release_due = 0;
     if (!pg->conn && reconnect(pg, 0) != 0) return SG_EUNAVAIL;
     int rc = tx(pg, "BEGIN");
     if (rc == SG_EUNAVAIL && reconnect(pg, 1) == 0) /* lost while idle: nothing was done */
@@ -614,6 +616,7 @@ int sqldrv_pg__begin(store_conn *c) {
 
 int sqldrv_pg__commit(store_conn *c) {
     struct sqldrv_pg *pg = c->pg;
+    pg->release_due = 0; /* COMMIT releases every savepoint */
     if (!pg->conn) return SG_EUNAVAIL;
     PGresult *r = PQexec(pg->conn, "COMMIT");
     if (PQresultStatus(r) != PGRES_COMMAND_OK) return failed(pg, r, "'COMMIT'");
@@ -630,12 +633,26 @@ int sqldrv_pg__commit(store_conn *c) {
 
 void sqldrv_pg__rollback(store_conn *c) {
     struct sqldrv_pg *pg = c->pg;
+    pg->release_due = 0;
     if (pg->conn && PQtransactionStatus(pg->conn) != PQTRANS_IDLE) tx(pg, "ROLLBACK");
 }
 
-int sqldrv_pg__savepoint(store_conn *c) { return tx(c->pg, "SAVEPOINT op"); }
+/* A savepoint per operation costs a round trip to open it and one to release it. The release
+ * of an operation that succeeded waits for the next savepoint and goes with it in one query
+ * (or is done by COMMIT), so each operation pays one. */
+int sqldrv_pg__savepoint(store_conn *c) {
+    struct sqldrv_pg *pg = c->pg;
+    int due = pg->release_due;
+    pg->release_due = 0;
+    return tx(pg, due ? "RELEASE SAVEPOINT op; SAVEPOINT op" : "SAVEPOINT op");
+}
 
 void sqldrv_pg__release(store_conn *c, int rollback_first) {
-    tx(c->pg, rollback_first ? "ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op"
-                             : "RELEASE SAVEPOINT op");
+    struct sqldrv_pg *pg = c->pg;
+    if (!rollback_first) {
+        pg->release_due = pg->conn != NULL;
+        return;
+    }
+    pg->release_due = 0;
+    tx(pg, "ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op");
 }

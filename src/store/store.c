@@ -65,7 +65,9 @@
  *
  * Every sqlite_*.c calls sqlite_util.c* (service ids, balance, ledger), and every file of the
  * backend calls sqldrv_sqlite.c, the SQL driver (sqldrv.h) and the statement cache under it,
- * which calls none of them; sqlite.c also reaches each area's operations (credits, idem,
+ * which calls none of them but sqldrv_pg.c (PostgreSQL's driver, below everything). store.c
+ * also opens postgres.c (PostgreSQL's connection and migrations, schema_pg.c), which reads
+ * sqlite.c's table and calls sqldrv_pg.c; sqlite.c also reaches each area's operations (credits, idem,
  * limits, notify, routes, campaigns) through the table it fills, and calls sqlite_msg.c.
  * The files marked * are written against the driver only (no SQLite call: checked by
  * scripts/check-store-layers, which lists them), so their operations are already the same for
@@ -74,13 +76,19 @@
  * sim_model, price, template, gsm): the rules that are not SQL are written once there, for
  * every backend.
  *
- * A second backend (PostgreSQL, issue 13). Today STORE_OPS is an X-macro expanded three
- * times: the op_kind enum, the typed store_<op>() enqueue functions, and the struct of
- * function pointers store_backend (STYLE.md section 10), which the SQLite backend fills in
- * sqlite.c (store_sqlite_backend). A PostgreSQL backend is a second such table
- * (store_postgres_backend in postgres*.c) chosen by store_open() from the options (a
- * connection string instead of a path); everything above the table (this file, the
- * hand-off, the callers) stays as it is. To keep "one SQL text and one function wherever the
+ * A second backend (PostgreSQL, issue 13). STORE_OPS is an X-macro expanded three times:
+ * the op_kind enum, the typed store_<op>() enqueue functions, and the struct of function
+ * pointers store_backend (STYLE.md section 10), which the SQLite backend fills in sqlite.c
+ * (store_sqlite_backend). The PostgreSQL backend (postgres.c) is a second such table, filled
+ * by store__postgres_backend() into the handle's pg_be and chosen by store_open() when the
+ * options carry a connection string (database) instead of a path: SQLite's table, every
+ * operation by the same function (they run on either driver: struct store_conn,
+ * sqldrv_conn.h, is the same for both, and the sqldrv_* calls dispatch on it), with its own
+ * open and close; the operations not yet on the driver are listed once in postgres.c. A
+ * batch whose database is unreachable (SG_EUNAVAIL from the driver: PostgreSQL lost, being
+ * reconnected by sqldrv_pg.c) reports SG_EUNAVAIL for each of its operations, which the API
+ * answers with 503. Everything above the table (this file, the hand-off, the callers) stays
+ * as it is. To keep "one SQL text and one function wherever the
  * dialects agree", the plan is:
  *   1. Statement texts that both dialects accept are written once, as named constants per
  *      area (store/sql_<area>.h; begun with sql_msg.h: messages, events, the ledger;
@@ -94,7 +102,7 @@
  *      prepared by text and cached per connection, binds of int64/double/text/NULL by
  *      position, rows, columns, changes, the id of a new row from an INSERT ending with
  *      SQLDRV_RETURNING_ID, the batch's transaction and the operation's savepoint), which
- *      sqldrv_sqlite.c implements for SQLite and a pg_util.c is to implement over libpq; a
+ *      sqldrv_sqlite.c implements for SQLite and sqldrv_pg.c over libpq; a
  *      store operation is then one function for both backends, and each backend keeps only
  *      its connection, migrations and the dialect-specific statements. Done: sqlite_util.c,
  *      sqlite_msg.c, sqlite_credits.c, sqlite_notify.c, sqlite_routes.c, sqlite_limits.c and
