@@ -138,10 +138,10 @@ static void notice(void *arg, const char *message) {
  * of dbname; later keywords win); synchronous_commit is set after, whatever the string says. */
 static int open_session(struct sqldrv_pg *pg, char *why, size_t n) {
     const char *const keys[] = {"connect_timeout", "keepalives", "keepalives_idle",
-                                "keepalives_interval", "keepalives_count", "application_name",
-                                "dbname", "client_encoding", NULL};
-    const char *const vals[] = {"5", "1", "10", "5", "3", "smsgated", pg->conninfo, "UTF8",
-                                NULL};
+                                "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+                                "application_name", "dbname", "client_encoding", NULL};
+    const char *const vals[] = {"5", "1", "10", "5", "3", "30000", "smsgated", pg->conninfo,
+                                "UTF8", NULL};
     PGconn *conn = PQconnectdbParams(keys, vals, 1);
     if (!conn || PQstatus(conn) != CONNECTION_OK) {
         msg_of(conn ? PQerrorMessage(conn) : "out of memory", why, n);
@@ -174,12 +174,13 @@ int sqldrv_pg__connect(store_conn *c, const char *conninfo) {
         return SG_EUNAVAIL;
     }
     c->pg = pg;
-    const char *host = PQhost(pg->conn);
-    sg_log_info(LOG, "Connected to PostgreSQL %d.%d on %s%s%s, database '%s' as '%s' "
+    const char *host = PQhost(pg->conn), *port = PQport(pg->conn);
+    int sock = host && *host == '/';
+    int v = PQserverVersion(pg->conn);
+    sg_log_info(LOG, "Connected to PostgreSQL %d.%d at %s%s%s%s, database '%s' as '%s' "
                      "(synchronous_commit on: a commit returns once it is flushed).",
-                PQserverVersion(pg->conn) / 10000, PQserverVersion(pg->conn) % 10000,
-                host && *host == '/' ? "socket " : "", host ? host : "?",
-                host && *host == '/' ? "" : "", PQdb(pg->conn), PQuser(pg->conn));
+                v / 10000, v % 10000, sock ? "socket " : "", host ? host : "?", sock ? "" : ":",
+                sock || !port ? "" : port, PQdb(pg->conn), PQuser(pg->conn));
     return 0;
 }
 
