@@ -76,6 +76,24 @@ describe('PostgreSQL backend', { skip: havePg ? false : `no ${PGBIN}/initdb` }, 
     assert.deepEqual(r.json.map((x) => x.name), ['sim']);
   });
 
+  test('SMSGATE_DATABASE names the database when --database does not', { timeout: 30000 }, async () => {
+    process.env.SMSGATE_DATABASE = conninfo;
+    let other;
+    try {
+      other = await startServer({ expectedLogs: NOT_PORTED });
+    } finally {
+      delete process.env.SMSGATE_DATABASE;
+    }
+    assert.match(other.logText(), /Connected to PostgreSQL 15\.\d+ /);
+    assert.doesNotMatch(other.logText(), /Applied schema migration/, 'applied once, by the first node');
+    const tok = fs.readFileSync(`${other.dataDir}/admin.token`, 'utf8').trim();
+    const r = await httpRequest({ port: other.port, target: '/admin/routes',
+                                  headers: { Authorization: `Bearer ${tok}` } });
+    assert.equal(r.status, 200, r.text);
+    assert.ok(!fs.existsSync(`${other.dataDir}/smsgate.db`), 'no SQLite database made');
+    await other.finish();
+  });
+
   test('a node that cannot reach its database does not start', { timeout: 30000 }, async () => {
     const data = fs.mkdtempSync(path.join(os.tmpdir(), 'sg-pgit-data-'));
     const r = spawnSync(SMSGATED, ['--data', data, '--listen', '127.0.0.1:0', '--tls-listen=',
