@@ -311,7 +311,7 @@ int sqldrv_pg__fail(store_conn *c, const char *what) {
  * number of parameters (the highest $n). */
 static char *server_text(const char *sql, int *nparams) {
     size_t len = strlen(sql);
-    char *out = sg_xmalloc(len * 4 + 1), *o = out;
+    char *out = sg_xmalloc(len * 12 + 1), *o = out; /* "?" -> "$" and up to 11 digits */
     int n = 0, q = 0, max = 0;
     for (const char *p = sql; *p; p++) {
         if (*p == '\'' && q != '"') q = q ? 0 : '\'';
