@@ -250,7 +250,8 @@ static void print_man(FILE *out) {
           ".B smsgated\n"
           "accepts SMS over an HTTP API that is wire-compatible with OVHcloud's /1.0/sms API (the\n"
           "official OVH SDKs work against it by changing only the endpoint), stores them in\n"
-          "SQLite, hands them to operators over SMPP 3.4 or to its embedded simulated network,\n"
+          "SQLite (or PostgreSQL, with \\fB\\-\\-database\\fR),\n"
+          "hands them to operators over SMPP 3.4 or to its embedded simulated network,\n"
           "and calls the customers' status callbacks.\n"
           "Accounts, senders, prices, routes and orders are managed with\n"
           ".BR smsctl (1).\n"
@@ -287,6 +288,9 @@ static void print_man(FILE *out) {
           ".TP\n"
           ".B SMSGATE_ADMIN_TOKEN\n"
           "The admin API token; it is written to \\fIDATA\\fR/admin.token.\n"
+          ".TP\n"
+          ".B SMSGATE_DATABASE\n"
+          "A PostgreSQL connection string, used when \\fB\\-\\-database\\fR is empty.\n"
           ".TP\n"
           ".B NOTIFY_SOCKET\n"
           "Set by systemd for a Type=notify service: smsgated sends READY=1 once it serves,\n"
@@ -451,13 +455,18 @@ int main(int argc, char **argv) {
     event_base_priority_init(d.base, 3); /* default 1; dispatch flushes at 2, after the rest */
 
     snprintf(path, sizeof path, "%s/smsgate.db", d.cfg.data);
+    /* PostgreSQL when a connection string is given (the setting, else the environment) */
+    const char *database = *d.cfg.database ? d.cfg.database : getenv("SMSGATE_DATABASE");
     store_options so = {.path = path,
+                        .database = database && *database ? database : NULL,
                         .crash_after_commit = (int)d.cfg.fault_crash_after_commit,
                         .fail_nth_op = (int)d.cfg.fault_fail_nth_op};
     int err = 0;
     d.st = store_open(d.base, &so, &err);
     if (!d.st) {
-        sg_log_error(LOG, "Opening the store '%s' failed: %s.", path, sg_strerror(err));
+        /* the connection string is not logged: it may hold a password */
+        sg_log_error(LOG, "Opening the store '%s' failed: %s.",
+                     so.database ? "(PostgreSQL: database)" : path, sg_strerror(err));
         goto out;
     }
 

@@ -111,6 +111,10 @@ void api_reply_store_error(api_call *c, int rc, const char *what) {
         api_reply_error(c, 402, "INSUFFICIENT_CREDITS", "Not enough credits for this operation");
         break;
     case SG_ELIMIT: api_reply_limited(c, 1000, "request"); break;
+    case SG_EUNAVAIL: /* the store logged the outage once; not each request */
+        c->req->logged = 1;
+        api_reply_error(c, 503, NULL, "The database is unreachable, please retry later");
+        break;
     default:
         sg_log_error(LOG, "Request %llu (%s %s) failed in the store: %s.",
                      (unsigned long long)c->req->id, c->req->method, c->req->path,

@@ -750,7 +750,7 @@ static void on_purged(int rc, void *arg) {
     campaign *cp = arg;
     cp->purging = 0;
     if (rc) {
-        sg_log_error(LOG, "Purging dropped receiver lists failed (%s); retrying later.",
+        sg_log_write(STORE_FAIL_LEVEL(rc), LOG, "Purging dropped receiver lists failed (%s); retrying later.",
                      sg_strerror(rc));
         return;
     }

@@ -173,7 +173,7 @@ static void on_written(int rc, void *arg) {
     status_batch *b = arg;
     dispatch *d = b->d;
     if (rc != 0)
-        sg_log_error(LOG, "Storing %zu status updates failed (%s); the messages stay claimed and "
+        sg_log_write(STORE_FAIL_LEVEL(rc), LOG, "Storing %zu status updates failed (%s); the messages stay claimed and "
                           "go back to the queue when their lease ends.", b->req.count,
                      sg_strerror(rc));
     for (size_t i = 0; i < b->nstrs; i++) free(b->strs[i]);
@@ -590,7 +590,7 @@ static void on_claimed(int rc, void *arg) {
     dispatch *d = cc->d;
     d->claiming = 0;
     if (rc != 0) {
-        sg_log_error(LOG, "Claiming due messages failed (%s); retrying on the next tick.",
+        sg_log_write(STORE_FAIL_LEVEL(rc), LOG, "Claiming due messages failed (%s); retrying on the next tick.",
                      sg_strerror(rc));
     } else {
         for (size_t i = 0; i < cc->req.count; i++) place(d, pending_new(&cc->req.msgs[i]));
@@ -797,7 +797,7 @@ static void on_routes(int rc, void *arg) {
     dispatch *d = rc_->d;
     d->reloading = 0;
     if (rc != 0) {
-        sg_log_error(LOG, "Reading the route table failed (%s); the routes in use stay.",
+        sg_log_write(STORE_FAIL_LEVEL(rc), LOG, "Reading the route table failed (%s); the routes in use stay.",
                      sg_strerror(rc));
     } else if (!d->stopping) {
         store_route_list_req *l = &rc_->req;

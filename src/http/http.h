@@ -51,6 +51,9 @@ typedef struct http_req {
     char peer[64];          /* client IP address, textual */
     int64_t start_ms;       /* monotonic ms at arrival */
     void *user;             /* free for the handler */
+    int logged;             /* set by the handler before replying: the failure was logged where
+                               it happened (a 503 for a database outage, logged once for it),
+                               so the reply is logged at debug level, not WARN */
     /* private to http/ */
     void *priv;
 } http_req;

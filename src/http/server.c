@@ -1322,7 +1322,7 @@ static void finish(http_req *r, int status, const char *ctype, const void *data,
     if (status >= 400 && status < 600) g_errors[status]++;
     long long ms = (long long)(sg_mono_ms() - r->start_ms);
     const char *tls = r->tls ? " (TLS)" : "", *gone = x->ereq ? "" : " (client gone, not sent)";
-    if (status >= 500 && !(status == 503 && x->srv && x->srv->draining))
+    if (status >= 500 && !(status == 503 && x->srv && x->srv->draining) && !r->logged)
         sg_log_warn(SUB, "Request %llu '%s %.200s' from %s%s failed: %d %s after %lld ms%s: %s",
                     (unsigned long long)r->id, r->method, r->target, r->peer, tls, status,
                     reason(status), ms, gone, msg ? msg : "-");

@@ -658,7 +658,7 @@ static void on_claimed(int rc, void *arg) {
         return;
     }
     if (rc != 0) {
-        sg_log_error(LOG, "Claiming due callbacks failed (%s); retrying in one second.",
+        sg_log_write(STORE_FAIL_LEVEL(rc), LOG, "Claiming due callbacks failed (%s); retrying in one second.",
                      sg_strerror(rc));
         arm_due(n, sg_now_ms() + 1000);
     } else {

@@ -386,7 +386,9 @@ static void on_worker_done(evutil_socket_t fd, short what, void *arg) {
 
 static void on_claimed(int rc, void *arg) {
     payhook *p = arg;
-    if (rc) sg_log_error(LOG, "Claiming orders for the payment hook failed: %s.", sg_strerror(rc));
+    if (rc)
+        sg_log_write(STORE_FAIL_LEVEL(rc), LOG, "Claiming orders for the payment hook failed: %s.",
+                     sg_strerror(rc));
     if (rc || p->stopping || p->claim.count == 0) {
         /* Claimed orders left behind by a stop keep their lease: asked again after it. */
         store_order_hook_claim_fini(&p->claim);

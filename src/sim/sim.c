@@ -61,7 +61,7 @@ static void on_advanced(int rc, void *arg) {
         return;
     }
     if (rc != 0) {
-        sg_log_error(LOG, "Applying due receipts failed (%s); retrying in one second.",
+        sg_log_write(STORE_FAIL_LEVEL(rc), LOG, "Applying due receipts failed (%s); retrying in one second.",
                      sg_strerror(rc));
         arm(s, sg_now_ms() + 1000);
         return;

@@ -1,8 +1,8 @@
 /*
  * sqldrv.h - the SQL driver: the few calls a store operation makes to run SQL, so that an
  * operation written against them is one function for every backend (store.c's essay, "A
- * second backend", step 2). The SQLite driver is sqldrv_sqlite.c; a PostgreSQL driver over
- * libpq is to implement the same calls (pg_util.c).
+ * second backend", step 2). The SQLite driver is sqldrv_sqlite.c, the PostgreSQL driver over
+ * libpq sqldrv_pg.c; every call dispatches on its connection or statement (sqldrv_conn.h).
  *
  * Model. A statement is named by its SQL text, a constant that lives as long as the program
  * (a string literal or a sql_<area>.h array): sqldrv_prep() returns the connection's prepared
@@ -62,7 +62,8 @@ void sqldrv_bind_null(sqldrv_stmt *st, int i);
 void sqldrv_bind_blob(sqldrv_stmt *st, int i, const void *p, size_t n);
 
 /* Runs the statement to its next row: 1 a row is there to read, 0 no (more) rows, SG_ECONFLICT
- * on a constraint, SG_EIO on any other failure (logged). */
+ * on a constraint, SG_EIO on any other failure (logged). Every call that runs SQL may also
+ * return SG_EUNAVAIL: the database is unreachable (PostgreSQL; logged once per outage). */
 int sqldrv_step(store_conn *c, sqldrv_stmt *st);
 /* Runs a statement that returns no rows: 0, SG_ECONFLICT on a constraint, SG_EIO (logged with
  * what was being done). */
@@ -84,7 +85,8 @@ char *sqldrv_col_text(sqldrv_stmt *st, int i);            /* new string, or NULL
 /* A blob column and its size in *n, borrowed as sqldrv_col_str(); NULL when empty or NULL. */
 const void *sqldrv_col_blob(sqldrv_stmt *st, int i, size_t *n);
 
-/* The batch's transaction and each operation's savepoint (store.c). 0 or SG_EIO (logged). */
+/* The batch's transaction and each operation's savepoint (store.c). 0, SG_EIO (logged) or
+ * SG_EUNAVAIL. Only sqldrv_begin() reopens a lost PostgreSQL session, never inside a batch. */
 int sqldrv_begin(store_conn *c);
 int sqldrv_commit(store_conn *c);
 void sqldrv_rollback(store_conn *c); /* the open transaction, if any */

@@ -5,14 +5,17 @@
  * that the files not yet written against the driver still call (sqlite_int.h).
  *
  * Design. sqldrv_stmt is sqlite3_stmt itself (a cast, no wrapper): every driver call is one
- * SQLite call, so an operation on the driver runs exactly what it ran before. The cache is a
+ * SQLite call, so an operation on the driver runs exactly what it ran before. The public
+ * sqldrv_* names are defined here for both drivers: each starts with one test, of the
+ * connection's dialect or of the statement pointer's tag bit (sqldrv_pg.h), that hands a
+ * PostgreSQL connection or statement to sqldrv_pg.c; SQLite's path is the fall-through. The cache is a
  * per-connection array searched by the text's address (invariant 2), as before the driver.
  * A text ending with SQLDRV_RETURNING_ID is prepared without that suffix and its id read
  * with sqlite3_last_insert_rowid() (sqldrv.h, "Dialects": SQLite's RETURNING would fill an
  * ephemeral table on every insert of the send path).
  *
- * Layering (store.c has the whole picture): calls no other file of the store; every other
- * file of the SQLite backend may call it.
+ * Layering (store.c has the whole picture): calls sqldrv_pg.c only (the dispatch); every
+ * other file of either backend may call it.
  *
  * Invariants:
  *  1. A statement returned by sqldrv_prep()/sqlite__prep() is reset and has no bindings.
@@ -24,6 +27,7 @@
  */
 #include "store/sqldrv.h"
 #include "store/sqlite_int.h"
+#include "store/sqldrv_pg.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -35,12 +39,10 @@
 
 #define ST(s) ((sqlite3_stmt *)(s))
 
-sqldrv_dialect_kind sqldrv_dialect(store_conn *c) {
-    (void)c;
-    return SQLDRV_SQLITE;
-}
+sqldrv_dialect_kind sqldrv_dialect(store_conn *c) { return c->dialect; }
 
 int sqlite__fail(store_conn *c, const char *what) {
+    if (SQLDRV_CONN_PG(c)) return sqldrv_pg__fail(c, what);
     sg_log_error("store.sqlite", "%s failed: %s.", what, sqlite3_errmsg(c->db));
     return SG_EIO;
 }
@@ -61,6 +63,7 @@ static void check_params(sqlite3_stmt *st, const char *sql) {
 /* Returns a reset, cached statement for sql (a string literal). The driver's sqldrv_prep()
  * is this very function: no call added on the send path. */
 sqldrv_stmt *sqldrv_prep(store_conn *c, const char *sql) {
+    if (SQLDRV_CONN_PG(c)) return sqldrv_pg__prep(c, sql);
     for (int i = 0; i < c->ncache; i++) {
         if (c->cache[i].sql == sql) {
             sqlite3_reset(c->cache[i].st);
@@ -89,7 +92,15 @@ sqldrv_stmt *sqldrv_prep(store_conn *c, const char *sql) {
     return (sqldrv_stmt *)st;
 }
 
-sqlite3_stmt *sqlite__prep(store_conn *c, const char *sql) { return ST(sqldrv_prep(c, sql)); }
+/* The raw statement of the operations not yet on the driver: SQLite's only (on a PostgreSQL
+ * connection they fail, logged, instead of handing a PostgreSQL statement to SQLite). */
+sqlite3_stmt *sqlite__prep(store_conn *c, const char *sql) {
+    if (SQLDRV_CONN_PG(c)) {
+        sg_log_error("store", "'%.80s' is SQLite's own (not yet on the SQL driver).", sql);
+        return NULL;
+    }
+    return ST(sqldrv_prep(c, sql));
+}
 
 void sqlite__bind_text(sqlite3_stmt *st, int i, const char *s) {
     if (s) sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
@@ -103,6 +114,7 @@ char *sqlite__col_text(sqlite3_stmt *st, int i) {
 int64_t sqlite__col_int(sqlite3_stmt *st, int i) { return sqlite3_column_int64(st, i); }
 
 int sqlite__exec(store_conn *c, const char *sql) {
+    if (SQLDRV_CONN_PG(c)) return sqldrv_pg__exec(c, sql, "A statement");
     char *err = NULL;
     if (sqlite3_exec(c->db, sql, NULL, NULL, &err) != SQLITE_OK) {
         sg_log_error("store.sqlite", "'%.80s' failed: %s.", sql, err ? err : "?");
@@ -119,21 +131,34 @@ int sqlite__done(store_conn *c, sqlite3_stmt *st, const char *what) {
 
 /* ---- the driver (sqldrv.h) ---- */
 
-void sqldrv_bind_int(sqldrv_stmt *st, int i, int64_t v) { sqlite3_bind_int64(ST(st), i, v); }
-void sqldrv_bind_double(sqldrv_stmt *st, int i, double v) { sqlite3_bind_double(ST(st), i, v); }
+void sqldrv_bind_int(sqldrv_stmt *st, int i, int64_t v) {
+    if (SQLDRV_IS_PG(st)) sqldrv_pg__bind_int(st, i, v);
+    else sqlite3_bind_int64(ST(st), i, v);
+}
+void sqldrv_bind_double(sqldrv_stmt *st, int i, double v) {
+    if (SQLDRV_IS_PG(st)) sqldrv_pg__bind_double(st, i, v);
+    else sqlite3_bind_double(ST(st), i, v);
+}
 void sqldrv_bind_text(sqldrv_stmt *st, int i, const char *s) {
-    if (s) sqlite3_bind_text(ST(st), i, s, -1, SQLITE_TRANSIENT);
+    if (SQLDRV_IS_PG(st)) sqldrv_pg__bind_text(st, i, s);
+    else if (s) sqlite3_bind_text(ST(st), i, s, -1, SQLITE_TRANSIENT);
     else sqlite3_bind_null(ST(st), i);
 }
 void sqldrv_bind_textn(sqldrv_stmt *st, int i, const char *s, size_t n) {
-    sqlite3_bind_text(ST(st), i, s, (int)n, SQLITE_STATIC);
+    if (SQLDRV_IS_PG(st)) sqldrv_pg__bind_textn(st, i, s, n);
+    else sqlite3_bind_text(ST(st), i, s, (int)n, SQLITE_STATIC);
 }
-void sqldrv_bind_null(sqldrv_stmt *st, int i) { sqlite3_bind_null(ST(st), i); }
+void sqldrv_bind_null(sqldrv_stmt *st, int i) {
+    if (SQLDRV_IS_PG(st)) sqldrv_pg__bind_null(st, i);
+    else sqlite3_bind_null(ST(st), i);
+}
 void sqldrv_bind_blob(sqldrv_stmt *st, int i, const void *p, size_t n) {
-    sqlite3_bind_blob(ST(st), i, p, (int)n, SQLITE_STATIC);
+    if (SQLDRV_IS_PG(st)) sqldrv_pg__bind_blob(st, i, p, n);
+    else sqlite3_bind_blob(ST(st), i, p, (int)n, SQLITE_STATIC);
 }
 
 int sqldrv_step(store_conn *c, sqldrv_stmt *st) {
+    if (SQLDRV_CONN_PG(c)) return sqldrv_pg__step(c, st);
     int rc = sqlite3_step(ST(st));
     if (rc == SQLITE_ROW) return 1;
     if (rc == SQLITE_DONE) return 0;
@@ -144,6 +169,7 @@ int sqldrv_step(store_conn *c, sqldrv_stmt *st) {
 }
 
 int sqldrv_done(store_conn *c, sqldrv_stmt *st, const char *what) {
+    if (SQLDRV_CONN_PG(c)) return sqldrv_pg__done(c, st, what);
     int rc = sqlite3_step(ST(st));
     if (rc == SQLITE_CONSTRAINT) return SG_ECONFLICT;
     if (rc != SQLITE_DONE) return sqlite__fail(c, what);
@@ -151,24 +177,46 @@ int sqldrv_done(store_conn *c, sqldrv_stmt *st, const char *what) {
 }
 
 int sqldrv_insert(store_conn *c, sqldrv_stmt *st, const char *what, int64_t *id) {
+    if (SQLDRV_CONN_PG(c)) return sqldrv_pg__insert(c, st, what, id);
     int rc = sqldrv_done(c, st, what);
     if (rc == 0) *id = sqlite3_last_insert_rowid(c->db); /* dialect: the new id */
     return rc;
 }
 
-void sqldrv_reset(sqldrv_stmt *st) { sqlite3_reset(ST(st)); }
-int64_t sqldrv_changes(store_conn *c) { return sqlite3_changes(c->db); }
+void sqldrv_reset(sqldrv_stmt *st) {
+    if (SQLDRV_IS_PG(st)) sqldrv_pg__reset(st);
+    else sqlite3_reset(ST(st));
+}
+int64_t sqldrv_changes(store_conn *c) {
+    if (SQLDRV_CONN_PG(c)) return sqldrv_pg__changes(c);
+    return sqlite3_changes(c->db);
+}
 
-int64_t sqldrv_col_int(sqldrv_stmt *st, int i) { return sqlite3_column_int64(ST(st), i); }
-double sqldrv_col_double(sqldrv_stmt *st, int i) { return sqlite3_column_double(ST(st), i); }
+int64_t sqldrv_col_int(sqldrv_stmt *st, int i) {
+    if (SQLDRV_IS_PG(st)) return sqldrv_pg__col_int(st, i);
+    return sqlite3_column_int64(ST(st), i);
+}
+double sqldrv_col_double(sqldrv_stmt *st, int i) {
+    if (SQLDRV_IS_PG(st)) return sqldrv_pg__col_double(st, i);
+    return sqlite3_column_double(ST(st), i);
+}
 int sqldrv_col_null(sqldrv_stmt *st, int i) {
+    if (SQLDRV_IS_PG(st)) return sqldrv_pg__col_null(st, i);
     return sqlite3_column_type(ST(st), i) == SQLITE_NULL;
 }
 const char *sqldrv_col_str(sqldrv_stmt *st, int i) {
+    if (SQLDRV_IS_PG(st)) return sqldrv_pg__col_str(st, i);
     return (const char *)sqlite3_column_text(ST(st), i);
 }
-char *sqldrv_col_text(sqldrv_stmt *st, int i) { return sqlite__col_text(ST(st), i); }
+char *sqldrv_col_text(sqldrv_stmt *st, int i) {
+    if (SQLDRV_IS_PG(st)) {
+        const char *s = sqldrv_pg__col_str(st, i);
+        return s ? sg_xstrdup(s) : NULL;
+    }
+    return sqlite__col_text(ST(st), i);
+}
 const void *sqldrv_col_blob(sqldrv_stmt *st, int i, size_t *n) {
+    if (SQLDRV_IS_PG(st)) return sqldrv_pg__col_blob(st, i, n);
     const void *b = sqlite3_column_blob(ST(st), i); /* then the size, as SQLite asks */
     *n = (size_t)sqlite3_column_bytes(ST(st), i);
     return b;
@@ -191,13 +239,27 @@ static int run_cached(store_conn *c, const char *sql) {
     return 0;
 }
 
-int sqldrv_begin(store_conn *c) { return run_cached(c, "BEGIN IMMEDIATE"); }
-int sqldrv_commit(store_conn *c) { return run_cached(c, "COMMIT"); }
-void sqldrv_rollback(store_conn *c) {
-    if (!sqlite3_get_autocommit(c->db)) sqlite__exec(c, "ROLLBACK");
+int sqldrv_begin(store_conn *c) {
+    if (SQLDRV_CONN_PG(c)) return sqldrv_pg__begin(c);
+    return run_cached(c, "BEGIN IMMEDIATE");
 }
-int sqldrv_savepoint(store_conn *c) { return run_cached(c, "SAVEPOINT op"); }
+int sqldrv_commit(store_conn *c) {
+    if (SQLDRV_CONN_PG(c)) return sqldrv_pg__commit(c);
+    return run_cached(c, "COMMIT");
+}
+void sqldrv_rollback(store_conn *c) {
+    if (SQLDRV_CONN_PG(c)) sqldrv_pg__rollback(c);
+    else if (!sqlite3_get_autocommit(c->db)) sqlite__exec(c, "ROLLBACK");
+}
+int sqldrv_savepoint(store_conn *c) {
+    if (SQLDRV_CONN_PG(c)) return sqldrv_pg__savepoint(c);
+    return run_cached(c, "SAVEPOINT op");
+}
 void sqldrv_release(store_conn *c, int rollback_first) {
+    if (SQLDRV_CONN_PG(c)) {
+        sqldrv_pg__release(c, rollback_first);
+        return;
+    }
     if (rollback_first) run_cached(c, "ROLLBACK TO op");
     run_cached(c, "RELEASE op");
 }

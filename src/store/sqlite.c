@@ -113,6 +113,7 @@ static int be_open(const char *path, store_handoff *handoff, store_conn **out) {
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     if (private_files(path) != 0) return SG_EIO;
     store_conn *c = sg_xcalloc(1, sizeof *c);
+    c->dialect = SQLDRV_SQLITE;
     c->handoff = handoff;
     if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                           SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {

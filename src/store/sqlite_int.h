@@ -1,6 +1,6 @@
 /*
- * sqlite_int.h - declarations shared by the files of the SQLite backend only: the connection,
- * then the functions of its three lower files, each section saying which file defines it
+ * sqlite_int.h - declarations shared by the files of the SQLite backend only: the schema
+ * areas, then the functions of its three lower files, each section saying which file defines it
  * (sqldrv_sqlite.c: the statement cache under the SQL driver, sqldrv.h, and the older raw
  * helpers; sqlite_util.c: service ids, the ledger; sqlite_msg.c: messages and their state
  * machine). One sqlite_<area>.c per feature area has its own tables and operations
@@ -19,22 +19,7 @@
 #include "store/store.h"
 #include "store/store_int.h"
 #include "store/sqldrv.h"
-
-#define STMT_CACHE 256
-
-struct store_conn {
-    sqlite3 *db;
-    struct {
-        const char *sql;
-        sqlite3_stmt *st;
-    } cache[STMT_CACHE];
-    int ncache;
-    int no_orphans; /* sqlite_routes.c: 1 while smpp_orphans is known to be empty */
-    size_t since_prune; /* sqlite_routes.c: messages accepted since smpp_ids was pruned */
-    store_handoff *handoff; /* the store handle's (store_int.h): status calls to the notifier */
-    int64_t secret_sid;     /* sqlite_notify.c: the last service whose secret was read, and */
-    char *secret;           /* that secret (a service's secret never changes) */
-};
+#include "store/sqldrv_conn.h" /* struct store_conn, the same for every driver */
 
 /* One schema area: its name and its migrations in order (see migrate() in sqlite.c). */
 typedef struct sqlite_area {

@@ -65,9 +65,11 @@
  *
  * Every sqlite_*.c and store_core_sql.c calls sqlite_util.c* (service ids, balance, ledger),
  * and every file of the backend calls sqldrv_sqlite.c, the SQL driver (sqldrv.h) and the
- * statement cache under it, which calls none of them; sqlite.c reaches every operation (the
- * core's in store_core_sql.c; each area's: credits, idem, limits, notify, routes, campaigns)
- * through the table it fills, and keeps only what is SQLite's own.
+ * statement cache under it, which calls none of them but sqldrv_pg.c (PostgreSQL's driver,
+ * below everything). store.c also opens postgres.c (PostgreSQL's connection and migrations,
+ * schema_pg.c), which reads sqlite.c's table and calls sqldrv_pg.c; sqlite.c reaches every
+ * operation (the core's in store_core_sql.c; each area's: credits, idem, limits, notify,
+ * routes, campaigns) through the table it fills, and keeps only what is SQLite's own.
  * The files marked * are written against the driver only (no SQLite call: checked by
  * scripts/check-store-layers, which lists them), so their operations are already the same for
  * any backend with a driver. Every backend file may call the backend-independent helpers
@@ -75,13 +77,19 @@
  * sim_model, price, template, gsm): the rules that are not SQL are written once there, for
  * every backend.
  *
- * A second backend (PostgreSQL, issue 13). Today STORE_OPS is an X-macro expanded three
- * times: the op_kind enum, the typed store_<op>() enqueue functions, and the struct of
- * function pointers store_backend (STYLE.md section 10), which the SQLite backend fills in
- * sqlite.c (store_sqlite_backend). A PostgreSQL backend is a second such table
- * (store_postgres_backend in postgres*.c) chosen by store_open() from the options (a
- * connection string instead of a path); everything above the table (this file, the
- * hand-off, the callers) stays as it is. To keep "one SQL text and one function wherever the
+ * A second backend (PostgreSQL, issue 13). STORE_OPS is an X-macro expanded three times:
+ * the op_kind enum, the typed store_<op>() enqueue functions, and the struct of function
+ * pointers store_backend (STYLE.md section 10), which the SQLite backend fills in sqlite.c
+ * (store_sqlite_backend). The PostgreSQL backend (postgres.c) is a second such table, filled
+ * by store__postgres_backend() into the handle's pg_be and chosen by store_open() when the
+ * options carry a connection string (database) instead of a path: SQLite's table, every
+ * operation by the same function (they run on either driver: struct store_conn,
+ * sqldrv_conn.h, is the same for both, and the sqldrv_* calls dispatch on it), with its own
+ * open and close; the operations not yet on the driver are listed once in postgres.c. A
+ * batch whose database is unreachable (SG_EUNAVAIL from the driver: PostgreSQL lost, being
+ * reconnected by sqldrv_pg.c) reports SG_EUNAVAIL for each of its operations, which the API
+ * answers with 503. Everything above the table (this file, the hand-off, the callers) stays
+ * as it is. To keep "one SQL text and one function wherever the
  * dialects agree", the plan is:
  *   1. Statement texts that both dialects accept are written once, as named constants per
  *      area (store/sql_<area>.h; begun with sql_msg.h: messages, events, the ledger;
@@ -96,7 +104,7 @@
  *      prepared by text and cached per connection, binds of int64/double/text/NULL by
  *      position, rows, columns, changes, the id of a new row from an INSERT ending with
  *      SQLDRV_RETURNING_ID, the batch's transaction and the operation's savepoint), which
- *      sqldrv_sqlite.c implements for SQLite and a pg_util.c is to implement over libpq; a
+ *      sqldrv_sqlite.c implements for SQLite and sqldrv_pg.c over libpq; a
  *      store operation is then one function for both backends, and each backend keeps only
  *      its connection, migrations and the dialect-specific statements. Done: sqlite_util.c,
  *      sqlite_msg.c, sqlite_credits.c, sqlite_notify.c, sqlite_routes.c, sqlite_limits.c,
@@ -152,6 +160,7 @@ typedef struct queue {
 
 struct store {
     const store_backend *be;
+    store_backend pg_be; /* PostgreSQL's table (store__postgres_backend), when be points here */
     store_conn *conn;
     store_options opt;
     pthread_t thread;
@@ -217,16 +226,20 @@ static int record(store *st, store_idem *idem) {
     return rc;
 }
 
+/* The code every operation of a batch reports when the batch failed as a whole: the
+ * database unreachable (SG_EUNAVAIL: the API answers 503, callers retry later) or SG_EIO. */
+static int batch_error(int rc) { return rc == SG_EUNAVAIL ? SG_EUNAVAIL : SG_EIO; }
+
 static void run_batch(store *st, queue *batch) {
     int rc = st->be->begin(st->conn);
     if (rc != 0) {
-        for (op *o = batch->head; o; o = o->next) o->rc = SG_EIO;
+        for (op *o = batch->head; o; o = o->next) o->rc = batch_error(rc);
         return;
     }
     for (op *o = batch->head; o; o = o->next) {
         store__handoff_savepoint(&st->handoff);
-        if (st->be->savepoint(st->conn) != 0) {
-            o->rc = SG_EIO;
+        if ((rc = st->be->savepoint(st->conn)) != 0) {
+            o->rc = batch_error(rc);
             continue;
         }
         o->rc = run_one(st, o);
@@ -234,13 +247,14 @@ static void run_batch(store *st, queue *batch) {
         st->be->release(st->conn, o->rc != 0);
         if (o->rc != 0) store__handoff_rollback_op(&st->handoff);
     }
-    if (st->be->commit(st->conn) != 0) {
+    if ((rc = st->be->commit(st->conn)) != 0) {
         store__handoff_aborted(&st->handoff);
-        sg_log_error("store", "Commit of a batch of %zu operations failed; all report an I/O "
-                              "error and nothing of them was stored.", batch->n);
+        if (rc != SG_EUNAVAIL) /* else the driver logged the outage, once */
+            sg_log_error("store", "Commit of a batch of %zu operations failed; all report an "
+                                  "I/O error and nothing of them was stored.", batch->n);
         st->be->rollback(st->conn);
         for (op *o = batch->head; o; o = o->next) {
-            o->rc = SG_EIO;
+            o->rc = batch_error(rc);
             if (o->idem) o->idem->recorded = o->idem->found = 0;
         }
         return;
@@ -379,10 +393,16 @@ STORE_OPS(DEF_THEN)
 store *store_open(struct event_base *base, const store_options *opt, int *err) {
     store *st = sg_xcalloc(1, sizeof *st);
     st->be = &store_sqlite_backend;
+    const char *where = opt->path;
+    if (opt->database && *opt->database) {
+        store__postgres_backend(&st->pg_be);
+        st->be = &st->pg_be;
+        where = opt->database;
+    }
     st->opt = *opt;
     if (!st->opt.max_batch) st->opt.max_batch = 1024;
     store__handoff_init(&st->handoff);
-    int rc = st->be->open(opt->path, &st->handoff, &st->conn);
+    int rc = st->be->open(where, &st->handoff, &st->conn);
     if (rc != 0) {
         *err = rc;
         store__handoff_fini(&st->handoff);

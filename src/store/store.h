@@ -337,9 +337,10 @@ typedef struct store_conn store_conn;
 typedef struct store_handoff store_handoff; /* store_int.h */
 typedef struct store_backend {
     const char *name;
-    /* Opens the database at path; the connection keeps handoff (the store handle's, for
-     * status callbacks: store_int.h) until close. */
-    int (*open)(const char *path, store_handoff *handoff, store_conn **out);
+    /* Opens the database at where (SQLite: a file path; PostgreSQL: a connection string);
+     * the connection keeps handoff (the store handle's, for status callbacks: store_int.h)
+     * until close. */
+    int (*open)(const char *where, store_handoff *handoff, store_conn **out);
     void (*close)(store_conn *c);
     int (*begin)(store_conn *c);
     int (*commit)(store_conn *c);
@@ -358,14 +359,22 @@ typedef struct store_backend {
 extern const store_backend store_sqlite_backend;
 
 typedef struct store_options {
-    const char *path;        /* database file */
+    const char *path;        /* database file (SQLite) */
+    const char *database;    /* a libpq connection string or URI: PostgreSQL instead of path
+                              * when not NULL nor empty */
     size_t max_batch;        /* operations per transaction (default 1024) */
     int crash_after_commit;  /* fault injection: abort() after the Nth commit (0 = off) */
     int fail_nth_op;         /* fault injection: the Nth operation fails with SG_EIO (0 = off) */
 } store_options;
 
-/* Opens the database (creating and migrating it) and starts the store thread. Results are
- * delivered on base's loop. Returns NULL and *err on failure. */
+/* The level at which a caller logs a failed operation it retries later: SG_EUNAVAIL (the
+ * database unreachable: PostgreSQL) was logged once by the store for the whole outage, so it
+ * is only debug there; anything else is an error. For sg_log_write (util/log.h). */
+#define STORE_FAIL_LEVEL(rc) ((rc) == SG_EUNAVAIL ? SG_LOG_DEBUG : SG_LOG_ERROR)
+
+/* Opens the database (creating and migrating it) and starts the store thread: PostgreSQL when
+ * opt->database is set, else SQLite at opt->path. Results are delivered on base's loop.
+ * Returns NULL and *err on failure (SG_EUNAVAIL: PostgreSQL could not be reached). */
 store *store_open(struct event_base *base, const store_options *opt, int *err);
 /* Drains the queue (every queued op runs and its callback is delivered if the loop still runs),
  * stops the thread and closes the database. NULL does nothing. */

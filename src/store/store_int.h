@@ -68,4 +68,9 @@ void store__handoff_rollback_op(store_handoff *h);
 void store__handoff_committed(store_handoff *h);
 void store__handoff_aborted(store_handoff *h);
 
+/* The PostgreSQL backend's table (postgres.c), filled into be: SQLite's operations, which
+ * run on either driver, with PostgreSQL's open and close. */
+struct store_backend;
+void store__postgres_backend(struct store_backend *be);
+
 #endif

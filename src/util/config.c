@@ -47,6 +47,9 @@ static const key_def keys[] = {
      "PEM certificate chain; empty: DATA/tls/cert.pem, self-signed and generated if missing"},
     {"tls-key", T_STR, "", 0, 0, S(tls_key), "PEM private key; empty: DATA/tls/key.pem"},
     {"data", T_STR, "./data", 0, 0, S(data), "data directory (database, admin token, certs)"},
+    {"database", T_STR, "", 0, 0, S(database),
+     "PostgreSQL database instead of SQLite in the data directory: a libpq connection string or "
+     "URI (postgresql://user@host/db); empty: $SMSGATE_DATABASE, else SQLite"},
     {"sim-delay-ms", T_INT, "500", 0, 3600000, S(sim_delay_ms),
      "delay of each receipt from the embedded sim route"},
     {"log-level", T_STR | RELOAD, "info", 0, 0, S(log_level), "error, warn, info or debug"},

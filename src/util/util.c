@@ -28,6 +28,7 @@ const char *sg_strerror(int code) {
     case SG_EIO: return "input/output error";
     case SG_ENOCREDIT: return "not enough credits";
     case SG_ELIMIT: return "over a rate limit";
+    case SG_EUNAVAIL: return "database unreachable";
     default: return "unknown error";
     }
 }

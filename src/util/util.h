@@ -22,6 +22,7 @@
 #define SG_EIO (-7)       /* I/O or storage failure */
 #define SG_ENOCREDIT (-8) /* not enough credits on the account */
 #define SG_ELIMIT (-9)    /* over a rate limit; retry later (HTTP 429) */
+#define SG_EUNAVAIL (-10) /* the database is unreachable now; retry later (HTTP 503) */
 
 /* Returns a static English description of an SG_E* code. */
 const char *sg_strerror(int code);

@@ -5,9 +5,16 @@
  * the helpers that queue an operation and run the loop until its callback ran.
  *
  * Header-only (static inline functions and macros) so that every test stays one file, built
- * by the Makefile's one rule. Include it after <cmocka.h>. Today the database is SQLite (a
- * file in the directory, which count and check queries read with their own connection); a
- * second backend will open its own throw-away database here and the tests stay as they are.
+ * by the Makefile's one rule. Include it after <cmocka.h>.
+ *
+ * Backends. By default the database is SQLite, a file in the directory. When the environment
+ * variable SMSGATE_TEST_DATABASE holds a libpq connection string (a throw-away PostgreSQL
+ * database: scripts/test provides one, scripts/pg-scratch starts one), the store runs on
+ * PostgreSQL instead, each fixture in a fresh schema of that database (created at open,
+ * dropped at close; the store's connection string names it in search_path). Checks that read
+ * the committed state with their own connection go through store_fixture_query_int(), which
+ * works on both; store_fixture_ro() is SQLite's own (a test using it runs on SQLite only:
+ * skip it on PostgreSQL with store_fixture_pg()).
  *
  * Results are delivered on the loop thread only, so a test queues operations, then runs the
  * loop (store_fixture_wait) until each callback ran.
@@ -20,13 +27,17 @@
 #include <string.h>
 
 #include <event2/event.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include "store/store.h"
 #include "util/util.h"
 
 typedef struct store_fixture {
     char dir[64], path[128];
+    char schema[64]; /* PostgreSQL: the fixture's schema ("" on SQLite) */
+    char *database;  /* PostgreSQL: the store's connection string (new), naming the schema */
     struct event_base *base;
     store *st;
     int pending; /* operations queued through the fixture whose callback has not run yet */
@@ -71,11 +82,62 @@ static inline void store_fixture_wait(store_fixture *f) {
         d_.rc;                                                                            \
     })
 
-/* Opens the store with opt (NULL: the defaults; its path is ignored) on the database of f's
- * directory. */
+/* The PostgreSQL database of the tests (SMSGATE_TEST_DATABASE), or NULL: SQLite. */
+static inline const char *store_fixture_pg_base(void) {
+    const char *db = getenv("SMSGATE_TEST_DATABASE");
+    return db && *db ? db : NULL;
+}
+
+/* 1 when the fixtures run on PostgreSQL. */
+static inline int store_fixture_pg(void) { return store_fixture_pg_base() != NULL; }
+
+/* base (a connection string or URI) with search_path set to schema: a new key=value string. */
+static inline char *store_fixture_pg_conninfo(const char *base, const char *schema) {
+    char *err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(base, &err);
+    if (!opts) fail_msg("SMSGATE_TEST_DATABASE is not a connection string: %s", err);
+    size_t cap = 256, len = 0;
+    char *out = sg_xmalloc(cap);
+    out[0] = '\0';
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        const char *v = o->val;
+        char opt[160];
+        if (!strcmp(o->keyword, "options")) {
+            snprintf(opt, sizeof opt, "-c search_path=%s", schema);
+            v = opt;
+        }
+        if (!v) continue;
+        while (len + strlen(o->keyword) + 2 * strlen(v) + 8 > cap) out = sg_xrealloc(out, cap *= 2);
+        len += (size_t)sprintf(out + len, "%s%s='", len ? " " : "", o->keyword);
+        for (const char *p = v; *p; p++) {
+            if (*p == '\'' || *p == '\\') out[len++] = '\\';
+            out[len++] = *p;
+        }
+        out[len++] = '\'';
+        out[len] = '\0';
+    }
+    PQconninfoFree(opts);
+    return out;
+}
+
+/* Runs sql on a connection of its own to the tests' database; fails the test on an error. */
+static inline void store_fixture_pg_exec(const char *conninfo, const char *sql) {
+    PGconn *db = PQconnectdb(conninfo);
+    if (PQstatus(db) != CONNECTION_OK) fail_msg("PostgreSQL: %s", PQerrorMessage(db));
+    PQclear(PQexec(db, "SET client_min_messages = warning")); /* no NOTICE on stderr */
+    PGresult *r = PQexec(db, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("'%s': %s", sql, PQerrorMessage(db));
+    PQclear(r);
+    PQfinish(db);
+}
+
+/* Opens the store with opt (NULL: the defaults; its path and database are ignored) on the
+ * database of f (its directory's file, or its PostgreSQL schema). */
 static inline void store_fixture_reopen(store_fixture *f, const store_options *opt) {
     store_options o = opt ? *opt : (store_options){0};
     o.path = f->path;
+    o.database = f->database;
     int err = 0;
     f->st = store_open(f->base, &o, &err);
     assert_non_null(f->st);
@@ -88,6 +150,17 @@ static inline void store_fixture_open(store_fixture *f, const char *name,
     snprintf(f->dir, sizeof f->dir, "/tmp/sg%sXXXXXX", name);
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->path, sizeof f->path, "%s/t.db", f->dir);
+    const char *pg = store_fixture_pg_base();
+    if (pg) {
+        static int seq; /* one process runs one test at a time: a counter is enough */
+        snprintf(f->schema, sizeof f->schema, "sgt_%s_%d_%d", name, (int)getpid(), ++seq);
+        for (char *p = f->schema; *p; p++)
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))) *p = '_';
+        char sql[128];
+        snprintf(sql, sizeof sql, "CREATE SCHEMA %s", f->schema);
+        store_fixture_pg_exec(pg, sql);
+        f->database = store_fixture_pg_conninfo(pg, f->schema);
+    }
     f->base = event_base_new();
     assert_non_null(f->base);
     store_fixture_reopen(f, opt);
@@ -101,6 +174,13 @@ static inline void store_fixture_close(store_fixture *f) {
     f->st = NULL;
     event_base_free(f->base);
     f->base = NULL;
+    if (f->database) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "DROP SCHEMA %s CASCADE", f->schema);
+        store_fixture_pg_exec(store_fixture_pg_base(), sql);
+        free(f->database);
+        f->database = NULL;
+    }
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
     assert_int_equal(system(cmd), 0);
@@ -142,6 +222,18 @@ static inline int64_t store_fixture_account(store_fixture *f, const char *name,
 /* The first column of the first row of sql, read with a connection of its own (the store's
  * committed state); -1 when there is no row. */
 static inline int64_t store_fixture_query_int(store_fixture *f, const char *sql) {
+    if (f->database) {
+        PGconn *pg = PQconnectdb(f->database);
+        if (PQstatus(pg) != CONNECTION_OK) fail_msg("PostgreSQL: %s", PQerrorMessage(pg));
+        PGresult *r = PQexec(pg, sql);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) fail_msg("'%s': %s", sql, PQerrorMessage(pg));
+        int64_t v = PQntuples(r) > 0 && !PQgetisnull(r, 0, 0) ? atoll(PQgetvalue(r, 0, 0))
+                    : PQntuples(r) > 0                      ? 0
+                                                            : -1;
+        PQclear(r);
+        PQfinish(pg);
+        return v;
+    }
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     sqlite3_stmt *st;
@@ -155,6 +247,7 @@ static inline int64_t store_fixture_query_int(store_fixture *f, const char *sql)
 /* A read-only connection to the database, opened on first use and kept until
  * store_fixture_close(): for tests that check the committed state after every step. */
 static inline sqlite3 *store_fixture_ro(store_fixture *f) {
+    if (f->database) fail_msg("store_fixture_ro() reads SQLite only; skip with store_fixture_pg()");
     if (!f->ro)
         assert_int_equal(sqlite3_open_v2(f->path, &f->ro, SQLITE_OPEN_READONLY, NULL),
                          SQLITE_OK);

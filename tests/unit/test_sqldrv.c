@@ -48,6 +48,7 @@ static int setup(void **state) {
     snprintf(f->path, sizeof f->path, "%s/store.db", f->dir);
     store__handoff_init(&f->handoff);
     assert_int_equal(store_sqlite_backend.open(f->path, &f->handoff, &f->c), 0);
+    assert_int_equal(sqldrv_dialect(f->c), SQLDRV_SQLITE);
     sqldrv_stmt *st = sqldrv_prep(f->c, create_t);
     assert_non_null(st);
     assert_int_equal(sqldrv_done(f->c, st, "Creating t"), 0);

@@ -1,0 +1,659 @@
+/*
+ * sqldrv_pg.c - the SQL driver (sqldrv.h) for PostgreSQL, over libpq: the session, its
+ * prepared statements, and reconnection when the server goes away.
+ *
+ * Statements. Each text gets one named prepared statement per session ("sg<n>_<v>"),
+ * prepared when it first runs (PQprepare), so that sqldrv_prep() itself never talks to the
+ * server and cannot fail. The parameter types are declared at that moment from the binds:
+ * int8, float8 or bytea for sqldrv_bind_int/double/blob, 0 (inferred by the server from the
+ * text) for text and NULL; the texts need no casts (sql_msg.h's rules: bind with the
+ * column's type, a NULL where its type can be inferred). Should a later run bind another
+ * type in a place declared int8, float8 or bytea, the statement is prepared again under a
+ * new version of its name with that place inferred (at most once per place). Values go in
+ * text format (numbers printed here, "%.17g" for doubles: exact round trip), blobs in
+ * binary; results come back in text format and the column calls parse them (a bytea is
+ * decoded on demand, a boolean reads 1 or 0). A text may use SQLite's "?" and "?NNN"
+ * placeholders (older texts not yet in a sql_<area>.h): "?" are numbered $1..$n in order and
+ * "?NNN" become $NNN when the text is first prepared, as SQLite numbers them. A text ending with SQLDRV_RETURNING_ID runs as
+ * written and sqldrv_insert() reads the id from its row. The cache is keyed by the text's
+ * address, like SQLite's (sqldrv_sqlite.c).
+ *
+ * Errors. SQLSTATE class 23 (integrity constraint) is SG_ECONFLICT, not logged (the caller
+ * decides); a lost session (libpq reports the connection bad, or SQLSTATE class 08, or the
+ * server shutting down, 57P01-57P03) is SG_EUNAVAIL; anything else is logged and SG_EIO. In
+ * PostgreSQL a failed statement aborts the transaction until the operation's savepoint is
+ * rolled back, which store.c does for a failed operation.
+ *
+ * Reconnection. State of the session:
+ *
+ *     UP --(a call finds it lost: lost())--> DOWN --(sqldrv_begin after retry_at:
+ *      ^                                       |      reconnect() succeeds)--> UP
+ *      +---------------------------------------+
+ *
+ * While DOWN every call fails at once with SG_EUNAVAIL (nothing waits on the network), and
+ * only sqldrv_begin() tries to connect again, between two batches: never inside one, where
+ * a new session would run the rest of the batch outside its transaction. Attempts are
+ * SQLDRV_PG_RETRY_MIN_MS apart at first, doubling up to SQLDRV_PG_RETRY_MAX_MS. The loss is
+ * logged once (an error) and the return once (info), whatever the number of requests
+ * refused meanwhile. A new session starts with no prepared statement: the session
+ * generation `gen` moves on and every statement is prepared again on its next run. A BEGIN
+ * that finds the session lost (the server restarted while the store was idle) reconnects
+ * at once and begins again, so a restart between batches costs no request.
+ *
+ * Durability. Every session runs with synchronous_commit on (set here, whatever the
+ * server's default), so COMMIT returns once the commit record is flushed, as SQLite's
+ * synchronous=FULL: store.c answers nobody before. One transaction per batch (group commit),
+ * one savepoint per operation (one round trip each: sqldrv_pg__savepoint).
+ *
+ * Invariants:
+ *  1. A statement handed out is tagged (sqldrv_pg.h) and reset with no bindings.
+ *  2. A statement is prepared in the current session before it runs (its gen is pg->gen).
+ *  3. pg->conn is NULL exactly when the session is DOWN.
+ *  4. No call opens a session inside a batch: only sqldrv_begin() reconnects.
+ */
+#include "store/sqldrv_pg.h"
+#include "store/sqldrv_conn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "util/log.h"
+#include "util/util.h"
+
+#define LOG "store.pg"
+#define INT8OID 20
+#define FLOAT8OID 701
+#define BYTEAOID 17
+
+typedef struct pg_stmt {
+    const char *sql; /* the key: the text's address */
+    char *text;      /* what the server prepares ("?" numbered) */
+    int id, version; /* the name: "sg<id>_<version>" */
+    uint64_t gen;    /* the session it was prepared in; 0: not yet */
+    int nparams;
+    Oid *types;      /* as prepared */
+    /* the current binds */
+    Oid *bound;      /* the type of each bind; 0 for text, NULL or unbound */
+    const char **values;
+    int *lengths, *formats;
+    char **owned;    /* copies of bound texts */
+    char (*num)[32]; /* numbers printed */
+    /* the current run */
+    int ran;         /* executed since the last reset */
+    PGresult *res;
+    int row, nrows;
+    unsigned char **blobs; /* decoded bytea of the current row, per column */
+    size_t *blob_n;        /* and their sizes */
+    int nblobs;
+} pg_stmt;
+
+struct sqldrv_pg {
+    PGconn *conn;   /* NULL while DOWN */
+    char *conninfo;
+    uint64_t gen;   /* session generation: one more at each connection */
+    int64_t changes;
+    int release_due; /* the last operation's savepoint is to be released with the next one */
+    int64_t retry_at_ms, delay_ms, down_since_ms;
+    pg_stmt **stmts;
+    int n, cap;
+};
+
+#define PG(st) ((pg_stmt *)((uintptr_t)(st) & ~(uintptr_t)1))
+#define TAG(p) ((sqldrv_stmt *)((uintptr_t)(p) | 1u))
+
+static int64_t mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* libpq's messages end with a newline; logs do not. */
+static const char *msg_of(const char *m, char *buf, size_t n) {
+    snprintf(buf, n, "%s", m && *m ? m : "unknown error");
+    char *o = buf; /* one line: newlines and tabs become one space; no trailing dot */
+    for (const char *p = buf; *p; p++) {
+        int space = *p == '\n' || *p == '\t' || *p == ' ';
+        if (space && (o == buf || o[-1] == ' ')) continue;
+        *o++ = space ? ' ' : *p;
+    }
+    while (o > buf && (o[-1] == ' ' || o[-1] == '.')) o--;
+    *o = 0;
+    return buf;
+}
+
+static void notice(void *arg, const char *message) {
+    (void)arg;
+    char m[512];
+    sg_log_debug(LOG, "Server notice: %s.", msg_of(message, m, sizeof m));
+}
+
+/* ---- the session ---- */
+
+/* Opens a session on pg->conninfo: 0 or SG_EUNAVAIL; the reason goes to why. The settings
+ * before "dbname" are defaults the connection string may override (it is expanded in place
+ * of dbname; later keywords win); synchronous_commit is set after, whatever the string says. */
+static int open_session(struct sqldrv_pg *pg, char *why, size_t n) {
+    const char *const keys[] = {"connect_timeout", "keepalives", "keepalives_idle",
+                                "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+                                "application_name", "dbname", "client_encoding", NULL};
+    const char *const vals[] = {"5", "1", "10", "5", "3", "30000", "smsgated", pg->conninfo,
+                                "UTF8", NULL};
+    PGconn *conn = PQconnectdbParams(keys, vals, 1);
+    if (!conn || PQstatus(conn) != CONNECTION_OK) {
+        msg_of(conn ? PQerrorMessage(conn) : "out of memory", why, n);
+        PQfinish(conn);
+        return SG_EUNAVAIL;
+    }
+    PQsetNoticeProcessor(conn, notice, NULL);
+    PGresult *r = PQexec(conn, "SET synchronous_commit = on");
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (!ok) {
+        msg_of(PQerrorMessage(conn), why, n);
+        PQfinish(conn);
+        return SG_EUNAVAIL;
+    }
+    pg->conn = conn;
+    pg->gen++;
+    return 0;
+}
+
+int sqldrv_pg__connect(store_conn *c, const char *conninfo) {
+    struct sqldrv_pg *pg = sg_xcalloc(1, sizeof *pg);
+    pg->conninfo = sg_xstrdup(conninfo);
+    pg->delay_ms = SQLDRV_PG_RETRY_MIN_MS;
+    char why[512];
+    if (open_session(pg, why, sizeof why) != 0) {
+        sg_log_error(LOG, "Connecting to PostgreSQL failed: %s.", why);
+        free(pg->conninfo);
+        free(pg);
+        return SG_EUNAVAIL;
+    }
+    c->pg = pg;
+    const char *host = PQhost(pg->conn), *port = PQport(pg->conn);
+    int sock = host && *host == '/';
+    int v = PQserverVersion(pg->conn);
+    sg_log_info(LOG, "Connected to PostgreSQL %d.%d at %s%s%s%s, database '%s' as '%s' "
+                     "(synchronous_commit on: a commit returns once it is flushed).",
+                v / 10000, v % 10000, sock ? "socket " : "", host ? host : "?", sock ? "" : ":",
+                sock || !port ? "" : port, PQdb(pg->conn), PQuser(pg->conn));
+    return 0;
+}
+
+static void free_blobs(pg_stmt *s) {
+    for (int i = 0; i < s->nblobs; i++) {
+        PQfreemem(s->blobs[i]);
+        s->blobs[i] = NULL;
+    }
+}
+
+static void stmt_clear_run(pg_stmt *s) {
+    PQclear(s->res);
+    s->res = NULL;
+    free_blobs(s);
+    s->ran = 0;
+    s->row = -1;
+    s->nrows = 0;
+}
+
+static void stmt_free(pg_stmt *s) {
+    stmt_clear_run(s);
+    for (int i = 0; i < s->nparams; i++) free(s->owned[i]);
+    free(s->text);
+    free(s->types);
+    free(s->bound);
+    free(s->values);
+    free(s->lengths);
+    free(s->formats);
+    free(s->owned);
+    free(s->num);
+    free(s->blobs);
+    free(s->blob_n);
+    free(s);
+}
+
+void sqldrv_pg__close(store_conn *c) {
+    struct sqldrv_pg *pg = c->pg;
+    if (!pg) return;
+    for (int i = 0; i < pg->n; i++) stmt_free(pg->stmts[i]);
+    free(pg->stmts);
+    PQfinish(pg->conn);
+    free(pg->conninfo);
+    free(pg);
+    c->pg = NULL;
+}
+
+/* The session is gone (UP -> DOWN): logged once per outage; the next attempt is due after
+ * the current delay. */
+static void lost(struct sqldrv_pg *pg, const char *why) {
+    if (pg->conn) {
+        char m[512];
+        sg_log_error(LOG, "The connection to PostgreSQL was lost (%s); operations fail as "
+                          "unavailable until it is back (reconnecting every %d ms to %d s).",
+                     msg_of(why, m, sizeof m), SQLDRV_PG_RETRY_MIN_MS,
+                     SQLDRV_PG_RETRY_MAX_MS / 1000);
+        PQfinish(pg->conn);
+        pg->conn = NULL;
+        pg->down_since_ms = mono_ms();
+        pg->delay_ms = SQLDRV_PG_RETRY_MIN_MS;
+        pg->retry_at_ms = pg->down_since_ms + pg->delay_ms;
+    }
+}
+
+/* DOWN -> UP when an attempt is due and succeeds: 0, else SG_EUNAVAIL. */
+static int reconnect(struct sqldrv_pg *pg, int now) {
+    int64_t t = mono_ms();
+    if (!now && t < pg->retry_at_ms) return SG_EUNAVAIL;
+    char why[512];
+    if (open_session(pg, why, sizeof why) != 0) {
+        sg_log_debug(LOG, "Reconnecting to PostgreSQL failed: %s.", why);
+        pg->delay_ms = pg->delay_ms * 2 > SQLDRV_PG_RETRY_MAX_MS ? SQLDRV_PG_RETRY_MAX_MS
+                                                                 : pg->delay_ms * 2;
+        pg->retry_at_ms = mono_ms() + pg->delay_ms;
+        return SG_EUNAVAIL;
+    }
+    sg_log_info(LOG, "Reconnected to PostgreSQL after %lld ms without it.",
+                (long long)(mono_ms() - pg->down_since_ms));
+    return 0;
+}
+
+/* Classifies a failed result (or a failure without one): SG_ECONFLICT, SG_EUNAVAIL (the
+ * session is then DOWN) or SG_EIO (logged with what). Clears r. */
+static int failed(struct sqldrv_pg *pg, PGresult *r, const char *what) {
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    char m[512];
+    msg_of(r && *PQresultErrorMessage(r) ? PQresultErrorMessage(r) : PQerrorMessage(pg->conn),
+           m, sizeof m);
+    int rc;
+    if (state && !strncmp(state, "23", 2)) {
+        rc = SG_ECONFLICT;
+    } else if (PQstatus(pg->conn) == CONNECTION_BAD || (state && !strncmp(state, "08", 2)) ||
+               (state && (!strcmp(state, "57P01") || !strcmp(state, "57P02") ||
+                          !strcmp(state, "57P03")))) {
+        lost(pg, m);
+        rc = SG_EUNAVAIL;
+    } else {
+        sg_log_error(LOG, "%s failed: %s%s%s.", what, m, state ? " SQLSTATE " : "",
+                     state ? state : "");
+        rc = SG_EIO;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int sqldrv_pg__exec(store_conn *c, const char *sql, const char *what) {
+    struct sqldrv_pg *pg = c->pg;
+    if (!pg->conn) return SG_EUNAVAIL;
+    PGresult *r = PQexec(pg->conn, sql);
+    ExecStatusType s = PQresultStatus(r);
+    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
+        PQclear(r);
+        return 0;
+    }
+    return failed(pg, r, what);
+}
+
+int sqldrv_pg__fail(store_conn *c, const char *what) {
+    struct sqldrv_pg *pg = c->pg;
+    if (!pg->conn) return SG_EUNAVAIL;
+    char m[512];
+    sg_log_error(LOG, "%s failed: %s.", what, msg_of(PQerrorMessage(pg->conn), m, sizeof m));
+    return SG_EIO;
+}
+
+/* ---- statements ---- */
+
+/* The text the server prepares: "?" placeholders (outside quotes) numbered $1..$n, and the
+ * number of parameters (the highest $n). */
+static char *server_text(const char *sql, int *nparams) {
+    size_t len = strlen(sql);
+    char *out = sg_xmalloc(len * 12 + 1), *o = out; /* "?" -> "$" and up to 11 digits */
+    int n = 0, q = 0, max = 0;
+    for (const char *p = sql; *p; p++) {
+        if (*p == '\'' && q != '"') q = q ? 0 : '\'';
+        else if (*p == '"' && q != '\'') q = q ? 0 : '"';
+        if (!q && *p == '?' && p[1] >= '0' && p[1] <= '9') { /* ?NNN: numbered already */
+            int k = atoi(p + 1);
+            if (k > max) max = k;
+            *o++ = '$';
+            continue;
+        }
+        if (!q && *p == '?') {
+            o += sprintf(o, "$%d", ++n);
+            continue;
+        }
+        if (!q && *p == '$' && p[1] >= '0' && p[1] <= '9') {
+            int k = atoi(p + 1);
+            if (k > max) max = k;
+        }
+        *o++ = *p;
+    }
+    *o = 0;
+    *nparams = n > max ? n : max;
+    return out;
+}
+
+sqldrv_stmt *sqldrv_pg__prep(store_conn *c, const char *sql) {
+    struct sqldrv_pg *pg = c->pg;
+    pg_stmt *s = NULL;
+    for (int i = 0; i < pg->n; i++)
+        if (pg->stmts[i]->sql == sql) {
+            s = pg->stmts[i];
+            break;
+        }
+    if (!s) {
+        if (pg->n == pg->cap) {
+            pg->cap = pg->cap ? pg->cap * 2 : 64;
+            pg->stmts = sg_xrealloc(pg->stmts, (size_t)pg->cap * sizeof *pg->stmts);
+        }
+        s = sg_xcalloc(1, sizeof *s);
+        s->sql = sql;
+        s->text = server_text(sql, &s->nparams);
+        s->id = pg->n;
+        size_t np = (size_t)s->nparams;
+        s->types = sg_xcalloc(np, sizeof *s->types);
+        s->bound = sg_xcalloc(np, sizeof *s->bound);
+        s->values = sg_xcalloc(np, sizeof *s->values);
+        s->lengths = sg_xcalloc(np, sizeof *s->lengths);
+        s->formats = sg_xcalloc(np, sizeof *s->formats);
+        s->owned = sg_xcalloc(np, sizeof *s->owned);
+        s->num = sg_xcalloc(np, sizeof *s->num);
+        s->row = -1;
+        pg->stmts[pg->n++] = s;
+    }
+    stmt_clear_run(s);
+    for (int i = 0; i < s->nparams; i++) {
+        free(s->owned[i]);
+        s->owned[i] = NULL;
+        s->values[i] = NULL;
+        s->bound[i] = 0;
+        s->lengths[i] = 0;
+        s->formats[i] = 0;
+    }
+    return TAG(s);
+}
+
+/* The slot of parameter i (1-based), or NULL (a bug of the caller: logged) when out of range. */
+static pg_stmt *slot(sqldrv_stmt *st, int i) {
+    pg_stmt *s = PG(st);
+    if (i < 1 || i > s->nparams) {
+        sg_log_error(LOG, "Parameter %d bound to '%.80s', which has %d.", i, s->sql,
+                     s->nparams);
+        return NULL;
+    }
+    free(s->owned[i - 1]);
+    s->owned[i - 1] = NULL;
+    s->formats[i - 1] = 0;
+    s->lengths[i - 1] = 0;
+    return s;
+}
+
+void sqldrv_pg__bind_int(sqldrv_stmt *st, int i, int64_t v) {
+    pg_stmt *s = slot(st, i);
+    if (!s) return;
+    snprintf(s->num[i - 1], sizeof s->num[i - 1], "%lld", (long long)v);
+    s->values[i - 1] = s->num[i - 1];
+    s->bound[i - 1] = INT8OID;
+}
+
+void sqldrv_pg__bind_double(sqldrv_stmt *st, int i, double v) {
+    pg_stmt *s = slot(st, i);
+    if (!s) return;
+    snprintf(s->num[i - 1], sizeof s->num[i - 1], "%.17g", v);
+    s->values[i - 1] = s->num[i - 1];
+    s->bound[i - 1] = FLOAT8OID;
+}
+
+void sqldrv_pg__bind_text(sqldrv_stmt *st, int i, const char *v) {
+    pg_stmt *s = slot(st, i);
+    if (!s) return;
+    s->owned[i - 1] = v ? sg_xstrdup(v) : NULL;
+    s->values[i - 1] = s->owned[i - 1];
+    s->bound[i - 1] = 0;
+}
+
+void sqldrv_pg__bind_textn(sqldrv_stmt *st, int i, const char *v, size_t n) {
+    pg_stmt *s = slot(st, i);
+    if (!s) return;
+    /* text format is NUL-terminated for libpq: a copy */
+    char *t = sg_xmalloc(n + 1);
+    memcpy(t, v, n);
+    t[n] = 0;
+    s->owned[i - 1] = t;
+    s->values[i - 1] = t;
+    s->bound[i - 1] = 0;
+}
+
+void sqldrv_pg__bind_null(sqldrv_stmt *st, int i) {
+    pg_stmt *s = slot(st, i);
+    if (!s) return;
+    s->values[i - 1] = NULL;
+    s->bound[i - 1] = 0;
+}
+
+void sqldrv_pg__bind_blob(sqldrv_stmt *st, int i, const void *p, size_t n) {
+    pg_stmt *s = slot(st, i);
+    if (!s) return;
+    s->values[i - 1] = n ? (const char *)p : "";
+    s->lengths[i - 1] = (int)n;
+    s->formats[i - 1] = 1; /* binary: the bytes as they are */
+    s->bound[i - 1] = BYTEAOID;
+}
+
+/* Prepares s in the current session if needed (again, under a new name, when a bind's type
+ * differs from a declared one): 0 or an SG_E* code. */
+static int prepare(struct sqldrv_pg *pg, pg_stmt *s) {
+    int again = 0;
+    if (s->gen == pg->gen) {
+        for (int i = 0; i < s->nparams; i++)
+            if (s->values[i] && s->types[i] && s->bound[i] != s->types[i]) {
+                s->types[i] = 0; /* inferred from now on */
+                again = 1;
+            }
+        if (!again) return 0;
+        s->version++;
+    } else {
+        for (int i = 0; i < s->nparams; i++) s->types[i] = s->values[i] ? s->bound[i] : 0;
+    }
+    char name[32];
+    snprintf(name, sizeof name, "sg%d_%d", s->id, s->version);
+    PGresult *r = PQprepare(pg->conn, name, s->text, s->nparams, s->types);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        char what[160];
+        snprintf(what, sizeof what, "Preparing '%.100s'", s->sql);
+        return failed(pg, r, what);
+    }
+    PQclear(r);
+    s->gen = pg->gen;
+    return 0;
+}
+
+/* Counts rows changed by an INSERT, UPDATE, DELETE or MERGE (a SELECT leaves the count). */
+static void count_changes(struct sqldrv_pg *pg, PGresult *r) {
+    const char *tag = PQcmdStatus(r);
+    if (!strncmp(tag, "INSERT", 6) || !strncmp(tag, "UPDATE", 6) ||
+        !strncmp(tag, "DELETE", 6) || !strncmp(tag, "MERGE", 5))
+        pg->changes = atoll(PQcmdTuples(r));
+}
+
+/* Runs s with its binds: 0 (rows, if any, in s->res), or an SG_E* code. */
+static int run(struct sqldrv_pg *pg, pg_stmt *s) {
+    stmt_clear_run(s);
+    s->ran = 1;
+    if (!pg->conn) return SG_EUNAVAIL;
+    int rc = prepare(pg, s);
+    if (rc) return rc;
+    char name[32];
+    snprintf(name, sizeof name, "sg%d_%d", s->id, s->version);
+    PGresult *r = PQexecPrepared(pg->conn, name, s->nparams, s->values, s->lengths, s->formats, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+        count_changes(pg, r);
+        if (st == PGRES_TUPLES_OK && PQntuples(r) > 0) {
+            s->res = r;
+            s->nrows = PQntuples(r);
+            if (s->nblobs < PQnfields(r)) {
+                s->blobs = sg_xrealloc(s->blobs, (size_t)PQnfields(r) * sizeof *s->blobs);
+                s->blob_n = sg_xrealloc(s->blob_n, (size_t)PQnfields(r) * sizeof *s->blob_n);
+                memset(s->blobs + s->nblobs, 0,
+                       (size_t)(PQnfields(r) - s->nblobs) * sizeof *s->blobs);
+                s->nblobs = PQnfields(r);
+            }
+        } else {
+            PQclear(r);
+        }
+        return 0;
+    }
+    char what[120];
+    snprintf(what, sizeof what, "'%.100s'", s->sql);
+    return failed(pg, r, what);
+}
+
+int sqldrv_pg__step(store_conn *c, sqldrv_stmt *st) {
+    pg_stmt *s = PG(st);
+    if (!s->ran) {
+        int rc = run(c->pg, s);
+        if (rc) return rc;
+    }
+    free_blobs(s);
+    if (s->row + 1 < s->nrows) {
+        s->row++;
+        return 1;
+    }
+    PQclear(s->res);
+    s->res = NULL;
+    s->nrows = 0;
+    return 0;
+}
+
+int sqldrv_pg__done(store_conn *c, sqldrv_stmt *st, const char *what) {
+    (void)what; /* the failure is logged with the statement's text */
+    pg_stmt *s = PG(st);
+    int rc = run(c->pg, s);
+    stmt_clear_run(s);
+    return rc;
+}
+
+int sqldrv_pg__insert(store_conn *c, sqldrv_stmt *st, const char *what, int64_t *id) {
+    (void)what;
+    pg_stmt *s = PG(st);
+    int rc = run(c->pg, s);
+    if (rc == 0) *id = s->nrows > 0 ? atoll(PQgetvalue(s->res, 0, 0)) : 0;
+    stmt_clear_run(s);
+    return rc;
+}
+
+void sqldrv_pg__reset(sqldrv_stmt *st) { stmt_clear_run(PG(st)); }
+
+int64_t sqldrv_pg__changes(store_conn *c) { return c->pg->changes; }
+
+/* The text of column i of the current row, or NULL (NULL, or no row). */
+static const char *value(pg_stmt *s, int i) {
+    if (!s->res || s->row < 0 || i < 0 || i >= PQnfields(s->res) ||
+        PQgetisnull(s->res, s->row, i))
+        return NULL;
+    return PQgetvalue(s->res, s->row, i);
+}
+
+int64_t sqldrv_pg__col_int(sqldrv_stmt *st, int i) {
+    const char *v = value(PG(st), i);
+    if (!v) return 0;
+    if (*v == 't') return 1; /* a boolean */
+    if (*v == 'f') return 0;
+    return strtoll(v, NULL, 10);
+}
+
+double sqldrv_pg__col_double(sqldrv_stmt *st, int i) {
+    const char *v = value(PG(st), i);
+    return v ? strtod(v, NULL) : 0;
+}
+
+int sqldrv_pg__col_null(sqldrv_stmt *st, int i) { return value(PG(st), i) == NULL; }
+
+const char *sqldrv_pg__col_str(sqldrv_stmt *st, int i) { return value(PG(st), i); }
+
+const void *sqldrv_pg__col_blob(sqldrv_stmt *st, int i, size_t *n) {
+    pg_stmt *s = PG(st);
+    *n = 0;
+    const char *v = value(s, i);
+    if (!v || i >= s->nblobs) return NULL;
+    if (!s->blobs[i]) { /* decoded once per row and column */
+        s->blob_n[i] = 0;
+        s->blobs[i] = PQunescapeBytea((const unsigned char *)v, &s->blob_n[i]);
+        if (!s->blobs[i]) return NULL;
+    }
+    *n = s->blob_n[i];
+    return *n ? s->blobs[i] : NULL;
+}
+
+/* ---- transactions ---- */
+
+/* Runs a transaction statement: 0 or an SG_E* code. */
+static int tx(struct sqldrv_pg *pg, const char *sql) {
+    if (!pg->conn) return SG_EUNAVAIL;
+    PGresult *r = PQexec(pg->conn, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        char what[64];
+        snprintf(what, sizeof what, "'%s'", sql);
+        return failed(pg, r, what);
+    }
+    PQclear(r);
+    return 0;
+}
+
+int sqldrv_pg__begin(store_conn *c) {
+    struct sqldrv_pg *pg = c->pg;
+    pg->release_due = 0;
+    if (!pg->conn && reconnect(pg, 0) != 0) return SG_EUNAVAIL;
+    int rc = tx(pg, "BEGIN");
+    if (rc == SG_EUNAVAIL && reconnect(pg, 1) == 0) /* lost while idle: nothing was done */
+        rc = tx(pg, "BEGIN");
+    return rc;
+}
+
+int sqldrv_pg__commit(store_conn *c) {
+    struct sqldrv_pg *pg = c->pg;
+    pg->release_due = 0; /* COMMIT releases every savepoint */
+    if (!pg->conn) return SG_EUNAVAIL;
+    PGresult *r = PQexec(pg->conn, "COMMIT");
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) return failed(pg, r, "'COMMIT'");
+    /* a transaction aborted by an error nobody rolled back answers ROLLBACK to COMMIT */
+    int ok = !strcmp(PQcmdStatus(r), "COMMIT");
+    PQclear(r);
+    if (!ok) {
+        sg_log_error(LOG, "COMMIT rolled the transaction back: a statement failed in it "
+                          "outside any operation's savepoint.");
+        return SG_EIO;
+    }
+    return 0;
+}
+
+void sqldrv_pg__rollback(store_conn *c) {
+    struct sqldrv_pg *pg = c->pg;
+    pg->release_due = 0;
+    if (pg->conn && PQtransactionStatus(pg->conn) != PQTRANS_IDLE) tx(pg, "ROLLBACK");
+}
+
+/* A savepoint per operation costs a round trip to open it and one to release it. The release
+ * of an operation that succeeded waits for the next savepoint and goes with it in one query
+ * (or is done by COMMIT), so each operation pays one. */
+int sqldrv_pg__savepoint(store_conn *c) {
+    struct sqldrv_pg *pg = c->pg;
+    int due = pg->release_due;
+    pg->release_due = 0;
+    return tx(pg, due ? "RELEASE SAVEPOINT op; SAVEPOINT op" : "SAVEPOINT op");
+}
+
+void sqldrv_pg__release(store_conn *c, int rollback_first) {
+    struct sqldrv_pg *pg = c->pg;
+    if (!rollback_first) {
+        pg->release_due = pg->conn != NULL;
+        return;
+    }
+    pg->release_due = 0;
+    tx(pg, "ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op");
+}

@@ -1,0 +1,107 @@
+// postgres.test.mjs - smsgated on PostgreSQL (`--database`, docs/operations.md "PostgreSQL"):
+// the node starts on a throw-away cluster (scripts/pg-scratch) and serves from it; the cluster
+// stopped at once (immediate shutdown) makes the API answer 503 with an OVH error body, logged
+// once for the outage and not once per request; started again, the node reconnects by itself
+// and serves again. And a node whose database cannot be reached does not start.
+//
+// Runs where Debian's postgresql package is installed (scripts/setup --tests); skipped
+// elsewhere. Until every store operation is written against the SQL driver (issue 13), the
+// operations still SQLite's own fail on PostgreSQL and log it: those lines are declared
+// expected below and go with the merge of that work.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from './lib/test.mjs';
+import { ROOT, SMSGATED, httpRequest, sleep, startServer, waitFor } from './lib/harness.mjs';
+
+const PGBIN = process.env.PGBIN || '/usr/lib/postgresql/15/bin';
+const SCRATCH = path.join(ROOT, 'scripts', 'pg-scratch');
+const havePg = fs.existsSync(path.join(PGBIN, 'initdb'));
+
+function scratch(cmd, dir) {
+  const r = spawnSync(SCRATCH, [cmd, dir], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `pg-scratch ${cmd}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+// Lines of the operations not yet on the SQL driver (see the file comment).
+const NOT_PORTED = [/not yet written for PostgreSQL/, /failed \(input\/output error\)/,
+                    /failed: input\/output error/, /does not exist/];
+
+describe('PostgreSQL backend', { skip: havePg ? false : `no ${PGBIN}/initdb` }, () => {
+  let dir, conninfo, srv, token;
+
+  before(async () => {
+    dir = path.join(os.tmpdir(), `sg-pgit-${process.pid}`);
+    conninfo = scratch('start', dir);
+    srv = await startServer({ args: ['--database', conninfo], expectedLogs: NOT_PORTED });
+    token = fs.readFileSync(`${srv.dataDir}/admin.token`, 'utf8').trim();
+  });
+
+  after(async () => {
+    if (srv) await srv.finish();
+    if (dir) scratch('stop', dir);
+  });
+
+  const routes = () => httpRequest({ port: srv.port, target: '/admin/routes',
+                                     headers: { Authorization: `Bearer ${token}` } });
+
+  test('serves from PostgreSQL; 503 while it is away; back by itself', { timeout: 60000 }, async () => {
+    assert.match(srv.logText(), /Connected to PostgreSQL 15\.\d+ .*synchronous_commit on/);
+    assert.match(srv.logText(), /Applied schema migration core\/1\./);
+    let r = await routes();
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.map((x) => x.name), ['sim']);
+
+    srv.expectLog(/The connection to PostgreSQL was lost/);
+    scratch('kill', dir);
+    for (let i = 0; i < 20; i++) {
+      r = await routes();
+      assert.equal(r.status, 503, r.text);
+      assert.equal(r.json.message, 'The database is unreachable, please retry later');
+      assert.equal(r.json.httpCode, '503 Service Unavailable');
+    }
+    await sleep(300); // dispatch and callbacks try again meanwhile
+    assert.equal((srv.logText().match(/The connection to PostgreSQL was lost/g) || []).length, 1,
+                 'the outage is logged once');
+    assert.doesNotMatch(srv.logText(), /GET \/admin\/routes.*failed: 503/, 'not once per request');
+
+    scratch('resume', dir);
+    await waitFor(async () => (await routes()).status === 200,
+                  { timeoutMs: 15000, what: 'the node serving again' });
+    assert.match(srv.logText(), /Reconnected to PostgreSQL after \d+ ms without it\./);
+    r = await routes();
+    assert.deepEqual(r.json.map((x) => x.name), ['sim']);
+  });
+
+  test('SMSGATE_DATABASE names the database when --database does not', { timeout: 30000 }, async () => {
+    process.env.SMSGATE_DATABASE = conninfo;
+    let other;
+    try {
+      other = await startServer({ expectedLogs: NOT_PORTED });
+    } finally {
+      delete process.env.SMSGATE_DATABASE;
+    }
+    assert.match(other.logText(), /Connected to PostgreSQL 15\.\d+ /);
+    assert.doesNotMatch(other.logText(), /Applied schema migration/, 'applied once, by the first node');
+    const tok = fs.readFileSync(`${other.dataDir}/admin.token`, 'utf8').trim();
+    const r = await httpRequest({ port: other.port, target: '/admin/routes',
+                                  headers: { Authorization: `Bearer ${tok}` } });
+    assert.equal(r.status, 200, r.text);
+    assert.ok(!fs.existsSync(`${other.dataDir}/smsgate.db`), 'no SQLite database made');
+    await other.finish();
+  });
+
+  test('a node that cannot reach its database does not start', { timeout: 30000 }, async () => {
+    const data = fs.mkdtempSync(path.join(os.tmpdir(), 'sg-pgit-data-'));
+    const r = spawnSync(SMSGATED, ['--data', data, '--listen', '127.0.0.1:0', '--tls-listen=',
+                                   '--database', 'host=127.0.0.1 port=1 dbname=x connect_timeout=2'],
+                        { encoding: 'utf8', timeout: 20000 });
+    fs.rmSync(data, { recursive: true, force: true });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /Connecting to PostgreSQL failed: .*port 1 failed/);
+    assert.doesNotMatch(r.stderr, /port=1/, 'the connection string is not logged');
+  });
+});
