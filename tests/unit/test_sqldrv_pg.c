@@ -71,7 +71,7 @@ static int group_setup(void **state) {
     }
     snprintf(scratch, sizeof scratch, "/tmp/sg-pgtest-%d", (int)getpid());
     char cmd[160], line[256] = "";
-    snprintf(cmd, sizeof cmd, "scripts/pg-scratch start %s", scratch);
+    snprintf(cmd, sizeof cmd, "scripts/pg-scratch start %s --owner %d", scratch, (int)getpid());
     FILE *p = popen(cmd, "r");
     if (!p || !fgets(line, sizeof line, p)) {
         if (p) pclose(p);
@@ -492,7 +492,7 @@ static void reconnect_after_restart(void **state) {
     store_conn *c = f->c;
     assert_true(insert(c, "before", 1, 1, 0) > 0);
     char cmd[160];
-    snprintf(cmd, sizeof cmd, "scripts/pg-scratch kill %s", scratch);
+    snprintf(cmd, sizeof cmd, "scripts/pg-scratch crash %s", scratch);
     assert_int_equal(system(cmd), 0);
     assert_int_equal(sqldrv_begin(c), SG_EUNAVAIL); /* refused: fails at once */
     assert_int_equal(sqldrv_begin(c), SG_EUNAVAIL);
@@ -572,7 +572,7 @@ static void store_outage(void **state) {
     store_idem_prune_req p = {.before_ms = 1, .limit = 1};
     assert_int_equal(STORE_RUN(&f, idem_prune, &p), 0);
     char cmd[160];
-    snprintf(cmd, sizeof cmd, "scripts/pg-scratch kill %s", scratch);
+    snprintf(cmd, sizeof cmd, "scripts/pg-scratch crash %s", scratch);
     assert_int_equal(system(cmd), 0);
     /* while the server is away: unavailable, at once */
     assert_int_equal(STORE_RUN(&f, idem_prune, &p), SG_EUNAVAIL);

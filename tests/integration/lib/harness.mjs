@@ -267,9 +267,9 @@ function sqliteLike(rows) {
 
 // Runs a SELECT on database name and returns its rows as objects, as `sqlite3 -json` does:
 // column names as keys, numbers as numbers, NULL as null, booleans as 0 and 1.
-export function pgRows(name, query) {
+export function pgRows(name, query, conninfo = null) {
   const q = query.trim().replace(/;\s*$/, '');
-  const r = spawnSync(PSQL, psqlArgs(databaseConninfo(name),
+  const r = spawnSync(PSQL, psqlArgs(conninfo || databaseConninfo(name),
     `SELECT COALESCE(json_agg(t), '[]'::json) FROM (${q}) t`), {
     encoding: 'utf8', env: pgEnv(), timeout: 30000, maxBuffer: 1 << 30,
   });
@@ -356,7 +356,12 @@ export class Server {
     // PostgreSQL mode: the server's database; opts.database names one to share with other
     // servers (a cluster of nodes), which finish() leaves to the test (tests/run-integration
     // drops it at the end of the run).
-    this.database = TEST_DATABASE ? (opts.database || databaseName(this.dataDir)) : null;
+    // opts.conninfo: a database the test manages itself (a scratch cluster it stops and
+    // starts), in either mode; the server's --database and sql() use it as it is.
+    this.conninfo = opts.conninfo || null;
+    // opts.database false: no --database at all (a test of SMSGATE_DATABASE).
+    this.database = TEST_DATABASE && !this.conninfo && opts.database !== false
+      ? (opts.database || databaseName(this.dataDir)) : null;
     this.ownDatabase = !opts.database;
     this.databaseReady = false;
     this.runs = [];      // {logPath, args, exit}
@@ -390,7 +395,8 @@ export class Server {
       fs.writeFileSync(path.join(this.dir, 'database'), `${this.database}\n`);
       this.databaseReady = true;
     }
-    const dbArgs = this.database ? ['--database', databaseConninfo(this.database)] : [];
+    const dbArgs = this.conninfo ? ['--database', this.conninfo]
+      : this.database ? ['--database', databaseConninfo(this.database)] : [];
     for (let attempt = 1; ; attempt++) {
       const [port, tlsPort] = await twoFreePorts();
       const args = ['--data', this.dataDir, ...dbArgs,
@@ -535,7 +541,7 @@ export class Server {
     for (const l of this.logLines()) {
       assert.match(l, LOG_LINE, `a smsgated log line does not have the documented shape: ${l}`);
     }
-    if (this.database) {
+    if (this.database || this.conninfo) {
       assert.ok(!fs.existsSync(path.join(this.dataDir, 'smsgate.db')),
         `smsgated ran with --database but created a SQLite database in ${this.dataDir}`);
     }
@@ -584,6 +590,7 @@ export class Server {
   // PostgreSQL database); returns rows as objects, the same in both modes (pgRows()). Write
   // queries both dialects accept (no SUM(a = b): SUM(CASE WHEN a = b THEN 1 ELSE 0 END)).
   sql(query) {
+    if (this.conninfo) return pgRows(null, query, this.conninfo);
     if (this.database) return pgRows(this.database, query);
     const r = spawnSync('sqlite3', ['-json', path.join(this.dataDir, 'smsgate.db'), query], {
       encoding: 'utf8', timeout: 30000, maxBuffer: 1 << 30,
