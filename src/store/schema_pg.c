@@ -231,7 +231,7 @@ static const char *const campaigns_migrations[] = {
     "CREATE INDEX receiver_lists_state ON receiver_lists(state) WHERE state != 1;"
     "CREATE TABLE receiver_rows ("
     "  list_id BIGINT NOT NULL, line BIGINT NOT NULL, receiver TEXT, region TEXT,"
-    "  raw TEXT NOT NULL, fields BYTEA NOT NULL, reason TEXT,"
+    "  raw BYTEA NOT NULL, fields BYTEA NOT NULL, reason TEXT,"
     "  PRIMARY KEY (list_id, line));"
     "CREATE UNIQUE INDEX receiver_rows_receiver ON receiver_rows(list_id, receiver)"
     "  WHERE receiver IS NOT NULL;"

@@ -172,11 +172,11 @@ const char sql_campaign_insert[] =
 
 const char sql_campaign_get[] =
     "SELECT " SQL_CAMPAIGN_COLS " FROM campaigns WHERE id = $1 AND service_id = $2 "
-    "AND removed = 0 AND ($3 IS NULL OR kind = $3)";
+    "AND removed = 0 AND (kind = $3 OR $3 IS NULL)";
 
 const char sql_campaign_list[] =
     "SELECT " SQL_CAMPAIGN_COLS " FROM campaigns WHERE service_id = $1 AND removed = 0 "
-    "AND ($2 IS NULL OR kind = $2) ORDER BY created_ms, id";
+    "AND (kind = $2 OR $2 IS NULL) ORDER BY created_ms, id";
 
 const char sql_campaign_stats[] =
     "SELECT state, COUNT(*), " BILLED_SQL ", MIN(sent_ms), MAX(sent_ms) FROM messages "

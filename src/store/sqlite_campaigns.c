@@ -332,7 +332,8 @@ static int insert_row(store_conn *c, int64_t list_id, const store_list_row *w,
     sqldrv_bind_int(st, 2, w->line);
     sqldrv_bind_text(st, 3, receiver);
     sqldrv_bind_text(st, 4, receiver ? (w->region ? w->region : "") : NULL);
-    sqldrv_bind_text(st, 5, w->raw ? w->raw : "");
+    /* the line's bytes as uploaded (a blob: they need not be UTF-8) */
+    sqldrv_bind_blob(st, 5, w->raw ? w->raw : "", w->raw ? strlen(w->raw) : 0);
     sqldrv_bind_blob(st, 6, w->fields ? w->fields : "", w->fields_len);
     sqldrv_bind_text(st, 7, reason);
     int rc = sqldrv_done(c, st, "Storing a receiver row");
@@ -530,14 +531,15 @@ int sqlite__list_purge(store_conn *c, store_list_purge_req *r) {
 
 /* ---- slots ---- */
 
-/* A JSON string of text that may hold bytes that are not UTF-8 (a refused row keeps what the
- * file had): shown with U+FFFD in their place, never dropped. */
-static json_t *text_json(const char *s) {
-    if (!s) return json_string("");
-    json_t *j = json_string(s);
-    if (j) return j;
-    char *fixed = gsm_utf8_repair(s, strlen(s), NULL);
-    j = json_string(fixed);
+/* A CSV line as stored (receiver_rows.raw: the bytes as uploaded, which may not be UTF-8: a
+ * refused row keeps what the file had; a blob for both dialects, BYTEA on PostgreSQL) as a
+ * JSON string, with U+FFFD in place of bytes that are not UTF-8, never dropped. */
+static json_t *raw_json(sqldrv_stmt *st, int i) {
+    size_t n = 0;
+    const void *p = sqldrv_col_blob(st, i, &n);
+    if (!p) return json_string("");
+    char *fixed = gsm_utf8_repair(p, n, NULL);
+    json_t *j = json_string(fixed ? fixed : "");
     free(fixed);
     return j ? j : json_string("");
 }
@@ -552,7 +554,7 @@ static int invalid_sample(store_conn *c, int64_t list_id, size_t limit, char **o
     while ((rc = sqldrv_step(c, st)) == 1) {
         json_t *o = json_object();
         json_object_set_new(o, "line", json_integer(sqldrv_col_int(st, 0)));
-        json_object_set_new(o, "receiver", text_json(sqldrv_col_str(st, 1)));
+        json_object_set_new(o, "receiver", raw_json(st, 1));
         json_object_set_new(o, "reason", json_string(sqldrv_col_str(st, 2)));
         json_array_append_new(arr, o);
     }
@@ -764,9 +766,10 @@ static size_t split_fields(const char *f, size_t n, const char **vals, size_t *l
     return k;
 }
 
-static void report(json_t *arr, size_t limit, const char *receiver, const char *why) {
+/* An invalid row of a fan-out, its line read from column i of the rows query. */
+static void report(json_t *arr, size_t limit, sqldrv_stmt *rows, int i, const char *why) {
     if (json_array_size(arr) >= limit) return;
-    json_array_append_new(arr, json_pack("{s:o, s:s}", "receiver", text_json(receiver),
+    json_array_append_new(arr, json_pack("{s:o, s:s}", "receiver", raw_json(rows, i),
                                          "message", why));
 }
 
@@ -915,10 +918,9 @@ int sqlite__campaign_send(store_conn *c, store_campaign_send_req *r) {
     while ((step = sqldrv_step(c, rows)) == 1) {
         records++;
         const char *receiver = sqldrv_col_str(rows, 0);
-        const char *raw = sqldrv_col_str(rows, 2);
         if (!receiver) {
             r->invalid++;
-            report(f.report, r->report_limit, raw, sqldrv_col_str(rows, 4));
+            report(f.report, r->report_limit, rows, 2, sqldrv_col_str(rows, 4));
             continue;
         }
         const char *region = sqldrv_col_str(rows, 1);
@@ -944,7 +946,7 @@ int sqlite__campaign_send(store_conn *c, store_campaign_send_req *r) {
             else snprintf(why, sizeof why, "the message is %zu SMS parts long once rendered; "
                           "at most %lld are allowed", gi.parts, (long long)r->max_parts);
             r->invalid++;
-            report(f.report, r->report_limit, raw, why);
+            report(f.report, r->report_limit, rows, 2, why);
             continue;
         }
         int64_t rate = 0;

@@ -43,6 +43,7 @@ typedef struct store_fixture {
     int pending; /* operations queued through the fixture whose callback has not run yet */
     int64_t sid; /* the service of store_fixture_account(), when the test made one */
     sqlite3 *ro; /* store_fixture_ro(): a read-only connection kept open for checks */
+    PGconn *pg;  /* store_fixture_query_text() on PostgreSQL: the same, kept open */
 } store_fixture;
 
 /* Where one queued operation reports. */
@@ -170,6 +171,8 @@ static inline void store_fixture_open(store_fixture *f, const char *name,
 static inline void store_fixture_close(store_fixture *f) {
     sqlite3_close(f->ro);
     f->ro = NULL;
+    if (f->pg) PQfinish(f->pg);
+    f->pg = NULL;
     store_close(f->st);
     f->st = NULL;
     event_base_free(f->base);
@@ -242,6 +245,50 @@ static inline int64_t store_fixture_query_int(store_fixture *f, const char *sql)
     sqlite3_finalize(st);
     sqlite3_close(db);
     return v;
+}
+
+/* The first column of the first row of a query on the database of f (both backends), as text
+ * into out (n bytes); returns 0, or -1 when there is no row (a NULL reads as ""). The
+ * connection is kept open until store_fixture_close(). */
+static inline int store_fixture_query_text(store_fixture *f, const char *sql, char *out, size_t n) {
+    out[0] = '\0';
+    if (f->database) {
+        if (!f->pg) {
+            f->pg = PQconnectdb(f->database);
+            if (PQstatus(f->pg) != CONNECTION_OK) fail_msg("PostgreSQL: %s", PQerrorMessage(f->pg));
+        }
+        PGresult *r = PQexec(f->pg, sql);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) fail_msg("'%s': %s", sql, PQerrorMessage(f->pg));
+        int found = PQntuples(r) > 0;
+        if (found) snprintf(out, n, "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+        return found ? 0 : -1;
+    }
+    if (!f->ro) {
+        assert_int_equal(sqlite3_open_v2(f->path, &f->ro, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+        sqlite3_busy_timeout(f->ro, 5000);
+    }
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(f->ro, sql, -1, &st, NULL) != SQLITE_OK)
+        fail_msg("'%s': %s", sql, sqlite3_errmsg(f->ro));
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_text(st, 0))
+        snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* Runs a statement on the database of f (both backends) on a connection of its own. */
+static inline void store_fixture_exec(store_fixture *f, const char *sql) {
+    if (f->database) {
+        store_fixture_pg_exec(f->database, sql);
+        return;
+    }
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
 }
 
 /* A read-only connection to the database, opened on first use and kept until

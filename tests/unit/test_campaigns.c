@@ -408,11 +408,7 @@ static void test_campaign_range_holds_other_sends(void **state) {
     char sql[256];
     snprintf(sql, sizeof sql, "UPDATE campaigns SET last_msg = last_msg + 2 WHERE id = '%s'",
              a.id);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    store_fixture_exec(f, sql);
 
     store_campaign_req g = {.service_id = f->sid, .id = a.id};
     assert_int_equal(STORE_RUN(f, campaign_get, &g), 0);

@@ -34,29 +34,19 @@
 
 /* One integer from a query on the read-only connection. */
 static int64_t q1(store_fixture *f, const char *fmt, ...) {
-    char sql[512];
+    char sql[512], v[64];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(sql, sizeof sql, fmt, ap);
     va_end(ap);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(store_fixture_ro(f), sql, -1, &st, NULL) != SQLITE_OK)
-        fail_msg("'%s': %s", sql, sqlite3_errmsg(store_fixture_ro(f)));
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
+    assert_int_equal(store_fixture_query_text(f, sql, v, sizeof v), 0);
+    return atoll(v);
 }
 
 static int64_t balance(store_fixture *f, int64_t sid) {
-    char name[64];
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(store_fixture_ro(f), "SELECT name FROM services WHERE id = ?", -1, &st,
-                                        NULL), SQLITE_OK);
-    sqlite3_bind_int64(st, 1, sid);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    snprintf(name, sizeof name, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
+    char name[64], sql[96];
+    snprintf(sql, sizeof sql, "SELECT name FROM services WHERE id = %lld", (long long)sid);
+    assert_int_equal(store_fixture_query_text(f, sql, name, sizeof name), 0);
     store_service_get_req g = {.name = name};
     assert_int_equal(STORE_RUN(f, service_get, &g), 0);
     int64_t b = g.svc.balance;
@@ -79,12 +69,12 @@ static void check_ledger(store_fixture *f, int64_t sid, int64_t expect) {
     assert_int_equal(q1(f, "SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE service_id = %lld",
                         (long long)sid), expect);
     assert_int_equal(q1(f, "SELECT COUNT(*) FROM (SELECT id, balance, amount, LAG(balance, 1, 0) "
-                           "OVER (ORDER BY id) AS prev FROM ledger WHERE service_id = %lld) "
+                           "OVER (ORDER BY id) AS prev FROM ledger WHERE service_id = %lld) AS l "
                            "WHERE balance != prev + amount", (long long)sid), 0);
     assert_int_equal(q1(f, "SELECT COUNT(*) FROM (SELECT ref FROM ledger WHERE kind = 'refund' "
-                           "GROUP BY ref HAVING COUNT(*) > 1)"), 0);
+                           "GROUP BY ref HAVING COUNT(*) > 1) AS r"), 0);
     assert_int_equal(q1(f, "SELECT COUNT(*) FROM (SELECT ref FROM ledger WHERE kind IN "
-                           "('purchase', 'topup') GROUP BY ref HAVING COUNT(*) > 1)"), 0);
+                           "('purchase', 'topup') GROUP BY ref HAVING COUNT(*) > 1) AS r"), 0);
     assert_int_equal(q1(f, "SELECT COUNT(*) FROM sends s WHERE s.service_id = %lld AND "
                            "(SELECT COALESCE(-SUM(amount), 0) FROM ledger l WHERE l.kind = 'debit' "
                            "AND l.ref = 'send:' || s.id) != (SELECT SUM(credits) FROM messages m "

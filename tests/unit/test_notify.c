@@ -28,7 +28,6 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/thread.h>
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "core/receipt.h"
 #include "core/callurl.h"
@@ -292,15 +291,9 @@ static void set_status(fixture *f, int64_t id, msg_state s, int dlr, int ptt) {
 }
 
 static int64_t query_int(fixture *f, const char *sql) {
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(f->s.path, &db), SQLITE_OK);
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n;
+    char v[64];
+    assert_int_equal(store_fixture_query_text(&f->s, sql, v, sizeof v), 0);
+    return atoll(v);
 }
 
 static void claim(fixture *f, store_notify_claim_req *r, const char *busy) {
@@ -687,16 +680,12 @@ static void test_private_address_refused(void **state) {
                                       "(callback-allow-private is off)'"), 1);
     }
     stop_notifier(f);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(f->s.path, &db), SQLITE_OK);
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT last_error, state FROM notify_calls", -1,
-                                        &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_non_null(strstr((const char *)sqlite3_column_text(st, 0), "private"));
-    assert_int_equal(sqlite3_column_int(st, 1), 0); /* still pending: retried, not lost */
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    char err[256];
+    assert_int_equal(store_fixture_query_text(&f->s, "SELECT last_error FROM notify_calls", err,
+                                              sizeof err), 0);
+    assert_non_null(strstr(err, "private"));
+    /* still pending: retried, not lost */
+    assert_int_equal(query_int(f, "SELECT state FROM notify_calls"), 0);
 }
 
 /* The fast client (plain http to an IP literal) hands a redirect to curl, which follows it

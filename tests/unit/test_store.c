@@ -352,13 +352,7 @@ static void test_fault_fail_nth_op(void **state) {
     free(a.service_name); free(a.app_key); free(a.app_secret); free(a.consumer_key);
 }
 
-static void exec_sql(store_fixture *f, const char *sql) {
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
-}
+static void exec_sql(store_fixture *f, const char *sql) { store_fixture_exec(f, sql); }
 
 /* store_limits.h: an account's rate limit, read back with its credentials. */
 static void test_account_limit(void **state) {
