@@ -49,6 +49,7 @@
 #include "pay/payhook.h"
 #include "sim/sim.h"
 #include "smpp/smpp_route.h"
+#include "store/pg_listen.h"
 #include "store/store.h"
 #include "util/config.h"
 #include "util/log.h"
@@ -68,12 +69,21 @@ typedef struct daemon_state {
     campaign *camp;
     api *api;
     http_server *http;
+    pg_listen *listen; /* PostgreSQL: other nodes' wake-ups (NULL on SQLite) */
     struct event *sig_term, *sig_int, *sig_hup, *drain_ev;
     int argc;      /* the command line, read again by each reload */
     char **argv;
     int stopping;
     int64_t deadline_ms;
 } daemon_state;
+
+/* A wake-up from another node (store.h, wake_others), or the listener (re)connected (channel
+ * NULL: one may have been missed): claim what is due now rather than at the next poll. */
+static void on_wake(const char *channel, const char *payload, void *arg) {
+    daemon_state *d = arg;
+    if (channel && strcmp(payload, store_instance(d->st)) == 0) return; /* our own */
+    dispatch_kick(d->disp);
+}
 
 static int mkdir_p(const char *path, mode_t mode) {
     char buf[4096];
@@ -477,6 +487,10 @@ int main(int argc, char **argv) {
                              .retry_max_attempts = (int)d.cfg.smpp_retry_max_attempts,
                              .route_backoff_after = (int)d.cfg.smpp_route_backoff_failures};
     d.disp = dispatch_new(d.base, d.st, &dopt); /* routes come from the store's route table */
+    if (so.database) { /* a message accepted on another node is dispatched here at once */
+        static const char *const channels[] = {STORE_WAKE_CHANNEL, NULL};
+        d.listen = pg_listen_new(d.base, so.database, channels, on_wake, &d);
+    }
     notify_options nopt = {.node = d.cfg.node,
                            .allow_private = (int)d.cfg.callback_allow_private,
                            .timeout_ms = d.cfg.callback_timeout_ms,
@@ -568,6 +582,7 @@ out:
     payhook_free(d.pay);
     campaign_free(d.camp);
     http_server_free(d.http);
+    pg_listen_free(d.listen);
     dispatch_free(d.disp);
     api_free(d.api);
     if (d.sig_term) event_free(d.sig_term);

@@ -50,8 +50,17 @@ static void start_connect(pg_listen *l);
 
 static void drop_conn(pg_listen *l, const char *why) {
     if (!l->outage) {
+        char one[256]; /* libpq's messages span lines: one log line, spaces for the breaks */
+        size_t n = 0;
+        for (const char *p = why; *p && n + 1 < sizeof one; p++) {
+            char ch = (*p == '\n' || *p == '\t' || *p == '\r') ? ' ' : *p;
+            if (ch == ' ' && (n == 0 || one[n - 1] == ' ')) continue;
+            one[n++] = ch;
+        }
+        while (n > 0 && one[n - 1] == ' ') n--;
+        one[n] = '\0';
         sg_log_warn(LOG, "The connection listening for other nodes' wake-ups is down (%s); "
-                         "retrying with backoff.", why);
+                         "retrying with backoff.", one);
         l->outage = 1;
     }
     if (l->ev) {
@@ -151,6 +160,13 @@ static void on_socket(evutil_socket_t fd, short what, void *arg) {
     if (what & EV_READ) read_input(l);
 }
 
+/* The server's notices on this connection (e.g. "terminating connection due to immediate
+ * shutdown command"): the outage is logged once by drop_conn(); libpq would print them. */
+static void notice(void *arg, const char *message) {
+    (void)arg;
+    sg_log_debug(LOG, "PostgreSQL: %.*s", (int)strcspn(message, "\n"), message);
+}
+
 static void on_timer(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
@@ -163,6 +179,7 @@ static void start_connect(pg_listen *l) {
         drop_conn(l, "out of memory");
         return;
     }
+    PQsetNoticeProcessor(l->conn, notice, NULL);
     if (PQstatus(l->conn) == CONNECTION_BAD || PQsetnonblocking(l->conn, 1) != 0) {
         drop_conn(l, PQerrorMessage(l->conn));
         return;

@@ -103,9 +103,21 @@ static void pg_close(store_conn *c) {
     free(c);
 }
 
+/* NOTIFY at the batch's commit (store.h, wake_others; received by store/pg_listen.c). */
+static int pg_wake_others(store_conn *c, const char *instance) {
+    static const char sql[] = "SELECT pg_notify('" STORE_WAKE_CHANNEL "', $1)";
+    sqldrv_stmt *st = sqldrv_prep(c, sql);
+    if (!st) return SG_EIO;
+    sqldrv_bind_text(st, 1, instance);
+    int rc = sqldrv_step(c, st);
+    sqldrv_reset(st);
+    return rc < 0 ? rc : 0;
+}
+
 void store__postgres_backend(store_backend *be) {
     *be = store_sqlite_backend; /* the operations: the same functions (above) */
     be->name = "postgres";
     be->open = pg_open;
     be->close = pg_close;
+    be->wake_others = pg_wake_others;
 }

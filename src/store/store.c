@@ -175,6 +175,7 @@ struct store {
     store_handoff handoff; /* status calls on their way to the notifier (store_handoff.c) */
     size_t pending;
     uint64_t commits, ops, nth_op;
+    char instance[17]; /* store_instance() */
 };
 
 static void q_push(queue *q, op *o) {
@@ -236,6 +237,7 @@ static void run_batch(store *st, queue *batch) {
         for (op *o = batch->head; o; o = o->next) o->rc = batch_error(rc);
         return;
     }
+    int wake = 0; /* the batch made messages due: other nodes are told at its commit */
     for (op *o = batch->head; o; o = o->next) {
         store__handoff_savepoint(&st->handoff);
         if ((rc = st->be->savepoint(st->conn)) != 0) {
@@ -246,7 +248,11 @@ static void run_batch(store *st, queue *batch) {
         if (o->idem && o->rc == 0) o->rc = record(st, o->idem);
         st->be->release(st->conn, o->rc != 0);
         if (o->rc != 0) store__handoff_rollback_op(&st->handoff);
+        else if (o->kind == OP_submit || o->kind == OP_campaign_send) wake = 1;
     }
+    /* In a savepoint of its own: a failed wake-up (a hint) must not undo the batch. */
+    if (wake && st->be->wake_others && st->be->savepoint(st->conn) == 0)
+        st->be->release(st->conn, st->be->wake_others(st->conn, st->instance) != 0);
     if ((rc = st->be->commit(st->conn)) != 0) {
         store__handoff_aborted(&st->handoff);
         if (rc != SG_EUNAVAIL) /* else the driver logged the outage, once */
@@ -401,6 +407,7 @@ store *store_open(struct event_base *base, const store_options *opt, int *err) {
     }
     st->opt = *opt;
     if (!st->opt.max_batch) st->opt.max_batch = 1024;
+    sg_random_hex(st->instance, 8);
     store__handoff_init(&st->handoff);
     int rc = st->be->open(where, &st->handoff, &st->conn);
     if (rc != 0) {
@@ -461,6 +468,8 @@ void store_close(store *st) {
 }
 
 size_t store_pending(store *st) { return st->pending; }
+
+const char *store_instance(const store *st) { return st->instance; }
 
 void store_notify_set_wake(store *st, store_notify_wake_cb fn, void *arg) {
     store__handoff_set_wake(&st->handoff, fn, arg);

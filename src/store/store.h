@@ -354,7 +354,15 @@ typedef struct store_backend {
      * current savepoint. 0; SG_ECONFLICT when a live record holds the key (then found,
      * mismatch, status and body describe it); SG_EIO. */
     int (*idem_put)(store_conn *c, store_idem *idem);
+    /* Tells the other nodes, at this batch's commit, that it made messages due (a new send or
+     * campaign): PostgreSQL's NOTIFY on STORE_WAKE_CHANNEL with instance as payload
+     * (store_instance()). NULL for a backend of one node (SQLite). */
+    int (*wake_others)(store_conn *c, const char *instance);
 } store_backend;
+
+/* The channel of wake_others, which smsgated LISTENs to (store/pg_listen.h). */
+#define STORE_WAKE_CHANNEL "smsgate_work"
+
 
 extern const store_backend store_sqlite_backend;
 
@@ -381,6 +389,9 @@ store *store_open(struct event_base *base, const store_options *opt, int *err);
 void store_close(store *st);
 /* Operations queued or running, not yet delivered. */
 size_t store_pending(store *st);
+/* This store's instance: a random token, the payload of its wake-ups to other nodes (a node
+ * ignores its own). Borrowed until store_close. */
+const char *store_instance(const store *st);
 /* Number of commits and operations since start (group-commit ratio = ops / commits). */
 void store_stats(store *st, uint64_t *commits, uint64_t *ops);
 

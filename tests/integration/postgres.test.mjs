@@ -54,6 +54,7 @@ describe('PostgreSQL backend', { skip: havePg ? false : `no ${PGBIN}/initdb` }, 
     assert.deepEqual(r.json.map((x) => x.name), ['sim']);
 
     srv.expectLog(/The connection to PostgreSQL was lost/);
+    srv.expectLog(/The connection listening for other nodes' wake-ups is down/);
     scratch('crash', dir);
     for (let i = 0; i < 20; i++) {
       r = await routes();
