@@ -198,7 +198,9 @@ class Smsgate {
   async start() {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-compare-${this.name}-`));
     if (this.store === 'postgres') {
-      this.pgDir = path.join(this.dir, 'pg');
+      // its own directory right under the temporary one (as root, the cluster runs as the
+      // postgres user, who must reach it: this.dir is 0700)
+      this.pgDir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-compare-pg-`));
       const r = spawnSync(path.join(ROOT, 'scripts/pg-scratch'), ['start', this.pgDir], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`scripts/pg-scratch start failed: ${r.stderr}`);
       this.database = r.stdout.trim().split('\n').pop();
@@ -544,7 +546,7 @@ const METRICS = [
 function report(results, wrk, soak) {
   const lines = [];
   const systems = O.systems;
-  const both = systems.length === 2;
+  const both = systems.length === 2 && systems.includes('kannel');
   for (const kind of ['burst', 'paced']) {
     if (!results.some((r) => r.kind === kind)) continue;
     const title = kind === 'burst'
