@@ -773,6 +773,9 @@ static void purge(campaign *cp) {
     cp->purge.limit = PURGE_ROWS;
     cp->purge.recover = !cp->recovered;
     cp->purge.now_ms = sg_now_ms();
+    /* several nodes (PostgreSQL): a list loading for longer than twice the download timeout
+     * and ten minutes of parsing was left by a node that died (SQLite drops its own at start) */
+    cp->purge.stale_before_ms = cp->purge.now_ms - 2 * cp->opt.timeout_ms - 600000;
     store_list_purge(cp->st, &cp->purge, on_purged, cp);
 }
 

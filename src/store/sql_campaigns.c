@@ -84,6 +84,8 @@ const char sql_list_counts[] =
     "SELECT records, valid, invalid, created_ms FROM receiver_lists WHERE id = $1";
 
 const char sql_list_recover[] = "UPDATE receiver_lists SET state = 2 WHERE state = 0";
+const char sql_list_recover_stale[] =
+    "UPDATE receiver_lists SET state = 2 WHERE state = 0 AND created_ms < $1";
 
 const char sql_list_dropped[] = "SELECT id FROM receiver_lists WHERE state = 2 LIMIT 1";
 

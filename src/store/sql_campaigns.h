@@ -68,6 +68,7 @@ extern const char sql_list_ready[];
 extern const char sql_list_counts[];
 /* Every LOADING list DROPPED (lists left by an earlier run). */
 extern const char sql_list_recover[];
+extern const char sql_list_recover_stale[];
 /* A DROPPED list to purge: its id.
  * dialect: the _pg text claims one that no other node is purging (FOR UPDATE SKIP LOCKED). */
 extern const char sql_list_dropped[];

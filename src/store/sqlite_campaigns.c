@@ -66,9 +66,9 @@
  *   - a cancel locks the campaign's pending messages (FOR UPDATE): a dispatcher's claim
  *     (SKIP LOCKED) passes them by, and a message another node claimed first is read in its
  *     new state, so it is neither sent and refunded nor cancelled twice.
- * Not covered (needs a column this schema lacks): the recover of list_purge drops every
- * LOADING list, also those another live node is loading; a list needs its loading node
- * (and that node's lease) before several nodes may run it.
+ *   - a list left LOADING by a node that died is dropped once it is older than any load
+ *     lasts (store_list_purge_req.stale_before_ms), never at another node's start, which
+ *     would drop the lists live nodes are loading.
  */
 #include "store/store.h"
 
@@ -473,8 +473,17 @@ int sqlite__list_purge(store_conn *c, store_list_purge_req *r) {
     r->deleted = 0;
     r->more = 0;
     sqldrv_stmt *st;
-    if (r->recover) {
+    /* dialect: a store of one node (SQLite) drops, once at start, every list its previous
+     * run left loading; with several nodes (PostgreSQL) a list loading may be another live
+     * node's, so only lists loading for longer than any load lasts are dropped, at every
+     * purge (a node that died while loading is never started again, maybe). */
+    if (r->recover && !pg) {
         if (!(st = sqldrv_prep(c, sql_list_recover))) return SG_EIO;
+        if ((rc = sqldrv_done(c, st, "Dropping the receiver lists left loading"))) return rc;
+    }
+    if (pg && r->stale_before_ms) {
+        if (!(st = sqldrv_prep(c, sql_list_recover_stale))) return SG_EIO;
+        sqldrv_bind_int(st, 1, r->stale_before_ms);
         if ((rc = sqldrv_done(c, st, "Dropping the receiver lists left loading"))) return rc;
     }
     /* dialect: on PostgreSQL the list is claimed (FOR UPDATE SKIP LOCKED): a node purging at

@@ -118,6 +118,9 @@ typedef struct store_list_purge_req {
     size_t limit;
     int recover;
     int64_t now_ms;
+    /* PostgreSQL (several nodes): lists still loading that were created before this are
+     * dropped (their node died while loading: no load lasts that long); 0: none. */
+    int64_t stale_before_ms;
     size_t deleted;            /* out: rows deleted */
     int more;                  /* out: rows are left to purge */
 } store_list_purge_req;

@@ -167,10 +167,29 @@ static void test_recover_drops_lists_left_loading(void **state) {
     store_list_row one[] = {row(2, "+33612345670", "fr", "x", VALS("x\0a\0b\0"))};
     store_list_req r = {.list_id = b.list_id, .rows = one, .count = 1};
     assert_int_equal(STORE_RUN(f, list_rows, &r), 0);
-    store_list_purge_req p = {.limit = 100, .recover = 1, .now_ms = sg_now_ms()};
+    /* a second list, loading right now (on PostgreSQL: maybe by another live node) */
+    store_list_req b2 = {.service_id = f->sid, .source = "test"};
+    assert_int_equal(STORE_RUN(f, list_begin, &b2), 0);
+    char sql[128];
+    snprintf(sql, sizeof sql, "UPDATE receiver_lists SET created_ms = created_ms - 3600000 "
+                              "WHERE id = %lld", (long long)b.list_id);
+    store_fixture_exec(f, sql); /* the first one has been loading for an hour */
+    store_list_purge_req p = {.limit = 100, .recover = 1, .now_ms = sg_now_ms(),
+                              .stale_before_ms = sg_now_ms() - 600000};
     assert_int_equal(STORE_RUN(f, list_purge, &p), 0);
-    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM receiver_lists"), 0);
+    for (int i = 0; p.more && i < 10; i++) { /* one dropped list per call */
+        p.recover = 0;
+        assert_int_equal(STORE_RUN(f, list_purge, &p), 0);
+    }
     assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM receiver_rows"), 0);
+    if (store_fixture_pg()) { /* several nodes: only the stale one goes */
+        assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM receiver_lists"), 1);
+        snprintf(sql, sizeof sql, "SELECT state FROM receiver_lists WHERE id = %lld",
+                 (long long)b2.list_id);
+        assert_int_equal(store_fixture_query_int(f, sql), 0); /* still loading */
+    } else { /* one node: everything its previous run left loading */
+        assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM receiver_lists"), 0);
+    }
 }
 
 static void test_documents_in_slices(void **state) {
