@@ -18,6 +18,7 @@
 #include "store/store.h"
 #include "store/store_int.h"
 #include "store/sqldrv.h"
+#include "store/store_cluster_int.h" /* the cluster area: driver-only, for the table */
 
 #define STMT_CACHE 256
 
