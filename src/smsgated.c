@@ -41,6 +41,7 @@
 
 #include "api/api.h"
 #include "campaign/campaign.h"
+#include "cluster/cluster.h"
 #include "core/phone.h"
 #include "core/price.h"
 #include "dispatch/dispatch.h"
@@ -63,6 +64,9 @@ typedef struct daemon_state {
     struct event_base *base;
     store *st;
     dispatch *disp;
+    cluster *cluster;
+    int registered; /* the node is registered: cluster_stop() at exit */
+    int exit_code;  /* 1 when the node was taken over while running */
     notify *notify;
     payhook *pay;
     campaign *camp;
@@ -169,6 +173,15 @@ static void on_drain(evutil_socket_t fd, short what, void *arg) {
     dispatch_stop(d->disp, on_dispatch_stopped, d);
 }
 
+static void begin_stop(daemon_state *d) {
+    d->stopping = 1;
+    sg_sdnotify("STOPPING=1\nSTATUS=Finishing requests in flight, then stopping.");
+    http_server_stop_accepting(d->http);
+    campaign_stop(d->camp); /* receiver downloads in progress end now (503) */
+    d->deadline_ms = sg_mono_ms() + d->cfg.shutdown_timeout_s * 1000;
+    on_drain(-1, 0, d);
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg) {
     (void)what;
     daemon_state *d = arg;
@@ -177,13 +190,34 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
         stop_now(d);
         return;
     }
-    d->stopping = 1;
-    sg_sdnotify("STOPPING=1\nSTATUS=Finishing requests in flight, then stopping.");
     sg_log_info(LOG, "Signal %d: finishing requests in flight, then stopping.", (int)sig);
-    http_server_stop_accepting(d->http);
-    campaign_stop(d->camp); /* receiver downloads in progress end now (503) */
-    d->deadline_ms = sg_mono_ms() + d->cfg.shutdown_timeout_s * 1000;
-    on_drain(-1, 0, d);
+    begin_stop(d);
+}
+
+/* Another node changed the configuration (cluster.h): as an admin change on this node does,
+ * the API forgets its cached keys and services and the dispatcher reloads the route table. */
+static void on_config_changed(void *arg) {
+    daemon_state *d = arg;
+    if (d->stopping) return;
+    api_config_changed(d->api);
+    dispatch_reload(d->disp, NULL, NULL);
+}
+
+/* This node was taken over by the others (cluster.h): it is fenced; it stops and exits 1. */
+static void on_node_lost(void *arg) {
+    daemon_state *d = arg;
+    d->exit_code = 1;
+    if (!d->stopping) begin_stop(d);
+}
+
+/* The node's name: the node key, else the host name. */
+static void node_name(const char *cfg, char *out, size_t n) {
+    if (cfg[0]) {
+        snprintf(out, n, "%s", cfg);
+        return;
+    }
+    if (gethostname(out, n) != 0 || !out[0]) snprintf(out, n, "local");
+    out[n - 1] = '\0';
 }
 
 static enum sg_log_level parse_level(const char *s);
@@ -328,7 +362,8 @@ static route *make_route(const store_route *conf, void *arg) {
     if (!strcmp(conf->kind, "sim")) return sim_route_new(d->base, d->st, d->cfg.sim_delay_ms);
     if (!strcmp(conf->kind, "smpp")) {
         smpp_route_timing t = {d->cfg.smpp_enquire_ms, d->cfg.smpp_resp_timeout_ms,
-                               d->cfg.smpp_reconnect_min_ms, d->cfg.smpp_reconnect_max_ms};
+                               d->cfg.smpp_reconnect_min_ms, d->cfg.smpp_reconnect_max_ms,
+                               1 /* binds on this node's slots only (cluster.h) */};
         int err = 0;
         return smpp_route_new(d->base, d->st, conf, &t, &err);
     }
@@ -461,14 +496,16 @@ int main(int argc, char **argv) {
         goto out;
     }
 
-    dispatch_options dopt = {.node = d.cfg.node, .lease_ms = d.cfg.lease_ms,
+    char node[256];
+    node_name(d.cfg.node, node, sizeof node);
+    dispatch_options dopt = {.node = node, .lease_ms = d.cfg.lease_ms,
                              .batch = (size_t)d.cfg.dispatch_batch, .factory = make_route,
                              .factory_arg = &d, .retry_min_ms = d.cfg.smpp_retry_min_ms,
                              .retry_max_ms = d.cfg.smpp_retry_max_ms,
                              .retry_max_attempts = (int)d.cfg.smpp_retry_max_attempts,
                              .route_backoff_after = (int)d.cfg.smpp_route_backoff_failures};
     d.disp = dispatch_new(d.base, d.st, &dopt); /* routes come from the store's route table */
-    notify_options nopt = {.node = d.cfg.node,
+    notify_options nopt = {.node = node,
                            .allow_private = (int)d.cfg.callback_allow_private,
                            .timeout_ms = d.cfg.callback_timeout_ms,
                            .backoff_ms = d.cfg.callback_backoff_ms,
@@ -525,6 +562,20 @@ int main(int argc, char **argv) {
         sg_log_error(LOG, "Neither 'listen' nor 'tls-listen' is set: nothing to serve.");
         goto out;
     }
+    /* The node registers before it dispatches anything (a name in use: exit 1). */
+    char *address = d.cfg.public_url[0] ? sg_xstrdup(d.cfg.public_url)
+                    : sg_xasprintf("%s%s%s%s%s", d.cfg.listen[0] ? "http://" : "", d.cfg.listen,
+                                   d.cfg.listen[0] && d.cfg.tls_listen[0] ? "," : "",
+                                   d.cfg.tls_listen[0] ? "https://" : "", d.cfg.tls_listen);
+    cluster_options kopt = {.name = node, .address = address, .version = SMSGATE_VERSION,
+                            .heartbeat_ms = d.cfg.heartbeat_ms,
+                            .timeout_s = &d.cfg.node_timeout_s,
+                            .config_changed = on_config_changed, .lost = on_node_lost,
+                            .arg = &d};
+    d.cluster = cluster_new(d.base, d.st, d.disp, &kopt);
+    free(address);
+    if (cluster_register(d.cluster) != 0) goto out;
+    d.registered = 1;
     snprintf(path, sizeof path, "%s/smsgated.url", d.cfg.data);
     if (write_file(path, url, 0644) != 0)
         sg_log_warn(LOG, "Writing '%s' failed: %s.", path, strerror(errno));
@@ -536,6 +587,7 @@ int main(int argc, char **argv) {
     event_add(d.sig_term, NULL);
     event_add(d.sig_int, NULL);
     event_add(d.sig_hup, NULL);
+    cluster_start(d.cluster);
     dispatch_start(d.disp);
     notify_start(d.notify);
     payhook_start(d.pay);
@@ -547,9 +599,10 @@ int main(int argc, char **argv) {
     sg_sdnotifyf("READY=1\nSTATUS=Serving: http '%s', https '%s'.", d.cfg.listen,
                  d.cfg.tls_listen);
     event_base_dispatch(d.base);
-    rc = 0;
+    rc = d.exit_code;
 
 out:
+    if (d.registered) cluster_stop(d.cluster); /* its bind slots free for the others at once */
     api_stop(d.api);       /* no more housekeeping: idempotency records, pending keys */
     notify_stop(d.notify); /* callbacks in flight are abandoned: durable, made again later */
     payhook_stop(d.pay);   /* a payment call in flight is waited for; its answer is recorded */
@@ -559,6 +612,7 @@ out:
     payhook_free(d.pay);
     campaign_free(d.camp);
     http_server_free(d.http);
+    cluster_free(d.cluster);
     dispatch_free(d.disp);
     api_free(d.api);
     if (d.sig_term) event_free(d.sig_term);

@@ -130,6 +130,9 @@ struct dispatch {
     void (*stop_done)(void *);
     void *stop_arg;
     uint64_t rng;        /* xorshift64* state for the jitter of retries */
+    int fenced;          /* dispatch_fence(): no claim, no send */
+    void (*routes_hook)(void *arg);
+    void *routes_hook_arg;
 };
 
 static void drain_held(dispatch *d);
@@ -442,7 +445,7 @@ static void retry_later(dispatch *d, pending *p) {
 /* Sends p, holds it, or puts it back in the store queue. Takes ownership of p. */
 static void place(dispatch *d, pending *p) {
     route *rt = NULL;
-    int r = d->stopping ? PICK_NONE : pick(d, p, &rt);
+    int r = d->stopping || d->fenced ? PICK_NONE : pick(d, p, &rt);
     if (r == PICK_OK) {
         if (rt->ops->send(rt, &p->m) == 0) {
             if (rt->bo_step) {
@@ -609,7 +612,7 @@ static void on_claim(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     dispatch *d = arg;
-    if (d->stopping || !d->started) return;
+    if (d->stopping || !d->started || d->fenced) return;
     if (d->claiming) {
         d->again = 1;
         return;
@@ -842,6 +845,7 @@ static void on_routes(int rc, void *arg) {
         event_add(d->tick_ev, &tv);
     }
     if (d->nheld) drain_held(d);
+    if (d->routes_hook && !d->stopping) d->routes_hook(d->routes_hook_arg);
     dispatch_kick(d);
     maybe_stopped(d);
 }
@@ -890,6 +894,55 @@ json_t *dispatch_status(dispatch *d) {
         }
     }
     return arr;
+}
+
+/* ---- bind slots and the fence (docs/cluster.md) ---- */
+
+size_t dispatch_slots_get(dispatch *d, store_slot_claim **out) {
+    *out = NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < d->routes.n; i++) {
+        route *rt = d->routes.v[i];
+        if (!rt->ops->slots) continue;
+        *out = sg_xrealloc(*out, (n + 1) * sizeof **out);
+        store_slot_claim *k = &(*out)[n++];
+        memset(k, 0, sizeof *k);
+        k->release = rt->ops->slots(rt, &k->nslots);
+        k->route = sg_xstrdup(rt->name);
+    }
+    return n;
+}
+
+void dispatch_slots_set(dispatch *d, const store_slot_claim *k, size_t n) {
+    if (d->fenced) return;
+    for (size_t i = 0; i < d->routes.n; i++) {
+        route *rt = d->routes.v[i];
+        if (!rt->ops->set_slots) continue;
+        for (size_t j = 0; j < n; j++)
+            if (!strcmp(k[j].route, rt->name)) rt->ops->set_slots(rt, k[j].held, k[j].share);
+    }
+}
+
+void dispatch_fence(dispatch *d, int fenced) {
+    if (d->fenced == fenced) return;
+    d->fenced = fenced;
+    if (!fenced) {
+        sg_log_info(LOG, "Dispatching again: this node renewed its heartbeat.");
+        dispatch_kick(d);
+        return;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        route_list *l = pass ? &d->retiring : &d->routes;
+        for (size_t i = 0; i < l->n; i++)
+            if (l->v[i]->ops->set_slots) l->v[i]->ops->set_slots(l->v[i], 0, 0);
+    }
+    /* Held messages go back to the queue (if the store can still be reached). */
+    if (d->nheld) event_active(d->held_ev, EV_TIMEOUT, 0);
+}
+
+void dispatch_set_routes_hook(dispatch *d, void (*fn)(void *arg), void *arg) {
+    d->routes_hook = fn;
+    d->routes_hook_arg = arg;
 }
 
 /* ---- life cycle ---- */

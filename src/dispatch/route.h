@@ -20,6 +20,13 @@
  *     dispatcher calls it only when inflight() is 0, and calls free() only after done.
  *  5. A route frees its private state and its name in free(), after every message it took was
  *     reported. The dispatcher owns and frees `prefixes`.
+ *  6. Bind slots (docs/cluster.md). A route whose binds count against the operator's limit for
+ *     the whole cluster opens bind s only while this node holds slot s. slots() says how many
+ *     slots it has (*n: its binds) and returns the slots it holds but no longer uses (bit s:
+ *     slot s, whose binds are closed), which the next heartbeat gives up. set_slots() tells
+ *     it the slots this node holds and its share: it keeps binds open on at most share of
+ *     them, closes the others before they are given up, and sends at its part of the route's
+ *     rate (tps * open / binds). set_slots(rt, 0, 0) closes every bind (the fence).
  */
 #ifndef SG_DISPATCH_ROUTE_H
 #define SG_DISPATCH_ROUTE_H
@@ -63,6 +70,9 @@ typedef struct route_ops {
      * may be NULL. */
     void (*status)(route *rt, json_t *out);
     void (*stop)(route *rt, void (*done)(route *rt, void *arg), void *arg); /* may be NULL */
+    /* Bind slots (contract 6); both NULL for a route without binds (the sim). */
+    uint64_t (*slots)(route *rt, int *n);
+    void (*set_slots)(route *rt, uint64_t held, int share);
 } route_ops;
 
 struct route {
