@@ -571,7 +571,7 @@ int main(int argc, char **argv) {
                             .heartbeat_ms = d.cfg.heartbeat_ms,
                             .timeout_s = &d.cfg.node_timeout_s,
                             .config_changed = on_config_changed, .lost = on_node_lost,
-                            .arg = &d};
+                            .arg = &d, .lock_dir = d.cfg.data};
     d.cluster = cluster_new(d.base, d.st, d.disp, &kopt);
     free(address);
     if (cluster_register(d.cluster) != 0) goto out;

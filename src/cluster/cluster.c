@@ -24,6 +24,14 @@
  *                                     +------------ heartbeat ok ----------+
  *     running/fenced --heartbeat says lost (name taken, or declared dead)--> lost (exit)
  *
+ * Restarts. A node killed (or crashed) and started again at once finds its name's row still
+ * fresh, under the instance that died. DIR/node-NAME.lock tells the two cases apart: the
+ * process holds it (flock) while it runs and writes its instance id in it; a new process that
+ * gets the lock knows the instance written there has ended and may take the row back at once
+ * (node_register's previous), while a second process on the same directory does not get the
+ * lock and is refused. Nodes on other machines (other data directories) are told apart by
+ * the heartbeat alone.
+ *
  * Invariants:
  *  1. At most one heartbeat and one epoch read are in flight.
  *  2. While fenced, the dispatcher claims nothing and every bind is closed; only a successful
@@ -31,8 +39,13 @@
  */
 #include "cluster/cluster.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "util/log.h"
 #include "util/util.h"
@@ -51,9 +64,10 @@ struct cluster {
     store *st;
     dispatch *d;
     cluster_options opt;
-    char *name, *address, *version;
+    char *name, *address, *version, *lock_dir;
     char instance[17];
-    struct event *beat_ev, *epoch_ev, *kick_ev;
+    int lock_fd; /* DIR/node-NAME.lock, held while the process runs; -1 none */
+    struct event *beat_ev, *epoch_ev, *kick_ev, *fence_ev;
     int beating, reading, kicked, fenced, lost, failing;
     int64_t last_ok_mono; /* when the last successful heartbeat was queued */
     int have_epoch;
@@ -81,6 +95,25 @@ static void fence(cluster *c, int64_t silent_ms) {
 
 static void send_beat(cluster *c);
 
+/* The fence falls at half the timeout after the last renewal, to the millisecond (the beat
+ * timer alone would see it up to heartbeat-ms late). */
+static void arm_fence(cluster *c) {
+    int64_t left = c->last_ok_mono + timeout_ms(c) / 2 - sg_mono_ms();
+    if (left < 0) left = 0;
+    struct timeval tv = {left / 1000, (left % 1000) * 1000};
+    evtimer_add(c->fence_ev, &tv);
+}
+
+static void on_fence_timer(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    cluster *c = arg;
+    int64_t silent = sg_mono_ms() - c->last_ok_mono;
+    if (c->lost) return;
+    if (silent >= timeout_ms(c) / 2) fence(c, silent);
+    else arm_fence(c); /* the timeout was reloaded meanwhile */
+}
+
 static void on_beat(int rc, void *arg) {
     beat_ctx *b = arg;
     cluster *c = b->c;
@@ -106,6 +139,7 @@ static void on_beat(int rc, void *arg) {
         if (c->failing) sg_log_info(LOG, "Node '%s' renewed its heartbeat again.", c->name);
         c->failing = 0;
         c->last_ok_mono = b->sent_mono;
+        arm_fence(c);
         if (c->fenced && sg_mono_ms() - c->last_ok_mono < timeout_ms(c) / 2) {
             c->fenced = 0;
             dispatch_fence(c->d, 0);
@@ -190,12 +224,16 @@ cluster *cluster_new(struct event_base *base, store *st, dispatch *d, const clus
     c->opt.name = c->name;
     c->opt.address = c->address;
     c->opt.version = c->version;
+    c->lock_dir = sg_xstrdup(opt->lock_dir ? opt->lock_dir : "");
+    c->opt.lock_dir = c->lock_dir;
+    c->lock_fd = -1;
     if (c->opt.heartbeat_ms < 100) c->opt.heartbeat_ms = 100;
     if (c->opt.epoch_ms <= 0) c->opt.epoch_ms = EPOCH_MS;
     sg_random_hex(c->instance, 8);
     c->beat_ev = event_new(base, -1, EV_PERSIST, on_beat_timer, c);
     c->epoch_ev = event_new(base, -1, EV_PERSIST, on_epoch_timer, c);
     c->kick_ev = event_new(base, -1, 0, on_kick, c);
+    c->fence_ev = evtimer_new(base, on_fence_timer, c);
     return c;
 }
 
@@ -209,10 +247,50 @@ static void on_waited(int rc, void *arg) {
     w->done = 1;
 }
 
+/* Takes DIR/node-NAME.lock (see "Restarts"); the instance id of its last holder goes to
+ * previous ("" if none). 0, SG_ECONFLICT (another process holds it), SG_EIO (logged). */
+static int take_lock(cluster *c, char previous[17]) {
+    previous[0] = '\0';
+    if (!c->lock_dir[0]) return 0;
+    char file[300], path[4400];
+    size_t k = 0;
+    for (const char *p = c->name; *p && k + 1 < sizeof file; p++)
+        file[k++] = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                            (*p >= '0' && *p <= '9') || *p == '.' || *p == '-'
+                        ? *p : '_';
+    file[k] = '\0';
+    snprintf(path, sizeof path, "%s/node-%s.lock", c->lock_dir, file);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        sg_log_error(LOG, "Opening '%s' failed: %s.", path, strerror(errno));
+        return SG_EIO;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK) {
+            sg_log_error(LOG, "Node name '%s' is held by another smsgated running on the data "
+                              "directory '%s' (it holds '%s'): give this one another name with "
+                              "--node, or stop that one.", c->name, c->lock_dir, path);
+            return SG_ECONFLICT;
+        }
+        sg_log_error(LOG, "Locking '%s' failed: %s.", path, strerror(e));
+        return SG_EIO;
+    }
+    ssize_t n = pread(fd, previous, 16, 0);
+    previous[n > 0 ? n : 0] = '\0';
+    c->lock_fd = fd;
+    return 0;
+}
+
 int cluster_register(cluster *c) {
+    char previous[17];
+    int lrc = take_lock(c, previous);
+    if (lrc) return lrc;
     store_node_register_req r = {.name = c->name, .instance = c->instance,
                                  .address = c->address, .version = c->version,
-                                 .now_ms = sg_now_ms(), .timeout_ms = timeout_ms(c)};
+                                 .previous = previous, .now_ms = sg_now_ms(),
+                                 .timeout_ms = timeout_ms(c)};
     wait_ctx w = {0};
     int64_t sent = sg_mono_ms();
     store_node_register(c->st, &r, on_waited, &w);
@@ -228,6 +306,11 @@ int cluster_register(cluster *c) {
         sg_log_error(LOG, "Registering node '%s' failed: %s.", c->name, sg_strerror(w.rc));
     } else {
         c->last_ok_mono = sent;
+        if (c->lock_fd >= 0 && (ftruncate(c->lock_fd, 0) != 0 ||
+                                pwrite(c->lock_fd, c->instance, 16, 0) != 16))
+            sg_log_warn(LOG, "Writing this node's instance id in its lock file failed: %s; a "
+                             "restart right after a crash will wait node-timeout-s.",
+                        strerror(errno));
         sg_log_info(LOG, "Node '%s' registered (instance %s, takeover after %lld s).", c->name,
                     c->instance, (long long)*c->opt.timeout_s);
         if (r.legacy_requeued)
@@ -246,6 +329,7 @@ void cluster_start(cluster *c) {
     struct timeval te = {c->opt.epoch_ms / 1000, (c->opt.epoch_ms % 1000) * 1000};
     event_add(c->epoch_ev, &te);
     dispatch_set_routes_hook(c->d, on_routes, c);
+    arm_fence(c);
     send_beat(c);
 }
 
@@ -256,6 +340,7 @@ void cluster_stop(cluster *c) {
     event_del(c->beat_ev);
     event_del(c->epoch_ev);
     event_del(c->kick_ev);
+    event_del(c->fence_ev);
     dispatch_set_routes_hook(c->d, NULL, NULL);
     while (c->beating || c->reading) event_base_loop(c->base, EVLOOP_ONCE);
     if (c->lost) return;
@@ -277,8 +362,11 @@ void cluster_free(cluster *c) {
     event_free(c->beat_ev);
     event_free(c->epoch_ev);
     event_free(c->kick_ev);
+    event_free(c->fence_ev);
     free(c->name);
     free(c->address);
     free(c->version);
+    free(c->lock_dir);
+    if (c->lock_fd >= 0) close(c->lock_fd);
     free(c);
 }

@@ -28,6 +28,10 @@ typedef struct cluster_options {
      * &cfg.node_timeout_s); must outlive the cluster. */
     const int64_t *timeout_s;
     int64_t epoch_ms;     /* how often the configuration epoch is read (0: 500) */
+    /* The data directory: DIR/node-NAME.lock, locked while the node runs, keeps the instance
+     * id of its last holder, so that a restart after a crash takes the name back at once.
+     * NULL or "": no lock (tests). Copied. */
+    const char *lock_dir;
     /* The epoch moved (another node, or any writer, changed the configuration): drop caches
      * and reload routes. May be NULL. */
     void (*config_changed)(void *arg);
@@ -39,8 +43,9 @@ typedef struct cluster_options {
 
 cluster *cluster_new(struct event_base *base, store *st, dispatch *d, const cluster_options *opt);
 /* Registers the node, running base's loop until the store answered (call it before the loop
- * runs for real). 0; SG_ECONFLICT when another live instance holds the name (logged as an
- * error naming it); another SG_E* when the store failed. */
+ * runs for real). 0; SG_ECONFLICT when another live instance holds the name, or another
+ * process of this data directory runs under it (logged as an error naming it); another SG_E*
+ * when the lock file or the store failed. */
 int cluster_register(cluster *c);
 /* Starts the heartbeat and the epoch timers (after cluster_register). */
 void cluster_start(cluster *c);

@@ -316,7 +316,6 @@ static int find_id(store_conn *c, const char *route, const char *smsc_id, int64_
 static int keep_orphan(store_conn *c, const store_smpp_receipt_item *r) {
     char keys[OPID_KEYS][OPID_KEY_LEN];
     if (opid_keys(r->smsc_id, keys) == 0) return 0;
-    c->no_orphans = 0;
     sqldrv_stmt *st = sqldrv_prep(c, "INSERT INTO smpp_orphans(rid, route, idkey, smsc_id, "
                                        "state, dlr, ptt, ts_ms, received_ms) "
                                        "VALUES (0,?,?,?,?,?,?,?,?)" SQLDRV_RETURNING_ID);
@@ -407,16 +406,16 @@ static int prune(store_conn *c) {
 }
 
 /* Whether smpp_orphans may hold rows. Looking for orphans costs one query per id key of every
- * accepted message, and the table is almost always empty: keep_orphan() clears no_orphans
- * (even if its savepoint is then rolled back, which only costs a needless look), and this
- * looks again only while it is clear. */
+ * accepted message, and the table is almost always empty: one look per acceptance batch says
+ * whether to. Not remembered on the connection: another node (or another process on the same
+ * database) keeps the receipts that reach its binds before the acceptance this node stores
+ * (docs/cluster.md), and an acceptance that trusted "none since my last look" would leave
+ * them unmatched. */
 static int orphans_possible(store_conn *c) {
-    if (c->no_orphans) return 0;
     sqldrv_stmt *st = sqldrv_prep(c, "SELECT EXISTS (SELECT 1 FROM smpp_orphans)");
     if (!st) return 1;
     int any = sqldrv_step(c, st) != 1 || sqldrv_col_int(st, 0) != 0;
     sqldrv_reset(st);
-    c->no_orphans = !any;
     return any;
 }
 

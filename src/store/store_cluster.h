@@ -27,12 +27,14 @@
 #define STORE_CLUSTER_MAX_SLOTS 64 /* a route's binds at most (routes_admin.c checks it) */
 
 /* node_register: at start. Takes the name for this instance unless another instance holds it
- * and is alive (running, heartbeat newer than timeout_ms): then SG_ECONFLICT, with refused set
- * and the other's heartbeat age and address. Also puts back in the queue the messages and
+ * and is alive (running, heartbeat newer than timeout_ms) and is not previous, the instance
+ * this node's data directory knows ended (its lock was free: a restart after a crash): then
+ * SG_ECONFLICT, with refused set and the other's heartbeat age and address. Also puts back in the queue the messages and
  * callbacks leased by owners that are no registered node (leases written before nodes
  * registered, e.g. by the node "local" of older versions). */
 typedef struct store_node_register_req {
     const char *name, *instance, *address, *version;
+    const char *previous; /* may be NULL */
     int64_t now_ms, timeout_ms;
     /* out */
     int refused;

@@ -6,8 +6,9 @@
  * Nodes. A node's row is keyed by its name (config `node`, default the host name) and owned
  * by one instance, a random id drawn at each process start. node_register takes the row with
  * one conditional upsert (INSERT ... ON CONFLICT (name) DO UPDATE ... WHERE the old owner is
- * this instance, stopped, dead or silent for the takeover timeout): rows changed 0 means
- * another live instance holds the name, and the start is refused. Two nodes starting at once
+ * this instance, stopped, dead, silent for the takeover timeout, or the previous instance of
+ * this node's data directory, which cluster.c knows ended): rows changed 0 means another live
+ * instance holds the name, and the start is refused. Two nodes starting at once
  * under one name cannot both win: the second upsert sees the first's fresh row.
  *
  *      (none) --register--> running --node_stop--> stopped --register--> running
@@ -130,7 +131,7 @@ static const char sql_node_take[] =
     "address = excluded.address, version = excluded.version, state = 'running', "
     "started_ms = excluded.started_ms, heartbeat_ms = excluded.heartbeat_ms, stopped_ms = NULL "
     "WHERE nodes.instance = excluded.instance OR nodes.state <> 'running' "
-    "OR nodes.heartbeat_ms < $6";
+    "OR nodes.heartbeat_ms < $6 OR nodes.instance = $7";
 
 static const char sql_node_read[] =
     "SELECT heartbeat_ms, address FROM nodes WHERE name = $1";
@@ -222,6 +223,7 @@ int store__node_register(store_conn *c, store_node_register_req *r) {
     sqldrv_bind_text(st, 4, r->version ? r->version : "");
     sqldrv_bind_int(st, 5, r->now_ms);
     sqldrv_bind_int(st, 6, r->now_ms - r->timeout_ms);
+    sqldrv_bind_text(st, 7, r->previous ? r->previous : "");
     int rc = sqldrv_done(c, st, "Registering this node");
     if (rc) return rc;
     if (sqldrv_changes(c) == 0) {

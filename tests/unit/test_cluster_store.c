@@ -83,6 +83,21 @@ static void test_name_refused_while_alive(void **state) {
     assert_false(h.lost);
 }
 
+static void test_previous_instance_taken_back_at_once(void **state) {
+    store_fixture *f = *state;
+    int64_t now = sg_now_ms();
+    assert_int_equal(reg(f, "n1", "i-a", now, NULL), 0);
+    /* A restart after a crash: the data directory's lock says i-a ended. */
+    store_node_register_req r = {.name = "n1", .instance = "i-b", .previous = "i-a",
+                                 .now_ms = now + 100, .timeout_ms = TIMEOUT_MS};
+    assert_int_equal(STORE_RUN(f, node_register, &r), 0);
+    /* Not for a name held by an instance this directory never knew. */
+    store_node_register_req x = {.name = "n1", .instance = "i-c", .previous = "i-a",
+                                 .now_ms = now + 200, .timeout_ms = TIMEOUT_MS};
+    assert_int_equal(STORE_RUN(f, node_register, &x), SG_ECONFLICT);
+    store_node_register_fini(&x);
+}
+
 static void test_clean_stop_frees_name(void **state) {
     store_fixture *f = *state;
     int64_t now = sg_now_ms();
@@ -276,6 +291,7 @@ int main(int argc, char **argv) {
     if (argc > 1) cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         TEST(test_name_refused_while_alive),
+        TEST(test_previous_instance_taken_back_at_once),
         TEST(test_clean_stop_frees_name),
         TEST(test_legacy_local_leases_requeued),
         TEST(test_dead_node_taken_over_once),
