@@ -55,6 +55,14 @@
  * its settings are updated in place and, when disabled, it keeps applying the receipts of the
  * messages it accepted.
  *
+ * Bind slots and the fence (docs/cluster.md; cluster/cluster.c drives both). A route with
+ * binds (route.h, contract 6) opens only the binds whose slots this node holds:
+ * dispatch_slots_get() gathers, for the heartbeat, each such route's slots and those it may
+ * give up; dispatch_slots_set() hands each route what the heartbeat got. dispatch_fence(1),
+ * when the heartbeat could not be renewed for half the takeover timeout, stops claiming, makes
+ * every route close its binds (set_slots 0) and sends what is held or handed back to the store
+ * queue (pick() sees no route); dispatch_fence(0) after a successful heartbeat resumes.
+ *
  * Invariants:
  *  1. Every claimed message is in exactly one place until its status is queued for writing:
  *     handed to a route (in `inflight`, found by id in `table`), or in `held`.
@@ -64,6 +72,7 @@
  *  4. A message that was refused temporarily (ntried > 0) leaves the dispatcher only through
  *     retry_later() (queued with its attempt counted, or failed), except when stopping.
  *  5. A route takes at most one message while bo_step > 0, and none before bo_until.
+ *  6. While fenced, nothing is claimed and no message is handed to a route.
  */
 #include "dispatch/dispatch.h"
 

@@ -21,6 +21,15 @@
  * the window, the rate and the FIFO allow, so the excess stays queued in the store; when the
  * window or the rate frees room the route calls wake().
  *
+ * Bind slots (docs/cluster.md, route.h contract 6). In smsgated a route's binds are a total
+ * for every node of the database (smpp_route_timing.leased_binds): bind b opens only while
+ * set_slots() says this node holds slot b and it is within the node's share; a bind no longer
+ * wanted is unbound, and r_slots() offers its slot to be given up only once its sessions
+ * stopped, so the SMSC never sees two nodes on one slot. Sessions are made per opening and
+ * kept in `grave` after they stop, until no receipt batch may still hold an ack of theirs.
+ * The rate is this node's part, tps * open binds / binds (share_rate()). With no bind wanted
+ * (the fence) the parts still queued go back to the dispatcher as temporary failures.
+ *
  * Receipts and MO. deliver_sm/data_sm from any bind are parsed (smpp/dlr.h) and gathered
  * during one loop pass into one store operation; each is acknowledged after that commit
  * (ESME_ROK), or with ESME_RX_T_APPN when it failed, so the SMSC sends it again. A receipt is
