@@ -922,11 +922,21 @@ size_t dispatch_slots_get(dispatch *d, store_slot_claim **out) {
     return n;
 }
 
+/* 1 while a retiring route named name still has binds open (its stop has not finished). */
+static int retiring_named(dispatch *d, const char *name) {
+    for (size_t i = 0; i < d->retiring.n; i++)
+        if (d->retiring.v[i]->ops->set_slots && !strcmp(d->retiring.v[i]->name, name))
+            return 1;
+    return 0;
+}
+
 void dispatch_slots_set(dispatch *d, const store_slot_claim *k, size_t n) {
     if (d->fenced) return;
     for (size_t i = 0; i < d->routes.n; i++) {
         route *rt = d->routes.v[i];
-        if (!rt->ops->set_slots) continue;
+        /* A changed route opens its binds once the version it replaces closed its own (the
+         * next heartbeat): the operator never sees more than its binds. */
+        if (!rt->ops->set_slots || retiring_named(d, rt->name)) continue;
         for (size_t j = 0; j < n; j++)
             if (!strcmp(k[j].route, rt->name)) rt->ops->set_slots(rt, k[j].held, k[j].share);
     }

@@ -88,10 +88,16 @@ const char *const sqlite_cluster_migrations[SQLITE_CLUSTER_MIGRATIONS] = {
     SQLITE_WATCH_UD("applications")
     "CREATE TRIGGER config_credentials_u AFTER UPDATE OF application_id, state, rules,"
     "  allowed_ips, expires_ms ON credentials" BUMP
-    "CREATE TRIGGER config_credentials_d AFTER DELETE ON credentials" BUMP,
+    "CREATE TRIGGER config_credentials_d AFTER DELETE ON credentials"
+    "  WHEN old.state NOT IN ('pendingValidation', 'expired')" BUMP,
 };
 
-/* dialect: the same schema for PostgreSQL: one trigger function, statement triggers. */
+/* dialect: the same schema for PostgreSQL: one trigger function, statement triggers, except
+ * on credentials: the housekeeping of requested keys (credential_expire, every minute on every
+ * node) deletes keys that were never cached, most often none at all, and a statement trigger
+ * would fire for it anyway; a row trigger with the same WHEN as SQLite's fires only for a key
+ * that may be cached. The function body is dollar-quoted: the migration must be run whole
+ * (PQexec), not cut at semicolons. */
 #define PG_WATCH(t, what)                                                         \
     "CREATE TRIGGER config_" t " AFTER " what " ON " t                             \
     " FOR EACH STATEMENT EXECUTE FUNCTION smsgate_config_bump();"
@@ -118,8 +124,12 @@ const char *const pg_cluster_migrations[PG_CLUSTER_MIGRATIONS] = {
     PG_WATCH("services", "UPDATE OR DELETE")
     PG_WATCH("accounts", "UPDATE OR DELETE")
     PG_WATCH("applications", "UPDATE OR DELETE")
-    PG_WATCH("credentials",
-             "UPDATE OF application_id, state, rules, allowed_ips, expires_ms OR DELETE"),
+    "CREATE TRIGGER config_credentials_u AFTER UPDATE OF application_id, state, rules,"
+    "  allowed_ips, expires_ms ON credentials FOR EACH ROW"
+    "  EXECUTE FUNCTION smsgate_config_bump();"
+    "CREATE TRIGGER config_credentials_d AFTER DELETE ON credentials FOR EACH ROW"
+    "  WHEN (OLD.state NOT IN ('pendingValidation', 'expired'))"
+    "  EXECUTE FUNCTION smsgate_config_bump();",
 };
 
 /* ---- statements (both dialects) ---- */
@@ -188,6 +198,9 @@ static const char sql_slot_renew[] =
 static const char sql_slot_take[] =
     "UPDATE bind_slots SET holder = $1, until_ms = $2 WHERE route = $3 AND slot = $4 "
     "AND (holder IS NULL OR until_ms < $5 OR holder = $1)";
+
+static const char sql_slots_orphaned[] =
+    "DELETE FROM bind_slots WHERE route NOT IN (SELECT name FROM routes)";
 
 static const char sql_slots_release_all[] =
     "UPDATE bind_slots SET holder = NULL, until_ms = 0 WHERE holder = $1";
@@ -384,6 +397,8 @@ int store__node_heartbeat(store_conn *c, store_node_heartbeat_req *r) {
         return 0;
     }
     if ((rc = reap(c, r))) return rc;
+    if (!(st = sqldrv_prep(c, sql_slots_orphaned))) return SG_EIO; /* routes removed */
+    if ((rc = sqldrv_done(c, st, "Removing the bind slots of removed routes"))) return rc;
     if (!(st = sqldrv_prep(c, sql_nodes_live))) return SG_EIO;
     sqldrv_bind_int(st, 1, r->now_ms - r->timeout_ms);
     r->live = sqldrv_step(c, st) == 1 ? (int)sqldrv_col_int(st, 0) : 1;

@@ -26,7 +26,7 @@ const TIMEOUT_S = 3;
 const HOST = os.hostname();
 
 describe('cluster', () => {
-  let a, smsc, keys, client, watch;
+  let a, smsc, smsc2, keys, client, watch;
   let maxBound = 0;
   const others = []; // servers sharing a's database, stopped in after()
 
@@ -52,6 +52,8 @@ describe('cluster', () => {
 
   before(async () => {
     smsc = await new Smsc({ systemId: 'cl', password: 'pw' }).start();
+    smsc2 = await new Smsc({ systemId: 'cl', password: 'pw' }).start(); // the route 'direct'
+
     a = await startServer({ args: [...FAST, '--node-timeout-s', String(TIMEOUT_S)] });
     keys = a.createAccount('cluster', 1000);
     client = a.sdk(keys);
@@ -65,6 +67,7 @@ describe('cluster', () => {
     }
     await a?.finish();
     await smsc?.stop();
+    await smsc2?.stop();
   });
 
   test('a node registers under its host name and node list shows it', async () => {
@@ -177,7 +180,7 @@ describe('cluster', () => {
     ctl(c, ['route', 'enable', 'op']);
     // A route added by a direct write to the database.
     sqlWrite("INSERT INTO routes(name, kind, host, port, system_id, password, binds, prefixes, priority, "
-      + `created_ms, updated_ms) VALUES ('direct', 'smpp', '127.0.0.1', ${smsc.port}, 'cl', 'pw', 1, '+35', 100, 0, 0)`);
+      + `created_ms, updated_ms) VALUES ('direct', 'smpp', '127.0.0.1', ${smsc2.port}, 'cl', 'pw', 1, '+35', 100, 0, 0)`);
     t0 = Date.now();
     await waitFor(() => routeStatus(a, 'direct'), { what: 'node a to use the new route', timeoutMs: 5000, intervalMs: 50 });
     assert.ok(Date.now() - t0 < 2000, `seen after ${Date.now() - t0} ms`);

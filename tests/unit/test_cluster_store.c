@@ -170,9 +170,19 @@ static void test_dead_node_taken_over_once(void **state) {
     assert_int_equal(reg(f, "a", "i-a2", now + TIMEOUT_MS + 4, NULL), 0);
 }
 
+static void add_route(store_fixture *f, const char *name) {
+    store_route_req rr = {.name = name, .create = 1,
+                          .route = {.name = (char *)name, .kind = "smpp", .host = "127.0.0.1",
+                                    .port = 1, .system_id = "x", .password = "",
+                                    .system_type = "", .tls_ca = "", .prefixes = "",
+                                    .binds = 3, .window = 1, .enabled = 1}};
+    assert_int_equal(STORE_RUN(f, route_put, &rr), 0);
+}
+
 static void test_slots_spread_and_taken_over(void **state) {
     store_fixture *f = *state;
     int64_t now = sg_now_ms();
+    add_route(f, "op");
     assert_int_equal(reg(f, "a", "i-a", now, NULL), 0);
     store_slot_claim ka = {.route = "op", .nslots = 3};
     store_node_heartbeat_req h = beat(f, "a", "i-a", now, &ka, 1);
@@ -210,6 +220,14 @@ static void test_slots_spread_and_taken_over(void **state) {
     h = beat(f, "b", "i-b", now + 600 + TIMEOUT_MS, &kb, 1);
     assert_int_equal(kb.held, 1);
     assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM bind_slots"), 1);
+    /* A removed route's slots go at the next heartbeat. */
+    store_route_req rm = {.name = "op"};
+    assert_int_equal(STORE_RUN(f, route_remove, &rm), 0);
+    h = beat(f, "b", "i-b", now + 650 + TIMEOUT_MS, NULL, 0);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM bind_slots"), 0);
+    add_route(f, "op");
+    h = beat(f, "b", "i-b", now + 660 + TIMEOUT_MS, &kb, 1);
+    assert_int_equal(kb.held, 1);
     /* A clean stop releases them at once. */
     store_node_stop_req s = {.name = "b", .instance = "i-b", .now_ms = now + 700 + TIMEOUT_MS};
     assert_int_equal(STORE_RUN(f, node_stop, &s), 0);
@@ -249,13 +267,25 @@ static void test_config_epoch_moves_with_configuration_only(void **state) {
     assert_int_equal(sqlite3_exec(db, "UPDATE credentials SET state = 'refused'", NULL, NULL,
                                   NULL),
                      SQLITE_OK);
+    int64_t e3 = epoch(f);
+    assert_true(e3 > e2);
+    /* The housekeeping of never-validated keys deletes keys no node cached: no bump. */
+    assert_int_equal(sqlite3_exec(db, "UPDATE credentials SET state = 'pendingValidation'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    int64_t e4 = epoch(f);
+    assert_true(e4 > e3);
+    store_credential_expire_req ex = {.before_ms = sg_now_ms() + 1000, .limit = 10};
+    assert_int_equal(STORE_RUN(f, credential_expire, &ex), 0);
+    assert_int_equal(ex.deleted, 1);
+    assert_int_equal(epoch(f), e4);
     sqlite3_close(db);
-    assert_true(epoch(f) > e2);
 }
 
 static void test_cluster_status(void **state) {
     store_fixture *f = *state;
     store_fixture_account(f, "acme", 100000);
+    add_route(f, "op");
     int64_t now = sg_now_ms();
     assert_int_equal(reg(f, "a", "i-a", now, NULL), 0);
     store_slot_claim k = {.route = "op", .nslots = 2};
