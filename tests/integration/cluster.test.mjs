@@ -228,3 +228,27 @@ describe('cluster', () => {
     assert.ok(maxBound <= 2, `the SMSC saw ${maxBound} binds at once`);
   });
 });
+
+describe('upgrade from a version without nodes', () => {
+  test('messages an older version left leased to its node "local" are sent at once after the upgrade', async () => {
+    const s = await startServer();
+    try {
+      const k = s.createAccount('legacy', 100);
+      const cl = s.sdk(k);
+      const { ids: [id] } = await cl.requestPromised('POST', `/sms/${k.serviceName}/jobs`, {
+        message: 'left behind', noStopClause: true, senderForResponse: true,
+        receivers: ['+33612345678'], differedPeriod: 60 });
+      await s.stop();
+      // What a crash of an older version leaves: claimed by the node "local", lease 10 minutes.
+      const now = Date.now();
+      s.sql(`UPDATE messages SET state = 2, due_ms = ${now}, lease_owner = 'local', `
+        + `lease_ms = ${now + 600000} WHERE id = ${id}`);
+      await s.restart();
+      await waitFor(() => s.sql(`SELECT dlr FROM messages WHERE id = ${id}`)[0].dlr === 1,
+        { what: 'the message delivered', timeoutMs: 10000 });
+      assert.match(s.logText(), /Requeued 1 messages leased by a node of an older version/);
+    } finally {
+      await s.finish();
+    }
+  });
+});
