@@ -127,8 +127,10 @@ static void on_beat(int rc, void *arg) {
     } else if (b->req.lost) {
         if (!c->lost) {
             c->lost = 1;
-            c->fenced = 0;
-            fence(c, sg_mono_ms() - c->last_ok_mono);
+            if (!c->fenced) {
+                c->fenced = 1;
+                dispatch_fence(c->d, 1);
+            }
             sg_log_error(LOG, "Node '%s' (instance %s) was taken over: another instance "
                               "registered its name, or the other nodes declared it dead after "
                               "node-timeout-s and took its work. It must start again.",

@@ -88,6 +88,7 @@
 #define MAX_TRIED 8             /* routes remembered as failed for one message */
 #define REQUEUE_NO_ROUTE_MS 1000 /* no route up for a message: due again after this */
 #define REQUEUE_HELD_MS 50      /* held too long: due again (almost) at once */
+#define REQUEUE_ELSEWHERE_MS 200 /* its route's binds are on other nodes: due again soon */
 
 typedef struct status_batch {
     store_status_req req;
@@ -469,6 +470,12 @@ static void place(dispatch *d, pending *p) {
             return;
         }
         r = PICK_WAIT; /* the route refused just now: it is busy after all */
+    }
+    if (r == PICK_WAIT && rt->elsewhere && !d->stopping) {
+        /* Its route has binds on other nodes only (route.h contract 6): one of them sends it. */
+        requeue_id(d, p->m.id, REQUEUE_ELSEWHERE_MS);
+        pending_free(p);
+        return;
     }
     if (r == PICK_WAIT && !d->stopping &&
         (!p->held_since || sg_mono_ms() - p->held_since < d->hold_ms)) {
@@ -938,7 +945,8 @@ void dispatch_slots_set(dispatch *d, const store_slot_claim *k, size_t n) {
          * next heartbeat): the operator never sees more than its binds. */
         if (!rt->ops->set_slots || retiring_named(d, rt->name)) continue;
         for (size_t j = 0; j < n; j++)
-            if (!strcmp(k[j].route, rt->name)) rt->ops->set_slots(rt, k[j].held, k[j].share);
+            if (!strcmp(k[j].route, rt->name))
+                rt->ops->set_slots(rt, k[j].held, k[j].share, k[j].elsewhere);
     }
 }
 
@@ -953,7 +961,7 @@ void dispatch_fence(dispatch *d, int fenced) {
     for (int pass = 0; pass < 2; pass++) {
         route_list *l = pass ? &d->retiring : &d->routes;
         for (size_t i = 0; i < l->n; i++)
-            if (l->v[i]->ops->set_slots) l->v[i]->ops->set_slots(l->v[i], 0, 0);
+            if (l->v[i]->ops->set_slots) l->v[i]->ops->set_slots(l->v[i], 0, 0, 0);
     }
     /* Held messages go back to the queue (if the store can still be reached). */
     if (d->nheld) event_active(d->held_ev, EV_TIMEOUT, 0);

@@ -121,6 +121,7 @@ typedef struct smpp_route {
     int leased;         /* binds open only on slots granted by set_slots() */
     uint64_t held;      /* the slots this node holds (last set_slots) */
     uint64_t want;      /* the slots whose binds are to be open */
+    int elsewhere;      /* slots other nodes hold (last set_slots) */
     int tps_cap;        /* this node's part of the route's tps (tps when it holds every slot) */
     smpp_session **grave; /* stopped sessions, freed once no ack of theirs can be pending */
     size_t ngrave;
@@ -818,9 +819,12 @@ static int r_send(route *rt, const store_msg *m) {
 
 static int r_up(route *rt) {
     smpp_route *r = rt->priv;
+    rt->elsewhere = 0;
     for (size_t i = 0; i < r->nsess; i++)
         if (r->sess[i] && smpp_session_can_submit(r->sess[i])) return 1;
-    return 0;
+    /* No bind here, but other nodes hold some: up for the cluster (no failover). */
+    rt->elsewhere = r->leased && r->elsewhere > 0 && !r->stopping;
+    return rt->elsewhere;
 }
 
 static size_t r_capacity(route *rt) {
@@ -876,6 +880,7 @@ static void r_status(route *rt, json_t *o) {
     json_object_set_new(o, "effectiveTps", json_integer(r->ring_size ? r->eff_tps : 0));
     json_object_set_new(o, "tpsShare", json_integer(r->ring_size ? r->tps_cap : 0));
     json_object_set_new(o, "bindsOpen", json_integer(popcount64(r->want)));
+    json_object_set_new(o, "bindsElsewhere", json_integer(r->elsewhere));
     json_object_set_new(o, "rate", json_real(rate_now(r)));
     json_object_set_new(o, "submitted", json_integer((json_int_t)r->submitted));
     json_object_set_new(o, "accepted", json_integer((json_int_t)r->accepted));
@@ -1004,9 +1009,10 @@ static void share_rate(smpp_route *r) {
     r->eff_tps = cap; /* a throttle's halving starts again from the new part */
 }
 
-static void r_set_slots(route *rt, uint64_t held, int share) {
+static void r_set_slots(route *rt, uint64_t held, int share, int elsewhere) {
     smpp_route *r = rt->priv;
     if (r->stopping) return;
+    r->elsewhere = elsewhere;
     held &= all_slots(r);
     uint64_t want = held;
     /* More than the share: the highest slots close first, then are given up. */

@@ -53,6 +53,7 @@ typedef struct store_slot_claim {
     uint64_t release; /* bit s: give slot s up */
     uint64_t held;    /* out: bit s: this node holds slot s until now_ms + timeout_ms */
     int share;        /* out: the most slots this node should hold now */
+    int elsewhere;    /* out: slots other nodes hold (leases not ended) */
 } store_slot_claim;
 
 /* node_heartbeat: renews this instance's heartbeat and its slots (above); takes over nodes

@@ -312,6 +312,7 @@ static int slots(store_conn *c, store_node_heartbeat_req *r, store_slot_claim *k
     int64_t until = r->now_ms + r->timeout_ms;
     uint64_t exists = 0, mine = 0, free_ = 0;
     int beyond = 0;
+    k->elsewhere = 0;
     sqldrv_stmt *st = sqldrv_prep(c, sql_slots_read);
     if (!st) return SG_EIO;
     sqldrv_bind_text(st, 1, k->route);
@@ -325,6 +326,7 @@ static int slots(store_conn *c, store_node_heartbeat_req *r, store_slot_claim *k
         exists |= UINT64_C(1) << s;
         if (holder && !strcmp(holder, r->name)) mine |= UINT64_C(1) << s;
         else if (!holder || sqldrv_col_int(st, 2) < r->now_ms) free_ |= UINT64_C(1) << s;
+        else k->elsewhere++;
     }
     int rc;
     if (beyond) { /* the route has fewer binds than before */

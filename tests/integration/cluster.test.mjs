@@ -6,7 +6,8 @@
 //   - a route's `--binds 2` is a total: two nodes hold one bind slot each, the SMSC never sees
 //     more than 2 binds, each node sends at half the route's tps, messages sent through both
 //     nodes are delivered; a node killed with SIGKILL has its slot taken within the takeover
-//     timeout (`smsctl route status` shows each bind's node, `node list` says dead);
+//     timeout (`smsctl route status` shows each bind's node, `node list` says dead); a node
+//     holding no bind of a route leaves its messages to one that does (no failover);
 //   - configuration changes reach a node within 2 s: a route disabled through another node, a
 //     route added and a consumer key refused by a direct write to the database;
 //   - a node that cannot renew its heartbeat (the database locked by another writer) closes its
@@ -167,6 +168,34 @@ describe('cluster', () => {
     assert.deepEqual(dead.slots, []);
     assert.ok(maxBound <= 2, `the SMSC saw ${maxBound} binds at once`);
     a.expectLog(/Took over 1 node silent for node-timeout-s/);
+  });
+
+  test('a node without binds of a route leaves its messages to a node that has them (no failover)', { timeout: 60000 }, async () => {
+    ctl(a, ['route', 'set', 'op', '--binds', '1']);
+    const e = await another(['--node', 'node-e']);
+    await waitFor(() => {
+      const ra = routeStatus(a, 'op'), re = routeStatus(e, 'op');
+      return ra?.binds.length === 1 && ra.binds[0].state === 'BOUND' && ra.binds[0].holder === HOST
+        && re?.bindsElsewhere === 1 && re.bindsOpen === 0;
+    }, { what: 'op bound on a only, up elsewhere for e', timeoutMs: 15000 });
+    // Sent through e, claimed by either node: every one goes out on op's bind (on a), none
+    // through the sim, the next route for +34 when op is down.
+    const eClient = e.sdk(keys);
+    const ids = [];
+    for (let i = 0; i < 4; i++) {
+      ids.push(...(await eClient.requestPromised('POST', `/sms/${keys.serviceName}/jobs`, {
+        message: 'via e', noStopClause: true, senderForResponse: true,
+        receivers: Array.from({ length: 5 }, (_, k) => `+3461235${i}${k}00`) })).ids);
+      await sleep(100);
+    }
+    await waitFor(() => a.sql(`SELECT COUNT(*) AS n FROM messages WHERE dlr = 1 AND id IN (${ids.join(',')})`)[0].n === 20,
+      { what: 'the 20 messages delivered', timeoutMs: 20000 });
+    const routes = a.sql(`SELECT route, COUNT(*) AS n FROM messages WHERE id IN (${ids.join(',')}) GROUP BY route`);
+    assert.deepEqual(routes, [{ route: 'op', n: 20 }]);
+    assert.equal(routeStatus(e, 'op').up, true); // up for the cluster, though not here
+    await e.stop();
+    assert.deepEqual(e.unexpectedLogLines(), []);
+    ctl(a, ['route', 'set', 'op', '--binds', '2']);
   });
 
   test('configuration changed through another node or in the database reaches a node within 2 s', { timeout: 60000 }, async () => {
