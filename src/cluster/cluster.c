@@ -167,6 +167,7 @@ static void send_beat(cluster *c) {
     b->req.instance = c->instance;
     b->req.now_ms = sg_now_ms();
     b->req.timeout_ms = timeout_ms(c);
+    b->req.reap = !c->fenced && b->sent_mono - c->last_ok_mono < timeout_ms(c) / 2;
     b->req.count = dispatch_slots_get(c->d, &b->req.routes);
     c->beating = 1;
     store_node_heartbeat(c->st, &b->req, on_beat, b);

@@ -63,6 +63,10 @@ typedef struct store_slot_claim {
 typedef struct store_node_heartbeat_req {
     const char *name, *instance;
     int64_t now_ms, timeout_ms;
+    /* 0: take no other node over in this call (this node was itself silent lately: two nodes
+     * back from a stall must not declare each other dead, which on PostgreSQL would also lock
+     * each other's rows in opposite orders). */
+    int reap;
     store_slot_claim *routes;
     size_t count;
     /* out */

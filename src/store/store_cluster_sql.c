@@ -398,7 +398,7 @@ int store__node_heartbeat(store_conn *c, store_node_heartbeat_req *r) {
         r->lost = 1;
         return 0;
     }
-    if ((rc = reap(c, r))) return rc;
+    if (r->reap && (rc = reap(c, r))) return rc;
     if (!(st = sqldrv_prep(c, sql_slots_orphaned))) return SG_EIO; /* routes removed */
     if ((rc = sqldrv_done(c, st, "Removing the bind slots of removed routes"))) return rc;
     if (!(st = sqldrv_prep(c, sql_nodes_live))) return SG_EIO;

@@ -49,7 +49,8 @@ static int reg(store_fixture *f, const char *name, const char *instance, int64_t
 static store_node_heartbeat_req beat(store_fixture *f, const char *name, const char *instance,
                                      int64_t now, store_slot_claim *k, size_t n) {
     store_node_heartbeat_req r = {.name = name, .instance = instance, .now_ms = now,
-                                  .timeout_ms = TIMEOUT_MS, .routes = k, .count = n};
+                                  .timeout_ms = TIMEOUT_MS, .routes = k, .count = n,
+                                  .reap = 1};
     assert_int_equal(STORE_RUN(f, node_heartbeat, &r), 0);
     return r;
 }
@@ -152,6 +153,12 @@ static void test_dead_node_taken_over_once(void **state) {
     assert_int_equal(reg(f, "a", "i-a", now, NULL), 0);
     assert_int_equal(reg(f, "b", "i-b", now, NULL), 0);
     int64_t id = claimed_by(f, "a");
+    /* A node back from a stall of its own takes nobody over. */
+    store_node_heartbeat_req q = {.name = "b", .instance = "i-b", .now_ms = now + TIMEOUT_MS + 1,
+                                  .timeout_ms = TIMEOUT_MS};
+    assert_int_equal(STORE_RUN(f, node_heartbeat, &q), 0);
+    assert_int_equal(q.reaped, 0);
+    assert_int_equal(state_of(f, id), MSG_SUBMITTING);
     /* Fresh: nothing is taken. */
     store_node_heartbeat_req h = beat(f, "b", "i-b", now + TIMEOUT_MS - 1, NULL, 0);
     assert_int_equal(h.reaped, 0);
