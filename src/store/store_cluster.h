@@ -74,6 +74,7 @@ typedef struct store_node_heartbeat_req {
     int live;            /* live nodes, this one included */
     size_t reaped;       /* dead nodes taken over by this call */
     size_t requeued;     /* their messages put back in the queue */
+    size_t receipts_matched; /* kept receipts whose message is known by now, applied */
 } store_node_heartbeat_req;
 
 /* node_stop: a clean exit. The node's slots are released and its row says stopped, so that

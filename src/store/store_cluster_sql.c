@@ -44,6 +44,7 @@
  *     notify_calls): raising the epoch costs only configuration changes.
  */
 #include "store/store_cluster_int.h"
+#include "store/sqlite_routes_int.h" /* the receipts' sweep (written against the driver) */
 
 #include <stdlib.h>
 #include <string.h>
@@ -224,6 +225,8 @@ static const char sql_status_calls[] =
 
 static const char sql_status_slots[] =
     "SELECT route, slot, holder, until_ms FROM bind_slots ORDER BY route, slot";
+
+#define ORPHAN_SWEEP_MS 60000 /* how long a kept receipt is looked at again by heartbeats */
 
 /* ---- nodes ---- */
 
@@ -407,7 +410,11 @@ int store__node_heartbeat(store_conn *c, store_node_heartbeat_req *r) {
     sqldrv_reset(st);
     for (size_t i = 0; i < r->count; i++)
         if ((rc = slots(c, r, &r->routes[i]))) return rc;
-    return 0;
+    /* Receipts kept on one node while their acceptance was stored on another (see
+     * sqlite__smpp_orphans_sweep): looked at again for a minute. */
+    return r->count ? sqlite__smpp_orphans_sweep(c, r->now_ms - ORPHAN_SWEEP_MS, 64,
+                                                 &r->receipts_matched)
+                    : 0;
 }
 
 int store__node_stop(store_conn *c, store_node_stop_req *r) {

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/opid.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -243,6 +244,42 @@ static void test_slots_spread_and_taken_over(void **state) {
                      0);
 }
 
+/* A receipt kept on one node while its acceptance was stored on another, each transaction
+ * missing the other (PostgreSQL, READ COMMITTED): a later heartbeat applies it. */
+static void test_heartbeat_applies_receipts_kept_elsewhere(void **state) {
+    store_fixture *f = *state;
+    store_fixture_account(f, "acme", 100000);
+    add_route(f, "op");
+    int64_t now = sg_now_ms();
+    assert_int_equal(reg(f, "a", "i-a", now, NULL), 0);
+    int64_t id = claimed_by(f, "a");
+    store_smpp_receipt_item it = {.route = "op", .smsc_id = "77aa", .state = MSG_DELIVERED,
+                                  .dlr = DLR_DELIVERED, .ptt = 4, .ts_ms = now};
+    store_smpp_receipt_req rr = {.items = &it, .count = 1};
+    assert_int_equal(STORE_RUN(f, smpp_receipt, &rr), 0);
+    assert_int_equal(it.matched, 0); /* kept */
+    /* The acceptance, written as the other node's transaction left it: the id and the state,
+     * without having seen the kept receipt. */
+    char keys[OPID_KEYS][OPID_KEY_LEN], sql[512];
+    assert_true(opid_keys("77aa", keys) > 0);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO smpp_ids(route, idkey, message_id, part, nparts, created_ms) "
+             "VALUES ('op', '%s', %lld, 0, 1, %lld); UPDATE messages SET state = %d, dlr = 8 "
+             "WHERE id = %lld",
+             keys[0], (long long)id, (long long)now, MSG_SUBMITTED, (long long)id);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    store_slot_claim k = {.route = "op", .nslots = 1};
+    store_node_heartbeat_req h = beat(f, "a", "i-a", now + 10, &k, 1);
+    assert_int_equal(h.receipts_matched, 1);
+    assert_int_equal(state_of(f, id), MSG_DELIVERED);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM smpp_orphans"), 0);
+    h = beat(f, "a", "i-a", now + 20, &k, 1);
+    assert_int_equal(h.receipts_matched, 0);
+}
+
 static int64_t epoch(store_fixture *f) {
     store_config_epoch_req r = {0};
     assert_int_equal(STORE_RUN(f, config_epoch, &r), 0);
@@ -333,6 +370,7 @@ int main(int argc, char **argv) {
         TEST(test_legacy_local_leases_requeued),
         TEST(test_dead_node_taken_over_once),
         TEST(test_slots_spread_and_taken_over),
+        TEST(test_heartbeat_applies_receipts_kept_elsewhere),
         TEST(test_config_epoch_moves_with_configuration_only),
         TEST(test_cluster_status),
     };
