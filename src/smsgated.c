@@ -252,6 +252,11 @@ static void on_reload(evutil_socket_t sig, short what, void *arg) {
     } else {
         sg_log_set_level(parse_level(d->cfg.log_level));
         sg_log_debug_enable(d->cfg.log_debug);
+        if (d->cfg.heartbeat_ms * 4 > d->cfg.node_timeout_s * 1000)
+            sg_log_warn(LOG, "Reload: 'node-timeout-s' %lld is less than 4 heartbeats "
+                             "('heartbeat-ms' %lld); the node uses %lld s.",
+                        (long long)d->cfg.node_timeout_s, (long long)d->cfg.heartbeat_ms,
+                        (long long)((d->cfg.heartbeat_ms * 4 + 999) / 1000));
         sg_log_info(LOG, "Configuration reloaded from '%s': %d key%s applied.", file, n,
                     n == 1 ? "" : "s");
     }
@@ -461,6 +466,14 @@ int main(int argc, char **argv) {
     if (price_set_overrides(d.cfg.rates) != 0) {
         fprintf(stderr, "smsgated: 'rates' is invalid: '%s' (expected \"fr=1,de=2.5,*=3\").\n",
                 d.cfg.rates);
+        sg_config_fini(&d.cfg);
+        return 2;
+    }
+    if (d.cfg.heartbeat_ms * 4 > d.cfg.node_timeout_s * 1000) {
+        fprintf(stderr, "smsgated: 'heartbeat-ms' (%lld) must be at most a quarter of "
+                        "'node-timeout-s' (%lld s): a node stops dispatching when it could not "
+                        "renew its heartbeat for half the timeout (docs/cluster.md).\n",
+                (long long)d.cfg.heartbeat_ms, (long long)d.cfg.node_timeout_s);
         sg_config_fini(&d.cfg);
         return 2;
     }

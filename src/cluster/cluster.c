@@ -75,7 +75,12 @@ struct cluster {
     store_config_epoch_req epoch_req;
 };
 
-static int64_t timeout_ms(const cluster *c) { return *c->opt.timeout_s * 1000; }
+/* The takeover timeout, at least 4 heartbeats (smsgated checks it at start; a reload may set
+ * less: the fence would then fall between two heartbeats). */
+static int64_t timeout_ms(const cluster *c) {
+    int64_t t = *c->opt.timeout_s * 1000, min = 4 * c->opt.heartbeat_ms;
+    return t > min ? t : (min + 999) / 1000 * 1000;
+}
 
 static void beat_free(beat_ctx *b) {
     for (size_t i = 0; i < b->req.count; i++) free((char *)b->req.routes[i].route);

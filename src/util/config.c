@@ -77,7 +77,8 @@ static const key_def keys[] = {
      "name of this node (owner of its leases and bind slots; unique among the nodes sharing a "
      "database); empty: the host name"},
     {"heartbeat-ms", T_INT, "1000", 100, 60000, S(heartbeat_ms),
-     "how often this node renews its heartbeat and bind slots in the database"},
+     "how often this node renews its heartbeat and bind slots in the database; at most a "
+     "quarter of node-timeout-s"},
     {"node-timeout-s", T_INT | RELOAD, "10", 2, 3600, S(node_timeout_s),
      "a node silent this long is dead: the others take its messages and bind slots over; a "
      "node that could not renew its heartbeat for half of it stops dispatching"},

@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from './lib/test.mjs';
 
-import { Server, sleep, startServer, waitFor } from './lib/harness.mjs';
+import { SMSGATED, Server, sleep, startServer, waitFor } from './lib/harness.mjs';
 import { Smsc } from './lib/smsc.mjs';
 
 const FAST = ['--smpp-reconnect-min-ms', '100', '--smpp-reconnect-max-ms', '300'];
@@ -97,6 +97,12 @@ describe('cluster', () => {
       fs.rmSync(dup.dir, { recursive: true, force: true });
     }
     assert.equal(nodes(a).length, 1);
+    // A heartbeat too slow for the timeout (the node would fence itself between two) is a
+    // configuration error.
+    const r = spawnSync(SMSGATED, ['--node-timeout-s', '3', '--data', path.join(a.dir, 'never')],
+      { encoding: 'utf8', timeout: 10000 });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /'heartbeat-ms' \(1000\) must be at most a quarter of 'node-timeout-s' \(3 s\)/);
   });
 
   test('a node killed and started again takes its name back at once', async () => {
