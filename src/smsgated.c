@@ -526,6 +526,21 @@ int main(int argc, char **argv) {
                            .retry_ms = d.cfg.callback_retry_s * 1000,
                            .host_limit = (int)d.cfg.callback_host_concurrency};
     d.notify = notify_new(d.base, d.st, &nopt);
+    /* The node registers before it serves or dispatches anything (a name in use: exit 1);
+     * the loop runs during the registration, so the listeners are not bound yet. */
+    char *address = d.cfg.public_url[0] ? sg_xstrdup(d.cfg.public_url)
+                    : sg_xasprintf("%s%s%s%s%s", d.cfg.listen[0] ? "http://" : "", d.cfg.listen,
+                                   d.cfg.listen[0] && d.cfg.tls_listen[0] ? "," : "",
+                                   d.cfg.tls_listen[0] ? "https://" : "", d.cfg.tls_listen);
+    cluster_options kopt = {.name = node, .address = address, .version = SMSGATE_VERSION,
+                            .heartbeat_ms = d.cfg.heartbeat_ms,
+                            .timeout_s = &d.cfg.node_timeout_s,
+                            .config_changed = on_config_changed, .lost = on_node_lost,
+                            .arg = &d, .lock_dir = d.cfg.data};
+    d.cluster = cluster_new(d.base, d.st, d.disp, &kopt);
+    free(address);
+    if (cluster_register(d.cluster) != 0) goto out;
+    d.registered = 1;
     d.pay = payhook_new(d.base, d.st, &d.cfg, &err);
     if (!d.pay) goto out;
     d.api = api_new(&d.cfg, d.st, d.disp, token);
@@ -575,20 +590,6 @@ int main(int argc, char **argv) {
         sg_log_error(LOG, "Neither 'listen' nor 'tls-listen' is set: nothing to serve.");
         goto out;
     }
-    /* The node registers before it dispatches anything (a name in use: exit 1). */
-    char *address = d.cfg.public_url[0] ? sg_xstrdup(d.cfg.public_url)
-                    : sg_xasprintf("%s%s%s%s%s", d.cfg.listen[0] ? "http://" : "", d.cfg.listen,
-                                   d.cfg.listen[0] && d.cfg.tls_listen[0] ? "," : "",
-                                   d.cfg.tls_listen[0] ? "https://" : "", d.cfg.tls_listen);
-    cluster_options kopt = {.name = node, .address = address, .version = SMSGATE_VERSION,
-                            .heartbeat_ms = d.cfg.heartbeat_ms,
-                            .timeout_s = &d.cfg.node_timeout_s,
-                            .config_changed = on_config_changed, .lost = on_node_lost,
-                            .arg = &d, .lock_dir = d.cfg.data};
-    d.cluster = cluster_new(d.base, d.st, d.disp, &kopt);
-    free(address);
-    if (cluster_register(d.cluster) != 0) goto out;
-    d.registered = 1;
     snprintf(path, sizeof path, "%s/smsgated.url", d.cfg.data);
     if (write_file(path, url, 0644) != 0)
         sg_log_warn(LOG, "Writing '%s' failed: %s.", path, strerror(errno));
