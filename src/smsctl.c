@@ -352,6 +352,12 @@ static int run_service_secret(const command *cmd, const cli *c, const ctl_opts *
     return ctl_callbacks_secret(o, arg(cmd, c, 0));
 }
 
+static int run_node_list(const command *cmd, const cli *c, const ctl_opts *o) {
+    (void)cmd;
+    (void)c;
+    return ctl_admin_node_list(o);
+}
+
 static int run_ledger(const command *cmd, const cli *c, const ctl_opts *o) {
     return ctl_admin_ledger(o, arg(cmd, c, 0));
 }
@@ -432,6 +438,7 @@ static const command commands[] = {
     {"order", "pay", 1, "ID", BIT(OPT_REFERENCE), run_order},
     {"order", "cancel", 1, "ID", 0, run_order},
     {"ledger", NULL, 1, "SERVICE", 0, run_ledger},
+    {"node", "list", 0, "", 0, run_node_list},
     {"health", NULL, 0, "", 0, run_health},
     {"send", NULL, 1, "MESSAGE", OPTS_SEND, run_send},
     {"status", NULL, 1, "ID", BIT(OPT_SERVICE), run_status},

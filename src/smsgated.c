@@ -41,6 +41,7 @@
 
 #include "api/api.h"
 #include "campaign/campaign.h"
+#include "cluster/cluster.h"
 #include "core/phone.h"
 #include "core/price.h"
 #include "dispatch/dispatch.h"
@@ -64,6 +65,9 @@ typedef struct daemon_state {
     struct event_base *base;
     store *st;
     dispatch *disp;
+    cluster *cluster;
+    int registered; /* the node is registered: cluster_stop() at exit */
+    int exit_code;  /* 1 when the node was taken over while running */
     notify *notify;
     payhook *pay;
     campaign *camp;
@@ -179,6 +183,15 @@ static void on_drain(evutil_socket_t fd, short what, void *arg) {
     dispatch_stop(d->disp, on_dispatch_stopped, d);
 }
 
+static void begin_stop(daemon_state *d) {
+    d->stopping = 1;
+    sg_sdnotify("STOPPING=1\nSTATUS=Finishing requests in flight, then stopping.");
+    http_server_stop_accepting(d->http);
+    campaign_stop(d->camp); /* receiver downloads in progress end now (503) */
+    d->deadline_ms = sg_mono_ms() + d->cfg.shutdown_timeout_s * 1000;
+    on_drain(-1, 0, d);
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg) {
     (void)what;
     daemon_state *d = arg;
@@ -187,13 +200,34 @@ static void on_signal(evutil_socket_t sig, short what, void *arg) {
         stop_now(d);
         return;
     }
-    d->stopping = 1;
-    sg_sdnotify("STOPPING=1\nSTATUS=Finishing requests in flight, then stopping.");
     sg_log_info(LOG, "Signal %d: finishing requests in flight, then stopping.", (int)sig);
-    http_server_stop_accepting(d->http);
-    campaign_stop(d->camp); /* receiver downloads in progress end now (503) */
-    d->deadline_ms = sg_mono_ms() + d->cfg.shutdown_timeout_s * 1000;
-    on_drain(-1, 0, d);
+    begin_stop(d);
+}
+
+/* Another node changed the configuration (cluster.h): as an admin change on this node does,
+ * the API forgets its cached keys and services and the dispatcher reloads the route table. */
+static void on_config_changed(void *arg) {
+    daemon_state *d = arg;
+    if (d->stopping) return;
+    api_config_changed(d->api);
+    dispatch_reload(d->disp, NULL, NULL);
+}
+
+/* This node was taken over by the others (cluster.h): it is fenced; it stops and exits 1. */
+static void on_node_lost(void *arg) {
+    daemon_state *d = arg;
+    d->exit_code = 1;
+    if (!d->stopping) begin_stop(d);
+}
+
+/* The node's name: the node key, else the host name. */
+static void node_name(const char *cfg, char *out, size_t n) {
+    if (cfg[0]) {
+        snprintf(out, n, "%s", cfg);
+        return;
+    }
+    if (gethostname(out, n) != 0 || !out[0]) snprintf(out, n, "local");
+    out[n - 1] = '\0';
 }
 
 static enum sg_log_level parse_level(const char *s);
@@ -228,6 +262,11 @@ static void on_reload(evutil_socket_t sig, short what, void *arg) {
     } else {
         sg_log_set_level(parse_level(d->cfg.log_level));
         sg_log_debug_enable(d->cfg.log_debug);
+        if (d->cfg.heartbeat_ms * 4 > d->cfg.node_timeout_s * 1000)
+            sg_log_warn(LOG, "Reload: 'node-timeout-s' %lld is less than 4 heartbeats "
+                             "('heartbeat-ms' %lld); the node uses %lld s.",
+                        (long long)d->cfg.node_timeout_s, (long long)d->cfg.heartbeat_ms,
+                        (long long)((d->cfg.heartbeat_ms * 4 + 999) / 1000));
         sg_log_info(LOG, "Configuration reloaded from '%s': %d key%s applied.", file, n,
                     n == 1 ? "" : "s");
     }
@@ -342,7 +381,8 @@ static route *make_route(const store_route *conf, void *arg) {
     if (!strcmp(conf->kind, "sim")) return sim_route_new(d->base, d->st, d->cfg.sim_delay_ms);
     if (!strcmp(conf->kind, "smpp")) {
         smpp_route_timing t = {d->cfg.smpp_enquire_ms, d->cfg.smpp_resp_timeout_ms,
-                               d->cfg.smpp_reconnect_min_ms, d->cfg.smpp_reconnect_max_ms};
+                               d->cfg.smpp_reconnect_min_ms, d->cfg.smpp_reconnect_max_ms,
+                               1 /* binds on this node's slots only (cluster.h) */};
         int err = 0;
         return smpp_route_new(d->base, d->st, conf, &t, &err);
     }
@@ -443,6 +483,14 @@ int main(int argc, char **argv) {
         sg_config_fini(&d.cfg);
         return 2;
     }
+    if (d.cfg.heartbeat_ms * 4 > d.cfg.node_timeout_s * 1000) {
+        fprintf(stderr, "smsgated: 'heartbeat-ms' (%lld) must be at most a quarter of "
+                        "'node-timeout-s' (%lld s): a node stops dispatching when it could not "
+                        "renew its heartbeat for half the timeout (docs/cluster.md).\n",
+                (long long)d.cfg.heartbeat_ms, (long long)d.cfg.node_timeout_s);
+        sg_config_fini(&d.cfg);
+        return 2;
+    }
     phone_init();
 
     char path[4096], cert[4096], key[4096];
@@ -480,7 +528,9 @@ int main(int argc, char **argv) {
         goto out;
     }
 
-    dispatch_options dopt = {.node = d.cfg.node, .lease_ms = d.cfg.lease_ms,
+    char node[256];
+    node_name(d.cfg.node, node, sizeof node);
+    dispatch_options dopt = {.node = node, .lease_ms = d.cfg.lease_ms,
                              .batch = (size_t)d.cfg.dispatch_batch, .factory = make_route,
                              .factory_arg = &d, .retry_min_ms = d.cfg.smpp_retry_min_ms,
                              .retry_max_ms = d.cfg.smpp_retry_max_ms,
@@ -491,7 +541,7 @@ int main(int argc, char **argv) {
         static const char *const channels[] = {STORE_WAKE_CHANNEL, NULL};
         d.listen = pg_listen_new(d.base, so.database, channels, on_wake, &d);
     }
-    notify_options nopt = {.node = d.cfg.node,
+    notify_options nopt = {.node = node,
                            .allow_private = (int)d.cfg.callback_allow_private,
                            .timeout_ms = d.cfg.callback_timeout_ms,
                            .backoff_ms = d.cfg.callback_backoff_ms,
@@ -499,6 +549,21 @@ int main(int argc, char **argv) {
                            .retry_ms = d.cfg.callback_retry_s * 1000,
                            .host_limit = (int)d.cfg.callback_host_concurrency};
     d.notify = notify_new(d.base, d.st, &nopt);
+    /* The node registers before it serves or dispatches anything (a name in use: exit 1);
+     * the loop runs during the registration, so the listeners are not bound yet. */
+    char *address = d.cfg.public_url[0] ? sg_xstrdup(d.cfg.public_url)
+                    : sg_xasprintf("%s%s%s%s%s", d.cfg.listen[0] ? "http://" : "", d.cfg.listen,
+                                   d.cfg.listen[0] && d.cfg.tls_listen[0] ? "," : "",
+                                   d.cfg.tls_listen[0] ? "https://" : "", d.cfg.tls_listen);
+    cluster_options kopt = {.name = node, .address = address, .version = SMSGATE_VERSION,
+                            .heartbeat_ms = d.cfg.heartbeat_ms,
+                            .timeout_s = &d.cfg.node_timeout_s,
+                            .config_changed = on_config_changed, .lost = on_node_lost,
+                            .arg = &d, .lock_dir = d.cfg.data};
+    d.cluster = cluster_new(d.base, d.st, d.disp, &kopt);
+    free(address);
+    if (cluster_register(d.cluster) != 0) goto out;
+    d.registered = 1;
     d.pay = payhook_new(d.base, d.st, &d.cfg, &err);
     if (!d.pay) goto out;
     d.api = api_new(&d.cfg, d.st, d.disp, token);
@@ -559,6 +624,7 @@ int main(int argc, char **argv) {
     event_add(d.sig_term, NULL);
     event_add(d.sig_int, NULL);
     event_add(d.sig_hup, NULL);
+    cluster_start(d.cluster);
     dispatch_start(d.disp);
     notify_start(d.notify);
     payhook_start(d.pay);
@@ -570,9 +636,10 @@ int main(int argc, char **argv) {
     sg_sdnotifyf("READY=1\nSTATUS=Serving: http '%s', https '%s'.", d.cfg.listen,
                  d.cfg.tls_listen);
     event_base_dispatch(d.base);
-    rc = 0;
+    rc = d.exit_code;
 
 out:
+    if (d.registered) cluster_stop(d.cluster); /* its bind slots free for the others at once */
     api_stop(d.api);       /* no more housekeeping: idempotency records, pending keys */
     notify_stop(d.notify); /* callbacks in flight are abandoned: durable, made again later */
     payhook_stop(d.pay);   /* a payment call in flight is waited for; its answer is recorded */
@@ -583,6 +650,7 @@ out:
     campaign_free(d.camp);
     http_server_free(d.http);
     pg_listen_free(d.listen);
+    cluster_free(d.cluster);
     dispatch_free(d.disp);
     api_free(d.api);
     if (d.sig_term) event_free(d.sig_term);

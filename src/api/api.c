@@ -682,6 +682,8 @@ static void on_expire_timer(evutil_socket_t fd, short what, void *arg) {
     }
 }
 
+void api_config_changed(api *a) { api_cache_flush(a->cache); }
+
 void api_start(api *a, struct event_base *base) {
     api__idem_start(a, base);
     if (a->expire_ev) return;

@@ -31,6 +31,10 @@ void api_set_campaign(api *a, struct campaign *cp);
 void api_start(api *a, struct event_base *base);
 void api_stop(api *a);
 
+/* The configuration changed in the store, perhaps through another node (cluster/cluster.h):
+ * forgets every cached credential and service, so the next request reads them again. */
+void api_config_changed(api *a);
+
 /* The http_handler_cb: arg is the api. */
 void api_handle(http_req *req, void *arg);
 

@@ -9,9 +9,11 @@
  * is validated); anything else goes to the store every time. Every change of a known
  * credential or of a service made through this process goes through a non-GET admin route or
  * PUT /sms/{sn}, and api.c flushes the whole cache when an authorized call of those is
- * answered (after its commit), so on a single node the cache never serves a stale answer. Entries also expire after
- * API_CACHE_TTL_MS, which bounds how long another node's change (a shared PostgreSQL store)
- * can go unseen. A credential's expiry date is checked at each use, as before.
+ * answered (after its commit), so on a single node the cache never serves a stale answer. A
+ * change made elsewhere (another node, a direct write) raises the store's configuration epoch,
+ * which cluster/cluster.c reads every 500 ms: api_config_changed() then flushes the cache.
+ * Entries also expire after API_CACHE_TTL_MS, a bound should the epoch not be read. A
+ * credential's expiry date is checked at each use, as before.
  *
  * Ownership: *_put copy what they keep; *_get return entries borrowed until the next call of
  * any api_cache_* function.

@@ -8,7 +8,8 @@
  *   PUT    /admin/routes/{name}   change some fields (enabled:false disables it)
  *   DELETE /admin/routes/{name}   remove it (the sim route can only be disabled)
  *   GET    /admin/route-status    the live state of every route: binds, window use, queue,
- *                                 rate, last error
+ *                                 rate, last error, and the node holding each bind's slot
+ *                                 (docs/cluster.md)
  *
  * A change is stored, then the dispatcher reloads the table (dispatch_reload) and the answer
  * is sent once the new table is in use, so a client that got 200 can send at once. Bad input
@@ -387,24 +388,57 @@ static void route_list(api_call *c) {
 
 typedef struct status_ctx {
     store_retry_waiting_req req;
+    store_cluster_status_req cl;
 } status_ctx;
 
 static void status_free(void *p) {
     status_ctx *h = p;
     store_retry_waiting_fini(&h->req);
+    store_cluster_status_fini(&h->cl);
     free(h);
+}
+
+/* Adds to each bind of each route the node that holds its slot ("holder", null when free),
+ * and to each route its slots ("slots": [{slot, holder, until}]). */
+static void add_holders(json_t *arr, const char *slots_json) {
+    json_t *slots = slots_json ? json_loads(slots_json, 0, NULL) : NULL;
+    size_t i, k;
+    json_t *o, *b, *sl;
+    json_array_foreach(arr, i, o) {
+        const char *name = json_string_value(json_object_get(o, "name"));
+        json_t *mine = json_array();
+        json_array_foreach(slots, k, sl) {
+            if (name && !strcmp(json_string_value(json_object_get(sl, "route")), name))
+                json_array_append(mine, sl);
+        }
+        json_array_foreach(json_object_get(o, "binds"), k, b) {
+            json_t *slot = json_object_get(b, "slot");
+            if (!slot) continue;
+            json_t *holder = json_null();
+            size_t m;
+            json_array_foreach(mine, m, sl) {
+                if (json_integer_value(json_object_get(sl, "slot")) == json_integer_value(slot))
+                    holder = json_object_get(sl, "holder");
+            }
+            json_object_set(b, "holder", holder);
+        }
+        if (json_object_get(o, "binds")) json_object_set_new(o, "slots", mine);
+        else json_decref(mine);
+    }
+    json_decref(slots);
 }
 
 /* The dispatcher's live state of each route, plus the messages the store holds for a retry
  * after that route refused them temporarily ("retryWaiting", "nextRetryAt"). */
-static void on_retry_waiting(int rc, void *arg) {
+static void on_cluster_status(int rc, void *arg) {
     api_call *c = arg;
     status_ctx *h = c->h;
     if (rc) {
-        api_reply_store_error(c, rc, "The messages waiting on a retry");
+        api_reply_store_error(c, rc, "The bind slots");
         return;
     }
     json_t *arr = dispatch_status(c->api->d);
+    add_holders(arr, h->cl.slots_json);
     size_t i;
     json_t *o;
     json_array_foreach(arr, i, o) {
@@ -427,10 +461,41 @@ static void on_retry_waiting(int rc, void *arg) {
     api_reply_json(c, arr);
 }
 
+static void on_retry_waiting(int rc, void *arg) {
+    api_call *c = arg;
+    status_ctx *h = c->h;
+    if (rc) {
+        api_reply_store_error(c, rc, "The messages waiting on a retry");
+        return;
+    }
+    h->cl.now_ms = sg_now_ms();
+    h->cl.timeout_ms = c->api->cfg->node_timeout_s * 1000;
+    store_cluster_status(c->api->st, &h->cl, on_cluster_status, c);
+}
+
 static void route_status(api_call *c) {
     status_ctx *h = api_call_state(c, sizeof *h, status_free);
     h->req.now_ms = sg_now_ms();
     store_retry_waiting(c->api->st, &h->req, on_retry_waiting, c);
+}
+
+/* GET /admin/nodes: every node that ever registered (docs/cluster.md). */
+static void on_nodes(int rc, void *arg) {
+    api_call *c = arg;
+    status_ctx *h = c->h;
+    if (rc) {
+        api_reply_store_error(c, rc, "The nodes");
+        return;
+    }
+    json_t *arr = json_loads(h->cl.nodes_json, 0, NULL);
+    api_reply_json(c, arr ? arr : json_array());
+}
+
+static void node_list(api_call *c) {
+    status_ctx *h = api_call_state(c, sizeof *h, status_free);
+    h->cl.now_ms = sg_now_ms();
+    h->cl.timeout_ms = c->api->cfg->node_timeout_s * 1000;
+    store_cluster_status(c->api->st, &h->cl, on_nodes, c);
 }
 
 const api_route api_route_admin_routes[] = {
@@ -440,5 +505,6 @@ const api_route api_route_admin_routes[] = {
     {"PUT", "/admin/routes/{}", API_ADMIN | API_BODY, route_set},
     {"DELETE", "/admin/routes/{}", API_ADMIN, route_remove},
     {"GET", "/admin/route-status", API_ADMIN, route_status},
+    {"GET", "/admin/nodes", API_ADMIN, node_list},
     {NULL, NULL, 0, NULL},
 };

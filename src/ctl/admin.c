@@ -200,6 +200,63 @@ int ctl_admin_account_list(const ctl_opts *o) {
     return 0;
 }
 
+/* "route#slot,route#slot" of a node's slots, in buf. */
+static const char *slots_text(const json_t *slots, char *buf, size_t n) {
+    size_t i, len = 0;
+    json_t *s;
+    buf[0] = '\0';
+    json_array_foreach(slots, i, s) {
+        int w = snprintf(buf + len, n - len, "%s%s#%lld", i ? "," : "",
+                         json_string_value(json_object_get(s, "route")),
+                         (long long)json_integer_value(json_object_get(s, "slot")) + 1);
+        if (w < 0 || (size_t)w >= n - len) break;
+        len += (size_t)w;
+    }
+    return len ? buf : "-";
+}
+
+int ctl_admin_node_list(const ctl_opts *o) {
+    json_t *ans;
+    int rc = ctl_admin_call(o, "GET", "/admin/nodes", NULL, &ans);
+    if (rc || !ans) return rc;
+    if (!json_is_array(ans)) {
+        ctl_print_json(ans);
+    } else if (json_array_size(ans) == 0) {
+        printf("no nodes\n");
+    } else {
+        enum { NC = 7, CELL = 256 };
+        static const char *const heads[NC] = {"NODE", "STATE", "ADDRESS", "HEARTBEAT",
+                                              "MESSAGES", "CALLBACKS", "BINDS"};
+        static const char *const keys[NC] = {"name", "state", "address", NULL,
+                                             "messagesLeased", "callbacksLeased", NULL};
+        size_t nrows = json_array_size(ans) + 1;
+        const char **cells = sg_xcalloc(nrows * NC, sizeof *cells);
+        char (*bufs)[CELL] = sg_xcalloc(nrows * NC, CELL);
+        for (size_t c = 0; c < NC; c++) cells[c] = heads[c];
+        size_t i;
+        json_t *e;
+        json_array_foreach(ans, i, e) {
+            for (size_t c = 0; c < NC; c++) {
+                size_t k = (i + 1) * NC + c;
+                if (keys[c]) {
+                    cells[k] = ctl_fmt(json_object_get(e, keys[c]), bufs[k], CELL);
+                } else if (c == 3) {
+                    long long age = json_integer_value(json_object_get(e, "heartbeatAgeMs"));
+                    snprintf(bufs[k], CELL, "%.1fs ago", (double)age / 1000);
+                    cells[k] = bufs[k];
+                } else {
+                    cells[k] = slots_text(json_object_get(e, "slots"), bufs[k], CELL);
+                }
+            }
+        }
+        ctl_table_print(stdout, cells, nrows, NC);
+        free(bufs);
+        free(cells);
+    }
+    json_decref(ans);
+    return 0;
+}
+
 int ctl_admin_sender_set(const ctl_opts *o, const char *service, const char *sender,
                          const char *status, const char *comment) {
     json_t *body = json_object();

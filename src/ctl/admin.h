@@ -39,6 +39,10 @@ int ctl_admin_account_create(const ctl_opts *o, const char *name, const double *
 /* GET /admin/accounts. */
 int ctl_admin_account_list(const ctl_opts *o);
 
+/* GET /admin/nodes: NODE, STATE (alive, dead, stopped), ADDRESS, HEARTBEAT (age), MESSAGES
+ * and CALLBACKS leased, BINDS (the bind slots it holds, route#n). */
+int ctl_admin_node_list(const ctl_opts *o);
+
 /* PUT /admin/services/{service}/senders/{sender} {"status","comment"?}; status is one of
  * "enable", "refused", "disable"; comment may be NULL. */
 int ctl_admin_sender_set(const ctl_opts *o, const char *service, const char *sender,

@@ -60,9 +60,10 @@ const char ctl_route_usage[] =
     "  --registered-delivery N  the submit_sm field (default 1: receipt on success and failure)\n"
     "  --enable, --disable    take traffic or not\n"
     "\n"
-    "status prints each route's state and each bind's state, window use, queue, rate and last\n"
-    "error, the messages waiting on a retry after a temporary refusal (how many, the next\n"
-    "attempt) and whether the route is paused after refusing everything (docs/smpp.md).\n"
+    "status prints each route's state and each bind's state, window use and the node holding\n"
+    "its slot (docs/cluster.md), queue, rate and last error, the messages waiting on a retry\n"
+    "after a temporary refusal (how many, the next attempt) and whether the route is paused\n"
+    "after refusing everything (docs/smpp.md).\n"
     "--json prints the server's answers as they are.\n";
 
 enum {
@@ -260,12 +261,18 @@ static void print_status(const json_t *ans, const char *only) {
         json_t *b;
         json_array_foreach(json_object_get(r, "binds"), k, b) {
             const char *be = json_string_value(json_object_get(b, "lastError"));
-            printf("  bind %s %s: %s, window %lld/%lld%s%s\n",
+            const json_t *holder = json_object_get(b, "holder");
+            char node[300] = "";
+            if (json_is_string(holder))
+                snprintf(node, sizeof node, ", node %s", json_string_value(holder));
+            else if (holder)
+                snprintf(node, sizeof node, ", slot free");
+            printf("  bind %s %s: %s, window %lld/%lld%s%s%s\n",
                    ctl_fmt(json_object_get(b, "name"), b1, sizeof b1),
                    ctl_fmt(json_object_get(b, "type"), b2, sizeof b2),
                    ctl_fmt(json_object_get(b, "state"), b3, sizeof b3),
                    (long long)json_integer_value(json_object_get(b, "outstanding")),
-                   (long long)json_integer_value(json_object_get(b, "window")),
+                   (long long)json_integer_value(json_object_get(b, "window")), node,
                    be && *be ? ", last error: " : "", be && *be ? be : "");
         }
     }

@@ -47,6 +47,7 @@ static const char usage_general[] =
     "  order show|pay|cancel ID [--reference TEXT]\n"
     "                                         show, pay (once) or cancel an order\n"
     "  health                                 check that the server answers\n"
+    "  node list                              the nodes sharing the database, what they hold\n"
     "  route add|set|list|remove|disable|enable|status ...\n"
     "                                         manage the routes to operators (SMPP, sim)\n"
     "\n"
@@ -186,6 +187,15 @@ static const char usage_callbacks[] =
     "        service again, or only call N (also a delivered or pending one). Prints\n"
     "        'replayed: N'.\n";
 
+static const char usage_node[] =
+    "usage: smsctl node list\n"
+    "\n"
+    "list    GET /admin/nodes. Prints every node that registered in the database\n"
+    "        (docs/cluster.md): NODE, STATE (alive; dead: silent for node-timeout-s, its\n"
+    "        work taken over; stopped: exited cleanly), ADDRESS, HEARTBEAT (age of its last\n"
+    "        one), MESSAGES and CALLBACKS it holds leased now, and BINDS, the bind slots it\n"
+    "        holds (route#n: the route's n-th bind).\n";
+
 static const char usage_price[] =
     "usage: smsctl price list [--billing B]\n"
     "       smsctl price set COUNTRY CREDITS|default\n"
@@ -226,6 +236,7 @@ static const struct {
     {"service", usage_service}, {"ledger", usage_ledger}, {"health", usage_health},
     {"send", usage_send},       {"status", usage_status}, {"help", usage_help},
     {"callbacks", usage_callbacks},
+    {"node", usage_node},
     {"price", usage_price},     {"order", usage_order},
     {"route", ctl_route_usage},
     {"campaign", ctl_campaign_usage},

@@ -55,6 +55,14 @@
  * its settings are updated in place and, when disabled, it keeps applying the receipts of the
  * messages it accepted.
  *
+ * Bind slots and the fence (docs/cluster.md; cluster/cluster.c drives both). A route with
+ * binds (route.h, contract 6) opens only the binds whose slots this node holds:
+ * dispatch_slots_get() gathers, for the heartbeat, each such route's slots and those it may
+ * give up; dispatch_slots_set() hands each route what the heartbeat got. dispatch_fence(1),
+ * when the heartbeat could not be renewed for half the takeover timeout, stops claiming, makes
+ * every route close its binds (set_slots 0) and sends what is held or handed back to the store
+ * queue (pick() sees no route); dispatch_fence(0) after a successful heartbeat resumes.
+ *
  * Invariants:
  *  1. Every claimed message is in exactly one place until its status is queued for writing:
  *     handed to a route (in `inflight`, found by id in `table`), or in `held`.
@@ -64,6 +72,7 @@
  *  4. A message that was refused temporarily (ntried > 0) leaves the dispatcher only through
  *     retry_later() (queued with its attempt counted, or failed), except when stopping.
  *  5. A route takes at most one message while bo_step > 0, and none before bo_until.
+ *  6. While fenced, nothing is claimed and no message is handed to a route.
  */
 #include "dispatch/dispatch.h"
 
@@ -79,6 +88,7 @@
 #define MAX_TRIED 8             /* routes remembered as failed for one message */
 #define REQUEUE_NO_ROUTE_MS 1000 /* no route up for a message: due again after this */
 #define REQUEUE_HELD_MS 50      /* held too long: due again (almost) at once */
+#define REQUEUE_ELSEWHERE_MS 200 /* its route's binds are on other nodes: due again soon */
 
 typedef struct status_batch {
     store_status_req req;
@@ -130,6 +140,9 @@ struct dispatch {
     void (*stop_done)(void *);
     void *stop_arg;
     uint64_t rng;        /* xorshift64* state for the jitter of retries */
+    int fenced;          /* dispatch_fence(): no claim, no send */
+    void (*routes_hook)(void *arg);
+    void *routes_hook_arg;
 };
 
 static void drain_held(dispatch *d);
@@ -442,7 +455,7 @@ static void retry_later(dispatch *d, pending *p) {
 /* Sends p, holds it, or puts it back in the store queue. Takes ownership of p. */
 static void place(dispatch *d, pending *p) {
     route *rt = NULL;
-    int r = d->stopping ? PICK_NONE : pick(d, p, &rt);
+    int r = d->stopping || d->fenced ? PICK_NONE : pick(d, p, &rt);
     if (r == PICK_OK) {
         if (rt->ops->send(rt, &p->m) == 0) {
             if (rt->bo_step) {
@@ -457,6 +470,12 @@ static void place(dispatch *d, pending *p) {
             return;
         }
         r = PICK_WAIT; /* the route refused just now: it is busy after all */
+    }
+    if (r == PICK_WAIT && rt->elsewhere && !d->stopping) {
+        /* Its route has binds on other nodes only (route.h contract 6): one of them sends it. */
+        requeue_id(d, p->m.id, REQUEUE_ELSEWHERE_MS);
+        pending_free(p);
+        return;
     }
     if (r == PICK_WAIT && !d->stopping &&
         (!p->held_since || sg_mono_ms() - p->held_since < d->hold_ms)) {
@@ -609,7 +628,7 @@ static void on_claim(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     dispatch *d = arg;
-    if (d->stopping || !d->started) return;
+    if (d->stopping || !d->started || d->fenced) return;
     if (d->claiming) {
         d->again = 1;
         return;
@@ -842,6 +861,7 @@ static void on_routes(int rc, void *arg) {
         event_add(d->tick_ev, &tv);
     }
     if (d->nheld) drain_held(d);
+    if (d->routes_hook && !d->stopping) d->routes_hook(d->routes_hook_arg);
     dispatch_kick(d);
     maybe_stopped(d);
 }
@@ -890,6 +910,66 @@ json_t *dispatch_status(dispatch *d) {
         }
     }
     return arr;
+}
+
+/* ---- bind slots and the fence (docs/cluster.md) ---- */
+
+size_t dispatch_slots_get(dispatch *d, store_slot_claim **out) {
+    *out = NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < d->routes.n; i++) {
+        route *rt = d->routes.v[i];
+        if (!rt->ops->slots) continue;
+        *out = sg_xrealloc(*out, (n + 1) * sizeof **out);
+        store_slot_claim *k = &(*out)[n++];
+        memset(k, 0, sizeof *k);
+        k->release = rt->ops->slots(rt, &k->nslots);
+        k->route = sg_xstrdup(rt->name);
+    }
+    return n;
+}
+
+/* 1 while a retiring route named name still has binds open (its stop has not finished). */
+static int retiring_named(dispatch *d, const char *name) {
+    for (size_t i = 0; i < d->retiring.n; i++)
+        if (d->retiring.v[i]->ops->set_slots && !strcmp(d->retiring.v[i]->name, name))
+            return 1;
+    return 0;
+}
+
+void dispatch_slots_set(dispatch *d, const store_slot_claim *k, size_t n) {
+    if (d->fenced) return;
+    for (size_t i = 0; i < d->routes.n; i++) {
+        route *rt = d->routes.v[i];
+        /* A changed route opens its binds once the version it replaces closed its own (the
+         * next heartbeat): the operator never sees more than its binds. */
+        if (!rt->ops->set_slots || retiring_named(d, rt->name)) continue;
+        for (size_t j = 0; j < n; j++)
+            if (!strcmp(k[j].route, rt->name))
+                rt->ops->set_slots(rt, k[j].held, k[j].share, k[j].elsewhere);
+    }
+}
+
+void dispatch_fence(dispatch *d, int fenced) {
+    if (d->fenced == fenced) return;
+    d->fenced = fenced;
+    if (!fenced) {
+        sg_log_info(LOG, "Dispatching again: this node renewed its heartbeat.");
+        dispatch_kick(d);
+        return;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        route_list *l = pass ? &d->retiring : &d->routes;
+        for (size_t i = 0; i < l->n; i++)
+            if (l->v[i]->ops->set_slots) l->v[i]->ops->set_slots(l->v[i], 0, 0, 0);
+    }
+    /* Held messages go back to the queue (if the store can still be reached). */
+    if (d->nheld) event_active(d->held_ev, EV_TIMEOUT, 0);
+}
+
+void dispatch_set_routes_hook(dispatch *d, void (*fn)(void *arg), void *arg) {
+    d->routes_hook = fn;
+    d->routes_hook_arg = arg;
 }
 
 /* ---- life cycle ---- */

@@ -65,6 +65,18 @@ json_t *dispatch_status(dispatch *d);
 /* Stops claiming; done(arg) runs once every message handed to a route was reported and its
  * status stored, and the routes are wound down. */
 void dispatch_stop(dispatch *d, void (*done)(void *arg), void *arg);
+/* Bind slots of the routes in use that have binds (route.h, contract 6), for the cluster's
+ * heartbeat: a new array (*out, free() it and each route name) of each such route's name,
+ * slots and slots to give up; returns its length. */
+size_t dispatch_slots_get(dispatch *d, store_slot_claim **out);
+/* Hands each route named in k[] the slots this node holds (held) and its share. */
+void dispatch_slots_set(dispatch *d, const store_slot_claim *k, size_t n);
+/* fenced 1: this node could not renew its leases; it claims nothing, sends nothing more
+ * (every bind closes; what it held goes back to the store queue when the store answers)
+ * until fenced 0, after a heartbeat succeeded again. */
+void dispatch_fence(dispatch *d, int fenced);
+/* fn(arg) runs after the route table was (re)loaded, so that new routes get their slots. */
+void dispatch_set_routes_hook(dispatch *d, void (*fn)(void *arg), void *arg);
 /* Frees the dispatcher and its routes. NULL does nothing. */
 void dispatch_free(dispatch *d);
 

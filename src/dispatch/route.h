@@ -20,6 +20,17 @@
  *     dispatcher calls it only when inflight() is 0, and calls free() only after done.
  *  5. A route frees its private state and its name in free(), after every message it took was
  *     reported. The dispatcher owns and frees `prefixes`.
+ *  6. Bind slots (docs/cluster.md). A route whose binds count against the operator's limit for
+ *     the whole cluster opens bind s only while this node holds slot s. slots() says how many
+ *     slots it has (*n: its binds) and returns the slots it holds but no longer uses (bit s:
+ *     slot s, whose binds are closed), which the next heartbeat gives up. set_slots() tells
+ *     it the slots this node holds and its share: it keeps binds open on at most share of
+ *     them, closes the others before they are given up, and sends at its part of the route's
+ *     rate (tps * open / binds). elsewhere is how many slots other nodes hold: a route with
+ *     no bind able to submit here but binds elsewhere is up (its messages do not fail over to
+ *     another route) and sets `elsewhere`, so that the dispatcher puts them back in the store
+ *     queue at once for a node that holds binds. set_slots(rt, 0, 0, 0) closes every bind (the
+ *     fence).
  */
 #ifndef SG_DISPATCH_ROUTE_H
 #define SG_DISPATCH_ROUTE_H
@@ -63,6 +74,9 @@ typedef struct route_ops {
      * may be NULL. */
     void (*status)(route *rt, json_t *out);
     void (*stop)(route *rt, void (*done)(route *rt, void *arg), void *arg); /* may be NULL */
+    /* Bind slots (contract 6); both NULL for a route without binds (the sim). */
+    uint64_t (*slots)(route *rt, int *n);
+    void (*set_slots)(route *rt, uint64_t held, int share, int elsewhere);
 } route_ops;
 
 struct route {
@@ -74,6 +88,7 @@ struct route {
     int weight;           /* share of traffic among up routes of equal priority (>= 1) */
     int pickable;         /* 0: disabled or retired; finishes its work but takes nothing new */
     int64_t version;      /* the stored route version it was built from */
+    int elsewhere;        /* contract 6: set by up(), up on other nodes' binds only */
     route_report_cb report;
     void *report_arg;
     void (*wake)(route *rt, void *arg); /* contract 2; arg is report_arg */

@@ -275,7 +275,9 @@ static void on_closed(evutil_socket_t fd, short what, void *arg) {
     s->enquire_deadline = 0;
     int was_bound = s->state == SMPP_BOUND || s->state == SMPP_UNBINDING;
     int clean = s->state == SMPP_UNBINDING && s->stopping;
-    if (!clean) {
+    /* Stopped by its owner while connecting or binding (a bind slot given up, a route
+     * changed): not a failure either. */
+    if (!clean && !(s->stopping && s->state != SMPP_BOUND)) {
         snprintf(s->last_error, sizeof s->last_error, "%s", s->close_why);
         s->fails++;
         /* One warning per outage; while the SMSC stays unreachable the retries log at info. */

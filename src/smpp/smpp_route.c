@@ -21,6 +21,15 @@
  * the window, the rate and the FIFO allow, so the excess stays queued in the store; when the
  * window or the rate frees room the route calls wake().
  *
+ * Bind slots (docs/cluster.md, route.h contract 6). In smsgated a route's binds are a total
+ * for every node of the database (smpp_route_timing.leased_binds): bind b opens only while
+ * set_slots() says this node holds slot b and it is within the node's share; a bind no longer
+ * wanted is unbound, and r_slots() offers its slot to be given up only once its sessions
+ * stopped, so the SMSC never sees two nodes on one slot. Sessions are made per opening and
+ * kept in `grave` after they stop, until no receipt batch may still hold an ack of theirs.
+ * The rate is this node's part, tps * open binds / binds (share_rate()). With no bind wanted
+ * (the fence) the parts still queued go back to the dispatcher as temporary failures.
+ *
  * Receipts and MO. deliver_sm/data_sm from any bind are parsed (smpp/dlr.h) and gathered
  * during one loop pass into one store operation; each is acknowledged after that commit
  * (ESME_ROK), or with ESME_RX_T_APPN when it failed, so the SMSC sends it again. A receipt is
@@ -105,7 +114,17 @@ typedef struct smpp_route {
     store_route conf;
     SSL_CTX *ssl;
     smpp_session **sess;
-    size_t nsess, rr;
+    size_t nsess, rr;   /* sess[b * per + k]: bind b's k-th session; NULL while closed */
+    int per;            /* sessions per bind: 1 transceiver, 2 transmitter + receiver */
+    smpp_route_timing tm;
+    /* Bind slots (docs/cluster.md, route.h contract 6). */
+    int leased;         /* binds open only on slots granted by set_slots() */
+    uint64_t held;      /* the slots this node holds (last set_slots) */
+    uint64_t want;      /* the slots whose binds are to be open */
+    int elsewhere;      /* slots other nodes hold (last set_slots) */
+    int tps_cap;        /* this node's part of the route's tps (tps when it holds every slot) */
+    smpp_session **grave; /* stopped sessions, freed once no ack of theirs can be pending */
+    size_t ngrave;
     part *q_head, *q_tail;
     size_t nqueued, inflight, sent_parts;
     msgrec *live;       /* taken and not yet reported */
@@ -117,7 +136,7 @@ typedef struct smpp_route {
     struct event *pump_ev, *pump_timer, *flush_ev, *done_ev;
     batch *cur[3];
     size_t pending_ops;
-    int stopping, nstopped;
+    int stopping;
     void (*stop_done)(route *, void *);
     void *stop_arg;
     /* figures for the status */
@@ -129,6 +148,10 @@ typedef struct smpp_route {
 
 static void schedule_pump(smpp_route *r, int64_t delay_ms);
 static void maybe_stop_done(smpp_route *r);
+static void open_binds(smpp_route *r);
+static int bind_closed(const smpp_route *r, int b);
+
+static int popcount64(uint64_t v) { return __builtin_popcountll(v); }
 
 /* ---- the rate limiter ---- */
 
@@ -193,9 +216,9 @@ static void throttle(smpp_route *r, uint32_t status) {
 }
 
 static void unthrottle(smpp_route *r, int64_t now) {
-    if (r->ring_size && r->eff_tps < r->conf.tps && now - r->last_throttle > 1000) {
-        int step = r->conf.tps / 10 > 0 ? r->conf.tps / 10 : 1;
-        r->eff_tps = r->eff_tps + step > r->conf.tps ? r->conf.tps : r->eff_tps + step;
+    if (r->ring_size && r->eff_tps < r->tps_cap && now - r->last_throttle > 1000) {
+        int step = r->tps_cap / 10 > 0 ? r->tps_cap / 10 : 1;
+        r->eff_tps = r->eff_tps + step > r->tps_cap ? r->tps_cap : r->eff_tps + step;
         r->last_throttle = now;
     }
 }
@@ -524,7 +547,7 @@ static void queue_part(smpp_route *r, part *pt, int front) {
 static smpp_session *next_session(smpp_route *r) {
     for (size_t k = 0; k < r->nsess; k++) {
         smpp_session *s = r->sess[(r->rr + k) % r->nsess];
-        if (smpp_session_can_submit(s) &&
+        if (s && smpp_session_can_submit(s) &&
             smpp_session_outstanding(s) < smpp_session_window(s)) {
             r->rr = (r->rr + k + 1) % r->nsess;
             return s;
@@ -535,6 +558,16 @@ static smpp_session *next_session(smpp_route *r) {
 
 static void pump(smpp_route *r) {
     int64_t now = sg_mono_ms();
+    if (r->leased && !r->want) { /* no bind to carry them: back to the dispatcher */
+        while (r->q_head) {
+            part *pt = r->q_head;
+            r->q_head = pt->next;
+            if (!r->q_head) r->q_tail = NULL;
+            r->nqueued--;
+            resolve(r, pt, SMPP_CLASS_TEMP, SMPP_NO_RESP, NULL);
+        }
+        return;
+    }
     while (r->q_head) {
         if (now < r->pause_until) {
             schedule_pump(r, r->pause_until - now);
@@ -725,6 +758,38 @@ static void on_request(smpp_session *s, const smpp_pdu *p, smpp_ack ack, void *a
     b->acks[b->n++] = ack;
 }
 
+/* ---- binds ---- */
+
+static void session_name(const smpp_route *r, int b, int k, char *out, size_t n) {
+    snprintf(out, n, "%s#%d%s", r->conf.name, b + 1, r->per == 1 ? "" : k == 0 ? "/tx" : "/rx");
+}
+
+/* Opens the binds that are wanted and fully closed (a closing one opens again once its
+ * sessions stopped: on_session_stopped). */
+static void open_binds(smpp_route *r) {
+    static const smpp_session_cbs cbs = {on_state, on_resp, on_request};
+    for (int b = 0; b < r->conf.binds; b++) {
+        if (!(r->want >> b & 1) || !bind_closed(r, b)) continue;
+        for (int k = 0; k < r->per; k++) {
+            smpp_bind_type type = r->per == 1 ? SMPP_BIND_TRX : k == 0 ? SMPP_BIND_TX
+                                                                       : SMPP_BIND_RX;
+            char name[96];
+            session_name(r, b, k, name, sizeof name);
+            smpp_session_conf sc = {
+                .name = name, .host = r->conf.host, .port = r->conf.port, .tls = r->ssl,
+                .tls_verify = r->conf.tls_verify, .system_id = r->conf.system_id,
+                .password = r->conf.password, .system_type = r->conf.system_type,
+                .type = type, .window = r->conf.window, .enquire_ms = r->tm.enquire_ms,
+                .resp_timeout_ms = r->tm.resp_timeout_ms,
+                .reconnect_min_ms = r->tm.reconnect_min_ms,
+                .reconnect_max_ms = r->tm.reconnect_max_ms};
+            size_t i = (size_t)b * (size_t)r->per + (size_t)k;
+            r->sess[i] = smpp_session_new(r->base, &sc, &cbs, r);
+            smpp_session_start(r->sess[i]);
+        }
+    }
+}
+
 /* ---- the route ops ---- */
 
 static int r_send(route *rt, const store_msg *m) {
@@ -754,9 +819,12 @@ static int r_send(route *rt, const store_msg *m) {
 
 static int r_up(route *rt) {
     smpp_route *r = rt->priv;
+    rt->elsewhere = 0;
     for (size_t i = 0; i < r->nsess; i++)
-        if (smpp_session_can_submit(r->sess[i])) return 1;
-    return 0;
+        if (r->sess[i] && smpp_session_can_submit(r->sess[i])) return 1;
+    /* No bind here, but other nodes hold some: up for the cluster (no failover). */
+    rt->elsewhere = r->leased && r->elsewhere > 0 && !r->stopping;
+    return rt->elsewhere;
 }
 
 static size_t r_capacity(route *rt) {
@@ -767,7 +835,7 @@ static size_t r_capacity(route *rt) {
     size_t free_win = 0;
     for (size_t i = 0; i < r->nsess; i++) {
         smpp_session *s = r->sess[i];
-        if (smpp_session_can_submit(s))
+        if (s && smpp_session_can_submit(s))
             free_win += smpp_session_window(s) - smpp_session_outstanding(s);
     }
     size_t cap = free_win, rf = rate_free(r, now);
@@ -783,19 +851,24 @@ static void r_status(route *rt, json_t *o) {
     size_t window = 0, used = 0;
     for (size_t i = 0; i < r->nsess; i++) {
         smpp_session *s = r->sess[i];
-        smpp_bind_type t = smpp_session_type(s);
-        if (t != SMPP_BIND_RX) {
+        int b = (int)i / r->per, k = (int)i % r->per;
+        smpp_bind_type t = r->per == 1 ? SMPP_BIND_TRX : k == 0 ? SMPP_BIND_TX : SMPP_BIND_RX;
+        if (s && t != SMPP_BIND_RX) {
             window += smpp_session_window(s);
             used += smpp_session_outstanding(s);
         }
-        json_array_append_new(
-            binds, json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "name", smpp_session_name(s),
-                             "type", t == SMPP_BIND_TX ? "transmitter"
-                                     : t == SMPP_BIND_RX ? "receiver" : "transceiver",
-                             "state", smpp_state_name(smpp_session_state(s)), "window",
-                             (json_int_t)smpp_session_window(s), "outstanding",
-                             (json_int_t)smpp_session_outstanding(s), "lastError",
-                             smpp_session_last_error(s)));
+        char name[96];
+        session_name(r, b, k, name, sizeof name);
+        json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "name", name, "type",
+                              t == SMPP_BIND_TX ? "transmitter"
+                              : t == SMPP_BIND_RX ? "receiver" : "transceiver",
+                              "state", s ? smpp_state_name(smpp_session_state(s)) : "CLOSED",
+                              "window", (json_int_t)(s ? smpp_session_window(s) : 0),
+                              "outstanding", (json_int_t)(s ? smpp_session_outstanding(s) : 0),
+                              "lastError", s ? smpp_session_last_error(s) : "");
+        json_object_set_new(j, "slot", json_integer(b));
+        json_object_set_new(j, "open", json_boolean(s != NULL && (r->want >> b & 1)));
+        json_array_append_new(binds, j);
     }
     json_object_set_new(o, "smsc", json_sprintf("%s:%d", r->conf.host, r->conf.port));
     json_object_set_new(o, "tls", json_boolean(r->conf.tls));
@@ -805,6 +878,9 @@ static void r_status(route *rt, json_t *o) {
     json_object_set_new(o, "partsQueued", json_integer((json_int_t)r->nqueued));
     json_object_set_new(o, "tps", json_integer(r->conf.tps));
     json_object_set_new(o, "effectiveTps", json_integer(r->ring_size ? r->eff_tps : 0));
+    json_object_set_new(o, "tpsShare", json_integer(r->ring_size ? r->tps_cap : 0));
+    json_object_set_new(o, "bindsOpen", json_integer(popcount64(r->want)));
+    json_object_set_new(o, "bindsElsewhere", json_integer(r->elsewhere));
     json_object_set_new(o, "rate", json_real(rate_now(r)));
     json_object_set_new(o, "submitted", json_integer((json_int_t)r->submitted));
     json_object_set_new(o, "accepted", json_integer((json_int_t)r->accepted));
@@ -817,10 +893,32 @@ static void r_status(route *rt, json_t *o) {
     json_object_set_new(o, "lastError", json_string(r->last_error));
 }
 
+/* Frees the stopped sessions once no batch may still hold an ack of theirs. */
+static void bury(smpp_route *r) {
+    if (!r->ngrave || r->pending_ops || r->cur[1] || r->cur[2]) return;
+    for (size_t i = 0; i < r->ngrave; i++) smpp_session_free(r->grave[i]);
+    r->ngrave = 0;
+}
+
+static int sessions_open(const smpp_route *r) {
+    for (size_t i = 0; i < r->nsess; i++)
+        if (r->sess[i]) return 1;
+    return 0;
+}
+
+/* A session of a closing bind stopped: it leaves sess[] for the grave. */
 static void on_session_stopped(smpp_session *s, void *arg) {
-    (void)s;
     smpp_route *r = arg;
-    r->nstopped++;
+    for (size_t i = 0; i < r->nsess; i++)
+        if (r->sess[i] == s) r->sess[i] = NULL;
+    r->grave = sg_xrealloc(r->grave, (r->ngrave + 1) * sizeof *r->grave);
+    r->grave[r->ngrave++] = s;
+    if (r->leased && !r->stopping) {
+        sg_log_debug(LOG, "Route '%s': session '%s' closed.", r->conf.name,
+                     smpp_session_name(s));
+        /* Its slot may be wanted again meanwhile (the node's share grew back). */
+        open_binds(r);
+    }
     maybe_stop_done(r);
 }
 
@@ -834,9 +932,15 @@ static void on_done(evutil_socket_t fd, short what, void *arg) {
 }
 
 static void maybe_stop_done(smpp_route *r) {
-    if (r->stopping && r->stop_done && (size_t)r->nstopped == r->nsess && !r->pending_ops &&
+    bury(r);
+    if (r->stopping && r->stop_done && !sessions_open(r) && !r->pending_ops &&
         !r->cur[0] && !r->cur[1] && !r->cur[2])
         event_active(r->done_ev, EV_TIMEOUT, 0);
+}
+
+static void stop_session(smpp_route *r, size_t i) {
+    smpp_session *s = r->sess[i];
+    if (s) smpp_session_stop(s, on_session_stopped, r); /* again on a stopping one: no-op */
 }
 
 static void r_stop(route *rt, void (*done)(route *rt, void *arg), void *arg) {
@@ -845,7 +949,7 @@ static void r_stop(route *rt, void (*done)(route *rt, void *arg), void *arg) {
     r->stop_arg = arg;
     if (r->stopping) return;
     r->stopping = 1;
-    for (size_t i = 0; i < r->nsess; i++) smpp_session_stop(r->sess[i], on_session_stopped, r);
+    for (size_t i = 0; i < r->nsess; i++) stop_session(r, i);
     maybe_stop_done(r);
 }
 
@@ -853,6 +957,8 @@ static void r_free(route *rt) {
     smpp_route *r = rt->priv;
     for (size_t i = 0; i < r->nsess; i++) smpp_session_free(r->sess[i]);
     free(r->sess);
+    for (size_t i = 0; i < r->ngrave; i++) smpp_session_free(r->grave[i]);
+    free(r->grave);
     for (int k = 0; k < 3; k++)
         if (r->cur[k]) batch_free(r->cur[k]);
     /* Messages never reported: only at a forced exit (their leases bring them back). */
@@ -869,6 +975,63 @@ static void r_free(route *rt) {
     free(rt);
 }
 
+/* ---- bind slots (docs/cluster.md, route.h contract 6) ---- */
+
+static uint64_t all_slots(const smpp_route *r) {
+    return r->conf.binds >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << r->conf.binds) - 1;
+}
+
+static int bind_closed(const smpp_route *r, int b) {
+    for (int k = 0; k < r->per; k++)
+        if (r->sess[(size_t)b * (size_t)r->per + (size_t)k]) return 0;
+    return 1;
+}
+
+static uint64_t r_slots(route *rt, int *n) {
+    smpp_route *r = rt->priv;
+    *n = r->conf.binds;
+    uint64_t idle = 0;
+    for (int b = 0; b < r->conf.binds; b++)
+        if (bind_closed(r, b)) idle |= UINT64_C(1) << b;
+    return r->held & ~r->want & idle;
+}
+
+/* Sends at this node's part of the route's rate: tps * open binds / binds, at least 1. */
+static void share_rate(smpp_route *r) {
+    if (!r->ring_size) return;
+    int open = popcount64(r->want), cap = r->conf.tps;
+    if (r->leased && open < r->conf.binds) {
+        cap = (int)((int64_t)r->conf.tps * open / r->conf.binds);
+        if (cap < 1) cap = 1;
+    }
+    if (cap == r->tps_cap) return;
+    r->tps_cap = cap;
+    r->eff_tps = cap; /* a throttle's halving starts again from the new part */
+}
+
+static void r_set_slots(route *rt, uint64_t held, int share, int elsewhere) {
+    smpp_route *r = rt->priv;
+    if (r->stopping) return;
+    r->elsewhere = elsewhere;
+    held &= all_slots(r);
+    uint64_t want = held;
+    /* More than the share: the highest slots close first, then are given up. */
+    while (popcount64(want) > (share < 0 ? 0 : share))
+        want &= ~(UINT64_C(1) << (63 - __builtin_clzll(want)));
+    if (!r->leased || want != r->want)
+        sg_log_info(LOG, "Route '%s': this node holds %d of its %d bind slots and uses %d.",
+                    r->conf.name, popcount64(held), r->conf.binds, popcount64(want));
+    r->leased = 1;
+    r->held = held;
+    r->want = want;
+    share_rate(r);
+    for (int b = 0; b < r->conf.binds; b++)
+        if (!(want >> b & 1))
+            for (int k = 0; k < r->per; k++) stop_session(r, (size_t)b * (size_t)r->per + (size_t)k);
+    open_binds(r);
+    if (!want) schedule_pump(r, 0); /* parts queued for no bind go back to the dispatcher */
+}
+
 static const route_ops smpp_ops = {
     .kind = "smpp",
     .send = r_send,
@@ -878,13 +1041,15 @@ static const route_ops smpp_ops = {
     .up = r_up,
     .status = r_status,
     .stop = r_stop,
+    .slots = r_slots,
+    .set_slots = r_set_slots,
 };
 
 static char *dup0(const char *s) { return sg_xstrdup(s ? s : ""); }
 
 route *smpp_route_new(struct event_base *base, store *st, const store_route *conf,
                       const smpp_route_timing *timing, int *err) {
-    smpp_route_timing tm = {30000, 10000, 500, 30000};
+    smpp_route_timing tm = {30000, 10000, 500, 30000, 0};
     if (timing) tm = *timing;
     SSL_CTX *ssl = NULL;
     if (conf->tls) {
@@ -938,27 +1103,13 @@ route *smpp_route_new(struct event_base *base, store *st, const store_route *con
     rt->priv = r;
     r->rt = rt;
 
-    smpp_session_cbs cbs = {on_state, on_resp, on_request};
-    int per = r->conf.bind_mode == STORE_BIND_TXRX ? 2 : 1;
-    r->nsess = (size_t)(r->conf.binds * per);
+    r->tm = tm;
+    r->per = r->conf.bind_mode == STORE_BIND_TXRX ? 2 : 1;
+    r->nsess = (size_t)(r->conf.binds * r->per);
     r->sess = sg_xcalloc(r->nsess, sizeof *r->sess);
-    for (int b = 0; b < r->conf.binds; b++) {
-        for (int k = 0; k < per; k++) {
-            smpp_bind_type type = per == 1 ? SMPP_BIND_TRX : k == 0 ? SMPP_BIND_TX : SMPP_BIND_RX;
-            char name[96];
-            snprintf(name, sizeof name, "%s#%d%s", r->conf.name, b + 1,
-                     per == 1 ? "" : k == 0 ? "/tx" : "/rx");
-            smpp_session_conf sc = {
-                .name = name, .host = r->conf.host, .port = r->conf.port, .tls = ssl,
-                .tls_verify = r->conf.tls_verify, .system_id = r->conf.system_id,
-                .password = r->conf.password, .system_type = r->conf.system_type,
-                .type = type, .window = r->conf.window, .enquire_ms = tm.enquire_ms,
-                .resp_timeout_ms = tm.resp_timeout_ms,
-                .reconnect_min_ms = tm.reconnect_min_ms,
-                .reconnect_max_ms = tm.reconnect_max_ms};
-            r->sess[b * per + k] = smpp_session_new(base, &sc, &cbs, r);
-        }
-    }
-    for (size_t i = 0; i < r->nsess; i++) smpp_session_start(r->sess[i]);
+    r->tps_cap = r->conf.tps;
+    r->leased = tm.leased_binds;
+    if (!r->leased) r->held = r->want = all_slots(r); /* every bind, as on a single node */
+    open_binds(r);
     return rt;
 }

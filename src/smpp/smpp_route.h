@@ -20,6 +20,9 @@ typedef struct smpp_route_timing {
     int64_t enquire_ms;       /* enquire_link after this much silence */
     int64_t resp_timeout_ms;  /* response deadline of every request */
     int64_t reconnect_min_ms, reconnect_max_ms;
+    /* 1: the route opens no bind until set_slots() (route.h, contract 6) grants its slot, as
+     * smsgated does (docs/cluster.md); 0: every bind opens at once. */
+    int leased_binds;
 } smpp_route_timing;
 
 /* Builds the route for conf (kind "smpp") and starts binding. Strings are copied. Returns

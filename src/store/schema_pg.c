@@ -30,6 +30,7 @@
  *     (appended to the same area), so that both backends always have the same tables.
  */
 #include "store/schema_pg.h"
+#include "store/store_cluster.h"
 
 #include <stddef.h>
 
@@ -280,5 +281,7 @@ const pg_area pg_areas[] = {
     AREA("campaigns", campaigns_migrations),
     AREA("limits", limits_migrations),
     AREA("idempotency", idem_migrations),
+    /* last: its triggers watch tables of core, routes, credits and limits */
+    AREA("cluster", pg_cluster_migrations),
     {NULL, NULL, 0},
 };

@@ -106,5 +106,6 @@ const sqlite_area sqlite_areas[] = {
     AREA("campaigns", sqlite_campaigns_migrations),
     AREA("limits", sqlite_limits_migrations),
     AREA("idempotency", sqlite_idem_migrations),
+    AREA("cluster", sqlite_cluster_migrations), /* last: its triggers watch tables above */
     {NULL, NULL, 0},
 };

@@ -33,7 +33,6 @@ struct store_conn {
 
     /* ---- what the operation files keep (any driver) ---- */
     store_handoff *handoff; /* the store handle's (store_int.h): status calls to the notifier */
-    int no_orphans;         /* sqlite_routes.c: 1 while smpp_orphans is known to be empty */
     size_t since_prune;     /* sqlite_routes.c: messages accepted since smpp_ids was pruned */
     int64_t secret_sid;     /* sqlite_notify.c: the last service whose secret was read, and */
     char *secret;           /* that secret (a service's secret never changes) */

@@ -20,6 +20,7 @@
 #include "store/store_int.h"
 #include "store/sqldrv.h"
 #include "store/sqldrv_conn.h" /* struct store_conn, the same for every driver */
+#include "store/store_cluster_int.h" /* the cluster area: driver-only, for the table */
 
 /* One schema area: its name and its migrations in order (see migrate() in sqlite.c). */
 typedef struct sqlite_area {

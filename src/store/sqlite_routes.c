@@ -336,7 +336,6 @@ static int find_id(store_conn *c, const char *route, const char *smsc_id, int64_
 static int keep_orphan(store_conn *c, const store_smpp_receipt_item *r) {
     char keys[OPID_KEYS][OPID_KEY_LEN];
     if (opid_keys(r->smsc_id, keys) == 0) return 0;
-    c->no_orphans = 0;
     sqldrv_stmt *st = sqldrv_prep(c, "INSERT INTO smpp_orphans(rid, route, idkey, smsc_id, "
                                        "state, dlr, ptt, ts_ms, received_ms) "
                                        "VALUES (0, $1, $2, $3, $4, $5, $6, $7, $8)"
@@ -403,6 +402,52 @@ static int adopt_orphans(store_conn *c, const char *route, const char *key, int6
     }
 }
 
+int sqlite__smpp_orphans_sweep(store_conn *c, int64_t since_ms, int limit, size_t *applied) {
+    typedef struct kept {
+        int64_t rid, ts;
+        int state, dlr, ptt;
+        char *route, *smsc_id;
+    } kept;
+    kept k[64];
+    int n = 0, rc = 0;
+    *applied = 0;
+    sqldrv_stmt *st = sqldrv_prep(c, "SELECT rid, route, smsc_id, state, dlr, ptt, ts_ms "
+                                       "FROM smpp_orphans WHERE received_ms >= ? "
+                                       "ORDER BY id LIMIT ?");
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, since_ms);
+    sqldrv_bind_int(st, 2, limit < 64 ? limit : 64);
+    while (n < 64 && sqldrv_step(c, st) == 1) {
+        k[n] = (kept){.rid = sqldrv_col_int(st, 0), .route = sqldrv_col_text(st, 1),
+                      .smsc_id = sqldrv_col_text(st, 2), .state = (int)sqldrv_col_int(st, 3),
+                      .dlr = (int)sqldrv_col_int(st, 4), .ptt = (int)sqldrv_col_int(st, 5),
+                      .ts = sqldrv_col_int(st, 6)};
+        n++;
+    }
+    sqldrv_reset(st);
+    for (int i = 0; i < n && rc == 0; i++) {
+        int64_t msg_id;
+        int part, nparts;
+        rc = find_id(c, k[i].route ? k[i].route : "", k[i].smsc_id ? k[i].smsc_id : "",
+                     &msg_id, &part, &nparts);
+        if (rc <= 0) continue; /* still unknown (or an error, returned below) */
+        if ((rc = apply_part(c, msg_id, part, nparts, k[i].state, k[i].dlr, k[i].ptt, k[i].ts)))
+            break;
+        if (!(st = sqldrv_prep(c, "DELETE FROM smpp_orphans WHERE rid = ?"))) {
+            rc = SG_EIO;
+            break;
+        }
+        sqldrv_bind_int(st, 1, k[i].rid);
+        if ((rc = sqldrv_done(c, st, "Forgetting an applied receipt"))) break;
+        (*applied)++;
+    }
+    for (int i = 0; i < n; i++) {
+        free(k[i].route);
+        free(k[i].smsc_id);
+    }
+    return rc < 0 ? rc : 0;
+}
+
 /* Forgets operator ids older than IDS_KEEP_MS. Ids are written in time order, so the old ones
  * are the first rows: each round looks at the PRUNE_CHUNK oldest rows only (a filter on
  * created_ms alone scanned the whole table, millions of rows, every PRUNE_EVERY accepts). An
@@ -428,19 +473,18 @@ static int prune(store_conn *c) {
 }
 
 /* Whether smpp_orphans may hold rows. Looking for orphans costs one query per id key of every
- * accepted message, and the table is almost always empty: keep_orphan() clears no_orphans
- * (even if its savepoint is then rolled back, which only costs a needless look), and this
- * looks again only while it is clear. */
+ * accepted message, and the table is almost always empty: one look per acceptance batch says
+ * whether to. Not remembered on the connection: another node (or another process on the same
+ * database) keeps the receipts that reach its binds before the acceptance this node stores
+ * (docs/cluster.md), and an acceptance that trusted "none since my last look" would leave
+ * them unmatched. */
 static int orphans_possible(store_conn *c) {
-    /* dialect: on PostgreSQL other nodes keep orphans too: always look */
-    if (c->no_orphans && sqldrv_dialect(c) == SQLDRV_SQLITE) return 0;
     /* EXISTS is a boolean in PostgreSQL: read as an integer in both */
     sqldrv_stmt *st = sqldrv_prep(c, "SELECT CASE WHEN EXISTS (SELECT 1 FROM smpp_orphans) "
                                        "THEN 1 ELSE 0 END");
     if (!st) return 1;
     int any = sqldrv_step(c, st) != 1 || sqldrv_col_int(st, 0) != 0;
     sqldrv_reset(st);
-    c->no_orphans = !any;
     return any;
 }
 

@@ -287,7 +287,7 @@ static int reads_only(const queue *q) {
         switch (o->kind) {
         case OP_auth_lookup: case OP_service_get: case OP_service_list: case OP_account_list:
         case OP_ledger: case OP_sender_get: case OP_sender_list: case OP_msg_get:
-        case OP_outgoing_list: case OP_idem_get:
+        case OP_outgoing_list: case OP_idem_get: case OP_config_epoch: case OP_cluster_status:
             continue;
         default:
             return 0;

@@ -76,7 +76,15 @@ static const key_def keys[] = {
      "longest message accepted, in SMS parts"},
     {"lease-ms", T_INT, "60000", 1000, 3600000, S(lease_ms),
      "how long a claimed message belongs to this node before another may take it"},
-    {"node", T_STR, "local", 0, 0, S(node), "name of this node (owner of message leases)"},
+    {"node", T_STR, "", 0, 0, S(node),
+     "name of this node (owner of its leases and bind slots; unique among the nodes sharing a "
+     "database); empty: the host name"},
+    {"heartbeat-ms", T_INT, "1000", 100, 60000, S(heartbeat_ms),
+     "how often this node renews its heartbeat and bind slots in the database; at most a "
+     "quarter of node-timeout-s"},
+    {"node-timeout-s", T_INT | RELOAD, "10", 2, 3600, S(node_timeout_s),
+     "a node silent this long is dead: the others take its messages and bind slots over; a "
+     "node that could not renew its heartbeat for half of it stops dispatching"},
     {"dispatch-batch", T_INT, "500", 1, 100000, S(dispatch_batch),
      "messages claimed per dispatch pass"},
     {"max-body", T_INT, "16777216", 1024, 1073741824, S(max_body), "largest request body, bytes"},

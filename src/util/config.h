@@ -35,6 +35,8 @@ typedef struct sg_config {
     int64_t max_parts;
     int64_t lease_ms;
     char *node;
+    int64_t heartbeat_ms;
+    int64_t node_timeout_s;
     int64_t dispatch_batch;
     int64_t max_body;
     int64_t http_timeout_s;

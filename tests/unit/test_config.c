@@ -87,6 +87,29 @@ static void test_reload(void **state) {
     sg_config_fini(&cfg);
 }
 
+/* The cluster's keys (docs/cluster.md): the node's name defaults to empty (smsgated takes the
+ * host name), node-timeout-s is reloadable, heartbeat-ms needs a restart. */
+static void test_cluster_keys(void **state) {
+    (void)state;
+    snprintf(conf_path, sizeof conf_path, "/tmp/sg-test-config-%ld.conf", (long)getpid());
+    write_conf("node-timeout-s = 10\n");
+    char *argv[] = {"smsgated", "--config", conf_path, NULL};
+    int argc = 3, help = 1;
+    sg_config cfg;
+    assert_int_equal(sg_config_load(&cfg, argc, argv, &help), 0);
+    assert_string_equal(cfg.node, "");
+    assert_int_equal(cfg.heartbeat_ms, 1000);
+    assert_int_equal(cfg.node_timeout_s, 10);
+    changes c = {""};
+    write_conf("node-timeout-s = 4\nheartbeat-ms = 500\n");
+    assert_int_equal(sg_config_reload(&cfg, argc, argv, on_change, &c), 1);
+    assert_string_equal(c.text, "heartbeat-ms:1000>500:0;node-timeout-s:10>4:1;");
+    assert_int_equal(cfg.node_timeout_s, 4);
+    assert_int_equal(cfg.heartbeat_ms, 1000);
+    sg_config_fini(&cfg);
+    unlink(conf_path);
+}
+
 static void test_man_escapes(void **state) {
     (void)state;
     char *buf = NULL;
@@ -111,6 +134,7 @@ int main(int argc, char **argv) {
     if (argc > 1) cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reload),
+        cmocka_unit_test(test_cluster_keys),
         cmocka_unit_test(test_man_escapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
