@@ -120,7 +120,7 @@ describe('PostgreSQL backend', { skip: havePg ? false : `no ${PGBIN}/initdb` }, 
     process.env.SMSGATE_DATABASE = conninfo;
     let other;
     try {
-      other = await startServer({ database: false });
+      other = await startServer({ database: false, args: ['--node', 'second'] });
     } finally {
       delete process.env.SMSGATE_DATABASE;
     }

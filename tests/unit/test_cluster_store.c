@@ -21,7 +21,6 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <jansson.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,10 +266,7 @@ static void test_heartbeat_applies_receipts_kept_elsewhere(void **state) {
              "VALUES ('op', '%s', %lld, 0, 1, %lld); UPDATE messages SET state = %d, dlr = 8 "
              "WHERE id = %lld",
              keys[0], (long long)id, (long long)now, MSG_SUBMITTED, (long long)id);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    store_fixture_exec(f, sql);
     store_slot_claim k = {.route = "op", .nslots = 1};
     store_node_heartbeat_req h = beat(f, "a", "i-a", now + 10, &k, 1);
     assert_int_equal(h.receipts_matched, 1);
@@ -306,24 +302,17 @@ static void test_config_epoch_moves_with_configuration_only(void **state) {
     int64_t e2 = epoch(f);
     assert_true(e2 > e1);
     /* A write by another process (the operator's sqlite3, another node) counts as well. */
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "UPDATE credentials SET state = 'refused'", NULL, NULL,
-                                  NULL),
-                     SQLITE_OK);
+    store_fixture_exec(f, "UPDATE credentials SET state = 'refused'");
     int64_t e3 = epoch(f);
     assert_true(e3 > e2);
     /* The housekeeping of never-validated keys deletes keys no node cached: no bump. */
-    assert_int_equal(sqlite3_exec(db, "UPDATE credentials SET state = 'pendingValidation'",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
+    store_fixture_exec(f, "UPDATE credentials SET state = 'pendingValidation'");
     int64_t e4 = epoch(f);
     assert_true(e4 > e3);
     store_credential_expire_req ex = {.before_ms = sg_now_ms() + 1000, .limit = 10};
     assert_int_equal(STORE_RUN(f, credential_expire, &ex), 0);
     assert_int_equal(ex.deleted, 1);
     assert_int_equal(epoch(f), e4);
-    sqlite3_close(db);
 }
 
 static void test_cluster_status(void **state) {
