@@ -200,15 +200,16 @@ static void on_epoch(int rc, void *arg) {
     c->reading = 0;
     if (rc != 0) return; /* the heartbeat reports the store's trouble */
     int64_t e = c->epoch_req.epoch;
-    if (c->have_epoch && e != c->epoch) {
+    /* The first read counts as a change too: the routes and caches were loaded at start,
+     * before it, and a change made by another node in between (a route added while this node
+     * started) would otherwise be taken as the starting point and never applied. */
+    if (!c->have_epoch || e != c->epoch) {
         sg_log_debug(LOG, "Configuration epoch %lld -> %lld: dropping caches, reloading routes.",
-                     (long long)c->epoch, (long long)e);
+                     c->have_epoch ? (long long)c->epoch : -1LL, (long long)e);
         c->epoch = e;
+        c->have_epoch = 1;
         if (c->opt.config_changed) c->opt.config_changed(c->opt.arg);
-        return;
     }
-    c->epoch = e;
-    c->have_epoch = 1;
 }
 
 static void on_epoch_timer(evutil_socket_t fd, short what, void *arg) {

@@ -15,9 +15,12 @@ import fs from 'node:fs';
 import http from 'node:http';
 import { after, before, describe, test } from './lib/test.mjs';
 
-import { startServer, uniq, waitFor } from './lib/harness.mjs';
+import { DB_KIND, startServer, uniq, waitFor } from './lib/harness.mjs';
 
-const ROWS = 200000;
+// On PostgreSQL (the suite's second run) a quarter of it: the whole takes about 280 s there
+// today (docs/benchmarks.md, "PostgreSQL store"), too long for CI's budget run twice; the
+// scale itself is SQLite's figure of issue 6.
+const ROWS = DB_KIND === 'postgres' ? 50000 : 200000;
 const BAD = ['12', 'not a number', '', '+3361234', '0000000000', '+33 6 00 00 00 1x'];
 const RSS_LIMIT_KB = 200 * 1024;
 
@@ -141,7 +144,7 @@ describe('a campaign of 200,000 receivers', { timeout: 900000 }, () => {
         env: { OVH_APPLICATION_KEY: keys.appKey, OVH_APPLICATION_SECRET: keys.appSecret,
           OVH_CONSUMER_KEY: keys.consumerKey },
       });
-      assert.match(status.stdout, /delivered 200000, failed 0 \(100% final\)/);
+      assert.match(status.stdout, new RegExp(`delivered ${ROWS}, failed 0 \\(100% final\\)`));
       console.log(`# 200,000 rows: load ${loadMs} ms, accept ${acceptMs} ms, all delivered `
         + `${deliverMs} ms after the job was posted; high-priority SMS submitted ${otpLatency} ms `
         + `after creation (seen by polling after ${sentSeen} ms), ${behind.n} campaign SMS `

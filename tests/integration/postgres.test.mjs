@@ -55,6 +55,7 @@ describe('PostgreSQL backend', { skip: havePg ? false : `no ${PGBIN}/initdb` }, 
 
     srv.expectLog(/The connection to PostgreSQL was lost/);
     srv.expectLog(/The connection listening for other nodes' wake-ups is down/);
+    srv.expectLog(/Renewing node '.*'s heartbeat failed \(database unreachable\)/);
     scratch('crash', dir);
     for (let i = 0; i < 20; i++) {
       r = await routes();
