@@ -121,6 +121,7 @@
  */
 #include "store/store.h"
 #include "store/store_int.h"
+#include "store/sqldrv.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -245,7 +246,16 @@ static void run_batch(store *st, queue *batch) {
             continue;
         }
         o->rc = run_one(st, o);
-        if (o->idem && o->rc == 0) o->rc = record(st, o->idem);
+        /* what the driver deferred (sqldrv.h) decides too: a failure there is the operation's */
+        int late = sqldrv_settle(st->conn);
+        if (late) o->rc = late;
+        if (o->idem && o->rc == 0) {
+            o->rc = record(st, o->idem);
+            if ((late = sqldrv_settle(st->conn)) != 0) {
+                o->rc = late;
+                o->idem->recorded = 0;
+            }
+        }
         st->be->release(st->conn, o->rc != 0);
         if (o->rc != 0) store__handoff_rollback_op(&st->handoff);
         else if (o->kind == OP_submit || o->kind == OP_campaign_send) wake = 1;
