@@ -3,7 +3,8 @@
  * prepared statements, and reconnection when the server goes away.
  *
  * Statements. Each text gets one named prepared statement per session ("sg<n>_<v>"),
- * prepared when it first runs (PQprepare), so that sqldrv_prep() itself never talks to the
+ * prepared when it first runs (PQprepare, or PQsendPrepare in a batch), so that
+ * sqldrv_prep() itself never talks to the
  * server and cannot fail. The parameter types are declared at that moment from the binds:
  * int8, float8 or bytea for sqldrv_bind_int/double/blob, 0 (inferred by the server from the
  * text) for text and NULL; the texts need no casts (sql_msg.h's rules: bind with the
@@ -38,18 +39,47 @@
  * refused meanwhile. A new session starts with no prepared statement: the session
  * generation `gen` moves on and every statement is prepared again on its next run. A BEGIN
  * that finds the session lost (the server restarted while the store was idle) reconnects
- * at once and begins again, so a restart between batches costs no request.
+ * at once and begins again, so a restart between batches costs no request. (Inside a batch
+ * BEGIN is pipelined, below; it waits for its answer only when the idle session's socket
+ * has something to read, which is how a session closed by the server shows.)
+ *
+ * Pipelining. Each statement used to cost a network round trip, and the store thread spent
+ * its time waiting in poll() for answers nobody reads. Inside a batch (sqldrv_begin() to
+ * sqldrv_commit() or sqldrv_rollback()) the session is in libpq's pipeline mode: BEGIN,
+ * SAVEPOINT, RELEASE, the preparation of a statement and every statement run with
+ * sqldrv_done() are sent without waiting (their expected answers queued in pg->q, in
+ * order); only sqldrv_step() and sqldrv_insert() wait, for their own answer and for every
+ * answer before it (a flush request makes the server send them), and sqldrv_changes()
+ * waits for what was sent. An operation so costs one round trip per statement whose rows it
+ * reads, plus one for sqldrv_settle() when it ends with statements nobody waited for, plus
+ * COMMIT once per batch. Failures stay with their operation: PostgreSQL skips everything
+ * after a failed statement until the next sync (PGRES_PIPELINE_ABORTED), so the first
+ * failure read becomes pg->err, a sync is sent at once behind it (the server then runs what
+ * follows again, in the aborted transaction, until the operation's savepoint is rolled
+ * back), every later call of the operation returns pg->err without sending anything, and
+ * store.c's sqldrv_settle() after each operation reads what is left and returns that
+ * failure (mapped as above) before the operation's outcome is decided. Rolling an operation
+ * back (sqldrv_release(c, 1)) reads what it sent first and forgets its failure. A statement
+ * whose preparation failed or was skipped is prepared again at its next run. Outside a batch
+ * every call waits for its answer, as before.
+ *
+ *     sent:   BEGIN SAVEPOINT sel(W) ins(D) upd(D) | flush   ... COMMIT | sync
+ *     waits:                     ^ step reads up to here      ^ commit reads up to here
  *
  * Durability. Every session runs with synchronous_commit on (set here, whatever the
  * server's default), so COMMIT returns once the commit record is flushed, as SQLite's
- * synchronous=FULL: store.c answers nobody before. One transaction per batch (group commit),
- * one savepoint per operation (one round trip each: sqldrv_pg__savepoint).
+ * synchronous=FULL: store.c answers nobody before (COMMIT is always waited for). One
+ * transaction per batch (group commit), one savepoint per operation (pipelined).
  *
  * Invariants:
  *  1. A statement handed out is tagged (sqldrv_pg.h) and reset with no bindings.
  *  2. A statement is prepared in the current session before it runs (its gen is pg->gen).
  *  3. pg->conn is NULL exactly when the session is DOWN.
  *  4. No call opens a session inside a batch: only sqldrv_begin() reconnects.
+ *  5. pg->piped exactly between a successful sqldrv_begin() and the end of its batch; the
+ *     entries of pg->q are the answers libpq has still to return, in the same order.
+ *  6. After a failure read (pg->err set) a sync is queued behind it, and nothing else is
+ *     sent until the failure was reported (sqldrv_settle) or rolled back.
  */
 #include "store/sqldrv_pg.h"
 #include "store/sqldrv_conn.h"

@@ -8,6 +8,10 @@
  * (`done_ev`, activated from the store thread; libevent is made thread-aware by
  * evthread_use_pthreads() in main) then runs on the loop thread and calls every callback.
  *
+ * A driver may defer statements whose results nobody reads (PostgreSQL's pipelining,
+ * sqldrv.h): after each operation run_batch() calls sqldrv_settle(), the one driver call
+ * made here directly, so that a deferred failure is that operation's (SQLite's returns 0).
+ *
  * Invariants:
  *  1. A callback runs only after the transaction holding its operation committed (or failed
  *     as a whole, in which case every operation of the batch reports SG_EIO).
