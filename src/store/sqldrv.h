@@ -28,6 +28,16 @@
  * Transactions. store.c opens one transaction per batch and one savepoint per operation inside
  * it; the names are the driver's (one savepoint level is all the store uses).
  *
+ * Deferred statements. Inside a batch (sqldrv_begin() to sqldrv_commit() or sqldrv_rollback())
+ * a driver may send a statement whose result the caller does not read (sqldrv_done(), the
+ * savepoint statements) without waiting for its answer (PostgreSQL: libpq's pipeline mode, so
+ * that an operation costs one network round trip per statement it reads, not one per
+ * statement). sqldrv_done() then returns 0 and its failure, if any, is returned by the next
+ * call that waits for an answer (sqldrv_step(), sqldrv_insert()) or by sqldrv_settle(); after
+ * a failure every call of the operation returns that failure without running anything, as the
+ * database would refuse it anyway (PostgreSQL's transaction is aborted until the savepoint is
+ * rolled back). Outside a batch every call waits, as SQLite's always do.
+ *
  * Threads and lifetimes: every call runs on the store thread, on the connection's statements.
  * Text columns read with sqldrv_col_str() are borrowed until the statement is stepped again
  * or reset; sqldrv_col_text() returns a new string. Text bound with sqldrv_bind_text() is
@@ -66,15 +76,22 @@ void sqldrv_bind_blob(sqldrv_stmt *st, int i, const void *p, size_t n);
  * return SG_EUNAVAIL: the database is unreachable (PostgreSQL; logged once per outage). */
 int sqldrv_step(store_conn *c, sqldrv_stmt *st);
 /* Runs a statement that returns no rows: 0, SG_ECONFLICT on a constraint, SG_EIO (logged with
- * what was being done). */
+ * what was being done). Inside a batch it may be deferred (above): 0 then only says it was
+ * sent. */
 int sqldrv_done(store_conn *c, sqldrv_stmt *st, const char *what);
 /* Runs an INSERT whose text ends with SQLDRV_RETURNING_ID, as sqldrv_done(); on success the
  * new row's id goes to *id. */
 int sqldrv_insert(store_conn *c, sqldrv_stmt *st, const char *what, int64_t *id);
 /* Ends the reading of a statement's rows early. */
 void sqldrv_reset(sqldrv_stmt *st);
-/* The number of rows the last INSERT, UPDATE or DELETE of the connection changed. */
+/* The number of rows the last INSERT, UPDATE or DELETE of the connection changed (settling
+ * first what was deferred, below; 0 when that failed: the next call reports it). */
 int64_t sqldrv_changes(store_conn *c);
+/* The first failure of the statements deferred since the last settle (below), once every one
+ * of them has been answered: 0, SG_ECONFLICT, SG_EUNAVAIL or SG_EIO (logged), as they would
+ * have returned. store.c calls it after each operation, before the operation's outcome is
+ * decided; SQLite's driver defers nothing and returns 0. */
+int sqldrv_settle(store_conn *c);
 
 /* Columns of the current row, 0-based. A NULL reads as 0 (or NULL for text). */
 int64_t sqldrv_col_int(sqldrv_stmt *st, int i);

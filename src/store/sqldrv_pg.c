@@ -3,7 +3,8 @@
  * prepared statements, and reconnection when the server goes away.
  *
  * Statements. Each text gets one named prepared statement per session ("sg<n>_<v>"),
- * prepared when it first runs (PQprepare), so that sqldrv_prep() itself never talks to the
+ * prepared when it first runs (PQprepare, or PQsendPrepare in a batch), so that
+ * sqldrv_prep() itself never talks to the
  * server and cannot fail. The parameter types are declared at that moment from the binds:
  * int8, float8 or bytea for sqldrv_bind_int/double/blob, 0 (inferred by the server from the
  * text) for text and NULL; the texts need no casts (sql_msg.h's rules: bind with the
@@ -38,22 +39,52 @@
  * refused meanwhile. A new session starts with no prepared statement: the session
  * generation `gen` moves on and every statement is prepared again on its next run. A BEGIN
  * that finds the session lost (the server restarted while the store was idle) reconnects
- * at once and begins again, so a restart between batches costs no request.
+ * at once and begins again, so a restart between batches costs no request. (Inside a batch
+ * BEGIN is pipelined, below; it waits for its answer only when the idle session's socket
+ * has something to read, which is how a session closed by the server shows.)
+ *
+ * Pipelining. Each statement used to cost a network round trip, and the store thread spent
+ * its time waiting in poll() for answers nobody reads. Inside a batch (sqldrv_begin() to
+ * sqldrv_commit() or sqldrv_rollback()) the session is in libpq's pipeline mode: BEGIN,
+ * SAVEPOINT, RELEASE, the preparation of a statement and every statement run with
+ * sqldrv_done() are sent without waiting (their expected answers queued in pg->q, in
+ * order); only sqldrv_step() and sqldrv_insert() wait, for their own answer and for every
+ * answer before it (a flush request makes the server send them), and sqldrv_changes()
+ * waits for what was sent. An operation so costs one round trip per statement whose rows it
+ * reads, plus one for sqldrv_settle() when it ends with statements nobody waited for, plus
+ * COMMIT once per batch. Failures stay with their operation: PostgreSQL skips everything
+ * after a failed statement until the next sync (PGRES_PIPELINE_ABORTED), so the first
+ * failure read becomes pg->err, a sync is sent at once behind it (the server then runs what
+ * follows again, in the aborted transaction, until the operation's savepoint is rolled
+ * back), every later call of the operation returns pg->err without sending anything, and
+ * store.c's sqldrv_settle() after each operation reads what is left and returns that
+ * failure (mapped as above) before the operation's outcome is decided. Rolling an operation
+ * back (sqldrv_release(c, 1)) reads what it sent first and forgets its failure. A statement
+ * whose preparation failed or was skipped is prepared again at its next run. Outside a batch
+ * every call waits for its answer, as before.
+ *
+ *     sent:   BEGIN SAVEPOINT sel(W) ins(D) upd(D) | flush   ... COMMIT | sync
+ *     waits:                     ^ step reads up to here      ^ commit reads up to here
  *
  * Durability. Every session runs with synchronous_commit on (set here, whatever the
  * server's default), so COMMIT returns once the commit record is flushed, as SQLite's
- * synchronous=FULL: store.c answers nobody before. One transaction per batch (group commit),
- * one savepoint per operation (one round trip each: sqldrv_pg__savepoint).
+ * synchronous=FULL: store.c answers nobody before (COMMIT is always waited for). One
+ * transaction per batch (group commit), one savepoint per operation (pipelined).
  *
  * Invariants:
  *  1. A statement handed out is tagged (sqldrv_pg.h) and reset with no bindings.
  *  2. A statement is prepared in the current session before it runs (its gen is pg->gen).
  *  3. pg->conn is NULL exactly when the session is DOWN.
  *  4. No call opens a session inside a batch: only sqldrv_begin() reconnects.
+ *  5. pg->piped exactly between a successful sqldrv_begin() and the end of its batch; the
+ *     entries of pg->q are the answers libpq has still to return, in the same order.
+ *  6. After a failure read (pg->err set) a sync is queued behind it, and nothing else is
+ *     sent until the failure was reported (sqldrv_settle) or rolled back.
  */
 #include "store/sqldrv_pg.h"
 #include "store/sqldrv_conn.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +122,14 @@ typedef struct pg_stmt {
     int nblobs;
 } pg_stmt;
 
+/* What a command sent in pipeline mode answers, in the order sent (pipelining, above). */
+typedef enum { Q_PREP, Q_DEFER, Q_TX, Q_WANT, Q_COMMIT, Q_SYNC } q_kind;
+typedef struct q_entry {
+    q_kind kind;
+    pg_stmt *s;      /* Q_PREP, Q_DEFER, Q_WANT: its statement */
+    const char *sql; /* Q_TX, Q_COMMIT: the text (a literal) */
+} q_entry;
+
 struct sqldrv_pg {
     PGconn *conn;   /* NULL while DOWN */
     char *conninfo;
@@ -100,6 +139,14 @@ struct sqldrv_pg {
     int64_t retry_at_ms, delay_ms, down_since_ms;
     pg_stmt **stmts;
     int n, cap;
+    /* pipelining (a batch: sqldrv_begin .. commit or rollback) */
+    int piped;       /* the session is in libpq's pipeline mode */
+    int err;         /* the first failure read and not yet reported by sqldrv_settle() */
+    int commit_rc;   /* the answer to the last COMMIT sent */
+    q_entry *q;      /* sent, answer not read yet: q[qhead .. qhead + qn - 1] */
+    int qhead, qn, qcap;
+    int nsync;       /* Q_SYNC among them */
+    int flushed;     /* the last one sent makes the server flush (a sync or flush request) */
 };
 
 #define PG(st) ((pg_stmt *)((uintptr_t)(st) & ~(uintptr_t)1))
@@ -221,6 +268,7 @@ void sqldrv_pg__close(store_conn *c) {
     if (!pg) return;
     for (int i = 0; i < pg->n; i++) stmt_free(pg->stmts[i]);
     free(pg->stmts);
+    free(pg->q);
     PQfinish(pg->conn);
     free(pg->conninfo);
     free(pg);
@@ -238,6 +286,7 @@ static void lost(struct sqldrv_pg *pg, const char *why) {
                      SQLDRV_PG_RETRY_MAX_MS / 1000);
         PQfinish(pg->conn);
         pg->conn = NULL;
+        pg->piped = pg->qn = pg->qhead = pg->nsync = 0; /* nothing sent will answer */
         pg->down_since_ms = mono_ms();
         pg->delay_ms = SQLDRV_PG_RETRY_MIN_MS;
         pg->retry_at_ms = pg->down_since_ms + pg->delay_ms;
@@ -283,18 +332,6 @@ static int failed(struct sqldrv_pg *pg, PGresult *r, const char *what) {
     }
     PQclear(r);
     return rc;
-}
-
-int sqldrv_pg__exec(store_conn *c, const char *sql, const char *what) {
-    struct sqldrv_pg *pg = c->pg;
-    if (!pg->conn) return SG_EUNAVAIL;
-    PGresult *r = PQexec(pg->conn, sql);
-    ExecStatusType s = PQresultStatus(r);
-    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
-        PQclear(r);
-        return 0;
-    }
-    return failed(pg, r, what);
 }
 
 int sqldrv_pg__fail(store_conn *c, const char *what) {
@@ -444,23 +481,34 @@ void sqldrv_pg__bind_blob(sqldrv_stmt *st, int i, const void *p, size_t n) {
     s->bound[i - 1] = BYTEAOID;
 }
 
-/* Prepares s in the current session if needed (again, under a new name, when a bind's type
- * differs from a declared one): 0 or an SG_E* code. */
-static int prepare(struct sqldrv_pg *pg, pg_stmt *s) {
-    int again = 0;
-    if (s->gen == pg->gen) {
-        for (int i = 0; i < s->nparams; i++)
-            if (s->values[i] && s->types[i] && s->bound[i] != s->types[i]) {
-                s->types[i] = 0; /* inferred from now on */
-                again = 1;
-            }
-        if (!again) return 0;
-        s->version++;
-    } else {
+/* Whether s must be prepared (again) in the current session before it runs: it was not yet,
+ * or a bind's type differs from a declared one (that place is inferred from then on, under a
+ * new version of the name). Sets the types to declare. */
+static int needs_prepare(struct sqldrv_pg *pg, pg_stmt *s) {
+    if (s->gen != pg->gen) {
         for (int i = 0; i < s->nparams; i++) s->types[i] = s->values[i] ? s->bound[i] : 0;
+        return 1;
     }
+    int again = 0;
+    for (int i = 0; i < s->nparams; i++)
+        if (s->values[i] && s->types[i] && s->bound[i] != s->types[i]) {
+            s->types[i] = 0; /* inferred from now on */
+            again = 1;
+        }
+    if (again) s->version++;
+    return again;
+}
+
+static void stmt_name(const pg_stmt *s, char *name, size_t n) {
+    snprintf(name, n, "sg%d_%d", s->id, s->version);
+}
+
+/* Prepares s in the current session if needed, waiting for the answer (outside a batch):
+ * 0 or an SG_E* code. */
+static int prepare(struct sqldrv_pg *pg, pg_stmt *s) {
+    if (!needs_prepare(pg, s)) return 0;
     char name[32];
-    snprintf(name, sizeof name, "sg%d_%d", s->id, s->version);
+    stmt_name(s, name, sizeof name);
     PGresult *r = PQprepare(pg->conn, name, s->text, s->nparams, s->types);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         char what[160];
@@ -480,7 +528,25 @@ static void count_changes(struct sqldrv_pg *pg, PGresult *r) {
         pg->changes = atoll(PQcmdTuples(r));
 }
 
-/* Runs s with its binds: 0 (rows, if any, in s->res), or an SG_E* code. */
+/* Keeps the rows of s's successful result r (taking r), or clears r when it has none. */
+static void keep_rows(struct sqldrv_pg *pg, pg_stmt *s, PGresult *r) {
+    count_changes(pg, r);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) == 0) {
+        PQclear(r);
+        return;
+    }
+    s->res = r;
+    s->nrows = PQntuples(r);
+    if (s->nblobs < PQnfields(r)) {
+        s->blobs = sg_xrealloc(s->blobs, (size_t)PQnfields(r) * sizeof *s->blobs);
+        s->blob_n = sg_xrealloc(s->blob_n, (size_t)PQnfields(r) * sizeof *s->blob_n);
+        memset(s->blobs + s->nblobs, 0, (size_t)(PQnfields(r) - s->nblobs) * sizeof *s->blobs);
+        s->nblobs = PQnfields(r);
+    }
+}
+
+/* Runs s with its binds and waits for the answer (outside a batch): 0 (rows, if any, in
+ * s->res), or an SG_E* code. */
 static int run(struct sqldrv_pg *pg, pg_stmt *s) {
     stmt_clear_run(s);
     s->ran = 1;
@@ -488,24 +554,11 @@ static int run(struct sqldrv_pg *pg, pg_stmt *s) {
     int rc = prepare(pg, s);
     if (rc) return rc;
     char name[32];
-    snprintf(name, sizeof name, "sg%d_%d", s->id, s->version);
+    stmt_name(s, name, sizeof name);
     PGresult *r = PQexecPrepared(pg->conn, name, s->nparams, s->values, s->lengths, s->formats, 0);
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-        count_changes(pg, r);
-        if (st == PGRES_TUPLES_OK && PQntuples(r) > 0) {
-            s->res = r;
-            s->nrows = PQntuples(r);
-            if (s->nblobs < PQnfields(r)) {
-                s->blobs = sg_xrealloc(s->blobs, (size_t)PQnfields(r) * sizeof *s->blobs);
-                s->blob_n = sg_xrealloc(s->blob_n, (size_t)PQnfields(r) * sizeof *s->blob_n);
-                memset(s->blobs + s->nblobs, 0,
-                       (size_t)(PQnfields(r) - s->nblobs) * sizeof *s->blobs);
-                s->nblobs = PQnfields(r);
-            }
-        } else {
-            PQclear(r);
-        }
+        keep_rows(pg, s, r);
         return 0;
     }
     char what[120];
@@ -513,10 +566,238 @@ static int run(struct sqldrv_pg *pg, pg_stmt *s) {
     return failed(pg, r, what);
 }
 
+/* ---- pipelining (the file comment) ---- */
+
+static void q_push(struct sqldrv_pg *pg, q_kind kind, pg_stmt *s, const char *sql) {
+    if (pg->qhead + pg->qn == pg->qcap) {
+        if (pg->qhead > 0) { /* slide the unread ones to the front */
+            memmove(pg->q, pg->q + pg->qhead, (size_t)pg->qn * sizeof *pg->q);
+            pg->qhead = 0;
+        } else {
+            pg->qcap = pg->qcap ? pg->qcap * 2 : 64;
+            pg->q = sg_xrealloc(pg->q, (size_t)pg->qcap * sizeof *pg->q);
+        }
+    }
+    pg->q[pg->qhead + pg->qn++] = (q_entry){kind, s, sql};
+    if (kind == Q_SYNC) pg->nsync++;
+    pg->flushed = kind == Q_SYNC;
+}
+
+/* libpq refused to queue or send a command: the session is lost (SG_EUNAVAIL) or this is a
+ * failure of its own (SG_EIO, logged). */
+static int send_failed(struct sqldrv_pg *pg, const char *what) {
+    if (PQstatus(pg->conn) != CONNECTION_BAD) { /* nothing sensible can follow: start anew */
+        int rc = failed(pg, NULL, what);
+        lost(pg, "the pipeline could not be written");
+        return rc == SG_EUNAVAIL ? rc : SG_EUNAVAIL;
+    }
+    return failed(pg, NULL, what);
+}
+
+/* Sends a sync: the server answers everything before it (and, after a failure, stops
+ * skipping: it runs what follows the sync again). 0 or SG_EUNAVAIL. */
+static int send_sync(struct sqldrv_pg *pg) {
+    if (!PQpipelineSync(pg->conn)) return send_failed(pg, "Sending a sync");
+    q_push(pg, Q_SYNC, NULL, NULL);
+    return 0;
+}
+
+/* Records a failure read for a command: the first one is the pending error (pg->err); a sync
+ * follows it at once, so that the server runs again what is sent after. */
+static void note_failure(struct sqldrv_pg *pg, PGresult *r, const char *what) {
+    int rc = failed(pg, r, what);
+    if (!pg->err) pg->err = rc;
+    if (pg->conn && !pg->nsync) send_sync(pg);
+}
+
+/* Reads the answer to the oldest command sent. */
+static void read_one(struct sqldrv_pg *pg) {
+    q_entry e = pg->q[pg->qhead++];
+    pg->qn--;
+    if (!pg->qn) pg->qhead = 0;
+    PGresult *r = PQgetResult(pg->conn);
+    ExecStatusType st = PQresultStatus(r);
+    if (e.kind == Q_SYNC) {
+        if (st == PGRES_PIPELINE_SYNC) {
+            pg->nsync--;
+            PQclear(r);
+            return;
+        }
+        note_failure(pg, r, "A pipeline sync");
+        if (pg->conn) lost(pg, "the pipeline lost its order"); /* cannot be resumed */
+        return;
+    }
+    if (!r) { /* no answer where one was due */
+        note_failure(pg, NULL, "Reading a pipelined answer");
+        if (pg->conn) lost(pg, "the pipeline lost its order");
+        return;
+    }
+    if (st == PGRES_FATAL_ERROR && PQstatus(pg->conn) == CONNECTION_BAD) {
+        note_failure(pg, r, "A pipelined statement"); /* lost: nothing more will come */
+        return;
+    }
+    PGresult *more; /* the end of this command's answer */
+    while ((more = PQgetResult(pg->conn)) != NULL) PQclear(more);
+    char what[160];
+    if (st == PGRES_PIPELINE_ABORTED) { /* skipped after an earlier failure (pg->err) */
+        if (e.kind == Q_PREP) e.s->gen = 0;
+        if (e.kind == Q_COMMIT) pg->commit_rc = pg->err ? pg->err : SG_EIO;
+        PQclear(r);
+        return;
+    }
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        switch (e.kind) {
+        case Q_PREP:
+            e.s->gen = 0; /* not prepared: prepared again at its next run */
+            snprintf(what, sizeof what, "Preparing '%.100s'", e.s->sql);
+            break;
+        case Q_DEFER:
+        case Q_WANT: snprintf(what, sizeof what, "'%.100s'", e.s->sql); break;
+        default: snprintf(what, sizeof what, "'%s'", e.sql); break;
+        }
+        note_failure(pg, r, what);
+        if (e.kind == Q_COMMIT) pg->commit_rc = pg->err;
+        return;
+    }
+    switch (e.kind) {
+    case Q_DEFER: count_changes(pg, r); break;
+    case Q_WANT: keep_rows(pg, e.s, r); return;
+    case Q_COMMIT:
+        /* a transaction aborted by an error nobody rolled back answers ROLLBACK to COMMIT */
+        pg->commit_rc = strcmp(PQcmdStatus(r), "COMMIT") ? SG_EIO : 0;
+        if (pg->commit_rc)
+            sg_log_error(LOG, "COMMIT rolled the transaction back: a statement failed in it "
+                              "outside any operation's savepoint.");
+        break;
+    default: break;
+    }
+    PQclear(r);
+}
+
+/* Flushes what was sent (with a flush request when nothing makes the server flush already)
+ * and reads every answer, in order. Failures go to pg->err; the session may be lost. */
+static void drain(struct sqldrv_pg *pg) {
+    if (!pg->conn || !pg->qn) return;
+    if (!pg->flushed) {
+        if (!PQsendFlushRequest(pg->conn)) {
+            if (!pg->err) pg->err = send_failed(pg, "Sending a flush request");
+            return;
+        }
+        pg->flushed = 1;
+    }
+    if (PQflush(pg->conn) != 0) {
+        if (!pg->err) pg->err = send_failed(pg, "Sending to PostgreSQL");
+        return;
+    }
+    while (pg->conn && pg->qn) read_one(pg);
+}
+
+/* Sends s with its binds, its answer to be read later (kind Q_DEFER or Q_WANT), prepared
+ * first (also without waiting) if needed: 0 or an SG_E* code. */
+static int send_stmt(struct sqldrv_pg *pg, pg_stmt *s, q_kind kind) {
+    if (pg->err) return pg->err; /* the operation failed already: nothing more runs */
+    if (!pg->conn) return SG_EUNAVAIL;
+    char name[32];
+    if (needs_prepare(pg, s)) {
+        stmt_name(s, name, sizeof name);
+        if (!PQsendPrepare(pg->conn, name, s->text, s->nparams, s->types))
+            return send_failed(pg, "Preparing a statement");
+        q_push(pg, Q_PREP, s, NULL);
+        s->gen = pg->gen; /* until its answer says otherwise (read_one) */
+    }
+    stmt_name(s, name, sizeof name);
+    if (!PQsendQueryPrepared(pg->conn, name, s->nparams, s->values, s->lengths, s->formats, 0))
+        return send_failed(pg, "Sending a statement");
+    q_push(pg, kind, s, NULL);
+    return 0;
+}
+
+/* Sends a transaction statement without parameters, its answer read later: 0 or an SG_E*
+ * code. */
+static int send_tx(struct sqldrv_pg *pg, q_kind kind, const char *sql) {
+    if (!pg->conn) return SG_EUNAVAIL;
+    if (!PQsendQueryParams(pg->conn, sql, 0, NULL, NULL, NULL, NULL, 0))
+        return send_failed(pg, "Sending a transaction statement");
+    q_push(pg, kind, NULL, sql);
+    return 0;
+}
+
+/* Sends s and reads its answer (and every answer before it): 0 (rows in s->res) or an SG_E*
+ * code, the operation's first failure. */
+static int run_piped(struct sqldrv_pg *pg, pg_stmt *s) {
+    stmt_clear_run(s);
+    s->ran = 1;
+    int rc = send_stmt(pg, s, Q_WANT);
+    if (rc) return rc;
+    drain(pg);
+    if (pg->err) {
+        stmt_clear_run(s);
+        s->ran = 1;
+        return pg->err;
+    }
+    return pg->conn ? 0 : SG_EUNAVAIL;
+}
+
+/* Out of pipeline mode for a while (sqldrv_pg__exec inside a batch): everything sent is
+ * answered first, up to a sync (which also tells libpq the transaction's state). 0, or an
+ * SG_E* code (pipeline mode is left anyway when the session is up). */
+static int pipe_pause(struct sqldrv_pg *pg) {
+    if (pg->conn && send_sync(pg)) return SG_EUNAVAIL;
+    drain(pg);
+    int rc = pg->err;
+    pg->err = 0;
+    if (pg->conn && !PQexitPipelineMode(pg->conn)) {
+        lost(pg, PQerrorMessage(pg->conn));
+        return SG_EUNAVAIL;
+    }
+    pg->piped = 0;
+    return rc;
+}
+
+static int pipe_resume(struct sqldrv_pg *pg) {
+    if (!pg->conn) return SG_EUNAVAIL;
+    if (!PQenterPipelineMode(pg->conn)) return failed(pg, NULL, "Entering pipeline mode");
+    pg->piped = 1;
+    pg->flushed = 1;
+    return 0;
+}
+
+/* While the session is DOWN every settle says so: an operation that ignored a failed read (a
+ * missing row read as a default) must not pass for done. */
+int sqldrv_pg__settle(store_conn *c) {
+    struct sqldrv_pg *pg = c->pg;
+    drain(pg);
+    int rc = pg->err;
+    pg->err = 0;
+    return rc ? rc : pg->conn ? 0 : SG_EUNAVAIL;
+}
+
+int sqldrv_pg__exec(store_conn *c, const char *sql, const char *what) {
+    struct sqldrv_pg *pg = c->pg;
+    if (!pg->conn) return SG_EUNAVAIL;
+    int piped = pg->piped, rc;
+    if (piped && (rc = pipe_pause(pg))) return rc;
+    PGresult *r = PQexec(pg->conn, sql);
+    ExecStatusType s = PQresultStatus(r);
+    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
+        PQclear(r);
+        rc = 0;
+    } else {
+        rc = failed(pg, r, what);
+    }
+    if (piped && pg->conn) {
+        int rc2 = pipe_resume(pg);
+        if (!rc) rc = rc2;
+    }
+    return rc;
+}
+
+/* ---- running statements ---- */
+
 int sqldrv_pg__step(store_conn *c, sqldrv_stmt *st) {
     pg_stmt *s = PG(st);
     if (!s->ran) {
-        int rc = run(c->pg, s);
+        int rc = c->pg->piped ? run_piped(c->pg, s) : run(c->pg, s);
         if (rc) return rc;
     }
     free_blobs(s);
@@ -533,7 +814,13 @@ int sqldrv_pg__step(store_conn *c, sqldrv_stmt *st) {
 int sqldrv_pg__done(store_conn *c, sqldrv_stmt *st, const char *what) {
     (void)what; /* the failure is logged with the statement's text */
     pg_stmt *s = PG(st);
-    int rc = run(c->pg, s);
+    int rc;
+    if (c->pg->piped) {
+        stmt_clear_run(s);
+        rc = send_stmt(c->pg, s, Q_DEFER); /* its answer is read later: sqldrv_settle() */
+    } else {
+        rc = run(c->pg, s);
+    }
     stmt_clear_run(s);
     return rc;
 }
@@ -541,7 +828,7 @@ int sqldrv_pg__done(store_conn *c, sqldrv_stmt *st, const char *what) {
 int sqldrv_pg__insert(store_conn *c, sqldrv_stmt *st, const char *what, int64_t *id) {
     (void)what;
     pg_stmt *s = PG(st);
-    int rc = run(c->pg, s);
+    int rc = c->pg->piped ? run_piped(c->pg, s) : run(c->pg, s);
     if (rc == 0) *id = s->nrows > 0 ? atoll(PQgetvalue(s->res, 0, 0)) : 0;
     stmt_clear_run(s);
     return rc;
@@ -549,7 +836,11 @@ int sqldrv_pg__insert(store_conn *c, sqldrv_stmt *st, const char *what, int64_t 
 
 void sqldrv_pg__reset(sqldrv_stmt *st) { stmt_clear_run(PG(st)); }
 
-int64_t sqldrv_pg__changes(store_conn *c) { return c->pg->changes; }
+int64_t sqldrv_pg__changes(store_conn *c) {
+    struct sqldrv_pg *pg = c->pg;
+    drain(pg); /* the count of the last statement sent */
+    return pg->err ? 0 : pg->changes;
+}
 
 /* The text of column i of the current row, or NULL (NULL, or no row). */
 static const char *value(pg_stmt *s, int i) {
@@ -592,7 +883,8 @@ const void *sqldrv_pg__col_blob(sqldrv_stmt *st, int i, size_t *n) {
 
 /* ---- transactions ---- */
 
-/* Runs a transaction statement: 0 or an SG_E* code. */
+/* Runs a transaction statement and waits for its answer (outside a batch): 0 or an SG_E*
+ * code. */
 static int tx(struct sqldrv_pg *pg, const char *sql) {
     if (!pg->conn) return SG_EUNAVAIL;
     PGresult *r = PQexec(pg->conn, sql);
@@ -605,13 +897,34 @@ static int tx(struct sqldrv_pg *pg, const char *sql) {
     return 0;
 }
 
+/* 1 when the idle session's socket has something to read: nothing is expected between two
+ * batches, so the server has most likely closed the session (a restart, a terminated
+ * backend: its last words, then the end of the stream). */
+static int idle_readable(struct sqldrv_pg *pg) {
+    struct pollfd p = {.fd = PQsocket(pg->conn), .events = POLLIN};
+    return p.fd < 0 || poll(&p, 1, 0) != 0;
+}
+
+/* BEGIN goes with the batch's first statement that waits (pipelining), unless the session
+ * may have been lost while idle: then it waits for the answer, and a lost session is
+ * reconnected at once and BEGIN sent again (the file comment, "Reconnection"). */
 int sqldrv_pg__begin(store_conn *c) {
     struct sqldrv_pg *pg = c->pg;
+    if (pg->piped) sqldrv_pg__rollback(c); /* a batch left open: a caller's bug */
     pg->release_due = 0;
+    pg->err = 0;
     if (!pg->conn && reconnect(pg, 0) != 0) return SG_EUNAVAIL;
-    int rc = tx(pg, "BEGIN");
+    int rc;
+    if (!idle_readable(pg)) {
+        if ((rc = pipe_resume(pg)) == 0) rc = send_tx(pg, Q_TX, "BEGIN");
+        if (rc) sqldrv_pg__rollback(c);
+        return rc;
+    }
+    rc = tx(pg, "BEGIN");
     if (rc == SG_EUNAVAIL && reconnect(pg, 1) == 0) /* lost while idle: nothing was done */
         rc = tx(pg, "BEGIN");
+    if (rc) return rc;
+    if ((rc = pipe_resume(pg)) != 0) sqldrv_pg__rollback(c);
     return rc;
 }
 
@@ -619,33 +932,44 @@ int sqldrv_pg__commit(store_conn *c) {
     struct sqldrv_pg *pg = c->pg;
     pg->release_due = 0; /* COMMIT releases every savepoint */
     if (!pg->conn) return SG_EUNAVAIL;
-    PGresult *r = PQexec(pg->conn, "COMMIT");
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) return failed(pg, r, "'COMMIT'");
-    /* a transaction aborted by an error nobody rolled back answers ROLLBACK to COMMIT */
-    int ok = !strcmp(PQcmdStatus(r), "COMMIT");
-    PQclear(r);
-    if (!ok) {
-        sg_log_error(LOG, "COMMIT rolled the transaction back: a statement failed in it "
-                          "outside any operation's savepoint.");
-        return SG_EIO;
+    if (!pg->piped) return SG_EIO; /* no batch */
+    pg->err = 0; /* failures read so far were their operations' */
+    pg->commit_rc = SG_EIO;
+    int rc = send_tx(pg, Q_COMMIT, "COMMIT");
+    if (rc == 0 && (rc = send_sync(pg)) == 0) {
+        drain(pg);
+        rc = !pg->conn ? SG_EUNAVAIL : pg->qn ? SG_EIO : pg->commit_rc;
     }
-    return 0;
+    if (rc == 0) {
+        pg->err = 0;
+        if (!PQexitPipelineMode(pg->conn)) {
+            lost(pg, PQerrorMessage(pg->conn)); /* committed: the next batch reconnects */
+            return 0;
+        }
+        pg->piped = 0;
+    }
+    return rc;
 }
 
 void sqldrv_pg__rollback(store_conn *c) {
     struct sqldrv_pg *pg = c->pg;
     pg->release_due = 0;
+    if (pg->piped && pg->conn) pipe_pause(pg);
+    pg->piped = 0;
+    pg->err = 0;
     if (pg->conn && PQtransactionStatus(pg->conn) != PQTRANS_IDLE) tx(pg, "ROLLBACK");
 }
 
-/* A savepoint per operation costs a round trip to open it and one to release it. The release
- * of an operation that succeeded waits for the next savepoint and goes with it in one query
- * (or is done by COMMIT), so each operation pays one. */
+/* Inside a batch the savepoint statements are sent without waiting (pipelining): an
+ * operation's SAVEPOINT goes with its first statement, and the RELEASE of an operation that
+ * succeeded waits for the next SAVEPOINT (or is done by COMMIT). */
 int sqldrv_pg__savepoint(store_conn *c) {
     struct sqldrv_pg *pg = c->pg;
     int due = pg->release_due;
     pg->release_due = 0;
-    return tx(pg, due ? "RELEASE SAVEPOINT op; SAVEPOINT op" : "SAVEPOINT op");
+    if (!pg->piped) return tx(pg, due ? "RELEASE SAVEPOINT op; SAVEPOINT op" : "SAVEPOINT op");
+    int rc = due ? send_tx(pg, Q_TX, "RELEASE SAVEPOINT op") : 0;
+    return rc ? rc : send_tx(pg, Q_TX, "SAVEPOINT op");
 }
 
 void sqldrv_pg__release(store_conn *c, int rollback_first) {
@@ -655,5 +979,15 @@ void sqldrv_pg__release(store_conn *c, int rollback_first) {
         return;
     }
     pg->release_due = 0;
-    tx(pg, "ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op");
+    if (!pg->piped) {
+        tx(pg, "ROLLBACK TO SAVEPOINT op; RELEASE SAVEPOINT op");
+        return;
+    }
+    /* what the operation sent is answered first (a caller that did not settle), so that its
+     * failure is not taken for the next operation's; then it is forgotten with the rollback */
+    if (pg->qn && !pg->nsync) send_sync(pg);
+    drain(pg);
+    pg->err = 0;
+    if (send_tx(pg, Q_TX, "ROLLBACK TO SAVEPOINT op") == 0)
+        send_tx(pg, Q_TX, "RELEASE SAVEPOINT op");
 }

@@ -191,6 +191,11 @@ int64_t sqldrv_changes(store_conn *c) {
     if (SQLDRV_CONN_PG(c)) return sqldrv_pg__changes(c);
     return sqlite3_changes(c->db);
 }
+/* SQLite runs every statement when it is called: nothing is ever left to settle. */
+int sqldrv_settle(store_conn *c) {
+    if (SQLDRV_CONN_PG(c)) return sqldrv_pg__settle(c);
+    return 0;
+}
 
 int64_t sqldrv_col_int(sqldrv_stmt *st, int i) {
     if (SQLDRV_IS_PG(st)) return sqldrv_pg__col_int(st, i);

@@ -8,6 +8,10 @@
  * (`done_ev`, activated from the store thread; libevent is made thread-aware by
  * evthread_use_pthreads() in main) then runs on the loop thread and calls every callback.
  *
+ * A driver may defer statements whose results nobody reads (PostgreSQL's pipelining,
+ * sqldrv.h): after each operation run_batch() calls sqldrv_settle(), the one driver call
+ * made here directly, so that a deferred failure is that operation's (SQLite's returns 0).
+ *
  * Invariants:
  *  1. A callback runs only after the transaction holding its operation committed (or failed
  *     as a whole, in which case every operation of the batch reports SG_EIO).
@@ -121,6 +125,7 @@
  */
 #include "store/store.h"
 #include "store/store_int.h"
+#include "store/sqldrv.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -245,7 +250,16 @@ static void run_batch(store *st, queue *batch) {
             continue;
         }
         o->rc = run_one(st, o);
-        if (o->idem && o->rc == 0) o->rc = record(st, o->idem);
+        /* what the driver deferred (sqldrv.h) decides too: a failure there is the operation's */
+        int late = sqldrv_settle(st->conn);
+        if (late) o->rc = late;
+        if (o->idem && o->rc == 0) {
+            o->rc = record(st, o->idem);
+            if ((late = sqldrv_settle(st->conn)) != 0) {
+                o->rc = late;
+                o->idem->recorded = 0;
+            }
+        }
         st->be->release(st->conn, o->rc != 0);
         if (o->rc != 0) store__handoff_rollback_op(&st->handoff);
         else if (o->kind == OP_submit || o->kind == OP_campaign_send) wake = 1;

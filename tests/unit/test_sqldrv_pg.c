@@ -170,7 +170,8 @@ static int64_t backend_pid(store_conn *c) {
 
 static void terminate(int64_t pid) {
     char sql[96];
-    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%lld)", (long long)pid);
+    /* waits (up to 5 s) until the backend is gone: its session's end has been sent */
+    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%lld, 5000)", (long long)pid);
     store_fixture_pg_exec(base, sql);
 }
 
@@ -391,6 +392,139 @@ static void changes(void **state) {
     assert_int_equal(sqldrv_changes(f->c), 0);
 }
 
+/* ---- deferred statements (pipelining) ---- */
+
+static const char put_t[] = "INSERT INTO t(name, v, n) VALUES ($1, 0, $2)";
+
+/* Sends an INSERT whose result nobody reads: deferred inside a batch. */
+static int put(store_conn *c, const char *name, int64_t n) {
+    sqldrv_stmt *st = sqldrv_prep(c, put_t);
+    assert_non_null(st);
+    sqldrv_bind_text(st, 1, name);
+    sqldrv_bind_int(st, 2, n);
+    return sqldrv_done(c, st, "Putting into t");
+}
+
+static int64_t count_name(store_conn *c, const char *name) {
+    sqldrv_stmt *st = sqldrv_prep(c, "SELECT count(*) FROM t WHERE name = $1");
+    sqldrv_bind_text(st, 1, name);
+    assert_int_equal(sqldrv_step(c, st), 1);
+    int64_t n = sqldrv_col_int(st, 0);
+    sqldrv_reset(st);
+    return n;
+}
+
+/* As store.c runs a batch: each operation in its savepoint, settled, then released (rolled
+ * back first when it failed). */
+static void deferred_errors_to_their_operation(void **state) {
+    fixture *f = *state;
+    store_conn *c = f->c;
+    assert_int_equal(sqldrv_begin(c), 0);
+    /* 1: two deferred inserts, settled: committed */
+    assert_int_equal(sqldrv_savepoint(c), 0);
+    assert_int_equal(put(c, "one", 1), 0);
+    assert_int_equal(put(c, "two", 2), 0);
+    assert_int_equal(sqldrv_settle(c), 0);
+    sqldrv_release(c, 0);
+    /* 2: a deferred insert that violates the unique name, then more statements: they are
+     * skipped, the read that follows reports the conflict, so does every call after it, and
+     * the settle */
+    assert_int_equal(sqldrv_savepoint(c), 0);
+    assert_int_equal(put(c, "three", 3), 0);
+    assert_int_equal(put(c, "one", 4), 0);  /* sent: the answer is not read yet */
+    assert_int_equal(put(c, "four", 5), 0); /* sent, skipped by the server */
+    assert_int_equal(sqldrv_step(c, sqldrv_prep(c, count_t)), SG_ECONFLICT);
+    assert_int_equal(put(c, "five", 6), SG_ECONFLICT); /* not even sent */
+    assert_int_equal(insert(c, "six", 0, 7, 0), SG_ECONFLICT);
+    assert_int_equal(sqldrv_settle(c), SG_ECONFLICT);
+    sqldrv_release(c, 1);
+    /* 3: a deferred conflict found only by the settle */
+    assert_int_equal(sqldrv_savepoint(c), 0);
+    assert_int_equal(put(c, "seven", 8), 0);
+    assert_int_equal(put(c, "two", 9), 0);
+    assert_int_equal(sqldrv_settle(c), SG_ECONFLICT);
+    sqldrv_release(c, 1);
+    /* 4: another failure (division by zero) is an I/O error, logged */
+    assert_int_equal(sqldrv_savepoint(c), 0);
+    sqldrv_stmt *st = sqldrv_prep(c, "UPDATE t SET n = 1 / $1 WHERE name = 'one'");
+    sqldrv_bind_int(st, 1, 0);
+    assert_int_equal(sqldrv_done(c, st, "Dividing"), 0);
+    assert_int_equal(sqldrv_settle(c), SG_EIO);
+    sqldrv_release(c, 1);
+    /* 5: changes() after a deferred UPDATE waits for its count; the insert's id is read */
+    assert_int_equal(sqldrv_savepoint(c), 0);
+    st = sqldrv_prep(c, update_t);
+    sqldrv_bind_int(st, 1, 2);
+    assert_int_equal(sqldrv_done(c, st, "Updating t"), 0);
+    assert_int_equal(sqldrv_changes(c), 1); /* "one" (n 1 -> 2) */
+    assert_int_equal(put(c, "eight", 10), 0);
+    assert_true(insert(c, "nine", 0, 11, 0) > 0);
+    assert_int_equal(sqldrv_changes(c), 1);
+    assert_int_equal(sqldrv_settle(c), 0);
+    assert_int_equal(sqldrv_settle(c), 0); /* nothing left: no cost, no error */
+    sqldrv_release(c, 0);
+    assert_int_equal(sqldrv_commit(c), 0);
+    /* what the failed operations did is gone, the others' committed */
+    assert_int_equal(count(c), 4);
+    const char *kept[] = {"one", "two", "eight", "nine"};
+    for (size_t i = 0; i < sizeof kept / sizeof *kept; i++)
+        assert_int_equal(count_name(c, kept[i]), 1);
+    const char *gone[] = {"three", "four", "five", "six", "seven"};
+    for (size_t i = 0; i < sizeof gone / sizeof *gone; i++)
+        assert_int_equal(count_name(c, gone[i]), 0);
+
+    /* a deferred statement prepared in the batch whose preparation was skipped (after a
+     * failure) is prepared again at its next run */
+    static const char put2[] = "INSERT INTO t(name, v, n) VALUES ($1, 1, 0)";
+    assert_int_equal(sqldrv_begin(c), 0);
+    assert_int_equal(sqldrv_savepoint(c), 0);
+    assert_int_equal(put(c, "one", 1), 0); /* conflict */
+    st = sqldrv_prep(c, put2);
+    sqldrv_bind_text(st, 1, "ten");
+    assert_int_equal(sqldrv_done(c, st, "Putting"), 0);
+    assert_int_equal(sqldrv_settle(c), SG_ECONFLICT);
+    sqldrv_release(c, 1);
+    assert_int_equal(sqldrv_savepoint(c), 0);
+    st = sqldrv_prep(c, put2);
+    sqldrv_bind_text(st, 1, "ten");
+    assert_int_equal(sqldrv_done(c, st, "Putting"), 0);
+    assert_int_equal(sqldrv_settle(c), 0);
+    sqldrv_release(c, 0);
+    assert_int_equal(sqldrv_commit(c), 0);
+    assert_int_equal(count_name(c, "ten"), 1);
+}
+
+/* The store's batches: a send whose deferred INSERT meets a unique key (a sender declared
+ * twice) reports SG_ECONFLICT to that operation alone, the others of the batch commit. */
+static void store_deferred_conflict(void **state) {
+    (void)state;
+    if (!store_fixture_pg()) setenv("SMSGATE_TEST_DATABASE", base, 1);
+    store_fixture f;
+    store_fixture_open(&f, "pgdefer", NULL);
+    store_account_create_req a = {.name = "x", .credits = 1, .rules_json = "[]"};
+    assert_int_equal(STORE_RUN(&f, account_create, &a), 0);
+    store_service_get_req g = {.name = a.service_name};
+    assert_int_equal(STORE_RUN(&f, service_get, &g), 0);
+    store_sender_req s1 = {.service_id = g.svc.id, .sender = "ALPHA", .reason = "r", .type = "alpha"};
+    store_sender_req s2 = s1, s3 = s1;
+    s3.sender = "BETA";
+    store_done d1 = {0}, d2 = {0}, d3 = {0};
+    STORE_QUEUE(&f, sender_create, &s1, &d1);
+    STORE_QUEUE(&f, sender_create, &s2, &d2);
+    STORE_QUEUE(&f, sender_create, &s3, &d3);
+    store_fixture_wait(&f);
+    assert_int_equal(d1.rc, 0);
+    assert_int_equal(d2.rc, SG_ECONFLICT);
+    assert_int_equal(d3.rc, 0);
+    assert_int_equal(store_fixture_query_int(&f, "SELECT count(*) FROM senders"), 2);
+    /* the second declaration's history row (sent after its failed insert) is not there */
+    assert_int_equal(store_fixture_query_int(&f, "SELECT count(*) FROM sender_history"), 2);
+    store_service_fini(&g.svc);
+    free(a.service_name); free(a.app_key); free(a.app_secret); free(a.consumer_key);
+    store_fixture_close(&f);
+    if (scratch[0]) unsetenv("SMSGATE_TEST_DATABASE");
+}
+
 /* ---- migrations ---- */
 
 typedef struct opener {
@@ -471,9 +605,14 @@ static void reconnect_after_kill(void **state) {
     assert_true(insert(c, "lost", 1, 3, 0) > 0);
     sqldrv_release(c, 0);
     terminate(backend_pid(c));
-    assert_int_equal(sqldrv_savepoint(c), SG_EUNAVAIL);
+    /* the savepoint goes with the operation's first statement that waits (pipelining): that
+     * one finds the session gone, and so does the settle; then every call fails at once */
+    assert_int_equal(sqldrv_savepoint(c), 0);
     assert_int_equal(insert(c, "lost2", 1, 4, 0), SG_EUNAVAIL);
+    assert_int_equal(sqldrv_settle(c), SG_EUNAVAIL);
     sqldrv_release(c, 1);
+    assert_int_equal(sqldrv_savepoint(c), SG_EUNAVAIL);
+    assert_int_equal(sqldrv_settle(c), SG_EUNAVAIL);
     assert_int_equal(sqldrv_commit(c), SG_EUNAVAIL);
     sqldrv_rollback(c);
     /* the next attempt waits for the backoff (100 ms), then succeeds */
@@ -602,6 +741,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(blobs, setup, teardown),
         cmocka_unit_test_setup_teardown(conflict_and_savepoints, setup, teardown),
         cmocka_unit_test_setup_teardown(changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(deferred_errors_to_their_operation, setup, teardown),
+        cmocka_unit_test(store_deferred_conflict),
         cmocka_unit_test(migrations_once),
         cmocka_unit_test_setup_teardown(reconnect_after_kill, setup, teardown),
         cmocka_unit_test_setup_teardown(reconnect_after_restart, setup, teardown),
