@@ -82,7 +82,7 @@ static const key_def keys[] = {
     {"heartbeat-ms", T_INT, "1000", 100, 60000, S(heartbeat_ms),
      "how often this node renews its heartbeat and bind slots in the database; at most a "
      "quarter of node-timeout-s"},
-    {"node-timeout-s", T_INT | RELOAD, "10", 2, 3600, S(node_timeout_s),
+    {"node-timeout-s", T_INT | RELOAD, "8", 2, 3600, S(node_timeout_s),
      "a node silent this long is dead: the others take its messages and bind slots over; a "
      "node that could not renew its heartbeat for half of it stops dispatching"},
     {"dispatch-batch", T_INT, "500", 1, 100000, S(dispatch_batch),

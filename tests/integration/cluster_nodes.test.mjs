@@ -99,6 +99,7 @@ describe('three nodes on one PostgreSQL', { skip: ONLY }, () => {
 
     // The dead node's leases: its bind slot held by another node again, and no message left
     // leased to it.
+    for (const n of nodes) n.expectLog(/WARN cluster: Took over 1 node silent for node-timeout-s/);
     const victimName = `n${victim + 1}`;
     const alive = nodes.find((n, i) => i !== victim);
     let movedAt = 0;
