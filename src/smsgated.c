@@ -66,6 +66,10 @@ typedef struct daemon_state {
     store *st;
     dispatch *disp;
     cluster *cluster;
+    /* PostgreSQL: the cluster's heartbeats and epoch reads on a session of their own, so that
+     * a long transaction of the main store (a campaign's fan-out) never delays them past the
+     * fence or the takeover timeout (NULL on SQLite: one node, one store) */
+    store *ctl_st;
     int registered; /* the node is registered: cluster_stop() at exit */
     int exit_code;  /* 1 when the node was taken over while running */
     notify *notify;
@@ -527,6 +531,15 @@ int main(int argc, char **argv) {
                      so.database ? "(PostgreSQL: database)" : path, sg_strerror(err));
         goto out;
     }
+    if (so.database) {
+        store_options co = so;
+        co.crash_after_commit = co.fail_nth_op = 0; /* fault injection: the main store's */
+        if (!(d.ctl_st = store_open(d.base, &co, &err))) {
+            sg_log_error(LOG, "Opening the cluster's session to PostgreSQL failed: %s.",
+                         sg_strerror(err));
+            goto out;
+        }
+    }
 
     char node[256];
     node_name(d.cfg.node, node, sizeof node);
@@ -560,7 +573,7 @@ int main(int argc, char **argv) {
                             .timeout_s = &d.cfg.node_timeout_s,
                             .config_changed = on_config_changed, .lost = on_node_lost,
                             .arg = &d, .lock_dir = d.cfg.data};
-    d.cluster = cluster_new(d.base, d.st, d.disp, &kopt);
+    d.cluster = cluster_new(d.base, d.ctl_st ? d.ctl_st : d.st, d.disp, &kopt);
     free(address);
     if (cluster_register(d.cluster) != 0) goto out;
     d.registered = 1;
@@ -645,6 +658,7 @@ out:
     payhook_stop(d.pay);   /* a payment call in flight is waited for; its answer is recorded */
     campaign_stop(d.camp); /* loads in progress fail; their rows are dropped */
     store_close(d.st); /* drains queued operations before the objects they call back die */
+    store_close(d.ctl_st);
     notify_free(d.notify);
     payhook_free(d.pay);
     campaign_free(d.camp);
