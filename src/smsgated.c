@@ -217,6 +217,12 @@ static void on_config_changed(void *arg) {
     dispatch_reload(d->disp, NULL, NULL);
 }
 
+/* The cluster's store wrote callbacks (store thread: notify_kick only activates an event). */
+static void on_ctl_callbacks(void *arg) {
+    daemon_state *d = arg;
+    notify_kick(d->notify);
+}
+
 /* This node was taken over by the others (cluster.h): it is fenced; it stops and exits 1. */
 static void on_node_lost(void *arg) {
     daemon_state *d = arg;
@@ -640,6 +646,10 @@ int main(int argc, char **argv) {
     cluster_start(d.cluster);
     dispatch_start(d.disp);
     notify_start(d.notify);
+    /* Callbacks written by the cluster's session (a receipt another node kept, applied by the
+     * heartbeat's sweep; a dead node's callbacks released) are not handed over directly: wake
+     * the notifier to claim them at once, as the main store's hand-off does. */
+    if (d.ctl_st) store_notify_set_wake(d.ctl_st, on_ctl_callbacks, &d);
     payhook_start(d.pay);
     campaign_start(d.camp);
     api_start(d.api, d.base);
