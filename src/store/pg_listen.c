@@ -22,6 +22,7 @@
 
 #include <libpq-fe.h>
 
+#include "store/sqldrv_pg.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -50,17 +51,9 @@ static void start_connect(pg_listen *l);
 
 static void drop_conn(pg_listen *l, const char *why) {
     if (!l->outage) {
-        char one[256]; /* libpq's messages span lines: one log line, spaces for the breaks */
-        size_t n = 0;
-        for (const char *p = why; *p && n + 1 < sizeof one; p++) {
-            char ch = (*p == '\n' || *p == '\t' || *p == '\r') ? ' ' : *p;
-            if (ch == ' ' && (n == 0 || one[n - 1] == ' ')) continue;
-            one[n++] = ch;
-        }
-        while (n > 0 && one[n - 1] == ' ') n--;
-        one[n] = '\0';
+        char one[256];
         sg_log_warn(LOG, "The connection listening for other nodes' wake-ups is down (%s); "
-                         "retrying with backoff.", one);
+                         "retrying with backoff.", sqldrv_pg__message(why, one, sizeof one));
         l->outage = 1;
     }
     if (l->ev) {
@@ -164,7 +157,8 @@ static void on_socket(evutil_socket_t fd, short what, void *arg) {
  * shutdown command"): the outage is logged once by drop_conn(); libpq would print them. */
 static void notice(void *arg, const char *message) {
     (void)arg;
-    sg_log_debug(LOG, "PostgreSQL: %.*s", (int)strcspn(message, "\n"), message);
+    char one[256];
+    sg_log_debug(LOG, "PostgreSQL: %s.", sqldrv_pg__message(message, one, sizeof one));
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg) {

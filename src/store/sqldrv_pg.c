@@ -158,8 +158,7 @@ static int64_t mono_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* libpq's messages end with a newline; logs do not. */
-static const char *msg_of(const char *m, char *buf, size_t n) {
+const char *sqldrv_pg__message(const char *m, char *buf, size_t n) {
     snprintf(buf, n, "%s", m && *m ? m : "unknown error");
     char *o = buf; /* one line: newlines and tabs become one space; no trailing dot */
     for (const char *p = buf; *p; p++) {
@@ -175,7 +174,7 @@ static const char *msg_of(const char *m, char *buf, size_t n) {
 static void notice(void *arg, const char *message) {
     (void)arg;
     char m[512];
-    sg_log_debug(LOG, "Server notice: %s.", msg_of(message, m, sizeof m));
+    sg_log_debug(LOG, "Server notice: %s.", sqldrv_pg__message(message, m, sizeof m));
 }
 
 /* ---- the session ---- */
@@ -191,7 +190,7 @@ static int open_session(struct sqldrv_pg *pg, char *why, size_t n) {
                                 "UTF8", NULL};
     PGconn *conn = PQconnectdbParams(keys, vals, 1);
     if (!conn || PQstatus(conn) != CONNECTION_OK) {
-        msg_of(conn ? PQerrorMessage(conn) : "out of memory", why, n);
+        sqldrv_pg__message(conn ? PQerrorMessage(conn) : "out of memory", why, n);
         PQfinish(conn);
         return SG_EUNAVAIL;
     }
@@ -200,7 +199,7 @@ static int open_session(struct sqldrv_pg *pg, char *why, size_t n) {
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     if (!ok) {
-        msg_of(PQerrorMessage(conn), why, n);
+        sqldrv_pg__message(PQerrorMessage(conn), why, n);
         PQfinish(conn);
         return SG_EUNAVAIL;
     }
@@ -282,7 +281,7 @@ static void lost(struct sqldrv_pg *pg, const char *why) {
         char m[512];
         sg_log_error(LOG, "The connection to PostgreSQL was lost (%s); operations fail as "
                           "unavailable until it is back (reconnecting every %d ms to %d s).",
-                     msg_of(why, m, sizeof m), SQLDRV_PG_RETRY_MIN_MS,
+                     sqldrv_pg__message(why, m, sizeof m), SQLDRV_PG_RETRY_MIN_MS,
                      SQLDRV_PG_RETRY_MAX_MS / 1000);
         PQfinish(pg->conn);
         pg->conn = NULL;
@@ -315,7 +314,7 @@ static int reconnect(struct sqldrv_pg *pg, int now) {
 static int failed(struct sqldrv_pg *pg, PGresult *r, const char *what) {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     char m[512];
-    msg_of(r && *PQresultErrorMessage(r) ? PQresultErrorMessage(r) : PQerrorMessage(pg->conn),
+    sqldrv_pg__message(r && *PQresultErrorMessage(r) ? PQresultErrorMessage(r) : PQerrorMessage(pg->conn),
            m, sizeof m);
     int rc;
     if (state && !strncmp(state, "23", 2)) {
@@ -338,7 +337,7 @@ int sqldrv_pg__fail(store_conn *c, const char *what) {
     struct sqldrv_pg *pg = c->pg;
     if (!pg->conn) return SG_EUNAVAIL;
     char m[512];
-    sg_log_error(LOG, "%s failed: %s.", what, msg_of(PQerrorMessage(pg->conn), m, sizeof m));
+    sg_log_error(LOG, "%s failed: %s.", what, sqldrv_pg__message(PQerrorMessage(pg->conn), m, sizeof m));
     return SG_EIO;
 }
 

@@ -32,6 +32,9 @@
  * (synchronous_commit on). 0, or SG_EUNAVAIL (logged) when the server cannot be reached or
  * refuses; c->pg is then freed. */
 int sqldrv_pg__connect(store_conn *c, const char *conninfo);
+/* libpq's message m (several lines, a final newline) as one log line in buf (n bytes):
+ * newlines and tabs become one space, no trailing dot; "unknown error" when empty. */
+const char *sqldrv_pg__message(const char *m, char *buf, size_t n);
 /* Closes the session and frees every statement; c itself stays the caller's. */
 void sqldrv_pg__close(store_conn *c);
 /* Runs sql (one or several statements, no parameters) with the simple protocol: 0, SG_EIO or

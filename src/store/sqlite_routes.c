@@ -412,8 +412,8 @@ int sqlite__smpp_orphans_sweep(store_conn *c, int64_t since_ms, int limit, size_
     int n = 0, rc = 0;
     *applied = 0;
     sqldrv_stmt *st = sqldrv_prep(c, "SELECT rid, route, smsc_id, state, dlr, ptt, ts_ms "
-                                       "FROM smpp_orphans WHERE received_ms >= ? "
-                                       "ORDER BY id LIMIT ?");
+                                       "FROM smpp_orphans WHERE received_ms >= $1 "
+                                       "ORDER BY id LIMIT $2");
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, since_ms);
     sqldrv_bind_int(st, 2, limit < 64 ? limit : 64);
@@ -433,7 +433,7 @@ int sqlite__smpp_orphans_sweep(store_conn *c, int64_t since_ms, int limit, size_
         if (rc <= 0) continue; /* still unknown (or an error, returned below) */
         if ((rc = apply_part(c, msg_id, part, nparts, k[i].state, k[i].dlr, k[i].ptt, k[i].ts)))
             break;
-        if (!(st = sqldrv_prep(c, "DELETE FROM smpp_orphans WHERE rid = ?"))) {
+        if (!(st = sqldrv_prep(c, "DELETE FROM smpp_orphans WHERE rid = $1"))) {
             rc = SG_EIO;
             break;
         }
