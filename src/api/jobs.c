@@ -195,6 +195,7 @@ static void jobs_post(api_call *c) {
     }
 
     /* The text as it will be sent, and its cost in parts. */
+    r->stop_clause = !nostop && cfg->stop_clause[0];
     h->text = nostop || !cfg->stop_clause[0]
                   ? sg_xstrdup(message)
                   : sg_xasprintf("%s\n%s", message, cfg->stop_clause);

@@ -108,6 +108,8 @@ static const char *const core_migrations[] = {
     "  service_id BIGINT NOT NULL, sender TEXT NOT NULL,"
     "  ts_ms BIGINT NOT NULL, status TEXT NOT NULL, comment TEXT, reason TEXT);"
     "CREATE INDEX sender_history_key ON sender_history(service_id, sender, id);",
+    /* 2: SQLite's core/5 (messages.stop_clause, issue 14). */
+    "ALTER TABLE messages ADD COLUMN stop_clause BIGINT NOT NULL DEFAULT 0;",
 };
 
 static const char *const notify_migrations[] = {

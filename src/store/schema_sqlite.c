@@ -93,6 +93,9 @@ static const char *const core_migrations[] = {
     "CREATE INDEX sender_history_key ON sender_history(service_id, sender, id);"
     "INSERT INTO sender_history(service_id, sender, ts_ms, status, comment, reason) "
     "  SELECT service_id, sender, created_ms, status, comment, reason FROM senders;",
+    /* 5: marketing SMS (issue 14): 1 when the text ends with the STOP mention, for opt-outs
+     * (who sent a number marketing SMS), the blacklist check and marketing hours. */
+    "ALTER TABLE messages ADD COLUMN stop_clause INTEGER NOT NULL DEFAULT 0;",
 };
 
 

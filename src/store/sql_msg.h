@@ -24,7 +24,7 @@
 #define SQL_MSG_COLS                                                                       \
     "id, service_id, send_id, created_ms, due_ms, state, dlr, ptt, sender, receiver, "    \
     "message, coding, length, parts, credits, priority, validity_min, differed_min, class, " \
-    "tag, sent_ms, delivered_ms, route, smsc_id, attempts, retries, expires_ms"
+    "tag, sent_ms, delivered_ms, route, smsc_id, attempts, retries, expires_ms, stop_clause"
 
 /* The status of sender $2 of service $1. */
 extern const char sql_sender_status[];

@@ -968,7 +968,7 @@ int sqlite__campaign_send(store_conn *c, store_campaign_send_req *r) {
                              .priority = r->priority, .sms_class = r->sms_class,
                              .length = (int64_t)gi.chars, .parts = (int64_t)gi.parts,
                              .credits = credits, .validity_min = r->validity_min,
-                             .differed_min = r->differed_min};
+                             .differed_min = r->differed_min, .stop_clause = stop_len > 0};
         int64_t id;
         if ((rc = sqlite__insert_message(c, &nm, &id))) break;
         if (!r->count) first = id;

@@ -95,6 +95,7 @@ typedef struct sqlite_new_msg {
     const char *message; /* borrowed until the call returns */
     size_t message_len;
     int coding, priority, sms_class;
+    int stop_clause; /* 1: the text ends with the STOP mention (a marketing SMS) */
     int64_t length, parts, credits, validity_min, differed_min;
 } sqlite_new_msg;
 /* Inserts the message and its creation event; its id goes to *id. */

@@ -146,6 +146,7 @@ int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id) 
     sqldrv_bind_int(st, 15, m->differed_min);
     sqldrv_bind_int(st, 16, m->sms_class);
     sqldrv_bind_text(st, 17, m->tag);
+    sqldrv_bind_int(st, 18, m->stop_clause);
     int rc = sqldrv_insert(c, st, "Storing a message", id);
     if (rc) return rc;
     return sqlite__insert_event(c, *id, m->service_id, m->now_ms, m->state, 0, 0);
@@ -179,4 +180,5 @@ void sqlite__read_msg(sqldrv_stmt *st, store_msg *m) {
     m->attempts = (int)sqldrv_col_int(st, 24);
     m->retries = (int)sqldrv_col_int(st, 25);
     m->expires_ms = sqldrv_col_int(st, 26);
+    m->stop_clause = (int)sqldrv_col_int(st, 27);
 }

@@ -73,6 +73,7 @@ typedef struct store_msg {
     int retries;      /* attempts that failed temporarily (docs/smpp.md) */
     int64_t expires_ms; /* end of the validity period once due_ms moved for a retry; 0 = not
                          * set (due_ms + validity_min then) */
+    int stop_clause;  /* 1: a marketing SMS (its text ends with the STOP mention) */
 } store_msg;
 void store_msg_fini(store_msg *m);
 
@@ -202,6 +203,7 @@ typedef struct store_submit_req {
     const char *sender;
     int sender_check;  /* 1: sender must exist on the service with status enable */
     int priority, sms_class;
+    int stop_clause; /* 1: the text carries the STOP mention (messages.stop_clause) */
     int64_t validity_min, differed_min, due_ms, now_ms;
     const char *tag;
     store_submit_msg *msgs;
