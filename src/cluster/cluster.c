@@ -70,6 +70,7 @@ struct cluster {
     struct event *beat_ev, *epoch_ev, *kick_ev, *fence_ev;
     int beating, reading, kicked, fenced, lost, failing;
     int64_t last_ok_mono; /* when the last successful heartbeat was queued */
+    int64_t orphan_cursor; /* where the heartbeats' sweep of kept receipts goes on */
     int have_epoch;
     int64_t epoch;
     store_config_epoch_req epoch_req;
@@ -143,6 +144,7 @@ static void on_beat(int rc, void *arg) {
             if (c->opt.lost) c->opt.lost(c->opt.arg);
         }
     } else if (!c->lost) {
+        c->orphan_cursor = b->req.orphan_cursor;
         if (c->failing) sg_log_info(LOG, "Node '%s' renewed its heartbeat again.", c->name);
         c->failing = 0;
         c->last_ok_mono = b->sent_mono;
@@ -174,6 +176,7 @@ static void send_beat(cluster *c) {
     b->req.timeout_ms = timeout_ms(c);
     b->req.reap = !c->fenced && b->sent_mono - c->last_ok_mono < timeout_ms(c) / 2;
     b->req.count = dispatch_slots_get(c->d, &b->req.routes);
+    b->req.orphan_cursor = c->orphan_cursor;
     c->beating = 1;
     store_node_heartbeat(c->st, &b->req, on_beat, b);
 }

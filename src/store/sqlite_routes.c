@@ -402,29 +402,33 @@ static int adopt_orphans(store_conn *c, const char *route, const char *key, int6
     }
 }
 
-int sqlite__smpp_orphans_sweep(store_conn *c, int64_t since_ms, int limit, size_t *applied) {
+/* One page of the sweep: up to 64 kept receipts after *cursor, applied when their id is known
+ * by now. *cursor moves past the page, or back to 0 after the last page. */
+static int sweep_page(store_conn *c, int64_t since_ms, int64_t *cursor, int *seen,
+                      size_t *applied) {
     typedef struct kept {
-        int64_t rid, ts;
+        int64_t id, rid, ts;
         int state, dlr, ptt;
         char *route, *smsc_id;
     } kept;
     kept k[64];
     int n = 0, rc = 0;
-    *applied = 0;
-    sqldrv_stmt *st = sqldrv_prep(c, "SELECT rid, route, smsc_id, state, dlr, ptt, ts_ms "
-                                       "FROM smpp_orphans WHERE received_ms >= $1 "
-                                       "ORDER BY id LIMIT $2");
+    sqldrv_stmt *st = sqldrv_prep(c, "SELECT id, rid, route, smsc_id, state, dlr, ptt, ts_ms "
+                                       "FROM smpp_orphans WHERE received_ms >= $1 AND id > $2 "
+                                       "ORDER BY id LIMIT 64");
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, since_ms);
-    sqldrv_bind_int(st, 2, limit < 64 ? limit : 64);
+    sqldrv_bind_int(st, 2, *cursor);
     while (n < 64 && sqldrv_step(c, st) == 1) {
-        k[n] = (kept){.rid = sqldrv_col_int(st, 0), .route = sqldrv_col_text(st, 1),
-                      .smsc_id = sqldrv_col_text(st, 2), .state = (int)sqldrv_col_int(st, 3),
-                      .dlr = (int)sqldrv_col_int(st, 4), .ptt = (int)sqldrv_col_int(st, 5),
-                      .ts = sqldrv_col_int(st, 6)};
+        k[n] = (kept){.id = sqldrv_col_int(st, 0), .rid = sqldrv_col_int(st, 1),
+                      .route = sqldrv_col_text(st, 2), .smsc_id = sqldrv_col_text(st, 3),
+                      .state = (int)sqldrv_col_int(st, 4), .dlr = (int)sqldrv_col_int(st, 5),
+                      .ptt = (int)sqldrv_col_int(st, 6), .ts = sqldrv_col_int(st, 7)};
         n++;
     }
     sqldrv_reset(st);
+    *seen = n;
+    *cursor = n < 64 ? 0 : k[n - 1].id;
     for (int i = 0; i < n && rc == 0; i++) {
         int64_t msg_id;
         int part, nparts;
@@ -446,6 +450,23 @@ int sqlite__smpp_orphans_sweep(store_conn *c, int64_t since_ms, int limit, size_
         free(k[i].smsc_id);
     }
     return rc < 0 ? rc : 0;
+}
+
+/* Pages through the kept receipts from *cursor on, so that receipts whose message is still
+ * unknown (a receipt for another system, or whose acceptance is not committed yet) do not hide
+ * the ones behind them: a sweep that always read the 64 oldest left every later receipt kept
+ * until it aged out once more than 64 were waiting (two nodes at 2,000 messages/s). */
+int sqlite__smpp_orphans_sweep(store_conn *c, int64_t since_ms, int limit, int64_t *cursor,
+                               size_t *applied) {
+    *applied = 0;
+    for (int done = 0; done < limit;) {
+        int seen = 0;
+        int rc = sweep_page(c, since_ms, cursor, &seen, applied);
+        if (rc) return rc;
+        done += seen;
+        if (*cursor == 0) break; /* the last page: the next sweep starts from the oldest */
+    }
+    return 0;
 }
 
 /* Forgets operator ids older than IDS_KEEP_MS. Ids are written in time order, so the old ones

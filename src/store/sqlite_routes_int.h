@@ -25,7 +25,8 @@ int sqlite__retry_waiting(store_conn *c, store_retry_waiting_req *r);
  * with several nodes, a receipt kept on one node and the acceptance of its message stored on
  * another in concurrent transactions (PostgreSQL, READ COMMITTED) each miss the other
  * (docs/cluster.md). The count applied goes to *applied. Called with each heartbeat. */
-int sqlite__smpp_orphans_sweep(store_conn *c, int64_t since_ms, int limit, size_t *applied);
+int sqlite__smpp_orphans_sweep(store_conn *c, int64_t since_ms, int limit, int64_t *cursor,
+                               size_t *applied);
 
 /* sqlite.c's backend table names the implementation of each operation be_<op>. */
 #define be_route_list sqlite__route_list

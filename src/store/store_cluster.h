@@ -69,6 +69,10 @@ typedef struct store_node_heartbeat_req {
     int reap;
     store_slot_claim *routes;
     size_t count;
+    /* in/out: where the sweep of kept receipts goes on (an id of smpp_orphans; 0 = from the
+     * oldest). The caller keeps it from one heartbeat to the next, so that receipts still
+     * unknown never hide the ones behind them. */
+    int64_t orphan_cursor;
     /* out */
     int lost;
     int live;            /* live nodes, this one included */

@@ -227,6 +227,7 @@ static const char sql_status_slots[] =
     "SELECT route, slot, holder, until_ms FROM bind_slots ORDER BY route, slot";
 
 #define ORPHAN_SWEEP_MS 60000 /* how long a kept receipt is looked at again by heartbeats */
+#define ORPHAN_SWEEP_ROWS 512 /* kept receipts looked at per heartbeat */
 
 /* ---- nodes ---- */
 
@@ -412,7 +413,8 @@ int store__node_heartbeat(store_conn *c, store_node_heartbeat_req *r) {
         if ((rc = slots(c, r, &r->routes[i]))) return rc;
     /* Receipts kept on one node while their acceptance was stored on another (see
      * sqlite__smpp_orphans_sweep): looked at again for a minute. */
-    return r->count ? sqlite__smpp_orphans_sweep(c, r->now_ms - ORPHAN_SWEEP_MS, 64,
+    return r->count ? sqlite__smpp_orphans_sweep(c, r->now_ms - ORPHAN_SWEEP_MS,
+                                                 ORPHAN_SWEEP_ROWS, &r->orphan_cursor,
                                                  &r->receipts_matched)
                     : 0;
 }

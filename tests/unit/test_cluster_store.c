@@ -46,13 +46,21 @@ static int reg(store_fixture *f, const char *name, const char *instance, int64_t
     return rc;
 }
 
-static store_node_heartbeat_req beat(store_fixture *f, const char *name, const char *instance,
-                                     int64_t now, store_slot_claim *k, size_t n) {
+/* One heartbeat; *cursor (may be NULL) carries the sweep's position as the node keeps it. */
+static store_node_heartbeat_req beat_at(store_fixture *f, const char *name,
+                                        const char *instance, int64_t now, store_slot_claim *k,
+                                        size_t n, int64_t *cursor) {
     store_node_heartbeat_req r = {.name = name, .instance = instance, .now_ms = now,
                                   .timeout_ms = TIMEOUT_MS, .routes = k, .count = n,
-                                  .reap = 1};
+                                  .reap = 1, .orphan_cursor = cursor ? *cursor : 0};
     assert_int_equal(STORE_RUN(f, node_heartbeat, &r), 0);
+    if (cursor) *cursor = r.orphan_cursor;
     return r;
+}
+
+static store_node_heartbeat_req beat(store_fixture *f, const char *name, const char *instance,
+                                     int64_t now, store_slot_claim *k, size_t n) {
+    return beat_at(f, name, instance, now, k, n, NULL);
 }
 
 static int popcount(uint64_t v) {
@@ -276,6 +284,50 @@ static void test_heartbeat_applies_receipts_kept_elsewhere(void **state) {
     assert_int_equal(h.receipts_matched, 0);
 }
 
+/* Many kept receipts nobody will claim (ids of another system) must not hide one whose
+ * acceptance arrives later: the sweep pages on from one heartbeat to the next. */
+static void test_heartbeat_sweep_reaches_past_unknown_receipts(void **state) {
+    store_fixture *f = *state;
+    store_fixture_account(f, "acme", 100000);
+    add_route(f, "op");
+    int64_t now = sg_now_ms();
+    assert_int_equal(reg(f, "a", "i-a", now, NULL), 0);
+    int64_t id = claimed_by(f, "a");
+    enum { UNKNOWN = 700 };
+    store_smpp_receipt_item *its = calloc(UNKNOWN + 1, sizeof *its);
+    char (*ids)[16] = calloc(UNKNOWN + 1, sizeof *ids);
+    assert_non_null(its);
+    assert_non_null(ids);
+    for (int i = 0; i <= UNKNOWN; i++) {
+        snprintf(ids[i], sizeof ids[i], i == UNKNOWN ? "77aa" : "e%05d", i);
+        its[i] = (store_smpp_receipt_item){.route = "op", .smsc_id = ids[i],
+                                           .state = MSG_DELIVERED, .dlr = DLR_DELIVERED,
+                                           .ptt = 4, .ts_ms = now};
+    }
+    store_smpp_receipt_req rr = {.items = its, .count = UNKNOWN + 1};
+    assert_int_equal(STORE_RUN(f, smpp_receipt, &rr), 0);
+    char keys[OPID_KEYS][OPID_KEY_LEN], sql[512];
+    assert_true(opid_keys("77aa", keys) > 0);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO smpp_ids(route, idkey, message_id, part, nparts, created_ms) "
+             "VALUES ('op', '%s', %lld, 0, 1, %lld); UPDATE messages SET state = %d, dlr = 8 "
+             "WHERE id = %lld",
+             keys[0], (long long)id, (long long)now, MSG_SUBMITTED, (long long)id);
+    store_fixture_exec(f, sql);
+    store_slot_claim k = {.route = "op", .nslots = 1};
+    size_t matched = 0;
+    int64_t cursor = 0;
+    for (int beat_no = 0; beat_no < 2; beat_no++) {
+        store_node_heartbeat_req h = beat_at(f, "a", "i-a", now + 10 + beat_no, &k, 1, &cursor);
+        matched += h.receipts_matched;
+    }
+    assert_int_equal(matched, 1);
+    assert_int_equal(state_of(f, id), MSG_DELIVERED);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM smpp_orphans"), UNKNOWN);
+    free(its);
+    free(ids);
+}
+
 static int64_t epoch(store_fixture *f) {
     store_config_epoch_req r = {0};
     assert_int_equal(STORE_RUN(f, config_epoch, &r), 0);
@@ -360,6 +412,7 @@ int main(int argc, char **argv) {
         TEST(test_dead_node_taken_over_once),
         TEST(test_slots_spread_and_taken_over),
         TEST(test_heartbeat_applies_receipts_kept_elsewhere),
+        TEST(test_heartbeat_sweep_reaches_past_unknown_receipts),
         TEST(test_config_epoch_moves_with_configuration_only),
         TEST(test_cluster_status),
     };
