@@ -316,6 +316,24 @@ describe('virtual numbers', () => {
       assert.equal(srv.sql("SELECT COUNT(*) AS n FROM messages WHERE receiver = '+33612340007'")[0].n, 0);
     });
 
+    test('Idempotency-Key: a retried send from the number is sent and charged once', async () => {
+      const body = { message: 'Once', receivers: ['+33612340009'], noStopClause: true };
+      const send = () => srv.raw({ method: 'POST', path: `${base()}/jobs`, keys: acme, body,
+        headers: { 'Idempotency-Key': 'vn-once-1' } });
+      const credits = (await ca.requestPromised('GET', `/sms/${acme.serviceName}`)).creditsLeft;
+      const first = await send();
+      assert.equal(first.status, 200, first.text);
+      const again = await send();
+      assert.equal(again.status, 200);
+      assert.equal(again.text, first.text, 'the same answer, byte for byte');
+      assert.equal(srv.sql("SELECT COUNT(*) AS n FROM messages WHERE receiver = '+33612340009'")[0].n, 1);
+      assert.equal((await ca.requestPromised('GET', `/sms/${acme.serviceName}`)).creditsLeft, credits - 1);
+      // The same key on the plain /jobs is another request (another path): 422.
+      const other = await srv.raw({ method: 'POST', path: `/sms/${acme.serviceName}/jobs`, keys: acme,
+        body, headers: { 'Idempotency-Key': 'vn-once-1' } });
+      assert.equal(other.status, 422, other.text);
+    });
+
     test('a removed number is gone at once from every route', async () => {
       srv.smsctlOk(['number', 'add', acme.serviceName, '+33700000077']);
       const p = `/sms/${acme.serviceName}/virtualNumbers/33700000077`;
