@@ -96,6 +96,36 @@ char *callurl_status(const char *base, const callurl_params *p) {
     return b.p;
 }
 
+/* base without its fragment, then '?' or '&' as the query needs (see callurl.h). */
+static void base_for_query(strbuf *b, const char *base) {
+    size_t n = strcspn(base, "#");
+    sb_add(b, base, n);
+    const char *q = memchr(base, '?', n);
+    if (!q) sb_str(b, "?");
+    else if (n > 0 && base[n - 1] != '?' && base[n - 1] != '&') sb_str(b, "&");
+}
+
+static void param_id(strbuf *b, int *first, const char *key, int64_t v) {
+    if (v) param_int(b, first, key, v);
+    else param(b, first, key, "");
+}
+
+char *callurl_stop(const char *base, const callurl_stop_params *p) {
+    strbuf b = {0};
+    base_for_query(&b, base);
+    int first = 1;
+    param_id(&b, &first, "id", p->id);
+    param(&b, &first, "sender", p->number);
+    param(&b, &first, "number", p->number);
+    param(&b, &first, "receiver", p->receiver);
+    param(&b, &first, "message", p->message);
+    param_int(&b, &first, "date", p->date_ms / 1000);
+    param(&b, &first, "batchID", p->batch_id);
+    param(&b, &first, "tag", p->tag);
+    param_id(&b, &first, "incomingId", p->incoming_id);
+    return b.p;
+}
+
 char *callurl_origin(const char *url) {
     const char *scheme, *p;
     int default_port;
