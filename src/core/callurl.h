@@ -29,24 +29,17 @@ typedef struct callurl_params {
  * '+' in a number arrives as %2B and never turns into a space). Returns a new string. */
 char *callurl_status(const char *base, const callurl_params *p);
 
-/* What a stopCallBack call reports: a mobile opted out of a service's marketing SMS
- * (docs/replies.md, "STOP and blacklists", has the wire form). */
-typedef struct callurl_stop_params {
-    int64_t id;            /* the SMS with the STOP clause the mobile answered (0: none) */
-    const char *number;    /* the mobile, now blacklisted (E.164) */
-    const char *receiver;  /* the number the STOP was sent to (a short or virtual number) */
-    const char *message;   /* the text received */
-    int64_t date_ms;       /* when it was received; sent as epoch seconds */
-    const char *batch_id;  /* the batch of that SMS, NULL: none */
-    const char *tag;       /* that SMS's tag, NULL: none */
-    int64_t incoming_id;   /* the incoming message (0: none) */
-} callurl_stop_params;
+/* One query parameter of callurl_with(): its name (as it is) and its value (percent-encoded;
+ * NULL is sent as an empty value). */
+typedef struct callurl_kv {
+    const char *key, *value;
+} callurl_kv;
 
-/* The URL of a stopCallBack call, base extended as callurl_status does, with
- *   id, sender (= number), number, receiver, message, date, batchID, tag, incomingId
- * in that order, each value percent-encoded; NULL and 0 are sent as empty values. Returns a
- * new string. */
-char *callurl_stop(const char *base, const callurl_stop_params *p);
+/* The URL of a call of another kind (an incoming reply to smsResponse's cgiUrl, a STOP to the
+ * stopCallBack): base joined to the n parameters of kv, in that order, exactly as
+ * callurl_status() joins its own (same '?'/'&' rule, fragment dropped, same encoding).
+ * Returns a new string. */
+char *callurl_with(const char *base, const callurl_kv *kv, size_t n);
 
 /* The origin of an absolute http(s) URL, "scheme://host:port", lower-cased, with the default
  * port written out and any user info left out: "HTTP://u@Example.COM/x" gives

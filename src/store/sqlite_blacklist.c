@@ -22,9 +22,9 @@
  *
  * The opt-out (sqlite__optout) runs in the transaction that stores the incoming message, so a
  * STOP is blacklisted and its stopCallBack calls queued exactly when the message is stored.
- * The calls are rows of notify_calls of kind 'stop', their whole URL built once
- * (core/callurl.h, callurl_stop) and never changed, delivered, retried and signed by the
- * notifier like status callbacks.
+ * The calls are rows of notify_calls of kind 'stop' (sqlite__notify_call), their whole URL
+ * built once (core/callurl.h, callurl_with) and never changed, delivered, retried and signed
+ * by the notifier like status callbacks.
  *
  * Invariants:
  *  1. At most one row per (service, number); an opt-out that finds the row already there
@@ -38,12 +38,14 @@
  */
 #include "store/sqlite_blacklist_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/callurl.h"
 #include "core/optout.h"
 #include "store/sqldrv.h"
+#include "store/sqlite_notify_int.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -223,7 +225,8 @@ static int optout_addressed(store_conn *c, const sqlite_optout_msg *m) {
     return rc;
 }
 
-/* The stopCallBack call of service sid for the row just written (invariant 2). */
+/* The stopCallBack call of service sid for the row just written (invariant 2); its
+ * parameters are documented in docs/replies.md ("STOP and blacklists"). */
 static int queue_stop_call(store_conn *c, int64_t sid, int64_t msg_id, const char *batch_id,
                            const sqlite_optout_msg *m) {
     sqldrv_stmt *st = sqldrv_prep(c, "SELECT s.stop_callback, m.tag FROM services s "
@@ -239,31 +242,27 @@ static int queue_stop_call(store_conn *c, int64_t sid, int64_t msg_id, const cha
     }
     char *base = sqldrv_col_text(st, 0), *tag = sqldrv_col_text(st, 1);
     sqldrv_reset(st);
-    callurl_stop_params p = {.id = msg_id, .number = m->sender, .receiver = m->receiver,
-                             .message = m->text, .date_ms = m->ts_ms, .batch_id = batch_id,
-                             .tag = tag, .incoming_id = m->incoming_id};
-    char *url = callurl_stop(base, &p), *origin = callurl_origin(url);
-    rc = 0;
-    if (!origin) {
-        sg_log_warn(LOG, "The stopCallBack '%s' of service %lld is not an http(s) URL; the "
-                         "opt-out of %s is not called.", base, (long long)sid, m->sender);
-    } else if (!(st = sqldrv_prep(c, "INSERT INTO notify_calls(service_id, kind, message_id, "
-                                       "event_ms, url, origin, created_ms, next_ms) VALUES "
-                                       "($1, 'stop', $2, $3, $4, $5, $6, $6)"))) {
-        rc = SG_EIO;
-    } else {
-        sqldrv_bind_int(st, 1, sid);
-        if (msg_id) sqldrv_bind_int(st, 2, msg_id);
-        else sqldrv_bind_null(st, 2);
-        sqldrv_bind_int(st, 3, m->ts_ms);
-        sqldrv_bind_text(st, 4, url);
-        sqldrv_bind_text(st, 5, origin);
-        sqldrv_bind_int(st, 6, sg_now_ms());
-        if ((rc = sqldrv_done(c, st, "Queueing a stopCallBack call")) == 0)
-            store__handoff_wake(c->handoff);
-    }
+    char id[24], date[24], incoming[24];
+    snprintf(id, sizeof id, "%lld", (long long)msg_id);
+    snprintf(date, sizeof date, "%lld", (long long)(m->ts_ms / 1000));
+    snprintf(incoming, sizeof incoming, "%lld", (long long)m->incoming_id);
+    const callurl_kv kv[] = {
+        {"id", id},
+        {"sender", m->sender},
+        {"receiver", m->receiver},
+        {"message", m->text},
+        {"date", date},
+        {"smsOutgoingID", id},
+        {"batchID", batch_id},
+        {"tag", tag},
+        {"incomingID", m->incoming_id ? incoming : NULL},
+        {"number", m->sender},
+    };
+    char *url = callurl_with(base, kv, sizeof kv / sizeof kv[0]);
+    sqlite_notify_new k = {.service_id = sid, .kind = "stop", .message_id = msg_id,
+                           .event_id = m->incoming_id, .event_ms = m->ts_ms, .url = url};
+    rc = sqlite__notify_call(c, &k);
     free(url);
-    free(origin);
     free(base);
     free(tag);
     return rc;
