@@ -131,10 +131,11 @@ int sqlite__blacklist_list(store_conn *c, store_blacklist_req *r) {
     int64_t sid;
     int rc = service_of(c, r, &sid);
     if (rc) return rc;
-    sqldrv_stmt *st = sqldrv_prep(c, BLACKLIST_COLS "WHERE service_id = $1 AND ($2 IS NULL OR "
-                                                    "number = $2) AND ($3 IS NULL OR "
-                                                    "batch_id = $3) AND ($4 = 0 OR "
-                                                    "sms_outgoing_id = $4) ORDER BY number");
+    /* each parameter first compared with its column: PostgreSQL types it from there */
+    sqldrv_stmt *st = sqldrv_prep(c, BLACKLIST_COLS "WHERE service_id = $1 AND (number = $2 OR "
+                                                    "$2 IS NULL) AND (batch_id = $3 OR "
+                                                    "$3 IS NULL) AND (sms_outgoing_id = $4 OR "
+                                                    "$4 = 0) ORDER BY number");
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, sid);
     sqldrv_bind_text(st, 2, r->number);
