@@ -319,16 +319,32 @@ static void read_incoming(sqldrv_stmt *st, store_incoming *m) {
     m->ts_ms = sqldrv_col_int(st, k++);
 }
 
+/* SG_ENOTFOUND (and *no_number = 1) when vn is given and is not service_id's number. */
+static int check_number(store_conn *c, int64_t service_id, const char *vn, int *no_number) {
+    *no_number = 0;
+    if (!vn) return 0;
+    int64_t svc = sqlite__vnum_service(c, vn);
+    if (svc < 0) return (int)svc;
+    if (svc == service_id && svc != 0) return 0;
+    *no_number = 1;
+    return SG_ENOTFOUND;
+}
+
 int sqlite__incoming_list(store_conn *c, store_incoming_list_req *r) {
-    sqldrv_stmt *st = sqldrv_prep(c, "SELECT " INCOMING_COLS
-                                       "WHERE i.service_id = $1 "
-                                       "AND (i.virtual_number = $2 OR $2 IS NULL) "
-                                       "AND (i.sender = $3 OR $3 IS NULL) "
-                                       "AND (i.tag = $4 OR $4 IS NULL) "
-                                       "AND i.created_ms >= $5 AND i.created_ms <= $6 "
-                                       "ORDER BY i.id DESC LIMIT $7");
+    if (r->service && !(r->service_id = sqlite__service_id(c, r->service))) return SG_ENOTFOUND;
+    int rc = r->all ? 0 : check_number(c, r->service_id, r->virtual_number, &r->no_number);
+    if (rc) return rc;
+    /* The same filters, with or without the service (its index) */
+#define LIST_FILTERS                                                                          \
+    "AND (i.virtual_number = $2 OR $2 IS NULL) AND (i.sender = $3 OR $3 IS NULL) "          \
+    "AND (i.tag = $4 OR $4 IS NULL) AND i.created_ms >= $5 AND i.created_ms <= $6 "         \
+    "ORDER BY i.id DESC LIMIT $7"
+    sqldrv_stmt *st = sqldrv_prep(c, r->all ? "SELECT " INCOMING_COLS
+                                              "WHERE i.service_id <> $1 " LIST_FILTERS
+                                            : "SELECT " INCOMING_COLS
+                                              "WHERE i.service_id = $1 " LIST_FILTERS);
     if (!st) return SG_EIO;
-    sqldrv_bind_int(st, 1, r->service_id);
+    sqldrv_bind_int(st, 1, r->all ? -1 : r->service_id);
     sqldrv_bind_text(st, 2, r->virtual_number);
     sqldrv_bind_text(st, 3, r->sender);
     sqldrv_bind_text(st, 4, r->tag);
@@ -339,7 +355,6 @@ int sqlite__incoming_list(store_conn *c, store_incoming_list_req *r) {
     r->ids = NULL;
     r->rows = NULL;
     r->count = 0;
-    int rc;
     while ((rc = sqldrv_step(c, st)) == 1) {
         if (r->count == cap) {
             cap = cap ? 2 * cap : 16;
@@ -358,6 +373,8 @@ int sqlite__incoming_list(store_conn *c, store_incoming_list_req *r) {
 }
 
 int sqlite__incoming_get(store_conn *c, store_incoming_req *r) {
+    int rc = check_number(c, r->service_id, r->virtual_number, &r->no_number);
+    if (rc) return rc;
     sqldrv_stmt *st = sqldrv_prep(c, "SELECT " INCOMING_COLS
                                        "WHERE i.id = $1 AND i.service_id = $2 "
                                        "AND (i.virtual_number = $3 OR $3 IS NULL)");
@@ -365,7 +382,7 @@ int sqlite__incoming_get(store_conn *c, store_incoming_req *r) {
     sqldrv_bind_int(st, 1, r->id);
     sqldrv_bind_int(st, 2, r->service_id);
     sqldrv_bind_text(st, 3, r->virtual_number);
-    int rc = sqldrv_step(c, st);
+    rc = sqldrv_step(c, st);
     if (rc < 0) return rc;
     if (rc == 0) return SG_ENOTFOUND;
     read_incoming(st, &r->msg);
@@ -374,13 +391,15 @@ int sqlite__incoming_get(store_conn *c, store_incoming_req *r) {
 }
 
 int sqlite__incoming_delete(store_conn *c, store_incoming_req *r) {
+    int rc = check_number(c, r->service_id, r->virtual_number, &r->no_number);
+    if (rc) return rc;
     sqldrv_stmt *st = sqldrv_prep(c, "DELETE FROM incoming WHERE id = $1 AND service_id = $2 "
                                        "AND (virtual_number = $3 OR $3 IS NULL)");
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, r->id);
     sqldrv_bind_int(st, 2, r->service_id);
     sqldrv_bind_text(st, 3, r->virtual_number);
-    int rc = sqldrv_done(c, st, "Deleting an incoming message");
+    rc = sqldrv_done(c, st, "Deleting an incoming message");
     if (rc) return rc;
     return sqldrv_changes(c) > 0 ? 0 : SG_ENOTFOUND;
 }

@@ -61,13 +61,19 @@ void store_incoming_fini(store_incoming *m);
 
 /* incoming_list: ids (newest first) of a service's messages, or with service_id 0 the
  * unattributed ones. Filters: virtual_number (NULL = any), sender, tag (NULL = any), from_ms /
- * to_ms (0 = no bound, inclusive), limit (0 = none). with_rows 1 also fills rows. */
+ * to_ms (0 = no bound, inclusive), limit (0 = none). with_rows 1 also fills rows.
+ * Here and in get/delete, a virtual_number that is not service_id's gives SG_ENOTFOUND with
+ * no_number = 1 (the API's 404 for the number itself). */
 typedef struct store_incoming_list_req {
     int64_t service_id;
+    int all;               /* 1: every message, whatever its service (service_id ignored) */
+    const char *service;   /* when not NULL: the service of that name instead of service_id
+                            * (SG_ENOTFOUND, no_number 0, when there is none) */
     const char *virtual_number, *sender, *tag;
     int64_t from_ms, to_ms;
     size_t limit;
     int with_rows;
+    int no_number;         /* out */
     int64_t *ids;          /* out (new) */
     store_incoming *rows;  /* out (new), with_rows */
     size_t count;
@@ -80,6 +86,7 @@ typedef struct store_incoming_req {
     int64_t service_id;
     const char *virtual_number;
     int64_t id;
+    int no_number;      /* out */
     store_incoming msg; /* out (new), get */
 } store_incoming_req;
 
