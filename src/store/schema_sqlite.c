@@ -13,6 +13,8 @@
 #include "store/sqlite_campaigns_int.h"
 #include "store/sqlite_limits_int.h"
 #include "store/sqlite_idem_int.h"
+#include "store/sqlite_numbers_int.h"
+#include "store/sqlite_incoming_int.h"
 #include "store/sqlite_blacklist_int.h"
 
 static const char *const core_migrations[] = {
@@ -111,6 +113,8 @@ const sqlite_area sqlite_areas[] = {
     AREA("limits", sqlite_limits_migrations),
     AREA("idempotency", sqlite_idem_migrations),
     AREA("cluster", sqlite_cluster_migrations), /* last: its triggers watch tables above */
+    AREA("numbers", sqlite_numbers_migrations), /* after cluster: its triggers bump the epoch */
+    AREA("incoming", sqlite_incoming_migrations),
     AREA("blacklists", sqlite_blacklist_migrations), /* sqlite_blacklist.c */
     {NULL, NULL, 0},
 };

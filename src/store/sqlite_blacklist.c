@@ -9,9 +9,6 @@
  *               incoming message that opted out, and the source ('stop' or 'operator').
  *               Its unique key (service_id, number) serves the check at send time, the API's
  *               reads, and makes a second STOP change nothing (ON CONFLICT DO NOTHING).
- *   messages_optout  an index of the marketing SMS (stop_clause = 1) by receiver, so that an
- *               opt-out finds the services that sent the mobile such an SMS within the window
- *               without reading every message.
  *   campaigns.stoplisted  receivers of a campaign refused because they are blacklisted
  *               (sms.BatchStatistics.stoplisted).
  *
@@ -54,13 +51,12 @@
 #define MAX_SERVICES 256 /* services one opt-out applies to at most */
 
 const char *const sqlite_blacklist_migrations[SQLITE_BLACKLIST_MIGRATIONS] = {
-    /* 1: the blacklists, the marketing SMS by receiver, a campaign's stoplisted receivers */
+    /* 1: the blacklists, a campaign's stoplisted receivers */
     "CREATE TABLE blacklists ("
     "  id INTEGER PRIMARY KEY, service_id INTEGER NOT NULL, number TEXT NOT NULL,"
     "  created_ms INTEGER NOT NULL, sms_outgoing_id INTEGER, batch_id TEXT,"
     "  incoming_id INTEGER, source TEXT NOT NULL DEFAULT 'stop',"
     "  UNIQUE (service_id, number));"
-    "CREATE INDEX messages_optout ON messages(receiver, created_ms) WHERE stop_clause = 1;"
     "ALTER TABLE campaigns ADD COLUMN stoplisted INTEGER NOT NULL DEFAULT 0;",
 };
 
@@ -213,7 +209,7 @@ int sqlite__blacklist_add(store_conn *c, store_blacklist_req *r) {
 /* ---- the opt-out of an incoming message ---- */
 
 /* 1 when m was sent to the opt-out short number, or answers one of our SMS. */
-static int optout_addressed(store_conn *c, const sqlite_optout_msg *m) {
+static int optout_addressed(store_conn *c, const store_incoming_row *m) {
     if (optout_is_short_number(c->optout, m->receiver)) return 1;
     if (m->reply_to_id || m->service_id || (m->virtual_number && *m->virtual_number)) return 1;
     if (!m->receiver || !*m->receiver) return 0;
@@ -229,7 +225,7 @@ static int optout_addressed(store_conn *c, const sqlite_optout_msg *m) {
 /* The stopCallBack call of service sid for the row just written (invariant 2); its
  * parameters are documented in docs/replies.md ("STOP and blacklists"). */
 static int queue_stop_call(store_conn *c, int64_t sid, int64_t msg_id, const char *batch_id,
-                           const sqlite_optout_msg *m) {
+                           const store_incoming_row *m) {
     sqldrv_stmt *st = sqldrv_prep(c, "SELECT s.stop_callback, m.tag FROM services s "
                                        "LEFT JOIN messages m ON m.id = $1 WHERE s.id = $2 AND "
                                        "s.stop_callback IS NOT NULL AND s.stop_callback != ''");
@@ -246,7 +242,7 @@ static int queue_stop_call(store_conn *c, int64_t sid, int64_t msg_id, const cha
     char id[24], date[24], incoming[24];
     snprintf(id, sizeof id, "%lld", (long long)msg_id);
     snprintf(date, sizeof date, "%lld", (long long)(m->ts_ms / 1000));
-    snprintf(incoming, sizeof incoming, "%lld", (long long)m->incoming_id);
+    snprintf(incoming, sizeof incoming, "%lld", (long long)m->id);
     const callurl_kv kv[] = {
         {"id", id},
         {"sender", m->sender},
@@ -256,12 +252,12 @@ static int queue_stop_call(store_conn *c, int64_t sid, int64_t msg_id, const cha
         {"smsOutgoingID", id},
         {"batchID", batch_id},
         {"tag", tag},
-        {"incomingID", m->incoming_id ? incoming : NULL},
+        {"incomingID", m->id ? incoming : NULL},
         {"number", m->sender},
     };
     char *url = callurl_with(base, kv, sizeof kv / sizeof kv[0]);
     sqlite_notify_new k = {.service_id = sid, .kind = "stop", .message_id = msg_id,
-                           .event_id = m->incoming_id, .event_ms = m->ts_ms, .url = url};
+                           .event_id = m->id, .event_ms = m->ts_ms, .url = url};
     rc = sqlite__notify_call(c, &k);
     free(url);
     free(base);
@@ -285,13 +281,18 @@ static int batch_of(store_conn *c, int64_t sid, int64_t msg_id, char **out) {
     return rc < 0 ? rc : 0;
 }
 
-int sqlite__optout(store_conn *c, const sqlite_optout_msg *m, int *blacklisted) {
+int sqlite__optout_on_incoming(store_conn *c, const store_incoming_row *m) {
+    return sqlite__optout(c, m, NULL);
+}
+
+int sqlite__optout(store_conn *c, const store_incoming_row *m, int *blacklisted) {
     if (blacklisted) *blacklisted = 0;
     if (!c->optout || !m->sender || !*m->sender || !optout_match(c->optout, m->text)) return 0;
     int rc = optout_addressed(c, m);
     if (rc <= 0) return rc;
     /* The services that sent this mobile a marketing SMS within the window, and the latest
-     * such SMS of each (messages_optout). Read whole first: one statement reads at a time. */
+     * such SMS of each: the incoming area's index of messages by receiver (messages_reply,
+     * sqlite_incoming.c) finds them. Read whole first: one statement reads at a time. */
     sqldrv_stmt *st = sqldrv_prep(c, "SELECT service_id, MAX(id) AS id FROM messages "
                                        "WHERE receiver = $1 AND stop_clause = 1 AND "
                                        "created_ms >= $2 AND sent_ms IS NOT NULL "
@@ -320,7 +321,7 @@ int sqlite__optout(store_conn *c, const sqlite_optout_msg *m, int *blacklisted) 
         sqldrv_bind_int(st, 3, now);
         sqldrv_bind_int(st, 4, ids[i]);
         sqldrv_bind_text(st, 5, batch);
-        if (m->incoming_id) sqldrv_bind_int(st, 6, m->incoming_id);
+        if (m->id) sqldrv_bind_int(st, 6, m->id);
         else sqldrv_bind_null(st, 6);
         sqldrv_bind_text(st, 7, "stop");
         rc = sqldrv_done(c, st, "Blacklisting a number that opted out");

@@ -40,26 +40,18 @@ void sqlite__optout_configure(store_conn *c, const struct optout_rules *rules,
 int sqlite__blacklist_any(store_conn *c, int64_t service_id);
 int sqlite__blacklisted(store_conn *c, int64_t service_id, const char *number);
 
-/* A message from a mobile, as the opt-out needs it (the fields of store_incoming_row). */
-typedef struct sqlite_optout_msg {
-    int64_t incoming_id;        /* 0: none */
-    int64_t service_id;         /* the service it was attributed to, 0: none */
-    const char *virtual_number; /* the virtual number it was sent to, else NULL */
-    const char *sender;         /* the mobile, E.164 */
-    const char *receiver;       /* the number it was sent to, as received */
-    const char *text;           /* UTF-8 */
-    int64_t ts_ms;              /* received */
-    int64_t reply_to_id;        /* the SMS it answers, 0: none */
-} sqlite_optout_msg;
-
 /* The opt-out of one incoming message, in the transaction that stores it: when its text is an
  * opt-out keyword (core/optout.h) and it was sent to the opt-out short number, or is a reply
  * (reply_to_id, an attribution, a virtual number, or a service's short number), blacklists the
  * sender for each service that sent it an SMS with the STOP clause within the window (the
  * latest such SMS as smsOutgoingID, its batch as batchID), and queues one call of each such
  * service's stopCallBack. A number already blacklisted for a service is left alone (no second
- * row, no second call). Out: *blacklisted, the services that blacklisted it now (may be NULL).
+ * row, no second call). m->id is the incoming message (0: none). Out: *blacklisted, the
+ * services that blacklisted it now (may be NULL).
  * Returns 0 or an SG_E* code. */
-int sqlite__optout(store_conn *c, const sqlite_optout_msg *m, int *blacklisted);
+int sqlite__optout(store_conn *c, const store_incoming_row *m, int *blacklisted);
+
+/* The hook of sqlite_replies.c: sqlite__optout(c, m, NULL). */
+int sqlite__optout_on_incoming(store_conn *c, const store_incoming_row *m);
 
 #endif

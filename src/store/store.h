@@ -37,7 +37,9 @@
 #include "store/store_campaigns.h"
 #include "store/store_limits.h"
 #include "store/store_idem.h"
+#include "store/store_incoming.h"
 #include "store/store_cluster.h"
+#include "store/store_numbers.h"
 #include "store/store_blacklist.h"
 
 typedef struct store store;
@@ -322,6 +324,8 @@ typedef struct store_recover_req {
     STORE_LIMITS_OPS(X)                                       \
     STORE_IDEM_OPS(X)                                         \
     STORE_CLUSTER_OPS(X)                                      \
+    STORE_NUMBERS_OPS(X)                                      \
+    STORE_INCOMING_OPS(X)                                     \
     STORE_BLACKLIST_OPS(X)
 
 /* Typed enqueue functions: store_account_create(st, &req, cb, arg) ... */

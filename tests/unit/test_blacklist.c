@@ -200,7 +200,7 @@ static void direct_close(direct *d) {
 
 /* Runs the opt-out of m in a transaction of its own, as the incoming hook does; returns how
  * many services blacklisted the sender. */
-static int optout(direct *d, const sqlite_optout_msg *m) {
+static int optout(direct *d, const store_incoming_row *m) {
     int n = -1;
     assert_int_equal(sqldrv_begin(d->c), 0);
     assert_int_equal(sqlite__optout(d->c, m, &n), 0);
@@ -247,17 +247,17 @@ static void test_optout(void **state) {
     direct_open(f, &d);
     int64_t now = sg_now_ms();
     /* Not opt-outs, or not addressed to us: nothing. */
-    sqlite_optout_msg no1 = {.sender = "+33633333333", .receiver = "36184", .text = "Oui merci",
+    store_incoming_row no1 = {.sender = "+33633333333", .receiver = "36184", .text = "Oui merci",
                              .ts_ms = now};
     assert_int_equal(optout(&d, &no1), 0);
-    sqlite_optout_msg no2 = {.sender = "+33633333333", .receiver = "+33755555555",
+    store_incoming_row no2 = {.sender = "+33633333333", .receiver = "+33755555555",
                              .text = "STOP", .ts_ms = now};
     assert_int_equal(optout(&d, &no2), 0);
     assert_int_equal(count(f, "SELECT COUNT(*) FROM blacklists"), 0);
 
     /* "Stop" to the short number: acme and beta, not tran (transactional) nor olde (too old,
      * and its recent SMS was never sent). */
-    sqlite_optout_msg stop = {.incoming_id = 77, .sender = "+33633333333", .receiver = "36184",
+    store_incoming_row stop = {.id = 77, .sender = "+33633333333", .receiver = "36184",
                               .text = " Stop ", .ts_ms = now};
     assert_int_equal(optout(&d, &stop), 2);
     assert_int_equal(count(f, "SELECT COUNT(*) FROM blacklists"), 2);
@@ -292,7 +292,7 @@ static void test_optout(void **state) {
     assert_string_equal(text, want);
 
     /* A second STOP (another spelling, as a reply): no new row, no new call. */
-    sqlite_optout_msg again = {.incoming_id = 78, .sender = "+33633333333",
+    store_incoming_row again = {.id = 78, .sender = "+33633333333",
                                .receiver = "+33700000001", .text = "ARRÊT",
                                .reply_to_id = id_b, .ts_ms = now};
     assert_int_equal(optout(&d, &again), 0);
@@ -302,7 +302,7 @@ static void test_optout(void **state) {
     /* After a removal, a new STOP blacklists and calls again. */
     store_blacklist_req del = {.service_id = a, .number = "+33633333333"};
     assert_int_equal(STORE_RUN(f, blacklist_delete, &del), 0);
-    sqlite_optout_msg third = {.incoming_id = 79, .sender = "+33633333333",
+    store_incoming_row third = {.id = 79, .sender = "+33633333333",
                                .receiver = "+36184", .text = "stop 36184", .ts_ms = now};
     assert_int_equal(optout(&d, &third), 1);
     assert_int_equal(count(f, "SELECT COUNT(*) FROM notify_calls WHERE kind = 'stop'"), 2);
@@ -329,7 +329,7 @@ static void test_optout_off(void **state) {
     optout_rules_free(d.rules);
     d.rules = optout_rules_new("", "STOP 36184"); /* optout-keywords = "" */
     sqlite__optout_configure(d.c, d.rules, 0);
-    sqlite_optout_msg stop = {.sender = "+33644444444", .receiver = "36184", .text = "STOP",
+    store_incoming_row stop = {.sender = "+33644444444", .receiver = "36184", .text = "STOP",
                               .ts_ms = sg_now_ms()};
     assert_int_equal(optout(&d, &stop), 0);
     sqlite__optout_configure(d.c, NULL, 0); /* no rules at all */
