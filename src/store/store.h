@@ -38,6 +38,7 @@
 #include "store/store_limits.h"
 #include "store/store_idem.h"
 #include "store/store_cluster.h"
+#include "store/store_numbers.h"
 
 typedef struct store store;
 
@@ -317,7 +318,8 @@ typedef struct store_recover_req {
     STORE_CAMPAIGNS_OPS(X)                                    \
     STORE_LIMITS_OPS(X)                                       \
     STORE_IDEM_OPS(X)                                         \
-    STORE_CLUSTER_OPS(X)
+    STORE_CLUSTER_OPS(X)                                      \
+    STORE_NUMBERS_OPS(X)
 
 /* Typed enqueue functions: store_account_create(st, &req, cb, arg) ... */
 #define STORE_DECL_OP(name, type) int store_##name(store *st, type *req, store_cb cb, void *arg);
