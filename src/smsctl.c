@@ -34,6 +34,7 @@
 #include "ctl/campaign.h"
 #include "ctl/credits.h"
 #include "ctl/ctl.h"
+#include "ctl/incoming.h"
 #include "ctl/routes.h"
 #include "ctl/sms.h"
 #include "ctl/usage.h"
@@ -43,7 +44,7 @@ enum opt_id {
     OPT_DATA, OPT_URL, OPT_JSON, OPT_INSECURE, OPT_CACERT, OPT_TIMEOUT, OPT_HELP,
     OPT_CREDITS, OPT_COMMENT, OPT_REASON, OPT_SERVICE, OPT_TO, OPT_SENDER, OPT_SFR, OPT_NOSTOP,
     OPT_TAG, OPT_DIFFERED, OPT_PRIORITY, OPT_STATE, OPT_ID, OPT_BILLING,
-    OPT_REFERENCE, OPT_IDEM_KEY, OPT_COUNT
+    OPT_REFERENCE, OPT_IDEM_KEY, OPT_UNATTRIBUTED, OPT_PARTIAL, OPT_COUNT
 };
 
 #define BIT(id) (1u << (id))
@@ -71,6 +72,7 @@ static const struct optdef {
     {"state", OPT_STATE, 1},       {"id", OPT_ID, 1},
     {"billing", OPT_BILLING, 1},   {"reference", OPT_REFERENCE, 1},
     {"idempotency-key", OPT_IDEM_KEY, 1},
+    {"unattributed", OPT_UNATTRIBUTED, 0}, {"partial", OPT_PARTIAL, 0},
 };
 
 /* The command line, as parsed. Strings are borrowed from argv. */
@@ -413,6 +415,15 @@ static int run_status(const command *cmd, const cli *c, const ctl_opts *o) {
     return ctl_sms_status(o, sn, (int64_t)id);
 }
 
+static int run_incoming_list(const command *cmd, const cli *c, const ctl_opts *o) {
+    (void)cmd;
+    int un = (c->seen & BIT(OPT_UNATTRIBUTED)) != 0, partial = (c->seen & BIT(OPT_PARTIAL)) != 0;
+    if (un + partial + (c->val[OPT_SERVICE] != NULL) > 1)
+        return bad_arg("give one of --service S, --unattributed and --partial");
+    if (c->val[OPT_SERVICE] && !*c->val[OPT_SERVICE]) return bad_arg("--service needs a name");
+    return ctl_incoming_list(o, c->val[OPT_SERVICE], un, partial);
+}
+
 static const command commands[] = {
     {"account", "create", 1, "NAME", BIT(OPT_CREDITS), run_account_create},
     {"account", "list", 0, "", 0, run_account_list},
@@ -438,6 +449,8 @@ static const command commands[] = {
     {"order", "pay", 1, "ID", BIT(OPT_REFERENCE), run_order},
     {"order", "cancel", 1, "ID", 0, run_order},
     {"ledger", NULL, 1, "SERVICE", 0, run_ledger},
+    {"incoming", "list", 0, "", BIT(OPT_SERVICE) | BIT(OPT_UNATTRIBUTED) | BIT(OPT_PARTIAL),
+     run_incoming_list},
     {"node", "list", 0, "", 0, run_node_list},
     {"health", NULL, 0, "", 0, run_health},
     {"send", NULL, 1, "MESSAGE", OPTS_SEND, run_send},

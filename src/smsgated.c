@@ -392,7 +392,8 @@ static route *make_route(const store_route *conf, void *arg) {
     if (!strcmp(conf->kind, "smpp")) {
         smpp_route_timing t = {d->cfg.smpp_enquire_ms, d->cfg.smpp_resp_timeout_ms,
                                d->cfg.smpp_reconnect_min_ms, d->cfg.smpp_reconnect_max_ms,
-                               1 /* binds on this node's slots only (cluster.h) */};
+                               1 /* binds on this node's slots only (cluster.h) */,
+                               d->cfg.reply_window_h * 3600 * 1000};
         int err = 0;
         return smpp_route_new(d->base, d->st, conf, &t, &err);
     }

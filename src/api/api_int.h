@@ -114,6 +114,8 @@ extern const api_route api_route_admin_routes[]; /* routes_admin.c */
 extern const api_route api_document_routes[];    /* documents.c */
 extern const api_route api_receiver_routes[];    /* receivers.c */
 extern const api_route api_batch_routes[];       /* batches.c */
+extern const api_route api_incoming_routes[];    /* incoming.c */
+extern const api_route api_incoming_admin_routes[]; /* incoming.c */
 
 /* POST /sms/{sn}/jobs with receiversSlotId or receiversDocumentUrl: a templated campaign
  * (receivers.c). Called by jobs.c once the common fields were checked; replies. */

@@ -38,6 +38,8 @@ static const char usage_general[] =
     "                                         list status callbacks (default: pending, dead)\n"
     "  callbacks replay SERVICE [--id N]      make dead callbacks (or callback N) again\n"
     "  ledger SERVICE                         show a service's credit ledger\n"
+    "  incoming list [--service S|--unattributed|--partial]\n"
+    "                                         SMS received from mobiles\n"
     "  price list [--billing B]               credits per destination, packs and VAT\n"
     "  price set COUNTRY CREDITS|default      credits per SMS part to a destination\n"
     "  price set-pack BILLING QUANTITY PRICE  price of a pack of credits, without tax\n"
@@ -187,6 +189,16 @@ static const char usage_callbacks[] =
     "        service again, or only call N (also a delivered or pending one). Prints\n"
     "        'replayed: N'.\n";
 
+static const char usage_incoming[] =
+    "usage: smsctl incoming list [--service S | --unattributed | --partial]\n"
+    "\n"
+    "list    GET /admin/incoming. Prints the SMS received from mobiles, newest first (at most\n"
+    "        10,000): ID, DATE, SERVICE ('-' when unattributed), FROM, TO, REPLY-TO (the SMS it\n"
+    "        answers), ROUTE and TEXT. --service S: that service's only; --unattributed: those\n"
+    "        that belong to no service (sent to no virtual number, answering no SMS of the\n"
+    "        reply window). --partial: the multi-part messages still missing parts instead\n"
+    "        (ID, FIRST, FROM, TO, ROUTE, REF, PARTS received/total, LAST).\n";
+
 static const char usage_node[] =
     "usage: smsctl node list\n"
     "\n"
@@ -236,6 +248,7 @@ static const struct {
     {"service", usage_service}, {"ledger", usage_ledger}, {"health", usage_health},
     {"send", usage_send},       {"status", usage_status}, {"help", usage_help},
     {"callbacks", usage_callbacks},
+    {"incoming", usage_incoming},
     {"node", usage_node},
     {"price", usage_price},     {"order", usage_order},
     {"route", ctl_route_usage},

@@ -14,6 +14,7 @@
 #include "store/sqlite_limits_int.h"
 #include "store/sqlite_idem_int.h"
 #include "store/sqlite_numbers_int.h"
+#include "store/sqlite_incoming_int.h"
 
 static const char *const core_migrations[] = {
     /* 1: the foundation */
@@ -112,5 +113,6 @@ const sqlite_area sqlite_areas[] = {
     AREA("idempotency", sqlite_idem_migrations),
     AREA("cluster", sqlite_cluster_migrations), /* last: its triggers watch tables above */
     AREA("numbers", sqlite_numbers_migrations), /* after cluster: its triggers bump the epoch */
+    AREA("incoming", sqlite_incoming_migrations),
     {NULL, NULL, 0},
 };

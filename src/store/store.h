@@ -37,6 +37,7 @@
 #include "store/store_campaigns.h"
 #include "store/store_limits.h"
 #include "store/store_idem.h"
+#include "store/store_incoming.h"
 #include "store/store_cluster.h"
 #include "store/store_numbers.h"
 
@@ -319,7 +320,8 @@ typedef struct store_recover_req {
     STORE_LIMITS_OPS(X)                                       \
     STORE_IDEM_OPS(X)                                         \
     STORE_CLUSTER_OPS(X)                                      \
-    STORE_NUMBERS_OPS(X)
+    STORE_NUMBERS_OPS(X)                                      \
+    STORE_INCOMING_OPS(X)
 
 /* Typed enqueue functions: store_account_create(st, &req, cb, arg) ... */
 #define STORE_DECL_OP(name, type) int store_##name(store *st, type *req, store_cb cb, void *arg);

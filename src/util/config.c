@@ -159,6 +159,9 @@ static const key_def keys[] = {
      "longest download of a receivers CSV (csvUrl, receiversDocumentUrl)"},
     {"idempotency-ttl-s", T_INT, "86400", 1, 30 * 86400, S(idempotency_ttl_s),
      "how long the answer to a request with an Idempotency-Key is kept for its retries"},
+    {"reply-window-h", T_INT, "48", 1, 8760, S(reply_window_h),
+     "an incoming SMS to a number that sent the mobile an SMS within this many hours belongs "
+     "to the service that sent the last of them (docs/replies.md)"},
 };
 #undef S
 #define NKEYS (sizeof keys / sizeof keys[0])

@@ -62,6 +62,7 @@ typedef struct sg_config {
     int64_t rate_limit_table_size;
     int64_t consumer_key_pending_ttl_s;
     int64_t idempotency_ttl_s; /* how long an Idempotency-Key's answer is kept (api/idem.c) */
+    int64_t reply_window_h;    /* incoming SMS: the reply window (store_incoming.h) */
 } sg_config;
 
 #define SG_CONFIG_HELP 1 /* --help: the caller prints sg_config_usage and exits */
