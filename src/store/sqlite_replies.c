@@ -9,11 +9,14 @@
  */
 #include "store/sqlite_replies_int.h"
 
+#include "store/sqlite_responses_int.h"
+
 #include "util/util.h"
 
 int sqlite__incoming_stored(store_conn *c, const store_incoming_row *m) {
     (void)c;
     (void)m;
     int rc = 0;
+    if (rc == 0) rc = sqlite__response_on_incoming(c, m);
     return rc;
 }
