@@ -388,7 +388,9 @@ static void print_man(FILE *out) {
 /* The dispatcher's route factory: the embedded sim, or an SMPP route. */
 static route *make_route(const store_route *conf, void *arg) {
     daemon_state *d = arg;
-    if (!strcmp(conf->kind, "sim")) return sim_route_new(d->base, d->st, d->cfg.sim_delay_ms);
+    if (!strcmp(conf->kind, "sim"))
+        return sim_route_new(d->base, d->st, d->cfg.sim_delay_ms,
+                             d->cfg.reply_window_h * 3600 * 1000);
     if (!strcmp(conf->kind, "smpp")) {
         smpp_route_timing t = {d->cfg.smpp_enquire_ms, d->cfg.smpp_resp_timeout_ms,
                                d->cfg.smpp_reconnect_min_ms, d->cfg.smpp_reconnect_max_ms,

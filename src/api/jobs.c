@@ -151,6 +151,9 @@ static void jobs_post(api_call *c) {
     if (api_field_string(c, "sender", 0, &sender) < 0) return;
     if (sender && !*sender) sender = NULL;
     if (api_field_bool(c, "senderForResponse", 0, &sfr) < 0) return;
+    /* senderForResponse: from the service's short number, whatever sender says, so that the
+     * mobile's replies come back to this service (docs/replies.md) */
+    if (sfr) sender = NULL;
     if (api_field_bool(c, "noStopClause", 0, &nostop) < 0) return;
     if (api_field_enum(c, "priority", 0, priorities, &prio) < 0) return;
     if (api_field_int(c, "validityPeriod", 0, 1, 525600, &validity) < 0) return;

@@ -32,6 +32,7 @@
 #include "store/schema_pg.h"
 #include "store/store_cluster.h"
 #include "store/store_numbers.h"
+#include "store/store_replies.h"
 
 #include <stddef.h>
 
@@ -325,6 +326,7 @@ const pg_area pg_areas[] = {
     AREA("cluster", pg_cluster_migrations),
     AREA("numbers", pg_numbers_migrations), /* after cluster: its trigger bumps the epoch */
     AREA("incoming", incoming_migrations),
+    AREA("replies", pg_replies_migrations),
     AREA("blacklists", blacklist_migrations),
     {NULL, NULL, 0},
 };

@@ -279,6 +279,8 @@ typedef struct store_sim_step {
 typedef struct store_sim_advance_req {
     int64_t now_ms;
     int64_t delay_ms;  /* between receipts */
+    int64_t reply_window_ms; /* the sim's replies are attributed within it (store_incoming.h;
+                                0 = STORE_REPLY_WINDOW_MS) */
     size_t limit;
     size_t done;       /* out: rows advanced */
     int64_t next_due_ms; /* out: earliest remaining due time, 0 if none */
