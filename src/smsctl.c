@@ -33,6 +33,7 @@
 #include "ctl/callbacks.h"
 #include "ctl/campaign.h"
 #include "ctl/credits.h"
+#include "ctl/numbers.h"
 #include "ctl/ctl.h"
 #include "ctl/incoming.h"
 #include "ctl/routes.h"
@@ -97,6 +98,13 @@ struct command {
     unsigned opts;        /* options accepted beside OPTS_GLOBAL */
     run_fn run;
 };
+
+/* Arguments that may follow the nargs ones: those args writes in brackets ("[SERVICE]"). */
+static int optional_args(const command *cmd) {
+    int n = 0;
+    for (const char *p = cmd->args; *p; p++) n += *p == '[';
+    return n;
+}
 
 static int looks_negative_number(const char *s) {
     return s[0] == '-' && (isdigit((unsigned char)s[1]) ||
@@ -360,6 +368,24 @@ static int run_node_list(const command *cmd, const cli *c, const ctl_opts *o) {
     return ctl_admin_node_list(o);
 }
 
+/* Virtual numbers (ctl/numbers.c). */
+static int run_number_add(const command *cmd, const cli *c, const ctl_opts *o) {
+    return ctl_number_add(o, arg(cmd, c, 0), arg(cmd, c, 1));
+}
+
+static int run_number_list(const command *cmd, const cli *c, const ctl_opts *o) {
+    return ctl_number_list(o, c->npos > 2 ? arg(cmd, c, 0) : NULL);
+}
+
+static int run_number_remove(const command *cmd, const cli *c, const ctl_opts *o) {
+    return ctl_number_remove(o, arg(cmd, c, 0));
+}
+
+static int run_number_response(const command *cmd, const cli *c, const ctl_opts *o) {
+    const char *v = arg(cmd, c, 1);
+    return ctl_number_response(o, arg(cmd, c, 0), strcmp(v, "default") == 0 ? NULL : v);
+}
+
 static int run_ledger(const command *cmd, const cli *c, const ctl_opts *o) {
     return ctl_admin_ledger(o, arg(cmd, c, 0));
 }
@@ -452,6 +478,10 @@ static const command commands[] = {
     {"incoming", "list", 0, "", BIT(OPT_SERVICE) | BIT(OPT_UNATTRIBUTED) | BIT(OPT_PARTIAL),
      run_incoming_list},
     {"node", "list", 0, "", 0, run_node_list},
+    {"number", "add", 2, "SERVICE NUMBER", 0, run_number_add},
+    {"number", "list", 0, "[SERVICE]", 0, run_number_list},
+    {"number", "remove", 1, "NUMBER", 0, run_number_remove},
+    {"number", "response", 2, "NUMBER RESPONSE|default", 0, run_number_response},
     {"health", NULL, 0, "", 0, run_health},
     {"send", NULL, 1, "MESSAGE", OPTS_SEND, run_send},
     {"status", NULL, 1, "ID", BIT(OPT_SERVICE), run_status},
@@ -494,8 +524,8 @@ static int check_command(const command *cmd, const cli *c) {
     int have = c->npos - (cmd->sub ? 2 : 1);
     if (have < cmd->nargs)
         return usage_error(cmd->name, "'%s' expects %s", full, cmd->args);
-    if (have > cmd->nargs) {
-        const char *extra = c->pos[c->npos - have + cmd->nargs];
+    if (have > cmd->nargs + optional_args(cmd)) {
+        const char *extra = c->pos[c->npos - have + cmd->nargs + optional_args(cmd)];
         if (strcmp(cmd->name, "send") == 0)
             return usage_error(cmd->name, "unexpected argument '%s': quote a MESSAGE made of "
                                "several words", extra);

@@ -43,7 +43,10 @@
 
 #define LOG "api"
 
-static const api_route *const tables[] = {api_auth_routes, api_service_routes, api_job_routes,
+/* vnum.c's first: its /sms/virtualNumbers would otherwise be taken for a service named
+ * "virtualNumbers" by /sms/{}. */
+static const api_route *const tables[] = {api_vnum_routes,
+                                          api_auth_routes, api_service_routes, api_job_routes,
                                           api_sender_routes, api_admin_routes, api_callback_routes,
                                           api_order_routes, api_price_admin_routes,
                                           api_route_admin_routes, api_document_routes,

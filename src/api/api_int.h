@@ -71,6 +71,9 @@ struct api_call {
     int flush_cache;              /* authorized call that may change what api_cache.h keeps */
     struct api_idem_call *idem;   /* idem.c: the call carries an Idempotency-Key, else NULL */
     char *base_url;               /* api_base_url's answer, kept once asked on the loop thread */
+    char vnum[24];                /* vnum.c: the virtual number (E.164) of a
+                                   * /sms/{sn}/virtualNumbers/{number}/... route once checked to
+                                   * be the service's; "" on every other route */
 };
 
 /* ---- Idempotency-Key (idem.c) ---- */
@@ -116,6 +119,24 @@ extern const api_route api_receiver_routes[];    /* receivers.c */
 extern const api_route api_batch_routes[];       /* batches.c */
 extern const api_route api_incoming_routes[];    /* incoming.c */
 extern const api_route api_incoming_admin_routes[]; /* incoming.c */
+extern const api_route api_vnum_routes[];        /* vnum.c */
+
+/* The start of every /sms/{sn}/virtualNumbers/{number}/... route (vnum.c): checks that path
+ * segment 3 is one of the service's virtual numbers (404 otherwise), sets c->vnum, releases
+ * its own state and calls next(c), which then runs as on the plain route, with c->vnum
+ * forcing the sender (jobs.c, receivers.c) or filtering on it. */
+void api_vnum_then(api_call *c, api_handler_fn next);
+/* 1 when s (a path or query value, in any form vnum.h reads) names c->vnum. */
+int api_vnum_is(const api_call *c, const char *s);
+/* On a virtual number's route (c->vnum set): 0 when the body's sender (NULL = none) and
+ * senderForResponse agree with sending from that number, else -1 after replying 400. */
+int api_vnum_sender_ok(api_call *c, const char *sender, int sender_for_response);
+
+/* Checks v, a partial sms.Response given for parameter name (only the model's keys, each of
+ * its type, responseType one of cgi, none, text, cgiUrl an http(s) URL), and merges it over
+ * stored (JSON text, NULL = the default: responseType none). Returns the result as new JSON
+ * text, or NULL after replying 400 (services.c). */
+char *api_sms_response_merge(api_call *c, const char *name, json_t *v, const char *stored);
 
 /* POST /sms/{sn}/jobs with receiversSlotId or receiversDocumentUrl: a templated campaign
  * (receivers.c). Called by jobs.c once the common fields were checked; replies. */

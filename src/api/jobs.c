@@ -15,6 +15,11 @@
  * With receiversSlotId or receiversDocumentUrl instead of receivers, the common fields once
  * checked, api_campaign_job() (receivers.c) sends a templated message to a CSV's receivers.
  *
+ * The same operations under /sms/{sn}/virtualNumbers/{number}/ (jobs and outgoing: POST, GET
+ * list, GET one, DELETE) run these functions once vnum.c checked the number is the service's
+ * (api_vnum_then sets c->vnum): a send comes from that number, lists and single SMS are those
+ * sent from it (another SMS of the service is 404 there).
+ *
  * Ids: one SMS (one receiver) = one id. /jobs lists those still pending (scheduled, queued,
  * being submitted); /outgoing lists the others. /outgoing/{id} also answers for a pending SMS
  * (so a client may poll one URL from the start), /jobs/{id} only while it is pending.
@@ -159,6 +164,7 @@ static void jobs_post(api_call *c) {
         return;
     }
     if (tag && !*tag) tag = NULL;
+    if (c->vnum[0] && api_vnum_sender_ok(c, sender, sfr) < 0) return;
     json_t *doc_url = json_object_get(c->body, "receiversDocumentUrl");
     json_t *slot_id = json_object_get(c->body, "receiversSlotId");
     if ((doc_url && !json_is_null(doc_url)) || (slot_id && !json_is_null(slot_id))) {
@@ -182,7 +188,9 @@ static void jobs_post(api_call *c) {
     }
 
     /* The sender. */
-    if (sender) {
+    if (c->vnum[0]) {
+        r->sender = c->vnum; /* the service's virtual number (vnum.c), not a declared sender */
+    } else if (sender) {
         const char *type;
         if (!api_sender_valid(sender, &type)) {
             api_reply_error(c, 400, NULL, "Invalid value for parameter 'sender': '%.40s' is "
@@ -317,12 +325,17 @@ static void on_msg_get(int rc, void *arg) {
         api_reply_store_error(c, rc, "This SMS");
         return;
     }
+    if (c->vnum[0] && strcmp(h->req.msg.sender, c->vnum) != 0) { /* not sent from it */
+        api_reply_error(c, 404, NULL, "The requested object (id = %lld) does not exist",
+                        (long long)h->req.id);
+        return;
+    }
     api_reply_json(c, msg_json(&h->req.msg, h->outgoing));
 }
 
 static msg_ctx *msg_start(api_call *c) {
     int64_t id;
-    if (api_path_id(c, 3, &id) < 0) return NULL;
+    if (api_path_id(c, c->req->nsegs - 1, &id) < 0) return NULL; /* the last segment */
     msg_ctx *h = api_call_state(c, sizeof *h, msg_free);
     h->req.service_id = c->svc.svc.id;
     h->req.id = id;
@@ -366,18 +379,41 @@ static void on_msg_void(int rc, void *arg) {
     api_reply_json(c, NULL);
 }
 
-static void job_delete(api_call *c) {
-    msg_ctx *h = msg_start(c);
-    if (!h) return;
-    store_msg_cancel(c->api->st, &h->req, on_msg_void, c);
+/* Cancels (jobs) or deletes (outgoing) the SMS of h. */
+static void msg_act(api_call *c, msg_ctx *h) {
+    if (h->outgoing)
+        store_msg_delete(c->api->st, &h->req, on_msg_void, c);
+    else
+        store_msg_cancel(c->api->st, &h->req, on_msg_void, c);
 }
 
-static void outgoing_delete(api_call *c) {
+/* Under a virtual number: the SMS is looked at first, and acted on only when it was sent
+ * from that number (a message's sender never changes). */
+static void on_vnum_msg(int rc, void *arg) {
+    api_call *c = arg;
+    msg_ctx *h = c->h;
+    if (!rc && strcmp(h->req.msg.sender, c->vnum) != 0) rc = SG_ENOTFOUND;
+    if (rc) {
+        on_msg_void(rc, arg);
+        return;
+    }
+    store_msg_fini(&h->req.msg);
+    memset(&h->req.msg, 0, sizeof h->req.msg);
+    msg_act(c, h);
+}
+
+static void msg_remove(api_call *c, int outgoing) {
     msg_ctx *h = msg_start(c);
     if (!h) return;
-    h->outgoing = 1;
-    store_msg_delete(c->api->st, &h->req, on_msg_void, c);
+    h->outgoing = outgoing;
+    if (c->vnum[0])
+        store_msg_get(c->api->st, &h->req, on_vnum_msg, c);
+    else
+        msg_act(c, h);
 }
+
+static void job_delete(api_call *c) { msg_remove(c, 0); }
+static void outgoing_delete(api_call *c) { msg_remove(c, 1); }
 
 /* ---- lists ---- */
 
@@ -468,6 +504,14 @@ static void list(api_call *c, int pending) {
         api_reply_json(c, json_array());
         return;
     }
+    if (c->vnum[0]) {
+        /* Those sent from the virtual number: a sender filter naming another finds none. */
+        if (f->sender && !api_vnum_is(c, f->sender)) {
+            api_reply_json(c, json_array());
+            return;
+        }
+        f->sender = c->vnum;
+    }
     store_outgoing_list(c->api->st, f, on_list, c);
 }
 
@@ -499,6 +543,16 @@ static void estimate(api_call *c) {
                                 (json_int_t)gi.parts));
 }
 
+/* ---- the same under /sms/{sn}/virtualNumbers/{number}/ (vnum.c checks the number) ---- */
+
+static void vn_jobs_post(api_call *c) { api_vnum_then(c, jobs_post); }
+static void vn_jobs_list(api_call *c) { api_vnum_then(c, jobs_list); }
+static void vn_job_get(api_call *c) { api_vnum_then(c, job_get); }
+static void vn_job_delete(api_call *c) { api_vnum_then(c, job_delete); }
+static void vn_outgoing_list(api_call *c) { api_vnum_then(c, outgoing_list); }
+static void vn_outgoing_get(api_call *c) { api_vnum_then(c, outgoing_get); }
+static void vn_outgoing_delete(api_call *c) { api_vnum_then(c, outgoing_delete); }
+
 const api_route api_job_routes[] = {
     {"POST", "/sms/estimate", API_BODY, estimate},
     {"POST", "/sms/{}/jobs", API_SERVICE | API_BODY | API_SVC_CACHE | API_IDEM, jobs_post},
@@ -508,5 +562,13 @@ const api_route api_job_routes[] = {
     {"GET", "/sms/{}/outgoing", API_SERVICE, outgoing_list},
     {"GET", "/sms/{}/outgoing/{}", API_SERVICE, outgoing_get},
     {"DELETE", "/sms/{}/outgoing/{}", API_SERVICE, outgoing_delete},
+    {"POST", "/sms/{}/virtualNumbers/{}/jobs", API_SERVICE | API_BODY | API_SVC_CACHE | API_IDEM,
+     vn_jobs_post},
+    {"GET", "/sms/{}/virtualNumbers/{}/jobs", API_SERVICE, vn_jobs_list},
+    {"GET", "/sms/{}/virtualNumbers/{}/jobs/{}", API_SERVICE, vn_job_get},
+    {"DELETE", "/sms/{}/virtualNumbers/{}/jobs/{}", API_SERVICE, vn_job_delete},
+    {"GET", "/sms/{}/virtualNumbers/{}/outgoing", API_SERVICE, vn_outgoing_list},
+    {"GET", "/sms/{}/virtualNumbers/{}/outgoing/{}", API_SERVICE, vn_outgoing_get},
+    {"DELETE", "/sms/{}/virtualNumbers/{}/outgoing/{}", API_SERVICE, vn_outgoing_delete},
     {NULL, NULL, 0, NULL},
 };

@@ -559,6 +559,11 @@ void api_campaign_job(api_call *c) {
     s->sender = sender ? sender : c->svc.svc.short_number;
     s->sender_check = sender != NULL;
     s->sender_for_response = sender == NULL;
+    if (c->vnum[0]) { /* /virtualNumbers/{number}/jobs: from that number (jobs.c checked) */
+        s->sender = c->vnum;
+        s->sender_check = 0;
+        s->sender_for_response = 0;
+    }
     s->priority = prio;
     s->sms_class = cls;
     s->validity_min = validity;

@@ -216,6 +216,41 @@ static int check_object(api_call *c, const char *name, json_t *v, const obj_key 
 
 static const char *const response_types[] = {"cgi", "none", "text", NULL};
 
+/* A partial sms.Response checked and merged (api_int.h). */
+char *api_sms_response_merge(api_call *c, const char *name, json_t *v, const char *stored) {
+    char path[64];
+    if (!json_is_object(v)) {
+        api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': an object is expected",
+                        name);
+        return NULL;
+    }
+    if (check_object(c, name, v, response_keys) < 0) return NULL;
+    json_t *rt = json_object_get(v, "responseType");
+    int found = 0;
+    for (int i = 0; rt && json_is_string(rt) && response_types[i]; i++)
+        if (!strcmp(json_string_value(rt), response_types[i])) found = 1;
+    if (rt && !found) {
+        snprintf(path, sizeof path, "%s.responseType", name);
+        api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': one of cgi, none, text "
+                                      "is expected", path);
+        return NULL;
+    }
+    json_t *cgi = json_object_get(v, "cgiUrl");
+    if (cgi && !json_is_null(cgi) &&
+        (!json_is_string(cgi) || !api_url_valid(json_string_value(cgi)))) {
+        snprintf(path, sizeof path, "%s.cgiUrl", name);
+        api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': an http(s) URL is "
+                                      "expected", path);
+        return NULL;
+    }
+    /* A partial object changes only the keys it names. */
+    json_t *merged = json_or_default(stored, DEFAULT_SMS_RESPONSE);
+    json_object_update(merged, v);
+    char *out = json_dumps(merged, JSON_COMPACT);
+    json_decref(merged);
+    return out;
+}
+
 static void sms_put(api_call *c) {
     put_ctx *h = api_call_state(c, sizeof *h, put_free);
     store_service_update_req *u = &h->req;
@@ -255,34 +290,8 @@ static void sms_put(api_call *c) {
     }
     v = json_object_get(c->body, "smsResponse");
     if (v && !json_is_null(v)) {
-        if (!json_is_object(v)) {
-            api_reply_error(c, 400, NULL, "Invalid value for parameter 'smsResponse': an object "
-                                          "is expected");
-            return;
-        }
-        if (check_object(c, "smsResponse", v, response_keys) < 0) return;
-        json_t *rt = json_object_get(v, "responseType");
-        int found = 0;
-        for (int i = 0; rt && json_is_string(rt) && response_types[i]; i++)
-            if (!strcmp(json_string_value(rt), response_types[i])) found = 1;
-        if (rt && !found) {
-            api_reply_error(c, 400, NULL, "Invalid value for parameter "
-                                          "'smsResponse.responseType': one of cgi, none, text is "
-                                          "expected");
-            return;
-        }
-        json_t *cgi = json_object_get(v, "cgiUrl");
-        if (cgi && !json_is_null(cgi) &&
-            (!json_is_string(cgi) || !api_url_valid(json_string_value(cgi)))) {
-            api_reply_error(c, 400, NULL, "Invalid value for parameter 'smsResponse.cgiUrl': an "
-                                          "http(s) URL is expected");
-            return;
-        }
-        /* A partial object changes only the keys it names. */
-        json_t *merged = json_or_default(c->svc.svc.sms_response, DEFAULT_SMS_RESPONSE);
-        json_object_update(merged, v);
-        h->sms_response = json_dumps(merged, JSON_COMPACT);
-        json_decref(merged);
+        h->sms_response = api_sms_response_merge(c, "smsResponse", v, c->svc.svc.sms_response);
+        if (!h->sms_response) return;
         u->sms_response = h->sms_response;
     }
     v = json_object_get(c->body, "templates");

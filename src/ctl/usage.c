@@ -50,6 +50,11 @@ static const char usage_general[] =
     "                                         show, pay (once) or cancel an order\n"
     "  health                                 check that the server answers\n"
     "  node list                              the nodes sharing the database, what they hold\n"
+    "  number add SERVICE NUMBER              give a virtual number to a service\n"
+    "  number list [SERVICE]                  list virtual numbers\n"
+    "  number remove NUMBER                   take a virtual number back\n"
+    "  number response NUMBER RESPONSE|default\n"
+    "                                         smsResponse of the replies sent to a number\n"
     "  route add|set|list|remove|disable|enable|status ...\n"
     "                                         manage the routes to operators (SMPP, sim)\n"
     "\n"
@@ -208,6 +213,28 @@ static const char usage_node[] =
     "        one), MESSAGES and CALLBACKS it holds leased now, and BINDS, the bind slots it\n"
     "        holds (route#n: the route's n-th bind).\n";
 
+static const char usage_number[] =
+    "usage: smsctl number add SERVICE NUMBER\n"
+    "       smsctl number list [SERVICE]\n"
+    "       smsctl number remove NUMBER\n"
+    "       smsctl number response NUMBER RESPONSE|default\n"
+    "\n"
+    "Virtual numbers (docs/replies.md): long numbers of an operator on which a service sends\n"
+    "(/sms/SERVICE/virtualNumbers/NUMBER/jobs) and receives replies. NUMBER in international\n"
+    "form (+33700000001; 0033700000001 and, in default-region, national numbers are read\n"
+    "too), of a country with virtual numbers at OVH: be, ch, de, es, fr, uk.\n"
+    "add       POST /admin/services/SERVICE/numbers: NUMBER becomes SERVICE's. A number\n"
+    "          belongs to one service at most: one that is another service's is refused\n"
+    "          (remove it there first); adding it again to the same service changes nothing.\n"
+    "list      GET /admin/numbers[?service=SERVICE]. Prints NUMBER, SERVICE, COUNTRY, CREATED\n"
+    "          and RESPONSE (the responseType of its own smsResponse, '-' for the service's).\n"
+    "remove    DELETE /admin/numbers/NUMBER. SMS sent from it stay in the service's history;\n"
+    "          the customer no longer sees the number.\n"
+    "response  PUT /admin/numbers/NUMBER: the smsResponse (OVH's sms.Response, as JSON, e.g.\n"
+    "          '{\"responseType\":\"cgi\",\"cgiUrl\":\"https://example.com/mo\"}') of the\n"
+    "          replies sent to NUMBER, merged over its current one; 'default' goes back to the\n"
+    "          service's.\n";
+
 static const char usage_price[] =
     "usage: smsctl price list [--billing B]\n"
     "       smsctl price set COUNTRY CREDITS|default\n"
@@ -250,6 +277,7 @@ static const struct {
     {"callbacks", usage_callbacks},
     {"incoming", usage_incoming},
     {"node", usage_node},
+    {"number", usage_number},
     {"price", usage_price},     {"order", usage_order},
     {"route", ctl_route_usage},
     {"campaign", ctl_campaign_usage},

@@ -60,9 +60,10 @@ const char *const pg_numbers_migrations[PG_NUMBERS_MIGRATIONS] = {
 
 /* ---- statements (both dialects) ---- */
 
-#define VNUM_COLS                                                                   \
-    "SELECT v.number, v.service_id, s.account_id, s.name, v.created_ms, v.sms_response " \
-    "FROM virtual_numbers v JOIN services s ON s.id = v.service_id "
+#define VNUM_COLS                                                                       \
+    "SELECT v.number, v.service_id, s.account_id, s.name, v.created_ms, v.sms_response, "    \
+    "a.name FROM virtual_numbers v JOIN services s ON s.id = v.service_id "                  \
+    "JOIN accounts a ON a.id = s.account_id "
 
 static const char sql_vnum_get[] =
     VNUM_COLS "WHERE v.number = $1 AND ($2 = 0 OR s.account_id = $2) "
@@ -88,6 +89,7 @@ static void read_row(sqldrv_stmt *st, store_vnum *v) {
     v->service = sqldrv_col_text(st, 3);
     v->created_ms = sqldrv_col_int(st, 4);
     v->sms_response = sqldrv_col_text(st, 5);
+    v->account = sqldrv_col_text(st, 6);
 }
 
 /* The row of number into *v (new), restricted to account_id and service_id (0 = any):

@@ -10,7 +10,8 @@ void store_vnum_fini(store_vnum *v) {
     free(v->number);
     free(v->service);
     free(v->sms_response);
-    v->number = v->service = v->sms_response = NULL;
+    free(v->account);
+    v->number = v->service = v->sms_response = v->account = NULL;
 }
 
 void store_vnum_list_fini(store_vnum_list_req *r) {

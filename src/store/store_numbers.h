@@ -18,6 +18,7 @@ typedef struct store_vnum {
     char *number;        /* E.164 with '+', "+33700000001" */
     int64_t service_id;
     int64_t account_id;  /* the service's */
+    char *account;       /* that account's name */
     char *service;       /* the service's name */
     int64_t created_ms;
     char *sms_response;  /* JSON text of sms.Response, NULL = none */
