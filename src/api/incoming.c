@@ -46,7 +46,7 @@ static incoming_ctx *start(api_call *c) {
     if (by_number) {
         vnum_info vi;
         if (vnum_parse(c->req->segs[3], c->api->cfg->default_region, &vi) != 0) {
-            api_reply_error(c, 404, NULL, "The requested object (number = %.40s) does not exist",
+            api_reply_error(c, 404, NULL, "The requested object (number = %.32s) does not exist",
                             c->req->segs[3]);
             return NULL;
         }
@@ -59,10 +59,9 @@ static incoming_ctx *start(api_call *c) {
 
 /* Replies 404 for a store SG_ENOTFOUND: the number, or the message id. */
 static void not_found(api_call *c, int no_number, int64_t id) {
-    incoming_ctx *h = c->h;
     if (no_number)
-        api_reply_error(c, 404, NULL, "The requested object (number = %s) does not exist",
-                        h->number[0] == '+' ? h->number + 1 : h->number);
+        api_reply_error(c, 404, NULL, "The requested object (number = %.32s) does not exist",
+                        c->req->segs[3]);
     else
         api_reply_error(c, 404, NULL, "The requested object (id = %lld) does not exist",
                         (long long)id);

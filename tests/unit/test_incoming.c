@@ -130,10 +130,13 @@ static void test_virtual_number(void **state) {
     assert_int_equal(STORE_RUN(f, incoming_list, &l), 0);
     assert_int_equal(l.count, 2);
     store_incoming_list_fini(&l);
+    /* A number that is not the service's: not found, and said so. */
     l = (store_incoming_list_req){.service_id = a, .virtual_number = "+33700000002"};
-    assert_int_equal(STORE_RUN(f, incoming_list, &l), 0);
-    assert_int_equal(l.count, 0);
-    store_incoming_list_fini(&l);
+    assert_int_equal(STORE_RUN(f, incoming_list, &l), SG_ENOTFOUND);
+    assert_int_equal(l.no_number, 1);
+    l = (store_incoming_list_req){.service_id = b, .virtual_number = "+33700000001"};
+    assert_int_equal(STORE_RUN(f, incoming_list, &l), SG_ENOTFOUND);
+    assert_int_equal(l.no_number, 1);
 }
 
 /* One part as smpp_route.c makes it: GSM text given as UTF-8, stored as septets. */
