@@ -31,6 +31,7 @@
 
 #include "ctl/admin.h"
 #include "ctl/callbacks.h"
+#include "ctl/blacklist.h"
 #include "ctl/campaign.h"
 #include "ctl/credits.h"
 #include "ctl/numbers.h"
@@ -362,6 +363,12 @@ static int run_service_secret(const command *cmd, const cli *c, const ctl_opts *
     return ctl_callbacks_secret(o, arg(cmd, c, 0));
 }
 
+static int run_blacklist(const command *cmd, const cli *c, const ctl_opts *o) {
+    if (strcmp(cmd->sub, "list") == 0) return ctl_blacklist_list(o, arg(cmd, c, 0));
+    if (strcmp(cmd->sub, "add") == 0) return ctl_blacklist_add(o, arg(cmd, c, 0), arg(cmd, c, 1));
+    return ctl_blacklist_remove(o, arg(cmd, c, 0), arg(cmd, c, 1));
+}
+
 static int run_node_list(const command *cmd, const cli *c, const ctl_opts *o) {
     (void)cmd;
     (void)c;
@@ -466,6 +473,9 @@ static const command commands[] = {
     {"service", "secret", 1, "SERVICE", 0, run_service_secret},
     {"callbacks", "list", 1, "SERVICE", BIT(OPT_STATE), run_callbacks_list},
     {"callbacks", "replay", 1, "SERVICE", BIT(OPT_ID), run_callbacks_replay},
+    {"blacklist", "list", 1, "SERVICE", 0, run_blacklist},
+    {"blacklist", "add", 2, "SERVICE NUMBER", 0, run_blacklist},
+    {"blacklist", "remove", 2, "SERVICE NUMBER", 0, run_blacklist},
     {"price", "list", 0, "", BIT(OPT_BILLING), run_price_list},
     {"price", "set", 2, "COUNTRY CREDITS", 0, run_price_set},
     {"price", "set-pack", 3, "BILLING QUANTITY PRICE", 0, run_price_pack},

@@ -531,7 +531,10 @@ int main(int argc, char **argv) {
     store_options so = {.path = path,
                         .database = database && *database ? database : NULL,
                         .crash_after_commit = (int)d.cfg.fault_crash_after_commit,
-                        .fail_nth_op = (int)d.cfg.fault_fail_nth_op};
+                        .fail_nth_op = (int)d.cfg.fault_fail_nth_op,
+                        .optout_keywords = d.cfg.optout_keywords,
+                        .stop_clause = d.cfg.stop_clause,
+                        .optout_window_days = d.cfg.optout_window_days};
     int err = 0;
     d.st = store_open(d.base, &so, &err);
     if (!d.st) {

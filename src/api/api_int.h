@@ -137,6 +137,7 @@ int api_vnum_sender_ok(api_call *c, const char *sender, int sender_for_response)
  * stored (JSON text, NULL = the default: responseType none). Returns the result as new JSON
  * text, or NULL after replying 400 (services.c). */
 char *api_sms_response_merge(api_call *c, const char *name, json_t *v, const char *stored);
+extern const api_route api_blacklist_routes[];   /* blacklists.c */
 
 /* POST /sms/{sn}/jobs with receiversSlotId or receiversDocumentUrl: a templated campaign
  * (receivers.c). Called by jobs.c once the common fields were checked; replies. */

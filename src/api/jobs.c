@@ -50,6 +50,7 @@ typedef struct send_ctx {
     store_submit_req req;
     char *text;
     char **valid;       /* normalised receivers, owned */
+    const char **given; /* the same as given (borrowed from the body), for invalidReceivers */
     char (*regions)[3]; /* their countries ("" when none), for the store's pricing */
     json_t *invalid;    /* array of rejected receivers as given */
     phone_set seen;     /* normalised receivers so far: one SMS per distinct number */
@@ -59,6 +60,7 @@ static void send_free(void *p) {
     send_ctx *h = p;
     for (size_t i = 0; i < h->req.count; i++) free(h->valid[i]);
     free(h->valid);
+    free(h->given);
     free(h->regions);
     free(h->req.msgs);
     free(h->text);
@@ -70,13 +72,20 @@ static void send_free(void *p) {
 static json_t *send_report(api_call *c, int64_t credits, int64_t balance) {
     send_ctx *h = c->h;
     json_t *ids = json_array(), *valid = json_array();
+    /* Receivers that opted out of the service's marketing SMS (store_blacklist.h) are
+     * refused like invalid ones: no id, not charged. */
+    json_t *invalid = json_copy(h->invalid);
     for (size_t i = 0; i < h->req.count; i++) {
+        if (h->req.msgs[i].stoplisted) {
+            json_array_append_new(invalid, json_string(h->given[i]));
+            continue;
+        }
         json_array_append_new(ids, json_integer(h->req.msgs[i].id));
         json_array_append_new(valid, json_string(h->valid[i]));
     }
     json_t *o = json_object();
     json_object_set_new(o, "totalCreditsRemoved", api_credits_json(credits));
-    json_object_set_new(o, "invalidReceivers", json_incref(h->invalid));
+    json_object_set_new(o, "invalidReceivers", invalid);
     json_object_set_new(o, "ids", ids);
     json_object_set_new(o, "validReceivers", valid);
     json_object_set_new(o, "tag", h->req.tag ? json_string(h->req.tag) : json_null());
@@ -225,6 +234,7 @@ static void jobs_post(api_call *c) {
 
     size_t n = json_array_size(recv);
     h->valid = sg_xcalloc(n, sizeof *h->valid);
+    h->given = sg_xcalloc(n, sizeof *h->given);
     h->regions = sg_xcalloc(n, sizeof *h->regions);
     r->msgs = sg_xcalloc(n, sizeof *r->msgs);
     if (n > 1) phone_set_init(&h->seen, n);
@@ -243,6 +253,7 @@ static void jobs_post(api_call *c) {
         if (n > 1 && !phone_set_add(&h->seen, pi.e164)) continue; /* the same number again */
         store_submit_msg *m = &r->msgs[r->count];
         h->valid[r->count] = sg_xstrdup(pi.e164);
+        h->given[r->count] = json_string_value(v);
         m->receiver = h->valid[r->count];
         m->message = h->text;
         m->coding = gi.coding;

@@ -37,6 +37,8 @@ static const char usage_general[] =
     "  callbacks list SERVICE [--state pending|dead|delivered]\n"
     "                                         list status callbacks (default: pending, dead)\n"
     "  callbacks replay SERVICE [--id N]      make dead callbacks (or callback N) again\n"
+    "  blacklist list SERVICE                 numbers that opted out (STOP) of its marketing\n"
+    "  blacklist add|remove SERVICE NUMBER    blacklist a number, or let marketing reach it\n"
     "  ledger SERVICE                         show a service's credit ledger\n"
     "  incoming list [--service S|--unattributed|--partial]\n"
     "                                         SMS received from mobiles\n"
@@ -204,6 +206,20 @@ static const char usage_incoming[] =
     "        reply window). --partial: the multi-part messages still missing parts instead\n"
     "        (ID, FIRST, FROM, TO, ROUTE, REF, PARTS received/total, LAST).\n";
 
+static const char usage_blacklist[] =
+    "usage: smsctl blacklist list SERVICE\n"
+    "       smsctl blacklist add|remove SERVICE NUMBER\n"
+    "\n"
+    "list    GET /admin/services/SERVICE/blacklists. Prints NUMBER, SINCE, SMS (the SMS with\n"
+    "        the STOP clause the number answered), BATCH (its batch) and SOURCE (stop: the\n"
+    "        number opted out; operator: added with 'blacklist add').\n"
+    "add     POST /admin/services/SERVICE/blacklists. The service's SMS carrying the STOP\n"
+    "        clause are refused for NUMBER from now on (invalidReceivers, not charged).\n"
+    "        Prints 'added NUMBER', or 'NUMBER was already blacklisted'.\n"
+    "remove  DELETE /admin/services/SERVICE/blacklists/NUMBER: marketing SMS reach it again.\n"
+    "        Prints 'removed NUMBER'.\n"
+    "NUMBER is normalised like a receiver (0612345678 and +33612345678 are the same).\n";
+
 static const char usage_node[] =
     "usage: smsctl node list\n"
     "\n"
@@ -276,6 +292,7 @@ static const struct {
     {"send", usage_send},       {"status", usage_status}, {"help", usage_help},
     {"callbacks", usage_callbacks},
     {"incoming", usage_incoming},
+    {"blacklist", usage_blacklist},
     {"node", usage_node},
     {"number", usage_number},
     {"price", usage_price},     {"order", usage_order},

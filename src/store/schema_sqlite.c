@@ -16,6 +16,7 @@
 #include "store/sqlite_numbers_int.h"
 #include "store/sqlite_incoming_int.h"
 #include "store/sqlite_responses_int.h"
+#include "store/sqlite_blacklist_int.h"
 
 static const char *const core_migrations[] = {
     /* 1: the foundation */
@@ -116,5 +117,6 @@ const sqlite_area sqlite_areas[] = {
     AREA("numbers", sqlite_numbers_migrations), /* after cluster: its triggers bump the epoch */
     AREA("incoming", sqlite_incoming_migrations),
     AREA("replies", sqlite_replies_migrations),
+    AREA("blacklists", sqlite_blacklist_migrations), /* sqlite_blacklist.c */
     {NULL, NULL, 0},
 };

@@ -40,6 +40,7 @@
 #include "store/store_incoming.h"
 #include "store/store_cluster.h"
 #include "store/store_numbers.h"
+#include "store/store_blacklist.h"
 
 typedef struct store store;
 
@@ -198,6 +199,9 @@ typedef struct store_submit_msg {
      * total_credits). NULL: credits stay as the caller set them. */
     const char *region;
     int64_t id; /* out */
+    int stoplisted; /* out: 1 when refused because the receiver is blacklisted for the service
+                     * and the SMS carries the STOP clause (store_blacklist.h): no message, no
+                     * debit; id stays 0 */
 } store_submit_msg;
 
 typedef struct store_submit_req {
@@ -323,7 +327,8 @@ typedef struct store_recover_req {
     STORE_IDEM_OPS(X)                                         \
     STORE_CLUSTER_OPS(X)                                      \
     STORE_NUMBERS_OPS(X)                                      \
-    STORE_INCOMING_OPS(X)
+    STORE_INCOMING_OPS(X)                                     \
+    STORE_BLACKLIST_OPS(X)
 
 /* Typed enqueue functions: store_account_create(st, &req, cb, arg) ... */
 #define STORE_DECL_OP(name, type) int store_##name(store *st, type *req, store_cb cb, void *arg);
@@ -383,6 +388,11 @@ typedef struct store_options {
     size_t max_batch;        /* operations per transaction (default 1024) */
     int crash_after_commit;  /* fault injection: abort() after the Nth commit (0 = off) */
     int fail_nth_op;         /* fault injection: the Nth operation fails with SG_EIO (0 = off) */
+    /* Opt-outs (sqlite_blacklist.c, core/optout.h): the keywords (NULL: the default list),
+     * the stop clause whose number is the opt-out short number (NULL: none), and the window
+     * in days of the marketing SMS an opt-out applies to (0: 30). */
+    const char *optout_keywords, *stop_clause;
+    int64_t optout_window_days;
 } store_options;
 
 /* The level at which a caller logs a failed operation it retries later: SG_EUNAVAIL (the

@@ -52,6 +52,7 @@
 #include "store/sql_msg.h"
 #include "store/sqldrv.h"
 #include "store/sqlite_credits_int.h"
+#include "store/sqlite_blacklist_int.h"
 #include "util/util.h"
 
 /* ---- accounts and authentication ---- */
@@ -540,12 +541,30 @@ int store_core__submit(store_conn *c, store_submit_req *r) {
             return SG_EPERM;
         }
     }
+    /* A marketing SMS is refused for each receiver blacklisted by the service: first one probe
+     * for any blacklisted number of the service, then, only if there is one, a lookup per
+     * receiver (sqlite_blacklist.c). */
+    size_t refused = 0;
+    if (r->stop_clause && (rc = sqlite__blacklist_any(c, r->service_id)) != 0) {
+        if (rc < 0) return rc;
+        for (size_t i = 0; i < r->count; i++) {
+            store_submit_msg *m = &r->msgs[i];
+            if ((rc = sqlite__blacklisted(c, r->service_id, m->receiver)) < 0) return rc;
+            m->stoplisted = rc;
+            refused += (size_t)rc;
+        }
+    }
     /* Price each message that names its destination from the store's price table, here in
      * the send's transaction, so a price change is atomic with sends (sqlite_credits.c). */
     int priced = 0;
     int64_t total = 0;
     for (size_t i = 0; i < r->count; i++) {
         store_submit_msg *m = &r->msgs[i];
+        if (m->stoplisted) {
+            if (!m->region) r->total_credits -= m->credits; /* priced by the caller */
+            m->credits = 0;
+            continue;
+        }
         if (m->region) {
             int64_t rate;
             if ((rc = sqlite__credits_rate(c, m->region, &rate, NULL))) return rc;
@@ -567,7 +586,7 @@ int store_core__submit(store_conn *c, store_submit_req *r) {
     sqldrv_bind_int(st, 1, r->service_id);
     sqldrv_bind_int(st, 2, r->now_ms);
     sqldrv_bind_int(st, 3, r->total_credits);
-    sqldrv_bind_int(st, 4, (int64_t)r->count);
+    sqldrv_bind_int(st, 4, (int64_t)(r->count - refused));
     if ((rc = sqldrv_insert(c, st, "Recording a send", &r->send_id))) return rc;
     if (r->total_credits > 0) {
         char ref[48];
@@ -581,6 +600,7 @@ int store_core__submit(store_conn *c, store_submit_req *r) {
     int state = r->due_ms > r->now_ms ? MSG_SCHEDULED : MSG_QUEUED;
     for (size_t i = 0; i < r->count; i++) {
         store_submit_msg *m = &r->msgs[i];
+        if (m->stoplisted) continue;
         sqlite_new_msg nm = {.service_id = r->service_id, .send_id = r->send_id,
                              .now_ms = r->now_ms, .due_ms = r->due_ms, .state = state,
                              .sender = r->sender, .receiver = m->receiver, .tag = r->tag,

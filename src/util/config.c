@@ -63,6 +63,14 @@ static const key_def keys[] = {
      "region for national receiver numbers (ISO 3166 alpha-2); empty: international only"},
     {"stop-clause", T_STR, "STOP 36184", 0, 0, S(stop_clause),
      "mention appended on a new line unless noStopClause is true"},
+    /* the default is core/optout.h's OPTOUT_DEFAULT_KEYWORDS */
+    {"optout-keywords", T_STR, "STOP,STOP SMS,STOPALL,ARRET,ARRETER,ARRET SMS,UNSUBSCRIBE,"
+     "DESABONNER,DESINSCRIRE", 0, 0, S(optout_keywords),
+     "comma-separated words a mobile answers to opt out of marketing SMS (case, accents and "
+     "spaces ignored; each also followed by the stop-clause's number); empty: none"},
+    {"optout-window-days", T_INT, "30", 1, 3650, S(optout_window_days),
+     "an opt-out blacklists the mobile for each service that sent it an SMS with the "
+     "stop-clause within this many days"},
     {"rates", T_STR, "", 0, 0, S(rates),
      "credit rate overrides per part: \"fr=1,de=2.5,*=3\""},
     {"billing-country", T_STR, "fr", 0, 0, S(billing_country),

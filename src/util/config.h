@@ -28,6 +28,8 @@ typedef struct sg_config {
     int64_t timestamp_window_s;
     char *default_region;
     char *stop_clause;
+    char *optout_keywords;     /* opt-out words (core/optout.h) */
+    int64_t optout_window_days; /* services that sent marketing SMS within it are opted out of */
     char *rates;
     char *billing_country;  /* orders: es, fr, gb, ie, it or pl */
     char *payment_hook;     /* "" none, an http(s) URL, or a shell command */
