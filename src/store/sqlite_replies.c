@@ -9,6 +9,7 @@
  */
 #include "store/sqlite_replies_int.h"
 #include "store/sqlite_blacklist_int.h"
+
 #include "store/sqlite_responses_int.h"
 
 #include "util/util.h"
@@ -17,7 +18,7 @@ int sqlite__incoming_stored(store_conn *c, const store_incoming_row *m) {
     (void)c;
     (void)m;
     int rc = 0;
-    if (rc == 0) rc = sqlite__response_on_incoming(c, m);
     if (rc == 0) rc = sqlite__optout_on_incoming(c, m); /* STOP: sqlite_blacklist.c */
+    if (rc == 0) rc = sqlite__response_on_incoming(c, m);
     return rc;
 }

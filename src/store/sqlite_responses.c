@@ -36,7 +36,9 @@
  *     written by the refused send (store_core__submit checks the balance before it writes),
  *     so no statement fails and PostgreSQL's transaction is not aborted.
  *  3. Only numbers are answered: an incoming message whose sender is not a valid E.164 number
- *     gets no automatic answer (its cgi call is made all the same).
+ *     gets no automatic answer (its cgi call is made all the same). Nor is an opt-out (STOP:
+ *     the optout-keywords the blacklist area matches with, sqlite_blacklist.c): the mobile
+ *     asked for no more SMS.
  *  4. A malformed stored smsResponse (not JSON, unknown responseType) is treated as "none":
  *     the API refuses to store one, so this only guards against hand-edited rows.
  */
@@ -51,6 +53,7 @@
 
 #include "core/callurl.h"
 #include "core/gsm.h"
+#include "core/optout.h"
 #include "core/phone.h"
 #include "store/sqldrv.h"
 #include "store/sqlite_notify_int.h"
@@ -172,6 +175,11 @@ static int answer(store_conn *c, const store_incoming_row *m, const char *text) 
     if (!m->sender || phone_normalize(m->sender, NULL, &pi) != 0) {
         sg_log_debug(LOG, "Incoming message %lld is from '%s', not a number: no automatic "
                           "answer.", (long long)m->id, m->sender ? m->sender : "");
+        return 0;
+    }
+    if (c->optout && optout_match(c->optout, m->text)) {
+        sg_log_debug(LOG, "Incoming message %lld is an opt-out: no automatic answer.",
+                     (long long)m->id);
         return 0;
     }
     sqldrv_stmt *st = sqldrv_prep(c, answered_since);

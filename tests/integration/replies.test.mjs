@@ -5,7 +5,11 @@
 //     every documented parameter;
 //   * responseType "text": the reply is answered with an ordinary, priced SMS from the short
 //     number; the sim answering that answer again is stored but not answered twice (no loop);
-//   * an SMS with the STOP clause to a number ending in 905: the sim's "STOP" is in /incoming;
+//   * an SMS with the STOP clause to a number ending in 905: the sim's "STOP" is in /incoming,
+//     the number in /blacklists with the SMS's id, the stopCallBack called exactly once (a
+//     second STOP changes nothing), no automatic answer to it; the next marketing SMS to it is
+//     in invalidReceivers and costs nothing, a transactional one is sent; after
+//     DELETE /blacklists/{number} marketing SMS go again;
 //   * senderForResponse with a sender: the SMS leaves from the short number, so the reply
 //     comes back.
 // The harness passes --callback-allow-private (the receiver is on 127.0.0.1).
@@ -163,16 +167,22 @@ describe('replies through the sim route', () => {
     assert.equal(Math.round((before - after) * 1000), 2000, 'the SMS and the answer, 1 credit each');
   });
 
-  test('905: an SMS with the STOP clause is answered STOP, which shows in /incoming', { timeout: 60000 }, async () => {
+  test('905: the STOP in /incoming and /blacklists, stopCallBack once, refused then allowed again', { timeout: 90000 }, async () => {
     const keys = srv.createAccount(uniq('stop'), 20);
     const sn = keys.serviceName;
     const client = srv.sdk(keys);
+    const credits = async () => (await client.requestPromised('GET', `/sms/${sn}`)).creditsLeft;
+    await client.requestPromised('PUT', `/sms/${sn}`, {
+      stopCallBack: rcv.url('/stop905'),
+      smsResponse: { responseType: 'text', text: 'Bien reçu' }, // never sent to a STOP
+    });
     const to = mobile('905');
     const [sent] = (await client.requestPromised('POST', `/sms/${sn}/jobs`, {
       message: 'Soldes -20% ce week-end', receivers: [to], senderForResponse: true,
     })).ids;
     const msg = await waitOutgoing(client, sn, sent, (m) => m.deliveryReceipt === 1);
     assert.match(msg.message, /STOP 36184$/);
+    // the STOP in /incoming
     const rows = await waitFor(async () => {
       const r = await incoming(client, sn);
       return r.length >= 1 && r;
@@ -180,6 +190,51 @@ describe('replies through the sim route', () => {
     assert.equal(rows.length, 1);
     assert.equal(rows[0].message, 'STOP');
     assert.equal(rows[0].sender, to);
+    // the number in /blacklists with the SMS's id
+    await waitFor(async () => (await client.requestPromised('GET', `/sms/${sn}/blacklists`)).length === 1,
+      { what: 'the blacklist row' });
+    assert.deepEqual(await client.requestPromised('GET', `/sms/${sn}/blacklists`), [to]);
+    const row = await client.requestPromised('GET', `/sms/${sn}/blacklists/${encodeURIComponent(to)}`);
+    assert.equal(row.number, to);
+    assert.equal(row.smsOutgoingID, sent);
+    // stopCallBack called
+    await waitFor(() => rcv.on('/stop905').length >= 1, { what: 'the stopCallBack call', timeoutMs: 15000 });
+    const [hit] = rcv.on('/stop905');
+    assert.equal(hit.params.smsOutgoingID, String(sent));
+    assert.equal(hit.params.number, to);
+
+    // the next marketing SMS: invalidReceivers, costs nothing
+    const before = await credits();
+    const refused = await client.requestPromised('POST', `/sms/${sn}/jobs`, {
+      message: 'Soldes -30%', receivers: [to], senderForResponse: true,
+    });
+    assert.deepEqual(refused.invalidReceivers, [to]);
+    assert.deepEqual(refused.ids, []);
+    assert.equal(refused.totalCreditsRemoved, 0);
+    assert.equal(await credits(), before);
+    // a transactional one goes (and the sim's mobile answers it STOP again: nothing new)
+    const tx = await client.requestPromised('POST', `/sms/${sn}/jobs`, {
+      message: 'Votre code : 1234', receivers: [to], senderForResponse: true, noStopClause: true,
+    });
+    assert.deepEqual(tx.validReceivers, [to]);
+    await waitOutgoing(client, sn, tx.ids[0], (m) => m.deliveryReceipt === 1);
+    await waitFor(async () => (await client.requestPromised('GET', `/sms/${sn}/incoming`)).length === 2,
+      { what: 'the second STOP', timeoutMs: 15000 });
+    await sleep(1000); // the time a second call would take
+    assert.equal(rcv.on('/stop905').length, 1, 'stopCallBack called exactly once');
+    // no automatic answer to a STOP: only the two SMS sent above
+    assert.equal((await client.requestPromised('GET', `/sms/${sn}/outgoing`)).length, 2);
+
+    // after DELETE /blacklists/{number}, marketing SMS go again
+    assert.equal(await client.requestPromised('DELETE',
+      `/sms/${sn}/blacklists/${encodeURIComponent(to)}`), null);
+    const again = await client.requestPromised('POST', `/sms/${sn}/jobs`, {
+      message: 'Soldes -40%', receivers: [to], senderForResponse: true,
+    });
+    assert.deepEqual(again.validReceivers, [to]);
+    assert.deepEqual(again.invalidReceivers, []);
+    assert.equal(again.ids.length, 1);
+    await waitOutgoing(client, sn, again.ids[0], (m) => m.deliveryReceipt === 1);
   });
 
   test('senderForResponse with a sender: from the short number, so the reply comes back', { timeout: 60000 }, async () => {
