@@ -31,10 +31,12 @@
 
 #include "ctl/admin.h"
 #include "ctl/callbacks.h"
+#include "ctl/blacklist.h"
 #include "ctl/campaign.h"
 #include "ctl/credits.h"
 #include "ctl/numbers.h"
 #include "ctl/ctl.h"
+#include "ctl/incoming.h"
 #include "ctl/routes.h"
 #include "ctl/sms.h"
 #include "ctl/usage.h"
@@ -44,7 +46,7 @@ enum opt_id {
     OPT_DATA, OPT_URL, OPT_JSON, OPT_INSECURE, OPT_CACERT, OPT_TIMEOUT, OPT_HELP,
     OPT_CREDITS, OPT_COMMENT, OPT_REASON, OPT_SERVICE, OPT_TO, OPT_SENDER, OPT_SFR, OPT_NOSTOP,
     OPT_TAG, OPT_DIFFERED, OPT_PRIORITY, OPT_STATE, OPT_ID, OPT_BILLING,
-    OPT_REFERENCE, OPT_IDEM_KEY, OPT_COUNT
+    OPT_REFERENCE, OPT_IDEM_KEY, OPT_UNATTRIBUTED, OPT_PARTIAL, OPT_COUNT
 };
 
 #define BIT(id) (1u << (id))
@@ -72,6 +74,7 @@ static const struct optdef {
     {"state", OPT_STATE, 1},       {"id", OPT_ID, 1},
     {"billing", OPT_BILLING, 1},   {"reference", OPT_REFERENCE, 1},
     {"idempotency-key", OPT_IDEM_KEY, 1},
+    {"unattributed", OPT_UNATTRIBUTED, 0}, {"partial", OPT_PARTIAL, 0},
 };
 
 /* The command line, as parsed. Strings are borrowed from argv. */
@@ -360,6 +363,12 @@ static int run_service_secret(const command *cmd, const cli *c, const ctl_opts *
     return ctl_callbacks_secret(o, arg(cmd, c, 0));
 }
 
+static int run_blacklist(const command *cmd, const cli *c, const ctl_opts *o) {
+    if (strcmp(cmd->sub, "list") == 0) return ctl_blacklist_list(o, arg(cmd, c, 0));
+    if (strcmp(cmd->sub, "add") == 0) return ctl_blacklist_add(o, arg(cmd, c, 0), arg(cmd, c, 1));
+    return ctl_blacklist_remove(o, arg(cmd, c, 0), arg(cmd, c, 1));
+}
+
 static int run_node_list(const command *cmd, const cli *c, const ctl_opts *o) {
     (void)cmd;
     (void)c;
@@ -439,6 +448,15 @@ static int run_status(const command *cmd, const cli *c, const ctl_opts *o) {
     return ctl_sms_status(o, sn, (int64_t)id);
 }
 
+static int run_incoming_list(const command *cmd, const cli *c, const ctl_opts *o) {
+    (void)cmd;
+    int un = (c->seen & BIT(OPT_UNATTRIBUTED)) != 0, partial = (c->seen & BIT(OPT_PARTIAL)) != 0;
+    if (un + partial + (c->val[OPT_SERVICE] != NULL) > 1)
+        return bad_arg("give one of --service S, --unattributed and --partial");
+    if (c->val[OPT_SERVICE] && !*c->val[OPT_SERVICE]) return bad_arg("--service needs a name");
+    return ctl_incoming_list(o, c->val[OPT_SERVICE], un, partial);
+}
+
 static const command commands[] = {
     {"account", "create", 1, "NAME", BIT(OPT_CREDITS), run_account_create},
     {"account", "list", 0, "", 0, run_account_list},
@@ -455,6 +473,9 @@ static const command commands[] = {
     {"service", "secret", 1, "SERVICE", 0, run_service_secret},
     {"callbacks", "list", 1, "SERVICE", BIT(OPT_STATE), run_callbacks_list},
     {"callbacks", "replay", 1, "SERVICE", BIT(OPT_ID), run_callbacks_replay},
+    {"blacklist", "list", 1, "SERVICE", 0, run_blacklist},
+    {"blacklist", "add", 2, "SERVICE NUMBER", 0, run_blacklist},
+    {"blacklist", "remove", 2, "SERVICE NUMBER", 0, run_blacklist},
     {"price", "list", 0, "", BIT(OPT_BILLING), run_price_list},
     {"price", "set", 2, "COUNTRY CREDITS", 0, run_price_set},
     {"price", "set-pack", 3, "BILLING QUANTITY PRICE", 0, run_price_pack},
@@ -464,6 +485,8 @@ static const command commands[] = {
     {"order", "pay", 1, "ID", BIT(OPT_REFERENCE), run_order},
     {"order", "cancel", 1, "ID", 0, run_order},
     {"ledger", NULL, 1, "SERVICE", 0, run_ledger},
+    {"incoming", "list", 0, "", BIT(OPT_SERVICE) | BIT(OPT_UNATTRIBUTED) | BIT(OPT_PARTIAL),
+     run_incoming_list},
     {"node", "list", 0, "", 0, run_node_list},
     {"number", "add", 2, "SERVICE NUMBER", 0, run_number_add},
     {"number", "list", 0, "[SERVICE]", 0, run_number_list},

@@ -388,11 +388,14 @@ static void print_man(FILE *out) {
 /* The dispatcher's route factory: the embedded sim, or an SMPP route. */
 static route *make_route(const store_route *conf, void *arg) {
     daemon_state *d = arg;
-    if (!strcmp(conf->kind, "sim")) return sim_route_new(d->base, d->st, d->cfg.sim_delay_ms);
+    if (!strcmp(conf->kind, "sim"))
+        return sim_route_new(d->base, d->st, d->cfg.sim_delay_ms,
+                             d->cfg.reply_window_h * 3600 * 1000);
     if (!strcmp(conf->kind, "smpp")) {
         smpp_route_timing t = {d->cfg.smpp_enquire_ms, d->cfg.smpp_resp_timeout_ms,
                                d->cfg.smpp_reconnect_min_ms, d->cfg.smpp_reconnect_max_ms,
-                               1 /* binds on this node's slots only (cluster.h) */};
+                               1 /* binds on this node's slots only (cluster.h) */,
+                               d->cfg.reply_window_h * 3600 * 1000};
         int err = 0;
         return smpp_route_new(d->base, d->st, conf, &t, &err);
     }
@@ -528,7 +531,10 @@ int main(int argc, char **argv) {
     store_options so = {.path = path,
                         .database = database && *database ? database : NULL,
                         .crash_after_commit = (int)d.cfg.fault_crash_after_commit,
-                        .fail_nth_op = (int)d.cfg.fault_fail_nth_op};
+                        .fail_nth_op = (int)d.cfg.fault_fail_nth_op,
+                        .optout_keywords = d.cfg.optout_keywords,
+                        .stop_clause = d.cfg.stop_clause,
+                        .optout_window_days = d.cfg.optout_window_days};
     int err = 0;
     d.st = store_open(d.base, &so, &err);
     if (!d.st) {

@@ -50,7 +50,9 @@ static const api_route *const tables[] = {api_vnum_routes,
                                           api_sender_routes, api_admin_routes, api_callback_routes,
                                           api_order_routes, api_price_admin_routes,
                                           api_route_admin_routes, api_document_routes,
-                                          api_receiver_routes, api_batch_routes};
+                                          api_receiver_routes, api_batch_routes,
+                                          api_incoming_routes, api_incoming_admin_routes,
+                                          api_blacklist_routes};
 
 /* ---- replies ---- */
 

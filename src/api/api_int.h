@@ -117,6 +117,8 @@ extern const api_route api_route_admin_routes[]; /* routes_admin.c */
 extern const api_route api_document_routes[];    /* documents.c */
 extern const api_route api_receiver_routes[];    /* receivers.c */
 extern const api_route api_batch_routes[];       /* batches.c */
+extern const api_route api_incoming_routes[];    /* incoming.c */
+extern const api_route api_incoming_admin_routes[]; /* incoming.c */
 extern const api_route api_vnum_routes[];        /* vnum.c */
 
 /* The start of every /sms/{sn}/virtualNumbers/{number}/... route (vnum.c): checks that path
@@ -135,6 +137,7 @@ int api_vnum_sender_ok(api_call *c, const char *sender, int sender_for_response)
  * stored (JSON text, NULL = the default: responseType none). Returns the result as new JSON
  * text, or NULL after replying 400 (services.c). */
 char *api_sms_response_merge(api_call *c, const char *name, json_t *v, const char *stored);
+extern const api_route api_blacklist_routes[];   /* blacklists.c */
 
 /* POST /sms/{sn}/jobs with receiversSlotId or receiversDocumentUrl: a templated campaign
  * (receivers.c). Called by jobs.c once the common fields were checked; replies. */

@@ -95,7 +95,8 @@ static json_t *stats_json(const store_campaign *k) {
                         json_integer(k->states[MSG_SUBMITTED] + k->states[MSG_ENROUTE]));
     json_object_set_new(o, "delivered", json_integer(k->states[MSG_DELIVERED]));
     json_object_set_new(o, "failed", json_integer(k->states[MSG_FAILED]));
-    json_object_set_new(o, "stoplisted", json_integer(0));
+    /* receivers refused because they opted out (STOP) of the service's marketing SMS */
+    json_object_set_new(o, "stoplisted", json_integer(k->stoplisted));
     json_object_set_new(o, "cancelled", json_integer(k->states[MSG_CANCELLED]));
     return o;
 }

@@ -11,7 +11,9 @@
  * listed once in validReceivers). Then ONE store operation checks the sender's status, prices every message
  * from the store's price table (store_credits.h), checks the balance, appends the debit to
  * the ledger and inserts every message, in one transaction; the client is
- * answered only after that commit. Invalid receivers are reported and never charged.
+ * answered only after that commit. Invalid receivers are reported and never charged, and so
+ * are, for an SMS with the STOP mention, the receivers on the service's blacklist (refused by
+ * the store in the same transaction: store_submit_msg.stoplisted).
  * With receiversSlotId or receiversDocumentUrl instead of receivers, the common fields once
  * checked, api_campaign_job() (receivers.c) sends a templated message to a CSV's receivers.
  *
@@ -50,6 +52,7 @@ typedef struct send_ctx {
     store_submit_req req;
     char *text;
     char **valid;       /* normalised receivers, owned */
+    const char **given; /* the same as given (borrowed from the body), for invalidReceivers */
     char (*regions)[3]; /* their countries ("" when none), for the store's pricing */
     json_t *invalid;    /* array of rejected receivers as given */
     phone_set seen;     /* normalised receivers so far: one SMS per distinct number */
@@ -59,6 +62,7 @@ static void send_free(void *p) {
     send_ctx *h = p;
     for (size_t i = 0; i < h->req.count; i++) free(h->valid[i]);
     free(h->valid);
+    free(h->given);
     free(h->regions);
     free(h->req.msgs);
     free(h->text);
@@ -70,13 +74,20 @@ static void send_free(void *p) {
 static json_t *send_report(api_call *c, int64_t credits, int64_t balance) {
     send_ctx *h = c->h;
     json_t *ids = json_array(), *valid = json_array();
+    /* Receivers that opted out of the service's marketing SMS (store_blacklist.h) are
+     * refused like invalid ones: no id, not charged. */
+    json_t *invalid = json_copy(h->invalid);
     for (size_t i = 0; i < h->req.count; i++) {
+        if (h->req.msgs[i].stoplisted) {
+            json_array_append_new(invalid, json_string(h->given[i]));
+            continue;
+        }
         json_array_append_new(ids, json_integer(h->req.msgs[i].id));
         json_array_append_new(valid, json_string(h->valid[i]));
     }
     json_t *o = json_object();
     json_object_set_new(o, "totalCreditsRemoved", api_credits_json(credits));
-    json_object_set_new(o, "invalidReceivers", json_incref(h->invalid));
+    json_object_set_new(o, "invalidReceivers", invalid);
     json_object_set_new(o, "ids", ids);
     json_object_set_new(o, "validReceivers", valid);
     json_object_set_new(o, "tag", h->req.tag ? json_string(h->req.tag) : json_null());
@@ -147,6 +158,9 @@ static void jobs_post(api_call *c) {
     if (api_field_string(c, "sender", 0, &sender) < 0) return;
     if (sender && !*sender) sender = NULL;
     if (api_field_bool(c, "senderForResponse", 0, &sfr) < 0) return;
+    /* senderForResponse: from the service's short number, whatever sender says, so that the
+     * mobile's replies come back to this service (docs/replies.md) */
+    if (sfr) sender = NULL;
     if (api_field_bool(c, "noStopClause", 0, &nostop) < 0) return;
     if (api_field_enum(c, "priority", 0, priorities, &prio) < 0) return;
     if (api_field_int(c, "validityPeriod", 0, 1, 525600, &validity) < 0) return;
@@ -222,6 +236,7 @@ static void jobs_post(api_call *c) {
 
     size_t n = json_array_size(recv);
     h->valid = sg_xcalloc(n, sizeof *h->valid);
+    h->given = sg_xcalloc(n, sizeof *h->given);
     h->regions = sg_xcalloc(n, sizeof *h->regions);
     r->msgs = sg_xcalloc(n, sizeof *r->msgs);
     if (n > 1) phone_set_init(&h->seen, n);
@@ -240,6 +255,7 @@ static void jobs_post(api_call *c) {
         if (n > 1 && !phone_set_add(&h->seen, pi.e164)) continue; /* the same number again */
         store_submit_msg *m = &r->msgs[r->count];
         h->valid[r->count] = sg_xstrdup(pi.e164);
+        h->given[r->count] = json_string_value(v);
         m->receiver = h->valid[r->count];
         m->message = h->text;
         m->coding = gi.coding;

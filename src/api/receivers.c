@@ -508,6 +508,7 @@ void api_campaign_job(api_call *c) {
         return;
     if (prio < CAMPAIGN_TOP_PRIORITY) prio = CAMPAIGN_TOP_PRIORITY;
     if (sender && !*sender) sender = NULL;
+    if (sfr) sender = NULL; /* the short number, so that replies come back (as jobs.c) */
     if (tag && !*tag) tag = NULL;
     if (tag && strlen(tag) > MAX_TAG) {
         api_reply_error(c, 400, NULL, "Invalid value for parameter 'tag': at most %d characters",

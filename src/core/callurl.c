@@ -2,14 +2,17 @@
  * callurl.c - the URL of a status callback, its origin and its query (see callurl.h).
  *
  * Design. A status callback is an HTTP GET whose whole content is its URL: the service's
- * callBack with the event appended as query parameters. The URL is built once, when the event
+ * callBack with the event appended as query parameters. Calls of other kinds (a reply to
+ * smsResponse's cgiUrl, a STOP to stopCallBack) are built the same way by callurl_with(),
+ * from their own list of parameters. The URL is built once, when the event
  * is stored (by the store, in the transaction that records the event), and never changes
  * afterwards, so every retry sends exactly the same request. The origin of the URL is the
  * unit of the notifier's per-host concurrency limit, and is stored with the call.
  *
  * Invariants:
- *  1. callurl_status() output is a valid URL whenever base is one: every value is
- *     percent-encoded, the fragment of base is dropped (it would otherwise swallow the query).
+ *  1. callurl_status() and callurl_with() give a valid URL whenever base is one: every value
+ *     is percent-encoded, the fragment of base is dropped (it would otherwise swallow the
+ *     query).
  *  2. callurl_origin() either returns a canonical "scheme://host:port" or NULL; two URLs
  *     reaching the same server by the same name give the same origin.
  */
@@ -76,13 +79,27 @@ static void param_int(strbuf *b, int *first, const char *key, int64_t v) {
     param(b, first, key, num);
 }
 
+/* Starts b with base without its fragment, followed by what a first parameter needs: '?' when
+ * there is no query yet, '&' unless the query already ends in '?' or '&'. */
+static void start(strbuf *b, const char *base) {
+    size_t n = strcspn(base, "#");
+    sb_add(b, base, n);
+    const char *q = memchr(base, '?', n);
+    if (!q) sb_str(b, "?");
+    else if (n > 0 && base[n - 1] != '?' && base[n - 1] != '&') sb_str(b, "&");
+}
+
+char *callurl_with(const char *base, const callurl_kv *kv, size_t n) {
+    strbuf b = {0};
+    start(&b, base);
+    int first = 1;
+    for (size_t i = 0; i < n; i++) param(&b, &first, kv[i].key, kv[i].value);
+    return b.p;
+}
+
 char *callurl_status(const char *base, const callurl_params *p) {
     strbuf b = {0};
-    size_t n = strcspn(base, "#");
-    sb_add(&b, base, n);
-    const char *q = memchr(base, '?', n);
-    if (!q) sb_str(&b, "?");
-    else if (n > 0 && base[n - 1] != '?' && base[n - 1] != '&') sb_str(&b, "&");
+    start(&b, base);
     int first = 1;
     param_int(&b, &first, "id", p->id);
     param_int(&b, &first, "dlr", p->dlr);

@@ -29,6 +29,18 @@ typedef struct callurl_params {
  * '+' in a number arrives as %2B and never turns into a space). Returns a new string. */
 char *callurl_status(const char *base, const callurl_params *p);
 
+/* One query parameter of callurl_with(): its name (as it is) and its value (percent-encoded;
+ * NULL is sent as an empty value). */
+typedef struct callurl_kv {
+    const char *key, *value;
+} callurl_kv;
+
+/* The URL of a call of another kind (an incoming reply to smsResponse's cgiUrl, a STOP to the
+ * stopCallBack): base joined to the n parameters of kv, in that order, exactly as
+ * callurl_status() joins its own (same '?'/'&' rule, fragment dropped, same encoding).
+ * Returns a new string. */
+char *callurl_with(const char *base, const callurl_kv *kv, size_t n);
+
 /* The origin of an absolute http(s) URL, "scheme://host:port", lower-cased, with the default
  * port written out and any user info left out: "HTTP://u@Example.COM/x" gives
  * "http://example.com:80". Returns a new string, or NULL when url is not an http(s) URL with a

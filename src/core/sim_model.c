@@ -13,6 +13,8 @@ int sim_outcome_for(const char *receiver) {
     if (!strcmp(t, "902")) return SIM_UNDELIVERABLE;
     if (!strcmp(t, "903")) return SIM_EXPIRE;
     if (!strcmp(t, "904")) return SIM_SLOW;
+    if (!strcmp(t, "905")) return SIM_REPLY_STOP;
+    if (!strcmp(t, "906")) return SIM_REPLY_THANKS;
     return SIM_DELIVER;
 }
 
@@ -37,6 +39,27 @@ void sim_transition_for(int outcome, int step, sim_transition *out) {
         out->dlr = DLR_DELIVERED;
         out->ptt = 4;
         break;
+    case SIM_REPLY_STOP:
+    case SIM_REPLY_THANKS:
+        if (step == 0) { /* delivered, and the answer comes one delay later */
+            out->state = MSG_DELIVERED;
+            out->dlr = DLR_DELIVERED;
+            out->ptt = 4;
+            out->final = 0;
+            break;
+        }
+        out->reply_only = 1;
+        out->reply = outcome == SIM_REPLY_STOP ? SIM_REPLY_STOP_TEXT : SIM_REPLY_THANKS_TEXT;
+        break;
     default: out->state = MSG_DELIVERED; out->dlr = DLR_DELIVERED; out->ptt = 4; break;
     }
+}
+
+int sim_can_reply_to(const char *sender) {
+    if (!sender) return 0;
+    if (*sender == '+') sender++;
+    if (!*sender) return 0;
+    for (; *sender; sender++)
+        if (*sender < '0' || *sender > '9') return 0;
+    return 1;
 }

@@ -37,7 +37,11 @@ static const char usage_general[] =
     "  callbacks list SERVICE [--state pending|dead|delivered]\n"
     "                                         list status callbacks (default: pending, dead)\n"
     "  callbacks replay SERVICE [--id N]      make dead callbacks (or callback N) again\n"
+    "  blacklist list SERVICE                 numbers that opted out (STOP) of its marketing\n"
+    "  blacklist add|remove SERVICE NUMBER    blacklist a number, or let marketing reach it\n"
     "  ledger SERVICE                         show a service's credit ledger\n"
+    "  incoming list [--service S|--unattributed|--partial]\n"
+    "                                         SMS received from mobiles\n"
     "  price list [--billing B]               credits per destination, packs and VAT\n"
     "  price set COUNTRY CREDITS|default      credits per SMS part to a destination\n"
     "  price set-pack BILLING QUANTITY PRICE  price of a pack of credits, without tax\n"
@@ -192,6 +196,30 @@ static const char usage_callbacks[] =
     "        service again, or only call N (also a delivered or pending one). Prints\n"
     "        'replayed: N'.\n";
 
+static const char usage_incoming[] =
+    "usage: smsctl incoming list [--service S | --unattributed | --partial]\n"
+    "\n"
+    "list    GET /admin/incoming. Prints the SMS received from mobiles, newest first (at most\n"
+    "        10,000): ID, DATE, SERVICE ('-' when unattributed), FROM, TO, REPLY-TO (the SMS it\n"
+    "        answers), ROUTE and TEXT. --service S: that service's only; --unattributed: those\n"
+    "        that belong to no service (sent to no virtual number, answering no SMS of the\n"
+    "        reply window). --partial: the multi-part messages still missing parts instead\n"
+    "        (ID, FIRST, FROM, TO, ROUTE, REF, PARTS received/total, LAST).\n";
+
+static const char usage_blacklist[] =
+    "usage: smsctl blacklist list SERVICE\n"
+    "       smsctl blacklist add|remove SERVICE NUMBER\n"
+    "\n"
+    "list    GET /admin/services/SERVICE/blacklists. Prints NUMBER, SINCE, SMS (the SMS with\n"
+    "        the STOP clause the number answered), BATCH (its batch) and SOURCE (stop: the\n"
+    "        number opted out; operator: added with 'blacklist add').\n"
+    "add     POST /admin/services/SERVICE/blacklists. The service's SMS carrying the STOP\n"
+    "        clause are refused for NUMBER from now on (invalidReceivers, not charged).\n"
+    "        Prints 'added NUMBER', or 'NUMBER was already blacklisted'.\n"
+    "remove  DELETE /admin/services/SERVICE/blacklists/NUMBER: marketing SMS reach it again.\n"
+    "        Prints 'removed NUMBER'.\n"
+    "NUMBER is normalised like a receiver (0612345678 and +33612345678 are the same).\n";
+
 static const char usage_node[] =
     "usage: smsctl node list\n"
     "\n"
@@ -263,6 +291,8 @@ static const struct {
     {"service", usage_service}, {"ledger", usage_ledger}, {"health", usage_health},
     {"send", usage_send},       {"status", usage_status}, {"help", usage_help},
     {"callbacks", usage_callbacks},
+    {"incoming", usage_incoming},
+    {"blacklist", usage_blacklist},
     {"node", usage_node},
     {"number", usage_number},
     {"price", usage_price},     {"order", usage_order},

@@ -5,6 +5,8 @@
  * same transaction marks the message submitted; when that commits, the sim reports ACCEPTED
  * with stored=1. Receipts are driven by one timer: store_sim_advance applies every receipt that
  * is due (message status + the sim's own row, atomically) and returns when the next one is due.
+ * The replies of receivers ending in 905 and 906 are steps like receipts: the store records
+ * each as an incoming message in the step's transaction (store/sqlite_sim.c).
  *
  * States of the receipt timer: IDLE (nothing due) -> ARMED (timer set for next_due) ->
  * RUNNING (an advance operation in flight; `rerun` asks for another pass when it returns).
@@ -26,7 +28,7 @@
 typedef struct sim {
     struct event_base *base;
     store *st;
-    int64_t delay_ms;
+    int64_t delay_ms, reply_window_ms;
     size_t inflight;
     struct event *timer;
     int running, rerun;
@@ -92,6 +94,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg) {
     memset(&s->adv, 0, sizeof s->adv);
     s->adv.now_ms = sg_now_ms();
     s->adv.delay_ms = s->delay_ms;
+    s->adv.reply_window_ms = s->reply_window_ms;
     s->adv.limit = SIM_ADVANCE;
     store_sim_advance(s->st, &s->adv, on_advanced, s);
 }
@@ -186,11 +189,13 @@ static const route_ops sim_ops = {
     .stop = sim_stop,
 };
 
-route *sim_route_new(struct event_base *base, store *st, int64_t delay_ms) {
+route *sim_route_new(struct event_base *base, store *st, int64_t delay_ms,
+                     int64_t reply_window_ms) {
     sim *s = sg_xcalloc(1, sizeof *s);
     s->base = base;
     s->st = st;
     s->delay_ms = delay_ms;
+    s->reply_window_ms = reply_window_ms;
     s->timer = evtimer_new(base, on_timer, s);
     route *rt = sg_xcalloc(1, sizeof *rt);
     rt->ops = &sim_ops;

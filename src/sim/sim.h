@@ -14,8 +14,11 @@
 #include "dispatch/route.h"
 #include "store/store.h"
 
-/* Creates the sim route. delay_ms: time between acceptance and each receipt.
+/* Creates the sim route. delay_ms: time between acceptance and each receipt (and between a
+ * delivery and the reply of a receiver ending in 905 or 906, core/sim_model.h);
+ * reply_window_ms: the reply window its replies are attributed within (reply-window-h).
  * Receipts that were due before a restart are sent right away. */
-route *sim_route_new(struct event_base *base, store *st, int64_t delay_ms);
+route *sim_route_new(struct event_base *base, store *st, int64_t delay_ms,
+                     int64_t reply_window_ms);
 
 #endif

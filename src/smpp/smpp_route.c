@@ -56,6 +56,7 @@
 #include <openssl/ssl.h>
 
 #include "core/gsm.h"
+#include "core/mo.h"
 #include "smpp/dlr.h"
 #include "smpp/pdu.h"
 #include "smpp/session.h"
@@ -429,6 +430,7 @@ static void on_flush(evutil_socket_t fd, short what, void *arg) {
             store_smpp_receipt(r->st, &b->rcp, on_batch, b);
         } else {
             b->mo.count = b->n;
+            b->mo.reply_window_ms = r->tm.reply_window_ms;
             store_smpp_mo(r->st, &b->mo, on_batch, b);
         }
     }
@@ -666,41 +668,19 @@ static void on_resp(smpp_session *s, void *ctx, const smpp_pdu *resp, uint32_t s
     schedule_pump(r, 0);
 }
 
-/* Converts an MO's text to UTF-8 (new string). */
-static char *mo_text(smpp_route *r, const smpp_pdu *p, const uint8_t *data, size_t len) {
-    uint8_t dc = p->command_id == SMPP_DATA_SM ? p->u.data.data_coding : p->u.sm.data_coding;
-    uint8_t esm = p->command_id == SMPP_DATA_SM ? p->u.data.esm_class : p->u.sm.esm_class;
-    if ((esm & 0x40) && len > 0 && (size_t)data[0] + 1 <= len) { /* skip the UDH */
-        len -= (size_t)data[0] + 1;
-        data += data[0] + 1;
-    }
-    char *out = sg_xmalloc(3 * len + 8);
-    int n;
-    if ((dc & 0x0F) == 0x08 || dc == 0x08) {
-        n = gsm_decode_ucs2(data, len & ~(size_t)1, out, 3 * len + 8);
-    } else if (dc == 0x03) { /* ISO-8859-1 */
-        char *o = out;
-        for (size_t i = 0; i < len; i++) {
-            if (data[i] < 0x80) *o++ = (char)data[i];
-            else {
-                *o++ = (char)(0xC0 | data[i] >> 6);
-                *o++ = (char)(0x80 | (data[i] & 0x3F));
-            }
-        }
-        *o = '\0';
-        n = (int)(o - out);
-    } else if (r->conf.pack7) {
-        uint8_t *sept = sg_xmalloc(len * 8 / 7 + 1);
-        size_t ns = gsm_unpack7(data, len, 0, len * 8 / 7, sept, len * 8 / 7 + 1);
-        free(out);
-        out = sg_xmalloc(3 * ns + 8);
-        n = gsm_decode_7bit(sept, ns, out, 3 * ns + 8);
-        free(sept);
-    } else {
-        n = gsm_decode_7bit(data, len, out, 3 * len + 8);
-    }
-    if (n < 0) out[0] = '\0';
-    return out;
+/* "+" and the digits of an address whose TON is international (1), else the address as it
+ * came (new string). */
+static char *mo_address(const char *a, int ton) {
+    return sg_xasprintf("%s%s", ton == 1 && a[0] != '+' ? "+" : "", a);
+}
+
+/* Keeps a copy of n bytes with the batch (freed with it). */
+static const uint8_t *keep_bytes(batch *b, const uint8_t *p, size_t n) {
+    char *c = sg_xmalloc(n + 1);
+    if (n) memcpy(c, p, n);
+    b->strs = sg_xrealloc(b->strs, (b->nstrs + 1) * sizeof *b->strs);
+    b->strs[b->nstrs++] = c;
+    return (const uint8_t *)c;
 }
 
 static void on_request(smpp_session *s, const smpp_pdu *p, smpp_ack ack, void *arg) {
@@ -724,37 +704,54 @@ static void on_request(smpp_session *s, const smpp_pdu *p, smpp_ack ack, void *a
         b->acks[b->n++] = ack;
         return;
     }
-    /* A mobile-originated message. */
-    const uint8_t *data;
-    size_t len;
+    /* A mobile-originated message (core/mo.h): decoded here when whole, kept as a part
+     * otherwise (UDH, or the SAR TLVs) until the store has them all. */
+    int dsm = p->command_id == SMPP_DATA_SM;
+    const uint8_t *data = (const uint8_t *)"";
+    size_t len = 0;
     if (p->tlv.present & SMPP_TLV_BIT(message_payload)) {
         data = p->tlv.message_payload;
         len = p->tlv.message_payload_len;
-    } else if (p->command_id == SMPP_DELIVER_SM) {
+    } else if (!dsm) {
         data = p->u.sm.short_message;
         len = p->u.sm.short_message_len;
-    } else {
-        data = NULL;
-        len = 0;
     }
-    const char *src = p->command_id == SMPP_DATA_SM ? p->u.data.source_addr
-                                                    : p->u.sm.source_addr;
-    const char *dst = p->command_id == SMPP_DATA_SM ? p->u.data.destination_addr
-                                                    : p->u.sm.destination_addr;
-    int src_intl = (p->command_id == SMPP_DATA_SM ? p->u.data.source_addr_ton
-                                                  : p->u.sm.source_addr_ton) == 1;
-    int dc = p->command_id == SMPP_DATA_SM ? p->u.data.data_coding : p->u.sm.data_coding;
+    int dc = dsm ? p->u.data.data_coding : p->u.sm.data_coding;
+    int esm = dsm ? p->u.data.esm_class : p->u.sm.esm_class;
+    mo_part part;
+    mo_parse((unsigned)dc, (esm & 0x40) != 0, r->conf.pack7, data, len, &part);
+    if ((p->tlv.present & SMPP_TLV_BIT(sar_msg_ref_num)) &&
+        (p->tlv.present & SMPP_TLV_BIT(sar_total_segments)) &&
+        (p->tlv.present & SMPP_TLV_BIT(sar_segment_seqnum)) && p->tlv.sar_total_segments >= 1 &&
+        p->tlv.sar_segment_seqnum >= 1 && p->tlv.sar_segment_seqnum <= p->tlv.sar_total_segments) {
+        part.ref = p->tlv.sar_msg_ref_num;
+        part.total = p->tlv.sar_total_segments;
+        part.seq = p->tlv.sar_segment_seqnum;
+    }
+    char *from = mo_address(dsm ? p->u.data.source_addr : p->u.sm.source_addr,
+                            dsm ? p->u.data.source_addr_ton : p->u.sm.source_addr_ton);
+    char *to = mo_address(dsm ? p->u.data.destination_addr : p->u.sm.destination_addr,
+                          dsm ? p->u.data.dest_addr_ton : p->u.sm.dest_addr_ton);
     r->mo++;
     batch *b = get_batch(r, 2);
     b->mo.items = sg_xrealloc(b->mo.items, (b->n + 1) * sizeof *b->mo.items);
     b->acks = sg_xrealloc(b->acks, (b->n + 1) * sizeof *b->acks);
-    char *text = mo_text(r, p, data ? data : (const uint8_t *)"", len);
-    char *from = sg_xasprintf("%s%s", src_intl && src[0] != '+' ? "+" : "", src);
-    b->mo.items[b->n] = (store_smpp_mo_item){.route = r->conf.name, .source = keep(b, from),
-                                             .destination = keep(b, dst), .text = keep(b, text),
-                                             .data_coding = dc, .ts_ms = sg_now_ms()};
-    free(text);
+    store_smpp_mo_item *m = &b->mo.items[b->n];
+    *m = (store_smpp_mo_item){.route = r->conf.name, .source = keep(b, from),
+                              .destination = keep(b, to), .data_coding = dc,
+                              .ts_ms = sg_now_ms(), .total = part.total, .seq = part.seq,
+                              .ref = part.ref, .coding = (int)part.coding};
+    if (part.total > 1) {
+        m->data = keep_bytes(b, part.data, part.len);
+        m->len = part.len;
+    } else {
+        char *text = mo_text(part.coding, part.data, part.len);
+        m->text = keep(b, text);
+        free(text);
+    }
+    mo_part_fini(&part);
     free(from);
+    free(to);
     b->acks[b->n++] = ack;
 }
 
@@ -1049,7 +1046,7 @@ static char *dup0(const char *s) { return sg_xstrdup(s ? s : ""); }
 
 route *smpp_route_new(struct event_base *base, store *st, const store_route *conf,
                       const smpp_route_timing *timing, int *err) {
-    smpp_route_timing tm = {30000, 10000, 500, 30000, 0};
+    smpp_route_timing tm = {30000, 10000, 500, 30000, 0, 0};
     if (timing) tm = *timing;
     SSL_CTX *ssl = NULL;
     if (conf->tls) {

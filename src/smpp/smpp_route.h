@@ -23,6 +23,8 @@ typedef struct smpp_route_timing {
     /* 1: the route opens no bind until set_slots() (route.h, contract 6) grants its slot, as
      * smsgated does (docs/cluster.md); 0: every bind opens at once. */
     int leased_binds;
+    /* Incoming SMS: the reply window of their attribution (store_incoming.h); 0 = 48 h. */
+    int64_t reply_window_ms;
 } smpp_route_timing;
 
 /* Builds the route for conf (kind "smpp") and starts binding. Strings are copied. Returns

@@ -21,7 +21,7 @@
 #define SQL_CAMPAIGN_COLS                                                                   \
     "id, service_id, kind, name, message, sender, sender_for_response, tag, slot, receivers, " \
     "errors, records, count, invalid, credits, first_msg, last_msg, due_ms, created_ms, "    \
-    "updated_ms, cancelled_ms, COALESCE(send_id, 0)"
+    "updated_ms, cancelled_ms, COALESCE(send_id, 0), stoplisted"
 
 /* ---- documents ---- */
 

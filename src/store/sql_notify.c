@@ -18,6 +18,11 @@ const char sql_notify_insert[] =
     "VALUES ($1, 'status', $2, $3, $2, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12)"
     SQLDRV_RETURNING_ID;
 
+const char sql_notify_insert_kind[] =
+    "INSERT INTO notify_calls(service_id, kind, message_id, event_id, seq_key, event_ms, url, "
+    "origin, created_ms, next_ms, lease_ms, lease_owner, first_ms) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12)" SQLDRV_RETURNING_ID;
+
 const char sql_notify_secret_get[] = "SELECT secret FROM notify_secrets WHERE service_id = $1";
 
 const char sql_notify_secret_insert[] =

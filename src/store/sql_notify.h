@@ -16,6 +16,10 @@ extern const char sql_notify_callback_of[];
  * NULL unless the call is handed over at once). Ends with SQLDRV_RETURNING_ID: run it with
  * sqldrv_insert(). */
 extern const char sql_notify_insert[];
+/* A call of another kind (sqlite__notify_call): service_id, kind, message id, event id,
+ * sequence key (the last three NULL when none), event_ms, url, origin, now (created and due),
+ * lease end, lease owner, first attempt (as sql_notify_insert). Ends with SQLDRV_RETURNING_ID. */
+extern const char sql_notify_insert_kind[];
 /* The signing secret of service $1. */
 extern const char sql_notify_secret_get[];
 /* A new signing secret: service_id, secret, created_ms; nothing when the service has one

@@ -36,6 +36,9 @@ struct store_conn {
     size_t since_prune;     /* sqlite_routes.c: messages accepted since smpp_ids was pruned */
     int64_t secret_sid;     /* sqlite_notify.c: the last service whose secret was read, and */
     char *secret;           /* that secret (a service's secret never changes) */
+    const struct optout_rules *optout; /* sqlite_blacklist.c: opt-out keywords (the store
+                                        * handle's, store_options), NULL: no opt-outs */
+    int64_t optout_window_ms;          /* services that sent marketing SMS within it */
 
     /* ---- SQLite (sqldrv_sqlite.c): the database and the statement cache ---- */
     struct sqlite3 *db;

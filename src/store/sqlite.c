@@ -36,6 +36,9 @@
 #include "store/sqlite_campaigns_int.h"
 #include "store/sqlite_idem_int.h"
 #include "store/sqlite_numbers_int.h"
+#include "store/sqlite_incoming_int.h"
+#include "store/sqlite_sim_int.h"
+#include "store/sqlite_blacklist_int.h"
 #include "util/log.h"
 #include "util/util.h"
 

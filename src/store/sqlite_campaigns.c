@@ -39,7 +39,9 @@
  *     the same number are kept as refused ("duplicate of line N"), so each receiver of a
  *     campaign gets exactly one SMS.
  *  3. campaign_send stores either the whole campaign (messages, events, send, one debit,
- *     campaign row) or nothing (its savepoint is rolled back on any error).
+ *     campaign row) or nothing (its savepoint is rolled back on any error). A campaign with
+ *     the STOP mention skips the receivers on the service's blacklist (sqlite_blacklist.c):
+ *     refused rows like invalid ones, counted in campaigns.stoplisted, never charged.
  *  4. A cancelled message of a campaign is refunded once: sqlite__apply_status moves it to the
  *     final state `cancelled` only once, and only the messages it moved are summed into the one
  *     refund row (ref "batch:<uuid>") of that cancel. This replaces, for campaigns, the per
@@ -85,6 +87,7 @@
 #include "store/sqldrv.h"
 #include "store/sqlite_campaigns_int.h"
 #include "store/sqlite_credits_int.h"
+#include "store/sqlite_blacklist_int.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -923,6 +926,14 @@ int sqlite__campaign_send(store_conn *c, store_campaign_send_req *r) {
     const char *vals[MAX_COLUMNS];
     size_t lens[MAX_COLUMNS];
     size_t stop_len = r->stop_clause ? strlen(r->stop_clause) : 0;
+    /* A marketing campaign skips the receivers blacklisted by the service (sqlite_blacklist.c):
+     * a lookup per receiver only when the service has a blacklisted number at all. */
+    int blacklist = 0;
+    r->stoplisted = 0;
+    if (stop_len && (blacklist = sqlite__blacklist_any(c, r->service_id)) < 0) {
+        fanout_fini(&f);
+        return blacklist;
+    }
     int step;
     while ((step = sqldrv_step(c, rows)) == 1) {
         records++;
@@ -931,6 +942,17 @@ int sqlite__campaign_send(store_conn *c, store_campaign_send_req *r) {
             r->invalid++;
             report(f.report, r->report_limit, rows, 2, sqldrv_col_str(rows, 4));
             continue;
+        }
+        if (blacklist) {
+            if ((rc = sqlite__blacklisted(c, r->service_id, receiver)) < 0) break;
+            if (rc) {
+                rc = 0;
+                r->invalid++;
+                r->stoplisted++;
+                report(f.report, r->report_limit, rows, 2, "the receiver opted out of this "
+                       "service's marketing SMS (STOP): it is in the blacklist");
+                continue;
+            }
         }
         const char *region = sqldrv_col_str(rows, 1);
         size_t flen;
@@ -998,6 +1020,15 @@ int sqlite__campaign_send(store_conn *c, store_campaign_send_req *r) {
     }
     char *errors = json_dumps(f.report, JSON_COMPACT);
     if (rc == 0) rc = insert_campaign(c, r, records, first, last, errors);
+    if (rc == 0 && r->stoplisted) {
+        st = sqldrv_prep(c, "UPDATE campaigns SET stoplisted = $1 WHERE id = $2");
+        if (!st) rc = SG_EIO;
+        else {
+            sqldrv_bind_int(st, 1, r->stoplisted);
+            sqldrv_bind_text(st, 2, r->id);
+            rc = sqldrv_done(c, st, "Recording a campaign's stoplisted receivers");
+        }
+    }
     if (rc == 0 && r->drop_list) rc = set_list_state(c, r->list_id, LIST_DROPPED);
     if (rc == 0) r->invalid_json = errors;
     else free(errors);
@@ -1030,6 +1061,7 @@ static void read_campaign(sqldrv_stmt *st, store_campaign *k) {
     k->updated_ms = sqldrv_col_int(st, 19);
     k->cancelled_ms = sqldrv_col_int(st, 20);
     k->send_id = sqldrv_col_int(st, 21);
+    k->stoplisted = sqldrv_col_int(st, 22);
 }
 
 static int campaign_stats(store_conn *c, store_campaign *k) {

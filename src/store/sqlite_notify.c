@@ -11,6 +11,14 @@
  *                   first attempt started (the retry window counts from there).
  *   notify_secrets  one signing secret per service, created on first use.
  *
+ * Kinds. notify_calls.kind says what a call reports: 'status' (a status event of an SMS, the
+ * rest of this essay), or another kind queued by another area in its own transaction through
+ * sqlite__notify_call() ('reply': an incoming reply to smsResponse's cgiUrl; 'stop': a STOP
+ * to stopCallBack). The notifier does not look at the kind: every call is a GET of its URL,
+ * built whole at insert (core/callurl.c) and never changed but by a replay of a status call,
+ * signed, retried and guarded the same way. A call of another kind is in a sequence only when
+ * its caller gives one (seq_key; calls with the same key are made one at a time in order).
+ *
  * Which events are called: submitted (8), enroute (4), delivered (1) and failed (2 or 16).
  * Not the creation of a message (scheduled/queued, deliveryReceipt 0: nothing happened yet,
  * and the customer has the ids from its own POST), not the internal submitting/queued
@@ -95,12 +103,13 @@ void sqlite__notify_close(store_conn *c) {
 
 static int ensure_secret(store_conn *c, int64_t service_id, char **out);
 
-/* Whether a new call of msg_id can be handed over at insert (store_notify_set_direct): the
+/* Whether a new call of sequence msg_id (0: none) can be handed over at insert (store_notify_set_direct): the
  * hand-off is open and has room, and no earlier call of the same SMS is PENDING (calls of one
  * SMS are made in order). Fills node (the lease owner) and *lease_ms. */
 static int direct_wanted(store_conn *c, int64_t msg_id, char *node, size_t node_len,
                          int64_t *lease_ms) {
     if (!store__handoff_open(c->handoff, node, node_len, lease_ms)) return 0;
+    if (!msg_id) return 1; /* a call in no sequence waits for nobody */
     sqldrv_stmt *st = sqldrv_prep(c, sql_notify_behind);
     if (!st) return 0;
     sqldrv_bind_int(st, 1, msg_id);
@@ -120,6 +129,25 @@ static int secret_of(store_conn *c, int64_t service_id, char **out) {
         c->secret_sid = service_id;
     }
     *out = sg_xstrdup(c->secret);
+    return 0;
+}
+
+/* After call_id was inserted: a call written leased to this node (handed) goes to the
+ * hand-off, which takes *url and *origin (set to NULL: the hand-off owns them now); any
+ * other call wakes the notifier, which claims it. */
+static int hand_over(store_conn *c, int handed, int64_t call_id, int64_t service_id,
+                     int64_t now, char **url, char **origin) {
+    if (!handed) {
+        store__handoff_wake(c->handoff);
+        return 0;
+    }
+    char *secret = NULL;
+    int rc = secret_of(c, service_id, &secret);
+    if (rc) return rc;
+    store_notify_call k = {.id = call_id, .service_id = service_id, .attempts = 0,
+                           .first_ms = now, .url = *url, .origin = *origin, .secret = secret};
+    store__handoff_stage(c->handoff, &k);
+    *url = *origin = NULL;
     return 0;
 }
 
@@ -181,16 +209,7 @@ int sqlite__notify_event(store_conn *c, int64_t event_id, int64_t msg_id, int64_
             }
             rc = sqldrv_insert(c, st, "Queueing a status callback", &call_id);
         }
-        char *secret = NULL;
-        if (rc == 0 && handed && (rc = secret_of(c, service_id, &secret)) == 0) {
-            store_notify_call k = {.id = call_id, .service_id = service_id, .attempts = 0,
-                                   .first_ms = now, .url = url, .origin = origin,
-                                   .secret = secret};
-            store__handoff_stage(c->handoff, &k);
-            url = origin = NULL; /* the hand-off owns them now */
-        } else if (rc == 0) {
-            store__handoff_wake(c->handoff);
-        }
+        if (rc == 0) rc = hand_over(c, handed, call_id, service_id, now, &url, &origin);
     }
     free(url);
     free(origin);
@@ -198,6 +217,51 @@ int sqlite__notify_event(store_conn *c, int64_t event_id, int64_t msg_id, int64_
     free(sender);
     free(receiver);
     free(tag);
+    return rc;
+}
+
+int sqlite__notify_call(store_conn *c, const sqlite_notify_new *k) {
+    char *url = sg_xstrdup(k->url), *origin = callurl_origin(url);
+    if (!origin) {
+        sg_log_warn(LOG, "The URL '%s' of service %lld is not an http(s) URL; its '%s' call is "
+                         "not queued.", k->url, (long long)k->service_id, k->kind);
+        free(url);
+        return 0;
+    }
+    char node[128] = "";
+    int64_t lease_ms = 0, now = sg_now_ms(), call_id = 0;
+    int handed = direct_wanted(c, k->seq_key, node, sizeof node, &lease_ms);
+    int rc;
+    sqldrv_stmt *st = sqldrv_prep(c, sql_notify_insert_kind);
+    if (!st) {
+        rc = SG_EIO;
+    } else {
+        sqldrv_bind_int(st, 1, k->service_id);
+        sqldrv_bind_text(st, 2, k->kind);
+        if (k->message_id) sqldrv_bind_int(st, 3, k->message_id);
+        else sqldrv_bind_null(st, 3);
+        if (k->event_id) sqldrv_bind_int(st, 4, k->event_id);
+        else sqldrv_bind_null(st, 4);
+        if (k->seq_key) sqldrv_bind_int(st, 5, k->seq_key);
+        else sqldrv_bind_null(st, 5);
+        sqldrv_bind_int(st, 6, k->event_ms);
+        sqldrv_bind_text(st, 7, url);
+        sqldrv_bind_text(st, 8, origin);
+        sqldrv_bind_int(st, 9, now);
+        if (handed) {
+            sqldrv_bind_int(st, 10, now + lease_ms);
+            sqldrv_bind_text(st, 11, node);
+            sqldrv_bind_int(st, 12, now);
+        } else {
+            sqldrv_bind_null(st, 10);
+            sqldrv_bind_null(st, 11);
+            sqldrv_bind_null(st, 12);
+        }
+        rc = sqldrv_insert(c, st, "Queueing a call", &call_id);
+    }
+    if (rc == 0) rc = hand_over(c, handed, call_id, k->service_id, now, &url, &origin);
+    free(url);
+    free(origin);
     return rc;
 }
 

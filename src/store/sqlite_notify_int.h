@@ -19,6 +19,23 @@ extern const char *const sqlite_notify_migrations[SQLITE_NOTIFY_MIGRATIONS];
 int sqlite__notify_event(store_conn *c, int64_t event_id, int64_t msg_id, int64_t service_id,
                          int64_t ts, int state, int dlr, int ptt);
 
+/* A call of another kind than 'status' (sqlite_notify.c, "Kinds"). */
+typedef struct sqlite_notify_new {
+    int64_t service_id;   /* whose secret signs it, whose list shows it */
+    const char *kind;     /* 'reply', 'stop', ... (never 'status') */
+    int64_t message_id;   /* the SMS it is about, 0 = none */
+    int64_t event_id;     /* the row it reports (an incoming message...), 0 = none */
+    int64_t seq_key;      /* 0: made as soon as it is due; else after every PENDING call with
+                             the same key and a smaller id (status calls use the message id) */
+    int64_t event_ms;     /* when what it reports happened */
+    const char *url;      /* the whole URL, query included (core/callurl.h callurl_with) */
+} sqlite_notify_new;
+
+/* Queues call k in the caller's transaction, handed to the notifier when it commits (or
+ * claimed by it), retried, signed and guarded like a status callback. A url that is not
+ * http(s) is logged and not queued (0). Returns 0 or a store error. */
+int sqlite__notify_call(store_conn *c, const sqlite_notify_new *k);
+
 /* Frees the connection's cache of the callbacks area (the last secret read). */
 void sqlite__notify_close(store_conn *c);
 

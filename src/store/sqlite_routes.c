@@ -15,7 +15,8 @@
  *   smpp_orphans  receipts whose id was not known yet (the receipt overtook the commit of the
  *                 submit_sm_resp, or came from another route): applied by the accept that
  *                 stores the id.
- *   smpp_mo       mobile-originated messages (non-receipt deliver_sm), for the replies feature.
+ *   smpp_mo       mobile-originated messages, until the incoming area (sqlite_incoming.c) took
+ *                 them over: no longer written, its rows moved into `incoming`.
  *
  * Aggregation of a multi-part message's receipts (applied through sqlite__apply_status, so the
  * message's state still only moves forward and final states stay final): one part's state is
@@ -545,26 +546,6 @@ int sqlite__smpp_accept(store_conn *c, store_smpp_accept_req *r) {
     if (c->since_prune >= PRUNE_EVERY) {
         c->since_prune = 0;
         if ((rc = prune(c))) return rc;
-    }
-    return 0;
-}
-
-int sqlite__smpp_mo(store_conn *c, store_smpp_mo_req *r) {
-    for (size_t i = 0; i < r->count; i++) {
-        store_smpp_mo_item *m = &r->items[i];
-        sqldrv_stmt *st = sqldrv_prep(c, "INSERT INTO smpp_mo(route, source, destination, "
-                                           "message, data_coding, received_ms) "
-                                           "VALUES ($1, $2, $3, $4, $5, $6)"
-                                           SQLDRV_RETURNING_ID);
-        if (!st) return SG_EIO;
-        sqldrv_bind_text(st, 1, m->route);
-        sqldrv_bind_text(st, 2, m->source);
-        sqldrv_bind_text(st, 3, m->destination);
-        sqldrv_bind_text(st, 4, m->text);
-        sqldrv_bind_int(st, 5, m->data_coding);
-        sqldrv_bind_int(st, 6, m->ts_ms);
-        int rc = sqldrv_insert(c, st, "Storing a mobile-originated message", &m->id);
-        if (rc) return rc;
     }
     return 0;
 }

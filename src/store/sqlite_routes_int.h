@@ -19,7 +19,6 @@ int sqlite__route_put(store_conn *c, store_route_req *r);
 int sqlite__route_remove(store_conn *c, store_route_req *r);
 int sqlite__smpp_accept(store_conn *c, store_smpp_accept_req *r);
 int sqlite__smpp_receipt(store_conn *c, store_smpp_receipt_req *r);
-int sqlite__smpp_mo(store_conn *c, store_smpp_mo_req *r);
 int sqlite__retry_waiting(store_conn *c, store_retry_waiting_req *r);
 /* Applies the receipts kept since since_ms whose operator id is known by now, at most limit:
  * with several nodes, a receipt kept on one node and the acceptance of its message stored on
@@ -35,7 +34,7 @@ int sqlite__smpp_orphans_sweep(store_conn *c, int64_t since_ms, int limit, int64
 #define be_route_remove sqlite__route_remove
 #define be_smpp_accept sqlite__smpp_accept
 #define be_smpp_receipt sqlite__smpp_receipt
-#define be_smpp_mo sqlite__smpp_mo
+#define be_smpp_mo sqlite__incoming_smpp /* the incoming area's (sqlite_incoming_int.h) */
 #define be_retry_waiting sqlite__retry_waiting
 
 #endif

@@ -126,6 +126,7 @@
 #include "store/store.h"
 #include "store/store_int.h"
 #include "store/sqldrv.h"
+#include "store/sqlite_blacklist_int.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -136,6 +137,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "core/optout.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -181,6 +183,7 @@ struct store {
     size_t pending;
     uint64_t commits, ops, nth_op;
     char instance[17]; /* store_instance() */
+    optout_rules *optout; /* opt-out keywords, read by the connection (sqlite_blacklist.c) */
 };
 
 static void q_push(queue *q, op *o) {
@@ -430,6 +433,8 @@ store *store_open(struct event_base *base, const store_options *opt, int *err) {
         free(st);
         return NULL;
     }
+    st->optout = optout_rules_new(opt->optout_keywords, opt->stop_clause);
+    sqlite__optout_configure(st->conn, st->optout, opt->optout_window_days * 86400 * 1000);
     pthread_mutex_init(&st->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -442,6 +447,7 @@ store *store_open(struct event_base *base, const store_options *opt, int *err) {
         event_free(st->done_ev);
         st->be->close(st->conn);
         store__handoff_fini(&st->handoff);
+        optout_rules_free(st->optout);
         free(st);
         *err = SG_EIO;
         return NULL;
@@ -476,6 +482,7 @@ void store_close(store *st) {
     event_free(st->done_ev);
     st->be->close(st->conn);
     store__handoff_fini(&st->handoff);
+    optout_rules_free(st->optout);
     pthread_mutex_destroy(&st->mu);
     pthread_cond_destroy(&st->cond);
     free(st);

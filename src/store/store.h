@@ -37,8 +37,10 @@
 #include "store/store_campaigns.h"
 #include "store/store_limits.h"
 #include "store/store_idem.h"
+#include "store/store_incoming.h"
 #include "store/store_cluster.h"
 #include "store/store_numbers.h"
+#include "store/store_blacklist.h"
 
 typedef struct store store;
 
@@ -197,6 +199,9 @@ typedef struct store_submit_msg {
      * total_credits). NULL: credits stay as the caller set them. */
     const char *region;
     int64_t id; /* out */
+    int stoplisted; /* out: 1 when refused because the receiver is blacklisted for the service
+                     * and the SMS carries the STOP clause (store_blacklist.h): no message, no
+                     * debit; id stays 0 */
 } store_submit_msg;
 
 typedef struct store_submit_req {
@@ -274,6 +279,8 @@ typedef struct store_sim_step {
 typedef struct store_sim_advance_req {
     int64_t now_ms;
     int64_t delay_ms;  /* between receipts */
+    int64_t reply_window_ms; /* the sim's replies are attributed within it (store_incoming.h;
+                                0 = STORE_REPLY_WINDOW_MS) */
     size_t limit;
     size_t done;       /* out: rows advanced */
     int64_t next_due_ms; /* out: earliest remaining due time, 0 if none */
@@ -319,7 +326,9 @@ typedef struct store_recover_req {
     STORE_LIMITS_OPS(X)                                       \
     STORE_IDEM_OPS(X)                                         \
     STORE_CLUSTER_OPS(X)                                      \
-    STORE_NUMBERS_OPS(X)
+    STORE_NUMBERS_OPS(X)                                      \
+    STORE_INCOMING_OPS(X)                                     \
+    STORE_BLACKLIST_OPS(X)
 
 /* Typed enqueue functions: store_account_create(st, &req, cb, arg) ... */
 #define STORE_DECL_OP(name, type) int store_##name(store *st, type *req, store_cb cb, void *arg);
@@ -379,6 +388,11 @@ typedef struct store_options {
     size_t max_batch;        /* operations per transaction (default 1024) */
     int crash_after_commit;  /* fault injection: abort() after the Nth commit (0 = off) */
     int fail_nth_op;         /* fault injection: the Nth operation fails with SG_EIO (0 = off) */
+    /* Opt-outs (sqlite_blacklist.c, core/optout.h): the keywords (NULL: the default list),
+     * the stop clause whose number is the opt-out short number (NULL: none), and the window
+     * in days of the marketing SMS an opt-out applies to (0: 30). */
+    const char *optout_keywords, *stop_clause;
+    int64_t optout_window_days;
 } store_options;
 
 /* The level at which a caller logs a failed operation it retries later: SG_EUNAVAIL (the

@@ -188,6 +188,7 @@ typedef struct store_campaign_send_req {
     /* out */
     char id[STORE_UUID_LEN];   /* the campaign's uuid */
     int64_t send_id, count, invalid, total_credits, balance;
+    int64_t stoplisted;        /* of invalid: blacklisted receivers of a marketing campaign */
     char *invalid_json;        /* new: [{"receiver","message"}], at most report_limit */
     char bad_var[72];
     int sender_status_bad;
@@ -202,6 +203,7 @@ typedef struct store_campaign {
     int64_t created_ms, updated_ms, due_ms, cancelled_ms;
     int64_t first_msg, last_msg;
     int64_t send_id;           /* the send that created its messages (their send_id) */
+    int64_t stoplisted;        /* receivers refused as blacklisted (store_blacklist.h) */
     /* computed from its messages */
     int64_t states[8];         /* messages per msg_state */
     int64_t credits;           /* what they cost now (refunds deducted) */

@@ -3,7 +3,8 @@
  * accounts, applications and consumer keys, the authentication lookup, services, credit
  * adjustments and the ledger's listing, senders and their history, sends, reads, cancels and
  * deletions of messages, the outgoing list, claims of due messages, status changes, the
- * simulated operator's memory and the requeue after a restart.
+ * simulated operator's acceptance and the requeue after a restart (the sim's receipts and
+ * replies are sqlite_sim.c's: a reply is an incoming message, a layer above this file).
  *
  * Design. Written only against the SQL driver (sqldrv.h) and the shared texts of sql_core.h
  * and sql_msg.h, so that each operation is one function for every backend with a driver:
@@ -51,6 +52,7 @@
 #include "store/sql_msg.h"
 #include "store/sqldrv.h"
 #include "store/sqlite_credits_int.h"
+#include "store/sqlite_blacklist_int.h"
 #include "util/util.h"
 
 /* ---- accounts and authentication ---- */
@@ -539,12 +541,31 @@ int store_core__submit(store_conn *c, store_submit_req *r) {
             return SG_EPERM;
         }
     }
+    /* A marketing SMS is refused for each receiver blacklisted by the service: first one probe
+     * for any blacklisted number of the service, then, only if there is one, a lookup per
+     * receiver (sqlite_blacklist.c); a send to one receiver makes its lookup at once. */
+    size_t refused = 0;
+    if (r->stop_clause &&
+        (r->count == 1 || (rc = sqlite__blacklist_any(c, r->service_id)) != 0)) {
+        if (r->count > 1 && rc < 0) return rc;
+        for (size_t i = 0; i < r->count; i++) {
+            store_submit_msg *m = &r->msgs[i];
+            if ((rc = sqlite__blacklisted(c, r->service_id, m->receiver)) < 0) return rc;
+            m->stoplisted = rc;
+            refused += (size_t)rc;
+        }
+    }
     /* Price each message that names its destination from the store's price table, here in
      * the send's transaction, so a price change is atomic with sends (sqlite_credits.c). */
     int priced = 0;
     int64_t total = 0;
     for (size_t i = 0; i < r->count; i++) {
         store_submit_msg *m = &r->msgs[i];
+        if (m->stoplisted) {
+            if (!m->region) r->total_credits -= m->credits; /* priced by the caller */
+            m->credits = 0;
+            continue;
+        }
         if (m->region) {
             int64_t rate;
             if ((rc = sqlite__credits_rate(c, m->region, &rate, NULL))) return rc;
@@ -566,7 +587,7 @@ int store_core__submit(store_conn *c, store_submit_req *r) {
     sqldrv_bind_int(st, 1, r->service_id);
     sqldrv_bind_int(st, 2, r->now_ms);
     sqldrv_bind_int(st, 3, r->total_credits);
-    sqldrv_bind_int(st, 4, (int64_t)r->count);
+    sqldrv_bind_int(st, 4, (int64_t)(r->count - refused));
     if ((rc = sqldrv_insert(c, st, "Recording a send", &r->send_id))) return rc;
     if (r->total_credits > 0) {
         char ref[48];
@@ -580,6 +601,7 @@ int store_core__submit(store_conn *c, store_submit_req *r) {
     int state = r->due_ms > r->now_ms ? MSG_SCHEDULED : MSG_QUEUED;
     for (size_t i = 0; i < r->count; i++) {
         store_submit_msg *m = &r->msgs[i];
+        if (m->stoplisted) continue;
         sqlite_new_msg nm = {.service_id = r->service_id, .send_id = r->send_id,
                              .now_ms = r->now_ms, .due_ms = r->due_ms, .state = state,
                              .sender = r->sender, .receiver = m->receiver, .tag = r->tag,
@@ -781,51 +803,4 @@ int store_core__sim_accept(store_conn *c, store_sim_accept_req *r) {
                              .smsc_id = r->smsc_id};
     rc = sqlite__apply_status(c, &u);
     return rc < 0 ? rc : 0;
-}
-
-int store_core__sim_advance(store_conn *c, store_sim_advance_req *r) {
-    /* dialect: PostgreSQL locks the due steps and skips those another node is advancing. */
-    sqldrv_stmt *st = sqldrv_prep(c, sqldrv_dialect(c) == SQLDRV_POSTGRES
-                                          ? sql_sim_due_skip_locked
-                                          : sql_sim_due);
-    if (!st) return SG_EIO;
-    sqldrv_bind_int(st, 1, r->now_ms);
-    sqldrv_bind_int(st, 2, (int64_t)r->limit);
-    store_sim_step *steps = sg_xcalloc(r->limit ? r->limit : 1, sizeof *steps);
-    size_t n = 0;
-    int rc = 0;
-    while (n < r->limit && (rc = sqldrv_step(c, st)) == 1) {
-        steps[n].msg_id = sqldrv_col_int(st, 0);
-        steps[n].outcome = (int)sqldrv_col_int(st, 1);
-        steps[n].step = (int)sqldrv_col_int(st, 2);
-        n++;
-    }
-    if (rc >= 0) sqldrv_reset(st);
-    for (size_t i = 0; i < n && rc >= 0; i++) {
-        sim_transition t;
-        sim_transition_for(steps[i].outcome, steps[i].step, &t);
-        store_status_update u = {.msg_id = steps[i].msg_id, .state = t.state, .dlr = t.dlr,
-                                 .ptt = t.ptt, .ts_ms = r->now_ms};
-        rc = sqlite__apply_status(c, &u);
-        if (rc < 0) break;
-        st = sqldrv_prep(c, sql_sim_step);
-        if (!st) {
-            rc = SG_EIO;
-            break;
-        }
-        sqldrv_bind_int(st, 1, t.final);
-        sqldrv_bind_int(st, 2, r->now_ms + t.delay_factor * r->delay_ms);
-        sqldrv_bind_int(st, 3, t.state == MSG_DELIVERED);
-        sqldrv_bind_int(st, 4, steps[i].msg_id);
-        rc = sqldrv_done(c, st, "Advancing the sim");
-    }
-    free(steps);
-    if (rc < 0) return rc;
-    r->done = n;
-    st = sqldrv_prep(c, sql_sim_next_due);
-    if (!st) return SG_EIO;
-    if ((rc = sqldrv_step(c, st)) < 0) return rc;
-    r->next_due_ms = rc == 1 ? sqldrv_col_int(st, 0) : 0;
-    sqldrv_reset(st);
-    return 0;
 }

@@ -33,7 +33,6 @@ int store_core__outgoing_list(store_conn *c, store_outgoing_filter *r);
 int store_core__claim(store_conn *c, store_claim_req *r);
 int store_core__status(store_conn *c, store_status_req *r);
 int store_core__sim_accept(store_conn *c, store_sim_accept_req *r);
-int store_core__sim_advance(store_conn *c, store_sim_advance_req *r);
 int store_core__recover(store_conn *c, store_recover_req *r);
 
 /* A backend's table names the implementation of each operation be_<op>. */
@@ -61,7 +60,6 @@ int store_core__recover(store_conn *c, store_recover_req *r);
 #define be_claim store_core__claim
 #define be_status store_core__status
 #define be_sim_accept store_core__sim_accept
-#define be_sim_advance store_core__sim_advance
 #define be_recover store_core__recover
 
 #endif

@@ -90,17 +90,25 @@ typedef struct store_smpp_receipt_req {
     size_t count;
 } store_smpp_receipt_req;
 
-/* A mobile-originated message, kept for the replies feature. */
+/* A mobile-originated message, or one part of one, stored as an incoming message
+ * (store_incoming.h; the operation is the incoming area's, sqlite_incoming.c). */
 typedef struct store_smpp_mo_item {
-    const char *route, *source, *destination, *text; /* text in UTF-8 */
+    const char *route, *source, *destination, *text; /* text in UTF-8 (a whole message) */
     int data_coding;
     int64_t ts_ms;
-    int64_t id; /* out */
+    /* One part of a multi-part message (total > 1): its payload ready to be concatenated
+     * (core/mo.h: coding is a mo_coding), instead of text; ref is the UDH or SAR reference. */
+    int total, seq, ref, coding;
+    const uint8_t *data;
+    size_t len;
+    int64_t id;         /* out: incoming.id, 0 for a part kept until the others arrive */
+    int64_t service_id; /* out: 0 when unattributed (or a part) */
 } store_smpp_mo_item;
 
 typedef struct store_smpp_mo_req {
     store_smpp_mo_item *items;
     size_t count;
+    int64_t reply_window_ms; /* 0 = STORE_REPLY_WINDOW_MS (store_incoming.h) */
 } store_smpp_mo_req;
 
 /* Messages waiting on a retry after a temporary refusal (queued, retries > 0, due later than

@@ -63,6 +63,14 @@ static const key_def keys[] = {
      "region for national receiver numbers (ISO 3166 alpha-2); empty: international only"},
     {"stop-clause", T_STR, "STOP 36184", 0, 0, S(stop_clause),
      "mention appended on a new line unless noStopClause is true"},
+    /* the default is core/optout.h's OPTOUT_DEFAULT_KEYWORDS */
+    {"optout-keywords", T_STR, "STOP, STOP SMS, STOPALL, ARRET, ARRETER, ARRET SMS, "
+     "UNSUBSCRIBE, DESABONNER, DESINSCRIRE", 0, 0, S(optout_keywords),
+     "comma-separated words a mobile answers to opt out of marketing SMS (case, accents and "
+     "spaces ignored; each also followed by the stop-clause's number); empty: none"},
+    {"optout-window-days", T_INT, "30", 1, 3650, S(optout_window_days),
+     "an opt-out blacklists the mobile for each service that sent it an SMS with the "
+     "stop-clause within this many days"},
     {"rates", T_STR, "", 0, 0, S(rates),
      "credit rate overrides per part: \"fr=1,de=2.5,*=3\""},
     {"billing-country", T_STR, "fr", 0, 0, S(billing_country),
@@ -159,6 +167,9 @@ static const key_def keys[] = {
      "longest download of a receivers CSV (csvUrl, receiversDocumentUrl)"},
     {"idempotency-ttl-s", T_INT, "86400", 1, 30 * 86400, S(idempotency_ttl_s),
      "how long the answer to a request with an Idempotency-Key is kept for its retries"},
+    {"reply-window-h", T_INT, "48", 1, 8760, S(reply_window_h),
+     "an incoming SMS to a number that sent the mobile an SMS within this many hours belongs "
+     "to the service that sent the last of them (docs/replies.md)"},
 };
 #undef S
 #define NKEYS (sizeof keys / sizeof keys[0])

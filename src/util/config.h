@@ -28,6 +28,8 @@ typedef struct sg_config {
     int64_t timestamp_window_s;
     char *default_region;
     char *stop_clause;
+    char *optout_keywords;     /* opt-out words (core/optout.h) */
+    int64_t optout_window_days; /* services that sent marketing SMS within it are opted out of */
     char *rates;
     char *billing_country;  /* orders: es, fr, gb, ie, it or pl */
     char *payment_hook;     /* "" none, an http(s) URL, or a shell command */
@@ -62,6 +64,7 @@ typedef struct sg_config {
     int64_t rate_limit_table_size;
     int64_t consumer_key_pending_ttl_s;
     int64_t idempotency_ttl_s; /* how long an Idempotency-Key's answer is kept (api/idem.c) */
+    int64_t reply_window_h;    /* incoming SMS: the reply window (store_incoming.h) */
 } sg_config;
 
 #define SG_CONFIG_HELP 1 /* --help: the caller prints sg_config_usage and exits */

@@ -380,7 +380,8 @@ describe('campaigns', () => {
         /'receiversDocumentUrl'.*HTTP 404/],
       [{ receiversSlotId: '1', message: 'Hi #firstname#' }, 400,
         /'message': the variable #firstname# names no column/],
-      [{ receiversSlotId: '1', sender: 'NOPE' }, 403, /sender 'NOPE' does not exist/],
+      [{ receiversSlotId: '1', sender: 'NOPE', senderForResponse: false }, 403,
+        /sender 'NOPE' does not exist/],
       [{ receiversSlotId: '1', priority: 'urgent' }, 400, /'priority'/],
     ];
     for (const [body, status, re] of jobCases) {

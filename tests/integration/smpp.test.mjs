@@ -167,7 +167,7 @@ describe('SMPP route to an SMSC simulator', () => {
     const status = await fr.sendMO({ systemId: 'acme-fr', from: '33611112222', to: '36184', text: 'STOP please' });
     assert.equal(status, 0);
     const rows = await waitFor(() => {
-      const r = srv.sql("SELECT route, source, destination, message FROM smpp_mo WHERE source = '+33611112222'");
+      const r = srv.sql("SELECT route, sender AS source, receiver AS destination, message FROM incoming WHERE sender = '+33611112222'");
       return r.length ? r : null;
     });
     assert.deepEqual(rows[0], { route: 'orange-fr', source: '+33611112222', destination: '36184', message: 'STOP please' });

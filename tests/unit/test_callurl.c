@@ -44,6 +44,21 @@ static void test_status_url(void **state) {
     free(u);
 }
 
+/* Calls of other kinds: any parameters, joined and encoded as a status call's. */
+static void test_with(void **state) {
+    (void)state;
+    callurl_kv kv[] = {{"id", "7"}, {"message", "Oui, merci +33"}, {"tag", NULL}};
+    char *u = callurl_with("https://h.example/r?k=v#f", kv, 3);
+    assert_string_equal(u, "https://h.example/r?k=v&id=7&message=Oui%2C%20merci%20%2B33&tag=");
+    free(u);
+    u = callurl_with("http://h/r", kv, 1);
+    assert_string_equal(u, "http://h/r?id=7");
+    free(u);
+    u = callurl_with("http://h/r?a=1&", kv, 0);
+    assert_string_equal(u, "http://h/r?a=1&");
+    free(u);
+}
+
 static void test_origin_and_query(void **state) {
     (void)state;
     static const struct {
@@ -82,6 +97,7 @@ static void test_origin_and_query(void **state) {
 int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_url),
+        cmocka_unit_test(test_with),
         cmocka_unit_test(test_origin_and_query),
     };
     if (argc > 1) cmocka_set_test_filter(argv[1]);

@@ -753,6 +753,46 @@ static void test_handed_over_at_insert(void **state) {
                                   "attempts = 1 AND lease_owner IS NULL"), 3);
 }
 
+/* A call of another kind (sqlite__notify_call writes such rows: 'reply', 'stop') is made by
+ * the same notifier as a status call: claimed, a GET of its whole URL, signed with the
+ * service's secret, retried until 2xx; a replay does not point it at the callBack (that is a
+ * status call's URL). */
+static void test_other_kind_delivered(void **state) {
+    fixture *f = *state;
+    char sn[64], sql[512];
+    int64_t sid = callbacks_to(f, sn, "http://127.0.0.1:%d/status", 1);
+    f->fail_first = 1;
+    snprintf(sql, sizeof sql,
+             "INSERT INTO notify_calls(service_id, kind, event_id, event_ms, url, origin, "
+             "created_ms, next_ms) VALUES (%lld, 'reply', 7, 1717171717000, "
+             "'http://127.0.0.1:%d/cgi?k=v&id=7&message=Oui%%2C%%20merci', "
+             "'http://127.0.0.1:%d', %lld, %lld)",
+             (long long)sid, f->port, f->port, (long long)sg_now_ms(), (long long)sg_now_ms());
+    store_fixture_exec(&f->s, sql);
+    notify_kick(f->n);
+    run_until_hits(f, 2, 10000); /* a failure, then the retry */
+    run_for(f, 200);
+    assert_int_equal(f->nhits, 2);
+    for (int i = 0; i < 2; i++)
+        assert_string_equal(f->hits[i].uri, "/cgi?k=v&id=7&message=Oui%2C%20merci");
+    char *secret = service_secret(f, sn);
+    assert_signed(&f->hits[1], secret);
+    free(secret);
+    stop_notifier(f);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM notify_calls WHERE kind = 'reply' AND "
+                                  "state = 1 AND attempts = 2"), 1);
+    /* replayed by id: made again to its own URL, not to the callBack */
+    int64_t id = query_int(f, "SELECT id FROM notify_calls WHERE kind = 'reply'");
+    store_notify_replay_req r = {.service_name = sn, .ids = &id, .count = 1,
+                                 .now_ms = sg_now_ms()};
+    store_done d = {0};
+    STORE_QUEUE(&f->s, notify_replay, &r, &d);
+    store_fixture_wait(&f->s);
+    assert_int_equal(d.rc, 0);
+    assert_int_equal(query_int(f, "SELECT COUNT(*) FROM notify_calls WHERE kind = 'reply' AND "
+                                  "state = 0 AND url LIKE '%/cgi?k=v&id=7&%'"), 1);
+}
+
 /* A callback to a host name goes through the fast client, which resolves the name once (the
  * hosts file: "localhost") and uses the answer for the next calls; curl is not used. */
 static void test_name_delivered_fast(void **state) {
@@ -850,6 +890,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test_setup_teardown(test_stop_abandons_then_restart_delivers, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_handed_over_at_insert, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_other_kind_delivered, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -196,7 +196,7 @@ static void test_mo_stored(void **state) {
     store_smpp_mo_req r = {.items = &m, .count = 1};
     assert_int_equal(STORE_RUN(f, smpp_mo, &r), 0);
     assert_true(m.id > 0);
-    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM smpp_mo WHERE message = 'STOP'"), 1);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM incoming WHERE message = 'STOP' AND service_id = 0"), 1);
 }
 
 /* Ids older than a week are forgotten by the prune that runs every 5,000 accepted messages,
