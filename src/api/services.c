@@ -290,8 +290,9 @@ static void sms_put(api_call *c) {
     }
     v = json_object_get(c->body, "smsResponse");
     if (v && !json_is_null(v)) {
-        h->sms_response = api_sms_response_merge(c, "smsResponse", v, c->svc.svc.sms_response);
-        if (!h->sms_response) return;
+        char *merged = api_sms_response_merge(c, "smsResponse", v, c->svc.svc.sms_response);
+        if (!merged) return; /* replied: the call and h are gone */
+        h->sms_response = merged;
         u->sms_response = h->sms_response;
     }
     v = json_object_get(c->body, "templates");

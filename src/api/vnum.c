@@ -411,8 +411,9 @@ static void on_admin_current(int rc, void *arg) {
     }
     json_t *v = json_object_get(c->body, "smsResponse");
     if (!json_is_null(v)) {
-        h->response = api_sms_response_merge(c, "smsResponse", v, h->req.vnum.sms_response);
-        if (!h->response) return;
+        char *merged = api_sms_response_merge(c, "smsResponse", v, h->req.vnum.sms_response);
+        if (!merged) return; /* replied: the call and h are gone */
+        h->response = merged;
     }
     store_vnum_fini(&h->req.vnum);
     h->req.sms_response = h->response;

@@ -73,7 +73,7 @@
  * below everything). store.c also opens postgres.c (PostgreSQL's connection and migrations,
  * schema_pg.c), which reads sqlite.c's table and calls sqldrv_pg.c; sqlite.c reaches every
  * operation (the core's in store_core_sql.c; each area's: credits, idem, limits, notify,
- * routes, campaigns) through the table it fills, and keeps only what is SQLite's own.
+ * routes, campaigns, numbers) through the table it fills, and keeps only what is SQLite's own.
  * The files marked * are written against the driver only (no SQLite call: checked by
  * scripts/check-store-layers, which lists them), so their operations are already the same for
  * any backend with a driver. Every backend file may call the backend-independent helpers

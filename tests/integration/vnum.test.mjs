@@ -11,9 +11,10 @@
 //   - another account never sees a number; a change made through one node is seen by another
 //     node on the same database at once (nothing is cached).
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, test } from './lib/test.mjs';
 
-import { DB_KIND, SIM_DELAY_MS, Server, sdkError, sleep, startServer, waitOutgoing }
+import { DB_KIND, SIM_DELAY_MS, Server, sdkError, sleep, startServer, waitFor, waitOutgoing }
   from './lib/harness.mjs';
 import { checkModel, checkResponse, loadSchema, schemaMissing } from './lib/ovhschema.mjs';
 
@@ -314,6 +315,49 @@ describe('virtual numbers', () => {
         assert.match(e.message, re);
       }
       assert.equal(srv.sql("SELECT COUNT(*) AS n FROM messages WHERE receiver = '+33612340007'")[0].n, 0);
+    });
+
+    test('receivers from a CSV document: the templated SMS come from the number too', async () => {
+      const csv = http.createServer((req, res) => {
+        res.writeHead(200, { 'Content-Type': 'text/csv' });
+        res.end('number;name\n+33612340011;Ann\n+33612340012;Ben\n');
+      });
+      await new Promise((r) => csv.listen(0, '127.0.0.1', r));
+      try {
+        const rep = await ca.requestPromised('POST', `${base()}/jobs`, {
+          message: 'Hey #name#', noStopClause: true, tag: 'vncsv',
+          receiversDocumentUrl: `http://127.0.0.1:${csv.address().port}/list.csv`,
+        });
+        assert.equal(rep.validReceiversCount, 2);
+        await waitFor(() => srv.sql("SELECT COUNT(*) AS n FROM messages WHERE tag = 'vncsv'")[0].n === 2,
+          { what: 'the two SMS of the document' });
+        const rows = srv.sql("SELECT sender, message FROM messages WHERE tag = 'vncsv' ORDER BY receiver");
+        assert.deepEqual(rows, [{ sender: '+33700000001', message: 'Hey Ann' },
+          { sender: '+33700000001', message: 'Hey Ben' }]);
+        await waitFor(async () => (await ca.requestPromised('GET', `${base()}/outgoing`, { tag: 'vncsv' })).length === 2,
+          { what: 'both in the number\'s outgoing' });
+      } finally {
+        csv.closeAllConnections();
+        await new Promise((r) => csv.close(r));
+      }
+    });
+
+    test('Idempotency-Key: a retried send from the number is sent and charged once', async () => {
+      const body = { message: 'Once', receivers: ['+33612340009'], noStopClause: true };
+      const send = () => srv.raw({ method: 'POST', path: `${base()}/jobs`, keys: acme, body,
+        headers: { 'Idempotency-Key': 'vn-once-1' } });
+      const credits = (await ca.requestPromised('GET', `/sms/${acme.serviceName}`)).creditsLeft;
+      const first = await send();
+      assert.equal(first.status, 200, first.text);
+      const again = await send();
+      assert.equal(again.status, 200);
+      assert.equal(again.text, first.text, 'the same answer, byte for byte');
+      assert.equal(srv.sql("SELECT COUNT(*) AS n FROM messages WHERE receiver = '+33612340009'")[0].n, 1);
+      assert.equal((await ca.requestPromised('GET', `/sms/${acme.serviceName}`)).creditsLeft, credits - 1);
+      // The same key on the plain /jobs is another request (another path): 422.
+      const other = await srv.raw({ method: 'POST', path: `/sms/${acme.serviceName}/jobs`, keys: acme,
+        body, headers: { 'Idempotency-Key': 'vn-once-1' } });
+      assert.equal(other.status, 422, other.text);
     });
 
     test('a removed number is gone at once from every route', async () => {
