@@ -11,7 +11,9 @@
  * listed once in validReceivers). Then ONE store operation checks the sender's status, prices every message
  * from the store's price table (store_credits.h), checks the balance, appends the debit to
  * the ledger and inserts every message, in one transaction; the client is
- * answered only after that commit. Invalid receivers are reported and never charged.
+ * answered only after that commit. Invalid receivers are reported and never charged, and so
+ * are, for an SMS with the STOP mention, the receivers on the service's blacklist (refused by
+ * the store in the same transaction: store_submit_msg.stoplisted).
  * With receiversSlotId or receiversDocumentUrl instead of receivers, the common fields once
  * checked, api_campaign_job() (receivers.c) sends a templated message to a CSV's receivers.
  *

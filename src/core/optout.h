@@ -14,7 +14,7 @@
 
 /* The default of the optout-keywords setting. */
 #define OPTOUT_DEFAULT_KEYWORDS \
-    "STOP,STOP SMS,STOPALL,ARRET,ARRETER,ARRET SMS,UNSUBSCRIBE,DESABONNER,DESINSCRIRE"
+    "STOP, STOP SMS, STOPALL, ARRET, ARRETER, ARRET SMS, UNSUBSCRIBE, DESABONNER, DESINSCRIRE"
 
 /* Longest text worth folding: an opt-out is a word or two; anything longer is not one. */
 #define OPTOUT_MAX_TEXT 64

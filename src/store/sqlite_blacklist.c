@@ -19,6 +19,8 @@
  *
  * The opt-out (sqlite__optout) runs in the transaction that stores the incoming message, so a
  * STOP is blacklisted and its stopCallBack calls queued exactly when the message is stored.
+ * It finds the services that sent the mobile a marketing SMS through the incoming area's
+ * index of messages by receiver (messages_reply), so it reads only that mobile's messages.
  * The calls are rows of notify_calls of kind 'stop' (sqlite__notify_call), their whole URL
  * built once (core/callurl.h, callurl_with) and never changed, delivered, retried and signed
  * by the notifier like status callbacks.
@@ -29,6 +31,12 @@
  *  2. A stopCallBack call is queued only with the row it reports, in the same transaction.
  *  3. Nothing here changes a message or the ledger: a refused receiver simply never becomes a
  *     message.
+ *
+ * Several nodes (PostgreSQL). Two nodes storing STOPs of one mobile at once both insert its
+ * rows: the second INSERT waits for the first transaction's unique key, then does nothing
+ * (invariant 1 holds across nodes). A send checks the blacklist in its own transaction, so it
+ * sees every opt-out committed before its check (READ COMMITTED); one committed while the
+ * send's transaction runs is seen by the next send.
  *
  * Every statement runs through the SQL driver (sqldrv.h) and is accepted by both dialects;
  * the migrations are SQLite's (PostgreSQL's: schema_pg.c, area "blacklists").

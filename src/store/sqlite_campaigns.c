@@ -39,7 +39,9 @@
  *     the same number are kept as refused ("duplicate of line N"), so each receiver of a
  *     campaign gets exactly one SMS.
  *  3. campaign_send stores either the whole campaign (messages, events, send, one debit,
- *     campaign row) or nothing (its savepoint is rolled back on any error).
+ *     campaign row) or nothing (its savepoint is rolled back on any error). A campaign with
+ *     the STOP mention skips the receivers on the service's blacklist (sqlite_blacklist.c):
+ *     refused rows like invalid ones, counted in campaigns.stoplisted, never charged.
  *  4. A cancelled message of a campaign is refunded once: sqlite__apply_status moves it to the
  *     final state `cancelled` only once, and only the messages it moved are summed into the one
  *     refund row (ref "batch:<uuid>") of that cancel. This replaces, for campaigns, the per

@@ -543,10 +543,11 @@ int store_core__submit(store_conn *c, store_submit_req *r) {
     }
     /* A marketing SMS is refused for each receiver blacklisted by the service: first one probe
      * for any blacklisted number of the service, then, only if there is one, a lookup per
-     * receiver (sqlite_blacklist.c). */
+     * receiver (sqlite_blacklist.c); a send to one receiver makes its lookup at once. */
     size_t refused = 0;
-    if (r->stop_clause && (rc = sqlite__blacklist_any(c, r->service_id)) != 0) {
-        if (rc < 0) return rc;
+    if (r->stop_clause &&
+        (r->count == 1 || (rc = sqlite__blacklist_any(c, r->service_id)) != 0)) {
+        if (r->count > 1 && rc < 0) return rc;
         for (size_t i = 0; i < r->count; i++) {
             store_submit_msg *m = &r->msgs[i];
             if ((rc = sqlite__blacklisted(c, r->service_id, m->receiver)) < 0) return rc;

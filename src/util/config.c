@@ -64,8 +64,8 @@ static const key_def keys[] = {
     {"stop-clause", T_STR, "STOP 36184", 0, 0, S(stop_clause),
      "mention appended on a new line unless noStopClause is true"},
     /* the default is core/optout.h's OPTOUT_DEFAULT_KEYWORDS */
-    {"optout-keywords", T_STR, "STOP,STOP SMS,STOPALL,ARRET,ARRETER,ARRET SMS,UNSUBSCRIBE,"
-     "DESABONNER,DESINSCRIRE", 0, 0, S(optout_keywords),
+    {"optout-keywords", T_STR, "STOP, STOP SMS, STOPALL, ARRET, ARRETER, ARRET SMS, "
+     "UNSUBSCRIBE, DESABONNER, DESINSCRIRE", 0, 0, S(optout_keywords),
      "comma-separated words a mobile answers to opt out of marketing SMS (case, accents and "
      "spaces ignored; each also followed by the stop-clause's number); empty: none"},
     {"optout-window-days", T_INT, "30", 1, 3650, S(optout_window_days),

@@ -10,13 +10,15 @@
 //   * after DELETE /blacklists/{number}, marketing SMS reach it again;
 //   * a batch counts a blacklisted receiver as stoplisted and lists it in its errors;
 //   * smsctl blacklist list|add|remove, parameter errors, OVH's schema (sms.Blacklist and the
-//     three operations) checked field by field.
+//     three operations) checked field by field;
+//   * the same opt-out through the sim route alone (issue 14's Done-when): a receiver ending in
+//     905 answers STOP, and everything above follows.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import { after, before, describe, test } from './lib/test.mjs';
 
-import { assertOvhError, sleep, startServer, waitFor } from './lib/harness.mjs';
+import { assertOvhError, sleep, startServer, waitFor, waitOutgoing } from './lib/harness.mjs';
 import { Smsc } from './lib/smsc.mjs';
 import { checkModel, checkResponse, loadSchema, schemaMissing } from './lib/ovhschema.mjs';
 
@@ -278,5 +280,57 @@ describe('STOP and blacklists', () => {
       await client.requestPromised('DELETE', `/sms/${sn}/blacklists/+33655000003`));
     const stats = await client.requestPromised('GET', `/sms/${sn}/batches`);
     assert.ok(Array.isArray(stats));
+  });
+});
+
+describe('STOP through the sim route (a receiver ending in 905 answers STOP)', () => {
+  let srv, sink;
+  before(async () => {
+    srv = await startServer();
+    sink = await new Sink().start();
+  });
+  after(async () => {
+    await srv?.finish();
+    await sink?.close();
+  });
+
+  test('blacklisted with the SMS\'s id, stopCallBack once, refused then sent again', { timeout: 60000 }, async () => {
+    const keys = srv.createAccount('simstop', 20);
+    const sn = keys.serviceName;
+    const client = srv.sdk(keys);
+    await client.requestPromised('PUT', `/sms/${sn}`, { stopCallBack: sink.url('/stop') });
+    const to = '+33612340905';
+    const [sent] = (await client.requestPromised('POST', `/sms/${sn}/jobs`, {
+      message: 'Soldes -20% ce week-end', receivers: [to], senderForResponse: true })).ids;
+    await waitOutgoing(client, sn, sent, (m) => m.deliveryReceipt === 1);
+    await waitFor(async () => (await client.requestPromised('GET', `/sms/${sn}/blacklists`)).length === 1,
+      { what: 'the sim\'s STOP to blacklist the number', timeoutMs: 15000 });
+    const ids = await client.requestPromised('GET', `/sms/${sn}/incoming`);
+    assert.equal(ids.length, 1);
+    assert.equal((await client.requestPromised('GET', `/sms/${sn}/incoming/${ids[0]}`)).message, 'STOP');
+    const row = await client.requestPromised('GET', `/sms/${sn}/blacklists/${to}`);
+    assert.equal(row.smsOutgoingID, sent);
+    await waitFor(() => sink.hits.length >= 1, { what: 'the stopCallBack call', timeoutMs: 15000 });
+    assert.equal(sink.hits[0].params.id, String(sent));
+    assert.equal(sink.hits[0].params.sender, to);
+
+    const before = (await client.requestPromised('GET', `/sms/${sn}`)).creditsLeft;
+    const refused = await client.requestPromised('POST', `/sms/${sn}/jobs`, {
+      message: 'Encore une promo', receivers: [to], senderForResponse: true });
+    assert.deepEqual(refused.invalidReceivers, [to]);
+    assert.deepEqual(refused.ids, []);
+    assert.equal(refused.totalCreditsRemoved, 0);
+    assert.equal((await client.requestPromised('GET', `/sms/${sn}`)).creditsLeft, before);
+    const code = await client.requestPromised('POST', `/sms/${sn}/jobs`, {
+      message: 'Votre code : 1234', receivers: [to], senderForResponse: true, noStopClause: true });
+    assert.deepEqual(code.validReceivers, [to]);
+    // The code is not marketing: the mobile's next sim STOP (none for it) would change nothing.
+    await waitOutgoing(client, sn, code.ids[0], (m) => m.deliveryReceipt === 1);
+    assert.equal(await client.requestPromised('DELETE', `/sms/${sn}/blacklists/${to}`), null);
+    const again = await client.requestPromised('POST', `/sms/${sn}/jobs`, {
+      message: 'La promo revient', receivers: [to], senderForResponse: true });
+    assert.deepEqual(again.validReceivers, [to]);
+    assert.equal(again.ids.length, 1);
+    assert.equal(sink.hits.length, 1, 'the stopCallBack was called exactly once so far');
   });
 });
