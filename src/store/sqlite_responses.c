@@ -137,16 +137,17 @@ char *sqlite__reply_url(const char *base, const store_incoming_row *m, const cha
     if (m->reply_to_id) snprintf(answered, sizeof answered, "%lld", (long long)m->reply_to_id);
     else answered[0] = '\0';
     keyword_of(m->text, keyword);
+    const char *to = m->virtual_number && *m->virtual_number ? m->virtual_number : m->receiver;
     const callurl_kv kv[] = {
         {"id", id},                   /* OVH's: the incoming message */
         {"keyword", keyword},         /* OVH's */
         {"message", m->text},         /* OVH's */
         {"senderid", m->sender},      /* OVH's: the mobile */
-        {"shortcode", m->receiver},   /* OVH's: the number it was sent to */
+        {"shortcode", to},            /* OVH's: the number it was sent to */
         {"tag", tag},                 /* OVH's: the tag of the SMS it answers */
         {"date", date},               /* smsgate's: received, Unix time in seconds */
         {"sender", m->sender},        /* smsgate's: the names of GET /incoming */
-        {"receiver", m->receiver},
+        {"receiver", to},
         {"smsOutgoingID", answered},  /* smsgate's: the id of the SMS it answers, or empty */
     };
     return callurl_with(base, kv, sizeof kv / sizeof kv[0]);
@@ -205,7 +206,10 @@ static int answer(store_conn *c, const store_incoming_row *m, const char *text) 
     store_submit_msg msg = {.receiver = pi.e164, .message = text, .coding = gi.coding,
                             .length = (int64_t)gi.chars, .parts = (int64_t)gi.parts,
                             .region = region};
-    store_submit_req r = {.service_id = m->service_id, .sender = m->receiver,
+    /* from the virtual number in its stored form (as its /outgoing lists it), else the
+     * number as the mobile wrote it (the short number) */
+    const char *from = m->virtual_number && *m->virtual_number ? m->virtual_number : m->receiver;
+    store_submit_req r = {.service_id = m->service_id, .sender = from,
                           .priority = 0 /* high */, .sms_class = 1, .stop_clause = 0,
                           .validity_min = 2880, .msgs = &msg, .count = 1};
     r.now_ms = r.due_ms = sg_now_ms();

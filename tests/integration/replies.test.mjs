@@ -11,7 +11,9 @@
 //     in invalidReceivers and costs nothing, a transactional one is sent; after
 //     DELETE /blacklists/{number} marketing SMS go again;
 //   * senderForResponse with a sender: the SMS leaves from the short number, so the reply
-//     comes back.
+//     comes back;
+//   * SIGKILL while the sim's replies come in: after the restart every receiver replied exactly
+//     once (each reply is stored in the transaction of the sim's step), each with its cgi call.
 // The harness passes --callback-allow-private (the receiver is on 127.0.0.1).
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -261,5 +263,56 @@ describe('replies through the sim route', () => {
       'MyShop');
     await sleep(500);
     assert.equal((await client.requestPromised('GET', `/sms/${sn}/incoming`)).length, 1);
+  });
+});
+
+describe('the sim\'s replies across a crash', () => {
+  let srv, rcv;
+
+  before(async () => {
+    srv = await startServer({ args: ['--sim-delay-ms', '200', '--callback-backoff-ms', '100'] });
+    rcv = await new Receiver().start();
+  });
+  after(async () => {
+    try {
+      await srv?.finish();
+    } finally {
+      await rcv?.close();
+    }
+  });
+
+  test('SIGKILL while replies come in: after the restart every receiver replied exactly once', { timeout: 90000 }, async () => {
+    const keys = srv.createAccount(uniq('crash'), 100);
+    const sn = keys.serviceName;
+    const client = srv.sdk(keys);
+    await client.requestPromised('PUT', `/sms/${sn}`, {
+      smsResponse: { responseType: 'cgi', cgiUrl: rcv.url('/crash') },
+    });
+    const count = async () => srv.sql('SELECT COUNT(*) AS n FROM incoming')[0].n;
+    const mobiles = [];
+    for (let i = 0; i < 30; i++) {
+      const to = mobile('906');
+      mobiles.push(to);
+      await client.requestPromised('POST', `/sms/${sn}/jobs`, {
+        message: `RDV ${i}`, receivers: [to], senderForResponse: true, noStopClause: true,
+      });
+      await sleep(40); // replies spread over more than a second
+    }
+    await waitFor(async () => (await count()) >= 3, { what: 'the first replies', timeoutMs: 15000 });
+    await srv.kill9();
+    const before = await count();
+    await srv.restart();
+    await waitFor(async () => (await count()) >= mobiles.length,
+      { what: 'every reply after the restart', timeoutMs: 30000 });
+    await sleep(800); // a duplicate would show by now
+    const rows = srv.sql('SELECT sender, COUNT(*) AS n FROM incoming GROUP BY sender ORDER BY sender');
+    assert.deepEqual(rows.map((r) => r.sender), [...mobiles].sort());
+    assert.ok(rows.every((r) => r.n === 1), JSON.stringify(rows));
+    assert.ok(before < mobiles.length, `the crash came before the last reply (${before} stored)`);
+    // one cgi call per reply, each made (at least once: docs/callbacks.md)
+    await waitFor(() => new Set(rcv.on('/crash').map((h) => h.params.senderid)).size === mobiles.length,
+      { what: 'a cgi call for every reply', timeoutMs: 15000 });
+    assert.equal(srv.sql(`SELECT COUNT(*) AS n FROM notify_calls WHERE kind = 'reply'`)[0].n,
+      mobiles.length);
   });
 });

@@ -123,6 +123,12 @@ static void test_virtual_number_first(void **state) {
     store_fixture_exec(f, "UPDATE virtual_numbers SET sms_response = '{\"responseType\":\"none\"}'");
     add(f, "+33622222222", "+33700000001", "hello", sg_now_ms());
     assert_int_equal(count(f, "SELECT COUNT(*) FROM notify_calls"), 0);
+    /* a text answer leaves from the number in its stored form, however the reply named it */
+    store_fixture_exec(f, "UPDATE virtual_numbers SET sms_response = "
+                          "'{\"responseType\":\"text\",\"text\":\"ok\"}'");
+    add(f, "+33622222222", "33700000001", "hello", sg_now_ms());
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM messages WHERE sender = '+33700000001' AND "
+                              "receiver = '+33622222222' AND message = 'ok'"), 1);
 }
 
 /* text: an ordinary SMS back, priced and debited, from the number replied to; at most one per
