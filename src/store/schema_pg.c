@@ -31,6 +31,7 @@
  */
 #include "store/schema_pg.h"
 #include "store/store_cluster.h"
+#include "store/sqlite_hours_int.h"
 
 #include <stddef.h>
 
@@ -285,5 +286,6 @@ const pg_area pg_areas[] = {
     AREA("idempotency", idem_migrations),
     /* last: its triggers watch tables of core, routes, credits and limits */
     AREA("cluster", pg_cluster_migrations),
+    AREA("hours", pg_hours_migrations), /* after cluster: its trigger uses the epoch */
     {NULL, NULL, 0},
 };

@@ -13,6 +13,7 @@
 #include "store/sqlite_campaigns_int.h"
 #include "store/sqlite_limits_int.h"
 #include "store/sqlite_idem_int.h"
+#include "store/sqlite_hours_int.h"
 
 static const char *const core_migrations[] = {
     /* 1: the foundation */
@@ -110,5 +111,6 @@ const sqlite_area sqlite_areas[] = {
     AREA("limits", sqlite_limits_migrations),
     AREA("idempotency", sqlite_idem_migrations),
     AREA("cluster", sqlite_cluster_migrations), /* last: its triggers watch tables above */
+    AREA("hours", sqlite_hours_migrations),     /* after cluster: raises its epoch */
     {NULL, NULL, 0},
 };

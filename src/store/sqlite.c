@@ -35,6 +35,7 @@
 #include "store/sqlite_limits_int.h"
 #include "store/sqlite_campaigns_int.h"
 #include "store/sqlite_idem_int.h"
+#include "store/sqlite_hours_int.h"
 #include "util/log.h"
 #include "util/util.h"
 

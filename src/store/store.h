@@ -36,6 +36,7 @@
 #include "store/store_routes.h"
 #include "store/store_campaigns.h"
 #include "store/store_limits.h"
+#include "store/store_hours.h"
 #include "store/store_idem.h"
 #include "store/store_cluster.h"
 
@@ -249,6 +250,8 @@ typedef struct store_status_update {
                                   * + 1); the validity end is kept in expires_ms */
     const char *why;             /* with MSG_FAILED: the reason, written as the note of the
                                   * refund's ledger row (may be NULL) */
+    int64_t hold_until_ms;       /* > 0: a marketing SMS held until its destination's hours
+                                  * (store_hours.h): back to scheduled, due then */
 } store_status_update;
 
 typedef struct store_status_req {
@@ -317,7 +320,8 @@ typedef struct store_recover_req {
     STORE_CAMPAIGNS_OPS(X)                                    \
     STORE_LIMITS_OPS(X)                                       \
     STORE_IDEM_OPS(X)                                         \
-    STORE_CLUSTER_OPS(X)
+    STORE_CLUSTER_OPS(X)                                      \
+    STORE_HOURS_OPS(X)
 
 /* Typed enqueue functions: store_account_create(st, &req, cb, arg) ... */
 #define STORE_DECL_OP(name, type) int store_##name(store *st, type *req, store_cb cb, void *arg);
