@@ -501,6 +501,20 @@ int main(int argc, char **argv) {
         sg_config_fini(&d.cfg);
         return 2;
     }
+    int64_t clock_offset;
+    if (sg_duration_parse(d.cfg.fault_clock_offset, &clock_offset) != 0) {
+        fprintf(stderr, "smsgated: 'fault-clock-offset' needs milliseconds or a duration such "
+                        "as -3d or 2h30m, not '%s'.\n", d.cfg.fault_clock_offset);
+        sg_config_fini(&d.cfg);
+        return 2;
+    }
+    if (clock_offset) {
+        sg_set_clock_offset(clock_offset); /* before any thread */
+        sg_log_warn(LOG, "Testing only: the clock runs %lld ms %s real time "
+                         "(fault-clock-offset).", (long long)(clock_offset < 0 ? -clock_offset
+                                                                               : clock_offset),
+                    clock_offset < 0 ? "behind" : "ahead of");
+    }
     phone_init();
 
     char path[4096], cert[4096], key[4096];

@@ -116,6 +116,9 @@ static const key_def keys[] = {
      "testing only: abort() right after the Nth store commit"},
     {"fault-fail-nth-op", T_INT, "0", 0, INT32_MAX, S(fault_fail_nth_op),
      "testing only: the Nth store operation fails with an I/O error"},
+    {"fault-clock-offset", T_STR, "0", 0, 0, S(fault_clock_offset),
+     "testing only: added to the server's clock (milliseconds, or a duration such as -3d or "
+     "2h30m), to run it at another date and time (marketing hours)"},
     {"smpp-enquire-ms", T_INT, "30000", 1000, 3600000, S(smpp_enquire_ms),
      "SMPP: send enquire_link after this much silence on a bind"},
     {"smpp-resp-timeout-ms", T_INT, "10000", 100, 600000, S(smpp_resp_timeout_ms),
