@@ -47,7 +47,8 @@ static const api_route *const tables[] = {api_auth_routes, api_service_routes, a
                                           api_sender_routes, api_admin_routes, api_callback_routes,
                                           api_order_routes, api_price_admin_routes,
                                           api_route_admin_routes, api_document_routes,
-                                          api_receiver_routes, api_batch_routes};
+                                          api_receiver_routes, api_batch_routes,
+                                          api_hours_admin_routes};
 
 /* ---- replies ---- */
 

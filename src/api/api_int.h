@@ -114,6 +114,11 @@ extern const api_route api_route_admin_routes[]; /* routes_admin.c */
 extern const api_route api_document_routes[];    /* documents.c */
 extern const api_route api_receiver_routes[];    /* receivers.c */
 extern const api_route api_batch_routes[];       /* batches.c */
+extern const api_route api_hours_admin_routes[]; /* hours_admin.c */
+
+/* Adds "heldUntil" to an sms.Job / sms.Outgoing object o of m: when marketing hours hold it,
+ * the time it will leave, else null (hours_admin.c). */
+void api_hours_field(api_call *c, json_t *o, const store_msg *m);
 
 /* POST /sms/{sn}/jobs with receiversSlotId or receiversDocumentUrl: a templated campaign
  * (receivers.c). Called by jobs.c once the common fields were checked; replies. */
