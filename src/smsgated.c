@@ -45,6 +45,7 @@
 #include "core/phone.h"
 #include "core/price.h"
 #include "dispatch/dispatch.h"
+#include "dispatch/hours_table.h"
 #include "http/http.h"
 #include "notify/notify.h"
 #include "pay/payhook.h"
@@ -570,6 +571,7 @@ int main(int argc, char **argv) {
                              .retry_max_attempts = (int)d.cfg.smpp_retry_max_attempts,
                              .route_backoff_after = (int)d.cfg.smpp_route_backoff_failures};
     d.disp = dispatch_new(d.base, d.st, &dopt); /* routes come from the store's route table */
+    hours_table_set_enabled(dispatch_hours(d.disp), (int)d.cfg.marketing_hours);
     if (so.database) { /* a message accepted on another node is dispatched here at once */
         static const char *const channels[] = {STORE_WAKE_CHANNEL, NULL};
         d.listen = pg_listen_new(d.base, so.database, channels, on_wake, &d);

@@ -66,6 +66,7 @@ struct hours_table {
     zone_entry *zones;
     size_t nzones;
     int ready;
+    int disabled; /* the marketing-hours setting is false */
     load_ctx *inflight;
     waiter *next; /* waiters for the reload after the one in flight */
     size_t nnext;
@@ -91,6 +92,7 @@ void hours_table_free(hours_table *t) {
 }
 
 int hours_table_ready(const hours_table *t) { return t->ready; }
+void hours_table_set_enabled(hours_table *t, int enabled) { t->disabled = !enabled; }
 int hours_table_loading(const hours_table *t) { return t->inflight != NULL; }
 
 /* ---- zones ---- */
@@ -214,7 +216,7 @@ void hours_table_reload(hours_table *t, void (*done)(int rc, void *arg), void *a
 /* ---- questions ---- */
 
 const hours_rule *hours_table_rule(hours_table *t, const char *receiver) {
-    if (!t->nrules || !receiver) return NULL;
+    if (!t->nrules || !receiver || t->disabled) return NULL;
     phone_info pi;
     if (phone_normalize(receiver, NULL, &pi) != 0 || !pi.region[0]) return NULL;
     for (size_t i = 0; i < t->nrules; i++)

@@ -25,6 +25,9 @@ void hours_table_free(hours_table *t); /* NULL does nothing; no reload may be in
 /* Reads the rows again; done(rc, arg), when not NULL, runs once they are in use (or the read
  * failed: the previous rules stay). A reload asked while one is in flight runs after it. */
 void hours_table_reload(hours_table *t, void (*done)(int rc, void *arg), void *arg);
+/* enabled 0: the marketing-hours setting is false: nothing is ever held (hours_table_hold and
+ * hours_table_held_until say 0); the rows are still loaded and changed. Default 1. */
+void hours_table_set_enabled(hours_table *t, int enabled);
 /* 1 once a first reload succeeded: before that nothing may be dispatched. */
 int hours_table_ready(const hours_table *t);
 /* 1 when a reload is in flight. */

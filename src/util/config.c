@@ -112,6 +112,9 @@ static const key_def keys[] = {
      "how long a failing status callback is retried before the dead-letter list"},
     {"callback-host-concurrency", T_INT, "8", 1, 1000, S(callback_host_concurrency),
      "status callback attempts in flight at once per customer host"},
+    {"marketing-hours", T_BOOL, "true", 0, 1, S(marketing_hours),
+     "hold marketing SMS (those with the STOP clause) outside the hours of their destination "
+     "country (smsctl hours); false: never hold them"},
     {"fault-crash-after-commit", T_INT, "0", 0, INT32_MAX, S(fault_crash_after_commit),
      "testing only: abort() right after the Nth store commit"},
     {"fault-fail-nth-op", T_INT, "0", 0, INT32_MAX, S(fault_fail_nth_op),

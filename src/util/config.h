@@ -49,6 +49,7 @@ typedef struct sg_config {
     int64_t callback_backoff_ms, callback_backoff_max_ms;
     int64_t callback_retry_s;
     int64_t callback_host_concurrency;
+    int64_t marketing_hours; /* boolean: hold marketing SMS outside their hours (dispatch/) */
     int64_t fault_crash_after_commit;
     int64_t fault_fail_nth_op;
     char *fault_clock_offset; /* testing only: a duration added to sg_now_ms (smsgated.c) */

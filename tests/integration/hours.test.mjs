@@ -1,0 +1,135 @@
+// hours.test.mjs - marketing hours (issue 14, point 4; docs/replies.md "Marketing hours"):
+// with the test clock (--fault-clock-offset) the server runs on a Sunday in Paris; a marketing
+// SMS (STOP clause) to a French number is held, shows when it leaves (heldUntil) and leaves
+// at Monday 08:00 Paris time, once the server runs a few seconds before then; a transactional
+// one (noStopClause) and a marketing one to a country without hours leave at once; smsctl
+// hours list|set, a country set and turned off again.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from './lib/test.mjs';
+
+import { SIM_DELAY_MS, sleep, startServer, waitOutgoing } from './lib/harness.mjs';
+
+// Sunday 10 January 2027, 16:00 in Paris (CET, UTC+1); the next morning allowed is Monday 11
+// January 08:00 CET = 07:00 UTC.
+const SUNDAY = Date.UTC(2027, 0, 10, 15, 0, 0);
+const MONDAY_8AM = Date.UTC(2027, 0, 11, 7, 0, 0);
+const MONDAY_8AM_ISO = '2027-01-11T07:00:00+00:00';
+
+const offsetFor = (target) => String(target - Date.now());
+const delivered = (m) => m.deliveryReceipt === 1;
+
+describe('marketing hours', () => {
+  let srv, keys, sn, client;
+  const ids = {};
+
+  before(async () => {
+    srv = await startServer({
+      args: ['--marketing-hours=true', '--fault-clock-offset', offsetFor(SUNDAY)],
+      expectedLogs: [/fault-clock-offset/],
+    });
+    keys = srv.createAccount('hours', 100);
+    sn = keys.serviceName;
+    client = srv.sdk(keys);
+  });
+  after(async () => { await srv?.finish(); });
+
+  test('smsctl hours list shows France\'s default', () => {
+    const out = srv.smsctlOk(['hours', 'list']).stdout;
+    assert.match(out, /^COUNTRY\s+STATE\s+DAYS\s+HOURS\s+TIME ZONE\s+HOLIDAYS$/m);
+    assert.match(out, /^fr\s+on\s+mon-sat\s+08:00-20:00\s+Europe\/Paris\s+fr$/m);
+    const rows = JSON.parse(srv.smsctlOk(['hours', 'list', '--json']).stdout);
+    assert.deepEqual(rows.map((r) => r.country), ['fr']);
+    assert.equal(rows[0].enabled, true);
+  });
+
+  test('on a Sunday a marketing SMS to France is held until Monday 08:00 Paris time; a '
+    + 'transactional one leaves at once', { timeout: 30000 }, async () => {
+    const mk = await client.requestPromised('POST', `/sms/${sn}/jobs`, {
+      message: 'Soldes ce dimanche', receivers: ['+33612340001'],
+    });
+    const tr = await client.requestPromised('POST', `/sms/${sn}/jobs`, {
+      message: 'Votre code: 1234', noStopClause: true, receivers: ['+33612340002'],
+    });
+    ids.marketing = mk.ids[0];
+    ids.transactional = tr.ids[0];
+    const t = await waitOutgoing(client, sn, ids.transactional, delivered);
+    // Sent on the server's Sunday, at once.
+    assert.ok(Date.parse(t.sentAt) >= SUNDAY && Date.parse(t.sentAt) < SUNDAY + 60000, t.sentAt);
+    assert.equal(t.heldUntil, null);
+
+    await sleep(SIM_DELAY_MS * 6);
+    const j = await client.requestPromised('GET', `/sms/${sn}/jobs/${ids.marketing}`);
+    assert.equal(j.heldUntil, MONDAY_8AM_ISO);
+    assert.equal(j.sentAt, null);
+    assert.equal(j.deliveryReceipt, 0);
+    assert.deepEqual(await client.requestPromised('GET', `/sms/${sn}/jobs`), [ids.marketing]);
+    // Stored scheduled, due at Monday 08:00 Paris: the dispatcher does not claim it before.
+    const [row] = await srv.sql(`SELECT state, due_ms, stop_clause FROM messages WHERE id = ${ids.marketing}`);
+    assert.deepEqual(row, { state: 0, due_ms: MONDAY_8AM, stop_clause: 1 });
+    // Not charged twice, not refunded: held is not failed.
+    assert.equal((await client.requestPromised('GET', `/sms/${sn}`)).creditsLeft, 98);
+  });
+
+  test('a country without hours is not held; one set with smsctl is, until turned off',
+    { timeout: 30000 }, async () => {
+      const de1 = await client.requestPromised('POST', `/sms/${sn}/jobs`, {
+        message: 'Angebot', receivers: ['+4915112340001'],
+      });
+      const m1 = await waitOutgoing(client, sn, de1.ids[0], delivered);
+      assert.equal(m1.heldUntil, null);
+
+      // Bad settings are refused with the field named; nothing is stored.
+      let r = srv.smsctl(['hours', 'set', 'de', '--days', 'mon-fri']);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /Missing parameter 'timeZone'/);
+      r = srv.smsctl(['hours', 'set', 'de', '--tz', 'Europe/Nowhere']);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /'timeZone'/);
+      r = srv.smsctl(['hours', 'set', 'de', '--tz', 'Europe/Berlin', '--hours', '20:00-08:00']);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /parameter 'to'/);
+      r = srv.smsctl(['hours', 'set', 'zz', 'off']);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /404/);
+      assert.equal(srv.smsctl(['hours', 'set', 'de', 'maybe']).status, 2);
+
+      const set = srv.smsctlOk(['hours', 'set', 'de', '--tz', 'Europe/Berlin', '--days', 'mon-fri',
+        '--hours', '09:00-18:30']).stdout;
+      assert.match(set, /^de\s+on\s+mon-fri\s+09:00-18:30\s+Europe\/Berlin\s+none$/m);
+      const de2 = await client.requestPromised('POST', `/sms/${sn}/jobs`, {
+        message: 'Angebot', receivers: ['+4915112340002'],
+      });
+      await sleep(SIM_DELAY_MS * 6);
+      const j2 = await client.requestPromised('GET', `/sms/${sn}/jobs/${de2.ids[0]}`);
+      assert.equal(j2.heldUntil, '2027-01-11T08:00:00+00:00', 'Monday 09:00 in Berlin');
+      assert.equal(j2.sentAt, null);
+
+      // Off: the next one leaves at once (the one held keeps its time).
+      assert.match(srv.smsctlOk(['hours', 'set', 'de', 'off']).stdout, /^de\s+off\s/m);
+      const de3 = await client.requestPromised('POST', `/sms/${sn}/jobs`, {
+        message: 'Angebot', receivers: ['+4915112340003'],
+      });
+      await waitOutgoing(client, sn, de3.ids[0], delivered);
+      const rows = JSON.parse(srv.smsctlOk(['hours', 'list', '--json']).stdout);
+      assert.deepEqual(rows.map((x) => [x.country, x.enabled]), [['de', false], ['fr', true]]);
+      // Cancelling a held SMS refunds it, as for any pending one.
+      assert.equal(await client.requestPromised('DELETE', `/sms/${sn}/jobs/${de2.ids[0]}`), null);
+    });
+
+  test('a few seconds before Monday 08:00 in Paris, the held SMS leaves at 08:00',
+    { timeout: 60000 }, async () => {
+      await srv.stop();
+      // The server's clock starts 5 s before Monday 08:00 Paris time.
+      await srv.restart(['--fault-clock-offset', offsetFor(MONDAY_8AM - 5000)]);
+      client = srv.sdk(keys);
+      const before8 = await client.requestPromised('GET', `/sms/${sn}/jobs/${ids.marketing}`);
+      assert.equal(before8.sentAt, null, 'not before 08:00');
+      assert.equal(before8.heldUntil, MONDAY_8AM_ISO);
+      const m = await waitOutgoing(client, sn, ids.marketing, delivered, { timeoutMs: 20000 });
+      const sent = Date.parse(m.sentAt);
+      assert.ok(sent >= MONDAY_8AM && sent <= MONDAY_8AM + 3000,
+        `sent at ${m.sentAt}, expected Monday 08:00 Paris time (${MONDAY_8AM_ISO})`);
+      assert.equal(m.heldUntil, null);
+      assert.equal(m.receiver, '+33612340001');
+    });
+});
