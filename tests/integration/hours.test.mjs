@@ -3,11 +3,13 @@
 // SMS (STOP clause) to a French number is held, shows when it leaves (heldUntil) and leaves
 // at Monday 08:00 Paris time, once the server runs a few seconds before then; a transactional
 // one (noStopClause) and a marketing one to a country without hours leave at once; smsctl
-// hours list|set, a country set and turned off again.
+// hours list|set, a country set and turned off again; a change made through one node used by
+// another node on the same database within 2 s.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from './lib/test.mjs';
 
-import { SIM_DELAY_MS, sleep, startServer, waitOutgoing } from './lib/harness.mjs';
+import { DB_KIND, SIM_DELAY_MS, Server, sleep, startServer, waitFor, waitOutgoing }
+  from './lib/harness.mjs';
 
 // Sunday 10 January 2027, 16:00 in Paris (CET, UTC+1); the next morning allowed is Monday 11
 // January 08:00 CET = 07:00 UTC.
@@ -115,6 +117,33 @@ describe('marketing hours', () => {
       // Cancelling a held SMS refunds it, as for any pending one.
       assert.equal(await client.requestPromised('DELETE', `/sms/${sn}/jobs/${de2.ids[0]}`), null);
     });
+
+  test('a change through one node reaches another node within 2 s', { timeout: 60000 }, async () => {
+    // Node b on the same database (SQLite: the same data directory; PostgreSQL: the same
+    // database), on the same Sunday.
+    const args = ['--marketing-hours=true', '--fault-clock-offset', offsetFor(SUNDAY), '--node', 'node-b'];
+    const b = DB_KIND === 'postgres'
+      ? new Server({ database: srv.database, args, expectedLogs: [/fault-clock-offset/] })
+      : new Server({ args: [...args, '--data', srv.dataDir], expectedLogs: [/fault-clock-offset/] });
+    try {
+      await b.start();
+      const cb = b.sdk(keys);
+      const held = () => cb.requestPromised('GET', `/sms/${sn}/jobs/${ids.marketing}`);
+      assert.equal((await held()).heldUntil, MONDAY_8AM_ISO);
+      srv.smsctlOk(['hours', 'set', 'fr', 'off']);
+      let t0 = Date.now();
+      await waitFor(async () => (await held()).heldUntil === null,
+        { what: 'node b to see France turned off', timeoutMs: 5000, intervalMs: 50 });
+      assert.ok(Date.now() - t0 < 2000, `seen after ${Date.now() - t0} ms`);
+      srv.smsctlOk(['hours', 'set', 'fr', 'on']);
+      t0 = Date.now();
+      await waitFor(async () => (await held()).heldUntil === MONDAY_8AM_ISO,
+        { what: 'node b to see France on again', timeoutMs: 5000, intervalMs: 50 });
+      assert.ok(Date.now() - t0 < 2000, `seen after ${Date.now() - t0} ms`);
+    } finally {
+      await b.finish(); /* stopped, its log checked; the shared database stays */
+    }
+  });
 
   test('a few seconds before Monday 08:00 in Paris, the held SMS leaves at 08:00',
     { timeout: 60000 }, async () => {
