@@ -118,6 +118,28 @@ describe('marketing hours', () => {
       assert.equal(await client.requestPromised('DELETE', `/sms/${sn}/jobs/${de2.ids[0]}`), null);
     });
 
+  test('a backlog of marketing SMS is claimed once each, then left alone until Monday',
+    { timeout: 60000 }, async (t) => {
+      const k2 = srv.createAccount('hours-backlog', 1000);
+      const c2 = srv.sdk(k2);
+      const N = 500;
+      const receivers = Array.from({ length: N }, (_, i) => `+336120${String(i).padStart(5, '0')}`);
+      const t0 = Date.now();
+      const rep = await c2.requestPromised('POST', `/sms/${k2.serviceName}/jobs`, {
+        message: 'Soldes', receivers,
+      });
+      assert.equal(rep.ids.length, N);
+      const q = `SELECT COUNT(*) AS n, SUM(attempts) AS claims FROM messages m JOIN services s `
+        + `ON s.id = m.service_id WHERE s.name = '${k2.serviceName}' AND m.state = 0 AND m.due_ms = ${MONDAY_8AM}`;
+      await waitFor(async () => (await srv.sql(q))[0].n === N,
+        { what: `all ${N} held until Monday`, timeoutMs: 30000, intervalMs: 100 });
+      t.diagnostic(`${N} marketing SMS accepted and held in ${Date.now() - t0} ms`);
+      // Each was claimed once; two seconds later none was claimed again (no busy loop).
+      assert.equal((await srv.sql(q))[0].claims, N);
+      await sleep(2000);
+      assert.deepEqual(await srv.sql(q), [{ n: N, claims: N }]);
+    });
+
   test('a change through one node reaches another node within 2 s', { timeout: 60000 }, async () => {
     // Node b on the same database (SQLite: the same data directory; PostgreSQL: the same
     // database), on the same Sunday.
