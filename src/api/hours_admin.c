@@ -12,7 +12,8 @@
  * checked here with core/hours.c's parsers (a bad one is a 400 naming it) and the time zone
  * is loaded (dispatch/hours_table.c) before anything is stored. Once stored, this node's
  * copy is reloaded before the answer, so a send right after it already follows the new hours;
- * the other nodes follow within the configuration epoch's poll (a trigger raises it).
+ * the other nodes follow within the configuration epoch's poll (a trigger raises it). The SMS
+ * held until then are released by the store in the same transaction (store_hours.h).
  */
 #include "api/api_int.h"
 
@@ -22,6 +23,7 @@
 #include "core/hours.h"
 #include "core/price.h"
 #include "dispatch/hours_table.h"
+#include "util/log.h"
 #include "util/util.h"
 
 static json_t *row_json(const store_hours_row *r, int absent) {
@@ -82,6 +84,9 @@ static void on_reloaded(int rc, void *arg) {
     (void)rc; /* a failed reload keeps the old copy; the epoch's reload tries again */
     api_call *c = arg;
     set_ctx *h = c->h;
+    if (h->req.released)
+        sg_log_info("api", "Marketing hours of '%s' changed: %lld held SMS looked at again.",
+                    h->country, (long long)h->req.released);
     api_reply_json(c, row_json(&h->req.row, h->req.absent));
 }
 

@@ -17,6 +17,14 @@
  * next allowed minute. Later claims skip it with the same query and index as any deferred
  * message (messages_due, due_ms > now): a backlog of held SMS costs nothing until it is due.
  *
+ * A change of hours releases the SMS held before it (sql_hours_release): a held SMS is the only
+ * kind that is scheduled later than it was asked for (created_ms + differed_min; a retry
+ * requeues as queued, a differed job is due when asked), so each is made due again at the end
+ * of the epoch's propagation (HOURS_RELEASE_MS from now, never before it was asked for); when
+ * it is claimed, the dispatcher holds it again under the new hours, or sends it. Turning a
+ * country off thus sends what it held, and narrowing or widening the hours moves it. Cost: one
+ * more claim per held SMS per change, for an operator's action.
+ *
  * Invariants:
  *  1. A row's from_min < to_min, days != 0 and tz non-empty: the API checks them before
  *     hours_set (core/hours.c parses), and hours_set only writes what it was given.
@@ -83,6 +91,16 @@ static const char sql_hours_hold[] =
     "UPDATE messages SET state = 0, due_ms = $1, "
     "expires_ms = CASE WHEN expires_ms IS NULL THEN NULL ELSE expires_ms + ($1 - due_ms) END, "
     "lease_ms = NULL, lease_owner = NULL WHERE id = $2 AND state = 2";
+
+/* Held SMS are released this long after a change: by then every node has reloaded the hours
+ * (the epoch is polled every 500 ms), so none holds them again by the old ones. */
+#define HOURS_RELEASE_MS 2000
+
+static const char sql_hours_release[] =
+    "UPDATE messages SET due_ms = CASE WHEN created_ms + differed_min * 60000 > $1 "
+    "THEN created_ms + differed_min * 60000 ELSE $1 END "
+    "WHERE state = 0 AND stop_clause = 1 AND due_ms > $1 "
+    "AND due_ms > created_ms + differed_min * 60000";
 
 static void read_row(sqldrv_stmt *st, store_hours_row *r) {
     memset(r, 0, sizeof *r);
@@ -174,6 +192,12 @@ int sqlite__hours_set(store_conn *c, store_hours_set_req *r) {
         return rc;
     }
     r->row = row;
+    st = sqldrv_prep(c, sql_hours_release);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, r->now_ms + HOURS_RELEASE_MS);
+    if ((rc = sqldrv_done(c, st, "Releasing the SMS held by the previous marketing hours")))
+        return rc;
+    r->released = sqldrv_changes(c);
     return 0;
 }
 

@@ -36,7 +36,9 @@ typedef struct store_hours_list_req {
 void store_hours_list_fini(store_hours_list_req *r);
 
 /* hours_set: changes the given fields of a country's row, creating it when missing (then tz is
- * required, the other fields default to mon-sat, 08:00-20:00, no holidays, enabled).
+ * required, the other fields default to mon-sat, 08:00-20:00, no holidays, enabled), and
+ * releases every SMS held by marketing hours (any country): due again in 2 s, when every node
+ * has the new hours, to be held again by them or sent (released counts them).
  * SG_EINVAL: no row and no tz (nothing changed). Turning off a country without a row stores
  * nothing (absent = 1). Out: the row as it is now. */
 typedef struct store_hours_set_req {
@@ -51,6 +53,7 @@ typedef struct store_hours_set_req {
     int64_t now_ms;
     store_hours_row row; /* out */
     int created, absent; /* out */
+    int64_t released;    /* out */
 } store_hours_set_req;
 void store_hours_set_fini(store_hours_set_req *r);
 

@@ -3,8 +3,8 @@
 // SMS (STOP clause) to a French number is held, shows when it leaves (heldUntil) and leaves
 // at Monday 08:00 Paris time, once the server runs a few seconds before then; a transactional
 // one (noStopClause) and a marketing one to a country without hours leave at once; smsctl
-// hours list|set, a country set and turned off again; a change made through one node used by
-// another node on the same database within 2 s.
+// hours list|set, a country set and turned off again (what it held released); a change made
+// through one node used by another node on the same database within 2 s.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from './lib/test.mjs';
 
@@ -106,16 +106,20 @@ describe('marketing hours', () => {
       assert.equal(j2.heldUntil, '2027-01-11T08:00:00+00:00', 'Monday 09:00 in Berlin');
       assert.equal(j2.sentAt, null);
 
-      // Off: the next one leaves at once (the one held keeps its time).
+      // Off: the next one leaves at once, and the one held is released (within seconds).
       assert.match(srv.smsctlOk(['hours', 'set', 'de', 'off']).stdout, /^de\s+off\s/m);
       const de3 = await client.requestPromised('POST', `/sms/${sn}/jobs`, {
         message: 'Angebot', receivers: ['+4915112340003'],
       });
       await waitOutgoing(client, sn, de3.ids[0], delivered);
+      const m2 = await waitOutgoing(client, sn, de2.ids[0], delivered, { timeoutMs: 10000 });
+      assert.ok(Date.parse(m2.sentAt) < SUNDAY + 3600000, `released on Sunday: ${m2.sentAt}`);
       const rows = JSON.parse(srv.smsctlOk(['hours', 'list', '--json']).stdout);
       assert.deepEqual(rows.map((x) => [x.country, x.enabled]), [['de', false], ['fr', true]]);
-      // Cancelling a held SMS refunds it, as for any pending one.
-      assert.equal(await client.requestPromised('DELETE', `/sms/${sn}/jobs/${de2.ids[0]}`), null);
+      // The French one stays held (released, then held again by France's hours).
+      const q = `SELECT state, due_ms FROM messages WHERE id = ${ids.marketing}`;
+      await waitFor(async () => (await srv.sql(q))[0].due_ms === MONDAY_8AM,
+        { what: 'the French SMS held again', timeoutMs: 10000, intervalMs: 100 });
     });
 
   test('a backlog of marketing SMS is claimed once each, then left alone until Monday',
@@ -152,16 +156,22 @@ describe('marketing hours', () => {
       const cb = b.sdk(keys);
       const held = () => cb.requestPromised('GET', `/sms/${sn}/jobs/${ids.marketing}`);
       assert.equal((await held()).heldUntil, MONDAY_8AM_ISO);
-      srv.smsctlOk(['hours', 'set', 'fr', 'off']);
+      // France from 09:00 through node a: node b holds the SMS until Monday 09:00 Paris time.
+      srv.smsctlOk(['hours', 'set', 'fr', '--hours', '09:00-20:00']);
       let t0 = Date.now();
-      await waitFor(async () => (await held()).heldUntil === null,
-        { what: 'node b to see France turned off', timeoutMs: 5000, intervalMs: 50 });
+      await waitFor(async () => (await held()).heldUntil === '2027-01-11T08:00:00+00:00',
+        { what: 'node b to see France from 09:00', timeoutMs: 5000, intervalMs: 50 });
       assert.ok(Date.now() - t0 < 2000, `seen after ${Date.now() - t0} ms`);
-      srv.smsctlOk(['hours', 'set', 'fr', 'on']);
+      // Back to 08:00: the SMS is held again (by whichever node claims it) until 08:00.
+      srv.smsctlOk(['hours', 'set', 'fr', '--hours', '08:00-20:00']);
       t0 = Date.now();
       await waitFor(async () => (await held()).heldUntil === MONDAY_8AM_ISO,
-        { what: 'node b to see France on again', timeoutMs: 5000, intervalMs: 50 });
+        { what: 'node b to see France from 08:00 again', timeoutMs: 5000, intervalMs: 50 });
       assert.ok(Date.now() - t0 < 2000, `seen after ${Date.now() - t0} ms`);
+      const q = `SELECT state, due_ms FROM messages WHERE id = ${ids.marketing}`;
+      await waitFor(async () => (await srv.sql(q))[0].due_ms === MONDAY_8AM,
+        { what: 'the SMS held again until 08:00', timeoutMs: 10000, intervalMs: 100 });
+      assert.deepEqual(await srv.sql(q), [{ state: 0, due_ms: MONDAY_8AM }]);
     } finally {
       await b.finish(); /* stopped, its log checked; the shared database stays */
     }

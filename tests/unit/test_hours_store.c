@@ -5,7 +5,8 @@
  * ones changed, "off" for a country without hours stores nothing), the configuration epoch
  * raised by every change, and the hold of a claimed message (scheduled, due then, its lease
  * gone, the claim skipping it until then, a retry's validity end moved by as much, a message
- * no longer claimed left alone).
+ * no longer claimed left alone), and the release of what was held when the hours change
+ * (never before the time an SMS was asked for; differed jobs left alone).
  *
  * Run all tests: build/tests/test_hours_store; one test: build/tests/test_hours_store <name>.
  */
@@ -172,6 +173,43 @@ static void test_hold(void **state) {
     assert_int_equal(q(f, "due_ms", id), until + 7200000);
 }
 
+/* A change of hours releases what was held (due again 2 s after it), never before the time the
+ * SMS was asked for, and leaves other scheduled SMS (differed jobs) alone. */
+static void test_release(void **state) {
+    store_fixture *f = *state;
+    store_fixture_account(f, "acme", 100000);
+    int64_t now = sg_now_ms();
+    int64_t held = submit(f, now);
+    assert_int_equal(claim(f, now), 1);
+    assert_int_equal(hold(f, held, now + 86400000), 1);
+    /* A differed job (due in an hour, as asked): not held, not released. */
+    store_submit_msg m = {.receiver = "+33612345679", .message = "Soldes\nSTOP 36184",
+                          .length = 17, .parts = 1, .credits = 1000};
+    store_submit_req r = {.service_id = f->sid, .sender = "36184", .msgs = &m, .count = 1,
+                          .total_credits = 1000, .validity_min = 60, .stop_clause = 1,
+                          .differed_min = 60};
+    r.now_ms = now;
+    r.due_ms = now + 3600000;
+    assert_int_equal(STORE_RUN(f, submit, &r), 0);
+    store_hours_set_req s = {.country = "fr", .set_holidays = 1, .holidays = 0, .now_ms = now};
+    assert_int_equal(STORE_RUN(f, hours_set, &s), 0);
+    assert_int_equal(s.released, 1);
+    store_hours_set_fini(&s);
+    assert_int_equal(q(f, "due_ms", held), now + 2000);
+    assert_int_equal(q(f, "state", held), MSG_SCHEDULED);
+    assert_int_equal(q(f, "due_ms", m.id), now + 3600000);
+    /* Held again past the differed one's time: released to the time it was asked for. */
+    char sql[200];
+    snprintf(sql, sizeof sql, "UPDATE messages SET state = 2 WHERE id = %lld", (long long)m.id);
+    store_fixture_exec(f, sql);
+    assert_int_equal(hold(f, m.id, now + 86400000), 1);
+    s = (store_hours_set_req){.country = "fr", .set_holidays = 1, .holidays = 1, .now_ms = now};
+    assert_int_equal(STORE_RUN(f, hours_set, &s), 0);
+    assert_int_equal(s.released, 1); /* the first one is due in 2 s already */
+    store_hours_set_fini(&s);
+    assert_int_equal(q(f, "due_ms", m.id), now + 3600000);
+}
+
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, store_fixture_setup, store_fixture_teardown)
 
 int main(int argc, char **argv) {
@@ -183,6 +221,7 @@ int main(int argc, char **argv) {
         TEST(test_france_seeded),
         TEST(test_set),
         TEST(test_hold),
+        TEST(test_release),
     };
     return cmocka_run_group_tests_name("hours_store", tests, NULL, NULL);
 }
