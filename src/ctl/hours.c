@@ -46,7 +46,9 @@ const char ctl_hours_usage[] =
     "                       08:00-20:00, holidays to none)\n"
     "  --holidays SET       public holidays without marketing SMS: fr (France's) or none\n"
     "\n"
-    "'off' keeps the country's settings and stops holding; 'on' holds again.\n"
+    "'off' keeps the country's settings and stops holding; 'on' holds again. After any\n"
+    "change the SMS held until then are looked at again under the new hours (within 2 s):\n"
+    "'off' sends what the country was holding.\n"
     "--json prints the server's answers as they are.\n";
 
 enum {
