@@ -38,6 +38,7 @@
 #include "ctl/ctl.h"
 #include "ctl/incoming.h"
 #include "ctl/routes.h"
+#include "ctl/hours.h"
 #include "ctl/sms.h"
 #include "ctl/usage.h"
 #include "util/util.h"
@@ -618,6 +619,7 @@ int main(int argc, char **argv) {
     /* The route commands parse their own options (ctl/routes.c). */
     int ex = c.npos > 0 && strcmp(c.pos[0], "route") == 0      ? ctl_route_main(argc, argv)
              : c.npos > 0 && strcmp(c.pos[0], "campaign") == 0 ? ctl_campaign_main(argc, argv)
+             : c.npos > 0 && strcmp(c.pos[0], "hours") == 0    ? ctl_hours_main(argc, argv)
                                                                 : dispatch(&c);
     free(c.pos);
     free(c.to);

@@ -45,6 +45,7 @@
 #include "core/phone.h"
 #include "core/price.h"
 #include "dispatch/dispatch.h"
+#include "dispatch/hours_table.h"
 #include "http/http.h"
 #include "notify/notify.h"
 #include "pay/payhook.h"
@@ -504,6 +505,20 @@ int main(int argc, char **argv) {
         sg_config_fini(&d.cfg);
         return 2;
     }
+    int64_t clock_offset;
+    if (sg_duration_parse(d.cfg.fault_clock_offset, &clock_offset) != 0) {
+        fprintf(stderr, "smsgated: 'fault-clock-offset' needs milliseconds or a duration such "
+                        "as -3d or 2h30m, not '%s'.\n", d.cfg.fault_clock_offset);
+        sg_config_fini(&d.cfg);
+        return 2;
+    }
+    if (clock_offset) {
+        sg_set_clock_offset(clock_offset); /* before any thread */
+        sg_log_warn(LOG, "Testing only: the clock runs %lld ms %s real time "
+                         "(fault-clock-offset).", (long long)(clock_offset < 0 ? -clock_offset
+                                                                               : clock_offset),
+                    clock_offset < 0 ? "behind" : "ahead of");
+    }
     phone_init();
 
     char path[4096], cert[4096], key[4096];
@@ -562,6 +577,7 @@ int main(int argc, char **argv) {
                              .retry_max_attempts = (int)d.cfg.smpp_retry_max_attempts,
                              .route_backoff_after = (int)d.cfg.smpp_route_backoff_failures};
     d.disp = dispatch_new(d.base, d.st, &dopt); /* routes come from the store's route table */
+    hours_table_set_enabled(dispatch_hours(d.disp), (int)d.cfg.marketing_hours);
     if (so.database) { /* a message accepted on another node is dispatched here at once */
         static const char *const channels[] = {STORE_WAKE_CHANNEL, NULL};
         d.listen = pg_listen_new(d.base, so.database, channels, on_wake, &d);

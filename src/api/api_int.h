@@ -138,6 +138,11 @@ int api_vnum_sender_ok(api_call *c, const char *sender, int sender_for_response)
  * text, or NULL after replying 400 (services.c). */
 char *api_sms_response_merge(api_call *c, const char *name, json_t *v, const char *stored);
 extern const api_route api_blacklist_routes[];   /* blacklists.c */
+extern const api_route api_hours_admin_routes[]; /* hours_admin.c */
+
+/* Adds "heldUntil" to an sms.Job / sms.Outgoing object o of m: when marketing hours hold it,
+ * the time it will leave, else null (hours_admin.c). */
+void api_hours_field(api_call *c, json_t *o, const store_msg *m);
 
 /* POST /sms/{sn}/jobs with receiversSlotId or receiversDocumentUrl: a templated campaign
  * (receivers.c). Called by jobs.c once the common fields were checked; replies. */

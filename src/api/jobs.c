@@ -343,7 +343,9 @@ static void on_msg_get(int rc, void *arg) {
                         (long long)h->req.id);
         return;
     }
-    api_reply_json(c, msg_json(&h->req.msg, h->outgoing));
+    json_t *o = msg_json(&h->req.msg, h->outgoing);
+    api_hours_field(c, o, &h->req.msg); /* marketing hours: when a held SMS leaves */
+    api_reply_json(c, o);
 }
 
 static msg_ctx *msg_start(api_call *c) {

@@ -10,6 +10,7 @@
 #include "ctl/usage.h"
 
 #include "ctl/campaign.h"
+#include "ctl/hours.h"
 #include "ctl/routes.h"
 
 #include <string.h>
@@ -59,6 +60,7 @@ static const char usage_general[] =
     "                                         smsResponse of the replies sent to a number\n"
     "  route add|set|list|remove|disable|enable|status ...\n"
     "                                         manage the routes to operators (SMPP, sim)\n"
+    "  hours list|set COUNTRY ...             marketing hours per destination country\n"
     "\n"
     "Customer commands (OVH API, signed with OVH_APPLICATION_KEY, OVH_APPLICATION_SECRET and\n"
     "OVH_CONSUMER_KEY):\n"
@@ -298,6 +300,7 @@ static const struct {
     {"price", usage_price},     {"order", usage_order},
     {"route", ctl_route_usage},
     {"campaign", ctl_campaign_usage},
+    {"hours", ctl_hours_usage},
 };
 
 int ctl_usage_print(FILE *f, const char *cmd) {

@@ -63,6 +63,13 @@
  * every route close its binds (set_slots 0) and sends what is held or handed back to the store
  * queue (pick() sees no route); dispatch_fence(0) after a successful heartbeat resumes.
  *
+ * Marketing hours (docs/replies.md, dispatch/hours_table.c). A marketing SMS (stop_clause) whose
+ * destination is outside its allowed hours is not handed to a route: place() writes it back
+ * as scheduled, due at the next allowed minute (a status update with hold_until_ms), so that
+ * the claim does not see it again before then. Transactional SMS never reach the check; when
+ * no country has hours, neither does anything else. Nothing is claimed before the hours are
+ * loaded (hours_table_ready), so a restart on a Sunday sends no marketing SMS by mistake.
+ *
  * Invariants:
  *  1. Every claimed message is in exactly one place until its status is queued for writing:
  *     handed to a route (in `inflight`, found by id in `table`), or in `held`.
@@ -80,6 +87,7 @@
 #include <string.h>
 
 #include "core/retry.h"
+#include "dispatch/hours_table.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -143,6 +151,7 @@ struct dispatch {
     int fenced;          /* dispatch_fence(): no claim, no send */
     void (*routes_hook)(void *arg);
     void *routes_hook_arg;
+    hours_table *hours; /* marketing hours (hours_table.h) */
 };
 
 static void drain_held(dispatch *d);
@@ -452,8 +461,28 @@ static void retry_later(dispatch *d, pending *p) {
     pending_free(p);
 }
 
+/* A marketing SMS outside its destination's hours: back to the store as scheduled, due at
+ * the next allowed minute. Returns 1 when it took p (and freed it). Only for a message on its
+ * first placement: one refused temporarily goes through retry_later (invariant 4), and is
+ * looked at again when it is claimed for its next attempt. */
+static int hold_for_hours(dispatch *d, pending *p) {
+    if (p->ntried || d->stopping) return 0;
+    int64_t until = hours_table_hold(d->hours, p->m.receiver, sg_now_ms());
+    if (!until) return 0;
+    store_status_update *u = add_update(d);
+    u->msg_id = p->m.id;
+    u->state = MSG_SCHEDULED;
+    u->hold_until_ms = until;
+    sg_log_debug(LOG, "Marketing SMS %lld to '%s' is outside its destination's hours; held "
+                      "for %lld s.", (long long)p->m.id, p->m.receiver,
+                 (long long)((until - sg_now_ms()) / 1000));
+    pending_free(p);
+    return 1;
+}
+
 /* Sends p, holds it, or puts it back in the store queue. Takes ownership of p. */
 static void place(dispatch *d, pending *p) {
+    if (p->m.stop_clause && hold_for_hours(d, p)) return;
     route *rt = NULL;
     int r = d->stopping || d->fenced ? PICK_NONE : pick(d, p, &rt);
     if (r == PICK_OK) {
@@ -624,11 +653,20 @@ static void on_claimed(int rc, void *arg) {
     maybe_stopped(d);
 }
 
+static void on_hours_loaded(int rc, void *arg) {
+    dispatch *d = arg;
+    if (rc == 0) dispatch_kick(d);
+}
+
 static void on_claim(evutil_socket_t fd, short what, void *arg) {
     (void)fd;
     (void)what;
     dispatch *d = arg;
     if (d->stopping || !d->started || d->fenced) return;
+    if (!hours_table_ready(d->hours)) { /* on_hours_loaded kicks again */
+        if (!hours_table_loading(d->hours)) hours_table_reload(d->hours, on_hours_loaded, d);
+        return;
+    }
     if (d->claiming) {
         d->again = 1;
         return;
@@ -873,7 +911,10 @@ void dispatch_reload(dispatch *d, void (*done)(int rc, void *arg), void *arg) {
     rc->arg = arg;
     d->reloading++;
     store_route_list(d->st, &rc->req, on_routes, rc);
+    hours_table_reload(d->hours, NULL, NULL); /* marketing hours change with the config too */
 }
+
+hours_table *dispatch_hours(dispatch *d) { return d->hours; }
 
 json_t *dispatch_status(dispatch *d) {
     json_t *arr = json_array();
@@ -996,6 +1037,7 @@ dispatch *dispatch_new(struct event_base *base, store *st, const dispatch_option
     d->held_ev = event_new(base, -1, 0, on_held, d);
     d->retire_ev = event_new(base, -1, 0, on_retire, d);
     d->tick_ev = event_new(base, -1, EV_PERSIST, on_tick, d);
+    d->hours = hours_table_new(st);
     /* Flushing runs after the claims and reports of a loop pass. */
     event_priority_set(d->flush_ev, 1);
     return d;
@@ -1036,6 +1078,7 @@ void dispatch_start(dispatch *d) {
     recover_ctx *rc = sg_xcalloc(1, sizeof *rc);
     rc->d = d;
     rc->req.node = d->node;
+    hours_table_reload(d->hours, on_hours_loaded, d); /* before the first claim */
     store_recover(d->st, &rc->req, on_recovered, rc);
 }
 
@@ -1082,6 +1125,7 @@ void dispatch_free(dispatch *d) {
     event_free(d->held_ev);
     event_free(d->retire_ev);
     event_free(d->tick_ev);
+    hours_table_free(d->hours);
     if (d->cur) {
         for (size_t i = 0; i < d->cur->nstrs; i++) free(d->cur->strs[i]);
         free(d->cur->strs);

@@ -77,6 +77,9 @@ void dispatch_slots_set(dispatch *d, const store_slot_claim *k, size_t n);
 void dispatch_fence(dispatch *d, int fenced);
 /* fn(arg) runs after the route table was (re)loaded, so that new routes get their slots. */
 void dispatch_set_routes_hook(dispatch *d, void (*fn)(void *arg), void *arg);
+/* The marketing hours (hours_table.h) this dispatcher holds marketing SMS by, reloaded with
+ * the route table (dispatch_reload); borrowed for the dispatcher's life. */
+struct hours_table *dispatch_hours(dispatch *d);
 /* Frees the dispatcher and its routes. NULL does nothing. */
 void dispatch_free(dispatch *d);
 

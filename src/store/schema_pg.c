@@ -33,6 +33,7 @@
 #include "store/store_cluster.h"
 #include "store/store_numbers.h"
 #include "store/store_replies.h"
+#include "store/sqlite_hours_int.h"
 
 #include <stddef.h>
 
@@ -328,5 +329,6 @@ const pg_area pg_areas[] = {
     AREA("incoming", incoming_migrations),
     AREA("replies", pg_replies_migrations),
     AREA("blacklists", blacklist_migrations),
+    AREA("hours", pg_hours_migrations), /* after cluster: its trigger uses the epoch */
     {NULL, NULL, 0},
 };

@@ -17,6 +17,7 @@
 #include "store/sqlite_incoming_int.h"
 #include "store/sqlite_responses_int.h"
 #include "store/sqlite_blacklist_int.h"
+#include "store/sqlite_hours_int.h"
 
 static const char *const core_migrations[] = {
     /* 1: the foundation */
@@ -118,5 +119,6 @@ const sqlite_area sqlite_areas[] = {
     AREA("incoming", sqlite_incoming_migrations),
     AREA("replies", sqlite_replies_migrations),
     AREA("blacklists", sqlite_blacklist_migrations), /* sqlite_blacklist.c */
+    AREA("hours", sqlite_hours_migrations),     /* after cluster: raises its epoch */
     {NULL, NULL, 0},
 };

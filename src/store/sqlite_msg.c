@@ -28,6 +28,7 @@
 #include "store/sql_msg.h"
 #include "store/sqldrv.h"
 #include "store/sqlite_notify_int.h"
+#include "store/sqlite_hours_int.h"
 #include "util/util.h"
 
 /* ---- message state machine (the rules: core/msgstate.c) ---- */
@@ -86,6 +87,7 @@ static const char pg_msg_status_read[] =
 /* Applies one status change if the state machine allows it. Returns 1 if applied, 0 if
  * stale (ignored), or an SG_E* code. */
 int sqlite__apply_status(store_conn *c, const store_status_update *u) {
+    if (u->hold_until_ms > 0) return sqlite__hours_hold(c, u); /* marketing hours */
     sqldrv_stmt *st = sqldrv_prep(c, sqldrv_dialect(c) == SQLDRV_POSTGRES ? pg_msg_status_read
                                                                          : sql_msg_status_read);
     if (!st) return SG_EIO;

@@ -36,6 +36,7 @@
 #include "store/store_routes.h"
 #include "store/store_campaigns.h"
 #include "store/store_limits.h"
+#include "store/store_hours.h"
 #include "store/store_idem.h"
 #include "store/store_incoming.h"
 #include "store/store_cluster.h"
@@ -255,6 +256,8 @@ typedef struct store_status_update {
                                   * + 1); the validity end is kept in expires_ms */
     const char *why;             /* with MSG_FAILED: the reason, written as the note of the
                                   * refund's ledger row (may be NULL) */
+    int64_t hold_until_ms;       /* > 0: a marketing SMS held until its destination's hours
+                                  * (store_hours.h): back to scheduled, due then */
 } store_status_update;
 
 typedef struct store_status_req {
@@ -328,7 +331,8 @@ typedef struct store_recover_req {
     STORE_CLUSTER_OPS(X)                                      \
     STORE_NUMBERS_OPS(X)                                      \
     STORE_INCOMING_OPS(X)                                     \
-    STORE_BLACKLIST_OPS(X)
+    STORE_BLACKLIST_OPS(X)                                    \
+    STORE_HOURS_OPS(X)
 
 /* Typed enqueue functions: store_account_create(st, &req, cb, arg) ... */
 #define STORE_DECL_OP(name, type) int store_##name(store *st, type *req, store_cb cb, void *arg);

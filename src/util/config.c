@@ -120,10 +120,16 @@ static const key_def keys[] = {
      "how long a failing status callback is retried before the dead-letter list"},
     {"callback-host-concurrency", T_INT, "8", 1, 1000, S(callback_host_concurrency),
      "status callback attempts in flight at once per customer host"},
+    {"marketing-hours", T_BOOL, "true", 0, 1, S(marketing_hours),
+     "hold marketing SMS (those with the STOP clause) outside the hours of their destination "
+     "country (smsctl hours); false: never hold them"},
     {"fault-crash-after-commit", T_INT, "0", 0, INT32_MAX, S(fault_crash_after_commit),
      "testing only: abort() right after the Nth store commit"},
     {"fault-fail-nth-op", T_INT, "0", 0, INT32_MAX, S(fault_fail_nth_op),
      "testing only: the Nth store operation fails with an I/O error"},
+    {"fault-clock-offset", T_STR, "0", 0, 0, S(fault_clock_offset),
+     "testing only: added to the server's clock (milliseconds, or a duration such as -3d or "
+     "2h30m), to run it at another date and time (marketing hours)"},
     {"smpp-enquire-ms", T_INT, "30000", 1000, 3600000, S(smpp_enquire_ms),
      "SMPP: send enquire_link after this much silence on a bind"},
     {"smpp-resp-timeout-ms", T_INT, "10000", 100, 600000, S(smpp_resp_timeout_ms),

@@ -51,8 +51,10 @@ typedef struct sg_config {
     int64_t callback_backoff_ms, callback_backoff_max_ms;
     int64_t callback_retry_s;
     int64_t callback_host_concurrency;
+    int64_t marketing_hours; /* boolean: hold marketing SMS outside their hours (dispatch/) */
     int64_t fault_crash_after_commit;
     int64_t fault_fail_nth_op;
+    char *fault_clock_offset; /* testing only: a duration added to sg_now_ms (smsgated.c) */
     int64_t smpp_enquire_ms, smpp_resp_timeout_ms; /* SMPP binds (smpp/smpp_route.h) */
     int64_t smpp_reconnect_min_ms, smpp_reconnect_max_ms;
     int64_t smpp_retry_min_ms, smpp_retry_max_ms;   /* temporary errors (dispatch/) */

@@ -77,10 +77,45 @@ char *sg_xasprintf(const char *fmt, ...) {
     return out;
 }
 
+/* --fault-clock-offset: written once at start, before any thread exists, then only read. */
+static int64_t clock_offset_ms;
+
+void sg_set_clock_offset(int64_t offset_ms) { clock_offset_ms = offset_ms; }
+
 int64_t sg_now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + clock_offset_ms;
+}
+
+int sg_duration_parse(const char *s, int64_t *out_ms) {
+    if (!s || !*s) return SG_EINVAL;
+    int neg = 0;
+    if (*s == '-' || *s == '+') neg = *s++ == '-';
+    if (!*s) return SG_EINVAL;
+    int64_t total = 0;
+    int units = 0;
+    while (*s) {
+        if (*s < '0' || *s > '9') return SG_EINVAL;
+        int64_t v = 0;
+        while (*s >= '0' && *s <= '9') {
+            if (v > INT64_C(100000000000000)) return SG_EINVAL;
+            v = v * 10 + (*s++ - '0');
+        }
+        int64_t mul;
+        if (!*s && !units) mul = 1; /* a bare number: milliseconds */
+        else if (!strncmp(s, "ms", 2)) mul = 1, s += 2;
+        else if (*s == 'd') mul = 86400000, s++;
+        else if (*s == 'h') mul = 3600000, s++;
+        else if (*s == 'm') mul = 60000, s++;
+        else if (*s == 's') mul = 1000, s++;
+        else return SG_EINVAL;
+        if (v > INT64_C(100000000000000) / mul) return SG_EINVAL; /* about 3000 years */
+        total += v * mul;
+        units++;
+    }
+    *out_ms = neg ? -total : total;
+    return 0;
 }
 
 int64_t sg_mono_ms(void) {

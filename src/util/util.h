@@ -37,6 +37,14 @@ char *sg_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Wall-clock time in milliseconds since the Unix epoch. */
 int64_t sg_now_ms(void);
+/* Testing only (--fault-clock-offset): from now on sg_now_ms() adds offset_ms to the real
+ * clock, so that a test can run the server "on a Sunday". Call once at start, before any
+ * thread is started; sg_mono_ms() is unchanged. */
+void sg_set_clock_offset(int64_t offset_ms);
+/* A duration: a whole number of milliseconds ("-90000"), or numbers with units d, h, m, s, ms
+ * ("3d", "-1d2h30m", "1500ms"), an optional sign in front. Returns 0 and the milliseconds, or
+ * SG_EINVAL. */
+int sg_duration_parse(const char *s, int64_t *out_ms);
 /* Monotonic clock in milliseconds, for timers and deadlines. */
 int64_t sg_mono_ms(void);
 

@@ -110,6 +110,45 @@ static void test_cluster_keys(void **state) {
     unlink(conf_path);
 }
 
+/* fault-clock-offset and marketing-hours (docs/replies.md): the duration forms, the test clock. */
+static void test_clock_offset(void **state) {
+    (void)state;
+    static const struct {
+        const char *s;
+        int64_t ms;
+    } ok[] = {{"0", 0},          {"-90000", -90000},      {"3d", 259200000},
+              {"-1d2h30m", -95400000}, {"1500ms", 1500}, {"+2h", 7200000},
+              {"1m30s", 90000}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        int64_t v = 1;
+        assert_int_equal(sg_duration_parse(ok[i].s, &v), 0);
+        assert_int_equal(v, ok[i].ms);
+    }
+    static const char *const bad[] = {"", "-", "3x", "d", "5m3", "1.5h", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t v;
+        assert_int_equal(sg_duration_parse(bad[i], &v), SG_EINVAL);
+    }
+    sg_config c;
+    int help;
+    char *argv[] = {"smsgated", "--fault-clock-offset=-3d", "--marketing-hours=false", NULL};
+    assert_int_equal(sg_config_load(&c, 3, argv, &help), 0);
+    assert_string_equal(c.fault_clock_offset, "-3d");
+    assert_int_equal(c.marketing_hours, 0);
+    sg_config_fini(&c);
+    char *argv2[] = {"smsgated", NULL};
+    assert_int_equal(sg_config_load(&c, 1, argv2, &help), 0);
+    assert_string_equal(c.fault_clock_offset, "0");
+    assert_int_equal(c.marketing_hours, 1);
+    sg_config_fini(&c);
+    /* The clock moves by the offset. */
+    int64_t before = sg_now_ms();
+    sg_set_clock_offset(86400000);
+    int64_t ahead = sg_now_ms();
+    sg_set_clock_offset(0);
+    assert_true(ahead - before >= 86400000 && ahead - before < 86400000 + 5000);
+}
+
 static void test_man_escapes(void **state) {
     (void)state;
     char *buf = NULL;
@@ -136,6 +175,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_reload),
         cmocka_unit_test(test_cluster_keys),
         cmocka_unit_test(test_man_escapes),
+        cmocka_unit_test(test_clock_offset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
