@@ -16,7 +16,8 @@
  *  1. A callback runs only after the transaction holding its operation committed (or failed
  *     as a whole, in which case every operation of the batch reports SG_EIO).
  *  2. Each callback runs exactly once, on the loop thread, never from inside store_<op>().
- *  3. Operations of one caller run in the order they were queued.
+ *  3. Operations of one caller run in the order they were queued. (A node's heartbeat is
+ *     queued ahead of the others: enqueue().)
  *
  * Group commit sized by load. Every batch that writes ends with one fsync, and the pages it
  * touched are written to the WAL again at each commit, so many small batches cost far more
@@ -191,6 +192,13 @@ static void q_push(queue *q, op *o) {
     if (q->tail) q->tail->next = o;
     else q->head = o;
     q->tail = o;
+    q->n++;
+}
+
+static void q_push_front(queue *q, op *o) {
+    o->next = q->head;
+    q->head = o;
+    if (!q->tail) q->tail = o;
     q->n++;
 }
 
@@ -385,7 +393,13 @@ static int enqueue(store *st, op_kind kind, void *req, store_idem *idem, store_c
     o->arg = arg;
     st->pending++;
     pthread_mutex_lock(&st->mu);
-    q_push(&st->in, o);
+    /* A node's heartbeat goes ahead of the queue: behind a long one (a campaign of 200,000
+     * receivers fanned out in thousands of operations, on SQLite where it shares this store)
+     * it waited seconds, and a node that cannot renew its heartbeat for half node-timeout-s
+     * fences itself (src/cluster/cluster.c). Heartbeats come one at a time from one caller,
+     * so invariant 3 holds. */
+    if (kind == OP_node_heartbeat) q_push_front(&st->in, o);
+    else q_push(&st->in, o);
     if (kind == OP_submit) st->in_sends++;
     if (st->waiting == 1 ||
         (st->waiting == 2 && (st->in.n >= st->opt.max_batch || st->in_sends == SENDS_BATCH)))
