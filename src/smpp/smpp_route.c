@@ -33,7 +33,10 @@
  * Receipts and MO. deliver_sm/data_sm from any bind are parsed (smpp/dlr.h) and gathered
  * during one loop pass into one store operation; each is acknowledged after that commit
  * (ESME_ROK), or with ESME_RX_T_APPN when it failed, so the SMSC sends it again. A receipt is
- * never lost: the store keeps those it cannot match yet.
+ * never lost: the store keeps those it cannot match yet. An MO is decoded here (core/mo.h:
+ * alphabet, GSM packed per the route's pack7, UDH or SAR parts) and stored as an incoming
+ * message, or as one part of one, which the store completes when its last part arrives on
+ * any bind of any route (store/sqlite_incoming.c).
  *
  * Message states inside the route: QUEUED (parts in the FIFO) -> SENT (parts in windows) ->
  * FINISHING (all parts resolved; the acceptance is being stored) -> reported and freed
