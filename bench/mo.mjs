@@ -15,7 +15,8 @@
 // the reply window), 1 in 10 from unknown numbers (kept unattributed). Measured at the
 // simulator: MO/s = N / (last deliver_sm_resp - first deliver_sm), a response with status 0
 // meaning smsgated has committed the message (stored before it is acknowledged). Afterwards
-// the incoming table is counted: N rows, and the replies attributed. Bounded: at most N
+// the incoming table is counted (the rows of this route: the sim route answers the mobiles
+// ending in 905 and 906 itself): N rows, and the replies attributed. Bounded: at most N
 // messages and 120 s per run. Everything shares the machine: smsgated, the simulator and this
 // client.
 import { fork, spawn, spawnSync } from 'node:child_process';
@@ -138,8 +139,8 @@ async function oneRun() {
     for (let i = 0; i < 400 && (await ask(smsc, { cmd: 'bound' })).n < 1; i++) await sleep(25);
     const st = await ask(smsc, { cmd: 'blast', n: N, window: WINDOW, mobiles: MOBILES });
     if (st.ok !== N) throw new Error(`incomplete run: ${JSON.stringify(st)}`);
-    const rows = count(data, 'SELECT COUNT(*) FROM incoming');
-    const attributed = count(data, 'SELECT COUNT(*) FROM incoming WHERE service_id <> 0 AND reply_to_id <> 0');
+    const rows = count(data, "SELECT COUNT(*) FROM incoming WHERE route = 'bench'");
+    const attributed = count(data, "SELECT COUNT(*) FROM incoming WHERE route = 'bench' AND service_id <> 0 AND reply_to_id <> 0");
     const replies = N - Math.floor(N / 10);
     return {
       moPerS: Math.round(N / ((st.last - st.first) / 1000)), stored: rows, attributed,

@@ -79,9 +79,7 @@ void mo_parse(unsigned dc, int udhi, int packed, const uint8_t *ud, size_t len, 
     } else {
         out->len = len - skip;
         out->data = sg_xmalloc(out->len + 1);
-        if (out->len) memcpy(out->data, ud + skip, out->len);
-        if (out->coding == MO_GSM)
-            for (size_t i = 0; i < out->len; i++) out->data[i] &= 0x7F;
+        if (out->len) memcpy(out->data, ud + skip, out->len); /* GSM: a byte > 0x7F reads '?' */
     }
 }
 

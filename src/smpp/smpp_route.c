@@ -33,7 +33,10 @@
  * Receipts and MO. deliver_sm/data_sm from any bind are parsed (smpp/dlr.h) and gathered
  * during one loop pass into one store operation; each is acknowledged after that commit
  * (ESME_ROK), or with ESME_RX_T_APPN when it failed, so the SMSC sends it again. A receipt is
- * never lost: the store keeps those it cannot match yet.
+ * never lost: the store keeps those it cannot match yet. An MO is decoded here (core/mo.h:
+ * alphabet, GSM packed per the route's pack7, UDH or SAR parts) and stored as an incoming
+ * message, or as one part of one, which the store completes when its last part arrives on
+ * any bind of any route (store/sqlite_incoming.c).
  *
  * Message states inside the route: QUEUED (parts in the FIFO) -> SENT (parts in windows) ->
  * FINISHING (all parts resolved; the acceptance is being stored) -> reported and freed
@@ -674,13 +677,11 @@ static char *mo_address(const char *a, int ton) {
     return sg_xasprintf("%s%s", ton == 1 && a[0] != '+' ? "+" : "", a);
 }
 
-/* Keeps a copy of n bytes with the batch (freed with it). */
-static const uint8_t *keep_bytes(batch *b, const uint8_t *p, size_t n) {
-    char *c = sg_xmalloc(n + 1);
-    if (n) memcpy(c, p, n);
+/* Hands a malloc'ed buffer to the batch (freed with it). */
+static const uint8_t *keep_bytes(batch *b, uint8_t *p) {
     b->strs = sg_xrealloc(b->strs, (b->nstrs + 1) * sizeof *b->strs);
-    b->strs[b->nstrs++] = c;
-    return (const uint8_t *)c;
+    b->strs[b->nstrs++] = (char *)p;
+    return p;
 }
 
 static void on_request(smpp_session *s, const smpp_pdu *p, smpp_ack ack, void *arg) {
@@ -742,8 +743,9 @@ static void on_request(smpp_session *s, const smpp_pdu *p, smpp_ack ack, void *a
                               .ts_ms = sg_now_ms(), .total = part.total, .seq = part.seq,
                               .ref = part.ref, .coding = (int)part.coding};
     if (part.total > 1) {
-        m->data = keep_bytes(b, part.data, part.len);
+        m->data = keep_bytes(b, part.data);
         m->len = part.len;
+        part.data = NULL; /* the batch's now */
     } else {
         char *text = mo_text(part.coding, part.data, part.len);
         m->text = keep(b, text);

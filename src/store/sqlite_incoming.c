@@ -89,7 +89,8 @@ static const char *vn_key(const char *receiver, char *buf, size_t n) {
  * PostgreSQL, which the benchmark measures): the virtual number ($8, "" for a short number)
  * gives the service; the newest SMS to the mobile ($1) from the receiver, as received or in
  * its E.164 form, since $9, gives reply_to_id and its tag, and the service when no virtual
- * number did (with a virtual number, only an SMS of the same service is its reply_to). */
+ * number did (with a virtual number, only an SMS of the same service is its reply_to). It
+ * returns the row's smsResponse too (store_incoming_row.sms_response). */
 static const char sql_insert_attributed[] =
     "INSERT INTO incoming(service_id, virtual_number, sender, receiver, message, tag, "
     "reply_to_id, route, data_coding, parts, created_ms) "
@@ -101,7 +102,9 @@ static const char sql_insert_attributed[] =
     "  WHERE receiver = $1 AND sender IN ($2, $8) AND created_ms >= $9 "
     "  ORDER BY created_ms DESC, id DESC LIMIT 1) r "
     "ON v.service_id IS NULL OR r.service_id = v.service_id "
-    "RETURNING id, service_id, reply_to_id, virtual_number";
+    "RETURNING id, service_id, reply_to_id, virtual_number, "
+    "COALESCE((SELECT sms_response FROM virtual_numbers WHERE number = incoming.virtual_number), "
+    "(SELECT sms_response FROM services WHERE id = incoming.service_id))";
 
 /* Inserts one complete message, attributed, and runs the hook. */
 static int insert_complete(store_conn *c, const char *route, const char *sender,
@@ -124,13 +127,15 @@ static int insert_complete(store_conn *c, const char *route, const char *sender,
     store_incoming_row row = {.id = sqldrv_col_int(st, 0), .service_id = sqldrv_col_int(st, 1),
                               .reply_to_id = sqldrv_col_int(st, 2), .sender = sender,
                               .receiver = receiver, .text = text, .ts_ms = ts_ms, .route = route};
-    char *vn = sqldrv_col_text(st, 3);
+    char *vn = sqldrv_col_text(st, 3), *resp = sqldrv_col_text(st, 4);
     sqldrv_reset(st);
     row.virtual_number = vn;
+    row.sms_response = resp;
     *id = row.id;
     *service_id = row.service_id;
     rc = sqlite__incoming_stored(c, &row);
     free(vn);
+    free(resp);
     return rc;
 }
 

@@ -49,6 +49,13 @@ static void test_gsm_unpacked(void **state) {
     assert_int_equal(p.total, 1);
     free(t);
     mo_part_fini(&p);
+    /* A byte that is no septet (Latin-1 sent as "SMSC default") is not taken for another
+     * character. */
+    const uint8_t l1[] = {'C', 'a', 'f', 0xE9};
+    t = decode(0x00, 0, 0, l1, sizeof l1, &p);
+    assert_string_equal(t, "Caf?");
+    free(t);
+    mo_part_fini(&p);
 }
 
 /* Packed GSM without header, including the 7 spare bits of the last byte (padding, not '@')
