@@ -62,6 +62,9 @@ int64_t sqlite__balance(store_conn *c, int64_t service_id);
  * on SQLite it is sqlite__balance(). Every read of a balance that decides a ledger row
  * (a debit's check, ledger_append's `before`) is this one. */
 int sqlite__balance_for_write(store_conn *c, int64_t service_id, int64_t *balance);
+/* dialect: PostgreSQL only: locks service $1's row until the transaction ends (the lock
+ * sqlite__balance_for_write takes; a send's read takes it itself, store_core_sql.c). */
+extern const char sqlite__pg_service_lock[];
 /* Appends to the ledger (the only writer of it); the new balance goes to *balance if not NULL. */
 int sqlite__ledger_add(store_conn *c, int64_t service_id, int64_t amount, const char *kind,
                        const char *ref, int64_t *balance);

@@ -76,47 +76,86 @@ static int requeue(store_conn *c, const store_status_update *u) {
     return rc ? rc : 1;
 }
 
-/* dialect: sql_msg_status_read for PostgreSQL, where several nodes write: the message's row
- * is locked until the transaction ends, so that two changes of one message (a receipt on one
- * node, the accept of its submit_sm_resp or a cancel on another) follow each other and each
- * decides from the state the other left (invariant 1). SQLite has one writer. */
+/* dialect: PostgreSQL, where several nodes write: the message's row is locked until the
+ * transaction ends, so that two changes of one message (a receipt on one node, the accept of
+ * its submit_sm_resp or a cancel on another) follow each other and each decides from the
+ * state the other left (invariant 1). SQLite has one writer. The lock is sent without waiting
+ * for its answer; the read after it (pg_msg_status_read) starts once the lock is held, so it
+ * sees what the previous holder committed, and both cost one round trip. */
+static const char pg_msg_lock[] = "SELECT id FROM messages WHERE id = $1 FOR NO KEY UPDATE";
+/* dialect: PostgreSQL. sql_msg_status_read, and with it what the status event's callback
+ * needs (sql_notify_callback_of, sql_notify_behind), and the id of that call taken from its
+ * sequence when the service has a callBack: the event and its call are then written without
+ * reading anything back (sqlite__notify_event_pg). */
 static const char pg_msg_status_read[] =
-    "SELECT state, service_id, credits, sent_ms FROM messages WHERE id = $1 FOR NO KEY UPDATE";
+    "SELECT m.state, m.service_id, m.credits, m.sent_ms, s.callback, m.sender, m.receiver, "
+    "m.tag, CASE WHEN EXISTS (SELECT 1 FROM notify_calls p WHERE p.seq_key = m.id AND "
+    "p.state = 0) THEN 1 ELSE 0 END, CASE WHEN s.callback IS NOT NULL AND s.callback != '' "
+    "THEN nextval(pg_get_serial_sequence('notify_calls', 'id')) ELSE 0 END "
+    "FROM messages m LEFT JOIN services s ON s.id = m.service_id WHERE m.id = $1";
 
 /* Applies one status change if the state machine allows it. Returns 1 if applied, 0 if
  * stale (ignored), or an SG_E* code. */
 int sqlite__apply_status(store_conn *c, const store_status_update *u) {
-    sqldrv_stmt *st = sqldrv_prep(c, sqldrv_dialect(c) == SQLDRV_POSTGRES ? pg_msg_status_read
-                                                                         : sql_msg_status_read);
+    int pg = sqldrv_dialect(c) == SQLDRV_POSTGRES, rc;
+    sqldrv_stmt *st;
+    if (pg) {
+        if (!(st = sqldrv_prep(c, pg_msg_lock))) return SG_EIO;
+        sqldrv_bind_int(st, 1, u->msg_id);
+        if ((rc = sqldrv_done(c, st, "Locking a message"))) return rc;
+    }
+    st = sqldrv_prep(c, pg ? pg_msg_status_read : sql_msg_status_read);
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, u->msg_id);
-    int rc = sqldrv_step(c, st);
+    rc = sqldrv_step(c, st);
     if (rc != 1) return rc; /* 0: no such message (stale), or an error */
     int cur = (int)sqldrv_col_int(st, 0);
     int64_t service_id = sqldrv_col_int(st, 1), credits = sqldrv_col_int(st, 2);
     int was_sent = !sqldrv_col_null(st, 3);
-    sqldrv_reset(st);
+    /* PostgreSQL: the callback's part, borrowed from the row until the statement runs again
+     * (only this function runs it) */
+    sqlite_notify_known k = {0};
+    if (pg) {
+        k = (sqlite_notify_known){.callback = sqldrv_col_str(st, 4),
+                                  .sender = sqldrv_col_str(st, 5),
+                                  .receiver = sqldrv_col_str(st, 6),
+                                  .tag = sqldrv_col_str(st, 7),
+                                  .behind = sqldrv_col_int(st, 8) != 0,
+                                  .call_id = sqldrv_col_int(st, 9)};
+    } else {
+        sqldrv_reset(st);
+    }
 
     int next = (int)u->state;
     msgstate_effect e;
-    if (!msgstate_change((msg_state)cur, was_sent, u->state, u->dlr, u->smsc_id != NULL, &e))
+    if (!msgstate_change((msg_state)cur, was_sent, u->state, u->dlr, u->smsc_id != NULL, &e)) {
+        sqldrv_reset(st);
         return 0;
-    if (e.requeue) return requeue(c, u);
+    }
+    if (e.requeue) {
+        sqldrv_reset(st);
+        return requeue(c, u);
+    }
     int64_t ts = u->ts_ms ? u->ts_ms : sg_now_ms();
-    st = sqldrv_prep(c, sql_msg_status_update);
-    if (!st) return SG_EIO;
-    sqldrv_bind_int(st, 1, next);
-    sqldrv_bind_int(st, 2, u->dlr);
-    sqldrv_bind_int(st, 3, u->ptt);
-    sqldrv_bind_int(st, 4, e.sent_now);
-    sqldrv_bind_int(st, 5, ts);
-    sqldrv_bind_int(st, 6, e.delivered);
-    sqldrv_bind_text(st, 7, u->route);
-    sqldrv_bind_text(st, 8, u->smsc_id);
-    sqldrv_bind_int(st, 9, u->msg_id);
-    rc = sqldrv_done(c, st, "Updating a message's status");
-    if (rc) return rc;
-    rc = sqlite__insert_event(c, u->msg_id, service_id, ts, next, u->dlr, u->ptt);
+    sqldrv_stmt *up = sqldrv_prep(c, sql_msg_status_update);
+    if (!up) {
+        sqldrv_reset(st);
+        return SG_EIO;
+    }
+    sqldrv_bind_int(up, 1, next);
+    sqldrv_bind_int(up, 2, u->dlr);
+    sqldrv_bind_int(up, 3, u->ptt);
+    sqldrv_bind_int(up, 4, e.sent_now);
+    sqldrv_bind_int(up, 5, ts);
+    sqldrv_bind_int(up, 6, e.delivered);
+    sqldrv_bind_text(up, 7, u->route);
+    sqldrv_bind_text(up, 8, u->smsc_id);
+    sqldrv_bind_int(up, 9, u->msg_id);
+    rc = sqldrv_done(c, up, "Updating a message's status");
+    if (rc == 0)
+        rc = pg ? sqlite__notify_event_pg(c, &k, u->msg_id, service_id, ts, next, u->dlr, u->ptt)
+                : sqlite__insert_event(c, u->msg_id, service_id, ts, next, u->dlr, u->ptt);
+    if (pg) sqldrv_reset(st);
     if (rc) return rc;
     /* Refund rule (invariant 3). Cancelled messages are refunded by msg_cancel. */
     if (e.refund) {
@@ -126,8 +165,23 @@ int sqlite__apply_status(store_conn *c, const store_status_update *u) {
     return 1;
 }
 
+/* dialect: PostgreSQL only. A new message and its creation event in one statement, which
+ * returns the message's id: one round trip where the two inserts took two (the event needs
+ * the message's id). SQLite waits for no server and keeps the two plain inserts. Parameters
+ * as sql_msg_insert's. */
+static const char pg_msg_insert_with_event[] =
+    "WITH m AS (INSERT INTO messages(service_id, send_id, created_ms, due_ms, state, sender, "
+    "receiver, message, coding, length, parts, credits, priority, validity_min, differed_min, "
+    "class, tag, stop_clause) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+    "$14, $15, $16, $17, $18) RETURNING id) "
+    "INSERT INTO events(message_id, service_id, ts_ms, state, dlr, ptt) "
+    "SELECT id, $1, $3, $5, 0, 0 FROM m RETURNING message_id";
+
 int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id) {
-    sqldrv_stmt *st = sqldrv_prep(c, sql_msg_insert);
+    /* a creation event calls nobody (sqlite_notify.c): nothing to queue with it */
+    int pg = sqldrv_dialect(c) == SQLDRV_POSTGRES &&
+             (m->state == MSG_SCHEDULED || m->state == MSG_QUEUED);
+    sqldrv_stmt *st = sqldrv_prep(c, pg ? pg_msg_insert_with_event : sql_msg_insert);
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, m->service_id);
     sqldrv_bind_int(st, 2, m->send_id);
@@ -147,7 +201,13 @@ int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id) 
     sqldrv_bind_int(st, 16, m->sms_class);
     sqldrv_bind_text(st, 17, m->tag);
     sqldrv_bind_int(st, 18, m->stop_clause);
-    int rc = sqldrv_insert(c, st, "Storing a message", id);
+    int rc;
+    if (pg) {
+        if ((rc = sqldrv_step(c, st)) == 1) *id = sqldrv_col_int(st, 0);
+        sqldrv_reset(st);
+        return rc == 1 ? 0 : rc < 0 ? rc : SG_EIO;
+    }
+    rc = sqldrv_insert(c, st, "Storing a message", id);
     if (rc) return rc;
     return sqlite__insert_event(c, *id, m->service_id, m->now_ms, m->state, 0, 0);
 }

@@ -46,17 +46,18 @@ int64_t sqlite__balance(store_conn *c, int64_t service_id) {
 }
 
 /* dialect: PostgreSQL only (invariant 2). */
-static const char pg_service_lock[] = "SELECT id FROM services WHERE id = $1 FOR NO KEY UPDATE";
+const char sqlite__pg_service_lock[] = "SELECT id FROM services WHERE id = $1 FOR NO KEY UPDATE";
 
 int sqlite__balance_for_write(store_conn *c, int64_t service_id, int64_t *balance) {
     sqldrv_stmt *st;
     int rc;
     if (sqldrv_dialect(c) == SQLDRV_POSTGRES) {
-        if (!(st = sqldrv_prep(c, pg_service_lock))) return SG_EIO;
+        /* Run without waiting for its answer (sqldrv_done: deferred in a batch); the read
+         * below starts once the lock is held, so it sees the previous writer's row, and both
+         * cost one round trip. A failure is the read's (or the settle's) to report. */
+        if (!(st = sqldrv_prep(c, sqlite__pg_service_lock))) return SG_EIO;
         sqldrv_bind_int(st, 1, service_id);
-        rc = sqldrv_step(c, st);
-        sqldrv_reset(st);
-        if (rc < 0) return rc; /* logged by the driver */
+        if ((rc = sqldrv_done(c, st, "Locking a service"))) return rc;
     }
     if (!(st = sqldrv_prep(c, sql_ledger_balance))) return SG_EIO;
     sqldrv_bind_int(st, 1, service_id);

@@ -43,9 +43,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <math.h>
+
 #include <jansson.h>
 
 #include "core/msgstate.h"
+#include "core/price.h"
 #include "core/sim_model.h"
 #include "store/sql_core.h"
 #include "store/sql_msg.h"
@@ -524,6 +527,65 @@ int store_core__sender_list(store_conn *c, store_sender_list_req *r) {
 
 /* ---- sending ---- */
 
+/* dialect: PostgreSQL only. What a send reads before it writes, in one statement after the
+ * service's lock (sqlite__pg_service_lock, sent just before without waiting: this read starts
+ * once the lock is held and sees the previous writer's ledger row): the balance, the top-up
+ * settings (sql_credits_topup_of), the rate of region $2 (sql_price_rate; NULL: none stored)
+ * and the id of the new send, taken from its sequence, so that the send's row and its debit
+ * are written without waiting for an answer. One round trip where these took five. */
+static const char pg_submit_read[] =
+    "SELECT (SELECT balance FROM ledger WHERE service_id = $1 ORDER BY id DESC LIMIT 1), "
+    "recredit_amount, recredit_threshold, name, "
+    "(SELECT credits FROM price_rates WHERE country = $2), "
+    "nextval(pg_get_serial_sequence('sends', 'id')) FROM services WHERE id = $1";
+/* dialect: PostgreSQL only: a send with the id pg_submit_read took. */
+static const char pg_send_insert[] =
+    "INSERT INTO sends(id, service_id, created_ms, credits, count) VALUES ($1, $2, $3, $4, $5)";
+
+/* What a send knows before it writes (read by submit_read()). */
+typedef struct submit_pre {
+    int64_t balance;
+    int64_t send_id;                       /* 0: taken at insert (SQLite) */
+    int topup_known;                       /* the top-up settings below were read */
+    int64_t topup_amount, topup_threshold;
+    char name[96];
+    const char *region;                    /* the rate read with them (PostgreSQL), or NULL */
+    int64_t region_rate;                   /* -1: no stored rate for it */
+} submit_pre;
+
+/* The rate of a message's region: the one read already, or sqlite__credits_rate(). */
+static int submit_rate(store_conn *c, const submit_pre *p, const char *region, int64_t *rate) {
+    if (p->region && !strcmp(p->region, region)) {
+        *rate = p->region_rate >= 0 ? p->region_rate
+                                    : llround(price_credits_per_part(region) * 1000.0);
+        return 0;
+    }
+    return sqlite__credits_rate(c, region, rate, NULL);
+}
+
+/* PostgreSQL: locks the service and reads pg_submit_read (one round trip). */
+static int submit_read_pg(store_conn *c, store_submit_req *r, submit_pre *p) {
+    for (size_t i = 0; i < r->count && !p->region; i++) p->region = r->msgs[i].region;
+    sqldrv_stmt *st = sqldrv_prep(c, sqlite__pg_service_lock);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, r->service_id);
+    int rc = sqldrv_done(c, st, "Locking a service");
+    if (rc) return rc;
+    if (!(st = sqldrv_prep(c, pg_submit_read))) return SG_EIO;
+    sqldrv_bind_int(st, 1, r->service_id);
+    sqldrv_bind_text(st, 2, p->region ? p->region : "");
+    if ((rc = sqldrv_step(c, st)) != 1) return rc < 0 ? rc : SG_ENOTFOUND;
+    p->balance = sqldrv_col_int(st, 0);
+    p->topup_known = 1;
+    p->topup_amount = sqldrv_col_int(st, 1);
+    p->topup_threshold = sqldrv_col_int(st, 2);
+    snprintf(p->name, sizeof p->name, "%s", sqldrv_col_str(st, 3) ? sqldrv_col_str(st, 3) : "");
+    p->region_rate = sqldrv_col_null(st, 4) ? -1 : sqldrv_col_int(st, 4);
+    p->send_id = sqldrv_col_int(st, 5);
+    sqldrv_reset(st);
+    return 0;
+}
+
 int store_core__submit(store_conn *c, store_submit_req *r) {
     int rc;
     if (r->sender_check) {
@@ -539,6 +601,9 @@ int store_core__submit(store_conn *c, store_submit_req *r) {
             return SG_EPERM;
         }
     }
+    submit_pre pre = {.region_rate = -1};
+    int pg = sqldrv_dialect(c) == SQLDRV_POSTGRES;
+    if (pg && (rc = submit_read_pg(c, r, &pre))) return rc;
     /* Price each message that names its destination from the store's price table, here in
      * the send's transaction, so a price change is atomic with sends (sqlite_credits.c). */
     int priced = 0;
@@ -547,27 +612,34 @@ int store_core__submit(store_conn *c, store_submit_req *r) {
         store_submit_msg *m = &r->msgs[i];
         if (m->region) {
             int64_t rate;
-            if ((rc = sqlite__credits_rate(c, m->region, &rate, NULL))) return rc;
+            if ((rc = submit_rate(c, &pre, m->region, &rate))) return rc;
             m->credits = rate * m->parts;
             priced = 1;
         }
         total += m->credits;
     }
     if (priced) r->total_credits = total;
-    int64_t balance;
     /* read for the debit below: on PostgreSQL the service's row is locked first, so that sends
-     * of one service on several nodes debit one after another (sqlite_util.c) */
-    if ((rc = sqlite__balance_for_write(c, r->service_id, &balance))) return rc;
+     * of one service on several nodes debit one after another (sqlite_util.c); done above */
+    if (!pg && (rc = sqlite__balance_for_write(c, r->service_id, &pre.balance))) return rc;
+    int64_t balance = pre.balance;
     r->balance = balance;
     if (balance < r->total_credits) return SG_ENOCREDIT;
 
-    sqldrv_stmt *st = sqldrv_prep(c, sql_send_insert);
+    sqldrv_stmt *st = sqldrv_prep(c, pg ? pg_send_insert : sql_send_insert);
     if (!st) return SG_EIO;
-    sqldrv_bind_int(st, 1, r->service_id);
-    sqldrv_bind_int(st, 2, r->now_ms);
-    sqldrv_bind_int(st, 3, r->total_credits);
-    sqldrv_bind_int(st, 4, (int64_t)r->count);
-    if ((rc = sqldrv_insert(c, st, "Recording a send", &r->send_id))) return rc;
+    int k = 1;
+    if (pg) sqldrv_bind_int(st, k++, pre.send_id);
+    sqldrv_bind_int(st, k++, r->service_id);
+    sqldrv_bind_int(st, k++, r->now_ms);
+    sqldrv_bind_int(st, k++, r->total_credits);
+    sqldrv_bind_int(st, k++, (int64_t)r->count);
+    if (pg) {
+        if ((rc = sqldrv_done(c, st, "Recording a send"))) return rc;
+        r->send_id = pre.send_id;
+    } else if ((rc = sqldrv_insert(c, st, "Recording a send", &r->send_id))) {
+        return rc;
+    }
     if (r->total_credits > 0) {
         char ref[48];
         snprintf(ref, sizeof ref, "send:%lld", (long long)r->send_id);
@@ -575,7 +647,12 @@ int store_core__submit(store_conn *c, store_submit_req *r) {
                                         ref, NULL, &r->balance)))
             return rc;
         /* An automatic top-up when this debit crossed the threshold (sqlite_credits.c). */
-        if ((rc = sqlite__credits_after_debit(c, r->service_id, balance, &r->balance))) return rc;
+        rc = pre.topup_known
+                 ? sqlite__credits_after_debit_known(c, r->service_id, pre.name,
+                                                     pre.topup_amount, pre.topup_threshold,
+                                                     balance, &r->balance)
+                 : sqlite__credits_after_debit(c, r->service_id, balance, &r->balance);
+        if (rc) return rc;
     }
     int state = r->due_ms > r->now_ms ? MSG_SCHEDULED : MSG_QUEUED;
     for (size_t i = 0; i < r->count; i++) {
