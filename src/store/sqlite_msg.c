@@ -23,6 +23,7 @@
 #include "store/sqlite_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "core/msgstate.h"
 #include "store/sql_msg.h"
@@ -88,81 +89,95 @@ static const char pg_msg_lock[] = "SELECT id FROM messages WHERE id = $1 FOR NO 
  * sequence when the service has a callBack: the event and its call are then written without
  * reading anything back (sqlite__notify_event_pg). */
 static const char pg_msg_status_read[] =
-    "SELECT m.state, m.service_id, m.credits, m.sent_ms, s.callback, m.sender, m.receiver, "
-    "m.tag, CASE WHEN EXISTS (SELECT 1 FROM notify_calls p WHERE p.seq_key = m.id AND "
-    "p.state = 0) THEN 1 ELSE 0 END, CASE WHEN s.callback IS NOT NULL AND s.callback != '' "
-    "THEN nextval(pg_get_serial_sequence('notify_calls', 'id')) ELSE 0 END "
-    "FROM messages m LEFT JOIN services s ON s.id = m.service_id WHERE m.id = $1";
+    "SELECT " SQLITE_PG_STATUS_COLS "FROM messages m LEFT JOIN services s ON s.id = m.service_id "
+    "WHERE m.id = $1";
 
-/* Applies one status change if the state machine allows it. Returns 1 if applied, 0 if
- * stale (ignored), or an SG_E* code. */
-int sqlite__apply_status(store_conn *c, const store_status_update *u) {
+/* Reads the row a status change of message id decides from (sqlite__apply_status_row).
+ * 1 read, 0 no such message, or an SG_E* code. PostgreSQL: the row is locked first. */
+static int status_read(store_conn *c, int64_t id, sqlite_status_row *row) {
     int pg = sqldrv_dialect(c) == SQLDRV_POSTGRES, rc;
     sqldrv_stmt *st;
     if (pg) {
         if (!(st = sqldrv_prep(c, pg_msg_lock))) return SG_EIO;
-        sqldrv_bind_int(st, 1, u->msg_id);
+        sqldrv_bind_int(st, 1, id);
         if ((rc = sqldrv_done(c, st, "Locking a message"))) return rc;
     }
     st = sqldrv_prep(c, pg ? pg_msg_status_read : sql_msg_status_read);
     if (!st) return SG_EIO;
-    sqldrv_bind_int(st, 1, u->msg_id);
+    sqldrv_bind_int(st, 1, id);
     rc = sqldrv_step(c, st);
-    if (rc != 1) return rc; /* 0: no such message (stale), or an error */
-    int cur = (int)sqldrv_col_int(st, 0);
-    int64_t service_id = sqldrv_col_int(st, 1), credits = sqldrv_col_int(st, 2);
-    int was_sent = !sqldrv_col_null(st, 3);
-    /* PostgreSQL: the callback's part, borrowed from the row until the statement runs again
-     * (only this function runs it) */
-    sqlite_notify_known k = {0};
-    if (pg) {
-        k = (sqlite_notify_known){.callback = sqldrv_col_str(st, 4),
-                                  .sender = sqldrv_col_str(st, 5),
-                                  .receiver = sqldrv_col_str(st, 6),
-                                  .tag = sqldrv_col_str(st, 7),
-                                  .behind = sqldrv_col_int(st, 8) != 0,
-                                  .call_id = sqldrv_col_int(st, 9)};
-    } else {
-        sqldrv_reset(st);
-    }
+    if (rc != 1) return rc;
+    sqlite__status_row_read(c, st, 0, row);
+    sqldrv_reset(st);
+    return 1;
+}
 
+void sqlite__status_row_read(store_conn *c, sqldrv_stmt *st, int col, sqlite_status_row *row) {
+    row->state = (int)sqldrv_col_int(st, col);
+    row->service_id = sqldrv_col_int(st, col + 1);
+    row->credits = sqldrv_col_int(st, col + 2);
+    row->was_sent = !sqldrv_col_null(st, col + 3);
+    row->pg = sqldrv_dialect(c) == SQLDRV_POSTGRES;
+    if (row->pg) {
+        row->known = (sqlite_notify_known){.callback = sqldrv_col_text(st, col + 4),
+                                           .sender = sqldrv_col_text(st, col + 5),
+                                           .receiver = sqldrv_col_text(st, col + 6),
+                                           .tag = sqldrv_col_text(st, col + 7),
+                                           .behind = sqldrv_col_int(st, col + 8) != 0,
+                                           .call_id = sqldrv_col_int(st, col + 9)};
+    }
+}
+
+void sqlite__status_row_fini(sqlite_status_row *row) {
+    free((char *)row->known.callback);
+    free((char *)row->known.sender);
+    free((char *)row->known.receiver);
+    free((char *)row->known.tag);
+    row->known = (sqlite_notify_known){0};
+}
+
+int sqlite__apply_status_row(store_conn *c, const store_status_update *u,
+                             const sqlite_status_row *row) {
     int next = (int)u->state;
     msgstate_effect e;
-    if (!msgstate_change((msg_state)cur, was_sent, u->state, u->dlr, u->smsc_id != NULL, &e)) {
-        sqldrv_reset(st);
+    if (!msgstate_change((msg_state)row->state, row->was_sent, u->state, u->dlr,
+                         u->smsc_id != NULL, &e))
         return 0;
-    }
-    if (e.requeue) {
-        sqldrv_reset(st);
-        return requeue(c, u);
-    }
+    if (e.requeue) return requeue(c, u);
     int64_t ts = u->ts_ms ? u->ts_ms : sg_now_ms();
-    sqldrv_stmt *up = sqldrv_prep(c, sql_msg_status_update);
-    if (!up) {
-        sqldrv_reset(st);
-        return SG_EIO;
-    }
-    sqldrv_bind_int(up, 1, next);
-    sqldrv_bind_int(up, 2, u->dlr);
-    sqldrv_bind_int(up, 3, u->ptt);
-    sqldrv_bind_int(up, 4, e.sent_now);
-    sqldrv_bind_int(up, 5, ts);
-    sqldrv_bind_int(up, 6, e.delivered);
-    sqldrv_bind_text(up, 7, u->route);
-    sqldrv_bind_text(up, 8, u->smsc_id);
-    sqldrv_bind_int(up, 9, u->msg_id);
-    rc = sqldrv_done(c, up, "Updating a message's status");
-    if (rc == 0)
-        rc = pg ? sqlite__notify_event_pg(c, &k, u->msg_id, service_id, ts, next, u->dlr, u->ptt)
-                : sqlite__insert_event(c, u->msg_id, service_id, ts, next, u->dlr, u->ptt);
-    if (pg) sqldrv_reset(st);
+    sqldrv_stmt *st = sqldrv_prep(c, sql_msg_status_update);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, next);
+    sqldrv_bind_int(st, 2, u->dlr);
+    sqldrv_bind_int(st, 3, u->ptt);
+    sqldrv_bind_int(st, 4, e.sent_now);
+    sqldrv_bind_int(st, 5, ts);
+    sqldrv_bind_int(st, 6, e.delivered);
+    sqldrv_bind_text(st, 7, u->route);
+    sqldrv_bind_text(st, 8, u->smsc_id);
+    sqldrv_bind_int(st, 9, u->msg_id);
+    int rc = sqldrv_done(c, st, "Updating a message's status");
+    if (rc) return rc;
+    rc = row->pg ? sqlite__notify_event_pg(c, &row->known, u->msg_id, row->service_id, ts, next,
+                                           u->dlr, u->ptt)
+                 : sqlite__insert_event(c, u->msg_id, row->service_id, ts, next, u->dlr, u->ptt);
     if (rc) return rc;
     /* Refund rule (invariant 3). Cancelled messages are refunded by msg_cancel. */
     if (e.refund) {
-        rc = sqlite__refund_message(c, u->msg_id, service_id, credits, u->why, NULL);
+        rc = sqlite__refund_message(c, u->msg_id, row->service_id, row->credits, u->why, NULL);
         if (rc) return rc;
     }
     return 1;
+}
+
+/* Applies one status change if the state machine allows it. Returns 1 if applied, 0 if
+ * stale (ignored), or an SG_E* code. */
+int sqlite__apply_status(store_conn *c, const store_status_update *u) {
+    sqlite_status_row row = {0};
+    int rc = status_read(c, u->msg_id, &row);
+    if (rc == 1) rc = sqlite__apply_status_row(c, u, &row);
+    sqlite__status_row_fini(&row);
+    return rc;
 }
 
 /* dialect: PostgreSQL only. A new message and its creation event in one statement, which

@@ -19,15 +19,6 @@ extern const char *const sqlite_notify_migrations[SQLITE_NOTIFY_MIGRATIONS];
 int sqlite__notify_event(store_conn *c, int64_t event_id, int64_t msg_id, int64_t service_id,
                          int64_t ts, int state, int dlr, int ptt);
 
-/* dialect: PostgreSQL. What a status change read with its message, once it held the
- * message's row (sqlite_msg.c): the service's callBack (NULL or empty: none), the message's
- * sender, receiver and tag (borrowed), whether a PENDING call of the message exists (behind)
- * and the id its call is to take (call_id, from the sequence; 0 without a callBack). */
-typedef struct sqlite_notify_known {
-    const char *callback, *sender, *receiver, *tag;
-    int behind;
-    int64_t call_id;
-} sqlite_notify_known;
 /* dialect: PostgreSQL. sqlite__insert_event() and sqlite__notify_event() in one statement
  * sent without waiting (no id is read back: the call's id is known): inserts the event and,
  * when it is called and the service has a callBack, its call, handed over as

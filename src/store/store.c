@@ -155,7 +155,7 @@ static const char *const op_names[OP_COUNT] = {"batch",
 /* What the driver counted (sqldrv_counters) for one kind of operation, or for the batches'
  * own statements (OP_NONE: BEGIN, COMMIT, the wake-up): logged at close (store.trips). */
 typedef struct tally {
-    uint64_t ops, trips, stmts;
+    uint64_t ops, trips, stmts, us;
 } tally;
 
 #define GROUP_WAIT_US 3000 /* see "Group commit sized by load" above */
@@ -198,17 +198,20 @@ struct store {
     char instance[17]; /* store_instance() */
 };
 
-/* Adds what the driver counted since t0 (trips, stmts) to kind's tally, with n more
- * operations (or batches); t0 moves on. */
-static void count(store *st, int kind, uint64_t t0[2], uint64_t n) {
-    uint64_t t[2];
+static int64_t mono_us(void);
+
+/* Adds what the driver counted since t0 (trips, stmts, and the time: t0[2], microseconds) to
+ * kind's tally, with n more operations (or batches); t0 moves on. */
+static void count(store *st, int kind, uint64_t t0[3], uint64_t n) {
+    uint64_t t[3];
     sqldrv_counters(st->conn, &t[0], &t[1]);
+    t[2] = (uint64_t)mono_us();
     tally *k = &st->tallies[kind];
     k->ops += n;
     k->trips += t[0] - t0[0];
     k->stmts += t[1] - t0[1];
-    t0[0] = t[0];
-    t0[1] = t[1];
+    k->us += t[2] - t0[2];
+    memcpy(t0, t, sizeof t);
 }
 
 static void q_push(queue *q, op *o) {
@@ -265,8 +268,9 @@ static int record(store *st, store_idem *idem) {
 static int batch_error(int rc) { return rc == SG_EUNAVAIL ? SG_EUNAVAIL : SG_EIO; }
 
 static void run_batch(store *st, queue *batch) {
-    uint64_t t0[2];
+    uint64_t t0[3];
     sqldrv_counters(st->conn, &t0[0], &t0[1]);
+    t0[2] = (uint64_t)mono_us();
     int rc = st->be->begin(st->conn);
     if (rc != 0) {
         for (op *o = batch->head; o; o = o->next) o->rc = batch_error(rc);
@@ -330,10 +334,12 @@ static void log_tallies(store *st) {
     for (int k = 0; k < OP_COUNT; k++) {
         const tally *t = &st->tallies[k];
         if (!t->ops) continue;
-        sg_log_debug("store.trips", "%s: %llu %s, %.2f round trips and %.2f statements each.",
+        sg_log_debug("store.trips", "%s: %llu %s, %.2f round trips, %.2f statements and %.0f "
+                                    "us each (%.3f s in all).",
                      op_names[k], (unsigned long long)t->ops,
                      k == OP_NONE ? "batches" : "operations", (double)t->trips / (double)t->ops,
-                     (double)t->stmts / (double)t->ops);
+                     (double)t->stmts / (double)t->ops, (double)t->us / (double)t->ops,
+                     (double)t->us / 1e6);
     }
 }
 

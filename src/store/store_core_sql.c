@@ -131,7 +131,48 @@ int store_core__account_list(store_conn *c, store_account_list_req *r) {
     return 0;
 }
 
+/* dialect: PostgreSQL. sql_auth_application and sql_auth_credential in one statement (one
+ * round trip where two were): one row, NULLs for what was not found. */
+static const char pg_auth_lookup[] =
+    "SELECT p.id, p.account_id, p.app_secret, a.rate_limit, a.rate_burst, c.id, "
+    "c.application_id, c.state, c.rules, c.allowed_ips, c.created_ms, c.expires_ms, "
+    "c.last_use_ms FROM (SELECT 1 AS one) o "
+    "LEFT JOIN (applications p JOIN accounts a ON a.id = p.account_id) ON p.app_key = $1 "
+    "LEFT JOIN credentials c ON c.consumer_key = $2";
+
+static int auth_lookup_pg(store_conn *c, store_auth_lookup_req *r) {
+    sqldrv_stmt *st = sqldrv_prep(c, pg_auth_lookup);
+    if (!st) return SG_EIO;
+    sqldrv_bind_text(st, 1, r->app_key);
+    sqldrv_bind_text(st, 2, r->consumer_key);
+    r->rate_limit = r->rate_burst = -1;
+    int rc = sqldrv_step(c, st);
+    if (rc < 0) return rc;
+    if (rc == 1 && !sqldrv_col_null(st, 0)) {
+        r->app_found = 1;
+        r->app_id = sqldrv_col_int(st, 0);
+        r->account_id = sqldrv_col_int(st, 1);
+        r->app_secret = sqldrv_col_text(st, 2);
+        if (!sqldrv_col_null(st, 3)) r->rate_limit = sqldrv_col_int(st, 3);
+        if (!sqldrv_col_null(st, 4)) r->rate_burst = sqldrv_col_int(st, 4);
+    }
+    if (rc == 1 && r->consumer_key && !sqldrv_col_null(st, 5)) {
+        r->cred_found = 1;
+        r->cred_id = sqldrv_col_int(st, 5);
+        r->cred_app_matches = r->app_found && sqldrv_col_int(st, 6) == r->app_id;
+        r->cred_state = sqldrv_col_text(st, 7);
+        r->rules_json = sqldrv_col_text(st, 8);
+        r->allowed_ips_json = sqldrv_col_text(st, 9);
+        r->cred_created_ms = sqldrv_col_int(st, 10);
+        r->cred_expires_ms = sqldrv_col_int(st, 11);
+        r->cred_last_use_ms = sqldrv_col_int(st, 12);
+    }
+    sqldrv_reset(st);
+    return 0;
+}
+
 int store_core__auth_lookup(store_conn *c, store_auth_lookup_req *r) {
+    if (sqldrv_dialect(c) == SQLDRV_POSTGRES) return auth_lookup_pg(c, r);
     sqldrv_stmt *st = sqldrv_prep(c, sql_auth_application);
     if (!st) return SG_EIO;
     sqldrv_bind_text(st, 1, r->app_key);
@@ -217,8 +258,16 @@ int store_core__credential_state(store_conn *c, store_credential_state_req *r) {
 
 /* ---- services ---- */
 
+/* dialect: PostgreSQL. sql_service_get with the balance (sql_ledger_balance) as a last
+ * column: one round trip where two were. SQLite keeps its two statements. */
+static const char pg_service_get[] =
+    "SELECT id, account_id, name, description, status, callback, stop_callback, short_number, "
+    "sms_response, templates, recredit_amount, recredit_threshold, (SELECT balance FROM ledger "
+    "WHERE service_id = services.id ORDER BY id DESC LIMIT 1) FROM services WHERE name = $1";
+
 int store_core__service_get(store_conn *c, store_service_get_req *r) {
-    sqldrv_stmt *st = sqldrv_prep(c, sql_service_get);
+    int pg = sqldrv_dialect(c) == SQLDRV_POSTGRES;
+    sqldrv_stmt *st = sqldrv_prep(c, pg ? pg_service_get : sql_service_get);
     if (!st) return SG_EIO;
     sqldrv_bind_text(st, 1, r->name);
     int rc = sqldrv_step(c, st);
@@ -240,8 +289,9 @@ int store_core__service_get(store_conn *c, store_service_get_req *r) {
     s->templates = sqldrv_col_text(st, 9);
     s->recredit_amount = sqldrv_col_int(st, 10);
     s->recredit_threshold = sqldrv_col_int(st, 11);
+    if (pg) s->balance = sqldrv_col_int(st, 12);
     sqldrv_reset(st);
-    s->balance = sqlite__balance(c, s->id);
+    if (!pg) s->balance = sqlite__balance(c, s->id);
     return 0;
 }
 
