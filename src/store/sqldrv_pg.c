@@ -63,6 +63,13 @@
  * whose preparation failed or was skipped is prepared again at its next run. Outside a batch
  * every call waits for its answer, as before.
  *
+ * The operations are written for it (docs/benchmarks.md, PostgreSQL): a lock whose rows
+ * nobody reads is sent with sqldrv_done() right before the read that needs it, the id of a
+ * new row is taken from its sequence by an earlier read where that saves a wait, and rows
+ * that belong together (a message and its creation event, an event and its callback) are
+ * written by one statement. The driver counts its waits and statements (sqldrv_counters;
+ * store.c logs them per kind of operation with --log-debug store.trips).
+ *
  *     sent:   BEGIN SAVEPOINT sel(W) ins(D) upd(D) | flush   ... COMMIT | sync
  *     waits:                     ^ step reads up to here      ^ commit reads up to here
  *

@@ -18,7 +18,11 @@
  *     which first locks the service's row until its transaction ends (dialect: a statement
  *     PostgreSQL runs and SQLite does not). The next writer's read waits for that commit and
  *     then sees its row (READ COMMITTED: each statement reads what is committed when it
- *     starts). FOR NO KEY UPDATE, not FOR UPDATE: a send's own rows that reference the
+ *     starts). The lock is sent without waiting for its answer (sqldrv_done: pipelined in a
+ *     batch) and the read right behind it: the server runs them in order, so the read still
+ *     starts once the lock is held, and both cost one round trip. Never the lock in the
+ *     read itself (FOR UPDATE on a query that reads the ledger): a read that waited for the
+ *     lock would see the ledger as it was when it started. FOR NO KEY UPDATE, not FOR UPDATE: a send's own rows that reference the
  *     service (sends, ledger) take FOR KEY SHARE on it, which NO KEY UPDATE does not wait
  *     for, so two sends that inserted such a row before locking do not deadlock.
  */

@@ -9,8 +9,9 @@
  * evthread_use_pthreads() in main) then runs on the loop thread and calls every callback.
  *
  * A driver may defer statements whose results nobody reads (PostgreSQL's pipelining,
- * sqldrv.h): after each operation run_batch() calls sqldrv_settle(), the one driver call
- * made here directly, so that a deferred failure is that operation's (SQLite's returns 0).
+ * sqldrv.h): after each operation run_batch() calls sqldrv_settle(), one of the two driver
+ * calls made here directly (the other: sqldrv_counters, below), so that a deferred failure
+ * is that operation's (SQLite's returns 0).
  *
  * Invariants:
  *  1. A callback runs only after the transaction holding its operation committed (or failed
@@ -35,6 +36,11 @@
  * connections: 8,300 -> 9,500 sends/s, and slightly less CPU per message). While the
  * thread gathers it is only signalled once the batch is full, or SENDS_BATCH sends are
  * queued (or at close).
+ *
+ * Counting. After each operation run_batch() adds what the driver counted (sqldrv_counters:
+ * round trips to the server and statements; PostgreSQL's driver counts, SQLite's has none)
+ * and the time it took to its kind's tally; the batch's own BEGIN, wake-up and COMMIT go to
+ * "batch". store_close logs the tallies with --log-debug store.trips (docs/benchmarks.md).
  *
  * Idempotency records (store_idem.h). An operation queued with store_<op>_idem() carries a
  * store_idem: when it succeeds, record() renders its answer (the caller's render(), on this
