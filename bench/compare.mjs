@@ -9,7 +9,9 @@
 //            --perf FILE (perf record smsgated into FILE; BENCH_PERF_CG=dwarf for call graphs)
 //            --store postgres: smsgated on SQLite, on PostgreSQL with one node and with two nodes
 //              (systems smsgate, smsgate-pg, smsgate-pg2; offered load 2,000/s by default), each
-//              PostgreSQL a throw-away cluster of scripts/pg-scratch on this machine
+//              PostgreSQL a throw-away cluster of scripts/pg-scratch on this machine, reached
+//              over its unix socket as docs/cluster.md advises on one host (BENCH_PG_TCP=1:
+//              over 127.0.0.1 instead)
 //
 // Peers, each in its own process and shared by both systems (bench/compare_*.mjs):
 //   SMSC simulator  the integration tests' simulator on the npm `smpp` package: accepts every
@@ -204,6 +206,9 @@ class Smsgate {
       const r = spawnSync(path.join(ROOT, 'scripts/pg-scratch'), ['start', this.pgDir], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`scripts/pg-scratch start failed: ${r.stderr}`);
       this.database = r.stdout.trim().split('\n').pop();
+      // On the same host, over the cluster's unix socket, as docs/cluster.md says a node on
+      // PostgreSQL's host connects; BENCH_PG_TCP=1 keeps the loopback TCP connection.
+      if (!process.env.BENCH_PG_TCP) this.database = this.database.replace('host=127.0.0.1', `host=${this.pgDir}`);
     }
     this.procs = [];
     this.ports = [];

@@ -92,6 +92,11 @@ int64_t sqldrv_changes(store_conn *c);
  * have returned. store.c calls it after each operation, before the operation's outcome is
  * decided; SQLite's driver defers nothing and returns 0. */
 int sqldrv_settle(store_conn *c);
+/* Counters since the connection opened, for measuring (store_trips): *trips the times the
+ * store thread waited for the server's answers (a network round trip each: a pipelined
+ * flush read back, or a statement run outside a batch), *stmts the statements run (not
+ * counting BEGIN, COMMIT and savepoints). SQLite's driver waits for no server: both 0. */
+void sqldrv_counters(store_conn *c, uint64_t *trips, uint64_t *stmts);
 
 /* Columns of the current row, 0-based. A NULL reads as 0 (or NULL for text). */
 int64_t sqldrv_col_int(sqldrv_stmt *st, int i);

@@ -63,6 +63,13 @@
  * whose preparation failed or was skipped is prepared again at its next run. Outside a batch
  * every call waits for its answer, as before.
  *
+ * The operations are written for it (docs/benchmarks.md, PostgreSQL): a lock whose rows
+ * nobody reads is sent with sqldrv_done() right before the read that needs it, the id of a
+ * new row is taken from its sequence by an earlier read where that saves a wait, and rows
+ * that belong together (a message and its creation event, an event and its callback) are
+ * written by one statement. The driver counts its waits and statements (sqldrv_counters;
+ * store.c logs them per kind of operation with --log-debug store.trips).
+ *
  *     sent:   BEGIN SAVEPOINT sel(W) ins(D) upd(D) | flush   ... COMMIT | sync
  *     waits:                     ^ step reads up to here      ^ commit reads up to here
  *
@@ -147,6 +154,8 @@ struct sqldrv_pg {
     int qhead, qn, qcap;
     int nsync;       /* Q_SYNC among them */
     int flushed;     /* the last one sent makes the server flush (a sync or flush request) */
+    /* counters (sqldrv_counters): waits for the server's answers, statements run */
+    uint64_t trips, nstmts;
 };
 
 #define PG(st) ((pg_stmt *)((uintptr_t)(st) & ~(uintptr_t)1))
@@ -508,6 +517,7 @@ static int prepare(struct sqldrv_pg *pg, pg_stmt *s) {
     if (!needs_prepare(pg, s)) return 0;
     char name[32];
     stmt_name(s, name, sizeof name);
+    pg->trips++;
     PGresult *r = PQprepare(pg->conn, name, s->text, s->nparams, s->types);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         char what[160];
@@ -554,6 +564,8 @@ static int run(struct sqldrv_pg *pg, pg_stmt *s) {
     if (rc) return rc;
     char name[32];
     stmt_name(s, name, sizeof name);
+    pg->trips++;
+    pg->nstmts++;
     PGresult *r = PQexecPrepared(pg->conn, name, s->nparams, s->values, s->lengths, s->formats, 0);
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
@@ -688,6 +700,7 @@ static void drain(struct sqldrv_pg *pg) {
         if (!pg->err) pg->err = send_failed(pg, "Sending to PostgreSQL");
         return;
     }
+    pg->trips++;
     while (pg->conn && pg->qn) read_one(pg);
 }
 
@@ -708,6 +721,7 @@ static int send_stmt(struct sqldrv_pg *pg, pg_stmt *s, q_kind kind) {
     if (!PQsendQueryPrepared(pg->conn, name, s->nparams, s->values, s->lengths, s->formats, 0))
         return send_failed(pg, "Sending a statement");
     q_push(pg, kind, s, NULL);
+    pg->nstmts++;
     return 0;
 }
 
@@ -776,6 +790,7 @@ int sqldrv_pg__exec(store_conn *c, const char *sql, const char *what) {
     if (!pg->conn) return SG_EUNAVAIL;
     int piped = pg->piped, rc;
     if (piped && (rc = pipe_pause(pg))) return rc;
+    pg->trips++;
     PGresult *r = PQexec(pg->conn, sql);
     ExecStatusType s = PQresultStatus(r);
     if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
@@ -835,6 +850,11 @@ int sqldrv_pg__insert(store_conn *c, sqldrv_stmt *st, const char *what, int64_t 
 
 void sqldrv_pg__reset(sqldrv_stmt *st) { stmt_clear_run(PG(st)); }
 
+void sqldrv_pg__counters(store_conn *c, uint64_t *trips, uint64_t *stmts) {
+    *trips = c->pg->trips;
+    *stmts = c->pg->nstmts;
+}
+
 int64_t sqldrv_pg__changes(store_conn *c) {
     struct sqldrv_pg *pg = c->pg;
     drain(pg); /* the count of the last statement sent */
@@ -886,6 +906,7 @@ const void *sqldrv_pg__col_blob(sqldrv_stmt *st, int i, size_t *n) {
  * code. */
 static int tx(struct sqldrv_pg *pg, const char *sql) {
     if (!pg->conn) return SG_EUNAVAIL;
+    pg->trips++;
     PGresult *r = PQexec(pg->conn, sql);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         char what[64];

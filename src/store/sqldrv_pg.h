@@ -59,6 +59,7 @@ int sqldrv_pg__insert(store_conn *c, sqldrv_stmt *st, const char *what, int64_t 
 void sqldrv_pg__reset(sqldrv_stmt *st);
 int64_t sqldrv_pg__changes(store_conn *c);
 int sqldrv_pg__settle(store_conn *c);
+void sqldrv_pg__counters(store_conn *c, uint64_t *trips, uint64_t *stmts);
 int64_t sqldrv_pg__col_int(sqldrv_stmt *st, int i);
 double sqldrv_pg__col_double(sqldrv_stmt *st, int i);
 int sqldrv_pg__col_null(sqldrv_stmt *st, int i);

@@ -197,6 +197,15 @@ int sqldrv_settle(store_conn *c) {
     return 0;
 }
 
+/* SQLite has no server to wait for: nothing is counted. */
+void sqldrv_counters(store_conn *c, uint64_t *trips, uint64_t *stmts) {
+    if (SQLDRV_CONN_PG(c)) {
+        sqldrv_pg__counters(c, trips, stmts);
+        return;
+    }
+    *trips = *stmts = 0;
+}
+
 int64_t sqldrv_col_int(sqldrv_stmt *st, int i) {
     if (SQLDRV_IS_PG(st)) return sqldrv_pg__col_int(st, i);
     return sqlite3_column_int64(ST(st), i);

@@ -509,6 +509,14 @@ int sqlite__credits_after_debit(store_conn *c, int64_t service_id, int64_t befor
     char name[96];
     snprintf(name, sizeof name, "%s", sqldrv_col_str(st, 2));
     sqldrv_reset(st);
+    return sqlite__credits_after_debit_known(c, service_id, name, amount, threshold, before,
+                                             balance);
+}
+
+int sqlite__credits_after_debit_known(store_conn *c, int64_t service_id, const char *name,
+                                      int64_t amount, int64_t threshold, int64_t before,
+                                      int64_t *balance) {
+    sqldrv_stmt *st;
     if (amount <= 0 || !(before >= threshold && *balance < threshold)) return 0;
 
     /* Invariant 3: one unpaid automatic order at a time. */

@@ -25,6 +25,12 @@ int sqlite__credits_rate(store_conn *c, const char *region, int64_t *milli, int 
  * (also when nothing was due) or an SG_E* code that fails the send. */
 int sqlite__credits_after_debit(store_conn *c, int64_t service_id, int64_t before,
                                 int64_t *balance);
+/* The same, with the service's name and top-up settings (sql_credits_topup_of: amount,
+ * threshold) already read in this transaction by the caller (a send on PostgreSQL reads them
+ * with its balance: one round trip less). */
+int sqlite__credits_after_debit_known(store_conn *c, int64_t service_id, const char *name,
+                                      int64_t amount, int64_t threshold, int64_t before,
+                                      int64_t *balance);
 
 int sqlite__price_get(store_conn *c, store_price_get_req *r);
 int sqlite__price_list(store_conn *c, store_price_list_req *r);

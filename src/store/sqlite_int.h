@@ -62,6 +62,9 @@ int64_t sqlite__balance(store_conn *c, int64_t service_id);
  * on SQLite it is sqlite__balance(). Every read of a balance that decides a ledger row
  * (a debit's check, ledger_append's `before`) is this one. */
 int sqlite__balance_for_write(store_conn *c, int64_t service_id, int64_t *balance);
+/* dialect: PostgreSQL only: locks service $1's row until the transaction ends (the lock
+ * sqlite__balance_for_write takes; a send's read takes it itself, store_core_sql.c). */
+extern const char sqlite__pg_service_lock[];
 /* Appends to the ledger (the only writer of it); the new balance goes to *balance if not NULL. */
 int sqlite__ledger_add(store_conn *c, int64_t service_id, int64_t amount, const char *kind,
                        const char *ref, int64_t *balance);
@@ -77,6 +80,38 @@ int64_t sqlite__service_id(store_conn *c, const char *name);
 /* Applies one status change if the state machine allows it (core/msgstate.h):
  * 1 applied, 0 stale, or an SG_E* code. Records the event and any refund. */
 int sqlite__apply_status(store_conn *c, const store_status_update *u);
+/* dialect: PostgreSQL. What a status change read with its message, once it held the
+ * message's row (sqlite_msg.c; sqlite__notify_event_pg, sqlite_notify.c): the service's callBack (NULL or empty: none), the message's
+ * sender, receiver and tag (borrowed), whether a PENDING call of the message exists (behind)
+ * and the id its call is to take (call_id, from the sequence; 0 without a callBack). */
+typedef struct sqlite_notify_known {
+    const char *callback, *sender, *receiver, *tag;
+    int behind;
+    int64_t call_id;
+} sqlite_notify_known;
+/* The row a status change decides from: the message's state, service, credits, whether it
+ * was sent, and on PostgreSQL what its callback needs (sqlite_notify_int.h; new strings). */
+typedef struct sqlite_status_row {
+    int state, was_sent, pg;
+    int64_t service_id, credits;
+    sqlite_notify_known known;
+} sqlite_status_row;
+/* Reads row from the current row of st, from column col on: the columns of sql_msg_status_read
+ * (state, service_id, credits, sent_ms), on PostgreSQL followed by those of its
+ * pg_msg_status_read (sqlite_msg.c: callback, sender, receiver, tag, behind, call id). */
+void sqlite__status_row_read(store_conn *c, sqldrv_stmt *st, int col, sqlite_status_row *row);
+void sqlite__status_row_fini(sqlite_status_row *row);
+/* sqlite__apply_status with the message's row read already in this transaction (locked first
+ * on PostgreSQL). */
+int sqlite__apply_status_row(store_conn *c, const store_status_update *u,
+                             const sqlite_status_row *row);
+/* dialect: PostgreSQL. The columns that follow sql_msg_status_read's in the row above, from
+ * messages m joined with services s (a text that reads them elsewhere, sqlite_routes.c). */
+#define SQLITE_PG_STATUS_COLS                                                              \
+    "m.state, m.service_id, m.credits, m.sent_ms, s.callback, m.sender, m.receiver, "       \
+    "m.tag, CASE WHEN EXISTS (SELECT 1 FROM notify_calls p WHERE p.seq_key = m.id AND "     \
+    "p.state = 0) THEN 1 ELSE 0 END, CASE WHEN s.callback IS NOT NULL AND s.callback != '' " \
+    "THEN nextval(pg_get_serial_sequence('notify_calls', 'id')) ELSE 0 END "
 /* Records one status event of a message. */
 int sqlite__insert_event(store_conn *c, int64_t msg_id, int64_t service_id, int64_t ts, int state,
                          int dlr, int ptt);

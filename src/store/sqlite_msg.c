@@ -23,6 +23,7 @@
 #include "store/sqlite_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "core/msgstate.h"
 #include "store/sql_msg.h"
@@ -77,35 +78,75 @@ static int requeue(store_conn *c, const store_status_update *u) {
     return rc ? rc : 1;
 }
 
-/* dialect: sql_msg_status_read for PostgreSQL, where several nodes write: the message's row
- * is locked until the transaction ends, so that two changes of one message (a receipt on one
- * node, the accept of its submit_sm_resp or a cancel on another) follow each other and each
- * decides from the state the other left (invariant 1). SQLite has one writer. */
+/* dialect: PostgreSQL, where several nodes write: the message's row is locked until the
+ * transaction ends, so that two changes of one message (a receipt on one node, the accept of
+ * its submit_sm_resp or a cancel on another) follow each other and each decides from the
+ * state the other left (invariant 1). SQLite has one writer. The lock is sent without waiting
+ * for its answer; the read after it (pg_msg_status_read) starts once the lock is held, so it
+ * sees what the previous holder committed, and both cost one round trip. */
+static const char pg_msg_lock[] = "SELECT id FROM messages WHERE id = $1 FOR NO KEY UPDATE";
+/* dialect: PostgreSQL. sql_msg_status_read, and with it what the status event's callback
+ * needs (sql_notify_callback_of, sql_notify_behind), and the id of that call taken from its
+ * sequence when the service has a callBack: the event and its call are then written without
+ * reading anything back (sqlite__notify_event_pg). */
 static const char pg_msg_status_read[] =
-    "SELECT state, service_id, credits, sent_ms FROM messages WHERE id = $1 FOR NO KEY UPDATE";
+    "SELECT " SQLITE_PG_STATUS_COLS "FROM messages m LEFT JOIN services s ON s.id = m.service_id "
+    "WHERE m.id = $1";
 
-/* Applies one status change if the state machine allows it. Returns 1 if applied, 0 if
- * stale (ignored), or an SG_E* code. */
-int sqlite__apply_status(store_conn *c, const store_status_update *u) {
-    if (u->hold_until_ms > 0) return sqlite__hours_hold(c, u); /* marketing hours */
-    sqldrv_stmt *st = sqldrv_prep(c, sqldrv_dialect(c) == SQLDRV_POSTGRES ? pg_msg_status_read
-                                                                         : sql_msg_status_read);
+/* Reads the row a status change of message id decides from (sqlite__apply_status_row).
+ * 1 read, 0 no such message, or an SG_E* code. PostgreSQL: the row is locked first. */
+static int status_read(store_conn *c, int64_t id, sqlite_status_row *row) {
+    int pg = sqldrv_dialect(c) == SQLDRV_POSTGRES, rc;
+    sqldrv_stmt *st;
+    if (pg) {
+        if (!(st = sqldrv_prep(c, pg_msg_lock))) return SG_EIO;
+        sqldrv_bind_int(st, 1, id);
+        if ((rc = sqldrv_done(c, st, "Locking a message"))) return rc;
+    }
+    st = sqldrv_prep(c, pg ? pg_msg_status_read : sql_msg_status_read);
     if (!st) return SG_EIO;
-    sqldrv_bind_int(st, 1, u->msg_id);
-    int rc = sqldrv_step(c, st);
-    if (rc != 1) return rc; /* 0: no such message (stale), or an error */
-    int cur = (int)sqldrv_col_int(st, 0);
-    int64_t service_id = sqldrv_col_int(st, 1), credits = sqldrv_col_int(st, 2);
-    int was_sent = !sqldrv_col_null(st, 3);
+    sqldrv_bind_int(st, 1, id);
+    rc = sqldrv_step(c, st);
+    if (rc != 1) return rc;
+    sqlite__status_row_read(c, st, 0, row);
     sqldrv_reset(st);
+    return 1;
+}
 
+void sqlite__status_row_read(store_conn *c, sqldrv_stmt *st, int col, sqlite_status_row *row) {
+    row->state = (int)sqldrv_col_int(st, col);
+    row->service_id = sqldrv_col_int(st, col + 1);
+    row->credits = sqldrv_col_int(st, col + 2);
+    row->was_sent = !sqldrv_col_null(st, col + 3);
+    row->pg = sqldrv_dialect(c) == SQLDRV_POSTGRES;
+    if (row->pg) {
+        row->known = (sqlite_notify_known){.callback = sqldrv_col_text(st, col + 4),
+                                           .sender = sqldrv_col_text(st, col + 5),
+                                           .receiver = sqldrv_col_text(st, col + 6),
+                                           .tag = sqldrv_col_text(st, col + 7),
+                                           .behind = sqldrv_col_int(st, col + 8) != 0,
+                                           .call_id = sqldrv_col_int(st, col + 9)};
+    }
+}
+
+void sqlite__status_row_fini(sqlite_status_row *row) {
+    free((char *)row->known.callback);
+    free((char *)row->known.sender);
+    free((char *)row->known.receiver);
+    free((char *)row->known.tag);
+    row->known = (sqlite_notify_known){0};
+}
+
+int sqlite__apply_status_row(store_conn *c, const store_status_update *u,
+                             const sqlite_status_row *row) {
     int next = (int)u->state;
     msgstate_effect e;
-    if (!msgstate_change((msg_state)cur, was_sent, u->state, u->dlr, u->smsc_id != NULL, &e))
+    if (!msgstate_change((msg_state)row->state, row->was_sent, u->state, u->dlr,
+                         u->smsc_id != NULL, &e))
         return 0;
     if (e.requeue) return requeue(c, u);
     int64_t ts = u->ts_ms ? u->ts_ms : sg_now_ms();
-    st = sqldrv_prep(c, sql_msg_status_update);
+    sqldrv_stmt *st = sqldrv_prep(c, sql_msg_status_update);
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, next);
     sqldrv_bind_int(st, 2, u->dlr);
@@ -116,20 +157,48 @@ int sqlite__apply_status(store_conn *c, const store_status_update *u) {
     sqldrv_bind_text(st, 7, u->route);
     sqldrv_bind_text(st, 8, u->smsc_id);
     sqldrv_bind_int(st, 9, u->msg_id);
-    rc = sqldrv_done(c, st, "Updating a message's status");
+    int rc = sqldrv_done(c, st, "Updating a message's status");
     if (rc) return rc;
-    rc = sqlite__insert_event(c, u->msg_id, service_id, ts, next, u->dlr, u->ptt);
+    rc = row->pg ? sqlite__notify_event_pg(c, &row->known, u->msg_id, row->service_id, ts, next,
+                                           u->dlr, u->ptt)
+                 : sqlite__insert_event(c, u->msg_id, row->service_id, ts, next, u->dlr, u->ptt);
     if (rc) return rc;
     /* Refund rule (invariant 3). Cancelled messages are refunded by msg_cancel. */
     if (e.refund) {
-        rc = sqlite__refund_message(c, u->msg_id, service_id, credits, u->why, NULL);
+        rc = sqlite__refund_message(c, u->msg_id, row->service_id, row->credits, u->why, NULL);
         if (rc) return rc;
     }
     return 1;
 }
 
+/* Applies one status change if the state machine allows it. Returns 1 if applied, 0 if
+ * stale (ignored), or an SG_E* code. */
+int sqlite__apply_status(store_conn *c, const store_status_update *u) {
+    if (u->hold_until_ms > 0) return sqlite__hours_hold(c, u); /* marketing hours */
+    sqlite_status_row row = {0};
+    int rc = status_read(c, u->msg_id, &row);
+    if (rc == 1) rc = sqlite__apply_status_row(c, u, &row);
+    sqlite__status_row_fini(&row);
+    return rc;
+}
+
+/* dialect: PostgreSQL only. A new message and its creation event in one statement, which
+ * returns the message's id: one round trip where the two inserts took two (the event needs
+ * the message's id). SQLite waits for no server and keeps the two plain inserts. Parameters
+ * as sql_msg_insert's. */
+static const char pg_msg_insert_with_event[] =
+    "WITH m AS (INSERT INTO messages(service_id, send_id, created_ms, due_ms, state, sender, "
+    "receiver, message, coding, length, parts, credits, priority, validity_min, differed_min, "
+    "class, tag, stop_clause) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+    "$14, $15, $16, $17, $18) RETURNING id) "
+    "INSERT INTO events(message_id, service_id, ts_ms, state, dlr, ptt) "
+    "SELECT id, $1, $3, $5, 0, 0 FROM m RETURNING message_id";
+
 int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id) {
-    sqldrv_stmt *st = sqldrv_prep(c, sql_msg_insert);
+    /* a creation event calls nobody (sqlite_notify.c): nothing to queue with it */
+    int pg = sqldrv_dialect(c) == SQLDRV_POSTGRES &&
+             (m->state == MSG_SCHEDULED || m->state == MSG_QUEUED);
+    sqldrv_stmt *st = sqldrv_prep(c, pg ? pg_msg_insert_with_event : sql_msg_insert);
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, m->service_id);
     sqldrv_bind_int(st, 2, m->send_id);
@@ -149,7 +218,13 @@ int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id) 
     sqldrv_bind_int(st, 16, m->sms_class);
     sqldrv_bind_text(st, 17, m->tag);
     sqldrv_bind_int(st, 18, m->stop_clause);
-    int rc = sqldrv_insert(c, st, "Storing a message", id);
+    int rc;
+    if (pg) {
+        if ((rc = sqldrv_step(c, st)) == 1) *id = sqldrv_col_int(st, 0);
+        sqldrv_reset(st);
+        return rc == 1 ? 0 : rc < 0 ? rc : SG_EIO;
+    }
+    rc = sqldrv_insert(c, st, "Storing a message", id);
     if (rc) return rc;
     return sqlite__insert_event(c, *id, m->service_id, m->now_ms, m->state, 0, 0);
 }

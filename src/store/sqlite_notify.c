@@ -265,6 +265,85 @@ int sqlite__notify_call(store_conn *c, const sqlite_notify_new *k) {
     return rc;
 }
 
+/* dialect: PostgreSQL only (sqlite__notify_event_pg). A status event without a call ... */
+static const char pg_event_insert[] =
+    "INSERT INTO events(message_id, service_id, ts_ms, state, dlr, ptt) "
+    "VALUES ($1, $2, $3, $4, $5, $6)";
+/* ... and with its call, in one statement: the call's id ($7) is the one the status read took
+ * from the sequence, the event's id comes from the insert before it; values as
+ * sql_notify_insert's. Nothing is read back: both are sent without waiting. */
+static const char pg_event_call_insert[] =
+    "WITH e AS (INSERT INTO events(message_id, service_id, ts_ms, state, dlr, ptt) "
+    "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id) "
+    "INSERT INTO notify_calls(id, service_id, kind, message_id, event_id, seq_key, dlr, ptt, "
+    "event_ms, url, origin, created_ms, next_ms, lease_ms, lease_owner, first_ms) "
+    "VALUES ($7, $2, 'status', $1, (SELECT id FROM e), $1, $5, $6, $3, $8, $9, $10, $10, $11, "
+    "$12, $13)";
+
+int sqlite__notify_event_pg(store_conn *c, const sqlite_notify_known *k, int64_t msg_id,
+                            int64_t service_id, int64_t ts, int state, int dlr, int ptt) {
+    char *url = NULL, *origin = NULL;
+    if (called_state(state) && k->call_id > 0 && k->callback && *k->callback) {
+        callurl_params p = {.id = msg_id, .dlr = dlr, .ptt = ptt, .date_ms = ts,
+                            .sender = k->sender, .receiver = k->receiver, .tag = k->tag};
+        url = callurl_status(k->callback, &p);
+        origin = callurl_origin(url);
+        if (!origin)
+            sg_log_warn(LOG, "The callBack '%s' of service %lld is not an http(s) URL; the "
+                             "status callback of message %lld (deliveryReceipt %d) is not "
+                             "queued.",
+                        k->callback, (long long)service_id, (long long)msg_id, dlr);
+    }
+    sqldrv_stmt *st = sqldrv_prep(c, origin ? pg_event_call_insert : pg_event_insert);
+    if (!st) {
+        free(url);
+        free(origin);
+        return SG_EIO;
+    }
+    sqldrv_bind_int(st, 1, msg_id);
+    sqldrv_bind_int(st, 2, service_id);
+    sqldrv_bind_int(st, 3, ts);
+    sqldrv_bind_int(st, 4, state);
+    sqldrv_bind_int(st, 5, dlr);
+    sqldrv_bind_int(st, 6, ptt);
+    if (!origin) {
+        free(url);
+        return sqldrv_done(c, st, "Recording a status event");
+    }
+    char node[128] = "";
+    int64_t lease_ms = 0, now = sg_now_ms();
+    /* handed over at once when no earlier call of the SMS is PENDING (invariant 5; k->behind
+     * was read once this transaction held the message's row) */
+    int handed = !k->behind && store__handoff_open(c->handoff, node, sizeof node, &lease_ms);
+    sqldrv_bind_int(st, 7, k->call_id);
+    sqldrv_bind_text(st, 8, url);
+    sqldrv_bind_text(st, 9, origin);
+    sqldrv_bind_int(st, 10, now);
+    if (handed) {
+        sqldrv_bind_int(st, 11, now + lease_ms);
+        sqldrv_bind_text(st, 12, node);
+        sqldrv_bind_int(st, 13, now);
+    } else {
+        sqldrv_bind_null(st, 11);
+        sqldrv_bind_null(st, 12);
+        sqldrv_bind_null(st, 13);
+    }
+    int rc = sqldrv_done(c, st, "Queueing a status callback");
+    char *secret = NULL;
+    if (rc == 0 && handed && (rc = secret_of(c, service_id, &secret)) == 0) {
+        store_notify_call call = {.id = k->call_id, .service_id = service_id, .attempts = 0,
+                                  .first_ms = now, .url = url, .origin = origin,
+                                  .secret = secret};
+        store__handoff_stage(c->handoff, &call);
+        url = origin = NULL; /* the hand-off owns them now */
+    } else if (rc == 0) {
+        store__handoff_wake(c->handoff);
+    }
+    free(url);
+    free(origin);
+    return rc;
+}
+
 /* ---- secrets ---- */
 
 /* The secret of a service (new in *out), created when it has none yet. */

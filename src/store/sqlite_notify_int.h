@@ -35,6 +35,12 @@ typedef struct sqlite_notify_new {
  * claimed by it), retried, signed and guarded like a status callback. A url that is not
  * http(s) is logged and not queued (0). Returns 0 or a store error. */
 int sqlite__notify_call(store_conn *c, const sqlite_notify_new *k);
+/* dialect: PostgreSQL. sqlite__insert_event() and sqlite__notify_event() in one statement
+ * sent without waiting (no id is read back: the call's id is known): inserts the event and,
+ * when it is called and the service has a callBack, its call, handed over as
+ * sqlite__notify_event() would. 0 or an SG_E* code. */
+int sqlite__notify_event_pg(store_conn *c, const sqlite_notify_known *k, int64_t msg_id,
+                            int64_t service_id, int64_t ts, int state, int dlr, int ptt);
 
 /* Frees the connection's cache of the callbacks area (the last secret read). */
 void sqlite__notify_close(store_conn *c);

@@ -360,12 +360,62 @@ static int keep_orphan(store_conn *c, const store_smpp_receipt_item *r) {
     return sqldrv_done(c, st, "Keeping an unmatched receipt");
 }
 
+/* dialect: PostgreSQL. The receipt of a message of one part, matched by its id's first key on
+ * its route (find_id's first try) and applied with one round trip: the message is locked
+ * first (sent without waiting), then one read finds it and reads its status row
+ * (sqlite__apply_status_row). The read locks it too: should a newer id of that key have come
+ * between the two (another node's accept), the message it names is the one locked. */
+static const char pg_receipt_lock[] =
+    "SELECT id FROM messages WHERE id = (SELECT message_id FROM smpp_ids WHERE idkey = $1 AND "
+    "route = $2 ORDER BY id DESC LIMIT 1) FOR NO KEY UPDATE";
+static const char pg_receipt_read[] =
+    "SELECT i.message_id, i.part, i.nparts, " SQLITE_PG_STATUS_COLS
+    "FROM smpp_ids i JOIN messages m ON m.id = i.message_id "
+    "LEFT JOIN services s ON s.id = m.service_id WHERE i.idkey = $1 AND i.route = $2 "
+    "ORDER BY i.id DESC LIMIT 1 FOR NO KEY UPDATE OF m";
+
+/* The one-round-trip receipt above: 1 applied (matched), 0 when it does not apply (no such id
+ * under the first key on the route, or a message of several parts: the caller goes the
+ * general way), or an SG_E* code. */
+static int receipt_pg(store_conn *c, store_smpp_receipt_item *x) {
+    char keys[OPID_KEYS][OPID_KEY_LEN];
+    if (opid_keys(x->smsc_id, keys) == 0) return 0;
+    sqldrv_stmt *st = sqldrv_prep(c, pg_receipt_lock);
+    if (!st) return SG_EIO;
+    sqldrv_bind_text(st, 1, keys[0]);
+    sqldrv_bind_text(st, 2, x->route);
+    int rc = sqldrv_done(c, st, "Locking a message");
+    if (rc) return rc;
+    if (!(st = sqldrv_prep(c, pg_receipt_read))) return SG_EIO;
+    sqldrv_bind_text(st, 1, keys[0]);
+    sqldrv_bind_text(st, 2, x->route);
+    if ((rc = sqldrv_step(c, st)) != 1) return rc;
+    if (sqldrv_col_int(st, 2) > 1) {
+        sqldrv_reset(st);
+        return 0;
+    }
+    store_status_update u = {.msg_id = sqldrv_col_int(st, 0), .state = (msg_state)x->state,
+                             .dlr = x->dlr, .ptt = x->ptt, .ts_ms = x->ts_ms};
+    sqlite_status_row row = {0};
+    sqlite__status_row_read(c, st, 3, &row);
+    sqldrv_reset(st);
+    rc = sqlite__apply_status_row(c, &u, &row);
+    sqlite__status_row_fini(&row);
+    return rc < 0 ? rc : 1;
+}
+
 int sqlite__smpp_receipt(store_conn *c, store_smpp_receipt_req *r) {
     for (size_t i = 0; i < r->count; i++) {
         store_smpp_receipt_item *x = &r->items[i];
         int64_t msg_id;
         int part, nparts;
-        int rc = find_id(c, x->route, x->smsc_id, &msg_id, &part, &nparts);
+        int rc;
+        if (sqldrv_dialect(c) == SQLDRV_POSTGRES && (rc = receipt_pg(c, x)) != 0) {
+            if (rc < 0) return rc;
+            x->matched = 1;
+            continue;
+        }
+        rc = find_id(c, x->route, x->smsc_id, &msg_id, &part, &nparts);
         if (rc < 0) return rc;
         x->matched = rc;
         rc = rc ? apply_part(c, msg_id, part, nparts, x->state, x->dlr, x->ptt, x->ts_ms)

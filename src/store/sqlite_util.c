@@ -18,7 +18,11 @@
  *     which first locks the service's row until its transaction ends (dialect: a statement
  *     PostgreSQL runs and SQLite does not). The next writer's read waits for that commit and
  *     then sees its row (READ COMMITTED: each statement reads what is committed when it
- *     starts). FOR NO KEY UPDATE, not FOR UPDATE: a send's own rows that reference the
+ *     starts). The lock is sent without waiting for its answer (sqldrv_done: pipelined in a
+ *     batch) and the read right behind it: the server runs them in order, so the read still
+ *     starts once the lock is held, and both cost one round trip. Never the lock in the
+ *     read itself (FOR UPDATE on a query that reads the ledger): a read that waited for the
+ *     lock would see the ledger as it was when it started. FOR NO KEY UPDATE, not FOR UPDATE: a send's own rows that reference the
  *     service (sends, ledger) take FOR KEY SHARE on it, which NO KEY UPDATE does not wait
  *     for, so two sends that inserted such a row before locking do not deadlock.
  */
@@ -46,17 +50,18 @@ int64_t sqlite__balance(store_conn *c, int64_t service_id) {
 }
 
 /* dialect: PostgreSQL only (invariant 2). */
-static const char pg_service_lock[] = "SELECT id FROM services WHERE id = $1 FOR NO KEY UPDATE";
+const char sqlite__pg_service_lock[] = "SELECT id FROM services WHERE id = $1 FOR NO KEY UPDATE";
 
 int sqlite__balance_for_write(store_conn *c, int64_t service_id, int64_t *balance) {
     sqldrv_stmt *st;
     int rc;
     if (sqldrv_dialect(c) == SQLDRV_POSTGRES) {
-        if (!(st = sqldrv_prep(c, pg_service_lock))) return SG_EIO;
+        /* Run without waiting for its answer (sqldrv_done: deferred in a batch); the read
+         * below starts once the lock is held, so it sees the previous writer's row, and both
+         * cost one round trip. A failure is the read's (or the settle's) to report. */
+        if (!(st = sqldrv_prep(c, sqlite__pg_service_lock))) return SG_EIO;
         sqldrv_bind_int(st, 1, service_id);
-        rc = sqldrv_step(c, st);
-        sqldrv_reset(st);
-        if (rc < 0) return rc; /* logged by the driver */
+        if ((rc = sqldrv_done(c, st, "Locking a service"))) return rc;
     }
     if (!(st = sqldrv_prep(c, sql_ledger_balance))) return SG_EIO;
     sqldrv_bind_int(st, 1, service_id);

@@ -9,8 +9,9 @@
  * evthread_use_pthreads() in main) then runs on the loop thread and calls every callback.
  *
  * A driver may defer statements whose results nobody reads (PostgreSQL's pipelining,
- * sqldrv.h): after each operation run_batch() calls sqldrv_settle(), the one driver call
- * made here directly, so that a deferred failure is that operation's (SQLite's returns 0).
+ * sqldrv.h): after each operation run_batch() calls sqldrv_settle(), one of the two driver
+ * calls made here directly (the other: sqldrv_counters, below), so that a deferred failure
+ * is that operation's (SQLite's returns 0).
  *
  * Invariants:
  *  1. A callback runs only after the transaction holding its operation committed (or failed
@@ -36,6 +37,11 @@
  * connections: 8,300 -> 9,500 sends/s, and slightly less CPU per message). While the
  * thread gathers it is only signalled once the batch is full, or SENDS_BATCH sends are
  * queued (or at close).
+ *
+ * Counting. After each operation run_batch() adds what the driver counted (sqldrv_counters:
+ * round trips to the server and statements; PostgreSQL's driver counts, SQLite's has none)
+ * and the time it took to its kind's tally; the batch's own BEGIN, wake-up and COMMIT go to
+ * "batch". store_close logs the tallies with --log-debug store.trips (docs/benchmarks.md).
  *
  * Idempotency records (store_idem.h). An operation queued with store_<op>_idem() carries a
  * store_idem: when it succeeds, record() renders its answer (the caller's render(), on this
@@ -146,7 +152,20 @@ typedef enum { OP_NONE = 0,
 #define ENUM_OP(name, type) OP_##name,
                STORE_OPS(ENUM_OP)
 #undef ENUM_OP
+               OP_COUNT
 } op_kind;
+
+static const char *const op_names[OP_COUNT] = {"batch",
+#define NAME_OP(name, type) #name,
+                                               STORE_OPS(NAME_OP)
+#undef NAME_OP
+};
+
+/* What the driver counted (sqldrv_counters) for one kind of operation, or for the batches'
+ * own statements (OP_NONE: BEGIN, COMMIT, the wake-up): logged at close (store.trips). */
+typedef struct tally {
+    uint64_t ops, trips, stmts, us;
+} tally;
 
 #define GROUP_WAIT_US 3000 /* see "Group commit sized by load" above */
 #define SENDS_BATCH 16     /* this many sends queued start a batch at once (same place) */
@@ -183,9 +202,27 @@ struct store {
     store_handoff handoff; /* status calls on their way to the notifier (store_handoff.c) */
     size_t pending;
     uint64_t commits, ops, nth_op;
+    uint64_t trips, stmts; /* the driver's counters after the last batch (store_trips) */
+    tally tallies[OP_COUNT]; /* per kind of operation; the store thread's */
     char instance[17]; /* store_instance() */
     optout_rules *optout; /* opt-out keywords, read by the connection (sqlite_blacklist.c) */
 };
+
+static int64_t mono_us(void);
+
+/* Adds what the driver counted since t0 (trips, stmts, and the time: t0[2], microseconds) to
+ * kind's tally, with n more operations (or batches); t0 moves on. */
+static void count(store *st, int kind, uint64_t t0[3], uint64_t n) {
+    uint64_t t[3];
+    sqldrv_counters(st->conn, &t[0], &t[1]);
+    t[2] = (uint64_t)mono_us();
+    tally *k = &st->tallies[kind];
+    k->ops += n;
+    k->trips += t[0] - t0[0];
+    k->stmts += t[1] - t0[1];
+    k->us += t[2] - t0[2];
+    memcpy(t0, t, sizeof t);
+}
 
 static void q_push(queue *q, op *o) {
     o->next = NULL;
@@ -248,11 +285,15 @@ static int record(store *st, store_idem *idem) {
 static int batch_error(int rc) { return rc == SG_EUNAVAIL ? SG_EUNAVAIL : SG_EIO; }
 
 static void run_batch(store *st, queue *batch) {
+    uint64_t t0[3];
+    sqldrv_counters(st->conn, &t0[0], &t0[1]);
+    t0[2] = (uint64_t)mono_us();
     int rc = st->be->begin(st->conn);
     if (rc != 0) {
         for (op *o = batch->head; o; o = o->next) o->rc = batch_error(rc);
         return;
     }
+    count(st, OP_NONE, t0, 0);
     int wake = 0; /* the batch made messages due: other nodes are told at its commit */
     for (op *o = batch->head; o; o = o->next) {
         store__handoff_savepoint(&st->handoff);
@@ -271,7 +312,9 @@ static void run_batch(store *st, queue *batch) {
                 o->idem->recorded = 0;
             }
         }
-        st->be->release(st->conn, o->rc != 0);
+        if (o->rc != 0) st->be->release(st->conn, 1); /* the rollback is the operation's */
+        count(st, o->kind, t0, 1);
+        if (o->rc == 0) st->be->release(st->conn, 0);
         if (o->rc != 0) store__handoff_rollback_op(&st->handoff);
         else if (o->kind == OP_submit || o->kind == OP_campaign_send) wake = 1;
     }
@@ -291,12 +334,29 @@ static void run_batch(store *st, queue *batch) {
         return;
     }
     store__handoff_committed(&st->handoff);
+    count(st, OP_NONE, t0, 1);
     st->commits++;
     st->ops += batch->n;
     if (st->opt.crash_after_commit > 0 && st->commits == (uint64_t)st->opt.crash_after_commit) {
         sg_log_error("store", "Fault injection: crashing after commit %llu as configured.",
                      (unsigned long long)st->commits);
         abort();
+    }
+}
+
+/* At close, with debug output for store.trips: the round trips and statements per
+ * operation, by kind (docs/benchmarks.md, PostgreSQL; SQLite's driver counts none). */
+static void log_tallies(store *st) {
+    if (!sg_log_enabled(SG_LOG_DEBUG, "store.trips")) return;
+    for (int k = 0; k < OP_COUNT; k++) {
+        const tally *t = &st->tallies[k];
+        if (!t->ops) continue;
+        sg_log_debug("store.trips", "%s: %llu %s, %.2f round trips, %.2f statements and %.0f "
+                                    "us each (%.3f s in all).",
+                     op_names[k], (unsigned long long)t->ops,
+                     k == OP_NONE ? "batches" : "operations", (double)t->trips / (double)t->ops,
+                     (double)t->stmts / (double)t->ops, (double)t->us / (double)t->ops,
+                     (double)t->us / 1e6);
     }
 }
 
@@ -358,6 +418,7 @@ static void *thread_main(void *arg) {
         st->last_start_us = mono_us();
         run_batch(st, &batch);
         pthread_mutex_lock(&st->mu);
+        sqldrv_counters(st->conn, &st->trips, &st->stmts);
         q_append(&st->out, &batch);
         event_active(st->done_ev, EV_READ, 0);
     }
@@ -494,6 +555,7 @@ void store_close(store *st) {
         pthread_mutex_unlock(&st->mu);
     }
     event_free(st->done_ev);
+    log_tallies(st);
     st->be->close(st->conn);
     store__handoff_fini(&st->handoff);
     optout_rules_free(st->optout);
@@ -517,6 +579,13 @@ void store_notify_set_direct(store *st, const char *node, int64_t lease_ms, size
 
 size_t store_notify_take(store *st, store_notify_call **out) {
     return store__handoff_take(&st->handoff, out);
+}
+
+void store_trips(store *st, uint64_t *trips, uint64_t *stmts) {
+    pthread_mutex_lock(&st->mu);
+    *trips = st->trips;
+    *stmts = st->stmts;
+    pthread_mutex_unlock(&st->mu);
 }
 
 void store_stats(store *st, uint64_t *commits, uint64_t *ops) {

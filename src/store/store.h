@@ -418,5 +418,9 @@ size_t store_pending(store *st);
 const char *store_instance(const store *st);
 /* Number of commits and operations since start (group-commit ratio = ops / commits). */
 void store_stats(store *st, uint64_t *commits, uint64_t *ops);
+/* The database driver's counters after the last batch (sqldrv.h, sqldrv_counters): how many
+ * times the store thread waited for the server, how many statements it ran. 0 on SQLite.
+ * With debug output for "store.trips", store_close logs them per kind of operation. */
+void store_trips(store *st, uint64_t *trips, uint64_t *stmts);
 
 #endif

@@ -44,9 +44,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <math.h>
+
 #include <jansson.h>
 
 #include "core/msgstate.h"
+#include "core/price.h"
 #include "core/sim_model.h"
 #include "store/sql_core.h"
 #include "store/sql_msg.h"
@@ -130,7 +133,48 @@ int store_core__account_list(store_conn *c, store_account_list_req *r) {
     return 0;
 }
 
+/* dialect: PostgreSQL. sql_auth_application and sql_auth_credential in one statement (one
+ * round trip where two were): one row, NULLs for what was not found. */
+static const char pg_auth_lookup[] =
+    "SELECT p.id, p.account_id, p.app_secret, a.rate_limit, a.rate_burst, c.id, "
+    "c.application_id, c.state, c.rules, c.allowed_ips, c.created_ms, c.expires_ms, "
+    "c.last_use_ms FROM (SELECT 1 AS one) o "
+    "LEFT JOIN (applications p JOIN accounts a ON a.id = p.account_id) ON p.app_key = $1 "
+    "LEFT JOIN credentials c ON c.consumer_key = $2";
+
+static int auth_lookup_pg(store_conn *c, store_auth_lookup_req *r) {
+    sqldrv_stmt *st = sqldrv_prep(c, pg_auth_lookup);
+    if (!st) return SG_EIO;
+    sqldrv_bind_text(st, 1, r->app_key);
+    sqldrv_bind_text(st, 2, r->consumer_key);
+    r->rate_limit = r->rate_burst = -1;
+    int rc = sqldrv_step(c, st);
+    if (rc < 0) return rc;
+    if (rc == 1 && !sqldrv_col_null(st, 0)) {
+        r->app_found = 1;
+        r->app_id = sqldrv_col_int(st, 0);
+        r->account_id = sqldrv_col_int(st, 1);
+        r->app_secret = sqldrv_col_text(st, 2);
+        if (!sqldrv_col_null(st, 3)) r->rate_limit = sqldrv_col_int(st, 3);
+        if (!sqldrv_col_null(st, 4)) r->rate_burst = sqldrv_col_int(st, 4);
+    }
+    if (rc == 1 && r->consumer_key && !sqldrv_col_null(st, 5)) {
+        r->cred_found = 1;
+        r->cred_id = sqldrv_col_int(st, 5);
+        r->cred_app_matches = r->app_found && sqldrv_col_int(st, 6) == r->app_id;
+        r->cred_state = sqldrv_col_text(st, 7);
+        r->rules_json = sqldrv_col_text(st, 8);
+        r->allowed_ips_json = sqldrv_col_text(st, 9);
+        r->cred_created_ms = sqldrv_col_int(st, 10);
+        r->cred_expires_ms = sqldrv_col_int(st, 11);
+        r->cred_last_use_ms = sqldrv_col_int(st, 12);
+    }
+    sqldrv_reset(st);
+    return 0;
+}
+
 int store_core__auth_lookup(store_conn *c, store_auth_lookup_req *r) {
+    if (sqldrv_dialect(c) == SQLDRV_POSTGRES) return auth_lookup_pg(c, r);
     sqldrv_stmt *st = sqldrv_prep(c, sql_auth_application);
     if (!st) return SG_EIO;
     sqldrv_bind_text(st, 1, r->app_key);
@@ -216,8 +260,16 @@ int store_core__credential_state(store_conn *c, store_credential_state_req *r) {
 
 /* ---- services ---- */
 
+/* dialect: PostgreSQL. sql_service_get with the balance (sql_ledger_balance) as a last
+ * column: one round trip where two were. SQLite keeps its two statements. */
+static const char pg_service_get[] =
+    "SELECT id, account_id, name, description, status, callback, stop_callback, short_number, "
+    "sms_response, templates, recredit_amount, recredit_threshold, (SELECT balance FROM ledger "
+    "WHERE service_id = services.id ORDER BY id DESC LIMIT 1) FROM services WHERE name = $1";
+
 int store_core__service_get(store_conn *c, store_service_get_req *r) {
-    sqldrv_stmt *st = sqldrv_prep(c, sql_service_get);
+    int pg = sqldrv_dialect(c) == SQLDRV_POSTGRES;
+    sqldrv_stmt *st = sqldrv_prep(c, pg ? pg_service_get : sql_service_get);
     if (!st) return SG_EIO;
     sqldrv_bind_text(st, 1, r->name);
     int rc = sqldrv_step(c, st);
@@ -239,8 +291,9 @@ int store_core__service_get(store_conn *c, store_service_get_req *r) {
     s->templates = sqldrv_col_text(st, 9);
     s->recredit_amount = sqldrv_col_int(st, 10);
     s->recredit_threshold = sqldrv_col_int(st, 11);
+    if (pg) s->balance = sqldrv_col_int(st, 12);
     sqldrv_reset(st);
-    s->balance = sqlite__balance(c, s->id);
+    if (!pg) s->balance = sqlite__balance(c, s->id);
     return 0;
 }
 
@@ -526,6 +579,65 @@ int store_core__sender_list(store_conn *c, store_sender_list_req *r) {
 
 /* ---- sending ---- */
 
+/* dialect: PostgreSQL only. What a send reads before it writes, in one statement after the
+ * service's lock (sqlite__pg_service_lock, sent just before without waiting: this read starts
+ * once the lock is held and sees the previous writer's ledger row): the balance, the top-up
+ * settings (sql_credits_topup_of), the rate of region $2 (sql_price_rate; NULL: none stored)
+ * and the id of the new send, taken from its sequence, so that the send's row and its debit
+ * are written without waiting for an answer. One round trip where these took five. */
+static const char pg_submit_read[] =
+    "SELECT (SELECT balance FROM ledger WHERE service_id = $1 ORDER BY id DESC LIMIT 1), "
+    "recredit_amount, recredit_threshold, name, "
+    "(SELECT credits FROM price_rates WHERE country = $2), "
+    "nextval(pg_get_serial_sequence('sends', 'id')) FROM services WHERE id = $1";
+/* dialect: PostgreSQL only: a send with the id pg_submit_read took. */
+static const char pg_send_insert[] =
+    "INSERT INTO sends(id, service_id, created_ms, credits, count) VALUES ($1, $2, $3, $4, $5)";
+
+/* What a send knows before it writes (read by submit_read()). */
+typedef struct submit_pre {
+    int64_t balance;
+    int64_t send_id;                       /* 0: taken at insert (SQLite) */
+    int topup_known;                       /* the top-up settings below were read */
+    int64_t topup_amount, topup_threshold;
+    char name[96];
+    const char *region;                    /* the rate read with them (PostgreSQL), or NULL */
+    int64_t region_rate;                   /* -1: no stored rate for it */
+} submit_pre;
+
+/* The rate of a message's region: the one read already, or sqlite__credits_rate(). */
+static int submit_rate(store_conn *c, const submit_pre *p, const char *region, int64_t *rate) {
+    if (p->region && !strcmp(p->region, region)) {
+        *rate = p->region_rate >= 0 ? p->region_rate
+                                    : llround(price_credits_per_part(region) * 1000.0);
+        return 0;
+    }
+    return sqlite__credits_rate(c, region, rate, NULL);
+}
+
+/* PostgreSQL: locks the service and reads pg_submit_read (one round trip). */
+static int submit_read_pg(store_conn *c, store_submit_req *r, submit_pre *p) {
+    for (size_t i = 0; i < r->count && !p->region; i++) p->region = r->msgs[i].region;
+    sqldrv_stmt *st = sqldrv_prep(c, sqlite__pg_service_lock);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, r->service_id);
+    int rc = sqldrv_done(c, st, "Locking a service");
+    if (rc) return rc;
+    if (!(st = sqldrv_prep(c, pg_submit_read))) return SG_EIO;
+    sqldrv_bind_int(st, 1, r->service_id);
+    sqldrv_bind_text(st, 2, p->region ? p->region : "");
+    if ((rc = sqldrv_step(c, st)) != 1) return rc < 0 ? rc : SG_ENOTFOUND;
+    p->balance = sqldrv_col_int(st, 0);
+    p->topup_known = 1;
+    p->topup_amount = sqldrv_col_int(st, 1);
+    p->topup_threshold = sqldrv_col_int(st, 2);
+    snprintf(p->name, sizeof p->name, "%s", sqldrv_col_str(st, 3) ? sqldrv_col_str(st, 3) : "");
+    p->region_rate = sqldrv_col_null(st, 4) ? -1 : sqldrv_col_int(st, 4);
+    p->send_id = sqldrv_col_int(st, 5);
+    sqldrv_reset(st);
+    return 0;
+}
+
 int store_core__submit(store_conn *c, store_submit_req *r) {
     int rc;
     if (r->sender_check) {
@@ -555,6 +667,9 @@ int store_core__submit(store_conn *c, store_submit_req *r) {
             refused += (size_t)rc;
         }
     }
+    submit_pre pre = {.region_rate = -1};
+    int pg = sqldrv_dialect(c) == SQLDRV_POSTGRES;
+    if (pg && (rc = submit_read_pg(c, r, &pre))) return rc;
     /* Price each message that names its destination from the store's price table, here in
      * the send's transaction, so a price change is atomic with sends (sqlite_credits.c). */
     int priced = 0;
@@ -568,27 +683,34 @@ int store_core__submit(store_conn *c, store_submit_req *r) {
         }
         if (m->region) {
             int64_t rate;
-            if ((rc = sqlite__credits_rate(c, m->region, &rate, NULL))) return rc;
+            if ((rc = submit_rate(c, &pre, m->region, &rate))) return rc;
             m->credits = rate * m->parts;
             priced = 1;
         }
         total += m->credits;
     }
     if (priced) r->total_credits = total;
-    int64_t balance;
     /* read for the debit below: on PostgreSQL the service's row is locked first, so that sends
-     * of one service on several nodes debit one after another (sqlite_util.c) */
-    if ((rc = sqlite__balance_for_write(c, r->service_id, &balance))) return rc;
+     * of one service on several nodes debit one after another (sqlite_util.c); done above */
+    if (!pg && (rc = sqlite__balance_for_write(c, r->service_id, &pre.balance))) return rc;
+    int64_t balance = pre.balance;
     r->balance = balance;
     if (balance < r->total_credits) return SG_ENOCREDIT;
 
-    sqldrv_stmt *st = sqldrv_prep(c, sql_send_insert);
+    sqldrv_stmt *st = sqldrv_prep(c, pg ? pg_send_insert : sql_send_insert);
     if (!st) return SG_EIO;
-    sqldrv_bind_int(st, 1, r->service_id);
-    sqldrv_bind_int(st, 2, r->now_ms);
-    sqldrv_bind_int(st, 3, r->total_credits);
-    sqldrv_bind_int(st, 4, (int64_t)(r->count - refused));
-    if ((rc = sqldrv_insert(c, st, "Recording a send", &r->send_id))) return rc;
+    int k = 1;
+    if (pg) sqldrv_bind_int(st, k++, pre.send_id);
+    sqldrv_bind_int(st, k++, r->service_id);
+    sqldrv_bind_int(st, k++, r->now_ms);
+    sqldrv_bind_int(st, k++, r->total_credits);
+    sqldrv_bind_int(st, k++, (int64_t)(r->count - refused));
+    if (pg) {
+        if ((rc = sqldrv_done(c, st, "Recording a send"))) return rc;
+        r->send_id = pre.send_id;
+    } else if ((rc = sqldrv_insert(c, st, "Recording a send", &r->send_id))) {
+        return rc;
+    }
     if (r->total_credits > 0) {
         char ref[48];
         snprintf(ref, sizeof ref, "send:%lld", (long long)r->send_id);
@@ -596,7 +718,12 @@ int store_core__submit(store_conn *c, store_submit_req *r) {
                                         ref, NULL, &r->balance)))
             return rc;
         /* An automatic top-up when this debit crossed the threshold (sqlite_credits.c). */
-        if ((rc = sqlite__credits_after_debit(c, r->service_id, balance, &r->balance))) return rc;
+        rc = pre.topup_known
+                 ? sqlite__credits_after_debit_known(c, r->service_id, pre.name,
+                                                     pre.topup_amount, pre.topup_threshold,
+                                                     balance, &r->balance)
+                 : sqlite__credits_after_debit(c, r->service_id, balance, &r->balance);
+        if (rc) return rc;
     }
     int state = r->due_ms > r->now_ms ? MSG_SCHEDULED : MSG_QUEUED;
     for (size_t i = 0; i < r->count; i++) {

@@ -30,6 +30,7 @@
 #include <event2/thread.h>
 #include <libpq-fe.h>
 
+#include "core/msgstate.h"
 #include "store/sqldrv.h"
 #include "store/store.h"
 #include "store/store_int.h"
@@ -707,6 +708,88 @@ static void store_on_postgres(void **state) {
     if (scratch[0]) unsetenv("SMSGATE_TEST_DATABASE");
 }
 
+static void on_ready(void *arg) { (void)arg; }
+
+/* The round trips of a send and of its status changes (store_trips): every statement whose
+ * answer nobody reads before the next one goes without waiting, so that a send of one message
+ * waits twice (the locked read of balance, top-up settings, rate and send id; the message
+ * with its creation event) and a status change with a callback once (the message's locked
+ * read with what its call needs) plus the operation's settle, each batch once more for its
+ * COMMIT (and a batch of sends for its NOTIFY to the other nodes). Before, these were 9 and 6: what one store session can do per second is bounded by
+ * them (docs/benchmarks.md, PostgreSQL). Checks what they wrote, too. */
+static void round_trips_of_send_and_status(void **state) {
+    (void)state;
+    if (!store_fixture_pg()) setenv("SMSGATE_TEST_DATABASE", base, 1);
+    store_fixture f;
+    store_fixture_open(&f, "pgtrips", NULL);
+    int64_t sid = store_fixture_account(&f, "t", 100000);
+    store_service_update_req u = {.service_id = sid, .set_callback = 1,
+                                  .callback = "http://cb.example/x"};
+    assert_int_equal(STORE_RUN(&f, service_update, &u), 0);
+    store_notify_set_direct(f.st, "n1", 60000, 16, on_ready, NULL);
+
+    uint64_t t0, s0, t1, s1;
+    store_trips(f.st, &t0, &s0);
+    store_submit_msg m = {.receiver = "+33600000001", .message = "hi", .length = 2, .parts = 1,
+                          .credits = 1000};
+    store_submit_req r = {.service_id = sid, .sender = "36184", .msgs = &m, .count = 1,
+                          .total_credits = 1000, .validity_min = 2880};
+    r.now_ms = r.due_ms = sg_now_ms();
+    assert_int_equal(STORE_RUN(&f, submit, &r), 0);
+    store_trips(f.st, &t1, &s1);
+    assert_true(t1 - t0 <= 4); /* 2 for the send, 1 to wake other nodes, 1 for COMMIT */
+    assert_true(m.id > 0 && r.send_id > 0);
+    assert_int_equal(r.balance, 99000);
+    char sql[320];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM events WHERE message_id = %lld AND state = 1",
+             (long long)m.id);
+    assert_int_equal(store_fixture_query_int(&f, sql), 1);
+    snprintf(sql, sizeof sql, "SELECT send_id FROM messages WHERE id = %lld", (long long)m.id);
+    assert_int_equal(store_fixture_query_int(&f, sql), r.send_id);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM ledger WHERE ref = 'send:%lld' AND "
+             "balance = 99000", (long long)r.send_id);
+    assert_int_equal(store_fixture_query_int(&f, sql), 1);
+
+    /* the service's signing secret is read (created) with its first call: then kept */
+    store_notify_secret_req sec = {.service_name = "sms-t-1"};
+    assert_int_equal(STORE_RUN(&f, notify_secret, &sec), 0);
+    free(sec.secret);
+    store_status_update up = {.msg_id = m.id, .state = MSG_SUBMITTED, .dlr = 8, .ptt = 3,
+                              .ts_ms = sg_now_ms(), .smsc_id = "x"};
+    store_status_req sr = {.ups = &up, .count = 1};
+    store_trips(f.st, &t0, &s0);
+    assert_int_equal(STORE_RUN(&f, status, &sr), 0);
+    store_trips(f.st, &t1, &s1);
+    assert_int_equal(sr.applied, 1);
+    /* 1 for the read, 1 to settle, 1 for COMMIT; 1 for the secret, read once per service */
+    assert_true(t1 - t0 <= 4);
+    /* the call: written with its event's id, leased to this node and handed over */
+    store_notify_call *calls = NULL;
+    size_t n = store_notify_take(f.st, &calls);
+    assert_int_equal(n, 1);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM notify_calls c JOIN events e ON "
+             "e.id = c.event_id WHERE c.id = %lld AND c.message_id = %lld AND e.state = 3 AND "
+             "c.dlr = 8 AND c.lease_owner = 'n1'", (long long)calls[0].id, (long long)m.id);
+    assert_int_equal(store_fixture_query_int(&f, sql), 1);
+    assert_non_null(strstr(calls[0].url, "http://cb.example/x"));
+    store_notify_call_fini(&calls[0]);
+    free(calls);
+    /* the next change of the SMS waits behind that PENDING call: queued, not handed over */
+    store_status_update up2 = {.msg_id = m.id, .state = MSG_DELIVERED, .dlr = 1, .ptt = 0,
+                               .ts_ms = sg_now_ms()};
+    store_status_req sr2 = {.ups = &up2, .count = 1};
+    assert_int_equal(STORE_RUN(&f, status, &sr2), 0);
+    assert_int_equal(sr2.applied, 1);
+    assert_int_equal(store_notify_take(f.st, &calls), 0);
+    free(calls);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM notify_calls WHERE message_id = %lld AND "
+             "lease_owner IS NULL AND dlr = 1", (long long)m.id);
+    assert_int_equal(store_fixture_query_int(&f, sql), 1);
+    store_notify_set_direct(f.st, NULL, 0, 0, NULL, NULL);
+    store_fixture_close(&f);
+    if (scratch[0]) unsetenv("SMSGATE_TEST_DATABASE");
+}
+
 static void store_outage(void **state) {
     (void)state;
     if (!scratch[0]) skip();
@@ -748,6 +831,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(reconnect_after_restart, setup, teardown),
         cmocka_unit_test(unreachable),
         cmocka_unit_test(store_on_postgres),
+        cmocka_unit_test(round_trips_of_send_and_status),
         cmocka_unit_test(store_outage),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
