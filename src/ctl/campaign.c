@@ -183,13 +183,7 @@ int ctl_campaign_main(int argc, char **argv) {
         ex = usage_error("--timeout expects seconds (1 to 86400), not '%s'", val[O_TIMEOUT]);
     } else {
         ctl_opts o;
-        memset(&o, 0, sizeof o);
-        const char *env_data = getenv("SMSGATE_DATA"), *env_ca = getenv("SMSGATE_CA_FILE");
-        o.data_dir = val[O_DATA] ? val[O_DATA] : env_data && *env_data ? env_data : "./data";
-        o.url = val[O_URL];
-        o.cacert = val[O_CACERT] ? val[O_CACERT] : env_ca && *env_ca ? env_ca : NULL;
-        o.json = seen[O_JSON];
-        o.insecure = seen[O_INSECURE];
+        ctl_opts_init(&o, val[O_DATA], val[O_URL], val[O_CACERT], seen[O_JSON], seen[O_INSECURE]);
         o.timeout_s = timeout;
         int rc = run(&o, val[O_SERVICE], pos[2], seen[O_WATCH], interval);
         ex = rc == 0 ? CTL_EXIT_OK : CTL_EXIT_FAIL;

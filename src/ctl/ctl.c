@@ -35,6 +35,18 @@ void ctl_err(const char *fmt, ...) {
     fputc('\n', stderr);
 }
 
+void ctl_opts_init(ctl_opts *o, const char *data, const char *url, const char *cacert, int json,
+                   int insecure) {
+    const char *env_data = getenv("SMSGATE_DATA"), *env_ca = getenv("SMSGATE_CA_FILE");
+    memset(o, 0, sizeof *o);
+    o->data_dir = data ? data : env_data && *env_data ? env_data : "./data";
+    o->url = url;
+    o->cacert = cacert ? cacert : env_ca && *env_ca ? env_ca : NULL;
+    o->json = json;
+    o->insecure = insecure;
+    o->timeout_s = CTL_DEFAULT_TIMEOUT;
+}
+
 static int looks_negative_number(const char *s) {
     return s[0] == '-' && (isdigit((unsigned char)s[1]) ||
                            (s[1] == '.' && isdigit((unsigned char)s[2])));

@@ -35,6 +35,12 @@ typedef struct ctl_opts {
     int insecure;         /* --insecure: do not verify the server's TLS certificate */
 } ctl_opts;
 
+/* Fills o (all of it) from the global options given, NULL or 0 for those absent, then the
+ * environment: data_dir from --data, else SMSGATE_DATA, else "./data"; cacert from --cacert,
+ * else SMSGATE_CA_FILE; timeout_s is CTL_DEFAULT_TIMEOUT (the caller parses --timeout). */
+void ctl_opts_init(ctl_opts *o, const char *data, const char *url, const char *cacert, int json,
+                   int insecure);
+
 /* One option of a command's table: --name, recorded under id (an index into ctl_args' seen and
  * val arrays); value is 1 when it takes a value ("--name V" or "--name=V"). */
 typedef struct ctl_optdef {

@@ -186,14 +186,7 @@ int ctl_hours_main(int argc, char **argv) {
                       : usage_error("unknown subcommand 'hours %s' (one of: list, set)", pos[1]);
     } else {
         ctl_opts o;
-        memset(&o, 0, sizeof o);
-        const char *env_data = getenv("SMSGATE_DATA"), *env_ca = getenv("SMSGATE_CA_FILE");
-        o.data_dir = val[O_DATA] ? val[O_DATA] : env_data && *env_data ? env_data : "./data";
-        o.url = val[O_URL];
-        o.cacert = val[O_CACERT] ? val[O_CACERT] : env_ca && *env_ca ? env_ca : NULL;
-        o.json = seen[O_JSON];
-        o.insecure = seen[O_INSECURE];
-        o.timeout_s = CTL_DEFAULT_TIMEOUT;
+        ctl_opts_init(&o, val[O_DATA], val[O_URL], val[O_CACERT], seen[O_JSON], seen[O_INSECURE]);
         if (val[O_TIMEOUT]) {
             char *end;
             errno = 0;

@@ -381,14 +381,8 @@ int ctl_route_main(int argc, char **argv) {
         ex = usage_error("%s", ca.err);
     } else {
         ctl_opts o;
-        memset(&o, 0, sizeof o);
-        const char *env_data = getenv("SMSGATE_DATA"), *env_ca = getenv("SMSGATE_CA_FILE");
-        o.data_dir = a.val[O_DATA] ? a.val[O_DATA] : env_data && *env_data ? env_data : "./data";
-        o.url = a.val[O_URL];
-        o.cacert = a.val[O_CACERT] ? a.val[O_CACERT] : env_ca && *env_ca ? env_ca : NULL;
-        o.json = a.seen[O_JSON];
-        o.insecure = a.seen[O_INSECURE];
-        o.timeout_s = CTL_DEFAULT_TIMEOUT;
+        ctl_opts_init(&o, a.val[O_DATA], a.val[O_URL], a.val[O_CACERT], a.seen[O_JSON],
+                      a.seen[O_INSECURE]);
         long long t;
         if (a.val[O_TIMEOUT] && num("timeout", a.val[O_TIMEOUT], 1, 86400, &t))
             ex = CTL_EXIT_USAGE;
