@@ -552,15 +552,8 @@ static int check_command(const command *cmd, const cli *c) {
 
 /* Fills the global options from the command line, then the environment. */
 static int global_opts(const cli *c, ctl_opts *o) {
-    const char *env_data = getenv("SMSGATE_DATA"), *env_ca = getenv("SMSGATE_CA_FILE");
-    o->data_dir = c->val[OPT_DATA] ? c->val[OPT_DATA]
-                  : (env_data && *env_data) ? env_data
-                                            : "./data";
-    o->url = c->val[OPT_URL];
-    o->cacert = c->val[OPT_CACERT] ? c->val[OPT_CACERT] : (env_ca && *env_ca) ? env_ca : NULL;
-    o->json = (c->seen & BIT(OPT_JSON)) != 0;
-    o->insecure = (c->seen & BIT(OPT_INSECURE)) != 0;
-    o->timeout_s = CTL_DEFAULT_TIMEOUT;
+    ctl_opts_init(o, c->val[OPT_DATA], c->val[OPT_URL], c->val[OPT_CACERT],
+                  (c->seen & BIT(OPT_JSON)) != 0, (c->seen & BIT(OPT_INSECURE)) != 0);
     if (c->val[OPT_TIMEOUT]) {
         long long t;
         if (parse_int(c->val[OPT_TIMEOUT], 1, 86400, &t))

@@ -88,19 +88,20 @@ static int path_number(api_call *c, const char *seg, vn_ctx *h) {
     return 0;
 }
 
+/* Replies to a failed lookup of the number in the path segment seg: 404 when the caller has
+ * no such number, the store's error otherwise. Returns 0 when rc is 0 (nothing replied). */
+static int lookup_failed(api_call *c, int rc, const char *seg) {
+    if (rc == SG_ENOTFOUND) reply_unknown(c, seg);
+    else if (rc) api_reply_store_error(c, rc, "This virtual number");
+    return rc;
+}
+
 /* ---- /sms/{sn}/virtualNumbers/{number}/...: the check ---- */
 
 static void on_then(int rc, void *arg) {
     api_call *c = arg;
     vn_ctx *h = c->h;
-    if (rc == SG_ENOTFOUND) {
-        reply_unknown(c, c->req->segs[3]);
-        return;
-    }
-    if (rc) {
-        api_reply_store_error(c, rc, "This virtual number");
-        return;
-    }
+    if (lookup_failed(c, rc, c->req->segs[3])) return;
     snprintf(c->vnum, sizeof c->vnum, "%s", h->vi.e164);
     api_handler_fn next = h->next;
     c->h_free(c->h); /* the next handler starts with a state of its own */
@@ -234,50 +235,35 @@ static json_t *service_infos(const store_vnum *v) {
     return o;
 }
 
+/* Looks up the caller's number of /sms/virtualNumbers/{number}/...; done runs with the
+ * result, unless the path holds no phone number (then 404 is replied here). */
+static void account_lookup(api_call *c, store_cb done) {
+    vn_ctx *h = api_call_state(c, sizeof *h, vn_free);
+    if (path_number(c, c->req->segs[2], h) < 0) return;
+    h->req.account_id = c->account_id;
+    store_vnum_get(c->api->st, &h->req, done, c);
+}
+
 static void on_account_get(int rc, void *arg) {
     api_call *c = arg;
     vn_ctx *h = c->h;
-    if (rc == SG_ENOTFOUND) {
-        reply_unknown(c, c->req->segs[2]);
-        return;
-    }
-    if (rc) {
-        api_reply_store_error(c, rc, "This virtual number");
-        return;
-    }
+    if (lookup_failed(c, rc, c->req->segs[2])) return;
     if (c->req->nsegs == 4)
         api_reply_json(c, service_infos(&h->req.vnum));
     else
         api_reply_json(c, vnum_json(h->req.vnum.number, 1));
 }
 
-static void account_get(api_call *c) {
-    vn_ctx *h = api_call_state(c, sizeof *h, vn_free);
-    if (path_number(c, c->req->segs[2], h) < 0) return;
-    h->req.account_id = c->account_id;
-    store_vnum_get(c->api->st, &h->req, on_account_get, c);
-}
+static void account_get(api_call *c) { account_lookup(c, on_account_get); }
 
 static void on_infos_put(int rc, void *arg) {
     api_call *c = arg;
-    if (rc == SG_ENOTFOUND) {
-        reply_unknown(c, c->req->segs[2]);
-        return;
-    }
-    if (rc) {
-        api_reply_store_error(c, rc, "This virtual number");
-        return;
-    }
+    if (lookup_failed(c, rc, c->req->segs[2])) return;
     api_reply_error(c, 403, NULL, "The renewal of a virtual number is managed by the operator "
                                   "of this server");
 }
 
-static void infos_put(api_call *c) {
-    vn_ctx *h = api_call_state(c, sizeof *h, vn_free);
-    if (path_number(c, c->req->segs[2], h) < 0) return;
-    h->req.account_id = c->account_id;
-    store_vnum_get(c->api->st, &h->req, on_infos_put, c);
-}
+static void infos_put(api_call *c) { account_lookup(c, on_infos_put); }
 
 /* ---- the admin API ---- */
 

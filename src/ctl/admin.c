@@ -109,6 +109,33 @@ void ctl_print_json(const json_t *j) {
     fputc('\n', stdout);
 }
 
+void ctl_rows_print(const json_t *ans, size_t ncols, const char *const *heads,
+                    const char *const *keys, const char *empty) {
+    if (!json_is_array(ans)) {
+        ctl_print_json(ans);
+        return;
+    }
+    if (json_array_size(ans) == 0) {
+        printf("%s\n", empty);
+        return;
+    }
+    size_t nrows = json_array_size(ans) + 1;
+    const char **cells = sg_xcalloc(nrows * ncols, sizeof *cells);
+    char (*bufs)[NUM_BUF] = sg_xcalloc(nrows * ncols, NUM_BUF);
+    for (size_t c = 0; c < ncols; c++) cells[c] = heads[c];
+    size_t i;
+    json_t *e;
+    json_array_foreach(ans, i, e) {
+        for (size_t c = 0; c < ncols; c++) {
+            size_t k = (i + 1) * ncols + c;
+            cells[k] = ctl_fmt(json_object_get(e, keys[c]), bufs[k], NUM_BUF);
+        }
+    }
+    ctl_table_print(stdout, cells, nrows, ncols);
+    free(bufs);
+    free(cells);
+}
+
 int ctl_admin_health(const ctl_opts *o) {
     json_t *ans;
     int rc = ctl_admin_call(o, "GET", "/admin/health", NULL, &ans);
@@ -171,31 +198,9 @@ int ctl_admin_account_list(const ctl_opts *o) {
     json_t *ans;
     int rc = ctl_admin_call(o, "GET", "/admin/accounts", NULL, &ans);
     if (rc || !ans) return rc;
-    if (!json_is_array(ans)) {
-        ctl_print_json(ans);
-    } else if (json_array_size(ans) == 0) {
-        printf("no accounts\n");
-    } else {
-        enum { NC = 3 };
-        size_t nrows = json_array_size(ans) + 1;
-        const char **cells = sg_xcalloc(nrows * NC, sizeof *cells);
-        char (*nums)[NUM_BUF] = sg_xcalloc(nrows * NC, NUM_BUF);
-        cells[0] = "ACCOUNT";
-        cells[1] = "SERVICE";
-        cells[2] = "CREDITS";
-        size_t i;
-        json_t *a;
-        json_array_foreach(ans, i, a) {
-            static const char *const keys[NC] = {"account", "serviceName", "creditsLeft"};
-            for (size_t c = 0; c < NC; c++) {
-                size_t k = (i + 1) * NC + c;
-                cells[k] = ctl_fmt(json_object_get(a, keys[c]), nums[k], NUM_BUF);
-            }
-        }
-        ctl_table_print(stdout, cells, nrows, NC);
-        free(nums);
-        free(cells);
-    }
+    static const char *const heads[] = {"ACCOUNT", "SERVICE", "CREDITS"};
+    static const char *const keys[] = {"account", "serviceName", "creditsLeft"};
+    ctl_rows_print(ans, 3, heads, keys, "no accounts");
     json_decref(ans);
     return 0;
 }
@@ -433,32 +438,11 @@ int ctl_admin_ledger(const ctl_opts *o, const char *service) {
     json_t *ans;
     int rc = ctl_service_call(o, "GET", service, "ledger", NULL, &ans);
     if (rc || !ans) return rc;
-    if (!json_is_array(ans)) {
-        ctl_print_json(ans);
-    } else if (json_array_size(ans) == 0) {
-        printf("no ledger entries\n");
-    } else {
-        enum { NC = 7 };
-        static const char *const keys[NC] = {"id",   "datetime", "amount", "kind",
-                                             "balance", "ref",   "note"};
-        static const char *const heads[NC] = {"ID",      "DATETIME", "AMOUNT", "KIND",
-                                              "BALANCE", "REF",      "NOTE"};
-        size_t nrows = json_array_size(ans) + 1;
-        const char **cells = sg_xcalloc(nrows * NC, sizeof *cells);
-        char (*nums)[NUM_BUF] = sg_xcalloc(nrows * NC, NUM_BUF);
-        for (size_t c = 0; c < NC; c++) cells[c] = heads[c];
-        size_t i;
-        json_t *e;
-        json_array_foreach(ans, i, e) {
-            for (size_t c = 0; c < NC; c++) {
-                size_t k = (i + 1) * NC + c;
-                cells[k] = ctl_fmt(json_object_get(e, keys[c]), nums[k], NUM_BUF);
-            }
-        }
-        ctl_table_print(stdout, cells, nrows, NC);
-        free(nums);
-        free(cells);
-    }
+    static const char *const keys[] = {"id", "datetime", "amount", "kind", "balance", "ref",
+                                       "note"};
+    static const char *const heads[] = {"ID", "DATETIME", "AMOUNT", "KIND", "BALANCE", "REF",
+                                        "NOTE"};
+    ctl_rows_print(ans, 7, heads, keys, "no ledger entries");
     json_decref(ans);
     return 0;
 }

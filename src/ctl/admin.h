@@ -30,6 +30,11 @@ int ctl_service_call(const ctl_opts *o, const char *method, const char *service,
 json_t *ctl_json_num(double d);
 /* Prints a JSON value indented, with a newline, on stdout. */
 void ctl_print_json(const json_t *j);
+/* Prints a list answer on stdout: an array of objects as a table, heads[c] over the member
+ * keys[c] of each object (ncols columns, each cell cut to 63 bytes); the line empty when the
+ * array is empty; any other answer as JSON. */
+void ctl_rows_print(const json_t *ans, size_t ncols, const char *const *heads,
+                    const char *const *keys, const char *empty);
 
 int ctl_admin_health(const ctl_opts *o);
 

@@ -15,37 +15,14 @@
 #include "ctl/admin.h"
 #include "util/util.h"
 
-#define CELL 64
-
 int ctl_blacklist_list(const ctl_opts *o, const char *service) {
     json_t *ans;
     int rc = ctl_service_call(o, "GET", service, "blacklists", NULL, &ans);
     if (rc || !ans) return rc;
-    if (!json_is_array(ans)) {
-        ctl_print_json(ans);
-    } else if (json_array_size(ans) == 0) {
-        printf("no blacklisted numbers\n");
-    } else {
-        enum { NC = 5 };
-        static const char *const heads[NC] = {"NUMBER", "SINCE", "SMS", "BATCH", "SOURCE"};
-        static const char *const keys[NC] = {"number", "dateCreation", "smsOutgoingID",
-                                             "batchID", "source"};
-        size_t nrows = json_array_size(ans) + 1;
-        const char **cells = sg_xcalloc(nrows * NC, sizeof *cells);
-        char (*bufs)[CELL] = sg_xcalloc(nrows * NC, CELL);
-        for (size_t c = 0; c < NC; c++) cells[c] = heads[c];
-        size_t i;
-        json_t *e;
-        json_array_foreach(ans, i, e) {
-            for (size_t c = 0; c < NC; c++) {
-                size_t k = (i + 1) * NC + c;
-                cells[k] = ctl_fmt(json_object_get(e, keys[c]), bufs[k], CELL);
-            }
-        }
-        ctl_table_print(stdout, cells, nrows, NC);
-        free(bufs);
-        free(cells);
-    }
+    static const char *const heads[] = {"NUMBER", "SINCE", "SMS", "BATCH", "SOURCE"};
+    static const char *const keys[] = {"number", "dateCreation", "smsOutgoingID", "batchID",
+                                       "source"};
+    ctl_rows_print(ans, 5, heads, keys, "no blacklisted numbers");
     json_decref(ans);
     return 0;
 }

@@ -32,33 +32,14 @@ int ctl_callbacks_list(const ctl_opts *o, const char *service, const char *state
     int rc = ctl_service_call(o, "GET", service, rest, NULL, &ans);
     free(rest);
     if (rc || !ans) return rc;
-    if (!json_is_array(ans)) {
-        ctl_print_json(ans);
-    } else if (json_array_size(ans) == 0) {
-        printf("no %s callbacks\n", state ? state : "pending or dead");
-    } else {
-        enum { NC = 8 };
-        static const char *const heads[NC] = {"ID",       "MESSAGE", "DLR",  "STATE",
-                                              "ATTEMPTS", "NEXT",    "LAST", "ERROR"};
-        static const char *const keys[NC] = {"id",       "messageId",     "deliveryReceipt",
-                                             "state",    "attempts",      "nextAttemptAt",
-                                             "lastStatus", "lastError"};
-        size_t nrows = json_array_size(ans) + 1;
-        const char **cells = sg_xcalloc(nrows * NC, sizeof *cells);
-        char (*bufs)[CELL] = sg_xcalloc(nrows * NC, CELL);
-        for (size_t c = 0; c < NC; c++) cells[c] = heads[c];
-        size_t i;
-        json_t *e;
-        json_array_foreach(ans, i, e) {
-            for (size_t c = 0; c < NC; c++) {
-                size_t k = (i + 1) * NC + c;
-                cells[k] = ctl_fmt(json_object_get(e, keys[c]), bufs[k], CELL);
-            }
-        }
-        ctl_table_print(stdout, cells, nrows, NC);
-        free(bufs);
-        free(cells);
-    }
+    static const char *const heads[] = {"ID",       "MESSAGE", "DLR",  "STATE",
+                                        "ATTEMPTS", "NEXT",    "LAST", "ERROR"};
+    static const char *const keys[] = {"id",       "messageId",     "deliveryReceipt",
+                                       "state",    "attempts",      "nextAttemptAt",
+                                       "lastStatus", "lastError"};
+    char *empty = sg_xasprintf("no %s callbacks", state ? state : "pending or dead");
+    ctl_rows_print(ans, 8, heads, keys, empty);
+    free(empty);
     json_decref(ans);
     return 0;
 }

@@ -1,6 +1,6 @@
 /*
- * ctl.c - shared helpers of the smsctl client: finding the server, percent-encoding path
- * segments, printing JSON values and tables.
+ * ctl.c - shared helpers of the smsctl client: splitting a command's options, finding the
+ * server, percent-encoding path segments, printing JSON values and tables.
  *
  * Design: smsctl is a short-lived process, so nothing here caches; each helper reads the
  * environment or the data directory when asked. The order in which a setting is looked up is
@@ -33,6 +33,74 @@ void ctl_err(const char *fmt, ...) {
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+void ctl_opts_init(ctl_opts *o, const char *data, const char *url, const char *cacert, int json,
+                   int insecure) {
+    const char *env_data = getenv("SMSGATE_DATA"), *env_ca = getenv("SMSGATE_CA_FILE");
+    memset(o, 0, sizeof *o);
+    o->data_dir = data ? data : env_data && *env_data ? env_data : "./data";
+    o->url = url;
+    o->cacert = cacert ? cacert : env_ca && *env_ca ? env_ca : NULL;
+    o->json = json;
+    o->insecure = insecure;
+    o->timeout_s = CTL_DEFAULT_TIMEOUT;
+}
+
+static int looks_negative_number(const char *s) {
+    return s[0] == '-' && (isdigit((unsigned char)s[1]) ||
+                           (s[1] == '.' && isdigit((unsigned char)s[2])));
+}
+
+void ctl_args_parse(int argc, char **argv, const ctl_optdef *defs, size_t ndefs, int help_id,
+                    unsigned flags, ctl_args *a) {
+    int only_pos = 0;
+    a->pos = sg_xcalloc((size_t)argc + 1, sizeof *a->pos);
+    a->npos = 0;
+    a->err[0] = '\0';
+    for (int i = 1; i < argc; i++) {
+        const char *w = argv[i];
+        if (only_pos || w[0] != '-' || w[1] == '\0' ||
+            ((flags & CTL_ARGS_NEGATIVE) && looks_negative_number(w))) {
+            a->pos[a->npos++] = w;
+            continue;
+        }
+        if (!strcmp(w, "--")) {
+            only_pos = 1;
+            continue;
+        }
+        if (!strcmp(w, "-h")) {
+            a->seen[help_id] = 1;
+            continue;
+        }
+        const char *nm = w + 2, *eq = strchr(nm, '=');
+        size_t nl = eq ? (size_t)(eq - nm) : strlen(nm);
+        size_t k = 0;
+        while (w[1] == '-' && k < ndefs &&
+               !(strlen(defs[k].name) == nl && !strncmp(defs[k].name, nm, nl)))
+            k++;
+        if (w[1] != '-' || k == ndefs) {
+            if (!a->err[0]) snprintf(a->err, sizeof a->err, "unknown option '%s'", w);
+            continue;
+        }
+        const char *v = NULL;
+        if (defs[k].value) {
+            if (eq) v = eq + 1;
+            else if (i + 1 < argc) v = argv[++i];
+            else {
+                if (!a->err[0])
+                    snprintf(a->err, sizeof a->err, "option --%s needs a value", defs[k].name);
+                continue;
+            }
+        } else if (eq) {
+            if (!a->err[0])
+                snprintf(a->err, sizeof a->err, "option --%s takes no value", defs[k].name);
+            continue;
+        }
+        a->seen[defs[k].id] = 1;
+        a->val[defs[k].id] = v;
+        if (a->repeated && defs[k].id == a->repeat_id) a->repeated[a->nrepeated++] = v;
+    }
 }
 
 char *ctl_read_line(const char *path) {

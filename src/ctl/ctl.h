@@ -35,6 +35,42 @@ typedef struct ctl_opts {
     int insecure;         /* --insecure: do not verify the server's TLS certificate */
 } ctl_opts;
 
+/* Fills o (all of it) from the global options given, NULL or 0 for those absent, then the
+ * environment: data_dir from --data, else SMSGATE_DATA, else "./data"; cacert from --cacert,
+ * else SMSGATE_CA_FILE; timeout_s is CTL_DEFAULT_TIMEOUT (the caller parses --timeout). */
+void ctl_opts_init(ctl_opts *o, const char *data, const char *url, const char *cacert, int json,
+                   int insecure);
+
+/* One option of a command's table: --name, recorded under id (an index into ctl_args' seen and
+ * val arrays); value is 1 when it takes a value ("--name V" or "--name=V"). */
+typedef struct ctl_optdef {
+    const char *name;
+    int id, value;
+} ctl_optdef;
+
+/* The command line of one command, split by ctl_args_parse(). The caller sets seen and val (as
+ * many entries as option ids, zeroed) and, for an option that may be repeated, repeat_id and
+ * repeated (argc + 1 entries); ctl_args_parse() fills the rest. */
+typedef struct ctl_args {
+    int *seen;              /* seen[id] = 1 for each option given */
+    const char **val;       /* val[id]: the value of its last occurrence, borrowed from argv */
+    const char **pos;       /* the positional words in order (pos[0] is the command), new */
+    int npos;
+    int repeat_id;          /* with repeated != NULL: every value of this option is kept */
+    const char **repeated;  /* the values of repeat_id in order, or NULL */
+    size_t nrepeated;
+    char err[256];          /* the first error met, "" when none */
+} ctl_args;
+
+#define CTL_ARGS_NEGATIVE 1u /* a word such as "-5" or "-.5" is positional, not an option */
+
+/* Splits argv[1..argc-1] into options of defs and positional words: options go before or after
+ * the words, "--" ends them, "-h" is help_id. An unknown option, a missing value or a value
+ * given to a flag is recorded in a->err (the first one only) and parsing goes on, so that
+ * --help is still found. a->pos is allocated here (argc + 1 entries); the caller frees it. */
+void ctl_args_parse(int argc, char **argv, const ctl_optdef *defs, size_t ndefs, int help_id,
+                    unsigned flags, ctl_args *a);
+
 /* Prints "smsctl: " + the formatted message + "\n" on stderr. */
 void ctl_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -56,10 +56,7 @@ enum {
     O_HOLIDAYS, O_N
 };
 
-static const struct {
-    const char *name;
-    int id, value;
-} opts[] = {
+static const ctl_optdef opts[] = {
     {"data", O_DATA, 1},       {"url", O_URL, 1},     {"json", O_JSON, 0},
     {"insecure", O_INSECURE, 0}, {"cacert", O_CACERT, 1}, {"timeout", O_TIMEOUT, 1},
     {"help", O_HELP, 0},       {"days", O_DAYS, 1},   {"hours", O_HOURS, 1},
@@ -176,65 +173,20 @@ static int run(const char *const *pos, int npos, const char *const *val, const i
 int ctl_hours_main(int argc, char **argv) {
     int seen[O_N] = {0};
     const char *val[O_N] = {0};
-    const char **pos = sg_xcalloc((size_t)argc + 1, sizeof *pos);
-    int npos = 0, only_pos = 0, ex = CTL_EXIT_OK;
-    char err[256] = "";
-    for (int i = 1; i < argc; i++) {
-        const char *w = argv[i];
-        if (only_pos || w[0] != '-' || w[1] == '\0') {
-            pos[npos++] = w;
-            continue;
-        }
-        if (!strcmp(w, "--")) {
-            only_pos = 1;
-            continue;
-        }
-        if (!strcmp(w, "-h")) {
-            seen[O_HELP] = 1;
-            continue;
-        }
-        const char *nm = w + 2, *eq = strchr(nm, '=');
-        size_t nl = eq ? (size_t)(eq - nm) : strlen(nm);
-        size_t k = 0;
-        while (w[1] == '-' && k < NOPTS &&
-               !(strlen(opts[k].name) == nl && !strncmp(opts[k].name, nm, nl)))
-            k++;
-        if (w[1] != '-' || k == NOPTS) {
-            if (!err[0]) snprintf(err, sizeof err, "unknown option '%s'", w);
-            continue;
-        }
-        const char *v = NULL;
-        if (opts[k].value) {
-            if (eq) v = eq + 1;
-            else if (i + 1 < argc) v = argv[++i];
-            else {
-                if (!err[0]) snprintf(err, sizeof err, "option --%s needs a value", opts[k].name);
-                continue;
-            }
-        } else if (eq) {
-            if (!err[0]) snprintf(err, sizeof err, "option --%s takes no value", opts[k].name);
-            continue;
-        }
-        seen[opts[k].id] = 1;
-        val[opts[k].id] = v;
-    }
+    ctl_args a = {.seen = seen, .val = val};
+    ctl_args_parse(argc, argv, opts, NOPTS, O_HELP, 0, &a);
+    const char **pos = a.pos;
+    int npos = a.npos, ex = CTL_EXIT_OK;
     if (seen[O_HELP]) {
         fputs(ctl_hours_usage, stdout);
-    } else if (err[0]) {
-        ex = usage_error("%s", err);
+    } else if (a.err[0]) {
+        ex = usage_error("%s", a.err);
     } else if (npos < 2 || (strcmp(pos[1], "list") && strcmp(pos[1], "set"))) {
         ex = npos < 2 ? usage_error("'hours' needs a subcommand: list, set")
                       : usage_error("unknown subcommand 'hours %s' (one of: list, set)", pos[1]);
     } else {
         ctl_opts o;
-        memset(&o, 0, sizeof o);
-        const char *env_data = getenv("SMSGATE_DATA"), *env_ca = getenv("SMSGATE_CA_FILE");
-        o.data_dir = val[O_DATA] ? val[O_DATA] : env_data && *env_data ? env_data : "./data";
-        o.url = val[O_URL];
-        o.cacert = val[O_CACERT] ? val[O_CACERT] : env_ca && *env_ca ? env_ca : NULL;
-        o.json = seen[O_JSON];
-        o.insecure = seen[O_INSECURE];
-        o.timeout_s = CTL_DEFAULT_TIMEOUT;
+        ctl_opts_init(&o, val[O_DATA], val[O_URL], val[O_CACERT], seen[O_JSON], seen[O_INSECURE]);
         if (val[O_TIMEOUT]) {
             char *end;
             errno = 0;

@@ -15,7 +15,6 @@
  */
 #include "ctl/routes.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -73,10 +72,7 @@ enum {
     O_REGDLR, O_ENABLE, O_DISABLE, O_N
 };
 
-static const struct {
-    const char *name;
-    int id, value;
-} opts[] = {
+static const ctl_optdef opts[] = {
     {"data", O_DATA, 1}, {"url", O_URL, 1}, {"json", O_JSON, 0}, {"insecure", O_INSECURE, 0},
     {"cacert", O_CACERT, 1}, {"timeout", O_TIMEOUT, 1}, {"help", O_HELP, 0},
     {"smpp", O_SMPP, 1}, {"system-id", O_SYSID, 1}, {"password", O_PASSWORD, 1},
@@ -369,72 +365,24 @@ static int run(const args *a, const ctl_opts *o) {
     return rc == 0 ? CTL_EXIT_OK : CTL_EXIT_FAIL;
 }
 
-static int looks_negative_number(const char *s) {
-    return s[0] == '-' && (isdigit((unsigned char)s[1]) ||
-                           (s[1] == '.' && isdigit((unsigned char)s[2])));
-}
-
 int ctl_route_main(int argc, char **argv) {
     args a;
     memset(&a, 0, sizeof a);
-    a.pos = sg_xcalloc((size_t)argc + 1, sizeof *a.pos);
     a.prefix = sg_xcalloc((size_t)argc + 1, sizeof *a.prefix);
-    int only_pos = 0, ex = CTL_EXIT_OK;
-    char err[256] = "";
-    for (int i = 1; i < argc; i++) {
-        const char *w = argv[i];
-        if (only_pos || w[0] != '-' || w[1] == '\0' || looks_negative_number(w)) {
-            a.pos[a.npos++] = w;
-            continue;
-        }
-        if (!strcmp(w, "--")) {
-            only_pos = 1;
-            continue;
-        }
-        if (!strcmp(w, "-h")) {
-            a.seen[O_HELP] = 1;
-            continue;
-        }
-        const char *nm = w + 2, *eq = strchr(nm, '=');
-        size_t nl = eq ? (size_t)(eq - nm) : strlen(nm);
-        size_t k = 0;
-        while (w[1] == '-' && k < NOPTS && !(strlen(opts[k].name) == nl &&
-                                             !strncmp(opts[k].name, nm, nl)))
-            k++;
-        if (w[1] != '-' || k == NOPTS) {
-            if (!err[0]) snprintf(err, sizeof err, "unknown option '%s'", w);
-            continue;
-        }
-        const char *v = NULL;
-        if (opts[k].value) {
-            if (eq) v = eq + 1;
-            else if (i + 1 < argc) v = argv[++i];
-            else {
-                if (!err[0]) snprintf(err, sizeof err, "option --%s needs a value", opts[k].name);
-                continue;
-            }
-        } else if (eq) {
-            if (!err[0]) snprintf(err, sizeof err, "option --%s takes no value", opts[k].name);
-            continue;
-        }
-        a.seen[opts[k].id] = 1;
-        a.val[opts[k].id] = v;
-        if (opts[k].id == O_PREFIX) a.prefix[a.nprefix++] = v;
-    }
+    ctl_args ca = {.seen = a.seen, .val = a.val, .repeat_id = O_PREFIX, .repeated = a.prefix};
+    ctl_args_parse(argc, argv, opts, NOPTS, O_HELP, CTL_ARGS_NEGATIVE, &ca);
+    a.pos = ca.pos;
+    a.npos = ca.npos;
+    a.nprefix = ca.nrepeated;
+    int ex = CTL_EXIT_OK;
     if (a.seen[O_HELP]) {
         fputs(ctl_route_usage, stdout);
-    } else if (err[0]) {
-        ex = usage_error("%s", err);
+    } else if (ca.err[0]) {
+        ex = usage_error("%s", ca.err);
     } else {
         ctl_opts o;
-        memset(&o, 0, sizeof o);
-        const char *env_data = getenv("SMSGATE_DATA"), *env_ca = getenv("SMSGATE_CA_FILE");
-        o.data_dir = a.val[O_DATA] ? a.val[O_DATA] : env_data && *env_data ? env_data : "./data";
-        o.url = a.val[O_URL];
-        o.cacert = a.val[O_CACERT] ? a.val[O_CACERT] : env_ca && *env_ca ? env_ca : NULL;
-        o.json = a.seen[O_JSON];
-        o.insecure = a.seen[O_INSECURE];
-        o.timeout_s = CTL_DEFAULT_TIMEOUT;
+        ctl_opts_init(&o, a.val[O_DATA], a.val[O_URL], a.val[O_CACERT], a.seen[O_JSON],
+                      a.seen[O_INSECURE]);
         long long t;
         if (a.val[O_TIMEOUT] && num("timeout", a.val[O_TIMEOUT], 1, 86400, &t))
             ex = CTL_EXIT_USAGE;

@@ -222,6 +222,19 @@ static inline int64_t store_fixture_account(store_fixture *f, const char *name,
     return f->sid;
 }
 
+/* Stores an incoming SMS as received on route: text from sender to receiver at ts_ms.
+ * Returns the request, with what the store filled in (id, service, reply link). */
+static inline store_incoming_add_req store_fixture_incoming(store_fixture *f, const char *route,
+                                                            const char *sender,
+                                                            const char *receiver,
+                                                            const char *text, int64_t ts_ms) {
+    store_incoming_add_req r = {.route = route, .sender = sender, .receiver = receiver,
+                                .text = text, .ts_ms = ts_ms};
+    assert_int_equal(STORE_RUN(f, incoming_add, &r), 0);
+    assert_true(r.id > 0);
+    return r;
+}
+
 /* The first column of the first row of sql, read with a connection of its own (the store's
  * committed state); -1 when there is no row. */
 static inline int64_t store_fixture_query_int(store_fixture *f, const char *sql) {

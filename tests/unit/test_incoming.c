@@ -49,15 +49,6 @@ static int64_t sent(store_fixture *f, int64_t sid, const char *sender, const cha
     return store_fixture_query_int(f, sql);
 }
 
-static store_incoming_add_req add(store_fixture *f, const char *sender, const char *receiver,
-                                  const char *text, int64_t ts_ms) {
-    store_incoming_add_req r = {.route = "sim", .sender = sender, .receiver = receiver,
-                                .text = text, .ts_ms = ts_ms};
-    assert_int_equal(STORE_RUN(f, incoming_add, &r), 0);
-    assert_true(r.id > 0);
-    return r;
-}
-
 static void get(store_fixture *f, int64_t sid, int64_t id, store_incoming *out) {
     store_incoming_req g = {.service_id = sid, .id = id};
     assert_int_equal(STORE_RUN(f, incoming_get, &g), 0);
@@ -74,7 +65,8 @@ static void test_reply_window(void **state) {
     sent(f, a, "36184", "+33622222222", now - 49 * HOUR_MS, NULL); /* outside 48 h */
     sent(f, a, "ACME", "+33633333333", now - HOUR_MS, NULL);       /* another sender */
 
-    store_incoming_add_req r = add(f, "+33611111111", "36184", "Oui", now);
+    store_incoming_add_req r =
+        store_fixture_incoming(f, "sim", "+33611111111", "36184", "Oui", now);
     assert_int_equal(r.service_id, b); /* the last one to have sent it an SMS */
     store_incoming m;
     get(f, b, r.id, &m);
@@ -85,9 +77,9 @@ static void test_reply_window(void **state) {
     assert_null(m.virtual_number);
     store_incoming_fini(&m);
 
-    r = add(f, "+33622222222", "36184", "late", now);
+    r = store_fixture_incoming(f, "sim", "+33622222222", "36184", "late", now);
     assert_int_equal(r.service_id, 0);
-    r = add(f, "+33633333333", "36184", "wrong number", now);
+    r = store_fixture_incoming(f, "sim", "+33633333333", "36184", "wrong number", now);
     assert_int_equal(r.service_id, 0);
     get(f, 0, r.id, &m); /* unattributed: service 0 */
     assert_int_equal(m.reply_to_id, 0);
@@ -110,7 +102,8 @@ static void test_virtual_number(void **state) {
     store_vnum_fini(&v.vnum);
     /* bob sent it something from that number: the number's owner wins, no reply_to. */
     sent(f, b, "+33700000001", "+33644444444", now - HOUR_MS, NULL);
-    store_incoming_add_req r = add(f, "+33644444444", "+33700000001", "hi", now);
+    store_incoming_add_req r =
+        store_fixture_incoming(f, "sim", "+33644444444", "+33700000001", "hi", now);
     assert_int_equal(r.service_id, a);
     store_incoming m;
     get(f, a, r.id, &m);
@@ -119,7 +112,7 @@ static void test_virtual_number(void **state) {
     store_incoming_fini(&m);
     /* The number written without its '+' (TON international as digits) still matches. */
     int64_t mine = sent(f, a, "+33700000001", "+33655555555", now - HOUR_MS, "t1");
-    r = add(f, "+33655555555", "33700000001", "yes", now);
+    r = store_fixture_incoming(f, "sim", "+33655555555", "33700000001", "yes", now);
     assert_int_equal(r.service_id, a);
     get(f, a, r.id, &m);
     assert_int_equal(m.reply_to_id, mine);
@@ -218,10 +211,10 @@ static void test_list_filters_and_delete(void **state) {
     int64_t a = store_fixture_account(f, "acme", 0);
     sent(f, a, "36184", "+33611111111", now - HOUR_MS, "t1");
     sent(f, a, "36184", "+33622222222", now - HOUR_MS, "t2");
-    int64_t i1 = add(f, "+33611111111", "36184", "one", now - 3000).id;
-    int64_t i2 = add(f, "+33622222222", "36184", "two", now - 2000).id;
-    int64_t i3 = add(f, "+33611111111", "36184", "three", now - 1000).id;
-    add(f, "+33633333333", "36184", "nobody's", now);
+    int64_t i1 = store_fixture_incoming(f, "sim", "+33611111111", "36184", "one", now - 3000).id;
+    int64_t i2 = store_fixture_incoming(f, "sim", "+33622222222", "36184", "two", now - 2000).id;
+    int64_t i3 = store_fixture_incoming(f, "sim", "+33611111111", "36184", "three", now - 1000).id;
+    store_fixture_incoming(f, "sim", "+33633333333", "36184", "nobody's", now);
     store_incoming_list_req l = {.service_id = a};
     assert_int_equal(STORE_RUN(f, incoming_list, &l), 0);
     assert_int_equal(l.count, 3);

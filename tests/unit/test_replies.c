@@ -52,15 +52,6 @@ static int64_t send_one(store_fixture *f, int64_t sid, const char *sender, const
     return m.id;
 }
 
-static store_incoming_add_req add(store_fixture *f, const char *sender, const char *receiver,
-                                  const char *text, int64_t ts_ms) {
-    store_incoming_add_req r = {.route = "test", .sender = sender, .receiver = receiver,
-                                .text = text, .ts_ms = ts_ms};
-    assert_int_equal(STORE_RUN(f, incoming_add, &r), 0);
-    assert_true(r.id > 0);
-    return r;
-}
-
 static int64_t count(store_fixture *f, const char *sql) { return store_fixture_query_int(f, sql); }
 
 static void query_text(store_fixture *f, const char *sql, char *out, size_t n) {
@@ -74,7 +65,8 @@ static void test_cgi_call(void **state) {
     set_response(f, sid, "{\"responseType\":\"cgi\",\"cgiUrl\":\"https://h.example/r?k=v\"}");
     int64_t sent = send_one(f, sid, "36184", "+33611111906", "rdv 9:30");
     int64_t ts = 1717171717000;
-    store_incoming_add_req r = add(f, "+33611111906", "36184", "Oui, merci", ts);
+    store_incoming_add_req r =
+        store_fixture_incoming(f, "test", "+33611111906", "36184", "Oui, merci", ts);
     assert_int_equal(r.service_id, sid);
     char url[1024], want[1024];
     query_text(f, "SELECT url FROM notify_calls WHERE kind = 'reply'", url, sizeof url);
@@ -93,7 +85,7 @@ static void test_cgi_call(void **state) {
     /* a message answering nothing: empty tag and smsOutgoingID; still called */
     store_fixture_exec(f, "DELETE FROM notify_calls");
     store_fixture_exec(f, "UPDATE messages SET created_ms = 0");
-    r = add(f, "+33611111906", "36184", "encore", ts);
+    r = store_fixture_incoming(f, "test", "+33611111906", "36184", "encore", ts);
     assert_int_equal(r.service_id, 0); /* outside the reply window: unattributed */
     assert_int_equal(count(f, "SELECT COUNT(*) FROM notify_calls"), 0);
 }
@@ -106,7 +98,8 @@ static void test_virtual_number_first(void **state) {
     store_vnum_req v = {.number = "+33700000001", .service = "sms-acme-1", .now_ms = 1};
     assert_int_equal(STORE_RUN(f, vnum_add, &v), 0);
     store_vnum_fini(&v.vnum);
-    store_incoming_add_req r = add(f, "+33622222222", "+33700000001", "hello", sg_now_ms());
+    store_incoming_add_req r =
+        store_fixture_incoming(f, "test", "+33622222222", "+33700000001", "hello", sg_now_ms());
     assert_int_equal(r.service_id, sid);
     char url[512];
     query_text(f, "SELECT url FROM notify_calls WHERE kind = 'reply'", url, sizeof url);
@@ -114,19 +107,19 @@ static void test_virtual_number_first(void **state) {
     store_fixture_exec(f, "DELETE FROM notify_calls");
     store_fixture_exec(f, "UPDATE virtual_numbers SET sms_response = "
                           "'{\"responseType\":\"cgi\",\"cgiUrl\":\"http://number.example/mo\"}'");
-    add(f, "+33622222222", "+33700000001", "hello", sg_now_ms());
+    store_fixture_incoming(f, "test", "+33622222222", "+33700000001", "hello", sg_now_ms());
     query_text(f, "SELECT url FROM notify_calls WHERE kind = 'reply'", url, sizeof url);
     assert_true(!strncmp(url, "http://number.example/mo?id=", 28));
     assert_non_null(strstr(url, "&shortcode=%2B33700000001&"));
     /* the number's "none" silences the service's cgi */
     store_fixture_exec(f, "DELETE FROM notify_calls");
     store_fixture_exec(f, "UPDATE virtual_numbers SET sms_response = '{\"responseType\":\"none\"}'");
-    add(f, "+33622222222", "+33700000001", "hello", sg_now_ms());
+    store_fixture_incoming(f, "test", "+33622222222", "+33700000001", "hello", sg_now_ms());
     assert_int_equal(count(f, "SELECT COUNT(*) FROM notify_calls"), 0);
     /* a text answer leaves from the number in its stored form, however the reply named it */
     store_fixture_exec(f, "UPDATE virtual_numbers SET sms_response = "
                           "'{\"responseType\":\"text\",\"text\":\"ok\"}'");
-    add(f, "+33622222222", "33700000001", "hello", sg_now_ms());
+    store_fixture_incoming(f, "test", "+33622222222", "33700000001", "hello", sg_now_ms());
     assert_int_equal(count(f, "SELECT COUNT(*) FROM messages WHERE sender = '+33700000001' AND "
                               "receiver = '+33622222222' AND message = 'ok'"), 1);
 }
@@ -139,7 +132,8 @@ static void test_text_answer(void **state) {
     set_response(f, sid, "{\"responseType\":\"text\",\"text\":\"Merci, à demain.\"}");
     int64_t sent = send_one(f, sid, "36184", "+33633333333", NULL);
     int64_t now = sg_now_ms();
-    store_incoming_add_req r = add(f, "+33633333333", "36184", "Oui", now);
+    store_incoming_add_req r =
+        store_fixture_incoming(f, "test", "+33633333333", "36184", "Oui", now);
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM messages WHERE id > %lld AND "
                               "service_id = %lld AND sender = '36184' AND receiver = "
@@ -153,15 +147,15 @@ static void test_text_answer(void **state) {
     /* debited like any send: two sends in the ledger */
     assert_int_equal(count(f, "SELECT COUNT(*) FROM ledger WHERE kind = 'debit'"), 2);
     /* the mobile answers the answer: stored, attributed, not answered again */
-    r = add(f, "+33633333333", "36184", "Oui", now + 1000);
+    r = store_fixture_incoming(f, "test", "+33633333333", "36184", "Oui", now + 1000);
     assert_int_equal(r.service_id, sid);
     assert_int_equal(count(f, "SELECT COUNT(*) FROM messages"), 2);
     /* another mobile is answered */
     send_one(f, sid, "36184", "+33644444444", NULL);
-    add(f, "+33644444444", "36184", "Oui", now + 2000);
+    store_fixture_incoming(f, "test", "+33644444444", "36184", "Oui", now + 2000);
     assert_int_equal(count(f, "SELECT COUNT(*) FROM messages"), 4);
     /* an hour later, the first mobile is answered again */
-    add(f, "+33633333333", "36184", "Re", now + 61 * MIN_MS);
+    store_fixture_incoming(f, "test", "+33633333333", "36184", "Re", now + 61 * MIN_MS);
     assert_int_equal(count(f, "SELECT COUNT(*) FROM messages WHERE receiver = '+33633333333'"),
                      3);
 }
@@ -172,7 +166,8 @@ static void test_text_no_credits(void **state) {
     int64_t sid = store_fixture_account(f, "acme", 1000); /* one SMS */
     set_response(f, sid, "{\"responseType\":\"text\",\"text\":\"Merci\"}");
     send_one(f, sid, "36184", "+33655555555", NULL);
-    store_incoming_add_req r = add(f, "+33655555555", "36184", "Oui", sg_now_ms());
+    store_incoming_add_req r =
+        store_fixture_incoming(f, "test", "+33655555555", "36184", "Oui", sg_now_ms());
     assert_int_equal(r.service_id, sid);
     assert_int_equal(count(f, "SELECT COUNT(*) FROM messages"), 1);
     assert_int_equal(count(f, "SELECT COUNT(*) FROM ledger WHERE kind = 'debit'"), 1);
@@ -185,15 +180,17 @@ static void test_nothing(void **state) {
     store_fixture *f = *state;
     int64_t sid = store_fixture_account(f, "acme", 10000);
     send_one(f, sid, "36184", "+33666666666", NULL);
-    add(f, "+33666666666", "36184", "a", sg_now_ms()); /* no smsResponse */
+    /* no smsResponse */
+    store_fixture_incoming(f, "test", "+33666666666", "36184", "a", sg_now_ms());
     set_response(f, sid, "{\"responseType\":\"none\",\"cgiUrl\":\"http://h/\",\"text\":\"t\"}");
-    add(f, "+33666666666", "36184", "b", sg_now_ms());
+    store_fixture_incoming(f, "test", "+33666666666", "36184", "b", sg_now_ms());
     set_response(f, sid, "{\"responseType\":\"cgi\",\"cgiUrl\":null}");
-    add(f, "+33666666666", "36184", "c", sg_now_ms());
+    store_fixture_incoming(f, "test", "+33666666666", "36184", "c", sg_now_ms());
     set_response(f, sid, "{\"responseType\":\"text\",\"text\":\"\"}");
-    add(f, "+33666666666", "36184", "d", sg_now_ms());
+    store_fixture_incoming(f, "test", "+33666666666", "36184", "d", sg_now_ms());
     set_response(f, sid, "{\"responseType\":\"cgi\",\"cgiUrl\":\"http://h/\"}");
-    store_incoming_add_req r = add(f, "+33677777777", "36184", "e", sg_now_ms());
+    store_incoming_add_req r =
+        store_fixture_incoming(f, "test", "+33677777777", "36184", "e", sg_now_ms());
     assert_int_equal(r.service_id, 0);
     assert_int_equal(count(f, "SELECT COUNT(*) FROM notify_calls WHERE kind = 'reply'"), 0);
     assert_int_equal(count(f, "SELECT COUNT(*) FROM messages"), 1);
