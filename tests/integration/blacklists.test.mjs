@@ -324,8 +324,14 @@ describe('STOP through the sim route (a receiver ending in 905 answers STOP)', (
     const code = await client.requestPromised('POST', `/sms/${sn}/jobs`, {
       message: 'Votre code : 1234', receivers: [to], senderForResponse: true, noStopClause: true });
     assert.deepEqual(code.validReceivers, [to]);
-    // The code is not marketing: the mobile's next sim STOP (none for it) would change nothing.
+    // The sim answers every SMS to a 905 number with STOP, the code too: a STOP while the number
+    // is blacklisted already adds no row and makes no call. Wait for it before the DELETE, else
+    // it may arrive after it and blacklist the number again (a reply STOP opts out of every
+    // service that sent the mobile marketing SMS within the window: the first one above).
     await waitOutgoing(client, sn, code.ids[0], (m) => m.deliveryReceipt === 1);
+    await waitFor(async () => (await client.requestPromised('GET', `/sms/${sn}/incoming`)).length === 2,
+      { what: 'the sim\'s STOP to the code', timeoutMs: 15000 });
+    assert.equal((await client.requestPromised('GET', `/sms/${sn}/blacklists`)).length, 1);
     assert.equal(await client.requestPromised('DELETE', `/sms/${sn}/blacklists/${to}`), null);
     const again = await client.requestPromised('POST', `/sms/${sn}/jobs`, {
       message: 'La promo revient', receivers: [to], senderForResponse: true });
