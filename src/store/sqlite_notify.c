@@ -103,6 +103,23 @@ void sqlite__notify_close(store_conn *c) {
 
 static int ensure_secret(store_conn *c, int64_t service_id, char **out);
 
+/* Binds a new call's lease_ms, lease_owner and first_ms at parameters k, k+1, k+2: leased to
+ * node from now when it is handed over at insert, else NULL (said, not left unbound: a typed
+ * driver sees every parameter). */
+static void bind_lease(sqldrv_stmt *st, int k, int handed, int64_t now, int64_t lease_ms,
+                       const char *node) {
+    if (handed) {
+        sqldrv_bind_int(st, k, now + lease_ms);
+        sqldrv_bind_text(st, k + 1, node);
+        sqldrv_bind_int(st, k + 2, now);
+    } else {
+        sqldrv_bind_null(st, k);
+        sqldrv_bind_null(st, k + 1);
+        sqldrv_bind_null(st, k + 2);
+    }
+}
+
+
 /* Whether a new call of sequence msg_id (0: none) can be handed over at insert (store_notify_set_direct): the
  * hand-off is open and has room, and no earlier call of the same SMS is PENDING (calls of one
  * SMS are made in order). Fills node (the lease owner) and *lease_ms. */
@@ -198,15 +215,7 @@ int sqlite__notify_event(store_conn *c, int64_t event_id, int64_t msg_id, int64_
             sqldrv_bind_text(st, 7, url);
             sqldrv_bind_text(st, 8, origin);
             sqldrv_bind_int(st, 9, now);
-            if (handed) {
-                sqldrv_bind_int(st, 10, now + lease_ms);
-                sqldrv_bind_text(st, 11, node);
-                sqldrv_bind_int(st, 12, now);
-            } else { /* NULL said, not left unbound: a typed driver sees every parameter */
-                sqldrv_bind_null(st, 10);
-                sqldrv_bind_null(st, 11);
-                sqldrv_bind_null(st, 12);
-            }
+            bind_lease(st, 10, handed, now, lease_ms, node);
             rc = sqldrv_insert(c, st, "Queueing a status callback", &call_id);
         }
         if (rc == 0) rc = hand_over(c, handed, call_id, service_id, now, &url, &origin);
@@ -248,15 +257,7 @@ int sqlite__notify_call(store_conn *c, const sqlite_notify_new *k) {
         sqldrv_bind_text(st, 7, url);
         sqldrv_bind_text(st, 8, origin);
         sqldrv_bind_int(st, 9, now);
-        if (handed) {
-            sqldrv_bind_int(st, 10, now + lease_ms);
-            sqldrv_bind_text(st, 11, node);
-            sqldrv_bind_int(st, 12, now);
-        } else {
-            sqldrv_bind_null(st, 10);
-            sqldrv_bind_null(st, 11);
-            sqldrv_bind_null(st, 12);
-        }
+        bind_lease(st, 10, handed, now, lease_ms, node);
         rc = sqldrv_insert(c, st, "Queueing a call", &call_id);
     }
     if (rc == 0) rc = hand_over(c, handed, call_id, k->service_id, now, &url, &origin);
@@ -319,15 +320,7 @@ int sqlite__notify_event_pg(store_conn *c, const sqlite_notify_known *k, int64_t
     sqldrv_bind_text(st, 8, url);
     sqldrv_bind_text(st, 9, origin);
     sqldrv_bind_int(st, 10, now);
-    if (handed) {
-        sqldrv_bind_int(st, 11, now + lease_ms);
-        sqldrv_bind_text(st, 12, node);
-        sqldrv_bind_int(st, 13, now);
-    } else {
-        sqldrv_bind_null(st, 11);
-        sqldrv_bind_null(st, 12);
-        sqldrv_bind_null(st, 13);
-    }
+    bind_lease(st, 11, handed, now, lease_ms, node);
     int rc = sqldrv_done(c, st, "Queueing a status callback");
     char *secret = NULL;
     if (rc == 0 && handed && (rc = secret_of(c, service_id, &secret)) == 0) {
