@@ -160,6 +160,31 @@ static void test_receipt_before_accept_after_quiet(void **state) {
     assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM smpp_orphans"), 0);
 }
 
+/* A decimal id from 4097 on is also the hexadecimal spelling of an earlier id ("4097" =
+ * 0x1001): a receipt that overtakes its own id's commit must be kept, not taken by the earlier
+ * message already delivered (its receipt was then lost: two nodes on PostgreSQL). */
+static void test_receipt_before_accept_other_base_final(void **state) {
+    store_fixture *f = *state;
+    int64_t old = submitting(f, 1), fresh = submitting(f, 1);
+    const char *ids1[] = {"1001"};
+    accept_ids(f, "fr", old, ids1, 1);
+    assert_int_equal(receipt(f, "fr", "1001", MSG_DELIVERED, DLR_DELIVERED, 4), 1);
+    assert_int_equal(msg_state_of(f, old), MSG_DELIVERED);
+    /* 4097's receipt comes before 4097's accept: kept, not matched to 1001's message */
+    assert_int_equal(receipt(f, "fr", "4097", MSG_DELIVERED, DLR_DELIVERED, 4), 0);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM smpp_orphans"), 1);
+    const char *ids2[] = {"4097"};
+    accept_ids(f, "fr", fresh, ids2, 1);
+    assert_int_equal(msg_state_of(f, fresh), MSG_DELIVERED);
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM smpp_orphans"), 0);
+    /* a message still waiting is found by another spelling, as before */
+    int64_t hex = submitting(f, 1);
+    const char *ids3[] = {"2a"};
+    accept_ids(f, "fr", hex, ids3, 1);
+    assert_int_equal(receipt(f, "fr", "42", MSG_DELIVERED, DLR_DELIVERED, 4), 1);
+    assert_int_equal(msg_state_of(f, hex), MSG_DELIVERED);
+}
+
 static void test_multipart_aggregation(void **state) {
     store_fixture *f = *state;
     int64_t ok = submitting(f, 3);
@@ -243,6 +268,7 @@ int main(int argc, char **argv) {
         TEST(test_accept_and_receipt_any_id_form),
         TEST(test_receipt_before_accept),
         TEST(test_receipt_before_accept_after_quiet),
+        TEST(test_receipt_before_accept_other_base_final),
         TEST(test_multipart_aggregation),
         TEST(test_mo_stored),
         TEST(test_prune_old_ids),
