@@ -142,6 +142,29 @@ static const char pg_auth_lookup[] =
     "LEFT JOIN (applications p JOIN accounts a ON a.id = p.account_id) ON p.app_key = $1 "
     "LEFT JOIN credentials c ON c.consumer_key = $2";
 
+/* Reads an application's columns (sql_auth_application's, from column k) into r. */
+static void auth_read_app(sqldrv_stmt *st, int k, store_auth_lookup_req *r) {
+    r->app_found = 1;
+    r->app_id = sqldrv_col_int(st, k);
+    r->account_id = sqldrv_col_int(st, k + 1);
+    r->app_secret = sqldrv_col_text(st, k + 2);
+    if (!sqldrv_col_null(st, k + 3)) r->rate_limit = sqldrv_col_int(st, k + 3);
+    if (!sqldrv_col_null(st, k + 4)) r->rate_burst = sqldrv_col_int(st, k + 4);
+}
+
+/* Reads a credential's columns (sql_auth_credential's, from column k) into r. */
+static void auth_read_cred(sqldrv_stmt *st, int k, store_auth_lookup_req *r) {
+    r->cred_found = 1;
+    r->cred_id = sqldrv_col_int(st, k);
+    r->cred_app_matches = r->app_found && sqldrv_col_int(st, k + 1) == r->app_id;
+    r->cred_state = sqldrv_col_text(st, k + 2);
+    r->rules_json = sqldrv_col_text(st, k + 3);
+    r->allowed_ips_json = sqldrv_col_text(st, k + 4);
+    r->cred_created_ms = sqldrv_col_int(st, k + 5);
+    r->cred_expires_ms = sqldrv_col_int(st, k + 6);
+    r->cred_last_use_ms = sqldrv_col_int(st, k + 7);
+}
+
 static int auth_lookup_pg(store_conn *c, store_auth_lookup_req *r) {
     sqldrv_stmt *st = sqldrv_prep(c, pg_auth_lookup);
     if (!st) return SG_EIO;
@@ -150,25 +173,8 @@ static int auth_lookup_pg(store_conn *c, store_auth_lookup_req *r) {
     r->rate_limit = r->rate_burst = -1;
     int rc = sqldrv_step(c, st);
     if (rc < 0) return rc;
-    if (rc == 1 && !sqldrv_col_null(st, 0)) {
-        r->app_found = 1;
-        r->app_id = sqldrv_col_int(st, 0);
-        r->account_id = sqldrv_col_int(st, 1);
-        r->app_secret = sqldrv_col_text(st, 2);
-        if (!sqldrv_col_null(st, 3)) r->rate_limit = sqldrv_col_int(st, 3);
-        if (!sqldrv_col_null(st, 4)) r->rate_burst = sqldrv_col_int(st, 4);
-    }
-    if (rc == 1 && r->consumer_key && !sqldrv_col_null(st, 5)) {
-        r->cred_found = 1;
-        r->cred_id = sqldrv_col_int(st, 5);
-        r->cred_app_matches = r->app_found && sqldrv_col_int(st, 6) == r->app_id;
-        r->cred_state = sqldrv_col_text(st, 7);
-        r->rules_json = sqldrv_col_text(st, 8);
-        r->allowed_ips_json = sqldrv_col_text(st, 9);
-        r->cred_created_ms = sqldrv_col_int(st, 10);
-        r->cred_expires_ms = sqldrv_col_int(st, 11);
-        r->cred_last_use_ms = sqldrv_col_int(st, 12);
-    }
+    if (rc == 1 && !sqldrv_col_null(st, 0)) auth_read_app(st, 0, r);
+    if (rc == 1 && r->consumer_key && !sqldrv_col_null(st, 5)) auth_read_cred(st, 5, r);
     sqldrv_reset(st);
     return 0;
 }
@@ -182,12 +188,7 @@ int store_core__auth_lookup(store_conn *c, store_auth_lookup_req *r) {
     int rc = sqldrv_step(c, st);
     if (rc < 0) return rc;
     if (rc == 1) {
-        r->app_found = 1;
-        r->app_id = sqldrv_col_int(st, 0);
-        r->account_id = sqldrv_col_int(st, 1);
-        r->app_secret = sqldrv_col_text(st, 2);
-        if (!sqldrv_col_null(st, 3)) r->rate_limit = sqldrv_col_int(st, 3);
-        if (!sqldrv_col_null(st, 4)) r->rate_burst = sqldrv_col_int(st, 4);
+        auth_read_app(st, 0, r);
         sqldrv_reset(st);
     }
     if (!r->consumer_key) return 0;
@@ -197,15 +198,7 @@ int store_core__auth_lookup(store_conn *c, store_auth_lookup_req *r) {
     rc = sqldrv_step(c, st);
     if (rc < 0) return rc;
     if (rc == 1) {
-        r->cred_found = 1;
-        r->cred_id = sqldrv_col_int(st, 0);
-        r->cred_app_matches = r->app_found && sqldrv_col_int(st, 1) == r->app_id;
-        r->cred_state = sqldrv_col_text(st, 2);
-        r->rules_json = sqldrv_col_text(st, 3);
-        r->allowed_ips_json = sqldrv_col_text(st, 4);
-        r->cred_created_ms = sqldrv_col_int(st, 5);
-        r->cred_expires_ms = sqldrv_col_int(st, 6);
-        r->cred_last_use_ms = sqldrv_col_int(st, 7);
+        auth_read_cred(st, 0, r);
         sqldrv_reset(st);
     }
     return 0;
