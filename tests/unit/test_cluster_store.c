@@ -251,6 +251,19 @@ static void test_slots_spread_and_taken_over(void **state) {
                      0);
 }
 
+/* The acceptance of message id with operator id smsc_id on route "op", written as another
+ * node's transaction left it: the id and the state, without having seen any kept receipt. */
+static void accepted_elsewhere(store_fixture *f, int64_t id, const char *smsc_id, int64_t now) {
+    char keys[OPID_KEYS][OPID_KEY_LEN], sql[512];
+    assert_true(opid_keys(smsc_id, keys) > 0);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO smpp_ids(route, idkey, message_id, part, nparts, created_ms) "
+             "VALUES ('op', '%s', %lld, 0, 1, %lld); UPDATE messages SET state = %d, dlr = 8 "
+             "WHERE id = %lld",
+             keys[0], (long long)id, (long long)now, MSG_SUBMITTED, (long long)id);
+    store_fixture_exec(f, sql);
+}
+
 /* A receipt kept on one node while its acceptance was stored on another, each transaction
  * missing the other (PostgreSQL, READ COMMITTED): a later heartbeat applies it. */
 static void test_heartbeat_applies_receipts_kept_elsewhere(void **state) {
@@ -267,14 +280,7 @@ static void test_heartbeat_applies_receipts_kept_elsewhere(void **state) {
     assert_int_equal(it.matched, 0); /* kept */
     /* The acceptance, written as the other node's transaction left it: the id and the state,
      * without having seen the kept receipt. */
-    char keys[OPID_KEYS][OPID_KEY_LEN], sql[512];
-    assert_true(opid_keys("77aa", keys) > 0);
-    snprintf(sql, sizeof sql,
-             "INSERT INTO smpp_ids(route, idkey, message_id, part, nparts, created_ms) "
-             "VALUES ('op', '%s', %lld, 0, 1, %lld); UPDATE messages SET state = %d, dlr = 8 "
-             "WHERE id = %lld",
-             keys[0], (long long)id, (long long)now, MSG_SUBMITTED, (long long)id);
-    store_fixture_exec(f, sql);
+    accepted_elsewhere(f, id, "77aa", now);
     store_slot_claim k = {.route = "op", .nslots = 1};
     store_node_heartbeat_req h = beat(f, "a", "i-a", now + 10, &k, 1);
     assert_int_equal(h.receipts_matched, 1);
@@ -306,14 +312,7 @@ static void test_heartbeat_sweep_reaches_past_unknown_receipts(void **state) {
     }
     store_smpp_receipt_req rr = {.items = its, .count = UNKNOWN + 1};
     assert_int_equal(STORE_RUN(f, smpp_receipt, &rr), 0);
-    char keys[OPID_KEYS][OPID_KEY_LEN], sql[512];
-    assert_true(opid_keys("77aa", keys) > 0);
-    snprintf(sql, sizeof sql,
-             "INSERT INTO smpp_ids(route, idkey, message_id, part, nparts, created_ms) "
-             "VALUES ('op', '%s', %lld, 0, 1, %lld); UPDATE messages SET state = %d, dlr = 8 "
-             "WHERE id = %lld",
-             keys[0], (long long)id, (long long)now, MSG_SUBMITTED, (long long)id);
-    store_fixture_exec(f, sql);
+    accepted_elsewhere(f, id, "77aa", now);
     store_slot_claim k = {.route = "op", .nslots = 1};
     size_t matched = 0;
     int64_t cursor = 0;
