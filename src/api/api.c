@@ -535,6 +535,22 @@ static int admin_ok(api_call *c) {
     return n == m && CRYPTO_memcmp(tok, c->api->admin_token, n) == 0;
 }
 
+/* Paths served without the API's base path (/1.0): each first segment listed here. */
+static const char *const rootless_roots[] = {
+    "admin",   /* the operator's API */
+    "cgi-bin", /* http2sms and Kannel's sendsms, at the paths their clients already call */
+    "console", /* the web console */
+    "healthz", /* probes */
+    "readyz",
+    NULL};
+
+static int rootless(const http_req *req) {
+    if (req->nsegs == 0) return 0;
+    for (const char *const *r = rootless_roots; *r; r++)
+        if (!strcmp(req->segs[0], *r)) return 1;
+    return 0;
+}
+
 void api_handle(http_req *req, void *arg) {
     api *a = arg;
     api_call *c = sg_xcalloc(1, sizeof *c);
@@ -545,10 +561,8 @@ void api_handle(http_req *req, void *arg) {
         limit_address(c, a->rl_addr, &a->addr_limit, "address") < 0)
         return;
     int known;
-    const api_route *rt = req->has_base || !strcmp(req->path, "/admin") ||
-                                  (req->nsegs > 0 && !strcmp(req->segs[0], "admin"))
-                              ? find_route(req, &known)
-                              : (known = 0, NULL);
+    const api_route *rt = req->has_base || rootless(req) ? find_route(req, &known)
+                                                         : (known = 0, NULL);
     if (!rt) {
         if (known) api_reply_error(c, 405, NULL, "Method %s is not allowed on %s", req->method,
                                    req->path);
