@@ -47,6 +47,7 @@
 #include "dispatch/dispatch.h"
 #include "dispatch/hours_table.h"
 #include "http/http.h"
+#include "metrics/metrics.h"
 #include "notify/notify.h"
 #include "pay/payhook.h"
 #include "sim/sim.h"
@@ -78,6 +79,7 @@ typedef struct daemon_state {
     campaign *camp;
     api *api;
     http_server *http;
+    metrics *metrics; /* --metrics-listen; NULL when empty */
     pg_listen *listen; /* PostgreSQL: other nodes' wake-ups (NULL on SQLite) */
     struct event *sig_term, *sig_int, *sig_hup, *drain_ev;
     int argc;      /* the command line, read again by each reload */
@@ -192,6 +194,7 @@ static void begin_stop(daemon_state *d) {
     d->stopping = 1;
     sg_sdnotify("STOPPING=1\nSTATUS=Finishing requests in flight, then stopping.");
     http_server_stop_accepting(d->http);
+    metrics_stop_accepting(d->metrics);
     campaign_stop(d->camp); /* receiver downloads in progress end now (503) */
     d->deadline_ms = sg_mono_ms() + d->cfg.shutdown_timeout_s * 1000;
     on_drain(-1, 0, d);
@@ -654,6 +657,13 @@ int main(int argc, char **argv) {
         sg_log_error(LOG, "Neither 'listen' nor 'tls-listen' is set: nothing to serve.");
         goto out;
     }
+    if (d.cfg.metrics_listen[0]) { /* docs/metrics.md */
+        metrics_sources msrc = {.st = d.st, .ctl_st = d.ctl_st, .disp = d.disp,
+                                .notify = d.notify, .version = SMSGATE_VERSION, .node = node};
+        d.metrics = metrics_new(d.base, &msrc);
+        if (metrics_listen(d.metrics, d.cfg.metrics_listen) != 0) goto out;
+        metrics_observe(d.metrics, d.http);
+    }
     snprintf(path, sizeof path, "%s/smsgated.url", d.cfg.data);
     if (write_file(path, url, 0644) != 0)
         sg_log_warn(LOG, "Writing '%s' failed: %s.", path, strerror(errno));
@@ -695,6 +705,7 @@ out:
     payhook_free(d.pay);
     campaign_free(d.camp);
     http_server_free(d.http);
+    metrics_free(d.metrics); /* after store_close: a scrape's query has answered */
     pg_listen_free(d.listen);
     cluster_free(d.cluster);
     dispatch_free(d.disp);

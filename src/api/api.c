@@ -52,7 +52,8 @@ static const api_route *const tables[] = {api_vnum_routes,
                                           api_route_admin_routes, api_document_routes,
                                           api_receiver_routes, api_batch_routes,
                                           api_incoming_routes, api_incoming_admin_routes,
-                                          api_blacklist_routes, api_hours_admin_routes};
+                                          api_blacklist_routes, api_hours_admin_routes,
+                                          api_health_routes};
 
 /* ---- replies ---- */
 
@@ -570,6 +571,7 @@ void api_handle(http_req *req, void *arg) {
         return;
     }
     c->route = rt;
+    req->route = rt->pattern; /* the label of /metrics */
     if (req->body_len > 0 && !(rt->flags & API_RAW)) {
         json_error_t err;
         c->body = json_loadb((const char *)req->body, req->body_len, JSON_DECODE_ANY, &err);

@@ -139,6 +139,7 @@ int api_vnum_sender_ok(api_call *c, const char *sender, int sender_for_response)
 char *api_sms_response_merge(api_call *c, const char *name, json_t *v, const char *stored);
 extern const api_route api_blacklist_routes[];   /* blacklists.c */
 extern const api_route api_hours_admin_routes[]; /* hours_admin.c */
+extern const api_route api_health_routes[];      /* health.c: /healthz, /readyz */
 
 /* Adds "heldUntil" to an sms.Job / sms.Outgoing object o of m: when marketing hours hold it,
  * the time it will leave, else null (hours_admin.c). */

@@ -125,9 +125,19 @@ typedef struct route_list {
     size_t n;
 } route_list;
 
+/* /metrics: a route's submits by result, kept by name so that a reloaded route (a new
+ * object) keeps counting; as many entries as route names seen, a handful. */
+typedef struct route_count {
+    char *name;
+    uint64_t n[3]; /* by route_result */
+} route_count;
+
 struct dispatch {
     struct event_base *base;
     store *st;
+    route_count *counts;
+    size_t ncounts;
+    size_t last_count; /* the entry found last: reports come in runs of one route */
     dispatch_options opt;
     char *node;
     route_list routes;   /* in use */
@@ -564,8 +574,29 @@ static void on_wake(route *rt, void *arg) {
     dispatch_kick(d);
 }
 
+static void count_report(dispatch *d, const route *rt, route_result res) {
+    size_t i = d->last_count;
+    if (i >= d->ncounts || strcmp(d->counts[i].name, rt->name) != 0) {
+        for (i = 0; i < d->ncounts && strcmp(d->counts[i].name, rt->name) != 0; i++) {
+        }
+        if (i == d->ncounts) {
+            d->counts = sg_xrealloc(d->counts, (d->ncounts + 1) * sizeof *d->counts);
+            d->counts[i] = (route_count){.name = sg_xstrdup(rt->name)};
+            d->ncounts++;
+        }
+        d->last_count = i;
+    }
+    if ((unsigned)res < 3) d->counts[i].n[res]++;
+}
+
+void dispatch_submit_counts(dispatch *d, void (*fn)(const char *route, const uint64_t n[3],
+                                                    void *arg), void *arg) {
+    for (size_t i = 0; i < d->ncounts; i++) fn(d->counts[i].name, d->counts[i].n, arg);
+}
+
 static void on_report(route *rt, const route_report *rep, void *arg) {
     dispatch *d = arg;
+    count_report(d, rt, rep->result);
     pending *p = table_take(d, rep->msg_id);
     if (!p) {
         sg_log_error(LOG, "Route '%s' reported message %lld, which it was not given; ignored.",
@@ -916,6 +947,13 @@ void dispatch_reload(dispatch *d, void (*done)(int rc, void *arg), void *arg) {
 
 hours_table *dispatch_hours(dispatch *d) { return d->hours; }
 
+size_t dispatch_routes_up(dispatch *d) {
+    size_t n = 0;
+    for (size_t i = 0; i < d->routes.n; i++)
+        n += d->routes.v[i]->pickable && route_up(d->routes.v[i]);
+    return n;
+}
+
 json_t *dispatch_status(dispatch *d) {
     json_t *arr = json_array();
     for (int pass = 0; pass < 2; pass++) {
@@ -1102,6 +1140,8 @@ void dispatch_stop(dispatch *d, void (*done)(void *arg), void *arg) {
 
 void dispatch_free(dispatch *d) {
     if (!d) return;
+    for (size_t i = 0; i < d->ncounts; i++) free(d->counts[i].name);
+    free(d->counts);
     for (size_t i = 0; i < d->routes.n; i++) route_free(d->routes.v[i]);
     for (size_t i = 0; i < d->retiring.n; i++) {
         stop_ctx *sc = stop_for(d, d->retiring.v[i]);

@@ -60,6 +60,13 @@ void dispatch_start(dispatch *d);
 void dispatch_reload(dispatch *d, void (*done)(int rc, void *arg), void *arg);
 /* Says new messages may be due now (after a send was committed). Cheap; coalesced. */
 void dispatch_kick(dispatch *d);
+/* /metrics: calls fn once per route name that reported a message since start, with its
+ * reports by route_result (accepted, temporary, permanent; route.h). Loop thread. */
+void dispatch_submit_counts(dispatch *d, void (*fn)(const char *route, const uint64_t n[3],
+                                                    void *arg), void *arg);
+/* How many routes in use can take traffic now (enabled and up, route.h contract 3): what
+ * /readyz asks. */
+size_t dispatch_routes_up(dispatch *d);
 /* The live state of every route, as a JSON array (new reference). */
 json_t *dispatch_status(dispatch *d);
 /* Stops claiming; done(arg) runs once every message handed to a route was reported and its

@@ -51,6 +51,9 @@ typedef struct http_req {
     char peer[64];          /* client IP address, textual */
     int64_t start_ms;       /* monotonic ms at arrival */
     void *user;             /* free for the handler */
+    const char *route;      /* set by the handler once it knows: the route's pattern
+                               ("/sms/{}/jobs"), a static string, for the label of /metrics;
+                               NULL: no route matched */
     int logged;             /* set by the handler before replying: the failure was logged where
                                it happened (a 503 for a database outage, logged once for it),
                                so the reply is logged at debug level, not WARN */
@@ -106,6 +109,12 @@ void http_server_stop_accepting(http_server *s);
 int http_server_connections(const http_server *s);
 /* Number of requests handed to the handler and not yet replied to. */
 int http_server_inflight(const http_server *s);
+/* Called on the loop thread once per reply of this server, just before it is sent (r still
+ * valid, its route set by the handler or NULL), with the status and the seconds since the
+ * request arrived (monotonic, microsecond resolution). For /metrics (metrics/metrics.h).
+ * Without an observer a request costs nothing more. fn NULL removes it. */
+typedef void (*http_observe_cb)(const http_req *r, int status, double seconds, void *arg);
+void http_server_set_observer(http_server *s, http_observe_cb fn, void *arg);
 /* Frees the server, its listeners and its connections. Requests still in flight are detached:
  * the handler must still reply to each, and that reply only frees it. NULL does nothing. */
 void http_server_free(http_server *s);

@@ -94,6 +94,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -152,6 +153,7 @@ typedef struct http__req {
     struct http__req *prev, *next;     /* server's pending list */
     http_param *headers;               /* copied request headers */
     int nheaders;
+    int64_t start_us;                  /* monotonic, at arrival; only with an observer */
 } http__req;
 
 /* One accepted connection (see "Connections" below for its states). */
@@ -203,9 +205,17 @@ struct http_server {
     int paused, accepting, burst;
     uint64_t evicted, timed_out;
     sg_log_limit lim_accept, lim_limit, lim_evict;
+    http_observe_cb observe; /* http_server_set_observer: each reply, for /metrics */
+    void *observe_arg;
 };
 
 static uint64_t g_errors[600];
+
+static int64_t mono_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 static uint64_t g_next_id;
 static http_listener *g_listeners; /* every listener of every server (accept error callback) */
 
@@ -1274,6 +1284,7 @@ static void on_request(struct evhttp_request *ereq, void *arg) {
     r->priv = x;
     r->id = ++g_next_id;
     r->start_ms = sg_mono_ms();
+    if (s->observe) x->start_us = mono_us();
     r->tls = l->ssl_ctx != NULL;
     copy_peer(r, evcon);
     x->srv = s;
@@ -1320,6 +1331,9 @@ static void finish(http_req *r, int status, const char *ctype, const void *data,
     http__req *x = r->priv;
     assert(x && &x->pub == r);
     if (status >= 400 && status < 600) g_errors[status]++;
+    if (x->srv && x->srv->observe)
+        x->srv->observe(r, status, (double)(mono_us() - x->start_us) / 1e6,
+                        x->srv->observe_arg);
     long long ms = (long long)(sg_mono_ms() - r->start_ms);
     const char *tls = r->tls ? " (TLS)" : "", *gone = x->ereq ? "" : " (client gone, not sent)";
     if (status >= 500 && !(status == 503 && x->srv && x->srv->draining) && !r->logged)
@@ -1637,6 +1651,11 @@ void http_server_stop_accepting(http_server *s) {
 
 int http_server_connections(const http_server *s) {
     return s->nconns;
+}
+
+void http_server_set_observer(http_server *s, http_observe_cb fn, void *arg) {
+    s->observe = fn;
+    s->observe_arg = arg;
 }
 
 int http_server_inflight(const http_server *s) {

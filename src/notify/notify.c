@@ -73,6 +73,7 @@
 #include "notify/call.h"
 #include "notify/hclient.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/util.h"
 
 #define LOG "notify"
@@ -136,6 +137,10 @@ typedef struct claim_ctx {
 struct notify {
     struct event_base *base;
     store *st;
+    /* /metrics (notify_get_stats): outcomes of attempts, and the seconds from a call's first
+     * attempt (its event, for a call handed over at insert) to its 2xx answer */
+    uint64_t n_delivered, n_failed, n_dead;
+    sg_hist seconds;
     notify_options opt;
     char *node;
     int64_t lease_ms;
@@ -313,6 +318,10 @@ static void call_done(notify *n, call *k, CURLcode res, long status) {
     r->ok = ok;
     r->http_status = (int)status;
     r->error = err;
+    if (ok) {
+        n->n_delivered++;
+        sg_hist_observe(&n->seconds, (double)(now - k->k.first_ms) / 1000.0);
+    }
     if (!ok) {
         int attempts = k->k.attempts + 1;
         uint32_t rnd;
@@ -320,6 +329,8 @@ static void call_done(notify *n, call *k, CURLcode res, long status) {
         r->next_ms = now + notify_call_backoff_ms(attempts, n->opt.backoff_ms,
                                                   n->opt.backoff_max_ms, rnd);
         r->dead = now - k->k.first_ms >= n->opt.retry_ms;
+        if (r->dead) n->n_dead++;
+        else n->n_failed++;
         if (r->dead)
             sg_log_warn(LOG, "Callback %lld of service %lld to '%s' goes to the dead-letter list "
                              "after %d attempts over %lld s (last: %s); 'smsctl callbacks "
@@ -784,6 +795,7 @@ void notify_kick(notify *n) {
 notify *notify_new(struct event_base *base, store *st, const notify_options *opt) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     notify *n = sg_xcalloc(1, sizeof *n);
+    sg_hist_init(&n->seconds, sg_hist_slow_s, sg_hist_slow_n);
     n->base = base;
     n->st = st;
     n->opt = *opt;
@@ -913,6 +925,10 @@ void notify_get_stats(const notify *n, notify_stats *s) {
     s->fast_attempts = n->fast_attempts;
     s->curl_attempts = n->curl_attempts;
     s->handed = n->handed;
+    s->delivered = n->n_delivered;
+    s->failed = n->n_failed;
+    s->dead = n->n_dead;
+    s->seconds = n->seconds;
     if (!n->hc) return;
     hclient_stats hs;
     hclient_get_stats(n->hc, &hs);

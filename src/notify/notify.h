@@ -30,6 +30,7 @@
 #include <netinet/in.h>
 
 #include "store/store.h"
+#include "util/metrics.h"
 
 typedef struct notify notify;
 
@@ -70,6 +71,10 @@ typedef struct notify_stats {
     uint64_t cached;         /* fast attempts to a name answered from its cache */
     uint64_t connects;       /* connections the fast client opened */
     int resolves;            /* 1 when the fast client takes host names */
+    /* /metrics: attempts answered 2xx, failed (to be retried), failed for the last time
+     * (dead-letter list); seconds from a call's first attempt to its 2xx answer */
+    uint64_t delivered, failed, dead;
+    sg_hist seconds;
 } notify_stats;
 void notify_get_stats(const notify *n, notify_stats *s);
 

@@ -314,7 +314,9 @@ static int insert_order(store_conn *c, int64_t service_id, int64_t quantity, con
     sqldrv_bind_int(st, 10, hook ? STORE_HOOK_PENDING : STORE_HOOK_NONE);
     if (hook) sqldrv_bind_int(st, 11, now);
     else sqldrv_bind_null(st, 11);
-    return sqldrv_insert(c, st, "Creating an order", id);
+    rc = sqldrv_insert(c, st, "Creating an order", id);
+    if (rc == 0) store__count(c->handoff, STORE_COUNT_ORDER_CREATED, 1);
+    return rc;
 }
 
 /* The text that reads an order's status before changing it. dialect: PostgreSQL locks the
@@ -357,7 +359,9 @@ static int pay(store_conn *c, int64_t id, const char *means, const char *referen
     sqldrv_bind_text(st, 2, means);
     sqldrv_bind_text(st, 3, reference);
     sqldrv_bind_int(st, 4, id);
-    return sqldrv_done(c, st, "Marking an order paid");
+    rc = sqldrv_done(c, st, "Marking an order paid");
+    if (rc == 0) store__count(c->handoff, STORE_COUNT_ORDER_PAID, 1);
+    return rc;
 }
 
 /* UNPAID -> CANCELLED. */
@@ -377,7 +381,9 @@ static int cancel_order(store_conn *c, int64_t id, int *already) {
     st = sqldrv_prep(c, sql_order_cancelled);
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, id);
-    return sqldrv_done(c, st, "Cancelling an order");
+    int rc = sqldrv_done(c, st, "Cancelling an order");
+    if (rc == 0) store__count(c->handoff, STORE_COUNT_ORDER_CANCELLED, 1);
+    return rc;
 }
 
 int sqlite__order_create(store_conn *c, store_order_create_req *r) {

@@ -159,6 +159,11 @@ int sqlite__apply_status_row(store_conn *c, const store_status_update *u,
     sqldrv_bind_int(st, 9, u->msg_id);
     int rc = sqldrv_done(c, st, "Updating a message's status");
     if (rc) return rc;
+    if (receipt_state_final((msg_state)next)) /* for /metrics (store_metrics.h) */
+        store__count(c->handoff, next == MSG_DELIVERED   ? STORE_COUNT_DELIVERED
+                                 : next == MSG_CANCELLED ? STORE_COUNT_CANCELLED
+                                 : u->ptt == 8 && !row->was_sent ? STORE_COUNT_EXPIRED
+                                                                 : STORE_COUNT_FAILED, 1);
     rc = row->pg ? sqlite__notify_event_pg(c, &row->known, u->msg_id, row->service_id, ts, next,
                                            u->dlr, u->ptt)
                  : sqlite__insert_event(c, u->msg_id, row->service_id, ts, next, u->dlr, u->ptt);
@@ -219,6 +224,7 @@ int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id) 
     sqldrv_bind_text(st, 17, m->tag);
     sqldrv_bind_int(st, 18, m->stop_clause);
     int rc;
+    store__count(c->handoff, STORE_COUNT_ACCEPTED, 1); /* undone if the operation fails */
     if (pg) {
         if ((rc = sqldrv_step(c, st)) == 1) *id = sqldrv_col_int(st, 0);
         sqldrv_reset(st);

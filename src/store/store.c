@@ -42,6 +42,9 @@
  * round trips to the server and statements; PostgreSQL's driver counts, SQLite's has none)
  * and the time it took to its kind's tally; the batch's own BEGIN, wake-up and COMMIT go to
  * "batch". store_close logs the tallies with --log-debug store.trips (docs/benchmarks.md).
+ * For /metrics (store_metrics.h) each committed batch also adds the time its COMMIT took and
+ * its number of operations to two histograms, under mu (taken once per batch, not per
+ * operation); the operations' own counts follow the transaction in the hand-off.
  *
  * Idempotency records (store_idem.h). An operation queued with store_<op>_idem() carries a
  * store_idem: when it succeeds, record() renders its answer (the caller's render(), on this
@@ -205,6 +208,7 @@ struct store {
     uint64_t trips, stmts; /* the driver's counters after the last batch (store_trips) */
     tally tallies[OP_COUNT]; /* per kind of operation; the store thread's */
     char instance[17]; /* store_instance() */
+    sg_hist commit_s, batch_ops; /* under mu: each committed batch (store_counters_read) */
     optout_rules *optout; /* opt-out keywords, read by the connection (sqlite_blacklist.c) */
 };
 
@@ -321,6 +325,7 @@ static void run_batch(store *st, queue *batch) {
     /* In a savepoint of its own: a failed wake-up (a hint) must not undo the batch. */
     if (wake && st->be->wake_others && st->be->savepoint(st->conn) == 0)
         st->be->release(st->conn, st->be->wake_others(st->conn, st->instance) != 0);
+    int64_t commit_us = mono_us();
     if ((rc = st->be->commit(st->conn)) != 0) {
         store__handoff_aborted(&st->handoff);
         if (rc != SG_EUNAVAIL) /* else the driver logged the outage, once */
@@ -333,8 +338,13 @@ static void run_batch(store *st, queue *batch) {
         }
         return;
     }
+    commit_us = mono_us() - commit_us;
     store__handoff_committed(&st->handoff);
     count(st, OP_NONE, t0, 1);
+    pthread_mutex_lock(&st->mu);
+    sg_hist_observe(&st->commit_s, (double)commit_us / 1e6);
+    sg_hist_observe(&st->batch_ops, (double)batch->n);
+    pthread_mutex_unlock(&st->mu);
     st->commits++;
     st->ops += batch->n;
     if (st->opt.crash_after_commit > 0 && st->commits == (uint64_t)st->opt.crash_after_commit) {
@@ -373,6 +383,7 @@ static int reads_only(const queue *q) {
         case OP_auth_lookup: case OP_service_get: case OP_service_list: case OP_account_list:
         case OP_ledger: case OP_sender_get: case OP_sender_list: case OP_msg_get:
         case OP_outgoing_list: case OP_idem_get: case OP_config_epoch: case OP_cluster_status:
+        case OP_metrics_read:
             continue;
         default:
             return 0;
@@ -498,6 +509,8 @@ store *store_open(struct event_base *base, const store_options *opt, int *err) {
         where = opt->database;
     }
     st->opt = *opt;
+    sg_hist_init(&st->commit_s, sg_hist_fast_s, sg_hist_fast_n);
+    sg_hist_init(&st->batch_ops, sg_hist_count_b, sg_hist_count_n);
     if (!st->opt.max_batch) st->opt.max_batch = 1024;
     sg_random_hex(st->instance, 8);
     store__handoff_init(&st->handoff);
@@ -593,4 +606,14 @@ void store_stats(store *st, uint64_t *commits, uint64_t *ops) {
     *commits = st->commits;
     *ops = st->ops;
     pthread_mutex_unlock(&st->mu);
+}
+
+void store_counters_read(store *st, store_counters *out) {
+    pthread_mutex_lock(&st->mu);
+    out->commit_s = st->commit_s;
+    out->batch_ops = st->batch_ops;
+    pthread_mutex_unlock(&st->mu);
+    pthread_mutex_lock(&st->handoff.mu);
+    memcpy(out->n, st->handoff.counted, sizeof out->n);
+    pthread_mutex_unlock(&st->handoff.mu);
 }

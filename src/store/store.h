@@ -42,6 +42,7 @@
 #include "store/store_cluster.h"
 #include "store/store_numbers.h"
 #include "store/store_blacklist.h"
+#include "store/store_metrics.h"
 
 typedef struct store store;
 
@@ -332,7 +333,8 @@ typedef struct store_recover_req {
     STORE_NUMBERS_OPS(X)                                      \
     STORE_INCOMING_OPS(X)                                     \
     STORE_BLACKLIST_OPS(X)                                    \
-    STORE_HOURS_OPS(X)
+    STORE_HOURS_OPS(X)                                        \
+    STORE_METRICS_OPS(X)
 
 /* Typed enqueue functions: store_account_create(st, &req, cb, arg) ... */
 #define STORE_DECL_OP(name, type) int store_##name(store *st, type *req, store_cb cb, void *arg);
@@ -422,5 +424,8 @@ void store_stats(store *st, uint64_t *commits, uint64_t *ops);
  * times the store thread waited for the server, how many statements it ran. 0 on SQLite.
  * With debug output for "store.trips", store_close logs them per kind of operation. */
 void store_trips(store *st, uint64_t *trips, uint64_t *stmts);
+/* Copies what the store committed since start (store_metrics.h): the counters and the commit
+ * histograms. Any thread; takes the store's mutexes briefly. */
+void store_counters_read(store *st, store_counters *out);
 
 #endif

@@ -9,7 +9,9 @@
  * transaction: forgotten with a rolled-back savepoint or batch, moved to the handed-over list
  * at commit, where the notifier takes them from the loop thread. None of this is SQL, so it
  * is written once for every backend and driven by store.c around the backend's transaction
- * functions.
+ * functions. The counters of store_metrics.h follow the transaction the same way
+ * (store__count): forgotten with a rolled-back operation or batch, added to the committed
+ * totals at commit.
  *
  * Invariants:
  *  1. A call reaches the notifier only after its transaction committed.
@@ -111,18 +113,40 @@ void store__handoff_stage(store_handoff *h, const store_notify_call *k) {
     h->staged.v[h->staged.n++] = *k;
 }
 
-void store__handoff_savepoint(store_handoff *h) { h->staged.mark = h->staged.n; }
+void store__handoff_savepoint(store_handoff *h) {
+    h->staged.mark = h->staged.n;
+    memcpy(h->count_mark, h->counting, sizeof h->count_mark);
+}
 
 void store__handoff_rollback_op(store_handoff *h) {
     while (h->staged.n > h->staged.mark) store_notify_call_fini(&h->staged.v[--h->staged.n]);
+    memcpy(h->counting, h->count_mark, sizeof h->counting);
 }
 
 void store__handoff_aborted(store_handoff *h) {
     h->staged.mark = 0;
+    memset(h->count_mark, 0, sizeof h->count_mark);
     store__handoff_rollback_op(h);
 }
 
+void store__count(store_handoff *h, int k, uint64_t n) {
+    if (h && k >= 0 && k < STORE_COUNT_N) h->counting[k] += n;
+}
+
+/* The batch's counts join the committed ones (under mu: store_counters_read). */
+static void count_committed(store_handoff *h) {
+    int any = 0;
+    for (int k = 0; k < STORE_COUNT_N; k++) any |= h->counting[k] != 0;
+    if (!any) return;
+    pthread_mutex_lock(&h->mu);
+    for (int k = 0; k < STORE_COUNT_N; k++) h->counted[k] += h->counting[k];
+    pthread_mutex_unlock(&h->mu);
+    memset(h->counting, 0, sizeof h->counting);
+    memset(h->count_mark, 0, sizeof h->count_mark);
+}
+
 void store__handoff_committed(store_handoff *h) {
+    count_committed(h);
     if (h->staged.n == 0) return;
     pthread_mutex_lock(&h->mu);
     if (h->node) { /* still open: hand them over; else they wait for the next start */

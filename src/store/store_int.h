@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/store_metrics.h"
 #include "store/store_notify.h"
 
 typedef struct store_handoff {
@@ -38,6 +39,11 @@ typedef struct store_handoff {
         store_notify_call *v;
         size_t n, cap, mark;      /* mark: n when the current operation's savepoint opened */
     } staged;
+    /* Counts that follow the transaction as the staged calls do (store_metrics.h, for
+     * /metrics): `counted` under mu, what committed; the other two the store thread's. */
+    uint64_t counted[STORE_COUNT_N];
+    uint64_t counting[STORE_COUNT_N]; /* the running batch, the current operation included */
+    uint64_t count_mark[STORE_COUNT_N]; /* counting when the operation's savepoint opened */
 } store_handoff;
 
 void store__handoff_init(store_handoff *h);
@@ -67,6 +73,10 @@ void store__handoff_savepoint(store_handoff *h);
 void store__handoff_rollback_op(store_handoff *h);
 void store__handoff_committed(store_handoff *h);
 void store__handoff_aborted(store_handoff *h);
+/* Backend side, store thread: adds n to counter k (STORE_COUNT_*) of the running operation;
+ * it counts once the batch commits, and never when the operation or the batch is rolled
+ * back. h NULL (a connection opened without a store handle) does nothing. */
+void store__count(store_handoff *h, int k, uint64_t n);
 
 /* The PostgreSQL backend's table (postgres.c), filled into be: SQLite's operations, which
  * run on either driver, with PostgreSQL's open and close. */

@@ -176,6 +176,9 @@ static const key_def keys[] = {
     {"reply-window-h", T_INT, "48", 1, 8760, S(reply_window_h),
      "an incoming SMS to a number that sent the mobile an SMS within this many hours belongs "
      "to the service that sent the last of them (docs/replies.md)"},
+    {"metrics-listen", T_STR, "127.0.0.1:9464", 0, 0, S(metrics_listen),
+     "listener of Prometheus' GET /metrics (docs/metrics.md), plain HTTP without "
+     "authentication: keep it on a private address; empty disables"},
 };
 #undef S
 #define NKEYS (sizeof keys / sizeof keys[0])

@@ -67,6 +67,7 @@ typedef struct sg_config {
     int64_t consumer_key_pending_ttl_s;
     int64_t idempotency_ttl_s; /* how long an Idempotency-Key's answer is kept (api/idem.c) */
     int64_t reply_window_h;    /* incoming SMS: the reply window (store_incoming.h) */
+    char *metrics_listen;      /* Prometheus /metrics listener (metrics/metrics.h), "" disables */
 } sg_config;
 
 #define SG_CONFIG_HELP 1 /* --help: the caller prints sg_config_usage and exits */

@@ -399,9 +399,13 @@ export class Server {
       : this.database ? ['--database', databaseConninfo(this.database)] : [];
     for (let attempt = 1; ; attempt++) {
       const [port, tlsPort] = await twoFreePorts();
+      let metricsPort;
+      do metricsPort = await freePort(); while (metricsPort === port || metricsPort === tlsPort);
       const args = ['--data', this.dataDir, ...dbArgs,
         '--listen', `127.0.0.1:${port}`,
         '--tls-listen', `127.0.0.1:${tlsPort}`,
+        // Prometheus' /metrics (docs/metrics.md) on a port of its own: srv.metrics()
+        '--metrics-listen', `127.0.0.1:${metricsPort}`,
         '--tls-cert', cert, '--tls-key', key,
         '--sim-delay-ms', String(this.opts.simDelayMs ?? SIM_DELAY_MS),
         // Test receivers of callbacks listen on loopback; a test about the refusal passes
@@ -443,6 +447,7 @@ export class Server {
       this.run = run;
       this.port = port;
       this.tlsPort = tlsPort;
+      this.metricsPort = metricsPort;
       const ok = await this.waitReady(run);
       if (ok) return this;
       const log = fs.readFileSync(logPath, 'utf8');
@@ -588,6 +593,12 @@ export class Server {
 
   ledger(serviceName) {
     return this.smsctlOk(['ledger', serviceName, '--json']).json;
+  }
+
+  // GET /metrics on the server's Prometheus listener (--metrics-listen, docs/metrics.md):
+  // {status, headers, text}; parse the text with parse-prometheus-text-format.
+  metrics(target = '/metrics') {
+    return httpRequest({ port: this.metricsPort, target });
   }
 
   // A SELECT on the server's database (sqlite3 on the data dir's file, or psql on its
