@@ -12,7 +12,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from './lib/test.mjs';
 
-import { assertOvhError, databaseArgs, dropDatabaseOf, httpRequest, SMSGATED, startServer, waitFor,
+import { assertOvhError, databaseArgs, dropDatabaseOf, hasMetricsListen, httpRequest, SMSGATED, startServer, waitFor,
   waitOutgoing } from './lib/harness.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -275,7 +275,8 @@ async function startUnderLimit(limit, args = []) {
   const fd = fs.openSync(logPath, 'w');
   const data = path.join(dir, 'data');
   const proc = spawn('/bin/sh', ['-c', `ulimit ${limit} && exec "$0" "$@"`, SMSGATED, '--data', data,
-    ...await databaseArgs(data), '--listen', '127.0.0.1:0', '--tls-listen', '', ...args],
+    ...await databaseArgs(data), '--listen', '127.0.0.1:0', '--tls-listen', '',
+    ...(hasMetricsListen() ? ['--metrics-listen', ''] : []), ...args],
   { stdio: ['ignore', fd, fd] });
   fs.closeSync(fd);
   let code = null;

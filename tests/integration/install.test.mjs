@@ -194,7 +194,8 @@ describe('make install', () => {
       // the store to PostgreSQL when the suite runs there.
       const proc = spawn(path.join(dest, 'usr/sbin/smsgated'),
         ['--config', path.join(dest, 'etc/smsgate/smsgated.conf'), '--data', data, ...await databaseArgs(data),
-          '--listen', `127.0.0.1:${port}`, '--tls-listen', `127.0.0.1:${tlsPort}`],
+          '--listen', `127.0.0.1:${port}`, '--tls-listen', `127.0.0.1:${tlsPort}`,
+          '--metrics-listen', ''],
         { stdio: ['ignore', logFd, logFd], env: { ...process.env, JOURNAL_STREAM: `${st.dev}:${st.ino}` } });
       fs.closeSync(logFd);
       const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));

@@ -345,6 +345,16 @@ export function ovhSignature(secret, consumerKey, method, url, body, timestamp) 
 
 // ---- the server ----------------------------------------------------------------------------
 
+// Whether the smsgated under test has the metrics-listen setting (read once from --help).
+let metricsListen = null;
+export function hasMetricsListen() {
+  if (metricsListen === null) {
+    const r = spawnSync(SMSGATED, ['--help'], { encoding: 'utf8', timeout: 10000 });
+    metricsListen = /metrics-listen/.test(`${r.stdout}${r.stderr}`);
+  }
+  return metricsListen;
+}
+
 export class Server {
   constructor(opts = {}) {
     this.opts = opts;
@@ -399,13 +409,16 @@ export class Server {
       : this.database ? ['--database', databaseConninfo(this.database)] : [];
     for (let attempt = 1; ; attempt++) {
       const [port, tlsPort] = await twoFreePorts();
-      let metricsPort;
-      do metricsPort = await freePort(); while (metricsPort === port || metricsPort === tlsPort);
+      // Prometheus' /metrics (docs/metrics.md) on a port of its own: srv.metrics(). (A binary
+      // older than the setting, SMSGATE_BIN_DIR=/work/main/bin, runs without it.)
+      let metricsPort = null;
+      if (hasMetricsListen()) {
+        do metricsPort = await freePort(); while (metricsPort === port || metricsPort === tlsPort);
+      }
       const args = ['--data', this.dataDir, ...dbArgs,
         '--listen', `127.0.0.1:${port}`,
         '--tls-listen', `127.0.0.1:${tlsPort}`,
-        // Prometheus' /metrics (docs/metrics.md) on a port of its own: srv.metrics()
-        '--metrics-listen', `127.0.0.1:${metricsPort}`,
+        ...(metricsPort ? ['--metrics-listen', `127.0.0.1:${metricsPort}`] : []),
         '--tls-cert', cert, '--tls-key', key,
         '--sim-delay-ms', String(this.opts.simDelayMs ?? SIM_DELAY_MS),
         // Test receivers of callbacks listen on loopback; a test about the refusal passes
