@@ -93,7 +93,8 @@ static req_slot *req_find(metrics *m, const char *route, int method, int status)
         req_slot *s = &m->req[i];
         if (s->route == route && s->method == method && s->status == status) return s;
         if (!s->route) {
-            if (m->nreq >= REQ_SLOTS - 8) return NULL; /* keep room for "other" */
+            /* the last few slots are kept for route "other" */
+            if (m->nreq >= (route == ROUTE_OTHER ? REQ_SLOTS - 1 : REQ_SLOTS - 8)) return NULL;
             *s = (req_slot){.route = route, .method = method, .status = status};
             m->nreq++;
             return s;
@@ -108,7 +109,7 @@ static lat_slot *lat_find(metrics *m, const char *route, int method) {
         lat_slot *s = &m->lat[i];
         if (s->route == route && s->method == method) return s;
         if (!s->route) {
-            if (m->nlat >= LAT_SLOTS - 8) return NULL;
+            if (m->nlat >= (route == ROUTE_OTHER ? LAT_SLOTS - 1 : LAT_SLOTS - 8)) return NULL;
             s->route = route;
             s->method = method;
             sg_hist_init(&s->h, sg_hist_fast_s, sg_hist_fast_n);
