@@ -301,6 +301,26 @@ static void render_routes(metrics *m, sg_prom *p) {
         if (!l[1] || !json_object_get(r, "mo")) continue;
         sg_prom_sample(p, "smsgate_smpp_incoming_total", l, json_num(r, "mo", 0));
     }
+    sg_prom_family(p, "smsgate_smpp_receipt_seconds", "histogram",
+                   "Time from the operator's acceptance of a message (submit_sm_resp) to its "
+                   "final delivery receipt.");
+    json_array_foreach(routes, i, r) {
+        const char *name = json_string_value(json_object_get(r, "name"));
+        json_t *h = json_object_get(r, "receiptSeconds");
+        json_t *bounds = json_object_get(h, "bounds"), *counts = json_object_get(h, "counts");
+        size_t nb = json_array_size(bounds);
+        if (!name || nb == 0 || nb > SG_HIST_MAX || json_array_size(counts) != nb + 1) continue;
+        double b[SG_HIST_MAX];
+        sg_hist x;
+        for (size_t k = 0; k < nb; k++) b[k] = json_number_value(json_array_get(bounds, k));
+        sg_hist_init(&x, b, (int)nb);
+        for (size_t k = 0; k <= nb; k++)
+            x.counts[k] = (uint64_t)json_integer_value(json_array_get(counts, k));
+        x.count = (uint64_t)json_integer_value(json_object_get(h, "count"));
+        x.sum = json_number_value(json_object_get(h, "sum"));
+        const char *l[] = {"route", name, NULL};
+        sg_prom_hist(p, "smsgate_smpp_receipt_seconds", l, &x);
+    }
     sg_prom_family(p, "smsgate_smpp_receipts_total", "counter",
                    "Delivery receipts received on the route's binds.");
     json_array_foreach(routes, i, r) {

@@ -65,6 +65,7 @@
 #include "smpp/session.h"
 #include "smpp/status.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/util.h"
 
 #define LOG "smpp.route"
@@ -145,6 +146,7 @@ typedef struct smpp_route {
     void *stop_arg;
     /* figures for the status */
     uint64_t submitted, accepted, temp_failed, perm_failed, receipts, unmatched, mo, throttled;
+    sg_hist receipt_s; /* operator's acceptance -> final receipt, seconds (/metrics) */
     int64_t sec_base;
     uint32_t sec_counts[RATE_SECONDS + 1];
     char last_error[256];
@@ -463,6 +465,10 @@ static void on_batch(int rc, void *arg) {
                               "send them again.", r->conf.name, b->n,
                          b->kind == 1 ? "receipts" : "MO messages", sg_strerror(rc));
         for (size_t i = 0; i < b->n; i++) {
+            const store_smpp_receipt_item *x = &b->rcp.items[i];
+            if (b->kind == 1 && rc == 0 && x->sent_ms > 0 && x->ts_ms >= x->sent_ms &&
+                (x->state == MSG_DELIVERED || x->state == MSG_FAILED))
+                sg_hist_observe(&r->receipt_s, (double)(x->ts_ms - x->sent_ms) / 1000.0);
             if (b->kind == 1 && rc == 0 && !b->rcp.items[i].matched) {
                 r->unmatched++;
                 sg_log_info(LOG, "Route '%s': receipt for unknown message id '%s' kept until "
@@ -889,6 +895,15 @@ static void r_status(route *rt, json_t *o) {
     json_object_set_new(o, "receipts", json_integer((json_int_t)r->receipts));
     json_object_set_new(o, "unmatchedReceipts", json_integer((json_int_t)r->unmatched));
     json_object_set_new(o, "mo", json_integer((json_int_t)r->mo));
+    /* the histogram of smsgate_smpp_receipt_seconds (metrics/metrics.c reads it back) */
+    json_t *counts = json_array(), *bounds = json_array();
+    for (int i = 0; i <= r->receipt_s.nb; i++) {
+        json_array_append_new(counts, json_integer((json_int_t)r->receipt_s.counts[i]));
+        if (i < r->receipt_s.nb) json_array_append_new(bounds, json_real(r->receipt_s.bounds[i]));
+    }
+    json_object_set_new(o, "receiptSeconds",
+                        json_pack("{s:o, s:o, s:f, s:I}", "bounds", bounds, "counts", counts, "sum",
+                                  r->receipt_s.sum, "count", (json_int_t)r->receipt_s.count));
     json_object_set_new(o, "lastError", json_string(r->last_error));
 }
 
@@ -1069,6 +1084,7 @@ route *smpp_route_new(struct event_base *base, store *st, const store_route *con
         }
     }
     smpp_route *r = sg_xcalloc(1, sizeof *r);
+    sg_hist_init(&r->receipt_s, sg_hist_slow_s, sg_hist_slow_n);
     r->base = base;
     r->st = st;
     r->ssl = ssl;

@@ -39,6 +39,8 @@ struct store_conn {
     const struct optout_rules *optout; /* sqlite_blacklist.c: opt-out keywords (the store
                                         * handle's, store_options), NULL: no opt-outs */
     int64_t optout_window_ms;          /* services that sent marketing SMS within it */
+    int64_t applied_sent_ms; /* sqlite_msg.c: sent_ms of the message whose status change was
+                              * applied last (0: none was sent), for a receipt's latency */
 
     /* ---- SQLite (sqldrv_sqlite.c): the database and the statement cache ---- */
     struct sqlite3 *db;

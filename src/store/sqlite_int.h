@@ -93,6 +93,7 @@ typedef struct sqlite_notify_known {
  * was sent, and on PostgreSQL what its callback needs (sqlite_notify_int.h; new strings). */
 typedef struct sqlite_status_row {
     int state, was_sent, pg;
+    int64_t sent_ms; /* an operator's first acceptance, 0 when none */
     int64_t service_id, credits;
     sqlite_notify_known known;
 } sqlite_status_row;

@@ -118,6 +118,7 @@ void sqlite__status_row_read(store_conn *c, sqldrv_stmt *st, int col, sqlite_sta
     row->service_id = sqldrv_col_int(st, col + 1);
     row->credits = sqldrv_col_int(st, col + 2);
     row->was_sent = !sqldrv_col_null(st, col + 3);
+    row->sent_ms = row->was_sent ? sqldrv_col_int(st, col + 3) : 0;
     row->pg = sqldrv_dialect(c) == SQLDRV_POSTGRES;
     if (row->pg) {
         row->known = (sqlite_notify_known){.callback = sqldrv_col_text(st, col + 4),
@@ -159,6 +160,7 @@ int sqlite__apply_status_row(store_conn *c, const store_status_update *u,
     sqldrv_bind_int(st, 9, u->msg_id);
     int rc = sqldrv_done(c, st, "Updating a message's status");
     if (rc) return rc;
+    c->applied_sent_ms = row->sent_ms; /* for a receipt's latency (sqlite_routes.c) */
     if (receipt_state_final((msg_state)next)) /* for /metrics (store_metrics.h) */
         store__count(c->handoff, next == MSG_DELIVERED   ? STORE_COUNT_DELIVERED
                                  : next == MSG_CANCELLED ? STORE_COUNT_CANCELLED

@@ -423,9 +423,11 @@ int sqlite__smpp_receipt(store_conn *c, store_smpp_receipt_req *r) {
         int64_t msg_id;
         int part, nparts;
         int rc;
+        c->applied_sent_ms = x->sent_ms = 0;
         if (sqldrv_dialect(c) == SQLDRV_POSTGRES && (rc = receipt_pg(c, x)) != 0) {
             if (rc < 0) return rc;
             x->matched = 1;
+            x->sent_ms = c->applied_sent_ms;
             continue;
         }
         rc = find_id(c, x->route, x->smsc_id, &msg_id, &part, &nparts);
@@ -434,6 +436,7 @@ int sqlite__smpp_receipt(store_conn *c, store_smpp_receipt_req *r) {
         rc = rc ? apply_part(c, msg_id, part, nparts, x->state, x->dlr, x->ptt, x->ts_ms)
                 : keep_orphan(c, x);
         if (rc) return rc;
+        x->sent_ms = c->applied_sent_ms;
     }
     return 0;
 }

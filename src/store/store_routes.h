@@ -83,6 +83,8 @@ typedef struct store_smpp_receipt_item {
     int state, dlr, ptt;
     int64_t ts_ms;
     int matched; /* out: 1 when it was matched to a message; 0 when kept for later */
+    int64_t sent_ms; /* out: when the message was first accepted by an operator, if the receipt
+                      * changed its state (0 otherwise): for smsgate_smpp_receipt_seconds */
 } store_smpp_receipt_item;
 
 typedef struct store_smpp_receipt_req {

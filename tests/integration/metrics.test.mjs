@@ -18,6 +18,7 @@ import path from 'node:path';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { after, before, describe, test } from './lib/test.mjs';
 import { ROOT, httpRequest, scratchCluster, startServer, waitFor } from './lib/harness.mjs';
+import { Smsc } from './lib/smsc.mjs';
 
 const PGBIN = process.env.PGBIN || '/usr/lib/postgresql/15/bin';
 const havePg = fs.existsSync(path.join(PGBIN, 'initdb'));
@@ -215,6 +216,44 @@ describe('/metrics', () => {
     assert.equal(r.status, 405);
     // and the API's listener does not serve it
     assert.equal((await httpRequest({ port: srv.port, target: '/metrics' })).status, 404);
+  });
+});
+
+describe('an SMPP route in /metrics', () => {
+  let smsc, srv;
+  before(async () => {
+    smsc = await new Smsc({ systemId: 'metrics-fr', receiptDelayMs: 150 }).start();
+    srv = await startServer({ args: ['--smpp-reconnect-min-ms', '100', '--smpp-reconnect-max-ms', '500'] });
+    srv.smsctlOk(['route', 'add', 'op-fr', '--smpp', `127.0.0.1:${smsc.port}`, '--system-id', 'metrics-fr',
+      '--prefix', '+33', '--binds', '2']);
+  });
+  after(async () => {
+    try { await srv?.finish(); } finally { await smsc?.stop(); }
+  });
+
+  test('binds, submits, receipts and their latency, incoming messages', { timeout: 60000 }, async () => {
+    await waitFor(async () => value(await scrape(srv), 'smsgate_smpp_binds', { route: 'op-fr', state: 'bound' }) === 2,
+                  { timeoutMs: 15000, what: 'two binds bound' });
+    const keys = srv.createAccount('metrics-smpp', 100);
+    const client = srv.sdk(keys);
+    for (let i = 0; i < 5; i++) {
+      await client.requestPromised('POST', `/sms/${keys.serviceName}/jobs`, {
+        message: `smpp ${i}`, receivers: [`+3361000000${i}`], senderForResponse: true, noStopClause: true });
+    }
+    await waitFor(() => srv.sql('SELECT COUNT(*) AS n FROM messages WHERE dlr = 1')[0].n === 5,
+                  { timeoutMs: 20000, what: '5 receipts applied' });
+    assert.equal(await smsc.sendMO({ systemId: 'metrics-fr', from: '33698765432', to: '36184', text: 'hello' }), 0);
+    const fams = await scrape(srv);
+    assert.equal(value(fams, 'smsgate_smpp_submits_total', { route: 'op-fr', result: 'accepted' }), 5);
+    assert.equal(value(fams, 'smsgate_smpp_receipts_total', { route: 'op-fr' }), 5);
+    assert.equal(value(fams, 'smsgate_smpp_receipt_seconds', { route: 'op-fr' }), 5);
+    const sum = fams.samples.find((x) => x.name === 'smsgate_smpp_receipt_seconds_sum' && x.labels.route === 'op-fr');
+    // the SMSC sends each receipt 150 ms after its answer: each delay is at least that
+    assert.ok(sum.value >= 5 * 0.1 && sum.value < 5 * 10, `receipt delays sum ${sum.value}`);
+    assert.equal(value(fams, 'smsgate_smpp_incoming_total', { route: 'op-fr' }), 1);
+    assert.equal(value(fams, 'smsgate_smpp_window_in_use', { route: 'op-fr' }), 0);
+    assert.equal(value(fams, 'smsgate_route_up', { route: 'op-fr' }), 1);
+    srv.expectLog(/op-fr/); // the binds lost when the SMSC stops at the end
   });
 });
 
