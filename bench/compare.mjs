@@ -12,6 +12,10 @@
 //              PostgreSQL a throw-away cluster of scripts/pg-scratch on this machine, reached
 //              over its unix socket as docs/cluster.md advises on one host (BENCH_PG_TCP=1:
 //              over 127.0.0.1 instead)
+//            --metrics-ab: smsgated with its Prometheus listener on (scraped every
+//              --scrape-ms, 1000 by default) against smsgated with it off (--metrics-listen ''),
+//              in the same run, runs interleaved (systems smsgate and smsgate-nometrics; no wrk,
+//              no soak unless asked): CPU per message of each and their ratio (docs/metrics.md)
 //
 // Peers, each in its own process and shared by both systems (bench/compare_*.mjs):
 //   SMSC simulator  the integration tests' simulator on the npm `smpp` package: accepts every
@@ -73,7 +77,14 @@ const O = {
   keep: argv.includes('--keep'),
   perf: opt('perf', ''), // profiling: perf record of smsgated into this file (last run wins)
   store: opt('store', 'sqlite'),
+  metricsAb: argv.includes('--metrics-ab'),
+  scrapeMs: opt('scrape-ms', 1000),
 };
+if (O.metricsAb) {
+  if (!argv.includes('--systems')) O.systems = ['smsgate', 'smsgate-nometrics'];
+  if (!argv.includes('--wrk-seconds')) O.wrkSeconds = 0;
+  if (!argv.includes('--soak')) O.soak = 0;
+}
 if (O.store === 'postgres') {
   if (!argv.includes('--systems')) O.systems = ['smsgate', 'smsgate-pg', 'smsgate-pg2'];
   if (!argv.includes('--rate')) O.rate = 2000;
@@ -81,7 +92,7 @@ if (O.store === 'postgres') {
   console.error(`compare: unknown store '${O.store}' (sqlite, postgres)`);
   process.exit(2);
 }
-const SYSTEMS = ['smsgate', 'smsgate-pg', 'smsgate-pg2', 'kannel'];
+const SYSTEMS = ['smsgate', 'smsgate-pg', 'smsgate-pg2', 'smsgate-nometrics', 'kannel'];
 for (const s of O.systems) {
   if (!SYSTEMS.includes(s)) {
     console.error(`compare: unknown system '${s}' (${SYSTEMS.join(', ')})`);
@@ -190,9 +201,10 @@ function ovhSign(keys, method, url, body, ts) {
 // spread over the nodes' ports, and the SMPP route has one bind per node (`--binds` is the
 // cluster's total).
 class Smsgate {
-  constructor(p, { store = 'sqlite', nodes = 1, name = 'smsgate' } = {}) {
+  constructor(p, { store = 'sqlite', nodes = 1, name = 'smsgate', metrics = true } = {}) {
     this.p = p;
     this.name = name;
+    this.metrics = metrics; // the Prometheus listener (docs/metrics.md), scraped when O.metricsAb
     this.store = store;
     this.nodes = nodes;
   }
@@ -221,6 +233,10 @@ class Smsgate {
         '--listen', `127.0.0.1:${port}`, '--tls-listen', '', '--log-level', 'warn',
         '--callback-allow-private', '--callback-host-concurrency', '32'];
       if (this.database) args.push('--database', this.database, '--node', `bench${k}`);
+      // the metrics listener on a free port (the default 9464 would clash between nodes), or off
+      const metricsPort = this.metrics ? await freePort() : 0;
+      args.push('--metrics-listen', metricsPort ? `127.0.0.1:${metricsPort}` : '');
+      if (metricsPort && O.metricsAb) this.scrapeEvery(metricsPort);
       this.procs.push(spawnLogged(wrap.length ? wrap[0] : path.join(BIN, 'smsgated'),
         wrap.length ? [...wrap.slice(1), path.join(BIN, 'smsgated'), ...args] : args,
         path.join(this.dir, `smsgated${k || ''}.log`),
@@ -290,7 +306,19 @@ class Smsgate {
       BENCH_CK: this.keys.consumerKey };
   }
 
+  // Scrapes /metrics every O.scrapeMs, as Prometheus would (more often than its usual 15 s),
+  // so that the scrapes' own cost is in the measured CPU.
+  scrapeEvery(port) {
+    this.scrapes = this.scrapes || [];
+    this.scrapes.push(setInterval(() => {
+      get(port, '/metrics').then((r) => { this.scraped = (this.scraped || 0) + (r.status === 200); },
+        () => { /* not up yet, or stopping */ });
+    }, O.scrapeMs));
+  }
+
   async stop() {
+    for (const t of this.scrapes || []) clearInterval(t);
+    if (this.scrapes) log(`${this.name}: ${this.scraped || 0} scrapes of /metrics answered`);
     if (this.perf) {
       this.perf.kill('SIGINT');
       await this.perf.exited;
@@ -551,7 +579,7 @@ const METRICS = [
 function report(results, wrk, soak) {
   const lines = [];
   const systems = O.systems;
-  const both = systems.length === 2 && systems.includes('kannel');
+  const both = systems.length === 2 && (systems.includes('kannel') || O.metricsAb);
   for (const kind of ['burst', 'paced']) {
     if (!results.some((r) => r.kind === kind)) continue;
     const title = kind === 'burst'
@@ -560,7 +588,7 @@ function report(results, wrk, soak) {
     lines.push(`### ${title}`, '');
     // --store postgres: each PostgreSQL system over SQLite's
     const pgRatios = O.store === 'postgres' ? systems.slice(1) : [];
-    lines.push(`| ${O.runs} runs, median [min–max] | ${systems.join(' | ')}${both ? ' | smsgate / kannel' : ''}`
+    lines.push(`| ${O.runs} runs, median [min–max] | ${systems.join(' | ')}${both ? ` | ${systems[0]} / ${systems[1]}` : ''}`
       + `${pgRatios.map((x) => ` | ${x} / ${systems[0]}`).join('')} |`);
     lines.push(`|---|${systems.map(() => '---|').join('')}${both ? '---|' : ''}${pgRatios.map(() => '---|').join('')}`);
     const rows = [...METRICS];
@@ -610,6 +638,7 @@ function report(results, wrk, soak) {
 
 function targets(results, wrk, soak) {
   if (O.store === 'postgres') return pgTargets(results);
+  if (O.metricsAb) return metricsTargets(results);
   if (O.systems.length !== 2) return '';
   const m = (kind, s, f) => median(results.filter((r) => r.kind === kind && r.system === s).map(f));
   const cpu = m('burst', 'smsgate', (r) => r.cpuPerMsgUs), kcpu = m('burst', 'kannel', (r) => r.cpuPerMsgUs);
@@ -625,6 +654,21 @@ function targets(results, wrk, soak) {
     `| p99 request → submit ≤ 100 ms at ${fmt(O.rate)}/s | ${fmt(p99s, 1)} ms | ${ok(p99s <= 100)} |`,
     `| p99 request → final callback ≤ 1 s at ${fmt(O.rate)}/s | ${fmt(p99c)} ms | ${ok(p99c <= 1000)} |`];
   if (soak) out.push(`| peak RSS ≤ 150 MB after ${fmt(soak.messages)} messages | ${fmt(soak.peakRssMB, 1)} MB | ${ok(soak.peakRssMB <= 150)} |`);
+  return out.join('\n') + '\n';
+}
+
+// Issue 16's target: CPU per message with the metrics listener on (and scraped) within 3 % of
+// the same with it off, in one run; both kinds of workload, medians and each run's pair.
+function metricsTargets(results) {
+  const m = (kind, s) => median(results.filter((r) => r.kind === kind && r.system === s).map((r) => r.cpuPerMsgUs));
+  const ok = (c) => (c ? 'met' : 'NOT met');
+  const out = ['### Metrics on vs off (medians of this run)', '',
+    `| workload | CPU/msg metrics on, µs | CPU/msg metrics off, µs | on / off | within 3 % |`, '|---|---|---|---|---|'];
+  for (const kind of ['burst', 'paced']) {
+    const on = m(kind, 'smsgate'), off = m(kind, 'smsgate-nometrics');
+    if (!Number.isFinite(on) || !Number.isFinite(off)) continue;
+    out.push(`| ${kind} | ${fmt(on, 1)} | ${fmt(off, 1)} | ${fmt(on / off, 3)} | ${ok(on / off <= 1.03)} |`);
+  }
   return out.join('\n') + '\n';
 }
 
@@ -655,7 +699,9 @@ async function main() {
     spawnSync('npm', ['ci', '--prefix', path.join(ROOT, 'tests/integration'), '--no-audit', '--no-fund'],
       { stdio: 'inherit' });
   }
-  const inst = spawnSync(path.join(BENCH, 'kannel/install.sh'), [], { stdio: 'inherit' });
+  const needKannel = O.systems.includes('kannel') || O.wrkSeconds > 0;
+  const inst = needKannel ? spawnSync(path.join(BENCH, 'kannel/install.sh'), [], { stdio: 'inherit' })
+    : { status: 0 };
   if (inst.status !== 0) {
     console.error('compare: installing kannel and wrk failed');
     process.exit(2);
@@ -664,6 +710,7 @@ async function main() {
     smsgate: Smsgate,
     'smsgate-pg': class extends Smsgate { constructor(p) { super(p, { store: 'postgres', name: 'smsgate-pg' }); } },
     'smsgate-pg2': class extends Smsgate { constructor(p) { super(p, { store: 'postgres', nodes: 2, name: 'smsgate-pg2' }); } },
+    'smsgate-nometrics': class extends Smsgate { constructor(p) { super(p, { metrics: false, name: 'smsgate-nometrics' }); } },
     kannel: Kannel,
   };
   const started = Date.now();
