@@ -284,6 +284,9 @@ describe('/healthz and /readyz', () => {
     let r = await httpRequest({ port: srv.port, target: '/healthz' });
     assert.equal(r.status, 200);
     assert.deepEqual(r.json, { status: 'ok' });
+    // ready once the route table is loaded (at once on SQLite; a moment later on PostgreSQL)
+    await waitFor(async () => (await httpRequest({ port: srv.port, target: '/readyz' })).status === 200,
+                  { timeoutMs: 10000, what: 'readyz 200 after start' });
     r = await httpRequest({ port: srv.port, target: '/readyz' });
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.status, 'ready');
