@@ -82,6 +82,9 @@ typedef struct api_send_result {
 typedef struct api_send_names {
     const char *message, *receivers, *sender, *sender_for_response, *no_stop, *priority,
         *sms_class, *coding, *charset, *differed, *validity, *tag, *slot, *document_url;
+    const char *const *class_values; /* the spellings of the classes (same indexes as
+                                      * send_classes), NULL = send_classes */
+    size_t receivers_max;            /* 0 = SEND_RECEIVERS_MAX */
 } api_send_names;
 extern const api_send_names api_send_job_names;
 
@@ -89,6 +92,7 @@ extern const api_send_names api_send_job_names;
  * below them may be set between api_send_parse() and api_send_run(). */
 typedef struct api_send {
     json_t *obj;                 /* the object read (a reference held) */
+    const api_send_names *names; /* the names it was read with (messages of the run too) */
     const char *message;         /* as given, without the STOP mention (borrowed from obj) */
     const char *sender;          /* NULL: none given (the service's short number) */
     int sender_for_response;
@@ -152,6 +156,17 @@ void api_send_reply(api_call *c, const api_send_result *r);
 struct campaign_load_req;
 void api_send_load_error(api_send_result *r, int rc, const struct campaign_load_req *ld,
                          const char *field);
+
+/* For a way in that runs a templated send of its own (batches.c: sms.Batch): fills the
+ * campaign request's common fields from s (sender, STOP mention, class, validity, due time,
+ * tag, max parts; priority "low" unless given, never above "medium"), and maps the
+ * campaign's outcome rc (0 included) into s->result, naming the fields with s->names. what:
+ * "batch", "campaign". c->h must be s's call state. */
+struct campaign_send_req;
+struct store_campaign_send_req;
+void api_send_templated_init(api_call *c, api_send *s, struct store_campaign_send_req *cs);
+void api_send_templated_result(api_call *c, api_send *s, int rc,
+                               const struct campaign_send_req *cr, const char *what);
 
 /* Replies r's error with api_reply_error (status, errorCode, message). */
 void api_send_reply_error(api_call *c, const api_send_result *r);
