@@ -97,8 +97,6 @@ typedef struct send_ctx {
     api_send s;
     api_send_done_cb done;
     const sg_config *cfg;
-    char *text;               /* message + STOP mention (a list of receivers) */
-    gsm_info gi;
     /* a list of receivers */
     store_submit_req req;
     char **valid;             /* normalised receivers, owned */
@@ -413,7 +411,8 @@ int api_send_read(api_send *s, json_t *obj, const api_send_names *names, const s
         fail(&s->result, API_SEND_INVALID, 400, "", "A JSON object is expected");
         return -1;
     }
-    return read_fields(s, s->names, cfg, vnum);
+    if (read_fields(s, s->names, cfg, vnum) < 0) return -1;
+    return s->receivers ? read_text(s, cfg, &s->text, &s->gi) : 0;
 }
 
 void api_send_fini(api_send *s) {
@@ -422,6 +421,8 @@ void api_send_fini(api_send *s) {
     s->way_free = NULL;
     json_decref(s->obj);
     s->obj = NULL;
+    free(s->text);
+    s->text = NULL;
 }
 
 static void ctx_free(void *p) {
@@ -432,7 +433,6 @@ static void ctx_free(void *p) {
     free(h->regions);
     free(h->bad);
     free(h->req.msgs);
-    free(h->text);
     phone_set_fini(&h->seen);
     store_slot_fini(&h->slot.out);
     free(h->cr.send.invalid_json);
@@ -452,8 +452,7 @@ api_send *api_send_parse(api_call *c, json_t *obj, const api_send_names *names) 
     send_ctx *h = api_call_state(c, sizeof *h, ctx_free);
     h->cfg = c->api->cfg;
     api_send *s = &h->s;
-    if (api_send_read(s, obj, names, h->cfg, c->vnum) == 0 && s->receivers)
-        read_text(s, h->cfg, &h->text, &h->gi);
+    api_send_read(s, obj, names, h->cfg, c->vnum);
     return s;
 }
 
@@ -674,10 +673,10 @@ static void run_list(api_call *c, send_ctx *h) {
         h->valid[r->count] = sg_xstrdup(pi.e164);
         h->given[r->count] = given;
         m->receiver = h->valid[r->count];
-        m->message = h->text;
-        m->coding = h->gi.coding;
-        m->length = (int64_t)h->gi.chars;
-        m->parts = (int64_t)h->gi.parts;
+        m->message = s->text;
+        m->coding = s->gi.coding;
+        m->length = (int64_t)s->gi.chars;
+        m->parts = (int64_t)s->gi.parts;
         memcpy(h->regions[r->count], pi.region, sizeof h->regions[0]);
         h->regions[r->count][2] = '\0';
         m->region = h->regions[r->count]; /* priced by the store, in the send's transaction */

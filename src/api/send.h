@@ -31,6 +31,7 @@
 #include <jansson.h>
 
 #include "api/api_int.h"
+#include "core/gsm.h"
 
 /* What happened, for a way in that maps outcomes to its own statuses. */
 typedef enum api_send_code {
@@ -106,6 +107,9 @@ typedef struct api_send {
     json_t *receivers;           /* a non-empty array of strings, or NULL (slot or document) */
     int64_t slot;                /* receiversSlotId, or 0 */
     const char *document_url;    /* receiversDocumentUrl, or NULL */
+    char *text;                  /* a list of receivers: the text as sent (with the STOP
+                                  * mention unless no_stop), owned; NULL otherwise */
+    gsm_info gi;                 /* its encoding and parts */
 
     /* options of the way in */
     int64_t due_ms;              /* > 0: send at this time (an absolute date of the way in)
