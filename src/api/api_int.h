@@ -124,7 +124,7 @@ extern const api_route api_vnum_routes[];        /* vnum.c */
 /* The start of every /sms/{sn}/virtualNumbers/{number}/... route (vnum.c): checks that path
  * segment 3 is one of the service's virtual numbers (404 otherwise), sets c->vnum, releases
  * its own state and calls next(c), which then runs as on the plain route, with c->vnum
- * forcing the sender (jobs.c, receivers.c) or filtering on it. */
+ * forcing the sender (send.c) or filtering on it. */
 void api_vnum_then(api_call *c, api_handler_fn next);
 /* 1 when s (a path or query value, in any form vnum.h reads) names c->vnum. */
 int api_vnum_is(const api_call *c, const char *s);

@@ -17,7 +17,7 @@
  * A batch is created whole, like a templated job: its answer comes after the commit of every
  * message (status INSERTED when deferred, else PENDING; COMPLETED once nothing waits any more;
  * FAILED when no receiver was valid; CANCELED). Its SMS carry its tag, if any, and a batch's
- * messages default to priority "low" (receivers.c explains why).
+ * messages default to priority "low" (send.c explains why).
  */
 #include "api/send.h"
 

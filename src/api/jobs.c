@@ -297,8 +297,7 @@ static void estimate(api_call *c) {
         api_field_bool(c, "noStopClause", 1, &nostop) < 0 ||
         api_field_enum(c, "senderType", 1, sender_types, &type) < 0)
         return;
-    const char *stop = c->api->cfg->stop_clause;
-    char *text = nostop || !stop[0] ? sg_xstrdup(message) : sg_xasprintf("%s\n%s", message, stop);
+    char *text = api_send_text(c->api->cfg, message, nostop);
     gsm_info gi;
     int rc = gsm_analyze(text, strlen(text), &gi);
     free(text);

@@ -30,7 +30,7 @@
  *     "high" is always claimed before a campaign).
  *
  * Invariants:
- *   1. No other file reads a send's fields: jobs.c, receivers.c, batches.c and the gateways
+ *   1. No other file reads a send's fields: jobs.c, batches.c and the gateways
  *      call api_send_parse (batches with their own names of the fields).
  *   2. The parser never replies; the run calls done exactly once.
  *   3. The result's arrays are built once (fill_result), on the store thread when the report
@@ -242,12 +242,15 @@ static int read_slot(api_send *s, const char *name, json_t *v) {
     return 0;
 }
 
+char *api_send_text(const sg_config *cfg, const char *message, int no_stop) {
+    if (no_stop || !cfg->stop_clause || !cfg->stop_clause[0]) return sg_xstrdup(message);
+    return sg_xasprintf("%s\n%s", message, cfg->stop_clause);
+}
+
 /* The text as sent and its parts, for a list of receivers (the store renders templates). */
 static int read_text(api_send *s, const sg_config *cfg, char **text, gsm_info *gi) {
     const char *f = s->names->message;
-    *text = s->no_stop || !cfg->stop_clause || !cfg->stop_clause[0]
-                ? sg_xstrdup(s->message)
-                : sg_xasprintf("%s\n%s", s->message, cfg->stop_clause);
+    *text = api_send_text(cfg, s->message, s->no_stop);
     if (gsm_analyze(*text, strlen(*text), gi) != 0) {
         fail(&s->result, API_SEND_INVALID, 400, f,
              "Invalid value for parameter '%s': not valid UTF-8", f);

@@ -138,6 +138,10 @@ int api_send_read(api_send *s, json_t *obj, const api_send_names *names, const s
                   const char *vnum);
 void api_send_fini(api_send *s);
 
+/* The text an SMS carries: message, then the STOP mention (stop-clause) on a new line unless
+ * no_stop. New. (POST /sms/estimate counts it the same way.) */
+char *api_send_text(const sg_config *cfg, const char *message, int no_stop);
+
 /* Runs the send for the call's service (c->svc; c->vnum when set) and calls done(c, result)
  * exactly once on the loop thread, after the store's commit; when the parser had refused the
  * send or nothing could be queued, done runs before api_send_run returns (so the caller
