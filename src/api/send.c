@@ -489,7 +489,7 @@ static void fill_result(send_ctx *h) {
         r->valid = h->rvalid;
         r->invalid = h->rinvalid;
         r->credits_removed = n ? h->req.total_credits : 0;
-        r->credits_left = n ? h->req.balance : h->req.balance;
+        r->credits_left = h->req.balance; /* read again when nothing was valid */
         return;
     }
     store_campaign_send_req *cs = &h->cr.send;
