@@ -21,6 +21,7 @@ struct api {
     char *admin_token;
     char **public_urls; /* NULL-terminated, from cfg->public_url */
     struct campaign *campaign; /* receiver lists and campaigns (api_set_campaign) */
+    struct hlr_provider *hlr;  /* HLR lookups (api_set_hlr, hlr.c); NULL: none */
     struct api_cache *cache;   /* api_cache.h: auth lookups and services (api.c owns it) */
     /* Rate limits (api.c): one table per kind; the per-key limit depends on the account. */
     rl_table *rl_key, *rl_addr, *rl_cred;
@@ -120,6 +121,7 @@ extern const api_route api_batch_routes[];       /* batches.c */
 extern const api_route api_incoming_routes[];    /* incoming.c */
 extern const api_route api_incoming_admin_routes[]; /* incoming.c */
 extern const api_route api_vnum_routes[];        /* vnum.c */
+extern const api_route api_hlr_routes[];         /* hlr.c */
 
 /* The start of every /sms/{sn}/virtualNumbers/{number}/... route (vnum.c): checks that path
  * segment 3 is one of the service's virtual numbers (404 otherwise), sets c->vnum, releases
