@@ -35,6 +35,7 @@
 #include "store/store_replies.h"
 #include "store/sqlite_hours_int.h"
 #include "store/sqlite_hlr_int.h"
+#include "store/sqlite_phonebooks_int.h"
 
 #include <stddef.h>
 
@@ -332,5 +333,6 @@ const pg_area pg_areas[] = {
     AREA("blacklists", blacklist_migrations),
     AREA("hours", pg_hours_migrations), /* after cluster: its trigger uses the epoch */
     AREA("hlr", pg_hlr_migrations),               /* sqlite_hlr.c */
+    AREA("phonebooks", pg_phonebooks_migrations), /* sqlite_phonebooks.c */
     {NULL, NULL, 0},
 };

@@ -18,6 +18,7 @@
 #include "store/sqlite_responses_int.h"
 #include "store/sqlite_blacklist_int.h"
 #include "store/sqlite_hlr_int.h"
+#include "store/sqlite_phonebooks_int.h"
 #include "store/sqlite_hours_int.h"
 
 static const char *const core_migrations[] = {
@@ -122,5 +123,6 @@ const sqlite_area sqlite_areas[] = {
     AREA("blacklists", sqlite_blacklist_migrations), /* sqlite_blacklist.c */
     AREA("hours", sqlite_hours_migrations),     /* after cluster: raises its epoch */
     AREA("hlr", sqlite_hlr_migrations),         /* sqlite_hlr.c */
+    AREA("phonebooks", sqlite_phonebooks_migrations), /* sqlite_phonebooks.c */
     {NULL, NULL, 0},
 };

@@ -43,6 +43,7 @@
 #include "store/store_numbers.h"
 #include "store/store_blacklist.h"
 #include "store/store_hlr.h"
+#include "store/store_phonebooks.h"
 
 typedef struct store store;
 
@@ -334,7 +335,8 @@ typedef struct store_recover_req {
     STORE_INCOMING_OPS(X)                                     \
     STORE_BLACKLIST_OPS(X)                                    \
     STORE_HOURS_OPS(X)                                        \
-    STORE_HLR_OPS(X)
+    STORE_HLR_OPS(X)                                          \
+    STORE_PHONEBOOKS_OPS(X)
 
 /* Typed enqueue functions: store_account_create(st, &req, cb, arg) ... */
 #define STORE_DECL_OP(name, type) int store_##name(store *st, type *req, store_cb cb, void *arg);
