@@ -115,6 +115,16 @@ static void on_submitted(int rc, void *arg) {
                                           "status 'enable' can send)", h->req.sender);
         return;
     }
+    if (rc == SG_ENOCREDIT && h->req.quota_refused) {
+        char need[32], have[32];
+        snprintf(need, sizeof need, "%g", (double)h->req.total_credits / 1000.0);
+        snprintf(have, sizeof have, "%g", (double)h->req.quota_left / 1000.0);
+        api_reply_error(c, 402, "INSUFFICIENT_QUOTA", "Not enough quota for the SMS user '%s': "
+                                                      "this send needs %s credits and its quota "
+                                                      "has %s left; nothing was sent",
+                        c->user_login, need, have);
+        return;
+    }
     if (rc == SG_ENOCREDIT) {
         char need[32], have[32];
         snprintf(need, sizeof need, "%g", (double)h->req.total_credits / 1000.0);
@@ -282,6 +292,7 @@ static void jobs_post(api_call *c) {
     r->differed_min = differed;
     r->now_ms = sg_now_ms();
     r->due_ms = r->now_ms + differed * 60000;
+    r->user_id = c->user_id; /* an SMS user's send: its quota, its SMS (users.c) */
     store_submit_idem(c->api->st, r, api_idem_for(c, send_render), on_submitted, c);
 }
 
@@ -353,6 +364,7 @@ static msg_ctx *msg_start(api_call *c) {
     if (api_path_id(c, c->req->nsegs - 1, &id) < 0) return NULL; /* the last segment */
     msg_ctx *h = api_call_state(c, sizeof *h, msg_free);
     h->req.service_id = c->svc.svc.id;
+    h->req.user_id = c->user_id; /* a user's route: only its SMS (users.c) */
     h->req.id = id;
     return h;
 }
@@ -493,6 +505,7 @@ static void list(api_call *c, int pending) {
     list_ctx *h = api_call_state(c, sizeof *h, list_free);
     store_outgoing_filter *f = &h->f;
     f->service_id = c->svc.svc.id;
+    f->user_id = c->user_id; /* a user's route: only its SMS (users.c) */
     f->pending = pending;
     f->tag = http_req_param(c->req, "tag");
     f->sender = http_req_param(c->req, "sender");
@@ -568,6 +581,16 @@ static void vn_outgoing_list(api_call *c) { api_vnum_then(c, outgoing_list); }
 static void vn_outgoing_get(api_call *c) { api_vnum_then(c, outgoing_get); }
 static void vn_outgoing_delete(api_call *c) { api_vnum_then(c, outgoing_delete); }
 
+/* ---- the same under /sms/{sn}/users/{login}/ (users.c checks the user) ---- */
+
+static void user_jobs_post(api_call *c) { api_user_then(c, jobs_post); }
+static void user_jobs_list(api_call *c) { api_user_then(c, jobs_list); }
+static void user_job_get(api_call *c) { api_user_then(c, job_get); }
+static void user_job_delete(api_call *c) { api_user_then(c, job_delete); }
+static void user_outgoing_list(api_call *c) { api_user_then(c, outgoing_list); }
+static void user_outgoing_get(api_call *c) { api_user_then(c, outgoing_get); }
+static void user_outgoing_delete(api_call *c) { api_user_then(c, outgoing_delete); }
+
 const api_route api_job_routes[] = {
     {"POST", "/sms/estimate", API_BODY, estimate},
     {"POST", "/sms/{}/jobs", API_SERVICE | API_BODY | API_SVC_CACHE | API_IDEM, jobs_post},
@@ -585,5 +608,13 @@ const api_route api_job_routes[] = {
     {"GET", "/sms/{}/virtualNumbers/{}/outgoing", API_SERVICE, vn_outgoing_list},
     {"GET", "/sms/{}/virtualNumbers/{}/outgoing/{}", API_SERVICE, vn_outgoing_get},
     {"DELETE", "/sms/{}/virtualNumbers/{}/outgoing/{}", API_SERVICE, vn_outgoing_delete},
+    {"POST", "/sms/{}/users/{}/jobs", API_SERVICE | API_BODY | API_SVC_CACHE | API_IDEM,
+     user_jobs_post},
+    {"GET", "/sms/{}/users/{}/jobs", API_SERVICE, user_jobs_list},
+    {"GET", "/sms/{}/users/{}/jobs/{}", API_SERVICE, user_job_get},
+    {"DELETE", "/sms/{}/users/{}/jobs/{}", API_SERVICE, user_job_delete},
+    {"GET", "/sms/{}/users/{}/outgoing", API_SERVICE, user_outgoing_list},
+    {"GET", "/sms/{}/users/{}/outgoing/{}", API_SERVICE, user_outgoing_get},
+    {"DELETE", "/sms/{}/users/{}/outgoing/{}", API_SERVICE, user_outgoing_delete},
     {NULL, NULL, 0, NULL},
 };
