@@ -449,6 +449,7 @@ typedef struct user_ctx {
     char *ips;          /* PUT: ipRestrictions as JSON text */
     char number[24];    /* PUT: alertNumber in E.164 */
     char hash[USERPW_HASH_MAX];
+    int creating;       /* POST: the hash is for a new user (else PUT's new password) */
 } user_ctx;
 
 static void user_free(void *p) {
@@ -555,7 +556,7 @@ static void on_hashed(uw_job *j) {
         return;
     }
     snprintf(h->hash, sizeof h->hash, "%s", j->stored);
-    if (h->req.login) { /* POST: a new user */
+    if (h->creating) { /* POST: a new user */
         h->req.password_hash = h->hash;
         h->req.now_ms = sg_now_ms();
         store_user_create(c->api->st, &h->req, on_created, c);
@@ -598,6 +599,7 @@ static void users_create(api_call *c) {
     }
     h->req.service_id = c->svc.svc.id;
     h->req.login = login;
+    h->creating = 1;
     hash_password(c, h, password);
 }
 

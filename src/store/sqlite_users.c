@@ -26,7 +26,8 @@
  *  3. Every change of sms_users raises the configuration epoch (the cluster area's
  *     triggers), for the nodes that keep verified credentials in memory (api/users.c).
  *  4. No operation tries an insert and goes on after its failure: user_create inserts with
- *     ON CONFLICT DO NOTHING and looks at the rows changed (a PostgreSQL transaction survives).
+ *     ON CONFLICT DO NOTHING RETURNING, no row meaning the login is taken (a PostgreSQL
+ *     transaction survives); user_update says from its RETURNING whether the user exists.
  */
 #include "store/sqlite_users_int.h"
 
@@ -108,7 +109,7 @@ static const char sql_user_list[] =
     USER_COLS "WHERE u.service_id = $1 ORDER BY u.login";
 static const char sql_user_insert[] =
     "INSERT INTO sms_users(service_id, login, password_hash, created_ms) "
-    "VALUES ($1, $2, $3, $4) ON CONFLICT (service_id, login) DO NOTHING";
+    "VALUES ($1, $2, $3, $4) ON CONFLICT (service_id, login) DO NOTHING RETURNING service_id";
 static const char sql_user_delete[] = "DELETE FROM sms_users WHERE id = $1";
 static const char sql_user_update[] =
     "UPDATE sms_users SET "
@@ -122,7 +123,7 @@ static const char sql_user_update[] =
     "callback = CASE WHEN $12 <> 0 THEN $13 ELSE callback END, "
     "stop_callback = CASE WHEN $14 <> 0 THEN $15 ELSE stop_callback END, "
     "ip_restrictions = CASE WHEN $16 <> 0 THEN $17 ELSE ip_restrictions END "
-    "WHERE service_id = $18 AND login = $19";
+    "WHERE service_id = $18 AND login = $19 RETURNING service_id";
 /* re-arms the alert of a user whose quota is (again) at or above its threshold */
 static const char sql_user_rearm[] =
     "UPDATE sms_users SET alert_sent = 0 WHERE service_id = $1 AND login = $2 "
@@ -215,9 +216,10 @@ int sqlite__user_create(store_conn *c, store_user_req *r) {
     sqldrv_bind_text(st, 2, r->login);
     sqldrv_bind_text(st, 3, r->password_hash);
     sqldrv_bind_int(st, 4, r->now_ms);
-    int rc = sqldrv_done(c, st, "Creating an SMS user");
-    if (rc) return rc;
-    if (sqldrv_changes(c) == 0) return SG_ECONFLICT;
+    int row = sqldrv_step(c, st); /* a row: created; none: the login was taken */
+    sqldrv_reset(st);
+    if (row < 0) return row;
+    if (row == 0) return SG_ECONFLICT;
     return get_user(c, r);
 }
 
@@ -254,9 +256,10 @@ int sqlite__user_update(store_conn *c, store_user_update_req *r) {
     sqldrv_bind_text(st, 17, r->ip_restrictions ? r->ip_restrictions : "[]");
     sqldrv_bind_int(st, 18, r->service_id);
     sqldrv_bind_text(st, 19, r->login);
-    int rc = sqldrv_done(c, st, "Updating an SMS user");
-    if (rc) return rc;
-    if (sqldrv_changes(c) == 0) return SG_ENOTFOUND;
+    int row = sqldrv_step(c, st);
+    sqldrv_reset(st);
+    if (row < 0) return row;
+    if (row == 0) return SG_ENOTFOUND;
     if (!r->set_quota_left && !r->set_alert && !r->set_quota_status) return 0;
     if (!(st = sqldrv_prep(c, sql_user_rearm))) return SG_EIO;
     sqldrv_bind_int(st, 1, r->service_id);
