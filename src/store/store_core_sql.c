@@ -729,7 +729,9 @@ int store_core__submit(store_conn *c, store_submit_req *r) {
                              .coding = m->coding, .priority = r->priority,
                              .sms_class = r->sms_class, .length = m->length, .parts = m->parts,
                              .credits = m->credits, .validity_min = r->validity_min,
-                             .differed_min = r->differed_min, .stop_clause = r->stop_clause};
+                             .differed_min = r->differed_min, .stop_clause = r->stop_clause,
+                             .callback_url = r->callback_url,
+                             .callback_mask = r->callback_mask};
         if ((rc = sqlite__insert_message(c, &nm, &m->id))) return rc;
     }
     return 0;
