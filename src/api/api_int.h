@@ -128,9 +128,8 @@ extern const api_route api_vnum_routes[];        /* vnum.c */
 void api_vnum_then(api_call *c, api_handler_fn next);
 /* 1 when s (a path or query value, in any form vnum.h reads) names c->vnum. */
 int api_vnum_is(const api_call *c, const char *s);
-/* On a virtual number's route (c->vnum set): 0 when the body's sender (NULL = none) and
- * senderForResponse agree with sending from that number, else -1 after replying 400. */
-int api_vnum_sender_ok(api_call *c, const char *sender, int sender_for_response);
+/* The same without a call: 1 when s names the virtual number vnum (E.164). */
+int api_vnum_match(const char *s, const char *vnum, const char *default_region);
 
 /* Checks v, a partial sms.Response given for parameter name (only the model's keys, each of
  * its type, responseType one of cgi, none, text, cgiUrl an http(s) URL), and merges it over
@@ -143,10 +142,6 @@ extern const api_route api_hours_admin_routes[]; /* hours_admin.c */
 /* Adds "heldUntil" to an sms.Job / sms.Outgoing object o of m: when marketing hours hold it,
  * the time it will leave, else null (hours_admin.c). */
 void api_hours_field(api_call *c, json_t *o, const store_msg *m);
-
-/* POST /sms/{sn}/jobs with receiversSlotId or receiversDocumentUrl: a templated campaign
- * (receivers.c). Called by jobs.c once the common fields were checked; replies. */
-void api_campaign_job(api_call *c);
 
 /* Allocates the handler's zeroed state of size bytes as c->h, freed with the call by free_fn
  * (plain free() when free_fn is free). Every handler with state starts with it. */
@@ -194,6 +189,8 @@ size_t api_text_max(const char *field);
 /* 0 when the len bytes at s (UTF-8) are within field's limit; otherwise replies 400 naming
  * field and the limit, and returns -1. api_field_string() calls it for every string. */
 int api_text_ok(api_call *c, const char *field, const char *s, size_t len);
+/* The same check without a call: 0, or -1 with the 400 message written into msg (size n). */
+int api_text_check(const char *field, const char *s, size_t len, char *msg, size_t n);
 
 /* Parses a path segment as a positive id; replies 404 and returns -1 if it is not one. */
 int api_path_id(api_call *c, int seg, int64_t *out);
