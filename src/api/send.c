@@ -423,6 +423,11 @@ api_send *api_send_parse(api_call *c, json_t *obj, const api_send_names *names) 
     return s;
 }
 
+api_send *api_send_of(api_call *c) {
+    send_ctx *h = c->h;
+    return &h->s;
+}
+
 /* ---- results of a run ---- */
 
 /* Builds the result's arrays once (invariant 3). */
@@ -666,8 +671,10 @@ static void run_list(api_call *c, send_ctx *h) {
     r->due_ms = s->due_ms > 0 ? s->due_ms : r->now_ms + s->differed_min * 60000;
     if (r->due_ms < r->now_ms) r->due_ms = r->now_ms;
     if (s->due_ms > 0) r->differed_min = (r->due_ms - r->now_ms) / 60000;
-    /* I2/I3 (users, gateways): r->user_id = s->user_id; r->callback_url = s->callback_url;
-     * r->callback_mask = s->callback_mask; once store_submit_req has those fields. */
+    /* I3 (gateways): the messages' own callback; I2 (users): r->user_id = s->user_id once
+     * store_submit_req has it. */
+    r->callback_url = s->callback_url;
+    r->callback_mask = s->callback_mask;
     store_submit_idem(c->api->st, r, api_idem_for(c, render), on_submitted, c);
 }
 
