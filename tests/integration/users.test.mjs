@@ -14,6 +14,7 @@
 // The authentication of a login and a password (constant time, slowdown) is tested in
 // tests/unit/test_users.c, where api_user_auth runs on a real store without a way in.
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, test } from './lib/test.mjs';
 
 import { sdkError, startServer, waitFor } from './lib/harness.mjs';
@@ -228,6 +229,33 @@ describe('SMS users', () => {
     await send('alerted', {});
     await send('alerted', {});
     assert.equal(alerts().length, 2);
+  });
+
+  test("the user's callBack gets its SMS's status callbacks, the service's the others", async () => {
+    const hits = [];
+    const rx = http.createServer((req, res) => { hits.push(req.url); res.end('ok'); });
+    await new Promise((r) => rx.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${rx.address().port}`;
+    try {
+      await ca.requestPromised('POST', `/sms/${sn}/users`, { login: 'cbuser', password: 'cb-pass-123' });
+      await ca.requestPromised('PUT', `/sms/${sn}/users/cbuser`, { callBack: `${base}/user` });
+      await ca.requestPromised('PUT', `/sms/${sn}`, { callBack: `${base}/service` });
+      const u = await send('cbuser', {});
+      const v = await ca.requestPromised('POST', `/sms/${sn}/jobs`,
+        { message: 'svc', receivers: ['+33600000004'], noStopClause: true });
+      const got = (path, id) => hits.filter((h) => h.startsWith(path) && new URL(h, base).searchParams.get('id') === String(id));
+      await waitFor(() => got('/user', u.ids[0]).some((h) => /description=1(&|$)/.test(h)) &&
+        got('/service', v.ids[0]).some((h) => /description=1(&|$)/.test(h)),
+      { what: 'delivered callbacks', timeoutMs: 15000 });
+      assert.equal(got('/service', u.ids[0]).length, 0);
+      assert.equal(got('/user', v.ids[0]).length, 0);
+      // Frozen on the message: a later change applies to later SMS only.
+      const row = srv.sql(`SELECT callback_url FROM messages WHERE id = ${u.ids[0]}`)[0];
+      assert.equal(row.callback_url, `${base}/user`);
+    } finally {
+      await ca.requestPromised('PUT', `/sms/${sn}`, { callBack: '' });
+      rx.close();
+    }
   });
 
   test('smsctl user add|list|passwd|remove', () => {
