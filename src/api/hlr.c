@@ -9,6 +9,7 @@
  *   GET  /sms/{sn}/hlr/{id}/operator    -> sms.Hlr
  *   GET  /sms/{sn}/outgoing/{id}/hlr    -> sms.Hlr of the SMS's receiver (looked up now; not
  *   GET  /sms/{sn}/virtualNumbers/{number}/outgoing/{id}/hlr        stored, not charged)
+ *   GET  /sms/{sn}/users/{login}/outgoing/{id}/hlr                  (the user's SMS only)
  *
  * A POST looks every valid receiver up first (the provider answers on the loop, in any
  * order), then stores all the answers and debits hlr-cost-millicredits per answered lookup
@@ -329,11 +330,13 @@ static void outgoing_hlr(api_call *c) {
     if (api_path_id(c, c->req->nsegs - 2, &id) < 0) return;
     out_ctx *h = api_call_state(c, sizeof *h, out_free);
     h->req.service_id = c->svc.svc.id;
+    h->req.user_id = c->user_id; /* a user's route: only the user's SMS */
     h->req.id = id;
     store_msg_get(c->api->st, &h->req, on_out_msg, c);
 }
 
 static void vn_outgoing_hlr(api_call *c) { api_vnum_then(c, outgoing_hlr); }
+static void user_outgoing_hlr(api_call *c) { api_user_then(c, outgoing_hlr); }
 
 void api_set_hlr(api *a, struct hlr_provider *p) { a->hlr = p; }
 
@@ -344,5 +347,6 @@ const api_route api_hlr_routes[] = {
     {"GET", "/sms/{}/hlr/{}/operator", API_SERVICE, hlr_get},
     {"GET", "/sms/{}/outgoing/{}/hlr", API_SERVICE, outgoing_hlr},
     {"GET", "/sms/{}/virtualNumbers/{}/outgoing/{}/hlr", API_SERVICE, vn_outgoing_hlr},
+    {"GET", "/sms/{}/users/{}/outgoing/{}/hlr", API_SERVICE, user_outgoing_hlr},
     {NULL, NULL, 0, NULL},
 };

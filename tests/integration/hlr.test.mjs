@@ -8,8 +8,8 @@
 //   * with --hlr-sim-numbers the sim's test numbers answer as the sim delivers them (902
 //     unknown, 903 absent, 904 roaming) and the sim is the operator;
 //   * not enough credits: 402, nothing stored nor charged; another service's lookup is 404;
-//   * GET /outgoing/{id}/hlr and its virtual-number variant: the SMS's receiver, only the
-//     service's (and the number's) SMS;
+//   * GET /outgoing/{id}/hlr and its virtual-number and SMS-user variants: the SMS's receiver,
+//     only the service's (and the number's, the user's) SMS;
 //   * parameter errors; every answer checked against OVH's schema.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from './lib/test.mjs';
@@ -182,6 +182,31 @@ describe('HLR lookups', () => {
     // a number that is not the service's
     const e2 = await sdkError(client.requestPromised('GET', `/sms/${sn}/virtualNumbers/33700000078/outgoing/${id}/hlr`));
     assert.equal(e2.error, 404);
+  });
+
+  test("GET /users/{login}/outgoing/{id}/hlr: the user's SMS only", SCHEMA, async () => {
+    await client.requestPromised('POST', `/sms/${sn}/users`, { login: 'hlruser1', password: 'hlr-user-pass-1' });
+    await client.requestPromised('POST', `/sms/${sn}/users`, { login: 'hlruser2', password: 'hlr-user-pass-2' });
+    const mine = await client.requestPromised('POST', `/sms/${sn}/users/hlruser1/jobs`, {
+      message: 'as a user', receivers: ['+33491123456'], noStopClause: true,
+    });
+    const theirs = await client.requestPromised('POST', `/sms/${sn}/users/hlruser2/jobs`, {
+      message: 'as another user', receivers: ['+33612345678'], noStopClause: true,
+    });
+    const service = await client.requestPromised('POST', `/sms/${sn}/jobs`, {
+      message: 'as the service', receivers: ['+33612345678'], noStopClause: true, senderForResponse: true,
+    });
+    const h = await client.requestPromised('GET', `/sms/${sn}/users/hlruser1/outgoing/${mine.ids[0]}/hlr`);
+    checkResponse(schema, 'GET', '/sms/{serviceName}/users/{login}/outgoing/{id}/hlr', h);
+    assert.equal(h.region, 'Marseille');
+    for (const id of [theirs.ids[0], service.ids[0]]) {
+      const e = await sdkError(client.requestPromised('GET', `/sms/${sn}/users/hlruser1/outgoing/${id}/hlr`));
+      assert.equal(e.error, 404, String(id));
+    }
+    const e = await sdkError(client.requestPromised('GET', `/sms/${sn}/users/nosuchuser/outgoing/${mine.ids[0]}/hlr`));
+    assert.equal(e.error, 404);
+    // the service itself sees every SMS of its users
+    assert.equal((await client.requestPromised('GET', `/sms/${sn}/outgoing/${theirs.ids[0]}/hlr`)).country, 'France');
   });
 });
 
