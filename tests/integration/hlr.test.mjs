@@ -8,6 +8,7 @@
 //   * with --hlr-sim-numbers the sim's test numbers answer as the sim delivers them (902
 //     unknown, 903 absent, 904 roaming) and the sim is the operator;
 //   * not enough credits: 402, nothing stored nor charged; another service's lookup is 404;
+//   * a POST retried with its Idempotency-Key answers the same ids, charged once;
 //   * GET /outgoing/{id}/hlr and its virtual-number and SMS-user variants: the SMS's receiver,
 //     only the service's (and the number's, the user's) SMS;
 //   * parameter errors; every answer checked against OVH's schema.
@@ -110,6 +111,21 @@ describe('HLR lookups', () => {
     });
     assert.equal(rep.ids.length, 2);
     assert.equal((await c.requestPromised('GET', `/sms/${k.serviceName}`)).creditsLeft, 0);
+  });
+
+  test('Idempotency-Key: a retried POST answers the same ids and is charged once', async () => {
+    const k = srv.createAccount(uniq('idem'), 1);
+    const post = () => srv.raw({ method: 'POST', path: `/sms/${k.serviceName}/hlr`, keys: k,
+      body: { receivers: ['+33612345678', '+33612345679'] }, headers: { 'Idempotency-Key': 'hlr-retry-1' } });
+    const first = await post();
+    assert.equal(first.status, 200, first.text);
+    const again = await post();
+    assert.equal(again.status, 200, again.text);
+    assert.equal(again.text, first.text);
+    assert.equal(first.json.ids.length, 2);
+    const c = srv.sdk(k);
+    assert.deepEqual(await c.requestPromised('GET', `/sms/${k.serviceName}/hlr`), first.json.ids);
+    assert.equal((await c.requestPromised('GET', `/sms/${k.serviceName}`)).creditsLeft, 0.8);
   });
 
   test("another service's lookup is 404; bad ids are 404", async () => {
