@@ -20,8 +20,10 @@
  * "error" and not charged. Not enough credits: 402 and nothing is stored (the lookups made
  * are thrown away: the embedded provider's cost nothing).
  *
- * receiversDocumentUrl is refused with a 400 saying so: lookups are answered within the
- * request, and a document of many numbers would hold it too long (docs/hlr.md).
+ * With receiversDocumentUrl instead of receivers, the campaigns module downloads the CSV and
+ * reads it into a receiver list as for a send (campaign/campaign.h: the same rules, the same
+ * refusal of private addresses), store_hlr_receivers reads its numbers back and drops it, and
+ * they are looked up as above, at most HLR_MAX_DOCUMENT of them (400 beyond, nothing charged).
  */
 #include "api/api_int.h"
 
@@ -29,14 +31,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/send.h"
+#include "campaign/campaign.h"
 #include "core/hlr.h"
 #include "core/phone.h"
 #include "util/log.h"
 #include "util/util.h"
 
 #define LOG "api.hlr"
-/* The most receivers of one POST (each is looked up before the answer). */
+/* The most receivers of one POST (each is looked up before the answer): in its array, and in
+ * its receiversDocumentUrl. */
 #define HLR_MAX_RECEIVERS 1000
+#define HLR_MAX_DOCUMENT 10000
 
 static int provider_ok(api_call *c) {
     if (c->api->hlr) return 1;
@@ -52,11 +58,16 @@ typedef struct post_ctx {
     json_t *valid, *invalid; /* the receivers as given */
     size_t waiting;          /* lookups not answered yet */
     int failed;              /* a lookup could not be started: reply once all are back */
+    char *doc_url;           /* receiversDocumentUrl: its list, then its numbers */
+    campaign_load_req ld;
+    store_hlr_receivers_req rr;
 } post_ctx;
 
 static void post_free(void *p) {
     post_ctx *h = p;
     free(h->req.items);
+    free(h->doc_url);
+    store_hlr_receivers_fini(&h->rr);
     json_decref(h->valid);
     json_decref(h->invalid);
     free(h);
@@ -126,18 +137,115 @@ static void on_answer(int rc, const hlr_result *res, void *arg) {
     if (--h->waiting == 0) store_all(c);
 }
 
+/* Starts the lookup of every item of h (at least one); the last answer stores them all. */
+static void start_lookups(api_call *c) {
+    post_ctx *h = c->h;
+    h->waiting = h->req.count;
+    for (size_t i = 0; i < h->req.count; i++) {
+        lookup_arg *la = sg_xcalloc(1, sizeof *la);
+        la->c = c;
+        la->i = i;
+        int rc = c->api->hlr->lookup(c->api->hlr->self, h->req.items[i].res.msisdn, on_answer, la);
+        if (rc) {
+            free(la);
+            h->failed = 1;
+            h->req.items[i].status = HLR_ERROR;
+            if (--h->waiting == 0) {
+                store_all(c);
+                return;
+            }
+        }
+    }
+}
+
+/* The numbers of the document's list (store_hlr_receivers) become the items. */
+static void on_doc_numbers(int rc, void *arg) {
+    api_call *c = arg;
+    post_ctx *h = c->h;
+    if (rc) {
+        api_reply_store_error(c, rc, "This receivers document");
+        return;
+    }
+    if (h->rr.nvalid > HLR_MAX_DOCUMENT) {
+        api_reply_error(c, 400, NULL, "Invalid value for parameter 'receiversDocumentUrl': %zu "
+                                      "numbers, at most %d may be looked up at once",
+                        h->rr.nvalid, HLR_MAX_DOCUMENT);
+        return;
+    }
+    for (size_t i = 0; i < h->rr.ninvalid && i < h->rr.limit; i++)
+        json_array_append_new(h->invalid, json_string(h->rr.invalid[i]));
+    h->req.items = sg_xcalloc(h->rr.nvalid ? h->rr.nvalid : 1, sizeof *h->req.items);
+    for (size_t i = 0; i < h->rr.nvalid; i++) {
+        json_array_append_new(h->valid, json_string(h->rr.valid[i]));
+        store_hlr *it = &h->req.items[h->req.count++];
+        snprintf(it->res.msisdn, sizeof it->res.msisdn, "%s", h->rr.valid[i]);
+        it->status = HLR_ERROR;
+    }
+    if (h->req.count == 0) {
+        api_reply_json(c, post_render(c));
+        return;
+    }
+    start_lookups(c);
+}
+
+static void on_doc_loaded(int rc, void *arg) {
+    api_call *c = arg;
+    post_ctx *h = c->h;
+    if (rc) {
+        api_send_result r = {0};
+        api_send_load_error(&r, rc, &h->ld, "receiversDocumentUrl");
+        api_send_reply_error(c, &r);
+        return;
+    }
+    h->rr.service_id = c->svc.svc.id;
+    h->rr.list_id = h->ld.list_id;
+    h->rr.limit = HLR_MAX_DOCUMENT + 1;
+    store_hlr_receivers(c->api->st, &h->rr, on_doc_numbers, c);
+}
+
+/* receiversDocumentUrl: the campaigns module downloads and reads the CSV into a receiver list
+ * (docs/campaigns.md: the same rules as a send's), whose numbers are then looked up. */
+static void post_document(api_call *c, const char *url) {
+    if (!api_url_valid(url)) {
+        api_reply_error(c, 400, NULL, "Invalid value for parameter 'receiversDocumentUrl': an "
+                                      "http(s) URL is expected");
+        return;
+    }
+    if (!c->api->campaign) {
+        api_reply_error(c, 503, NULL, "Receiver documents are not available on this server");
+        return;
+    }
+    post_ctx *h = api_call_state(c, sizeof *h, post_free);
+    h->valid = json_array();
+    h->invalid = json_array();
+    h->doc_url = sg_xstrdup(url);
+    h->ld.service_id = c->svc.svc.id;
+    h->ld.account_id = c->account_id;
+    h->ld.csv_url = h->doc_url;
+    int e = campaign_load(c->api->campaign, &h->ld, on_doc_loaded, c);
+    if (e) {
+        api_send_result r = {0};
+        api_send_load_error(&r, e, &h->ld, "receiversDocumentUrl");
+        api_send_reply_error(c, &r);
+    }
+}
+
 static void hlr_post(api_call *c) {
     if (!provider_ok(c)) return;
     const char *doc_url = NULL;
     if (api_field_string(c, "receiversDocumentUrl", 0, &doc_url) < 0) return;
     json_t *recv = json_object_get(c->body, "receivers");
-    if (doc_url) {
-        api_reply_error(c, 400, NULL, "Invalid value for parameter 'receiversDocumentUrl': HLR "
-                                      "lookups take their numbers from 'receivers' only on this "
-                                      "server");
+    if (recv && json_is_null(recv)) recv = NULL;
+    if (doc_url && recv) {
+        api_reply_error(c, 400, NULL, "Give either 'receivers' or 'receiversDocumentUrl', not "
+                                      "both");
         return;
     }
-    if (!recv || json_is_null(recv)) {
+    if (doc_url) {
+        post_document(c, doc_url);
+        return;
+    }
+    if (!recv) {
         api_reply_error(c, 400, NULL, "Missing parameter 'receivers'");
         return;
     }
@@ -182,22 +290,7 @@ static void hlr_post(api_call *c) {
         api_reply_json(c, post_render(c));
         return;
     }
-    h->waiting = h->req.count;
-    for (size_t i = 0; i < h->req.count; i++) {
-        lookup_arg *la = sg_xcalloc(1, sizeof *la);
-        la->c = c;
-        la->i = i;
-        int rc = c->api->hlr->lookup(c->api->hlr->self, h->req.items[i].res.msisdn, on_answer, la);
-        if (rc) {
-            free(la);
-            h->failed = 1;
-            h->req.items[i].status = HLR_ERROR;
-            if (--h->waiting == 0) {
-                store_all(c);
-                return;
-            }
-        }
-    }
+    start_lookups(c);
 }
 
 /* ---- GET /sms/{sn}/hlr ---- */

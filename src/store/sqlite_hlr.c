@@ -14,6 +14,10 @@
  *     names the first and last lookup ("hlr:12-14"). Only answered lookups (HLR_DONE) are
  *     charged. Not enough credits: nothing is written.
  *  2. Rows are never changed after they are written; a service only reads its own.
+ *
+ * hlr_receivers reads the numbers of a receiver list that the campaigns module loaded from a
+ * POST's receiversDocumentUrl (store_campaigns.h: normalised, each number once), then drops
+ * the list: it served that one request.
  */
 #include "store/sqlite_hlr_int.h"
 
@@ -21,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/sqlite_campaigns_int.h"
 #include "store/sqldrv.h"
 #include "util/util.h"
 
@@ -159,4 +164,59 @@ int sqlite__hlr_get(store_conn *c, store_hlr_req *r) {
     }
     sqldrv_reset(st);
     return rc == 1 ? 0 : rc == 0 ? SG_ENOTFOUND : rc;
+}
+
+/* ---- the numbers of a receiversDocumentUrl ---- */
+
+void store_hlr_receivers_fini(store_hlr_receivers_req *r) {
+    for (size_t i = 0; r->valid && i < r->nvalid && i < r->limit; i++) free(r->valid[i]);
+    for (size_t i = 0; r->invalid && i < r->ninvalid && i < r->limit; i++) free(r->invalid[i]);
+    free(r->valid);
+    free(r->invalid);
+    r->valid = r->invalid = NULL;
+    r->nvalid = r->ninvalid = 0;
+}
+
+static const char sql_list_owned[] =
+    "SELECT id FROM receiver_lists WHERE id = $1 AND service_id = $2";
+
+/* Rows of the list in the file's order: receiver (NULL when refused), raw, reason. */
+static const char sql_list_numbers[] =
+    "SELECT receiver, raw, reason FROM receiver_rows WHERE list_id = $1 ORDER BY line";
+
+int sqlite__hlr_receivers(store_conn *c, store_hlr_receivers_req *r) {
+    sqldrv_stmt *st = sqldrv_prep(c, sql_list_owned);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, r->list_id);
+    sqldrv_bind_int(st, 2, r->service_id);
+    int rc = sqldrv_step(c, st);
+    sqldrv_reset(st);
+    if (rc != 1) return rc < 0 ? rc : SG_ENOTFOUND;
+    if (!(st = sqldrv_prep(c, sql_list_numbers))) return SG_EIO;
+    sqldrv_bind_int(st, 1, r->list_id);
+    r->valid = sg_xcalloc(r->limit ? r->limit : 1, sizeof *r->valid);
+    r->invalid = sg_xcalloc(r->limit ? r->limit : 1, sizeof *r->invalid);
+    r->nvalid = r->ninvalid = 0;
+    while ((rc = sqldrv_step(c, st)) == 1) {
+        if (!sqldrv_col_null(st, 0)) {
+            if (r->nvalid < r->limit) r->valid[r->nvalid] = sqldrv_col_text(st, 0);
+            r->nvalid++;
+            continue;
+        }
+        const char *why = sqldrv_col_str(st, 2);
+        if (why && !strncmp(why, "duplicate of line", 17)) continue; /* the same number again */
+        if (r->ninvalid < r->limit) { /* raw is a blob (BYTEA on PostgreSQL) */
+            size_t n;
+            const void *b = sqldrv_col_blob(st, 1, &n);
+            char *s = sg_xmalloc(n + 1);
+            if (n) memcpy(s, b, n);
+            s[n] = 0;
+            r->invalid[r->ninvalid] = s;
+        }
+        r->ninvalid++;
+    }
+    sqldrv_reset(st);
+    if (rc < 0) return rc;
+    store_list_req drop = {.service_id = r->service_id, .list_id = r->list_id};
+    return sqlite__list_drop(c, &drop);
 }

@@ -16,9 +16,11 @@ extern const char *const pg_hlr_migrations[PG_HLR_MIGRATIONS];
 int sqlite__hlr_create(store_conn *c, store_hlr_req *r);
 int sqlite__hlr_list(store_conn *c, store_hlr_req *r);
 int sqlite__hlr_get(store_conn *c, store_hlr_req *r);
+int sqlite__hlr_receivers(store_conn *c, store_hlr_receivers_req *r);
 
 #define be_hlr_create sqlite__hlr_create
 #define be_hlr_list sqlite__hlr_list
 #define be_hlr_get sqlite__hlr_get
+#define be_hlr_receivers sqlite__hlr_receivers
 
 #endif

@@ -40,9 +40,25 @@ typedef struct store_hlr_req {
 /* Frees hlr_list's ids (not hlr_create's items, which are the caller's). */
 void store_hlr_req_fini(store_hlr_req *r);
 
+/*   hlr_receivers  service_id, list_id (a receiver list loaded from receiversDocumentUrl,
+ *                  store_campaigns.h), limit -> valid: its distinct valid receivers (E.164, in
+ *                  the file's order; at most limit, nvalid says how many there are), invalid:
+ *                  the refused numbers as written (at most limit; duplicates of an earlier
+ *                  line are not listed), ninvalid; the list is dropped (purged later) in the
+ *                  same transaction. SG_ENOTFOUND: no such list of the service. */
+typedef struct store_hlr_receivers_req {
+    int64_t service_id, list_id;
+    size_t limit;
+    /* out (new: store_hlr_receivers_fini) */
+    char **valid, **invalid;
+    size_t nvalid, ninvalid;
+} store_hlr_receivers_req;
+void store_hlr_receivers_fini(store_hlr_receivers_req *r);
+
 #define STORE_HLR_OPS(X)                                      \
     X(hlr_create, store_hlr_req)                              \
     X(hlr_list, store_hlr_req)                                \
-    X(hlr_get, store_hlr_req)
+    X(hlr_get, store_hlr_req)                                 \
+    X(hlr_receivers, store_hlr_receivers_req)
 
 #endif

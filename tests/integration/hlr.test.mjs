@@ -1,5 +1,6 @@
 // hlr.test.mjs - HLR lookups (docs/hlr.md, issue 15 point 5) through the official SDK:
-//   * POST /sms/{sn}/hlr looks each distinct valid receiver up once, answers
+//   * POST /sms/{sn}/hlr looks each distinct valid receiver (of receivers, or of the CSV at
+//     receiversDocumentUrl) up once, answers
 //     sms.SmsSendingReport, and charges 0.1 credit per lookup in one ledger row; invalid
 //     receivers are listed and free;
 //   * GET /hlr, /hlr/{id} (sms.HlrLookupNumber) and /hlr/{id}/operator (sms.Hlr) answer what
@@ -13,6 +14,7 @@
 //     only the service's (and the number's, the user's) SMS;
 //   * parameter errors; every answer checked against OVH's schema.
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, test } from './lib/test.mjs';
 
 import { assertOvhError, sdkError, startServer, uniq, waitOutgoing } from './lib/harness.mjs';
@@ -128,6 +130,49 @@ describe('HLR lookups', () => {
     assert.equal((await c.requestPromised('GET', `/sms/${k.serviceName}`)).creditsLeft, 0.8);
   });
 
+  test('receiversDocumentUrl: the CSV numbers looked up, the list dropped', SCHEMA, async () => {
+    const files = http.createServer((req, res) => {
+      const body = {
+        '/numbers.csv': 'number;name\n+33612345678;Ann\n0491123456;Ben\nabc;Bad\n0612345678;Ann again\n',
+        '/many.csv': `number\n${Array.from({ length: 10001 }, (_, i) => `+3361${String(i).padStart(7, '0')}`).join('\n')}\n`,
+      }[req.url];
+      res.writeHead(body ? 200 : 404, { 'Content-Type': 'text/csv' });
+      res.end(body || 'no such file');
+    });
+    await new Promise((r) => files.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${files.address().port}`;
+    try {
+      const k = srv.createAccount(uniq('doc'), 2);
+      const c = srv.sdk(k);
+      const rep = await c.requestPromised('POST', `/sms/${k.serviceName}/hlr`,
+        { receiversDocumentUrl: `${base}/numbers.csv` });
+      checkResponse(schema, 'POST', '/sms/{serviceName}/hlr', rep);
+      assert.deepEqual(rep.validReceivers, ['+33612345678', '+33491123456']);
+      assert.deepEqual(rep.invalidReceivers, ['abc']);
+      assert.equal(rep.ids.length, 2);
+      assert.equal(rep.totalCreditsRemoved, 0.2);
+      const h = await c.requestPromised('GET', `/sms/${k.serviceName}/hlr/${rep.ids[1]}/operator`);
+      assert.equal(h.region, 'Marseille');
+      assert.equal((await c.requestPromised('GET', `/sms/${k.serviceName}`)).creditsLeft, 1.8);
+      const [svc] = srv.sql(`SELECT id FROM services WHERE name = '${k.serviceName}'`);
+      assert.equal(srv.sql(`SELECT COUNT(*) AS n FROM receiver_lists WHERE service_id = ${svc.id} `
+        + 'AND state <> 2')[0].n, 0, 'the list is dropped (state 2) or already purged');
+
+      let e = await sdkError(c.requestPromised('POST', `/sms/${k.serviceName}/hlr`,
+        { receiversDocumentUrl: `${base}/many.csv` }));
+      assert.equal(e.error, 400);
+      assert.match(e.message, /10001 numbers, at most 10000/);
+      e = await sdkError(c.requestPromised('POST', `/sms/${k.serviceName}/hlr`,
+        { receiversDocumentUrl: `${base}/missing.csv` }));
+      assert.equal(e.error, 400);
+      assert.match(e.message, /'receiversDocumentUrl'/);
+      assert.equal((await c.requestPromised('GET', `/sms/${k.serviceName}`)).creditsLeft, 1.8);
+    } finally {
+      files.closeAllConnections();
+      await new Promise((r) => files.close(r));
+    }
+  });
+
   test("another service's lookup is 404; bad ids are 404", async () => {
     const k = srv.createAccount(uniq('other'), 1);
     const c = srv.sdk(k);
@@ -149,7 +194,8 @@ describe('HLR lookups', () => {
       [{ receivers: '+33612345678' }, /'receivers'/],
       [{ receivers: [33612345678] }, /'receivers': element 0/],
       [{ receivers: Array(1001).fill('+33612345678') }, /'receivers'/],
-      [{ receiversDocumentUrl: 'https://example.com/x.csv' }, /'receiversDocumentUrl'/],
+      [{ receiversDocumentUrl: 'nope' }, /'receiversDocumentUrl'/],
+      [{ receiversDocumentUrl: 'https://example.com/x.csv', receivers: ['+33612345678'] }, /either/],
     ];
     for (const [body, re] of cases) {
       const e = await sdkError(client.requestPromised('POST', `/sms/${sn}/hlr`, body));
