@@ -258,6 +258,36 @@ describe('SMS users', () => {
     }
   });
 
+  test("a user's incoming: the replies to its SMS only", SCHEMA, async () => {
+    await ca.requestPromised('POST', `/sms/${sn}/users`, { login: 'replied', password: 'reply-pass-1' });
+    const base = `+3361${String(process.pid % 100).padStart(2, '0')}`;
+    const u = await send('replied', { receivers: [`${base}01906`], senderForResponse: true });
+    const v = await ca.requestPromised('POST', `/sms/${sn}/jobs`,
+      { message: 'svc', receivers: [`${base}02906`], senderForResponse: true, noStopClause: true });
+    assert.equal(u.ids.length, 1);
+    assert.equal(v.ids.length, 1);
+    await waitFor(async () => (await ca.requestPromised('GET', `/sms/${sn}/incoming`)).length >= 2,
+      { what: 'the two replies', timeoutMs: 15000 });
+    const all = await ca.requestPromised('GET', `/sms/${sn}/incoming`);
+    const mine = await ca.requestPromised('GET', `/sms/${sn}/users/replied/incoming`);
+    checkResponse(schema, 'GET', '/sms/{serviceName}/users/{login}/incoming', mine);
+    assert.equal(mine.length, 1);
+    const one = await ca.requestPromised('GET', `/sms/${sn}/users/replied/incoming/${mine[0]}`);
+    checkModel(schema, 'sms.Incoming', one, { allowExtra: true });
+    assert.equal(one.sender, `${base}01906`);
+    const other = all.find((id) => id !== mine[0]);
+    for (const login of ['replied', 'alice']) {
+      const e = await sdkError(ca.requestPromised('GET', `/sms/${sn}/users/${login}/incoming/${other}`));
+      assert.equal(e.error, 404);
+      const d = await sdkError(ca.requestPromised('DELETE', `/sms/${sn}/users/${login}/incoming/${other}`));
+      assert.equal(d.error, 404);
+    }
+    assert.deepEqual(await ca.requestPromised('GET', `/sms/${sn}/users/alice/incoming`), []);
+    assert.equal(await ca.requestPromised('DELETE', `/sms/${sn}/users/replied/incoming/${mine[0]}`), null);
+    assert.deepEqual(await ca.requestPromised('GET', `/sms/${sn}/users/replied/incoming`), []);
+    assert.deepEqual(await ca.requestPromised('GET', `/sms/${sn}/incoming`), [other]);
+  });
+
   test('smsctl user add|list|passwd|remove', () => {
     let r = srv.smsctlOk(['user', 'add', sn, 'ops1', '--password', 'ops-pass-123']);
     assert.equal(r.stdout, `added user ops1 to ${sn}\n`);
