@@ -288,6 +288,27 @@ describe('SMS users', () => {
     assert.deepEqual(await ca.requestPromised('GET', `/sms/${sn}/incoming`), [other]);
   });
 
+  test("a STOP to a user's SMS calls the user's stopCallBack", async () => {
+    const hits = [];
+    const rx = http.createServer((req, res) => { hits.push(req.url); res.end('ok'); });
+    await new Promise((r) => rx.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${rx.address().port}`;
+    try {
+      await ca.requestPromised('POST', `/sms/${sn}/users`, { login: 'stopper', password: 'stop-pass-1' });
+      await ca.requestPromised('PUT', `/sms/${sn}/users/stopper`, { stopCallBack: `${base}/ustop` });
+      await ca.requestPromised('PUT', `/sms/${sn}`, { stopCallBack: `${base}/sstop` });
+      const to = `+3361${String(process.pid % 100).padStart(2, '0')}03905`;
+      const u = await send('stopper', { receivers: [to], noStopClause: false, senderForResponse: true });
+      await waitFor(() => hits.some((h) => h.startsWith('/ustop')), { what: "the user's stopCallBack", timeoutMs: 15000 });
+      const h = new URL(hits.find((x) => x.startsWith('/ustop')), base);
+      assert.equal(h.searchParams.get('id'), String(u.ids[0]));
+      assert.equal(hits.filter((x) => x.startsWith('/sstop')).length, 0);
+    } finally {
+      await ca.requestPromised('PUT', `/sms/${sn}`, { stopCallBack: '' });
+      rx.close();
+    }
+  });
+
   test('smsctl user add|list|passwd|remove', () => {
     let r = srv.smsctlOk(['user', 'add', sn, 'ops1', '--password', 'ops-pass-123']);
     assert.equal(r.stdout, `added user ops1 to ${sn}\n`);
