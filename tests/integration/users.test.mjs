@@ -309,6 +309,44 @@ describe('SMS users', () => {
     }
   });
 
+  test("a user's receivers slots are its own", SCHEMA, async () => {
+    const csv = 'Name,Number\r\nAna,+33612345680\r\nBob,0033612345690\r\n';
+    const rx = http.createServer((req, res) => { res.setHeader('Content-Type', 'text/csv'); res.end(csv); });
+    await new Promise((r) => rx.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${rx.address().port}/list.csv`;
+    try {
+      await ca.requestPromised('POST', `/sms/${sn}/users`, { login: 'slots', password: 'slots-pass-1' });
+      const r = await ca.requestPromised('POST', `/sms/${sn}/users/slots/receivers`,
+        { slotId: 1, description: 'team list', autoUpdate: false, csvUrl: url });
+      checkModel(schema, 'sms.Receiver', r, { allowExtra: true });
+      assert.equal(r.slotId, 1);
+      assert.equal(r.validRecords, 2);
+      assert.deepEqual(await ca.requestPromised('GET', `/sms/${sn}/users/slots/receivers`), [1]);
+      // Not the service's, nor another user's.
+      assert.deepEqual(await ca.requestPromised('GET', `/sms/${sn}/receivers`), []);
+      assert.deepEqual(await ca.requestPromised('GET', `/sms/${sn}/users/alice/receivers`), []);
+      let e = await sdkError(ca.requestPromised('GET', `/sms/${sn}/receivers/1`));
+      assert.equal(e.error, 404);
+      e = await sdkError(ca.requestPromised('GET', `/sms/${sn}/users/alice/receivers/1`));
+      assert.equal(e.error, 404);
+      const g = await ca.requestPromised('GET', `/sms/${sn}/users/slots/receivers/1`);
+      assert.equal(g.description, 'team list');
+      assert.equal(await ca.requestPromised('PUT', `/sms/${sn}/users/slots/receivers/1`,
+        { description: 'renamed' }), null);
+      assert.equal((await ca.requestPromised('GET', `/sms/${sn}/users/slots/receivers/1`)).description, 'renamed');
+      const text = await ca.requestPromised('GET', `/sms/${sn}/users/slots/receivers/1/csv`);
+      assert.match(text, /Ana,\+33612345680/);
+      // A user sends to a list of receivers; a slot is the service's business (docs/users.md).
+      e = await sdkError(send('slots', { receivers: undefined, receiversSlotId: '1' }));
+      assert.equal(e.error, 400);
+      assert.match(e.message, /receivers slots and documents are sent by the service/);
+      assert.equal(await ca.requestPromised('DELETE', `/sms/${sn}/users/slots/receivers/1`), null);
+      assert.deepEqual(await ca.requestPromised('GET', `/sms/${sn}/users/slots/receivers`), []);
+    } finally {
+      rx.close();
+    }
+  });
+
   test('smsctl user add|list|passwd|remove', () => {
     let r = srv.smsctlOk(['user', 'add', sn, 'ops1', '--password', 'ops-pass-123']);
     assert.equal(r.stdout, `added user ops1 to ${sn}\n`);

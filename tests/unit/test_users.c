@@ -148,6 +148,19 @@ static void test_store_users(void **state) {
     assert_int_equal(STORE_RUN(f, user_delete, &d), 0);
     store_user_fini(&d.user);
     assert_int_equal(STORE_RUN(f, user_delete, &d), SG_ENOTFOUND);
+
+    /* The newest user deleted and a user created again: a new id (its SMS and slots stay the
+     * old user's, seen by nobody). */
+    assert_int_equal(create(f, a, "last", "password-5"), 0);
+    store_user_req dl = {.service_id = a, .login = "last"};
+    assert_int_equal(STORE_RUN(f, user_delete, &dl), 0);
+    int64_t old_id = dl.user.id;
+    store_user_fini(&dl.user);
+    assert_int_equal(create(f, a, "last", "password-5"), 0);
+    store_user_req gl = {.service_id = a, .login = "last"};
+    assert_int_equal(STORE_RUN(f, user_get, &gl), 0);
+    assert_true(gl.user.id > old_id);
+    store_user_fini(&gl.user);
 }
 
 /* ---- the quota in the send's transaction ---- */
