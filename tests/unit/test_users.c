@@ -181,7 +181,7 @@ static void test_quota_under_concurrent_sends(void **state) {
     static store_submit_msg msgs[N];
     static store_submit_req reqs[N];
     static store_done done[N];
-    static char rcv[N][16];
+    static char rcv[N][24];
     for (int i = 0; i < N; i++) {
         snprintf(rcv[i], sizeof rcv[i], "+336000001%02d", i);
         msgs[i] = (store_submit_msg){.receiver = rcv[i], .message = "hi", .length = 2,
