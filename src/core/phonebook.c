@@ -96,12 +96,12 @@ int phonebook_row_read(const csv_record *rec, const int col[PB_NFIELDS],
     return 0;
 }
 
-void pb_buf_fini(pb_buf *b) {
+void phonebook_buf_fini(phonebook_buf *b) {
     free(b->data);
     memset(b, 0, sizeof *b);
 }
 
-static void put(pb_buf *b, const char *s, size_t n) {
+static void put(phonebook_buf *b, const char *s, size_t n) {
     if (b->len + n + 1 > b->cap) {
         b->cap = (b->len + n + 1) * 2;
         b->data = sg_xrealloc(b->data, b->cap);
@@ -111,7 +111,7 @@ static void put(pb_buf *b, const char *s, size_t n) {
     b->data[b->len] = 0;
 }
 
-static void put_field(pb_buf *b, const char *s) {
+static void put_field(phonebook_buf *b, const char *s) {
     size_t n = s ? strlen(s) : 0;
     int quote = n && (s[0] == ' ' || s[n - 1] == ' ');
     for (size_t i = 0; i < n && !quote; i++)
@@ -128,9 +128,9 @@ static void put_field(pb_buf *b, const char *s) {
     put(b, "\"", 1);
 }
 
-void phonebook_csv_header(pb_buf *b) { phonebook_csv_row(b, names); }
+void phonebook_csv_header(phonebook_buf *b) { phonebook_csv_row(b, names); }
 
-void phonebook_csv_row(pb_buf *b, const char *const f[PB_NFIELDS]) {
+void phonebook_csv_row(phonebook_buf *b, const char *const f[PB_NFIELDS]) {
     for (int i = 0; i < PB_NFIELDS; i++) {
         if (i) put(b, ";", 1);
         put_field(b, f[i]);

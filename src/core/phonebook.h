@@ -53,16 +53,16 @@ int phonebook_row_read(const csv_record *rec, const int col[PB_NFIELDS],
 int phonebook_phone(const char *in, const char *default_region, char out[PHONE_E164_MAX]);
 
 /* A growing byte buffer for the export. */
-typedef struct pb_buf {
+typedef struct phonebook_buf {
     char *data;
     size_t len, cap;
-} pb_buf;
-void pb_buf_fini(pb_buf *b);
+} phonebook_buf;
+void phonebook_buf_fini(phonebook_buf *b);
 
 /* Appends the header line of the export. */
-void phonebook_csv_header(pb_buf *b);
+void phonebook_csv_header(phonebook_buf *b);
 /* Appends one contact's line: f[PB_NFIELDS] (NULL = empty), each quoted when it holds ';',
  * '"', a line break or surrounding spaces. */
-void phonebook_csv_row(pb_buf *b, const char *const f[PB_NFIELDS]);
+void phonebook_csv_row(phonebook_buf *b, const char *const f[PB_NFIELDS]);
 
 #endif

@@ -421,7 +421,7 @@ int sqlite__phonebook_export(store_conn *c, store_phonebook_req *r) {
     sqldrv_stmt *st = sqldrv_prep(c, CONTACT_COLS "WHERE book_id = $1 ORDER BY id");
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, book);
-    pb_buf b = {0};
+    phonebook_buf b = {0};
     phonebook_csv_header(&b);
     r->count = 0;
     while ((rc = sqldrv_step(c, st)) == 1) {
@@ -435,7 +435,7 @@ int sqlite__phonebook_export(store_conn *c, store_phonebook_req *r) {
     }
     sqldrv_reset(st);
     if (rc < 0) {
-        pb_buf_fini(&b);
+        phonebook_buf_fini(&b);
         return rc;
     }
     char name[80];
@@ -452,6 +452,6 @@ int sqlite__phonebook_export(store_conn *c, store_phonebook_req *r) {
         store_document_fini(&p.doc);
     }
     store_document_fini(&d.doc);
-    pb_buf_fini(&b);
+    phonebook_buf_fini(&b);
     return rc;
 }

@@ -118,7 +118,7 @@ static void test_rows(void **state) {
 
 static void test_writer_round_trip(void **state) {
     (void)state;
-    pb_buf b = {0};
+    phonebook_buf b = {0};
     phonebook_csv_header(&b);
     const char *k1[PB_NFIELDS] = {"Dupont; fils", "Jean", "work \"A\"", NULL, "+33142345678",
                                   "+33611111111", NULL};
@@ -139,7 +139,7 @@ static void test_writer_round_trip(void **state) {
     assert_string_equal(r.row[0].phone[PB_WORK_MOBILE - PB_FIRST_PHONE], "+33611111111");
     assert_string_equal(r.row[1].text[PB_NAME], " padded ");
     assert_string_equal(r.row[1].text[PB_SURNAME], "two\nlines");
-    pb_buf_fini(&b);
+    phonebook_buf_fini(&b);
 }
 
 /* ---- store/sqlite_phonebooks.c ---- */
