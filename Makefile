@@ -1,4 +1,5 @@
-# smsgate - one Makefile, pkg-config for every dependency (libphonenumber has no .pc file).
+# smsgate - one Makefile, pkg-config for every dependency (libphonenumber has no .pc file; its
+# geocoder, libgeocoding, takes ICU locales: libicu-dev, which libphonenumber-dev does not pull).
 #   make            bin/smsgated and bin/smsctl
 #   make test       unit tests, then the integration suite (tests/run-integration)
 #   make test-unit  unit tests only
