@@ -1,4 +1,5 @@
-# smsgate - one Makefile, pkg-config for every dependency (libphonenumber has no .pc file).
+# smsgate - one Makefile, pkg-config for every dependency (libphonenumber has no .pc file; its
+# geocoder, libgeocoding, takes ICU locales: libicu-dev, which libphonenumber-dev does not pull).
 #   make            bin/smsgated and bin/smsctl
 #   make test       unit tests, then the integration suite (tests/run-integration)
 #   make test-unit  unit tests only
@@ -33,7 +34,8 @@ SAN     ?=
 CFLAGS_ALL   := -std=c11 -D_GNU_SOURCE -DSMSGATE_VERSION=\"0.1.0\" -Wall -Wextra -Werror $(OPT) $(SAN) -Isrc \
                 $(shell pkg-config --cflags $(PKGS))
 CXXFLAGS_ALL := -std=c++17 -Wall -Wextra -Werror $(OPT) $(SAN) -Isrc
-LDLIBS_ALL   := $(shell pkg-config --libs $(PKGS)) -lphonenumber -lstdc++ -lpthread -lm
+LDLIBS_ALL   := $(shell pkg-config --libs $(PKGS)) -lgeocoding -lphonenumber \
+                $(shell pkg-config --libs icu-i18n icu-uc) -lstdc++ -lpthread -lm
 # The programs' allocator: jemalloc took ~10 % off smsgated's CPU per message against glibc's
 # malloc (docs/benchmarks.md). `make MALLOC=` builds with glibc's; sanitizer builds never use it.
 MALLOC       ?= $(if $(SAN),,-ljemalloc)

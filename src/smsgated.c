@@ -51,6 +51,7 @@
 #include "notify/notify.h"
 #include "pay/payhook.h"
 #include "sim/sim.h"
+#include "hlr/hlr_embedded.h"
 #include "smpp/smpp_route.h"
 #include "store/pg_listen.h"
 #include "store/store.h"
@@ -77,6 +78,7 @@ typedef struct daemon_state {
     notify *notify;
     payhook *pay;
     campaign *camp;
+    hlr_provider *hlr; /* HLR lookups (hlr/hlr_embedded.h); NULL with hlr-provider none */
     api *api;
     http_server *http;
     metrics *metrics; /* --metrics-listen; NULL when empty */
@@ -508,6 +510,12 @@ int main(int argc, char **argv) {
         sg_config_fini(&d.cfg);
         return 2;
     }
+    if (strcmp(d.cfg.hlr_provider, "embedded") != 0 && strcmp(d.cfg.hlr_provider, "none") != 0) {
+        fprintf(stderr, "smsgated: 'hlr-provider' must be embedded or none, not '%s'.\n",
+                d.cfg.hlr_provider);
+        sg_config_fini(&d.cfg);
+        return 2;
+    }
     int64_t clock_offset;
     if (sg_duration_parse(d.cfg.fault_clock_offset, &clock_offset) != 0) {
         fprintf(stderr, "smsgated: 'fault-clock-offset' needs milliseconds or a duration such "
@@ -618,6 +626,9 @@ int main(int argc, char **argv) {
                              .timeout_ms = d.cfg.csv_timeout_s * 1000};
     d.camp = campaign_new(d.base, d.st, d.disp, &copt);
     api_set_campaign(d.api, d.camp);
+    if (!strcmp(d.cfg.hlr_provider, "embedded"))
+        d.hlr = hlr_embedded_new(d.base, (int)d.cfg.hlr_sim_numbers);
+    api_set_hlr(d.api, d.hlr);
 
     int max_conns = fit_connections(d.cfg.max_connections);
     if (max_conns < 0) goto out;
@@ -710,6 +721,7 @@ out:
     cluster_free(d.cluster);
     dispatch_free(d.disp);
     api_free(d.api);
+    hlr_provider_free(d.hlr); /* after the api: no lookup is started any more */
     if (d.sig_term) event_free(d.sig_term);
     if (d.sig_int) event_free(d.sig_int);
     if (d.sig_hup) event_free(d.sig_hup);

@@ -24,6 +24,12 @@ void api_free(api *a);
 struct campaign;
 void api_set_campaign(api *a, struct campaign *cp);
 
+/* Hands the api the HLR provider (core/hlr.h) that answers /sms/{sn}/hlr and
+ * /outgoing/{id}/hlr, borrowed: it must outlive the api. Without it (NULL, hlr-provider
+ * none), those routes answer 501. */
+struct hlr_provider;
+void api_set_hlr(api *a, struct hlr_provider *p);
+
 /* Starts the API's housekeeping on base: every minute, consumer keys requested more than
  * consumer-key-pending-ttl-s ago and never validated are deleted, and old idempotency records
  * pruned, a bounded batch at a time. Optional (tests of the API alone need not call it).

@@ -404,7 +404,13 @@ api_send *api_send_parse(api_call *c, json_t *obj, const api_send_names *names) 
     h->cfg = c->api->cfg;
     api_send *s = &h->s;
     api_send_read(s, obj, names, h->cfg, c->vnum);
+    s->user_id = c->user_id; /* I2: a user's route or an authenticated way in (users.c) */
     return s;
+}
+
+api_send *api_send_of(api_call *c) {
+    send_ctx *h = c->h;
+    return &h->s;
 }
 
 /* ---- results of a run ---- */
@@ -575,7 +581,15 @@ static void on_submitted(int rc, void *arg) {
     api_call *c = arg;
     send_ctx *h = c->h;
     if (api_idem_taken(c, rc)) return;
-    if (rc) {
+    if (rc == SG_ENOCREDIT && h->req.quota_refused) { /* I2: the SMS user's quota */
+        char need[32], left[32];
+        snprintf(need, sizeof need, "%g", (double)h->req.total_credits / 1000.0);
+        snprintf(left, sizeof left, "%g", (double)h->req.quota_left / 1000.0);
+        fail(&h->s.result, API_SEND_QUOTA, 402, NULL, "Not enough quota for the SMS user "
+             "'%s': this send needs %s credits and its quota has %s left; nothing was sent",
+             c->user_login, need, left);
+        h->s.result.error_code = "INSUFFICIENT_QUOTA";
+    } else if (rc) {
         store_failed(h, rc, h->req.sender_status_bad, h->req.sender, h->req.total_credits,
                      h->req.balance, c->svc.svc.name, "send");
     } else {
@@ -650,8 +664,9 @@ static void run_list(api_call *c, send_ctx *h) {
     r->due_ms = s->due_ms > 0 ? s->due_ms : r->now_ms + s->differed_min * 60000;
     if (r->due_ms < r->now_ms) r->due_ms = r->now_ms;
     if (s->due_ms > 0) r->differed_min = (r->due_ms - r->now_ms) / 60000;
-    /* I2/I3 (users, gateways): r->user_id = s->user_id; r->callback_url = s->callback_url;
-     * r->callback_mask = s->callback_mask; once store_submit_req has those fields. */
+    r->user_id = s->user_id; /* I2: the user's quota, its SMS, its callBack (store_users.h) */
+    r->callback_url = s->callback_url; /* I3: the messages' own callback (gateways) */
+    r->callback_mask = s->callback_mask;
     store_submit_idem(c->api->st, r, api_idem_for(c, render), on_submitted, c);
 }
 
@@ -820,6 +835,16 @@ void api_send_run(api_call *c, api_send *s, api_send_done_cb done) {
         finish(c);
         return;
     }
-    if (s->receivers) run_list(c, h);
-    else run_templated(c, h);
+    if (s->receivers) {
+        run_list(c, h);
+    } else if (s->user_id) {
+        /* I2: a templated send fans out in the campaign's own transactions, which do not take
+         * a user's quota yet: refused rather than sent past the quota (docs/users.md). */
+        fail(&s->result, API_SEND_INVALID, 400, s->names->receivers,
+             "Invalid value for parameter '%s': an SMS user sends to a list of receivers; "
+             "receivers slots and documents are sent by the service", s->names->receivers);
+        finish(c);
+    } else {
+        run_templated(c, h);
+    }
 }

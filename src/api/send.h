@@ -41,7 +41,7 @@ typedef enum api_send_code {
     API_SEND_SENDER_NOT_FOUND, /* 403: the sender is not one of the service's */
     API_SEND_SENDER_DISABLED,  /* 403: the sender exists but is not enabled */
     API_SEND_NO_CREDIT,        /* 402: the service's balance is too low; nothing sent */
-    API_SEND_QUOTA,            /* 403: the SMS user's quota is exhausted (I2, users branch) */
+    API_SEND_QUOTA,            /* 402: the SMS user's quota is exhausted (I2, users branch) */
     API_SEND_UNAVAILABLE,      /* 503: stopping, or receiver lists not available here */
     API_SEND_LIMITED,          /* 429: the store is overloaded; retry */
     API_SEND_CONFLICT,         /* 409 */
@@ -149,6 +149,10 @@ char *api_send_text(const sg_config *cfg, const char *message, int no_stop);
  * the commit. done must answer the call. */
 typedef void (*api_send_done_cb)(api_call *c, const api_send_result *r);
 void api_send_run(api_call *c, api_send *s, api_send_done_cb done);
+
+/* The send that is the call's state (after api_send_parse, until the call is answered): how
+ * a way in's done callback finds its own state (s->way). */
+api_send *api_send_of(api_call *c);
 
 /* OVH's sms.SmsSendingReport of a successful result (plus smsgate's counts for a templated
  * send). New. */

@@ -267,3 +267,12 @@ int phone_set_add(phone_set *s, const char *e164) {
     }
     return set_insert(s, key);
 }
+
+int phone_describe(const char *e164, phone_details *out) {
+    memset(out, 0, sizeof *out);
+    if (!e164 || e164[0] != '+' || strlen(e164) >= PHONE_E164_MAX) return SG_EINVAL;
+    for (const char *p = e164 + 1; *p; p++)
+        if (*p < '0' || *p > '9') return SG_EINVAL;
+    phone_init();
+    return phone_shim_describe(e164, out);
+}

@@ -54,6 +54,24 @@ void phone_set_fini(phone_set *s);
  * it was not in the set yet, 0 when it was. */
 int phone_set_add(phone_set *s, const char *e164);
 
+/* What libphonenumber's offline data says about a valid number, for HLR lookups (core/hlr.h).
+ * Debian 12's libphonenumber 8.12 ships the geocoder (libgeocoding: a region or city per
+ * number prefix, compiled into the library) but no carrier mapper, so there is no operator
+ * name here. */
+typedef struct phone_details {
+    char country[64]; /* English name of the number's region ("France"), "" if none */
+    char area[128];   /* the geocoder's description in English: a city or area when its data
+                       * knows one ("Marseille", "San Francisco, CA"), else the region's name
+                       * ("France" for a French mobile); "" if none */
+    int mobile;       /* 1 for MOBILE or FIXED_LINE_OR_MOBILE */
+} phone_details;
+
+/* Fills *out for a valid number in strict E.164 form (as phone_normalize() writes it).
+ * Returns 0, or SG_EINVAL (with *out zeroed) when the number does not parse or is not valid.
+ * Costs a few tens of microseconds (no cache: HLR lookups are rare); the geocoder loads its
+ * data on first use. Thread-safe. */
+int phone_describe(const char *e164, phone_details *out);
+
 /* Number of cache hits and misses since start (for tests and benchmarks). Inputs refused by the
  * syntax checks above never reach the cache and count as neither. Either pointer may be NULL. */
 void phone_cache_stats(unsigned long *hits, unsigned long *misses);

@@ -75,6 +75,10 @@ extern "C" {
 #include <utility>
 #include <vector>
 
+#include <unicode/locid.h>
+#include <unicode/unistr.h>
+
+#include <phonenumbers/geocoding/phonenumber_offline_geocoder.h>
 #include <phonenumbers/phonemetadata.pb.h>
 #include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumberutil.h>
@@ -82,6 +86,7 @@ extern "C" {
 using i18n::phonenumbers::PhoneMetadata;
 using i18n::phonenumbers::PhoneMetadataCollection;
 using i18n::phonenumbers::PhoneNumber;
+using i18n::phonenumbers::PhoneNumberOfflineGeocoder;
 using i18n::phonenumbers::PhoneNumberUtil;
 
 namespace i18n {
@@ -772,5 +777,50 @@ size_t phone_shim_examples(char (*out)[PHONE_E164_MAX], size_t max) {
         return n;
     } catch (...) {
         return 0;
+    }
+}
+
+/* ---- HLR details: the geocoder and the region's name ---- */
+
+namespace {
+
+/* Copies s into out[size], cut at a character boundary when too long (UTF-8). */
+void copy_utf8(const std::string &s, char *out, size_t size) {
+    size_t n = s.size() < size - 1 ? s.size() : size - 1;
+    while (n > 0 && n < s.size() && ((unsigned char)s[n] & 0xc0) == 0x80) n--;
+    std::memcpy(out, s.data(), n);
+    out[n] = 0;
+}
+
+} // namespace
+
+int phone_shim_describe(const char *e164, phone_details *out) {
+    std::memset(out, 0, sizeof *out);
+    try {
+        /* The geocoder is built once, by the first caller (thread-safe static initialisation);
+         * its lookups lock a mutex of its own, so it is shared by every thread. */
+        static const PhoneNumberOfflineGeocoder geocoder;
+        const PhoneNumberUtil *util = PhoneNumberUtil::GetInstance();
+        PhoneNumber num;
+        if (!build_fast(e164, &num) && util->Parse(e164, "ZZ", &num) != PhoneNumberUtil::NO_PARSING_ERROR)
+            return SG_EINVAL;
+        PhoneNumberUtil::PhoneNumberType t = util->GetNumberType(num);
+        if (t == PhoneNumberUtil::UNKNOWN) return SG_EINVAL;
+        out->mobile = t == PhoneNumberUtil::MOBILE || t == PhoneNumberUtil::FIXED_LINE_OR_MOBILE;
+        std::string region;
+        util->GetRegionCodeForNumber(num, &region);
+        const icu::Locale english("en");
+        if (region.size() == 2) {
+            icu::UnicodeString name;
+            icu::Locale("", region.c_str()).getDisplayCountry(english, name);
+            std::string utf8;
+            name.toUTF8String(utf8);
+            if (utf8 != region) copy_utf8(utf8, out->country, sizeof out->country);
+        }
+        copy_utf8(geocoder.GetDescriptionForValidNumber(num, english), out->area, sizeof out->area);
+        return 0;
+    } catch (...) {
+        std::memset(out, 0, sizeof *out);
+        return SG_EINVAL;
     }
 }

@@ -34,6 +34,9 @@ void phone_shim_init(void);
  * that skips Parse() and gives the same result (phone_shim.cc explains why it is the same). */
 int phone_shim_parse(const char *text, const char *region, phone_info *out);
 
+/* phone_describe() (phone.h) without its input check. */
+int phone_shim_describe(const char *e164, phone_details *out);
+
 /* ---- For tests: the two halves of phone_shim_parse(), and what a corpus needs ---- */
 
 /* phone_shim_parse_fast() returns this when the fast path does not apply to the text. */

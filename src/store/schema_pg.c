@@ -32,8 +32,12 @@
 #include "store/schema_pg.h"
 #include "store/store_cluster.h"
 #include "store/store_numbers.h"
+#include "store/store_users.h"
 #include "store/store_replies.h"
 #include "store/sqlite_hours_int.h"
+#include "store/sqlite_gateways_int.h"
+#include "store/sqlite_hlr_int.h"
+#include "store/sqlite_phonebooks_int.h"
 
 #include <stddef.h>
 
@@ -330,5 +334,9 @@ const pg_area pg_areas[] = {
     AREA("replies", pg_replies_migrations),
     AREA("blacklists", blacklist_migrations),
     AREA("hours", pg_hours_migrations), /* after cluster: its trigger uses the epoch */
+    AREA("users", pg_users_migrations), /* sqlite_users.c; after cluster: its epoch */
+    AREA("gateways", pg_gateways_migrations), /* sqlite_gateways.c */
+    AREA("hlr", pg_hlr_migrations),               /* sqlite_hlr.c */
+    AREA("phonebooks", pg_phonebooks_migrations), /* sqlite_phonebooks.c */
     {NULL, NULL, 0},
 };

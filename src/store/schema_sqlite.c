@@ -17,7 +17,11 @@
 #include "store/sqlite_incoming_int.h"
 #include "store/sqlite_responses_int.h"
 #include "store/sqlite_blacklist_int.h"
+#include "store/sqlite_hlr_int.h"
+#include "store/sqlite_phonebooks_int.h"
 #include "store/sqlite_hours_int.h"
+#include "store/sqlite_users_int.h"
+#include "store/sqlite_gateways_int.h"
 
 static const char *const core_migrations[] = {
     /* 1: the foundation */
@@ -120,5 +124,9 @@ const sqlite_area sqlite_areas[] = {
     AREA("replies", sqlite_replies_migrations),
     AREA("blacklists", sqlite_blacklist_migrations), /* sqlite_blacklist.c */
     AREA("hours", sqlite_hours_migrations),     /* after cluster: raises its epoch */
+    AREA("users", sqlite_users_migrations),     /* sqlite_users.c; after cluster: its epoch */
+    AREA("gateways", sqlite_gateways_migrations), /* sqlite_gateways.c */
+    AREA("hlr", sqlite_hlr_migrations),         /* sqlite_hlr.c */
+    AREA("phonebooks", sqlite_phonebooks_migrations), /* sqlite_phonebooks.c */
     {NULL, NULL, 0},
 };

@@ -41,6 +41,9 @@
 #include "store/sqlite_blacklist_int.h"
 #include "store/sqlite_hours_int.h"
 #include "store/store_metrics_int.h"
+#include "store/sqlite_users_int.h"
+#include "store/sqlite_hlr_int.h"
+#include "store/sqlite_phonebooks_int.h"
 #include "util/log.h"
 #include "util/util.h"
 

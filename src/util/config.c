@@ -123,6 +123,14 @@ static const key_def keys[] = {
     {"marketing-hours", T_BOOL, "true", 0, 1, S(marketing_hours),
      "hold marketing SMS (those with the STOP clause) outside the hours of their destination "
      "country (smsctl hours); false: never hold them"},
+    {"hlr-provider", T_STR, "embedded", 0, 0, S(hlr_provider),
+     "who answers HLR lookups (/sms/{sn}/hlr): embedded (libphonenumber's offline data, no "
+     "network) or none (the HLR routes answer 501)"},
+    {"hlr-cost-millicredits", T_INT, "100", 0, 1000000, S(hlr_cost_millicredits),
+     "credits charged per HLR lookup, in thousandths (OVH charges 0.1 credit: 100)"},
+    {"hlr-sim-numbers", T_BOOL, "false", 0, 1, S(hlr_sim_numbers),
+     "the embedded HLR provider answers the sim's test numbers as the sim delivers them "
+     "(902 unknown, 903 absent...) and names the sim as every number's operator"},
     {"fault-crash-after-commit", T_INT, "0", 0, INT32_MAX, S(fault_crash_after_commit),
      "testing only: abort() right after the Nth store commit"},
     {"fault-fail-nth-op", T_INT, "0", 0, INT32_MAX, S(fault_fail_nth_op),
@@ -173,6 +181,11 @@ static const key_def keys[] = {
      "longest download of a receivers CSV (csvUrl, receiversDocumentUrl)"},
     {"idempotency-ttl-s", T_INT, "86400", 1, 30 * 86400, S(idempotency_ttl_s),
      "how long the answer to a request with an Idempotency-Key is kept for its retries"},
+    {"user-password-iterations", T_INT, "100000", 1000, 10000000, S(user_password_iterations),
+     "PBKDF2-HMAC-SHA-256 iterations of a new SMS user password's hash (docs/users.md)"},
+    {"user-auth-failures", T_INT, "5", 1, 1000000, S(user_auth_failures),
+     "failed SMS user authentications a login, or an address, may have in a minute; the "
+     "next ones are refused (429) until that minute is over"},
     {"reply-window-h", T_INT, "48", 1, 8760, S(reply_window_h),
      "an incoming SMS to a number that sent the mobile an SMS within this many hours belongs "
      "to the service that sent the last of them (docs/replies.md)"},

@@ -52,6 +52,9 @@ typedef struct sg_config {
     int64_t callback_retry_s;
     int64_t callback_host_concurrency;
     int64_t marketing_hours; /* boolean: hold marketing SMS outside their hours (dispatch/) */
+    char *hlr_provider;            /* "embedded" or "none" (hlr/hlr_embedded.h) */
+    int64_t hlr_cost_millicredits; /* charged per HLR lookup */
+    int64_t hlr_sim_numbers;       /* boolean: the embedded provider knows the sim's numbers */
     int64_t fault_crash_after_commit;
     int64_t fault_fail_nth_op;
     char *fault_clock_offset; /* testing only: a duration added to sg_now_ms (smsgated.c) */
@@ -68,6 +71,8 @@ typedef struct sg_config {
     int64_t idempotency_ttl_s; /* how long an Idempotency-Key's answer is kept (api/idem.c) */
     int64_t reply_window_h;    /* incoming SMS: the reply window (store_incoming.h) */
     char *metrics_listen;      /* Prometheus /metrics listener (metrics/metrics.h), "" disables */
+    int64_t user_password_iterations; /* SMS users (api/users.c, auth/userpw.h) */
+    int64_t user_auth_failures;       /* failed authentications per minute, login or address */
 } sg_config;
 
 #define SG_CONFIG_HELP 1 /* --help: the caller prints sg_config_usage and exits */

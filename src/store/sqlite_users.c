@@ -1,0 +1,384 @@
+/*
+ * sqlite_users.c - the users area of the store (store_users.h): SMS users, written once
+ * against the SQL driver (sqldrv.h) for both dialects; only the migrations differ (two arrays
+ * below).
+ *
+ * Tables (migration users/1):
+ *   sms_users        one row per SMS user: service_id and login (unique together), the
+ *                    password's salted slow hash (core/userpw.h: never the password), the
+ *                    quota (quota_status 'active' or 'inactive', quota_left in millicredits),
+ *                    the alert settings (support, email, number, threshold in credits) and
+ *                    alert_sent, callback, stop_callback, ip_restrictions (JSON array text).
+ *   sms_user_alerts  one row per alert sent: when, to what, the quota then, and the id of the
+ *                    alert SMS (0 for a mail alert, which the operator's log carries).
+ *   messages.user_id the user that sent a message (NULL: the service itself), with an index
+ *                    for the users' lists. A user's callBack is frozen on its messages when
+ *                    they are written (messages.callback_url, the gateways area's column), so
+ *                    that a later change of the user's callBack applies to later SMS only, as
+ *                    the service's does.
+ *
+ * Invariants:
+ *  1. A user's quota is taken in the send's own transaction by ONE conditional update
+ *     (sqlite__user_quota_take): "quota_left >= credits" is part of its WHERE, so two sends
+ *     at once, on SQLite's one writer or on PostgreSQL's row lock from any node, never both
+ *     take the last credits. A refused send changes nothing (the operation's savepoint is
+ *     rolled back, and the update did not match anyway).
+ *  2. The alert of a fall below the threshold is sent once: the update that takes the quota
+ *     below it finds alert_sent 0 and sets it in the same transaction; only a PUT that gives
+ *     the user a quota at or above its threshold again re-arms it.
+ *  3. A user's id is never given again (AUTOINCREMENT; PostgreSQL's identity never reuses
+ *     one): messages and receivers slots keep the id of a deleted user, and a new user must
+ *     not inherit them.
+ *  4. Every change of sms_users raises the configuration epoch (the cluster area's
+ *     triggers), for the nodes that keep verified credentials in memory (api/users.c).
+ *  5. No operation tries an insert and goes on after its failure: user_create inserts with
+ *     ON CONFLICT DO NOTHING RETURNING, no row meaning the login is taken (a PostgreSQL
+ *     transaction survives); user_update says from its RETURNING whether the user exists.
+ */
+#include "store/sqlite_users_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/sqldrv.h"
+#include "util/util.h"
+
+const char *const sqlite_users_migrations[SQLITE_USERS_MIGRATIONS] = {
+    /* 1: SMS users, their alerts, the user of a message */
+    "CREATE TABLE sms_users ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  service_id INTEGER NOT NULL REFERENCES services(id),"
+    "  login TEXT NOT NULL, password_hash TEXT NOT NULL,"
+    "  quota_status TEXT NOT NULL DEFAULT 'inactive', quota_left INTEGER NOT NULL DEFAULT 0,"
+    "  alert_support TEXT NOT NULL DEFAULT 'mail', alert_email TEXT NOT NULL DEFAULT '',"
+    "  alert_number TEXT NOT NULL DEFAULT '', alert_threshold INTEGER NOT NULL DEFAULT 0,"
+    "  alert_sent INTEGER NOT NULL DEFAULT 0, callback TEXT, stop_callback TEXT,"
+    "  ip_restrictions TEXT NOT NULL DEFAULT '[]', created_ms INTEGER NOT NULL,"
+    "  UNIQUE(service_id, login));"
+    "CREATE INDEX sms_users_login ON sms_users(login);"
+    "CREATE TABLE sms_user_alerts ("
+    "  id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, service_id INTEGER NOT NULL,"
+    "  ts_ms INTEGER NOT NULL, support TEXT NOT NULL, target TEXT NOT NULL,"
+    "  quota_left INTEGER NOT NULL, message_id INTEGER NOT NULL);"
+    "ALTER TABLE messages ADD COLUMN user_id INTEGER;"
+    "CREATE INDEX messages_user ON messages(user_id, id) WHERE user_id IS NOT NULL;"
+    "CREATE TRIGGER config_sms_users_i AFTER INSERT ON sms_users"
+    "  BEGIN UPDATE config_epoch SET n = n + 1 WHERE id = 1; END;"
+    "CREATE TRIGGER config_sms_users_u AFTER UPDATE OF password_hash, ip_restrictions, callback,"
+    "  stop_callback ON sms_users"
+    "  BEGIN UPDATE config_epoch SET n = n + 1 WHERE id = 1; END;"
+    "CREATE TRIGGER config_sms_users_d AFTER DELETE ON sms_users"
+    "  BEGIN UPDATE config_epoch SET n = n + 1 WHERE id = 1; END;",
+};
+
+/* dialect: the same tables in PostgreSQL's types, with statement triggers calling the
+ * cluster area's smsgate_config_bump() (not on the quota's updates: a send must not raise
+ * the epoch). */
+const char *const pg_users_migrations[PG_USERS_MIGRATIONS] = {
+    /* 1: SMS users, their alerts, the user of a message */
+    "CREATE TABLE sms_users ("
+    "  id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+    "  service_id BIGINT NOT NULL REFERENCES services(id),"
+    "  login TEXT NOT NULL, password_hash TEXT NOT NULL,"
+    "  quota_status TEXT NOT NULL DEFAULT 'inactive', quota_left BIGINT NOT NULL DEFAULT 0,"
+    "  alert_support TEXT NOT NULL DEFAULT 'mail', alert_email TEXT NOT NULL DEFAULT '',"
+    "  alert_number TEXT NOT NULL DEFAULT '', alert_threshold BIGINT NOT NULL DEFAULT 0,"
+    "  alert_sent BIGINT NOT NULL DEFAULT 0, callback TEXT, stop_callback TEXT,"
+    "  ip_restrictions TEXT NOT NULL DEFAULT '[]', created_ms BIGINT NOT NULL,"
+    "  UNIQUE(service_id, login));"
+    "CREATE INDEX sms_users_login ON sms_users(login);"
+    "CREATE TABLE sms_user_alerts ("
+    "  id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, user_id BIGINT NOT NULL,"
+    "  service_id BIGINT NOT NULL, ts_ms BIGINT NOT NULL, support TEXT NOT NULL,"
+    "  target TEXT NOT NULL, quota_left BIGINT NOT NULL, message_id BIGINT NOT NULL);"
+    "ALTER TABLE messages ADD COLUMN user_id BIGINT;"
+    "CREATE INDEX messages_user ON messages(user_id, id) WHERE user_id IS NOT NULL;"
+    "CREATE TRIGGER config_sms_users AFTER INSERT OR DELETE ON sms_users"
+    "  FOR EACH STATEMENT EXECUTE FUNCTION smsgate_config_bump();"
+    "CREATE TRIGGER config_sms_users_u AFTER UPDATE OF password_hash, ip_restrictions, callback,"
+    "  stop_callback ON sms_users FOR EACH STATEMENT EXECUTE FUNCTION smsgate_config_bump();",
+};
+
+/* ---- statements (both dialects) ---- */
+
+#define USER_COLS                                                                            \
+    "SELECT u.id, u.service_id, s.account_id, s.name, u.login, u.password_hash, "             \
+    "u.quota_status, u.quota_left, u.alert_support, u.alert_email, u.alert_number, "           \
+    "u.alert_threshold, u.alert_sent, u.callback, u.stop_callback, u.ip_restrictions, "       \
+    "u.created_ms FROM sms_users u JOIN services s ON s.id = u.service_id "
+
+/* by service id ($1, 0 = any), service name ($2, NULL = any), account ($3, 0 = any), login */
+static const char sql_user_get[] =
+    USER_COLS "WHERE ($1 = 0 OR u.service_id = $1) AND (s.name = $2 OR $2 IS NULL) "
+    "AND ($3 = 0 OR s.account_id = $3) AND u.login = $4 ORDER BY u.id LIMIT 2";
+static const char sql_user_list[] =
+    USER_COLS "WHERE u.service_id = $1 ORDER BY u.login";
+static const char sql_user_insert[] =
+    "INSERT INTO sms_users(service_id, login, password_hash, created_ms) "
+    "VALUES ($1, $2, $3, $4) ON CONFLICT (service_id, login) DO NOTHING RETURNING service_id";
+static const char sql_user_delete[] = "DELETE FROM sms_users WHERE id = $1";
+static const char sql_user_update[] =
+    "UPDATE sms_users SET "
+    "password_hash = CASE WHEN $1 <> 0 THEN $2 ELSE password_hash END, "
+    "quota_status = CASE WHEN $3 <> 0 THEN $4 ELSE quota_status END, "
+    "quota_left = CASE WHEN $5 <> 0 THEN $6 ELSE quota_left END, "
+    "alert_support = CASE WHEN $7 <> 0 THEN $8 ELSE alert_support END, "
+    "alert_email = CASE WHEN $7 <> 0 THEN $9 ELSE alert_email END, "
+    "alert_number = CASE WHEN $7 <> 0 THEN $10 ELSE alert_number END, "
+    "alert_threshold = CASE WHEN $7 <> 0 THEN $11 ELSE alert_threshold END, "
+    "callback = CASE WHEN $12 <> 0 THEN $13 ELSE callback END, "
+    "stop_callback = CASE WHEN $14 <> 0 THEN $15 ELSE stop_callback END, "
+    "ip_restrictions = CASE WHEN $16 <> 0 THEN $17 ELSE ip_restrictions END "
+    "WHERE service_id = $18 AND login = $19 RETURNING service_id";
+/* re-arms the alert of a user whose quota is (again) at or above its threshold */
+static const char sql_user_rearm[] =
+    "UPDATE sms_users SET alert_sent = 0 WHERE service_id = $1 AND login = $2 "
+    "AND alert_sent <> 0 AND quota_left >= alert_threshold * 1000";
+static const char sql_service_of_account[] =
+    "SELECT id FROM services WHERE name = $1 AND ($2 = 0 OR account_id = $2)";
+
+/* The quota step (invariant 1): an inactive quota matches and takes nothing. */
+static const char sql_quota_take[] =
+    "UPDATE sms_users SET quota_left = quota_left - "
+    "(CASE WHEN quota_status = 'active' THEN $1 ELSE 0 END) "
+    "WHERE id = $2 AND service_id = $3 AND (quota_status <> 'active' OR quota_left >= $1) "
+    "RETURNING quota_status, quota_left, alert_threshold, alert_sent, alert_support, "
+    "alert_email, alert_number, login, callback";
+static const char sql_alert_mark[] = "UPDATE sms_users SET alert_sent = 1 WHERE id = $1";
+static const char sql_user_exists[] = "SELECT 1 FROM sms_users WHERE id = $1 AND service_id = $2";
+/* the user's callBack ($2, NULL = none) becomes the messages' own (the gateways area's
+ * column), unless the way in gave them one (a Kannel dlr-url) */
+static const char sql_mark_messages[] =
+    "UPDATE messages SET user_id = $1, callback_url = COALESCE(callback_url, $2) "
+    "WHERE id >= $3 AND id <= $4 AND send_id = $5";
+static const char sql_alert_insert[] =
+    "INSERT INTO sms_user_alerts(user_id, service_id, ts_ms, support, target, quota_left, "
+    "message_id) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+void store_user_fini(store_user *u) {
+    free(u->service); free(u->login); free(u->password_hash); free(u->alert_support);
+    free(u->alert_email); free(u->alert_number); free(u->callback); free(u->stop_callback);
+    free(u->ip_restrictions);
+    memset(u, 0, sizeof *u);
+}
+
+void store_user_list_fini(store_user_list_req *r) {
+    for (size_t i = 0; i < r->count; i++) store_user_fini(&r->items[i]);
+    free(r->items);
+    r->items = NULL;
+    r->count = 0;
+}
+
+void sqlite__user_quota_fini(sqlite_user_quota *q) {
+    free(q->alert_email); free(q->alert_number); free(q->login); free(q->callback);
+    q->alert_email = q->alert_number = q->login = q->callback = NULL;
+}
+
+static void read_user(sqldrv_stmt *st, store_user *u) {
+    u->id = sqldrv_col_int(st, 0);
+    u->service_id = sqldrv_col_int(st, 1);
+    u->account_id = sqldrv_col_int(st, 2);
+    u->service = sqldrv_col_text(st, 3);
+    u->login = sqldrv_col_text(st, 4);
+    u->password_hash = sqldrv_col_text(st, 5);
+    const char *qs = sqldrv_col_str(st, 6);
+    u->quota_active = qs && !strcmp(qs, "active");
+    u->quota_left = sqldrv_col_int(st, 7);
+    u->alert_support = sqldrv_col_text(st, 8);
+    u->alert_email = sqldrv_col_text(st, 9);
+    u->alert_number = sqldrv_col_text(st, 10);
+    u->alert_threshold = sqldrv_col_int(st, 11);
+    u->alert_sent = sqldrv_col_int(st, 12) != 0;
+    u->callback = sqldrv_col_text(st, 13);
+    u->stop_callback = sqldrv_col_text(st, 14);
+    u->ip_restrictions = sqldrv_col_text(st, 15);
+    u->created_ms = sqldrv_col_int(st, 16);
+}
+
+/* The user of r (store_user_req's lookup) into r->user: 0, SG_ENOTFOUND, SG_ECONFLICT (a
+ * login without a service that several services have) or an SG_E* code. */
+static int get_user(store_conn *c, store_user_req *r) {
+    sqldrv_stmt *st = sqldrv_prep(c, sql_user_get);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, r->service_id);
+    sqldrv_bind_text(st, 2, r->service_id ? NULL : r->service);
+    sqldrv_bind_int(st, 3, r->account_id);
+    sqldrv_bind_text(st, 4, r->login);
+    int row = sqldrv_step(c, st);
+    if (row == 1) read_user(st, &r->user);
+    int again = row == 1 ? sqldrv_step(c, st) : 0;
+    sqldrv_reset(st);
+    if (row < 0) return row;
+    if (row == 0) return SG_ENOTFOUND;
+    if (again < 0) return again;
+    if (again == 1) {
+        store_user_fini(&r->user);
+        return SG_ECONFLICT;
+    }
+    return 0;
+}
+
+int sqlite__user_create(store_conn *c, store_user_req *r) {
+    sqldrv_stmt *st = sqldrv_prep(c, sql_user_insert);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, r->service_id);
+    sqldrv_bind_text(st, 2, r->login);
+    sqldrv_bind_text(st, 3, r->password_hash);
+    sqldrv_bind_int(st, 4, r->now_ms);
+    int row = sqldrv_step(c, st); /* a row: created; none: the login was taken */
+    sqldrv_reset(st);
+    if (row < 0) return row;
+    if (row == 0) return SG_ECONFLICT;
+    return get_user(c, r);
+}
+
+int sqlite__user_get(store_conn *c, store_user_req *r) { return get_user(c, r); }
+
+int sqlite__user_delete(store_conn *c, store_user_req *r) {
+    int rc = get_user(c, r);
+    if (rc) return rc;
+    sqldrv_stmt *st = sqldrv_prep(c, sql_user_delete);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, r->user.id);
+    return sqldrv_done(c, st, "Deleting an SMS user");
+}
+
+int sqlite__user_update(store_conn *c, store_user_update_req *r) {
+    sqldrv_stmt *st = sqldrv_prep(c, sql_user_update);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, r->set_password);
+    sqldrv_bind_text(st, 2, r->password_hash);
+    sqldrv_bind_int(st, 3, r->set_quota_status);
+    sqldrv_bind_text(st, 4, r->quota_active ? "active" : "inactive");
+    sqldrv_bind_int(st, 5, r->set_quota_left);
+    sqldrv_bind_int(st, 6, r->quota_left);
+    sqldrv_bind_int(st, 7, r->set_alert);
+    sqldrv_bind_text(st, 8, r->alert_support ? r->alert_support : "mail");
+    sqldrv_bind_text(st, 9, r->alert_email ? r->alert_email : "");
+    sqldrv_bind_text(st, 10, r->alert_number ? r->alert_number : "");
+    sqldrv_bind_int(st, 11, r->alert_threshold);
+    sqldrv_bind_int(st, 12, r->set_callback);
+    sqldrv_bind_text(st, 13, r->callback);
+    sqldrv_bind_int(st, 14, r->set_stop_callback);
+    sqldrv_bind_text(st, 15, r->stop_callback);
+    sqldrv_bind_int(st, 16, r->set_ips);
+    sqldrv_bind_text(st, 17, r->ip_restrictions ? r->ip_restrictions : "[]");
+    sqldrv_bind_int(st, 18, r->service_id);
+    sqldrv_bind_text(st, 19, r->login);
+    int row = sqldrv_step(c, st);
+    sqldrv_reset(st);
+    if (row < 0) return row;
+    if (row == 0) return SG_ENOTFOUND;
+    if (!r->set_quota_left && !r->set_alert && !r->set_quota_status) return 0;
+    if (!(st = sqldrv_prep(c, sql_user_rearm))) return SG_EIO;
+    sqldrv_bind_int(st, 1, r->service_id);
+    sqldrv_bind_text(st, 2, r->login);
+    return sqldrv_done(c, st, "Re-arming an SMS user's quota alert");
+}
+
+int sqlite__user_list(store_conn *c, store_user_list_req *r) {
+    int64_t sid = r->service_id;
+    sqldrv_stmt *st;
+    int row;
+    if (!sid) {
+        if (!(st = sqldrv_prep(c, sql_service_of_account))) return SG_EIO;
+        sqldrv_bind_text(st, 1, r->service);
+        sqldrv_bind_int(st, 2, r->account_id);
+        row = sqldrv_step(c, st);
+        sid = row == 1 ? sqldrv_col_int(st, 0) : 0;
+        sqldrv_reset(st);
+        if (row < 0) return row;
+        if (!sid) return SG_ENOTFOUND;
+    }
+    if (!(st = sqldrv_prep(c, sql_user_list))) return SG_EIO;
+    sqldrv_bind_int(st, 1, sid);
+    size_t cap = 0;
+    while ((row = sqldrv_step(c, st)) == 1) {
+        if (r->count == cap) {
+            cap = cap ? cap * 2 : 8;
+            r->items = sg_xrealloc(r->items, cap * sizeof *r->items);
+        }
+        memset(&r->items[r->count], 0, sizeof r->items[0]);
+        read_user(st, &r->items[r->count++]);
+    }
+    sqldrv_reset(st);
+    if (row < 0) {
+        store_user_list_fini(r);
+        return row;
+    }
+    return 0;
+}
+
+/* ---- the send's side ---- */
+
+int sqlite__user_quota_take(store_conn *c, int64_t user_id, int64_t service_id, int64_t credits,
+                            sqlite_user_quota *q) {
+    memset(q, 0, sizeof *q);
+    sqldrv_stmt *st = sqldrv_prep(c, sql_quota_take);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, credits);
+    sqldrv_bind_int(st, 2, user_id);
+    sqldrv_bind_int(st, 3, service_id);
+    int row = sqldrv_step(c, st);
+    if (row == 1) {
+        const char *qs = sqldrv_col_str(st, 0);
+        q->active = qs && !strcmp(qs, "active");
+        q->quota_left = sqldrv_col_int(st, 1);
+        q->alert_threshold = sqldrv_col_int(st, 2);
+        int sent = sqldrv_col_int(st, 3) != 0;
+        snprintf(q->support, sizeof q->support, "%s",
+                 sqldrv_col_str(st, 4) ? sqldrv_col_str(st, 4) : "mail");
+        q->callback = sqldrv_col_text(st, 8);
+        q->alert = q->active && q->alert_threshold > 0 && !sent &&
+                   q->quota_left < q->alert_threshold * 1000;
+        if (q->alert) {
+            q->alert_email = sqldrv_col_text(st, 5);
+            q->alert_number = sqldrv_col_text(st, 6);
+            q->login = sqldrv_col_text(st, 7);
+        }
+    }
+    sqldrv_reset(st);
+    if (row < 0) return row;
+    if (row == 0) {
+        /* over quota, or no such user: tell them apart (rare: only refused sends read it) */
+        if (!(st = sqldrv_prep(c, sql_user_exists))) return SG_EIO;
+        sqldrv_bind_int(st, 1, user_id);
+        sqldrv_bind_int(st, 2, service_id);
+        row = sqldrv_step(c, st);
+        sqldrv_reset(st);
+        if (row < 0) return row;
+        return row == 1 ? SG_ENOCREDIT : SG_ENOTFOUND;
+    }
+    if (!q->alert) return 0;
+    if (!(st = sqldrv_prep(c, sql_alert_mark))) return SG_EIO;
+    sqldrv_bind_int(st, 1, user_id);
+    return sqldrv_done(c, st, "Marking an SMS user's quota alert as sent");
+}
+
+int sqlite__user_mark_messages(store_conn *c, int64_t user_id, const char *callback,
+                               int64_t send_id, int64_t first_id, int64_t last_id) {
+    sqldrv_stmt *st = sqldrv_prep(c, sql_mark_messages);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, user_id);
+    sqldrv_bind_text(st, 2, callback);
+    sqldrv_bind_int(st, 3, first_id);
+    sqldrv_bind_int(st, 4, last_id);
+    sqldrv_bind_int(st, 5, send_id);
+    return sqldrv_done(c, st, "Marking an SMS user's messages");
+}
+
+int sqlite__user_alert_record(store_conn *c, int64_t user_id, int64_t service_id, int64_t now_ms,
+                              const char *support, const char *target, int64_t quota_left,
+                              int64_t message_id) {
+    sqldrv_stmt *st = sqldrv_prep(c, sql_alert_insert);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, user_id);
+    sqldrv_bind_int(st, 2, service_id);
+    sqldrv_bind_int(st, 3, now_ms);
+    sqldrv_bind_text(st, 4, support);
+    sqldrv_bind_text(st, 5, target ? target : "");
+    sqldrv_bind_int(st, 6, quota_left);
+    sqldrv_bind_int(st, 7, message_id);
+    return sqldrv_done(c, st, "Recording an SMS user's quota alert");
+}
