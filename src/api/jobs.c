@@ -108,6 +108,7 @@ static msg_ctx *msg_start(api_call *c) {
     if (api_path_id(c, c->req->nsegs - 1, &id) < 0) return NULL; /* the last segment */
     msg_ctx *h = api_call_state(c, sizeof *h, msg_free);
     h->req.service_id = c->svc.svc.id;
+    h->req.user_id = c->user_id; /* a user's route: only its SMS (users.c) */
     h->req.id = id;
     return h;
 }
@@ -248,6 +249,7 @@ static void list(api_call *c, int pending) {
     list_ctx *h = api_call_state(c, sizeof *h, list_free);
     store_outgoing_filter *f = &h->f;
     f->service_id = c->svc.svc.id;
+    f->user_id = c->user_id; /* a user's route: only its SMS (users.c) */
     f->pending = pending;
     f->tag = http_req_param(c->req, "tag");
     f->sender = http_req_param(c->req, "sender");
@@ -297,8 +299,7 @@ static void estimate(api_call *c) {
         api_field_bool(c, "noStopClause", 1, &nostop) < 0 ||
         api_field_enum(c, "senderType", 1, sender_types, &type) < 0)
         return;
-    const char *stop = c->api->cfg->stop_clause;
-    char *text = nostop || !stop[0] ? sg_xstrdup(message) : sg_xasprintf("%s\n%s", message, stop);
+    char *text = api_send_text(c->api->cfg, message, nostop);
     gsm_info gi;
     int rc = gsm_analyze(text, strlen(text), &gi);
     free(text);
@@ -323,6 +324,16 @@ static void vn_outgoing_list(api_call *c) { api_vnum_then(c, outgoing_list); }
 static void vn_outgoing_get(api_call *c) { api_vnum_then(c, outgoing_get); }
 static void vn_outgoing_delete(api_call *c) { api_vnum_then(c, outgoing_delete); }
 
+/* ---- the same under /sms/{sn}/users/{login}/ (users.c checks the user) ---- */
+
+static void user_jobs_post(api_call *c) { api_user_then(c, jobs_post); }
+static void user_jobs_list(api_call *c) { api_user_then(c, jobs_list); }
+static void user_job_get(api_call *c) { api_user_then(c, job_get); }
+static void user_job_delete(api_call *c) { api_user_then(c, job_delete); }
+static void user_outgoing_list(api_call *c) { api_user_then(c, outgoing_list); }
+static void user_outgoing_get(api_call *c) { api_user_then(c, outgoing_get); }
+static void user_outgoing_delete(api_call *c) { api_user_then(c, outgoing_delete); }
+
 const api_route api_job_routes[] = {
     {"POST", "/sms/estimate", API_BODY, estimate},
     {"POST", "/sms/{}/jobs", API_SERVICE | API_BODY | API_SVC_CACHE | API_IDEM, jobs_post},
@@ -340,5 +351,13 @@ const api_route api_job_routes[] = {
     {"GET", "/sms/{}/virtualNumbers/{}/outgoing", API_SERVICE, vn_outgoing_list},
     {"GET", "/sms/{}/virtualNumbers/{}/outgoing/{}", API_SERVICE, vn_outgoing_get},
     {"DELETE", "/sms/{}/virtualNumbers/{}/outgoing/{}", API_SERVICE, vn_outgoing_delete},
+    {"POST", "/sms/{}/users/{}/jobs", API_SERVICE | API_BODY | API_SVC_CACHE | API_IDEM,
+     user_jobs_post},
+    {"GET", "/sms/{}/users/{}/jobs", API_SERVICE, user_jobs_list},
+    {"GET", "/sms/{}/users/{}/jobs/{}", API_SERVICE, user_job_get},
+    {"DELETE", "/sms/{}/users/{}/jobs/{}", API_SERVICE, user_job_delete},
+    {"GET", "/sms/{}/users/{}/outgoing", API_SERVICE, user_outgoing_list},
+    {"GET", "/sms/{}/users/{}/outgoing/{}", API_SERVICE, user_outgoing_get},
+    {"DELETE", "/sms/{}/users/{}/outgoing/{}", API_SERVICE, user_outgoing_delete},
     {NULL, NULL, 0, NULL},
 };

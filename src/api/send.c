@@ -30,7 +30,7 @@
  *     "high" is always claimed before a campaign).
  *
  * Invariants:
- *   1. No other file reads a send's fields: jobs.c, receivers.c, batches.c and the gateways
+ *   1. No other file reads a send's fields: jobs.c, batches.c and the gateways
  *      call api_send_parse (batches with their own names of the fields).
  *   2. The parser never replies; the run calls done exactly once.
  *   3. The result's arrays are built once (fill_result), on the store thread when the report
@@ -97,8 +97,6 @@ typedef struct send_ctx {
     api_send s;
     api_send_done_cb done;
     const sg_config *cfg;
-    char *text;               /* message + STOP mention (a list of receivers) */
-    gsm_info gi;
     /* a list of receivers */
     store_submit_req req;
     char **valid;             /* normalised receivers, owned */
@@ -160,9 +158,9 @@ static int read_string(api_send *s, const char *name, int required, const char *
              "Invalid value for parameter '%s': a string is expected", name);
         return -1;
     }
-    if (api_text_check(name, json_string_value(v), json_string_length(v), s->result.message,
-                       sizeof s->result.message) < 0) {
-        fail(&s->result, API_SEND_INVALID, 400, name, "%s", s->result.message);
+    char msg[256];
+    if (api_text_check(name, json_string_value(v), json_string_length(v), msg, sizeof msg) < 0) {
+        fail(&s->result, API_SEND_INVALID, 400, name, "%s", msg);
         return -1;
     }
     *out = json_string_value(v);
@@ -244,12 +242,15 @@ static int read_slot(api_send *s, const char *name, json_t *v) {
     return 0;
 }
 
+char *api_send_text(const sg_config *cfg, const char *message, int no_stop) {
+    if (no_stop || !cfg->stop_clause || !cfg->stop_clause[0]) return sg_xstrdup(message);
+    return sg_xasprintf("%s\n%s", message, cfg->stop_clause);
+}
+
 /* The text as sent and its parts, for a list of receivers (the store renders templates). */
 static int read_text(api_send *s, const sg_config *cfg, char **text, gsm_info *gi) {
-    const char *f = api_send_job_names.message;
-    *text = s->no_stop || !cfg->stop_clause || !cfg->stop_clause[0]
-                ? sg_xstrdup(s->message)
-                : sg_xasprintf("%s\n%s", s->message, cfg->stop_clause);
+    const char *f = s->names->message;
+    *text = api_send_text(cfg, s->message, s->no_stop);
     if (gsm_analyze(*text, strlen(*text), gi) != 0) {
         fail(&s->result, API_SEND_INVALID, 400, f,
              "Invalid value for parameter '%s': not valid UTF-8", f);
@@ -264,6 +265,28 @@ static int read_text(api_send *s, const sg_config *cfg, char **text, gsm_info *g
         return -1;
     }
     return 0;
+}
+
+/* "'receivers', 'receiversSlotId' or 'receiversDocumentUrl'": the parameters a way in may
+ * give its receivers with (conj "or" / "and"), into buf. */
+static const char *sources(const api_send_names *n, char *buf, size_t size, const char *conj) {
+    const char *v[3];
+    int k = 0;
+    if (n->receivers) v[k++] = n->receivers;
+    if (n->slot) v[k++] = n->slot;
+    if (n->document_url) v[k++] = n->document_url;
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < k && len < size; i++) {
+        int w = snprintf(buf + len, size - len, "%s'%s'", i == 0 ? "" : i == k - 1 ? " " : ", ",
+                         v[i]);
+        if (i == k - 1 && i > 0) { /* the conjunction before the last */
+            w = snprintf(buf + len, size - len, " %s '%s'", conj, v[i]);
+        }
+        if (w < 0) break;
+        len += (size_t)w;
+    }
+    return buf;
 }
 
 /* The parser, text excepted. */
@@ -290,7 +313,9 @@ static int read_fields(api_send *s, const api_send_names *n, const sg_config *cf
     if (read_int(s, n->differed, 0, SEND_DIFFERED_MAX, &s->differed_min) < 0) return -1;
     if (read_enum(s, n->coding, send_codings, &s->coding) < 0) return -1;
     if (read_enum(s, n->charset, send_charsets, &idx) < 0) return -1;
-    if (read_enum(s, n->sms_class, send_classes, &s->sms_class) < 0) return -1;
+    if (read_enum(s, n->sms_class, n->class_values ? n->class_values : send_classes,
+                  &s->sms_class) < 0)
+        return -1;
     if (read_string(s, n->tag, 0, &s->tag) < 0) return -1;
     if (s->tag && !*s->tag) s->tag = NULL;
 
@@ -317,8 +342,9 @@ static int read_fields(api_send *s, const api_send_names *n, const sg_config *cf
     json_t *slot = get(s, n->slot, 0, &rc);
     if (read_string(s, n->document_url, 0, &s->document_url) < 0) return -1;
     if ((recv != NULL) + (slot != NULL) + (s->document_url != NULL) > 1) {
-        fail(&s->result, API_SEND_INVALID, 400, n->receivers,
-             "Give only one of '%s', '%s' and '%s'", n->receivers, n->slot, n->document_url);
+        char list[128];
+        fail(&s->result, API_SEND_INVALID, 400, n->receivers, "Give only one of %s",
+             sources(n, list, sizeof list, "and"));
         return -1;
     }
     if (slot && read_slot(s, n->slot, slot) < 0) return -1;
@@ -329,9 +355,11 @@ static int read_fields(api_send *s, const api_send_names *n, const sg_config *cf
         return -1;
     }
     if (!slot && !s->document_url) {
+        size_t max = n->receivers_max ? n->receivers_max : SEND_RECEIVERS_MAX;
         if (!recv) {
-            fail(&s->result, API_SEND_MISSING, 400, n->receivers, "Missing parameter '%s'",
-                 n->receivers ? n->receivers : "receivers");
+            char list[128];
+            fail(&s->result, API_SEND_MISSING, 400, n->receivers, "Missing parameter %s",
+                 sources(n, list, sizeof list, "or"));
             return -1;
         }
         if (!json_is_array(recv) || json_array_size(recv) == 0) {
@@ -340,10 +368,10 @@ static int read_fields(api_send *s, const api_send_names *n, const sg_config *cf
                  "expected", n->receivers);
             return -1;
         }
-        if (json_array_size(recv) > SEND_RECEIVERS_MAX) {
+        if (json_array_size(recv) > max) {
             fail(&s->result, API_SEND_INVALID, 400, n->receivers,
-                 "Invalid value for parameter '%s': at most %d receivers per request",
-                 n->receivers, SEND_RECEIVERS_MAX);
+                 "Invalid value for parameter '%s': at most %zu receivers per request",
+                 n->receivers, max);
             return -1;
         }
         size_t i;
@@ -353,6 +381,12 @@ static int read_fields(api_send *s, const api_send_names *n, const sg_config *cf
                 fail(&s->result, API_SEND_INVALID, 400, n->receivers,
                      "Invalid value for parameter '%s': element %zu is not a string",
                      n->receivers, i);
+                return -1;
+            }
+            char msg[256];
+            if (api_text_check(n->receivers, json_string_value(v), json_string_length(v), msg,
+                               sizeof msg) < 0) {
+                fail(&s->result, API_SEND_INVALID, 400, n->receivers, "%s", msg);
                 return -1;
             }
         }
@@ -374,12 +408,14 @@ static int read_fields(api_send *s, const api_send_names *n, const sg_config *cf
 int api_send_read(api_send *s, json_t *obj, const api_send_names *names, const sg_config *cfg,
                   const char *vnum) {
     s->obj = json_incref(obj);
+    s->names = names ? names : &api_send_job_names;
     s->result.status = 200;
     if (!json_is_object(obj)) {
         fail(&s->result, API_SEND_INVALID, 400, "", "A JSON object is expected");
         return -1;
     }
-    return read_fields(s, names ? names : &api_send_job_names, cfg, vnum);
+    if (read_fields(s, s->names, cfg, vnum) < 0) return -1;
+    return s->receivers ? read_text(s, cfg, &s->text, &s->gi) : 0;
 }
 
 void api_send_fini(api_send *s) {
@@ -388,6 +424,8 @@ void api_send_fini(api_send *s) {
     s->way_free = NULL;
     json_decref(s->obj);
     s->obj = NULL;
+    free(s->text);
+    s->text = NULL;
 }
 
 static void ctx_free(void *p) {
@@ -398,7 +436,6 @@ static void ctx_free(void *p) {
     free(h->regions);
     free(h->bad);
     free(h->req.msgs);
-    free(h->text);
     phone_set_fini(&h->seen);
     store_slot_fini(&h->slot.out);
     free(h->cr.send.invalid_json);
@@ -418,8 +455,8 @@ api_send *api_send_parse(api_call *c, json_t *obj, const api_send_names *names) 
     send_ctx *h = api_call_state(c, sizeof *h, ctx_free);
     h->cfg = c->api->cfg;
     api_send *s = &h->s;
-    if (api_send_read(s, obj, names, h->cfg, c->vnum) == 0 && s->receivers)
-        read_text(s, h->cfg, &h->text, &h->gi);
+    api_send_read(s, obj, names, h->cfg, c->vnum);
+    s->user_id = c->user_id; /* I2: a user's route or an authenticated way in (users.c) */
     return s;
 }
 
@@ -537,13 +574,13 @@ static void store_failed(send_ctx *h, int rc, int sender_bad, const char *sender
     api_send_result *r = &h->s.result;
     char a[32], b[32];
     if (rc == SG_EPERM && sender_bad == 1) {
-        fail(r, API_SEND_SENDER_NOT_FOUND, 403, api_send_job_names.sender,
+        fail(r, API_SEND_SENDER_NOT_FOUND, 403, h->s.names->sender,
              "The sender '%s' does not exist for this account; declare it with POST "
              "/sms/%s/senders", sender, svc_name);
         return;
     }
     if (rc == SG_EPERM && sender_bad) {
-        fail(r, API_SEND_SENDER_DISABLED, 403, api_send_job_names.sender,
+        fail(r, API_SEND_SENDER_DISABLED, 403, h->s.names->sender,
              "The sender '%s' is not enabled (only senders with status 'enable' can send)",
              sender);
         return;
@@ -596,7 +633,15 @@ static void on_submitted(int rc, void *arg) {
     api_call *c = arg;
     send_ctx *h = c->h;
     if (api_idem_taken(c, rc)) return;
-    if (rc) {
+    if (rc == SG_ENOCREDIT && h->req.quota_refused) { /* I2: the SMS user's quota */
+        char need[32], left[32];
+        snprintf(need, sizeof need, "%g", (double)h->req.total_credits / 1000.0);
+        snprintf(left, sizeof left, "%g", (double)h->req.quota_left / 1000.0);
+        fail(&h->s.result, API_SEND_QUOTA, 402, NULL, "Not enough quota for the SMS user "
+             "'%s': this send needs %s credits and its quota has %s left; nothing was sent",
+             c->user_login, need, left);
+        h->s.result.error_code = "INSUFFICIENT_QUOTA";
+    } else if (rc) {
         store_failed(h, rc, h->req.sender_status_bad, h->req.sender, h->req.total_credits,
                      h->req.balance, c->svc.svc.name, "send");
     } else {
@@ -645,10 +690,10 @@ static void run_list(api_call *c, send_ctx *h) {
         h->valid[r->count] = sg_xstrdup(pi.e164);
         h->given[r->count] = given;
         m->receiver = h->valid[r->count];
-        m->message = h->text;
-        m->coding = h->gi.coding;
-        m->length = (int64_t)h->gi.chars;
-        m->parts = (int64_t)h->gi.parts;
+        m->message = s->text;
+        m->coding = s->gi.coding;
+        m->length = (int64_t)s->gi.chars;
+        m->parts = (int64_t)s->gi.parts;
         memcpy(h->regions[r->count], pi.region, sizeof h->regions[0]);
         h->regions[r->count][2] = '\0';
         m->region = h->regions[r->count]; /* priced by the store, in the send's transaction */
@@ -671,9 +716,8 @@ static void run_list(api_call *c, send_ctx *h) {
     r->due_ms = s->due_ms > 0 ? s->due_ms : r->now_ms + s->differed_min * 60000;
     if (r->due_ms < r->now_ms) r->due_ms = r->now_ms;
     if (s->due_ms > 0) r->differed_min = (r->due_ms - r->now_ms) / 60000;
-    /* I3 (gateways): the messages' own callback; I2 (users): r->user_id = s->user_id once
-     * store_submit_req has it. */
-    r->callback_url = s->callback_url;
+    r->user_id = s->user_id; /* I2: the user's quota, its SMS, its callBack (store_users.h) */
+    r->callback_url = s->callback_url; /* I3: the messages' own callback (sqlite_gateways.c) */
     r->callback_mask = s->callback_mask;
     store_submit_idem(c->api->st, r, api_idem_for(c, render), on_submitted, c);
 }
@@ -712,33 +756,40 @@ void api_send_load_error(api_send_result *r, int rc, const struct campaign_load_
     snprintf(r->store_what, sizeof r->store_what, "This receivers list");
 }
 
+void api_send_templated_result(api_call *c, api_send *s, int rc, const campaign_send_req *cr,
+                               const char *what) {
+    send_ctx *h = (send_ctx *)s;
+    const store_campaign_send_req *cs = &cr->send;
+    const api_send_names *n = s->names;
+    const char *src = s->document_url ? n->document_url : s->receivers ? n->receivers : n->slot;
+    if (!rc) return;
+    if (cr->stage == CAMPAIGN_STAGE_LOAD) {
+        api_send_load_error(&s->result, rc, &cr->ld, src);
+    } else if (rc == SG_ENOTFOUND) {
+        fail(&s->result, API_SEND_INVALID, 400, n->slot, "Invalid value for parameter '%s': "
+             "no receivers slot %lld on this account", n->slot, (long long)cs->slot);
+    } else if (rc == SG_EINVAL) {
+        fail(&s->result, API_SEND_INVALID, 400, n->message, "Invalid value for parameter "
+             "'%s': the variable #%s# names no column of the receivers list; nothing was sent",
+             n->message, cs->bad_var);
+    } else {
+        store_failed(h, rc, cs->sender_status_bad, cs->sender, cs->total_credits, cs->balance,
+                     c->svc.svc.name, what);
+    }
+}
+
 static void on_templated(int rc, void *arg) {
     api_call *c = arg;
     send_ctx *h = c->h;
-    store_campaign_send_req *cs = &h->cr.send;
-    const api_send_names *n = &api_send_job_names;
     if (api_idem_taken(c, rc)) return;
-    if (rc && h->cr.stage == CAMPAIGN_STAGE_LOAD) {
-        api_send_load_error(&h->s.result, rc, &h->cr.ld,
-                            h->s.document_url ? n->document_url : n->slot);
-    } else if (rc == SG_ENOTFOUND) {
-        fail(&h->s.result, API_SEND_INVALID, 400, n->slot, "Invalid value for parameter '%s': "
-             "no receivers slot %lld on this account", n->slot, (long long)cs->slot);
-    } else if (rc == SG_EINVAL) {
-        fail(&h->s.result, API_SEND_INVALID, 400, n->message, "Invalid value for parameter "
-             "'%s': the variable #%s# names no column of the receivers list; nothing was sent",
-             n->message, cs->bad_var);
-    } else if (rc) {
-        store_failed(h, rc, cs->sender_status_bad, cs->sender, cs->total_credits, cs->balance,
-                     c->svc.svc.name, "campaign");
-    }
+    api_send_templated_result(c, &h->s, rc, &h->cr, "campaign");
     finish(c);
 }
 
 static void on_slot(int rc, void *arg) {
     api_call *c = arg;
     send_ctx *h = c->h;
-    const char *f = api_send_job_names.slot;
+    const char *f = h->s.names->slot;
     if (rc == SG_ENOTFOUND) {
         fail(&h->s.result, API_SEND_INVALID, 400, f, "Invalid value for parameter '%s': no "
              "receivers slot %lld on this account", f, (long long)h->slot.slot);
@@ -768,21 +819,15 @@ static void on_slot(int rc, void *arg) {
     }
 }
 
-static void run_templated(api_call *c, send_ctx *h) {
-    api_send *s = &h->s;
+void api_send_templated_init(api_call *c, api_send *s, store_campaign_send_req *cs) {
+    send_ctx *h = (send_ctx *)s;
     const sg_config *cfg = h->cfg;
-    if (!c->api->campaign) {
-        fail(&s->result, API_SEND_UNAVAILABLE, 503, NULL,
-             "Receiver lists are not available on this server");
-        finish(c);
-        return;
-    }
-    store_campaign_send_req *cs = &h->cr.send;
-    h->cr.idem = api_idem_for(c, render); /* an Idempotency-Key: kept with the send */
+    assert(c->h == h);
     cs->service_id = c->svc.svc.id;
     cs->account_id = c->svc.svc.account_id;
     cs->kind = "job";
     cs->message = s->message;
+    free(h->stop);
     h->stop = s->no_stop || !cfg->stop_clause || !cfg->stop_clause[0]
                   ? NULL : sg_xstrdup(cfg->stop_clause);
     cs->stop_clause = h->stop;
@@ -798,20 +843,32 @@ static void run_templated(api_call *c, send_ctx *h) {
     cs->priority = prio < CAMPAIGN_TOP_PRIORITY ? CAMPAIGN_TOP_PRIORITY : prio;
     cs->sms_class = s->sms_class;
     cs->validity_min = s->validity_min;
-    cs->differed_min = s->differed_min;
     cs->now_ms = sg_now_ms();
     cs->due_ms = s->due_ms > 0 ? s->due_ms : cs->now_ms + s->differed_min * 60000;
     if (cs->due_ms < cs->now_ms) cs->due_ms = cs->now_ms;
+    cs->differed_min = (cs->due_ms - cs->now_ms) / 60000;
     cs->max_parts = cfg->max_parts;
     cs->tag = s->tag;
     cs->report_limit = REPORT_LIMIT;
+}
+
+static void run_templated(api_call *c, send_ctx *h) {
+    api_send *s = &h->s;
+    if (!c->api->campaign) {
+        fail(&s->result, API_SEND_UNAVAILABLE, 503, NULL,
+             "Receiver lists are not available on this server");
+        finish(c);
+        return;
+    }
+    h->cr.idem = api_idem_for(c, render); /* an Idempotency-Key: kept with the send */
+    api_send_templated_init(c, s, &h->cr.send);
     if (s->document_url) {
         h->cr.load = 1;
         h->cr.ld.service_id = c->svc.svc.id;
         h->cr.ld.csv_url = s->document_url;
         int e = campaign_send(c->api->campaign, &h->cr, on_templated, c);
         if (e) {
-            api_send_load_error(&s->result, e, &h->cr.ld, api_send_job_names.document_url);
+            api_send_load_error(&s->result, e, &h->cr.ld, s->names->document_url);
             finish(c);
         }
         return;
@@ -830,6 +887,16 @@ void api_send_run(api_call *c, api_send *s, api_send_done_cb done) {
         finish(c);
         return;
     }
-    if (s->receivers) run_list(c, h);
-    else run_templated(c, h);
+    if (s->receivers) {
+        run_list(c, h);
+    } else if (s->user_id) {
+        /* I2: a templated send fans out in the campaign's own transactions, which do not take
+         * a user's quota yet: refused rather than sent past the quota (docs/users.md). */
+        fail(&s->result, API_SEND_INVALID, 400, s->names->receivers,
+             "Invalid value for parameter '%s': an SMS user sends to a list of receivers; "
+             "receivers slots and documents are sent by the service", s->names->receivers);
+        finish(c);
+    } else {
+        run_templated(c, h);
+    }
 }

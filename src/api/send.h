@@ -31,6 +31,7 @@
 #include <jansson.h>
 
 #include "api/api_int.h"
+#include "core/gsm.h"
 
 /* What happened, for a way in that maps outcomes to its own statuses. */
 typedef enum api_send_code {
@@ -40,7 +41,7 @@ typedef enum api_send_code {
     API_SEND_SENDER_NOT_FOUND, /* 403: the sender is not one of the service's */
     API_SEND_SENDER_DISABLED,  /* 403: the sender exists but is not enabled */
     API_SEND_NO_CREDIT,        /* 402: the service's balance is too low; nothing sent */
-    API_SEND_QUOTA,            /* 403: the SMS user's quota is exhausted (I2, users branch) */
+    API_SEND_QUOTA,            /* 402: the SMS user's quota is exhausted (I2, users branch) */
     API_SEND_UNAVAILABLE,      /* 503: stopping, or receiver lists not available here */
     API_SEND_LIMITED,          /* 429: the store is overloaded; retry */
     API_SEND_CONFLICT,         /* 409 */
@@ -82,6 +83,9 @@ typedef struct api_send_result {
 typedef struct api_send_names {
     const char *message, *receivers, *sender, *sender_for_response, *no_stop, *priority,
         *sms_class, *coding, *charset, *differed, *validity, *tag, *slot, *document_url;
+    const char *const *class_values; /* the spellings of the classes (same indexes as
+                                      * send_classes), NULL = send_classes */
+    size_t receivers_max;            /* 0 = SEND_RECEIVERS_MAX */
 } api_send_names;
 extern const api_send_names api_send_job_names;
 
@@ -89,6 +93,7 @@ extern const api_send_names api_send_job_names;
  * below them may be set between api_send_parse() and api_send_run(). */
 typedef struct api_send {
     json_t *obj;                 /* the object read (a reference held) */
+    const api_send_names *names; /* the names it was read with (messages of the run too) */
     const char *message;         /* as given, without the STOP mention (borrowed from obj) */
     const char *sender;          /* NULL: none given (the service's short number) */
     int sender_for_response;
@@ -102,6 +107,9 @@ typedef struct api_send {
     json_t *receivers;           /* a non-empty array of strings, or NULL (slot or document) */
     int64_t slot;                /* receiversSlotId, or 0 */
     const char *document_url;    /* receiversDocumentUrl, or NULL */
+    char *text;                  /* a list of receivers: the text as sent (with the STOP
+                                  * mention unless no_stop), owned; NULL otherwise */
+    gsm_info gi;                 /* its encoding and parts */
 
     /* options of the way in */
     int64_t due_ms;              /* > 0: send at this time (an absolute date of the way in)
@@ -130,6 +138,10 @@ int api_send_read(api_send *s, json_t *obj, const api_send_names *names, const s
                   const char *vnum);
 void api_send_fini(api_send *s);
 
+/* The text an SMS carries: message, then the STOP mention (stop-clause) on a new line unless
+ * no_stop. New. (POST /sms/estimate counts it the same way.) */
+char *api_send_text(const sg_config *cfg, const char *message, int no_stop);
+
 /* Runs the send for the call's service (c->svc; c->vnum when set) and calls done(c, result)
  * exactly once on the loop thread, after the store's commit; when the parser had refused the
  * send or nothing could be queued, done runs before api_send_run returns (so the caller
@@ -156,6 +168,17 @@ void api_send_reply(api_call *c, const api_send_result *r);
 struct campaign_load_req;
 void api_send_load_error(api_send_result *r, int rc, const struct campaign_load_req *ld,
                          const char *field);
+
+/* For a way in that runs a templated send of its own (batches.c: sms.Batch): fills the
+ * campaign request's common fields from s (sender, STOP mention, class, validity, due time,
+ * tag, max parts; priority "low" unless given, never above "medium"), and maps the
+ * campaign's outcome rc (0 included) into s->result, naming the fields with s->names. what:
+ * "batch", "campaign". c->h must be s's call state. */
+struct campaign_send_req;
+struct store_campaign_send_req;
+void api_send_templated_init(api_call *c, api_send *s, struct store_campaign_send_req *cs);
+void api_send_templated_result(api_call *c, api_send *s, int rc,
+                               const struct campaign_send_req *cr, const char *what);
 
 /* Replies r's error with api_reply_error (status, errorCode, message). */
 void api_send_reply_error(api_call *c, const api_send_result *r);

@@ -11,6 +11,7 @@ const char *const send_priorities[] = {"high", "medium", "low", "veryLow", NULL}
 const char *const send_classes[] = {"flash", "phoneDisplay", "sim", "toolkit", NULL};
 const char *const send_codings[] = {"7bit", "8bit", NULL};
 const char *const send_charsets[] = {"UTF-8", NULL};
+const char *const send_batch_classes[] = {"FLASH", "PHONE", "SIM", NULL};
 
 int send_enum_find(const char *const *values, const char *s) {
     for (int i = 0; values[i]; i++)

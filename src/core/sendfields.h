@@ -15,6 +15,7 @@
 #define SG_CORE_SENDFIELDS_H
 
 #define SEND_RECEIVERS_MAX 50000   /* receivers of one POST .../jobs */
+#define SEND_BATCH_TO_MAX 1000000  /* receivers ("to") of one POST .../batches */
 #define SEND_VALIDITY_MIN 1        /* validityPeriod, minutes */
 #define SEND_VALIDITY_MAX 525600   /* one year */
 #define SEND_VALIDITY_DEFAULT 2880 /* two days, as OVH */
@@ -29,6 +30,9 @@ extern const char *const send_priorities[]; /* high, medium, low, veryLow */
 extern const char *const send_classes[];    /* flash, phoneDisplay, sim, toolkit */
 extern const char *const send_codings[];    /* 7bit, 8bit */
 extern const char *const send_charsets[];   /* UTF-8 */
+/* The classes as sms.BatchParams spells them: FLASH, PHONE, SIM (same indexes as
+ * send_classes). */
+extern const char *const send_batch_classes[];
 
 /* The index of s in the NULL-terminated values, or -1. */
 int send_enum_find(const char *const *values, const char *s);

@@ -32,6 +32,7 @@
 #include "store/schema_pg.h"
 #include "store/store_cluster.h"
 #include "store/store_numbers.h"
+#include "store/store_users.h"
 #include "store/store_replies.h"
 #include "store/sqlite_hours_int.h"
 #include "store/sqlite_gateways_int.h"
@@ -332,5 +333,6 @@ const pg_area pg_areas[] = {
     AREA("blacklists", blacklist_migrations),
     AREA("hours", pg_hours_migrations), /* after cluster: its trigger uses the epoch */
     AREA("gateways", pg_gateways_migrations), /* sqlite_gateways.c */
+    AREA("users", pg_users_migrations), /* sqlite_users.c; after cluster: its epoch */
     {NULL, NULL, 0},
 };
