@@ -19,12 +19,19 @@ import { httpRequest, sleep, startServer, uniq, waitFor } from './lib/harness.mj
 const PASSWORD = 'Correct-Horse-7';
 
 // An HTTP server recording every request (the dlr-url's receiver).
+// Requests whose tag is in failFirst get 500 that many times first.
 class Sink {
-  constructor() { this.hits = []; }
+  constructor() { this.hits = []; this.failFirst = {}; }
   async start() {
     this.srv = http.createServer((req, res) => {
-      this.hits.push({ url: req.url, params: Object.fromEntries(new URL(req.url, 'http://x').searchParams) });
-      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      const params = Object.fromEntries(new URL(req.url, 'http://x').searchParams);
+      let status = 200;
+      if (this.failFirst[params.tag] > 0) {
+        this.failFirst[params.tag]--;
+        status = 500;
+      }
+      this.hits.push({ url: req.url, params, status });
+      res.writeHead(status, { 'Content-Type': 'text/plain' });
       res.end('ok');
     });
     await new Promise((r) => this.srv.listen(0, '127.0.0.1', r));
@@ -32,7 +39,7 @@ class Sink {
     return this;
   }
   url(path) { return `http://127.0.0.1:${this.port}${path}`; }
-  of(tag) { return this.hits.filter((h) => h.params.tag === tag); }
+  of(tag) { return this.hits.filter((h) => h.params.tag === tag && h.status === 200); }
   async close() {
     this.srv.closeAllConnections();
     await new Promise((r) => this.srv.close(r));
@@ -214,6 +221,19 @@ describe('http2sms', () => {
     assert.match(xml.text, /&lt;b&gt;&amp;/);
   });
 
+  test('senderForResponse=1 without from: the service\'s short number', async () => {
+    const { sn, login } = acc;
+    const a = readH2s(await get(srv, H2S, { account: sn, login, password: PASSWORD,
+      to: '+33612345678', message: 'reply to me', senderForResponse: '1' }));
+    assert.equal(a.status, 100);
+    const row = srv.sql(`SELECT sender FROM messages WHERE id = ${a.ids[0]}`)[0];
+    assert.match(row.sender, /^\d+$/);
+    const missing = readH2s(await get(srv, H2S, { account: sn, login, password: PASSWORD,
+      to: '+33612345678', message: 'no sender' }));
+    assert.equal(missing.status, 201);
+    assert.match(missing.message, /from/);
+  });
+
   test('a wrong login, an unknown account and a receiver that is no number', async () => {
     const { sn, login } = acc;
     const base = { account: sn, login, password: PASSWORD, from: 'MyShop', to: '+33612345678',
@@ -232,7 +252,7 @@ describe('Kannel sendsms', () => {
   let srv, acc, sink;
 
   before(async () => {
-    srv = await startServer();
+    srv = await startServer({ args: ['--callback-backoff-ms', '100', '--callback-backoff-max-ms', '300'] });
     acc = await setup(srv);
     sink = await new Sink().start();
   });
@@ -358,5 +378,43 @@ describe('Kannel sendsms', () => {
     const calls = srv.sql(`SELECT message_id, state FROM notify_calls WHERE message_id IN (${okId}, ${rejId}, ${undId})`);
     assert.equal(calls.length, 5);
     assert.ok(calls.every((c) => c.state === 1));
+  });
+
+  test('a dlr-url that fails is retried until it answers 2xx, once delivered', { timeout: 60000 }, async () => {
+    const { login } = acc;
+    sink.failFirst.flaky = 3;
+    const url = sink.url('/dlr?tag=flaky&type=%d&id=%I');
+    const res = await get(srv, '/cgi-bin/sendsms', { username: login, password: PASSWORD,
+      to: '0033612345678', text: 'retry me', 'dlr-mask': '1', 'dlr-url': url });
+    assert.equal(res.status, 202, res.text);
+    const id = Number(res.headers['x-smsgate-ids']);
+    await waitFor(() => sink.of('flaky').length >= 1, { what: 'the retried call', timeoutMs: 20000 });
+    await sleep(500);
+    assert.equal(sink.of('flaky').length, 1);
+    assert.equal(sink.hits.filter((h) => h.params.tag === 'flaky').length, 4);
+    assert.equal(Number(sink.of('flaky')[0].params.id), id);
+    assert.equal(sink.of('flaky')[0].params.type, '1');
+    const call = srv.sql(`SELECT state, attempts FROM notify_calls WHERE message_id = ${id}`);
+    assert.equal(call.length, 1);
+    assert.equal(call[0].state, 1);
+    assert.equal(call[0].attempts, 4);
+  });
+
+  test('text in ISO-8859-1, by charset or because it is not UTF-8', async () => {
+    const { login } = acc;
+    for (const q of ['&charset=ISO-8859-1', '']) {
+      const res = await get(srv, '/cgi-bin/sendsms',
+        `username=${login}&password=${PASSWORD}&to=0033612345678&text=%E9t%E9${q}`);
+      assert.equal(res.status, 202, res.text);
+      const id = Number(res.headers['x-smsgate-ids']);
+      assert.match(srv.sql(`SELECT message FROM messages WHERE id = ${id}`)[0].message, /^été/);
+    }
+    const utf8 = await get(srv, '/cgi-bin/sendsms',
+      `username=${login}&password=${PASSWORD}&to=0033612345678&text=%C3%A9t%C3%A9`);
+    const id = Number(utf8.headers['x-smsgate-ids']);
+    assert.match(srv.sql(`SELECT message FROM messages WHERE id = ${id}`)[0].message, /^été/);
+    const bad = await get(srv, '/cgi-bin/sendsms',
+      `username=${login}&password=${PASSWORD}&to=0033612345678&text=x&charset=EBCDIC`);
+    assert.equal(bad.status, 400);
   });
 });
