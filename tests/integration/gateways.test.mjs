@@ -417,4 +417,32 @@ describe('Kannel sendsms', () => {
       `username=${login}&password=${PASSWORD}&to=0033612345678&text=x&charset=EBCDIC`);
     assert.equal(bad.status, 400);
   });
+
+  test('the SMS user\'s quota and ipRestrictions hold on both gateways', async () => {
+    const { sn, client } = acc;
+    const login = uniq('quota').slice(0, 20);
+    await client.requestPromised('POST', `/sms/${sn}/users`, { login, password: PASSWORD });
+    const kannel = () => get(srv, '/cgi-bin/sendsms', { username: login, password: PASSWORD,
+      to: '0033612345678', text: 'quota' });
+    const first = await kannel();
+    assert.equal(first.status, 202, first.text);
+    const price = srv.sql(`SELECT credits FROM messages WHERE id = ${Number(first.headers['x-smsgate-ids'])}`)[0].credits;
+    await client.requestPromised('PUT', `/sms/${sn}/users/${login}`,
+      { quotaInformations: { quotaStatus: 'active', quotaLeft: price / 1000 } });
+    assert.equal((await kannel()).status, 202);
+    const over = await kannel();
+    assert.equal(over.status, 402, over.text);
+    assert.match(over.text, /quota/i);
+    const h2s = readH2s(await get(srv, H2S, { account: sn, login, password: PASSWORD,
+      from: 'MyShop', to: '+33612345678', message: 'quota', contentType: 'text/json' }), 'text/json');
+    assert.equal(h2s.status, 202);
+    assert.match(h2s.message, /quota/i);
+
+    await client.requestPromised('PUT', `/sms/${sn}/users/${login}`,
+      { quotaInformations: { quotaStatus: 'inactive' }, ipRestrictions: ['10.1.2.0/24'] });
+    const far = await kannel();
+    assert.equal(far.status, 403);
+    assert.equal(readH2s(await get(srv, H2S, { account: sn, login, password: PASSWORD,
+      from: 'MyShop', to: '+33612345678', message: 'x' })).status, 401);
+  });
 });
