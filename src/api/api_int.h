@@ -125,6 +125,7 @@ extern const api_route api_batch_routes[];       /* batches.c */
 extern const api_route api_incoming_routes[];    /* incoming.c */
 extern const api_route api_incoming_admin_routes[]; /* incoming.c */
 extern const api_route api_vnum_routes[];        /* vnum.c */
+extern const api_route api_gateway_routes[];     /* gateways.c: http2sms, Kannel's sendsms */
 
 /* The start of every /sms/{sn}/virtualNumbers/{number}/... route (vnum.c): checks that path
  * segment 3 is one of the service's virtual numbers (404 otherwise), sets c->vnum, releases
