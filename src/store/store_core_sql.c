@@ -841,7 +841,8 @@ static int user_after(store_conn *c, store_submit_req *r, sqlite_user_quota *q) 
         if (id > last) last = id;
     }
     int rc;
-    if (first && (rc = sqlite__user_mark_messages(c, r->user_id, r->send_id, first, last)))
+    if (first && (rc = sqlite__user_mark_messages(c, r->user_id, q->callback, r->send_id, first,
+                                                     last)))
         return rc;
     if (!q->alert) return 0;
     char text[256];
