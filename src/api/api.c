@@ -183,12 +183,16 @@ int64_t api_pending_before_ms(const api *a) {
 
 /* ---- body fields ---- */
 
-static json_t *field(api_call *c, const char *name, int required, int *rc) {
-    json_t *v = c->body ? json_object_get(c->body, name) : NULL;
+/* The readers of a JSON object's fields, without a call (send.c reads a send with them, under
+ * a way in's names), then the same replying 400 for a handler. One wording for each refusal. */
+
+static json_t *get_field(json_t *obj, const char *name, int required, int *rc, char *msg,
+                         size_t n) {
+    json_t *v = obj && name ? json_object_get(obj, name) : NULL;
     if (!v || json_is_null(v)) {
         if (required) {
-            api_reply_error(c, 400, NULL, "Missing parameter '%s'", name);
-            *rc = -1;
+            snprintf(msg, n, "Missing parameter '%s'", name);
+            *rc = API_GET_MISSING;
         } else {
             *rc = 1;
         }
@@ -198,37 +202,37 @@ static json_t *field(api_call *c, const char *name, int required, int *rc) {
     return v;
 }
 
-int api_field_string(api_call *c, const char *name, int required, const char **out) {
+int api_get_string(json_t *obj, const char *name, int required, const char **out, char *msg,
+                   size_t n) {
     int rc;
-    json_t *v = field(c, name, required, &rc);
+    json_t *v = get_field(obj, name, required, &rc, msg, n);
     if (!v) return rc;
     if (!json_is_string(v)) {
-        api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': a string is expected",
-                        name);
-        return -1;
+        snprintf(msg, n, "Invalid value for parameter '%s': a string is expected", name);
+        return API_GET_INVALID;
     }
-    if (api_text_ok(c, name, json_string_value(v), json_string_length(v)) < 0) return -1;
+    if (api_text_check(name, json_string_value(v), json_string_length(v), msg, n) < 0)
+        return API_GET_INVALID;
     *out = json_string_value(v);
     return 0;
 }
 
-int api_field_bool(api_call *c, const char *name, int required, int *out) {
+int api_get_bool(json_t *obj, const char *name, int required, int *out, char *msg, size_t n) {
     int rc;
-    json_t *v = field(c, name, required, &rc);
+    json_t *v = get_field(obj, name, required, &rc, msg, n);
     if (!v) return rc;
     if (!json_is_boolean(v)) {
-        api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': true or false is "
-                                      "expected", name);
-        return -1;
+        snprintf(msg, n, "Invalid value for parameter '%s': true or false is expected", name);
+        return API_GET_INVALID;
     }
     *out = json_is_true(v);
     return 0;
 }
 
-int api_field_int(api_call *c, const char *name, int required, int64_t min, int64_t max,
-                  int64_t *out) {
+int api_get_int(json_t *obj, const char *name, int required, int64_t min, int64_t max,
+                int64_t *out, char *msg, size_t n) {
     int rc;
-    json_t *v = field(c, name, required, &rc);
+    json_t *v = get_field(obj, name, required, &rc, msg, n);
     if (!v) return rc;
     int64_t x;
     if (json_is_integer(v)) {
@@ -236,24 +240,66 @@ int api_field_int(api_call *c, const char *name, int required, int64_t min, int6
     } else if (json_is_real(v) && json_real_value(v) == (double)(int64_t)json_real_value(v)) {
         x = (int64_t)json_real_value(v);
     } else {
-        api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': an integer is expected",
-                        name);
-        return -1;
+        snprintf(msg, n, "Invalid value for parameter '%s': an integer is expected", name);
+        return API_GET_INVALID;
     }
     if (x < min || x > max) {
-        api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': %lld is outside "
-                                      "%lld..%lld", name, (long long)x, (long long)min,
-                        (long long)max);
-        return -1;
+        snprintf(msg, n, "Invalid value for parameter '%s': %lld is outside %lld..%lld", name,
+                 (long long)x, (long long)min, (long long)max);
+        return API_GET_INVALID;
     }
     *out = x;
     return 0;
 }
 
+int api_get_enum(json_t *obj, const char *name, int required, const char *const *values,
+                 int *out, char *msg, size_t n) {
+    const char *s;
+    int rc = api_get_string(obj, name, required, &s, msg, n);
+    if (rc) return rc;
+    for (int i = 0; values[i]; i++)
+        if (!strcmp(s, values[i])) {
+            *out = i;
+            return 0;
+        }
+    char allowed[512] = "";
+    size_t k = 0;
+    for (int i = 0; values[i] && k < sizeof allowed - 1; i++)
+        k += (size_t)snprintf(allowed + k, sizeof allowed - k, "%s%s", i ? ", " : "", values[i]);
+    snprintf(msg, n, "Invalid value for parameter '%s': '%.64s' is not one of %s", name, s,
+             allowed);
+    return API_GET_INVALID;
+}
+
+/* A reader's refusal as the handler's 400: returns -1 after replying, else rc. */
+static int replied(api_call *c, int rc, const char *msg) {
+    if (rc >= 0) return rc;
+    api_reply_error(c, 400, NULL, "%s", msg);
+    return -1;
+}
+
+int api_field_string(api_call *c, const char *name, int required, const char **out) {
+    char msg[API_GET_MSG];
+    return replied(c, api_get_string(c->body, name, required, out, msg, sizeof msg), msg);
+}
+
+int api_field_bool(api_call *c, const char *name, int required, int *out) {
+    char msg[API_GET_MSG];
+    return replied(c, api_get_bool(c->body, name, required, out, msg, sizeof msg), msg);
+}
+
+int api_field_int(api_call *c, const char *name, int required, int64_t min, int64_t max,
+                  int64_t *out) {
+    char msg[API_GET_MSG];
+    return replied(c, api_get_int(c->body, name, required, min, max, out, msg, sizeof msg),
+                   msg);
+}
+
 int api_field_number(api_call *c, const char *name, int required, double *out) {
+    char msg[API_GET_MSG];
     int rc;
-    json_t *v = field(c, name, required, &rc);
-    if (!v) return rc;
+    json_t *v = get_field(c->body, name, required, &rc, msg, sizeof msg);
+    if (!v) return replied(c, rc, msg);
     if (!json_is_number(v)) {
         api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': a number is expected",
                         name);
@@ -265,21 +311,8 @@ int api_field_number(api_call *c, const char *name, int required, double *out) {
 
 int api_field_enum(api_call *c, const char *name, int required, const char *const *values,
                    int *out) {
-    const char *s;
-    int rc = api_field_string(c, name, required, &s);
-    if (rc) return rc;
-    for (int i = 0; values[i]; i++)
-        if (!strcmp(s, values[i])) {
-            *out = i;
-            return 0;
-        }
-    char allowed[512] = "";
-    size_t n = 0;
-    for (int i = 0; values[i] && n < sizeof allowed - 1; i++)
-        n += (size_t)snprintf(allowed + n, sizeof allowed - n, "%s%s", i ? ", " : "", values[i]);
-    api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': '%.64s' is not one of %s",
-                    name, s, allowed);
-    return -1;
+    char msg[API_GET_MSG];
+    return replied(c, api_get_enum(c->body, name, required, values, out, msg, sizeof msg), msg);
 }
 
 int api_path_id(api_call *c, int seg, int64_t *out) {

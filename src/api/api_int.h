@@ -216,6 +216,20 @@ int api_field_number(api_call *c, const char *name, int required, double *out);
 int api_field_enum(api_call *c, const char *name, int required, const char *const *values,
                    int *out);
 
+/* The same readers without a call, on any object (NULL name or obj: absent): 0 present and
+ * valid, 1 absent or null (and not required), API_GET_MISSING (required and absent) or
+ * API_GET_INVALID with the 400 message written into msg (size n, API_GET_MSG is enough). */
+#define API_GET_MISSING (-2)
+#define API_GET_INVALID (-1)
+#define API_GET_MSG 640
+int api_get_string(json_t *obj, const char *name, int required, const char **out, char *msg,
+                   size_t n);
+int api_get_bool(json_t *obj, const char *name, int required, int *out, char *msg, size_t n);
+int api_get_int(json_t *obj, const char *name, int required, int64_t min, int64_t max,
+                int64_t *out, char *msg, size_t n);
+int api_get_enum(json_t *obj, const char *name, int required, const char *const *values,
+                 int *out, char *msg, size_t n);
+
 /* ---- free-text limits (limits.c, the one table; docs/api.md "Field limits") ---- */
 #define API_TEXT_MAX_DEFAULT 255
 /* The most characters field may hold: "description", or "templates.smsBody" for a key of an

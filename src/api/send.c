@@ -135,89 +135,38 @@ static void fail(api_send_result *r, api_send_code code, int status, const char 
 /* ---- reading ---- */
 
 /* The value of field name (NULL name = not a field of this way in), or NULL when absent or
- * null; -1 in *rc after failing when required. */
-static json_t *get(api_send *s, const char *name, int required, int *rc) {
+ * null. */
+static json_t *get(api_send *s, const char *name) {
     json_t *v = name ? json_object_get(s->obj, name) : NULL;
-    *rc = 0;
-    if (!v || json_is_null(v)) {
-        if (required) {
-            fail(&s->result, API_SEND_MISSING, 400, name, "Missing parameter '%s'", name);
-            *rc = -1;
-        }
-        return NULL;
-    }
-    return v;
+    return v && !json_is_null(v) ? v : NULL;
+}
+
+/* A reader's refusal (api_get_*: one wording for every handler) into the result. */
+static int got(api_send *s, int rc, const char *name, const char *msg) {
+    if (rc >= 0) return rc;
+    fail(&s->result, rc == API_GET_MISSING ? API_SEND_MISSING : API_SEND_INVALID, 400, name,
+         "%s", msg);
+    return -1;
 }
 
 static int read_string(api_send *s, const char *name, int required, const char **out) {
-    int rc;
-    json_t *v = get(s, name, required, &rc);
-    if (!v) return rc;
-    if (!json_is_string(v)) {
-        fail(&s->result, API_SEND_INVALID, 400, name,
-             "Invalid value for parameter '%s': a string is expected", name);
-        return -1;
-    }
-    char msg[256];
-    if (api_text_check(name, json_string_value(v), json_string_length(v), msg, sizeof msg) < 0) {
-        fail(&s->result, API_SEND_INVALID, 400, name, "%s", msg);
-        return -1;
-    }
-    *out = json_string_value(v);
-    return 0;
+    char msg[API_GET_MSG];
+    return got(s, api_get_string(s->obj, name, required, out, msg, sizeof msg), name, msg);
 }
 
 static int read_bool(api_send *s, const char *name, int *out) {
-    int rc;
-    json_t *v = get(s, name, 0, &rc);
-    if (!v) return rc;
-    if (!json_is_boolean(v)) {
-        fail(&s->result, API_SEND_INVALID, 400, name,
-             "Invalid value for parameter '%s': true or false is expected", name);
-        return -1;
-    }
-    *out = json_is_true(v);
-    return 0;
+    char msg[API_GET_MSG];
+    return got(s, api_get_bool(s->obj, name, 0, out, msg, sizeof msg), name, msg);
 }
 
 static int read_int(api_send *s, const char *name, int64_t min, int64_t max, int64_t *out) {
-    int rc;
-    json_t *v = get(s, name, 0, &rc);
-    if (!v) return rc;
-    int64_t x;
-    if (json_is_integer(v)) {
-        x = json_integer_value(v);
-    } else if (json_is_real(v) && json_real_value(v) == (double)(int64_t)json_real_value(v)) {
-        x = (int64_t)json_real_value(v);
-    } else {
-        fail(&s->result, API_SEND_INVALID, 400, name,
-             "Invalid value for parameter '%s': an integer is expected", name);
-        return -1;
-    }
-    if (x < min || x > max) {
-        fail(&s->result, API_SEND_INVALID, 400, name,
-             "Invalid value for parameter '%s': %lld is outside %lld..%lld", name, (long long)x,
-             (long long)min, (long long)max);
-        return -1;
-    }
-    *out = x;
-    return 0;
+    char msg[API_GET_MSG];
+    return got(s, api_get_int(s->obj, name, 0, min, max, out, msg, sizeof msg), name, msg);
 }
 
 static int read_enum(api_send *s, const char *name, const char *const *values, int *out) {
-    const char *v = NULL;
-    int rc = read_string(s, name, 0, &v);
-    if (rc || !v) return rc;
-    int i = send_enum_find(values, v);
-    if (i < 0) {
-        char allowed[256];
-        fail(&s->result, API_SEND_INVALID, 400, name,
-             "Invalid value for parameter '%s': '%.64s' is not one of %s", name, v,
-             send_enum_list(values, allowed, sizeof allowed));
-        return -1;
-    }
-    *out = i;
-    return 0;
+    char msg[API_GET_MSG];
+    return got(s, api_get_enum(s->obj, name, 0, values, out, msg, sizeof msg), name, msg);
 }
 
 /* receiversSlotId: a string (OVH's type) or an integer, 1 to 9. */
@@ -337,9 +286,8 @@ static int read_fields(api_send *s, const api_send_names *n, const sg_config *cf
     /* senderForResponse: from the service's short number, whatever sender says. */
     if (s->sender_for_response) s->sender = NULL;
 
-    int rc;
-    json_t *recv = get(s, n->receivers, 0, &rc);
-    json_t *slot = get(s, n->slot, 0, &rc);
+    json_t *recv = get(s, n->receivers);
+    json_t *slot = get(s, n->slot);
     if (read_string(s, n->document_url, 0, &s->document_url) < 0) return -1;
     if ((recv != NULL) + (slot != NULL) + (s->document_url != NULL) > 1) {
         char list[128];
@@ -495,7 +443,7 @@ static void fill_result(send_ctx *h) {
         r->valid = h->rvalid;
         r->invalid = h->rinvalid;
         r->credits_removed = n ? h->req.total_credits : 0;
-        r->credits_left = n ? h->req.balance : h->req.balance;
+        r->credits_left = h->req.balance; /* read again when nothing was valid */
         return;
     }
     store_campaign_send_req *cs = &h->cr.send;
