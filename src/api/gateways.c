@@ -61,9 +61,6 @@ typedef struct gw {
     char *dlr_url;       /* Kannel dlr-url, %n put in (new), or NULL */
     int dlr_mask;
     char *login;         /* the user as given (new) */
-    char *service_name;  /* c->svc.name once the user is known (new): api_user_auth leaves it
-                          * borrowed from the service's record, which a send without a valid
-                          * receiver frees before reading the service again by that name */
 } gw;
 
 static void gw_free(void *p) {
@@ -72,7 +69,6 @@ static void gw_free(void *p) {
     json_decref(g->obj);
     free(g->dlr_url);
     free(g->login);
-    free(g->service_name);
     free(g);
 }
 
@@ -275,8 +271,6 @@ static void h2s_authed(api_call *c, int rc) {
     }
     c->h = NULL; /* the send becomes the call's state; ours hangs on it */
     c->h_free = NULL;
-    g->service_name = sg_xstrdup(c->svc.svc.name);
-    c->svc.name = g->service_name;
     api_send *s = api_send_parse(c, g->obj, &h2s_names);
     s->way = g;
     s->way_free = gw_free;
@@ -412,8 +406,6 @@ static void kannel_authed(api_call *c, int rc) {
     }
     c->h = NULL;
     c->h_free = NULL;
-    g->service_name = sg_xstrdup(c->svc.svc.name);
-    c->svc.name = g->service_name;
     api_send *s = api_send_parse(c, g->obj, &kannel_names);
     s->way = g;
     s->way_free = gw_free;
