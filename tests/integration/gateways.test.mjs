@@ -445,4 +445,29 @@ describe('Kannel sendsms', () => {
     assert.equal(readH2s(await get(srv, H2S, { account: sn, login, password: PASSWORD,
       from: 'MyShop', to: '+33612345678', message: 'x' })).status, 401);
   });
+
+  test('without dlr-url the user\'s callBack gets OVH\'s callbacks; with one, only the dlr-url', { timeout: 60000 }, async () => {
+    const { sn, client } = acc;
+    const login = uniq('cb').slice(0, 20);
+    await client.requestPromised('POST', `/sms/${sn}/users`, { login, password: PASSWORD });
+    await client.requestPromised('PUT', `/sms/${sn}/users/${login}`,
+      { callBack: sink.url('/user') }); // OVH's parameters appended (a tag= among them)
+    const plain = await get(srv, '/cgi-bin/sendsms', { username: login, password: PASSWORD,
+      to: '0033612345678', text: 'plain' });
+    assert.equal(plain.status, 202, plain.text);
+    const plainId = Number(plain.headers['x-smsgate-ids']);
+    const dlr = await get(srv, '/cgi-bin/sendsms', { username: login, password: PASSWORD,
+      to: '0033612345678', text: 'with dlr', 'dlr-mask': '1',
+      'dlr-url': sink.url('/dlr?tag=own&type=%d&id=%I') });
+    assert.equal(dlr.status, 202, dlr.text);
+    const dlrId = Number(dlr.headers['x-smsgate-ids']);
+    const userHits = () => sink.hits.filter((h) => h.url.startsWith('/user?'));
+    await waitFor(() => userHits().length >= 2 && sink.of('own').length >= 1,
+      { what: 'the calls', timeoutMs: 20000 });
+    await sleep(500);
+    const user = userHits();
+    assert.deepEqual(user.map((h) => [Number(h.params.id), Number(h.params.dlr)]),
+      [[plainId, 8], [plainId, 1]]);
+    assert.deepEqual(sink.of('own').map((h) => [Number(h.params.id), h.params.type]), [[dlrId, '1']]);
+  });
 });
