@@ -55,7 +55,7 @@ static const api_route *const tables[] = {api_vnum_routes,
                                           api_blacklist_routes, api_hours_admin_routes,
                                           api_health_routes,
                                           api_user_routes, api_hlr_routes,
-                                          api_phonebook_routes};
+                                          api_phonebook_routes, api_gateway_routes};
 
 /* ---- replies ---- */
 

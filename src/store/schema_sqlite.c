@@ -20,8 +20,8 @@
 #include "store/sqlite_hlr_int.h"
 #include "store/sqlite_phonebooks_int.h"
 #include "store/sqlite_hours_int.h"
-#include "store/sqlite_users_int.h"
 #include "store/sqlite_gateways_int.h"
+#include "store/sqlite_users_int.h"
 
 static const char *const core_migrations[] = {
     /* 1: the foundation */

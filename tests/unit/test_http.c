@@ -700,6 +700,33 @@ static void test_parse_query(void **state) {
     http__req_fields_free(&r);
 }
 
+/* A POST form's fields come after the query's (http2sms and sendsms read both). */
+static void test_form_body(void **state) {
+    (void)state;
+    http_req r = {0};
+    const char *why = NULL;
+    r.target = sg_xstrdup("/cgi-bin/sendsms?to=1&text=q");
+    assert_int_equal(http__parse_target(&r, &why), 0);
+    const char *form = "text=Hello+world%21&dlr-url=http%3A%2F%2Fh%2F%3Fs%3D%25d&empty=";
+    r.body = (unsigned char *)sg_xstrdup(form);
+    r.body_len = strlen(form);
+    assert_int_equal(http_req_form(&r), 0);
+    assert_int_equal(r.nparams, 5);
+    assert_string_equal(http_req_param(&r, "text"), "q"); /* the query's first */
+    assert_string_equal(r.params[2].val, "Hello world!");
+    assert_string_equal(http_req_param(&r, "dlr-url"), "http://h/?s=%d");
+    assert_string_equal(http_req_param(&r, "empty"), "");
+    free(r.body);
+    r.body = (unsigned char *)sg_xstrdup("a=%00");
+    r.body_len = 5;
+    assert_int_equal(http_req_form(&r), SG_EINVAL);
+    free(r.body);
+    r.body = NULL;
+    r.body_len = 0;
+    assert_int_equal(http_req_form(&r), 0); /* no body: nothing */
+    http__req_fields_free(&r);
+}
+
 /* ---- the server over sockets ------------------------------------------------------------- */
 
 static void test_path_and_query(void **state) {
@@ -1326,6 +1353,7 @@ int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_path),
         cmocka_unit_test(test_parse_query),
+        cmocka_unit_test(test_form_body),
         cmocka_unit_test(test_head_check),
         cmocka_unit_test(test_chunked_feed),
         cmocka_unit_test(test_selfsigned_cert),
