@@ -37,6 +37,7 @@
 #include <openssl/crypto.h>
 
 #include "api/api_cache.h"
+#include "api/console_session.h"
 #include "auth/sign.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -52,7 +53,8 @@ static const api_route *const tables[] = {api_vnum_routes,
                                           api_route_admin_routes, api_document_routes,
                                           api_receiver_routes, api_batch_routes,
                                           api_incoming_routes, api_incoming_admin_routes,
-                                          api_blacklist_routes, api_hours_admin_routes};
+                                          api_blacklist_routes, api_hours_admin_routes,
+                                          api_console_routes};
 
 /* ---- replies ---- */
 
@@ -405,6 +407,7 @@ static void on_service(int rc, void *arg) {
         return;
     }
     api_cache_service_put(c->api->cache, &c->svc.svc);
+    if (!c->account_id) c->account_id = c->svc.svc.account_id; /* an operator's console call */
     c->route->fn(c);
 }
 
@@ -427,6 +430,8 @@ static void proceed(api_call *c) {
     }
     c->route->fn(c);
 }
+
+void api__proceed(api_call *c) { proceed(c); }
 
 /* The state of the credential (from the store or the cache). Returns -1 after replying. */
 static int credential_ok(api_call *c) {
@@ -590,6 +595,17 @@ void api_handle(http_req *req, void *arg) {
         api_reply_error(c, 400, NULL, "A JSON object body is required");
         return;
     }
+    /* The web console: a session cookie, and no other credential (console.c). */
+    if (!(rt->flags & API_NOAUTH) && !http_req_header(req, "Authorization") &&
+        !http_req_header(req, "X-Ovh-Application")) {
+        size_t n;
+        const char *sid = console_cookie_get(http_req_header(req, "Cookie"), CONSOLE_COOKIE, &n);
+        if (sid && a->cfg->console) {
+            c->flush_cache = changes_auth(rt);
+            api__console_authorize(c, sid, n);
+            return;
+        }
+    }
     if (rt->flags & API_ADMIN) {
         if (!admin_ok(c)) {
             api_reply_error(c, 401, NULL, "A valid admin token is required "
@@ -728,5 +744,6 @@ void api_free(api *a) {
     free(a->public_urls);
     free(a->admin_token);
     api_cache_free(a->cache);
+    api__console_free(a);
     free(a);
 }

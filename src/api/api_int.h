@@ -33,6 +33,7 @@ struct api {
     struct event *idem_prune_ev;
     store_idem_prune_req idem_prune;
     int idem_pruning;
+    struct console_sessions *console_sessions; /* console.c: the console's sessions */
 };
 
 typedef struct api_call api_call;
@@ -139,6 +140,16 @@ int api_vnum_sender_ok(api_call *c, const char *sender, int sender_for_response)
 char *api_sms_response_merge(api_call *c, const char *name, json_t *v, const char *stored);
 extern const api_route api_blacklist_routes[];   /* blacklists.c */
 extern const api_route api_hours_admin_routes[]; /* hours_admin.c */
+extern const api_route api_console_routes[];     /* console.c */
+
+/* A call whose only credential is a console session cookie (id, n bytes): console.c checks the
+ * session, its CSRF token and what it may call, then goes on as an authenticated call would
+ * (api__proceed), or replies 401/403. */
+void api__console_authorize(api_call *c, const char *id, size_t n);
+/* Frees the console's sessions (api_free). */
+void api__console_free(api *a);
+/* The rest of an authenticated call: its Idempotency-Key, its service, its handler (api.c). */
+void api__proceed(api_call *c);
 
 /* Adds "heldUntil" to an sms.Job / sms.Outgoing object o of m: when marketing hours hold it,
  * the time it will leave, else null (hours_admin.c). */

@@ -1,0 +1,281 @@
+/*
+ * console.c - the web console (docs/console.md): its files, its logins and logouts, and how a
+ * console session authorizes a call of the API.
+ *
+ *   GET    /console/            the page (index.html); /console is the same path
+ *   GET    /console/{file}      app.js, app.css... compiled in (console_assets.h)
+ *   POST   /console/session     log in: {"token": admin token} for the operator,
+ *                               {"service"?, "login", "password"} for a customer (an SMS user)
+ *   GET    /console/session     who is logged in, and the session's CSRF token
+ *   DELETE /console/session     log out
+ *
+ * The console has no API of its own: its JavaScript calls the routes every client calls
+ * (/1.0/sms/..., /admin/..., /1.0/me/document...) with the session's cookie instead of an OVH
+ * signature or the admin token, and api.c hands such a call to api__console_authorize(), which
+ * decides from the session alone:
+ *   operator   every admin route (as the admin token), and every /sms/{sn}/... route of any
+ *              service (as the service's owner: the operator sees everything anyway);
+ *   customer   the /sms/{sn}/... routes of its own service, /sms/estimate, /me/document...,
+ *              /order/sms/{sn}/credits..., and of the admin API only its own service's
+ *              callbacks (the dead-letter list and its replay), the routes the console shows;
+ *              anything else is 403 NOT_GRANTED_CALL.
+ * Then the call runs exactly as a signed one would: the same handler, the same checks, the same
+ * store operation. Every method but GET and HEAD must carry the session's CSRF token in the
+ * X-Smsgate-Csrf header (403 otherwise), so no other site can make a logged-in browser change
+ * anything. Sessions themselves are console_session.c's.
+ *
+ * Invariants:
+ *   1. A request that carries an OVH signature's headers or an Authorization header is never
+ *      authorized by a cookie (api.c checks those first).
+ *   2. The cookie is HttpOnly, SameSite=Strict, Path=/, Secure when the login came over HTTPS;
+ *      logging out removes the session from the table, not only the cookie.
+ *   3. The pages are served with a Content-Security-Policy allowing nothing but this origin:
+ *      no inline script, no CDN, nothing fetched elsewhere.
+ */
+#include "api/api_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "api/console_assets.h"
+#include "api/console_session.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define LOG "console"
+
+static const char csp[] = "default-src 'self'; script-src 'self'; style-src 'self'; "
+                          "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
+                          "base-uri 'none'; form-action 'self'";
+
+/* ---- the table, created with the api ---- */
+
+static console_sessions *sessions(api *a) {
+    if (!a->console_sessions)
+        a->console_sessions = console_sessions_new((size_t)a->cfg->console_sessions_max,
+                                                   a->cfg->console_session_idle_s * 1000,
+                                                   a->cfg->console_session_max_age_s * 1000);
+    return a->console_sessions;
+}
+
+void api__console_free(api *a) {
+    console_sessions_free(a->console_sessions);
+    a->console_sessions = NULL;
+}
+
+/* The request's live session, or NULL. */
+static console_session *find(api_call *c) {
+    size_t n;
+    const char *id = console_cookie_get(http_req_header(c->req, "Cookie"), CONSOLE_COOKIE, &n);
+    if (!id) return NULL;
+    return console_session_get(sessions(c->api), id, n, sg_now_ms());
+}
+
+static int disabled(api_call *c) {
+    if (c->api->cfg->console) return 0;
+    api_reply_error(c, 404, NULL, "Got an invalid (or empty) URL");
+    return 1;
+}
+
+/* ---- files ---- */
+
+static void security_headers(api_call *c) {
+    http_reply_header(c->req, "Content-Security-Policy", csp);
+    http_reply_header(c->req, "X-Content-Type-Options", "nosniff");
+    http_reply_header(c->req, "X-Frame-Options", "DENY");
+    http_reply_header(c->req, "Referrer-Policy", "no-referrer");
+    http_reply_header(c->req, "Cache-Control", "no-cache");
+}
+
+static void serve(api_call *c, const char *name) {
+    for (const console_asset *f = console_assets; f->name; f++)
+        if (!strcmp(f->name, name)) {
+            security_headers(c);
+            api_reply_raw(c, f->type, f->data, f->len);
+            return;
+        }
+    api_reply_error(c, 404, NULL, "Got an invalid (or empty) URL");
+}
+
+static void page(api_call *c) {
+    if (disabled(c)) return;
+    serve(c, "index.html");
+}
+
+static void file(api_call *c) {
+    if (disabled(c)) return;
+    serve(c, c->req->segs[1]);
+}
+
+/* ---- sessions ---- */
+
+static json_t *session_json(const console_session *s) {
+    int op = s->kind == CONSOLE_OPERATOR;
+    return json_pack("{s:s, s:s, s:o, s:o}", "kind", op ? "operator" : "customer", "csrf",
+                     s->csrf, "service", op ? json_null() : json_string(s->service), "login",
+                     op ? json_null() : json_string(s->login));
+}
+
+static void set_cookie(api_call *c, const char *value, int64_t max_age_s) {
+    char v[256];
+    snprintf(v, sizeof v, "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld%s",
+             CONSOLE_COOKIE, value, (long long)max_age_s, c->req->tls ? "; Secure" : "");
+    http_reply_header(c->req, "Set-Cookie", v);
+}
+
+/* Creates the session of a successful login and answers it (cookie + body). */
+static void logged_in(api_call *c, console_kind kind, int64_t account_id, const char *service,
+                      int64_t user_id, const char *login) {
+    console_session *s = console_session_new(sessions(c->api), kind, sg_now_ms());
+    s->account_id = account_id;
+    s->user_id = user_id;
+    snprintf(s->service, sizeof s->service, "%s", service ? service : "");
+    snprintf(s->login, sizeof s->login, "%s", login ? login : "");
+    sg_log_info(LOG, "Console login of %s%s%s%s from %s.",
+                kind == CONSOLE_OPERATOR ? "the operator" : "user '", s->login,
+                kind == CONSOLE_OPERATOR ? "" : "' of service ",
+                kind == CONSOLE_OPERATOR ? "" : s->service, c->req->peer);
+    set_cookie(c, s->id, c->api->cfg->console_session_max_age_s);
+    http_reply_header(c->req, "Cache-Control", "no-store");
+    api_reply_json(c, session_json(s));
+}
+
+#ifdef SG_CONSOLE_USERS
+static void on_user_auth(api_call *c, int rc) {
+    if (rc == SG_ELIMIT) {
+        api_reply_limited(c, 1000, "login");
+        return;
+    }
+    if (rc == SG_EPERM || rc == SG_ENOTFOUND) {
+        api_reply_error(c, 403, "INVALID_CREDENTIAL", "Wrong login or password");
+        return;
+    }
+    if (rc) {
+        api_reply_store_error(c, rc, "This SMS user");
+        return;
+    }
+    logged_in(c, CONSOLE_CUSTOMER, c->svc.svc.account_id, c->svc.svc.name, c->user_id,
+              c->user_login);
+}
+#endif
+
+static void login(api_call *c) {
+    if (disabled(c)) return;
+    if (api_limit_credential(c) < 0) return; /* every attempt counts, per address */
+    const char *token = NULL, *service = NULL, *user = NULL, *password = NULL;
+    int rc = api_field_string(c, "token", 0, &token);
+    if (rc < 0) return;
+    if (rc == 0) {
+        size_t n = strlen(token), m = strlen(c->api->admin_token);
+        if (n != m || CRYPTO_memcmp(token, c->api->admin_token, n) != 0) {
+            sg_log_warn(LOG, "Console login with a wrong admin token from %s.", c->req->peer);
+            api_reply_error(c, 403, "INVALID_CREDENTIAL", "Wrong admin token");
+            return;
+        }
+        logged_in(c, CONSOLE_OPERATOR, 0, NULL, 0, NULL);
+        return;
+    }
+    if (api_field_string(c, "service", 0, &service) < 0 ||
+        api_field_string(c, "login", 1, &user) < 0 ||
+        api_field_string(c, "password", 1, &password) < 0)
+        return;
+#ifdef SG_CONSOLE_USERS
+    api_user_auth(c, service, user, password, on_user_auth);
+#else
+    (void)service;
+    api_reply_error(c, 501, NULL, "Customer logins need SMS users, not in this build");
+#endif
+}
+
+static void whoami(api_call *c) {
+    if (disabled(c)) return;
+    console_session *s = find(c);
+    if (!s) {
+        api_reply_error(c, 401, NULL, "You must login first");
+        return;
+    }
+    http_reply_header(c->req, "Cache-Control", "no-store");
+    api_reply_json(c, session_json(s));
+}
+
+static void logout(api_call *c) {
+    if (disabled(c)) return;
+    console_session *s = find(c);
+    if (s && !console_csrf_ok(s, http_req_header(c->req, CONSOLE_CSRF_HEADER))) {
+        api_reply_error(c, 403, "CSRF", "Missing or wrong " CONSOLE_CSRF_HEADER " header");
+        return;
+    }
+    console_session_remove(sessions(c->api), s);
+    set_cookie(c, "", 0);
+    api_reply_json(c, NULL);
+}
+
+/* ---- a call of the API authorized by a session ---- */
+
+/* The routes outside /sms/{sn} and /admin a customer's console calls (their handlers check
+ * the account, like for a signed call). */
+static const char *const customer_routes[] = {"/sms/estimate", "/me/document", "/me/document/{}",
+                                              "/order/sms/{}/credits",
+                                              "/order/sms/{}/credits/{}", NULL};
+
+static int customer_may(const api_call *c, const console_session *s) {
+    const api_route *rt = c->route;
+    const http_req *r = c->req;
+    if (rt->flags & API_SERVICE) return r->nsegs > 1 && !strcmp(r->segs[1], s->service);
+    if (rt->flags & API_ADMIN)
+        return !strncmp(rt->pattern, "/admin/services/{}/callbacks", 28) &&
+               !strcmp(r->segs[2], s->service);
+    for (const char *const *p = customer_routes; *p; p++)
+        if (!strcmp(rt->pattern, *p))
+            return strncmp(rt->pattern, "/order/", 7) || !strcmp(r->segs[2], s->service);
+    return 0;
+}
+
+void api__console_authorize(api_call *c, const char *id, size_t n) {
+    console_session *s = console_session_get(sessions(c->api), id, n, sg_now_ms());
+    if (!s) {
+        api_reply_error(c, 401, NULL, "Your console session has ended: please log in again");
+        return;
+    }
+    const char *m = c->req->method;
+    if (strcmp(m, "GET") && strcmp(m, "HEAD") &&
+        !console_csrf_ok(s, http_req_header(c->req, CONSOLE_CSRF_HEADER))) {
+        api_reply_error(c, 403, "CSRF", "Missing or wrong " CONSOLE_CSRF_HEADER " header");
+        return;
+    }
+    /* idem.c scopes keys by credential: a session has none, so the console never sends one. */
+    if (http_req_header(c->req, "Idempotency-Key")) {
+        api_reply_error(c, 400, NULL, "Invalid header 'Idempotency-Key': not accepted with a "
+                                      "console session");
+        return;
+    }
+    if (s->kind == CONSOLE_OPERATOR) {
+        if (!(c->route->flags & (API_ADMIN | API_SERVICE))) {
+            api_reply_error(c, 403, "NOT_GRANTED_CALL", "This call has not been granted");
+            return;
+        }
+        c->account_id = 0; /* any service: api.c then acts as its owner */
+    } else {
+        if (!customer_may(c, s)) {
+            api_reply_error(c, 403, "NOT_GRANTED_CALL", "This call has not been granted");
+            return;
+        }
+        c->account_id = s->account_id;
+#ifdef SG_CONSOLE_USERS
+        c->user_id = s->user_id;
+        snprintf(c->user_login, sizeof c->user_login, "%s", s->login);
+#endif
+    }
+    api__proceed(c);
+}
+
+const api_route api_console_routes[] = {
+    {"GET", "/console", API_NOAUTH, page},
+    {"GET", "/console/session", API_NOAUTH, whoami},
+    {"POST", "/console/session", API_NOAUTH | API_BODY, login},
+    {"DELETE", "/console/session", API_NOAUTH, logout},
+    {"GET", "/console/{}", API_NOAUTH, file},
+    {NULL, NULL, 0, NULL},
+};
