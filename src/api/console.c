@@ -6,7 +6,7 @@
  *   GET    /console/{file}      app.js, app.css... compiled in (console_assets.h)
  *   POST   /console/session     log in: {"token": admin token} for the operator,
  *                               {"service"?, "login", "password"} for a customer (an SMS user)
- *   GET    /console/session     who is logged in, and the session's CSRF token
+ *   GET    /console/session     who is logged in, and the session's CSRF token (null: nobody)
  *   DELETE /console/session     log out
  *
  * The console has no API of its own: its JavaScript calls the routes every client calls
@@ -192,12 +192,9 @@ static void login(api_call *c) {
 static void whoami(api_call *c) {
     if (disabled(c)) return;
     console_session *s = find(c);
-    if (!s) {
-        api_reply_error(c, 401, NULL, "You must login first");
-        return;
-    }
     http_reply_header(c->req, "Cache-Control", "no-store");
-    api_reply_json(c, session_json(s));
+    /* null, not 401: the page asks this first, and a browser logs every 4xx as an error. */
+    api_reply_json(c, s ? session_json(s) : NULL);
 }
 
 static void logout(api_call *c) {
