@@ -210,3 +210,237 @@ describe('console turned off', () => {
     assert.match(res.json.message, /admin token/);
   });
 });
+
+// ---- in a real browser ----------------------------------------------------------------------
+
+// An HTTP server for status callbacks, answering what status() says.
+function callbackReceiver(status) {
+  const hits = [];
+  const srv = http.createServer((req, res) => {
+    const u = new URL(req.url, 'http://x');
+    const code = status();
+    hits.push({ id: Number(u.searchParams.get('id')), dlr: Number(u.searchParams.get('dlr')), code });
+    res.writeHead(code, { 'Content-Type': 'text/plain' });
+    res.end('ok');
+  });
+  return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => resolve({
+    hits, url: `http://127.0.0.1:${srv.address().port}/status`,
+    close: () => { srv.closeAllConnections(); return new Promise((r) => srv.close(r)); },
+  })));
+}
+
+describe('console in headless Chromium', { skip: CHROMIUM ? false
+  : 'no chromium binary (/usr/bin/chromium): install Debian\'s chromium (scripts/setup --tests) or set SMSGATE_CHROMIUM' }, () => {
+  let srv, browser, page, rcv, receiverUp = false;
+  const errors = [];
+  const S = {}; // what the operator's test leaves to the customer's
+  let shot = 0;
+
+  // Saves a screenshot of the whole page as NN-name.png under ARTIFACTS.
+  async function screenshot(name, { fullPage = true } = {}) {
+    shot++;
+    const file = path.join(ARTIFACTS, `${String(shot).padStart(2, '0')}-${name}.png`);
+    await page.screenshot({ path: file, fullPage });
+    return file;
+  }
+  async function go(hash, selector) {
+    await page.evaluate((h) => { location.hash = h; }, hash);
+    await page.waitForSelector(selector, { visible: true });
+  }
+  const text = (selector) => page.$eval(selector, (e) => e.textContent);
+  async function waitText(selector, re, timeout = 20000) {
+    await page.waitForFunction((sel, src) => {
+      const e = document.querySelector(sel);
+      return e && new RegExp(src).test(e.textContent);
+    }, { timeout, polling: 100 }, selector, re.source);
+  }
+  async function type(selector, value) {
+    await page.$eval(selector, (e) => { e.value = ''; });
+    await page.type(selector, value);
+  }
+
+  before(async () => {
+    fs.rmSync(ARTIFACTS, { recursive: true, force: true });
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    srv = await startServer({ args: ['--callback-retry-s', '1', '--callback-backoff-ms', '100',
+      '--callback-backoff-max-ms', '300'] });
+    srv.expectLog(/WARN notify: Callback \d+ .* goes to the dead-letter list/);
+    rcv = await callbackReceiver(() => (receiverUp ? 200 : 503));
+    const { default: puppeteer } = await import('puppeteer-core');
+    browser = await puppeteer.launch({
+      executablePath: CHROMIUM, headless: true,
+      userDataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'smsgate-chromium-')),
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update'],
+    });
+    page = await browser.newPage();
+    await page.setViewport({ width: 1100, height: 800 });
+    page.setDefaultTimeout(20000);
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    page.on('pageerror', (e) => errors.push(String(e)));
+  }, { timeout: 60000 });
+
+  after(async () => {
+    try {
+      await browser?.close();
+    } finally {
+      await rcv?.close();
+      await srv?.finish();
+    }
+  });
+
+  test('an operator logs in, approves a sender, creates an SMS user; the pages work', { timeout: 120000 }, async () => {
+    const keys = srv.createAccount(uniq('shop'), 50);
+    const sn = keys.serviceName;
+    const client = srv.sdk(keys);
+    await client.requestPromised('POST', `/sms/${sn}/senders`, { sender: 'SHOPTEST', reason: 'our brand' });
+
+    await page.goto(`http://127.0.0.1:${srv.port}/console/`);
+    await page.waitForSelector('#operator-login');
+    await screenshot('login');
+    await page.type('#operator-login input[type=password]', adminToken(srv));
+    await page.click('#operator-login button[type=submit]');
+    await page.waitForSelector('#accounts-list table');
+    await waitText('#accounts-list', new RegExp(sn));
+    await screenshot('operator-accounts');
+    // A reload keeps the session (the cookie), and the page asks who is logged in.
+    await page.reload();
+    await page.waitForSelector('#accounts-list table');
+    assert.equal(await text('#who'), 'operator');
+
+    await go('#/approvals', '#approvals-list');
+    const approve = await page.waitForSelector('button[aria-label="Approve SHOPTEST"]');
+    await screenshot('operator-approvals');
+    await approve.click();
+    await page.waitForSelector('#no-approvals');
+    const sender = await client.requestPromised('GET', `/sms/${sn}/senders/SHOPTEST`);
+    assert.equal(sender.status, 'enable');
+
+    await go('#/routes', '#routes-list table');
+    await waitText('#routes-list', /sim/);
+    await screenshot('operator-routes');
+    await go('#/nodes', '#nodes-list table');
+    await screenshot('operator-nodes');
+    await go('#/admin-orders', '#orders-list p, #orders-list table');
+    await screenshot('operator-orders');
+    await go('#/prices', '#prices-list table');
+    await screenshot('operator-prices', { fullPage: false });
+
+    // The SMS user the customer logs in with, created on the accounts page.
+    await go('#/accounts', '#user-form');
+    await page.select('#user-service', sn);
+    await page.type('#user-login', 'alice');
+    await page.type('#user-password', 'correct horse 42');
+    await page.click('#user-form button[type=submit]');
+    await waitText('#accounts-list', /alice/);
+    assert.deepEqual(await client.requestPromised('GET', `/sms/${sn}/users`), ['alice']);
+    S.sn = sn;
+    S.client = client;
+
+    await page.click('#logout');
+    await page.waitForSelector('#customer-login');
+    assert.equal((await page.evaluate(() => fetch('/admin/accounts').then((r) => r.status))), 401,
+      'the session is over on the server');
+  });
+
+  test('the SMS user logs in, sends an SMS and sees it delivered, runs a campaign to 100 %, replays a dead callback',
+    { timeout: 180000 }, async () => {
+      const { sn, client } = S;
+      assert.ok(sn, 'the operator test ran');
+      // By keyboard: the first field has the focus after a click, Tab moves, Enter submits.
+      await page.click('#customer-login input[name=login]');
+      await page.keyboard.type('alice');
+      await page.keyboard.press('Tab');
+      await page.keyboard.type('correct horse 42');
+      await page.keyboard.press('Tab');
+      await page.keyboard.type(sn);
+      await page.keyboard.press('Enter');
+      await waitText('#credits', /^\d+$/);
+      assert.equal(await text('#who'), `alice · ${sn}`);
+      await screenshot('customer-overview');
+
+      // Status callbacks go to a receiver answering 503 for now: they will go dead.
+      await go('#/callbacks', 'input[name=callBack]');
+      await type('input[name=callBack]', rcv.url);
+      await page.click('input[name=callBack] ~ button[type=submit]');
+      await waitFor(async () => (await client.requestPromised('GET', `/sms/${sn}`)).callBack === rcv.url,
+        { what: 'the callBack saved' });
+
+      // One SMS from the form: parts, encoding and price shown as one types.
+      await go('#/send', '#send-form');
+      await page.waitForSelector('select[name=sender] option[value=SHOPTEST]');
+      await page.type('input[name=receivers]', '+33612345678');
+      await page.type('textarea[name=message]', 'Hello from the console');
+      await waitText('#estimate', /22 characters · GSM 7-bit · 1 part .*· 1 credit for 1 receiver/);
+      await page.type('textarea[name=message]', ' — ok ✓');
+      await waitText('#estimate', /Unicode \(UCS-2\) · 1 part/);
+      await page.select('select[name=sender]', 'SHOPTEST');
+      await page.evaluate(() => { window.notReloaded = true; });
+      await page.click('#send-form button[type=submit]');
+      await page.waitForSelector('[id^=status-]');
+      const id = Number((await page.$eval('[id^=status-]', (e) => e.id)).slice(7));
+      await waitText(`#status-${id}`, /^delivered$/);
+      assert.equal(await page.evaluate(() => window.notReloaded), true, 'no reload');
+      await screenshot('customer-send');
+      const sms = await client.requestPromised('GET', `/sms/${sn}/outgoing/${id}`);
+      assert.equal(sms.sender, 'SHOPTEST');
+      assert.equal(sms.receiver, '+33612345678');
+      assert.equal(sms.message, 'Hello from the console — ok ✓');
+      assert.deepEqual(srv.sql(`SELECT u.login AS login FROM messages m JOIN sms_users u ON u.id = m.user_id WHERE m.id = ${id}`),
+        [{ login: 'alice' }], 'sent as the SMS user');
+
+      // A campaign from a CSV file, followed to 100 %.
+      const csv = path.join(srv.dir, 'customers.csv');
+      fs.writeFileSync(csv, 'number;name\n' + [1, 2, 3, 4, 5].map((i) => `+3361111110${i};Client${i}`).join('\n') + '\n');
+      await go('#/campaigns', '#campaign-form');
+      const input = await page.$('input[name=csv]');
+      await input.uploadFile(csv);
+      await page.type('textarea[name=message]', 'Hi #name#');
+      await type('input[name=tag]', 'spring');
+      await page.click('#campaign-form button[type=submit]');
+      await page.waitForSelector('#campaign-bar');
+      await waitText('#campaign-percent', /^100 %$/, 30000);
+      await screenshot('customer-campaign');
+      const stats = await client.requestPromised('GET', `/sms/${sn}/tags/spring/statistics`);
+      assert.equal(stats.total, 5);
+      assert.equal(stats.delivered, 5);
+      const rendered = srv.sql(`SELECT message FROM messages WHERE tag = 'spring' ORDER BY receiver`);
+      assert.equal(rendered[0].message, 'Hi Client1');
+
+      // The callbacks went dead; the receiver is fixed; the user replays them from the console.
+      await go('#/callbacks', '#dead-callbacks');
+      await page.waitForSelector('#replay-all', { timeout: 30000 });
+      await screenshot('customer-callbacks-dead');
+      const dead = srv.smsctlOk(['callbacks', 'list', sn, '--state', 'dead', '--json']).json;
+      assert.ok(dead.some((c) => c.messageId === id && c.deliveryReceipt === 1), 'the SMS\'s delivery callback is dead');
+      receiverUp = true;
+      await page.click('#replay-all');
+      await page.waitForSelector('#no-dead', { timeout: 30000 });
+      await waitFor(() => rcv.hits.some((h) => h.id === id && h.dlr === 1 && h.code === 200),
+        { what: 'the replayed delivery callback answered 200', timeoutMs: 15000 });
+
+      // The SMS's timeline: accepted, submitted, delivered, and its callbacks with their answers.
+      await go('#/outgoing', '#outgoing-list table');
+      await page.click(`button[aria-label="Timeline of SMS ${id}"]`);
+      await page.waitForSelector('#timeline');
+      await waitText('#timeline', /Accepted: .*Submitted to the operator: .*Delivered \(receipt\)/s);
+      await waitText('#timeline', /Callback \(deliveryReceipt 1\): delivered, \d+ attempts?, last answer HTTP 200/);
+      await screenshot('customer-outgoing');
+
+      await go('#/replies', '#replies-list p, #replies-list table');
+      await screenshot('customer-replies');
+      await go('#/senders', '#senders-list table');
+      await waitText('#senders-list', /SHOPTEST.*enable/);
+      await screenshot('customer-senders');
+      await go('#/orders', '#quote');
+      await waitText('#quote', /Price: /);
+      await screenshot('customer-orders');
+      // Readable on a phone screen.
+      await page.setViewport({ width: 390, height: 844, isMobile: true });
+      await go('#/overview', '#credits');
+      await waitText('#credits', /^\d+$/);
+      await screenshot('customer-phone');
+
+      assert.deepEqual(errors, [], 'no error in the browser console');
+    });
+});
