@@ -227,12 +227,12 @@ function pageOverview() {
       el('div', {}, el('div', { class: 'muted', text: 'Delivery rate today' }), rate))),
     el('section', {}, el('h2', { text: 'SMS today by status' }), byStatus),
     el('section', {}, el('h2', { text: 'Receipt latency today (seconds)' }), latency,
-      el('p', { class: 'muted', text: 'From the newest 200 SMS of today.' })));
-  every(2000, async () => {
+      el('p', { class: 'muted', text: 'From the newest 100 SMS of today.' })));
+  every(5000, async () => {
     const s = await get(svc());
     credits.textContent = s.creditsLeft;
     const today = new Date(); today.setHours(0, 0, 0, 0);
-    const list = await recentSms(200, 'creationDatetime.from=' + enc(today.toISOString()));
+    const list = await recentSms(100, 'creationDatetime.from=' + enc(today.toISOString()));
     const counts = {};
     for (const m of list) counts[m.status] = (counts[m.status] || 0) + 1;
     byStatus.replaceChildren(bars('SMS today by status', Object.entries(counts)));
@@ -357,8 +357,8 @@ function pageOutgoing() {
     el('form', { class: 'card', onsubmit: (ev) => { ev.preventDefault(); guard(load); } },
       el('div', { class: 'row' }, el('div', {}, field('Receiver', receiver)), el('div', {}, field('Tag', tag)),
         el('div', {}, field('Sent since', from))), el('button', { type: 'submit', text: 'Filter' })),
-    detail, list, el('p', { class: 'muted', text: 'The newest 50; refreshed every 3 seconds.' }));
-  every(3000, load);
+    detail, list, el('p', { class: 'muted', text: 'The newest 50; refreshed every 5 seconds.' }));
+  every(5000, load);
 }
 
 // One SMS's life: accepted, submitted, its receipt, and every status callback with its answer.
