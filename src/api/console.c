@@ -35,6 +35,7 @@
 #include "api/api_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -45,6 +46,9 @@
 #include "util/util.h"
 
 #define LOG "console"
+
+_Static_assert(sizeof((console_session *)0)->login == sizeof((api_call *)0)->user_login,
+               "a session keeps the SMS user's login as api_call does");
 
 static const char csp[] = "default-src 'self'; script-src 'self'; style-src 'self'; "
                           "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
@@ -142,7 +146,6 @@ static void logged_in(api_call *c, console_kind kind, int64_t account_id, const 
     api_reply_json(c, session_json(s));
 }
 
-#ifdef SG_CONSOLE_USERS
 static void on_user_auth(api_call *c, int rc) {
     if (rc == SG_ELIMIT) {
         api_reply_limited(c, 1000, "login");
@@ -159,7 +162,6 @@ static void on_user_auth(api_call *c, int rc) {
     logged_in(c, CONSOLE_CUSTOMER, c->svc.svc.account_id, c->svc.svc.name, c->user_id,
               c->user_login);
 }
-#endif
 
 static void login(api_call *c) {
     if (disabled(c)) return;
@@ -181,12 +183,7 @@ static void login(api_call *c) {
         api_field_string(c, "login", 1, &user) < 0 ||
         api_field_string(c, "password", 1, &password) < 0)
         return;
-#ifdef SG_CONSOLE_USERS
     api_user_auth(c, service, user, password, on_user_auth);
-#else
-    (void)service;
-    api_reply_error(c, 501, NULL, "Customer logins need SMS users, not in this build");
-#endif
 }
 
 static void whoami(api_call *c) {
@@ -230,6 +227,52 @@ static int customer_may(const api_call *c, const console_session *s) {
     return 0;
 }
 
+/* 1 for a templated send: POST /sms/{sn}/jobs naming receiversSlotId or receiversDocumentUrl,
+ * or POST /sms/{sn}/batches naming slotID. */
+static int templated_send(const api_call *c) {
+    if (strcmp(c->req->method, "POST") || !c->body) return 0;
+    const char *keys[3] = {NULL, NULL, NULL};
+    if (!strcmp(c->route->pattern, "/sms/{}/jobs")) {
+        keys[0] = "receiversSlotId";
+        keys[1] = "receiversDocumentUrl";
+    } else if (!strcmp(c->route->pattern, "/sms/{}/batches")) {
+        keys[0] = "slotID";
+    }
+    for (int i = 0; keys[i]; i++) {
+        json_t *v = json_object_get(c->body, keys[i]);
+        if (v && !json_is_null(v)) return 1;
+    }
+    return 0;
+}
+
+typedef struct quota_check {
+    api_call *c;
+    store_user_req r;
+} quota_check;
+
+static void on_quota(int rc, void *arg) {
+    quota_check *q = arg;
+    api_call *c = q->c;
+    int active = q->r.user.quota_active;
+    store_user_fini(&q->r.user);
+    free(q);
+    if (rc == SG_ENOTFOUND) {
+        api_reply_error(c, 403, "INVALID_CREDENTIAL", "This SMS user no longer exists");
+        return;
+    }
+    if (rc) {
+        api_reply_store_error(c, rc, "This SMS user");
+        return;
+    }
+    /* Without a quota to take from, the campaign is the service's, as signed (send.c refuses
+     * a templated send made as a user: its fan-out does not take a quota). */
+    if (!active) {
+        c->user_id = 0;
+        c->user_login[0] = 0;
+    }
+    api__proceed(c);
+}
+
 void api__console_authorize(api_call *c, const char *id, size_t n) {
     console_session *s = console_session_get(sessions(c->api), id, n, sg_now_ms());
     if (!s) {
@@ -260,10 +303,17 @@ void api__console_authorize(api_call *c, const char *id, size_t n) {
             return;
         }
         c->account_id = s->account_id;
-#ifdef SG_CONSOLE_USERS
         c->user_id = s->user_id;
-        snprintf(c->user_login, sizeof c->user_login, "%s", s->login);
-#endif
+        memcpy(c->user_login, s->login, sizeof c->user_login);
+        if (templated_send(c)) { /* a campaign: as the service unless the user has a quota */
+            quota_check *q = sg_xcalloc(1, sizeof *q);
+            q->c = c;
+            q->r.service = c->req->segs[1];
+            q->r.account_id = c->account_id;
+            q->r.login = c->user_login;
+            store_user_get(c->api->st, &q->r, on_quota, q);
+            return;
+        }
     }
     api__proceed(c);
 }

@@ -27,7 +27,7 @@ typedef struct console_session {
     int64_t account_id;               /* customer: the service's account */
     char service[64];                 /* customer: the service's name */
     int64_t user_id;                  /* customer: the SMS user (sms_users.id) */
-    char login[64];                   /* customer: the SMS user's login */
+    char login[40];                   /* customer: the SMS user's login (api_call.user_login) */
     int64_t created_ms, last_ms;      /* wall clock */
     struct console_session *next;     /* hash chain */
 } console_session;

@@ -69,6 +69,8 @@ typedef struct sg_config {
     int64_t reply_window_h;    /* incoming SMS: the reply window (store_incoming.h) */
     int64_t console;           /* the web console (api/console.c, docs/console.md) */
     int64_t console_session_idle_s, console_session_max_age_s, console_sessions_max;
+    int64_t user_password_iterations; /* SMS users (api/users.c, auth/userpw.h) */
+    int64_t user_auth_failures;       /* failed authentications per minute, login or address */
 } sg_config;
 
 #define SG_CONFIG_HELP 1 /* --help: the caller prints sg_config_usage and exits */

@@ -337,10 +337,15 @@ describe('console in headless Chromium', { skip: CHROMIUM ? false
     S.sn = sn;
     S.client = client;
 
+    const cookie = (await page.cookies()).find((c) => c.name === 'smsgate_session');
+    assert.equal(cookie.httpOnly, true);
+    assert.equal(cookie.sameSite, 'Strict');
+    assert.equal(await page.evaluate(() => document.cookie), '', 'invisible to scripts');
     await page.click('#logout');
     await page.waitForSelector('#customer-login');
-    assert.equal((await page.evaluate(() => fetch('/admin/accounts').then((r) => r.status))), 401,
-      'the session is over on the server');
+    const res = await httpRequest({ port: srv.port, target: '/admin/accounts',
+      headers: { Cookie: `smsgate_session=${cookie.value}` } });
+    assert.equal(res.status, 401, 'the session is over on the server');
   });
 
   test('the SMS user logs in, sends an SMS and sees it delivered, runs a campaign to 100 %, replays a dead callback',

@@ -300,7 +300,7 @@ function pageSend() {
     if (sender.value) body.sender = sender.value; else body.senderForResponse = true;
     const r = await guard(() => call('POST', svc() + '/jobs', body));
     if (!r) return;
-    toast(`Sent: ${r.ids.length} SMS, ${r.totalCreditsRemoved} credits`);
+    toast(`Sent: ${r.ids.length} SMS, ${r.totalCreditsRemoved} credit${r.totalCreditsRemoved === 1 ? '' : 's'}`);
     follow(r.ids, r.invalidReceivers, result);
   } }, field('To', to), field('From', sender), field('Message', msg),
   el('label', {}, nostop, ' No STOP clause (transactional SMS)'), info,
