@@ -185,6 +185,66 @@ describe('console without a browser', () => {
     assert.equal((await s.req('GET', '/admin/accounts')).status, 200);
   });
 
+  test('a customer logs in as an SMS user and reaches its own service only, through the API\'s own rules', async () => {
+    const op = new Session(srv);
+    assert.equal((await op.login({ token: adminToken(srv) })).status, 200);
+    const mine = (await op.req('POST', '/admin/accounts', { name: uniq('cust'), credits: 10 })).json.serviceName;
+    const other = (await op.req('POST', '/admin/accounts', { name: uniq('other'), credits: 10 })).json.serviceName;
+    const made = await op.req('POST', `/1.0/sms/${mine}/users`, { login: 'bob', password: 'pw-of-bob-1' });
+    assert.equal(made.status, 200, made.text);
+
+    const s = new Session(srv);
+    const wrong = await s.login({ service: mine, login: 'bob', password: 'not-it' });
+    assert.equal(wrong.status, 403);
+    assert.equal(wrong.json.message, 'Wrong login or password');
+    assert.equal(wrong.headers['set-cookie'], undefined);
+    const ok = await s.login({ service: mine, login: 'bob', password: 'pw-of-bob-1' });
+    assert.equal(ok.status, 200, ok.text);
+    assert.deepEqual({ ...ok.json, csrf: undefined }, { kind: 'customer', csrf: undefined, service: mine, login: 'bob' });
+    // "service/login" without a service, as for the other ways in (users.c).
+    const alt = new Session(srv);
+    assert.equal((await alt.login({ login: `${mine}/bob`, password: 'pw-of-bob-1' })).status, 200);
+
+    assert.equal((await s.req('GET', `/1.0/sms/${mine}`)).json.creditsLeft, 10);
+    for (const [method, target] of [['GET', `/1.0/sms/${other}`], ['GET', '/admin/accounts'],
+      ['GET', `/admin/services/${mine}/callback-secret`], ['GET', `/admin/services/${other}/callbacks`],
+      ['GET', `/1.0/order/sms/${other}/credits?quantity=100`], ['GET', '/1.0/sms'],
+      ['GET', `/admin/services/${mine}/senders`]]) {
+      const res = await s.req(method, target);
+      assert.equal(res.status, 403, `${method} ${target}: ${res.text}`);
+      assert.equal(res.json.errorCode, 'NOT_GRANTED_CALL');
+    }
+    assert.equal((await s.req('GET', `/admin/services/${mine}/callbacks?state=dead`)).status, 200);
+    assert.equal((await s.req('GET', `/1.0/order/sms/${mine}/credits?quantity=100`)).status, 200);
+
+    // A send from a session is the SMS user's: marked as its, and its quota applies.
+    const sent = await s.req('POST', `/1.0/sms/${mine}/jobs`, { message: 'hi', receivers: ['+33611112222'],
+      senderForResponse: true, noStopClause: true });
+    assert.equal(sent.status, 200, sent.text);
+    const [id] = sent.json.ids;
+    assert.deepEqual(srv.sql(`SELECT u.login AS login FROM messages m JOIN sms_users u ON u.id = m.user_id WHERE m.id = ${id}`),
+      [{ login: 'bob' }]);
+    const q = await op.req('PUT', `/1.0/sms/${mine}/users/bob`,
+      { quotaInformations: { quotaStatus: 'active', quotaLeft: 1 } });
+    assert.equal(q.status, 200, q.text);
+    const over = await s.req('POST', `/1.0/sms/${mine}/jobs`, { message: 'hi', receivers: ['+33611112222', '+33611113333'],
+      senderForResponse: true, noStopClause: true });
+    assert.equal(over.status, 402, over.text);
+    assert.equal(over.json.errorCode, 'INSUFFICIENT_QUOTA');
+    // A campaign cannot take a quota yet (send.c): refused for a user with one...
+    const tmpl = await s.req('POST', `/1.0/sms/${mine}/jobs`, { message: 'hi #name#', receiversSlotId: '1',
+      senderForResponse: true });
+    assert.equal(tmpl.status, 400, tmpl.text);
+    assert.match(tmpl.json.message, /an SMS user sends to a list of receivers/);
+    // ... and the service's for a user without one (here: no slot 1, the campaign's own 400).
+    await op.req('PUT', `/1.0/sms/${mine}/users/bob`, { quotaInformations: { quotaStatus: 'inactive' } });
+    const svcTmpl = await s.req('POST', `/1.0/sms/${mine}/jobs`, { message: 'hi #name#', receiversSlotId: '1',
+      senderForResponse: true });
+    assert.equal(svcTmpl.status, 400, svcTmpl.text);
+    assert.doesNotMatch(svcTmpl.json.message, /an SMS user/);
+    assert.match(svcTmpl.json.message, /receiversSlotId/);
+  });
+
   test('a customer login names its fields; a body without a token is a customer login', async () => {
     const s = new Session(srv);
     const res = await s.login({ login: 'nobody' });
