@@ -18,7 +18,11 @@
  *   customer   the /sms/{sn}/... routes of its own service, /sms/estimate, /me/document...,
  *              /order/sms/{sn}/credits..., and of the admin API only its own service's
  *              callbacks (the dead-letter list and its replay), the routes the console shows;
- *              anything else is 403 NOT_GRANTED_CALL.
+ *              anything else is 403 NOT_GRANTED_CALL. The call is the SMS user's (c->user_id:
+ *              its quota, its lists), except a campaign by a user without an active quota,
+ *              which is the service's (send.c refuses templated sends made as a user). The
+ *              user is read again from the store every USER_CHECK_MS of use and before each
+ *              campaign: a deleted user or a changed password ends the session.
  * Then the call runs exactly as a signed one would: the same handler, the same checks, the same
  * store operation. Every method but GET and HEAD must carry the session's CSRF token in the
  * X-Smsgate-Csrf header (403 otherwise), so no other site can make a logged-in browser change
@@ -129,12 +133,47 @@ static void set_cookie(api_call *c, const char *value, int64_t max_age_s) {
     http_reply_header(c->req, "Set-Cookie", v);
 }
 
+/* A customer's SMS user as the store has it now: read at login and again at most every
+ * USER_CHECK_MS of use (and before every campaign), so that a deleted user or a changed
+ * password ends the user's sessions within that time. */
+#define USER_CHECK_MS 5000
+
+typedef struct user_check {
+    api_call *c;
+    char sid[CONSOLE_TOKEN_LEN + 1]; /* the session's id ("" at login): it may end meanwhile */
+    char service[sizeof((console_session *)0)->service];
+    store_user_req r;
+} user_check;
+
+/* What identifies the password a session was opened with: a digest of the stored hash (which
+ * is salted, so any change of password changes it). */
+static uint64_t password_tag(const char *hash) {
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (const char *p = hash ? hash : ""; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return h;
+}
+
+/* Reads the user c->user_login of service (copied), then done(rc, q). */
+static void user_check_start(api_call *c, const char *sid, const char *service,
+                             void (*done)(int, void *)) {
+    user_check *q = sg_xcalloc(1, sizeof *q);
+    q->c = c;
+    snprintf(q->sid, sizeof q->sid, "%s", sid);
+    snprintf(q->service, sizeof q->service, "%s", service);
+    q->r.service = q->service;
+    q->r.account_id = c->account_id;
+    q->r.login = c->user_login;
+    store_user_get(c->api->st, &q->r, done, q);
+}
+
 /* Creates the session of a successful login and answers it (cookie + body). */
 static void logged_in(api_call *c, console_kind kind, int64_t account_id, const char *service,
-                      int64_t user_id, const char *login) {
+                      int64_t user_id, const char *login, uint64_t pw_tag) {
     console_session *s = console_session_new(sessions(c->api), kind, sg_now_ms());
     s->account_id = account_id;
     s->user_id = user_id;
+    s->pw_tag = pw_tag;
+    s->checked_ms = s->created_ms;
     snprintf(s->service, sizeof s->service, "%s", service ? service : "");
     snprintf(s->login, sizeof s->login, "%s", login ? login : "");
     sg_log_info(LOG, "Console login of %s%s%s%s from %s.",
@@ -144,6 +183,24 @@ static void logged_in(api_call *c, console_kind kind, int64_t account_id, const 
     set_cookie(c, s->id, c->api->cfg->console_session_max_age_s);
     http_reply_header(c->req, "Cache-Control", "no-store");
     api_reply_json(c, session_json(s));
+}
+
+static void on_login_user(int rc, void *arg) {
+    user_check *q = arg;
+    api_call *c = q->c;
+    uint64_t tag = rc ? 0 : password_tag(q->r.user.password_hash);
+    store_user_fini(&q->r.user);
+    free(q);
+    if (rc == SG_ENOTFOUND) { /* removed since its password was checked */
+        api_reply_error(c, 403, "INVALID_CREDENTIAL", "Wrong login or password");
+        return;
+    }
+    if (rc) {
+        api_reply_store_error(c, rc, "This SMS user");
+        return;
+    }
+    logged_in(c, CONSOLE_CUSTOMER, c->svc.svc.account_id, c->svc.svc.name, c->user_id,
+              c->user_login, tag);
 }
 
 static void on_user_auth(api_call *c, int rc) {
@@ -159,8 +216,8 @@ static void on_user_auth(api_call *c, int rc) {
         api_reply_store_error(c, rc, "This SMS user");
         return;
     }
-    logged_in(c, CONSOLE_CUSTOMER, c->svc.svc.account_id, c->svc.svc.name, c->user_id,
-              c->user_login);
+    c->account_id = c->svc.svc.account_id;
+    user_check_start(c, "", c->svc.svc.name, on_login_user);
 }
 
 static void login(api_call *c) {
@@ -176,7 +233,7 @@ static void login(api_call *c) {
             api_reply_error(c, 403, "INVALID_CREDENTIAL", "Wrong admin token");
             return;
         }
-        logged_in(c, CONSOLE_OPERATOR, 0, NULL, 0, NULL);
+        logged_in(c, CONSOLE_OPERATOR, 0, NULL, 0, NULL, 0);
         return;
     }
     if (api_field_string(c, "service", 0, &service) < 0 ||
@@ -245,28 +302,29 @@ static int templated_send(const api_call *c) {
     return 0;
 }
 
-typedef struct quota_check {
-    api_call *c;
-    store_user_req r;
-} quota_check;
-
-static void on_quota(int rc, void *arg) {
-    quota_check *q = arg;
+static void on_call_user(int rc, void *arg) {
+    user_check *q = arg;
     api_call *c = q->c;
+    int64_t now = sg_now_ms();
+    console_session *s = console_session_get(sessions(c->api), q->sid, strlen(q->sid), now);
+    int gone = !s || rc == SG_ENOTFOUND ||
+               (!rc && password_tag(q->r.user.password_hash) != s->pw_tag);
     int active = q->r.user.quota_active;
     store_user_fini(&q->r.user);
     free(q);
-    if (rc == SG_ENOTFOUND) {
-        api_reply_error(c, 403, "INVALID_CREDENTIAL", "This SMS user no longer exists");
+    if (gone) {
+        console_session_remove(sessions(c->api), s);
+        api_reply_error(c, 401, NULL, "Your console session has ended: please log in again");
         return;
     }
     if (rc) {
         api_reply_store_error(c, rc, "This SMS user");
         return;
     }
-    /* Without a quota to take from, the campaign is the service's, as signed (send.c refuses
-     * a templated send made as a user: its fan-out does not take a quota). */
-    if (!active) {
+    s->checked_ms = now;
+    /* Without a quota to take from, a campaign is the service's, as signed (send.c refuses a
+     * templated send made as a user: its fan-out does not take a quota). */
+    if (templated_send(c) && !active) {
         c->user_id = 0;
         c->user_login[0] = 0;
     }
@@ -305,13 +363,9 @@ void api__console_authorize(api_call *c, const char *id, size_t n) {
         c->account_id = s->account_id;
         c->user_id = s->user_id;
         memcpy(c->user_login, s->login, sizeof c->user_login);
-        if (templated_send(c)) { /* a campaign: as the service unless the user has a quota */
-            quota_check *q = sg_xcalloc(1, sizeof *q);
-            q->c = c;
-            q->r.service = c->req->segs[1];
-            q->r.account_id = c->account_id;
-            q->r.login = c->user_login;
-            store_user_get(c->api->st, &q->r, on_quota, q);
+        /* The user as stored now, when not read lately, and before a campaign (its quota). */
+        if (templated_send(c) || sg_now_ms() - s->checked_ms >= USER_CHECK_MS) {
+            user_check_start(c, s->id, s->service, on_call_user);
             return;
         }
     }

@@ -28,6 +28,8 @@ typedef struct console_session {
     char service[64];                 /* customer: the service's name */
     int64_t user_id;                  /* customer: the SMS user (sms_users.id) */
     char login[40];                   /* customer: the SMS user's login (api_call.user_login) */
+    uint64_t pw_tag;                  /* customer: console.c's digest of its password hash */
+    int64_t checked_ms;               /* customer: when the user was last read from the store */
     int64_t created_ms, last_ms;      /* wall clock */
     struct console_session *next;     /* hash chain */
 } console_session;

@@ -245,6 +245,32 @@ describe('console without a browser', () => {
     assert.match(svcTmpl.json.message, /receiversSlotId/);
   });
 
+  test('a changed password or a deleted SMS user ends its console sessions within seconds', async () => {
+    const op = new Session(srv);
+    assert.equal((await op.login({ token: adminToken(srv) })).status, 200);
+    const sn = (await op.req('POST', '/admin/accounts', { name: uniq('end'), credits: 1 })).json.serviceName;
+    for (const login of ['carol', 'dave'])
+      assert.equal((await op.req('POST', `/1.0/sms/${sn}/users`, { login, password: 'first-pw-1' })).status, 200);
+    const carol = new Session(srv);
+    const dave = new Session(srv);
+    assert.equal((await carol.login({ service: sn, login: 'carol', password: 'first-pw-1' })).status, 200);
+    assert.equal((await dave.login({ service: sn, login: 'dave', password: 'first-pw-1' })).status, 200);
+    assert.equal((await carol.req('GET', `/1.0/sms/${sn}`)).status, 200);
+    assert.equal((await op.req('PUT', `/1.0/sms/${sn}/users/carol`, { password: 'second-pw-2' })).status, 200);
+    assert.equal((await op.req('DELETE', `/1.0/sms/${sn}/users/dave`)).status, 200);
+    const t0 = Date.now();
+    await waitFor(async () => (await carol.req('GET', `/1.0/sms/${sn}`)).status === 401,
+      { what: 'carol\'s session ended', timeoutMs: 8000, intervalMs: 250 });
+    await waitFor(async () => (await dave.req('GET', `/1.0/sms/${sn}`)).status === 401,
+      { what: 'dave\'s session ended', timeoutMs: 8000, intervalMs: 250 });
+    assert.ok(Date.now() - t0 < 7000, `${Date.now() - t0} ms`);
+    assert.equal((await carol.req('GET', '/console/session')).json, null);
+    // The new password opens a new session.
+    const again = new Session(srv);
+    assert.equal((await again.login({ service: sn, login: 'carol', password: 'second-pw-2' })).status, 200);
+    assert.equal((await again.req('GET', `/1.0/sms/${sn}`)).status, 200);
+  });
+
   test('a customer login names its fields; a body without a token is a customer login', async () => {
     const s = new Session(srv);
     const res = await s.login({ login: 'nobody' });
