@@ -394,6 +394,13 @@ static const api_route *find_route(const http_req *r, int *path_known) {
     return NULL;
 }
 
+int api__route_known(const char *method, const char *pattern) {
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
+        for (const api_route *rt = tables[t]; rt->method; rt++)
+            if (!strcmp(rt->method, method) && !strcmp(rt->pattern, pattern)) return 1;
+    return 0;
+}
+
 /* ---- authentication ---- */
 
 static void on_service(int rc, void *arg) {

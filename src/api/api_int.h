@@ -181,6 +181,9 @@ void api__console_authorize(api_call *c, const char *id, size_t n);
 void api__console_free(api *a);
 /* The rest of an authenticated call: its Idempotency-Key, its service, its handler (api.c). */
 void api__proceed(api_call *c);
+/* 1 when this build serves method on pattern ("/admin/services/{}/templates/{}"): the console
+ * shows a page only when the API under it exists (api.c). */
+int api__route_known(const char *method, const char *pattern);
 
 /* Adds "heldUntil" to an sms.Job / sms.Outgoing object o of m: when marketing hours hold it,
  * the time it will leave, else null (hours_admin.c). */

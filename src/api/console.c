@@ -121,9 +121,12 @@ static void file(api_call *c) {
 
 static json_t *session_json(const console_session *s) {
     int op = s->kind == CONSOLE_OPERATOR;
-    return json_pack("{s:s, s:s, s:o, s:o}", "kind", op ? "operator" : "customer", "csrf",
+    /* Message templates (templatesControl) and their moderation, when this build has them. */
+    int templates = api__route_known("GET", "/sms/{}/templatesControl") &&
+                    api__route_known("PUT", "/admin/services/{}/templates/{}");
+    return json_pack("{s:s, s:s, s:o, s:o, s:b}", "kind", op ? "operator" : "customer", "csrf",
                      s->csrf, "service", op ? json_null() : json_string(s->service), "login",
-                     op ? json_null() : json_string(s->login));
+                     op ? json_null() : json_string(s->login), "templates", templates);
 }
 
 static void set_cookie(api_call *c, const char *value, int64_t max_age_s) {

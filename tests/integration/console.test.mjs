@@ -112,7 +112,9 @@ describe('console without a browser', () => {
     assert.match(s.setCookie, /^smsgate_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=43200$/);
     assert.doesNotMatch(s.setCookie, /Secure/, 'no Secure flag over plain HTTP');
     const who = await s.req('GET', '/console/session');
-    assert.deepEqual(who.json, { kind: 'operator', csrf: s.csrf, service: null, login: null });
+    assert.deepEqual({ ...who.json, templates: undefined },
+      { kind: 'operator', csrf: s.csrf, service: null, login: null, templates: undefined });
+    assert.equal(typeof who.json.templates, 'boolean');
 
     // The admin API, authorized by the session: reads need nothing more...
     const accounts = await s.req('GET', '/admin/accounts');
@@ -200,7 +202,8 @@ describe('console without a browser', () => {
     assert.equal(wrong.headers['set-cookie'], undefined);
     const ok = await s.login({ service: mine, login: 'bob', password: 'pw-of-bob-1' });
     assert.equal(ok.status, 200, ok.text);
-    assert.deepEqual({ ...ok.json, csrf: undefined }, { kind: 'customer', csrf: undefined, service: mine, login: 'bob' });
+    assert.deepEqual({ ...ok.json, csrf: undefined, templates: undefined },
+      { kind: 'customer', csrf: undefined, service: mine, login: 'bob', templates: undefined });
     // "service/login" without a service, as for the other ways in (users.c).
     const alt = new Session(srv);
     assert.equal((await alt.login({ login: `${mine}/bob`, password: 'pw-of-bob-1' })).status, 200);
@@ -401,6 +404,18 @@ describe('console in headless Chromium', { skip: CHROMIUM ? false
     await page.waitForSelector('#no-approvals');
     const sender = await client.requestPromised('GET', `/sms/${sn}/senders/SHOPTEST`);
     assert.equal(sender.status, 'enable');
+    // Message templates, moderated the same way, in a build that has them (branch ops).
+    const templates = (await page.evaluate(() => fetch('/console/session').then((r) => r.json()))).templates;
+    if (templates) {
+      await client.requestPromised('POST', `/sms/${sn}/templatesControl`, { name: 'otp',
+        activity: 'authentification', message: 'Your code is #code#', description: 'login codes' });
+      const ok = await page.waitForSelector('button[aria-label="Approve template otp"]');
+      await ok.click();
+      await page.waitForSelector('#no-template-approvals');
+      assert.equal((await client.requestPromised('GET', `/sms/${sn}/templatesControl/otp`)).status, 'enable');
+    } else {
+      await waitText('#template-approvals', /no message templates/);
+    }
 
     await go('#/routes', '#routes-list table');
     await waitText('#routes-list', /sim/);

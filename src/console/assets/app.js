@@ -577,11 +577,30 @@ function pageAccounts() {
 
 function pageApprovals() {
   const list = el('div', { id: 'approvals-list' });
+  const templates = el('div', { id: 'template-approvals' });
   const load = async () => {
     const rows = [];
-    for (const sn of await services())
+    const tmpl = [];
+    for (const sn of await services()) {
       for (const s of await get('/admin/services/' + enc(sn) + '/senders'))
         if (s.status === 'waitingValidation') rows.push([sn, s]);
+      if (S.session.templates)
+        for (const name of await get('/1.0/sms/' + enc(sn) + '/templatesControl')) {
+          const t = await get('/1.0/sms/' + enc(sn) + '/templatesControl/' + enc(name));
+          if (t.status === 'waitingValidation') tmpl.push([sn, t]);
+        }
+    }
+    const moderate = (sn, t, status) => async () => {
+      const ok = await guard(() => call('PUT', `/admin/services/${enc(sn)}/templates/${enc(t.name)}`,
+        { status, comment: status === 'enable' ? 'approved in the console' : 'refused in the console' }));
+      if (ok !== undefined) { toast(`Template ${t.name}: ${status === 'enable' ? 'approved' : 'refused'}`); load(); }
+    };
+    templates.replaceChildren(!S.session.templates ? el('p', { class: 'muted', text: 'This server has no message templates.' })
+      : tmpl.length ? table(['Service', 'Template', 'Activity', 'Message', ''],
+        tmpl.map(([sn, t]) => [sn, t.name, t.activity || '', t.message || '', el('span', {},
+          el('button', { type: 'button', text: 'Approve', 'aria-label': 'Approve template ' + t.name, onclick: moderate(sn, t, 'enable') }),
+          el('button', { type: 'button', class: 'danger', text: 'Refuse', 'aria-label': 'Refuse template ' + t.name, onclick: moderate(sn, t, 'refused') }))]))
+        : el('p', { id: 'no-template-approvals', text: 'No template waits for approval.' }));
     const decide = (sn, s, status) => async () => {
       const ok = await guard(() => call('PUT', `/admin/services/${enc(sn)}/senders/${enc(s.sender)}`,
         { status, comment: status === 'enable' ? 'approved in the console' : 'refused in the console' }));
@@ -593,8 +612,8 @@ function pageApprovals() {
         el('button', { type: 'button', class: 'danger', text: 'Refuse', 'aria-label': 'Refuse ' + s.sender, onclick: decide(sn, s, 'refused') }))]))
       : el('p', { id: 'no-approvals', text: 'Nothing waits for approval.' }));
   };
-  render('Sender approvals', list,
-    el('p', { class: 'muted', text: 'Senders declared by customers wait here; refreshed every 3 seconds.' }));
+  render('Approvals', el('h2', { text: 'Senders' }), list, el('h2', { text: 'Message templates' }), templates,
+    el('p', { class: 'muted', text: 'What customers declare waits here; refreshed every 3 seconds.' }));
   every(3000, load);
 }
 
