@@ -514,11 +514,14 @@ describe('console in headless Chromium', { skip: CHROMIUM ? false
       assert.equal(rendered[0].message, 'Hi Client1');
 
       // The callbacks went dead; the receiver is fixed; the user replays them from the console.
+      const dead = await waitFor(() => {
+        const pending = srv.smsctlOk(['callbacks', 'list', sn, '--state', 'pending', '--json']).json;
+        const d = srv.smsctlOk(['callbacks', 'list', sn, '--state', 'dead', '--json']).json;
+        return pending.length === 0 && d.some((c) => c.messageId === id && c.deliveryReceipt === 1) && d;
+      }, { what: 'every callback dead, the SMS\'s delivery one among them', timeoutMs: 30000, intervalMs: 200 });
       await go('#/callbacks', '#dead-callbacks');
-      await page.waitForSelector('#replay-all', { timeout: 30000 });
+      await waitText('#replay-all', new RegExp(`^Replay all ${dead.length}$`));
       await screenshot('customer-callbacks-dead');
-      const dead = srv.smsctlOk(['callbacks', 'list', sn, '--state', 'dead', '--json']).json;
-      assert.ok(dead.some((c) => c.messageId === id && c.deliveryReceipt === 1), 'the SMS\'s delivery callback is dead');
       receiverUp = true;
       await page.click('#replay-all');
       await page.waitForSelector('#no-dead', { timeout: 30000 });
