@@ -543,12 +543,31 @@ describe('console in headless Chromium', { skip: CHROMIUM ? false
       await screenshot('customer-senders');
       await go('#/orders', '#quote');
       await waitText('#quote', /Price: /);
+      const before = (await client.requestPromised('GET', `/sms/${sn}`)).creditsLeft;
+      await page.click('#quote ~ button[type=submit]');
+      await waitText('#order-result', /^Order \d+ created: waiting for payment\.$/);
+      const orderId = Number((await text('#order-result')).match(/\d+/)[0]);
       await screenshot('customer-orders');
       // Readable on a phone screen.
       await page.setViewport({ width: 390, height: 844, isMobile: true });
       await go('#/overview', '#credits');
       await waitText('#credits', /^\d+$/);
       await screenshot('customer-phone');
+
+
+      // The operator pays the order: the credits arrive.
+      await page.setViewport({ width: 1100, height: 800 });
+      await page.click('#logout');
+      await page.waitForSelector('#operator-login');
+      await page.type('#operator-login input[type=password]', adminToken(srv));
+      await page.click('#operator-login button[type=submit]');
+      await page.waitForSelector('#accounts-list table');
+      await go('#/admin-orders', '#orders-list table');
+      const pay = await page.waitForSelector(`button[aria-label="Pay order ${orderId}"]`);
+      await pay.click();
+      await waitFor(async () => (await client.requestPromised('GET', `/sms/${sn}`)).creditsLeft === before + 100,
+        { what: 'the paid credits' });
+      await page.waitForFunction((id) => !document.querySelector(`button[aria-label="Pay order ${id}"]`), {}, orderId);
 
       assert.deepEqual(errors, [], 'no error in the browser console');
     });
