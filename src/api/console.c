@@ -15,7 +15,8 @@
  * decides from the session alone:
  *   operator   every admin route (as the admin token), and every /sms/{sn}/... route of any
  *              service (as the service's owner: the operator sees everything anyway);
- *   customer   the /sms/{sn}/... routes of its own service, /sms/estimate, /me/document...,
+ *   customer   the /sms/{sn}/... routes of its own service but /sms/{sn}/users... (a user
+ *              must not change its own quota), /sms/estimate, /me/document...,
  *              /order/sms/{sn}/credits..., and of the admin API only its own service's
  *              callbacks (the dead-letter list and its replay), the routes the console shows;
  *              anything else is 403 NOT_GRANTED_CALL. The call is the SMS user's (c->user_id:
@@ -277,6 +278,8 @@ static const char *const customer_routes[] = {"/sms/estimate", "/me/document", "
 static int customer_may(const api_call *c, const console_session *s) {
     const api_route *rt = c->route;
     const http_req *r = c->req;
+    /* Not the SMS users' own management: a user must not raise its quota or make others. */
+    if (!strncmp(rt->pattern, "/sms/{}/users", 13)) return 0;
     if (rt->flags & API_SERVICE) return r->nsegs > 1 && !strcmp(r->segs[1], s->service);
     if (rt->flags & API_ADMIN)
         return !strncmp(rt->pattern, "/admin/services/{}/callbacks", 28) &&

@@ -209,11 +209,14 @@ describe('console without a browser', () => {
     assert.equal((await alt.login({ login: `${mine}/bob`, password: 'pw-of-bob-1' })).status, 200);
 
     assert.equal((await s.req('GET', `/1.0/sms/${mine}`)).json.creditsLeft, 10);
-    for (const [method, target] of [['GET', `/1.0/sms/${other}`], ['GET', '/admin/accounts'],
+    for (const [method, target, body] of [['GET', `/1.0/sms/${other}`], ['GET', '/admin/accounts'],
       ['GET', `/admin/services/${mine}/callback-secret`], ['GET', `/admin/services/${other}/callbacks`],
       ['GET', `/1.0/order/sms/${other}/credits?quantity=100`], ['GET', '/1.0/sms'],
-      ['GET', `/admin/services/${mine}/senders`]]) {
-      const res = await s.req(method, target);
+      ['GET', `/admin/services/${mine}/senders`], ['GET', `/1.0/sms/${mine}/users`],
+      ['GET', `/1.0/sms/${mine}/users/bob`], ['GET', `/1.0/sms/${mine}/users/bob/outgoing`],
+      ['PUT', `/1.0/sms/${mine}/users/bob`, { quotaInformations: { quotaStatus: 'inactive' } }],
+      ['POST', `/1.0/sms/${mine}/users`, { login: 'eve', password: 'eve-pass-1' }]]) {
+      const res = await s.req(method, target, body);
       assert.equal(res.status, 403, `${method} ${target}: ${res.text}`);
       assert.equal(res.json.errorCode, 'NOT_GRANTED_CALL');
     }
