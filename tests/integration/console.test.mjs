@@ -550,6 +550,13 @@ describe('console in headless Chromium', { skip: CHROMIUM ? false
       await page.click('#quote ~ button[type=submit]');
       await waitText('#order-result', /^Order \d+ created: waiting for payment\.$/);
       const orderId = Number((await text('#order-result')).match(/\d+/)[0]);
+      await page.select('select[name=automaticRecreditAmount]', '500');
+      await type('input[name=creditThresholdForAutomaticRecredit]', '10');
+      await page.click('#topup-form button[type=submit]');
+      await waitFor(async () => {
+        const v = await client.requestPromised('GET', `/sms/${sn}`);
+        return v.automaticRecreditAmount === 500 && v.creditThresholdForAutomaticRecredit === 10;
+      }, { what: 'the top-up settings saved' });
       await screenshot('customer-orders');
       // Readable on a phone screen.
       await page.setViewport({ width: 390, height: 844, isMobile: true });

@@ -490,7 +490,7 @@ function pageCallbacks() {
       : el('p', { id: 'no-dead', text: 'No dead callback.' }));
   };
   render('Callbacks',
-    el('form', { class: 'card', onsubmit: async (ev) => {
+    el('form', { class: 'card', id: 'callback-form', onsubmit: async (ev) => {
       ev.preventDefault();
       const ok = await guard(() => call('PUT', svc(), { callBack: url.value || null }));
       if (ok !== undefined) toast('Callback URL saved');
@@ -505,7 +505,8 @@ function pageOrders() {
     [100, 200, 500, 1000, 5000, 10000].map((q) => el('option', { value: q, text: q + ' credits' })));
   const quote = el('p', { class: 'live', id: 'quote' });
   const result = el('div', { id: 'order-result' });
-  const amount = el('input', { name: 'automaticRecreditAmount', type: 'number', min: 0 });
+  const amount = el('select', { name: 'automaticRecreditAmount' }, el('option', { value: '', text: 'No automatic top-up' }),
+    [100, 200, 250, 500, 1000, 5000, 10000].map((q) => el('option', { value: q, text: q + ' credits' })));
   const threshold = el('input', { name: 'creditThresholdForAutomaticRecredit', type: 'number', min: 0 });
   const showQuote = () => guard(async () => {
     const o = await get(`/1.0/order/sms/${enc(S.session.service)}/credits?quantity=${quantity.value}`);
@@ -519,7 +520,7 @@ function pageOrders() {
       if (o) result.replaceChildren(el('p', { text: `Order ${o.orderId} created: waiting for payment.` }));
     } }, el('h2', { text: 'Buy credits' }), field('Quantity', quantity), quote,
     el('button', { type: 'submit', text: 'Order' }), result),
-    el('form', { class: 'card', onsubmit: async (ev) => {
+    el('form', { class: 'card', id: 'topup-form', onsubmit: async (ev) => {
       ev.preventDefault();
       const ok = await guard(() => call('PUT', svc(), {
         automaticRecreditAmount: amount.value ? Number(amount.value) : null,
@@ -530,7 +531,7 @@ function pageOrders() {
   showQuote();
   guard(async () => {
     const s = await get(svc());
-    amount.value = s.automaticRecreditAmount ?? '';
+    amount.value = s.automaticRecreditAmount ? String(s.automaticRecreditAmount) : '';
     threshold.value = s.creditThresholdForAutomaticRecredit ?? 0;
   });
 }
