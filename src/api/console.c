@@ -32,7 +32,8 @@
  * Invariants:
  *   1. A request that carries an OVH signature's headers or an Authorization header is never
  *      authorized by a cookie (api.c checks those first).
- *   2. The cookie is HttpOnly, SameSite=Strict, Path=/, Secure when the login came over HTTPS;
+ *   2. The cookie is HttpOnly, SameSite=Strict, Path=/, Secure when the login came over HTTPS
+ *      (the TLS listener, or a first public-url in https: a TLS front);
  *      logging out removes the session from the table, not only the cookie.
  *   3. The pages are served with a Content-Security-Policy allowing nothing but this origin:
  *      no inline script, no CDN, nothing fetched elsewhere.
@@ -130,10 +131,13 @@ static json_t *session_json(const console_session *s) {
                      op ? json_null() : json_string(s->login), "templates", templates);
 }
 
+/* Secure on the TLS listener, and behind a TLS front (a public-url in https). */
 static void set_cookie(api_call *c, const char *value, int64_t max_age_s) {
+    const char *pub = c->api->public_urls[0];
+    int secure = c->req->tls || (pub && !strncmp(pub, "https://", 8));
     char v[256];
     snprintf(v, sizeof v, "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld%s",
-             CONSOLE_COOKIE, value, (long long)max_age_s, c->req->tls ? "; Secure" : "");
+             CONSOLE_COOKIE, value, (long long)max_age_s, secure ? "; Secure" : "");
     http_reply_header(c->req, "Set-Cookie", v);
 }
 

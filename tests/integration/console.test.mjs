@@ -285,6 +285,18 @@ describe('console without a browser', () => {
   });
 });
 
+describe('console behind a TLS front', () => {
+  let srv;
+  before(async () => { srv = await startServer({ args: ['--public-url', 'https://sms.example.com'] }); });
+  after(async () => { await srv?.finish(); });
+
+  test('a public-url in https makes the cookie Secure on the plain listener too', async () => {
+    const s = new Session(srv);
+    assert.equal((await s.login({ token: adminToken(srv) })).status, 200);
+    assert.match(s.setCookie, /; HttpOnly; SameSite=Strict; Max-Age=43200; Secure$/);
+  });
+});
+
 describe('console turned off', () => {
   let srv;
   before(async () => { srv = await startServer({ args: ['--console=false'] }); });
