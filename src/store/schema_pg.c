@@ -35,6 +35,7 @@
 #include "store/store_users.h"
 #include "store/store_replies.h"
 #include "store/sqlite_hours_int.h"
+#include "store/sqlite_gateways_int.h"
 
 #include <stddef.h>
 
@@ -331,6 +332,7 @@ const pg_area pg_areas[] = {
     AREA("replies", pg_replies_migrations),
     AREA("blacklists", blacklist_migrations),
     AREA("hours", pg_hours_migrations), /* after cluster: its trigger uses the epoch */
+    AREA("gateways", pg_gateways_migrations), /* sqlite_gateways.c */
     AREA("users", pg_users_migrations), /* sqlite_users.c; after cluster: its epoch */
     {NULL, NULL, 0},
 };

@@ -11,12 +11,16 @@
 //   - the alert: one SMS to alertNumber when a send takes the quota below the threshold, and
 //     not a second one;
 //   - smsctl user add|list|passwd|remove.
-// The authentication of a login and a password (constant time, slowdown) is tested in
-// tests/unit/test_users.c, where api_user_auth runs on a real store without a way in.
+//   - authentication through http2sms (the way in of a login and a password): a wrong login
+//     and a wrong password answered in the same time (medians of a bounded number of tries,
+//     the default 100,000 PBKDF2 iterations), five failures of a login then refused at once
+//     even with the right password, the right password accepted again once the minute is over
+//     only (not tested: a minute); tests/unit/test_users.c does the same on api_user_auth.
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, test } from './lib/test.mjs';
 
-import { sdkError, startServer, waitFor } from './lib/harness.mjs';
+import { httpRequest, sdkError, startServer, waitFor } from './lib/harness.mjs';
 import { checkModel, checkResponse, loadSchema, schemaMissing } from './lib/ovhschema.mjs';
 
 const schema = loadSchema();
@@ -230,6 +234,122 @@ describe('SMS users', () => {
     assert.equal(alerts().length, 2);
   });
 
+  test("the user's callBack gets its SMS's status callbacks, the service's the others", async () => {
+    const hits = [];
+    const rx = http.createServer((req, res) => { hits.push(req.url); res.end('ok'); });
+    await new Promise((r) => rx.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${rx.address().port}`;
+    try {
+      await ca.requestPromised('POST', `/sms/${sn}/users`, { login: 'cbuser', password: 'cb-pass-123' });
+      await ca.requestPromised('PUT', `/sms/${sn}/users/cbuser`, { callBack: `${base}/user` });
+      await ca.requestPromised('PUT', `/sms/${sn}`, { callBack: `${base}/service` });
+      const u = await send('cbuser', {});
+      const v = await ca.requestPromised('POST', `/sms/${sn}/jobs`,
+        { message: 'svc', receivers: ['+33600000004'], noStopClause: true });
+      const got = (path, id) => hits.filter((h) => h.startsWith(path) && new URL(h, base).searchParams.get('id') === String(id));
+      await waitFor(() => got('/user', u.ids[0]).some((h) => /description=1(&|$)/.test(h)) &&
+        got('/service', v.ids[0]).some((h) => /description=1(&|$)/.test(h)),
+      { what: 'delivered callbacks', timeoutMs: 15000 });
+      assert.equal(got('/service', u.ids[0]).length, 0);
+      assert.equal(got('/user', v.ids[0]).length, 0);
+      // Frozen on the message: a later change applies to later SMS only.
+      const row = srv.sql(`SELECT callback_url FROM messages WHERE id = ${u.ids[0]}`)[0];
+      assert.equal(row.callback_url, `${base}/user`);
+    } finally {
+      await ca.requestPromised('PUT', `/sms/${sn}`, { callBack: '' });
+      rx.close();
+    }
+  });
+
+  test("a user's incoming: the replies to its SMS only", SCHEMA, async () => {
+    await ca.requestPromised('POST', `/sms/${sn}/users`, { login: 'replied', password: 'reply-pass-1' });
+    const base = `+3361${String(process.pid % 100).padStart(2, '0')}`;
+    const u = await send('replied', { receivers: [`${base}01906`], senderForResponse: true });
+    const v = await ca.requestPromised('POST', `/sms/${sn}/jobs`,
+      { message: 'svc', receivers: [`${base}02906`], senderForResponse: true, noStopClause: true });
+    assert.equal(u.ids.length, 1);
+    assert.equal(v.ids.length, 1);
+    await waitFor(async () => (await ca.requestPromised('GET', `/sms/${sn}/incoming`)).length >= 2,
+      { what: 'the two replies', timeoutMs: 15000 });
+    const all = await ca.requestPromised('GET', `/sms/${sn}/incoming`);
+    const mine = await ca.requestPromised('GET', `/sms/${sn}/users/replied/incoming`);
+    checkResponse(schema, 'GET', '/sms/{serviceName}/users/{login}/incoming', mine);
+    assert.equal(mine.length, 1);
+    const one = await ca.requestPromised('GET', `/sms/${sn}/users/replied/incoming/${mine[0]}`);
+    checkModel(schema, 'sms.Incoming', one, { allowExtra: true });
+    assert.equal(one.sender, `${base}01906`);
+    const other = all.find((id) => id !== mine[0]);
+    for (const login of ['replied', 'alice']) {
+      const e = await sdkError(ca.requestPromised('GET', `/sms/${sn}/users/${login}/incoming/${other}`));
+      assert.equal(e.error, 404);
+      const d = await sdkError(ca.requestPromised('DELETE', `/sms/${sn}/users/${login}/incoming/${other}`));
+      assert.equal(d.error, 404);
+    }
+    assert.deepEqual(await ca.requestPromised('GET', `/sms/${sn}/users/alice/incoming`), []);
+    assert.equal(await ca.requestPromised('DELETE', `/sms/${sn}/users/replied/incoming/${mine[0]}`), null);
+    assert.deepEqual(await ca.requestPromised('GET', `/sms/${sn}/users/replied/incoming`), []);
+    assert.deepEqual(await ca.requestPromised('GET', `/sms/${sn}/incoming`), [other]);
+  });
+
+  test("a STOP to a user's SMS calls the user's stopCallBack", async () => {
+    const hits = [];
+    const rx = http.createServer((req, res) => { hits.push(req.url); res.end('ok'); });
+    await new Promise((r) => rx.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${rx.address().port}`;
+    try {
+      await ca.requestPromised('POST', `/sms/${sn}/users`, { login: 'stopper', password: 'stop-pass-1' });
+      await ca.requestPromised('PUT', `/sms/${sn}/users/stopper`, { stopCallBack: `${base}/ustop` });
+      await ca.requestPromised('PUT', `/sms/${sn}`, { stopCallBack: `${base}/sstop` });
+      const to = `+3361${String(process.pid % 100).padStart(2, '0')}03905`;
+      const u = await send('stopper', { receivers: [to], noStopClause: false, senderForResponse: true });
+      await waitFor(() => hits.some((h) => h.startsWith('/ustop')), { what: "the user's stopCallBack", timeoutMs: 15000 });
+      const h = new URL(hits.find((x) => x.startsWith('/ustop')), base);
+      assert.equal(h.searchParams.get('id'), String(u.ids[0]));
+      assert.equal(hits.filter((x) => x.startsWith('/sstop')).length, 0);
+    } finally {
+      await ca.requestPromised('PUT', `/sms/${sn}`, { stopCallBack: '' });
+      rx.close();
+    }
+  });
+
+  test("a user's receivers slots are its own", SCHEMA, async () => {
+    const csv = 'Name,Number\r\nAna,+33612345680\r\nBob,0033612345690\r\n';
+    const rx = http.createServer((req, res) => { res.setHeader('Content-Type', 'text/csv'); res.end(csv); });
+    await new Promise((r) => rx.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${rx.address().port}/list.csv`;
+    try {
+      await ca.requestPromised('POST', `/sms/${sn}/users`, { login: 'slots', password: 'slots-pass-1' });
+      const r = await ca.requestPromised('POST', `/sms/${sn}/users/slots/receivers`,
+        { slotId: 1, description: 'team list', autoUpdate: false, csvUrl: url });
+      checkModel(schema, 'sms.Receiver', r, { allowExtra: true });
+      assert.equal(r.slotId, 1);
+      assert.equal(r.validRecords, 2);
+      assert.deepEqual(await ca.requestPromised('GET', `/sms/${sn}/users/slots/receivers`), [1]);
+      // Not the service's, nor another user's.
+      assert.deepEqual(await ca.requestPromised('GET', `/sms/${sn}/receivers`), []);
+      assert.deepEqual(await ca.requestPromised('GET', `/sms/${sn}/users/alice/receivers`), []);
+      let e = await sdkError(ca.requestPromised('GET', `/sms/${sn}/receivers/1`));
+      assert.equal(e.error, 404);
+      e = await sdkError(ca.requestPromised('GET', `/sms/${sn}/users/alice/receivers/1`));
+      assert.equal(e.error, 404);
+      const g = await ca.requestPromised('GET', `/sms/${sn}/users/slots/receivers/1`);
+      assert.equal(g.description, 'team list');
+      assert.equal(await ca.requestPromised('PUT', `/sms/${sn}/users/slots/receivers/1`,
+        { description: 'renamed' }), null);
+      assert.equal((await ca.requestPromised('GET', `/sms/${sn}/users/slots/receivers/1`)).description, 'renamed');
+      const text = await ca.requestPromised('GET', `/sms/${sn}/users/slots/receivers/1/csv`);
+      assert.match(text, /Ana,\+33612345680/);
+      // A user sends to a list of receivers; a slot is the service's business (docs/users.md).
+      e = await sdkError(send('slots', { receivers: undefined, receiversSlotId: '1' }));
+      assert.equal(e.error, 400);
+      assert.match(e.message, /receivers slots and documents are sent by the service/);
+      assert.equal(await ca.requestPromised('DELETE', `/sms/${sn}/users/slots/receivers/1`), null);
+      assert.deepEqual(await ca.requestPromised('GET', `/sms/${sn}/users/slots/receivers`), []);
+    } finally {
+      rx.close();
+    }
+  });
+
   test('smsctl user add|list|passwd|remove', () => {
     let r = srv.smsctlOk(['user', 'add', sn, 'ops1', '--password', 'ops-pass-123']);
     assert.equal(r.stdout, `added user ops1 to ${sn}\n`);
@@ -259,5 +379,85 @@ describe('SMS users', () => {
     r = srv.smsctl(['user', 'list', 'sms-nobody-9']);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /The service 'sms-nobody-9' does not exist/);
+  });
+});
+
+// The median of a list of numbers.
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+describe('SMS user authentication through http2sms', () => {
+  let srv, acme, sn;
+  before(async () => {
+    // The default hash cost; failures unlimited for the timing, limited in the second server.
+    srv = await startServer({ args: ['--user-auth-failures', '1000'] });
+    acme = srv.createAccount('usauth', 100);
+    sn = acme.serviceName;
+    const ca = srv.sdk(acme);
+    await ca.requestPromised('POST', `/sms/${sn}/users`, { login: 'timed', password: 'timed-pass-1' });
+  });
+  after(async () => { await srv?.finish(); });
+
+  const h2s = (login, password, extra = {}) => {
+    const qs = new URLSearchParams({ account: sn, login, password, senderForResponse: '1', to: '+33600000001',
+      message: 'x', noStop: '1', contentType: 'text/json', ...extra }).toString();
+    return httpRequest({ port: srv.port, target: `/cgi-bin/sms/http2sms.cgi?${qs}` });
+  };
+  const timed = async (login, password) => {
+    const t0 = process.hrtime.bigint();
+    const r = await h2s(login, password);
+    return { r, ms: Number(process.hrtime.bigint() - t0) / 1e6 };
+  };
+
+  test('a wrong login and a wrong password take the same time', { timeout: 60000 }, async () => {
+    const ok = await h2s('timed', 'timed-pass-1');
+    assert.equal(ok.json.status, 100, ok.text);
+    const wl = [], wp = [];
+    for (let i = 0; i < 11; i++) {
+      // alternated, each kind first every other time
+      const tries = [['login', `nobody${i}`, 'timed-pass-1'], ['password', 'timed', `wrong-pass-${i}`]];
+      if (i % 2) tries.reverse();
+      for (const [kind, login, password] of tries) {
+        const t = await timed(login, password);
+        assert.equal(t.r.json.status, 401, t.r.text);
+        (kind === 'login' ? wl : wp).push(t.ms);
+      }
+    }
+    const ml = median(wl), mp = median(wp);
+    console.log(`# http2sms medians: wrong login ${ml.toFixed(1)} ms, wrong password ${mp.toFixed(1)} ms`);
+    assert.equal(wl.length, wp.length);
+    // The same answer, and neither median twice the other (a shared machine); a wrong login
+    // that skipped the hash would answer in about a millisecond.
+    assert.ok(ml < 2 * mp && mp < 2 * ml, `medians ${ml} and ${mp}`);
+    assert.ok(mp > 5, `a hash was verified: ${mp} ms`);
+    srv.expectLog(/SMS user authentication/);
+  });
+});
+
+describe('SMS user authentication: repeated failures are slowed down', () => {
+  let srv, sn;
+  before(async () => {
+    srv = await startServer({ args: ['--user-password-iterations', '2000'] });
+    const acme = srv.createAccount('usslow', 100);
+    sn = acme.serviceName;
+    await srv.sdk(acme).requestPromised('POST', `/sms/${sn}/users`, { login: 'slow', password: 'slow-pass-1' });
+  });
+  after(async () => { await srv?.finish(); });
+
+  test('five failures, then refused without a try', async () => {
+    const h2s = (password) => httpRequest({ port: srv.port, target: '/cgi-bin/sms/http2sms.cgi?' +
+      new URLSearchParams({ account: sn, login: 'slow', password, senderForResponse: '1', to: '+33600000001', message: 'x',
+        noStop: '1', contentType: 'text/json' }).toString() });
+    let r = await h2s('slow-pass-1');
+    assert.equal(r.json.status, 100, r.text);
+    for (let i = 0; i < 5; i++) {
+      r = await h2s(`bad-${i}-password`);
+      assert.equal(r.json.status, 401);
+      assert.doesNotMatch(r.json.message, /Too many/);
+    }
+    // The right password now: refused, without a verification, until the minute is over.
+    r = await h2s('slow-pass-1');
+    assert.equal(r.json.status, 401);
+    assert.match(r.json.message, /Too many failed logins/);
+    srv.expectLog(/SMS user authentication/);
   });
 });
