@@ -20,8 +20,8 @@
  *              /order/sms/{sn}/credits..., and of the admin API only its own service's
  *              callbacks (the dead-letter list and its replay), the routes the console shows;
  *              anything else is 403 NOT_GRANTED_CALL. The call is the SMS user's (c->user_id:
- *              its quota, its lists), except a campaign by a user without an active quota,
- *              which is the service's (send.c refuses templated sends made as a user). The
+ *              its quota, its lists), except on receivers slots and for a campaign by a user
+ *              without an active quota, which are the service's (customer_go). The
  *              user is read again from the store every USER_CHECK_MS of use and before each
  *              campaign: a deleted user or a changed password ends the session.
  * Then the call runs exactly as a signed one would: the same handler, the same checks, the same
@@ -150,6 +150,7 @@ typedef struct user_check {
     api_call *c;
     char sid[CONSOLE_TOKEN_LEN + 1]; /* the session's id ("" at login): it may end meanwhile */
     char service[sizeof((console_session *)0)->service];
+    char login[sizeof((console_session *)0)->login];
     store_user_req r;
 } user_check;
 
@@ -170,7 +171,8 @@ static void user_check_start(api_call *c, const char *sid, const char *service,
     snprintf(q->service, sizeof q->service, "%s", service);
     q->r.service = q->service;
     q->r.account_id = c->account_id;
-    q->r.login = c->user_login;
+    memcpy(q->login, c->user_login, sizeof q->login);
+    q->r.login = q->login;
     store_user_get(c->api->st, &q->r, done, q);
 }
 
@@ -312,6 +314,19 @@ static int templated_send(const api_call *c) {
     return 0;
 }
 
+/* The rest of a customer's call, as the SMS user except where the service acts: receivers
+ * slots (the service's: receivers.c keys a user's own slots by the /users/{login}/ path),
+ * and a campaign by a user without an active quota (send.c refuses templated sends made as
+ * a user: their fan-out does not take a quota; with one, the user's 400 is what it gets). */
+static void customer_go(api_call *c, int quota_active) {
+    if (!strncmp(c->route->pattern, "/sms/{}/receivers", 17) ||
+        (templated_send(c) && !quota_active)) {
+        c->user_id = 0;
+        c->user_login[0] = 0;
+    }
+    api__proceed(c);
+}
+
 static void on_call_user(int rc, void *arg) {
     user_check *q = arg;
     api_call *c = q->c;
@@ -332,13 +347,7 @@ static void on_call_user(int rc, void *arg) {
         return;
     }
     s->checked_ms = now;
-    /* Without a quota to take from, a campaign is the service's, as signed (send.c refuses a
-     * templated send made as a user: its fan-out does not take a quota). */
-    if (templated_send(c) && !active) {
-        c->user_id = 0;
-        c->user_login[0] = 0;
-    }
-    api__proceed(c);
+    customer_go(c, active);
 }
 
 void api__console_authorize(api_call *c, const char *id, size_t n) {
@@ -378,6 +387,8 @@ void api__console_authorize(api_call *c, const char *id, size_t n) {
             user_check_start(c, s->id, s->service, on_call_user);
             return;
         }
+        customer_go(c, 0); /* not a campaign: the quota does not matter */
+        return;
     }
     api__proceed(c);
 }

@@ -221,6 +221,11 @@ describe('console without a browser', () => {
       assert.equal(res.json.errorCode, 'NOT_GRANTED_CALL');
     }
     assert.equal((await s.req('GET', `/admin/services/${mine}/callbacks?state=dead`)).status, 200);
+    // Receivers slots are the service's (receivers.c reads a user's own from /users/{login}/).
+    assert.deepEqual((await s.req('GET', `/1.0/sms/${mine}/receivers`)).json, []);
+    const slot = await s.req('GET', `/1.0/sms/${mine}/receivers/1`);
+    assert.equal(slot.status, 404);
+    assert.equal(slot.json.message, 'The receivers slot 1 does not exist');
     assert.equal((await s.req('GET', `/1.0/order/sms/${mine}/credits?quantity=100`)).status, 200);
 
     // A send from a session is the SMS user's: marked as its, and its quota applies.
