@@ -37,6 +37,7 @@
 #include <openssl/crypto.h>
 
 #include "api/api_cache.h"
+#include "api/console_session.h"
 #include "auth/sign.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -55,7 +56,8 @@ static const api_route *const tables[] = {api_vnum_routes,
                                           api_blacklist_routes, api_hours_admin_routes,
                                           api_health_routes,
                                           api_user_routes, api_hlr_routes,
-                                          api_phonebook_routes, api_gateway_routes};
+                                          api_phonebook_routes, api_gateway_routes,
+                                          api_console_routes};
 
 /* ---- replies ---- */
 
@@ -428,6 +430,13 @@ static const api_route *find_route(const http_req *r, int *path_known) {
     return NULL;
 }
 
+int api__route_known(const char *method, const char *pattern) {
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
+        for (const api_route *rt = tables[t]; rt->method; rt++)
+            if (!strcmp(rt->method, method) && !strcmp(rt->pattern, pattern)) return 1;
+    return 0;
+}
+
 /* ---- authentication ---- */
 
 static void on_service(int rc, void *arg) {
@@ -441,6 +450,7 @@ static void on_service(int rc, void *arg) {
         return;
     }
     api_cache_service_put(c->api->cache, &c->svc.svc);
+    if (!c->account_id) c->account_id = c->svc.svc.account_id; /* an operator's console call */
     c->route->fn(c);
 }
 
@@ -463,6 +473,8 @@ static void proceed(api_call *c) {
     }
     c->route->fn(c);
 }
+
+void api__proceed(api_call *c) { proceed(c); }
 
 /* The state of the credential (from the store or the cache). Returns -1 after replying. */
 static int credential_ok(api_call *c) {
@@ -627,6 +639,17 @@ void api_handle(http_req *req, void *arg) {
         api_reply_error(c, 400, NULL, "A JSON object body is required");
         return;
     }
+    /* The web console: a session cookie, and no other credential (console.c). */
+    if (!(rt->flags & API_NOAUTH) && !http_req_header(req, "Authorization") &&
+        !http_req_header(req, "X-Ovh-Application")) {
+        size_t n;
+        const char *sid = console_cookie_get(http_req_header(req, "Cookie"), CONSOLE_COOKIE, &n);
+        if (sid && a->cfg->console) {
+            c->flush_cache = changes_auth(rt);
+            api__console_authorize(c, sid, n);
+            return;
+        }
+    }
     if (rt->flags & API_ADMIN) {
         if (!admin_ok(c)) {
             api_reply_error(c, 401, NULL, "A valid admin token is required "
@@ -771,5 +794,6 @@ void api_free(api *a) {
     free(a->public_urls);
     free(a->admin_token);
     api_cache_free(a->cache);
+    api__console_free(a);
     free(a);
 }

@@ -34,6 +34,7 @@ struct api {
     struct event *idem_prune_ev;
     store_idem_prune_req idem_prune;
     int idem_pruning;
+    struct console_sessions *console_sessions; /* console.c: the console's sessions */
     struct api_users *users; /* users.c: the password worker, verified credentials, failures */
 };
 
@@ -177,6 +178,19 @@ void api__users_stop(api *a);
 void api__users_forget(api *a);
 extern const api_route api_hours_admin_routes[]; /* hours_admin.c */
 extern const api_route api_health_routes[];      /* health.c: /healthz, /readyz */
+extern const api_route api_console_routes[];     /* console.c */
+
+/* A call whose only credential is a console session cookie (id, n bytes): console.c checks the
+ * session, its CSRF token and what it may call, then goes on as an authenticated call would
+ * (api__proceed), or replies 401/403. */
+void api__console_authorize(api_call *c, const char *id, size_t n);
+/* Frees the console's sessions (api_free). */
+void api__console_free(api *a);
+/* The rest of an authenticated call: its Idempotency-Key, its service, its handler (api.c). */
+void api__proceed(api_call *c);
+/* 1 when this build serves method on pattern ("/admin/services/{}/templates/{}"): the console
+ * shows a page only when the API under it exists (api.c). */
+int api__route_known(const char *method, const char *pattern);
 
 /* Adds "heldUntil" to an sms.Job / sms.Outgoing object o of m: when marketing hours hold it,
  * the time it will leave, else null (hours_admin.c). */

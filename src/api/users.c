@@ -268,7 +268,7 @@ typedef struct auth_ctx {
     char service[96], login[64];
     char key_login[170], key_addr[96];
     int refuse;            /* the outcome is SG_EPERM whatever the password (invariant 1) */
-    unsigned char mac[32]; /* the credential's HMAC (verified credentials), once the user is known */
+    unsigned char mac[32]; /* the credential's HMAC (verified credentials), once known */
     uw_job job;
 } auth_ctx;
 

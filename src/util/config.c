@@ -192,6 +192,14 @@ static const key_def keys[] = {
     {"metrics-listen", T_STR, "127.0.0.1:9464", 0, 0, S(metrics_listen),
      "listener of Prometheus' GET /metrics (docs/metrics.md), plain HTTP without "
      "authentication: keep it on a private address; empty disables"},
+    {"console", T_BOOL, "true", 0, 1, S(console),
+     "serve the web console at /console/ (docs/console.md)"},
+    {"console-session-idle-s", T_INT, "1800", 60, 86400 * 30, S(console_session_idle_s),
+     "a console session unused for this many seconds is logged out"},
+    {"console-session-max-age-s", T_INT, "43200", 60, 86400 * 365, S(console_session_max_age_s),
+     "a console session ends this many seconds after its login, used or not"},
+    {"console-sessions-max", T_INT, "10000", 1, 10000000, S(console_sessions_max),
+     "console sessions kept on this node; the least recently used goes first"},
 };
 #undef S
 #define NKEYS (sizeof keys / sizeof keys[0])

@@ -71,6 +71,8 @@ typedef struct sg_config {
     int64_t idempotency_ttl_s; /* how long an Idempotency-Key's answer is kept (api/idem.c) */
     int64_t reply_window_h;    /* incoming SMS: the reply window (store_incoming.h) */
     char *metrics_listen;      /* Prometheus /metrics listener (metrics/metrics.h), "" disables */
+    int64_t console;           /* the web console (api/console.c, docs/console.md) */
+    int64_t console_session_idle_s, console_session_max_age_s, console_sessions_max;
     int64_t user_password_iterations; /* SMS users (api/users.c, auth/userpw.h) */
     int64_t user_auth_failures;       /* failed authentications per minute, login or address */
 } sg_config;

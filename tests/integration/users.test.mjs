@@ -11,13 +11,16 @@
 //   - the alert: one SMS to alertNumber when a send takes the quota below the threshold, and
 //     not a second one;
 //   - smsctl user add|list|passwd|remove.
-// The authentication of a login and a password (constant time, slowdown) is tested in
-// tests/unit/test_users.c, where api_user_auth runs on a real store without a way in.
+//   - authentication through http2sms (the way in of a login and a password): a wrong login
+//     and a wrong password answered in the same time (medians of a bounded number of tries,
+//     the default 100,000 PBKDF2 iterations), five failures of a login then refused at once
+//     even with the right password, the right password accepted again once the minute is over
+//     only (not tested: a minute); tests/unit/test_users.c does the same on api_user_auth.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from './lib/test.mjs';
 
-import { sdkError, startServer, waitFor } from './lib/harness.mjs';
+import { httpRequest, sdkError, startServer, waitFor } from './lib/harness.mjs';
 import { checkModel, checkResponse, loadSchema, schemaMissing } from './lib/ovhschema.mjs';
 
 const schema = loadSchema();
@@ -376,5 +379,85 @@ describe('SMS users', () => {
     r = srv.smsctl(['user', 'list', 'sms-nobody-9']);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /The service 'sms-nobody-9' does not exist/);
+  });
+});
+
+// The median of a list of numbers.
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+describe('SMS user authentication through http2sms', () => {
+  let srv, acme, sn;
+  before(async () => {
+    // The default hash cost; failures unlimited for the timing, limited in the second server.
+    srv = await startServer({ args: ['--user-auth-failures', '1000'] });
+    acme = srv.createAccount('usauth', 100);
+    sn = acme.serviceName;
+    const ca = srv.sdk(acme);
+    await ca.requestPromised('POST', `/sms/${sn}/users`, { login: 'timed', password: 'timed-pass-1' });
+  });
+  after(async () => { await srv?.finish(); });
+
+  const h2s = (login, password, extra = {}) => {
+    const qs = new URLSearchParams({ account: sn, login, password, senderForResponse: '1', to: '+33600000001',
+      message: 'x', noStop: '1', contentType: 'text/json', ...extra }).toString();
+    return httpRequest({ port: srv.port, target: `/cgi-bin/sms/http2sms.cgi?${qs}` });
+  };
+  const timed = async (login, password) => {
+    const t0 = process.hrtime.bigint();
+    const r = await h2s(login, password);
+    return { r, ms: Number(process.hrtime.bigint() - t0) / 1e6 };
+  };
+
+  test('a wrong login and a wrong password take the same time', { timeout: 60000 }, async () => {
+    const ok = await h2s('timed', 'timed-pass-1');
+    assert.equal(ok.json.status, 100, ok.text);
+    const wl = [], wp = [];
+    for (let i = 0; i < 11; i++) {
+      // alternated, each kind first every other time
+      const tries = [['login', `nobody${i}`, 'timed-pass-1'], ['password', 'timed', `wrong-pass-${i}`]];
+      if (i % 2) tries.reverse();
+      for (const [kind, login, password] of tries) {
+        const t = await timed(login, password);
+        assert.equal(t.r.json.status, 401, t.r.text);
+        (kind === 'login' ? wl : wp).push(t.ms);
+      }
+    }
+    const ml = median(wl), mp = median(wp);
+    console.log(`# http2sms medians: wrong login ${ml.toFixed(1)} ms, wrong password ${mp.toFixed(1)} ms`);
+    assert.equal(wl.length, wp.length);
+    // The same answer, and neither median twice the other (a shared machine); a wrong login
+    // that skipped the hash would answer in about a millisecond.
+    assert.ok(ml < 2 * mp && mp < 2 * ml, `medians ${ml} and ${mp}`);
+    assert.ok(mp > 5, `a hash was verified: ${mp} ms`);
+    srv.expectLog(/SMS user authentication/);
+  });
+});
+
+describe('SMS user authentication: repeated failures are slowed down', () => {
+  let srv, sn;
+  before(async () => {
+    srv = await startServer({ args: ['--user-password-iterations', '2000'] });
+    const acme = srv.createAccount('usslow', 100);
+    sn = acme.serviceName;
+    await srv.sdk(acme).requestPromised('POST', `/sms/${sn}/users`, { login: 'slow', password: 'slow-pass-1' });
+  });
+  after(async () => { await srv?.finish(); });
+
+  test('five failures, then refused without a try', async () => {
+    const h2s = (password) => httpRequest({ port: srv.port, target: '/cgi-bin/sms/http2sms.cgi?' +
+      new URLSearchParams({ account: sn, login: 'slow', password, senderForResponse: '1', to: '+33600000001', message: 'x',
+        noStop: '1', contentType: 'text/json' }).toString() });
+    let r = await h2s('slow-pass-1');
+    assert.equal(r.json.status, 100, r.text);
+    for (let i = 0; i < 5; i++) {
+      r = await h2s(`bad-${i}-password`);
+      assert.equal(r.json.status, 401);
+      assert.doesNotMatch(r.json.message, /Too many/);
+    }
+    // The right password now: refused, without a verification, until the minute is over.
+    r = await h2s('slow-pass-1');
+    assert.equal(r.json.status, 401);
+    assert.match(r.json.message, /Too many failed logins/);
+    srv.expectLog(/SMS user authentication/);
   });
 });
