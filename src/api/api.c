@@ -52,7 +52,8 @@ static const api_route *const tables[] = {api_vnum_routes,
                                           api_route_admin_routes, api_document_routes,
                                           api_receiver_routes, api_batch_routes,
                                           api_incoming_routes, api_incoming_admin_routes,
-                                          api_blacklist_routes, api_hours_admin_routes};
+                                          api_blacklist_routes, api_hours_admin_routes,
+                                          api_export_routes};
 
 /* ---- replies ---- */
 
@@ -90,6 +91,8 @@ void api_reply_raw(api_call *c, const char *content_type, const void *data, size
     http_reply_raw(c->req, 200, content_type, data, len);
     call_free(c);
 }
+
+void api_call_streamed(api_call *c) { call_free(c); }
 
 void api_reply_bytes(api_call *c, int status, const char *content_type, const void *data,
                      size_t len) {

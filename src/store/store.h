@@ -42,6 +42,7 @@
 #include "store/store_cluster.h"
 #include "store/store_numbers.h"
 #include "store/store_blacklist.h"
+#include "store/store_export.h"
 
 typedef struct store store;
 
@@ -332,7 +333,8 @@ typedef struct store_recover_req {
     STORE_NUMBERS_OPS(X)                                      \
     STORE_INCOMING_OPS(X)                                     \
     STORE_BLACKLIST_OPS(X)                                    \
-    STORE_HOURS_OPS(X)
+    STORE_HOURS_OPS(X)                                        \
+    STORE_EXPORT_OPS(X)
 
 /* Typed enqueue functions: store_account_create(st, &req, cb, arg) ... */
 #define STORE_DECL_OP(name, type) int store_##name(store *st, type *req, store_cb cb, void *arg);
