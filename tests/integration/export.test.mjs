@@ -265,5 +265,33 @@ describe('history export (GET /sms/{sn}/document)', { timeout: 600000 }, () => {
     assert.equal(got.bad, 0, 'ids in increasing order, none twice');
     assert.match(got.last, new RegExp(`;\\+3361${1000000 + BIG_ROWS};0;1;Success;bulk;"Message number ${BIG_ROWS}; ""quoted""";`));
     assert.ok(rssAfter < RSS_LIMIT_KB, `peak RSS ${rssAfter} kB >= ${RSS_LIMIT_KB} kB`);
+
+    // A client leaving half-way: the server stops reading the document and serves on.
+    const cut = await new Promise((resolve, reject) => {
+      const req = get(doc.getUrl, { agent: false }, (res) => {
+        let bytes = 0;
+        res.on('data', (s) => {
+          bytes += s.length;
+          if (bytes > 1000000) { req.destroy(); resolve(bytes); }
+        });
+        res.on('error', () => {});
+      });
+      req.on('error', () => {});
+      setTimeout(() => reject(new Error('no data')), 30000);
+    });
+    assert.ok(cut < doc.size);
+    // HEAD: the length, no body.
+    const head = await new Promise((resolve, reject) => {
+      const u = new URL(doc.getUrl);
+      const req = (u.protocol === 'https:' ? https : http).request(u, { method: 'HEAD', agent: false }, (res) => {
+        let n = 0;
+        res.on('data', (s) => { n += s.length; });
+        res.on('end', () => resolve({ status: res.statusCode, length: res.headers['content-length'], n }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.deepEqual(head, { status: 200, length: String(doc.size), n: 0 });
+    assert.equal((await bc.requestPromised('GET', `/me/document/${id}`)).size, doc.size);
   });
 });
