@@ -107,6 +107,7 @@
 
 #include "http/http_int.h"
 #include "util/log.h"
+#include "util/jsonfmt.h"
 #include "util/util.h"
 
 #define SUB "http"
@@ -393,6 +394,20 @@ static int parse_query(http_req *r, const char *q, size_t len, const char **why)
         q = e + (e < end);
     }
     return 0;
+}
+
+int http_req_form(http_req *r) {
+    if (r->body_len == 0) return 0;
+    http_req tmp = {0};
+    const char *why = NULL;
+    int rc = parse_query(&tmp, (const char *)r->body, r->body_len, &why);
+    if (tmp.nparams > 0) {
+        r->params = sg_xrealloc(r->params, (size_t)(r->nparams + tmp.nparams) * sizeof *r->params);
+        memcpy(r->params + r->nparams, tmp.params, (size_t)tmp.nparams * sizeof *tmp.params);
+        r->nparams += tmp.nparams;
+    }
+    free(tmp.params);
+    return rc;
 }
 
 int http__parse_target(http_req *r, const char **why) {
@@ -1510,7 +1525,7 @@ void http_reply_raw(http_req *r, int status, const char *content_type, const voi
 }
 
 void http_reply_json(http_req *r, json_t *body) {
-    char *s = json_dumps(body ? body : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
+    char *s = json_dumps(body ? body : json_null(), JSON_COMPACT | JSON_ENCODE_ANY | SG_JSON_REALS);
     json_decref(body);
     if (!s) {
         http_reply_error(r, 500, NULL, "The response could not be encoded as JSON.");

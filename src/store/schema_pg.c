@@ -32,8 +32,10 @@
 #include "store/schema_pg.h"
 #include "store/store_cluster.h"
 #include "store/store_numbers.h"
+#include "store/store_users.h"
 #include "store/store_replies.h"
 #include "store/sqlite_hours_int.h"
+#include "store/sqlite_gateways_int.h"
 
 #include <stddef.h>
 
@@ -330,5 +332,7 @@ const pg_area pg_areas[] = {
     AREA("replies", pg_replies_migrations),
     AREA("blacklists", blacklist_migrations),
     AREA("hours", pg_hours_migrations), /* after cluster: its trigger uses the epoch */
+    AREA("users", pg_users_migrations), /* sqlite_users.c; after cluster: its epoch */
+    AREA("gateways", pg_gateways_migrations), /* sqlite_gateways.c */
     {NULL, NULL, 0},
 };

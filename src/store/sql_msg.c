@@ -14,14 +14,15 @@ const char sql_send_insert[] =
 
 const char sql_msg_get[] =
     "SELECT " SQL_MSG_COLS " FROM messages WHERE id = $1 AND service_id = $2 AND deleted = 0 "
-    "AND state != 7 AND ($3 = 0 OR state < 3)";
+    "AND state != 7 AND ($3 = 0 OR state < 3) AND ($4 = 0 OR user_id = $4)";
 
 const char sql_msg_cancel_read[] =
-    "SELECT state, credits FROM messages WHERE id = $1 AND service_id = $2 AND deleted = 0";
+    "SELECT state, credits FROM messages WHERE id = $1 AND service_id = $2 AND deleted = 0 "
+    "AND ($3 = 0 OR user_id = $3)";
 
 const char sql_msg_delete_read[] =
     "SELECT state FROM messages WHERE id = $1 AND service_id = $2 AND deleted = 0 "
-    "AND state != 7";
+    "AND state != 7 AND ($3 = 0 OR user_id = $3)";
 
 const char sql_msg_delete[] = "UPDATE messages SET deleted = 1 WHERE id = $1";
 
@@ -66,8 +67,9 @@ const char sql_msg_status_update[] =
 
 const char sql_msg_insert[] =
     "INSERT INTO messages(service_id, send_id, created_ms, due_ms, state, sender, receiver, "
-    "message, coding, length, parts, credits, priority, validity_min, differed_min, class, tag, stop_clause) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+    "message, coding, length, parts, credits, priority, validity_min, differed_min, class, tag, stop_clause, "
+    "callback_url, callback_mask) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
     SQLDRV_RETURNING_ID;
 
 const char sql_ledger_balance[] =
