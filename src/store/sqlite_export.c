@@ -49,7 +49,7 @@ static const char sql_batch_send[] =
     "SELECT id, created_ms, sender, receiver, tag, message, ptt, dlr, sent_ms, delivered_ms " \
     "FROM messages WHERE service_id = $1 AND id > $2 AND id <= $3 AND deleted = 0 "          \
     "AND ($4 = 0 OR created_ms >= $4) AND ($5 = 0 OR created_ms <= $5) "                     \
-    "AND ($6 IS NULL OR tag = $6) AND ($7 = 0 OR send_id = $7) "
+    "AND ($6 = '' OR tag = $6) AND ($7 = 0 OR send_id = $7) "
 static const char sql_page_outgoing[] = OUT_COLS "ORDER BY id LIMIT $8";
 /* Only prepared for an SMS user's export: messages.user_id is the "users" area's column. */
 static const char sql_page_outgoing_user[] = OUT_COLS "AND user_id = $8 ORDER BY id LIMIT $9";
@@ -58,7 +58,7 @@ static const char sql_page_outgoing_user[] = OUT_COLS "AND user_id = $8 ORDER BY
     "SELECT id, created_ms, sender, receiver, tag, message FROM incoming "                    \
     "WHERE service_id = $1 AND id > $2 AND id <= $3 "                                        \
     "AND ($4 = 0 OR created_ms >= $4) AND ($5 = 0 OR created_ms <= $5) "                     \
-    "AND ($6 IS NULL OR tag = $6) "
+    "AND ($6 = '' OR tag = $6) "
 static const char sql_page_incoming[] = IN_COLS "ORDER BY id LIMIT $7";
 /* An SMS user's incoming SMS: the replies to its SMS. */
 static const char sql_page_incoming_user[] =
@@ -119,7 +119,7 @@ static sqldrv_stmt *page_stmt(store_conn *c, store_export_req *r) {
     sqldrv_bind_int(st, i++, r->last_id);
     sqldrv_bind_int(st, i++, r->from_ms);
     sqldrv_bind_int(st, i++, r->to_ms);
-    sqldrv_bind_text(st, i++, r->tag);
+    sqldrv_bind_text(st, i++, r->tag ? r->tag : ""); /* "": any (a typed text, not NULL) */
     if (!r->incoming) sqldrv_bind_int(st, i++, r->send_id);
     if (r->user_id) sqldrv_bind_int(st, i++, r->user_id);
     sqldrv_bind_int(st, i, PAGE_ROWS);

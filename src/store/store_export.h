@@ -28,7 +28,7 @@ typedef struct store_export_req {
                                  user_id, area "users"; incoming: the replies to its SMS) */
     int incoming;             /* 0: outgoing SMS (messages), 1: incoming (incoming) */
     int64_t from_ms, to_ms;   /* creation time bounds, both inclusive; 0 = none */
-    const char *tag;          /* NULL: any */
+    const char *tag;          /* NULL or "": any */
     const char *batch_id;     /* NULL: any; else only that batch's SMS (campaigns.id of kind
                                  'batch'); an unknown batch exports none */
     const char *document_id;  /* the document the file goes to (created empty beforehand) */
