@@ -5,8 +5,8 @@
  *   GET /sms/{sn}/document?wayType=outgoing|incoming[&creationDatetime.from]
  *       [&creationDatetime.to][&tag][&batchID]                          -> the document's id
  *
- * and its SMS user variant (GET /sms/{sn}/users/{login}/document, the same without batchID),
- * which the users' routes wire to api_export_history() with the user's id.
+ * and its SMS user variant (GET /sms/{sn}/users/{login}/document, the same without batchID:
+ * api_user_then() loads the user, then the same handler runs with its id).
  *
  * The answer comes once the file is complete: the customer then reads /me/document/{id} and
  * downloads its getUrl, as at OVH. The file is written by a run of store_history_export
@@ -171,7 +171,14 @@ void api_export_history(api_call *c, int64_t user_id) {
 /* GET /sms/{sn}/document */
 static void service_document(api_call *c) { api_export_history(c, 0); }
 
+static void user_document_next(api_call *c) { api_export_history(c, c->user_id); }
+
+/* GET /sms/{sn}/users/{login}/document: the user's SMS only (its outgoing SMS, and the
+ * replies to them). */
+static void user_document(api_call *c) { api_user_then(c, user_document_next); }
+
 const api_route api_export_routes[] = {
     {"GET", "/sms/{}/document", API_SERVICE | API_SVC_CACHE, service_document},
+    {"GET", "/sms/{}/users/{}/document", API_SERVICE | API_SVC_CACHE, user_document},
     {NULL, NULL, 0, NULL},
 };

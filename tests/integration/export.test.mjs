@@ -8,6 +8,8 @@
 //   * the filters: tag, creationDatetime.from/.to (a future window gives the header only),
 //     batchID (only the batch's SMS; an unknown batch none); wayType=incoming (the sim's 906
 //     reply); deleted SMS left out;
+//   * GET /sms/{sn}/users/{login}/document: that SMS user's SMS only (not the service's, not
+//     another user's); an unknown login 404;
 //   * errors: wayType missing or wrong, a date that is not one, another account's service;
 //   * 1,000,000 SMS written straight into the database (one recursive INSERT), exported and
 //     downloaded: every line there, in order, and smsgated's peak RSS (VmHWM, which only
@@ -182,6 +184,32 @@ describe('history export (GET /sms/{sn}/document)', { timeout: 600000 }, () => {
     assert.equal(line[5], one.message);
     assert.ok(sent.ids.length === 1);
     assert.equal((await exportCsv(client, sn, { wayType: 'incoming', tag: 'other' })).rows.length, 1);
+  });
+
+  test('an SMS user\'s document: only its SMS', async () => {
+    for (const login of ['alice', 'bob']) {
+      await client.requestPromised('POST', `/sms/${sn}/users`, { login, password: 'Export-pass-1' });
+    }
+    const mine = await client.requestPromised('POST', `/sms/${sn}/users/alice/jobs`, {
+      message: 'From Alice', receivers: ['+33612340021', '+33612340022'], senderForResponse: true,
+      noStopClause: true, tag: 'alice',
+    });
+    await client.requestPromised('POST', `/sms/${sn}/jobs`, {
+      message: 'From the service', receivers: ['+33612340023'], senderForResponse: true,
+      noStopClause: true, tag: 'alice',
+    });
+    const userCsv = async (login, query) => {
+      const id = await client.requestPromised('GET', `/sms/${sn}/users/${login}/document`, query);
+      const doc = await client.requestPromised('GET', `/me/document/${id}`);
+      return parseCsv((await download(doc.getUrl)).text);
+    };
+    const alice = await userCsv('alice', { wayType: 'outgoing' });
+    assert.deepEqual(alice.slice(1).map((r) => Number(r[0])), mine.ids);
+    assert.equal((await userCsv('alice', { wayType: 'outgoing', tag: 'other' })).length, 1);
+    assert.equal((await userCsv('bob', { wayType: 'outgoing' })).length, 1, 'bob sent nothing');
+    assert.equal((await userCsv('bob', { wayType: 'incoming' })).length, 1);
+    const e = await sdkError(client.requestPromised('GET', `/sms/${sn}/users/nobody/document`, { wayType: 'outgoing' }));
+    assert.equal(e.error, 404);
   });
 
   test('errors', async () => {
