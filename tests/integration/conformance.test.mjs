@@ -66,6 +66,9 @@ const SMS = { message: 'Conformance check', senderForResponse: true, noStopClaus
 //   query(ctx)     query parameters;  body(ctx)  the JSON body
 //   before(ctx)    runs first (fixtures through the API); after(ctx, res) captures ids
 //   mayRefuse      an OVH error answer is right for this operation here (or a function of ctx)
+//   needs          operations that make its fixture: while one of them is not implemented (or
+//                  answered wrong), an OVH error answer is accepted and the operation is listed
+//                  as not checked (it still counts as implemented)
 const RECIPES = [
   // ---- the account and prices
   ['GET', '/sms'],
@@ -98,9 +101,10 @@ const RECIPES = [
   ['POST', '/sms/{serviceName}/senders/{sender}/documents',
     { body: () => ({ name: 'kbis.pdf', description: 'company registration' }),
       after: (ctx, res) => { if (res.json && res.json.documentID) ctx.p.documentID = res.json.documentID; } }],
-  ['GET', '/sms/{serviceName}/senders/{sender}/documents/{documentID}'],
+  ['GET', '/sms/{serviceName}/senders/{sender}/documents/{documentID}', { needs: ['POST /sms/{serviceName}/senders/{sender}/documents'] }],
   ['PUT', '/sms/{serviceName}/senders/{sender}/documents/{documentID}',
-    { body: () => ({ description: 'company registration, 2024' }) }],
+    { body: () => ({ description: 'company registration, 2024' }),
+      needs: ['POST /sms/{serviceName}/senders/{sender}/documents'] }],
   ['POST', '/sms/{serviceName}/senders/{sender}/validate', { body: () => ({ code: '000000' }), mayRefuse: true }],
   ['GET', '/sms/{serviceName}/sendersAvailableForValidation'],
 
@@ -133,10 +137,12 @@ const RECIPES = [
     { before: async (ctx) => { ctx.docId = await ctx.document('receivers.csv', CSV_RECEIVERS); },
       body: (ctx) => ({ slotId: 1, description: 'conformance', autoUpdate: false, documentId: ctx.docId }) }],
   ['GET', '/sms/{serviceName}/receivers'],
-  ['GET', '/sms/{serviceName}/receivers/{slotId}'],
-  ['PUT', '/sms/{serviceName}/receivers/{slotId}', { body: () => ({ description: 'updated' }) }],
-  ['GET', '/sms/{serviceName}/receivers/{slotId}/csv'],
-  ['POST', '/sms/{serviceName}/receivers/{slotId}/clean', { body: () => ({ freemium: true, priceOnly: false }) }],
+  ['GET', '/sms/{serviceName}/receivers/{slotId}', { needs: ['POST /sms/{serviceName}/receivers'] }],
+  ['PUT', '/sms/{serviceName}/receivers/{slotId}', { body: () => ({ description: 'updated' }),
+      needs: ['POST /sms/{serviceName}/receivers'] }],
+  ['GET', '/sms/{serviceName}/receivers/{slotId}/csv', { needs: ['POST /sms/{serviceName}/receivers'] }],
+  ['POST', '/sms/{serviceName}/receivers/{slotId}/clean', { body: () => ({ freemium: true, priceOnly: false }),
+      needs: ['POST /sms/{serviceName}/receivers'] }],
 
   // ---- batches
   ['POST', '/sms/{serviceName}/batches',
@@ -144,10 +150,14 @@ const RECIPES = [
       deferred: LATER(), to: ['+33612340101', '+33612340102'] }),
       after: (ctx, res) => { ctx.batchId = res.json.id; } }],
   ['GET', '/sms/{serviceName}/batches'],
-  ['GET', '/sms/{serviceName}/batches/{id}', { params: (ctx) => ({ id: ctx.batchId }) }],
-  ['PUT', '/sms/{serviceName}/batches/{id}', { params: (ctx) => ({ id: ctx.batchId }), body: () => ({ name: 'renamed' }) }],
-  ['GET', '/sms/{serviceName}/batches/{id}/statistics', { params: (ctx) => ({ id: ctx.batchId }) }],
-  ['POST', '/sms/{serviceName}/batches/{id}/cancel', { params: (ctx) => ({ id: ctx.batchId }) }],
+  ['GET', '/sms/{serviceName}/batches/{id}', { params: (ctx) => ({ id: ctx.batchId }),
+      needs: ['POST /sms/{serviceName}/batches'] }],
+  ['PUT', '/sms/{serviceName}/batches/{id}', { params: (ctx) => ({ id: ctx.batchId }), body: () => ({ name: 'renamed' }),
+      needs: ['POST /sms/{serviceName}/batches'] }],
+  ['GET', '/sms/{serviceName}/batches/{id}/statistics', { params: (ctx) => ({ id: ctx.batchId }),
+      needs: ['POST /sms/{serviceName}/batches'] }],
+  ['POST', '/sms/{serviceName}/batches/{id}/cancel', { params: (ctx) => ({ id: ctx.batchId }),
+      needs: ['POST /sms/{serviceName}/batches'] }],
 
   // ---- HLR lookups
   ['POST', '/sms/{serviceName}/hlr',
@@ -162,40 +172,51 @@ const RECIPES = [
       } }],
   ['GET', '/sms/{serviceName}/hlr', {
     after: (ctx, res) => { if (ctx.hlrId === undefined && Array.isArray(res.json) && res.json.length) ctx.hlrId = res.json[0]; } }],
-  ['GET', '/sms/{serviceName}/hlr/{id}', { params: (ctx) => ({ id: ctx.hlrId ?? 1 }) }],
-  ['GET', '/sms/{serviceName}/hlr/{id}/operator', { params: (ctx) => ({ id: ctx.hlrId ?? 1 }) }],
+  ['GET', '/sms/{serviceName}/hlr/{id}', { params: (ctx) => ({ id: ctx.hlrId ?? 1 }),
+      needs: ['POST /sms/{serviceName}/hlr'] }],
+  ['GET', '/sms/{serviceName}/hlr/{id}/operator', { params: (ctx) => ({ id: ctx.hlrId ?? 1 }),
+      needs: ['POST /sms/{serviceName}/hlr'] }],
 
   // ---- phonebooks
   ['POST', '/sms/{serviceName}/phonebooks',
     { body: () => ({ name: 'conformance' }), after: (ctx, res) => { if (typeof res.json === 'string') ctx.p.bookKey = res.json; } }],
   ['GET', '/sms/{serviceName}/phonebooks'],
-  ['GET', '/sms/{serviceName}/phonebooks/{bookKey}'],
-  ['PUT', '/sms/{serviceName}/phonebooks/{bookKey}', { body: () => ({ name: 'renamed' }) }],
+  ['GET', '/sms/{serviceName}/phonebooks/{bookKey}', { needs: ['POST /sms/{serviceName}/phonebooks'] }],
+  ['PUT', '/sms/{serviceName}/phonebooks/{bookKey}', { body: () => ({ name: 'renamed' }),
+      needs: ['POST /sms/{serviceName}/phonebooks'] }],
   ['POST', '/sms/{serviceName}/phonebooks/{bookKey}/phonebookContact',
     { body: () => ({ group: 'friends', name: 'Doe', surname: 'Jane', homeMobile: '+33612345678' }),
-      after: (ctx, res) => { if (Number.isInteger(res.json)) ctx.contactId = res.json; } }],
-  ['GET', '/sms/{serviceName}/phonebooks/{bookKey}/phonebookContact'],
-  ['GET', '/sms/{serviceName}/phonebooks/{bookKey}/phonebookContact/{id}', { params: (ctx) => ({ id: ctx.contactId ?? 1 }) }],
+      after: (ctx, res) => { if (Number.isInteger(res.json)) ctx.contactId = res.json; },
+      needs: ['POST /sms/{serviceName}/phonebooks'] }],
+  ['GET', '/sms/{serviceName}/phonebooks/{bookKey}/phonebookContact', { needs: ['POST /sms/{serviceName}/phonebooks'] }],
+  ['GET', '/sms/{serviceName}/phonebooks/{bookKey}/phonebookContact/{id}', { params: (ctx) => ({ id: ctx.contactId ?? 1 }),
+      needs: ['POST /sms/{serviceName}/phonebooks', 'POST /sms/{serviceName}/phonebooks/{bookKey}/phonebookContact'] }],
   ['PUT', '/sms/{serviceName}/phonebooks/{bookKey}/phonebookContact/{id}',
-    { params: (ctx) => ({ id: ctx.contactId ?? 1 }), body: () => ({ name: 'Doe-Smith' }) }],
-  ['GET', '/sms/{serviceName}/phonebooks/{bookKey}/export', { query: () => ({ format: 'csv' }) }],
+    { params: (ctx) => ({ id: ctx.contactId ?? 1 }), body: () => ({ name: 'Doe-Smith' }),
+      needs: ['POST /sms/{serviceName}/phonebooks', 'POST /sms/{serviceName}/phonebooks/{bookKey}/phonebookContact'] }],
+  ['GET', '/sms/{serviceName}/phonebooks/{bookKey}/export', { query: () => ({ format: 'csv' }),
+      needs: ['POST /sms/{serviceName}/phonebooks'] }],
   ['POST', '/sms/{serviceName}/phonebooks/{bookKey}/import',
     { before: async (ctx) => { ctx.contactsDoc = await ctx.document('contacts.csv', CSV_CONTACTS); },
-      body: (ctx) => ({ documentId: ctx.contactsDoc }) }],
-  ['DELETE', '/sms/{serviceName}/phonebooks/{bookKey}/phonebookContact/{id}', { params: (ctx) => ({ id: ctx.contactId ?? 1 }) }],
-  ['DELETE', '/sms/{serviceName}/phonebooks/{bookKey}'],
+      body: (ctx) => ({ documentId: ctx.contactsDoc }),
+      needs: ['POST /sms/{serviceName}/phonebooks'] }],
+  ['DELETE', '/sms/{serviceName}/phonebooks/{bookKey}/phonebookContact/{id}', { params: (ctx) => ({ id: ctx.contactId ?? 1 }),
+      needs: ['POST /sms/{serviceName}/phonebooks', 'POST /sms/{serviceName}/phonebooks/{bookKey}/phonebookContact'] }],
+  ['DELETE', '/sms/{serviceName}/phonebooks/{bookKey}', { needs: ['POST /sms/{serviceName}/phonebooks'] }],
 
   // ---- templates
   ['POST', '/sms/{serviceName}/templatesControl',
     { body: (ctx) => ({ name: ctx.p.name, activity: 'authentification', message: 'Your code is 1234',
       description: 'login codes', reason: 'conformance test' }) }],
   ['GET', '/sms/{serviceName}/templatesControl'],
-  ['GET', '/sms/{serviceName}/templatesControl/{name}'],
+  ['GET', '/sms/{serviceName}/templatesControl/{name}', { needs: ['POST /sms/{serviceName}/templatesControl'] }],
   ['PUT', '/sms/{serviceName}/templatesControl/{name}',
-    { body: () => ({ description: 'login codes, updated', message: 'Your code is 5678' }) }],
+    { body: () => ({ description: 'login codes, updated', message: 'Your code is 5678' }),
+      needs: ['POST /sms/{serviceName}/templatesControl'] }],
   ['POST', '/sms/{serviceName}/templatesControl/{name}/relaunchValidation',
-    { body: () => ({ description: 'login codes', message: 'Your code is 5678' }) }],
-  ['DELETE', '/sms/{serviceName}/templatesControl/{name}'],
+    { body: () => ({ description: 'login codes', message: 'Your code is 5678' }),
+      needs: ['POST /sms/{serviceName}/templatesControl'] }],
+  ['DELETE', '/sms/{serviceName}/templatesControl/{name}', { needs: ['POST /sms/{serviceName}/templatesControl'] }],
 
   // ---- SMPP: OVH refuses it to a service without SMPP access
   ['GET', '/sms/{serviceName}/smpp/allowedIPs', { mayRefuse: true }],
@@ -206,9 +227,10 @@ const RECIPES = [
   // ---- SMS users
   ['POST', '/sms/{serviceName}/users', { body: (ctx) => ({ login: ctx.p.login, password: 'Conf0rmance-pass' }) }],
   ['GET', '/sms/{serviceName}/users'],
-  ['GET', '/sms/{serviceName}/users/{login}'],
+  ['GET', '/sms/{serviceName}/users/{login}', { needs: ['POST /sms/{serviceName}/users'] }],
   ['PUT', '/sms/{serviceName}/users/{login}',
-    { body: () => ({ quotaInformations: { quotaStatus: 'active', quotaLeft: 100 } }) }],
+    { body: () => ({ quotaInformations: { quotaStatus: 'active', quotaLeft: 100 } }),
+      needs: ['POST /sms/{serviceName}/users'] }],
   ['POST', '/sms/{serviceName}/users/{login}/jobs',
     { body: () => ({ ...SMS, receivers: ['+33612341906'] }),
       after: async (ctx, res) => {
@@ -219,29 +241,44 @@ const RECIPES = [
           { ...SMS, receivers: ['+33612341001'], differedPeriod: 1440 })).json?.ids?.[0];
         await ctx.waitDelivered(`${base}/outgoing/${ctx.uOutId}`);
         ctx.uIncId = await ctx.waitIncoming(`${base}/incoming`);
-      } }],
-  ['GET', '/sms/{serviceName}/users/{login}/jobs'],
-  ['GET', '/sms/{serviceName}/users/{login}/jobs/{id}', { params: (ctx) => ({ id: ctx.uJobId ?? 1 }) }],
-  ['GET', '/sms/{serviceName}/users/{login}/outgoing'],
-  ['GET', '/sms/{serviceName}/users/{login}/outgoing/{id}', { params: (ctx) => ({ id: ctx.uOutId ?? 1 }) }],
-  ['GET', '/sms/{serviceName}/users/{login}/outgoing/{id}/hlr', { params: (ctx) => ({ id: ctx.uOutId ?? 1 }) }],
-  ['GET', '/sms/{serviceName}/users/{login}/incoming'],
-  ['GET', '/sms/{serviceName}/users/{login}/incoming/{id}', { params: (ctx) => ({ id: ctx.uIncId ?? 1 }) }],
-  ['GET', '/sms/{serviceName}/users/{login}/document', { query: () => ({ wayType: 'outgoing' }) }],
+      },
+      needs: ['POST /sms/{serviceName}/users'] }],
+  ['GET', '/sms/{serviceName}/users/{login}/jobs', { needs: ['POST /sms/{serviceName}/users'] }],
+  ['GET', '/sms/{serviceName}/users/{login}/jobs/{id}', { params: (ctx) => ({ id: ctx.uJobId ?? 1 }),
+      needs: ['POST /sms/{serviceName}/users', 'POST /sms/{serviceName}/users/{login}/jobs'] }],
+  ['GET', '/sms/{serviceName}/users/{login}/outgoing', { needs: ['POST /sms/{serviceName}/users'] }],
+  ['GET', '/sms/{serviceName}/users/{login}/outgoing/{id}', { params: (ctx) => ({ id: ctx.uOutId ?? 1 }),
+      needs: ['POST /sms/{serviceName}/users', 'POST /sms/{serviceName}/users/{login}/jobs'] }],
+  ['GET', '/sms/{serviceName}/users/{login}/outgoing/{id}/hlr', { params: (ctx) => ({ id: ctx.uOutId ?? 1 }),
+      needs: ['POST /sms/{serviceName}/users', 'POST /sms/{serviceName}/users/{login}/jobs'] }],
+  ['GET', '/sms/{serviceName}/users/{login}/incoming', { needs: ['POST /sms/{serviceName}/users'] }],
+  ['GET', '/sms/{serviceName}/users/{login}/incoming/{id}', { params: (ctx) => ({ id: ctx.uIncId ?? 1 }),
+      needs: ['POST /sms/{serviceName}/users', 'GET /sms/{serviceName}/users/{login}/incoming'] }],
+  ['GET', '/sms/{serviceName}/users/{login}/document', { query: () => ({ wayType: 'outgoing' }),
+      needs: ['POST /sms/{serviceName}/users'] }],
   ['POST', '/sms/{serviceName}/users/{login}/receivers',
-    { body: (ctx) => ({ slotId: ctx.uSlot, description: 'user slot', autoUpdate: false, documentId: ctx.docId }) }],
-  ['GET', '/sms/{serviceName}/users/{login}/receivers'],
-  ['GET', '/sms/{serviceName}/users/{login}/receivers/{slotId}', { params: (ctx) => ({ slotId: ctx.uSlot }) }],
+    { body: (ctx) => ({ slotId: ctx.uSlot, description: 'user slot', autoUpdate: false, documentId: ctx.docId }),
+      needs: ['POST /sms/{serviceName}/users'] }],
+  ['GET', '/sms/{serviceName}/users/{login}/receivers', { needs: ['POST /sms/{serviceName}/users'] }],
+  ['GET', '/sms/{serviceName}/users/{login}/receivers/{slotId}', { params: (ctx) => ({ slotId: ctx.uSlot }),
+      needs: ['POST /sms/{serviceName}/users', 'POST /sms/{serviceName}/users/{login}/receivers'] }],
   ['PUT', '/sms/{serviceName}/users/{login}/receivers/{slotId}',
-    { params: (ctx) => ({ slotId: ctx.uSlot }), body: () => ({ description: 'updated' }) }],
-  ['GET', '/sms/{serviceName}/users/{login}/receivers/{slotId}/csv', { params: (ctx) => ({ slotId: ctx.uSlot }) }],
+    { params: (ctx) => ({ slotId: ctx.uSlot }), body: () => ({ description: 'updated' }),
+      needs: ['POST /sms/{serviceName}/users', 'POST /sms/{serviceName}/users/{login}/receivers'] }],
+  ['GET', '/sms/{serviceName}/users/{login}/receivers/{slotId}/csv', { params: (ctx) => ({ slotId: ctx.uSlot }),
+      needs: ['POST /sms/{serviceName}/users', 'POST /sms/{serviceName}/users/{login}/receivers'] }],
   ['POST', '/sms/{serviceName}/users/{login}/receivers/{slotId}/clean',
-    { params: (ctx) => ({ slotId: ctx.uSlot }), body: () => ({ freemium: true, priceOnly: false }) }],
-  ['DELETE', '/sms/{serviceName}/users/{login}/receivers/{slotId}', { params: (ctx) => ({ slotId: ctx.uSlot }) }],
-  ['DELETE', '/sms/{serviceName}/users/{login}/incoming/{id}', { params: (ctx) => ({ id: ctx.uIncId ?? 1 }) }],
-  ['DELETE', '/sms/{serviceName}/users/{login}/outgoing/{id}', { params: (ctx) => ({ id: ctx.uOutId ?? 1 }) }],
-  ['DELETE', '/sms/{serviceName}/users/{login}/jobs/{id}', { params: (ctx) => ({ id: ctx.uJobId ?? 1 }) }],
-  ['DELETE', '/sms/{serviceName}/users/{login}'],
+    { params: (ctx) => ({ slotId: ctx.uSlot }), body: () => ({ freemium: true, priceOnly: false }),
+      needs: ['POST /sms/{serviceName}/users', 'POST /sms/{serviceName}/users/{login}/receivers'] }],
+  ['DELETE', '/sms/{serviceName}/users/{login}/receivers/{slotId}', { params: (ctx) => ({ slotId: ctx.uSlot }),
+      needs: ['POST /sms/{serviceName}/users', 'POST /sms/{serviceName}/users/{login}/receivers'] }],
+  ['DELETE', '/sms/{serviceName}/users/{login}/incoming/{id}', { params: (ctx) => ({ id: ctx.uIncId ?? 1 }),
+      needs: ['POST /sms/{serviceName}/users', 'GET /sms/{serviceName}/users/{login}/incoming'] }],
+  ['DELETE', '/sms/{serviceName}/users/{login}/outgoing/{id}', { params: (ctx) => ({ id: ctx.uOutId ?? 1 }),
+      needs: ['POST /sms/{serviceName}/users', 'POST /sms/{serviceName}/users/{login}/jobs'] }],
+  ['DELETE', '/sms/{serviceName}/users/{login}/jobs/{id}', { params: (ctx) => ({ id: ctx.uJobId ?? 1 }),
+      needs: ['POST /sms/{serviceName}/users', 'POST /sms/{serviceName}/users/{login}/jobs'] }],
+  ['DELETE', '/sms/{serviceName}/users/{login}', { needs: ['POST /sms/{serviceName}/users'] }],
 
   // ---- virtual numbers (given by the operator)
   ['GET', '/sms/virtualNumbers',
@@ -281,9 +318,11 @@ const RECIPES = [
   ['DELETE', '/sms/{serviceName}/outgoing/{id}', { params: (ctx) => ({ id: ctx.outId }) }],
   ['DELETE', '/sms/{serviceName}/jobs/{id}', { params: (ctx) => ({ id: ctx.jobId }) }],
   ['DELETE', '/sms/{serviceName}/blacklists/{number}', { params: (ctx) => ({ number: ctx.blacklisted }) }],
-  ['DELETE', '/sms/{serviceName}/receivers/{slotId}'],
-  ['DELETE', '/sms/{serviceName}/batches/{id}', { params: (ctx) => ({ id: ctx.batchId }) }],
-  ['DELETE', '/sms/{serviceName}/senders/{sender}/documents/{documentID}', { skipUnlessInSchema: true }],
+  ['DELETE', '/sms/{serviceName}/receivers/{slotId}', { needs: ['POST /sms/{serviceName}/receivers'] }],
+  ['DELETE', '/sms/{serviceName}/batches/{id}', { params: (ctx) => ({ id: ctx.batchId }),
+      needs: ['POST /sms/{serviceName}/batches'] }],
+  ['DELETE', '/sms/{serviceName}/senders/{sender}/documents/{documentID}', { skipUnlessInSchema: true,
+      needs: ['POST /sms/{serviceName}/senders/{sender}/documents'] }],
   ['DELETE', '/sms/{serviceName}/senders/{sender}'],
 ];
 
@@ -336,18 +375,21 @@ describe('conformance to OVH\'s schema of /sms', { skip: schemaMissing(), timeou
         return ids[0];
       },
     };
-    const implemented = [], missing = [], failures = [];
+    const implemented = [], missing = [], failures = [], unchecked = [];
+    const good = new Set(); // operations answered right (2xx as their model says)
     artefactsFound.length = 0;
     for (const [method, apiPath, o = {}] of RECIPES) {
       const op = `${method} ${apiPath}`;
       if (!ops.has(op)) continue;
       try {
         if (o.before) await o.before(ctx);
+        const lacking = (o.needs || []).filter((n) => !good.has(n));
         const values = { ...ctx.p, ...(o.params ? o.params(ctx) : {}) };
-        const target = apiPath.replace(/\{(\w+)\}/g, (_, k) => {
-          assert.ok(values[k] !== undefined, `${op}: no value for {${k}}`);
-          return encodeURIComponent(String(values[k]));
-        });
+        const unknown = (apiPath.match(/\{\w+\}/g) || []).filter((k) => values[k.slice(1, -1)] === undefined);
+        // A fixture that could not be made: the call still tells whether the route exists.
+        if (lacking.length) for (const k of unknown) values[k.slice(1, -1)] = '0';
+        else assert.deepEqual(unknown, [], `${op}: no value for its path parameters`);
+        const target = apiPath.replace(/\{(\w+)\}/g, (_, k) => encodeURIComponent(String(values[k])));
         const res = await call(method, target, o.body ? o.body(ctx) : undefined, o.query ? o.query(ctx) : undefined);
         if (NOT_IMPLEMENTED(res)) {
           missing.push(`${op} (${res.status})`);
@@ -359,7 +401,8 @@ describe('conformance to OVH\'s schema of /sms', { skip: schemaMissing(), timeou
         const mayRefuse = typeof o.mayRefuse === 'function' ? o.mayRefuse(ctx) : !!o.mayRefuse;
         if (res.status >= 400) {
           const okBody = res.json && typeof res.json.message === 'string';
-          if (!mayRefuse || !okBody) failures.push(`${op} -> ${target}: ${res.status} ${res.text.slice(0, 200)}`);
+          if (okBody && !mayRefuse && lacking.length) unchecked.push(`${op} (needs ${lacking.join(', ')})`);
+          else if (!mayRefuse || !okBody) failures.push(`${op} -> ${target}: ${res.status} ${res.text.slice(0, 200)}`);
           continue;
         }
         if (res.status >= 300) {
@@ -368,6 +411,7 @@ describe('conformance to OVH\'s schema of /sms', { skip: schemaMissing(), timeou
         }
         try {
           checkResponse(schema, method, apiPath, res.text.length ? res.json : null, { allowExtra: true });
+          good.add(op);
         } catch (e) {
           failures.push(`${op}: ${e.message}`);
         }
@@ -378,6 +422,7 @@ describe('conformance to OVH\'s schema of /sms', { skip: schemaMissing(), timeou
     }
     console.log(`# conformance: ${implemented.length} of ${ops.size} operations implemented`);
     console.log(`# not implemented (${missing.length}):\n${missing.map((m) => `#   ${m}`).join('\n')}`);
+    if (unchecked.length) console.log(`# not checked, a fixture missing (${unchecked.length}):\n${unchecked.map((m) => `#   ${m}`).join('\n')}`);
     if (failures.length) console.log(`# wrong answers (${failures.length}):\n${failures.map((m) => `#   ${m}`).join('\n')}`);
     answered = true;
     assert.equal(implemented.length + missing.length, ops.size);
