@@ -53,7 +53,8 @@ static const api_route *const tables[] = {api_vnum_routes,
                                           api_receiver_routes, api_batch_routes,
                                           api_incoming_routes, api_incoming_admin_routes,
                                           api_blacklist_routes, api_hours_admin_routes,
-                                          api_user_routes, api_export_routes};
+                                          api_user_routes,
+                                          api_gateway_routes, api_export_routes};
 
 /* ---- replies ---- */
 

@@ -79,6 +79,8 @@ struct api_call {
                                    * route once checked (api_user_then), or authenticated
                                    * (api_user_auth); 0 = none (the service itself) */
     char user_login[40];          /* that user's login; "" with user_id 0 */
+    char user_service[96];        /* api_user_auth: the user's service name, which c->svc.name
+                                   * points to (it lives with the call) */
 };
 
 /* ---- Idempotency-Key (idem.c) ---- */
@@ -125,6 +127,7 @@ extern const api_route api_batch_routes[];       /* batches.c */
 extern const api_route api_incoming_routes[];    /* incoming.c */
 extern const api_route api_incoming_admin_routes[]; /* incoming.c */
 extern const api_route api_vnum_routes[];        /* vnum.c */
+extern const api_route api_gateway_routes[];     /* gateways.c: http2sms, Kannel's sendsms */
 
 /* The start of every /sms/{sn}/virtualNumbers/{number}/... route (vnum.c): checks that path
  * segment 3 is one of the service's virtual numbers (404 otherwise), sets c->vnum, releases
@@ -157,7 +160,7 @@ void api_user_then(api_call *c, api_handler_fn next);
  * alone that only one service has. done(c, rc) runs later on the loop thread, never from
  * inside the call: rc 0 when the password is the user's and c->req->peer is within the user's
  * ipRestrictions; then c->user_id, c->user_login, c->account_id and c->svc (the service, read
- * from the store) are set. SG_EPERM for a wrong login, a wrong password, an address outside
+ * from the store; c->svc.name points to c->user_service, which lives with the call) are set. SG_EPERM for a wrong login, a wrong password, an address outside
  * the restrictions or a login several services have, in the same time whichever it is (the
  * slow hash is verified in every case, on a worker thread); SG_ELIMIT when that login or that
  * address failed too often lately (user-auth-failures; nothing is verified then); SG_EIO or

@@ -94,9 +94,16 @@ static void slot_free(void *p) {
     free(h);
 }
 
+/* Whose slots: the service's, keyed by its id; on a /sms/{sn}/users/{login}/receivers route
+ * the SMS user's own, keyed by minus the user's id (the store keys slots and their lists by
+ * this number only, so a user's slot 1 is not the service's slot 1; docs/users.md). */
+static int64_t slot_owner(const api_call *c) {
+    return c->user_id ? -c->user_id : c->svc.svc.id;
+}
+
 static slot_ctx *slot_start(api_call *c) {
     slot_ctx *h = api_call_state(c, sizeof *h, slot_free);
-    h->req.service_id = c->svc.svc.id;
+    h->req.service_id = slot_owner(c);
     return h;
 }
 
@@ -118,7 +125,7 @@ static void on_slot(int rc, void *arg) {
 /* Reads the {slot} path segment: 404 unless it is a slot number. */
 static slot_ctx *slot_path(api_call *c) {
     int64_t slot;
-    if (api_path_id(c, 3, &slot) < 0) return NULL;
+    if (api_path_id(c, c->user_id ? 5 : 3, &slot) < 0) return NULL; /* users/{login}/: 5 */
     if (slot < SLOT_MIN || slot > SLOT_MAX) {
         api_reply_error(c, 404, NULL, "The receivers slot %lld does not exist", (long long)slot);
         return NULL;
@@ -216,7 +223,7 @@ static void receivers_post(api_call *c) {
     h->description = sg_xstrdup(description);
     h->field = csv_url ? "csvUrl" : "documentId";
     campaign_load_req *ld = &h->ld;
-    ld->service_id = c->svc.svc.id;
+    ld->service_id = slot_owner(c);
     ld->csv_url = h->csv_url;
     ld->document_id = h->document_id;
     ld->account_id = c->account_id;
@@ -322,6 +329,14 @@ static void receivers_csv(api_call *c) {
     store_slot_csv(c->api->st, &h->req, on_csv, c);
 }
 
+/* /sms/{sn}/users/{login}/receivers...: the user's own slots (users.c checks the user) */
+static void user_receivers_post(api_call *c) { api_user_then(c, receivers_post); }
+static void user_receivers_list(api_call *c) { api_user_then(c, receivers_list); }
+static void user_receivers_get(api_call *c) { api_user_then(c, receivers_get); }
+static void user_receivers_put(api_call *c) { api_user_then(c, receivers_put); }
+static void user_receivers_delete(api_call *c) { api_user_then(c, receivers_delete); }
+static void user_receivers_csv(api_call *c) { api_user_then(c, receivers_csv); }
+
 const api_route api_receiver_routes[] = {
     {"POST", "/sms/{}/receivers", API_SERVICE | API_BODY | API_IDEM, receivers_post},
     {"GET", "/sms/{}/receivers", API_SERVICE, receivers_list},
@@ -329,5 +344,11 @@ const api_route api_receiver_routes[] = {
     {"PUT", "/sms/{}/receivers/{}", API_SERVICE | API_BODY, receivers_put},
     {"DELETE", "/sms/{}/receivers/{}", API_SERVICE, receivers_delete},
     {"GET", "/sms/{}/receivers/{}/csv", API_SERVICE, receivers_csv},
+    {"POST", "/sms/{}/users/{}/receivers", API_SERVICE | API_BODY | API_IDEM, user_receivers_post},
+    {"GET", "/sms/{}/users/{}/receivers", API_SERVICE, user_receivers_list},
+    {"GET", "/sms/{}/users/{}/receivers/{}", API_SERVICE, user_receivers_get},
+    {"PUT", "/sms/{}/users/{}/receivers/{}", API_SERVICE | API_BODY, user_receivers_put},
+    {"DELETE", "/sms/{}/users/{}/receivers/{}", API_SERVICE, user_receivers_delete},
+    {"GET", "/sms/{}/users/{}/receivers/{}/csv", API_SERVICE, user_receivers_csv},
     {NULL, NULL, 0, NULL},
 };

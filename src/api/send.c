@@ -717,7 +717,7 @@ static void run_list(api_call *c, send_ctx *h) {
     if (r->due_ms < r->now_ms) r->due_ms = r->now_ms;
     if (s->due_ms > 0) r->differed_min = (r->due_ms - r->now_ms) / 60000;
     r->user_id = s->user_id; /* I2: the user's quota, its SMS, its callBack (store_users.h) */
-    r->callback_url = s->callback_url; /* I3: the messages' own callback (gateways) */
+    r->callback_url = s->callback_url; /* I3: the messages' own callback (sqlite_gateways.c) */
     r->callback_mask = s->callback_mask;
     store_submit_idem(c->api->st, r, api_idem_for(c, render), on_submitted, c);
 }

@@ -289,7 +289,10 @@ static void auth_end(auth_ctx *x, int rc) {
 static void on_auth_service(int rc, void *arg) {
     auth_ctx *x = arg;
     api_call *c = x->c;
-    c->svc.name = c->svc.svc.name; /* borrowed from the record, which lives with the call */
+    /* a name that lives with the call: the record may be freed and read again by this name
+     * (a send without a valid receiver does) */
+    snprintf(c->user_service, sizeof c->user_service, "%s", x->service);
+    c->svc.name = c->user_service;
     if (rc == SG_ENOTFOUND) rc = SG_EPERM; /* the service went away meanwhile */
     if (rc == 0) {
         c->account_id = c->svc.svc.account_id;

@@ -332,7 +332,7 @@ const pg_area pg_areas[] = {
     AREA("replies", pg_replies_migrations),
     AREA("blacklists", blacklist_migrations),
     AREA("hours", pg_hours_migrations), /* after cluster: its trigger uses the epoch */
-    AREA("users", pg_users_migrations), /* sqlite_users.c; after cluster: its epoch */
     AREA("gateways", pg_gateways_migrations), /* sqlite_gateways.c */
+    AREA("users", pg_users_migrations), /* sqlite_users.c; after cluster: its epoch */
     {NULL, NULL, 0},
 };

@@ -26,9 +26,12 @@
  *  2. The alert of a fall below the threshold is sent once: the update that takes the quota
  *     below it finds alert_sent 0 and sets it in the same transaction; only a PUT that gives
  *     the user a quota at or above its threshold again re-arms it.
- *  3. Every change of sms_users raises the configuration epoch (the cluster area's
+ *  3. A user's id is never given again (AUTOINCREMENT; PostgreSQL's identity never reuses
+ *     one): messages and receivers slots keep the id of a deleted user, and a new user must
+ *     not inherit them.
+ *  4. Every change of sms_users raises the configuration epoch (the cluster area's
  *     triggers), for the nodes that keep verified credentials in memory (api/users.c).
- *  4. No operation tries an insert and goes on after its failure: user_create inserts with
+ *  5. No operation tries an insert and goes on after its failure: user_create inserts with
  *     ON CONFLICT DO NOTHING RETURNING, no row meaning the login is taken (a PostgreSQL
  *     transaction survives); user_update says from its RETURNING whether the user exists.
  */
@@ -44,7 +47,8 @@
 const char *const sqlite_users_migrations[SQLITE_USERS_MIGRATIONS] = {
     /* 1: SMS users, their alerts, the user of a message */
     "CREATE TABLE sms_users ("
-    "  id INTEGER PRIMARY KEY, service_id INTEGER NOT NULL REFERENCES services(id),"
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  service_id INTEGER NOT NULL REFERENCES services(id),"
     "  login TEXT NOT NULL, password_hash TEXT NOT NULL,"
     "  quota_status TEXT NOT NULL DEFAULT 'inactive', quota_left INTEGER NOT NULL DEFAULT 0,"
     "  alert_support TEXT NOT NULL DEFAULT 'mail', alert_email TEXT NOT NULL DEFAULT '',"

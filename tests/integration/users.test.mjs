@@ -258,6 +258,95 @@ describe('SMS users', () => {
     }
   });
 
+  test("a user's incoming: the replies to its SMS only", SCHEMA, async () => {
+    await ca.requestPromised('POST', `/sms/${sn}/users`, { login: 'replied', password: 'reply-pass-1' });
+    const base = `+3361${String(process.pid % 100).padStart(2, '0')}`;
+    const u = await send('replied', { receivers: [`${base}01906`], senderForResponse: true });
+    const v = await ca.requestPromised('POST', `/sms/${sn}/jobs`,
+      { message: 'svc', receivers: [`${base}02906`], senderForResponse: true, noStopClause: true });
+    assert.equal(u.ids.length, 1);
+    assert.equal(v.ids.length, 1);
+    await waitFor(async () => (await ca.requestPromised('GET', `/sms/${sn}/incoming`)).length >= 2,
+      { what: 'the two replies', timeoutMs: 15000 });
+    const all = await ca.requestPromised('GET', `/sms/${sn}/incoming`);
+    const mine = await ca.requestPromised('GET', `/sms/${sn}/users/replied/incoming`);
+    checkResponse(schema, 'GET', '/sms/{serviceName}/users/{login}/incoming', mine);
+    assert.equal(mine.length, 1);
+    const one = await ca.requestPromised('GET', `/sms/${sn}/users/replied/incoming/${mine[0]}`);
+    checkModel(schema, 'sms.Incoming', one, { allowExtra: true });
+    assert.equal(one.sender, `${base}01906`);
+    const other = all.find((id) => id !== mine[0]);
+    for (const login of ['replied', 'alice']) {
+      const e = await sdkError(ca.requestPromised('GET', `/sms/${sn}/users/${login}/incoming/${other}`));
+      assert.equal(e.error, 404);
+      const d = await sdkError(ca.requestPromised('DELETE', `/sms/${sn}/users/${login}/incoming/${other}`));
+      assert.equal(d.error, 404);
+    }
+    assert.deepEqual(await ca.requestPromised('GET', `/sms/${sn}/users/alice/incoming`), []);
+    assert.equal(await ca.requestPromised('DELETE', `/sms/${sn}/users/replied/incoming/${mine[0]}`), null);
+    assert.deepEqual(await ca.requestPromised('GET', `/sms/${sn}/users/replied/incoming`), []);
+    assert.deepEqual(await ca.requestPromised('GET', `/sms/${sn}/incoming`), [other]);
+  });
+
+  test("a STOP to a user's SMS calls the user's stopCallBack", async () => {
+    const hits = [];
+    const rx = http.createServer((req, res) => { hits.push(req.url); res.end('ok'); });
+    await new Promise((r) => rx.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${rx.address().port}`;
+    try {
+      await ca.requestPromised('POST', `/sms/${sn}/users`, { login: 'stopper', password: 'stop-pass-1' });
+      await ca.requestPromised('PUT', `/sms/${sn}/users/stopper`, { stopCallBack: `${base}/ustop` });
+      await ca.requestPromised('PUT', `/sms/${sn}`, { stopCallBack: `${base}/sstop` });
+      const to = `+3361${String(process.pid % 100).padStart(2, '0')}03905`;
+      const u = await send('stopper', { receivers: [to], noStopClause: false, senderForResponse: true });
+      await waitFor(() => hits.some((h) => h.startsWith('/ustop')), { what: "the user's stopCallBack", timeoutMs: 15000 });
+      const h = new URL(hits.find((x) => x.startsWith('/ustop')), base);
+      assert.equal(h.searchParams.get('id'), String(u.ids[0]));
+      assert.equal(hits.filter((x) => x.startsWith('/sstop')).length, 0);
+    } finally {
+      await ca.requestPromised('PUT', `/sms/${sn}`, { stopCallBack: '' });
+      rx.close();
+    }
+  });
+
+  test("a user's receivers slots are its own", SCHEMA, async () => {
+    const csv = 'Name,Number\r\nAna,+33612345680\r\nBob,0033612345690\r\n';
+    const rx = http.createServer((req, res) => { res.setHeader('Content-Type', 'text/csv'); res.end(csv); });
+    await new Promise((r) => rx.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${rx.address().port}/list.csv`;
+    try {
+      await ca.requestPromised('POST', `/sms/${sn}/users`, { login: 'slots', password: 'slots-pass-1' });
+      const r = await ca.requestPromised('POST', `/sms/${sn}/users/slots/receivers`,
+        { slotId: 1, description: 'team list', autoUpdate: false, csvUrl: url });
+      checkModel(schema, 'sms.Receiver', r, { allowExtra: true });
+      assert.equal(r.slotId, 1);
+      assert.equal(r.validRecords, 2);
+      assert.deepEqual(await ca.requestPromised('GET', `/sms/${sn}/users/slots/receivers`), [1]);
+      // Not the service's, nor another user's.
+      assert.deepEqual(await ca.requestPromised('GET', `/sms/${sn}/receivers`), []);
+      assert.deepEqual(await ca.requestPromised('GET', `/sms/${sn}/users/alice/receivers`), []);
+      let e = await sdkError(ca.requestPromised('GET', `/sms/${sn}/receivers/1`));
+      assert.equal(e.error, 404);
+      e = await sdkError(ca.requestPromised('GET', `/sms/${sn}/users/alice/receivers/1`));
+      assert.equal(e.error, 404);
+      const g = await ca.requestPromised('GET', `/sms/${sn}/users/slots/receivers/1`);
+      assert.equal(g.description, 'team list');
+      assert.equal(await ca.requestPromised('PUT', `/sms/${sn}/users/slots/receivers/1`,
+        { description: 'renamed' }), null);
+      assert.equal((await ca.requestPromised('GET', `/sms/${sn}/users/slots/receivers/1`)).description, 'renamed');
+      const text = await ca.requestPromised('GET', `/sms/${sn}/users/slots/receivers/1/csv`);
+      assert.match(text, /Ana,\+33612345680/);
+      // A user sends to a list of receivers; a slot is the service's business (docs/users.md).
+      e = await sdkError(send('slots', { receivers: undefined, receiversSlotId: '1' }));
+      assert.equal(e.error, 400);
+      assert.match(e.message, /receivers slots and documents are sent by the service/);
+      assert.equal(await ca.requestPromised('DELETE', `/sms/${sn}/users/slots/receivers/1`), null);
+      assert.deepEqual(await ca.requestPromised('GET', `/sms/${sn}/users/slots/receivers`), []);
+    } finally {
+      rx.close();
+    }
+  });
+
   test('smsctl user add|list|passwd|remove', () => {
     let r = srv.smsctlOk(['user', 'add', sn, 'ops1', '--password', 'ops-pass-123']);
     assert.equal(r.stdout, `added user ops1 to ${sn}\n`);

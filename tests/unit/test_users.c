@@ -148,6 +148,19 @@ static void test_store_users(void **state) {
     assert_int_equal(STORE_RUN(f, user_delete, &d), 0);
     store_user_fini(&d.user);
     assert_int_equal(STORE_RUN(f, user_delete, &d), SG_ENOTFOUND);
+
+    /* The newest user deleted and a user created again: a new id (its SMS and slots stay the
+     * old user's, seen by nobody). */
+    assert_int_equal(create(f, a, "last", "password-5"), 0);
+    store_user_req dl = {.service_id = a, .login = "last"};
+    assert_int_equal(STORE_RUN(f, user_delete, &dl), 0);
+    int64_t old_id = dl.user.id;
+    store_user_fini(&dl.user);
+    assert_int_equal(create(f, a, "last", "password-5"), 0);
+    store_user_req gl = {.service_id = a, .login = "last"};
+    assert_int_equal(STORE_RUN(f, user_get, &gl), 0);
+    assert_true(gl.user.id > old_id);
+    store_user_fini(&gl.user);
 }
 
 /* ---- the quota in the send's transaction ---- */
@@ -168,7 +181,7 @@ static void test_quota_under_concurrent_sends(void **state) {
     static store_submit_msg msgs[N];
     static store_submit_req reqs[N];
     static store_done done[N];
-    static char rcv[N][16];
+    static char rcv[N][24];
     for (int i = 0; i < N; i++) {
         snprintf(rcv[i], sizeof rcv[i], "+336000001%02d", i);
         msgs[i] = (store_submit_msg){.receiver = rcv[i], .message = "hi", .length = 2,
@@ -298,7 +311,7 @@ static void test_auth_constant_time_and_slowdown(void **state) {
     auth_open(&x, f);
     /* Medians of wrong logins and wrong passwords, alternated, each from a fresh address and
      * for a login of its own so that the slowdown stays out of it. */
-    enum { TRIES = 15 };
+    enum { TRIES = 21 };
     double wl[TRIES], wp[TRIES];
     for (int i = 0; i < TRIES; i++) {
         char login[32];
@@ -321,9 +334,10 @@ static void test_auth_constant_time_and_slowdown(void **state) {
     assert_int_equal(auth_try(&x, "10.3.0.1", "team1", "password-1", &ok_ms), 0);
     fprintf(stderr, "# medians: wrong login %.2f ms, wrong password %.2f ms (first success "
                     "%.2f ms)\n", ml, mp, ok_ms);
-    /* Both verify a hash of the same cost: within 50 % of each other (a wrong login that
-     * skipped the hash would take a small fraction of a wrong password). */
-    assert_true(ml > 0.5 * mp && ml < 1.5 * mp);
+    /* Both verify a hash of the same cost: neither median twice the other, a tolerance for a
+     * machine shared with other work (a wrong login that skipped the hash would take a
+     * twentieth of a wrong password: the lookup alone, well under a millisecond). */
+    assert_true(ml < 2.0 * mp && mp < 2.0 * ml);
     assert_true(mp > 1.0); /* 20,000 iterations take milliseconds: a hash was verified */
 
     /* Slowdown: 5 failures of one login within a minute, then refused without a try, even
