@@ -57,7 +57,7 @@ static const api_route *const tables[] = {api_vnum_routes,
                                           api_health_routes,
                                           api_user_routes, api_hlr_routes,
                                           api_phonebook_routes, api_gateway_routes,
-                                          api_console_routes};
+                                          api_console_routes, api_export_routes};
 
 /* ---- replies ---- */
 
@@ -95,6 +95,8 @@ void api_reply_raw(api_call *c, const char *content_type, const void *data, size
     http_reply_raw(c->req, 200, content_type, data, len);
     call_free(c);
 }
+
+void api_call_streamed(api_call *c) { call_free(c); }
 
 void api_reply_bytes(api_call *c, int status, const char *content_type, const void *data,
                      size_t len) {

@@ -150,6 +150,7 @@ int api_vnum_match(const char *s, const char *vnum, const char *default_region);
 char *api_sms_response_merge(api_call *c, const char *name, json_t *v, const char *stored);
 extern const api_route api_blacklist_routes[];   /* blacklists.c */
 extern const api_route api_user_routes[];        /* users.c */
+extern const api_route api_export_routes[];      /* export.c */
 
 /* ---- SMS users (users.c; docs/users.md) ---- */
 
@@ -205,6 +206,9 @@ void api_reply_json(api_call *c, json_t *body); /* takes ownership; NULL = JSON 
 /* 200 with a raw body (copied). */
 void api_reply_raw(api_call *c, const char *content_type, const void *data, size_t len);
 /* status with a raw body (copied). */
+/* Frees c once its reply was streamed with http_reply_stream_*() on c->req (documents.c):
+ * call it right after http_reply_stream_start() returned 1, _end() or _abort(). */
+void api_call_streamed(api_call *c);
 void api_reply_bytes(api_call *c, int status, const char *content_type, const void *data,
                      size_t len);
 void api_reply_error(api_call *c, int status, const char *error_code, const char *fmt, ...)
@@ -261,6 +265,10 @@ int api_text_check(const char *field, const char *s, size_t len, char *msg, size
 
 /* Parses a path segment as a positive id; replies 404 and returns -1 if it is not one. */
 int api_path_id(api_call *c, int seg, int64_t *out);
+
+/* export.c: answers GET .../document (the history export) for the call's service; user_id 0
+ * exports the service's SMS, else only that SMS user's (its route loads the user first). */
+void api_export_history(api_call *c, int64_t user_id);
 
 /* Credits: millicredits -> JSON number. */
 json_t *api_credits_json(int64_t milli);

@@ -16,6 +16,13 @@
  * document lives DOCUMENT_TTL_DAYS, then the campaigns housekeeping deletes it. Uploads are
  * bounded by max-body (the HTTP layer buffers a request body whole); the store keeps the
  * content in slices, and loading a receivers slot reads it back one slice at a time.
+ *
+ * Downloads stream: a document may be a history export of hundreds of megabytes
+ * (export.c). The getUrl reads DOWNLOAD_READ_BYTES of slices at a time from the store and
+ * writes them to the client (http_reply_stream_*), reading the next only once those left the
+ * output buffer; a document read whole by its first read is answered at once, as before. The
+ * Content-Length is the size recorded with the content: should the content be replaced during
+ * a download, the connection is closed rather than a mix sent.
  */
 #include "api/api_int.h"
 
@@ -28,10 +35,13 @@
 #define DOCUMENT_TTL_DAYS 30
 #define NAME_MAX_LEN 255
 #define TAGS_MAX 20
+#define DOWNLOAD_READ_BYTES (256 * 1024)
 
 typedef struct doc_ctx {
     store_document_req req;
     char *tags;
+    int streaming;   /* download: the headers went out */
+    uint64_t sent;   /* download: bytes handed to the HTTP layer */
 } doc_ctx;
 
 static void doc_free(void *p) {
@@ -221,13 +231,72 @@ static void doc_upload(api_call *c) {
     store_document_put(c->api->st, &h->req, on_content, c);
 }
 
+static void on_download_read(int rc, void *arg);
+
+static void download_abort(api_call *c) {
+    http_reply_stream_abort(c->req);
+    api_call_streamed(c);
+}
+
+static void read_next(api_call *c) {
+    doc_ctx *h = c->h;
+    store_document_fini(&h->req.doc);
+    free(h->req.out);
+    h->req.out = NULL;
+    h->req.seq = h->req.next_seq;
+    if (store_document_read(c->api->st, &h->req, on_download_read, c) != 0) download_abort(c);
+}
+
+static void on_download_written(http_req *r, int rc, void *arg) {
+    api_call *c = arg;
+    doc_ctx *h = c->h;
+    (void)r;
+    if (rc) {
+        download_abort(c); /* the client went away */
+        return;
+    }
+    if (!h->req.eof) {
+        read_next(c);
+        return;
+    }
+    http_reply_stream_end(c->req); /* cut off instead when the size changed meanwhile */
+    api_call_streamed(c);
+}
+
+static void on_download_read(int rc, void *arg) {
+    api_call *c = arg;
+    doc_ctx *h = c->h;
+    if (!h->streaming) {
+        if (rc || h->req.eof) { /* an error, or the whole document in one read */
+            on_content(rc, arg);
+            return;
+        }
+        if (http_reply_stream_start(c->req, "text/csv; charset=utf-8",
+                                    (uint64_t)h->req.doc.size)) {
+            api_call_streamed(c); /* HEAD, or the client is gone */
+            return;
+        }
+        h->streaming = 1;
+    }
+    if (rc || h->sent + h->req.out_len > (uint64_t)h->req.doc.size) {
+        download_abort(c); /* logged by the store; or the content changed under the download */
+        return;
+    }
+    if (!h->req.out_len) {
+        on_download_written(c->req, 0, c);
+        return;
+    }
+    h->sent += h->req.out_len;
+    http_reply_stream_write(c->req, h->req.out, h->req.out_len, on_download_written, c);
+}
+
 /* GET /me/document/{id}/content/{token}: the getUrl. */
 static void doc_download(api_call *c) {
     doc_ctx *h = doc_start(c);
     h->req.id = c->req->segs[2];
     h->req.token = c->req->segs[4];
-    h->req.max_bytes = SIZE_MAX;
-    store_document_read(c->api->st, &h->req, on_content, c);
+    h->req.max_bytes = DOWNLOAD_READ_BYTES;
+    store_document_read(c->api->st, &h->req, on_download_read, c);
 }
 
 const api_route api_document_routes[] = {

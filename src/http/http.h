@@ -159,6 +159,23 @@ void http_reply_raw(http_req *r, int status, const char *content_type, const voi
 void http_reply_error(http_req *r, int status, const char *error_code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Streamed replies, for a body too large to hold at once (a document download): 200 with
+ * Content-Length len, the body written in pieces, each queued once the previous one was
+ * written out, so that memory stays bounded by one piece whatever the client's speed.
+ * http_reply_stream_start() returns 1 when no body is to be sent (HEAD, len 0, or the client
+ * is gone): the reply is then complete and r freed. Otherwise (0) the caller writes pieces with
+ * http_reply_stream_write() and ends with exactly one of http_reply_stream_end() (after
+ * exactly len bytes) or http_reply_stream_abort() (closes the connection: the client sees a
+ * short body), which free r. cb runs once per write, on a later loop turn: rc 0 when the piece
+ * was written out, SG_EIO when the connection closed (or the piece would overrun len); call
+ * nothing but _end()/_abort() after an SG_EIO. data is copied. */
+typedef void (*http_stream_cb)(http_req *r, int rc, void *arg);
+int http_reply_stream_start(http_req *r, const char *content_type, uint64_t len);
+void http_reply_stream_write(http_req *r, const void *data, size_t len, http_stream_cb cb,
+                             void *arg);
+void http_reply_stream_end(http_req *r);
+void http_reply_stream_abort(http_req *r);
+
 /* Writes a self-signed certificate (X.509 v3, CN=localhost, CA:FALSE, serverAuth) and its EC
  * P-256 key, valid 10 years, with subjectAltName IP:127.0.0.1, IP:::1, DNS:localhost, to the two
  * paths as PEM (the key PKCS#8, mode 0600). Overwrites existing files. Returns 0 or SG_EIO. */

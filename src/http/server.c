@@ -155,6 +155,11 @@ typedef struct http__req {
     http_param *headers;               /* copied request headers */
     int nheaders;
     int64_t start_us;                  /* monotonic, at arrival; only with an observer */
+    /* a streamed reply (http_reply_stream_start() to _end() or _abort()) */
+    int streaming;
+    uint64_t stream_len, stream_sent;
+    http_stream_cb scb;                /* the write waiting to be written out, or NULL */
+    void *sarg;
 } http__req;
 
 /* One accepted connection (see "Connections" below for its states). */
@@ -730,6 +735,10 @@ static void detach_ereq(http__req *x) {
 
 static void on_conn_close(struct evhttp_connection *evcon, void *arg);
 static void adopt_all(http_server *s);
+static void stream_failed_later(http__req *x);
+static void on_reply_done(struct evhttp_request *ereq, void *arg);
+static void finish(http_req *r, int status, const char *ctype, const void *data, size_t len,
+                   const char *msg);
 
 static void conn_hash_insert(http_server *s, http_conn *c) {
     size_t b = ((uintptr_t)c->evcon >> 4) & s->hash_mask;
@@ -1142,6 +1151,7 @@ static void on_conn_close(struct evhttp_connection *evcon, void *arg) {
         detach_ereq(x);
         x->conn = NULL;
         c->req = NULL;
+        if (x->scb) stream_failed_later(x); /* a streamed reply's write will never complete */
     }
     evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->watch);
     evbuffer_free(c->hold);
@@ -1156,6 +1166,134 @@ static void on_conn_close(struct evhttp_connection *evcon, void *arg) {
         if (s->nconns < s->limits.max_connections) pause_clear(s, P_LIMIT | P_FD);
         else pause_clear(s, P_FD);
     }
+}
+
+/* ---- streamed replies ------------------------------------------------------------------ */
+
+/* A streamed reply: headers with Content-Length first (http_reply_stream_start), then the
+ * body in pieces, each written only once the previous one left the output buffer
+ * (evhttp_send_reply_chunk_with_cb), so that a slow client holds at most one piece in memory.
+ * The connection stays in the HANDLER state (c->req == x) until _end() or _abort(), so a close
+ * meanwhile orphans the request as usual (on_conn_close); the write then waiting is answered
+ * SG_EIO on a later loop turn (never from inside evhttp's close path). */
+
+static void stream_cb_run(http__req *x, int rc) {
+    http_stream_cb cb = x->scb;
+    x->scb = NULL;
+    if (cb) cb(&x->pub, rc, x->sarg);
+}
+
+static void on_stream_failed(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    stream_cb_run(arg, SG_EIO);
+}
+
+static void stream_failed_later(http__req *x) {
+    static const struct timeval now = {0, 0};
+    struct event_base *base = x->srv ? x->srv->base : NULL;
+    if (!base || event_base_once(base, -1, EV_TIMEOUT, on_stream_failed, x, &now) != 0)
+        stream_cb_run(x, SG_EIO); /* no loop left to defer to */
+}
+
+static void on_stream_written(struct evhttp_connection *evcon, void *arg) {
+    (void)evcon;
+    stream_cb_run(arg, 0);
+}
+
+/* Logs the end of a streamed reply and frees it (what finish() does for the others). */
+static void stream_done(http__req *x, const char *how) {
+    http_req *r = &x->pub;
+    sg_log_debug(SUB, "Request %llu '%s %.200s' from %s%s: 200 in %lld ms, %llu of %llu bytes "
+                      "streamed%s.",
+                 (unsigned long long)r->id, r->method, r->target, r->peer,
+                 r->tls ? " (TLS)" : "", (long long)(sg_mono_ms() - r->start_ms),
+                 (unsigned long long)x->stream_sent, (unsigned long long)x->stream_len, how);
+    if (x->srv && x->srv->observe) /* counted in /metrics like the other replies */
+        x->srv->observe(r, 200, (double)(mono_us() - x->start_us) / 1e6, x->srv->observe_arg);
+    pending_unlink(x);
+    req_free(x);
+}
+
+int http_reply_stream_start(http_req *r, const char *content_type, uint64_t len) {
+    http__req *x = r->priv;
+    assert(x && &x->pub == r && !x->streaming);
+    if (!x->ereq || !strcmp(r->method, "HEAD") || len == 0) {
+        char cl[24];
+        snprintf(cl, sizeof cl, "%llu", (unsigned long long)len);
+        if (x->ereq && len) http_reply_header(r, "Content-Length", cl);
+        finish(r, 200, content_type, NULL, 0, NULL);
+        return 1;
+    }
+    x->streaming = 1;
+    x->stream_len = len;
+    struct evhttp_request *ereq = x->ereq;
+    struct evkeyvalq *oh = evhttp_request_get_output_headers(ereq);
+    char qid[40], cl[24];
+    snprintf(qid, sizeof qid, "smsgate-%llu", (unsigned long long)r->id);
+    snprintf(cl, sizeof cl, "%llu", (unsigned long long)len);
+    if (content_type) evhttp_add_header(oh, "Content-Type", content_type);
+    evhttp_add_header(oh, "Content-Length", cl);
+    evhttp_add_header(oh, "X-Ovh-QueryID", qid);
+    if (x->srv && x->srv->draining) evhttp_add_header(oh, "Connection", "close");
+    evhttp_send_reply_start(ereq, 200, reason(200));
+    return 0;
+}
+
+void http_reply_stream_write(http_req *r, const void *data, size_t len, http_stream_cb cb,
+                             void *arg) {
+    http__req *x = r->priv;
+    assert(x && x->streaming && !x->scb && cb);
+    x->scb = cb;
+    x->sarg = arg;
+    if (!x->ereq || !len || x->stream_sent + len > x->stream_len) {
+        stream_failed_later(x);
+        return;
+    }
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add(b, data, len);
+    x->stream_sent += len;
+    evhttp_send_reply_chunk_with_cb(x->ereq, b, on_stream_written, x);
+    evbuffer_free(b);
+}
+
+void http_reply_stream_end(http_req *r) {
+    http__req *x = r->priv;
+    assert(x && x->streaming && !x->scb);
+    if (x->ereq && x->stream_sent != x->stream_len) {
+        http_reply_stream_abort(r);
+        return;
+    }
+    if (x->ereq) {
+        struct evhttp_request *ereq = x->ereq;
+        http_conn *c = x->conn;
+        if (c) {
+            c->req = NULL;
+            x->conn = NULL;
+            evhttp_request_set_on_complete_cb(ereq, on_reply_done, c);
+        }
+        x->ereq = NULL;
+        x->evcon = NULL;
+        evhttp_send_reply_end(ereq);
+    }
+    stream_done(x, "");
+}
+
+void http_reply_stream_abort(http_req *r) {
+    http__req *x = r->priv;
+    assert(x && x->streaming && !x->scb);
+    if (x->ereq) {
+        /* The client got the headers: only a close can tell it the body is short. */
+        struct evhttp_connection *evcon = x->evcon;
+        http_conn *c = x->conn;
+        if (c) {
+            c->req = NULL;
+            x->conn = NULL;
+        }
+        detach_ereq(x);
+        if (evcon) evhttp_connection_free(evcon);
+    }
+    stream_done(x, ", then cut off");
 }
 
 /* on_complete callback of a reply: the reply is written and evhttp is about to read the

@@ -29,8 +29,10 @@ const char sql_doc_chunk_insert[] =
 
 const char sql_doc_uploaded[] = "UPDATE documents SET size = $1, uploaded = 1 WHERE id = $2";
 
-const char sql_doc_chunks_read[] =
-    "SELECT seq, data FROM document_chunks WHERE document_id = $1 AND seq >= $2 ORDER BY seq";
+/* LIMIT: PostgreSQL's driver reads an answer whole, so a read asks only for the slices it
+ * may use (a document can be a history export of hundreds of megabytes). */
+const char sql_doc_chunks_read[] = "SELECT seq, data FROM document_chunks WHERE document_id = $1 "
+                                   "AND seq >= $2 ORDER BY seq LIMIT $3";
 
 const char sql_doc_delete[] = "DELETE FROM documents WHERE id = $1";
 

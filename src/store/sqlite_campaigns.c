@@ -260,11 +260,16 @@ int sqlite__document_read(store_conn *c, store_document_req *r) {
     if (!st) return SG_EIO;
     sqldrv_bind_text(st, 1, r->id);
     sqldrv_bind_int(st, 2, r->seq);
-    size_t cap = 0;
+    /* Slices are at most CHUNK bytes (an upload's) or a little more (a history export's, see
+     * sqlite_export.c): this many reach max_bytes, and one more says whether any is left. */
+    size_t want = r->max_bytes / CHUNK + 2;
+    sqldrv_bind_int(st, 3, want > 1000000 ? 1000000 : (int64_t)want);
+    size_t cap = 0, rows = 0;
     r->out_len = 0;
     r->next_seq = r->seq;
     r->eof = 1;
     while ((rc = sqldrv_step(c, st)) == 1) {
+        if (++rows == want) r->eof = 0; /* the limit cut it: more may follow */
         if (r->out_len > 0 && r->out_len >= r->max_bytes) {
             r->eof = 0;
             break;

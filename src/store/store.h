@@ -46,6 +46,7 @@
 #include "store/store_users.h"
 #include "store/store_hlr.h"
 #include "store/store_phonebooks.h"
+#include "store/store_export.h"
 
 typedef struct store store;
 
@@ -356,7 +357,8 @@ typedef struct store_recover_req {
     STORE_METRICS_OPS(X)                                      \
     STORE_USERS_OPS(X)                                        \
     STORE_HLR_OPS(X)                                          \
-    STORE_PHONEBOOKS_OPS(X)
+    STORE_PHONEBOOKS_OPS(X)                                   \
+    STORE_EXPORT_OPS(X)
 
 /* Typed enqueue functions: store_account_create(st, &req, cb, arg) ... */
 #define STORE_DECL_OP(name, type) int store_##name(store *st, type *req, store_cb cb, void *arg);

@@ -1,7 +1,8 @@
 /*
  * test_http.c - unit tests for src/http/: request-target parsing, the server over real
  * loopback sockets (plain and TLS), replies and error bodies, asynchronous replies, client
- * disconnects, server shutdown, and the self-signed certificate.
+ * disconnects, streamed replies (whole, HEAD, the client leaving half-way, cut short), server shutdown,
+ * and the self-signed certificate.
  *
  * Harness. The event loop and the server run on the test's main thread, so the handler and
  * every cmocka assertion run there. Clients (libcurl, raw sockets, an OpenSSL client) run in
@@ -69,7 +70,12 @@ typedef struct fx {
     int inflight_seen;         /* inflight when 'R' arrived */
     int port_after_stop;       /* http_server_port() after 'S' */
     int keep_fd;               /* a client socket the main thread closes */
+    /* "/stream": a streamed reply of STREAM_PIECES pieces */
+    int stream_piece, stream_rc, streams_ended, streams_aborted;
 } fx;
+
+#define STREAM_PIECE (256u * 1024)
+#define STREAM_PIECES 16
 
 /* ---- handler (main thread) --------------------------------------------------------------- */
 
@@ -87,6 +93,31 @@ static json_t *describe(http_req *r) {
                      r->target, "path", r->path, "has_base", r->has_base, "segs", segs,
                      "params", params, "body_len", (json_int_t)r->body_len, "tls", r->tls,
                      "peer", r->peer, "x_test", xt, "tag", http_req_param(r, "tag"));
+}
+
+/* Writes piece f->stream_piece of "/stream" (its bytes are pattern(offset)). */
+static void on_piece(http_req *r, int rc, void *arg);
+static void stream_piece(fx *f, http_req *r) {
+    static unsigned char buf[STREAM_PIECE];
+    size_t off = (size_t)f->stream_piece * STREAM_PIECE;
+    for (size_t i = 0; i < STREAM_PIECE; i++) buf[i] = pattern(off + i);
+    http_reply_stream_write(r, buf, STREAM_PIECE, on_piece, f);
+}
+
+static void on_piece(http_req *r, int rc, void *arg) {
+    fx *f = arg;
+    if (rc) {
+        f->stream_rc = rc;
+        f->streams_aborted++;
+        http_reply_stream_abort(r);
+        return;
+    }
+    if (++f->stream_piece == STREAM_PIECES) {
+        f->streams_ended++;
+        http_reply_stream_end(r);
+        return;
+    }
+    stream_piece(f, r);
 }
 
 static void handler(http_req *r, void *arg) {
@@ -110,6 +141,17 @@ static void handler(http_req *r, void *arg) {
             http_reply_error(r, 404, "NOT_FOUND_X", "Object '%s' does not exist", "abc");
         else
             http_reply_error(r, st, NULL, "Failure %d", st);
+    } else if (!strcmp(r->path, "/stream") || !strcmp(r->path, "/stream-short")) {
+        /* "/stream-short" announces one byte more than it writes: _end() cuts it off. */
+        uint64_t extra = !strcmp(r->path, "/stream-short");
+        f->stream_piece = 0;
+        f->stream_rc = 0;
+        if (http_reply_stream_start(r, "application/octet-stream",
+                                    (uint64_t)STREAM_PIECES * STREAM_PIECE + extra)) {
+            f->streams_ended++; /* HEAD: complete already */
+            return;
+        }
+        stream_piece(f, r);
     } else if (!strcmp(r->path, "/defer")) {
         assert_true(f->nheld < MAX_HELD);
         f->held[f->nheld++] = r;
@@ -1046,6 +1088,87 @@ static void test_head_and_keepalive(void **state) {
     for (int i = 0; i < 3; i++) resp_free(&r[i]);
 }
 
+/* A streamed reply: every byte, in order, with its Content-Length; HEAD gets the length and
+ * no body; the connection is kept for the next request; over TLS too. */
+static void test_stream_reply(void **state) {
+    fx *f = *state;
+    for (int tls = 0; tls <= 1; tls++) {
+        creq q[] = {{.path = "/1.0/stream", .tls = tls},
+                    {.path = "/1.0/stream", .tls = tls, .nobody = 1},
+                    {.path = "/1.0/num", .tls = tls}};
+        resp r[3];
+        int ended = f->streams_ended;
+        do_batch(f, q, r, 3);
+        assert_int_equal(r[0].status, 200);
+        assert_int_equal(r[0].curl_rc, 0);
+        assert_int_equal(r[0].len, STREAM_PIECES * STREAM_PIECE);
+        int same = 1;
+        for (size_t i = 0; same && i < r[0].len; i++) same = (unsigned char)r[0].body[i] == pattern(i);
+        assert_true(same);
+        char cl[64];
+        snprintf(cl, sizeof cl, "\r\nContent-Length: %u\r\n", STREAM_PIECES * STREAM_PIECE);
+        assert_non_null(strcasestr(r[0].hdrs, cl));
+        assert_non_null(strcasestr(r[0].hdrs, "\r\nX-Ovh-QueryID: smsgate-"));
+        assert_int_equal(r[1].status, 200);
+        assert_int_equal(r[1].len, 0);
+        assert_non_null(strcasestr(r[1].hdrs, cl));
+        assert_int_equal(r[2].status, 200);
+        assert_int_equal(r[1].nconnects + r[2].nconnects, 0); /* one connection for all */
+        assert_int_equal(f->streams_ended, ended + 2);
+        assert_int_equal(http_server_inflight(f->srv), 0);
+        for (int i = 0; i < 3; i++) resp_free(&r[i]);
+    }
+}
+
+/* A streamed reply ended short of its Content-Length is cut off (the connection closed, so
+ * the client sees a short body), from inside the write callback; the server serves on. */
+static void test_stream_cut_short(void **state) {
+    fx *f = *state;
+    creq q[] = {{.path = "/1.0/stream-short"}, {.path = "/1.0/num"}};
+    resp r[2];
+    do_batch(f, q, r, 2);
+    assert_int_equal(r[0].status, 200);
+    assert_int_not_equal(r[0].curl_rc, 0); /* partial file */
+    assert_true(r[0].len <= STREAM_PIECES * STREAM_PIECE);
+    assert_int_equal(r[1].status, 200);
+    assert_int_equal(r[1].nconnects, 1); /* a new connection */
+    assert_int_equal(http_server_inflight(f->srv), 0);
+    for (int i = 0; i < 2; i++) resp_free(&r[i]);
+}
+
+static void client_stream_leaves(fx *f, void *arg) {
+    (void)arg;
+    int fd = tcp_connect(f->port);
+    int rcv = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof rcv);
+    send_str(fd, "GET /1.0/stream HTTP/1.1\r\nHost: t\r\n\r\n");
+    char buf[4096];
+    ssize_t n = read(fd, buf, sizeof buf); /* the head and the start of the body */
+    (void)n;
+    struct linger lg = {1, 0}; /* RST: the server's next write fails */
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(fd);
+    usleep(200 * 1000);
+}
+
+/* The client leaves in the middle of a streamed reply: the write waiting is answered SG_EIO
+ * on a later loop turn, the handler's abort frees the request, the server still serves. */
+static void test_stream_client_gone(void **state) {
+    fx *f = *state;
+    int aborted = f->streams_aborted;
+    run_client(f, client_stream_leaves, NULL);
+    for (int i = 0; i < 40 && f->streams_aborted == aborted; i++) spin(f, 50);
+    assert_int_equal(f->streams_aborted, aborted + 1);
+    assert_int_equal(f->stream_rc, SG_EIO);
+    assert_true(f->stream_piece < STREAM_PIECES);
+    assert_int_equal(http_server_inflight(f->srv), 0);
+    creq q = {.path = "/1.0/null"};
+    resp r;
+    do_batch(f, &q, &r, 1);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+}
+
 /* Two connections each hold a request; both count as in flight until answered late. */
 typedef struct two_arg {
     char *a, *b;
@@ -1367,6 +1490,9 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_body_too_large),
         cmocka_unit_test_setup_teardown(test_head_and_keepalive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_async_inflight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_reply, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_client_gone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stream_cut_short, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reply_after_disconnect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_server_with_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_while_pending, setup, teardown),
