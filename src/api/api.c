@@ -52,7 +52,9 @@ static const api_route *const tables[] = {api_vnum_routes,
                                           api_route_admin_routes, api_document_routes,
                                           api_receiver_routes, api_batch_routes,
                                           api_incoming_routes, api_incoming_admin_routes,
-                                          api_blacklist_routes, api_hours_admin_routes};
+                                          api_blacklist_routes, api_hours_admin_routes,
+                                          api_ops_routes, api_template_routes,
+                                          api_sender_doc_routes};
 
 /* ---- replies ---- */
 

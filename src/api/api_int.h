@@ -139,6 +139,12 @@ int api_vnum_sender_ok(api_call *c, const char *sender, int sender_for_response)
 char *api_sms_response_merge(api_call *c, const char *name, json_t *v, const char *stored);
 extern const api_route api_blacklist_routes[];   /* blacklists.c */
 extern const api_route api_hours_admin_routes[]; /* hours_admin.c */
+extern const api_route api_ops_routes[];         /* ops.c */
+extern const api_route api_template_routes[];    /* templates.c */
+extern const api_route api_sender_doc_routes[];  /* sender_docs.c */
+/* POST /sms/{sn}/receivers/{slotId}/clean and its user variant (ops.c): the slot is the
+ * path's last segment but one. */
+void api_receivers_clean(api_call *c);
 
 /* Adds "heldUntil" to an sms.Job / sms.Outgoing object o of m: when marketing hours hold it,
  * the time it will leave, else null (hours_admin.c). */

@@ -34,6 +34,7 @@
 #include "store/store_numbers.h"
 #include "store/store_replies.h"
 #include "store/sqlite_hours_int.h"
+#include "store/sqlite_ops_int.h"
 
 #include <stddef.h>
 
@@ -330,5 +331,6 @@ const pg_area pg_areas[] = {
     AREA("replies", pg_replies_migrations),
     AREA("blacklists", blacklist_migrations),
     AREA("hours", pg_hours_migrations), /* after cluster: its trigger uses the epoch */
+    AREA("ops", pg_ops_migrations),     /* sqlite_ops.c */
     {NULL, NULL, 0},
 };

@@ -90,6 +90,8 @@ extern const char sql_sender_history_rows[];
  * texts so that SQLite's plan for a tag uses the index on (service_id, tag). */
 extern const char sql_outgoing_ids[];
 extern const char sql_outgoing_ids_tag[];
+/* The batch ($2 send id, $1 service) a message belongs to: campaigns of kind "batch". */
+extern const char sql_msg_batch[];
 
 /* ---- the simulated operator ---- */
 

@@ -42,6 +42,7 @@
 #include "store/store_cluster.h"
 #include "store/store_numbers.h"
 #include "store/store_blacklist.h"
+#include "store/store_ops.h"
 
 typedef struct store store;
 
@@ -226,6 +227,9 @@ typedef struct store_msg_req {
     int pending_only;   /* get: only scheduled/queued/submitting; cancel: implied */
     store_msg msg;      /* out (get) */
     int64_t refunded;   /* out (cancel) */
+    int with_batch;     /* get: also fill batch_id */
+    char batch_id[37];  /* out (get with with_batch): the batch (campaigns of kind "batch")
+                         * the message belongs to, "" when none */
 } store_msg_req;
 
 typedef struct store_outgoing_filter {
@@ -234,6 +238,8 @@ typedef struct store_outgoing_filter {
     const char *tag, *receiver, *sender;
     int64_t ptt, dlr, differed; /* -1 = no filter */
     int64_t from_ms, to_ms;     /* 0 = no bound */
+    int64_t id;                 /* messageID: only this message (0 = no filter) */
+    const char *batch_id;       /* batchID: only the messages of this batch (NULL = no filter) */
     int64_t *ids; size_t count; /* out (new) */
 } store_outgoing_filter;
 
@@ -332,7 +338,8 @@ typedef struct store_recover_req {
     STORE_NUMBERS_OPS(X)                                      \
     STORE_INCOMING_OPS(X)                                     \
     STORE_BLACKLIST_OPS(X)                                    \
-    STORE_HOURS_OPS(X)
+    STORE_HOURS_OPS(X)                                        \
+    STORE_OPS_OPS(X)
 
 /* Typed enqueue functions: store_account_create(st, &req, cb, arg) ... */
 #define STORE_DECL_OP(name, type) int store_##name(store *st, type *req, store_cb cb, void *arg);

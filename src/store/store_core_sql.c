@@ -745,7 +745,16 @@ int store_core__msg_get(store_conn *c, store_msg_req *r) {
     if (rc != 1) return rc < 0 ? rc : SG_ENOTFOUND;
     sqlite__read_msg(st, &r->msg);
     sqldrv_reset(st);
-    return 0;
+    r->batch_id[0] = 0;
+    if (!r->with_batch || !r->msg.send_id) return 0;
+    /* The batch it belongs to (sms.Outgoing.batchID): only GET .../outgoing/{id} asks. */
+    if (!(st = sqldrv_prep(c, sql_msg_batch))) return SG_EIO;
+    sqldrv_bind_int(st, 1, r->service_id);
+    sqldrv_bind_int(st, 2, r->msg.send_id);
+    rc = sqldrv_step(c, st);
+    if (rc == 1) snprintf(r->batch_id, sizeof r->batch_id, "%s", sqldrv_col_str(st, 0));
+    sqldrv_reset(st);
+    return rc < 0 ? rc : 0;
 }
 
 int store_core__msg_cancel(store_conn *c, store_msg_req *r) {
@@ -804,7 +813,9 @@ int store_core__outgoing_list(store_conn *c, store_outgoing_filter *f) {
     sqldrv_bind_int(st, 8, f->differed);
     sqldrv_bind_int(st, 9, f->from_ms);
     sqldrv_bind_int(st, 10, f->to_ms);
-    if (f->tag) sqldrv_bind_text(st, 11, f->tag);
+    sqldrv_bind_int(st, 11, f->id);
+    sqldrv_bind_text(st, 12, f->batch_id);
+    if (f->tag) sqldrv_bind_text(st, 13, f->tag);
     size_t cap = 64, k = 0;
     int64_t *ids = sg_xmalloc(cap * sizeof *ids);
     int rc;
