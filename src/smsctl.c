@@ -41,6 +41,7 @@
 #include "ctl/hours.h"
 #include "ctl/sms.h"
 #include "ctl/usage.h"
+#include "core/sendfields.h"
 #include "ctl/ops.h"
 #include "util/util.h"
 
@@ -418,7 +419,6 @@ static int run_ledger(const command *cmd, const cli *c, const ctl_opts *o) {
 }
 
 static int run_send(const command *cmd, const cli *c, const ctl_opts *o) {
-    static const char *const priorities[] = {"high", "medium", "low", "veryLow"};
     ctl_sms_send_req r = {0};
     r.service = c->val[OPT_SERVICE];
     r.to = c->to;
@@ -444,17 +444,15 @@ static int run_send(const command *cmd, const cli *c, const ctl_opts *o) {
     }
     if (c->val[OPT_DIFFERED]) {
         long long m;
-        if (parse_int(c->val[OPT_DIFFERED], 0, INT32_MAX, &m))
-            return bad_arg("--differed expects minutes (an integer >= 0), not '%s'",
-                           c->val[OPT_DIFFERED]);
+        if (parse_int(c->val[OPT_DIFFERED], 0, SEND_DIFFERED_MAX, &m))
+            return bad_arg("--differed expects minutes (an integer from 0 to %d), not '%s'",
+                           SEND_DIFFERED_MAX, c->val[OPT_DIFFERED]);
         r.differed = (long)m;
     }
-    if (r.priority) {
-        size_t k = 0, n = sizeof priorities / sizeof priorities[0];
-        while (k < n && strcmp(priorities[k], r.priority) != 0) k++;
-        if (k == n)
-            return bad_arg("--priority expects high, medium, low or veryLow, not '%s'",
-                           r.priority);
+    if (r.priority && send_enum_find(send_priorities, r.priority) < 0) {
+        char allowed[64];
+        return bad_arg("--priority expects one of %s, not '%s'",
+                       send_enum_list(send_priorities, allowed, sizeof allowed), r.priority);
     }
     return ctl_sms_send(o, &r);
 }

@@ -53,6 +53,7 @@ static const api_route *const tables[] = {api_vnum_routes,
                                           api_receiver_routes, api_batch_routes,
                                           api_incoming_routes, api_incoming_admin_routes,
                                           api_blacklist_routes, api_hours_admin_routes,
+                                          api_user_routes,
                                           api_ops_routes, api_template_routes,
                                           api_sender_doc_routes};
 
@@ -703,10 +704,14 @@ static void on_expire_timer(evutil_socket_t fd, short what, void *arg) {
     }
 }
 
-void api_config_changed(api *a) { api_cache_flush(a->cache); }
+void api_config_changed(api *a) {
+    api_cache_flush(a->cache);
+    api__users_forget(a);
+}
 
 void api_start(api *a, struct event_base *base) {
     api__idem_start(a, base);
+    api__users_start(a, base);
     if (a->expire_ev) return;
     a->expire_ev = evtimer_new(base, on_expire_timer, a);
     expire_schedule(a, 1); /* once at start: what expired while smsgated was stopped */
@@ -715,6 +720,7 @@ void api_start(api *a, struct event_base *base) {
 void api_stop(api *a) {
     if (!a) return;
     api__idem_stop(a);
+    api__users_stop(a);
     if (a->expire_ev) event_free(a->expire_ev);
     a->expire_ev = NULL;
 }
@@ -723,6 +729,7 @@ void api_free(api *a) {
     if (!a) return;
     if (a->expire_ev) event_free(a->expire_ev);
     a->expire_ev = NULL;
+    api__users_stop(a);
     rl_table_free(a->rl_key);
     rl_table_free(a->rl_addr);
     rl_table_free(a->rl_cred);

@@ -33,6 +33,7 @@ struct api {
     struct event *idem_prune_ev;
     store_idem_prune_req idem_prune;
     int idem_pruning;
+    struct api_users *users; /* users.c: the password worker, verified credentials, failures */
 };
 
 typedef struct api_call api_call;
@@ -74,6 +75,10 @@ struct api_call {
     char vnum[24];                /* vnum.c: the virtual number (E.164) of a
                                    * /sms/{sn}/virtualNumbers/{number}/... route once checked to
                                    * be the service's; "" on every other route */
+    int64_t user_id;              /* users.c: the SMS user of a /sms/{sn}/users/{login}/...
+                                   * route once checked (api_user_then), or authenticated
+                                   * (api_user_auth); 0 = none (the service itself) */
+    char user_login[40];          /* that user's login; "" with user_id 0 */
 };
 
 /* ---- Idempotency-Key (idem.c) ---- */
@@ -124,13 +129,12 @@ extern const api_route api_vnum_routes[];        /* vnum.c */
 /* The start of every /sms/{sn}/virtualNumbers/{number}/... route (vnum.c): checks that path
  * segment 3 is one of the service's virtual numbers (404 otherwise), sets c->vnum, releases
  * its own state and calls next(c), which then runs as on the plain route, with c->vnum
- * forcing the sender (jobs.c, receivers.c) or filtering on it. */
+ * forcing the sender (send.c) or filtering on it. */
 void api_vnum_then(api_call *c, api_handler_fn next);
 /* 1 when s (a path or query value, in any form vnum.h reads) names c->vnum. */
 int api_vnum_is(const api_call *c, const char *s);
-/* On a virtual number's route (c->vnum set): 0 when the body's sender (NULL = none) and
- * senderForResponse agree with sending from that number, else -1 after replying 400. */
-int api_vnum_sender_ok(api_call *c, const char *sender, int sender_for_response);
+/* The same without a call: 1 when s names the virtual number vnum (E.164). */
+int api_vnum_match(const char *s, const char *vnum, const char *default_region);
 
 /* Checks v, a partial sms.Response given for parameter name (only the model's keys, each of
  * its type, responseType one of cgi, none, text, cgiUrl an http(s) URL), and merges it over
@@ -138,6 +142,33 @@ int api_vnum_sender_ok(api_call *c, const char *sender, int sender_for_response)
  * text, or NULL after replying 400 (services.c). */
 char *api_sms_response_merge(api_call *c, const char *name, json_t *v, const char *stored);
 extern const api_route api_blacklist_routes[];   /* blacklists.c */
+extern const api_route api_user_routes[];        /* users.c */
+
+/* ---- SMS users (users.c; docs/users.md) ---- */
+
+/* The start of every /sms/{sn}/users/{login}/... route: checks that path segment 3 is a user
+ * of the service (404 otherwise), sets c->user_id and c->user_login, releases its own state
+ * and calls next(c), which then runs as on the service's route, with c->user_id restricting
+ * it to the user's SMS (and a send to the user's quota: store_submit_req.user_id). */
+void api_user_then(api_call *c, api_handler_fn next);
+/* Authenticates an SMS user for the ways in that carry a login and a password (http2sms,
+ * Kannel's sendsms). service_name may be NULL: then login is "serviceName/login", or a login
+ * alone that only one service has. done(c, rc) runs later on the loop thread, never from
+ * inside the call: rc 0 when the password is the user's and c->req->peer is within the user's
+ * ipRestrictions; then c->user_id, c->user_login, c->account_id and c->svc (the service, read
+ * from the store) are set. SG_EPERM for a wrong login, a wrong password, an address outside
+ * the restrictions or a login several services have, in the same time whichever it is (the
+ * slow hash is verified in every case, on a worker thread); SG_ELIMIT when that login or that
+ * address failed too often lately (user-auth-failures; nothing is verified then); SG_EIO or
+ * SG_EUNAVAIL when the store failed. The caller keeps c->h for itself: nothing of it is
+ * touched. */
+void api_user_auth(api_call *c, const char *service_name, const char *login,
+                   const char *password, void (*done)(api_call *c, int rc));
+/* Starts / stops the password worker (api_start, api_stop), and forgets the verified
+ * credentials (api_config_changed: a user changed on some node). */
+void api__users_start(api *a, struct event_base *base);
+void api__users_stop(api *a);
+void api__users_forget(api *a);
 extern const api_route api_hours_admin_routes[]; /* hours_admin.c */
 extern const api_route api_ops_routes[];         /* ops.c */
 extern const api_route api_template_routes[];    /* templates.c */
@@ -149,10 +180,6 @@ void api_receivers_clean(api_call *c);
 /* Adds "heldUntil" to an sms.Job / sms.Outgoing object o of m: when marketing hours hold it,
  * the time it will leave, else null (hours_admin.c). */
 void api_hours_field(api_call *c, json_t *o, const store_msg *m);
-
-/* POST /sms/{sn}/jobs with receiversSlotId or receiversDocumentUrl: a templated campaign
- * (receivers.c). Called by jobs.c once the common fields were checked; replies. */
-void api_campaign_job(api_call *c);
 
 /* Allocates the handler's zeroed state of size bytes as c->h, freed with the call by free_fn
  * (plain free() when free_fn is free). Every handler with state starts with it. */
@@ -200,6 +227,8 @@ size_t api_text_max(const char *field);
 /* 0 when the len bytes at s (UTF-8) are within field's limit; otherwise replies 400 naming
  * field and the limit, and returns -1. api_field_string() calls it for every string. */
 int api_text_ok(api_call *c, const char *field, const char *s, size_t len);
+/* The same check without a call: 0, or -1 with the 400 message written into msg (size n). */
+int api_text_check(const char *field, const char *s, size_t len, char *msg, size_t n);
 
 /* Parses a path segment as a positive id; replies 404 and returns -1 if it is not one. */
 int api_path_id(api_call *c, int seg, int64_t *out);

@@ -17,25 +17,20 @@
  * A batch is created whole, like a templated job: its answer comes after the commit of every
  * message (status INSERTED when deferred, else PENDING; COMPLETED once nothing waits any more;
  * FAILED when no receiver was valid; CANCELED). Its SMS carry its tag, if any, and a batch's
- * messages default to priority "low" (receivers.c explains why).
+ * messages default to priority "low" (send.c explains why).
  */
-#include "api/api_int.h"
+#include "api/send.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "campaign/campaign.h"
-#include "core/gsm.h"
+#include "core/sendfields.h"
 #include "util/util.h"
 
 #define NAME_MAX_LEN 255
-#define MAX_TAG 128
-#define MAX_TO 1000000
-#define REPORT_LIMIT 1000
 #define BATCH_PRIORITY 2 /* low */
-
-static const char *const batch_classes[] = {"FLASH", "PHONE", "SIM", NULL};
 
 /* ---- sms.Batch ---- */
 
@@ -106,7 +101,7 @@ static json_t *stats_json(const store_campaign *k) {
 typedef struct batch_ctx {
     campaign_send_req r;
     store_campaign_req get;
-    char *stop, *receivers_json, *slot_label;
+    char *receivers_json, *slot_label;
     const char **to;
     int stats;
 } batch_ctx;
@@ -115,7 +110,6 @@ static void batch_free(void *p) {
     batch_ctx *h = p;
     free(h->r.send.invalid_json);
     store_campaign_fini(&h->get.out);
-    free(h->stop);
     free(h->receivers_json);
     free(h->slot_label);
     free(h->to);
@@ -196,109 +190,78 @@ static void batch_delete(api_call *c) {
 
 /* ---- POST /sms/{sn}/batches ---- */
 
+/* sms.BatchParams read by the one parser of a send (send.h) under its own names; "name" and
+ * "deferred" (an ISO-8601 date) are the batch's own. */
+static const api_send_names batch_names = {
+    .message = "message",
+    .receivers = "to",
+    .sender = "from",
+    .sender_for_response = "senderForResponse",
+    .no_stop = "noStop",
+    .sms_class = "class",
+    .tag = "tag",
+    .slot = "slotID",
+    .class_values = send_batch_classes,
+    .receivers_max = SEND_BATCH_TO_MAX,
+};
+
+/* The batch's state while it is created: the send's way state (c->h is the send). */
+static batch_ctx *post_ctx(api_call *c) { return ((api_send *)c->h)->way; }
+
 /* The answer to a batch created: the batch as GET shows it (api_render_fn: with an
  * Idempotency-Key it runs on the store thread, h->get read in the same transaction). */
 static json_t *created_render(api_call *c) {
-    batch_ctx *h = c->h;
+    batch_ctx *h = post_ctx(c);
     return batch_json(c, &h->get.out);
+}
+
+static void on_created_get(int rc, void *arg) {
+    api_call *c = arg;
+    batch_ctx *h = post_ctx(c);
+    if (rc) {
+        api_reply_store_error(c, rc, "This batch");
+        return;
+    }
+    api_reply_json(c, batch_json(c, &h->get.out));
 }
 
 static void on_created(int rc, void *arg) {
     api_call *c = arg;
-    batch_ctx *h = c->h;
-    store_campaign_send_req *s = &h->r.send;
+    api_send *s = c->h;
+    batch_ctx *h = post_ctx(c);
     if (api_idem_taken(c, rc)) return;
-    switch (rc) {
-    case 0: break;
-    case SG_ENOTFOUND:
-        api_reply_error(c, 400, NULL, "Invalid value for parameter 'slotID': no receivers slot "
-                                      "%s on this account", h->slot_label);
-        return;
-    case SG_EINVAL:
-        if (h->r.stage == CAMPAIGN_STAGE_LOAD) {
-            api_reply_error(c, 400, NULL, "Invalid value for parameter 'to': %s", h->r.ld.error);
-            return;
-        }
-        api_reply_error(c, 400, NULL, "Invalid value for parameter 'message': the variable "
-                                      "#%s# names no column of the receivers list; nothing was "
-                                      "sent", s->bad_var);
-        return;
-    case SG_EPERM:
-        api_reply_error(c, 403, NULL, s->sender_status_bad == 1
-                                          ? "The sender '%s' does not exist for this account"
-                                          : "The sender '%s' is not enabled (only senders with "
-                                            "status 'enable' can send)", s->sender);
-        return;
-    case SG_ENOCREDIT: {
-        char need[32], have[32];
-        snprintf(need, sizeof need, "%g", (double)s->total_credits / 1000.0);
-        snprintf(have, sizeof have, "%g", (double)s->balance / 1000.0);
-        api_reply_error(c, 402, "INSUFFICIENT_CREDITS", "Not enough credits: this batch needs %s "
-                                                        "credits and the account has %s; nothing "
-                                                        "was sent", need, have);
-        return;
-    }
-    case SG_ETEMP:
-        api_reply_error(c, 503, NULL, "The server is stopping; nothing was sent, please retry");
-        return;
-    default:
-        api_reply_store_error(c, rc, "This batch");
+    api_send_templated_result(c, s, rc, &h->r, "batch");
+    if (s->result.code) {
+        api_send_reply_error(c, &s->result);
         return;
     }
     if (h->r.idem) { /* read back and rendered with the send */
         api_reply_rendered(c, created_render);
         return;
     }
-    h->get.id = s->id;
+    h->get.id = h->r.send.id;
     h->get.kind = "batch";
-    store_campaign_get(c->api->st, &h->get, on_batch, c);
+    store_campaign_get(c->api->st, &h->get, on_created_get, c);
 }
 
 static void batch_post(api_call *c) {
-    const sg_config *cfg = c->api->cfg;
-    const char *message, *name = NULL, *from = NULL, *tag = NULL, *deferred = NULL;
-    int sfr = 0, nostop = 0, cls = 1;
-    if (api_field_string(c, "message", 1, &message) < 0 ||
-        api_field_string(c, "name", 0, &name) < 0 ||
-        api_field_string(c, "from", 0, &from) < 0 ||
-        api_field_bool(c, "senderForResponse", 0, &sfr) < 0 ||
-        api_field_string(c, "deferred", 0, &deferred) < 0 ||
-        api_field_bool(c, "noStop", 0, &nostop) < 0 ||
-        api_field_string(c, "tag", 0, &tag) < 0 ||
-        api_field_enum(c, "class", 0, batch_classes, &cls) < 0)
-        return;
-    if (!*message) {
-        api_reply_error(c, 400, NULL, "Invalid value for parameter 'message': it is empty");
+    api_send *s = api_send_parse(c, c->body, &batch_names);
+    if (s->result.code) {
+        api_send_reply_error(c, &s->result);
         return;
     }
-    gsm_info gi;
-    if (gsm_analyze(message, strlen(message), &gi) != 0) {
-        api_reply_error(c, 400, NULL, "Invalid value for parameter 'message': not valid UTF-8");
+    const char *name = NULL, *deferred = NULL;
+    if (api_field_string(c, "name", 0, &name) < 0 ||
+        api_field_string(c, "deferred", 0, &deferred) < 0)
         return;
-    }
-    if (name && strlen(name) > NAME_MAX_LEN) {
-        api_reply_error(c, 400, NULL, "Invalid value for parameter 'name': at most %d characters",
-                        NAME_MAX_LEN);
-        return;
-    }
-    if (from && !*from) from = NULL;
-    if (!from == !sfr) {
-        api_reply_error(c, 400, NULL, from ? "Give only one of 'from' and 'senderForResponse'"
-                                           : "Missing parameter 'from' (or 'senderForResponse': "
-                                             "true)");
-        return;
-    }
-    const char *type;
-    if (from && !api_sender_valid(from, &type)) {
-        api_reply_error(c, 400, NULL, "Invalid value for parameter 'from': '%.40s' is neither an "
-                                      "alphanumeric sender (at most 11 characters, not all "
-                                      "digits) nor a phone number", from);
-        return;
-    }
-    if (tag && !*tag) tag = NULL;
-    if (tag && strlen(tag) > MAX_TAG) {
-        api_reply_error(c, 400, NULL, "Invalid value for parameter 'tag': at most %d characters",
-                        MAX_TAG);
+    /* A batch names its sender: from, or senderForResponse (the short number). */
+    json_t *from = json_object_get(c->body, "from");
+    int have_from = json_is_string(from) && json_string_length(from) > 0;
+    if (have_from == s->sender_for_response) {
+        api_reply_error(c, 400, NULL, have_from ? "Give only one of 'from' and "
+                                                  "'senderForResponse'"
+                                                : "Missing parameter 'from' (or "
+                                                  "'senderForResponse': true)");
         return;
     }
     int64_t now = sg_now_ms(), due = now;
@@ -310,88 +273,40 @@ static void batch_post(api_call *c) {
         }
         if (due < now) due = now;
     }
-    json_t *to = json_object_get(c->body, "to");
-    json_t *slot = json_object_get(c->body, "slotID");
-    int have_to = to && !json_is_null(to), have_slot = slot && !json_is_null(slot);
-    if (have_to == have_slot) {
-        api_reply_error(c, 400, NULL, have_to ? "Give only one of 'to' and 'slotID'"
-                                              : "Missing parameter 'to' or 'slotID'");
-        return;
-    }
-    int64_t slot_no = 0;
-    if (have_slot) {
-        char *end = NULL;
-        const char *s = json_is_string(slot) ? json_string_value(slot) : NULL;
-        long long x = json_is_integer(slot) ? json_integer_value(slot)
-                      : s && *s                ? strtoll(s, &end, 10)
-                                               : 0;
-        if ((end && *end) || x < 1 || x > 9) {
-            api_reply_error(c, 400, NULL, "Invalid value for parameter 'slotID': a receivers "
-                                          "slot from 1 to 9 is expected");
-            return;
-        }
-        slot_no = x;
-    }
-    if (have_to && (!json_is_array(to) || json_array_size(to) == 0 ||
-                    json_array_size(to) > MAX_TO)) {
-        api_reply_error(c, 400, NULL, "Invalid value for parameter 'to': an array of 1 to %d "
-                                      "phone numbers is expected", MAX_TO);
-        return;
-    }
+    s->due_ms = due;
     if (!c->api->campaign) {
         api_reply_error(c, 503, NULL, "Batches are not available on this server");
         return;
     }
-    batch_ctx *h = batch_start(c);
-    if (have_to) {
-        size_t n = json_array_size(to);
+    batch_ctx *h = sg_xcalloc(1, sizeof *h);
+    s->way = h;
+    s->way_free = batch_free;
+    h->get.service_id = c->svc.svc.id;
+    if (s->receivers) {
+        size_t n = json_array_size(s->receivers);
         h->to = sg_xcalloc(n, sizeof *h->to);
-        for (size_t i = 0; i < n; i++) {
-            json_t *v = json_array_get(to, i);
-            if (!json_is_string(v)) {
-                api_reply_error(c, 400, NULL, "Invalid value for parameter 'to': element %zu is "
-                                              "not a string", i);
-                return;
-            }
-            if (api_text_ok(c, "to", json_string_value(v), json_string_length(v)) < 0) return;
-            h->to[i] = json_string_value(v);
-        }
-        h->receivers_json = json_dumps(to, JSON_COMPACT);
+        for (size_t i = 0; i < n; i++) h->to[i] = json_string_value(json_array_get(s->receivers, i));
+        h->receivers_json = json_dumps(s->receivers, JSON_COMPACT);
         h->r.load = 1;
         h->r.ld.service_id = c->svc.svc.id;
         h->r.ld.receivers = h->to;
         h->r.ld.nreceivers = n;
     } else {
-        h->slot_label = sg_xasprintf("%lld", (long long)slot_no);
-        h->r.send.slot = slot_no;
+        h->slot_label = sg_xasprintf("%lld", (long long)s->slot);
+        h->r.send.slot = s->slot;
     }
-    store_campaign_send_req *s = &h->r.send;
-    s->service_id = c->svc.svc.id;
-    s->account_id = c->svc.svc.account_id;
-    s->kind = "batch";
-    s->name = name;
-    s->message = message;
-    h->stop = nostop || !cfg->stop_clause[0] ? NULL : sg_xstrdup(cfg->stop_clause);
-    s->stop_clause = h->stop;
-    s->sender = from ? from : c->svc.svc.short_number;
-    s->sender_check = from != NULL;
-    s->sender_for_response = from == NULL;
-    s->priority = BATCH_PRIORITY;
-    s->sms_class = cls;
-    s->validity_min = 2880;
-    s->now_ms = now;
-    s->due_ms = due;
-    s->differed_min = (due - now) / 60000;
-    s->max_parts = cfg->max_parts;
-    s->tag = tag;
-    s->slot_label = h->slot_label;
-    s->receivers_json = h->receivers_json;
-    s->report_limit = REPORT_LIMIT;
+    store_campaign_send_req *cs = &h->r.send;
+    api_send_templated_init(c, s, cs);
+    cs->kind = "batch";
+    cs->name = name;
+    cs->priority = BATCH_PRIORITY;
+    cs->slot_label = h->slot_label;
+    cs->receivers_json = h->receivers_json;
     /* With an Idempotency-Key the batch is read back in the send's transaction and its answer
      * stored with it (idem.c). */
     h->r.idem = api_idem_for(c, created_render);
     if (h->r.idem) {
-        h->get.id = s->id; /* filled in by the send, before the read */
+        h->get.id = cs->id; /* filled in by the send, before the read */
         h->get.kind = "batch";
         store_idem_then_campaign_get(h->r.idem, &h->get);
     }

@@ -61,6 +61,7 @@
 
 #include "util/digest.h"
 #include "util/log.h"
+#include "util/jsonfmt.h"
 #include "util/util.h"
 
 #define LOG "api.idem"
@@ -226,7 +227,7 @@ void api_idem_end(api_call *c) {
 static char *render(void *arg, int *status) {
     api_call *c = arg;
     json_t *j = c->idem->render(c);
-    char *s = json_dumps(j ? j : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
+    char *s = json_dumps(j ? j : json_null(), JSON_COMPACT | JSON_ENCODE_ANY | SG_JSON_REALS);
     json_decref(j);
     *status = 200;
     return s;

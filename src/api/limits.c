@@ -24,6 +24,7 @@
 #include "api/api_int.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/gsm.h"
@@ -76,18 +77,23 @@ size_t api_text_max(const char *field) {
     return API_TEXT_MAX_DEFAULT;
 }
 
-int api_text_ok(api_call *c, const char *field, const char *s, size_t len) {
+int api_text_check(const char *field, const char *s, size_t len, char *msg, size_t n) {
     if (len <= TEXT_MIN_LIMIT) return 0; /* the common case, without looking the field up */
     size_t max = api_text_max(field);
     if (len <= max) return 0; /* bytes >= characters */
-    size_t n = gsm_utf8_chars(s, len, max);
-    if (n != (size_t)-1 && n <= max) return 0;
-    if (n == (size_t)-1) {
-        api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': not valid UTF-8",
-                        field);
-        return -1;
-    }
-    api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': too long, at most %zu "
-                                  "characters are allowed", field, max);
+    size_t chars = gsm_utf8_chars(s, len, max);
+    if (chars != (size_t)-1 && chars <= max) return 0;
+    if (chars == (size_t)-1)
+        snprintf(msg, n, "Invalid value for parameter '%s': not valid UTF-8", field);
+    else
+        snprintf(msg, n, "Invalid value for parameter '%s': too long, at most %zu characters "
+                         "are allowed", field, max);
+    return -1;
+}
+
+int api_text_ok(api_call *c, const char *field, const char *s, size_t len) {
+    char msg[256];
+    if (api_text_check(field, s, len, msg, sizeof msg) == 0) return 0;
+    api_reply_error(c, 400, NULL, "%s", msg);
     return -1;
 }

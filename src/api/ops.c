@@ -7,6 +7,7 @@
  *   GET  /sms/{sn}/task[?status]                     task ids
  *   GET  /sms/{sn}/task/{taskId}                     sms.Task
  *   POST /sms/{sn}/receivers/{slotId}/clean          {freemium, priceOnly} -> clean report
+ *   POST /sms/{sn}/users/{login}/receivers/{slotId}/clean    the same, for an SMS user
  *   GET  /sms/{sn}/exceptions?receiver=              sms.Exception[] (operator restrictions)
  *   GET  /sms/{sn}/sendersAvailableForValidation     sms.SenderAvailable[]
  *   /sms/{sn}/smpp/{allowedIPs,password,settings}    403: no SMPP access (below)
@@ -370,6 +371,11 @@ void api_receivers_clean(api_call *c) {
     store_receivers_clean(c->api->st, r, on_clean, c);
 }
 
+/* The user variant (I4): the user is checked to be the service's (404 otherwise), then the
+ * same clean runs. Receivers slots belong to the service (a user's own slots are the users
+ * area's to add): the slot named is the service's. */
+static void receivers_clean_user(api_call *c) { api_user_then(c, api_receivers_clean); }
+
 /* ---- exceptions ---- */
 
 static void exceptions(api_call *c) {
@@ -461,6 +467,8 @@ const api_route api_ops_routes[] = {
     {"GET", "/sms/{}/task/{}", API_SERVICE | API_SVC_CACHE, task_get},
     {"POST", "/sms/{}/receivers/{}/clean", API_SERVICE | API_SVC_CACHE | API_BODY,
      api_receivers_clean},
+    {"POST", "/sms/{}/users/{}/receivers/{}/clean", API_SERVICE | API_SVC_CACHE | API_BODY,
+     receivers_clean_user},
     {"GET", "/sms/{}/exceptions", API_SERVICE | API_SVC_CACHE, exceptions},
     {"GET", "/sms/{}/sendersAvailableForValidation", API_SERVICE | API_SVC_CACHE,
      senders_available},

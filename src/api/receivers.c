@@ -9,19 +9,17 @@
  *   PUT    /sms/{sn}/receivers/{slot}         {description, autoUpdate} -> null
  *   DELETE /sms/{sn}/receivers/{slot}         -> null
  *   GET    /sms/{sn}/receivers/{slot}/csv     -> the list as a CSV text (a JSON string)
- *   POST   /sms/{sn}/jobs with receiversSlotId or receiversDocumentUrl (api_campaign_job,
- *          called by jobs.c): one templated message to every receiver of a list.
+ *   POST   /sms/{sn}/jobs with receiversSlotId or receiversDocumentUrl: one templated message
+ *          to every receiver of a list (send.c runs it, as every send).
  *
  * Loading (campaign/campaign.h) streams the CSV into the store; the answer comes once the
  * list is complete and the slot names it. A templated job is one store operation (the fan-out,
- * store_campaigns.h): every message rendered, priced and inserted, with one debit, in one
- * transaction; the client is answered after its commit, without ids (as OVH), with the counts.
- *
- * Priority: campaign messages default to "low" and are never stored above "medium", so a
- * one-time code sent with the default priority "high" is always claimed before them (the
- * dispatcher claims by priority first; docs/campaigns.md shows the measurement).
+ * store_campaigns.h, run by send.c): every message rendered, priced and inserted, with one
+ * debit, in one transaction; the client is answered after its commit, without ids (as OVH),
+ * with the counts. Priority: campaign messages default to "low" and are never stored above
+ * "medium" (send.c; docs/campaigns.md shows why).
  */
-#include "api/api_int.h"
+#include "api/send.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -29,20 +27,13 @@
 #include <string.h>
 
 #include "campaign/campaign.h"
-#include "core/gsm.h"
+#include "core/sendfields.h"
 #include "util/util.h"
 
-#define SLOT_MIN 1
-#define SLOT_MAX 9              /* OVH's control panel offers 9 lists */
+#define SLOT_MIN SEND_SLOT_MIN
+#define SLOT_MAX SEND_SLOT_MAX  /* OVH's control panel offers 9 lists */
 #define DESCRIPTION_MAX 255
 #define INVALID_SHOWN 100       /* refused rows shown with a slot */
-#define REPORT_LIMIT 1000       /* refused receivers listed in a job's answer */
-#define MAX_TAG 128
-#define CAMPAIGN_DEFAULT_PRIORITY 2 /* low */
-#define CAMPAIGN_TOP_PRIORITY 1     /* medium: campaigns never go above it */
-
-static const char *const priorities[] = {"high", "medium", "low", "veryLow", NULL};
-static const char *const classes[] = {"flash", "phoneDisplay", "sim", "toolkit", NULL};
 
 void api_set_campaign(api *a, struct campaign *cp) { a->campaign = cp; }
 
@@ -53,32 +44,13 @@ static int have_campaigns(api_call *c) {
     return 0;
 }
 
-/* Replies to a failed load (campaign_load's rc), naming the field the source came from. */
+/* Replies to a failed load (campaign_load's rc), naming the field the source came from (the
+ * mapping is send.c's, shared with the sends on a slot or a document). */
 static void reply_load_error(api_call *c, int rc, const campaign_load_req *ld,
                              const char *field) {
-    switch (rc) {
-    case SG_EINVAL:
-    case SG_EPERM:
-    case SG_ENOTFOUND:
-        if (ld->slot > 0 && rc == SG_ENOTFOUND && !ld->document_id) {
-            api_reply_error(c, 404, NULL, "The receivers slot %lld does not exist",
-                            (long long)ld->slot);
-            return;
-        }
-        api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': the receivers could "
-                                      "not be loaded: %s; nothing was stored", field, ld->error);
-        return;
-    case SG_ECONFLICT:
-        api_reply_error(c, 409, NULL, "The receivers slot %lld already exists; delete it first "
-                                      "(DELETE /sms/{serviceName}/receivers/%lld)",
-                        (long long)ld->slot, (long long)ld->slot);
-        return;
-    case SG_ETEMP:
-        api_reply_error(c, 503, NULL, "The server is stopping; nothing was stored, please retry");
-        return;
-    default:
-        api_reply_store_error(c, rc, "This receivers list");
-    }
+    api_send_result r = {0};
+    api_send_load_error(&r, rc, ld, field);
+    api_send_reply_error(c, &r);
 }
 
 /* ---- sms.Receiver ---- */
@@ -348,244 +320,6 @@ static void receivers_csv(api_call *c) {
     slot_ctx *h = slot_path(c);
     if (!h) return;
     store_slot_csv(c->api->st, &h->req, on_csv, c);
-}
-
-/* ---- POST /sms/{sn}/jobs with receiversSlotId or receiversDocumentUrl ---- */
-
-typedef struct job_ctx {
-    campaign_send_req r;
-    store_slot_req slot;
-    char *stop;
-    char *doc_url;
-} job_ctx;
-
-static void job_free(void *p) {
-    job_ctx *h = p;
-    store_slot_fini(&h->slot.out);
-    free(h->r.send.invalid_json);
-    free(h->stop);
-    free(h->doc_url);
-    free(h);
-}
-
-/* The answer to a templated send that was stored (api_render_fn: also runs on the store
- * thread). */
-static json_t *job_render(api_call *c) {
-    job_ctx *h = c->h;
-    store_campaign_send_req *s = &h->r.send;
-    json_t *bad = json_loads(s->invalid_json ? s->invalid_json : "[]", 0, NULL);
-    json_t *invalid = json_array();
-    size_t i;
-    json_t *v;
-    json_array_foreach(bad, i, v) json_array_append(invalid, json_object_get(v, "receiver"));
-    json_t *o = json_object();
-    json_object_set_new(o, "totalCreditsRemoved", api_credits_json(s->total_credits));
-    json_object_set_new(o, "invalidReceivers", invalid);
-    json_object_set_new(o, "ids", json_array()); /* not returned for a CSV, as OVH */
-    json_object_set_new(o, "validReceivers", json_array());
-    json_object_set_new(o, "tag", s->tag ? json_string(s->tag) : json_null());
-    json_object_set_new(o, "creditsLeft", api_credits_json(s->balance));
-    /* smsgate extras. */
-    json_object_set_new(o, "validReceiversCount", json_integer(s->count));
-    json_object_set_new(o, "invalidReceiversCount", json_integer(s->invalid));
-    json_object_set_new(o, "invalidReceiversDetails", bad ? bad : json_array());
-    json_object_set_new(o, "campaignId", json_string(s->id));
-    return o;
-}
-
-static void on_job(int rc, void *arg) {
-    api_call *c = arg;
-    job_ctx *h = c->h;
-    store_campaign_send_req *s = &h->r.send;
-    if (api_idem_taken(c, rc)) return;
-    if (rc && h->r.stage == CAMPAIGN_STAGE_LOAD) {
-        reply_load_error(c, rc, &h->r.ld, h->doc_url ? "receiversDocumentUrl" : "receiversSlotId");
-        return;
-    }
-    switch (rc) {
-    case 0: break;
-    case SG_ENOTFOUND:
-        api_reply_error(c, 400, NULL, "Invalid value for parameter 'receiversSlotId': no "
-                                      "receivers slot %lld on this account", (long long)s->slot);
-        return;
-    case SG_EINVAL:
-        api_reply_error(c, 400, NULL, "Invalid value for parameter 'message': the variable "
-                                      "#%s# names no column of the receivers list; nothing was "
-                                      "sent", s->bad_var);
-        return;
-    case SG_EPERM:
-        if (s->sender_status_bad == 1)
-            api_reply_error(c, 403, NULL, "The sender '%s' does not exist for this account; "
-                                          "declare it with POST /sms/%s/senders",
-                            s->sender, c->svc.svc.name);
-        else
-            api_reply_error(c, 403, NULL, "The sender '%s' is not enabled (only senders with "
-                                          "status 'enable' can send)", s->sender);
-        return;
-    case SG_ENOCREDIT: {
-        char need[32], have[32];
-        snprintf(need, sizeof need, "%g", (double)s->total_credits / 1000.0);
-        snprintf(have, sizeof have, "%g", (double)s->balance / 1000.0);
-        api_reply_error(c, 402, "INSUFFICIENT_CREDITS", "Not enough credits: this campaign "
-                                                        "needs %s credits and the account has "
-                                                        "%s; nothing was sent", need, have);
-        return;
-    }
-    default:
-        api_reply_store_error(c, rc, "This campaign");
-        return;
-    }
-    api_reply_rendered(c, job_render);
-}
-
-static void on_job_slot(int rc, void *arg) {
-    api_call *c = arg;
-    job_ctx *h = c->h;
-    if (rc == SG_ENOTFOUND) {
-        api_reply_error(c, 400, NULL, "Invalid value for parameter 'receiversSlotId': no "
-                                      "receivers slot %lld on this account",
-                        (long long)h->slot.slot);
-        return;
-    }
-    if (rc) {
-        api_reply_store_error(c, rc, "This receivers slot");
-        return;
-    }
-    store_slot *sl = &h->slot.out;
-    if (sl->auto_update && sl->csv_url) {
-        /* autoUpdate: download the csvUrl again, swap the slot's list, then send. */
-        h->r.load = 1;
-        h->r.ld.service_id = c->svc.svc.id;
-        h->r.ld.csv_url = sl->csv_url;
-        h->r.ld.slot = sl->slot;
-        h->r.ld.replace = 1;
-    } else {
-        h->r.send.slot = sl->slot;
-    }
-    int e = campaign_send(c->api->campaign, &h->r, on_job, c);
-    if (e) reply_load_error(c, e, &h->r.ld, "receiversSlotId");
-}
-
-/* Reads receiversSlotId: a string (OVH's type) or an integer, 1 to 9. */
-static int slot_field(api_call *c, json_t *v, int64_t *out) {
-    long long x = 0;
-    if (json_is_integer(v)) {
-        x = json_integer_value(v);
-    } else if (json_is_string(v)) {
-        const char *s = json_string_value(v);
-        char *end;
-        errno = 0;
-        x = strtoll(s, &end, 10);
-        if (!*s || *end || errno) x = 0;
-    }
-    if (x < SLOT_MIN || x > SLOT_MAX) {
-        api_reply_error(c, 400, NULL, "Invalid value for parameter 'receiversSlotId': a slot "
-                                      "number from %d to %d is expected", SLOT_MIN, SLOT_MAX);
-        return -1;
-    }
-    *out = x;
-    return 0;
-}
-
-void api_campaign_job(api_call *c) {
-    const sg_config *cfg = c->api->cfg;
-    if (c->h_free) c->h_free(c->h); /* jobs.c's own state for a receivers list: not needed */
-    c->h = NULL;
-    c->h_free = NULL;
-    const char *message, *sender = NULL, *tag = NULL, *doc_url = NULL;
-    int sfr = 0, nostop = 0, prio = CAMPAIGN_DEFAULT_PRIORITY, cls = 1;
-    int64_t validity = 2880, differed = 0, slot = 0;
-    /* jobs.c checked these already; read again here. */
-    if (api_field_string(c, "message", 1, &message) < 0 ||
-        api_field_string(c, "sender", 0, &sender) < 0 ||
-        api_field_bool(c, "senderForResponse", 0, &sfr) < 0 ||
-        api_field_bool(c, "noStopClause", 0, &nostop) < 0 ||
-        api_field_enum(c, "priority", 0, priorities, &prio) < 0 ||
-        api_field_int(c, "validityPeriod", 0, 1, 525600, &validity) < 0 ||
-        api_field_int(c, "differedPeriod", 0, 0, 525600, &differed) < 0 ||
-        api_field_enum(c, "class", 0, classes, &cls) < 0 ||
-        api_field_string(c, "tag", 0, &tag) < 0)
-        return;
-    if (prio < CAMPAIGN_TOP_PRIORITY) prio = CAMPAIGN_TOP_PRIORITY;
-    if (sender && !*sender) sender = NULL;
-    if (sfr) sender = NULL; /* the short number, so that replies come back (as jobs.c) */
-    if (tag && !*tag) tag = NULL;
-    if (tag && strlen(tag) > MAX_TAG) {
-        api_reply_error(c, 400, NULL, "Invalid value for parameter 'tag': at most %d characters",
-                        MAX_TAG);
-        return;
-    }
-    json_t *recv = json_object_get(c->body, "receivers");
-    json_t *sv = json_object_get(c->body, "receiversSlotId");
-    int have_slot = sv && !json_is_null(sv);
-    if (api_field_string(c, "receiversDocumentUrl", 0, &doc_url) < 0) return;
-    if ((recv && !json_is_null(recv)) + have_slot + (doc_url != NULL) > 1) {
-        api_reply_error(c, 400, NULL, "Give only one of 'receivers', 'receiversSlotId' and "
-                                      "'receiversDocumentUrl'");
-        return;
-    }
-    if (have_slot && slot_field(c, sv, &slot) < 0) return;
-    if (doc_url && !api_url_valid(doc_url)) {
-        api_reply_error(c, 400, NULL, "Invalid value for parameter 'receiversDocumentUrl': an "
-                                      "absolute http or https URL is expected");
-        return;
-    }
-    if (sender) {
-        const char *type;
-        if (!api_sender_valid(sender, &type)) {
-            api_reply_error(c, 400, NULL, "Invalid value for parameter 'sender': '%.40s' is "
-                                          "neither an alphanumeric sender (at most 11 "
-                                          "characters, not all digits) nor a phone number",
-                            sender);
-            return;
-        }
-    }
-    gsm_info gi;
-    if (gsm_analyze(message, strlen(message), &gi) != 0) {
-        api_reply_error(c, 400, NULL, "Invalid value for parameter 'message': not valid UTF-8");
-        return;
-    }
-    if (!have_campaigns(c)) return;
-
-    job_ctx *h = api_call_state(c, sizeof *h, job_free);
-    store_campaign_send_req *s = &h->r.send;
-    h->r.idem = api_idem_for(c, job_render); /* an Idempotency-Key: kept with the send */
-    s->service_id = c->svc.svc.id;
-    s->account_id = c->svc.svc.account_id;
-    s->kind = "job";
-    s->message = message;
-    h->stop = nostop || !cfg->stop_clause[0] ? NULL : sg_xstrdup(cfg->stop_clause);
-    s->stop_clause = h->stop;
-    s->sender = sender ? sender : c->svc.svc.short_number;
-    s->sender_check = sender != NULL;
-    s->sender_for_response = sender == NULL;
-    if (c->vnum[0]) { /* /virtualNumbers/{number}/jobs: from that number (jobs.c checked) */
-        s->sender = c->vnum;
-        s->sender_check = 0;
-        s->sender_for_response = 0;
-    }
-    s->priority = prio;
-    s->sms_class = cls;
-    s->validity_min = validity;
-    s->differed_min = differed;
-    s->now_ms = sg_now_ms();
-    s->due_ms = s->now_ms + differed * 60000;
-    s->max_parts = cfg->max_parts;
-    s->tag = tag;
-    s->report_limit = REPORT_LIMIT;
-    if (doc_url) {
-        h->doc_url = sg_xstrdup(doc_url);
-        h->r.load = 1;
-        h->r.ld.service_id = c->svc.svc.id;
-        h->r.ld.csv_url = h->doc_url;
-        int e = campaign_send(c->api->campaign, &h->r, on_job, c);
-        if (e) reply_load_error(c, e, &h->r.ld, "receiversDocumentUrl");
-        return;
-    }
-    /* A slot: look at it first, for its autoUpdate. */
-    h->slot.service_id = c->svc.svc.id;
-    h->slot.slot = slot;
-    store_slot_get(c->api->st, &h->slot, on_job_slot, c);
 }
 
 const api_route api_receiver_routes[] = {

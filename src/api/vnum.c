@@ -119,29 +119,16 @@ void api_vnum_then(api_call *c, api_handler_fn next) {
     store_vnum_get(c->api->st, &h->req, on_then, c);
 }
 
-int api_vnum_is(const api_call *c, const char *s) {
+int api_vnum_match(const char *s, const char *vnum, const char *default_region) {
     char buf[40];
     snprintf(buf, sizeof buf, "%s", s);
     if (buf[0] == ' ') buf[0] = '+'; /* a '+' the client did not encode in a query */
     vnum_info vi;
-    return vnum_parse(buf, c->api->cfg->default_region, &vi) != SG_EINVAL &&
-           strcmp(vi.e164, c->vnum) == 0;
+    return vnum_parse(buf, default_region, &vi) != SG_EINVAL && strcmp(vi.e164, vnum) == 0;
 }
 
-int api_vnum_sender_ok(api_call *c, const char *sender, int sender_for_response) {
-    if (sender_for_response) {
-        api_reply_error(c, 400, NULL, "Invalid value for parameter 'senderForResponse': an SMS "
-                                      "sent through /virtualNumbers/{number}/jobs comes from "
-                                      "that number");
-        return -1;
-    }
-    if (sender && !api_vnum_is(c, sender)) {
-        api_reply_error(c, 400, NULL, "Invalid value for parameter 'sender': an SMS sent "
-                                      "through /virtualNumbers/{number}/jobs comes from that "
-                                      "number; leave 'sender' out");
-        return -1;
-    }
-    return 0;
+int api_vnum_is(const api_call *c, const char *s) {
+    return api_vnum_match(s, c->vnum, c->api->cfg->default_region);
 }
 
 /* ---- GET /sms/{sn}/virtualNumbers/{number} and chatAccess ---- */

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "ctl/http.h"
+#include "util/jsonfmt.h"
 #include "util/util.h"
 
 #define NUM_BUF 64
@@ -105,7 +106,7 @@ json_t *ctl_json_num(double d) {
 }
 
 void ctl_print_json(const json_t *j) {
-    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
+    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY | SG_JSON_REALS);
     fputc('\n', stdout);
 }
 

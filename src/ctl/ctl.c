@@ -22,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/jsonfmt.h"
 #include "util/util.h"
 
 #define CTL_LINE_MAX 4096 /* longest first line read from a data-directory file */
@@ -179,11 +180,9 @@ char *ctl_segment(const char *s) {
 
 /* Shortest "%.*g" that reads back as the same double, so 94.5 prints "94.5", not
  * "94.500000000000000" and 0.1 prints "0.1". */
+/* A real as the server prints it (util/jsonfmt.h): 0.14, not 0.14000000000000001. */
 static void fmt_real(double d, char *buf, size_t n) {
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, n, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d) return;
-    }
+    snprintf(buf, n, "%.*g", SG_JSON_REAL_DIGITS, d);
 }
 
 const char *ctl_fmt(const json_t *v, char *buf, size_t n) {
@@ -198,7 +197,7 @@ const char *ctl_fmt(const json_t *v, char *buf, size_t n) {
     } else if (json_is_boolean(v)) {
         snprintf(buf, n, "%s", json_is_true(v) ? "true" : "false");
     } else {
-        char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | SG_JSON_REALS);
         snprintf(buf, n, "%s", s ? s : "?");
         free(s);
     }

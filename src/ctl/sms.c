@@ -27,6 +27,7 @@
 
 #include "ctl/http.h"
 #include "ctl/ovh.h"
+#include "util/jsonfmt.h"
 #include "util/util.h"
 
 #define STDIN_MESSAGE_MAX (1024 * 1024) /* bytes; a longer message on stdin is refused */
@@ -182,7 +183,7 @@ int ctl_sms_send(const ctl_opts *o, const ctl_sms_send_req *r) {
             if (json_is_object(rep)) {
                 print_report(rep);
             } else {
-                json_dumpf(rep, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
+                json_dumpf(rep, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY | SG_JSON_REALS);
                 fputc('\n', stdout);
             }
         }
@@ -245,7 +246,7 @@ int ctl_sms_status(const ctl_opts *o, const char *service, int64_t id) {
             if (json_is_object(sms)) {
                 print_sms(sms, id);
             } else {
-                json_dumpf(sms, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY);
+                json_dumpf(sms, stdout, JSON_INDENT(2) | JSON_ENCODE_ANY | SG_JSON_REALS);
                 fputc('\n', stdout);
             }
         }

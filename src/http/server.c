@@ -107,6 +107,7 @@
 
 #include "http/http_int.h"
 #include "util/log.h"
+#include "util/jsonfmt.h"
 #include "util/util.h"
 
 #define SUB "http"
@@ -1374,7 +1375,7 @@ void http_reply_raw(http_req *r, int status, const char *content_type, const voi
 }
 
 void http_reply_json(http_req *r, json_t *body) {
-    char *s = json_dumps(body ? body : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
+    char *s = json_dumps(body ? body : json_null(), JSON_COMPACT | JSON_ENCODE_ANY | SG_JSON_REALS);
     json_decref(body);
     if (!s) {
         http_reply_error(r, 500, NULL, "The response could not be encoded as JSON.");

@@ -32,6 +32,7 @@
 #include "store/schema_pg.h"
 #include "store/store_cluster.h"
 #include "store/store_numbers.h"
+#include "store/store_users.h"
 #include "store/store_replies.h"
 #include "store/sqlite_hours_int.h"
 #include "store/sqlite_ops_int.h"
@@ -331,6 +332,7 @@ const pg_area pg_areas[] = {
     AREA("replies", pg_replies_migrations),
     AREA("blacklists", blacklist_migrations),
     AREA("hours", pg_hours_migrations), /* after cluster: its trigger uses the epoch */
+    AREA("users", pg_users_migrations), /* sqlite_users.c; after cluster: its epoch */
     AREA("ops", pg_ops_migrations),     /* sqlite_ops.c */
     {NULL, NULL, 0},
 };

@@ -18,6 +18,7 @@
 #include "store/sqlite_responses_int.h"
 #include "store/sqlite_blacklist_int.h"
 #include "store/sqlite_hours_int.h"
+#include "store/sqlite_users_int.h"
 #include "store/sqlite_ops_int.h"
 
 static const char *const core_migrations[] = {
@@ -121,6 +122,7 @@ const sqlite_area sqlite_areas[] = {
     AREA("replies", sqlite_replies_migrations),
     AREA("blacklists", sqlite_blacklist_migrations), /* sqlite_blacklist.c */
     AREA("hours", sqlite_hours_migrations),     /* after cluster: raises its epoch */
+    AREA("users", sqlite_users_migrations),     /* sqlite_users.c; after cluster: its epoch */
     AREA("ops", sqlite_ops_migrations),         /* sqlite_ops.c */
     {NULL, NULL, 0},
 };

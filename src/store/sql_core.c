@@ -110,12 +110,13 @@ const char sql_sender_history_rows[] =
     "AND state >= $2 AND state <= $3 AND (receiver = $4 OR $4 IS NULL) "                      \
     "AND (sender = $5 OR $5 IS NULL) AND (ptt = $6 OR $6 < 0) AND (dlr = $7 OR $7 < 0) "      \
     "AND (differed_min = $8 OR $8 < 0) AND (created_ms >= $9 OR $9 = 0) "                     \
-    "AND (created_ms <= $10 OR $10 = 0) AND (id = $11 OR $11 = 0) "                          \
-    "AND (send_id = (SELECT b.send_id FROM campaigns b WHERE b.id = $12 AND b.service_id = $1 "\
-    "AND b.kind = 'batch') OR $12 IS NULL)"
+    "AND (created_ms <= $10 OR $10 = 0) AND ($11 = 0 OR user_id = $11) "                     \
+    "AND (id = $12 OR $12 = 0) "                                                              \
+    "AND (send_id = (SELECT b.send_id FROM campaigns b WHERE b.id = $13 AND b.service_id = $1 "\
+    "AND b.kind = 'batch') OR $13 IS NULL)"
 
 const char sql_outgoing_ids[] = OUTGOING_IDS " ORDER BY id";
-const char sql_outgoing_ids_tag[] = OUTGOING_IDS " AND tag = $13 ORDER BY id";
+const char sql_outgoing_ids_tag[] = OUTGOING_IDS " AND tag = $14 ORDER BY id";
 
 const char sql_msg_batch[] =
     "SELECT id FROM campaigns WHERE service_id = $1 AND send_id = $2 AND kind = 'batch'";

@@ -86,7 +86,8 @@ extern const char sql_sender_history_rows[];
 
 /* The ids of service $1's messages not deleted, by id, with state between $2 and $3, and each
  * filter that is set: receiver $4, sender $5 (NULL: any), ptt $6, dlr $7, differed_min $8
- * (< 0: any), created_ms from $9 and up to $10 (0: no bound). The _tag text adds tag $11; two
+ * (< 0: any), created_ms from $9 and up to $10 (0: no bound), SMS user $11 (0: any: the
+ * service sees its users' messages too). The _tag text adds tag $12; two
  * texts so that SQLite's plan for a tag uses the index on (service_id, tag). */
 extern const char sql_outgoing_ids[];
 extern const char sql_outgoing_ids_tag[];

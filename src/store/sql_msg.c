@@ -14,14 +14,15 @@ const char sql_send_insert[] =
 
 const char sql_msg_get[] =
     "SELECT " SQL_MSG_COLS " FROM messages WHERE id = $1 AND service_id = $2 AND deleted = 0 "
-    "AND state != 7 AND ($3 = 0 OR state < 3)";
+    "AND state != 7 AND ($3 = 0 OR state < 3) AND ($4 = 0 OR user_id = $4)";
 
 const char sql_msg_cancel_read[] =
-    "SELECT state, credits FROM messages WHERE id = $1 AND service_id = $2 AND deleted = 0";
+    "SELECT state, credits FROM messages WHERE id = $1 AND service_id = $2 AND deleted = 0 "
+    "AND ($3 = 0 OR user_id = $3)";
 
 const char sql_msg_delete_read[] =
     "SELECT state FROM messages WHERE id = $1 AND service_id = $2 AND deleted = 0 "
-    "AND state != 7";
+    "AND state != 7 AND ($3 = 0 OR user_id = $3)";
 
 const char sql_msg_delete[] = "UPDATE messages SET deleted = 1 WHERE id = $1";
 

@@ -32,11 +32,13 @@ extern const char sql_sender_status[];
  * with sqldrv_insert(). */
 extern const char sql_send_insert[];
 /* Message $1 of service $2 (SQL_MSG_COLS), not deleted nor cancelled; only while it is
- * pending (not yet with an operator) when $3 is not 0. */
+ * pending (not yet with an operator) when $3 is not 0; only SMS user $4's when not 0. */
 extern const char sql_msg_get[];
-/* What a cancel reads: state, credits of message $1 of service $2, not deleted. */
+/* What a cancel reads: state, credits of message $1 of service $2, not deleted (of SMS
+ * user $3 when not 0). */
 extern const char sql_msg_cancel_read[];
-/* What a delete reads: state of message $1 of service $2, not deleted nor cancelled. */
+/* What a delete reads: state of message $1 of service $2, not deleted nor cancelled (of SMS
+ * user $3 when not 0). */
 extern const char sql_msg_delete_read[];
 /* Message $1 leaves the history. */
 extern const char sql_msg_delete[];

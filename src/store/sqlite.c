@@ -40,6 +40,7 @@
 #include "store/sqlite_sim_int.h"
 #include "store/sqlite_blacklist_int.h"
 #include "store/sqlite_hours_int.h"
+#include "store/sqlite_users_int.h"
 #include "store/sqlite_ops_int.h"
 #include "util/log.h"
 #include "util/util.h"

@@ -42,6 +42,7 @@
 #include "store/store_cluster.h"
 #include "store/store_numbers.h"
 #include "store/store_blacklist.h"
+#include "store/store_users.h"
 #include "store/store_ops.h"
 
 typedef struct store store;
@@ -220,10 +221,20 @@ typedef struct store_submit_req {
     /* out */
     int64_t send_id, balance;
     int sender_status_bad; /* SG_EPERM because of the sender: 1 unknown, 2 not enabled */
+    /* SMS users (store_users.h). user_id: the send is that user's (0 = the service's): the
+     * same transaction takes total_credits from the user's active quota (SG_ENOCREDIT with
+     * quota_refused set when it holds less; quota_left then says what it holds), marks the
+     * messages as the user's, and sends the user's quota alert once when this send took the
+     * quota below its threshold. */
+    int64_t user_id;
+    int quota_refused;   /* out */
+    int quota_active;    /* out: the user's quota is active */
+    int64_t quota_left;  /* out: millicredits, after the send (before it when refused) */
 } store_submit_req;
 
 typedef struct store_msg_req {
     int64_t service_id, id;
+    int64_t user_id;    /* not 0: only a message of this SMS user (store_users.h) */
     int pending_only;   /* get: only scheduled/queued/submitting; cancel: implied */
     store_msg msg;      /* out (get) */
     int64_t refunded;   /* out (cancel) */
@@ -234,6 +245,7 @@ typedef struct store_msg_req {
 
 typedef struct store_outgoing_filter {
     int64_t service_id;
+    int64_t user_id;    /* not 0: only the messages of this SMS user (store_users.h) */
     int pending;        /* 1: /jobs (pending states); 0: /outgoing (history) */
     const char *tag, *receiver, *sender;
     int64_t ptt, dlr, differed; /* -1 = no filter */
@@ -339,6 +351,7 @@ typedef struct store_recover_req {
     STORE_INCOMING_OPS(X)                                     \
     STORE_BLACKLIST_OPS(X)                                    \
     STORE_HOURS_OPS(X)                                        \
+    STORE_USERS_OPS(X)                                        \
     STORE_OPS_OPS(X)
 
 /* Typed enqueue functions: store_account_create(st, &req, cb, arg) ... */

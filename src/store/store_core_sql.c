@@ -48,7 +48,9 @@
 
 #include <jansson.h>
 
+#include "core/gsm.h"
 #include "core/msgstate.h"
+#include "core/phone.h"
 #include "core/price.h"
 #include "core/sim_model.h"
 #include "store/sql_core.h"
@@ -56,6 +58,8 @@
 #include "store/sqldrv.h"
 #include "store/sqlite_credits_int.h"
 #include "store/sqlite_blacklist_int.h"
+#include "store/sqlite_users_int.h"
+#include "util/log.h"
 #include "util/util.h"
 
 /* ---- accounts and authentication ---- */
@@ -631,6 +635,10 @@ static int submit_read_pg(store_conn *c, store_submit_req *r, submit_pre *p) {
     return 0;
 }
 
+static int submit_rest(store_conn *c, store_submit_req *r, submit_pre *p, int64_t balance,
+                       size_t refused);
+static int user_after(store_conn *c, store_submit_req *r, sqlite_user_quota *q);
+
 int store_core__submit(store_conn *c, store_submit_req *r) {
     int rc;
     if (r->sender_check) {
@@ -683,13 +691,44 @@ int store_core__submit(store_conn *c, store_submit_req *r) {
         total += m->credits;
     }
     if (priced) r->total_credits = total;
+    /* An SMS user's send: its quota is taken here, before the debit, in the same transaction
+     * (sqlite_users.c, invariant 1); an error below rolls it back with the rest. */
+    sqlite_user_quota uq = {0};
+    if (r->user_id) {
+        rc = sqlite__user_quota_take(c, r->user_id, r->service_id, r->total_credits, &uq);
+        r->quota_active = uq.active;
+        r->quota_left = uq.quota_left;
+        if (rc == SG_ENOCREDIT) r->quota_refused = 1;
+        if (rc) {
+            sqlite__user_quota_fini(&uq);
+            return rc;
+        }
+    }
     /* read for the debit below: on PostgreSQL the service's row is locked first, so that sends
      * of one service on several nodes debit one after another (sqlite_util.c); done above */
     if (!pg && (rc = sqlite__balance_for_write(c, r->service_id, &pre.balance))) return rc;
     int64_t balance = pre.balance;
     r->balance = balance;
-    if (balance < r->total_credits) return SG_ENOCREDIT;
+    if (balance < r->total_credits) {
+        sqlite__user_quota_fini(&uq);
+        return SG_ENOCREDIT;
+    }
+    if (r->user_id) {
+        rc = submit_rest(c, r, &pre, balance, refused);
+        if (!rc) rc = user_after(c, r, &uq);
+        sqlite__user_quota_fini(&uq);
+        return rc;
+    }
+    return submit_rest(c, r, &pre, balance, refused);
+}
 
+/* The writes of a send once every check passed: the send's row, the debit (and a top-up),
+ * the messages. */
+static int submit_rest(store_conn *c, store_submit_req *r, submit_pre *p, int64_t balance,
+                       size_t refused) {
+    submit_pre pre = *p;
+    int pg = sqldrv_dialect(c) == SQLDRV_POSTGRES;
+    int rc;
     sqldrv_stmt *st = sqldrv_prep(c, pg ? pg_send_insert : sql_send_insert);
     if (!st) return SG_EIO;
     int k = 1;
@@ -735,12 +774,107 @@ int store_core__submit(store_conn *c, store_submit_req *r) {
     return 0;
 }
 
+/* A quota alert by SMS (user_after). */
+typedef struct store_user_alert_sms {
+    int64_t service_id;
+    const char *number, *text;
+    int64_t now_ms;
+    int64_t message_id; /* out: 0 when it could not be sent (logged) */
+} store_user_alert_sms;
+
+static const char sql_short_number[] = "SELECT short_number FROM services WHERE id = $1";
+
+/* Sends a quota alert as an SMS of the service, from its short number, priced and debited
+ * like any send in the current transaction. A number that cannot be reached or a balance too
+ * low is logged and is not an error: the user's send goes on. */
+static int store_core__alert_sms(store_conn *c, store_user_alert_sms *a) {
+    phone_info pi;
+    gsm_info gi;
+    if (phone_normalize(a->number, NULL, &pi) != 0 ||
+        gsm_analyze(a->text, strlen(a->text), &gi) != 0 || gi.parts == 0) {
+        sg_log_warn("store.users", "Quota alert to '%s' not sent: not a valid number.",
+                    a->number);
+        return 0;
+    }
+    sqldrv_stmt *st = sqldrv_prep(c, sql_short_number);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, a->service_id);
+    int rc = sqldrv_step(c, st);
+    char from[64] = "";
+    const char *sn = rc == 1 ? sqldrv_col_str(st, 0) : NULL;
+    snprintf(from, sizeof from, "%s", sn ? sn : "");
+    sqldrv_reset(st);
+    if (rc < 0) return rc;
+    char region[3];
+    memcpy(region, pi.region, sizeof region);
+    region[2] = '\0';
+    store_submit_msg msg = {.receiver = pi.e164, .message = a->text, .coding = gi.coding,
+                            .length = (int64_t)gi.chars, .parts = (int64_t)gi.parts,
+                            .region = region};
+    store_submit_req r = {.service_id = a->service_id, .sender = from, .priority = 0,
+                          .sms_class = 1, .validity_min = 2880, .msgs = &msg, .count = 1,
+                          .now_ms = a->now_ms, .due_ms = a->now_ms};
+    rc = store_core__submit(c, &r);
+    if (rc == SG_ENOCREDIT) {
+        sg_log_warn("store.users", "Quota alert to %s not sent: the service has not enough "
+                                   "credits.", pi.e164);
+        return 0;
+    }
+    if (rc) return rc;
+    a->message_id = msg.id;
+    return 0;
+}
+
+/* After an SMS user's send was written: its messages are marked as the user's, and when the
+ * send took the user's quota below its alert threshold, the alert goes (once: the quota step
+ * marked it sent) as an SMS from the service to alertNumber, written here like any send of the
+ * service, and/or as a mail, which smsgated has no transport for: it is recorded and logged
+ * for the operator (docs/users.md, "Quota alerts"). */
+static int user_after(store_conn *c, store_submit_req *r, sqlite_user_quota *q) {
+    int64_t first = 0, last = 0;
+    for (size_t i = 0; i < r->count; i++) {
+        int64_t id = r->msgs[i].id;
+        if (!id) continue;
+        if (!first || id < first) first = id;
+        if (id > last) last = id;
+    }
+    int rc;
+    if (first && (rc = sqlite__user_mark_messages(c, r->user_id, r->send_id, first, last)))
+        return rc;
+    if (!q->alert) return 0;
+    char text[256];
+    snprintf(text, sizeof text, "SMS user %s: %.3f credits left, under the alert threshold of "
+                                "%lld credits.", q->login ? q->login : "?",
+             (double)q->quota_left / 1000.0, (long long)q->alert_threshold);
+    int by_sms = strcmp(q->support, "mail") != 0 && q->alert_number && *q->alert_number;
+    int by_mail = strcmp(q->support, "sms") != 0 && q->alert_email && *q->alert_email;
+    int64_t msg_id = 0;
+    if (by_sms) {
+        store_user_alert_sms a = {.service_id = r->service_id, .number = q->alert_number,
+                                  .text = text, .now_ms = r->now_ms};
+        if ((rc = store_core__alert_sms(c, &a))) return rc;
+        msg_id = a.message_id;
+        if ((rc = sqlite__user_alert_record(c, r->user_id, r->service_id, r->now_ms, "sms",
+                                            q->alert_number, q->quota_left, msg_id)))
+            return rc;
+    }
+    if (by_mail) {
+        sg_log_info("store.users", "Quota alert for %s: %s (a mail alert: smsgated sends no "
+                                   "mail, recorded in sms_user_alerts)", q->alert_email, text);
+        if ((rc = sqlite__user_alert_record(c, r->user_id, r->service_id, r->now_ms, "mail",
+                                            q->alert_email, q->quota_left, 0)))
+            return rc;
+    }
+    return 0;
+}
+
 int store_core__msg_get(store_conn *c, store_msg_req *r) {
     sqldrv_stmt *st = sqldrv_prep(c, sql_msg_get);
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, r->id);
     sqldrv_bind_int(st, 2, r->service_id);
     sqldrv_bind_int(st, 3, r->pending_only);
+    sqldrv_bind_int(st, 4, r->user_id);
     int rc = sqldrv_step(c, st);
     if (rc != 1) return rc < 0 ? rc : SG_ENOTFOUND;
     sqlite__read_msg(st, &r->msg);
@@ -762,6 +896,7 @@ int store_core__msg_cancel(store_conn *c, store_msg_req *r) {
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, r->id);
     sqldrv_bind_int(st, 2, r->service_id);
+    sqldrv_bind_int(st, 3, r->user_id);
     int rc = sqldrv_step(c, st);
     if (rc != 1) return rc < 0 ? rc : SG_ENOTFOUND;
     int state = (int)sqldrv_col_int(st, 0);
@@ -785,6 +920,7 @@ int store_core__msg_delete(store_conn *c, store_msg_req *r) {
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, r->id);
     sqldrv_bind_int(st, 2, r->service_id);
+    sqldrv_bind_int(st, 3, r->user_id);
     int rc = sqldrv_step(c, st);
     if (rc != 1) return rc < 0 ? rc : SG_ENOTFOUND;
     int state = (int)sqldrv_col_int(st, 0);
@@ -813,9 +949,10 @@ int store_core__outgoing_list(store_conn *c, store_outgoing_filter *f) {
     sqldrv_bind_int(st, 8, f->differed);
     sqldrv_bind_int(st, 9, f->from_ms);
     sqldrv_bind_int(st, 10, f->to_ms);
-    sqldrv_bind_int(st, 11, f->id);
-    sqldrv_bind_text(st, 12, f->batch_id);
-    if (f->tag) sqldrv_bind_text(st, 13, f->tag);
+    sqldrv_bind_int(st, 11, f->user_id);
+    sqldrv_bind_int(st, 12, f->id);
+    sqldrv_bind_text(st, 13, f->batch_id);
+    if (f->tag) sqldrv_bind_text(st, 14, f->tag);
     size_t cap = 64, k = 0;
     int64_t *ids = sg_xmalloc(cap * sizeof *ids);
     int rc;

@@ -173,6 +173,11 @@ static const key_def keys[] = {
      "longest download of a receivers CSV (csvUrl, receiversDocumentUrl)"},
     {"idempotency-ttl-s", T_INT, "86400", 1, 30 * 86400, S(idempotency_ttl_s),
      "how long the answer to a request with an Idempotency-Key is kept for its retries"},
+    {"user-password-iterations", T_INT, "100000", 1000, 10000000, S(user_password_iterations),
+     "PBKDF2-HMAC-SHA-256 iterations of a new SMS user password's hash (docs/users.md)"},
+    {"user-auth-failures", T_INT, "5", 1, 1000000, S(user_auth_failures),
+     "failed SMS user authentications a login, or an address, may have in a minute; the "
+     "next ones are refused (429) until that minute is over"},
     {"reply-window-h", T_INT, "48", 1, 8760, S(reply_window_h),
      "an incoming SMS to a number that sent the mobile an SMS within this many hours belongs "
      "to the service that sent the last of them (docs/replies.md)"},

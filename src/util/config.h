@@ -67,6 +67,8 @@ typedef struct sg_config {
     int64_t consumer_key_pending_ttl_s;
     int64_t idempotency_ttl_s; /* how long an Idempotency-Key's answer is kept (api/idem.c) */
     int64_t reply_window_h;    /* incoming SMS: the reply window (store_incoming.h) */
+    int64_t user_password_iterations; /* SMS users (api/users.c, auth/userpw.h) */
+    int64_t user_auth_failures;       /* failed authentications per minute, login or address */
 } sg_config;
 
 #define SG_CONFIG_HELP 1 /* --help: the caller prints sg_config_usage and exits */

@@ -243,6 +243,16 @@ describe('service operations', () => {
     }
     assert.equal((await sdkError(client.requestPromised('POST', `/sms/${sn}/receivers/7/clean`,
       { freemium: true, priceOnly: false }))).error, 404);
+
+    // The SMS user's variant runs the same clean once the user is known to be the service's.
+    await client.requestPromised('POST', `/sms/${sn}/users`, { login: 'cleaner', password: 'secret-pass-1' });
+    const ru = await client.requestPromised('POST', `/sms/${sn}/users/cleaner/receivers/3/clean`,
+      { freemium: false, priceOnly: false });
+    checkResponse(schema, 'POST', '/sms/{serviceName}/users/{login}/receivers/{slotId}/clean', ru);
+    assert.ok(ru.taskId > r2.taskId);
+    assert.equal((await client.requestPromised('GET', `/sms/${sn}/receivers/3`)).records, 2, 'nothing left to clean');
+    assert.equal((await sdkError(client.requestPromised('POST', `/sms/${sn}/users/nobody/receivers/3/clean`,
+      { freemium: true, priceOnly: false }))).error, 404);
   });
 
   test('exceptions, sendersAvailableForValidation and smpp/* answer as OVH does', { skip }, async () => {

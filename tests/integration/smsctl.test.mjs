@@ -109,6 +109,11 @@ describe('smsctl', () => {
     assert.match(r.stderr, /404/);
     r = srv.smsctl(['send', '--service', sn, '--to', '+33600000004', '--priority', 'urgent', 'x'], { env });
     assert.notEqual(r.status, 0);
+    // the server's own table of priorities and bound of differedPeriod (core/sendfields.h)
+    assert.match(r.stderr, /--priority expects one of high, medium, low, veryLow, not 'urgent'/);
+    r = srv.smsctl(['send', '--service', sn, '--to', '+33600000004', '--differed', '525601', 'x'], { env });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /--differed expects minutes \(an integer from 0 to 525600\)/);
   });
 
   test('service credit and ledger', () => {
