@@ -35,6 +35,7 @@
 #include "ctl/campaign.h"
 #include "ctl/credits.h"
 #include "ctl/numbers.h"
+#include "ctl/users.h"
 #include "ctl/ctl.h"
 #include "ctl/incoming.h"
 #include "ctl/routes.h"
@@ -49,7 +50,7 @@ enum opt_id {
     OPT_DATA, OPT_URL, OPT_JSON, OPT_INSECURE, OPT_CACERT, OPT_TIMEOUT, OPT_HELP,
     OPT_CREDITS, OPT_COMMENT, OPT_REASON, OPT_SERVICE, OPT_TO, OPT_SENDER, OPT_SFR, OPT_NOSTOP,
     OPT_TAG, OPT_DIFFERED, OPT_PRIORITY, OPT_STATE, OPT_ID, OPT_BILLING,
-    OPT_REFERENCE, OPT_IDEM_KEY, OPT_UNATTRIBUTED, OPT_PARTIAL, OPT_COUNT
+    OPT_REFERENCE, OPT_IDEM_KEY, OPT_UNATTRIBUTED, OPT_PARTIAL, OPT_PASSWORD, OPT_COUNT
 };
 
 #define BIT(id) (1u << (id))
@@ -78,6 +79,7 @@ static const struct optdef {
     {"billing", OPT_BILLING, 1},   {"reference", OPT_REFERENCE, 1},
     {"idempotency-key", OPT_IDEM_KEY, 1},
     {"unattributed", OPT_UNATTRIBUTED, 0}, {"partial", OPT_PARTIAL, 0},
+    {"password", OPT_PASSWORD, 1},
 };
 
 /* The command line, as parsed. Strings are borrowed from argv. */
@@ -396,6 +398,23 @@ static int run_node_list(const command *cmd, const cli *c, const ctl_opts *o) {
     return ctl_admin_node_list(o);
 }
 
+/* SMS users (ctl/users.c). */
+static int run_user_add(const command *cmd, const cli *c, const ctl_opts *o) {
+    return ctl_user_add(o, arg(cmd, c, 0), arg(cmd, c, 1), c->val[OPT_PASSWORD]);
+}
+
+static int run_user_list(const command *cmd, const cli *c, const ctl_opts *o) {
+    return ctl_user_list(o, arg(cmd, c, 0));
+}
+
+static int run_user_passwd(const command *cmd, const cli *c, const ctl_opts *o) {
+    return ctl_user_passwd(o, arg(cmd, c, 0), arg(cmd, c, 1), c->val[OPT_PASSWORD]);
+}
+
+static int run_user_remove(const command *cmd, const cli *c, const ctl_opts *o) {
+    return ctl_user_remove(o, arg(cmd, c, 0), arg(cmd, c, 1));
+}
+
 /* Virtual numbers (ctl/numbers.c). */
 static int run_number_add(const command *cmd, const cli *c, const ctl_opts *o) {
     return ctl_number_add(o, arg(cmd, c, 0), arg(cmd, c, 1));
@@ -514,6 +533,10 @@ static const command commands[] = {
     {"number", "list", 0, "[SERVICE]", 0, run_number_list},
     {"number", "remove", 1, "NUMBER", 0, run_number_remove},
     {"number", "response", 2, "NUMBER RESPONSE|default", 0, run_number_response},
+    {"user", "add", 2, "SERVICE LOGIN", BIT(OPT_PASSWORD), run_user_add},
+    {"user", "list", 1, "SERVICE", 0, run_user_list},
+    {"user", "passwd", 2, "SERVICE LOGIN", BIT(OPT_PASSWORD), run_user_passwd},
+    {"user", "remove", 2, "SERVICE LOGIN", 0, run_user_remove},
     {"health", NULL, 0, "", 0, run_health},
     {"send", NULL, 1, "MESSAGE", OPTS_SEND, run_send},
     {"status", NULL, 1, "ID", BIT(OPT_SERVICE), run_status},

@@ -54,6 +54,7 @@ static incoming_ctx *start(api_call *c) {
         h->list.virtual_number = h->one.virtual_number = h->number;
     }
     h->list.service_id = h->one.service_id = c->svc.svc.id;
+    h->list.user_id = h->one.user_id = c->user_id; /* a user's route (users.c) */
     return h;
 }
 
@@ -185,6 +186,11 @@ static void incoming_delete(api_call *c) {
     if (h) store_incoming_delete(c->api->st, &h->one, on_delete, c);
 }
 
+/* /sms/{sn}/users/{login}/incoming...: the replies to the user's SMS (users.c checks it) */
+static void user_incoming_list(api_call *c) { api_user_then(c, incoming_list); }
+static void user_incoming_get(api_call *c) { api_user_then(c, incoming_get); }
+static void user_incoming_delete(api_call *c) { api_user_then(c, incoming_delete); }
+
 const api_route api_incoming_routes[] = {
     {"GET", "/sms/{}/incoming", API_SERVICE, incoming_list},
     {"GET", "/sms/{}/incoming/{}", API_SERVICE, incoming_get},
@@ -192,6 +198,9 @@ const api_route api_incoming_routes[] = {
     {"GET", "/sms/{}/virtualNumbers/{}/incoming", API_SERVICE, incoming_list},
     {"GET", "/sms/{}/virtualNumbers/{}/incoming/{}", API_SERVICE, incoming_get},
     {"DELETE", "/sms/{}/virtualNumbers/{}/incoming/{}", API_SERVICE, incoming_delete},
+    {"GET", "/sms/{}/users/{}/incoming", API_SERVICE, user_incoming_list},
+    {"GET", "/sms/{}/users/{}/incoming/{}", API_SERVICE, user_incoming_get},
+    {"DELETE", "/sms/{}/users/{}/incoming/{}", API_SERVICE, user_incoming_delete},
     {NULL, NULL, 0, NULL},
 };
 

@@ -460,6 +460,11 @@ api_send *api_send_parse(api_call *c, json_t *obj, const api_send_names *names) 
     return s;
 }
 
+api_send *api_send_of(api_call *c) {
+    send_ctx *h = c->h;
+    return &h->s;
+}
+
 /* ---- results of a run ---- */
 
 /* Builds the result's arrays once (invariant 3). */
@@ -712,8 +717,8 @@ static void run_list(api_call *c, send_ctx *h) {
     if (r->due_ms < r->now_ms) r->due_ms = r->now_ms;
     if (s->due_ms > 0) r->differed_min = (r->due_ms - r->now_ms) / 60000;
     r->user_id = s->user_id; /* I2: the user's quota, its SMS, its callBack (store_users.h) */
-    /* I3 (gateways): r->callback_url = s->callback_url; r->callback_mask = s->callback_mask;
-     * once store_submit_req has those fields. */
+    r->callback_url = s->callback_url; /* I3: the messages' own callback (gateways) */
+    r->callback_mask = s->callback_mask;
     store_submit_idem(c->api->st, r, api_idem_for(c, render), on_submitted, c);
 }
 

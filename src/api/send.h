@@ -150,6 +150,10 @@ char *api_send_text(const sg_config *cfg, const char *message, int no_stop);
 typedef void (*api_send_done_cb)(api_call *c, const api_send_result *r);
 void api_send_run(api_call *c, api_send *s, api_send_done_cb done);
 
+/* The send that is the call's state (after api_send_parse, until the call is answered): how
+ * a way in's done callback finds its own state (s->way). */
+api_send *api_send_of(api_call *c);
+
 /* OVH's sms.SmsSendingReport of a successful result (plus smsgate's counts for a templated
  * send). New. */
 json_t *api_send_report_json(const api_send_result *r);

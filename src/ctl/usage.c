@@ -61,6 +61,11 @@ static const char usage_general[] =
     "  number remove NUMBER                   take a virtual number back\n"
     "  number response NUMBER RESPONSE|default\n"
     "                                         smsResponse of the replies sent to a number\n"
+    "  user add SERVICE LOGIN [--password P]  give a service an SMS user (password: P or stdin)\n"
+    "  user list SERVICE                      list a service's SMS users\n"
+    "  user passwd SERVICE LOGIN [--password P]\n"
+    "                                         change an SMS user's password\n"
+    "  user remove SERVICE LOGIN              remove an SMS user\n"
     "  route add|set|list|remove|disable|enable|status ...\n"
     "                                         manage the routes to operators (SMPP, sim)\n"
     "  hours list|set COUNTRY ...             marketing hours per destination country\n"
@@ -254,6 +259,25 @@ static const char usage_node[] =
     "        one), MESSAGES and CALLBACKS it holds leased now, and BINDS, the bind slots it\n"
     "        holds (route#n: the route's n-th bind).\n";
 
+static const char usage_user[] =
+    "usage: smsctl user add SERVICE LOGIN [--password P]\n"
+    "       smsctl user list SERVICE\n"
+    "       smsctl user passwd SERVICE LOGIN [--password P]\n"
+    "       smsctl user remove SERVICE LOGIN\n"
+    "\n"
+    "SMS users (docs/users.md): logins with a password that send for a service through\n"
+    "/sms/SERVICE/users/LOGIN/jobs, http2sms and Kannel's sendsms, each with its quota,\n"
+    "callBack and allowed addresses (set with PUT /sms/SERVICE/users/LOGIN). Without\n"
+    "--password, the password is read from the first line of standard input, which keeps it\n"
+    "out of the process list. A login has 3 to 32 letters, digits, '.', '-' or '_'; a\n"
+    "password 8 to 64 characters. The server stores only a salted PBKDF2 hash.\n"
+    "add     POST /admin/services/SERVICE/users.\n"
+    "list    GET /admin/services/SERVICE/users: LOGIN, QUOTA (active or inactive), LEFT\n"
+    "        (credits), CALLBACK, IPS (ipRestrictions), CREATED. Never a password.\n"
+    "passwd  PUT /admin/services/SERVICE/users/LOGIN {password}.\n"
+    "remove  DELETE /admin/services/SERVICE/users/LOGIN; its SMS stay in the service's\n"
+    "        history.\n";
+
 static const char usage_number[] =
     "usage: smsctl number add SERVICE NUMBER\n"
     "       smsctl number list [SERVICE]\n"
@@ -320,6 +344,7 @@ static const struct {
     {"blacklist", usage_blacklist},
     {"node", usage_node},
     {"number", usage_number},
+    {"user", usage_user},
     {"price", usage_price},     {"order", usage_order},
     {"route", ctl_route_usage},
     {"campaign", ctl_campaign_usage},

@@ -121,6 +121,12 @@ int http_req_local(const http_req *r, char *out, size_t n);
 /* Returns the first value of query parameter key, or NULL. */
 const char *http_req_param(const http_req *r, const char *key);
 
+/* Reads r's body as an HTML form (application/x-www-form-urlencoded, decoded as the query
+ * is) and appends its fields to r->params, after the query's: http_req_param() then finds a
+ * query parameter before a body field of the same name. Returns 0, or SG_EINVAL when a field
+ * decodes to a NUL byte (the fields before it are kept). Loop thread, before any reply. */
+int http_req_form(http_req *r);
+
 /* Adds a header to the reply that r will get (e.g. "Retry-After"); call before the
  * http_reply_*() function. Both strings are copied. Does nothing once the client is gone. */
 void http_reply_header(http_req *r, const char *name, const char *value);

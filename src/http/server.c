@@ -391,6 +391,20 @@ static int parse_query(http_req *r, const char *q, size_t len, const char **why)
     return 0;
 }
 
+int http_req_form(http_req *r) {
+    if (r->body_len == 0) return 0;
+    http_req tmp = {0};
+    const char *why = NULL;
+    int rc = parse_query(&tmp, (const char *)r->body, r->body_len, &why);
+    if (tmp.nparams > 0) {
+        r->params = sg_xrealloc(r->params, (size_t)(r->nparams + tmp.nparams) * sizeof *r->params);
+        memcpy(r->params + r->nparams, tmp.params, (size_t)tmp.nparams * sizeof *tmp.params);
+        r->nparams += tmp.nparams;
+    }
+    free(tmp.params);
+    return rc;
+}
+
 int http__parse_target(http_req *r, const char **why) {
     const char *t = r->target ? r->target : "";
     if (t[0] != '/') {

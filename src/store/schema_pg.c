@@ -35,6 +35,7 @@
 #include "store/store_users.h"
 #include "store/store_replies.h"
 #include "store/sqlite_hours_int.h"
+#include "store/sqlite_gateways_int.h"
 #include "store/sqlite_ops_int.h"
 
 #include <stddef.h>
@@ -333,6 +334,7 @@ const pg_area pg_areas[] = {
     AREA("blacklists", blacklist_migrations),
     AREA("hours", pg_hours_migrations), /* after cluster: its trigger uses the epoch */
     AREA("users", pg_users_migrations), /* sqlite_users.c; after cluster: its epoch */
+    AREA("gateways", pg_gateways_migrations), /* sqlite_gateways.c */
     AREA("ops", pg_ops_migrations),     /* sqlite_ops.c */
     {NULL, NULL, 0},
 };

@@ -19,6 +19,7 @@
 #include "store/sqlite_blacklist_int.h"
 #include "store/sqlite_hours_int.h"
 #include "store/sqlite_users_int.h"
+#include "store/sqlite_gateways_int.h"
 #include "store/sqlite_ops_int.h"
 
 static const char *const core_migrations[] = {
@@ -123,6 +124,7 @@ const sqlite_area sqlite_areas[] = {
     AREA("blacklists", sqlite_blacklist_migrations), /* sqlite_blacklist.c */
     AREA("hours", sqlite_hours_migrations),     /* after cluster: raises its epoch */
     AREA("users", sqlite_users_migrations),     /* sqlite_users.c; after cluster: its epoch */
+    AREA("gateways", sqlite_gateways_migrations), /* sqlite_gateways.c */
     AREA("ops", sqlite_ops_migrations),         /* sqlite_ops.c */
     {NULL, NULL, 0},
 };

@@ -9,8 +9,11 @@ const char sql_notify_behind[] =
     "SELECT 1 FROM notify_calls WHERE seq_key = $1 AND state = 0 LIMIT 1";
 
 const char sql_notify_callback_of[] =
-    "SELECT s.callback, m.sender, m.receiver, m.tag FROM services s JOIN messages m "
-    "ON s.id = $1 AND m.id = $2 WHERE s.callback IS NOT NULL AND s.callback != ''";
+    "SELECT COALESCE(m.callback_url, s.callback), m.sender, m.receiver, m.tag, m.callback_mask, "
+    "m.sent_ms, m.route, m.smsc_id, CASE WHEN m.callback_mask > 0 THEN m.message END, "
+    "m.coding, m.class FROM services s JOIN messages m ON s.id = $1 AND m.id = $2 "
+    "WHERE COALESCE(m.callback_url, s.callback) IS NOT NULL AND "
+    "COALESCE(m.callback_url, s.callback) != ''";
 
 const char sql_notify_insert[] =
     "INSERT INTO notify_calls(service_id, kind, message_id, event_id, seq_key, dlr, ptt, "

@@ -234,9 +234,14 @@ static int optout_addressed(store_conn *c, const store_incoming_row *m) {
  * parameters are documented in docs/replies.md ("STOP and blacklists"). */
 static int queue_stop_call(store_conn *c, int64_t sid, int64_t msg_id, const char *batch_id,
                            const store_incoming_row *m) {
-    sqldrv_stmt *st = sqldrv_prep(c, "SELECT s.stop_callback, m.tag FROM services s "
-                                       "LEFT JOIN messages m ON m.id = $1 WHERE s.id = $2 AND "
-                                       "s.stop_callback IS NOT NULL AND s.stop_callback != ''");
+    /* the stopCallBack of the SMS user that sent the SMS, if it has one (store_users.h), else
+     * the service's */
+    sqldrv_stmt *st = sqldrv_prep(c, "SELECT COALESCE(NULLIF(u.stop_callback, ''), "
+                                       "s.stop_callback) AS url, m.tag FROM services s "
+                                       "LEFT JOIN messages m ON m.id = $1 "
+                                       "LEFT JOIN sms_users u ON u.id = m.user_id "
+                                       "WHERE s.id = $2 AND COALESCE(NULLIF(u.stop_callback, ''), "
+                                       "s.stop_callback, '') != ''");
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, msg_id);
     sqldrv_bind_int(st, 2, sid);

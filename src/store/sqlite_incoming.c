@@ -296,6 +296,10 @@ static int check_number(store_conn *c, int64_t service_id, const char *vn, int *
     return SG_ENOTFOUND;
 }
 
+/* An SMS user's incoming messages (store_users.h): the replies to its SMS (reply_to_id). */
+#define INCOMING_OF_USER(p)                                                                   \
+    "EXISTS (SELECT 1 FROM messages m WHERE m.id = i.reply_to_id AND m.user_id = " p ")"
+
 int sqlite__incoming_list(store_conn *c, store_incoming_list_req *r) {
     if (r->service && !(r->service_id = sqlite__service_id(c, r->service))) return SG_ENOTFOUND;
     int rc = r->all ? 0 : check_number(c, r->service_id, r->virtual_number, &r->no_number);
@@ -304,7 +308,7 @@ int sqlite__incoming_list(store_conn *c, store_incoming_list_req *r) {
 #define LIST_FILTERS                                                                          \
     "AND (i.virtual_number = $2 OR $2 IS NULL) AND (i.sender = $3 OR $3 IS NULL) "          \
     "AND (i.tag = $4 OR $4 IS NULL) AND i.created_ms >= $5 AND i.created_ms <= $6 "         \
-    "ORDER BY i.id DESC LIMIT $7"
+    "AND ($7 = 0 OR " INCOMING_OF_USER("$7") ") ORDER BY i.id DESC LIMIT $8"
     sqldrv_stmt *st = sqldrv_prep(c, r->all ? "SELECT " INCOMING_COLS
                                               "WHERE i.service_id <> $1 " LIST_FILTERS
                                             : "SELECT " INCOMING_COLS
@@ -316,7 +320,8 @@ int sqlite__incoming_list(store_conn *c, store_incoming_list_req *r) {
     sqldrv_bind_text(st, 4, r->tag);
     sqldrv_bind_int(st, 5, r->from_ms > 0 ? r->from_ms : 0);
     sqldrv_bind_int(st, 6, r->to_ms > 0 ? r->to_ms : INT64_MAX);
-    sqldrv_bind_int(st, 7, r->limit > 0 ? (int64_t)r->limit : INT64_MAX);
+    sqldrv_bind_int(st, 7, r->user_id);
+    sqldrv_bind_int(st, 8, r->limit > 0 ? (int64_t)r->limit : INT64_MAX);
     size_t cap = 0;
     r->ids = NULL;
     r->rows = NULL;
@@ -343,11 +348,13 @@ int sqlite__incoming_get(store_conn *c, store_incoming_req *r) {
     if (rc) return rc;
     sqldrv_stmt *st = sqldrv_prep(c, "SELECT " INCOMING_COLS
                                        "WHERE i.id = $1 AND i.service_id = $2 "
-                                       "AND (i.virtual_number = $3 OR $3 IS NULL)");
+                                       "AND (i.virtual_number = $3 OR $3 IS NULL) "
+                                       "AND ($4 = 0 OR " INCOMING_OF_USER("$4") ")");
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, r->id);
     sqldrv_bind_int(st, 2, r->service_id);
     sqldrv_bind_text(st, 3, r->virtual_number);
+    sqldrv_bind_int(st, 4, r->user_id);
     rc = sqldrv_step(c, st);
     if (rc < 0) return rc;
     if (rc == 0) return SG_ENOTFOUND;
@@ -360,11 +367,14 @@ int sqlite__incoming_delete(store_conn *c, store_incoming_req *r) {
     int rc = check_number(c, r->service_id, r->virtual_number, &r->no_number);
     if (rc) return rc;
     sqldrv_stmt *st = sqldrv_prep(c, "DELETE FROM incoming WHERE id = $1 AND service_id = $2 "
-                                       "AND (virtual_number = $3 OR $3 IS NULL)");
+                                       "AND (virtual_number = $3 OR $3 IS NULL) "
+                                       "AND ($4 = 0 OR reply_to_id IN (SELECT id FROM messages "
+                                       "WHERE user_id = $4))");
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, r->id);
     sqldrv_bind_int(st, 2, r->service_id);
     sqldrv_bind_text(st, 3, r->virtual_number);
+    sqldrv_bind_int(st, 4, r->user_id);
     rc = sqldrv_done(c, st, "Deleting an incoming message");
     if (rc) return rc;
     return sqldrv_changes(c) > 0 ? 0 : SG_ENOTFOUND;

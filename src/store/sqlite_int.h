@@ -88,6 +88,10 @@ typedef struct sqlite_notify_known {
     const char *callback, *sender, *receiver, *tag;
     int behind;
     int64_t call_id;
+    /* the message's own callback (sqlite_gateways.c): callback_mask > 0 makes callback a
+     * Kannel dlr-url, expanded from the fields below (text is read only then) */
+    int mask, was_sent, coding, mclass;
+    const char *route, *smsc_id, *text;
 } sqlite_notify_known;
 /* The row a status change decides from: the message's state, service, credits, whether it
  * was sent, and on PostgreSQL what its callback needs (sqlite_notify_int.h; new strings). */
@@ -98,7 +102,8 @@ typedef struct sqlite_status_row {
 } sqlite_status_row;
 /* Reads row from the current row of st, from column col on: the columns of sql_msg_status_read
  * (state, service_id, credits, sent_ms), on PostgreSQL followed by those of its
- * pg_msg_status_read (sqlite_msg.c: callback, sender, receiver, tag, behind, call id). */
+ * pg_msg_status_read (sqlite_msg.c: callback, sender, receiver, tag, behind, call id, then
+ * the message's own callback's mask, route, smsc_id, text, coding and class). */
 void sqlite__status_row_read(store_conn *c, sqldrv_stmt *st, int col, sqlite_status_row *row);
 void sqlite__status_row_fini(sqlite_status_row *row);
 /* sqlite__apply_status with the message's row read already in this transaction (locked first
@@ -108,10 +113,14 @@ int sqlite__apply_status_row(store_conn *c, const store_status_update *u,
 /* dialect: PostgreSQL. The columns that follow sql_msg_status_read's in the row above, from
  * messages m joined with services s (a text that reads them elsewhere, sqlite_routes.c). */
 #define SQLITE_PG_STATUS_COLS                                                              \
-    "m.state, m.service_id, m.credits, m.sent_ms, s.callback, m.sender, m.receiver, "       \
+    "m.state, m.service_id, m.credits, m.sent_ms, COALESCE(m.callback_url, s.callback), "   \
+    "m.sender, m.receiver, "                                                                \
     "m.tag, CASE WHEN EXISTS (SELECT 1 FROM notify_calls p WHERE p.seq_key = m.id AND "     \
-    "p.state = 0) THEN 1 ELSE 0 END, CASE WHEN s.callback IS NOT NULL AND s.callback != '' " \
-    "THEN nextval(pg_get_serial_sequence('notify_calls', 'id')) ELSE 0 END "
+    "p.state = 0) THEN 1 ELSE 0 END, CASE WHEN COALESCE(m.callback_url, s.callback) IS NOT "  \
+    "NULL AND COALESCE(m.callback_url, s.callback) != '' "                                  \
+    "THEN nextval(pg_get_serial_sequence('notify_calls', 'id')) ELSE 0 END, "               \
+    "m.callback_mask, m.route, m.smsc_id, CASE WHEN m.callback_mask > 0 THEN m.message END, " \
+    "m.coding, m.class "
 /* Records one status event of a message. */
 int sqlite__insert_event(store_conn *c, int64_t msg_id, int64_t service_id, int64_t ts, int state,
                          int dlr, int ptt);
@@ -132,6 +141,8 @@ typedef struct sqlite_new_msg {
     int coding, priority, sms_class;
     int stop_clause; /* 1: the text ends with the STOP mention (a marketing SMS) */
     int64_t length, parts, credits, validity_min, differed_min;
+    const char *callback_url; /* NULL: the service's callBack (sqlite_gateways.c) */
+    int callback_mask;        /* > 0: callback_url is a Kannel dlr-url for these events */
 } sqlite_new_msg;
 /* Inserts the message and its creation event; its id goes to *id. */
 int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id);

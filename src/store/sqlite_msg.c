@@ -125,7 +125,13 @@ void sqlite__status_row_read(store_conn *c, sqldrv_stmt *st, int col, sqlite_sta
                                            .receiver = sqldrv_col_text(st, col + 6),
                                            .tag = sqldrv_col_text(st, col + 7),
                                            .behind = sqldrv_col_int(st, col + 8) != 0,
-                                           .call_id = sqldrv_col_int(st, col + 9)};
+                                           .call_id = sqldrv_col_int(st, col + 9),
+                                           .mask = (int)sqldrv_col_int(st, col + 10),
+                                           .route = sqldrv_col_text(st, col + 11),
+                                           .smsc_id = sqldrv_col_text(st, col + 12),
+                                           .text = sqldrv_col_text(st, col + 13),
+                                           .coding = (int)sqldrv_col_int(st, col + 14),
+                                           .mclass = (int)sqldrv_col_int(st, col + 15)};
     }
 }
 
@@ -134,6 +140,9 @@ void sqlite__status_row_fini(sqlite_status_row *row) {
     free((char *)row->known.sender);
     free((char *)row->known.receiver);
     free((char *)row->known.tag);
+    free((char *)row->known.route);
+    free((char *)row->known.smsc_id);
+    free((char *)row->known.text);
     row->known = (sqlite_notify_known){0};
 }
 
@@ -159,9 +168,16 @@ int sqlite__apply_status_row(store_conn *c, const store_status_update *u,
     sqldrv_bind_int(st, 9, u->msg_id);
     int rc = sqldrv_done(c, st, "Updating a message's status");
     if (rc) return rc;
-    rc = row->pg ? sqlite__notify_event_pg(c, &row->known, u->msg_id, row->service_id, ts, next,
-                                           u->dlr, u->ptt)
-                 : sqlite__insert_event(c, u->msg_id, row->service_id, ts, next, u->dlr, u->ptt);
+    if (row->pg) {
+        /* what the change itself sets, for a Kannel dlr-url (sqlite_gateways.c) */
+        sqlite_notify_known k = row->known;
+        k.was_sent = row->was_sent || e.sent_now;
+        if (u->route) k.route = u->route;
+        if (u->smsc_id) k.smsc_id = u->smsc_id;
+        rc = sqlite__notify_event_pg(c, &k, u->msg_id, row->service_id, ts, next, u->dlr, u->ptt);
+    } else {
+        rc = sqlite__insert_event(c, u->msg_id, row->service_id, ts, next, u->dlr, u->ptt);
+    }
     if (rc) return rc;
     /* Refund rule (invariant 3). Cancelled messages are refunded by msg_cancel. */
     if (e.refund) {
@@ -189,8 +205,8 @@ int sqlite__apply_status(store_conn *c, const store_status_update *u) {
 static const char pg_msg_insert_with_event[] =
     "WITH m AS (INSERT INTO messages(service_id, send_id, created_ms, due_ms, state, sender, "
     "receiver, message, coding, length, parts, credits, priority, validity_min, differed_min, "
-    "class, tag, stop_clause) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-    "$14, $15, $16, $17, $18) RETURNING id) "
+    "class, tag, stop_clause, callback_url, callback_mask) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+    "$8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING id) "
     "INSERT INTO events(message_id, service_id, ts_ms, state, dlr, ptt) "
     "SELECT id, $1, $3, $5, 0, 0 FROM m RETURNING message_id";
 
@@ -218,6 +234,8 @@ int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id) 
     sqldrv_bind_int(st, 16, m->sms_class);
     sqldrv_bind_text(st, 17, m->tag);
     sqldrv_bind_int(st, 18, m->stop_clause);
+    sqldrv_bind_text(st, 19, m->callback_url);
+    sqldrv_bind_int(st, 20, m->callback_mask);
     int rc;
     if (pg) {
         if ((rc = sqldrv_step(c, st)) == 1) *id = sqldrv_col_int(st, 0);

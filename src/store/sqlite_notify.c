@@ -59,6 +59,7 @@
 
 #include "core/receipt.h"
 #include "core/callurl.h"
+#include "core/kannel.h"
 #include "store/sql_notify.h"
 #include "store/sqldrv.h"
 #include "util/log.h"
@@ -173,6 +174,25 @@ static int called_state(int state) {
            state == MSG_FAILED;
 }
 
+/* The URL of the status call of an event, built from what was read with its message (k), or
+ * NULL when the message's dlr-mask leaves the event out. A message with a mask calls its
+ * Kannel dlr-url (core/kannel.h), any other the callBack with OVH's parameters. New. */
+static char *event_url(const sqlite_notify_known *k, int64_t msg_id, int64_t ts, int state,
+                       int dlr, int ptt) {
+    if (k->mask > 0) {
+        int type = kannel_dlr_type(state, k->was_sent);
+        if (!(type & k->mask)) return NULL;
+        kannel_dlr d = {.type = type, .dlr = dlr, .id = msg_id, .ts_ms = ts,
+                        .phone = k->receiver, .sender = k->sender, .text = k->text,
+                        .smsc = k->route, .foreign_id = k->smsc_id, .coding = k->coding,
+                        .mclass = k->mclass};
+        return kannel_dlr_url(k->callback, &d);
+    }
+    callurl_params p = {.id = msg_id, .dlr = dlr, .ptt = ptt, .date_ms = ts,
+                        .sender = k->sender, .receiver = k->receiver, .tag = k->tag};
+    return callurl_status(k->callback, &p);
+}
+
 int sqlite__notify_event(store_conn *c, int64_t event_id, int64_t msg_id, int64_t service_id,
                          int64_t ts, int state, int dlr, int ptt) {
     if (!called_state(state)) return 0;
@@ -187,13 +207,24 @@ int sqlite__notify_event(store_conn *c, int64_t event_id, int64_t msg_id, int64_
     }
     char *base = sqldrv_col_text(st, 0), *sender = sqldrv_col_text(st, 1);
     char *receiver = sqldrv_col_text(st, 2), *tag = sqldrv_col_text(st, 3);
+    char *route = sqldrv_col_text(st, 6), *smsc_id = sqldrv_col_text(st, 7);
+    char *text = sqldrv_col_text(st, 8);
+    sqlite_notify_known k = {.callback = base, .sender = sender, .receiver = receiver,
+                             .tag = tag, .mask = (int)sqldrv_col_int(st, 4),
+                             .was_sent = !sqldrv_col_null(st, 5), .route = route,
+                             .smsc_id = smsc_id, .text = text,
+                             .coding = (int)sqldrv_col_int(st, 9),
+                             .mclass = (int)sqldrv_col_int(st, 10)};
     sqldrv_reset(st);
-    callurl_params p = {.id = msg_id, .dlr = dlr, .ptt = ptt, .date_ms = ts,
-                            .sender = sender, .receiver = receiver, .tag = tag};
-    char *url = callurl_status(base, &p);
-    char *origin = callurl_origin(url);
+    char *url = event_url(&k, msg_id, ts, state, dlr, ptt);
+    char *origin = url ? callurl_origin(url) : NULL;
+    free(route);
+    free(smsc_id);
+    free(text);
     rc = 0;
-    if (!origin) {
+    if (!url) {
+        /* not in the message's dlr-mask: nothing to call */
+    } else if (!origin) {
         sg_log_warn(LOG, "The callBack '%s' of service %lld is not an http(s) URL; the status "
                          "callback of message %lld (deliveryReceipt %d) is not queued.",
                     base, (long long)service_id, (long long)msg_id, dlr);
@@ -284,10 +315,8 @@ static const char pg_event_call_insert[] =
 int sqlite__notify_event_pg(store_conn *c, const sqlite_notify_known *k, int64_t msg_id,
                             int64_t service_id, int64_t ts, int state, int dlr, int ptt) {
     char *url = NULL, *origin = NULL;
-    if (called_state(state) && k->call_id > 0 && k->callback && *k->callback) {
-        callurl_params p = {.id = msg_id, .dlr = dlr, .ptt = ptt, .date_ms = ts,
-                            .sender = k->sender, .receiver = k->receiver, .tag = k->tag};
-        url = callurl_status(k->callback, &p);
+    if (called_state(state) && k->call_id > 0 && k->callback && *k->callback &&
+        (url = event_url(k, msg_id, ts, state, dlr, ptt)) != NULL) {
         origin = callurl_origin(url);
         if (!origin)
             sg_log_warn(LOG, "The callBack '%s' of service %lld is not an http(s) URL; the "
@@ -631,6 +660,7 @@ static int retarget(store_conn *c, int64_t id, const char *base) {
     sqldrv_stmt *st = sqldrv_prep(c, "SELECT n.message_id, n.dlr, n.ptt, n.event_ms, m.sender, "
                                        "m.receiver, m.tag FROM notify_calls n JOIN messages m "
                                        "ON m.id = n.message_id WHERE n.id = $1 AND "
+                                       "m.callback_url IS NULL AND "
                                        "n.kind = 'status'");
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, id);

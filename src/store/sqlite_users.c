@@ -12,7 +12,10 @@
  *   sms_user_alerts  one row per alert sent: when, to what, the quota then, and the id of the
  *                    alert SMS (0 for a mail alert, which the operator's log carries).
  *   messages.user_id the user that sent a message (NULL: the service itself), with an index
- *                    for the users' lists.
+ *                    for the users' lists. A user's callBack is frozen on its messages when
+ *                    they are written (messages.callback_url, the gateways area's column), so
+ *                    that a later change of the user's callBack applies to later SMS only, as
+ *                    the service's does.
  *
  * Invariants:
  *  1. A user's quota is taken in the send's own transaction by ONE conditional update
@@ -140,8 +143,11 @@ static const char sql_quota_take[] =
     "alert_email, alert_number, login, callback";
 static const char sql_alert_mark[] = "UPDATE sms_users SET alert_sent = 1 WHERE id = $1";
 static const char sql_user_exists[] = "SELECT 1 FROM sms_users WHERE id = $1 AND service_id = $2";
+/* the user's callBack ($2, NULL = none) becomes the messages' own (the gateways area's
+ * column), unless the way in gave them one (a Kannel dlr-url) */
 static const char sql_mark_messages[] =
-    "UPDATE messages SET user_id = $1 WHERE id >= $2 AND id <= $3 AND send_id = $4";
+    "UPDATE messages SET user_id = $1, callback_url = COALESCE(callback_url, $2) "
+    "WHERE id >= $3 AND id <= $4 AND send_id = $5";
 static const char sql_alert_insert[] =
     "INSERT INTO sms_user_alerts(user_id, service_id, ts_ms, support, target, quota_left, "
     "message_id) VALUES ($1, $2, $3, $4, $5, $6, $7)";
@@ -346,14 +352,15 @@ int sqlite__user_quota_take(store_conn *c, int64_t user_id, int64_t service_id, 
     return sqldrv_done(c, st, "Marking an SMS user's quota alert as sent");
 }
 
-int sqlite__user_mark_messages(store_conn *c, int64_t user_id, int64_t send_id, int64_t first_id,
-                               int64_t last_id) {
+int sqlite__user_mark_messages(store_conn *c, int64_t user_id, const char *callback,
+                               int64_t send_id, int64_t first_id, int64_t last_id) {
     sqldrv_stmt *st = sqldrv_prep(c, sql_mark_messages);
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, user_id);
-    sqldrv_bind_int(st, 2, first_id);
-    sqldrv_bind_int(st, 3, last_id);
-    sqldrv_bind_int(st, 4, send_id);
+    sqldrv_bind_text(st, 2, callback);
+    sqldrv_bind_int(st, 3, first_id);
+    sqldrv_bind_int(st, 4, last_id);
+    sqldrv_bind_int(st, 5, send_id);
     return sqldrv_done(c, st, "Marking an SMS user's messages");
 }
 

@@ -34,9 +34,10 @@ void sqlite__user_quota_fini(sqlite_user_quota *q);
  * less than credits (nothing changed); SG_ENOTFOUND when the service has no such user. */
 int sqlite__user_quota_take(store_conn *c, int64_t user_id, int64_t service_id, int64_t credits,
                             sqlite_user_quota *q);
-/* Marks the messages first_id..last_id of send send_id as user_id's. */
-int sqlite__user_mark_messages(store_conn *c, int64_t user_id, int64_t send_id, int64_t first_id,
-                               int64_t last_id);
+/* Marks the messages first_id..last_id of send send_id as user_id's, with callback (the
+ * user's callBack, NULL = none) as their callback URL unless they have one. */
+int sqlite__user_mark_messages(store_conn *c, int64_t user_id, const char *callback,
+                               int64_t send_id, int64_t first_id, int64_t last_id);
 /* Records an alert of user_id (support "mail" or "sms", to target; message_id the alert SMS,
  * 0 for a mail) in sms_user_alerts. */
 int sqlite__user_alert_record(store_conn *c, int64_t user_id, int64_t service_id, int64_t now_ms,

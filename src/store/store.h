@@ -218,6 +218,11 @@ typedef struct store_submit_req {
     store_submit_msg *msgs;
     size_t count;
     int64_t total_credits;
+    /* The messages' own callback (sqlite_gateways.c): NULL = the service's callBack; with
+     * callback_mask 0 a URL called like a callBack, with a mask > 0 a Kannel dlr-url template
+     * (core/kannel.h) called for the events of the mask. */
+    const char *callback_url;
+    int callback_mask;
     /* out */
     int64_t send_id, balance;
     int sender_status_bad; /* SG_EPERM because of the sender: 1 unknown, 2 not enabled */

@@ -768,7 +768,9 @@ static int submit_rest(store_conn *c, store_submit_req *r, submit_pre *p, int64_
                              .coding = m->coding, .priority = r->priority,
                              .sms_class = r->sms_class, .length = m->length, .parts = m->parts,
                              .credits = m->credits, .validity_min = r->validity_min,
-                             .differed_min = r->differed_min, .stop_clause = r->stop_clause};
+                             .differed_min = r->differed_min, .stop_clause = r->stop_clause,
+                             .callback_url = r->callback_url,
+                             .callback_mask = r->callback_mask};
         if ((rc = sqlite__insert_message(c, &nm, &m->id))) return rc;
     }
     return 0;
@@ -839,7 +841,8 @@ static int user_after(store_conn *c, store_submit_req *r, sqlite_user_quota *q) 
         if (id > last) last = id;
     }
     int rc;
-    if (first && (rc = sqlite__user_mark_messages(c, r->user_id, r->send_id, first, last)))
+    if (first && (rc = sqlite__user_mark_messages(c, r->user_id, q->callback, r->send_id, first,
+                                                     last)))
         return rc;
     if (!q->alert) return 0;
     char text[256];

@@ -75,6 +75,7 @@ typedef struct store_incoming_list_req {
     const char *service;   /* when not NULL: the service of that name instead of service_id
                             * (SG_ENOTFOUND, no_number 0, when there is none) */
     const char *virtual_number, *sender, *tag;
+    int64_t user_id;       /* not 0: only the replies to that SMS user's SMS (store_users.h) */
     int64_t from_ms, to_ms;
     size_t limit;
     int with_rows;
@@ -90,6 +91,7 @@ void store_incoming_list_fini(store_incoming_list_req *r);
 typedef struct store_incoming_req {
     int64_t service_id;
     const char *virtual_number;
+    int64_t user_id;    /* not 0: only a reply to that SMS user's SMS (store_users.h) */
     int64_t id;
     int no_number;      /* out */
     store_incoming msg; /* out (new), get */

@@ -14,6 +14,7 @@
 // The authentication of a login and a password (constant time, slowdown) is tested in
 // tests/unit/test_users.c, where api_user_auth runs on a real store without a way in.
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, test } from './lib/test.mjs';
 
 import { sdkError, startServer, waitFor } from './lib/harness.mjs';
@@ -228,6 +229,84 @@ describe('SMS users', () => {
     await send('alerted', {});
     await send('alerted', {});
     assert.equal(alerts().length, 2);
+  });
+
+  test("the user's callBack gets its SMS's status callbacks, the service's the others", async () => {
+    const hits = [];
+    const rx = http.createServer((req, res) => { hits.push(req.url); res.end('ok'); });
+    await new Promise((r) => rx.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${rx.address().port}`;
+    try {
+      await ca.requestPromised('POST', `/sms/${sn}/users`, { login: 'cbuser', password: 'cb-pass-123' });
+      await ca.requestPromised('PUT', `/sms/${sn}/users/cbuser`, { callBack: `${base}/user` });
+      await ca.requestPromised('PUT', `/sms/${sn}`, { callBack: `${base}/service` });
+      const u = await send('cbuser', {});
+      const v = await ca.requestPromised('POST', `/sms/${sn}/jobs`,
+        { message: 'svc', receivers: ['+33600000004'], noStopClause: true });
+      const got = (path, id) => hits.filter((h) => h.startsWith(path) && new URL(h, base).searchParams.get('id') === String(id));
+      await waitFor(() => got('/user', u.ids[0]).some((h) => /description=1(&|$)/.test(h)) &&
+        got('/service', v.ids[0]).some((h) => /description=1(&|$)/.test(h)),
+      { what: 'delivered callbacks', timeoutMs: 15000 });
+      assert.equal(got('/service', u.ids[0]).length, 0);
+      assert.equal(got('/user', v.ids[0]).length, 0);
+      // Frozen on the message: a later change applies to later SMS only.
+      const row = srv.sql(`SELECT callback_url FROM messages WHERE id = ${u.ids[0]}`)[0];
+      assert.equal(row.callback_url, `${base}/user`);
+    } finally {
+      await ca.requestPromised('PUT', `/sms/${sn}`, { callBack: '' });
+      rx.close();
+    }
+  });
+
+  test("a user's incoming: the replies to its SMS only", SCHEMA, async () => {
+    await ca.requestPromised('POST', `/sms/${sn}/users`, { login: 'replied', password: 'reply-pass-1' });
+    const base = `+3361${String(process.pid % 100).padStart(2, '0')}`;
+    const u = await send('replied', { receivers: [`${base}01906`], senderForResponse: true });
+    const v = await ca.requestPromised('POST', `/sms/${sn}/jobs`,
+      { message: 'svc', receivers: [`${base}02906`], senderForResponse: true, noStopClause: true });
+    assert.equal(u.ids.length, 1);
+    assert.equal(v.ids.length, 1);
+    await waitFor(async () => (await ca.requestPromised('GET', `/sms/${sn}/incoming`)).length >= 2,
+      { what: 'the two replies', timeoutMs: 15000 });
+    const all = await ca.requestPromised('GET', `/sms/${sn}/incoming`);
+    const mine = await ca.requestPromised('GET', `/sms/${sn}/users/replied/incoming`);
+    checkResponse(schema, 'GET', '/sms/{serviceName}/users/{login}/incoming', mine);
+    assert.equal(mine.length, 1);
+    const one = await ca.requestPromised('GET', `/sms/${sn}/users/replied/incoming/${mine[0]}`);
+    checkModel(schema, 'sms.Incoming', one, { allowExtra: true });
+    assert.equal(one.sender, `${base}01906`);
+    const other = all.find((id) => id !== mine[0]);
+    for (const login of ['replied', 'alice']) {
+      const e = await sdkError(ca.requestPromised('GET', `/sms/${sn}/users/${login}/incoming/${other}`));
+      assert.equal(e.error, 404);
+      const d = await sdkError(ca.requestPromised('DELETE', `/sms/${sn}/users/${login}/incoming/${other}`));
+      assert.equal(d.error, 404);
+    }
+    assert.deepEqual(await ca.requestPromised('GET', `/sms/${sn}/users/alice/incoming`), []);
+    assert.equal(await ca.requestPromised('DELETE', `/sms/${sn}/users/replied/incoming/${mine[0]}`), null);
+    assert.deepEqual(await ca.requestPromised('GET', `/sms/${sn}/users/replied/incoming`), []);
+    assert.deepEqual(await ca.requestPromised('GET', `/sms/${sn}/incoming`), [other]);
+  });
+
+  test("a STOP to a user's SMS calls the user's stopCallBack", async () => {
+    const hits = [];
+    const rx = http.createServer((req, res) => { hits.push(req.url); res.end('ok'); });
+    await new Promise((r) => rx.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${rx.address().port}`;
+    try {
+      await ca.requestPromised('POST', `/sms/${sn}/users`, { login: 'stopper', password: 'stop-pass-1' });
+      await ca.requestPromised('PUT', `/sms/${sn}/users/stopper`, { stopCallBack: `${base}/ustop` });
+      await ca.requestPromised('PUT', `/sms/${sn}`, { stopCallBack: `${base}/sstop` });
+      const to = `+3361${String(process.pid % 100).padStart(2, '0')}03905`;
+      const u = await send('stopper', { receivers: [to], noStopClause: false, senderForResponse: true });
+      await waitFor(() => hits.some((h) => h.startsWith('/ustop')), { what: "the user's stopCallBack", timeoutMs: 15000 });
+      const h = new URL(hits.find((x) => x.startsWith('/ustop')), base);
+      assert.equal(h.searchParams.get('id'), String(u.ids[0]));
+      assert.equal(hits.filter((x) => x.startsWith('/sstop')).length, 0);
+    } finally {
+      await ca.requestPromised('PUT', `/sms/${sn}`, { stopCallBack: '' });
+      rx.close();
+    }
   });
 
   test('smsctl user add|list|passwd|remove', () => {

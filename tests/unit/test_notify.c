@@ -31,6 +31,7 @@
 
 #include "core/receipt.h"
 #include "core/callurl.h"
+#include "core/kannel.h"
 #include "notify/call.h"
 #include "notify/notify.h"
 #include "store/store.h"
@@ -396,6 +397,84 @@ static void test_queue_url_date(void **state) {
     long long date = atoll(d + 6);
     assert_true(date >= before && date <= before + 2);
     store_notify_claim_fini(&r);
+}
+
+static int64_t submit_own(fixture *f, int64_t sid, const char *receiver, const char *url,
+                          int mask) {
+    store_submit_msg m = {.receiver = receiver, .message = "hi", .length = 2, .parts = 1,
+                          .credits = 1000};
+    store_submit_req r = {.service_id = sid, .sender = "36184", .msgs = &m, .count = 1,
+                          .total_credits = 1000, .validity_min = 2880, .callback_url = url,
+                          .callback_mask = mask};
+    r.now_ms = r.due_ms = sg_now_ms();
+    store_done d = {0};
+    STORE_QUEUE(&f->s, submit, &r, &d);
+    store_fixture_wait(&f->s);
+    assert_int_equal(d.rc, 0);
+    return m.id;
+}
+
+/* The one call claimable now: its URL (new) after it was finished, or NULL when none. */
+static char *claim_one(fixture *f) {
+    store_notify_claim_req r;
+    claim(f, &r, NULL);
+    if (r.count == 0) {
+        store_notify_claim_fini(&r);
+        return NULL;
+    }
+    assert_int_equal(r.count, 1);
+    char *url = sg_xstrdup(r.calls[0].url);
+    finish(f, r.calls[0].id, 1, 0, 0);
+    store_notify_claim_fini(&r);
+    return url;
+}
+
+/* Issue 15 (I3): a message's own callback. With a dlr-mask, its Kannel dlr-url is expanded
+ * at each event in the mask and at no other; without, its URL replaces the service's
+ * callBack (here there is none). */
+static void test_own_callback_and_dlr_mask(void **state) {
+    fixture *f = *state;
+    char sn[64], want[512];
+    int64_t sid = make_service(f, "acme", sn);
+    const char *tmpl = "http://dlr.example/k?st=%d&to=%p&from=%P&id=%I&A=%A&F=%F&b=%b";
+    int64_t a = submit_own(f, sid, "+33612345678", tmpl, KANNEL_DLR_DELIVERED |
+                                                         KANNEL_DLR_UNDELIVERED);
+    set_status(f, a, MSG_SUBMITTED, DLR_SUBMITTED, 3);
+    assert_null(claim_one(f)); /* 8 is not in the mask */
+    set_status(f, a, MSG_DELIVERED, DLR_DELIVERED, 0);
+    char *u = claim_one(f);
+    snprintf(want, sizeof want, "http://dlr.example/k?st=1&to=%%2B33612345678&from=36184&id=%lld"
+             "&A=DELIVRD&F=x&b=hi", (long long)a);
+    assert_non_null(u);
+    assert_string_equal(u, want);
+    free(u);
+
+    int64_t b = submit_own(f, sid, "+33612345902", tmpl, KANNEL_DLR_ALL);
+    set_status(f, b, MSG_SUBMITTED, DLR_SUBMITTED, 3);
+    u = claim_one(f);
+    assert_non_null(u);
+    assert_non_null(strstr(u, "?st=8&"));
+    assert_non_null(strstr(u, "&A=ACK%2F&"));
+    free(u);
+    set_status(f, b, MSG_FAILED, DLR_ERROR, 23);
+    u = claim_one(f);
+    snprintf(want, sizeof want, "http://dlr.example/k?st=2&to=%%2B33612345902&from=36184&id=%lld"
+             "&A=UNDELIV&F=x&b=hi", (long long)b);
+    assert_non_null(u);
+    assert_string_equal(u, want);
+    free(u);
+
+    int64_t c = submit_own(f, sid, "+33612345678", "http://own.example/cb", 0);
+    set_status(f, c, MSG_SUBMITTED, DLR_SUBMITTED, 3);
+    u = claim_one(f);
+    assert_non_null(u);
+    snprintf(want, sizeof want, "http://own.example/cb?id=%lld&dlr=8&", (long long)c);
+    assert_true(!strncmp(u, want, strlen(want)));
+    free(u);
+    /* a message without its own URL still follows the service (none here: no call) */
+    int64_t d = submit(f, sid, "+33612345678", NULL);
+    set_status(f, d, MSG_SUBMITTED, DLR_SUBMITTED, 3);
+    assert_null(claim_one(f));
 }
 
 /* Issue #7: with some origins busy, a claim walks the origins (index notify_origin_due)
@@ -877,6 +956,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_backoff),
         cmocka_unit_test_setup_teardown(test_queue_follows_events_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_url_date, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_own_callback_and_dlr_mask, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_dead_replay_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claim_with_busy_origins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recover_releases_leases, setup, teardown),
