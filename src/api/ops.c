@@ -20,7 +20,9 @@
  * answered as one that does not exist (404), like every service of another account.
  *
  * A clean runs at once, in one operation: the task it records is already done when the answer
- * leaves, and the slot's counts (GET /sms/{sn}/receivers/{slotId}: records) say what is left.
+ * leaves. The answer says how many rows went (invalidRemoved, blacklistedRemoved: smsgate's
+ * extras to OVH's report), and the slot's counts (GET .../receivers/{slotId}: records) what is
+ * left.
  * freemium cleans what a syntax check finds (rows refused when loaded: not a number, a
  * duplicate); without it the numbers of the service's blacklist go too. Cleaning costs no
  * credits here (totalCreditsRemoved 0): it needs no HLR lookup.
@@ -356,8 +358,12 @@ static void on_clean(int rc, void *arg) {
         api_reply_store_error(c, rc, "This receivers slot");
         return;
     }
-    api_reply_json(c, json_pack("{s:I, s:i}", "taskId", (json_int_t)r->task_id,
-                                "totalCreditsRemoved", 0));
+    /* OVH's two fields, and what the clean removed (with priceOnly: would remove), as
+     * smsgate's extras (unknown fields are harmless to OVH's clients). */
+    api_reply_json(c, json_pack("{s:I, s:i, s:I, s:I}", "taskId", (json_int_t)r->task_id,
+                                "totalCreditsRemoved", 0, "invalidRemoved",
+                                (json_int_t)r->invalid, "blacklistedRemoved",
+                                (json_int_t)r->blacklisted));
 }
 
 void api_receivers_clean(api_call *c) {

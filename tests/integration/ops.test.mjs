@@ -194,21 +194,24 @@ describe('service operations', () => {
     // priceOnly: a quote, nothing changes and no task.
     const quote = await client.requestPromised('POST', `/sms/${sn}/receivers/3/clean`,
       { freemium: false, priceOnly: true });
-    checkResponse(schema, 'POST', '/sms/{serviceName}/receivers/{slotId}/clean', quote);
-    assert.deepEqual(quote, { taskId: 0, totalCreditsRemoved: 0 });
+    checkResponse(schema, 'POST', '/sms/{serviceName}/receivers/{slotId}/clean', quote, { allowExtra: true });
+    assert.deepEqual(quote, { taskId: 0, totalCreditsRemoved: 0, invalidRemoved: 2, blacklistedRemoved: 1 },
+      'what a clean would remove');
     assert.equal((await client.requestPromised('GET', `/sms/${sn}/receivers/3`)).records, 5);
     assert.deepEqual(await client.requestPromised('GET', `/sms/${sn}/task`), []);
 
     // freemium: the syntax check only (the refused number and the duplicate).
     const r1 = await client.requestPromised('POST', `/sms/${sn}/receivers/3/clean`,
       { freemium: true, priceOnly: false });
-    checkResponse(schema, 'POST', '/sms/{serviceName}/receivers/{slotId}/clean', r1);
+    checkResponse(schema, 'POST', '/sms/{serviceName}/receivers/{slotId}/clean', r1, { allowExtra: true });
     assert.ok(r1.taskId > 0);
     assert.equal(r1.totalCreditsRemoved, 0);
+    assert.deepEqual([r1.invalidRemoved, r1.blacklistedRemoved], [2, 0], 'freemium: the syntax check only');
     assert.equal((await client.requestPromised('GET', `/sms/${sn}/receivers/3`)).records, 3);
     // Then the blacklist too.
     const r2 = await client.requestPromised('POST', `/sms/${sn}/receivers/3/clean`,
       { freemium: false, priceOnly: false });
+    assert.deepEqual([r2.invalidRemoved, r2.blacklistedRemoved], [0, 1]);
     const s3 = await client.requestPromised('GET', `/sms/${sn}/receivers/3`);
     assert.equal(s3.records, 2);
     const left = await client.requestPromised('GET', `/sms/${sn}/receivers/3/csv`);
@@ -248,7 +251,8 @@ describe('service operations', () => {
     await client.requestPromised('POST', `/sms/${sn}/users`, { login: 'cleaner', password: 'secret-pass-1' });
     const ru = await client.requestPromised('POST', `/sms/${sn}/users/cleaner/receivers/3/clean`,
       { freemium: false, priceOnly: false });
-    checkResponse(schema, 'POST', '/sms/{serviceName}/users/{login}/receivers/{slotId}/clean', ru);
+    checkResponse(schema, 'POST', '/sms/{serviceName}/users/{login}/receivers/{slotId}/clean', ru, { allowExtra: true });
+    assert.deepEqual([ru.invalidRemoved, ru.blacklistedRemoved], [0, 0]);
     assert.ok(ru.taskId > r2.taskId);
     assert.equal((await client.requestPromised('GET', `/sms/${sn}/receivers/3`)).records, 2, 'nothing left to clean');
     assert.equal((await sdkError(client.requestPromised('POST', `/sms/${sn}/users/nobody/receivers/3/clean`,
