@@ -134,6 +134,50 @@ static void test_transfer_both_ledgers_or_neither(void **state) {
     assert_int_equal(STORE_RUN(f, service_add, &none), SG_ENOTFOUND);
 }
 
+/* The target's ledger row fails to be written (a trigger refuses it, as a full disk or a lost
+ * connection would): the source's row, written first, goes with it. */
+static void test_transfer_nothing_half_done(void **state) {
+    store_fixture *f = *state;
+    int64_t a = store_fixture_account(f, "half", 10000);
+    char sn2[96];
+    int64_t b = add_service(f, "half", 1000, sn2);
+    int64_t account = q1(f, "SELECT account_id FROM services WHERE id = %lld", (long long)a);
+    char sql[512];
+    if (store_fixture_pg()) {
+        snprintf(sql, sizeof sql,
+                 "CREATE FUNCTION refuse_row() RETURNS trigger LANGUAGE plpgsql AS "
+                 "$$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$;"
+                 "CREATE TRIGGER refuse_target BEFORE INSERT ON ledger FOR EACH ROW "
+                 "WHEN (NEW.service_id = %lld) EXECUTE FUNCTION refuse_row();", (long long)b);
+    } else {
+        snprintf(sql, sizeof sql,
+                 "CREATE TRIGGER refuse_target BEFORE INSERT ON ledger WHEN NEW.service_id = %lld "
+                 "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;", (long long)b);
+    }
+    store_fixture_exec(f, sql);
+    int64_t na = rows_of(f, a), nb = rows_of(f, b);
+    store_credits_transfer_req t = {.account_id = account, .service_id = a,
+                                    .from_name = "sms-half-1", .to = sn2, .amount = 4000};
+    assert_true(STORE_RUN(f, credits_transfer, &t) < 0);
+    assert_int_equal(rows_of(f, a), na);
+    assert_int_equal(rows_of(f, b), nb);
+    assert_int_equal(ledger_balance(f, a), 10000);
+    assert_int_equal(ledger_balance(f, b), 1000);
+    /* The other way round the source's row is the one refused: nothing either. */
+    store_credits_transfer_req back = {.account_id = account, .service_id = b,
+                                       .from_name = sn2, .to = "sms-half-1", .amount = 500};
+    assert_true(STORE_RUN(f, credits_transfer, &back) < 0);
+    assert_int_equal(rows_of(f, a), na);
+    assert_int_equal(rows_of(f, b), nb);
+    /* The store goes on: once the fault is gone the same transfer is written whole. */
+    store_fixture_exec(f, store_fixture_pg() ? "DROP TRIGGER refuse_target ON ledger;"
+                                               "DROP FUNCTION refuse_row();"
+                                             : "DROP TRIGGER refuse_target");
+    assert_int_equal(STORE_RUN(f, credits_transfer, &t), 0);
+    assert_int_equal(ledger_balance(f, a), 6000);
+    assert_int_equal(ledger_balance(f, b), 5000);
+}
+
 static void test_renew_merged(void **state) {
     store_fixture *f = *state;
     int64_t a = store_fixture_account(f, "renew", 0);
@@ -244,6 +288,7 @@ int main(int argc, char **argv) {
     if (argc > 1) cmocka_set_test_filter(argv[1]);
     const struct CMUnitTest tests[] = {
         TEST(test_transfer_both_ledgers_or_neither),
+        TEST(test_transfer_nothing_half_done),
         TEST(test_renew_merged),
         TEST(test_templates_lifecycle),
         TEST(test_sender_codes),
