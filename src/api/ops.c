@@ -243,11 +243,18 @@ static void senders_available(api_call *c) {
 
 /* ---- transferCredits ---- */
 
+/* The answer of a transfer and of the other void POSTs with an Idempotency-Key (api_render_fn). */
+static json_t *null_render(api_call *c) {
+    (void)c;
+    return json_null();
+}
+
 static void on_transfer(int rc, void *arg) {
     api_call *c = arg;
     store_credits_transfer_req *r = c->h;
+    if (api_idem_taken(c, rc)) return;
     switch (rc) {
-    case 0: api_reply_json(c, NULL); return;
+    case 0: api_reply_rendered(c, null_render); return;
     case SG_ENOTFOUND:
         api_reply_error(c, 404, NULL, "The SMS account '%s' does not exist in your account",
                         r->to);
@@ -278,7 +285,8 @@ static void transfer(api_call *c) {
     r->account_id = c->account_id;
     r->service_id = c->svc.svc.id;
     r->from_name = c->svc.svc.name;
-    store_credits_transfer(c->api->st, r, on_transfer, c);
+    /* With an Idempotency-Key a transfer retried after a lost answer moves the credits once. */
+    store_credits_transfer_idem(c->api->st, r, api_idem_for(c, null_render), on_transfer, c);
 }
 
 /* ---- task ---- */
@@ -346,9 +354,20 @@ static void task_get(api_call *c) {
 
 /* ---- receivers/{slotId}/clean ---- */
 
+/* The clean report (api_render_fn: also runs on the store thread). */
+static json_t *clean_render(api_call *c) {
+    store_receivers_clean_req *r = c->h;
+    /* OVH's two fields, and what the clean removed (with priceOnly: would remove), as
+     * smsgate's extras (unknown fields are harmless to OVH's clients). */
+    return json_pack("{s:I, s:i, s:I, s:I}", "taskId", (json_int_t)r->task_id,
+                     "totalCreditsRemoved", 0, "invalidRemoved", (json_int_t)r->invalid,
+                     "blacklistedRemoved", (json_int_t)r->blacklisted);
+}
+
 static void on_clean(int rc, void *arg) {
     api_call *c = arg;
     store_receivers_clean_req *r = c->h;
+    if (api_idem_taken(c, rc)) return;
     if (rc == SG_ENOTFOUND) {
         api_reply_error(c, 404, NULL, "The receivers slot %lld does not exist",
                         (long long)r->slot);
@@ -358,12 +377,7 @@ static void on_clean(int rc, void *arg) {
         api_reply_store_error(c, rc, "This receivers slot");
         return;
     }
-    /* OVH's two fields, and what the clean removed (with priceOnly: would remove), as
-     * smsgate's extras (unknown fields are harmless to OVH's clients). */
-    api_reply_json(c, json_pack("{s:I, s:i, s:I, s:I}", "taskId", (json_int_t)r->task_id,
-                                "totalCreditsRemoved", 0, "invalidRemoved",
-                                (json_int_t)r->invalid, "blacklistedRemoved",
-                                (json_int_t)r->blacklisted));
+    api_reply_rendered(c, clean_render);
 }
 
 void api_receivers_clean(api_call *c) {
@@ -374,7 +388,7 @@ void api_receivers_clean(api_call *c) {
     if (api_field_bool(c, "freemium", 1, &r->freemium) < 0 ||
         api_field_bool(c, "priceOnly", 1, &r->price_only) < 0)
         return;
-    store_receivers_clean(c->api->st, r, on_clean, c);
+    store_receivers_clean_idem(c->api->st, r, api_idem_for(c, clean_render), on_clean, c);
 }
 
 /* The user variant (I4): the user is checked to be the service's (404 otherwise), then the
@@ -468,13 +482,14 @@ const api_route api_ops_routes[] = {
     {"POST", "/admin/accounts/{}/services", API_ADMIN, service_add},
     {"GET", "/sms/{}/serviceInfos", API_SERVICE | API_SVC_CACHE, info_get},
     {"PUT", "/sms/{}/serviceInfos", API_SERVICE | API_SVC_CACHE | API_BODY, info_put},
-    {"POST", "/sms/{}/transferCredits", API_SERVICE | API_SVC_CACHE | API_BODY, transfer},
+    {"POST", "/sms/{}/transferCredits", API_SERVICE | API_SVC_CACHE | API_BODY | API_IDEM,
+     transfer},
     {"GET", "/sms/{}/task", API_SERVICE | API_SVC_CACHE, task_list},
     {"GET", "/sms/{}/task/{}", API_SERVICE | API_SVC_CACHE, task_get},
-    {"POST", "/sms/{}/receivers/{}/clean", API_SERVICE | API_SVC_CACHE | API_BODY,
+    {"POST", "/sms/{}/receivers/{}/clean", API_SERVICE | API_SVC_CACHE | API_BODY | API_IDEM,
      api_receivers_clean},
-    {"POST", "/sms/{}/users/{}/receivers/{}/clean", API_SERVICE | API_SVC_CACHE | API_BODY,
-     receivers_clean_user},
+    {"POST", "/sms/{}/users/{}/receivers/{}/clean",
+     API_SERVICE | API_SVC_CACHE | API_BODY | API_IDEM, receivers_clean_user},
     {"GET", "/sms/{}/exceptions", API_SERVICE | API_SVC_CACHE, exceptions},
     {"GET", "/sms/{}/sendersAvailableForValidation", API_SERVICE | API_SVC_CACHE,
      senders_available},

@@ -95,9 +95,30 @@ static store_sender_doc_req *start(api_call *c) {
     return r;
 }
 
+/* sms.SenderDocument of the call's document (api_render_fn: also runs on the store thread,
+ * where api_base_url reads the copy kept on the loop thread). */
+static json_t *doc_render(api_call *c) {
+    const store_sender_doc *d = &((store_sender_doc_req *)c->h)->out;
+    char *base = api_base_url(c);
+    char *url = sg_xasprintf("%s/1.0/me/document/%s/content/%s", base, d->id, d->token);
+    json_t *o = json_object();
+    json_object_set_new(o, "createdAt", api_time_json(d->created_ms));
+    json_object_set_new(o, "description", d->description ? json_string(d->description)
+                                                         : json_null());
+    json_object_set_new(o, "documentID", json_string(d->id));
+    json_object_set_new(o, "getUrl", json_string(url));
+    json_object_set_new(o, "name", json_string(d->name));
+    json_object_set_new(o, "putUrl", json_string(url));
+    json_object_set_new(o, "size", json_integer(d->size));
+    free(url);
+    free(base);
+    return o;
+}
+
 static void on_doc(int rc, void *arg) {
     api_call *c = arg;
     store_sender_doc_req *r = c->h;
+    if (api_idem_taken(c, rc)) return;
     if (rc == SG_ENOTFOUND) {
         if (r->id)
             api_reply_error(c, 404, NULL, "The document '%s' of the sender '%s' does not exist",
@@ -114,21 +135,7 @@ static void on_doc(int rc, void *arg) {
         api_reply_json(c, NULL);
         return;
     }
-    const store_sender_doc *d = &r->out;
-    char *base = api_base_url(c);
-    char *url = sg_xasprintf("%s/1.0/me/document/%s/content/%s", base, d->id, d->token);
-    json_t *o = json_object();
-    json_object_set_new(o, "createdAt", api_time_json(d->created_ms));
-    json_object_set_new(o, "description", d->description ? json_string(d->description)
-                                                         : json_null());
-    json_object_set_new(o, "documentID", json_string(d->id));
-    json_object_set_new(o, "getUrl", json_string(url));
-    json_object_set_new(o, "name", json_string(d->name));
-    json_object_set_new(o, "putUrl", json_string(url));
-    json_object_set_new(o, "size", json_integer(d->size));
-    free(url);
-    free(base);
-    api_reply_json(c, o);
+    api_reply_rendered(c, doc_render);
 }
 
 static void doc_create(api_call *c) {
@@ -140,7 +147,7 @@ static void doc_create(api_call *c) {
         api_reply_error(c, 400, NULL, "Invalid value for parameter 'name': it may not be empty");
         return;
     }
-    store_sender_doc_create(c->api->st, r, on_doc, c);
+    store_sender_doc_create_idem(c->api->st, r, api_idem_for(c, doc_render), on_doc, c);
 }
 
 static void doc_get(api_call *c) {
@@ -185,7 +192,8 @@ static void doc_list(api_call *c) {
 const api_route api_sender_doc_routes[] = {
     {"POST", "/sms/{}/senders/{}/validate", API_SERVICE | API_SVC_CACHE | API_BODY, validate},
     {"GET", "/sms/{}/senders/{}/documents", API_SERVICE | API_SVC_CACHE, doc_list},
-    {"POST", "/sms/{}/senders/{}/documents", API_SERVICE | API_SVC_CACHE | API_BODY, doc_create},
+    {"POST", "/sms/{}/senders/{}/documents", API_SERVICE | API_SVC_CACHE | API_BODY | API_IDEM,
+     doc_create},
     {"GET", "/sms/{}/senders/{}/documents/{}", API_SERVICE | API_SVC_CACHE, doc_get},
     {"PUT", "/sms/{}/senders/{}/documents/{}", API_SERVICE | API_SVC_CACHE | API_BODY, doc_put},
     {"POST", "/admin/services/{}/senders/{}/code", API_ADMIN, code_issue},

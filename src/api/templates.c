@@ -39,11 +39,17 @@ static store_template_req *start(api_call *c) {
     return r;
 }
 
+static json_t *null_render(api_call *c) {
+    (void)c;
+    return json_null();
+}
+
 static void on_void(int rc, void *arg) {
     api_call *c = arg;
     store_template_req *r = c->h;
+    if (api_idem_taken(c, rc)) return;
     switch (rc) {
-    case 0: api_reply_json(c, NULL); return;
+    case 0: api_reply_rendered(c, null_render); return;
     case SG_ENOTFOUND:
         api_reply_error(c, 404, NULL, "The template '%s' does not exist", r->name);
         return;
@@ -100,7 +106,7 @@ static void tmpl_create(api_call *c) {
         return;
     }
     r->activity = activities[act];
-    store_template_create(c->api->st, r, on_void, c);
+    store_template_create_idem(c->api->st, r, api_idem_for(c, null_render), on_void, c);
 }
 
 static void on_get(int rc, void *arg) {
@@ -178,7 +184,8 @@ static void tmpl_moderate(api_call *c) {
 
 const api_route api_template_routes[] = {
     {"GET", "/sms/{}/templatesControl", API_SERVICE | API_SVC_CACHE, tmpl_list},
-    {"POST", "/sms/{}/templatesControl", API_SERVICE | API_SVC_CACHE | API_BODY, tmpl_create},
+    {"POST", "/sms/{}/templatesControl", API_SERVICE | API_SVC_CACHE | API_BODY | API_IDEM,
+     tmpl_create},
     {"GET", "/sms/{}/templatesControl/{}", API_SERVICE | API_SVC_CACHE, tmpl_get},
     {"PUT", "/sms/{}/templatesControl/{}", API_SERVICE | API_SVC_CACHE | API_BODY, tmpl_put},
     {"DELETE", "/sms/{}/templatesControl/{}", API_SERVICE | API_SVC_CACHE, tmpl_delete},

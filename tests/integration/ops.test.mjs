@@ -145,6 +145,20 @@ describe('service operations', () => {
     assert.deepEqual(srv.ledger(sn2), l2.rows, 'no row after refusals');
     assert.equal(ledgerOf(srv, otherSn).balance, 50);
 
+    // With an Idempotency-Key, a transfer retried (its answer lost) moves the credits once;
+    // the same key with another body is 422.
+    const idem = (body) => srv.raw({ method: 'POST', path: `/sms/${sn}/transferCredits`, keys, body,
+      headers: { 'Idempotency-Key': 'transfer-once-1' } });
+    const i1 = await idem({ credits: 2, smsAccountTarget: sn2 });
+    const i2 = await idem({ credits: 2, smsAccountTarget: sn2 });
+    assert.equal(i1.status, 200, i1.text);
+    assert.equal(i2.status, 200, i2.text);
+    assert.equal(i2.text, i1.text);
+    assert.equal((await idem({ credits: 3, smsAccountTarget: sn2 })).status, 422);
+    assert.equal((await client.requestPromised('GET', `/sms/${sn}`)).creditsLeft, 85.5);
+    assert.equal((await client.requestPromised('GET', `/sms/${sn2}`)).creditsLeft, 19.5);
+    await client.requestPromised('POST', `/sms/${sn2}/transferCredits`, { credits: 2, smsAccountTarget: sn });
+
     // The whole balance can go; then nothing more.
     await client.requestPromised('POST', `/sms/${sn2}/transferCredits`, { credits: 17.5, smsAccountTarget: sn });
     assert.equal((await client.requestPromised('GET', `/sms/${sn2}`)).creditsLeft, 0);
