@@ -280,6 +280,10 @@ static int run_template(const command *cmd, const cli *c, const ctl_opts *o) {
                             c->val[OPT_COMMENT]);
 }
 
+static int run_template_list(const command *cmd, const cli *c, const ctl_opts *o) {
+    return ctl_template_list(o, arg(cmd, c, 0));
+}
+
 static int run_sender_code(const command *cmd, const cli *c, const ctl_opts *o) {
     return ctl_sender_code(o, arg(cmd, c, 0), arg(cmd, c, 1));
 }
@@ -505,6 +509,7 @@ static const command commands[] = {
     {"sender", "refuse", 2, "SERVICE SENDER", BIT(OPT_COMMENT), run_sender},
     {"sender", "disable", 2, "SERVICE SENDER", BIT(OPT_COMMENT), run_sender},
     {"sender", "code", 2, "SERVICE SENDER", 0, run_sender_code},
+    {"template", "list", 1, "SERVICE", 0, run_template_list},
     {"template", "approve", 2, "SERVICE NAME", BIT(OPT_COMMENT), run_template},
     {"template", "refuse", 2, "SERVICE NAME", BIT(OPT_COMMENT), run_template},
     {"credential", "validate", 1, "CONSUMER_KEY", 0, run_credential},

@@ -8,6 +8,7 @@
  *   PUT    /sms/{sn}/templatesControl/{name}                       partial sms.TemplateControl
  *   DELETE /sms/{sn}/templatesControl/{name}
  *   POST   /sms/{sn}/templatesControl/{name}/relaunchValidation {description, message}
+ *   GET    /admin/services/{sn}/templates     every template in full (`smsctl template list`)
  *   PUT    /admin/services/{sn}/templates/{name} {status: enable|refused, comment?}
  *                                        the operator's decision (`smsctl template approve|refuse`)
  *
@@ -25,6 +26,8 @@
 
 static const char *const activities[] = {"alerting", "authentification", "transactional", NULL};
 static const char *const statuses[] = {"disable", "enable", "refused", "waitingValidation", NULL};
+
+static json_t *tmpl_json(const store_template *t);
 
 static void tmpl_free(void *p) {
     store_template_fini(p);
@@ -116,16 +119,7 @@ static void on_get(int rc, void *arg) {
         on_void(rc, arg);
         return;
     }
-    const store_template *t = &r->out;
-    json_t *o = json_object();
-    json_object_set_new(o, "activity", json_string(t->activity));
-    json_object_set_new(o, "comment", json_string(t->comment ? t->comment : ""));
-    json_object_set_new(o, "datetime", api_time_json(t->created_ms));
-    json_object_set_new(o, "description", json_string(t->description ? t->description : ""));
-    json_object_set_new(o, "message", json_string(t->message));
-    json_object_set_new(o, "name", json_string(t->name));
-    json_object_set_new(o, "status", json_string(t->status));
-    api_reply_json(c, o);
+    api_reply_json(c, tmpl_json(&r->out));
 }
 
 static void tmpl_get(api_call *c) {
@@ -166,6 +160,43 @@ static void tmpl_relaunch(api_call *c) {
     store_template_update(c->api->st, r, on_void, c);
 }
 
+/* sms.TemplateControl of t. */
+static json_t *tmpl_json(const store_template *t) {
+    json_t *o = json_object();
+    json_object_set_new(o, "activity", json_string(t->activity));
+    json_object_set_new(o, "comment", json_string(t->comment ? t->comment : ""));
+    json_object_set_new(o, "datetime", api_time_json(t->created_ms));
+    json_object_set_new(o, "description", json_string(t->description ? t->description : ""));
+    json_object_set_new(o, "message", json_string(t->message));
+    json_object_set_new(o, "name", json_string(t->name));
+    json_object_set_new(o, "status", json_string(t->status));
+    return o;
+}
+
+/* The operator's list: GET /admin/services/{sn}/templates, every template in full. */
+static void on_admin_list(int rc, void *arg) {
+    api_call *c = arg;
+    store_template_req *r = c->h;
+    if (rc == SG_ENOTFOUND) {
+        api_reply_error(c, 404, NULL, "No such service");
+        return;
+    }
+    if (rc) {
+        api_reply_store_error(c, rc, "This list");
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < r->count; i++) json_array_append_new(arr, tmpl_json(&r->rows[i]));
+    api_reply_json(c, arr);
+}
+
+static void tmpl_admin_list(api_call *c) {
+    store_template_req *r = api_call_state(c, sizeof *r, tmpl_free);
+    r->service_name = c->req->segs[2];
+    r->admin = 1;
+    store_template_list(c->api->st, r, on_admin_list, c);
+}
+
 /* The operator's decision: PUT /admin/services/{sn}/templates/{name}. */
 static void tmpl_moderate(api_call *c) {
     static const char *const decisions[] = {"enable", "refused", NULL};
@@ -191,6 +222,7 @@ const api_route api_template_routes[] = {
     {"DELETE", "/sms/{}/templatesControl/{}", API_SERVICE | API_SVC_CACHE, tmpl_delete},
     {"POST", "/sms/{}/templatesControl/{}/relaunchValidation",
      API_SERVICE | API_SVC_CACHE | API_BODY, tmpl_relaunch},
+    {"GET", "/admin/services/{}/templates", API_ADMIN, tmpl_admin_list},
     {"PUT", "/admin/services/{}/templates/{}", API_ADMIN | API_BODY, tmpl_moderate},
     {NULL, NULL, 0, NULL},
 };

@@ -36,6 +36,40 @@ int ctl_template_set(const ctl_opts *o, const char *service, const char *name,
     return 0;
 }
 
+int ctl_template_list(const ctl_opts *o, const char *service) {
+    json_t *ans;
+    int rc = ctl_service_call(o, "GET", service, "templates", NULL, &ans);
+    if (rc || !ans) return rc;
+    if (!json_is_array(ans)) {
+        ctl_print_json(ans);
+    } else if (json_array_size(ans) == 0) {
+        printf("%s: no templates\n", service);
+    } else {
+        enum { NC = 5, BUF = 64 };
+        size_t nrows = json_array_size(ans) + 1;
+        const char **cells = sg_xcalloc(nrows * NC, sizeof *cells);
+        char (*bufs)[BUF] = sg_xcalloc(nrows * NC, BUF);
+        const char *const head[NC] = {"NAME", "STATUS", "ACTIVITY", "COMMENT", "MESSAGE"};
+        const char *const keys[NC] = {"name", "status", "activity", "comment", "message"};
+        for (int k = 0; k < NC; k++) cells[k] = head[k];
+        size_t i;
+        json_t *t;
+        json_array_foreach(ans, i, t) {
+            for (int k = 0; k < NC; k++) {
+                size_t at = (i + 1) * NC + (size_t)k;
+                json_t *v = json_object_get(t, keys[k]);
+                cells[at] = json_is_string(v) && json_string_length(v)
+                                ? ctl_fmt(v, bufs[at], BUF) : "-";
+            }
+        }
+        ctl_table_print(stdout, cells, nrows, NC);
+        free(bufs);
+        free(cells);
+    }
+    json_decref(ans);
+    return 0;
+}
+
 int ctl_sender_code(const ctl_opts *o, const char *service, const char *sender) {
     char *seg = ctl_segment(sender);
     char *rest = sg_xasprintf("senders/%s/code", seg);

@@ -13,6 +13,8 @@
  * or "refused" (refuse); comment may be NULL. */
 int ctl_template_set(const ctl_opts *o, const char *service, const char *name,
                      const char *status, const char *comment);
+/* GET /admin/services/{service}/templates: NAME, STATUS, ACTIVITY, COMMENT, MESSAGE. */
+int ctl_template_list(const ctl_opts *o, const char *service);
 /* POST /admin/services/{service}/senders/{sender}/code: prints the new validation code. */
 int ctl_sender_code(const ctl_opts *o, const char *service, const char *sender);
 

@@ -30,6 +30,7 @@ static const char usage_general[] =
     "  sender approve|refuse|disable SERVICE SENDER [--comment TEXT]\n"
     "  sender code SERVICE SENDER\n"
     "  account add-service NAME [--credits N]\n"
+    "  template list SERVICE\n"
     "  template approve|refuse SERVICE NAME [--comment TEXT]\n"
     "                                         moderate a sender name\n"
     "  sender list SERVICE                    senders, with earlier refusals\n"
@@ -143,7 +144,12 @@ static const char usage_template[] =
     "PUT /admin/services/SERVICE/templates/NAME with status enable (approve) or refused\n"
     "(refuse): the operator's decision on a template declared with POST\n"
     "/sms/SERVICE/templatesControl. --comment TEXT is shown to the customer as the template's\n"
-    "comment.\n";
+    "comment.\n"
+    "\n"
+    "usage: smsctl template list SERVICE\n"
+    "\n"
+    "GET /admin/services/SERVICE/templates: the service's templates with NAME, STATUS,\n"
+    "ACTIVITY, COMMENT and MESSAGE (--json: the whole answer, sms.TemplateControl objects).\n";
 
 static const char usage_credential[] =
     "usage: smsctl credential validate|refuse|show CONSUMER_KEY\n"

@@ -367,7 +367,8 @@ static const char sql_tmpl_get[] =
     "FROM templates_control WHERE service_id = $1 AND name = $2";
 
 static const char sql_tmpl_names[] =
-    "SELECT name FROM templates_control WHERE service_id = $1 ORDER BY name";
+    "SELECT name, activity, description, message, status, comment, created_ms "
+    "FROM templates_control WHERE service_id = $1 ORDER BY name";
 
 static const char sql_tmpl_update[] =
     "UPDATE templates_control SET activity = COALESCE($1, activity), "
@@ -399,6 +400,17 @@ int sqlite__template_create(store_conn *c, store_template_req *r) {
     return sqldrv_changes(c) ? 0 : SG_ECONFLICT;
 }
 
+/* One row of sql_tmpl_get / sql_tmpl_names into t. */
+static void read_template(sqldrv_stmt *st, store_template *t) {
+    t->name = sqldrv_col_text(st, 0);
+    t->activity = sqldrv_col_text(st, 1);
+    t->description = sqldrv_col_text(st, 2);
+    t->message = sqldrv_col_text(st, 3);
+    t->status = sqldrv_col_text(st, 4);
+    t->comment = sqldrv_col_text(st, 5);
+    t->created_ms = sqldrv_col_int(st, 6);
+}
+
 int sqlite__template_get(store_conn *c, store_template_req *r) {
     int64_t sid = tmpl_service(c, r);
     if (!sid) return SG_ENOTFOUND;
@@ -408,29 +420,31 @@ int sqlite__template_get(store_conn *c, store_template_req *r) {
     sqldrv_bind_text(st, 2, r->name);
     int rc = sqldrv_step(c, st);
     if (rc != 1) return rc < 0 ? rc : SG_ENOTFOUND;
-    store_template *t = &r->out;
-    t->name = sqldrv_col_text(st, 0);
-    t->activity = sqldrv_col_text(st, 1);
-    t->description = sqldrv_col_text(st, 2);
-    t->message = sqldrv_col_text(st, 3);
-    t->status = sqldrv_col_text(st, 4);
-    t->comment = sqldrv_col_text(st, 5);
-    t->created_ms = sqldrv_col_int(st, 6);
+    read_template(st, &r->out);
     sqldrv_reset(st);
     return 0;
 }
 
 int sqlite__template_list(store_conn *c, store_template_req *r) {
+    int64_t sid = tmpl_service(c, r);
+    if (!sid) return SG_ENOTFOUND;
     sqldrv_stmt *st = sqldrv_prep(c, sql_tmpl_names);
     if (!st) return SG_EIO;
-    sqldrv_bind_int(st, 1, r->service_id);
+    sqldrv_bind_int(st, 1, sid);
     size_t cap = 16;
-    r->names = sg_xmalloc(cap * sizeof *r->names);
+    r->names = sg_xcalloc(cap, sizeof *r->names);
+    if (r->admin) r->rows = sg_xcalloc(cap, sizeof *r->rows);
     r->count = 0;
     int rc;
     while ((rc = sqldrv_step(c, st)) == 1) {
-        if (r->count == cap) r->names = sg_xrealloc(r->names, (cap *= 2) * sizeof *r->names);
-        r->names[r->count++] = sqldrv_col_text(st, 0);
+        if (r->count == cap) {
+            cap *= 2;
+            r->names = sg_xrealloc(r->names, cap * sizeof *r->names);
+            if (r->rows) r->rows = sg_xrealloc(r->rows, cap * sizeof *r->rows);
+        }
+        r->names[r->count] = sqldrv_col_text(st, 0);
+        if (r->rows) read_template(st, &r->rows[r->count]);
+        r->count++;
     }
     return rc < 0 ? rc : 0;
 }

@@ -22,8 +22,7 @@ void store_task_fini(store_task_req *r) {
     r->count = 0;
 }
 
-void store_template_fini(store_template_req *r) {
-    store_template *t = &r->out;
+static void template_free(store_template *t) {
     free(t->name);
     free(t->activity);
     free(t->description);
@@ -31,9 +30,18 @@ void store_template_fini(store_template_req *r) {
     free(t->status);
     free(t->comment);
     memset(t, 0, sizeof *t);
-    for (size_t i = 0; i < r->count; i++) free(r->names[i]);
+}
+
+void store_template_fini(store_template_req *r) {
+    template_free(&r->out);
+    for (size_t i = 0; i < r->count; i++) {
+        if (r->names) free(r->names[i]);
+        if (r->rows) template_free(&r->rows[i]);
+    }
     free(r->names);
+    free(r->rows);
     r->names = NULL;
+    r->rows = NULL;
     r->count = 0;
 }
 

@@ -81,7 +81,8 @@ typedef struct store_template {
 } store_template;
 
 /* template_create (SG_ECONFLICT when the name exists), template_get, template_delete
- * (SG_ENOTFOUND), template_list (names, by name), and template_update:
+ * (SG_ENOTFOUND), template_list (names, by name; with admin also every row, in rows;
+ * SG_ENOTFOUND for an unknown service_name), and template_update:
  *   customer (admin 0): activity, description, message when not NULL; a new message, and
  *     relaunch, put it back to waitingValidation with no comment; status may only switch an
  *     approved template between enable and disable (SG_EPERM otherwise);
@@ -95,6 +96,7 @@ typedef struct store_template_req {
     int64_t now_ms;
     store_template out;            /* template_get */
     char **names;                  /* template_list (new) */
+    store_template *rows;          /* template_list with admin (new), count of them */
     size_t count;
 } store_template_req;
 void store_template_fini(store_template_req *r);

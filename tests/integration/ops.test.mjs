@@ -318,6 +318,14 @@ describe('service operations', () => {
     assert.equal(t.description, 'One-time codes');
     assert.equal(t.comment, '');
 
+    // The operator's list shows what waits for a decision.
+    const tl = srv.smsctlOk(['template', 'list', sn]).stdout;
+    assert.match(tl, /^NAME +STATUS +ACTIVITY +COMMENT +MESSAGE/);
+    assert.match(tl, /\notp +waitingValidation +alerting +- +Your code is #VALUE#/);
+    const tj = srv.smsctlOk(['template', 'list', sn, '--json']).json;
+    assert.deepEqual(tj.map((x) => [x.name, x.status]), [['otp', 'waitingValidation'], ['ship', 'waitingValidation']]);
+    for (const x of tj) checkModel(schema, 'sms.TemplateControl', x);
+    assert.equal(srv.smsctl(['template', 'list', 'sms-nobody-1']).status, 1);
     // The customer cannot approve its own template.
     assert.equal((await sdkError(client.requestPromised('PUT', `${base}/otp`, { status: 'enable' }))).error, 403);
     const out = srv.smsctlOk(['template', 'approve', sn, 'otp', '--comment', 'fine']);
