@@ -2,6 +2,7 @@
  * sql_core.c - the shared SQL texts of sql_core.h (the core tables' operations). Data only.
  */
 #include "store/sql_core.h"
+#include "store/sql_msg.h"
 
 #include "store/sqldrv.h"
 
@@ -118,8 +119,11 @@ const char sql_sender_history_rows[] =
 const char sql_outgoing_ids[] = OUTGOING_IDS " ORDER BY id";
 const char sql_outgoing_ids_tag[] = OUTGOING_IDS " AND tag = $14 ORDER BY id";
 
-const char sql_msg_batch[] =
-    "SELECT id FROM campaigns WHERE service_id = $1 AND send_id = $2 AND kind = 'batch'";
+const char sql_msg_get_batch[] =
+    "SELECT " SQL_MSG_COLS ", (SELECT b.id FROM campaigns b WHERE b.send_id = m.send_id "
+    "AND b.service_id = m.service_id AND b.kind = 'batch' LIMIT 1) FROM messages m "
+    "WHERE id = $1 AND service_id = $2 AND deleted = 0 AND state != 7 AND ($3 = 0 OR state < 3) "
+    "AND ($4 = 0 OR user_id = $4)";
 
 /* ---- the simulated operator ---- */
 

@@ -15,6 +15,9 @@
  *                      expiring, which holds the content uploaded to its putUrl.
  *   sender_codes       the validation code the operator issued for a sender, with the wrong
  *                      tries it took (at most STORE_SENDER_CODE_TRIES).
+ *   campaigns_send     an index of the campaigns area's table by send: GET .../outgoing/{id}
+ *                      reads the batch of the SMS (sms.Outgoing.batchID) through it, and
+ *                      /outgoing?batchID= the send of a batch.
  *
  * Invariants:
  *  1. A transfer writes both ledger rows or none: the two appends run in the operation's
@@ -66,7 +69,8 @@
     "CREATE TABLE sender_codes ("                                                             \
     "  service_id " INT " NOT NULL, sender TEXT NOT NULL, code TEXT NOT NULL,"                \
     "  tries " INT " NOT NULL DEFAULT 0, created_ms " INT " NOT NULL,"                        \
-    "  PRIMARY KEY (service_id, sender));"
+    "  PRIMARY KEY (service_id, sender));"                                                    \
+    "CREATE INDEX campaigns_send ON campaigns(send_id);"
 
 const char *const sqlite_ops_migrations[SQLITE_OPS_MIGRATIONS] = {
     /* 1: renewal settings, tasks, US templates, sender documents and codes */

@@ -871,8 +871,16 @@ static int user_after(store_conn *c, store_submit_req *r, sqlite_user_quota *q) 
     return 0;
 }
 
+/* The number of columns of SQL_MSG_COLS: the batch column of sql_msg_get_batch follows them. */
+static int msg_cols(void) {
+    int n = 1;
+    for (const char *p = SQL_MSG_COLS; *p; p++) n += *p == ',';
+    return n;
+}
+
 int store_core__msg_get(store_conn *c, store_msg_req *r) {
-    sqldrv_stmt *st = sqldrv_prep(c, sql_msg_get);
+    /* GET .../outgoing/{id} also wants the batch (sms.Outgoing.batchID): in the same read. */
+    sqldrv_stmt *st = sqldrv_prep(c, r->with_batch ? sql_msg_get_batch : sql_msg_get);
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, r->id);
     sqldrv_bind_int(st, 2, r->service_id);
@@ -881,17 +889,11 @@ int store_core__msg_get(store_conn *c, store_msg_req *r) {
     int rc = sqldrv_step(c, st);
     if (rc != 1) return rc < 0 ? rc : SG_ENOTFOUND;
     sqlite__read_msg(st, &r->msg);
-    sqldrv_reset(st);
     r->batch_id[0] = 0;
-    if (!r->with_batch || !r->msg.send_id) return 0;
-    /* The batch it belongs to (sms.Outgoing.batchID): only GET .../outgoing/{id} asks. */
-    if (!(st = sqldrv_prep(c, sql_msg_batch))) return SG_EIO;
-    sqldrv_bind_int(st, 1, r->service_id);
-    sqldrv_bind_int(st, 2, r->msg.send_id);
-    rc = sqldrv_step(c, st);
-    if (rc == 1) snprintf(r->batch_id, sizeof r->batch_id, "%s", sqldrv_col_str(st, 0));
+    const char *batch = r->with_batch ? sqldrv_col_str(st, msg_cols()) : NULL;
+    if (batch) snprintf(r->batch_id, sizeof r->batch_id, "%s", batch);
     sqldrv_reset(st);
-    return rc < 0 ? rc : 0;
+    return 0;
 }
 
 int store_core__msg_cancel(store_conn *c, store_msg_req *r) {
