@@ -43,6 +43,7 @@
 #include "ctl/sms.h"
 #include "ctl/usage.h"
 #include "core/sendfields.h"
+#include "ctl/ops.h"
 #include "util/util.h"
 
 enum opt_id {
@@ -251,6 +252,14 @@ static int run_account_create(const command *cmd, const cli *c, const ctl_opts *
     return ctl_admin_account_create(o, arg(cmd, c, 0), v ? &credits : NULL);
 }
 
+static int run_account_add_service(const command *cmd, const cli *c, const ctl_opts *o) {
+    double credits = 0;
+    const char *v = c->val[OPT_CREDITS];
+    if (v && (parse_number(v, &credits) || credits < 0))
+        return bad_arg("--credits expects a number >= 0, not '%s'", v);
+    return ctl_service_add(o, arg(cmd, c, 0), credits, v != NULL);
+}
+
 static int run_account_list(const command *cmd, const cli *c, const ctl_opts *o) {
     (void)cmd;
     (void)c;
@@ -263,6 +272,20 @@ static int run_sender(const command *cmd, const cli *c, const ctl_opts *o) {
                                                            : "disable";
     return ctl_admin_sender_set(o, arg(cmd, c, 0), arg(cmd, c, 1), status,
                                 c->val[OPT_COMMENT]);
+}
+
+static int run_template(const command *cmd, const cli *c, const ctl_opts *o) {
+    return ctl_template_set(o, arg(cmd, c, 0), arg(cmd, c, 1),
+                            strcmp(cmd->sub, "approve") == 0 ? "enable" : "refused",
+                            c->val[OPT_COMMENT]);
+}
+
+static int run_template_list(const command *cmd, const cli *c, const ctl_opts *o) {
+    return ctl_template_list(o, arg(cmd, c, 0));
+}
+
+static int run_sender_code(const command *cmd, const cli *c, const ctl_opts *o) {
+    return ctl_sender_code(o, arg(cmd, c, 0), arg(cmd, c, 1));
 }
 
 static int run_sender_list(const command *cmd, const cli *c, const ctl_opts *o) {
@@ -478,12 +501,17 @@ static int run_incoming_list(const command *cmd, const cli *c, const ctl_opts *o
 static const command commands[] = {
     {"account", "create", 1, "NAME", BIT(OPT_CREDITS), run_account_create},
     {"account", "list", 0, "", 0, run_account_list},
+    {"account", "add-service", 1, "NAME", BIT(OPT_CREDITS), run_account_add_service},
     {"sender", "list", 1, "SERVICE", 0, run_sender_list},
     {"account", "limit", 1, "NAME", 0, run_account_limit},
     {"account", "set-limit", 3, "NAME RATE|default BURST|default", 0, run_account_limit},
     {"sender", "approve", 2, "SERVICE SENDER", BIT(OPT_COMMENT), run_sender},
     {"sender", "refuse", 2, "SERVICE SENDER", BIT(OPT_COMMENT), run_sender},
     {"sender", "disable", 2, "SERVICE SENDER", BIT(OPT_COMMENT), run_sender},
+    {"sender", "code", 2, "SERVICE SENDER", 0, run_sender_code},
+    {"template", "list", 1, "SERVICE", 0, run_template_list},
+    {"template", "approve", 2, "SERVICE NAME", BIT(OPT_COMMENT), run_template},
+    {"template", "refuse", 2, "SERVICE NAME", BIT(OPT_COMMENT), run_template},
     {"credential", "validate", 1, "CONSUMER_KEY", 0, run_credential},
     {"credential", "refuse", 1, "CONSUMER_KEY", 0, run_credential},
     {"credential", "show", 1, "CONSUMER_KEY", 0, run_credential},

@@ -57,7 +57,9 @@ static const api_route *const tables[] = {api_vnum_routes,
                                           api_health_routes,
                                           api_user_routes, api_hlr_routes,
                                           api_phonebook_routes, api_gateway_routes,
-                                          api_console_routes, api_export_routes};
+                                          api_console_routes, api_export_routes,
+                                          api_ops_routes, api_template_routes,
+                                          api_sender_doc_routes};
 
 /* ---- replies ---- */
 

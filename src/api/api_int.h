@@ -192,6 +192,12 @@ void api__proceed(api_call *c);
 /* 1 when this build serves method on pattern ("/admin/services/{}/templates/{}"): the console
  * shows a page only when the API under it exists (api.c). */
 int api__route_known(const char *method, const char *pattern);
+extern const api_route api_ops_routes[];         /* ops.c */
+extern const api_route api_template_routes[];    /* templates.c */
+extern const api_route api_sender_doc_routes[];  /* sender_docs.c */
+/* POST /sms/{sn}/receivers/{slotId}/clean and its user variant (ops.c): the slot is the
+ * path's last segment but one. */
+void api_receivers_clean(api_call *c);
 
 /* Adds "heldUntil" to an sms.Job / sms.Outgoing object o of m: when marketing hours hold it,
  * the time it will leave, else null (hours_admin.c). */

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "core/gsm.h"
+#include "core/msgid.h"
 #include "core/phone.h"
 #include "core/receipt.h"
 #include "core/sendfields.h"
@@ -42,7 +43,8 @@ static void jobs_post(api_call *c) {
 
 /* ---- one SMS as sms.Job / sms.Outgoing ---- */
 
-static json_t *msg_json(const store_msg *m, int outgoing) {
+/* batch_id: the batch of an outgoing SMS ("" none). */
+static json_t *msg_json(const store_msg *m, int outgoing, const char *batch_id) {
     json_t *o = json_object();
     json_object_set_new(o, "id", json_integer(m->id));
     json_object_set_new(o, "creationDatetime", api_time_json(m->created_ms));
@@ -58,10 +60,13 @@ static json_t *msg_json(const store_msg *m, int outgoing) {
     json_object_set_new(o, "sentAt", api_time_json(m->sent_ms));
     json_object_set_new(o, "deliveredAt", api_time_json(m->delivered_ms));
     if (outgoing) {
-        json_object_set_new(o, "tag", m->tag ? json_string(m->tag) : json_null());
+        /* sms.Outgoing.tag cannot be null in OVH's schema: "" for an SMS sent without one. */
+        json_object_set_new(o, "tag", json_string(m->tag ? m->tag : ""));
         json_object_set_new(o, "tariffCode", json_string(""));
-        json_object_set_new(o, "batchID", json_null());
-        json_object_set_new(o, "messageID", json_null());
+        json_object_set_new(o, "batchID", batch_id[0] ? json_string(batch_id) : json_null());
+        char mid[MSGID_LEN];
+        json_object_set_new(o, "messageID", msgid_format(m->service_id, m->id, mid) == 0
+                                                 ? json_string(mid) : json_null());
     }
     /* smsgate extras (unknown fields are harmless to OVH clients). */
     json_object_set_new(o, "status", json_string(receipt_state_name(m->state)));
@@ -98,7 +103,7 @@ static void on_msg_get(int rc, void *arg) {
                         (long long)h->req.id);
         return;
     }
-    json_t *o = msg_json(&h->req.msg, h->outgoing);
+    json_t *o = msg_json(&h->req.msg, h->outgoing, h->req.batch_id);
     api_hours_field(c, o, &h->req.msg); /* marketing hours: when a held SMS leaves */
     api_reply_json(c, o);
 }
@@ -124,6 +129,7 @@ static void outgoing_get(api_call *c) {
     msg_ctx *h = msg_start(c);
     if (!h) return;
     h->outgoing = 1;
+    h->req.with_batch = 1;
     store_msg_get(c->api->st, &h->req, on_msg_get, c);
 }
 
@@ -271,10 +277,27 @@ static void list(api_call *c, int pending) {
     /* Dates are shown to the second: a bound given to the second includes that whole second,
      * so an SMS's own creationDatetime finds it. */
     if (f->to_ms && f->to_ms % 1000 == 0) f->to_ms += 999;
-    if (http_req_param(c->req, "batchID") || http_req_param(c->req, "messageID")) {
-        /* No SMS of this server belongs to a batch or carries a message uuid yet. */
-        api_reply_json(c, json_array());
+    /* batchID: the SMS of a batch (batches.c); messageID: one SMS (core/msgid.h). */
+    f->batch_id = http_req_param(c->req, "batchID");
+    int64_t unused_s, unused_m;
+    if (f->batch_id && msgid_parse(f->batch_id, &unused_s, &unused_m) < 0) { /* not a uuid */
+        api_reply_error(c, 400, NULL, "Invalid value for parameter 'batchID': a uuid is "
+                                      "expected");
         return;
+    }
+    const char *mid = http_req_param(c->req, "messageID");
+    if (mid) {
+        int64_t sid;
+        int rc = msgid_parse(mid, &sid, &f->id);
+        if (rc < 0) {
+            api_reply_error(c, 400, NULL, "Invalid value for parameter 'messageID': a uuid is "
+                                          "expected");
+            return;
+        }
+        if (rc > 0 || sid != f->service_id) { /* not an SMS of this service */
+            api_reply_json(c, json_array());
+            return;
+        }
     }
     if (c->vnum[0]) {
         /* Those sent from the virtual number: a sender filter naming another finds none. */

@@ -28,6 +28,10 @@ static const char usage_general[] =
     "  account set-limit NAME RATE|default BURST|default\n"
     "                                         set it (requests/s per application key)\n"
     "  sender approve|refuse|disable SERVICE SENDER [--comment TEXT]\n"
+    "  sender code SERVICE SENDER\n"
+    "  account add-service NAME [--credits N]\n"
+    "  template list SERVICE\n"
+    "  template approve|refuse SERVICE NAME [--comment TEXT]\n"
     "                                         moderate a sender name\n"
     "  sender list SERVICE                    senders, with earlier refusals\n"
     "  credential validate|refuse|show CONSUMER_KEY\n"
@@ -96,6 +100,7 @@ static const char usage_account[] =
     "       smsctl account list\n"
     "       smsctl account limit NAME\n"
     "       smsctl account set-limit NAME RATE|default BURST|default\n"
+    "       smsctl account add-service NAME [--credits N]\n"
     "\n"
     "create  POST /admin/accounts. NAME: 1-32 characters of a-z 0-9 '-'. --credits N sets the\n"
     "        starting balance (N >= 0). Prints serviceName, applicationKey, applicationSecret\n"
@@ -106,7 +111,11 @@ static const char usage_account[] =
     "set-limit  PUT /admin/accounts/NAME/limits. RATE: signed requests per second allowed to\n"
     "        each application key of the account (0: no limit); BURST: how many at once\n"
     "        (0: one second's worth). 'default' stands for the server's rate-limit-per-key\n"
-    "        and rate-limit-per-key-burst. Applies to the next request.\n";
+    "        and rate-limit-per-key-burst. Applies to the next request.\n"
+    "add-service  POST /admin/accounts/NAME/services: a new service for the account, named\n"
+    "        sms-NAME-N (the first N free from 2), with --credits N credits (default 0).\n"
+    "        Prints its name. Credits move between an account's services with\n"
+    "        POST /sms/SERVICE/transferCredits.\n";
 
 static const char usage_sender[] =
     "usage: smsctl sender approve|refuse|disable SERVICE SENDER [--comment TEXT]\n"
@@ -120,7 +129,27 @@ static const char usage_sender[] =
     "GET /admin/services/SERVICE/senders: every sender of the service, deleted ones too, with\n"
     "SENDER, STATUS, COMMENT and REFUSED BEFORE (a sender refused, deleted by the customer and\n"
     "declared again: how many times, the last date and comment). --json: the whole answer,\n"
-    "with each sender's history.\n";
+    "with each sender's history.\n"
+    "\n"
+    "usage: smsctl sender code SERVICE SENDER\n"
+    "\n"
+    "POST /admin/services/SERVICE/senders/SENDER/code: issues a new validation code for the\n"
+    "sender (6 digits, replacing any earlier one) and prints it. Deliver it to the owner of\n"
+    "the number; POST /sms/SERVICE/senders/SENDER/validate {\"code\"} then enables the\n"
+    "sender. Five wrong codes void it.\n";
+
+static const char usage_template[] =
+    "usage: smsctl template approve|refuse SERVICE NAME [--comment TEXT]\n"
+    "\n"
+    "PUT /admin/services/SERVICE/templates/NAME with status enable (approve) or refused\n"
+    "(refuse): the operator's decision on a template declared with POST\n"
+    "/sms/SERVICE/templatesControl. --comment TEXT is shown to the customer as the template's\n"
+    "comment.\n"
+    "\n"
+    "usage: smsctl template list SERVICE\n"
+    "\n"
+    "GET /admin/services/SERVICE/templates: the service's templates with NAME, STATUS,\n"
+    "ACTIVITY, COMMENT and MESSAGE (--json: the whole answer, sms.TemplateControl objects).\n";
 
 static const char usage_credential[] =
     "usage: smsctl credential validate|refuse|show CONSUMER_KEY\n"
@@ -326,6 +355,7 @@ static const struct {
     {"route", ctl_route_usage},
     {"campaign", ctl_campaign_usage},
     {"hours", ctl_hours_usage},
+    {"template", usage_template},
 };
 
 int ctl_usage_print(FILE *f, const char *cmd) {

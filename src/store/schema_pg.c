@@ -38,6 +38,7 @@
 #include "store/sqlite_gateways_int.h"
 #include "store/sqlite_hlr_int.h"
 #include "store/sqlite_phonebooks_int.h"
+#include "store/sqlite_ops_int.h"
 
 #include <stddef.h>
 
@@ -338,5 +339,6 @@ const pg_area pg_areas[] = {
     AREA("gateways", pg_gateways_migrations), /* sqlite_gateways.c */
     AREA("hlr", pg_hlr_migrations),               /* sqlite_hlr.c */
     AREA("phonebooks", pg_phonebooks_migrations), /* sqlite_phonebooks.c */
+    AREA("ops", pg_ops_migrations),     /* sqlite_ops.c */
     {NULL, NULL, 0},
 };

@@ -22,6 +22,7 @@
 #include "store/sqlite_hours_int.h"
 #include "store/sqlite_gateways_int.h"
 #include "store/sqlite_users_int.h"
+#include "store/sqlite_ops_int.h"
 
 static const char *const core_migrations[] = {
     /* 1: the foundation */
@@ -128,5 +129,6 @@ const sqlite_area sqlite_areas[] = {
     AREA("gateways", sqlite_gateways_migrations), /* sqlite_gateways.c */
     AREA("hlr", sqlite_hlr_migrations),         /* sqlite_hlr.c */
     AREA("phonebooks", sqlite_phonebooks_migrations), /* sqlite_phonebooks.c */
+    AREA("ops", sqlite_ops_migrations),         /* sqlite_ops.c */
     {NULL, NULL, 0},
 };

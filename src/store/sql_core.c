@@ -2,6 +2,7 @@
  * sql_core.c - the shared SQL texts of sql_core.h (the core tables' operations). Data only.
  */
 #include "store/sql_core.h"
+#include "store/sql_msg.h"
 
 #include "store/sqldrv.h"
 
@@ -110,10 +111,19 @@ const char sql_sender_history_rows[] =
     "AND state >= $2 AND state <= $3 AND (receiver = $4 OR $4 IS NULL) "                      \
     "AND (sender = $5 OR $5 IS NULL) AND (ptt = $6 OR $6 < 0) AND (dlr = $7 OR $7 < 0) "      \
     "AND (differed_min = $8 OR $8 < 0) AND (created_ms >= $9 OR $9 = 0) "                     \
-    "AND (created_ms <= $10 OR $10 = 0) AND ($11 = 0 OR user_id = $11)"
+    "AND (created_ms <= $10 OR $10 = 0) AND ($11 = 0 OR user_id = $11) "                     \
+    "AND (id = $12 OR $12 = 0) "                                                              \
+    "AND (send_id = (SELECT b.send_id FROM campaigns b WHERE b.id = $13 AND b.service_id = $1 "\
+    "AND b.kind = 'batch') OR $13 IS NULL)"
 
 const char sql_outgoing_ids[] = OUTGOING_IDS " ORDER BY id";
-const char sql_outgoing_ids_tag[] = OUTGOING_IDS " AND tag = $12 ORDER BY id";
+const char sql_outgoing_ids_tag[] = OUTGOING_IDS " AND tag = $14 ORDER BY id";
+
+const char sql_msg_get_batch[] =
+    "SELECT " SQL_MSG_COLS ", (SELECT b.id FROM campaigns b WHERE b.send_id = m.send_id "
+    "AND b.service_id = m.service_id AND b.kind = 'batch' LIMIT 1) FROM messages m "
+    "WHERE id = $1 AND service_id = $2 AND deleted = 0 AND state != 7 AND ($3 = 0 OR state < 3) "
+    "AND ($4 = 0 OR user_id = $4)";
 
 /* ---- the simulated operator ---- */
 

@@ -91,6 +91,9 @@ extern const char sql_sender_history_rows[];
  * texts so that SQLite's plan for a tag uses the index on (service_id, tag). */
 extern const char sql_outgoing_ids[];
 extern const char sql_outgoing_ids_tag[];
+/* sql_msg_get (sql_msg.h) with one more column after SQL_MSG_COLS: the id of the batch
+ * (campaigns of kind "batch") the message belongs to, or NULL. */
+extern const char sql_msg_get_batch[];
 
 /* ---- the simulated operator ---- */
 

@@ -45,6 +45,7 @@
 #include "store/sqlite_hlr_int.h"
 #include "store/sqlite_phonebooks_int.h"
 #include "store/sqlite_export_int.h"
+#include "store/sqlite_ops_int.h"
 #include "util/log.h"
 #include "util/util.h"
 

@@ -47,6 +47,7 @@
 #include "store/store_hlr.h"
 #include "store/store_phonebooks.h"
 #include "store/store_export.h"
+#include "store/store_ops.h"
 
 typedef struct store store;
 
@@ -246,6 +247,9 @@ typedef struct store_msg_req {
     int pending_only;   /* get: only scheduled/queued/submitting; cancel: implied */
     store_msg msg;      /* out (get) */
     int64_t refunded;   /* out (cancel) */
+    int with_batch;     /* get: also fill batch_id */
+    char batch_id[37];  /* out (get with with_batch): the batch (campaigns of kind "batch")
+                         * the message belongs to, "" when none */
 } store_msg_req;
 
 typedef struct store_outgoing_filter {
@@ -255,6 +259,8 @@ typedef struct store_outgoing_filter {
     const char *tag, *receiver, *sender;
     int64_t ptt, dlr, differed; /* -1 = no filter */
     int64_t from_ms, to_ms;     /* 0 = no bound */
+    int64_t id;                 /* messageID: only this message (0 = no filter) */
+    const char *batch_id;       /* batchID: only the messages of this batch (NULL = no filter) */
     int64_t *ids; size_t count; /* out (new) */
 } store_outgoing_filter;
 
@@ -358,7 +364,8 @@ typedef struct store_recover_req {
     STORE_USERS_OPS(X)                                        \
     STORE_HLR_OPS(X)                                          \
     STORE_PHONEBOOKS_OPS(X)                                   \
-    STORE_EXPORT_OPS(X)
+    STORE_EXPORT_OPS(X)                                       \
+    STORE_OPS_OPS(X)
 
 /* Typed enqueue functions: store_account_create(st, &req, cb, arg) ... */
 #define STORE_DECL_OP(name, type) int store_##name(store *st, type *req, store_cb cb, void *arg);

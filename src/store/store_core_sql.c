@@ -871,8 +871,16 @@ static int user_after(store_conn *c, store_submit_req *r, sqlite_user_quota *q) 
     return 0;
 }
 
+/* The number of columns of SQL_MSG_COLS: the batch column of sql_msg_get_batch follows them. */
+static int msg_cols(void) {
+    int n = 1;
+    for (const char *p = SQL_MSG_COLS; *p; p++) n += *p == ',';
+    return n;
+}
+
 int store_core__msg_get(store_conn *c, store_msg_req *r) {
-    sqldrv_stmt *st = sqldrv_prep(c, sql_msg_get);
+    /* GET .../outgoing/{id} also wants the batch (sms.Outgoing.batchID): in the same read. */
+    sqldrv_stmt *st = sqldrv_prep(c, r->with_batch ? sql_msg_get_batch : sql_msg_get);
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, r->id);
     sqldrv_bind_int(st, 2, r->service_id);
@@ -881,6 +889,9 @@ int store_core__msg_get(store_conn *c, store_msg_req *r) {
     int rc = sqldrv_step(c, st);
     if (rc != 1) return rc < 0 ? rc : SG_ENOTFOUND;
     sqlite__read_msg(st, &r->msg);
+    r->batch_id[0] = 0;
+    const char *batch = r->with_batch ? sqldrv_col_str(st, msg_cols()) : NULL;
+    if (batch) snprintf(r->batch_id, sizeof r->batch_id, "%s", batch);
     sqldrv_reset(st);
     return 0;
 }
@@ -944,7 +955,9 @@ int store_core__outgoing_list(store_conn *c, store_outgoing_filter *f) {
     sqldrv_bind_int(st, 9, f->from_ms);
     sqldrv_bind_int(st, 10, f->to_ms);
     sqldrv_bind_int(st, 11, f->user_id);
-    if (f->tag) sqldrv_bind_text(st, 12, f->tag);
+    sqldrv_bind_int(st, 12, f->id);
+    sqldrv_bind_text(st, 13, f->batch_id);
+    if (f->tag) sqldrv_bind_text(st, 14, f->tag);
     size_t cap = 64, k = 0;
     int64_t *ids = sg_xmalloc(cap * sizeof *ids);
     int rc;
