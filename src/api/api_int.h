@@ -147,6 +147,11 @@ char *api_sms_response_merge(api_call *c, const char *name, json_t *v, const cha
 extern const api_route api_blacklist_routes[];   /* blacklists.c */
 extern const api_route api_user_routes[];        /* users.c */
 
+/* Whose receivers slots a call handles, as the store keys them (store_slot_req.service_id):
+ * the service's id, or on a /sms/{sn}/users/{login}/... route (c->user_id set) minus the SMS
+ * user's id, so that a user's slot 1 is not the service's slot 1 (receivers.c). */
+int64_t api_receivers_owner(const api_call *c);
+
 /* ---- SMS users (users.c; docs/users.md) ---- */
 
 /* The start of every /sms/{sn}/users/{login}/... route: checks that path segment 3 is a user
