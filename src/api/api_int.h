@@ -174,6 +174,10 @@ void api_user_auth(api_call *c, const char *service_name, const char *login,
                    const char *password, void (*done)(api_call *c, int rc));
 /* Starts / stops the password worker (api_start, api_stop), and forgets the verified
  * credentials (api_config_changed: a user changed on some node). */
+/* GET /sms/{sn}'s userQuantityWithQuota and creditsHoldByQuota: reads the service's users,
+ * then calls next(c, users with an active quota, millicredits their quotas hold) with the
+ * call's state released (or replies the store's error itself). */
+void api_user_quotas(api_call *c, void (*next)(api_call *c, int64_t users, int64_t held));
 void api__users_start(api *a, struct event_base *base);
 void api__users_stop(api *a);
 void api__users_forget(api *a);
