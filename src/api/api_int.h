@@ -152,6 +152,11 @@ extern const api_route api_blacklist_routes[];   /* blacklists.c */
 extern const api_route api_user_routes[];        /* users.c */
 extern const api_route api_export_routes[];      /* export.c */
 
+/* Whose receivers slots a call handles, as the store keys them (store_slot_req.service_id):
+ * the service's id, or on a /sms/{sn}/users/{login}/... route (c->user_id set) minus the SMS
+ * user's id, so that a user's slot 1 is not the service's slot 1 (receivers.c). */
+int64_t api_receivers_owner(const api_call *c);
+
 /* ---- SMS users (users.c; docs/users.md) ---- */
 
 /* The start of every /sms/{sn}/users/{login}/... route: checks that path segment 3 is a user
@@ -174,6 +179,10 @@ void api_user_auth(api_call *c, const char *service_name, const char *login,
                    const char *password, void (*done)(api_call *c, int rc));
 /* Starts / stops the password worker (api_start, api_stop), and forgets the verified
  * credentials (api_config_changed: a user changed on some node). */
+/* GET /sms/{sn}'s userQuantityWithQuota and creditsHoldByQuota: reads the service's users,
+ * then calls next(c, users with an active quota, millicredits their quotas hold) with the
+ * call's state released (or replies the store's error itself). */
+void api_user_quotas(api_call *c, void (*next)(api_call *c, int64_t users, int64_t held));
 void api__users_start(api *a, struct event_base *base);
 void api__users_stop(api *a);
 void api__users_forget(api *a);

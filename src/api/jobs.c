@@ -13,7 +13,9 @@
  * The same operations under /sms/{sn}/virtualNumbers/{number}/ (jobs and outgoing: POST, GET
  * list, GET one, DELETE) run these functions once vnum.c checked the number is the service's
  * (api_vnum_then sets c->vnum): a send comes from that number, lists and single SMS are those
- * sent from it (another SMS of the service is 404 there).
+ * sent from it (another SMS of the service is 404 there). The same again under
+ * /sms/{sn}/users/{login}/ once users.c checked the user (api_user_then sets c->user_id): a
+ * send is the user's (its quota, its callBack), lists and single SMS are the user's only.
  *
  * Ids: one SMS (one receiver) = one id. /jobs lists those still pending (scheduled, queued,
  * being submitted); /outgoing lists the others. /outgoing/{id} also answers for a pending SMS

@@ -94,16 +94,13 @@ static void slot_free(void *p) {
     free(h);
 }
 
-/* Whose slots: the service's, keyed by its id; on a /sms/{sn}/users/{login}/receivers route
- * the SMS user's own, keyed by minus the user's id (the store keys slots and their lists by
- * this number only, so a user's slot 1 is not the service's slot 1; docs/users.md). */
-static int64_t slot_owner(const api_call *c) {
+int64_t api_receivers_owner(const api_call *c) {
     return c->user_id ? -c->user_id : c->svc.svc.id;
 }
 
 static slot_ctx *slot_start(api_call *c) {
     slot_ctx *h = api_call_state(c, sizeof *h, slot_free);
-    h->req.service_id = slot_owner(c);
+    h->req.service_id = api_receivers_owner(c);
     return h;
 }
 
@@ -223,7 +220,7 @@ static void receivers_post(api_call *c) {
     h->description = sg_xstrdup(description);
     h->field = csv_url ? "csvUrl" : "documentId";
     campaign_load_req *ld = &h->ld;
-    ld->service_id = slot_owner(c);
+    ld->service_id = api_receivers_owner(c);
     ld->csv_url = h->csv_url;
     ld->document_id = h->document_id;
     ld->account_id = c->account_id;

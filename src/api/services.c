@@ -59,15 +59,17 @@ static json_t *json_or_default(const char *text, const char *def) {
     return v ? v : json_loads(def, 0, NULL);
 }
 
-static void sms_get(api_call *c) {
+/* After api_user_quotas (users.c): the SMS users with an active quota, and the credits their
+ * quotas hold. */
+static void sms_show(api_call *c, int64_t users, int64_t held) {
     store_service *s = &c->svc.svc;
     json_t *o = json_object();
     json_object_set_new(o, "name", json_string(s->name));
     json_object_set_new(o, "description", json_string(s->description ? s->description : ""));
     json_object_set_new(o, "status", json_string(s->status));
     json_object_set_new(o, "creditsLeft", api_credits_json(s->balance));
-    json_object_set_new(o, "creditsHoldByQuota", json_integer(0));
-    json_object_set_new(o, "userQuantityWithQuota", json_integer(0));
+    json_object_set_new(o, "creditsHoldByQuota", api_credits_json(held));
+    json_object_set_new(o, "userQuantityWithQuota", json_integer(users));
     json_object_set_new(o, "callBack", s->callback ? json_string(s->callback) : json_null());
     json_object_set_new(o, "stopCallBack",
                         s->stop_callback ? json_string(s->stop_callback) : json_null());
@@ -84,6 +86,8 @@ static void sms_get(api_call *c) {
     json_object_set_new(o, "iam", json_null());
     api_reply_json(c, o);
 }
+
+static void sms_get(api_call *c) { api_user_quotas(c, sms_show); }
 
 /* ---- PUT /sms/{sn} ---- */
 

@@ -503,6 +503,46 @@ void api_user_then(api_call *c, api_handler_fn next) {
     store_user_get(c->api->st, &h->req, on_then, c);
 }
 
+/* ---- GET /sms/{sn}: the users' quotas (api_user_quotas) ---- */
+
+typedef struct quotas_ctx {
+    store_user_list_req list;
+    void (*next)(api_call *c, int64_t users, int64_t held);
+} quotas_ctx;
+
+static void quotas_free(void *p) {
+    quotas_ctx *h = p;
+    store_user_list_fini(&h->list);
+    free(h);
+}
+
+static void on_quotas(int rc, void *arg) {
+    api_call *c = arg;
+    quotas_ctx *h = c->h;
+    if (rc) {
+        api_reply_store_error(c, rc, "This service");
+        return;
+    }
+    int64_t users = 0, held = 0;
+    for (size_t i = 0; i < h->list.count; i++) {
+        if (!h->list.items[i].quota_active) continue;
+        users++;
+        held += h->list.items[i].quota_left;
+    }
+    void (*next)(api_call *, int64_t, int64_t) = h->next;
+    c->h_free(c->h);
+    c->h = NULL;
+    c->h_free = NULL;
+    next(c, users, held);
+}
+
+void api_user_quotas(api_call *c, void (*next)(api_call *c, int64_t users, int64_t held)) {
+    quotas_ctx *h = api_call_state(c, sizeof *h, quotas_free);
+    h->next = next;
+    h->list.service_id = c->svc.svc.id;
+    store_user_list(c->api->st, &h->list, on_quotas, c);
+}
+
 /* ---- GET /sms/{sn}/users ---- */
 
 static void on_list(int rc, void *arg) {

@@ -188,6 +188,11 @@ describe('SMS users', () => {
     }
     const u = await ca.requestPromised('GET', `/sms/${sn}/users/quota50`);
     assert.deepEqual(u.quotaInformations, { quotaLeft: 0, quotaStatus: 'active' });
+    // sms.Account counts the users with an active quota and what their quotas hold (team1's
+    // 12.5 credits, quota50's 0).
+    const acct = await ca.requestPromised('GET', `/sms/${sn}`);
+    assert.equal(acct.userQuantityWithQuota, 2);
+    assert.equal(acct.creditsHoldByQuota, 12.5);
     const balance1 = (await ca.requestPromised('GET', `/sms/${sn}`)).creditsLeft;
     assert.equal(Math.round((balance0 - balance1) * 1000), 20000);
     const n = srv.sql(`SELECT COUNT(*) AS n FROM messages m JOIN sms_users u ON u.id = m.user_id
