@@ -383,6 +383,7 @@ static void on_clean(int rc, void *arg) {
 void api_receivers_clean(api_call *c) {
     store_receivers_clean_req *r = api_call_state(c, sizeof *r, free);
     r->service_id = c->svc.svc.id;
+    r->slot_owner = api_receivers_owner(c); /* the user's own slots on the user variant */
     /* /sms/{sn}/receivers/{slotId}/clean, or the user variant .../users/{login}/receivers/... */
     if (api_path_id(c, c->req->nsegs - 2, &r->slot) < 0) return;
     if (api_field_bool(c, "freemium", 1, &r->freemium) < 0 ||
@@ -392,8 +393,8 @@ void api_receivers_clean(api_call *c) {
 }
 
 /* The user variant (I4): the user is checked to be the service's (404 otherwise), then the
- * same clean runs. Receivers slots belong to the service (a user's own slots are the users
- * area's to add): the slot named is the service's. */
+ * same clean runs on the user's own slot (receivers.c api_receivers_owner); the blacklist
+ * and the task are the service's. */
 static void receivers_clean_user(api_call *c) { api_user_then(c, api_receivers_clean); }
 
 /* ---- exceptions ---- */

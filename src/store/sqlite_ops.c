@@ -314,7 +314,7 @@ static int delete_rows(store_conn *c, const char *sql, int64_t list_id, int64_t 
 int sqlite__receivers_clean(store_conn *c, store_receivers_clean_req *r) {
     sqldrv_stmt *st = sqldrv_prep(c, sql_clean_slot);
     if (!st) return SG_EIO;
-    sqldrv_bind_int(st, 1, r->service_id);
+    sqldrv_bind_int(st, 1, r->slot_owner ? r->slot_owner : r->service_id);
     sqldrv_bind_int(st, 2, r->slot);
     int rc = sqldrv_step(c, st);
     int64_t list_id = rc == 1 ? sqldrv_col_int(st, 0) : 0;

@@ -69,6 +69,7 @@ void store_task_fini(store_task_req *r);
  * SG_ENOTFOUND: no such slot. */
 typedef struct store_receivers_clean_req {
     int64_t service_id, slot;
+    int64_t slot_owner; /* whose slot: the service's id, or an SMS user's -id; 0 = service_id */
     int freemium, price_only;
     /* out */
     int64_t task_id, invalid, blacklisted;

@@ -344,6 +344,15 @@ describe('SMS users', () => {
       assert.equal((await ca.requestPromised('GET', `/sms/${sn}/users/slots/receivers/1`)).description, 'renamed');
       const text = await ca.requestPromised('GET', `/sms/${sn}/users/slots/receivers/1/csv`);
       assert.match(text, /Ana,\+33612345680/);
+      // Its clean works on its own slot (the service has no slot 1): nothing refused here.
+      const cl = await ca.requestPromised('POST', `/sms/${sn}/users/slots/receivers/1/clean`,
+        { freemium: true, priceOnly: false });
+      checkModel(schema, 'sms.ReceiversAsynchronousCleanReport', cl, { allowExtra: true });
+      assert.equal(cl.invalidRemoved, 0);
+      assert.ok(cl.taskId > 0);
+      e = await sdkError(ca.requestPromised('POST', `/sms/${sn}/users/alice/receivers/1/clean`,
+        { freemium: true, priceOnly: false }));
+      assert.equal(e.error, 404, "another user's slot is not found");
       // A user sends to a list of receivers; a slot is the service's business (docs/users.md).
       e = await sdkError(send('slots', { receivers: undefined, receiversSlotId: '1' }));
       assert.equal(e.error, 400);
