@@ -4,7 +4,9 @@
  * Why fixed buckets: a histogram observed on the send path must cost a few nanoseconds and
  * never allocate; Prometheus computes quantiles from cumulative bucket counts at query time, so
  * nothing here needs to keep samples. The bounds are the usual 1-2.5-5 steps, chosen once for
- * each kind of duration smsgate measures (docs/metrics.md lists them).
+ * each kind of duration smsgate measures (docs/metrics.md lists them). sg_hist_quantile makes
+ * the same estimate Prometheus does, for answers that show a quantile without Prometheus (the
+ * receipt latency of GET /admin/route-status), so both give one number for one histogram.
  *
  * Invariants:
  *  1. counts[i] counts values in (bounds[i-1], bounds[i]]; counts[nb] those above bounds[nb-1];
@@ -49,6 +51,24 @@ void sg_hist_add(sg_hist *into, const sg_hist *from) {
     for (int i = 0; i <= into->nb && i <= SG_HIST_MAX; i++) into->counts[i] += from->counts[i];
     into->count += from->count;
     into->sum += from->sum;
+}
+
+double sg_hist_quantile(const sg_hist *h, double q) {
+    if (h->count == 0 || h->nb == 0) return NAN;
+    if (q < 0) q = 0;
+    if (q > 1) q = 1;
+    double rank = q * (double)h->count;
+    uint64_t below = 0; /* observations in the buckets before i */
+    for (int i = 0; i < h->nb; i++) {
+        uint64_t n = h->counts[i];
+        if (n > 0 && (double)(below + n) >= rank) {
+            double lo = i ? h->bounds[i - 1] : 0, hi = h->bounds[i];
+            if (i == 0 && hi <= 0) return hi;
+            return lo + (hi - lo) * (rank - (double)below) / (double)n;
+        }
+        below += n;
+    }
+    return h->bounds[h->nb - 1]; /* in the bucket above the last bound: no upper end to use */
 }
 
 /* ---- the text format ---- */

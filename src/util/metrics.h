@@ -46,6 +46,10 @@ void sg_hist_init(sg_hist *h, const double *bounds, int nb);
 void sg_hist_observe(sg_hist *h, double v);
 /* Adds from's counts to into's; both must have the same bounds. */
 void sg_hist_add(sg_hist *into, const sg_hist *from);
+/* The q-quantile (0 <= q <= 1) estimated from the buckets as Prometheus' histogram_quantile
+ * does: linear within the bucket that holds the rank, the first bucket starting at 0, and the
+ * last bound when the rank falls above it. NAN when nothing was observed. */
+double sg_hist_quantile(const sg_hist *h, double q);
 
 typedef struct sg_prom {
     char *buf; /* NUL-terminated; new, freed by sg_prom_fini */

@@ -6,9 +6,10 @@
 // may not call; logout ends the session on the server; --console=false turns it all off.
 //
 // In Debian's headless Chromium driven by puppeteer-core (the issue's "Done when"): an operator
-// logs in, approves a sender, creates an SMS user; that user logs in, sends an SMS from the form
-// and sees it turn delivered without a reload, uploads a CSV campaign and sees its progress reach
-// 100 %, replays a dead callback; no error in the browser's console. A screenshot of every page
+// logs in, approves a sender, creates an SMS user, sees an SMPP route's receipt latency on the
+// routes page (the test SMSC's receipts, 150 ms after each submit); that user logs in, sends an
+// SMS from the form and sees it turn delivered without a reload, uploads a CSV campaign and sees
+// its progress reach 100 %, replays a dead callback; no error in the browser's console. A screenshot of every page
 // is written to $SMSGATE_TEST_ARTIFACTS/console (default tests/tmp/artifacts/console). Skipped,
 // saying so, only when no chromium binary exists (scripts/setup --tests installs it).
 import assert from 'node:assert/strict';
@@ -19,6 +20,7 @@ import path from 'node:path';
 
 import { after, before, describe, test } from './lib/test.mjs';
 import { ROOT, httpRequest, startServer, uniq, waitFor } from './lib/harness.mjs';
+import { Smsc } from './lib/smsc.mjs';
 
 const ARTIFACTS = path.join(process.env.SMSGATE_TEST_ARTIFACTS || path.join(ROOT, 'tests/tmp/artifacts'),
   'console');
@@ -340,7 +342,7 @@ function callbackReceiver(status) {
 
 describe('console in headless Chromium', { skip: CHROMIUM ? false
   : 'no chromium binary (/usr/bin/chromium): install Debian\'s chromium (scripts/setup --tests) or set SMSGATE_CHROMIUM' }, () => {
-  let srv, browser, page, rcv, receiverUp = false;
+  let srv, browser, page, rcv, smsc, receiverUp = false;
   const errors = [];
   const S = {}; // what the operator's test leaves to the customer's
   let shot = 0;
@@ -375,6 +377,11 @@ describe('console in headless Chromium', { skip: CHROMIUM ? false
       '--callback-backoff-max-ms', '300'] });
     srv.expectLog(/WARN notify: Callback \d+ .* goes to the dead-letter list/);
     rcv = await callbackReceiver(() => (receiverUp ? 200 : 503));
+    // An SMPP route to the test SMSC for +33699...: its receipts (150 ms after each submit's
+    // answer) give the routes page a receipt latency to show.
+    smsc = await new Smsc({ systemId: 'console-lat', receiptDelayMs: 150 }).start();
+    srv.smsctlOk(['route', 'add', 'op-lat', '--smpp', `127.0.0.1:${smsc.port}`, '--system-id', 'console-lat',
+      '--prefix', '+33699']);
     const { default: puppeteer } = await import('puppeteer-core');
     browser = await puppeteer.launch({
       executablePath: CHROMIUM, headless: true,
@@ -395,6 +402,7 @@ describe('console in headless Chromium', { skip: CHROMIUM ? false
     } finally {
       await rcv?.close();
       await srv?.finish();
+      await smsc?.stop();
     }
   });
 
@@ -437,8 +445,37 @@ describe('console in headless Chromium', { skip: CHROMIUM ? false
       await waitText('#template-approvals', /no message templates/);
     }
 
+    // Three SMS through the SMPP route, delivered by the SMSC's receipts: the routes page shows
+    // their receipt latency (GET /admin/route-status' receiptLatency) next to the route.
+    const latKeys = srv.createAccount(uniq('latency'), 20);
+    const latClient = srv.sdk(latKeys);
+    const latIds = [];
+    for (let i = 0; i < 3; i++) {
+      const rep = await latClient.requestPromised('POST', `/sms/${latKeys.serviceName}/jobs`, {
+        message: `latency ${i}`, receivers: [`+3369900000${i}`], senderForResponse: true, noStopClause: true });
+      latIds.push(...rep.ids);
+    }
+    await waitFor(() => srv.sql(`SELECT COUNT(*) AS n FROM messages WHERE id IN (${latIds.join(',')}) AND dlr = 1`)[0].n === 3,
+      { timeoutMs: 20000, what: '3 SMS delivered through op-lat' });
+    assert.equal(smsc.submits.length, 3, 'the three went to the SMSC');
+
     await go('#/routes', '#routes-list table');
     await waitText('#routes-list', /sim/);
+    await waitText('#routes-list', /3 receipts/);
+    const cells = await page.$$eval('#routes-list tbody tr', (rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
+    const head = await page.$$eval('#routes-list thead th', (th) => th.map((h) => h.textContent));
+    const col = head.indexOf('Receipt latency');
+    assert.ok(col > 0, head.join('|'));
+    const opLat = cells.find((c) => c[0].startsWith('op-lat'));
+    const sim = cells.find((c) => c[0].startsWith('sim'));
+    assert.match(opLat[col], /^median \d+(\.\d)? (ms|s|min), p95 \d+(\.\d)? (ms|s|min)3 receipts$/, opLat[col]);
+    assert.equal(sim[col], '—', 'the sim route has no receipts to time');
+    // the numbers are the API's
+    const st = (await page.evaluate(() => fetch('/admin/route-status').then((r) => r.json())))
+      .find((r) => r.name === 'op-lat').receiptLatency;
+    assert.equal(st.count, 3);
+    assert.ok(st.medianMs >= 100 && st.p95Ms >= st.medianMs, JSON.stringify(st));
+    if (st.p95Ms < 1000) assert.ok(opLat[col].startsWith(`median ${st.medianMs} ms, p95 ${st.p95Ms} ms`), opLat[col]);
     await screenshot('operator-routes');
     await go('#/nodes', '#nodes-list table');
     await screenshot('operator-nodes');

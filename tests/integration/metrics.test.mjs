@@ -10,7 +10,9 @@
 // /healthz answers; /readyz is 200, then 503 naming the reason when no route can take traffic
 // (the sim disabled) and 200 again; on PostgreSQL (a scratch cluster of the test's own),
 // /readyz turns 503 when the database is stopped and 200 again once it is back, while /metrics
-// keeps answering with smsgate_store_up 0, then 1.
+// keeps answering with smsgate_store_up 0, then 1. An SMPP route's receipt delays, in /metrics
+// and as GET /admin/route-status' receiptLatency (null before the first receipt; then the count,
+// and the median Prometheus would compute from the same buckets).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -231,9 +233,22 @@ describe('an SMPP route in /metrics', () => {
     try { await srv?.finish(); } finally { await smsc?.stop(); }
   });
 
+  // GET /admin/route-status, the routes by name
+  async function routeStatus() {
+    const token = fs.readFileSync(`${srv.dataDir}/admin.token`, 'utf8').trim();
+    const r = await httpRequest({ port: srv.port, target: '/admin/route-status',
+      headers: { Authorization: `Bearer ${token}` } });
+    assert.equal(r.status, 200, r.text);
+    return Object.fromEntries(r.json.map((x) => [x.name, x]));
+  }
+
   test('binds, submits, receipts and their latency, incoming messages', { timeout: 60000 }, async () => {
     await waitFor(async () => value(await scrape(srv), 'smsgate_smpp_binds', { route: 'op-fr', state: 'bound' }) === 2,
                   { timeoutMs: 15000, what: 'two binds bound' });
+    // no receipt yet: the latency the console shows is null (the sim route has none at all)
+    let st = await routeStatus();
+    assert.equal(st['op-fr'].receiptLatency, null);
+    assert.equal('receiptLatency' in st.sim, false);
     const keys = srv.createAccount('metrics-smpp', 100);
     const client = srv.sdk(keys);
     for (let i = 0; i < 5; i++) {
@@ -250,6 +265,22 @@ describe('an SMPP route in /metrics', () => {
     const sum = fams.samples.find((x) => x.name === 'smsgate_smpp_receipt_seconds_sum' && x.labels.route === 'op-fr');
     // the SMSC sends each receipt 150 ms after its answer: each delay is at least that
     assert.ok(sum.value >= 5 * 0.1 && sum.value < 5 * 10, `receipt delays sum ${sum.value}`);
+    // the same histogram in GET /admin/route-status: its count, the quantiles estimated from its
+    // buckets (each delay at least 150 ms, so above the 100 ms bound), the exact mean
+    st = await routeStatus();
+    const lat = st['op-fr'].receiptLatency;
+    assert.equal(lat.count, 5, JSON.stringify(lat));
+    assert.equal(st['op-fr'].receiptSeconds.count, 5);
+    assert.ok(lat.medianMs >= 100 && lat.medianMs < 10000, JSON.stringify(lat));
+    assert.ok(lat.p95Ms >= lat.medianMs && lat.p95Ms <= 10000, JSON.stringify(lat));
+    assert.ok(Math.abs(lat.meanMs - (sum.value / 5) * 1000) <= 1, `${JSON.stringify(lat)}, sum ${sum.value}`);
+    // the median as Prometheus' histogram_quantile() computes it from /metrics' buckets
+    const buckets = fams.samples.filter((x) => x.name === 'smsgate_smpp_receipt_seconds_bucket' && x.labels.route === 'op-fr')
+      .map((x) => [x.labels.le === '+Inf' ? Infinity : Number(x.labels.le), x.value]);
+    const k = buckets.findIndex(([, n]) => n >= 2.5);
+    const [lo, below] = k ? buckets[k - 1] : [0, 0];
+    const promMedian = lo + (buckets[k][0] - lo) * (2.5 - below) / (buckets[k][1] - below);
+    assert.ok(Math.abs(lat.medianMs - promMedian * 1000) <= 1, `median ${lat.medianMs} ms, Prometheus ${promMedian} s`);
     assert.equal(value(fams, 'smsgate_smpp_incoming_total', { route: 'op-fr' }), 1);
     assert.equal(value(fams, 'smsgate_smpp_window_in_use', { route: 'op-fr' }), 0);
     assert.equal(value(fams, 'smsgate_route_up', { route: 'op-fr' }), 1);

@@ -1,6 +1,7 @@
 /*
  * test_metrics.c - unit tests of the metrics (docs/metrics.md): util/metrics.c's histograms
- * (which bucket a value on a bound falls in, merging) and text writer (escaping, whole numbers,
+ * (which bucket a value on a bound falls in, merging, quantiles estimated from the buckets as
+ * Prometheus does) and text writer (escaping, whole numbers,
  * cumulative buckets, the exact lines), metrics/metrics.c's table of HTTP requests (labels from
  * the route pattern, "unmatched", "other" once full) and its exposition without sources, the
  * counts of store_handoff.c that follow the transaction (kept at commit, dropped with a
@@ -11,6 +12,7 @@
  *
  * Run all tests: build/tests/test_metrics; one test: build/tests/test_metrics <name>.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -65,6 +67,33 @@ static void test_hist_buckets(void **state) {
         assert_true(n[k] <= SG_HIST_MAX);
         for (int i = 1; i < n[k]; i++) assert_true(all[k][i] > all[k][i - 1]);
     }
+}
+
+/* Quantiles as Prometheus' histogram_quantile estimates them: linear in the bucket holding the
+ * rank, from 0 in the first bucket, the last bound above it; NAN when empty. */
+static void test_hist_quantile(void **state) {
+    (void)state;
+    static const double b[] = {1, 2, 5};
+    sg_hist h;
+    sg_hist_init(&h, b, 3);
+    assert_true(isnan(sg_hist_quantile(&h, 0.5)));
+    for (int i = 0; i < 4; i++) sg_hist_observe(&h, 1.5); /* four in (1, 2] */
+    /* rank 2 of 4 in (1, 2]: halfway */
+    assert_true(fabs(sg_hist_quantile(&h, 0.5) - 1.5) < 1e-9);
+    assert_true(fabs(sg_hist_quantile(&h, 1) - 2) < 1e-9);
+    assert_true(fabs(sg_hist_quantile(&h, 0.95) - 1.95) < 1e-9);
+    sg_hist_observe(&h, 0.5);
+    sg_hist_observe(&h, 0.5); /* two in (0, 1]: ranks 0-2 start from 0 */
+    assert_true(fabs(sg_hist_quantile(&h, 0.1) - 0.3) < 1e-9); /* rank 0.6 of 2 in [0, 1] */
+    assert_true(fabs(sg_hist_quantile(&h, 2.0 / 6) - 1) < 1e-9); /* rank 2: the bound */
+    assert_true(fabs(sg_hist_quantile(&h, 0.5) - 1.25) < 1e-9); /* rank 3: 1 of 4 in (1, 2] */
+    /* empty buckets between are skipped; above the last bound gives the last bound */
+    for (int i = 0; i < 6; i++) sg_hist_observe(&h, 9);
+    assert_true(fabs(sg_hist_quantile(&h, 0.95) - 5) < 1e-9);
+    assert_true(fabs(sg_hist_quantile(&h, 0.5) - 2) < 1e-9); /* rank 6: the top of (1, 2] */
+    /* q out of range is clamped */
+    assert_true(fabs(sg_hist_quantile(&h, 7) - 5) < 1e-9);
+    assert_true(fabs(sg_hist_quantile(&h, -1) - 0) < 1e-9);
 }
 
 static void test_prom_text(void **state) {
@@ -289,6 +318,7 @@ int main(int argc, char **argv) {
     evthread_use_pthreads();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hist_buckets),
+        cmocka_unit_test(test_hist_quantile),
         cmocka_unit_test(test_prom_text),
         cmocka_unit_test(test_http_table),
         cmocka_unit_test(test_counts_follow_the_transaction),

@@ -50,6 +50,14 @@ function table(headers, rows) {
 }
 
 function fmtTime(s) { return s ? new Date(s).toLocaleString() : '—'; }
+// A delay in milliseconds for people: 180 ms, 2.5 s, 12.0 min; an hour or more is the receipt
+// histogram's last bound (its estimates stop there).
+function fmtDelay(ms) {
+  if (ms < 1000) return ms + ' ms';
+  if (ms < 60000) return (ms / 1000).toFixed(1) + ' s';
+  if (ms < 3600000) return (ms / 60000).toFixed(1) + ' min';
+  return '≥ 1 h';
+}
 function enc(s) { return encodeURIComponent(s); }
 
 // ---- the API ----
@@ -623,12 +631,18 @@ function pageRoutes() {
   render('Routes', list, el('p', { class: 'muted', text: 'Live: refreshed every 2 seconds.' }));
   every(2000, async () => {
     const routes = await get('/admin/route-status');
-    list.replaceChildren(table(['Route', 'State', 'Binds', 'Rate (SMS/s)', 'Window', 'Queue', 'Receipts', ''],
+    // receiptLatency: only SMPP routes have one, null until their first receipt
+    const latency = (r) => (r.receiptLatency === undefined ? '—' : r.receiptLatency === null ? 'no receipt yet'
+      : el('span', { class: 'latency', title: 'mean ' + fmtDelay(r.receiptLatency.meanMs) },
+        `median ${fmtDelay(r.receiptLatency.medianMs)}, p95 ${fmtDelay(r.receiptLatency.p95Ms)}`,
+        el('br'), el('span', { class: 'muted', text: `${r.receiptLatency.count} receipts` })));
+    list.replaceChildren(table(['Route', 'State', 'Binds', 'Rate (SMS/s)', 'Window', 'Queue', 'Receipts',
+      'Receipt latency', ''],
       routes.map((r) => [r.name + ' (' + r.kind + ')',
         el('span', { class: r.up ? 'up' : 'down', text: (r.enabled ? '' : 'disabled, ') + (r.up ? 'up' : 'down') }),
         r.binds ? r.binds.map((b) => `${b.name}: ${b.state}`).join(', ') : '—',
         String(r.rate ?? '—'), r.windowUsed !== undefined ? `${r.windowUsed}/${r.window}` : `${r.inflight}/${r.capacity}`,
-        String(r.queue), String(r.receipts ?? '—'),
+        String(r.queue), String(r.receipts ?? '—'), latency(r),
         el('button', { type: 'button', class: 'secondary', text: r.enabled ? 'Disable' : 'Enable',
           'aria-label': (r.enabled ? 'Disable ' : 'Enable ') + r.name, onclick: async () => {
             const ok = await guard(() => call('PUT', '/admin/routes/' + enc(r.name), { enabled: !r.enabled }));
