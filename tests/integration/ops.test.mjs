@@ -10,10 +10,10 @@ import https from 'node:https';
 import { after, before, describe, test } from './lib/test.mjs';
 
 import { sdkError, startServer, waitFor, waitOutgoing } from './lib/harness.mjs';
-import { checkModel, checkResponse, loadSchema, schemaMissing } from './lib/ovhschema.mjs';
+import { checkModel, checkResponse, loadSchema } from './lib/ovhschema.mjs';
 
 const schema = loadSchema();
-const skip = schemaMissing();
+const skip = false; // answers checked against OVH's schema where it is (lib/ovhschema.mjs)
 
 function request(method, url, body) {
   const u = new URL(url);
