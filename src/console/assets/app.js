@@ -5,7 +5,7 @@
 // poll (every second or two) while they are shown; nothing reloads the page.
 'use strict';
 
-const S = { session: null, timers: [], page: null };
+const S = { session: null, timers: [], page: null, inflight: 0 };
 
 // ---- DOM helpers: text only through textContent, never HTML built from data ----
 
@@ -70,11 +70,17 @@ async function call(method, path, body) {
   const headers = {};
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && S.session) headers['X-Smsgate-Csrf'] = S.session.csrf;
-  const res = await fetch(path, {
-    method, headers, credentials: 'same-origin',
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
+  S.inflight++;
+  let res, text;
+  try {
+    res = await fetch(path, {
+      method, headers, credentials: 'same-origin',
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    text = await res.text();
+  } finally {
+    S.inflight--;
+  }
   let v = null;
   try { v = text ? JSON.parse(text) : null; } catch (e) { v = text; }
   if (!res.ok) {
@@ -195,6 +201,10 @@ function start() {
 }
 
 async function logout() {
+  // The page's polls stop first, and the calls already sent are let finish (at most 5 s), so
+  // that none of them meets the ended session.
+  stopTimers();
+  for (let i = 0; S.inflight > 0 && i < 100; i++) await new Promise((r) => setTimeout(r, 50));
   await guard(() => call('DELETE', '/console/session'));
   S.session = null;
   location.hash = '';
