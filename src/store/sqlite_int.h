@@ -78,6 +78,10 @@ int64_t sqlite__service_id(store_conn *c, const char *name);
  * empty) and *count. Returns 0 or the step's error; *ids then holds the rows read so far, and
  * the caller frees it either way. */
 int sqlite__read_ids(store_conn *c, sqldrv_stmt *st, int64_t **ids, size_t *count);
+/* Runs st (bound) to its end, reading its first column as new strings into *texts (new, each
+ * and the array, even when empty) and *count. Returns 0, or the step's error with *texts and
+ * *count untouched (what was read is freed). */
+int sqlite__read_texts(store_conn *c, sqldrv_stmt *st, char ***texts, size_t *count);
 
 /* ---- sqlite_msg.c: calls sqlite_util.c and sqlite_notify.c ---- */
 
