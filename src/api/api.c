@@ -335,6 +335,22 @@ int api_path_id(api_call *c, int seg, int64_t *out) {
     return 0;
 }
 
+int api_query_time(api_call *c, const char *name, int64_t *out) {
+    const char *v = http_req_param(c->req, name);
+    *out = 0;
+    if (!v) return 0;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", v);
+    for (char *p = buf; *p; p++) /* a '+' of an offset arrives as a space when not encoded */
+        if (*p == ' ') *p = '+';
+    if (sg_time_parse(buf, out) != 0) {
+        api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': an ISO-8601 date-time "
+                                      "is expected", name);
+        return -1;
+    }
+    return 0;
+}
+
 json_t *api_credits_json(int64_t milli) {
     if (milli % 1000 == 0) return json_integer(milli / 1000);
     return json_real((double)milli / 1000.0);

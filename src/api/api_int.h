@@ -280,6 +280,9 @@ int api_text_check(const char *field, const char *s, size_t len, char *msg, size
 
 /* Parses a path segment as a positive id; replies 404 and returns -1 if it is not one. */
 int api_path_id(api_call *c, int seg, int64_t *out);
+/* Reads the query parameter name as an ISO-8601 date-time into *out (ms): 0 with *out = 0
+ * when it is absent, 0 when it parses, else replies 400 and returns -1. */
+int api_query_time(api_call *c, const char *name, int64_t *out);
 
 /* export.c: answers GET .../document (the history export) for the call's service; user_id 0
  * exports the service's SMS, else only that SMS user's (its route loads the user first). */

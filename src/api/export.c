@@ -54,22 +54,6 @@ static void export_free(void *p) {
     free(h);
 }
 
-static int time_param(api_call *c, const char *name, int64_t *out) {
-    const char *v = http_req_param(c->req, name);
-    *out = 0;
-    if (!v) return 0;
-    char buf[64];
-    snprintf(buf, sizeof buf, "%s", v);
-    for (char *p = buf; *p; p++) /* a '+' of an offset arrives as a space when not encoded */
-        if (*p == ' ') *p = '+';
-    if (sg_time_parse(buf, out) != 0) {
-        api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': an ISO-8601 date-time "
-                                      "is expected", name);
-        return -1;
-    }
-    return 0;
-}
-
 static void on_discarded(int rc, void *arg) {
     api_call *c = arg;
     export_ctx *h = c->h;
@@ -130,8 +114,8 @@ void api_export_history(api_call *c, int64_t user_id) {
         return;
     }
     int64_t from_ms, to_ms;
-    if (time_param(c, "creationDatetime.from", &from_ms) ||
-        time_param(c, "creationDatetime.to", &to_ms))
+    if (api_query_time(c, "creationDatetime.from", &from_ms) ||
+        api_query_time(c, "creationDatetime.to", &to_ms))
         return;
     /* Dates are shown to the second: a bound given to the second includes that whole second. */
     if (to_ms && to_ms % 1000 == 0) to_ms += 999;

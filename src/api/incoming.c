@@ -98,28 +98,12 @@ static void on_list(int rc, void *arg) {
     api_reply_json(c, arr);
 }
 
-static int time_param(api_call *c, const char *name, int64_t *out) {
-    const char *v = http_req_param(c->req, name);
-    *out = 0;
-    if (!v) return 0;
-    char buf[64];
-    snprintf(buf, sizeof buf, "%s", v);
-    for (char *p = buf; *p; p++) /* a '+' of an offset arrives as a space when not encoded */
-        if (*p == ' ') *p = '+';
-    if (sg_time_parse(buf, out) != 0) {
-        api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': an ISO-8601 date-time "
-                                      "is expected", name);
-        return -1;
-    }
-    return 0;
-}
-
 static void incoming_list(api_call *c) {
     incoming_ctx *h = start(c);
     if (!h) return;
     store_incoming_list_req *f = &h->list;
-    if (time_param(c, "creationDatetime.from", &f->from_ms) ||
-        time_param(c, "creationDatetime.to", &f->to_ms))
+    if (api_query_time(c, "creationDatetime.from", &f->from_ms) ||
+        api_query_time(c, "creationDatetime.to", &f->to_ms))
         return;
     /* Dates are shown to the second: a bound given to the second includes that whole second. */
     if (f->to_ms && f->to_ms % 1000 == 0) f->to_ms += 999;

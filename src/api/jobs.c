@@ -236,23 +236,6 @@ static int int_param(api_call *c, const char *name, int64_t *out) {
     return 0;
 }
 
-static int time_param(api_call *c, const char *name, int64_t *out) {
-    const char *v = http_req_param(c->req, name);
-    *out = 0;
-    if (!v) return 0;
-    /* A '+' of an offset arrives as a space when the client did not encode it. */
-    char buf[64];
-    snprintf(buf, sizeof buf, "%s", v);
-    for (char *p = buf; *p; p++)
-        if (*p == ' ') *p = '+';
-    if (sg_time_parse(buf, out) != 0) {
-        api_reply_error(c, 400, NULL, "Invalid value for parameter '%s': an ISO-8601 date-time "
-                                      "is expected", name);
-        return -1;
-    }
-    return 0;
-}
-
 static void list(api_call *c, int pending) {
     list_ctx *h = api_call_state(c, sizeof *h, list_free);
     store_outgoing_filter *f = &h->f;
@@ -273,8 +256,8 @@ static void list(api_call *c, int pending) {
     }
     if (int_param(c, "ptt", &f->ptt) || int_param(c, "deliveryReceipt", &f->dlr) ||
         int_param(c, "differedDelivery", &f->differed) ||
-        time_param(c, "creationDatetime.from", &f->from_ms) ||
-        time_param(c, "creationDatetime.to", &f->to_ms))
+        api_query_time(c, "creationDatetime.from", &f->from_ms) ||
+        api_query_time(c, "creationDatetime.to", &f->to_ms))
         return;
     /* Dates are shown to the second: a bound given to the second includes that whole second,
      * so an SMS's own creationDatetime finds it. */

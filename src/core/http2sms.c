@@ -58,35 +58,18 @@ void h2s_credits(int64_t m, char *out, size_t n) {
     snprintf(out, n, "%s%llu.%s", sign, (unsigned long long)whole, f);
 }
 
-/* ---- a growing string ---- */
+/* ---- appending to the answer (an sg_buf, util.h) ---- */
 
-typedef struct hbuf {
-    char *p;
-    size_t len, cap;
-} hbuf;
+static void hb_str(sg_buf *b, const char *s) { sg_buf_add(b, s, strlen(s)); }
 
-static void hb_add(hbuf *b, const char *s, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1) cap *= 2;
-        b->p = sg_xrealloc(b->p, cap);
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void hb_str(hbuf *b, const char *s) { hb_add(b, s, strlen(s)); }
-
-static void hb_int(hbuf *b, int64_t v) {
+static void hb_int(sg_buf *b, int64_t v) {
     char num[32];
     snprintf(num, sizeof num, "%lld", (long long)v);
     hb_str(b, num);
 }
 
 /* s with <, >, &, " and ' as entities (XML and HTML). */
-static void hb_markup(hbuf *b, const char *s) {
+static void hb_markup(sg_buf *b, const char *s) {
     for (; s && *s; s++) {
         switch (*s) {
         case '<': hb_str(b, "&lt;"); break;
@@ -94,14 +77,14 @@ static void hb_markup(hbuf *b, const char *s) {
         case '&': hb_str(b, "&amp;"); break;
         case '"': hb_str(b, "&quot;"); break;
         case '\'': hb_str(b, "&#39;"); break;
-        default: hb_add(b, s, 1);
+        default: sg_buf_add(b, s, 1);
         }
     }
 }
 
 /* s on one line (text/plain, invariant 1): CR and LF become spaces. */
-static void hb_line(hbuf *b, const char *s) {
-    for (; s && *s; s++) hb_add(b, *s == '\r' || *s == '\n' ? " " : s, 1);
+static void hb_line(sg_buf *b, const char *s) {
+    for (; s && *s; s++) sg_buf_add(b, *s == '\r' || *s == '\n' ? " " : s, 1);
 }
 
 static int ok_status(int status) { return status == H2S_OK || status == H2S_OK_DEFERRED; }
@@ -130,8 +113,8 @@ static char *render_json(const h2s_answer *a) {
 
 char *h2s_render(h2s_format f, const h2s_answer *a) {
     if (f == H2S_JSON) return render_json(a);
-    hbuf b = {0};
-    hb_add(&b, "", 0);
+    sg_buf b = {0};
+    sg_buf_add(&b, "", 0);
     char credits[32];
     h2s_credits(a->credits_left, credits, sizeof credits);
     int ok = ok_status(a->status);

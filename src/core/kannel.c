@@ -50,51 +50,34 @@ const char *kannel_dlr_reply(int type, int dlr) {
     }
 }
 
-/* ---- a growing string ---- */
-
-typedef struct kbuf {
-    char *p;
-    size_t len, cap;
-} kbuf;
-
-static void kb_add(kbuf *b, const char *s, size_t n) {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1) cap *= 2;
-        b->p = sg_xrealloc(b->p, cap);
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
+/* ---- appending to the answer (an sg_buf, util.h) ---- */
 
 /* Appends s[0..n) percent-encoded with hex digits of the given case. */
-static void kb_encoded(kbuf *b, const char *s, size_t n, int lower) {
+static void kb_encoded(sg_buf *b, const char *s, size_t n, int lower) {
     const char *hex = lower ? "0123456789abcdef" : "0123456789ABCDEF";
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
         if (isalnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
-            kb_add(b, (const char *)&ch, 1);
+            sg_buf_add(b, (const char *)&ch, 1);
         } else {
             char e[3] = {'%', hex[ch >> 4], hex[ch & 15]};
-            kb_add(b, e, 3);
+            sg_buf_add(b, e, 3);
         }
     }
 }
 
-static void kb_enc_str(kbuf *b, const char *s) {
+static void kb_enc_str(sg_buf *b, const char *s) {
     if (s) kb_encoded(b, s, strlen(s), 0);
 }
 
-static void kb_enc_int(kbuf *b, int64_t v) {
+static void kb_enc_int(sg_buf *b, int64_t v) {
     char num[32];
     snprintf(num, sizeof num, "%lld", (long long)v);
-    kb_add(b, num, strlen(num));
+    sg_buf_add(b, num, strlen(num));
 }
 
 /* A number with a leading "00" written "+..." (Kannel's %q and %Q). */
-static void kb_enc_plus(kbuf *b, const char *s) {
+static void kb_enc_plus(sg_buf *b, const char *s) {
     if (s && s[0] == '0' && s[1] == '0') {
         kb_encoded(b, "+", 1, 0);
         s += 2;
@@ -119,7 +102,7 @@ static const char *next_word(const char *text, size_t *pos, size_t *n) {
 }
 
 /* Every word from *pos on, joined by one space (Kannel's %a and %r), encoded. */
-static void kb_words(kbuf *b, const char *text, size_t pos) {
+static void kb_words(sg_buf *b, const char *text, size_t pos) {
     size_t n;
     const char *w;
     int first = 1;
@@ -131,14 +114,14 @@ static void kb_words(kbuf *b, const char *text, size_t pos) {
 }
 
 char *kannel_dlr_url(const char *tmpl, const kannel_dlr *d) {
-    kbuf b = {0};
-    kb_add(&b, "", 0);
+    sg_buf b = {0};
+    sg_buf_add(&b, "", 0);
     size_t wpos = 0, n; /* %s: the words after the keyword, one per use */
     const char *w = next_word(d->text, &wpos, &n); /* skip the keyword */
     (void)w;
     for (const char *p = tmpl; *p; p++) {
         if (*p != '%' || !p[1]) {
-            kb_add(&b, p, 1);
+            sg_buf_add(&b, p, 1);
             continue;
         }
         char e = p[1];
@@ -174,7 +157,7 @@ char *kannel_dlr_url(const char *tmpl, const kannel_dlr *d) {
             if (s && e == 's') {
                 kb_encoded(&b, s, n, 0);
             } else if (s) {
-                for (size_t i = 0; i < n; i++) kb_add(&b, s[i] == '*' ? "~" : s + i, 1);
+                for (size_t i = 0; i < n; i++) sg_buf_add(&b, s[i] == '*' ? "~" : s + i, 1);
             }
             break;
         }
@@ -186,9 +169,9 @@ char *kannel_dlr_url(const char *tmpl, const kannel_dlr *d) {
         case 'm':
             if (d->mclass >= 0) kb_enc_int(&b, d->mclass);
             break;
-        case '%': kb_add(&b, "%", 1); break; /* "%%": a '%' (kannel_dlr_url_user) */
+        case '%': sg_buf_add(&b, "%", 1); break; /* "%%": a '%' (kannel_dlr_url_user) */
         default: /* not an escape: kept as it is (invariant 2) */
-            kb_add(&b, p, 2);
+            sg_buf_add(&b, p, 2);
             break;
         }
         p++;
@@ -197,18 +180,19 @@ char *kannel_dlr_url(const char *tmpl, const kannel_dlr *d) {
 }
 
 char *kannel_dlr_url_user(const char *tmpl, const char *user) {
-    kbuf b = {0};
-    kb_add(&b, "", 0);
+    sg_buf b = {0};
+    sg_buf_add(&b, "", 0);
     for (const char *p = tmpl; *p; p++) {
         if (p[0] == '%' && p[1] == 'n') {
-            kbuf u = {0};
-            kb_add(&u, "", 0);
+            sg_buf u = {0};
+            sg_buf_add(&u, "", 0);
             if (user) kb_encoded(&u, user, strlen(user), 0);
-            for (const char *q = u.p; *q; q++) kb_add(&b, *q == '%' ? "%%" : q, *q == '%' ? 2 : 1);
+            for (const char *q = u.p; *q; q++)
+                sg_buf_add(&b, *q == '%' ? "%%" : q, *q == '%' ? 2 : 1);
             free(u.p);
             p++;
         } else {
-            kb_add(&b, p, 1);
+            sg_buf_add(&b, p, 1);
         }
     }
     return b.p;

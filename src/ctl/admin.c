@@ -267,14 +267,9 @@ int ctl_admin_sender_set(const ctl_opts *o, const char *service, const char *sen
                          const char *status, const char *comment) {
     json_t *body = json_object();
     json_object_set_new(body, "status", json_string(status));
-    if (comment) {
-        json_t *jc = json_string(comment);
-        if (!jc) {
-            ctl_err("the comment is not valid UTF-8");
-            json_decref(body);
-            return SG_EINVAL;
-        }
-        json_object_set_new(body, "comment", jc);
+    if (ctl_json_set_text(body, "comment", comment, "comment")) {
+        json_decref(body);
+        return SG_EINVAL;
     }
     char *sn = ctl_segment(service), *se = ctl_segment(sender);
     char *path = sg_xasprintf("/admin/services/%s/senders/%s", sn, se);
@@ -413,14 +408,9 @@ int ctl_admin_service_credit(const ctl_opts *o, const char *service, double amou
                              const char *reason) {
     json_t *body = json_object();
     json_object_set_new(body, "credits", ctl_json_num(amount));
-    if (reason) {
-        json_t *jr = json_string(reason);
-        if (!jr) {
-            ctl_err("the reason is not valid UTF-8");
-            json_decref(body);
-            return SG_EINVAL;
-        }
-        json_object_set_new(body, "reason", jr);
+    if (ctl_json_set_text(body, "reason", reason, "reason")) {
+        json_decref(body);
+        return SG_EINVAL;
     }
     json_t *ans;
     int rc = ctl_service_call(o, "POST", service, "credits", body, &ans);

@@ -215,14 +215,9 @@ int ctl_credits_order_show(const ctl_opts *o, int64_t id) {
 
 int ctl_credits_order_pay(const ctl_opts *o, int64_t id, const char *reference) {
     json_t *body = json_object();
-    if (reference) {
-        json_t *r = json_string(reference);
-        if (!r) {
-            ctl_err("the reference is not valid UTF-8");
-            json_decref(body);
-            return SG_EINVAL;
-        }
-        json_object_set_new(body, "reference", r);
+    if (ctl_json_set_text(body, "reference", reference, "reference")) {
+        json_decref(body);
+        return SG_EINVAL;
     }
     char *path = sg_xasprintf("/admin/orders/%lld/pay", (long long)id);
     json_t *ans;

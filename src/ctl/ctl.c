@@ -161,6 +161,17 @@ char *ctl_server_url(const ctl_opts *o) {
     return url;
 }
 
+int ctl_json_set_text(json_t *obj, const char *key, const char *s, const char *what) {
+    if (!s) return 0;
+    json_t *v = json_string(s);
+    if (!v) {
+        ctl_err("the %s is not valid UTF-8", what);
+        return SG_EINVAL;
+    }
+    json_object_set_new(obj, key, v);
+    return 0;
+}
+
 char *ctl_segment(const char *s) {
     static const char hx[] = "0123456789ABCDEF";
     size_t n = strlen(s);

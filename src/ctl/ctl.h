@@ -87,6 +87,10 @@ char *ctl_read_line(const char *path);
  * ("My Sender" -> "My%20Sender", "+336" -> "%2B336"). Returns a new string. */
 char *ctl_segment(const char *s);
 
+/* Sets obj[key] to the string s, or nothing when s is NULL. Returns 0, or SG_EINVAL after
+ * printing "the <what> is not valid UTF-8" when s is not (obj is left as it was). */
+int ctl_json_set_text(json_t *obj, const char *key, const char *s, const char *what);
+
 /* Returns a printable form of a JSON scalar: a string's own text (borrowed from v), or a number
  * in its shortest exact form, "true"/"false", or "-" for null/absent, written into buf.
  * Arrays and objects are printed compact (truncated to n). */

@@ -29,27 +29,18 @@
 #define ERR_TEXT_MAX 300 /* longest piece of a non-JSON error body shown */
 
 typedef struct body_buf {
-    char *p;
-    size_t len, cap;
+    sg_buf s;
     int too_big;
 } body_buf;
 
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud) {
     body_buf *b = ud;
     size_t n = size * nmemb;
-    if (n > CTL_HTTP_MAX_BODY - b->len) {
+    if (n > CTL_HTTP_MAX_BODY - b->s.len) {
         b->too_big = 1;
         return 0; /* makes curl abort with CURLE_WRITE_ERROR */
     }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1) cap *= 2;
-        b->p = sg_xrealloc(b->p, cap);
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, ptr, n);
-    b->len += n;
-    b->p[b->len] = '\0';
+    sg_buf_add(&b->s, ptr, n);
     return n;
 }
 
@@ -115,12 +106,12 @@ int ctl_http_request(const ctl_opts *o, const char *method, const char *url,
         if (rc == CURLE_PEER_FAILED_VERIFICATION)
             ctl_err("a server with a self-signed certificate needs --cacert FILE (smsgated's "
                     "DATA/tls/cert.pem) or --insecure");
-        free(b.p);
+        free(b.s.p);
         ret = SG_EIO;
     } else {
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
-        resp->body = b.p ? b.p : sg_xstrdup("");
-        resp->len = b.len;
+        resp->body = b.s.p ? b.s.p : sg_xstrdup("");
+        resp->len = b.s.len;
     }
     curl_slist_free_all(hl);
     curl_easy_cleanup(h);

@@ -14,14 +14,9 @@ int ctl_template_set(const ctl_opts *o, const char *service, const char *name,
                      const char *status, const char *comment) {
     json_t *body = json_object();
     json_object_set_new(body, "status", json_string(status));
-    if (comment) {
-        json_t *jc = json_string(comment);
-        if (!jc) {
-            ctl_err("the comment is not valid UTF-8");
-            json_decref(body);
-            return SG_EINVAL;
-        }
-        json_object_set_new(body, "comment", jc);
+    if (ctl_json_set_text(body, "comment", comment, "comment")) {
+        json_decref(body);
+        return SG_EINVAL;
     }
     char *seg = ctl_segment(name);
     char *rest = sg_xasprintf("templates/%s", seg);

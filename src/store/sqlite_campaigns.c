@@ -309,16 +309,9 @@ int sqlite__document_list(store_conn *c, store_document_list_req *r) {
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, r->account_id);
     sqldrv_bind_int(st, 2, sg_now_ms());
-    size_t cap = 8;
-    r->ids = sg_xmalloc(cap * sizeof *r->ids);
+    r->ids = NULL;
     r->count = 0;
-    int rc;
-    while ((rc = sqldrv_step(c, st)) == 1) {
-        if (r->count == cap) r->ids = sg_xrealloc(r->ids, (cap *= 2) * sizeof *r->ids);
-        r->ids[r->count++] = sqldrv_col_text(st, 0);
-    }
-    sqldrv_reset(st);
-    return rc < 0 ? rc : 0;
+    return sqlite__read_texts(c, st, &r->ids, &r->count);
 }
 
 /* ---- receiver lists ---- */
@@ -616,16 +609,7 @@ int sqlite__slot_list(store_conn *c, store_slot_req *r) {
     sqldrv_stmt *st = sqldrv_prep(c, sql_slot_all);
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, r->service_id);
-    size_t cap = 16;
-    r->slots = sg_xmalloc(cap * sizeof *r->slots);
-    r->count = 0;
-    int rc;
-    while ((rc = sqldrv_step(c, st)) == 1) {
-        if (r->count == cap) r->slots = sg_xrealloc(r->slots, (cap *= 2) * sizeof *r->slots);
-        r->slots[r->count++] = sqldrv_col_int(st, 0);
-    }
-    sqldrv_reset(st);
-    return rc < 0 ? rc : 0;
+    return sqlite__read_ids(c, st, &r->slots, &r->count);
 }
 
 int sqlite__slot_update(store_conn *c, store_slot_req *r) {

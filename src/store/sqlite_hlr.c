@@ -117,19 +117,7 @@ int sqlite__hlr_list(store_conn *c, store_hlr_req *r) {
     sqldrv_stmt *st = sqldrv_prep(c, sql_hlr_list);
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, r->service_id);
-    size_t cap = 0;
-    int rc;
-    r->ids = NULL;
-    r->nids = 0;
-    while ((rc = sqldrv_step(c, st)) == 1) {
-        if (r->nids == cap) {
-            cap = cap ? cap * 2 : 16;
-            r->ids = sg_xrealloc(r->ids, cap * sizeof *r->ids);
-        }
-        r->ids[r->nids++] = sqldrv_col_int(st, 0);
-    }
-    sqldrv_reset(st);
-    return rc < 0 ? rc : 0;
+    return sqlite__read_ids(c, st, &r->ids, &r->nids);
 }
 
 static void col_copy(sqldrv_stmt *st, int i, char *dst, size_t size) {

@@ -74,6 +74,14 @@ int sqlite__ledger_append(store_conn *c, int64_t service_id, int64_t before, int
                           const char *kind, const char *ref, const char *note, int64_t *balance);
 /* The id of a service by name, 0 if none. */
 int64_t sqlite__service_id(store_conn *c, const char *name);
+/* Runs st (bound) to its end, reading its first column as ids into *ids (new, even when
+ * empty) and *count. Returns 0 or the step's error; *ids then holds the rows read so far, and
+ * the caller frees it either way. */
+int sqlite__read_ids(store_conn *c, sqldrv_stmt *st, int64_t **ids, size_t *count);
+/* Runs st (bound) to its end, reading its first column as new strings into *texts (new, each
+ * and the array, even when empty) and *count. Returns 0, or the step's error with *texts and
+ * *count untouched (what was read is freed). */
+int sqlite__read_texts(store_conn *c, sqldrv_stmt *st, char ***texts, size_t *count);
 
 /* ---- sqlite_msg.c: calls sqlite_util.c and sqlite_notify.c ---- */
 

@@ -239,25 +239,12 @@ int sqlite__task_get(store_conn *c, store_task_req *r) {
     return 0;
 }
 
-/* Reads the first column of every row of st as ids into *ids / *count. */
-static int read_ids(store_conn *c, sqldrv_stmt *st, int64_t **ids, size_t *count) {
-    size_t cap = 16;
-    *ids = sg_xmalloc(cap * sizeof **ids);
-    *count = 0;
-    int rc;
-    while ((rc = sqldrv_step(c, st)) == 1) {
-        if (*count == cap) *ids = sg_xrealloc(*ids, (cap *= 2) * sizeof **ids);
-        (*ids)[(*count)++] = sqldrv_col_int(st, 0);
-    }
-    return rc < 0 ? rc : 0;
-}
-
 int sqlite__task_list(store_conn *c, store_task_req *r) {
     sqldrv_stmt *st = sqldrv_prep(c, sql_task_ids);
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, r->service_id);
     sqldrv_bind_text(st, 2, r->status);
-    return read_ids(c, st, &r->ids, &r->count);
+    return sqlite__read_ids(c, st, &r->ids, &r->count);
 }
 
 /* ---- receivers cleans ---- */

@@ -130,19 +130,9 @@ int sqlite__phonebook_list(store_conn *c, store_phonebook_req *r) {
         sqldrv_prep(c, "SELECT book_key FROM phonebooks WHERE service_id = $1 ORDER BY id");
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, r->service_id);
-    size_t cap = 0;
-    int rc;
     r->keys = NULL;
     r->count = 0;
-    while ((rc = sqldrv_step(c, st)) == 1) {
-        if (r->count == cap) {
-            cap = cap ? cap * 2 : 8;
-            r->keys = sg_xrealloc(r->keys, cap * sizeof *r->keys);
-        }
-        r->keys[r->count++] = sqldrv_col_text(st, 0);
-    }
-    sqldrv_reset(st);
-    return rc < 0 ? rc : 0;
+    return sqlite__read_texts(c, st, &r->keys, &r->count);
 }
 
 int sqlite__phonebook_create(store_conn *c, store_phonebook_req *r) {
@@ -248,18 +238,7 @@ int sqlite__contact_list(store_conn *c, store_phonebook_req *r) {
         sqldrv_prep(c, "SELECT id FROM phonebook_contacts WHERE book_id = $1 ORDER BY id");
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, book);
-    size_t cap = 0;
-    r->ids = NULL;
-    r->count = 0;
-    while ((rc = sqldrv_step(c, st)) == 1) {
-        if (r->count == cap) {
-            cap = cap ? cap * 2 : 16;
-            r->ids = sg_xrealloc(r->ids, cap * sizeof *r->ids);
-        }
-        r->ids[r->count++] = sqldrv_col_int(st, 0);
-    }
-    sqldrv_reset(st);
-    return rc < 0 ? rc : 0;
+    return sqlite__read_ids(c, st, &r->ids, &r->count);
 }
 
 int sqlite__contact_create(store_conn *c, store_phonebook_req *r) {

@@ -1,7 +1,7 @@
 /*
  * sqlite_util.c - the three primitives of the core tables that every area needs: a service's
  * id by name, its balance (to show, or to append to), and appending to the ledger; and
- * credits as JSON. Written only
+ * credits as JSON; and the reading of a list of ids or of texts (sqlite__read_ids, _read_texts). Written only
  * against the SQL driver (sqldrv.h) and the shared texts of sql_msg.h, so they are the same
  * for every backend.
  *
@@ -108,4 +108,36 @@ int64_t sqlite__service_id(store_conn *c, const char *name) {
     int64_t id = sqldrv_step(c, st) == 1 ? sqldrv_col_int(st, 0) : 0;
     sqldrv_reset(st);
     return id;
+}
+
+int sqlite__read_ids(store_conn *c, sqldrv_stmt *st, int64_t **ids, size_t *count) {
+    size_t cap = 16;
+    *ids = sg_xmalloc(cap * sizeof **ids);
+    *count = 0;
+    int rc;
+    while ((rc = sqldrv_step(c, st)) == 1) {
+        if (*count == cap) *ids = sg_xrealloc(*ids, (cap *= 2) * sizeof **ids);
+        (*ids)[(*count)++] = sqldrv_col_int(st, 0);
+    }
+    sqldrv_reset(st);
+    return rc < 0 ? rc : 0;
+}
+
+int sqlite__read_texts(store_conn *c, sqldrv_stmt *st, char ***texts, size_t *count) {
+    size_t cap = 8, n = 0;
+    char **v = sg_xmalloc(cap * sizeof *v);
+    int rc;
+    while ((rc = sqldrv_step(c, st)) == 1) {
+        if (n == cap) v = sg_xrealloc(v, (cap *= 2) * sizeof *v);
+        v[n++] = sqldrv_col_text(st, 0);
+    }
+    sqldrv_reset(st);
+    if (rc < 0) {
+        while (n) free(v[--n]);
+        free(v);
+        return rc;
+    }
+    *texts = v;
+    *count = n;
+    return 0;
 }

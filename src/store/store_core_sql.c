@@ -294,30 +294,11 @@ int store_core__service_get(store_conn *c, store_service_get_req *r) {
     return 0;
 }
 
-/* Reads the first column of every row of st (bound, not yet run) as new strings. */
-static int collect_names(store_conn *c, sqldrv_stmt *st, char ***names, size_t *count) {
-    size_t cap = 8, n = 0;
-    char **v = sg_xmalloc(cap * sizeof *v);
-    int rc;
-    while ((rc = sqldrv_step(c, st)) == 1) {
-        if (n == cap) v = sg_xrealloc(v, (cap *= 2) * sizeof *v);
-        v[n++] = sqldrv_col_text(st, 0);
-    }
-    if (rc < 0) {
-        while (n) free(v[--n]);
-        free(v);
-        return rc;
-    }
-    *names = v;
-    *count = n;
-    return 0;
-}
-
 int store_core__service_list(store_conn *c, store_service_list_req *r) {
     sqldrv_stmt *st = sqldrv_prep(c, sql_service_names);
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, r->account_id);
-    return collect_names(c, st, &r->names, &r->count);
+    return sqlite__read_texts(c, st, &r->names, &r->count);
 }
 
 int store_core__service_update(store_conn *c, store_service_update_req *r) {
@@ -571,7 +552,7 @@ int store_core__sender_list(store_conn *c, store_sender_list_req *r) {
     sqldrv_stmt *st = sqldrv_prep(c, sql_sender_names);
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, r->service_id);
-    return collect_names(c, st, &r->names, &r->count);
+    return sqlite__read_texts(c, st, &r->names, &r->count);
 }
 
 /* ---- sending ---- */

@@ -1,5 +1,5 @@
 /*
- * util.c - checked allocation, clocks, ISO-8601 time, hex and randomness.
+ * util.c - checked allocation, a growing string, clocks, ISO-8601 time, hex and randomness.
  *
  * Allocation failure is not an error smsgate handles: it aborts with a message,
  * because a half-applied operation is worse than a restart (the store is durable).
@@ -75,6 +75,18 @@ char *sg_xasprintf(const char *fmt, ...) {
     va_end(ap);
     if (n < 0) oom(0);
     return out;
+}
+
+void sg_buf_add(sg_buf *b, const char *s, size_t n) {
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1) cap *= 2;
+        b->p = sg_xrealloc(b->p, cap);
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
 }
 
 /* --fault-clock-offset: written once at start, before any thread exists, then only read. */

@@ -1,5 +1,6 @@
 /*
- * util.h - shared infrastructure: error codes, checked allocation, time helpers.
+ * util.h - shared infrastructure: error codes, checked allocation, a growing string, time
+ * helpers.
  *
  * Owns nothing. Every function here is safe to call from any thread.
  * Allocation failure aborts the process with a message (sg_xmalloc and friends):
@@ -34,6 +35,15 @@ char *sg_xstrdup(const char *s);
 char *sg_xstrndup(const char *s, size_t n);
 /* printf into a new heap string; caller frees. */
 char *sg_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A growing string. Starts zeroed ({0}); after the first sg_buf_add (even of "" with n 0), p
+ * is NUL-terminated and len excludes the NUL. The owner frees p. */
+typedef struct sg_buf {
+    char *p;
+    size_t len, cap;
+} sg_buf;
+/* Appends s[0..n) (copied), doubling the room from 256 bytes when it lacks. */
+void sg_buf_add(sg_buf *b, const char *s, size_t n);
 
 /* Wall-clock time in milliseconds since the Unix epoch. */
 int64_t sg_now_ms(void);

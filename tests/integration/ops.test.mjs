@@ -5,31 +5,13 @@
 // smsctl, and the outgoing filters batchID and messageID. Every answer is checked against
 // OVH's own schema (lib/ovhschema.mjs).
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import https from 'node:https';
 import { after, before, describe, test } from './lib/test.mjs';
 
-import { sdkError, startServer, waitFor, waitOutgoing } from './lib/harness.mjs';
+import { sdkError, startServer, urlRequest, waitFor, waitOutgoing } from './lib/harness.mjs';
 import { checkModel, checkResponse, loadSchema } from './lib/ovhschema.mjs';
 
 const schema = loadSchema();
 const skip = false; // answers checked against OVH's schema where it is (lib/ovhschema.mjs)
-
-function request(method, url, body) {
-  const u = new URL(url);
-  const mod = u.protocol === 'https:' ? https : http;
-  return new Promise((resolve, reject) => {
-    const headers = body === undefined ? {} : { 'Content-Type': 'application/octet-stream',
-      'Content-Length': Buffer.byteLength(body) };
-    const req = mod.request(u, { method, headers }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString() }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 // The balance of a service as its ledger says (the last row), and the ledger's rows.
 function ledgerOf(srv, sn) {
@@ -198,7 +180,7 @@ describe('service operations', () => {
   test('receivers/{slotId}/clean removes refused and blacklisted rows and records a done task', { skip }, async () => {
     const csv = 'number;name\n+33612345001;a\nnot-a-number;b\n+33612345002;c\n+33612345001;dup\n+33612345003;d\n';
     const doc = await client.requestPromised('POST', '/me/document', { name: 'clean.csv', tags: [] });
-    assert.equal((await request('PUT', doc.putUrl, csv)).status, 200);
+    assert.equal((await urlRequest('PUT', doc.putUrl, csv)).status, 200);
     const slot = await client.requestPromised('POST', `/sms/${sn}/receivers`,
       { autoUpdate: false, description: 'to clean', documentId: doc.id, slotId: 3 });
     assert.equal(slot.records, 5);
@@ -425,11 +407,11 @@ describe('service operations', () => {
     assert.equal(d.name, 'kbis.pdf');
     assert.equal(d.size, 0);
     const content = '%PDF-1.4 registration';
-    assert.equal((await request('PUT', d.putUrl, content)).status, 200);
+    assert.equal((await urlRequest('PUT', d.putUrl, content)).status, 200);
     const g = await client.requestPromised('GET', `${base}/${d.documentID}`);
     checkResponse(schema, 'GET', '/sms/{serviceName}/senders/{sender}/documents/{documentID}', g);
     assert.equal(g.size, content.length);
-    assert.equal((await request('GET', g.getUrl)).text, content);
+    assert.equal((await urlRequest('GET', g.getUrl)).text, content);
     const list = await client.requestPromised('GET', base);
     checkResponse(schema, 'GET', '/sms/{serviceName}/senders/{sender}/documents', list);
     assert.deepEqual(list, [d.documentID]);

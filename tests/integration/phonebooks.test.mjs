@@ -8,30 +8,13 @@
 //     unchanged into another book;
 //   * a service never sees another's books; errors are OVH error bodies.
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import https from 'node:https';
 import { after, before, describe, test } from './lib/test.mjs';
 
-import { assertOvhError, sdkError, startServer, uniq } from './lib/harness.mjs';
+import { assertOvhError, sdkError, startServer, uniq, urlRequest } from './lib/harness.mjs';
 import { checkModel, checkResponse, loadSchema } from './lib/ovhschema.mjs';
 
 const schema = loadSchema();
 const SCHEMA = {}; // answers checked against OVH's schema where it is (lib/ovhschema.mjs)
-
-function fetchUrl(url, method = 'GET', body) {
-  const u = new URL(url);
-  const mod = u.protocol === 'https:' ? https : http;
-  return new Promise((resolve, reject) => {
-    const headers = body === undefined ? {} : { 'Content-Type': 'text/csv', 'Content-Length': Buffer.byteLength(body) };
-    const req = mod.request(u, { method, headers }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString() }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 describe('phonebooks', () => {
   let srv, keys, sn, client;
@@ -48,7 +31,7 @@ describe('phonebooks', () => {
   // Uploads text as a /me/document; returns its id.
   async function upload(c, name, text) {
     const doc = await c.requestPromised('POST', '/me/document', { name, tags: [] });
-    const up = await fetchUrl(doc.putUrl, 'PUT', text);
+    const up = await urlRequest('PUT', doc.putUrl, text, 'text/csv');
     assert.equal(up.status, 200, up.text);
     return doc.id;
   }
@@ -170,7 +153,7 @@ describe('phonebooks', () => {
     assert.equal(file.status, 'done');
     assert.equal(file.filename, `phonebook-${key}.csv`);
     assert.ok(Date.parse(file.urlExpirationDatetime) > Date.now());
-    const body = await fetchUrl(file.url);
+    const body = await urlRequest('GET', file.url);
     assert.equal(body.status, 200);
     assert.equal(body.text, 'name;surname;group;homeMobile;homePhone;workMobile;workPhone\r\n'
       + 'Martin;Alice;family;+33612345678;;;\r\n'

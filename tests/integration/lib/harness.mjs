@@ -313,6 +313,25 @@ export async function scratchCluster() {
 
 // ---- plain HTTP(S) requests --------------------------------------------------------------
 
+// One request to a URL the server handed out (a document's putUrl, getUrl or url), as any
+// client would make it; a body goes with contentType and its Content-Length. Resolves
+// {status, text}; rejects on network errors.
+export function urlRequest(method, url, body, contentType = 'application/octet-stream') {
+  const u = new URL(url);
+  const mod = u.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const headers = body === undefined ? {} : { 'Content-Type': contentType,
+      'Content-Length': Buffer.byteLength(body) };
+    const req = mod.request(u, { method, headers }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 // One HTTP request; resolves {status, headers, text, json} (json undefined when the body is
 // not JSON). Never rejects on HTTP status; rejects on network errors.
 export function httpRequest({ tls = false, port, method = 'GET', target, headers = {}, body,
