@@ -54,6 +54,14 @@ describe('three nodes on one PostgreSQL', { skip: ONLY }, () => {
       '--prefix', '+33', '--binds', '2', '--window', '20']);
     nodes[0].smsctlOk(['route', 'disable', 'sim']);
     await waitFor(() => smsc.boundCount('clu') === 2, { what: 'two binds across the cluster' });
+    // Each node learns the change within its config poll: until then it may still pick the sim
+    // for a message, which would then never reach the SMSC (seen on a slow machine).
+    for (const n of nodes) {
+      await waitFor(() => {
+        const sim = n.smsctlOk(['route', 'status', '--json']).json.find((r) => r.name === 'sim');
+        return !sim || sim.enabled === false;
+      }, { what: 'every node to see the sim route disabled' });
+    }
     keys = nodes[0].createAccount('cluster', START);
     sn = keys.serviceName;
     const client = nodes[1].sdk(keys);
