@@ -263,26 +263,31 @@ int ctl_admin_node_list(const ctl_opts *o) {
     return 0;
 }
 
-int ctl_admin_sender_set(const ctl_opts *o, const char *service, const char *sender,
-                         const char *status, const char *comment) {
+int ctl_admin_moderate(const ctl_opts *o, const char *service, const char *collection,
+                       const char *what, const char *name, const char *status,
+                       const char *comment) {
     json_t *body = json_object();
     json_object_set_new(body, "status", json_string(status));
     if (ctl_json_set_text(body, "comment", comment, "comment")) {
         json_decref(body);
         return SG_EINVAL;
     }
-    char *sn = ctl_segment(service), *se = ctl_segment(sender);
-    char *path = sg_xasprintf("/admin/services/%s/senders/%s", sn, se);
+    char *seg = ctl_segment(name);
+    char *rest = sg_xasprintf("%s/%s", collection, seg);
     json_t *ans;
-    int rc = ctl_admin_call(o, "PUT", path, body, &ans);
-    free(path);
-    free(sn);
-    free(se);
+    int rc = ctl_service_call(o, "PUT", service, rest, body, &ans);
+    free(rest);
+    free(seg);
     json_decref(body);
     if (rc || !ans) return rc;
-    printf("%s: sender '%s' status set to %s\n", service, sender, status);
+    printf("%s: %s '%s' status set to %s\n", service, what, name, status);
     json_decref(ans);
     return 0;
+}
+
+int ctl_admin_sender_set(const ctl_opts *o, const char *service, const char *sender,
+                         const char *status, const char *comment) {
+    return ctl_admin_moderate(o, service, "senders", "sender", sender, status, comment);
 }
 
 int ctl_admin_sender_list(const ctl_opts *o, const char *service) {

@@ -48,8 +48,13 @@ int ctl_admin_account_list(const ctl_opts *o);
  * and CALLBACKS leased, BINDS (the bind slots it holds, route#n). */
 int ctl_admin_node_list(const ctl_opts *o);
 
-/* PUT /admin/services/{service}/senders/{sender} {"status","comment"?}; status is one of
- * "enable", "refused", "disable"; comment may be NULL. */
+/* PUT {"status", "comment"} on /admin/services/{service}/{collection}/{name} (a sender's or a
+ * template's moderation) and prints "{service}: {what} '{name}' status set to {status}".
+ * comment may be NULL; one that is not UTF-8 is refused (SG_EINVAL) before any call. */
+int ctl_admin_moderate(const ctl_opts *o, const char *service, const char *collection,
+                       const char *what, const char *name, const char *status,
+                       const char *comment);
+/* ctl_admin_moderate of a sender: status is one of "enable", "refused", "disable". */
 int ctl_admin_sender_set(const ctl_opts *o, const char *service, const char *sender,
                          const char *status, const char *comment);
 

@@ -12,23 +12,7 @@
 
 int ctl_template_set(const ctl_opts *o, const char *service, const char *name,
                      const char *status, const char *comment) {
-    json_t *body = json_object();
-    json_object_set_new(body, "status", json_string(status));
-    if (ctl_json_set_text(body, "comment", comment, "comment")) {
-        json_decref(body);
-        return SG_EINVAL;
-    }
-    char *seg = ctl_segment(name);
-    char *rest = sg_xasprintf("templates/%s", seg);
-    json_t *ans;
-    int rc = ctl_service_call(o, "PUT", service, rest, body, &ans);
-    free(rest);
-    free(seg);
-    json_decref(body);
-    if (rc || !ans) return rc;
-    printf("%s: template '%s' status set to %s\n", service, name, status);
-    json_decref(ans);
-    return 0;
+    return ctl_admin_moderate(o, service, "templates", "template", name, status, comment);
 }
 
 int ctl_template_list(const ctl_opts *o, const char *service) {
