@@ -116,6 +116,18 @@ void api_reply_error(api_call *c, int status, const char *error_code, const char
     call_free(c);
 }
 
+void api_reply_no_id(api_call *c, int64_t id) {
+    api_reply_error(c, 404, NULL, "The requested object (id = %lld) does not exist",
+                    (long long)id);
+}
+
+int api_reply_id_failed(api_call *c, int rc, int64_t id, const char *what) {
+    if (!rc) return 0;
+    if (rc == SG_ENOTFOUND) api_reply_no_id(c, id);
+    else api_reply_store_error(c, rc, what);
+    return 1;
+}
+
 void api_reply_store_error(api_call *c, int rc, const char *what) {
     switch (rc) {
     case SG_ENOTFOUND: api_reply_error(c, 404, NULL, "%s does not exist", what); break;

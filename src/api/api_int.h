@@ -232,6 +232,13 @@ void api_reply_error(api_call *c, int status, const char *error_code, const char
  * ENOCREDIT 402, ELIMIT 429 (Retry-After: 1), others 500. what says what was attempted
  * ("This sender"). */
 void api_reply_store_error(api_call *c, int rc, const char *what);
+/* OVH's 404 for an object named by its numeric id: "The requested object (id = N) does not
+ * exist". */
+void api_reply_no_id(api_call *c, int64_t id);
+/* A store operation on the object with this id failed (rc != 0): SG_ENOTFOUND is
+ * api_reply_no_id, anything else api_reply_store_error(c, rc, what). Returns 1 when it replied
+ * (rc != 0), else 0, so that callbacks write `if (api_reply_id_failed(...)) return;`. */
+int api_reply_id_failed(api_call *c, int rc, int64_t id, const char *what);
 
 /* Takes one unsigned POST /auth/credential for the client's address. Returns 0, or -1 after
  * replying 429 (credential-rate-per-address). */

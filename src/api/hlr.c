@@ -340,15 +340,7 @@ static json_t *operator_json(const hlr_result *x) {
 static void on_get(int rc, void *arg) {
     api_call *c = arg;
     get_ctx *h = c->h;
-    if (rc == SG_ENOTFOUND) {
-        api_reply_error(c, 404, NULL, "The requested object (id = %lld) does not exist",
-                        (long long)h->req.id);
-        return;
-    }
-    if (rc) {
-        api_reply_store_error(c, rc, "This HLR lookup");
-        return;
-    }
+    if (api_reply_id_failed(c, rc, h->req.id, "This HLR lookup")) return;
     const store_hlr *it = &h->req.items[0];
     if (c->req->nsegs == 5) { /* /operator */
         api_reply_json(c, operator_json(&it->res));
@@ -402,15 +394,7 @@ static void on_out_msg(int rc, void *arg) {
     api_call *c = arg;
     out_ctx *h = c->h;
     if (!rc && c->vnum[0] && strcmp(h->req.msg.sender, c->vnum) != 0) rc = SG_ENOTFOUND;
-    if (rc == SG_ENOTFOUND) {
-        api_reply_error(c, 404, NULL, "The requested object (id = %lld) does not exist",
-                        (long long)h->req.id);
-        return;
-    }
-    if (rc) {
-        api_reply_store_error(c, rc, "This SMS");
-        return;
-    }
+    if (api_reply_id_failed(c, rc, h->req.id, "This SMS")) return;
     hlr_provider *p = c->api->hlr;
     if (p->lookup(p->self, h->req.msg.receiver, on_out_answer, c) != 0)
         api_reply_error(c, 503, NULL, "The HLR provider could not look this number up, please "

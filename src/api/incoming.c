@@ -64,8 +64,7 @@ static void not_found(api_call *c, int no_number, int64_t id) {
         api_reply_error(c, 404, NULL, "The requested object (number = %.32s) does not exist",
                         c->req->segs[3]);
     else
-        api_reply_error(c, 404, NULL, "The requested object (id = %lld) does not exist",
-                        (long long)id);
+        api_reply_no_id(c, id);
 }
 
 static json_t *incoming_json(const store_incoming *m) {

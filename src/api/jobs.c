@@ -91,20 +91,9 @@ static void msg_free(void *p) {
 static void on_msg_get(int rc, void *arg) {
     api_call *c = arg;
     msg_ctx *h = c->h;
-    if (rc == SG_ENOTFOUND) {
-        api_reply_error(c, 404, NULL, "The requested object (id = %lld) does not exist",
-                        (long long)h->req.id);
-        return;
-    }
-    if (rc) {
-        api_reply_store_error(c, rc, "This SMS");
-        return;
-    }
-    if (c->vnum[0] && strcmp(h->req.msg.sender, c->vnum) != 0) { /* not sent from it */
-        api_reply_error(c, 404, NULL, "The requested object (id = %lld) does not exist",
-                        (long long)h->req.id);
-        return;
-    }
+    if (!rc && c->vnum[0] && strcmp(h->req.msg.sender, c->vnum) != 0)
+        rc = SG_ENOTFOUND; /* not sent from it */
+    if (api_reply_id_failed(c, rc, h->req.id, "This SMS")) return;
     json_t *o = msg_json(&h->req.msg, h->outgoing, h->req.batch_id);
     api_hours_field(c, o, &h->req.msg); /* marketing hours: when a held SMS leaves */
     api_reply_json(c, o);
@@ -139,8 +128,7 @@ static void on_msg_void(int rc, void *arg) {
     api_call *c = arg;
     msg_ctx *h = c->h;
     if (rc == SG_ENOTFOUND) {
-        api_reply_error(c, 404, NULL, "The requested object (id = %lld) does not exist",
-                        (long long)h->req.id);
+        api_reply_no_id(c, h->req.id);
         return;
     }
     if (rc == SG_ECONFLICT) {
