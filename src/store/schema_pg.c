@@ -118,6 +118,19 @@ static const char *const core_migrations[] = {
     "CREATE INDEX sender_history_key ON sender_history(service_id, sender, id);",
     /* 2: SQLite's core/5 (messages.stop_clause, issue 14). */
     "ALTER TABLE messages ADD COLUMN stop_clause BIGINT NOT NULL DEFAULT 0;",
+    /* 3 (PostgreSQL only: storage settings, no table changes). Messages are updated in place
+     * two or three times each (every state change touches messages_due's predicate, so none
+     * is a HOT update), and the statements' plans are made from the tables' statistics:
+     * cached by the session (prepared statements) until an ANALYZE of the table invalidates
+     * them. Planned on a new, empty database they chose any index whose predicate matched
+     * (an UPDATE by id walked the whole of notify_origin_due; docs/benchmarks.md, "Plans of
+     * an empty database"). Vacuum and analyze after 2 % of the rows changed, as for a queue,
+     * so that dead rows stay few and plans follow the tables' growth (autovacuum_naptime:
+     * docs/cluster.md). */
+    "ALTER TABLE messages SET (autovacuum_vacuum_scale_factor = 0.02,"
+    "  autovacuum_analyze_scale_factor = 0.02, autovacuum_vacuum_insert_scale_factor = 0.02);"
+    "ALTER TABLE events SET (autovacuum_analyze_scale_factor = 0.02,"
+    "  autovacuum_vacuum_insert_scale_factor = 0.02);",
 };
 
 static const char *const notify_migrations[] = {
@@ -138,6 +151,10 @@ static const char *const notify_migrations[] = {
     "CREATE INDEX notify_seq ON notify_calls(seq_key, id) WHERE state = 0;"
     "CREATE INDEX notify_origin_due ON notify_calls(origin, next_ms, id) WHERE state = 0;"
     "CREATE INDEX notify_open ON notify_calls(service_id, id) WHERE state != 1;",
+    /* 2 (PostgreSQL only: storage settings, no table changes): the queue is vacuumed and
+     * analyzed after 2 % of its rows changed instead of 10-20 % (see core/2). */
+    "ALTER TABLE notify_calls SET (autovacuum_vacuum_scale_factor = 0.02,"
+    "  autovacuum_analyze_scale_factor = 0.02, autovacuum_vacuum_insert_scale_factor = 0.02);",
 };
 
 static const char *const routes_migrations[] = {

@@ -41,6 +41,11 @@ const char sql_msg_claim[] =
     "UPDATE messages SET state = 2, lease_ms = $1, lease_owner = $2, "
     "attempts = attempts + 1 WHERE id = $3";
 
+/* dialect: PostgreSQL only. The same for every message of the array $3 (sqlite__pg_ids). */
+const char sql_msg_claim_pg[] =
+    "UPDATE messages SET state = 2, lease_ms = $1, lease_owner = $2, "
+    "attempts = attempts + 1 WHERE id = ANY($3::bigint[])";
+
 const char sql_msg_recover[] =
     "UPDATE messages SET state = 1, lease_ms = NULL, lease_owner = NULL "
     "WHERE state = 2 AND (lease_owner = $1 OR lease_owner IS NULL)";

@@ -51,6 +51,8 @@ extern const char sql_msg_due[];
 extern const char sql_msg_due_skip_locked[];
 /* Claims message $3: submitting, leased until $1 to node $2, one more attempt. */
 extern const char sql_msg_claim[];
+/* dialect: PostgreSQL only. The same for every message of the array $3. */
+extern const char sql_msg_claim_pg[];
 /* Every message submitting under node $1's lease (or none) back to the queue (a restart). */
 extern const char sql_msg_recover[];
 

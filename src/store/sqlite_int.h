@@ -82,6 +82,11 @@ int sqlite__read_ids(store_conn *c, sqldrv_stmt *st, int64_t **ids, size_t *coun
  * and the array, even when empty) and *count. Returns 0, or the step's error with *texts and
  * *count untouched (what was read is freed). */
 int sqlite__read_texts(store_conn *c, sqldrv_stmt *st, char ***texts, size_t *count);
+/* dialect: PostgreSQL. Binds v[0..n) at parameter i as one array literal ("{1,2,3}", read by
+ * a "$i::bigint[]" of the statement): a statement over many rows (WHERE id = ANY($i), FROM
+ * unnest($i::bigint[], ...)) where SQLite runs one per row. One statement for a batch of
+ * leases or outcomes, where each row's took 20-30 us of the server (docs/benchmarks.md). */
+void sqlite__pg_ids(sqldrv_stmt *st, int i, const int64_t *v, size_t n);
 
 /* ---- sqlite_msg.c: calls sqlite_util.c and sqlite_notify.c ---- */
 
@@ -127,7 +132,7 @@ int sqlite__apply_status_row(store_conn *c, const store_status_update *u,
     "m.tag, CASE WHEN EXISTS (SELECT 1 FROM notify_calls p WHERE p.seq_key = m.id AND "     \
     "p.state = 0) THEN 1 ELSE 0 END, CASE WHEN COALESCE(m.callback_url, s.callback) IS NOT "  \
     "NULL AND COALESCE(m.callback_url, s.callback) != '' "                                  \
-    "THEN nextval(pg_get_serial_sequence('notify_calls', 'id')) ELSE 0 END, "               \
+    "THEN nextval('notify_calls_id_seq') ELSE 0 END, "                                      \
     "m.callback_mask, m.route, m.smsc_id, CASE WHEN m.callback_mask > 0 THEN m.message END, " \
     "m.coding, m.class "
 /* Records one status event of a message. */

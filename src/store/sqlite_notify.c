@@ -501,6 +501,16 @@ static int claim_by_origin(store_conn *c, store_notify_claim_req *r, json_t *bus
     return rc;
 }
 
+/* A claimed call leased to node $2 until $1, its first attempt at $3 (kept when it had one). */
+static const char lease_one[] =
+    "UPDATE notify_calls SET lease_ms = $1, lease_owner = $2, first_ms = $3 WHERE id = $4";
+/* dialect: PostgreSQL. The same for every call of the array $4, in one statement; first_ms
+ * is $3 (now) for those without one, as claim gives them. */
+static const char lease_all_pg[] =
+    "UPDATE notify_calls SET lease_ms = $1, lease_owner = $2, "
+    "first_ms = CASE WHEN first_ms IS NULL OR first_ms = 0 THEN $3 ELSE first_ms END "
+    "WHERE id = ANY($4::bigint[])";
+
 int sqlite__notify_claim(store_conn *c, store_notify_claim_req *r) {
     sqldrv_stmt *st;
     int rc;
@@ -531,18 +541,39 @@ int sqlite__notify_claim(store_conn *c, store_notify_claim_req *r) {
         sqldrv_bind_int(st, 2, (int64_t)r->limit);
         read_calls(c, st, r);
     }
+    int pg = sqldrv_dialect(c) == SQLDRV_POSTGRES;
+    int64_t *ids = pg && r->count ? sg_xmalloc(r->count * sizeof *ids) : NULL;
     for (size_t i = 0; i < r->count; i++) {
         store_notify_call *k = &r->calls[i];
         if (!k->first_ms) k->first_ms = r->now_ms;
-        if (!k->secret && (rc = ensure_secret(c, k->service_id, &k->secret))) return rc;
-        st = sqldrv_prep(c, "UPDATE notify_calls SET lease_ms = $1, lease_owner = $2, "
-                             "first_ms = $3 WHERE id = $4");
+        if (!k->secret && (rc = ensure_secret(c, k->service_id, &k->secret))) {
+            free(ids);
+            return rc;
+        }
+        if (pg) {
+            ids[i] = k->id;
+            continue;
+        }
+        st = sqldrv_prep(c, lease_one);
         if (!st) return SG_EIO;
         sqldrv_bind_int(st, 1, r->now_ms + r->lease_ms);
         sqldrv_bind_text(st, 2, r->node);
         sqldrv_bind_int(st, 3, k->first_ms);
         sqldrv_bind_int(st, 4, k->id);
         if ((rc = sqldrv_done(c, st, "Leasing a callback"))) return rc;
+    }
+    if (ids) { /* dialect: one statement for them all */
+        st = sqldrv_prep(c, lease_all_pg);
+        rc = SG_EIO;
+        if (st) {
+            sqldrv_bind_int(st, 1, r->now_ms + r->lease_ms);
+            sqldrv_bind_text(st, 2, r->node);
+            sqldrv_bind_int(st, 3, r->now_ms);
+            sqlite__pg_ids(st, 4, ids, r->count);
+            rc = sqldrv_done(c, st, "Leasing callbacks");
+        }
+        free(ids);
+        if (rc) return rc;
     }
     st = sqldrv_prep(c, "SELECT MIN(next_ms) FROM notify_calls WHERE state = 0 AND "
                          "next_ms > $1");
@@ -565,14 +596,62 @@ static const char finish_done[] =
     "last_error = $3, state = $4, done_ms = $1, lease_ms = NULL, lease_owner = NULL "
     "WHERE id = $5 AND state = 0";
 
-int sqlite__notify_finish(store_conn *c, store_notify_finish_req *r) {
+/* dialect: PostgreSQL. finish_done for every delivered call of the arrays: ids $1, at $2,
+ * HTTP statuses $3 (no error, state DELIVERED), in one statement. */
+static const char finish_delivered_pg[] =
+    "UPDATE notify_calls c SET attempts = c.attempts + 1, last_ms = v.at, "
+    "last_status = v.status, last_error = NULL, state = 1, done_ms = v.at, lease_ms = NULL, "
+    "lease_owner = NULL FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) "
+    "AS v(id, at, status) WHERE c.id = v.id AND c.state = 0";
+
+/* On PostgreSQL, the delivered calls of r with an HTTP status in one statement
+ * (finish_delivered_pg); *taken says which results it wrote (the others are the caller's). */
+static int finish_delivered(store_conn *c, store_notify_finish_req *r, char *taken) {
+    size_t n = 0;
+    int64_t *v = sg_xmalloc(3 * (r->count ? r->count : 1) * sizeof *v);
     for (size_t i = 0; i < r->count; i++) {
         const store_notify_result *x = &r->results[i];
+        if (!x->ok || !x->http_status) continue;
+        v[n] = x->id;
+        v[r->count + n] = x->at_ms;
+        v[2 * r->count + n] = x->http_status;
+        taken[i] = 1;
+        n++;
+    }
+    int rc = 0;
+    if (n) {
+        sqldrv_stmt *st = sqldrv_prep(c, finish_delivered_pg);
+        rc = SG_EIO;
+        if (st) {
+            for (int col = 0; col < 3; col++)
+                sqlite__pg_ids(st, col + 1, v + (size_t)col * r->count, n);
+            rc = sqldrv_done(c, st, "Recording the outcome of callbacks");
+        }
+    }
+    free(v);
+    return rc;
+}
+
+int sqlite__notify_finish(store_conn *c, store_notify_finish_req *r) {
+    char *taken = sg_xcalloc(r->count ? r->count : 1, 1);
+    if (sqldrv_dialect(c) == SQLDRV_POSTGRES && r->count > 1) {
+        int rc = finish_delivered(c, r, taken);
+        if (rc) {
+            free(taken);
+            return rc;
+        }
+    }
+    for (size_t i = 0; i < r->count; i++) {
+        const store_notify_result *x = &r->results[i];
+        if (taken[i]) continue;
         int state = x->ok ? STORE_NOTIFY_DELIVERED : x->dead ? STORE_NOTIFY_DEAD
                                                              : STORE_NOTIFY_PENDING;
         sqldrv_stmt *st = sqldrv_prep(c, state == STORE_NOTIFY_PENDING ? finish_retry
                                                                        : finish_done);
-        if (!st) return SG_EIO;
+        if (!st) {
+            free(taken);
+            return SG_EIO;
+        }
         sqldrv_bind_int(st, 1, x->at_ms);
         if (x->http_status) sqldrv_bind_int(st, 2, x->http_status);
         else sqldrv_bind_null(st, 2);
@@ -580,8 +659,12 @@ int sqlite__notify_finish(store_conn *c, store_notify_finish_req *r) {
         sqldrv_bind_int(st, 4, state == STORE_NOTIFY_PENDING ? x->next_ms : state);
         sqldrv_bind_int(st, 5, x->id);
         int rc = sqldrv_done(c, st, "Recording the outcome of a callback");
-        if (rc) return rc;
+        if (rc) {
+            free(taken);
+            return rc;
+        }
     }
+    free(taken);
     return 0;
 }
 

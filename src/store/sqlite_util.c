@@ -1,7 +1,8 @@
 /*
  * sqlite_util.c - the three primitives of the core tables that every area needs: a service's
  * id by name, its balance (to show, or to append to), and appending to the ledger; and
- * credits as JSON; and the reading of a list of ids or of texts (sqlite__read_ids, _read_texts). Written only
+ * credits as JSON; the reading of a list of ids or of texts (sqlite__read_ids, _read_texts);
+ * and the binding of a list of ids as one PostgreSQL array (sqlite__pg_ids). Written only
  * against the SQL driver (sqldrv.h) and the shared texts of sql_msg.h, so they are the same
  * for every backend.
  *
@@ -28,6 +29,8 @@
  */
 #include "store/sqlite_int.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -140,4 +143,17 @@ int sqlite__read_texts(store_conn *c, sqldrv_stmt *st, char ***texts, size_t *co
     *texts = v;
     *count = n;
     return 0;
+}
+
+void sqlite__pg_ids(sqldrv_stmt *st, int i, const int64_t *v, size_t n) {
+    sg_buf b = {0};
+    sg_buf_add(&b, "{", 1);
+    for (size_t k = 0; k < n; k++) {
+        char num[24];
+        int len = snprintf(num, sizeof num, k ? ",%lld" : "%lld", (long long)v[k]);
+        sg_buf_add(&b, num, (size_t)len);
+    }
+    sg_buf_add(&b, "}", 1);
+    sqldrv_bind_text(st, i, b.p); /* copied */
+    free(b.p);
 }

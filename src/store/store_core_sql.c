@@ -562,12 +562,14 @@ int store_core__sender_list(store_conn *c, store_sender_list_req *r) {
  * once the lock is held and sees the previous writer's ledger row): the balance, the top-up
  * settings (sql_credits_topup_of), the rate of region $2 (sql_price_rate; NULL: none stored)
  * and the id of the new send, taken from its sequence, so that the send's row and its debit
- * are written without waiting for an answer. One round trip where these took five. */
+ * are written without waiting for an answer. One round trip where these took five. The
+ * sequence is named, not looked up (pg_get_serial_sequence reads the catalog at every call):
+ * an identity column's sequence is <table>_<column>_seq. */
 static const char pg_submit_read[] =
     "SELECT (SELECT balance FROM ledger WHERE service_id = $1 ORDER BY id DESC LIMIT 1), "
     "recredit_amount, recredit_threshold, name, "
     "(SELECT credits FROM price_rates WHERE country = $2), "
-    "nextval(pg_get_serial_sequence('sends', 'id')) FROM services WHERE id = $1";
+    "nextval('sends_id_seq') FROM services WHERE id = $1";
 /* dialect: PostgreSQL only: a send with the id pg_submit_read took. */
 static const char pg_send_insert[] =
     "INSERT INTO sends(id, service_id, created_ms, credits, count) VALUES ($1, $2, $3, $4, $5)";
@@ -957,13 +959,25 @@ int store_core__outgoing_list(store_conn *c, store_outgoing_filter *f) {
 
 /* ---- dispatch ---- */
 
+/* Leases ids[0..n) to r->node (sql_msg_claim; on PostgreSQL all n in one statement,
+ * sql_msg_claim_pg, where SQLite is given one at a time). */
+static int lease_msgs(store_conn *c, store_claim_req *r, const int64_t *ids, size_t n) {
+    int pg = sqldrv_dialect(c) == SQLDRV_POSTGRES;
+    sqldrv_stmt *st = sqldrv_prep(c, pg ? sql_msg_claim_pg : sql_msg_claim);
+    if (!st) return SG_EIO;
+    sqldrv_bind_int(st, 1, r->now_ms + r->lease_ms);
+    sqldrv_bind_text(st, 2, r->node);
+    if (pg) sqlite__pg_ids(st, 3, ids, n);
+    else sqldrv_bind_int(st, 3, ids[0]);
+    return sqldrv_done(c, st, "Claiming a message");
+}
+
 int store_core__claim(store_conn *c, store_claim_req *r) {
+    int pg = sqldrv_dialect(c) == SQLDRV_POSTGRES;
     /* dialect: PostgreSQL locks the due rows until this transaction commits and skips those
      * another node's claim holds (several nodes claim at once); SQLite's one writer holds the
      * whole database, and its text stays as it was. */
-    sqldrv_stmt *st = sqldrv_prep(c, sqldrv_dialect(c) == SQLDRV_POSTGRES
-                                          ? sql_msg_due_skip_locked
-                                          : sql_msg_due);
+    sqldrv_stmt *st = sqldrv_prep(c, pg ? sql_msg_due_skip_locked : sql_msg_due);
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, r->now_ms);
     sqldrv_bind_int(st, 2, (int64_t)r->limit);
@@ -987,12 +1001,7 @@ int store_core__claim(store_conn *c, store_claim_req *r) {
             if (rc < 0) return rc;
             continue;
         }
-        st = sqldrv_prep(c, sql_msg_claim);
-        if (!st) return SG_EIO;
-        sqldrv_bind_int(st, 1, r->now_ms + r->lease_ms);
-        sqldrv_bind_text(st, 2, r->node);
-        sqldrv_bind_int(st, 3, m->id);
-        if ((rc = sqldrv_done(c, st, "Claiming a message"))) return rc;
+        if (!pg && (rc = lease_msgs(c, r, &m->id, 1))) return rc;
         m->state = MSG_SUBMITTING;
         m->attempts++;
         if (kept != i) {
@@ -1002,6 +1011,13 @@ int store_core__claim(store_conn *c, store_claim_req *r) {
         kept++;
     }
     r->count = kept;
+    if (pg && kept) { /* one statement for all of them */
+        int64_t *ids = sg_xmalloc(kept * sizeof *ids);
+        for (size_t i = 0; i < kept; i++) ids[i] = r->msgs[i].id;
+        rc = lease_msgs(c, r, ids, kept);
+        free(ids);
+        if (rc) return rc;
+    }
     return 0;
 }
 
