@@ -556,6 +556,7 @@ int main(int argc, char **argv) {
     const char *database = *d.cfg.database ? d.cfg.database : getenv("SMSGATE_DATABASE");
     store_options so = {.path = path,
                         .database = database && *database ? database : NULL,
+                        .sessions = (int)d.cfg.database_sessions,
                         .crash_after_commit = (int)d.cfg.fault_crash_after_commit,
                         .fail_nth_op = (int)d.cfg.fault_fail_nth_op,
                         .optout_keywords = d.cfg.optout_keywords,
@@ -572,6 +573,7 @@ int main(int argc, char **argv) {
     if (so.database) {
         store_options co = so;
         co.crash_after_commit = co.fail_nth_op = 0; /* fault injection: the main store's */
+        co.sessions = 1;
         if (!(d.ctl_st = store_open(d.base, &co, &err))) {
             sg_log_error(LOG, "Opening the cluster's session to PostgreSQL failed: %s.",
                          sg_strerror(err));

@@ -124,6 +124,34 @@ void sqlite__status_row_fini(sqlite_status_row *row);
  * on PostgreSQL). */
 int sqlite__apply_status_row(store_conn *c, const store_status_update *u,
                              const sqlite_status_row *row);
+/* dialect: PostgreSQL. The status rows of several messages, locked and read in one round
+ * trip (sqlite__status_batch_read), for an operation that changes many (an SMPP route's
+ * accepts and receipts, sqlite_routes.c): one wait per operation where each message's read
+ * was one. */
+typedef struct sqlite_status_one {
+    int64_t msg_id;
+    char *key;      /* the operator id's key it was found by (receipts), else NULL */
+    int part, nparts;
+    int used;       /* changed in this operation already: a second change reads afresh */
+    sqlite_status_row row;
+} sqlite_status_one;
+typedef struct sqlite_status_batch {
+    sqlite_status_one *v;
+    size_t n;
+} sqlite_status_batch;
+/* Sends lock (bound, its rows unread: the messages' rows locked in id order) without waiting,
+ * then runs read (bound), whose columns are the message's id, the key (or NULL), its part,
+ * its number of parts and SQLITE_PG_STATUS_COLS, keeping each row in b (new). 0 or the
+ * driver's error; b is freed by sqlite__status_batch_fini either way. */
+int sqlite__status_batch_read(store_conn *c, sqldrv_stmt *lock, sqldrv_stmt *read,
+                              sqlite_status_batch *b);
+/* The row of msg_id (key NULL) or of key, NULL when the read found none. */
+sqlite_status_one *sqlite__status_batch_find(sqlite_status_batch *b, int64_t msg_id,
+                                             const char *key);
+void sqlite__status_batch_fini(sqlite_status_batch *b);
+/* dialect: PostgreSQL. Binds texts[0..n) at parameter i as one array literal, each element
+ * quoted (read by a "$i::text[]" of the statement), as sqlite__pg_ids does ids. */
+void sqlite__pg_texts(sqldrv_stmt *st, int i, char *const *texts, size_t n);
 /* dialect: PostgreSQL. The columns that follow sql_msg_status_read's in the row above, from
  * messages m joined with services s (a text that reads them elsewhere, sqlite_routes.c). */
 #define SQLITE_PG_STATUS_COLS                                                              \

@@ -24,6 +24,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/msgstate.h"
 #include "store/sql_msg.h"
@@ -192,6 +193,45 @@ int sqlite__apply_status_row(store_conn *c, const store_status_update *u,
         if (rc) return rc;
     }
     return 1;
+}
+
+int sqlite__status_batch_read(store_conn *c, sqldrv_stmt *lock, sqldrv_stmt *read,
+                              sqlite_status_batch *b) {
+    b->v = NULL;
+    b->n = 0;
+    int rc = sqldrv_done(c, lock, "Locking messages");
+    if (rc) return rc;
+    size_t cap = 0;
+    while ((rc = sqldrv_step(c, read)) == 1) {
+        if (b->n == cap) b->v = sg_xrealloc(b->v, (cap = cap ? 2 * cap : 16) * sizeof *b->v);
+        sqlite_status_one *o = &b->v[b->n++];
+        memset(o, 0, sizeof *o);
+        o->msg_id = sqldrv_col_int(read, 0);
+        o->key = sqldrv_col_text(read, 1);
+        o->part = (int)sqldrv_col_int(read, 2);
+        o->nparts = (int)sqldrv_col_int(read, 3);
+        sqlite__status_row_read(c, read, 4, &o->row);
+    }
+    sqldrv_reset(read);
+    return rc < 0 ? rc : 0;
+}
+
+sqlite_status_one *sqlite__status_batch_find(sqlite_status_batch *b, int64_t msg_id,
+                                             const char *key) {
+    for (size_t i = 0; i < b->n; i++)
+        if (key ? b->v[i].key && !strcmp(b->v[i].key, key) : b->v[i].msg_id == msg_id)
+            return &b->v[i];
+    return NULL;
+}
+
+void sqlite__status_batch_fini(sqlite_status_batch *b) {
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->v[i].key);
+        sqlite__status_row_fini(&b->v[i].row);
+    }
+    free(b->v);
+    b->v = NULL;
+    b->n = 0;
 }
 
 /* Applies one status change if the state machine allows it. Returns 1 if applied, 0 if

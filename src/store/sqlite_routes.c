@@ -417,28 +417,100 @@ static int receipt_pg(store_conn *c, store_smpp_receipt_item *x) {
     return rc < 0 ? rc : 1;
 }
 
+/* dialect: PostgreSQL. The receipts of an operation at once (receipts_read_pg): every
+ * message named by the first key of a receipt's id on the first receipt's route, locked in
+ * id order, then read with its status row as pg_receipt_read does one. */
+static const char pg_receipts_lock[] =
+    "SELECT id FROM messages WHERE id IN (SELECT DISTINCT ON (idkey) message_id FROM smpp_ids "
+    "WHERE route = $1 AND idkey = ANY($2::text[]) ORDER BY idkey, id DESC) ORDER BY id "
+    "FOR NO KEY UPDATE";
+static const char pg_receipts_read[] =
+    "SELECT i.message_id, i.idkey, i.part, i.nparts, " SQLITE_PG_STATUS_COLS
+    "FROM (SELECT DISTINCT ON (idkey) idkey, message_id, part, nparts FROM smpp_ids "
+    "WHERE route = $1 AND idkey = ANY($2::text[]) ORDER BY idkey, id DESC) i "
+    "JOIN messages m ON m.id = i.message_id LEFT JOIN services s ON s.id = m.service_id "
+    "FOR NO KEY UPDATE OF m";
+
+/* Reads into b the messages of r's receipts whose route is the first one's (see above). */
+static int receipts_read_pg(store_conn *c, store_smpp_receipt_req *r, sqlite_status_batch *b) {
+    char **keys = sg_xcalloc(r->count, sizeof *keys);
+    size_t n = 0;
+    for (size_t i = 0; i < r->count; i++) {
+        char k[OPID_KEYS][OPID_KEY_LEN];
+        if (strcmp(r->items[i].route, r->items[0].route) || opid_keys(r->items[i].smsc_id, k) == 0)
+            continue;
+        keys[n++] = sg_xstrdup(k[0]);
+    }
+    int rc = 0;
+    if (n) {
+        sqldrv_stmt *lock = sqldrv_prep(c, pg_receipts_lock);
+        sqldrv_stmt *read = lock ? sqldrv_prep(c, pg_receipts_read) : NULL;
+        rc = SG_EIO;
+        if (read) {
+            sqldrv_bind_text(lock, 1, r->items[0].route);
+            sqlite__pg_texts(lock, 2, keys, n);
+            sqldrv_bind_text(read, 1, r->items[0].route);
+            sqlite__pg_texts(read, 2, keys, n);
+            rc = sqlite__status_batch_read(c, lock, read, b);
+        }
+    }
+    while (n) free(keys[--n]);
+    free(keys);
+    return rc;
+}
+
+/* A receipt of a message of one part read by receipts_read_pg, applied: 1, 0 when b has none
+ * for it (or it has several parts, or was changed already in this operation: the caller goes
+ * one of the other ways), or an SG_E* code. */
+static int receipt_from_batch(store_conn *c, sqlite_status_batch *b, store_smpp_receipt_item *x) {
+    char keys[OPID_KEYS][OPID_KEY_LEN];
+    if (!b->n || opid_keys(x->smsc_id, keys) == 0) return 0;
+    sqlite_status_one *o = sqlite__status_batch_find(b, 0, keys[0]);
+    if (!o || o->used || o->nparts > 1) return 0;
+    o->used = 1;
+    store_status_update u = {.msg_id = o->msg_id, .state = (msg_state)x->state, .dlr = x->dlr,
+                             .ptt = x->ptt, .ts_ms = x->ts_ms};
+    int rc = sqlite__apply_status_row(c, &u, &o->row);
+    return rc < 0 ? rc : 1;
+}
+
 int sqlite__smpp_receipt(store_conn *c, store_smpp_receipt_req *r) {
+    sqlite_status_batch b = {0};
+    if (sqldrv_dialect(c) == SQLDRV_POSTGRES && r->count > 1) {
+        int rc = receipts_read_pg(c, r, &b);
+        if (rc) {
+            sqlite__status_batch_fini(&b);
+            return rc;
+        }
+    }
+    int rc = 0;
     for (size_t i = 0; i < r->count; i++) {
         store_smpp_receipt_item *x = &r->items[i];
         int64_t msg_id;
         int part, nparts;
-        int rc;
         c->applied_sent_ms = x->sent_ms = 0;
+        if (!strcmp(x->route, r->items[0].route) && (rc = receipt_from_batch(c, &b, x)) != 0) {
+            if (rc < 0) break;
+            x->matched = 1;
+            x->sent_ms = c->applied_sent_ms;
+            continue;
+        }
         if (sqldrv_dialect(c) == SQLDRV_POSTGRES && (rc = receipt_pg(c, x)) != 0) {
-            if (rc < 0) return rc;
+            if (rc < 0) break;
             x->matched = 1;
             x->sent_ms = c->applied_sent_ms;
             continue;
         }
         rc = find_id(c, x->route, x->smsc_id, &msg_id, &part, &nparts);
-        if (rc < 0) return rc;
+        if (rc < 0) break;
         x->matched = rc;
         rc = rc ? apply_part(c, msg_id, part, nparts, x->state, x->dlr, x->ptt, x->ts_ms)
                 : keep_orphan(c, x);
-        if (rc) return rc;
+        if (rc) break;
         x->sent_ms = c->applied_sent_ms;
     }
-    return 0;
+    sqlite__status_batch_fini(&b);
+    return rc < 0 ? rc : 0;
 }
 
 /* Applies and forgets the receipts that were waiting for key on route. */
@@ -576,16 +648,60 @@ static int orphans_possible(store_conn *c) {
     return any;
 }
 
+/* dialect: PostgreSQL. The messages of an operation's accepts, locked in id order, then read
+ * with their status rows (sqlite__status_batch_read): one wait for all of them. */
+static const char pg_accepts_lock[] =
+    "SELECT id FROM messages WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE";
+static const char pg_accepts_read[] =
+    "SELECT m.id, NULL, 0, 0, " SQLITE_PG_STATUS_COLS
+    "FROM messages m LEFT JOIN services s ON s.id = m.service_id "
+    "WHERE m.id = ANY($1::bigint[])";
+
+static int accepts_read_pg(store_conn *c, const store_smpp_accept_req *r,
+                           sqlite_status_batch *b) {
+    int64_t *ids = sg_xmalloc(r->count * sizeof *ids);
+    for (size_t i = 0; i < r->count; i++) ids[i] = r->items[i].msg_id;
+    sqldrv_stmt *lock = sqldrv_prep(c, pg_accepts_lock);
+    sqldrv_stmt *read = lock ? sqldrv_prep(c, pg_accepts_read) : NULL;
+    int rc = SG_EIO;
+    if (read) {
+        sqlite__pg_ids(lock, 1, ids, r->count);
+        sqlite__pg_ids(read, 1, ids, r->count);
+        rc = sqlite__status_batch_read(c, lock, read, b);
+    }
+    free(ids);
+    return rc;
+}
+
+/* The accept's status change u: from the row read with the others (PostgreSQL, when it was
+ * read and not changed yet in this operation), else read now. 1 applied, 0 stale or no such
+ * message, or an SG_E* code. */
+static int accept_status(store_conn *c, sqlite_status_batch *b, int batched,
+                         const store_status_update *u) {
+    if (!batched) return sqlite__apply_status(c, u);
+    sqlite_status_one *o = sqlite__status_batch_find(b, u->msg_id, NULL);
+    if (!o) return 0; /* as status_read: no such message (deleted) */
+    if (o->used) return sqlite__apply_status(c, u);
+    o->used = 1;
+    return sqlite__apply_status_row(c, u, &o->row);
+}
+
 int sqlite__smpp_accept(store_conn *c, store_smpp_accept_req *r) {
     int rc;
     int orphans = orphans_possible(c);
+    sqlite_status_batch b = {0};
+    int batched = sqldrv_dialect(c) == SQLDRV_POSTGRES && r->count > 1;
+    if (batched && (rc = accepts_read_pg(c, r, &b)) != 0) {
+        sqlite__status_batch_fini(&b);
+        return rc;
+    }
     for (size_t i = 0; i < r->count; i++) {
         const store_smpp_accept_item *a = &r->items[i];
         store_status_update u = {.msg_id = a->msg_id, .state = MSG_SUBMITTED,
                                  .dlr = DLR_SUBMITTED, .ptt = 3, .ts_ms = a->ts_ms,
                                  .route = a->route,
                                  .smsc_id = a->nparts ? a->smsc_ids[0] : NULL};
-        if ((rc = sqlite__apply_status(c, &u)) < 0) return rc;
+        if ((rc = accept_status(c, &b, batched, &u)) < 0) goto out;
         for (size_t p = 0; p < a->nparts; p++) {
             char keys[OPID_KEYS][OPID_KEY_LEN];
             int nk = opid_keys(a->smsc_ids[p], keys);
@@ -593,27 +709,33 @@ int sqlite__smpp_accept(store_conn *c, store_smpp_accept_req *r) {
                 sqldrv_stmt *st = sqldrv_prep(c, "INSERT INTO smpp_ids(route, idkey, message_id, "
                                                    "part, nparts, created_ms) "
                                                    "VALUES ($1, $2, $3, $4, $5, $6)");
-                if (!st) return SG_EIO;
+                if (!st) {
+                    rc = SG_EIO;
+                    goto out;
+                }
                 sqldrv_bind_text(st, 1, a->route);
                 sqldrv_bind_text(st, 2, keys[0]);
                 sqldrv_bind_int(st, 3, a->msg_id);
                 sqldrv_bind_int(st, 4, (int64_t)p);
                 sqldrv_bind_int(st, 5, (int64_t)a->nparts);
                 sqldrv_bind_int(st, 6, a->ts_ms);
-                if ((rc = sqldrv_done(c, st, "Recording an operator message id"))) return rc;
+                if ((rc = sqldrv_done(c, st, "Recording an operator message id"))) goto out;
             }
             for (int k = 0; orphans && k < nk; k++)
                 if ((rc = adopt_orphans(c, a->route, keys[k], a->msg_id, (int)p, (int)a->nparts,
                                         &r->orphans)))
-                    return rc;
+                    goto out;
         }
     }
     c->since_prune += r->count;
+    rc = 0;
     if (c->since_prune >= PRUNE_EVERY) {
         c->since_prune = 0;
-        if ((rc = prune(c))) return rc;
+        rc = prune(c);
     }
-    return 0;
+out:
+    sqlite__status_batch_fini(&b);
+    return rc < 0 ? rc : 0;
 }
 
 /* The priorities are spelled out so that each is one range of messages_due (due_ms > now):

@@ -2,7 +2,8 @@
  * sqlite_util.c - the three primitives of the core tables that every area needs: a service's
  * id by name, its balance (to show, or to append to), and appending to the ledger; and
  * credits as JSON; the reading of a list of ids or of texts (sqlite__read_ids, _read_texts);
- * and the binding of a list of ids as one PostgreSQL array (sqlite__pg_ids). Written only
+ * and the binding of a list of ids or texts as one PostgreSQL array (sqlite__pg_ids,
+ * _pg_texts). Written only
  * against the SQL driver (sqldrv.h) and the shared texts of sql_msg.h, so they are the same
  * for every backend.
  *
@@ -152,6 +153,23 @@ void sqlite__pg_ids(sqldrv_stmt *st, int i, const int64_t *v, size_t n) {
         char num[24];
         int len = snprintf(num, sizeof num, k ? ",%lld" : "%lld", (long long)v[k]);
         sg_buf_add(&b, num, (size_t)len);
+    }
+    sg_buf_add(&b, "}", 1);
+    sqldrv_bind_text(st, i, b.p); /* copied */
+    free(b.p);
+}
+
+void sqlite__pg_texts(sqldrv_stmt *st, int i, char *const *texts, size_t n) {
+    sg_buf b = {0};
+    sg_buf_add(&b, "{", 1);
+    for (size_t k = 0; k < n; k++) {
+        if (k) sg_buf_add(&b, ",", 1);
+        sg_buf_add(&b, "\"", 1);
+        for (const char *q = texts[k]; *q; q++) {
+            if (*q == '"' || *q == '\\') sg_buf_add(&b, "\\", 1);
+            sg_buf_add(&b, q, 1);
+        }
+        sg_buf_add(&b, "\"", 1);
     }
     sg_buf_add(&b, "}", 1);
     sqldrv_bind_text(st, i, b.p); /* copied */

@@ -188,39 +188,49 @@ typedef struct queue {
     size_t n;
 } queue;
 
-struct store {
-    const store_backend *be;
-    store_backend pg_be; /* PostgreSQL's table (store__postgres_backend), when be points here */
+/* One session of the database and the thread that runs its batches (see "Lanes"). */
+typedef struct lane {
+    store *st;
     store_conn *conn;
-    store_options opt;
     pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cond;
-    queue in, out;
-    int stopping;
+    pthread_cond_t cond;   /* under st->mu: something queued in `in`, or stopping */
+    queue in;              /* under st->mu */
     int waiting;           /* the thread waits: 0 no, 1 for any op, 2 for a full batch */
     size_t in_sends;       /* OP_submit operations in `in`: clients waiting for an answer */
     int64_t last_start_us; /* CLOCK_MONOTONIC, when the previous batch started */
-    struct event *done_ev;
     store_handoff handoff; /* status calls on their way to the notifier (store_handoff.c) */
+    uint64_t trips, stmts; /* under st->mu: the driver's counters after the last batch */
+    tally tallies[OP_COUNT]; /* per kind of operation; the lane thread's */
+} lane;
+
+#define MAX_LANES 3
+
+struct store {
+    const store_backend *be;
+    store_backend pg_be; /* PostgreSQL's table (store__postgres_backend), when be points here */
+    store_options opt;
+    pthread_mutex_t mu;
+    queue out;
+    int stopping;
+    struct event *done_ev;
     size_t pending;
-    uint64_t commits, ops, nth_op;
-    uint64_t trips, stmts; /* the driver's counters after the last batch (store_trips) */
-    tally tallies[OP_COUNT]; /* per kind of operation; the store thread's */
+    uint64_t commits, ops, nth_op; /* commits and ops under mu; nth_op atomic */
     char instance[17]; /* store_instance() */
     sg_hist commit_s, batch_ops; /* under mu: each committed batch (store_counters_read) */
     optout_rules *optout; /* opt-out keywords, read by the connection (sqlite_blacklist.c) */
+    int nlanes;
+    lane lanes[MAX_LANES];
 };
 
 static int64_t mono_us(void);
 
 /* Adds what the driver counted since t0 (trips, stmts, and the time: t0[2], microseconds) to
  * kind's tally, with n more operations (or batches); t0 moves on. */
-static void count(store *st, int kind, uint64_t t0[3], uint64_t n) {
+static void count(lane *l, int kind, uint64_t t0[3], uint64_t n) {
     uint64_t t[3];
-    sqldrv_counters(st->conn, &t[0], &t[1]);
+    sqldrv_counters(l->conn, &t[0], &t[1]);
     t[2] = (uint64_t)mono_us();
-    tally *k = &st->tallies[kind];
+    tally *k = &l->tallies[kind];
     k->ops += n;
     k->trips += t[0] - t0[0];
     k->stmts += t[1] - t0[1];
@@ -253,33 +263,35 @@ static void q_append(queue *q, queue *other) {
     other->n = 0;
 }
 
-static int run_kind(store *st, int kind, void *req) {
+static int run_kind(store *st, store_conn *conn, int kind, void *req) {
     switch (kind) {
 #define CASE_OP(name, type) \
-    case OP_##name: return st->be->name(st->conn, (type *)req);
+    case OP_##name: return st->be->name(conn, (type *)req);
         STORE_OPS(CASE_OP)
 #undef CASE_OP
     default: return SG_EINVAL;
     }
 }
 
-static int run_one(store *st, op *o) {
-    if (st->opt.fail_nth_op > 0 && ++st->nth_op == (uint64_t)st->opt.fail_nth_op) return SG_EIO;
-    return run_kind(st, o->kind, o->req);
+static int run_one(store *st, store_conn *conn, op *o) {
+    if (st->opt.fail_nth_op > 0 &&
+        __atomic_add_fetch(&st->nth_op, 1, __ATOMIC_RELAXED) == (uint64_t)st->opt.fail_nth_op)
+        return SG_EIO;
+    return run_kind(st, conn, o->kind, o->req);
 }
 
 /* An operation with an idempotency record succeeded: renders its answer and stores it in the
  * operation's savepoint. A non-zero return fails (rolls back) the operation; SG_ECONFLICT
  * with idem->found means the key was taken meanwhile (store_idem.h). */
-static int record(store *st, store_idem *idem) {
+static int record(store *st, store_conn *conn, store_idem *idem) {
     if (idem->then_kind) {
-        int rc = run_kind(st, idem->then_kind, idem->then_req);
+        int rc = run_kind(st, conn, idem->then_kind, idem->then_req);
         if (rc) return rc;
     }
     free(idem->body);
     idem->body = idem->render(idem->render_arg, &idem->status);
     if (!idem->body) return SG_EIO;
-    int rc = st->be->idem_put(st->conn, idem);
+    int rc = st->be->idem_put(conn, idem);
     idem->recorded = rc == 0;
     return rc;
 }
@@ -288,50 +300,52 @@ static int record(store *st, store_idem *idem) {
  * database unreachable (SG_EUNAVAIL: the API answers 503, callers retry later) or SG_EIO. */
 static int batch_error(int rc) { return rc == SG_EUNAVAIL ? SG_EUNAVAIL : SG_EIO; }
 
-static void run_batch(store *st, queue *batch) {
+static void run_batch(lane *l, queue *batch) {
+    store *st = l->st;
+    store_conn *conn = l->conn;
     uint64_t t0[3];
-    sqldrv_counters(st->conn, &t0[0], &t0[1]);
+    sqldrv_counters(conn, &t0[0], &t0[1]);
     t0[2] = (uint64_t)mono_us();
-    int rc = st->be->begin(st->conn);
+    int rc = st->be->begin(conn);
     if (rc != 0) {
         for (op *o = batch->head; o; o = o->next) o->rc = batch_error(rc);
         return;
     }
-    count(st, OP_NONE, t0, 0);
+    count(l, OP_NONE, t0, 0);
     int wake = 0; /* the batch made messages due: other nodes are told at its commit */
     for (op *o = batch->head; o; o = o->next) {
-        store__handoff_savepoint(&st->handoff);
-        if ((rc = st->be->savepoint(st->conn)) != 0) {
+        store__handoff_savepoint(&l->handoff);
+        if ((rc = st->be->savepoint(conn)) != 0) {
             o->rc = batch_error(rc);
             continue;
         }
-        o->rc = run_one(st, o);
+        o->rc = run_one(st, conn, o);
         /* what the driver deferred (sqldrv.h) decides too: a failure there is the operation's */
-        int late = sqldrv_settle(st->conn);
+        int late = sqldrv_settle(conn);
         if (late) o->rc = late;
         if (o->idem && o->rc == 0) {
-            o->rc = record(st, o->idem);
-            if ((late = sqldrv_settle(st->conn)) != 0) {
+            o->rc = record(st, conn, o->idem);
+            if ((late = sqldrv_settle(conn)) != 0) {
                 o->rc = late;
                 o->idem->recorded = 0;
             }
         }
-        if (o->rc != 0) st->be->release(st->conn, 1); /* the rollback is the operation's */
-        count(st, o->kind, t0, 1);
-        if (o->rc == 0) st->be->release(st->conn, 0);
-        if (o->rc != 0) store__handoff_rollback_op(&st->handoff);
+        if (o->rc != 0) st->be->release(conn, 1); /* the rollback is the operation's */
+        count(l, o->kind, t0, 1);
+        if (o->rc == 0) st->be->release(conn, 0);
+        if (o->rc != 0) store__handoff_rollback_op(&l->handoff);
         else if (o->kind == OP_submit || o->kind == OP_campaign_send) wake = 1;
     }
     /* In a savepoint of its own: a failed wake-up (a hint) must not undo the batch. */
-    if (wake && st->be->wake_others && st->be->savepoint(st->conn) == 0)
-        st->be->release(st->conn, st->be->wake_others(st->conn, st->instance) != 0);
+    if (wake && st->be->wake_others && st->be->savepoint(conn) == 0)
+        st->be->release(conn, st->be->wake_others(conn, st->instance) != 0);
     int64_t commit_us = mono_us();
-    if ((rc = st->be->commit(st->conn)) != 0) {
-        store__handoff_aborted(&st->handoff);
+    if ((rc = st->be->commit(conn)) != 0) {
+        store__handoff_aborted(&l->handoff);
         if (rc != SG_EUNAVAIL) /* else the driver logged the outage, once */
             sg_log_error("store", "Commit of a batch of %zu operations failed; all report an "
                                   "I/O error and nothing of them was stored.", batch->n);
-        st->be->rollback(st->conn);
+        st->be->rollback(conn);
         for (op *o = batch->head; o; o = o->next) {
             o->rc = batch_error(rc);
             if (o->idem) o->idem->recorded = o->idem->found = 0;
@@ -339,15 +353,15 @@ static void run_batch(store *st, queue *batch) {
         return;
     }
     commit_us = mono_us() - commit_us;
-    store__handoff_committed(&st->handoff);
-    count(st, OP_NONE, t0, 1);
+    store__handoff_committed(&l->handoff);
+    count(l, OP_NONE, t0, 1);
     pthread_mutex_lock(&st->mu);
     sg_hist_observe(&st->commit_s, (double)commit_us / 1e6);
     sg_hist_observe(&st->batch_ops, (double)batch->n);
-    pthread_mutex_unlock(&st->mu);
-    st->commits++;
+    uint64_t commits = ++st->commits;
     st->ops += batch->n;
-    if (st->opt.crash_after_commit > 0 && st->commits == (uint64_t)st->opt.crash_after_commit) {
+    pthread_mutex_unlock(&st->mu);
+    if (st->opt.crash_after_commit > 0 && commits == (uint64_t)st->opt.crash_after_commit) {
         sg_log_error("store", "Fault injection: crashing after commit %llu as configured.",
                      (unsigned long long)st->commits);
         abort();
@@ -358,8 +372,17 @@ static void run_batch(store *st, queue *batch) {
  * operation, by kind (docs/benchmarks.md, PostgreSQL; SQLite's driver counts none). */
 static void log_tallies(store *st) {
     if (!sg_log_enabled(SG_LOG_DEBUG, "store.trips")) return;
+    tally sum[OP_COUNT] = {{0}};
+    for (int i = 0; i < st->nlanes; i++)
+        for (int k = 0; k < OP_COUNT; k++) {
+            const tally *t = &st->lanes[i].tallies[k];
+            sum[k].ops += t->ops;
+            sum[k].trips += t->trips;
+            sum[k].stmts += t->stmts;
+            sum[k].us += t->us;
+        }
     for (int k = 0; k < OP_COUNT; k++) {
-        const tally *t = &st->tallies[k];
+        const tally *t = &sum[k];
         if (!t->ops) continue;
         sg_log_debug("store.trips", "%s: %llu %s, %.2f round trips, %.2f statements and %.0f "
                                     "us each (%.3f s in all).",
@@ -392,44 +415,51 @@ static int reads_only(const queue *q) {
     return 1;
 }
 
-/* Called with mu held and something queued: waits, when the store is busy, until a batch's
+/* Called with mu held and something queued: waits, when the lane is busy, until a batch's
  * worth of operations has gathered (see the file comment). */
-static void gather(store *st) {
-    int64_t until = st->last_start_us + GROUP_WAIT_US;
-    if (st->stopping || st->in.n >= st->opt.max_batch || st->in_sends >= SENDS_BATCH ||
-        mono_us() >= until || reads_only(&st->in))
+static void gather(lane *l) {
+    store *st = l->st;
+    int64_t until = l->last_start_us + GROUP_WAIT_US;
+    if (st->stopping || l->in.n >= st->opt.max_batch || l->in_sends >= SENDS_BATCH ||
+        mono_us() >= until || reads_only(&l->in))
         return;
     struct timespec ts = {(time_t)(until / 1000000), (long)(until % 1000000) * 1000};
-    st->waiting = 2;
-    while (!st->stopping && st->in.n < st->opt.max_batch && st->in_sends < SENDS_BATCH &&
-           pthread_cond_timedwait(&st->cond, &st->mu, &ts) != ETIMEDOUT) {
+    l->waiting = 2;
+    while (!st->stopping && l->in.n < st->opt.max_batch && l->in_sends < SENDS_BATCH &&
+           pthread_cond_timedwait(&l->cond, &st->mu, &ts) != ETIMEDOUT) {
     }
-    st->waiting = 0;
+    l->waiting = 0;
+}
+
+/* Takes up to max_batch operations of l's queue into batch (mu held). */
+static void take_batch(lane *l, queue *batch) {
+    while (l->in.head && batch->n < l->st->opt.max_batch) {
+        op *o = l->in.head;
+        l->in.head = o->next;
+        if (!l->in.head) l->in.tail = NULL;
+        l->in.n--;
+        if (o->kind == OP_submit) l->in_sends--;
+        q_push(batch, o);
+    }
 }
 
 static void *thread_main(void *arg) {
-    store *st = arg;
+    lane *l = arg;
+    store *st = l->st;
     pthread_mutex_lock(&st->mu);
     for (;;) {
-        st->waiting = 1;
-        while (!st->in.head && !st->stopping) pthread_cond_wait(&st->cond, &st->mu);
-        st->waiting = 0;
-        if (!st->in.head && st->stopping) break;
-        gather(st);
+        l->waiting = 1;
+        while (!l->in.head && !st->stopping) pthread_cond_wait(&l->cond, &st->mu);
+        l->waiting = 0;
+        if (!l->in.head && st->stopping) break;
+        gather(l);
         queue batch = {0};
-        while (st->in.head && batch.n < st->opt.max_batch) {
-            op *o = st->in.head;
-            st->in.head = o->next;
-            if (!st->in.head) st->in.tail = NULL;
-            st->in.n--;
-            if (o->kind == OP_submit) st->in_sends--;
-            q_push(&batch, o);
-        }
+        take_batch(l, &batch);
         pthread_mutex_unlock(&st->mu);
-        st->last_start_us = mono_us();
-        run_batch(st, &batch);
+        l->last_start_us = mono_us();
+        run_batch(l, &batch);
         pthread_mutex_lock(&st->mu);
-        sqldrv_counters(st->conn, &st->trips, &st->stmts);
+        sqldrv_counters(l->conn, &l->trips, &l->stmts);
         q_append(&st->out, &batch);
         event_active(st->done_ev, EV_READ, 0);
     }
@@ -455,6 +485,23 @@ static void on_done(evutil_socket_t fd, short what, void *arg) {
     }
 }
 
+/* The lane of an operation kind (see "Lanes"): with one lane, 0; else the delivery path's
+ * operations (the dispatcher's, the SMPP routes', the simulated route's) run on lane 1, the
+ * notifier's on lane 2 (when there are three), and everything else (the API's, the cluster's,
+ * the campaigns') on lane 0. */
+static int lane_of(const store *st, op_kind kind) {
+    if (st->nlanes < 2) return 0;
+    switch (kind) {
+    case OP_claim: case OP_status: case OP_recover: case OP_sim_accept: case OP_sim_advance:
+    case OP_smpp_accept: case OP_smpp_receipt: case OP_smpp_mo:
+        return 1;
+    case OP_notify_claim: case OP_notify_finish:
+        return st->nlanes - 1;
+    default:
+        return 0;
+    }
+}
+
 static int enqueue(store *st, op_kind kind, void *req, store_idem *idem, store_cb cb,
                    void *arg) {
     op *o = sg_xcalloc(1, sizeof *o);
@@ -464,18 +511,19 @@ static int enqueue(store *st, op_kind kind, void *req, store_idem *idem, store_c
     o->cb = cb;
     o->arg = arg;
     st->pending++;
+    lane *l = &st->lanes[lane_of(st, kind)];
     pthread_mutex_lock(&st->mu);
     /* A node's heartbeat goes ahead of the queue: behind a long one (a campaign of 200,000
      * receivers fanned out in thousands of operations, on SQLite where it shares this store)
      * it waited seconds, and a node that cannot renew its heartbeat for half node-timeout-s
      * fences itself (src/cluster/cluster.c). Heartbeats come one at a time from one caller,
      * so invariant 3 holds. */
-    if (kind == OP_node_heartbeat) q_push_front(&st->in, o);
-    else q_push(&st->in, o);
-    if (kind == OP_submit) st->in_sends++;
-    if (st->waiting == 1 ||
-        (st->waiting == 2 && (st->in.n >= st->opt.max_batch || st->in_sends == SENDS_BATCH)))
-        pthread_cond_signal(&st->cond);
+    if (kind == OP_node_heartbeat) q_push_front(&l->in, o);
+    else q_push(&l->in, o);
+    if (kind == OP_submit) l->in_sends++;
+    if (l->waiting == 1 ||
+        (l->waiting == 2 && (l->in.n >= st->opt.max_batch || l->in_sends == SENDS_BATCH)))
+        pthread_cond_signal(&l->cond);
     pthread_mutex_unlock(&st->mu);
     return 0;
 }
@@ -499,81 +547,119 @@ STORE_OPS(DEF_OP)
 STORE_OPS(DEF_THEN)
 #undef DEF_THEN
 
+/* Closes the sessions of lanes [0, n) and frees what store_open made. */
+static void close_lanes(store *st, int n) {
+    for (int i = 0; i < n; i++) {
+        st->be->close(st->lanes[i].conn);
+        store__handoff_fini(&st->lanes[i].handoff);
+        pthread_cond_destroy(&st->lanes[i].cond);
+    }
+}
+
 store *store_open(struct event_base *base, const store_options *opt, int *err) {
     store *st = sg_xcalloc(1, sizeof *st);
     st->be = &store_sqlite_backend;
     const char *where = opt->path;
+    st->nlanes = 1;
     if (opt->database && *opt->database) {
         store__postgres_backend(&st->pg_be);
         st->be = &st->pg_be;
         where = opt->database;
+        st->nlanes = opt->sessions > 0 ? (opt->sessions < MAX_LANES ? opt->sessions : MAX_LANES)
+                                       : MAX_LANES;
     }
     st->opt = *opt;
     sg_hist_init(&st->commit_s, sg_hist_fast_s, sg_hist_fast_n);
     sg_hist_init(&st->batch_ops, sg_hist_count_b, sg_hist_count_n);
     if (!st->opt.max_batch) st->opt.max_batch = 1024;
     sg_random_hex(st->instance, 8);
-    store__handoff_init(&st->handoff);
-    int rc = st->be->open(where, &st->handoff, &st->conn);
-    if (rc != 0) {
-        *err = rc;
-        store__handoff_fini(&st->handoff);
-        free(st);
-        return NULL;
-    }
     st->optout = optout_rules_new(opt->optout_keywords, opt->stop_clause);
-    sqlite__optout_configure(st->conn, st->optout, opt->optout_window_days * 86400 * 1000);
     pthread_mutex_init(&st->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* gather() waits on CLOCK_MONOTONIC */
-    pthread_cond_init(&st->cond, &ca);
-    pthread_condattr_destroy(&ca);
-    st->done_ev = event_new(base, -1, 0, on_done, st);
-    if (pthread_create(&st->thread, NULL, thread_main, st) != 0) {
-        sg_log_error("store", "Could not start the store thread.");
-        event_free(st->done_ev);
-        st->be->close(st->conn);
-        store__handoff_fini(&st->handoff);
-        optout_rules_free(st->optout);
-        free(st);
-        *err = SG_EIO;
-        return NULL;
+    int opened = 0, rc = 0;
+    for (; opened < st->nlanes; opened++) {
+        lane *l = &st->lanes[opened];
+        l->st = st;
+        store__handoff_init(&l->handoff);
+        if ((rc = st->be->open(where, &l->handoff, &l->conn)) != 0) {
+            store__handoff_fini(&l->handoff);
+            break;
+        }
+        pthread_cond_init(&l->cond, &ca);
+        sqldrv_counters(l->conn, &l->trips, &l->stmts); /* the migrations' count from here */
+        sqlite__optout_configure(l->conn, st->optout, opt->optout_window_days * 86400 * 1000);
     }
-    pthread_setname_np(st->thread, "sg-store"); /* for top -H and perf */
+    pthread_condattr_destroy(&ca);
+    if (rc != 0) {
+        close_lanes(st, opened);
+        *err = rc;
+        goto fail;
+    }
+    st->done_ev = event_new(base, -1, 0, on_done, st);
+    int started = 0;
+    for (; started < st->nlanes; started++) {
+        lane *l = &st->lanes[started];
+        if (pthread_create(&l->thread, NULL, thread_main, l) != 0) break;
+        char name[16];
+        snprintf(name, sizeof name, started ? "sg-store%d" : "sg-store", started);
+        pthread_setname_np(l->thread, name); /* for top -H and perf */
+    }
+    if (started < st->nlanes) {
+        sg_log_error("store", "Could not start the store thread.");
+        pthread_mutex_lock(&st->mu);
+        st->stopping = 1;
+        for (int i = 0; i < started; i++) pthread_cond_signal(&st->lanes[i].cond);
+        pthread_mutex_unlock(&st->mu);
+        for (int i = 0; i < started; i++) pthread_join(st->lanes[i].thread, NULL);
+        event_free(st->done_ev);
+        close_lanes(st, st->nlanes);
+        *err = SG_EIO;
+        goto fail;
+    }
     return st;
+fail:
+    optout_rules_free(st->optout);
+    pthread_mutex_destroy(&st->mu);
+    free(st);
+    return NULL;
 }
 
 void store_close(store *st) {
     if (!st) return;
     pthread_mutex_lock(&st->mu);
     st->stopping = 1;
-    pthread_cond_signal(&st->cond);
+    for (int i = 0; i < st->nlanes; i++) pthread_cond_signal(&st->lanes[i].cond);
     pthread_mutex_unlock(&st->mu);
-    pthread_join(st->thread, NULL);
+    for (int i = 0; i < st->nlanes; i++) pthread_join(st->lanes[i].thread, NULL);
     /* Deliver what finished; callbacks may queue follow-up operations (a handler's next
-     * step), which run here on the calling thread until nothing is left, so no caller is left
-     * waiting and no request leaks. */
+     * step), which run here on the calling thread, each on its lane's session, until nothing
+     * is left, so no caller is left waiting and no request leaks. */
     for (;;) {
         on_done(-1, 0, st);
-        pthread_mutex_lock(&st->mu);
-        queue batch = st->in;
-        st->in.head = st->in.tail = NULL;
-        st->in.n = 0;
-        pthread_mutex_unlock(&st->mu);
-        if (!batch.head) break;
-        run_batch(st, &batch);
-        pthread_mutex_lock(&st->mu);
-        q_append(&st->out, &batch);
-        pthread_mutex_unlock(&st->mu);
+        int ran = 0;
+        for (int i = 0; i < st->nlanes; i++) {
+            lane *l = &st->lanes[i];
+            pthread_mutex_lock(&st->mu);
+            queue batch = l->in;
+            l->in.head = l->in.tail = NULL;
+            l->in.n = l->in_sends = 0;
+            pthread_mutex_unlock(&st->mu);
+            if (!batch.head) continue;
+            ran = 1;
+            run_batch(l, &batch);
+            pthread_mutex_lock(&st->mu);
+            q_append(&st->out, &batch);
+            pthread_mutex_unlock(&st->mu);
+        }
+        if (!ran) break;
     }
     event_free(st->done_ev);
     log_tallies(st);
-    st->be->close(st->conn);
-    store__handoff_fini(&st->handoff);
+    close_lanes(st, st->nlanes);
     optout_rules_free(st->optout);
     pthread_mutex_destroy(&st->mu);
-    pthread_cond_destroy(&st->cond);
     free(st);
 }
 
@@ -581,23 +667,46 @@ size_t store_pending(store *st) { return st->pending; }
 
 const char *store_instance(const store *st) { return st->instance; }
 
+/* The hand-off is per lane (each stages what its own transaction wrote): the notifier's
+ * settings go to every lane, the cap shared between them, and it takes from all. */
 void store_notify_set_wake(store *st, store_notify_wake_cb fn, void *arg) {
-    store__handoff_set_wake(&st->handoff, fn, arg);
+    for (int i = 0; i < st->nlanes; i++) store__handoff_set_wake(&st->lanes[i].handoff, fn, arg);
 }
 
 void store_notify_set_direct(store *st, const char *node, int64_t lease_ms, size_t cap,
                              store_notify_wake_cb ready, void *arg) {
-    store__handoff_set_direct(&st->handoff, node, lease_ms, cap, ready, arg);
+    size_t each = (cap + (size_t)st->nlanes - 1) / (size_t)st->nlanes;
+    for (int i = 0; i < st->nlanes; i++)
+        store__handoff_set_direct(&st->lanes[i].handoff, node, lease_ms, each, ready, arg);
 }
 
 size_t store_notify_take(store *st, store_notify_call **out) {
-    return store__handoff_take(&st->handoff, out);
+    size_t n = store__handoff_take(&st->lanes[0].handoff, out);
+    for (int i = 1; i < st->nlanes; i++) {
+        store_notify_call *more;
+        size_t m = store__handoff_take(&st->lanes[i].handoff, &more);
+        if (!m) continue;
+        if (!n) {
+            free(*out);
+            *out = more;
+            n = m;
+            continue;
+        }
+        *out = sg_xrealloc(*out, (n + m) * sizeof **out);
+        memcpy(*out + n, more, m * sizeof *more);
+        n += m;
+        free(more);
+    }
+    return n;
 }
 
 void store_trips(store *st, uint64_t *trips, uint64_t *stmts) {
+    *trips = *stmts = 0;
     pthread_mutex_lock(&st->mu);
-    *trips = st->trips;
-    *stmts = st->stmts;
+    for (int i = 0; i < st->nlanes; i++) {
+        *trips += st->lanes[i].trips;
+        *stmts += st->lanes[i].stmts;
+    }
     pthread_mutex_unlock(&st->mu);
 }
 
@@ -613,7 +722,11 @@ void store_counters_read(store *st, store_counters *out) {
     out->commit_s = st->commit_s;
     out->batch_ops = st->batch_ops;
     pthread_mutex_unlock(&st->mu);
-    pthread_mutex_lock(&st->handoff.mu);
-    memcpy(out->n, st->handoff.counted, sizeof out->n);
-    pthread_mutex_unlock(&st->handoff.mu);
+    memset(out->n, 0, sizeof out->n);
+    for (int i = 0; i < st->nlanes; i++) {
+        store_handoff *h = &st->lanes[i].handoff;
+        pthread_mutex_lock(&h->mu);
+        for (size_t k = 0; k < sizeof out->n / sizeof out->n[0]; k++) out->n[k] += h->counted[k];
+        pthread_mutex_unlock(&h->mu);
+    }
 }

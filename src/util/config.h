@@ -21,6 +21,7 @@ typedef struct sg_config {
     char *tls_cert, *tls_key;
     char *data;             /* data directory */
     char *database;         /* PostgreSQL connection string; "" = SQLite in data */
+    int64_t database_sessions; /* PostgreSQL: the store's sessions (store_options.sessions) */
     int64_t sim_delay_ms;
     char *log_level;
     char *log_debug;
