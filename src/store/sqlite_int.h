@@ -185,8 +185,10 @@ typedef struct sqlite_new_msg {
     int64_t length, parts, credits, validity_min, differed_min;
     const char *callback_url; /* NULL: the service's callBack (sqlite_gateways.c) */
     int callback_mask;        /* > 0: callback_url is a Kannel dlr-url for these events */
+    int64_t id; /* PostgreSQL: the id taken from its sequence already (0: given at insert) */
 } sqlite_new_msg;
-/* Inserts the message and its creation event; its id goes to *id. */
+/* Inserts the message and its creation event; its id goes to *id. With m->id (PostgreSQL)
+ * nothing is read back: the insert goes without waiting (sqldrv_done). */
 int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id);
 
 /* Reads a row of SQL_MSG_COLS (sql_msg.h) into m. */

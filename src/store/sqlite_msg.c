@@ -257,34 +257,54 @@ static const char pg_msg_insert_with_event[] =
     "INSERT INTO events(message_id, service_id, ts_ms, state, dlr, ptt) "
     "SELECT id, $1, $3, $5, 0, 0 FROM m RETURNING message_id";
 
+/* dialect: PostgreSQL only. The same with the message's id $1 taken already from its sequence
+ * (the send's first read, store_core_sql.c), the other parameters one further: nothing to
+ * read back, so it goes without waiting. */
+static const char pg_msg_insert_with_id[] =
+    "WITH m AS (INSERT INTO messages(id, service_id, send_id, created_ms, due_ms, state, "
+    "sender, receiver, message, coding, length, parts, credits, priority, validity_min, "
+    "differed_min, class, tag, stop_clause, callback_url, callback_mask) VALUES ($1, $2, $3, "
+    "$4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) "
+    "RETURNING id) INSERT INTO events(message_id, service_id, ts_ms, state, dlr, ptt) "
+    "SELECT id, $2, $4, $6, 0, 0 FROM m";
+
 int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id) {
     /* a creation event calls nobody (sqlite_notify.c): nothing to queue with it */
     int pg = sqldrv_dialect(c) == SQLDRV_POSTGRES &&
              (m->state == MSG_SCHEDULED || m->state == MSG_QUEUED);
-    sqldrv_stmt *st = sqldrv_prep(c, pg ? pg_msg_insert_with_event : sql_msg_insert);
+    int given = pg && m->id > 0;
+    sqldrv_stmt *st = sqldrv_prep(c, given ? pg_msg_insert_with_id
+                                     : pg  ? pg_msg_insert_with_event
+                                           : sql_msg_insert);
     if (!st) return SG_EIO;
-    sqldrv_bind_int(st, 1, m->service_id);
-    sqldrv_bind_int(st, 2, m->send_id);
-    sqldrv_bind_int(st, 3, m->now_ms);
-    sqldrv_bind_int(st, 4, m->due_ms);
-    sqldrv_bind_int(st, 5, m->state);
-    sqldrv_bind_text(st, 6, m->sender);
-    sqldrv_bind_text(st, 7, m->receiver);
-    sqldrv_bind_textn(st, 8, m->message, m->message_len);
-    sqldrv_bind_int(st, 9, m->coding);
-    sqldrv_bind_int(st, 10, m->length);
-    sqldrv_bind_int(st, 11, m->parts);
-    sqldrv_bind_int(st, 12, m->credits);
-    sqldrv_bind_int(st, 13, m->priority);
-    sqldrv_bind_int(st, 14, m->validity_min);
-    sqldrv_bind_int(st, 15, m->differed_min);
-    sqldrv_bind_int(st, 16, m->sms_class);
-    sqldrv_bind_text(st, 17, m->tag);
-    sqldrv_bind_int(st, 18, m->stop_clause);
-    sqldrv_bind_text(st, 19, m->callback_url);
-    sqldrv_bind_int(st, 20, m->callback_mask);
+    int k = given; /* the parameters after the id, one further */
+    if (given) sqldrv_bind_int(st, 1, m->id);
+    sqldrv_bind_int(st, k + 1, m->service_id);
+    sqldrv_bind_int(st, k + 2, m->send_id);
+    sqldrv_bind_int(st, k + 3, m->now_ms);
+    sqldrv_bind_int(st, k + 4, m->due_ms);
+    sqldrv_bind_int(st, k + 5, m->state);
+    sqldrv_bind_text(st, k + 6, m->sender);
+    sqldrv_bind_text(st, k + 7, m->receiver);
+    sqldrv_bind_textn(st, k + 8, m->message, m->message_len);
+    sqldrv_bind_int(st, k + 9, m->coding);
+    sqldrv_bind_int(st, k + 10, m->length);
+    sqldrv_bind_int(st, k + 11, m->parts);
+    sqldrv_bind_int(st, k + 12, m->credits);
+    sqldrv_bind_int(st, k + 13, m->priority);
+    sqldrv_bind_int(st, k + 14, m->validity_min);
+    sqldrv_bind_int(st, k + 15, m->differed_min);
+    sqldrv_bind_int(st, k + 16, m->sms_class);
+    sqldrv_bind_text(st, k + 17, m->tag);
+    sqldrv_bind_int(st, k + 18, m->stop_clause);
+    sqldrv_bind_text(st, k + 19, m->callback_url);
+    sqldrv_bind_int(st, k + 20, m->callback_mask);
     int rc;
     store__count(c->handoff, STORE_COUNT_ACCEPTED, 1); /* undone if the operation fails */
+    if (given) {
+        *id = m->id;
+        return sqldrv_done(c, st, "Storing a message");
+    }
     if (pg) {
         if ((rc = sqldrv_step(c, st)) == 1) *id = sqldrv_col_int(st, 0);
         sqldrv_reset(st);

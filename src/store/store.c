@@ -203,7 +203,7 @@ typedef struct lane {
     tally tallies[OP_COUNT]; /* per kind of operation; the lane thread's */
 } lane;
 
-#define MAX_LANES 3
+#define MAX_LANES 4
 
 struct store {
     const store_backend *be;
@@ -300,7 +300,30 @@ static int record(store *st, store_conn *conn, store_idem *idem) {
  * database unreachable (SG_EUNAVAIL: the API answers 503, callers retry later) or SG_EIO. */
 static int batch_error(int rc) { return rc == SG_EUNAVAIL ? SG_EUNAVAIL : SG_EIO; }
 
-static void run_batch(lane *l, queue *batch) {
+/* Operations whose deferred statements may be settled once per batch ("Settling once per
+ * batch" above): those the delivery path and the sends run by the thousand, whose request
+ * is theirs alone to write and holds nothing that running them again would leak. */
+static int settles_late(const op *o) {
+    if (o->idem) return 0;
+    switch (o->kind) {
+    case OP_submit: case OP_smpp_accept: case OP_smpp_receipt: case OP_notify_finish:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* A batch settled late found a failure in what it deferred: it is rolled back as a whole,
+ * to run again operation by operation. */
+static void run_again(lane *l, queue *batch) {
+    l->st->be->rollback(l->conn);
+    store__handoff_aborted(&l->handoff);
+    for (op *o = batch->head; o; o = o->next) o->rc = 0;
+}
+
+/* Runs batch in one transaction; late: settles once, at its end (only operations that
+ * settles_late). Returns 1 when a late batch must run again (run_again done), else 0. */
+static int run_ops(lane *l, queue *batch, int late_settle) {
     store *st = l->st;
     store_conn *conn = l->conn;
     uint64_t t0[3];
@@ -309,7 +332,7 @@ static void run_batch(lane *l, queue *batch) {
     int rc = st->be->begin(conn);
     if (rc != 0) {
         for (op *o = batch->head; o; o = o->next) o->rc = batch_error(rc);
-        return;
+        return 0;
     }
     count(l, OP_NONE, t0, 0);
     int wake = 0; /* the batch made messages due: other nodes are told at its commit */
@@ -320,9 +343,19 @@ static void run_batch(lane *l, queue *batch) {
             continue;
         }
         o->rc = run_one(st, conn, o);
-        /* what the driver deferred (sqldrv.h) decides too: a failure there is the operation's */
-        int late = sqldrv_settle(conn);
-        if (late) o->rc = late;
+        if (late_settle) {
+            /* a failure read meanwhile may be an earlier operation's: all again, one by one */
+            if (o->rc != 0 && sqldrv_settle(conn) != 0) {
+                run_again(l, batch);
+                return 1;
+            }
+        } else {
+            /* what the driver deferred (sqldrv.h) decides too: a failure there is the
+             * operation's */
+            int late = sqldrv_settle(conn);
+            if (late) o->rc = late;
+        }
+        int late;
         if (o->idem && o->rc == 0) {
             o->rc = record(st, conn, o->idem);
             if ((late = sqldrv_settle(conn)) != 0) {
@@ -335,6 +368,10 @@ static void run_batch(lane *l, queue *batch) {
         if (o->rc == 0) st->be->release(conn, 0);
         if (o->rc != 0) store__handoff_rollback_op(&l->handoff);
         else if (o->kind == OP_submit || o->kind == OP_campaign_send) wake = 1;
+    }
+    if (late_settle && sqldrv_settle(conn) != 0) {
+        run_again(l, batch);
+        return 1;
     }
     /* In a savepoint of its own: a failed wake-up (a hint) must not undo the batch. */
     if (wake && st->be->wake_others && st->be->savepoint(conn) == 0)
@@ -350,7 +387,7 @@ static void run_batch(lane *l, queue *batch) {
             o->rc = batch_error(rc);
             if (o->idem) o->idem->recorded = o->idem->found = 0;
         }
-        return;
+        return 0;
     }
     commit_us = mono_us() - commit_us;
     store__handoff_committed(&l->handoff);
@@ -366,6 +403,13 @@ static void run_batch(lane *l, queue *batch) {
                      (unsigned long long)st->commits);
         abort();
     }
+    return 0;
+}
+
+static void run_batch(lane *l, queue *batch) {
+    int late_settle = 1;
+    for (op *o = batch->head; o && late_settle; o = o->next) late_settle = settles_late(o);
+    if (!late_settle || run_ops(l, batch, 1)) run_ops(l, batch, 0);
 }
 
 /* At close, with debug output for store.trips: the round trips and statements per
@@ -485,21 +529,29 @@ static void on_done(evutil_socket_t fd, short what, void *arg) {
     }
 }
 
-/* The lane of an operation kind (see "Lanes"): with one lane, 0; else the delivery path's
- * operations (the dispatcher's, the SMPP routes', the simulated route's) run on lane 1, the
- * notifier's on lane 2 (when there are three), and everything else (the API's, the cluster's,
- * the campaigns') on lane 0. */
+/* The lane of an operation kind (see "Lanes"): its class (0 the API's and everything else,
+ * 1 the dispatcher's, 2 the SMPP and simulated routes', 3 the notifier's), and with fewer
+ * lanes than classes the later classes share: 3 lanes {0}, {1, 2}, {3}; 2 lanes {0},
+ * {1, 2, 3}; 1 lane all. */
 static int lane_of(const store *st, op_kind kind) {
-    if (st->nlanes < 2) return 0;
+    static const int lanes[MAX_LANES][MAX_LANES] = {
+        {0, 0, 0, 0}, {0, 1, 1, 1}, {0, 1, 1, 2}, {0, 1, 2, 3}};
+    int cls;
     switch (kind) {
-    case OP_claim: case OP_status: case OP_recover: case OP_sim_accept: case OP_sim_advance:
-    case OP_smpp_accept: case OP_smpp_receipt: case OP_smpp_mo:
-        return 1;
+    case OP_claim: case OP_status: case OP_recover:
+        cls = 1;
+        break;
+    case OP_sim_accept: case OP_sim_advance: case OP_smpp_accept: case OP_smpp_receipt:
+    case OP_smpp_mo:
+        cls = 2;
+        break;
     case OP_notify_claim: case OP_notify_finish:
-        return st->nlanes - 1;
+        cls = 3;
+        break;
     default:
-        return 0;
+        cls = 0;
     }
+    return lanes[st->nlanes - 1][cls];
 }
 
 static int enqueue(store *st, op_kind kind, void *req, store_idem *idem, store_cb cb,
@@ -566,7 +618,7 @@ store *store_open(struct event_base *base, const store_options *opt, int *err) {
         st->be = &st->pg_be;
         where = opt->database;
         st->nlanes = opt->sessions > 0 ? (opt->sessions < MAX_LANES ? opt->sessions : MAX_LANES)
-                                       : MAX_LANES;
+                                       : 3;
     }
     st->opt = *opt;
     sg_hist_init(&st->commit_s, sg_hist_fast_s, sg_hist_fast_n);

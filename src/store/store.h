@@ -423,7 +423,7 @@ typedef struct store_options {
     const char *database;    /* a libpq connection string or URI: PostgreSQL instead of path
                               * when not NULL nor empty */
     size_t max_batch;        /* operations per transaction (default 1024) */
-    int sessions;            /* PostgreSQL: sessions (lanes) of the store, 1-3 (0: 3); SQLite: 1 */
+    int sessions;            /* PostgreSQL: sessions (lanes) of the store, 1-4 (0: 3); SQLite: 1 */
     int crash_after_commit;  /* fault injection: abort() after the Nth commit (0 = off) */
     int fail_nth_op;         /* fault injection: the Nth operation fails with SG_EIO (0 = off) */
     /* Opt-outs (sqlite_blacklist.c, core/optout.h): the keywords (NULL: the default list),

@@ -564,12 +564,15 @@ int store_core__sender_list(store_conn *c, store_sender_list_req *r) {
  * and the id of the new send, taken from its sequence, so that the send's row and its debit
  * are written without waiting for an answer. One round trip where these took five. The
  * sequence is named, not looked up (pg_get_serial_sequence reads the catalog at every call):
- * an identity column's sequence is <table>_<column>_seq. */
+ * an identity column's sequence is <table>_<column>_seq. The messages' ids ($3 of them) are
+ * taken from theirs too, so that the messages go without waiting either: a send of one
+ * message then waits once (docs/benchmarks.md, PostgreSQL). */
 static const char pg_submit_read[] =
     "SELECT (SELECT balance FROM ledger WHERE service_id = $1 ORDER BY id DESC LIMIT 1), "
     "recredit_amount, recredit_threshold, name, "
     "(SELECT credits FROM price_rates WHERE country = $2), "
-    "nextval('sends_id_seq') FROM services WHERE id = $1";
+    "nextval('sends_id_seq'), (SELECT string_agg(nextval('messages_id_seq')::text, ',') "
+    "FROM generate_series(1, $3)) FROM services WHERE id = $1";
 /* dialect: PostgreSQL only: a send with the id pg_submit_read took. */
 static const char pg_send_insert[] =
     "INSERT INTO sends(id, service_id, created_ms, credits, count) VALUES ($1, $2, $3, $4, $5)";
@@ -583,6 +586,7 @@ typedef struct submit_pre {
     char name[96];
     const char *region;                    /* the rate read with them (PostgreSQL), or NULL */
     int64_t region_rate;                   /* -1: no stored rate for it */
+    int64_t *msg_ids;                      /* PostgreSQL: one per message, from its sequence */
 } submit_pre;
 
 /* The rate of a message's region: the one read already, or sqlite__credits_rate(). */
@@ -606,6 +610,7 @@ static int submit_read_pg(store_conn *c, store_submit_req *r, submit_pre *p) {
     if (!(st = sqldrv_prep(c, pg_submit_read))) return SG_EIO;
     sqldrv_bind_int(st, 1, r->service_id);
     sqldrv_bind_text(st, 2, p->region ? p->region : "");
+    sqldrv_bind_int(st, 3, (int64_t)r->count);
     if ((rc = sqldrv_step(c, st)) != 1) return rc < 0 ? rc : SG_ENOTFOUND;
     p->balance = sqldrv_col_int(st, 0);
     p->topup_known = 1;
@@ -614,6 +619,15 @@ static int submit_read_pg(store_conn *c, store_submit_req *r, submit_pre *p) {
     snprintf(p->name, sizeof p->name, "%s", sqldrv_col_str(st, 3) ? sqldrv_col_str(st, 3) : "");
     p->region_rate = sqldrv_col_null(st, 4) ? -1 : sqldrv_col_int(st, 4);
     p->send_id = sqldrv_col_int(st, 5);
+    const char *ids = sqldrv_col_str(st, 6);
+    if (ids) {
+        p->msg_ids = sg_xcalloc(r->count, sizeof *p->msg_ids);
+        for (size_t i = 0; i < r->count && *ids; i++) {
+            char *end;
+            p->msg_ids[i] = strtoll(ids, &end, 10);
+            ids = *end == ',' ? end + 1 : end;
+        }
+    }
     sqldrv_reset(st);
     return 0;
 }
@@ -621,6 +635,8 @@ static int submit_read_pg(store_conn *c, store_submit_req *r, submit_pre *p) {
 static int submit_rest(store_conn *c, store_submit_req *r, submit_pre *p, int64_t balance,
                        size_t refused);
 static int user_after(store_conn *c, store_submit_req *r, sqlite_user_quota *q);
+
+static int submit_checked(store_conn *c, store_submit_req *r, submit_pre *pre, size_t refused);
 
 int store_core__submit(store_conn *c, store_submit_req *r) {
     int rc;
@@ -652,8 +668,20 @@ int store_core__submit(store_conn *c, store_submit_req *r) {
         }
     }
     submit_pre pre = {.region_rate = -1};
+    rc = submit_checked(c, r, &pre, refused);
+    free(pre.msg_ids);
+    return rc;
+}
+
+/* The rest of a send, once its sender and receivers were checked: its reads (pre), prices,
+ * quota, debit and writes. */
+static int submit_checked(store_conn *c, store_submit_req *r, submit_pre *pp, size_t refused) {
+    int rc;
+    submit_pre pre = *pp;
     int pg = sqldrv_dialect(c) == SQLDRV_POSTGRES;
-    if (pg && (rc = submit_read_pg(c, r, &pre))) return rc;
+    rc = pg ? submit_read_pg(c, r, &pre) : 0;
+    pp->msg_ids = pre.msg_ids; /* freed by the caller */
+    if (rc) return rc;
     /* Price each message that names its destination from the store's price table, here in
      * the send's transaction, so a price change is atomic with sends (sqlite_credits.c). */
     int priced = 0;
@@ -753,7 +781,8 @@ static int submit_rest(store_conn *c, store_submit_req *r, submit_pre *p, int64_
                              .credits = m->credits, .validity_min = r->validity_min,
                              .differed_min = r->differed_min, .stop_clause = r->stop_clause,
                              .callback_url = r->callback_url,
-                             .callback_mask = r->callback_mask};
+                             .callback_mask = r->callback_mask,
+                             .id = pre.msg_ids ? pre.msg_ids[i] : 0};
         if ((rc = sqlite__insert_message(c, &nm, &m->id))) return rc;
     }
     return 0;

@@ -50,9 +50,9 @@ static const key_def keys[] = {
     {"database", T_STR, "", 0, 0, S(database),
      "PostgreSQL database instead of SQLite in the data directory: a libpq connection string or "
      "URI (postgresql://user@host/db); empty: $SMSGATE_DATABASE, else SQLite"},
-    {"database-sessions", T_INT, "3", 1, 3, S(database_sessions),
-     "PostgreSQL sessions of the store, each with its own thread: the API's, the delivery "
-     "path's (dispatch, SMPP), the callbacks'; fewer share them in that order"},
+    {"database-sessions", T_INT, "4", 1, 4, S(database_sessions),
+     "PostgreSQL sessions of the store, each with its own thread: the API's, the dispatcher's, "
+     "the SMPP routes', the callbacks' (3: dispatch and SMPP share one; 2: all but the API's)"},
     {"sim-delay-ms", T_INT, "500", 0, 3600000, S(sim_delay_ms),
      "delay of each receipt from the embedded sim route"},
     {"log-level", T_STR | RELOAD, "info", 0, 0, S(log_level), "error, warn, info or debug"},
