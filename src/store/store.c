@@ -720,16 +720,17 @@ size_t store_pending(store *st) { return st->pending; }
 const char *store_instance(const store *st) { return st->instance; }
 
 /* The hand-off is per lane (each stages what its own transaction wrote): the notifier's
- * settings go to every lane, the cap shared between them, and it takes from all. */
+ * settings go to every lane, and it takes from all. The cap is each lane's: split between
+ * them, the lanes that write the calls (the dispatcher's, the SMPP routes') filled their
+ * share and sent the rest the slow way, through the claim (docs/benchmarks.md). */
 void store_notify_set_wake(store *st, store_notify_wake_cb fn, void *arg) {
     for (int i = 0; i < st->nlanes; i++) store__handoff_set_wake(&st->lanes[i].handoff, fn, arg);
 }
 
 void store_notify_set_direct(store *st, const char *node, int64_t lease_ms, size_t cap,
                              store_notify_wake_cb ready, void *arg) {
-    size_t each = (cap + (size_t)st->nlanes - 1) / (size_t)st->nlanes;
     for (int i = 0; i < st->nlanes; i++)
-        store__handoff_set_direct(&st->lanes[i].handoff, node, lease_ms, each, ready, arg);
+        store__handoff_set_direct(&st->lanes[i].handoff, node, lease_ms, cap, ready, arg);
 }
 
 size_t store_notify_take(store *st, store_notify_call **out) {
