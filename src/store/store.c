@@ -1,24 +1,48 @@
 /*
- * store.c - the store thread: queue, group commit, and delivery of results to the loop.
+ * store.c - the store threads: queues, group commit, and delivery of results to the loop.
  *
- * Design. Callers on the loop thread push operations onto `in` (a mutex-protected FIFO) and
- * signal `cond`. The store thread wakes, takes up to max_batch operations, opens one
- * transaction, runs each operation inside its own savepoint (a failing operation is rolled back
- * alone and reports its error), commits, and moves the batch onto `out`. A libevent event
+ * Design. Callers on the loop thread push operations onto their lane's `in` (a
+ * mutex-protected FIFO; one lane on SQLite, see "Lanes") and signal its `cond`. The lane's
+ * thread wakes, takes up to max_batch operations, opens one transaction, runs each
+ * operation inside its own savepoint (a failing operation is rolled back alone and reports
+ * its error), commits, and moves the batch onto `out`. A libevent event
  * (`done_ev`, activated from the store thread; libevent is made thread-aware by
  * evthread_use_pthreads() in main) then runs on the loop thread and calls every callback.
  *
  * A driver may defer statements whose results nobody reads (PostgreSQL's pipelining,
- * sqldrv.h): after each operation run_batch() calls sqldrv_settle(), one of the two driver
+ * sqldrv.h): after each operation run_ops() calls sqldrv_settle(), one of the two driver
  * calls made here directly (the other: sqldrv_counters, below), so that a deferred failure
- * is that operation's (SQLite's returns 0).
+ * is that operation's (SQLite's returns 0), or once per batch ("Settling once per batch").
+ *
+ * Lanes (PostgreSQL). One session runs one statement after another, and at a few thousand
+ * messages a second its thread waited on the server for most of each batch while the
+ * machine's other core idled (docs/benchmarks.md, "Sessions, batch reads, late settling").
+ * So on PostgreSQL the store has up to four lanes (store_options.sessions,
+ * --database-sessions): each a session of its own with its own thread, queue, group commit
+ * and hand-off, and each kind of operation belongs to one lane by its caller (lane_of): the
+ * API and everything else, the dispatcher (claims, its status changes, recovery), the SMPP
+ * and simulated routes (accepts, receipts, replies), the notifier (claims and outcomes of
+ * callbacks); with fewer lanes the later ones share. A caller's operations so stay on one
+ * lane, in order (invariant 3), and what another lane does meanwhile is what another node
+ * could do: the rules of "Several nodes" (row locks, leases, the state machine) keep it
+ * consistent. SQLite keeps one lane: its one writer gains nothing from more threads.
+ *
+ * Settling once per batch. An operation that ended with statements nobody waited for
+ * (pipelined: sqldrv.h) used to wait once more at its end (sqldrv_settle) so that a failure
+ * there was its own. A batch made only of the operations the delivery path and the sends run
+ * by the thousand (settles_late: sends, accepts, receipts, callbacks' outcomes) settles once,
+ * before its COMMIT: a send of one message then waits once in all (its read), an accept or a
+ * receipt batch once, an outcome batch never. When that settle (or an operation's failure)
+ * finds a failed statement, whose operation is unknown, the batch is rolled back and run
+ * again the old way, operation by operation (run_again); those operations only write their
+ * own request, so running one twice changes nothing but the time.
  *
  * Invariants:
  *  1. A callback runs only after the transaction holding its operation committed (or failed
  *     as a whole, in which case every operation of the batch reports SG_EIO).
  *  2. Each callback runs exactly once, on the loop thread, never from inside store_<op>().
  *  3. Operations of one caller run in the order they were queued. (A node's heartbeat is
- *     queued ahead of the others: enqueue().)
+ *     queued ahead of the others: enqueue(). A caller's operations are all of one lane.)
  *
  * Group commit sized by load. Every batch that writes ends with one fsync, and the pages it
  * touched are written to the WAL again at each commit, so many small batches cost far more
@@ -38,7 +62,7 @@
  * thread gathers it is only signalled once the batch is full, or SENDS_BATCH sends are
  * queued (or at close).
  *
- * Counting. After each operation run_batch() adds what the driver counted (sqldrv_counters:
+ * Counting. After each operation run_ops() adds what the driver counted (sqldrv_counters:
  * round trips to the server and statements; PostgreSQL's driver counts, SQLite's has none)
  * and the time it took to its kind's tally; the batch's own BEGIN, wake-up and COMMIT go to
  * "batch". store_close logs the tallies with --log-debug store.trips (docs/benchmarks.md).
