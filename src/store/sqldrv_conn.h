@@ -41,6 +41,20 @@ struct store_conn {
     int64_t optout_window_ms;          /* services that sent marketing SMS within it */
     int64_t applied_sent_ms; /* sqlite_msg.c: sent_ms of the message whose status change was
                               * applied last (0: none was sent), for a receipt's latency */
+    uint64_t ops;         /* operations begun here (sqldrv_savepoint), and 2 more at each
+                           * BEGIN, COMMIT, ROLLBACK and rolled-back operation */
+    uint64_t ledger_rows; /* ledger rows appended here (sqlite__ledger_append) */
+    /* store_core_sql.c, PostgreSQL: what a send read (and the ids it took ahead), for the next
+     * send of the same service when it is the very next operation of the transaction and the
+     * ledger was not written since (submit_read_pg) */
+    struct store_send_memo {
+        int64_t service_id; /* 0: none */
+        uint64_t op, ledger; /* ops and ledger_rows when it was kept */
+        int64_t balance, topup_amount, topup_threshold, region_rate;
+        char name[96], region[16];
+        int64_t ids[2][32]; /* send ids, message ids: [next, n) not used yet */
+        int next, n;
+    } memo;
 
     /* ---- SQLite (sqldrv_sqlite.c): the database and the statement cache ---- */
     struct sqlite3 *db;

@@ -253,23 +253,31 @@ static int run_cached(store_conn *c, const char *sql) {
     return 0;
 }
 
+/* c->ops counts the operations begun, and jumps by 2 at each transaction's boundary and each
+ * rolled-back operation: "the previous operation of this transaction, not rolled back" is
+ * then ops - 1 (sqldrv_conn.h; store_core_sql.c's send memo). */
 int sqldrv_begin(store_conn *c) {
+    c->ops += 2;
     if (SQLDRV_CONN_PG(c)) return sqldrv_pg__begin(c);
     return run_cached(c, "BEGIN IMMEDIATE");
 }
 int sqldrv_commit(store_conn *c) {
+    c->ops += 2;
     if (SQLDRV_CONN_PG(c)) return sqldrv_pg__commit(c);
     return run_cached(c, "COMMIT");
 }
 void sqldrv_rollback(store_conn *c) {
+    c->ops += 2;
     if (SQLDRV_CONN_PG(c)) sqldrv_pg__rollback(c);
     else if (!sqlite3_get_autocommit(c->db)) sqlite__exec(c, "ROLLBACK");
 }
 int sqldrv_savepoint(store_conn *c) {
+    c->ops++;
     if (SQLDRV_CONN_PG(c)) return sqldrv_pg__savepoint(c);
     return run_cached(c, "SAVEPOINT op");
 }
 void sqldrv_release(store_conn *c, int rollback_first) {
+    if (rollback_first) c->ops += 2;
     if (SQLDRV_CONN_PG(c)) {
         sqldrv_pg__release(c, rollback_first);
         return;

@@ -90,6 +90,7 @@ int sqlite__ledger_append(store_conn *c, int64_t service_id, int64_t before, int
     sqldrv_bind_text(st, 6, ref);
     sqldrv_bind_text(st, 7, note);
     int rc = sqldrv_done(c, st, "Appending to the ledger");
+    c->ledger_rows++; /* a send's memo of the balance is stale (store_core_sql.c) */
     if (rc == 0 && amount < 0 && !strcmp(kind, "debit")) /* /metrics: credits debited */
         store__count(c->handoff, STORE_COUNT_DEBITED_MILLI, (uint64_t)-amount);
     if (rc == 0 && balance) *balance = b;
