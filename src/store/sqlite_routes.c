@@ -686,15 +686,69 @@ static int accept_status(store_conn *c, sqlite_status_batch *b, int batched,
     return sqlite__apply_status_row(c, u, &o->row);
 }
 
+/* dialect: PostgreSQL. Which of the keys $2 have receipts waiting on route $1: one query for
+ * an operation's accepts, where looking for each key of each accepted id was one each (two
+ * nodes: receipts that reach one node before the other's accept commits leave orphans, and
+ * while any is left every accept looked: 50 round trips per operation, docs/benchmarks.md). */
+static const char pg_orphan_keys[] =
+    "SELECT DISTINCT idkey FROM smpp_orphans WHERE route = $1 AND idkey = ANY($2::text[])";
+
+/* The keys of r's accepts on the first one's route that have orphans (new in *found, *nfound):
+ * the others need no look. 0 or an SG_E* code. */
+static int orphan_keys_pg(store_conn *c, const store_smpp_accept_req *r, char ***found,
+                          size_t *nfound) {
+    size_t cap = 16, n = 0;
+    char **keys = sg_xmalloc(cap * sizeof *keys);
+    for (size_t i = 0; i < r->count; i++) {
+        const store_smpp_accept_item *a = &r->items[i];
+        if (strcmp(a->route, r->items[0].route)) continue;
+        for (size_t p = 0; p < a->nparts; p++) {
+            char k[OPID_KEYS][OPID_KEY_LEN];
+            int nk = opid_keys(a->smsc_ids[p], k);
+            for (int j = 0; j < nk; j++) {
+                if (n == cap) keys = sg_xrealloc(keys, (cap *= 2) * sizeof *keys);
+                keys[n++] = sg_xstrdup(k[j]);
+            }
+        }
+    }
+    int rc = 0;
+    *found = NULL;
+    *nfound = 0;
+    if (n) {
+        sqldrv_stmt *st = sqldrv_prep(c, pg_orphan_keys);
+        if (!st) {
+            rc = SG_EIO;
+        } else {
+            sqldrv_bind_text(st, 1, r->items[0].route);
+            sqlite__pg_texts(st, 2, keys, n);
+            rc = sqlite__read_texts(c, st, found, nfound);
+        }
+    }
+    while (n) free(keys[--n]);
+    free(keys);
+    return rc;
+}
+
+/* Whether key (of an accept on route) may have orphans: always without the list, else when it
+ * is in it (route: the list's). */
+static int orphans_of(char **found, size_t nfound, int listed, const char *route,
+                      const char *first_route, const char *key) {
+    if (!listed || strcmp(route, first_route)) return 1;
+    for (size_t i = 0; i < nfound; i++)
+        if (!strcmp(found[i], key)) return 1;
+    return 0;
+}
+
 int sqlite__smpp_accept(store_conn *c, store_smpp_accept_req *r) {
     int rc;
     int orphans = orphans_possible(c);
+    char **found = NULL;
+    size_t nfound = 0;
+    int listed = orphans && sqldrv_dialect(c) == SQLDRV_POSTGRES && r->count > 1;
+    if (listed && (rc = orphan_keys_pg(c, r, &found, &nfound)) != 0) return rc;
     sqlite_status_batch b = {0};
     int batched = sqldrv_dialect(c) == SQLDRV_POSTGRES && r->count > 1;
-    if (batched && (rc = accepts_read_pg(c, r, &b)) != 0) {
-        sqlite__status_batch_fini(&b);
-        return rc;
-    }
+    if (batched && (rc = accepts_read_pg(c, r, &b)) != 0) goto out;
     for (size_t i = 0; i < r->count; i++) {
         const store_smpp_accept_item *a = &r->items[i];
         store_status_update u = {.msg_id = a->msg_id, .state = MSG_SUBMITTED,
@@ -722,7 +776,8 @@ int sqlite__smpp_accept(store_conn *c, store_smpp_accept_req *r) {
                 if ((rc = sqldrv_done(c, st, "Recording an operator message id"))) goto out;
             }
             for (int k = 0; orphans && k < nk; k++)
-                if ((rc = adopt_orphans(c, a->route, keys[k], a->msg_id, (int)p, (int)a->nparts,
+                if (orphans_of(found, nfound, listed, a->route, r->items[0].route, keys[k]) &&
+                    (rc = adopt_orphans(c, a->route, keys[k], a->msg_id, (int)p, (int)a->nparts,
                                         &r->orphans)))
                     goto out;
         }
@@ -735,6 +790,8 @@ int sqlite__smpp_accept(store_conn *c, store_smpp_accept_req *r) {
     }
 out:
     sqlite__status_batch_fini(&b);
+    while (nfound) free(found[--nfound]);
+    free(found);
     return rc < 0 ? rc : 0;
 }
 

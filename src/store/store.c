@@ -225,6 +225,7 @@ typedef struct lane {
     store_handoff handoff; /* status calls on their way to the notifier (store_handoff.c) */
     uint64_t trips, stmts; /* under st->mu: the driver's counters after the last batch */
     tally tallies[OP_COUNT]; /* per kind of operation; the lane thread's */
+    uint64_t commits;        /* the lane thread's: for --fault-crash-after-commit */
 } lane;
 
 #define MAX_LANES 4
@@ -419,12 +420,16 @@ static int run_ops(lane *l, queue *batch, int late_settle) {
     pthread_mutex_lock(&st->mu);
     sg_hist_observe(&st->commit_s, (double)commit_us / 1e6);
     sg_hist_observe(&st->batch_ops, (double)batch->n);
-    uint64_t commits = ++st->commits;
+    st->commits++;
     st->ops += batch->n;
     pthread_mutex_unlock(&st->mu);
-    if (st->opt.crash_after_commit > 0 && commits == (uint64_t)st->opt.crash_after_commit) {
+    /* the Nth commit of the first lane, where the sends commit (with several lanes each
+     * counts its own: the Nth of them all was mostly another lane's, which left no client
+     * waiting for an answer that the crash lost) */
+    if (st->opt.crash_after_commit > 0 && l == &st->lanes[0] &&
+        ++l->commits == (uint64_t)st->opt.crash_after_commit) {
         sg_log_error("store", "Fault injection: crashing after commit %llu as configured.",
-                     (unsigned long long)st->commits);
+                     (unsigned long long)l->commits);
         abort();
     }
     return 0;

@@ -424,7 +424,8 @@ typedef struct store_options {
                               * when not NULL nor empty */
     size_t max_batch;        /* operations per transaction (default 1024) */
     int sessions;            /* PostgreSQL: sessions (lanes) of the store, 1-4 (0: 3); SQLite: 1 */
-    int crash_after_commit;  /* fault injection: abort() after the Nth commit (0 = off) */
+    int crash_after_commit;  /* fault injection: abort() after the Nth commit (0 = off; with
+                              * several sessions, the Nth of the API's, where sends commit) */
     int fail_nth_op;         /* fault injection: the Nth operation fails with SG_EIO (0 = off) */
     /* Opt-outs (sqlite_blacklist.c, core/optout.h): the keywords (NULL: the default list),
      * the stop clause whose number is the opt-out short number (NULL: none), and the window
