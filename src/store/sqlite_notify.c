@@ -634,7 +634,7 @@ static int finish_delivered(store_conn *c, store_notify_finish_req *r, char *tak
 
 int sqlite__notify_finish(store_conn *c, store_notify_finish_req *r) {
     char *taken = sg_xcalloc(r->count ? r->count : 1, 1);
-    if (sqldrv_dialect(c) == SQLDRV_POSTGRES) {
+    if (sqldrv_dialect(c) == SQLDRV_POSTGRES && r->count > 1) {
         int rc = finish_delivered(c, r, taken);
         if (rc) {
             free(taken);
