@@ -431,6 +431,18 @@ static const char pg_receipts_read[] =
     "JOIN messages m ON m.id = i.message_id LEFT JOIN services s ON s.id = m.service_id "
     "FOR NO KEY UPDATE OF m";
 
+/* dialect: PostgreSQL. Statement sql prepared with route $1 and the array of keys $2 bound;
+ * NULL when it could not be prepared. */
+static sqldrv_stmt *prep_route_keys(store_conn *c, const char *sql, const char *route,
+                                    char *const *keys, size_t n) {
+    sqldrv_stmt *st = sqldrv_prep(c, sql);
+    if (st) {
+        sqldrv_bind_text(st, 1, route);
+        sqlite__pg_texts(st, 2, keys, n);
+    }
+    return st;
+}
+
 /* Reads into b the messages of r's receipts whose route is the first one's (see above). */
 static int receipts_read_pg(store_conn *c, store_smpp_receipt_req *r, sqlite_status_batch *b) {
     char **keys = sg_xcalloc(r->count, sizeof *keys);
@@ -443,16 +455,10 @@ static int receipts_read_pg(store_conn *c, store_smpp_receipt_req *r, sqlite_sta
     }
     int rc = 0;
     if (n) {
-        sqldrv_stmt *lock = sqldrv_prep(c, pg_receipts_lock);
-        sqldrv_stmt *read = lock ? sqldrv_prep(c, pg_receipts_read) : NULL;
-        rc = SG_EIO;
-        if (read) {
-            sqldrv_bind_text(lock, 1, r->items[0].route);
-            sqlite__pg_texts(lock, 2, keys, n);
-            sqldrv_bind_text(read, 1, r->items[0].route);
-            sqlite__pg_texts(read, 2, keys, n);
-            rc = sqlite__status_batch_read(c, lock, read, b);
-        }
+        const char *route = r->items[0].route;
+        sqldrv_stmt *lock = prep_route_keys(c, pg_receipts_lock, route, keys, n);
+        sqldrv_stmt *read = lock ? prep_route_keys(c, pg_receipts_read, route, keys, n) : NULL;
+        rc = read ? sqlite__status_batch_read(c, lock, read, b) : SG_EIO;
     }
     while (n) free(keys[--n]);
     free(keys);
@@ -715,14 +721,8 @@ static int orphan_keys_pg(store_conn *c, const store_smpp_accept_req *r, char **
     *found = NULL;
     *nfound = 0;
     if (n) {
-        sqldrv_stmt *st = sqldrv_prep(c, pg_orphan_keys);
-        if (!st) {
-            rc = SG_EIO;
-        } else {
-            sqldrv_bind_text(st, 1, r->items[0].route);
-            sqlite__pg_texts(st, 2, keys, n);
-            rc = sqlite__read_texts(c, st, found, nfound);
-        }
+        sqldrv_stmt *st = prep_route_keys(c, pg_orphan_keys, r->items[0].route, keys, n);
+        rc = st ? sqlite__read_texts(c, st, found, nfound) : SG_EIO;
     }
     while (n) free(keys[--n]);
     free(keys);

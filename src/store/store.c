@@ -368,19 +368,16 @@ static int run_ops(lane *l, queue *batch, int late_settle) {
             continue;
         }
         o->rc = run_one(st, conn, o);
+        int late;
         if (late_settle) {
             /* a failure read meanwhile may be an earlier operation's: all again, one by one */
             if (o->rc != 0 && sqldrv_settle(conn) != 0) {
                 run_again(l, batch);
                 return 1;
             }
-        } else {
-            /* what the driver deferred (sqldrv.h) decides too: a failure there is the
-             * operation's */
-            int late = sqldrv_settle(conn);
-            if (late) o->rc = late;
+        } else if ((late = sqldrv_settle(conn)) != 0) {
+            o->rc = late; /* what the driver deferred (sqldrv.h) decides too: the operation's */
         }
-        int late;
         if (o->idem && o->rc == 0) {
             o->rc = record(st, conn, o->idem);
             if ((late = sqldrv_settle(conn)) != 0) {

@@ -684,12 +684,7 @@ static int submit_read_pg(store_conn *c, store_submit_req *r, submit_pre *p) {
         k->n = nsend < nmsg ? nsend : nmsg;
         k->next = 1;
     } else {
-        const char *ids = sqldrv_col_str(st, 6);
-        for (size_t i = 0; ids && *ids && i < r->count; i++) {
-            char *end;
-            p->msg_ids[i] = strtoll(ids, &end, 10);
-            ids = *end == ',' ? end + 1 : NULL;
-        }
+        read_ids(sqldrv_col_str(st, 6), p->msg_ids, (int)r->count);
     }
     sqldrv_reset(st);
     if (!p->send_id) return SG_EIO;
@@ -753,14 +748,10 @@ int store_core__submit(store_conn *c, store_submit_req *r) {
 
 /* The rest of a send, once its sender and receivers were checked: its reads (pre), prices,
  * quota, debit and writes. */
-static int submit_checked(store_conn *c, store_submit_req *r, submit_pre *pp, size_t refused) {
+static int submit_checked(store_conn *c, store_submit_req *r, submit_pre *pre, size_t refused) {
     int rc;
-    submit_pre pre = *pp;
     int pg = sqldrv_dialect(c) == SQLDRV_POSTGRES;
-    rc = pg ? submit_read_pg(c, r, &pre) : 0;
-    pp->msg_ids = pre.msg_ids; /* freed by the caller */
-    pp->topup_known = pre.topup_known; /* read on PostgreSQL: the memo is kept after */
-    if (rc) return rc;
+    if (pg && (rc = submit_read_pg(c, r, pre))) return rc; /* pre->msg_ids: the caller frees */
     /* Price each message that names its destination from the store's price table, here in
      * the send's transaction, so a price change is atomic with sends (sqlite_credits.c). */
     int priced = 0;
@@ -774,7 +765,7 @@ static int submit_checked(store_conn *c, store_submit_req *r, submit_pre *pp, si
         }
         if (m->region) {
             int64_t rate;
-            if ((rc = submit_rate(c, &pre, m->region, &rate))) return rc;
+            if ((rc = submit_rate(c, pre, m->region, &rate))) return rc;
             m->credits = rate * m->parts;
             priced = 1;
         }
@@ -796,20 +787,20 @@ static int submit_checked(store_conn *c, store_submit_req *r, submit_pre *pp, si
     }
     /* read for the debit below: on PostgreSQL the service's row is locked first, so that sends
      * of one service on several nodes debit one after another (sqlite_util.c); done above */
-    if (!pg && (rc = sqlite__balance_for_write(c, r->service_id, &pre.balance))) return rc;
-    int64_t balance = pre.balance;
+    if (!pg && (rc = sqlite__balance_for_write(c, r->service_id, &pre->balance))) return rc;
+    int64_t balance = pre->balance;
     r->balance = balance;
     if (balance < r->total_credits) {
         sqlite__user_quota_fini(&uq);
         return SG_ENOCREDIT;
     }
     if (r->user_id) {
-        rc = submit_rest(c, r, &pre, balance, refused);
+        rc = submit_rest(c, r, pre, balance, refused);
         if (!rc) rc = user_after(c, r, &uq);
         sqlite__user_quota_fini(&uq);
         return rc;
     }
-    return submit_rest(c, r, &pre, balance, refused);
+    return submit_rest(c, r, pre, balance, refused);
 }
 
 /* The writes of a send once every check passed: the send's row, the debit (and a top-up),
