@@ -131,6 +131,27 @@ static const char *const core_migrations[] = {
     "  autovacuum_analyze_scale_factor = 0.02, autovacuum_vacuum_insert_scale_factor = 0.02);"
     "ALTER TABLE events SET (autovacuum_analyze_scale_factor = 0.02,"
     "  autovacuum_vacuum_insert_scale_factor = 0.02);",
+    /* 4 (PostgreSQL only): messages to send indexed by a column of their own. A message is
+     * written three times after its insert (claimed, accepted, delivered); with "state < 3"
+     * as messages_due's predicate each write changed a column an index depends on, so none
+     * could stay in the row's page (a HOT update) and each added an entry to every index of
+     * the table. `queued` (state < 3, computed by the server) changes only when the message
+     * leaves the queue: the claim and the receipt keep it, and with room left in each page
+     * (fillfactor) they are HOT. The queries on messages_due say "queued" (sql_msg.c,
+     * sqlite_routes.c, store_metrics_sql.c). The index ends with id, the claim's last sort
+     * key (SQLite's indexes end with the rowid): read in order, no sort, so that the plan
+     * never prefers reading the table and sorting it (it did, planned on a small table).
+     * No statistics on state and queued: the share of messages still to send swings from
+     * none to most within a second (a burst, a campaign) and back; an ANALYZE made while none
+     * waited told the planner that the queue's predicate matches nothing, and the cached
+     * plans then chose indexes by their size alone. Without statistics the planner takes a
+     * fixed share, which never collapses to one row. */
+    "ALTER TABLE messages ADD COLUMN queued BOOLEAN GENERATED ALWAYS AS (state < 3) STORED;"
+    "DROP INDEX messages_due;"
+    "CREATE INDEX messages_due ON messages(priority, due_ms, id) WHERE queued;"
+    "ALTER TABLE messages ALTER COLUMN state SET STATISTICS 0;"
+    "ALTER TABLE messages ALTER COLUMN queued SET STATISTICS 0;"
+    "ALTER TABLE messages SET (fillfactor = 60);",
 };
 
 static const char *const notify_migrations[] = {
@@ -155,6 +176,15 @@ static const char *const notify_migrations[] = {
      * analyzed after 2 % of its rows changed instead of 10-20 % (see core/2). */
     "ALTER TABLE notify_calls SET (autovacuum_vacuum_scale_factor = 0.02,"
     "  autovacuum_analyze_scale_factor = 0.02, autovacuum_vacuum_insert_scale_factor = 0.02);",
+    /* 3 (PostgreSQL only, no table changes): no statistics on notify_calls.state, for the
+     * reason of core/4. Analyzed while the queue was drained, "state = 0" (the predicate of
+     * every index of pending calls) was estimated at one row; the claim's plans then walked
+     * a whole index for each candidate or read and sorted every pending call
+     * (docs/benchmarks.md, "Statistics of a queue"). Pages half filled by inserts: a call's
+     * lease (lease_ms, lease_owner, first_ms: in no index) is then an update in the page of
+     * the call (HOT), without a new entry in each of the table's five indexes. */
+    "ALTER TABLE notify_calls ALTER COLUMN state SET STATISTICS 0;"
+    "ALTER TABLE notify_calls SET (fillfactor = 50);",
 };
 
 static const char *const routes_migrations[] = {

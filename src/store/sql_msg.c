@@ -26,16 +26,17 @@ const char sql_msg_delete_read[] =
 
 const char sql_msg_delete[] = "UPDATE messages SET deleted = 1 WHERE id = $1";
 
-#define MSG_DUE                                                                              \
-    "SELECT " SQL_MSG_COLS " FROM messages WHERE state < 3 AND due_ms <= $1 AND "             \
+#define MSG_DUE(queued)                                                                      \
+    "SELECT " SQL_MSG_COLS " FROM messages WHERE " queued "state < 3 AND due_ms <= $1 AND "   \
     "(state < 2 OR lease_ms <= $1) ORDER BY priority, due_ms, id LIMIT $2"
 
-const char sql_msg_due[] = MSG_DUE;
+const char sql_msg_due[] = MSG_DUE("");
 /* dialect: PostgreSQL only. The rows returned stay locked until the claiming transaction
  * commits (with their lease written), and rows another node's claim holds are skipped rather
  * than waited for: nodes claiming at once never get the same message. SQLite has no row locks
- * (one writer holds the whole database), so it keeps the plain text. */
-const char sql_msg_due_skip_locked[] = MSG_DUE " FOR UPDATE SKIP LOCKED";
+ * (one writer holds the whole database), so it keeps the plain text. messages_due's predicate
+ * is the column queued there (schema_pg.c, core/4). */
+const char sql_msg_due_skip_locked[] = MSG_DUE("queued AND ") " FOR UPDATE SKIP LOCKED";
 
 const char sql_msg_claim[] =
     "UPDATE messages SET state = 2, lease_ms = $1, lease_owner = $2, "

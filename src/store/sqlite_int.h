@@ -153,12 +153,15 @@ void sqlite__status_batch_fini(sqlite_status_batch *b);
  * quoted (read by a "$i::text[]" of the statement), as sqlite__pg_ids does ids. */
 void sqlite__pg_texts(sqldrv_stmt *st, int i, char *const *texts, size_t n);
 /* dialect: PostgreSQL. The columns that follow sql_msg_status_read's in the row above, from
- * messages m joined with services s (a text that reads them elsewhere, sqlite_routes.c). */
+ * messages m joined with services s (a text that reads them elsewhere, sqlite_routes.c).
+ * "An earlier call of this SMS is PENDING" is a subquery with LIMIT 1, one index seek per
+ * message (notify_seq): written as EXISTS the planner may hash the whole of the pending
+ * calls instead, at each read of a batch (docs/benchmarks.md, "Statistics of a queue"). */
 #define SQLITE_PG_STATUS_COLS                                                              \
     "m.state, m.service_id, m.credits, m.sent_ms, COALESCE(m.callback_url, s.callback), "   \
     "m.sender, m.receiver, "                                                                \
-    "m.tag, CASE WHEN EXISTS (SELECT 1 FROM notify_calls p WHERE p.seq_key = m.id AND "     \
-    "p.state = 0) THEN 1 ELSE 0 END, CASE WHEN COALESCE(m.callback_url, s.callback) IS NOT "  \
+    "m.tag, COALESCE((SELECT 1 FROM notify_calls p WHERE p.seq_key = m.id AND "             \
+    "p.state = 0 LIMIT 1), 0), CASE WHEN COALESCE(m.callback_url, s.callback) IS NOT "        \
     "NULL AND COALESCE(m.callback_url, s.callback) != '' "                                  \
     "THEN nextval('notify_calls_id_seq') ELSE 0 END, "                                      \
     "m.callback_mask, m.route, m.smsc_id, CASE WHEN m.callback_mask > 0 THEN m.message END, " \

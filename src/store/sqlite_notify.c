@@ -427,10 +427,21 @@ void store_notify_claim_fini(store_notify_claim_req *r) {
 static const char claim[] =
     CLAIM_COLS "WHERE c.state = 0 AND c.next_ms <= $1 AND (c.lease_ms IS NULL OR "
     "c.lease_ms <= $1) " CLAIM_FIRST "LIMIT $2";
+/* dialect: PostgreSQL's "none behind an earlier PENDING call": the call is the first PENDING
+ * one of its SMS, a subquery run for each candidate with its seq_key (one index seek in
+ * notify_seq). Written as NOT EXISTS, the planner may turn it into an anti join; planned
+ * from the statistics of a queue that was nearly empty, that join read the whole of
+ * notify_seq for each candidate (docs/benchmarks.md, "Statistics of a queue"). "<=" and not
+ * "=" (the same rows: c is PENDING, so the first id of its SMS is never above its own) for
+ * the planner's estimate: an equality on id looks like one row in all, and with so few
+ * expected the plan read and sorted every PENDING call instead of the first in due order. */
+#define CLAIM_FIRST_PG                                                                     \
+    "AND (c.seq_key IS NULL OR c.id <= (SELECT p.id FROM notify_calls p WHERE p.state = 0 " \
+    "AND p.seq_key = c.seq_key ORDER BY p.id LIMIT 1)) ORDER BY c.next_ms, c.id "
 /* dialect: the same, for PostgreSQL, locking the calls it returns and skipping locked ones. */
 static const char claim_pg[] =
     CLAIM_COLS "WHERE c.state = 0 AND c.next_ms <= $1 AND (c.lease_ms IS NULL OR "
-    "c.lease_ms <= $1) " CLAIM_FIRST "LIMIT $2 FOR UPDATE OF c SKIP LOCKED";
+    "c.lease_ms <= $1) " CLAIM_FIRST_PG "LIMIT $2 FOR UPDATE OF c SKIP LOCKED";
 /* The same for origin $1 only, at now $2, at most $3 (claim_by_origin). */
 static const char claim_origin[] =
     CLAIM_COLS "WHERE c.state = 0 AND c.origin = $1 AND c.next_ms <= $2 AND (c.lease_ms IS "
@@ -438,7 +449,7 @@ static const char claim_origin[] =
 /* dialect: the same, for PostgreSQL, locking as claim_pg. */
 static const char claim_origin_pg[] =
     CLAIM_COLS "WHERE c.state = 0 AND c.origin = $1 AND c.next_ms <= $2 AND (c.lease_ms IS "
-    "NULL OR c.lease_ms <= $2) " CLAIM_FIRST "LIMIT $3 FOR UPDATE OF c SKIP LOCKED";
+    "NULL OR c.lease_ms <= $2) " CLAIM_FIRST_PG "LIMIT $3 FOR UPDATE OF c SKIP LOCKED";
 
 /* Appends the rows of a claim query (see sqlite__notify_claim) to r->calls. */
 static void read_calls(store_conn *c, sqldrv_stmt *st, store_notify_claim_req *r) {
@@ -597,12 +608,16 @@ static const char finish_done[] =
     "WHERE id = $5 AND state = 0";
 
 /* dialect: PostgreSQL. finish_done for every delivered call of the arrays: ids $1, at $2,
- * HTTP statuses $3 (no error, state DELIVERED), in one statement. */
+ * HTTP statuses $3 (no error, state DELIVERED), in one statement. Written so that only the
+ * calls' primary key can serve it ("c.id = ANY($1)", and "IS TRUE": no index of PENDING calls
+ * can answer that): with "c.state = 0" the plan read every PENDING call (one of the indexes
+ * of "state = 0") at each batch of outcomes, however few it finished. */
 static const char finish_delivered_pg[] =
     "UPDATE notify_calls c SET attempts = c.attempts + 1, last_ms = v.at, "
     "last_status = v.status, last_error = NULL, state = 1, done_ms = v.at, lease_ms = NULL, "
     "lease_owner = NULL FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) "
-    "AS v(id, at, status) WHERE c.id = v.id AND c.state = 0";
+    "AS v(id, at, status) WHERE c.id = ANY($1::bigint[]) AND c.id = v.id "
+    "AND (c.state = 0) IS TRUE";
 
 /* On PostgreSQL, the delivered calls of r with an HTTP status in one statement
  * (finish_delivered_pg); *taken says which results it wrote (the others are the caller's). */

@@ -798,9 +798,14 @@ out:
 /* The priorities are spelled out so that each is one range of messages_due (due_ms > now):
  * only the rows due in the future are read, never the backlog that is due now. */
 int sqlite__retry_waiting(store_conn *c, store_retry_waiting_req *r) {
-    sqldrv_stmt *st = sqldrv_prep(c, "SELECT COALESCE(route, ''), COUNT(*), MIN(due_ms) FROM messages "
-                            "WHERE priority IN (0, 1, 2, 3) AND due_ms > $1 AND state < 3 AND "
-                            "state = 1 AND retries > 0 GROUP BY 1 ORDER BY 1");
+#define RETRY_WAITING(queued)                                                                \
+    "SELECT COALESCE(route, ''), COUNT(*), MIN(due_ms) FROM messages WHERE " queued           \
+    "priority IN (0, 1, 2, 3) AND due_ms > $1 AND state < 3 AND state = 1 AND retries > 0 "  \
+    "GROUP BY 1 ORDER BY 1"
+    /* dialect: messages_due's predicate is the column queued on PostgreSQL (core/4) */
+    sqldrv_stmt *st = sqldrv_prep(c, sqldrv_dialect(c) == SQLDRV_POSTGRES
+                                         ? RETRY_WAITING("queued AND ")
+                                         : RETRY_WAITING(""));
     if (!st) return SG_EIO;
     sqldrv_bind_int(st, 1, r->now_ms);
     size_t cap = 4;
