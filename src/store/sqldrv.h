@@ -113,6 +113,9 @@ int sqldrv_begin(store_conn *c);
 int sqldrv_commit(store_conn *c);
 void sqldrv_rollback(store_conn *c); /* the open transaction, if any */
 int sqldrv_savepoint(store_conn *c);
+/* An operation begins without a savepoint of its own (a batch settled late, store.c: a failing
+ * operation there rolls back the whole batch, which runs again with savepoints). */
+void sqldrv_unsaved(store_conn *c);
 /* Ends the operation's savepoint, undoing its changes first when rollback_first. */
 void sqldrv_release(store_conn *c, int rollback_first);
 

@@ -41,8 +41,8 @@ struct store_conn {
     int64_t optout_window_ms;          /* services that sent marketing SMS within it */
     int64_t applied_sent_ms; /* sqlite_msg.c: sent_ms of the message whose status change was
                               * applied last (0: none was sent), for a receipt's latency */
-    uint64_t ops;         /* operations begun here (sqldrv_savepoint), and 2 more at each
-                           * BEGIN, COMMIT, ROLLBACK and rolled-back operation */
+    uint64_t ops;         /* operations begun here (sqldrv_savepoint or _unsaved), and 2 more at
+                           * each BEGIN, COMMIT, ROLLBACK and rolled-back operation */
     uint64_t ledger_rows; /* ledger rows appended here (sqlite__ledger_append) */
     /* store_core_sql.c, PostgreSQL: what a send read (and the ids it took ahead), for the next
      * send of the same service when it is the very next operation of the transaction and the

@@ -276,6 +276,9 @@ int sqldrv_savepoint(store_conn *c) {
     if (SQLDRV_CONN_PG(c)) return sqldrv_pg__savepoint(c);
     return run_cached(c, "SAVEPOINT op");
 }
+void sqldrv_unsaved(store_conn *c) {
+    c->ops++;
+}
 void sqldrv_release(store_conn *c, int rollback_first) {
     if (rollback_first) c->ops += 2;
     if (SQLDRV_CONN_PG(c)) {

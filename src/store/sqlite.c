@@ -179,6 +179,7 @@ const store_backend store_sqlite_backend = {
     .commit = sqldrv_commit,
     .rollback = sqldrv_rollback,
     .savepoint = sqldrv_savepoint,
+    .unsaved = sqldrv_unsaved,
     .release = sqldrv_release,
 #define BE_FIELD(name, type) .name = be_##name,
     STORE_OPS(BE_FIELD)

@@ -32,10 +32,14 @@
  * there was its own. A batch made only of the operations the delivery path and the sends run
  * by the thousand (settles_late: sends, accepts, receipts, callbacks' outcomes) settles once,
  * before its COMMIT: a send of one message then waits once in all (its read), an accept or a
- * receipt batch once, an outcome batch never. When that settle (or an operation's failure)
- * finds a failed statement, whose operation is unknown, the batch is rolled back and run
- * again the old way, operation by operation (run_again); those operations only write their
- * own request, so running one twice changes nothing but the time.
+ * receipt batch once, an outcome batch never. Such a batch opens no savepoint per operation
+ * either (sqldrv_unsaved): on PostgreSQL each was two more statements and a subtransaction
+ * (with an id of its own, written at COMMIT; past 64 in one transaction every session's
+ * snapshot checks read pg_subtrans). When that settle finds a failed statement, whose
+ * operation is unknown, or an operation fails (nothing would undo it alone), the batch is
+ * rolled back and run again the old way, operation by operation, each in its savepoint
+ * (run_again); those operations only write their own request, so running one twice changes
+ * nothing but the time, and they fail rarely (a send refused for want of credits).
  *
  * Invariants:
  *  1. A callback runs only after the transaction holding its operation committed (or failed
@@ -226,6 +230,7 @@ typedef struct lane {
     uint64_t trips, stmts; /* under st->mu: the driver's counters after the last batch */
     tally tallies[OP_COUNT]; /* per kind of operation; the lane thread's */
     uint64_t commits;        /* the lane thread's: for --fault-crash-after-commit */
+    uint64_t agains;         /* the lane thread's: batches run again (run_again) */
 } lane;
 
 #define MAX_LANES 4
@@ -341,6 +346,7 @@ static int settles_late(const op *o) {
 /* A batch settled late found a failure in what it deferred: it is rolled back as a whole,
  * to run again operation by operation. */
 static void run_again(lane *l, queue *batch) {
+    l->agains++;
     l->st->be->rollback(l->conn);
     store__handoff_aborted(&l->handoff);
     for (op *o = batch->head; o; o = o->next) o->rc = 0;
@@ -363,15 +369,18 @@ static int run_ops(lane *l, queue *batch, int late_settle) {
     int wake = 0; /* the batch made messages due: other nodes are told at its commit */
     for (op *o = batch->head; o; o = o->next) {
         store__handoff_savepoint(&l->handoff);
-        if ((rc = st->be->savepoint(conn)) != 0) {
+        if (late_settle) {
+            st->be->unsaved(conn);
+        } else if ((rc = st->be->savepoint(conn)) != 0) {
             o->rc = batch_error(rc);
             continue;
         }
         o->rc = run_one(st, conn, o);
         int late;
         if (late_settle) {
-            /* a failure read meanwhile may be an earlier operation's: all again, one by one */
-            if (o->rc != 0 && sqldrv_settle(conn) != 0) {
+            /* no savepoint to undo it alone (and the failure may be an earlier operation's,
+             * read meanwhile): all again, one by one */
+            if (o->rc != 0) {
                 run_again(l, batch);
                 return 1;
             }
@@ -387,7 +396,7 @@ static int run_ops(lane *l, queue *batch, int late_settle) {
         }
         if (o->rc != 0) st->be->release(conn, 1); /* the rollback is the operation's */
         count(l, o->kind, t0, 1);
-        if (o->rc == 0) st->be->release(conn, 0);
+        if (o->rc == 0 && !late_settle) st->be->release(conn, 0);
         if (o->rc != 0) store__handoff_rollback_op(&l->handoff);
         else if (o->kind == OP_submit || o->kind == OP_campaign_send) wake = 1;
     }
@@ -443,7 +452,9 @@ static void run_batch(lane *l, queue *batch) {
 static void log_tallies(store *st) {
     if (!sg_log_enabled(SG_LOG_DEBUG, "store.trips")) return;
     tally sum[OP_COUNT] = {{0}};
-    for (int i = 0; i < st->nlanes; i++)
+    uint64_t agains = 0;
+    for (int i = 0; i < st->nlanes; i++) {
+        agains += st->lanes[i].agains;
         for (int k = 0; k < OP_COUNT; k++) {
             const tally *t = &st->lanes[i].tallies[k];
             sum[k].ops += t->ops;
@@ -451,6 +462,7 @@ static void log_tallies(store *st) {
             sum[k].stmts += t->stmts;
             sum[k].us += t->us;
         }
+    }
     for (int k = 0; k < OP_COUNT; k++) {
         const tally *t = &sum[k];
         if (!t->ops) continue;
@@ -461,6 +473,8 @@ static void log_tallies(store *st) {
                      (double)t->stmts / (double)t->ops, (double)t->us / (double)t->ops,
                      (double)t->us / 1e6);
     }
+    sg_log_debug("store.trips", "Batches run again, one operation at a time: %llu.",
+                 (unsigned long long)agains);
 }
 
 static int64_t mono_us(void) {

@@ -398,6 +398,7 @@ typedef struct store_backend {
     int (*commit)(store_conn *c);
     void (*rollback)(store_conn *c);
     int (*savepoint)(store_conn *c);
+    void (*unsaved)(store_conn *c); /* an operation without a savepoint (sqldrv_unsaved) */
     void (*release)(store_conn *c, int rollback_first);
 #define STORE_BE_OP(name, type) int (*name)(store_conn * c, type * req);
     STORE_OPS(STORE_BE_OP)
