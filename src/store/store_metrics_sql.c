@@ -5,8 +5,8 @@
  * Written once against the SQL driver (sqldrv.h) for both backends. Each statement is one
  * aggregate over rows a partial index already selects (messages_due: state < 3, on
  * PostgreSQL queued; notify_open: state != 1), so a scrape costs what the queues hold, not
- * what the history holds. SUM() of nothing is NULL, hence the COALESCE; PostgreSQL's SUM is numeric, which the
- * driver reads as an integer.
+ * what the history holds. SUM() of nothing is NULL, hence the COALESCE; PostgreSQL's SUM is
+ * numeric, which the driver reads as an integer.
  *
  * Layering: calls only the driver.
  */
