@@ -807,20 +807,19 @@ static int submit_checked(store_conn *c, store_submit_req *r, submit_pre *pre, s
  * the messages. */
 static int submit_rest(store_conn *c, store_submit_req *r, submit_pre *p, int64_t balance,
                        size_t refused) {
-    submit_pre pre = *p;
     int pg = sqldrv_dialect(c) == SQLDRV_POSTGRES;
     int rc;
     sqldrv_stmt *st = sqldrv_prep(c, pg ? pg_send_insert : sql_send_insert);
     if (!st) return SG_EIO;
     int k = 1;
-    if (pg) sqldrv_bind_int(st, k++, pre.send_id);
+    if (pg) sqldrv_bind_int(st, k++, p->send_id);
     sqldrv_bind_int(st, k++, r->service_id);
     sqldrv_bind_int(st, k++, r->now_ms);
     sqldrv_bind_int(st, k++, r->total_credits);
     sqldrv_bind_int(st, k++, (int64_t)(r->count - refused));
     if (pg) {
         if ((rc = sqldrv_done(c, st, "Recording a send"))) return rc;
-        r->send_id = pre.send_id;
+        r->send_id = p->send_id;
     } else if ((rc = sqldrv_insert(c, st, "Recording a send", &r->send_id))) {
         return rc;
     }
@@ -831,9 +830,9 @@ static int submit_rest(store_conn *c, store_submit_req *r, submit_pre *p, int64_
                                         ref, NULL, &r->balance)))
             return rc;
         /* An automatic top-up when this debit crossed the threshold (sqlite_credits.c). */
-        rc = pre.topup_known
-                 ? sqlite__credits_after_debit_known(c, r->service_id, pre.name,
-                                                     pre.topup_amount, pre.topup_threshold,
+        rc = p->topup_known
+                 ? sqlite__credits_after_debit_known(c, r->service_id, p->name,
+                                                     p->topup_amount, p->topup_threshold,
                                                      balance, &r->balance)
                  : sqlite__credits_after_debit(c, r->service_id, balance, &r->balance);
         if (rc) return rc;
@@ -852,7 +851,7 @@ static int submit_rest(store_conn *c, store_submit_req *r, submit_pre *p, int64_
                              .differed_min = r->differed_min, .stop_clause = r->stop_clause,
                              .callback_url = r->callback_url,
                              .callback_mask = r->callback_mask,
-                             .id = pre.msg_ids ? pre.msg_ids[i] : 0};
+                             .id = p->msg_ids ? p->msg_ids[i] : 0};
         if ((rc = sqlite__insert_message(c, &nm, &m->id))) return rc;
     }
     return 0;
