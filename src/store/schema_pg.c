@@ -366,7 +366,32 @@ static const char *const blacklist_migrations[] = {
     "ALTER TABLE campaigns ADD COLUMN stoplisted BIGINT NOT NULL DEFAULT 0;",
 };
 
-/* The same areas in the same order as sqlite_areas (schema_sqlite.c). */
+static const char *const planner_migrations[] = {
+    /* 1: small samples for the statistics of the tables written for every message.
+     * Autovacuum analyzes a table after 2 % of its rows changed (core/3, notify/2): during a
+     * burst, every one of these tables, every second (autovacuum_naptime). An ANALYZE samples
+     * 300 rows per unit of the largest statistics target of the table's columns, 30,000 rows
+     * with the default target (100), and sorts the sample once per column: these analyzes took
+     * about a fifth of the server's CPU during a burst (docs/benchmarks.md, "The cost of
+     * analyzing a queue"). A target of 10 (3,000 rows, the ten most common values of a column)
+     * is enough for the plans of these tables: their statements look rows up by key, and the
+     * columns of a queue's state keep no statistics at all (core/4, notify/3: 0 is left
+     * alone). A column added later to one of these tables sets its target in its own
+     * migration (the default would bring the large sample back). */
+    "DO $$ DECLARE r record; BEGIN"
+    "  FOR r IN SELECT a.attrelid::regclass AS t, a.attname AS c FROM pg_attribute a"
+    "    WHERE a.attrelid IN ('messages'::regclass, 'events'::regclass,"
+    "      'notify_calls'::regclass, 'ledger'::regclass, 'sends'::regclass,"
+    "      'smpp_ids'::regclass)"
+    "    AND a.attnum > 0 AND NOT a.attisdropped AND a.attstattarget < 0 LOOP"
+    "    EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS 10', r.t, r.c);"
+    "  END LOOP;"
+    "END $$;",
+};
+
+/* The same areas in the same order as sqlite_areas (schema_sqlite.c), and "planner" last
+ * (PostgreSQL only: the settings of its planner's statistics; SQLite analyzes nothing by
+ * itself). */
 const pg_area pg_areas[] = {
     AREA("core", core_migrations),
     AREA("notify", notify_migrations),
@@ -387,5 +412,6 @@ const pg_area pg_areas[] = {
     AREA("hlr", pg_hlr_migrations),               /* sqlite_hlr.c */
     AREA("phonebooks", pg_phonebooks_migrations), /* sqlite_phonebooks.c */
     AREA("ops", pg_ops_migrations),     /* sqlite_ops.c */
+    AREA("planner", planner_migrations), /* last: it sets the columns of the areas above */
     {NULL, NULL, 0},
 };
