@@ -41,6 +41,9 @@ struct store_conn {
     int64_t optout_window_ms;          /* services that sent marketing SMS within it */
     int64_t applied_sent_ms; /* sqlite_msg.c: sent_ms of the message whose status change was
                               * applied last (0: none was sent), for a receipt's latency */
+    struct sqlite_status_defer *defer; /* sqlite_msg.c, PostgreSQL: the status changes of the
+                                        * running operation kept for one statement (NULL:
+                                        * each is written at once) */
     uint64_t ops;         /* operations begun here (sqldrv_savepoint or _unsaved), and 2 more at
                            * each BEGIN, COMMIT, ROLLBACK and rolled-back operation */
     uint64_t ledger_rows; /* ledger rows appended here (sqlite__ledger_append) */

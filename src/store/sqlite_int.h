@@ -150,8 +150,43 @@ sqlite_status_one *sqlite__status_batch_find(sqlite_status_batch *b, int64_t msg
                                              const char *key);
 void sqlite__status_batch_fini(sqlite_status_batch *b);
 /* dialect: PostgreSQL. Binds texts[0..n) at parameter i as one array literal, each element
- * quoted (read by a "$i::text[]" of the statement), as sqlite__pg_ids does ids. */
+ * quoted (read by a "$i::text[]" of the statement), a NULL pointer as NULL, as sqlite__pg_ids
+ * does ids. */
 void sqlite__pg_texts(sqldrv_stmt *st, int i, char *const *texts, size_t n);
+/* dialect: PostgreSQL. The status changes of one operation over many messages (an SMPP
+ * route's accepts and receipts, sqlite_routes.c) written by one statement at the operation's
+ * end instead of two per message (sqlite_msg.c, "Deferred status writes"): between
+ * sqlite__status_defer_begin() and sqlite__status_defer_end(), sqlite__apply_status_row keeps
+ * each change's UPDATE, event and callback, and sqlite__defer_smpp_id each operator id's row,
+ * in d. The caller runs sqlite__status_flush() before any statement that reads or writes a
+ * message it changed (a change that does not come from the batch read, an orphan's
+ * adoption); a second change of a message already in d, a requeue and a marketing-hours hold
+ * flush by themselves. On SQLite both calls do nothing (nothing is deferred: its statements
+ * cost no round trip). */
+typedef struct sqlite_deferred_status {
+    int64_t id, state, dlr, ptt, sent, ts, delivered, service_id;
+    int64_t call_id, now, lease_ms; /* the callback (0: none): its id, created, lease end */
+    char *route, *smsc_id, *url, *origin, *owner; /* new strings or NULL */
+} sqlite_deferred_status;
+typedef struct sqlite_deferred_id {
+    char *route, *key;
+    int64_t msg_id, part, nparts, ts;
+} sqlite_deferred_id;
+typedef struct sqlite_status_defer {
+    sqlite_deferred_status *v;
+    size_t n, cap;
+    sqlite_deferred_id *ids;
+    size_t nids, capids;
+} sqlite_status_defer;
+void sqlite__status_defer_begin(store_conn *c, sqlite_status_defer *d);
+/* Writes what d holds: 0 or an SG_E* code (the operation fails with it). */
+int sqlite__status_flush(store_conn *c);
+/* Flushes, frees d and stops deferring; rc is the operation's code so far: a failure is
+ * kept, and the flush runs only when rc is not one. Returns the operation's code. */
+int sqlite__status_defer_end(store_conn *c, int rc);
+/* The row of smpp_ids of an operator id key, deferred when deferring, else inserted now. */
+int sqlite__defer_smpp_id(store_conn *c, const char *route, const char *key, int64_t msg_id,
+                          int64_t part, int64_t nparts, int64_t ts);
 /* dialect: PostgreSQL. The columns that follow sql_msg_status_read's in the row above, from
  * messages m joined with services s (a text that reads them elsewhere, sqlite_routes.c).
  * "An earlier call of this SMS is PENDING" is a subquery with LIMIT 1, one index seek per

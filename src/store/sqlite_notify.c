@@ -324,33 +324,52 @@ int sqlite__notify_event_pg(store_conn *c, const sqlite_notify_known *k, int64_t
                              "queued.",
                         k->callback, (long long)service_id, (long long)msg_id, dlr);
     }
-    sqldrv_stmt *st = sqldrv_prep(c, origin ? pg_event_call_insert : pg_event_insert);
-    if (!st) {
-        free(url);
-        free(origin);
-        return SG_EIO;
+    /* deferred (sqlite_msg.c): the change is the last one kept; the flush writes its event
+     * and call from it */
+    sqlite_deferred_status *x = c->defer ? &c->defer->v[c->defer->n - 1] : NULL;
+    sqldrv_stmt *st = NULL;
+    if (x) {
+        x->service_id = service_id;
+    } else {
+        st = sqldrv_prep(c, origin ? pg_event_call_insert : pg_event_insert);
+        if (!st) {
+            free(url);
+            free(origin);
+            return SG_EIO;
+        }
+        sqldrv_bind_int(st, 1, msg_id);
+        sqldrv_bind_int(st, 2, service_id);
+        sqldrv_bind_int(st, 3, ts);
+        sqldrv_bind_int(st, 4, state);
+        sqldrv_bind_int(st, 5, dlr);
+        sqldrv_bind_int(st, 6, ptt);
     }
-    sqldrv_bind_int(st, 1, msg_id);
-    sqldrv_bind_int(st, 2, service_id);
-    sqldrv_bind_int(st, 3, ts);
-    sqldrv_bind_int(st, 4, state);
-    sqldrv_bind_int(st, 5, dlr);
-    sqldrv_bind_int(st, 6, ptt);
     if (!origin) {
         free(url);
-        return sqldrv_done(c, st, "Recording a status event");
+        return x ? 0 : sqldrv_done(c, st, "Recording a status event");
     }
     char node[128] = "";
     int64_t lease_ms = 0, now = sg_now_ms();
     /* handed over at once when no earlier call of the SMS is PENDING (invariant 5; k->behind
      * was read once this transaction held the message's row) */
     int handed = !k->behind && store__handoff_open(c->handoff, node, sizeof node, &lease_ms);
-    sqldrv_bind_int(st, 7, k->call_id);
-    sqldrv_bind_text(st, 8, url);
-    sqldrv_bind_text(st, 9, origin);
-    sqldrv_bind_int(st, 10, now);
-    bind_lease(st, 11, handed, now, lease_ms, node);
-    int rc = sqldrv_done(c, st, "Queueing a status callback");
+    int rc = 0;
+    if (x) {
+        x->service_id = service_id;
+        x->call_id = k->call_id;
+        x->url = sg_xstrdup(url);
+        x->origin = sg_xstrdup(origin);
+        x->now = now;
+        x->lease_ms = handed ? now + lease_ms : 0;
+        x->owner = handed ? sg_xstrdup(node) : NULL;
+    } else {
+        sqldrv_bind_int(st, 7, k->call_id);
+        sqldrv_bind_text(st, 8, url);
+        sqldrv_bind_text(st, 9, origin);
+        sqldrv_bind_int(st, 10, now);
+        bind_lease(st, 11, handed, now, lease_ms, node);
+        rc = sqldrv_done(c, st, "Queueing a status callback");
+    }
     char *secret = NULL;
     if (rc == 0 && handed && (rc = secret_of(c, service_id, &secret)) == 0) {
         store_notify_call call = {.id = k->call_id, .service_id = service_id, .attempts = 0,

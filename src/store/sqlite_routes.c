@@ -482,12 +482,14 @@ static int receipt_from_batch(store_conn *c, sqlite_status_batch *b, store_smpp_
 
 int sqlite__smpp_receipt(store_conn *c, store_smpp_receipt_req *r) {
     sqlite_status_batch b = {0};
+    sqlite_status_defer d;
     if (sqldrv_dialect(c) == SQLDRV_POSTGRES && r->count > 1) {
         int rc = receipts_read_pg(c, r, &b);
         if (rc) {
             sqlite__status_batch_fini(&b);
             return rc;
         }
+        sqlite__status_defer_begin(c, &d); /* the batch's changes in one statement */
     }
     int rc = 0;
     for (size_t i = 0; i < r->count; i++) {
@@ -501,6 +503,8 @@ int sqlite__smpp_receipt(store_conn *c, store_smpp_receipt_req *r) {
             x->sent_ms = c->applied_sent_ms;
             continue;
         }
+        /* the ways below read messages afresh: they see the changes kept so far */
+        if ((rc = sqlite__status_flush(c))) break;
         if (sqldrv_dialect(c) == SQLDRV_POSTGRES && (rc = receipt_pg(c, x)) != 0) {
             if (rc < 0) break;
             x->matched = 1;
@@ -515,6 +519,7 @@ int sqlite__smpp_receipt(store_conn *c, store_smpp_receipt_req *r) {
         if (rc) break;
         x->sent_ms = c->applied_sent_ms;
     }
+    rc = sqlite__status_defer_end(c, rc);
     sqlite__status_batch_fini(&b);
     return rc < 0 ? rc : 0;
 }
@@ -747,8 +752,10 @@ int sqlite__smpp_accept(store_conn *c, store_smpp_accept_req *r) {
     int listed = orphans && sqldrv_dialect(c) == SQLDRV_POSTGRES && r->count > 1;
     if (listed && (rc = orphan_keys_pg(c, r, &found, &nfound)) != 0) return rc;
     sqlite_status_batch b = {0};
+    sqlite_status_defer d;
     int batched = sqldrv_dialect(c) == SQLDRV_POSTGRES && r->count > 1;
     if (batched && (rc = accepts_read_pg(c, r, &b)) != 0) goto out;
+    if (batched) sqlite__status_defer_begin(c, &d); /* the changes in one statement */
     for (size_t i = 0; i < r->count; i++) {
         const store_smpp_accept_item *a = &r->items[i];
         store_status_update u = {.msg_id = a->msg_id, .state = MSG_SUBMITTED,
@@ -759,36 +766,27 @@ int sqlite__smpp_accept(store_conn *c, store_smpp_accept_req *r) {
         for (size_t p = 0; p < a->nparts; p++) {
             char keys[OPID_KEYS][OPID_KEY_LEN];
             int nk = opid_keys(a->smsc_ids[p], keys);
-            if (nk > 0) { /* stored under its first key; lookups try every key */
-                sqldrv_stmt *st = sqldrv_prep(c, "INSERT INTO smpp_ids(route, idkey, message_id, "
-                                                   "part, nparts, created_ms) "
-                                                   "VALUES ($1, $2, $3, $4, $5, $6)");
-                if (!st) {
-                    rc = SG_EIO;
-                    goto out;
-                }
-                sqldrv_bind_text(st, 1, a->route);
-                sqldrv_bind_text(st, 2, keys[0]);
-                sqldrv_bind_int(st, 3, a->msg_id);
-                sqldrv_bind_int(st, 4, (int64_t)p);
-                sqldrv_bind_int(st, 5, (int64_t)a->nparts);
-                sqldrv_bind_int(st, 6, a->ts_ms);
-                if ((rc = sqldrv_done(c, st, "Recording an operator message id"))) goto out;
-            }
+            /* stored under its first key; lookups try every key */
+            if (nk > 0 && (rc = sqlite__defer_smpp_id(c, a->route, keys[0], a->msg_id,
+                                                      (int64_t)p, (int64_t)a->nparts,
+                                                      a->ts_ms)))
+                goto out;
             for (int k = 0; orphans && k < nk; k++)
                 if (orphans_of(found, nfound, listed, a->route, r->items[0].route, keys[k]) &&
-                    (rc = adopt_orphans(c, a->route, keys[k], a->msg_id, (int)p, (int)a->nparts,
-                                        &r->orphans)))
+                    ((rc = sqlite__status_flush(c)) ||
+                     (rc = adopt_orphans(c, a->route, keys[k], a->msg_id, (int)p,
+                                         (int)a->nparts, &r->orphans))))
                     goto out;
         }
     }
+    if ((rc = sqlite__status_defer_end(c, 0))) goto out;
     c->since_prune += r->count;
-    rc = 0;
     if (c->since_prune >= PRUNE_EVERY) {
         c->since_prune = 0;
         rc = prune(c);
     }
 out:
+    rc = sqlite__status_defer_end(c, rc);
     sqlite__status_batch_fini(&b);
     while (nfound) free(found[--nfound]);
     free(found);

@@ -165,6 +165,10 @@ void sqlite__pg_texts(sqldrv_stmt *st, int i, char *const *texts, size_t n) {
     sg_buf_add(&b, "{", 1);
     for (size_t k = 0; k < n; k++) {
         if (k) sg_buf_add(&b, ",", 1);
+        if (!texts[k]) {
+            sg_buf_add(&b, "NULL", 4);
+            continue;
+        }
         sg_buf_add(&b, "\"", 1);
         for (const char *q = texts[k]; *q; q++) {
             if (*q == '"' || *q == '\\') sg_buf_add(&b, "\\", 1);
