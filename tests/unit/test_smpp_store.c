@@ -256,6 +256,76 @@ static void test_prune_old_ids(void **state) {
     free(ids);
 }
 
+/* Accepts and receipts of several messages in one operation each (on PostgreSQL written by
+ * one statement per operation, sqlite_msg.c "Deferred status writes"), a second change of a
+ * message among them: every message ends delivered, with one event per change in the order
+ * of the changes, each status callback naming its own message's event, every operator id
+ * stored, and nothing for the stale changes. */
+static void test_batched_accepts_and_receipts(void **state) {
+    store_fixture *f = *state;
+    enum { N = 5 };
+    int64_t ids[N];
+    for (int i = 0; i < N; i++) {
+        store_submit_msg m = {.receiver = "+33612345678", .message = "hi \"you\", {a,b}",
+                              .length = 2, .parts = 1, .credits = 1000};
+        store_submit_req r = {.service_id = f->sid, .sender = "36184", .msgs = &m, .count = 1,
+                              .total_credits = 1000, .validity_min = 2880,
+                              .callback_url = "http://127.0.0.1:9/cb"};
+        r.now_ms = r.due_ms = sg_now_ms();
+        assert_int_equal(STORE_RUN(f, submit, &r), 0);
+        ids[i] = m.id;
+    }
+    store_claim_req c = {.node = "t", .now_ms = sg_now_ms(), .lease_ms = 60000, .limit = 10};
+    assert_int_equal(STORE_RUN(f, claim, &c), 0);
+    assert_int_equal(c.count, N);
+    store_claim_fini(&c);
+    char names[N + 1][16];
+    const char *smsc[N + 1];
+    store_smpp_accept_item acc[N + 1];
+    for (int i = 0; i <= N; i++) { /* the last one a second acceptance of the first */
+        snprintf(names[i], sizeof names[i], "bat-%d", i);
+        smsc[i] = names[i];
+        acc[i] = (store_smpp_accept_item){.msg_id = ids[i % N], .route = "fr", .nparts = 1,
+                                          .smsc_ids = &smsc[i], .ts_ms = sg_now_ms()};
+    }
+    store_smpp_accept_req ar = {.items = acc, .count = N + 1};
+    assert_int_equal(STORE_RUN(f, smpp_accept, &ar), 0);
+    store_smpp_receipt_item rec[N + 1];
+    for (int i = 0; i <= N; i++) /* the last one a second receipt of the first message */
+        rec[i] = (store_smpp_receipt_item){.route = "fr", .smsc_id = names[i % N],
+                                           .state = MSG_DELIVERED, .dlr = DLR_DELIVERED,
+                                           .ptt = 4, .ts_ms = sg_now_ms()};
+    store_smpp_receipt_req rr = {.items = rec, .count = N + 1};
+    assert_int_equal(STORE_RUN(f, smpp_receipt, &rr), 0);
+    char sql[512];
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(rec[i].matched, 1);
+        assert_int_equal(msg_state_of(f, ids[i]), MSG_DELIVERED);
+        long long id = (long long)ids[i];
+        snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM events WHERE message_id = %lld", id);
+        assert_int_equal(store_fixture_query_int(f, sql), 3); /* created, submitted, delivered */
+        /* the events' order is the changes' */
+        snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM events a JOIN events b ON "
+                 "b.message_id = a.message_id AND b.id > a.id AND b.state < a.state "
+                 "WHERE a.message_id = %lld", id);
+        assert_int_equal(store_fixture_query_int(f, sql), 0);
+        /* a callback for each change after the creation, naming the event of its change */
+        snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM notify_calls c JOIN events e ON "
+                 "e.id = c.event_id AND e.message_id = c.message_id AND e.dlr = c.dlr "
+                 "WHERE c.message_id = %lld AND c.seq_key = %lld", id, id);
+        assert_int_equal(store_fixture_query_int(f, sql), 2);
+        snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM notify_calls WHERE message_id = %lld",
+                 id);
+        assert_int_equal(store_fixture_query_int(f, sql), 2);
+        snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM messages WHERE id = %lld AND "
+                 "smsc_id = 'bat-%d' AND sent_ms > 0 AND delivered_ms > 0 AND dlr = %d",
+                 id, i, DLR_DELIVERED);
+        assert_int_equal(store_fixture_query_int(f, sql), 1);
+    }
+    assert_int_equal(store_fixture_query_int(f, "SELECT COUNT(*) FROM smpp_ids WHERE idkey "
+                                                "LIKE 's:bat-%'"), N + 1);
+}
+
 #define TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, store_fixture_teardown)
 
 int main(int argc, char **argv) {
@@ -272,6 +342,7 @@ int main(int argc, char **argv) {
         TEST(test_multipart_aggregation),
         TEST(test_mo_stored),
         TEST(test_prune_old_ids),
+        TEST(test_batched_accepts_and_receipts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
