@@ -574,6 +574,14 @@ const METRICS = [
   ['p99 request → final callback, ms', (r) => r.lat.callback.p99, 0],
   ['server CPU per message, µs', (r) => r.cpuPerMsgUs, 0],
   ['harness CPU per message (load+SMSC+sink), µs', (r) => r.harnessCpuPerMsgUs, 0],
+  // The machine's speed moves by up to half from one run to the next (docs/benchmarks.md,
+  // "The machine's speed"), and a CPU-bound run's rate with it; the harness does the same work
+  // in every run, so the rate times its CPU per message is steady for one build (within 4 %
+  // where the rate moved by 50 %): for comparing builds of one system. Between systems it may
+  // favour the slower one (a harness waiting on a slower server may spend more per message).
+  // Shown beside the rate, never instead of it: the targets are the rates'.
+  ['end to end msgs/s × harness µs per message / 1000 (the machine\'s speed taken out)',
+    (r) => r.e2ePerS * r.harnessCpuPerMsgUs / 1000, 0],
 ];
 
 function report(results, wrk, soak) {
@@ -682,7 +690,10 @@ function pgTargets(results) {
   for (const s of O.systems.filter((x) => x !== 'smsgate' && x !== 'kannel')) {
     const ratio = m('burst', s, (r) => r.e2ePerS) / base;
     const p99 = m('paced', s, (r) => r.lat.submit.p99);
-    out.push(`| ${s}: end-to-end msgs/s ≥ 60 % of SQLite's (burst) | ${fmt(ratio * 100)} % | ${ok(ratio >= 0.6)} |`);
+    const steady = m('burst', s, (r) => r.e2ePerS * r.harnessCpuPerMsgUs)
+      / m('burst', 'smsgate', (r) => r.e2ePerS * r.harnessCpuPerMsgUs);
+    out.push(`| ${s}: end-to-end msgs/s ≥ 60 % of SQLite's (burst) | ${fmt(ratio * 100)} % `
+      + `(the machine's speed taken out: ${fmt(steady * 100)} %) | ${ok(ratio >= 0.6)} |`);
     out.push(`| ${s}: p99 request → submit_sm ≤ 100 ms at ${fmt(O.rate)}/s | ${fmt(p99, 1)} ms | ${ok(p99 <= 100)} |`);
   }
   return out.join('\n') + '\n';
