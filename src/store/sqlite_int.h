@@ -201,6 +201,10 @@ int sqlite__defer_smpp_id(store_conn *c, const char *route, const char *key, int
     "THEN nextval('notify_calls_id_seq') ELSE 0 END, "                                      \
     "m.callback_mask, m.route, m.smsc_id, CASE WHEN m.callback_mask > 0 THEN m.message END, " \
     "m.coding, m.class "
+/* Binds $1..$6 of an insert of a status event (message, service, time, state, dlr, ptt:
+ * sql_msg_event_insert's order). */
+void sqlite__event_params(sqldrv_stmt *st, int64_t msg_id, int64_t service_id, int64_t ts,
+                        int state, int dlr, int ptt);
 /* Records one status event of a message. */
 int sqlite__insert_event(store_conn *c, int64_t msg_id, int64_t service_id, int64_t ts, int state,
                          int dlr, int ptt);

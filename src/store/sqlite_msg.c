@@ -40,12 +40,7 @@ int sqlite__insert_event(store_conn *c, int64_t msg_id, int64_t service_id, int6
                         int dlr, int ptt) {
     sqldrv_stmt *st = sqldrv_prep(c, sql_msg_event_insert);
     if (!st) return SG_EIO;
-    sqldrv_bind_int(st, 1, msg_id);
-    sqldrv_bind_int(st, 2, service_id);
-    sqldrv_bind_int(st, 3, ts);
-    sqldrv_bind_int(st, 4, state);
-    sqldrv_bind_int(st, 5, dlr);
-    sqldrv_bind_int(st, 6, ptt);
+    sqlite__event_params(st, msg_id, service_id, ts, state, dlr, ptt);
     int64_t event_id;
     int rc = sqldrv_insert(c, st, "Recording a status event", &event_id);
     if (rc) return rc;

@@ -337,12 +337,7 @@ int sqlite__notify_event_pg(store_conn *c, const sqlite_notify_known *k, int64_t
             free(origin);
             return SG_EIO;
         }
-        sqldrv_bind_int(st, 1, msg_id);
-        sqldrv_bind_int(st, 2, service_id);
-        sqldrv_bind_int(st, 3, ts);
-        sqldrv_bind_int(st, 4, state);
-        sqldrv_bind_int(st, 5, dlr);
-        sqldrv_bind_int(st, 6, ptt);
+        sqlite__event_params(st, msg_id, service_id, ts, state, dlr, ptt);
     }
     if (!origin) {
         free(url);

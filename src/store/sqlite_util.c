@@ -147,6 +147,16 @@ int sqlite__read_texts(store_conn *c, sqldrv_stmt *st, char ***texts, size_t *co
     return 0;
 }
 
+void sqlite__event_params(sqldrv_stmt *st, int64_t msg_id, int64_t service_id, int64_t ts,
+                        int state, int dlr, int ptt) {
+    sqldrv_bind_int(st, 1, msg_id);
+    sqldrv_bind_int(st, 2, service_id);
+    sqldrv_bind_int(st, 3, ts);
+    sqldrv_bind_int(st, 4, state);
+    sqldrv_bind_int(st, 5, dlr);
+    sqldrv_bind_int(st, 6, ptt);
+}
+
 void sqlite__pg_ids(sqldrv_stmt *st, int i, const int64_t *v, size_t n) {
     sg_buf b = {0};
     sg_buf_add(&b, "{", 1);
