@@ -204,7 +204,7 @@ int sqlite__defer_smpp_id(store_conn *c, const char *route, const char *key, int
 /* Binds $1..$6 of an insert of a status event (message, service, time, state, dlr, ptt:
  * sql_msg_event_insert's order). */
 void sqlite__event_params(sqldrv_stmt *st, int64_t msg_id, int64_t service_id, int64_t ts,
-                        int state, int dlr, int ptt);
+                          int state, int dlr, int ptt);
 /* Records one status event of a message. */
 int sqlite__insert_event(store_conn *c, int64_t msg_id, int64_t service_id, int64_t ts, int state,
                          int dlr, int ptt);

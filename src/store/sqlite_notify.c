@@ -326,7 +326,8 @@ int sqlite__notify_event_pg(store_conn *c, const sqlite_notify_known *k, int64_t
     }
     /* deferred (sqlite_msg.c): the change is the last one kept; the flush writes its event
      * and call from it */
-    sqlite_deferred_status *x = c->defer ? &c->defer->v[c->defer->n - 1] : NULL;
+    sqlite_status_defer *d = c->defer;
+    sqlite_deferred_status *x = d && d->n && d->v[d->n - 1].id == msg_id ? &d->v[d->n - 1] : NULL;
     sqldrv_stmt *st = NULL;
     if (x) {
         x->service_id = service_id;

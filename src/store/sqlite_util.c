@@ -148,7 +148,7 @@ int sqlite__read_texts(store_conn *c, sqldrv_stmt *st, char ***texts, size_t *co
 }
 
 void sqlite__event_params(sqldrv_stmt *st, int64_t msg_id, int64_t service_id, int64_t ts,
-                        int state, int dlr, int ptt) {
+                          int state, int dlr, int ptt) {
     sqldrv_bind_int(st, 1, msg_id);
     sqldrv_bind_int(st, 2, service_id);
     sqldrv_bind_int(st, 3, ts);
