@@ -351,7 +351,6 @@ int sqlite__notify_event_pg(store_conn *c, const sqlite_notify_known *k, int64_t
     int handed = !k->behind && store__handoff_open(c->handoff, node, sizeof node, &lease_ms);
     int rc = 0;
     if (x) {
-        x->service_id = service_id;
         x->call_id = k->call_id;
         x->url = sg_xstrdup(url);
         x->origin = sg_xstrdup(origin);
