@@ -45,6 +45,16 @@
  * that was a retried message and is refused decides nothing: its number may be the trouble,
  * so the next message probes at once.
  *
+ * Messages handed over at insert (store.h, store_dispatch_set_direct). While the queue is
+ * drained (the last claim found fewer than it asked for) and nothing waits in `held`, the
+ * store writes a message due now already claimed by this node and hands it over once its
+ * send committed (on_take): no claim reads it back, no claim writes its lease. Claims then
+ * run only on the tick, for what became due meanwhile (retries, schedules, other nodes'
+ * leftovers), and when asked (dispatch_kick: a send that was not handed over, a wake-up from
+ * another node); a report does not trigger one. When a message handed over must wait (the
+ * routes are full) or no route here can take one, the hand-off closes (room 0) and claims
+ * take over, in the queue's order, until one finds the queue drained again.
+ *
  * Reports are gathered in `cur` during one loop pass and written as one store_status
  * operation (one savepoint in the next group commit), not one transaction each.
  *
@@ -144,7 +154,8 @@ struct dispatch {
     route_list retiring; /* winding down */
     int64_t next_route_id;
     int64_t hold_ms;
-    struct event *claim_ev, *tick_ev, *flush_ev, *held_ev;
+    struct event *claim_ev, *tick_ev, *flush_ev, *held_ev, *take_ev;
+    int direct;          /* the store hands new messages over (see the file comment) */
     int claiming, again, stopping, started, reloading, stopping_routes;
     size_t inflight;     /* handed to routes, not yet reported */
     size_t writes;       /* status batches being written */
@@ -571,7 +582,7 @@ static void on_wake(route *rt, void *arg) {
     dispatch *d = arg;
     if (d->stopping) return;
     if (d->nheld) event_active(d->held_ev, EV_TIMEOUT, 0);
-    dispatch_kick(d);
+    if (!d->direct) dispatch_kick(d);
 }
 
 static void count_report(dispatch *d, const route *rt, route_result res) {
@@ -652,7 +663,7 @@ static void on_report(route *rt, const route_report *rep, void *arg) {
         break;
     }
     if (d->nheld) event_active(d->held_ev, EV_TIMEOUT, 0);
-    if (!d->stopping) dispatch_kick(d);
+    if (!d->stopping && !d->direct) dispatch_kick(d); /* room for what waits in the queue */
     retire_check(d);
     maybe_stopped(d);
 }
@@ -664,6 +675,37 @@ typedef struct claim_ctx {
     store_claim_req req;
 } claim_ctx;
 
+static void direct_ready(void *arg) { /* a store thread */
+    dispatch *d = arg;
+    event_active(d->take_ev, EV_READ, 0);
+}
+
+/* Opens (with room for a batch) or shuts the hand-off of new messages; what was handed over
+ * already stays to be taken. */
+static void direct_set(dispatch *d, int on) {
+    on = on && !d->stopping && !d->fenced;
+    if (on == d->direct) return;
+    d->direct = on;
+    store_dispatch_set_direct(d->st, d->node, d->opt.lease_ms, on ? d->opt.batch : 0,
+                              direct_ready, d);
+}
+
+/* Messages handed over at insert: placed as if claimed. */
+static void on_take(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    dispatch *d = arg;
+    store_msg *v = NULL;
+    size_t n = store_dispatch_take(d->st, &v);
+    for (size_t i = 0; i < n; i++) place(d, pending_new(&v[i]));
+    free(v);
+    if (d->nheld || !total_capacity(d)) { /* the routes here are full or have no binds */
+        direct_set(d, 0);
+        dispatch_kick(d);
+    }
+    maybe_stopped(d);
+}
+
 static void on_claimed(int rc, void *arg) {
     claim_ctx *cc = arg;
     dispatch *d = cc->d;
@@ -674,6 +716,8 @@ static void on_claimed(int rc, void *arg) {
     } else {
         for (size_t i = 0; i < cc->req.count; i++) place(d, pending_new(&cc->req.msgs[i]));
         if (cc->req.count == cc->req.limit) d->again = 1;
+        /* drained, and the routes here take what comes: new messages need no claim */
+        direct_set(d, cc->req.count < cc->req.limit && !d->nheld && total_capacity(d) > 0);
     }
     store_claim_fini(&cc->req);
     free(cc);
@@ -1032,6 +1076,7 @@ void dispatch_slots_set(dispatch *d, const store_slot_claim *k, size_t n) {
 void dispatch_fence(dispatch *d, int fenced) {
     if (d->fenced == fenced) return;
     d->fenced = fenced;
+    if (fenced) direct_set(d, 0); /* (a claim reopens it once the fence is lifted) */
     if (!fenced) {
         sg_log_info(LOG, "Dispatching again: this node renewed its heartbeat.");
         dispatch_kick(d);
@@ -1075,6 +1120,7 @@ dispatch *dispatch_new(struct event_base *base, store *st, const dispatch_option
     d->held_ev = event_new(base, -1, 0, on_held, d);
     d->retire_ev = event_new(base, -1, 0, on_retire, d);
     d->tick_ev = event_new(base, -1, EV_PERSIST, on_tick, d);
+    d->take_ev = event_new(base, -1, 0, on_take, d);
     d->hours = hours_table_new(st);
     /* Flushing runs after the claims and reports of a loop pass. */
     event_priority_set(d->flush_ev, 1);
@@ -1121,7 +1167,19 @@ void dispatch_start(dispatch *d) {
 }
 
 void dispatch_stop(dispatch *d, void (*done)(void *arg), void *arg) {
+    /* No more messages handed over; those that were go back to the queue with the held ones
+     * (one committed after this take stays claimed until the next start: store.h). */
+    store_dispatch_set_direct(d->st, d->node, d->opt.lease_ms, 0, NULL, NULL);
+    store_msg *v = NULL;
+    size_t n = store_dispatch_take(d->st, &v);
     d->stopping = 1;
+    d->direct = 0;
+    store_dispatch_set_direct(d->st, NULL, 0, 0, NULL, NULL);
+    for (size_t i = 0; i < n; i++) {
+        requeue_id(d, v[i].id, 0);
+        store_msg_fini(&v[i]);
+    }
+    free(v);
     d->stop_done = done;
     d->stop_arg = arg;
     event_del(d->tick_ev);
@@ -1165,6 +1223,7 @@ void dispatch_free(dispatch *d) {
     event_free(d->held_ev);
     event_free(d->retire_ev);
     event_free(d->tick_ev);
+    event_free(d->take_ev);
     hours_table_free(d->hours);
     if (d->cur) {
         for (size_t i = 0; i < d->cur->nstrs; i++) free(d->cur->strs[i]);

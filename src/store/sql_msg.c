@@ -74,9 +74,9 @@ const char sql_msg_status_update[] =
 const char sql_msg_insert[] =
     "INSERT INTO messages(service_id, send_id, created_ms, due_ms, state, sender, receiver, "
     "message, coding, length, parts, credits, priority, validity_min, differed_min, class, tag, stop_clause, "
-    "callback_url, callback_mask) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
-    SQLDRV_RETURNING_ID;
+    "callback_url, callback_mask, lease_ms, lease_owner, attempts) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, "
+    "$21, $22, $23)" SQLDRV_RETURNING_ID;
 
 const char sql_ledger_balance[] =
     "SELECT balance FROM ledger WHERE service_id = $1 ORDER BY id DESC LIMIT 1";

@@ -68,7 +68,9 @@ extern const char sql_msg_status_read[];
  * delivered (0/1), route, smsc_id (NULL keeps them), message id. Releases the lease. */
 extern const char sql_msg_status_update[];
 /* A new message: service_id, send_id, created_ms, due_ms, state, sender, receiver, message,
- * coding, length, parts, credits, priority, validity_min, differed_min, class, tag.
+ * coding, length, parts, credits, priority, validity_min, differed_min, class, tag,
+ * stop_clause, callback_url, callback_mask, lease_ms, lease_owner, attempts (a message handed
+ * to the dispatcher at insert is written claimed: sqlite__insert_message).
  * Ends with SQLDRV_RETURNING_ID: run it with sqldrv_insert(). */
 extern const char sql_msg_insert[];
 

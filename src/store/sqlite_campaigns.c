@@ -981,7 +981,7 @@ int sqlite__campaign_send(store_conn *c, store_campaign_send_req *r) {
                              .credits = credits, .validity_min = r->validity_min,
                              .differed_min = r->differed_min, .stop_clause = stop_len > 0};
         int64_t id;
-        if ((rc = sqlite__insert_message(c, &nm, &id))) break;
+        if ((rc = sqlite__insert_message(c, &nm, &id, NULL))) break;
         if (!r->count) first = id;
         last = id;
         r->count++;

@@ -230,8 +230,10 @@ typedef struct sqlite_new_msg {
     int64_t id; /* PostgreSQL: the id taken from its sequence already (0: given at insert) */
 } sqlite_new_msg;
 /* Inserts the message and its creation event; its id goes to *id. With m->id (PostgreSQL)
- * nothing is read back: the insert goes without waiting (sqldrv_done). */
-int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id);
+ * nothing is read back: the insert goes without waiting (sqldrv_done). A message due now is
+ * written claimed and handed to the dispatcher when its hand-off is open (store.h,
+ * store_dispatch_set_direct): then *handed (if not NULL) is 1. */
+int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id, int *handed);
 
 /* Reads a row of SQL_MSG_COLS (sql_msg.h) into m. */
 void sqlite__read_msg(sqldrv_stmt *st, store_msg *m);

@@ -454,14 +454,16 @@ int sqlite__apply_status(store_conn *c, const store_status_update *u) {
 /* dialect: PostgreSQL only. A new message and its creation event in one statement, which
  * returns the message's id: one round trip where the two inserts took two (the event needs
  * the message's id). SQLite waits for no server and keeps the two plain inserts. Parameters
- * as sql_msg_insert's. */
+ * as sql_msg_insert's, then the event's state ($24: the message's may be submitting already,
+ * its event says queued). */
 static const char pg_msg_insert_with_event[] =
     "WITH m AS (INSERT INTO messages(service_id, send_id, created_ms, due_ms, state, sender, "
     "receiver, message, coding, length, parts, credits, priority, validity_min, differed_min, "
-    "class, tag, stop_clause, callback_url, callback_mask) VALUES ($1, $2, $3, $4, $5, $6, $7, "
-    "$8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING id) "
+    "class, tag, stop_clause, callback_url, callback_mask, lease_ms, lease_owner, attempts) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, "
+    "$19, $20, $21, $22, $23) RETURNING id) "
     "INSERT INTO events(message_id, service_id, ts_ms, state, dlr, ptt) "
-    "SELECT id, $1, $3, $5, 0, 0 FROM m RETURNING message_id";
+    "SELECT id, $1, $3, $24, 0, 0 FROM m RETURNING message_id";
 
 /* dialect: PostgreSQL only. The same with the message's id $1 taken already from its sequence
  * (the send's first read, store_core_sql.c), the other parameters one further: nothing to
@@ -469,16 +471,37 @@ static const char pg_msg_insert_with_event[] =
 static const char pg_msg_insert_with_id[] =
     "WITH m AS (INSERT INTO messages(id, service_id, send_id, created_ms, due_ms, state, "
     "sender, receiver, message, coding, length, parts, credits, priority, validity_min, "
-    "differed_min, class, tag, stop_clause, callback_url, callback_mask) VALUES ($1, $2, $3, "
-    "$4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) "
-    "RETURNING id) INSERT INTO events(message_id, service_id, ts_ms, state, dlr, ptt) "
-    "SELECT id, $2, $4, $6, 0, 0 FROM m";
+    "differed_min, class, tag, stop_clause, callback_url, callback_mask, lease_ms, "
+    "lease_owner, attempts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+    "$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) RETURNING id) "
+    "INSERT INTO events(message_id, service_id, ts_ms, state, dlr, ptt) "
+    "SELECT id, $2, $4, $25, 0, 0 FROM m";
 
-int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id) {
+/* The message as the dispatcher's claim would have read it (sqlite__read_msg), claimed. */
+static void handed_msg(const sqlite_new_msg *m, int64_t id, store_msg *out) {
+    *out = (store_msg){.id = id, .service_id = m->service_id, .send_id = m->send_id,
+                       .created_ms = m->now_ms, .due_ms = m->due_ms, .state = MSG_SUBMITTING,
+                       .sender = sg_xstrdup(m->sender), .receiver = sg_xstrdup(m->receiver),
+                       .message = sg_xstrndup(m->message, m->message_len),
+                       .tag = m->tag ? sg_xstrdup(m->tag) : NULL, .coding = m->coding,
+                       .length = m->length, .parts = m->parts, .credits = m->credits,
+                       .priority = m->priority, .validity_min = m->validity_min,
+                       .differed_min = m->differed_min, .sms_class = m->sms_class,
+                       .attempts = 1, .stop_clause = m->stop_clause};
+}
+
+int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id, int *handed) {
     /* a creation event calls nobody (sqlite_notify.c): nothing to queue with it */
-    int pg = sqldrv_dialect(c) == SQLDRV_POSTGRES &&
-             (m->state == MSG_SCHEDULED || m->state == MSG_QUEUED);
+    int queued = m->state == MSG_SCHEDULED || m->state == MSG_QUEUED;
+    int pg = sqldrv_dialect(c) == SQLDRV_POSTGRES && queued;
     int given = pg && m->id > 0;
+    /* due now and the dispatcher takes it: written claimed, handed over at commit */
+    char node[128];
+    int64_t lease_ms = 0;
+    int direct = m->state == MSG_QUEUED && c->handoff &&
+                 store__handoff_msgs_open(c->handoff, node, sizeof node, &lease_ms);
+    if (handed) *handed = direct;
+    if (queued && !direct && c->handoff) c->handoff->unhanded++;
     sqldrv_stmt *st = sqldrv_prep(c, given ? pg_msg_insert_with_id
                                      : pg  ? pg_msg_insert_with_event
                                            : sql_msg_insert);
@@ -489,7 +512,7 @@ int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id) 
     sqldrv_bind_int(st, k + 2, m->send_id);
     sqldrv_bind_int(st, k + 3, m->now_ms);
     sqldrv_bind_int(st, k + 4, m->due_ms);
-    sqldrv_bind_int(st, k + 5, m->state);
+    sqldrv_bind_int(st, k + 5, direct ? MSG_SUBMITTING : m->state);
     sqldrv_bind_text(st, k + 6, m->sender);
     sqldrv_bind_text(st, k + 7, m->receiver);
     sqldrv_bind_textn(st, k + 8, m->message, m->message_len);
@@ -505,20 +528,33 @@ int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id) 
     sqldrv_bind_int(st, k + 18, m->stop_clause);
     sqldrv_bind_text(st, k + 19, m->callback_url);
     sqldrv_bind_int(st, k + 20, m->callback_mask);
+    if (direct) {
+        sqldrv_bind_int(st, k + 21, m->now_ms + lease_ms);
+        sqldrv_bind_text(st, k + 22, node);
+    } else {
+        sqldrv_bind_null(st, k + 21);
+        sqldrv_bind_null(st, k + 22);
+    }
+    sqldrv_bind_int(st, k + 23, direct);
+    if (pg) sqldrv_bind_int(st, k + 24, m->state);
     int rc;
     store__count(c->handoff, STORE_COUNT_ACCEPTED, 1); /* undone if the operation fails */
     if (given) {
         *id = m->id;
-        return sqldrv_done(c, st, "Storing a message");
-    }
-    if (pg) {
+        rc = sqldrv_done(c, st, "Storing a message");
+    } else if (pg) {
         if ((rc = sqldrv_step(c, st)) == 1) *id = sqldrv_col_int(st, 0);
         sqldrv_reset(st);
-        return rc == 1 ? 0 : rc < 0 ? rc : SG_EIO;
+        rc = rc == 1 ? 0 : rc < 0 ? rc : SG_EIO;
+    } else if ((rc = sqldrv_insert(c, st, "Storing a message", id)) == 0) {
+        rc = sqlite__insert_event(c, *id, m->service_id, m->now_ms, m->state, 0, 0);
     }
-    rc = sqldrv_insert(c, st, "Storing a message", id);
-    if (rc) return rc;
-    return sqlite__insert_event(c, *id, m->service_id, m->now_ms, m->state, 0, 0);
+    if (rc == 0 && direct) { /* unstaged if the operation or its batch is rolled back */
+        store_msg h;
+        handed_msg(m, *id, &h);
+        store__handoff_msgs_stage(c->handoff, &h);
+    }
+    return rc;
 }
 
 void sqlite__read_msg(sqldrv_stmt *st, store_msg *m) {

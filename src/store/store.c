@@ -366,7 +366,6 @@ static int run_ops(lane *l, queue *batch, int late_settle) {
         return 0;
     }
     count(l, OP_NONE, t0, 0);
-    int wake = 0; /* the batch made messages due: other nodes are told at its commit */
     for (op *o = batch->head; o; o = o->next) {
         store__handoff_savepoint(&l->handoff);
         if (late_settle) {
@@ -398,8 +397,10 @@ static int run_ops(lane *l, queue *batch, int late_settle) {
         count(l, o->kind, t0, 1);
         if (o->rc == 0 && !late_settle) st->be->release(conn, 0);
         if (o->rc != 0) store__handoff_rollback_op(&l->handoff);
-        else if (o->kind == OP_submit || o->kind == OP_campaign_send) wake = 1;
     }
+    /* the batch queued messages that were not handed to this node's dispatcher: other nodes
+     * are told at its commit (store_handoff.c) */
+    int wake = l->handoff.unhanded != 0;
     if (late_settle && sqldrv_settle(conn) != 0) {
         run_again(l, batch);
         return 1;
@@ -785,6 +786,29 @@ size_t store_notify_take(store *st, store_notify_call **out) {
             n = m;
             continue;
         }
+        *out = sg_xrealloc(*out, (n + m) * sizeof **out);
+        memcpy(*out + n, more, m * sizeof *more);
+        n += m;
+        free(more);
+    }
+    return n;
+}
+
+/* New messages to the dispatcher: as the notifier's calls, per lane (each lane stages what
+ * its own transaction inserted), taken from all. */
+void store_dispatch_set_direct(store *st, const char *node, int64_t lease_ms, size_t cap,
+                               store_notify_wake_cb ready, void *arg) {
+    for (int i = 0; i < st->nlanes; i++)
+        store__handoff_msgs_set_direct(&st->lanes[i].handoff, node, lease_ms, cap, ready, arg);
+}
+
+size_t store_dispatch_take(store *st, store_msg **out) {
+    size_t n = 0;
+    *out = NULL;
+    for (int i = 0; i < st->nlanes; i++) {
+        store_msg *more;
+        size_t m = store__handoff_msgs_take(&st->lanes[i].handoff, &more);
+        if (!m) continue;
         *out = sg_xrealloc(*out, (n + m) * sizeof **out);
         memcpy(*out + n, more, m * sizeof *more);
         n += m;

@@ -229,6 +229,7 @@ typedef struct store_submit_req {
     int callback_mask;
     /* out */
     int64_t send_id, balance;
+    size_t handed;         /* messages handed to this node's dispatcher at insert (no claim) */
     int sender_status_bad; /* SG_EPERM because of the sender: 1 unknown, 2 not enabled */
     /* SMS users (store_users.h). user_id: the send is that user's (0 = the service's): the
      * same transaction takes total_credits from the user's active quota (SG_ENOCREDIT with
@@ -271,6 +272,21 @@ typedef struct store_claim_req {
     store_msg *msgs; size_t count; /* out (new; store_claim_fini) */
 } store_claim_req;
 void store_claim_fini(store_claim_req *r);
+
+/* Hand-off of new messages to this node's dispatcher, so that a message due now need not be
+ * claimed back. While open (node not NULL) and fewer than cap wait to be taken, a message
+ * queued due now is written already claimed: state submitting, leased to node until now +
+ * lease_ms, its first attempt counted (its event still says queued). Once its transaction
+ * committed it is kept for store_dispatch_take(), and ready(arg) runs (on a store thread; it
+ * must only wake the loop). With cap 0 nothing more is handed over (what committed stays to
+ * be taken); closing (node NULL) frees what was not taken: those messages stay claimed until
+ * their lease ends or the node's next start requeues them. The dispatcher opens it only once
+ * a claim found the queue drained, after the recovery of an earlier run's claims. */
+void store_dispatch_set_direct(store *st, const char *node, int64_t lease_ms, size_t cap,
+                               store_notify_wake_cb ready, void *arg);
+/* Takes the messages handed over so far: their number and a new array in *out (free each
+ * with store_msg_fini, then the array), or 0 and NULL. Loop thread. */
+size_t store_dispatch_take(store *st, store_msg **out);
 
 typedef struct store_status_update {
     int64_t msg_id;

@@ -704,6 +704,7 @@ static int submit_checked(store_conn *c, store_submit_req *r, submit_pre *pre, s
 
 int store_core__submit(store_conn *c, store_submit_req *r) {
     int rc;
+    r->handed = 0; /* (an operation may run twice: store.c, run_again) */
     if (r->sender_check) {
         sqldrv_stmt *st = sqldrv_prep(c, sql_sender_status);
         if (!st) return SG_EIO;
@@ -852,7 +853,9 @@ static int submit_rest(store_conn *c, store_submit_req *r, submit_pre *p, int64_
                              .callback_url = r->callback_url,
                              .callback_mask = r->callback_mask,
                              .id = p->msg_ids ? p->msg_ids[i] : 0};
-        if ((rc = sqlite__insert_message(c, &nm, &m->id))) return rc;
+        int handed;
+        if ((rc = sqlite__insert_message(c, &nm, &m->id, &handed))) return rc;
+        r->handed += (size_t)handed;
     }
     return 0;
 }

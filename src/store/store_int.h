@@ -19,26 +19,41 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/store.h"
 #include "store/store_metrics.h"
 #include "store/store_notify.h"
+
+/* One queue of the hand-off: records of `elem` bytes written leased to `node` at insert,
+ * staged with the running transaction and handed over at its commit (store_handoff.c). */
+typedef struct handoff_queue {
+    /* under the hand-off's mu */
+    char *node;                   /* NULL: closed */
+    int64_t lease_ms;
+    size_t cap;
+    store_notify_wake_cb ready_fn;
+    void *ready_arg;
+    char *v;                      /* committed, not taken yet: n records */
+    size_t n, size;
+    /* store thread only: records of the running transaction, handed over at its commit */
+    struct {
+        char *v;
+        size_t n, cap, mark;      /* mark: n when the current operation's savepoint opened */
+    } staged;
+    /* fixed at init */
+    size_t elem;
+    void (*fini)(void *);
+} handoff_queue;
 
 typedef struct store_handoff {
     pthread_mutex_t mu;
     /* under mu */
     store_notify_wake_cb wake_fn; /* store_notify_set_wake */
     void *wake_arg;
-    char *node;                   /* store_notify_set_direct; NULL: closed */
-    int64_t lease_ms;
-    size_t cap;
-    store_notify_wake_cb ready_fn;
-    void *ready_arg;
-    store_notify_call *v;         /* committed, not taken yet */
-    size_t n, size;
-    /* store thread only: calls of the running transaction, handed over at its commit */
-    struct {
-        store_notify_call *v;
-        size_t n, cap, mark;      /* mark: n when the current operation's savepoint opened */
-    } staged;
+    handoff_queue calls;          /* status callbacks to the notifier (store_notify_set_direct) */
+    handoff_queue msgs;           /* new messages to the dispatcher (store_dispatch_set_direct) */
+    /* store thread only: messages the running batch queued without handing them over (other
+     * nodes are woken at its commit: store.c) */
+    size_t unhanded;
     /* Counts that follow the transaction as the staged calls do (store_metrics.h, for
      * /metrics): `counted` under mu, what committed; the other two the store thread's. */
     uint64_t counted[STORE_COUNT_N];
@@ -64,6 +79,15 @@ int store__handoff_open(store_handoff *h, char *node, size_t node_len, int64_t *
 /* Keeps a call written leased to the hand-off's node, to be handed over once the transaction
  * commits. Takes ownership of k's strings. */
 void store__handoff_stage(store_handoff *h, const store_notify_call *k);
+
+/* The same for new messages and the dispatcher (store.h, store_dispatch_set_direct): open
+ * with room for one more message, stage a message written leased to node (takes its
+ * strings), take what committed. */
+void store__handoff_msgs_set_direct(store_handoff *h, const char *node, int64_t lease_ms,
+                                    size_t cap, store_notify_wake_cb ready, void *arg);
+int store__handoff_msgs_open(store_handoff *h, char *node, size_t node_len, int64_t *lease_ms);
+void store__handoff_msgs_stage(store_handoff *h, const store_msg *m);
+size_t store__handoff_msgs_take(store_handoff *h, store_msg **out);
 
 /* Transaction hooks, called by store.c around the backend's own: an operation's savepoint
  * opened; it was rolled back; the batch committed (hand the staged calls over, or forget them

@@ -194,6 +194,63 @@ static void test_claim_lease_and_status_monotonic(void **state) {
     store_msg_fini(&g.msg);
 }
 
+static void count_ready(void *arg) { (*(int *)arg)++; }
+
+/* store_dispatch_set_direct: with the hand-off open, a message due now is written claimed by
+ * the node and handed over at commit (no claim returns it), its event still says queued; a
+ * scheduled one, one whose send failed, and any once the room is 0 are not handed over. */
+static void test_messages_handed_over_at_insert(void **state) {
+    store_fixture *f = *state;
+    int64_t sid = store_fixture_account(f, "acme", 3500);
+    int ready = 0;
+    store_dispatch_set_direct(f->st, "n1", 60000, 100, count_ready, &ready);
+    int rc;
+    int64_t now_id = submit(f, sid, "+33612345678", 1000, 0, &rc);
+    assert_int_equal(rc, 0);
+    int64_t later_id = submit(f, sid, "+33612345679", 1000, 3600000, &rc);
+    assert_int_equal(rc, 0);
+    submit(f, sid, "+33612345670", 9000, 0, &rc); /* not enough credit: rolled back */
+    assert_int_equal(rc, SG_ENOCREDIT);
+    assert_true(ready >= 1);
+    store_msg *v = NULL;
+    size_t n = store_dispatch_take(f->st, &v);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].id, now_id);
+    assert_int_equal(v[0].state, MSG_SUBMITTING);
+    assert_int_equal(v[0].attempts, 1);
+    assert_string_equal(v[0].receiver, "+33612345678");
+    assert_string_equal(v[0].message, "hi");
+    assert_int_equal(v[0].validity_min, 2880);
+    store_msg_fini(&v[0]);
+    free(v);
+    char q[160];
+    snprintf(q, sizeof q, "SELECT state * 10 + attempts FROM messages WHERE id = %lld "
+                          "AND lease_owner = 'n1' AND lease_ms > 0", (long long)now_id);
+    assert_int_equal(store_fixture_query_int(f, q), MSG_SUBMITTING * 10 + 1);
+    snprintf(q, sizeof q, "SELECT MIN(state) FROM events WHERE message_id = %lld",
+             (long long)now_id);
+    assert_int_equal(store_fixture_query_int(f, q), MSG_QUEUED);
+    snprintf(q, sizeof q, "SELECT state FROM messages WHERE id = %lld AND lease_owner IS NULL",
+             (long long)later_id);
+    assert_int_equal(store_fixture_query_int(f, q), MSG_SCHEDULED);
+    /* the handed message is claimed already: another node's claim passes it by */
+    store_claim_req cl = {.node = "n2", .now_ms = sg_now_ms(), .lease_ms = 60000, .limit = 10};
+    assert_int_equal(STORE_RUN(f, claim, &cl), 0);
+    assert_int_equal(cl.count, 0);
+    store_claim_fini(&cl);
+    /* room 0: queued as before, for a claim */
+    store_dispatch_set_direct(f->st, "n1", 60000, 0, count_ready, &ready);
+    int64_t queued_id = submit(f, sid, "+33612345671", 1000, 0, &rc);
+    assert_int_equal(rc, 0);
+    assert_int_equal(store_dispatch_take(f->st, &v), 0);
+    store_claim_req cl2 = {.node = "n1", .now_ms = sg_now_ms(), .lease_ms = 60000, .limit = 10};
+    assert_int_equal(STORE_RUN(f, claim, &cl2), 0);
+    assert_int_equal(cl2.count, 1);
+    assert_int_equal(cl2.msgs[0].id, queued_id);
+    store_claim_fini(&cl2);
+    store_dispatch_set_direct(f->st, NULL, 0, 0, NULL, NULL);
+}
+
 static void test_sim_accepts_once(void **state) {
     store_fixture *f = *state;
     int64_t sid = store_fixture_account(f, "acme", 10000);
@@ -728,6 +785,7 @@ int main(int argc, char **argv) {
         TEST(test_failed_op_rolls_back_alone),
         TEST(test_cancel_refunds_once),
         TEST(test_claim_lease_and_status_monotonic),
+        TEST(test_messages_handed_over_at_insert),
         TEST(test_sim_accepts_once),
         TEST(test_undeliverable_refunded),
         TEST(test_retry_requeue_keeps_validity),
