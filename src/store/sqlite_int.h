@@ -139,12 +139,13 @@ typedef struct sqlite_status_batch {
     sqlite_status_one *v;
     size_t n;
 } sqlite_status_batch;
-/* Sends lock (bound, its rows unread: the messages' rows locked in id order) without waiting,
- * then runs read (bound), whose columns are the message's id, the key (or NULL), its part,
- * its number of parts and SQLITE_PG_STATUS_COLS, keeping each row in b (new). 0 or the
- * driver's error; b is freed by sqlite__status_batch_fini either way. */
-int sqlite__status_batch_read(store_conn *c, sqldrv_stmt *lock, sqldrv_stmt *read,
-                              sqlite_status_batch *b);
+/* Runs read (bound), whose columns are the message's id, the key (or NULL), its part, its
+ * number of parts and SQLITE_PG_STATUS_COLS, keeping each row in b (new). read ends with
+ * "ORDER BY m.id FOR NO KEY UPDATE OF m": PostgreSQL locks each row as the sort hands it out,
+ * so every operation that locks several messages locks them in id order (no deadlock between
+ * two of them), in the statement that reads them. 0 or the driver's error; b is freed by
+ * sqlite__status_batch_fini either way. */
+int sqlite__status_batch_read(store_conn *c, sqldrv_stmt *read, sqlite_status_batch *b);
 /* The row of msg_id (key NULL) or of key, NULL when the read found none. */
 sqlite_status_one *sqlite__status_batch_find(sqlite_status_batch *b, int64_t msg_id,
                                              const char *key);

@@ -399,12 +399,10 @@ int sqlite__apply_status_row(store_conn *c, const store_status_update *u,
     return 1;
 }
 
-int sqlite__status_batch_read(store_conn *c, sqldrv_stmt *lock, sqldrv_stmt *read,
-                              sqlite_status_batch *b) {
+int sqlite__status_batch_read(store_conn *c, sqldrv_stmt *read, sqlite_status_batch *b) {
     b->v = NULL;
     b->n = 0;
-    int rc = sqldrv_done(c, lock, "Locking messages");
-    if (rc) return rc;
+    int rc;
     size_t cap = 0;
     while ((rc = sqldrv_step(c, read)) == 1) {
         if (b->n == cap) b->v = sg_xrealloc(b->v, (cap = cap ? 2 * cap : 16) * sizeof *b->v);

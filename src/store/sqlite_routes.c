@@ -418,18 +418,15 @@ static int receipt_pg(store_conn *c, store_smpp_receipt_item *x) {
 }
 
 /* dialect: PostgreSQL. The receipts of an operation at once (receipts_read_pg): every
- * message named by the first key of a receipt's id on the first receipt's route, locked in
- * id order, then read with its status row as pg_receipt_read does one. */
-static const char pg_receipts_lock[] =
-    "SELECT id FROM messages WHERE id IN (SELECT DISTINCT ON (idkey) message_id FROM smpp_ids "
-    "WHERE route = $1 AND idkey = ANY($2::text[]) ORDER BY idkey, id DESC) ORDER BY id "
-    "FOR NO KEY UPDATE";
+ * message named by the first key of a receipt's id on the first receipt's route, read with
+ * its status row as pg_receipt_read does one, locked in id order (the rows are locked as the
+ * sort hands them out: sqlite__status_batch_read). */
 static const char pg_receipts_read[] =
     "SELECT i.message_id, i.idkey, i.part, i.nparts, " SQLITE_PG_STATUS_COLS
     "FROM (SELECT DISTINCT ON (idkey) idkey, message_id, part, nparts FROM smpp_ids "
     "WHERE route = $1 AND idkey = ANY($2::text[]) ORDER BY idkey, id DESC) i "
     "JOIN messages m ON m.id = i.message_id LEFT JOIN services s ON s.id = m.service_id "
-    "FOR NO KEY UPDATE OF m";
+    "ORDER BY m.id FOR NO KEY UPDATE OF m";
 
 /* dialect: PostgreSQL. Statement sql prepared with route $1 and the array of keys $2 bound;
  * NULL when it could not be prepared. */
@@ -456,9 +453,8 @@ static int receipts_read_pg(store_conn *c, store_smpp_receipt_req *r, sqlite_sta
     int rc = 0;
     if (n) {
         const char *route = r->items[0].route;
-        sqldrv_stmt *lock = prep_route_keys(c, pg_receipts_lock, route, keys, n);
-        sqldrv_stmt *read = lock ? prep_route_keys(c, pg_receipts_read, route, keys, n) : NULL;
-        rc = read ? sqlite__status_batch_read(c, lock, read, b) : SG_EIO;
+        sqldrv_stmt *read = prep_route_keys(c, pg_receipts_read, route, keys, n);
+        rc = read ? sqlite__status_batch_read(c, read, b) : SG_EIO;
     }
     while (n) free(keys[--n]);
     free(keys);
@@ -659,26 +655,22 @@ static int orphans_possible(store_conn *c) {
     return any;
 }
 
-/* dialect: PostgreSQL. The messages of an operation's accepts, locked in id order, then read
- * with their status rows (sqlite__status_batch_read): one wait for all of them. */
-static const char pg_accepts_lock[] =
-    "SELECT id FROM messages WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE";
+/* dialect: PostgreSQL. The messages of an operation's accepts, read with their status rows
+ * and locked in id order (sqlite__status_batch_read): one wait for all of them. */
 static const char pg_accepts_read[] =
     "SELECT m.id, NULL, 0, 0, " SQLITE_PG_STATUS_COLS
     "FROM messages m LEFT JOIN services s ON s.id = m.service_id "
-    "WHERE m.id = ANY($1::bigint[])";
+    "WHERE m.id = ANY($1::bigint[]) ORDER BY m.id FOR NO KEY UPDATE OF m";
 
 static int accepts_read_pg(store_conn *c, const store_smpp_accept_req *r,
                            sqlite_status_batch *b) {
     int64_t *ids = sg_xmalloc(r->count * sizeof *ids);
     for (size_t i = 0; i < r->count; i++) ids[i] = r->items[i].msg_id;
-    sqldrv_stmt *lock = sqldrv_prep(c, pg_accepts_lock);
-    sqldrv_stmt *read = lock ? sqldrv_prep(c, pg_accepts_read) : NULL;
+    sqldrv_stmt *read = sqldrv_prep(c, pg_accepts_read);
     int rc = SG_EIO;
     if (read) {
-        sqlite__pg_ids(lock, 1, ids, r->count);
         sqlite__pg_ids(read, 1, ids, r->count);
-        rc = sqlite__status_batch_read(c, lock, read, b);
+        rc = sqlite__status_batch_read(c, read, b);
     }
     free(ids);
     return rc;
