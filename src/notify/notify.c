@@ -23,6 +23,15 @@
  * call joins its origin's queue even when that origin is busy, so its lease
  * (direct_lease_ms) outlasts the longest wait memory allows.
  *
+ * A call behind an earlier PENDING call of its SMS is handed over too when that call is leased
+ * to this node as well (store_notify_call.after: an SMS's "accepted" call is usually still
+ * being made when its receipt queues the "delivered" one). It is PARKED behind that call
+ * (found by id in `byid`) and queued once that call ended: delivered or dead, the order
+ * holds. When that call fails and waits for a retry, or has left memory with no known end
+ * (`recent`, the ends of the calls made lately), the parked call is released (its lease
+ * given up, no attempt) and the claim makes both in order. So the second call of an SMS is
+ * neither claimed nor leased again (docs/benchmarks.md).
+ *
  * When claims happen: on the store's wake-up hook (a status event queued a call; a replay),
  * when outcomes were stored (the next event of an SMS may now be claimable, an origin has
  * room), when the earliest retry comes due (due_ev), when a claim came back full, and every
@@ -45,6 +54,8 @@
  *   QUEUED  in its origin's queue          claim returned it: on_claimed() -> host_enqueue()
  *   ACTIVE  its easy handle is in multi,   host_pump() -> call_start()
  *           or its hclient request runs    (k->fast; fast_done() may move it to curl)
+ *   PARKED  behind the call it follows     on_take(); queued by call_done() of that one
+ *           (that one's succ chain)        (through `ready`), or released with it
  *   (gone)  outcome added to the batch     call_done(); or abandoned by stop_transfers()
  * A call that cannot even start (no easy handle, a refused address) goes straight to
  * call_done() as a failure.
@@ -82,6 +93,8 @@
 #define DIRECT_CAP 1024         /* handed-over calls waiting to be taken, at most */
 #define QUEUE_LOW_FACTOR 4      /* an origin gets more claimed calls while fewer than this many
                                    times host_limit wait in its queue */
+#define ID_BUCKETS 4096         /* calls held here, by id (successors find the call they follow) */
+#define RECENT_SLOTS 16384      /* ends of the calls made lately, by id (direct-mapped) */
 #define HOUSEKEEPING_MS 5000
 #define CONNECT_TIMEOUT_MAX_MS 10000
 #define MAX_REDIRS 3L
@@ -93,7 +106,7 @@
 typedef struct host host;
 typedef struct call call;
 
-enum { CALL_QUEUED = 1, CALL_ACTIVE = 2 };
+enum { CALL_QUEUED = 1, CALL_ACTIVE = 2, CALL_PARKED = 3 };
 
 struct call {
     notify *n;
@@ -105,7 +118,10 @@ struct call {
     struct curl_slist *headers;
     notify_guard guard;
     char err[CURL_ERROR_SIZE];
-    call *next, *prev;        /* QUEUED: host queue (next only); ACTIVE: n->active list */
+    call *next, *prev;        /* QUEUED: host queue (next only); ACTIVE: n->active list;
+                                 moving from PARKED to QUEUED: n->ready (next only) */
+    call *hnext;              /* byid chain */
+    call *succ;               /* the call PARKED behind this one, if any (a chain) */
 };
 
 struct host {
@@ -162,6 +178,14 @@ struct notify {
     struct event *take_ev;    /* calls handed over at insert are waiting (store_notify_take) */
     int64_t direct_lease_ms;  /* the lease of a handed-over call */
     int direct;               /* 0 closed, 1 open, 2 open but full (no new calls) */
+    call *byid[ID_BUCKETS];   /* every call held here (QUEUED, ACTIVE, PARKED), by id */
+    size_t parked;            /* PARKED calls, and those in `ready` */
+    struct {
+        int64_t id;
+        int ended;            /* 1 delivered or dead; 0 failed and waiting, or released */
+    } recent[RECENT_SLOTS];
+    call *ready_head, *ready_tail; /* unparked, to be queued by on_ready */
+    struct event *ready_ev;
 };
 
 static void claim(notify *n);
@@ -275,11 +299,101 @@ static void easy_give(notify *n, CURL *e) {
     else curl_easy_cleanup(e);
 }
 
+static size_t id_bucket(int64_t id) { return (size_t)((uint64_t)id % ID_BUCKETS); }
+
+static void id_put(notify *n, call *k) {
+    call **b = &n->byid[id_bucket(k->k.id)];
+    k->hnext = *b;
+    *b = k;
+}
+
+static void id_del(notify *n, call *k) {
+    for (call **pp = &n->byid[id_bucket(k->k.id)]; *pp; pp = &(*pp)->hnext)
+        if (*pp == k) {
+            *pp = k->hnext;
+            return;
+        }
+}
+
+static call *id_find(notify *n, int64_t id) {
+    for (call *k = n->byid[id_bucket(id)]; k; k = k->hnext)
+        if (k->k.id == id) return k;
+    return NULL;
+}
+
+static void recent_set(notify *n, int64_t id, int ended) {
+    n->recent[(uint64_t)id % RECENT_SLOTS].id = id;
+    n->recent[(uint64_t)id % RECENT_SLOTS].ended = ended;
+}
+
+/* Frees k and the calls parked behind it (which stay leased: see invariant 2). */
 static void call_free(call *k) {
+    notify *n = k->n;
+    while (k->succ) {
+        call *s = k->succ;
+        k->succ = s->succ;
+        s->succ = NULL;
+        n->parked--;
+        call_free(s);
+    }
+    id_del(n, k);
     if (k->easy) easy_give(k->n, k->easy);
     curl_slist_free_all(k->headers);
     store_notify_call_fini(&k->k);
     free(k);
+}
+
+/* A new result of call id in this loop pass's batch (err: owned by the batch, or NULL). */
+static store_notify_result *result_add(notify *n, int64_t id, char *err) {
+    if (!n->cur) {
+        n->cur = sg_xcalloc(1, sizeof *n->cur);
+        n->cur->n = n;
+        event_active(n->flush_ev, EV_WRITE, 0);
+    }
+    batch *b = n->cur;
+    if (b->req.count == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 64;
+        b->res = sg_xrealloc(b->res, b->cap * sizeof *b->res);
+        b->errs = sg_xrealloc(b->errs, b->cap * sizeof *b->errs);
+    }
+    store_notify_result *r = &b->res[b->req.count];
+    b->errs[b->req.count++] = err;
+    memset(r, 0, sizeof *r);
+    r->id = id;
+    return r;
+}
+
+/* Gives up the lease of call id, handed over behind a call that did not end (see the file
+ * comment): the claim makes it after that one. */
+static void release_id(notify *n, int64_t id) {
+    result_add(n, id, NULL)->release = 1;
+    recent_set(n, id, 0); /* a call behind this one is released too */
+    sg_log_debug(LOG, "Callback %lld released: the call before it did not end.", (long long)id);
+}
+
+/* The calls parked behind an attempt that ended: queued when it ended (delivered or dead),
+ * else released. */
+static void unpark(notify *n, call *k, int ended) {
+    call *s = k->succ;
+    k->succ = NULL;
+    if (!s) return;
+    if (!ended) {
+        while (s) {
+            call *next = s->succ;
+            s->succ = NULL;
+            n->parked--;
+            release_id(n, s->k.id);
+            call_free(s);
+            s = next;
+        }
+        return;
+    }
+    /* the first one goes; those behind it stay parked behind it */
+    s->next = NULL;
+    if (n->ready_tail) n->ready_tail->next = s;
+    else n->ready_head = s;
+    n->ready_tail = s;
+    event_active(n->ready_ev, EV_READ, 0);
 }
 
 /* Records the outcome of an attempt and frees the call. status: the HTTP status, 0 if none. */
@@ -299,21 +413,7 @@ static void call_done(notify *n, call *k, CURLcode res, long status) {
         else
             err = sg_xasprintf("HTTP status %ld", status);
     }
-    if (!n->cur) {
-        n->cur = sg_xcalloc(1, sizeof *n->cur);
-        n->cur->n = n;
-        event_active(n->flush_ev, EV_WRITE, 0);
-    }
-    batch *b = n->cur;
-    if (b->req.count == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 64;
-        b->res = sg_xrealloc(b->res, b->cap * sizeof *b->res);
-        b->errs = sg_xrealloc(b->errs, b->cap * sizeof *b->errs);
-    }
-    store_notify_result *r = &b->res[b->req.count];
-    b->errs[b->req.count++] = err;
-    memset(r, 0, sizeof *r);
-    r->id = k->k.id;
+    store_notify_result *r = result_add(n, k->k.id, err);
     r->at_ms = now;
     r->ok = ok;
     r->http_status = (int)status;
@@ -348,6 +448,8 @@ static void call_done(notify *n, call *k, CURLcode res, long status) {
         sg_log_debug(LOG, "Callback %lld to '%s' answered %ld.", (long long)k->k.id,
                      k->k.origin, status);
     }
+    recent_set(n, k->k.id, ok || r->dead);
+    unpark(n, k, ok || r->dead);
     call_free(k);
 }
 
@@ -649,11 +751,17 @@ static void host_enqueue(notify *n, call *k) {
 
 /* Queues a claimed or handed-over call on its origin and starts what the origin has room
  * for. Takes src's strings (src is zeroed). */
-static void call_queue(notify *n, store_notify_call *src) {
+static call *call_new(notify *n, store_notify_call *src) {
     call *k = sg_xcalloc(1, sizeof *k);
     k->n = n;
     k->k = *src;
     memset(src, 0, sizeof *src);
+    id_put(n, k);
+    return k;
+}
+
+static void call_queue(notify *n, store_notify_call *src) {
+    call *k = call_new(n, src);
     host_enqueue(n, k);
     host_pump(n, k->h); /* k may be gone after this; its host too */
 }
@@ -704,7 +812,7 @@ static void claim(notify *n) {
         n->again = 1;
         return;
     }
-    size_t held = n->inflight + n->queued;
+    size_t held = n->inflight + n->queued + n->parked;
     if (held >= MAX_IN_MEMORY) return; /* an outcome will call us again */
     size_t limit = MAX_IN_MEMORY - held;
     if (limit > n->opt.batch) limit = n->opt.batch;
@@ -738,7 +846,7 @@ static void direct_ready(void *arg) { /* store thread */
  * stay), and resumes them below 1/2. */
 static void direct_adjust(notify *n) {
     if (!n->direct || n->stopping) return;
-    size_t held = n->inflight + n->queued;
+    size_t held = n->inflight + n->queued + n->parked;
     int want = n->direct == 1 ? (held >= MAX_IN_MEMORY / 4 * 3 ? 2 : 1)
                               : (held < MAX_IN_MEMORY / 2 ? 1 : 2);
     if (want == n->direct) return;
@@ -754,16 +862,50 @@ static void on_take(evutil_socket_t fd, short what, void *arg) {
     notify *n = arg;
     store_notify_call *v = NULL;
     size_t count = store_notify_take(n->st, &v);
-    for (size_t i = 0; i < count; i++) {
-        if (n->stopping) { /* they stay leased; the next start makes them */
-            store_notify_call_fini(&v[i]);
-            continue;
+    /* the calls that follow nothing first: one that another follows may be among them */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < count; i++) {
+            if (!v[i].url || (pass == 0) != (v[i].after == 0)) continue;
+            if (n->stopping) { /* they stay leased; the next start makes them */
+                store_notify_call_fini(&v[i]);
+                continue;
+            }
+            n->handed++;
+            if (!v[i].after) {
+                call_queue(n, &v[i]);
+                continue;
+            }
+            call *p = id_find(n, v[i].after);
+            if (p) { /* held here: parked behind it, at the end of its chain */
+                while (p->succ) p = p->succ;
+                p->succ = call_new(n, &v[i]);
+                p->succ->where = CALL_PARKED;
+                n->parked++;
+            } else if (n->recent[(uint64_t)v[i].after % RECENT_SLOTS].id == v[i].after &&
+                       n->recent[(uint64_t)v[i].after % RECENT_SLOTS].ended) {
+                call_queue(n, &v[i]); /* that one ended already */
+            } else {
+                release_id(n, v[i].id);
+                store_notify_call_fini(&v[i]);
+            }
         }
-        n->handed++;
-        call_queue(n, &v[i]);
-    }
     free(v);
     direct_adjust(n);
+}
+
+/* Calls unparked by call_done(): queued on their origins, outside any curl callback. */
+static void on_ready(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    notify *n = arg;
+    while (n->ready_head) {
+        call *k = n->ready_head;
+        n->ready_head = k->next;
+        if (!n->ready_head) n->ready_tail = NULL;
+        n->parked--;
+        host_enqueue(n, k);
+        host_pump(n, k->h); /* k may be gone after this; its host too */
+    }
 }
 
 static void on_claim_event(evutil_socket_t fd, short what, void *arg) {
@@ -840,6 +982,7 @@ notify *notify_new(struct event_base *base, store *st, const notify_options *opt
     n->tick_ev = event_new(base, -1, EV_PERSIST, on_claim_event, n);
     n->flush_ev = event_new(base, -1, 0, on_flush, n);
     n->take_ev = event_new(base, -1, 0, on_take, n);
+    n->ready_ev = event_new(base, -1, 0, on_ready, n);
     /* A handed-over call joins its origin's queue however long that queue is (a claim would
      * have left a busy origin alone), so its lease must outlast the longest wait memory
      * allows: MAX_IN_MEMORY calls ahead of it, host_limit at a time, each up to the timeout. */
@@ -889,6 +1032,13 @@ static void stop_transfers(notify *n) {
             free(h);
         }
     }
+    while (n->ready_head) {
+        call *k = n->ready_head;
+        n->ready_head = k->next;
+        n->parked--;
+        call_free(k);
+    }
+    n->ready_tail = NULL;
     /* Idle keep-alive connections would keep the loop busy (they are read from). */
     hclient_free(n->hc);
     n->hc = NULL;
@@ -900,6 +1050,7 @@ static void stop_common(notify *n) {
     if (n->direct) store_notify_set_direct(n->st, NULL, 0, 0, NULL, NULL); /* frees what was not taken */
     n->direct = 0;
     if (n->take_ev) event_del(n->take_ev);
+    if (n->ready_ev) event_del(n->ready_ev);
     event_del(n->tick_ev);
     event_del(n->due_ev);
     event_del(n->wake_ev);
@@ -947,6 +1098,7 @@ void notify_free(notify *n) {
     event_free(n->curl_timer);
     event_free(n->wake_ev);
     event_free(n->take_ev);
+    event_free(n->ready_ev);
     event_free(n->due_ev);
     event_free(n->tick_ev);
     event_free(n->flush_ev);

@@ -100,6 +100,10 @@ int sqlite__apply_status(store_conn *c, const store_status_update *u);
 typedef struct sqlite_notify_known {
     const char *callback, *sender, *receiver, *tag;
     int behind;
+    /* PostgreSQL: the last PENDING call of the message (when behind) and the node that holds
+     * its lease ("" when none) */
+    int64_t behind_id;
+    char behind_owner[128];
     int64_t call_id;
     /* the message's own callback (sqlite_gateways.c): callback_mask > 0 makes callback a
      * Kannel dlr-url, expanded from the fields below (text is read only then) */
@@ -196,8 +200,9 @@ int sqlite__defer_smpp_id(store_conn *c, const char *route, const char *key, int
 #define SQLITE_PG_STATUS_COLS                                                              \
     "m.state, m.service_id, m.credits, m.sent_ms, COALESCE(m.callback_url, s.callback), "   \
     "m.sender, m.receiver, "                                                                \
-    "m.tag, COALESCE((SELECT 1 FROM notify_calls p WHERE p.seq_key = m.id AND "             \
-    "p.state = 0 LIMIT 1), 0), CASE WHEN COALESCE(m.callback_url, s.callback) IS NOT "        \
+    "m.tag, (SELECT p.id || ' ' || COALESCE(p.lease_owner, '') FROM notify_calls p "        \
+    "WHERE p.seq_key = m.id AND p.state = 0 ORDER BY p.id DESC LIMIT 1), "                   \
+    "CASE WHEN COALESCE(m.callback_url, s.callback) IS NOT "                                \
     "NULL AND COALESCE(m.callback_url, s.callback) != '' "                                  \
     "THEN nextval('notify_calls_id_seq') ELSE 0 END, "                                      \
     "m.callback_mask, m.route, m.smsc_id, CASE WHEN m.callback_mask > 0 THEN m.message END, " \

@@ -118,11 +118,12 @@ void sqlite__status_row_read(store_conn *c, sqldrv_stmt *st, int col, sqlite_sta
     row->sent_ms = row->was_sent ? sqldrv_col_int(st, col + 3) : 0;
     row->pg = sqldrv_dialect(c) == SQLDRV_POSTGRES;
     if (row->pg) {
+        const char *last = sqldrv_col_str(st, col + 8); /* "id owner" of the last PENDING */
         row->known = (sqlite_notify_known){.callback = sqldrv_col_text(st, col + 4),
                                            .sender = sqldrv_col_text(st, col + 5),
                                            .receiver = sqldrv_col_text(st, col + 6),
                                            .tag = sqldrv_col_text(st, col + 7),
-                                           .behind = sqldrv_col_int(st, col + 8) != 0,
+                                           .behind = last != NULL,
                                            .call_id = sqldrv_col_int(st, col + 9),
                                            .mask = (int)sqldrv_col_int(st, col + 10),
                                            .route = sqldrv_col_text(st, col + 11),
@@ -130,6 +131,12 @@ void sqlite__status_row_read(store_conn *c, sqldrv_stmt *st, int col, sqlite_sta
                                            .text = sqldrv_col_text(st, col + 13),
                                            .coding = (int)sqldrv_col_int(st, col + 14),
                                            .mclass = (int)sqldrv_col_int(st, col + 15)};
+        if (last) {
+            char *sp;
+            row->known.behind_id = strtoll(last, &sp, 10);
+            snprintf(row->known.behind_owner, sizeof row->known.behind_owner, "%s",
+                     *sp == ' ' ? sp + 1 : "");
+        }
     }
 }
 

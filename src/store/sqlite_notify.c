@@ -347,8 +347,12 @@ int sqlite__notify_event_pg(store_conn *c, const sqlite_notify_known *k, int64_t
     char node[128] = "";
     int64_t lease_ms = 0, now = sg_now_ms();
     /* handed over at once when no earlier call of the SMS is PENDING (invariant 5; k->behind
-     * was read once this transaction held the message's row) */
-    int handed = !k->behind && store__handoff_open(c->handoff, node, sizeof node, &lease_ms);
+     * was read once this transaction held the message's row), or behind the last one when
+     * that one is leased to this node too: the notifier makes it once that one ended
+     * (store_notify_call.after) */
+    int handed = store__handoff_open(c->handoff, node, sizeof node, &lease_ms) &&
+                 (!k->behind || !strcmp(k->behind_owner, node));
+    int64_t after = handed && k->behind ? k->behind_id : 0;
     int rc = 0;
     if (x) {
         x->call_id = k->call_id;
@@ -369,7 +373,7 @@ int sqlite__notify_event_pg(store_conn *c, const sqlite_notify_known *k, int64_t
     if (rc == 0 && handed && (rc = secret_of(c, service_id, &secret)) == 0) {
         store_notify_call call = {.id = k->call_id, .service_id = service_id, .attempts = 0,
                                   .first_ms = now, .url = url, .origin = origin,
-                                  .secret = secret};
+                                  .secret = secret, .after = after};
         store__handoff_stage(c->handoff, &call);
         url = origin = NULL; /* the hand-off owns them now */
     } else if (rc == 0) {
@@ -621,6 +625,10 @@ static const char finish_done[] =
     "last_error = $3, state = $4, done_ms = $1, lease_ms = NULL, lease_owner = NULL "
     "WHERE id = $5 AND state = 0";
 
+/* ... or, never attempted, is given back to the claim (store_notify_result.release). */
+static const char finish_release[] =
+    "UPDATE notify_calls SET lease_ms = NULL, lease_owner = NULL WHERE id = $1 AND state = 0";
+
 /* dialect: PostgreSQL. finish_done for every delivered call of the arrays: ids $1, at $2,
  * HTTP statuses $3 (no error, state DELIVERED), in one statement. Written so that only the
  * calls' primary key can serve it ("c.id = ANY($1)", and "IS TRUE": no index of PENDING calls
@@ -673,6 +681,19 @@ int sqlite__notify_finish(store_conn *c, store_notify_finish_req *r) {
     for (size_t i = 0; i < r->count; i++) {
         const store_notify_result *x = &r->results[i];
         if (taken[i]) continue;
+        if (x->release) {
+            sqldrv_stmt *st = sqldrv_prep(c, finish_release);
+            int rc = SG_EIO;
+            if (st) {
+                sqldrv_bind_int(st, 1, x->id);
+                rc = sqldrv_done(c, st, "Releasing a callback");
+            }
+            if (rc) {
+                free(taken);
+                return rc;
+            }
+            continue;
+        }
         int state = x->ok ? STORE_NOTIFY_DELIVERED : x->dead ? STORE_NOTIFY_DEAD
                                                              : STORE_NOTIFY_PENDING;
         sqldrv_stmt *st = sqldrv_prep(c, state == STORE_NOTIFY_PENDING ? finish_retry

@@ -38,6 +38,9 @@ typedef struct store_notify_call {
     char *url;           /* new: the whole URL, query included */
     char *origin;        /* new: "scheme://host:port" (callurl_origin) */
     char *secret;        /* new: the service's signing secret */
+    int64_t after;       /* handed over behind the earlier call `after` of its SMS, PENDING
+                          * and leased to the same node when it was written (0: none): made
+                          * once that one ended, or released (store_notify_result.release) */
 } store_notify_call;
 
 /* Claims due calls: PENDING, due (next attempt <= now_ms), not leased by anyone, first of
@@ -68,6 +71,8 @@ typedef struct store_notify_result {
     int64_t next_ms;      /* failed, not dead: when to try again */
     int http_status;      /* 0 when no HTTP answer came */
     const char *error;    /* failed: why, for the operator; may be NULL */
+    int release;          /* no attempt: the lease is given up (a call handed over behind one
+                           * that failed: the claim makes them in order); the rest unread */
 } store_notify_result;
 
 /* Records outcomes and releases the leases. A call that is no longer PENDING (replayed or

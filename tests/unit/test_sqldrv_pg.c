@@ -772,14 +772,38 @@ static void round_trips_of_send_and_status(void **state) {
              "c.dlr = 8 AND c.lease_owner = 'n1'", (long long)calls[0].id, (long long)m.id);
     assert_int_equal(store_fixture_query_int(&f, sql), 1);
     assert_non_null(strstr(calls[0].url, "http://cb.example/x"));
+    assert_int_equal(calls[0].after, 0);
+    int64_t first = calls[0].id;
     store_notify_call_fini(&calls[0]);
     free(calls);
-    /* the next change of the SMS waits behind that PENDING call: queued, not handed over */
-    store_status_update up2 = {.msg_id = m.id, .state = MSG_DELIVERED, .dlr = 1, .ptt = 0,
+    /* the next change of the SMS is behind that PENDING call, leased to this node too: handed
+     * over after it (the notifier makes it once that one ended) */
+    store_status_update up2 = {.msg_id = m.id, .state = MSG_ENROUTE, .dlr = 4, .ptt = 0,
                                .ts_ms = sg_now_ms()};
     store_status_req sr2 = {.ups = &up2, .count = 1};
     assert_int_equal(STORE_RUN(&f, status, &sr2), 0);
     assert_int_equal(sr2.applied, 1);
+    assert_int_equal(store_notify_take(f.st, &calls), 1);
+    assert_int_equal(calls[0].after, first);
+    int64_t second = calls[0].id;
+    store_notify_call_fini(&calls[0]);
+    free(calls);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM notify_calls WHERE id = %lld AND "
+             "lease_owner = 'n1' AND dlr = 4", (long long)second);
+    assert_int_equal(store_fixture_query_int(&f, sql), 1);
+    /* released (the call before it failed): no attempt, its lease given up */
+    store_notify_result rel = {.id = second, .release = 1};
+    store_notify_finish_req fin = {.results = &rel, .count = 1};
+    assert_int_equal(STORE_RUN(&f, notify_finish, &fin), 0);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM notify_calls WHERE id = %lld AND "
+             "lease_owner IS NULL AND attempts = 0 AND state = 0", (long long)second);
+    assert_int_equal(store_fixture_query_int(&f, sql), 1);
+    /* behind a PENDING call nobody holds: queued, not handed over */
+    store_status_update up3 = {.msg_id = m.id, .state = MSG_DELIVERED, .dlr = 1, .ptt = 0,
+                               .ts_ms = sg_now_ms()};
+    store_status_req sr3 = {.ups = &up3, .count = 1};
+    assert_int_equal(STORE_RUN(&f, status, &sr3), 0);
+    assert_int_equal(sr3.applied, 1);
     assert_int_equal(store_notify_take(f.st, &calls), 0);
     free(calls);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM notify_calls WHERE message_id = %lld AND "
