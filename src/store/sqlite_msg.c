@@ -503,10 +503,11 @@ int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id, 
     /* due now and the dispatcher takes it: written claimed, handed over at commit */
     char node[128];
     int64_t lease_ms = 0;
-    int direct = m->state == MSG_QUEUED && c->handoff &&
-                 store__handoff_msgs_open(c->handoff, node, sizeof node, &lease_ms);
+    store_handoff *h = c->handoff;
+    int direct = m->state == MSG_QUEUED && h &&
+                 store__handoff_q_open(h, &h->msgs, node, sizeof node, &lease_ms);
     if (handed) *handed = direct;
-    if (queued && !direct && c->handoff) c->handoff->unhanded++;
+    if (queued && !direct && h) h->unhanded++;
     sqldrv_stmt *st = sqldrv_prep(c, given ? pg_msg_insert_with_id
                                      : pg  ? pg_msg_insert_with_event
                                            : sql_msg_insert);
@@ -555,9 +556,9 @@ int sqlite__insert_message(store_conn *c, const sqlite_new_msg *m, int64_t *id, 
         rc = sqlite__insert_event(c, *id, m->service_id, m->now_ms, m->state, 0, 0);
     }
     if (rc == 0 && direct) { /* unstaged if the operation or its batch is rolled back */
-        store_msg h;
-        handed_msg(m, *id, &h);
-        store__handoff_msgs_stage(c->handoff, &h);
+        store_msg hm;
+        handed_msg(m, *id, &hm);
+        store__handoff_q_stage(&h->msgs, &hm);
     }
     return rc;
 }

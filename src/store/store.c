@@ -799,18 +799,20 @@ size_t store_notify_take(store *st, store_notify_call **out) {
 void store_dispatch_set_direct(store *st, const char *node, int64_t lease_ms, size_t cap,
                                store_notify_wake_cb ready, void *arg) {
     for (int i = 0; i < st->nlanes; i++)
-        store__handoff_msgs_set_direct(&st->lanes[i].handoff, node, lease_ms, cap, ready, arg);
+        store__handoff_q_set_direct(&st->lanes[i].handoff, &st->lanes[i].handoff.msgs, node,
+                                    lease_ms, cap, ready, arg);
 }
 
 size_t store_dispatch_take(store *st, store_msg **out) {
     size_t n = 0;
     *out = NULL;
     for (int i = 0; i < st->nlanes; i++) {
-        store_msg *more;
-        size_t m = store__handoff_msgs_take(&st->lanes[i].handoff, &more);
+        store_handoff *h = &st->lanes[i].handoff;
+        void *more;
+        size_t m = store__handoff_q_take(h, &h->msgs, &more);
         if (!m) continue;
         *out = sg_xrealloc(*out, (n + m) * sizeof **out);
-        memcpy(*out + n, more, m * sizeof *more);
+        memcpy(*out + n, more, m * sizeof **out);
         n += m;
         free(more);
     }

@@ -87,8 +87,9 @@ void store__handoff_wake(store_handoff *h) {
     pthread_mutex_unlock(&h->mu);
 }
 
-static void set_direct(store_handoff *h, handoff_queue *q, const char *node, int64_t lease_ms,
-                       size_t cap, store_notify_wake_cb ready, void *arg) {
+void store__handoff_q_set_direct(store_handoff *h, handoff_queue *q, const char *node,
+                                 int64_t lease_ms, size_t cap, store_notify_wake_cb ready,
+                                 void *arg) {
     pthread_mutex_lock(&h->mu);
     free(q->node);
     q->node = node ? sg_xstrdup(node) : NULL;
@@ -104,7 +105,7 @@ static void set_direct(store_handoff *h, handoff_queue *q, const char *node, int
     pthread_mutex_unlock(&h->mu);
 }
 
-static size_t take(store_handoff *h, handoff_queue *q, void **out) {
+size_t store__handoff_q_take(store_handoff *h, handoff_queue *q, void **out) {
     pthread_mutex_lock(&h->mu);
     size_t n = q->n;
     *out = q->v;
@@ -114,8 +115,8 @@ static size_t take(store_handoff *h, handoff_queue *q, void **out) {
     return n;
 }
 
-static int open_for_one(store_handoff *h, handoff_queue *q, char *node, size_t node_len,
-                        int64_t *lease_ms) {
+int store__handoff_q_open(store_handoff *h, handoff_queue *q, char *node, size_t node_len,
+                          int64_t *lease_ms) {
     pthread_mutex_lock(&h->mu);
     int open = q->node && q->n + q->staged.n < q->cap;
     if (open) {
@@ -126,7 +127,7 @@ static int open_for_one(store_handoff *h, handoff_queue *q, char *node, size_t n
     return open && strlen(node) < node_len - 1;
 }
 
-static void stage(handoff_queue *q, const void *rec) {
+void store__handoff_q_stage(handoff_queue *q, const void *rec) {
     if (q->staged.n == q->staged.cap) {
         q->staged.cap = q->staged.cap ? 2 * q->staged.cap : 64;
         q->staged.v = sg_xrealloc(q->staged.v, q->staged.cap * q->elem);
@@ -134,41 +135,26 @@ static void stage(handoff_queue *q, const void *rec) {
     memcpy(q->staged.v + q->staged.n++ * q->elem, rec, q->elem);
 }
 
+/* The notifier's queue under the names the backends and tests use. */
 void store__handoff_set_direct(store_handoff *h, const char *node, int64_t lease_ms, size_t cap,
                                store_notify_wake_cb ready, void *arg) {
-    set_direct(h, &h->calls, node, lease_ms, cap, ready, arg);
+    store__handoff_q_set_direct(h, &h->calls, node, lease_ms, cap, ready, arg);
 }
 
 size_t store__handoff_take(store_handoff *h, store_notify_call **out) {
     void *v;
-    size_t n = take(h, &h->calls, &v);
+    size_t n = store__handoff_q_take(h, &h->calls, &v);
     *out = v;
     return n;
 }
 
 int store__handoff_open(store_handoff *h, char *node, size_t node_len, int64_t *lease_ms) {
-    return open_for_one(h, &h->calls, node, node_len, lease_ms);
+    return store__handoff_q_open(h, &h->calls, node, node_len, lease_ms);
 }
 
-void store__handoff_stage(store_handoff *h, const store_notify_call *k) { stage(&h->calls, k); }
-
-void store__handoff_msgs_set_direct(store_handoff *h, const char *node, int64_t lease_ms,
-                                    size_t cap, store_notify_wake_cb ready, void *arg) {
-    set_direct(h, &h->msgs, node, lease_ms, cap, ready, arg);
+void store__handoff_stage(store_handoff *h, const store_notify_call *k) {
+    store__handoff_q_stage(&h->calls, k);
 }
-
-size_t store__handoff_msgs_take(store_handoff *h, store_msg **out) {
-    void *v;
-    size_t n = take(h, &h->msgs, &v);
-    *out = v;
-    return n;
-}
-
-int store__handoff_msgs_open(store_handoff *h, char *node, size_t node_len, int64_t *lease_ms) {
-    return open_for_one(h, &h->msgs, node, node_len, lease_ms);
-}
-
-void store__handoff_msgs_stage(store_handoff *h, const store_msg *m) { stage(&h->msgs, m); }
 
 void store__handoff_savepoint(store_handoff *h) {
     h->calls.staged.mark = h->calls.staged.n;

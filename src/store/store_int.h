@@ -80,14 +80,17 @@ int store__handoff_open(store_handoff *h, char *node, size_t node_len, int64_t *
  * commits. Takes ownership of k's strings. */
 void store__handoff_stage(store_handoff *h, const store_notify_call *k);
 
-/* The same for new messages and the dispatcher (store.h, store_dispatch_set_direct): open
- * with room for one more message, stage a message written leased to node (takes its
- * strings), take what committed. */
-void store__handoff_msgs_set_direct(store_handoff *h, const char *node, int64_t lease_ms,
-                                    size_t cap, store_notify_wake_cb ready, void *arg);
-int store__handoff_msgs_open(store_handoff *h, char *node, size_t node_len, int64_t *lease_ms);
-void store__handoff_msgs_stage(store_handoff *h, const store_msg *m);
-size_t store__handoff_msgs_take(store_handoff *h, store_msg **out);
+/* The same on either queue of h (h->calls, h->msgs: new messages to the dispatcher, store.h
+ * store_dispatch_set_direct); a record is the queue's kind (store_notify_call, store_msg),
+ * staged with its strings taken, and take returns an array of them. The four above are
+ * these on h->calls. */
+void store__handoff_q_set_direct(store_handoff *h, handoff_queue *q, const char *node,
+                                 int64_t lease_ms, size_t cap, store_notify_wake_cb ready,
+                                 void *arg);
+int store__handoff_q_open(store_handoff *h, handoff_queue *q, char *node, size_t node_len,
+                          int64_t *lease_ms);
+void store__handoff_q_stage(handoff_queue *q, const void *rec);
+size_t store__handoff_q_take(store_handoff *h, handoff_queue *q, void **out);
 
 /* Transaction hooks, called by store.c around the backend's own: an operation's savepoint
  * opened; it was rolled back; the batch committed (hand the staged calls over, or forget them
