@@ -34,7 +34,9 @@
  *
  * When claims happen: on the store's wake-up hook (a status event queued a call; a replay),
  * when outcomes were stored (the next event of an SMS may now be claimable, an origin has
- * room), when the earliest retry comes due (due_ev), when a claim came back full, and every
+ * room; while calls are handed over, at most once per AFTER_OUTCOMES_MS: most outcomes then
+ * leave nothing to claim, and a claim per batch of outcomes was most of the notifier's
+ * statements), when the earliest retry comes due (due_ev), when a claim came back full, and every
  * HOUSEKEEPING_MS as a safety net (leases of a failed write expire, clocks jump).
  *
  * Two clients. A call to a plain http:// URL whose host is a literal IP address or a DNS name
@@ -96,6 +98,7 @@
 #define ID_BUCKETS 4096         /* calls held here, by id (successors find the call they follow) */
 #define RECENT_SLOTS 16384      /* ends of the calls made lately, by id (direct-mapped) */
 #define HOUSEKEEPING_MS 5000
+#define AFTER_OUTCOMES_MS 50    /* the claim after outcomes, at most this often while handed */
 #define CONNECT_TIMEOUT_MAX_MS 10000
 #define MAX_REDIRS 3L
 #define MAX_CONNECTS 256L       /* idle connections kept for reuse */
@@ -162,7 +165,7 @@ struct notify {
     int64_t lease_ms;
     CURLM *multi;
     hclient *hc;              /* the fast client for plain http:// URLs; NULL once stopped */
-    struct event *curl_timer, *wake_ev, *due_ev, *tick_ev, *flush_ev;
+    struct event *curl_timer, *wake_ev, *due_ev, *tick_ev, *flush_ev, *soon_ev;
     int started, stopping, claiming, again, recovered;
     int64_t armed_for;        /* due_ev target, 0 = not armed */
     host *hosts[HOST_BUCKETS];
@@ -266,7 +269,12 @@ static void on_finished(int rc, void *arg) {
     free(b->res);
     free(b);
     n->writes--;
-    claim(n); /* the next event of an SMS may be claimable now */
+    /* the next event of an SMS may be claimable now */
+    if (n->direct != 1) claim(n);
+    else if (!evtimer_pending(n->soon_ev, NULL)) {
+        struct timeval tv = {0, AFTER_OUTCOMES_MS * 1000};
+        evtimer_add(n->soon_ev, &tv);
+    }
 }
 
 static void flush(notify *n) {
@@ -980,6 +988,7 @@ notify *notify_new(struct event_base *base, store *st, const notify_options *opt
     n->wake_ev = event_new(base, -1, 0, on_claim_event, n);
     n->due_ev = evtimer_new(base, on_due, n);
     n->tick_ev = event_new(base, -1, EV_PERSIST, on_claim_event, n);
+    n->soon_ev = evtimer_new(base, on_claim_event, n);
     n->flush_ev = event_new(base, -1, 0, on_flush, n);
     n->take_ev = event_new(base, -1, 0, on_take, n);
     n->ready_ev = event_new(base, -1, 0, on_ready, n);
@@ -1052,6 +1061,7 @@ static void stop_common(notify *n) {
     if (n->take_ev) event_del(n->take_ev);
     if (n->ready_ev) event_del(n->ready_ev);
     event_del(n->tick_ev);
+    event_del(n->soon_ev);
     event_del(n->due_ev);
     event_del(n->wake_ev);
     stop_transfers(n);
@@ -1101,6 +1111,7 @@ void notify_free(notify *n) {
     event_free(n->ready_ev);
     event_free(n->due_ev);
     event_free(n->tick_ev);
+    event_free(n->soon_ev);
     event_free(n->flush_ev);
     free(n->node);
     free(n);
