@@ -514,7 +514,10 @@ function pageCallbacks() {
       if (ok !== undefined) toast('Callback URL saved');
     } }, field('Status callback URL (callBack)', url), el('button', { type: 'submit', text: 'Save' })),
     el('h2', { text: 'Dead callbacks' }), list);
-  guard(async () => { url.value = (await get(svc())).callBack || ''; });
+  guard(async () => {
+    const cur = (await get(svc())).callBack || '';
+    if (!url.value) url.value = cur; /* what was typed meanwhile stays */
+  });
   every(3000, load);
 }
 
@@ -549,8 +552,9 @@ function pageOrders() {
   showQuote();
   guard(async () => {
     const s = await get(svc());
-    amount.value = s.automaticRecreditAmount ? String(s.automaticRecreditAmount) : '';
-    threshold.value = s.creditThresholdForAutomaticRecredit ?? 0;
+    /* what was typed meanwhile stays */
+    if (!amount.value) amount.value = s.automaticRecreditAmount ? String(s.automaticRecreditAmount) : '';
+    if (!threshold.value) threshold.value = s.creditThresholdForAutomaticRecredit ?? 0;
   });
 }
 
