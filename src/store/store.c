@@ -768,54 +768,63 @@ void store_notify_set_wake(store *st, store_notify_wake_cb fn, void *arg) {
     for (int i = 0; i < st->nlanes; i++) store__handoff_set_wake(&st->lanes[i].handoff, fn, arg);
 }
 
-void store_notify_set_direct(store *st, const char *node, int64_t lease_ms, size_t cap,
-                             store_notify_wake_cb ready, void *arg) {
-    for (int i = 0; i < st->nlanes; i++)
-        store__handoff_set_direct(&st->lanes[i].handoff, node, lease_ms, cap, ready, arg);
+/* The queue of a lane's hand-off: its calls (to the notifier) or its messages (to the
+ * dispatcher). */
+static handoff_queue *lane_queue(store *st, int i, int msgs) {
+    store_handoff *h = &st->lanes[i].handoff;
+    return msgs ? &h->msgs : &h->calls;
 }
 
-size_t store_notify_take(store *st, store_notify_call **out) {
-    size_t n = store__handoff_take(&st->lanes[0].handoff, out);
-    for (int i = 1; i < st->nlanes; i++) {
-        store_notify_call *more;
-        size_t m = store__handoff_take(&st->lanes[i].handoff, &more);
-        if (!m) continue;
-        if (!n) {
-            free(*out);
-            *out = more;
-            n = m;
-            continue;
-        }
-        *out = sg_xrealloc(*out, (n + m) * sizeof **out);
-        memcpy(*out + n, more, m * sizeof *more);
-        n += m;
-        free(more);
-    }
-    return n;
-}
-
-/* New messages to the dispatcher: as the notifier's calls, per lane (each lane stages what
- * its own transaction inserted), taken from all. */
-void store_dispatch_set_direct(store *st, const char *node, int64_t lease_ms, size_t cap,
-                               store_notify_wake_cb ready, void *arg) {
+static void set_direct_all(store *st, int msgs, const char *node, int64_t lease_ms, size_t cap,
+                           store_notify_wake_cb ready, void *arg) {
     for (int i = 0; i < st->nlanes; i++)
-        store__handoff_q_set_direct(&st->lanes[i].handoff, &st->lanes[i].handoff.msgs, node,
+        store__handoff_q_set_direct(&st->lanes[i].handoff, lane_queue(st, i, msgs), node,
                                     lease_ms, cap, ready, arg);
 }
 
-size_t store_dispatch_take(store *st, store_msg **out) {
-    size_t n = 0;
-    *out = NULL;
+/* What every lane's queue holds, in one array (*out, NULL when none): how many records. */
+static size_t take_all(store *st, int msgs, void **out) {
+    size_t n = 0, elem = lane_queue(st, 0, msgs)->elem;
+    char *all = NULL;
     for (int i = 0; i < st->nlanes; i++) {
-        store_handoff *h = &st->lanes[i].handoff;
         void *more;
-        size_t m = store__handoff_q_take(h, &h->msgs, &more);
+        size_t m = store__handoff_q_take(&st->lanes[i].handoff, lane_queue(st, i, msgs), &more);
         if (!m) continue;
-        *out = sg_xrealloc(*out, (n + m) * sizeof **out);
-        memcpy(*out + n, more, m * sizeof **out);
+        if (!n) {
+            all = more;
+        } else {
+            all = sg_xrealloc(all, (n + m) * elem);
+            memcpy(all + n * elem, more, m * elem);
+            free(more);
+        }
         n += m;
-        free(more);
     }
+    *out = all;
+    return n;
+}
+
+void store_notify_set_direct(store *st, const char *node, int64_t lease_ms, size_t cap,
+                             store_notify_wake_cb ready, void *arg) {
+    set_direct_all(st, 0, node, lease_ms, cap, ready, arg);
+}
+
+size_t store_notify_take(store *st, store_notify_call **out) {
+    void *v;
+    size_t n = take_all(st, 0, &v);
+    *out = v;
+    return n;
+}
+
+/* New messages to the dispatcher: as the notifier's calls. */
+void store_dispatch_set_direct(store *st, const char *node, int64_t lease_ms, size_t cap,
+                               store_notify_wake_cb ready, void *arg) {
+    set_direct_all(st, 1, node, lease_ms, cap, ready, arg);
+}
+
+size_t store_dispatch_take(store *st, store_msg **out) {
+    void *v;
+    size_t n = take_all(st, 1, &v);
+    *out = v;
     return n;
 }
 
